@@ -1,0 +1,327 @@
+// N-API glue for the kernels: parse and check arguments on the main thread, allocate results,
+// then hand one Op to Dispatch.
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "args.h"
+#include "bindings.h"
+#include "op.h"
+
+namespace specdyn {
+namespace {
+
+bool IsAsync(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].ToBoolean().Value();
+}
+
+// Default symmetry tolerance: round-off of a float64 or float32 product, with head-room.
+double DefaultSymTol(const MatView& v) { return v.f32 ? 1e-5 : 1e-10; }
+
+// The caller's out buffer, or a new one; n x n float64 either way.
+Napi::Float64Array SquareOutput(Napi::Env env, Napi::Object opts, const std::string& fn,
+                                int64_t n) {
+  Napi::Value out = opts.Get("out");
+  if (out.IsUndefined()) return NewResult(env, n * n);
+  const std::string name = fn + " option 'out'";
+  if (!out.IsTypedArray() || out.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    ThrowType(env, "a Float64Array", name, Describe(out));
+  auto arr = out.As<Napi::Float64Array>();
+  if (int64_t(arr.ElementLength()) != n * n) {
+    char what[64];
+    std::snprintf(what, sizeof what, "a Float64Array of length %lld", static_cast<long long>(n * n));
+    ThrowRange(env, what, name, Describe(out));
+  }
+  return arr;
+}
+
+Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int64_t cols) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", data);
+  o.Set("rows", Napi::Number::New(env, double(rows)));
+  o.Set("cols", Napi::Number::New(env, double(cols)));
+  return o;
+}
+
+class GramOp : public Op {
+ public:
+  GramOp(MatArg x, Precision p, Napi::Float64Array out, Metric metric, bool distance)
+      : x_(x.view), p_(p), out_(out.Data()), metric_(metric), distance_(distance) {
+    Pin(x.data);
+    outRef_ = Napi::Persistent(out);
+  }
+  Status Run() override {
+    Status s = CheckFinite(x_);
+    if (!s.ok()) return s;
+    return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_);
+  }
+  Napi::Value Result(Napi::Env env) override { return MatObject(env, outRef_.Value(), x_.rows, x_.rows); }
+
+ private:
+  MatView x_;
+  Precision p_;
+  double* out_;
+  Metric metric_;
+  bool distance_;
+  Napi::Reference<Napi::Float64Array> outRef_;
+};
+
+Metric ParseMetric(Napi::Env env, Napi::Object opts) {
+  Napi::Value m = opts.Get("metric");
+  if (m.IsUndefined()) return Metric::Euclidean;
+  const char* what = "one of 'euclidean', 'sqeuclidean', 'cosine', 'angular', 'correlation'";
+  const std::string name = "distanceMatrix option 'metric'";
+  if (!m.IsString()) ThrowType(env, what, name, Describe(m));
+  std::string s = m.As<Napi::String>().Utf8Value();
+  for (Metric c : {Metric::Euclidean, Metric::SqEuclidean, Metric::Cosine, Metric::Angular,
+                   Metric::Correlation})
+    if (s == MetricName(c)) return c;
+  ThrowRange(env, what, name, Describe(m));
+}
+
+Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
+  Napi::Env env = info.Env();
+  const std::string fn = distance ? "distanceMatrix" : "gram";
+  MatArg x = ParseMat(env, info[0], "x");
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  Metric metric = distance ? ParseMetric(env, opts) : Metric::Euclidean;
+  const double n = double(x.view.rows);
+  double work = distance ? DistanceWorkBytes(x.view, metric, p)
+                         : (x.view.f32 == (p == Precision::F64) ? 8.0 * x.view.size() : 0.0) +
+                               (p == Precision::F32 ? 4.0 * n * n : 0.0);
+  CheckFits(env, 8.0 * n * n + work, 0, x);
+  Napi::Float64Array out = SquareOutput(env, opts, fn, x.view.rows);
+  return Dispatch(env, std::make_unique<GramOp>(x, p, out, metric, distance), IsAsync(info, 2));
+}
+
+Napi::Value GramFn(const Napi::CallbackInfo& info) { return GramLike(info, false); }
+Napi::Value DistanceFn(const Napi::CallbackInfo& info) { return GramLike(info, true); }
+
+class EigenOp : public Op {
+ public:
+  EigenOp(MatArg a, Precision p, int64_t lo, int64_t hi, double symTol, Napi::Float64Array values,
+          Napi::Float64Array vectors)
+      : a_(a.view), p_(p), lo_(lo), hi_(hi), symTol_(symTol) {
+    Pin(a.data);
+    values_ = Napi::Persistent(values);
+    if (!vectors.IsEmpty()) vectors_ = Napi::Persistent(vectors);
+    valuesPtr_ = values.Data();
+    vectorsPtr_ = vectors.IsEmpty() ? nullptr : vectors.Data();
+  }
+  Status Run() override {
+    Status s = CheckFinite(a_);
+    if (s.ok()) s = CheckSymmetric(a_, symTol_);
+    if (s.ok()) s = Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
+    return s;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (vectors_.IsEmpty()) return values_.Value();
+    const int64_t k = lo_ < 0 ? a_.rows : hi_ - lo_ + 1;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("values", values_.Value());
+    o.Set("vectors", MatObject(env, vectors_.Value(), k, a_.rows));
+    return o;
+  }
+
+ private:
+  MatView a_;
+  Precision p_;
+  int64_t lo_, hi_;
+  double symTol_;
+  Napi::Reference<Napi::Float64Array> values_, vectors_;
+  double* valuesPtr_;
+  double* vectorsPtr_;
+};
+
+Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
+  Napi::Env env = info.Env();
+  const std::string fn = vectors ? "eigh" : "eigvalsh";
+  MatArg a = ParseMat(env, info[0], "a");
+  RequireSquare(env, a);
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  const double symTol = ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.view));
+  const int64_t n = a.view.rows;
+  int64_t lo = -1, hi = -1;
+  Napi::Value range = opts.Get("range");
+  if (!range.IsUndefined()) {
+    const std::string name = fn + " option 'range'";
+    if (!range.IsArray() || range.As<Napi::Array>().Length() != 2)
+      ThrowType(env, "an array [lo, hi] of two eigenvalue indices", name, Describe(range));
+    Napi::Array r = range.As<Napi::Array>();
+    lo = ParseInteger(env, r.Get(0u), name + "[0]", 0, n - 1);
+    hi = ParseInteger(env, r.Get(1u), name + "[1]", lo, n - 1);
+  }
+  const int64_t k = lo < 0 ? n : hi - lo + 1;
+  const bool ranged = lo >= 0;
+  CheckFits(env, 8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) +
+                     EigenWorkBytes(n, p, ranged, vectors),
+            EigenLworkElems(n, ranged, vectors), a);
+  Napi::Float64Array values = NewResult(env, k);
+  Napi::Float64Array vecs = vectors ? NewResult(env, k * n) : Napi::Float64Array();
+  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs),
+                  IsAsync(info, 2));
+}
+
+Napi::Value EigvalshFn(const Napi::CallbackInfo& info) { return EigenLike(info, false); }
+Napi::Value EighFn(const Napi::CallbackInfo& info) { return EigenLike(info, true); }
+
+class SvdOp : public Op {
+ public:
+  SvdOp(MatArg w, Precision p, int64_t k, Napi::Float64Array s, Napi::Float64Array u,
+        Napi::Float64Array v)
+      : w_(w.view), p_(p), k_(k) {
+    Pin(w.data);
+    s_ = Napi::Persistent(s);
+    sPtr_ = s.Data();
+    if (!u.IsEmpty()) {
+      u_ = Napi::Persistent(u);
+      v_ = Napi::Persistent(v);
+      uPtr_ = u.Data();
+      vPtr_ = v.Data();
+    }
+  }
+  Status Run() override {
+    Status s = CheckFinite(w_);
+    if (!s.ok()) return s;
+    if (!uPtr_) return Svd(w_, p_, 0, sPtr_, nullptr, nullptr);
+    // ?gesdd returns min(rows, cols) values; the caller asked for the top k.
+    std::vector<double> all(size_t(std::min(w_.rows, w_.cols)));
+    s = Svd(w_, p_, k_, all.data(), uPtr_, vPtr_);
+    for (int64_t i = 0; s.ok() && i < k_; ++i) sPtr_[i] = all[size_t(i)];
+    return s;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (u_.IsEmpty()) return s_.Value();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("s", s_.Value());
+    o.Set("u", MatObject(env, u_.Value(), k_, w_.rows));
+    o.Set("v", MatObject(env, v_.Value(), k_, w_.cols));
+    return o;
+  }
+
+ private:
+  MatView w_;
+  Precision p_;
+  int64_t k_;
+  Napi::Reference<Napi::Float64Array> s_, u_, v_;
+  double* sPtr_ = nullptr;
+  double* uPtr_ = nullptr;
+  double* vPtr_ = nullptr;
+};
+
+Napi::Value SvdLike(const Napi::CallbackInfo& info, bool vectors) {
+  Napi::Env env = info.Env();
+  const std::string fn = vectors ? "svd" : "svdvals";
+  MatArg w = ParseMat(env, info[0], "w");
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  const int64_t mn = std::min(w.view.rows, w.view.cols);
+  int64_t k = mn;
+  if (vectors && !opts.Get("k").IsUndefined())
+    k = ParseInteger(env, opts.Get("k"), fn + " option 'k'", 1, mn);
+  CheckFits(env, 8.0 * double(k) * (vectors ? double(w.view.rows + w.view.cols) + 1.0 : 1.0) +
+                     SvdWorkBytes(w.view.rows, w.view.cols, p, vectors),
+            SvdLworkElems(w.view.rows, w.view.cols, vectors), w);
+  Napi::Float64Array s = NewResult(env, k);
+  Napi::Float64Array u = vectors ? NewResult(env, k * w.view.rows) : Napi::Float64Array();
+  Napi::Float64Array v = vectors ? NewResult(env, k * w.view.cols) : Napi::Float64Array();
+  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2));
+}
+
+Napi::Value SvdvalsFn(const Napi::CallbackInfo& info) { return SvdLike(info, false); }
+Napi::Value SvdFn(const Napi::CallbackInfo& info) { return SvdLike(info, true); }
+
+// Many eigenvalue problems at once: one thread per core, each running single-threaded BLAS on
+// whole matrices (small dense solves scale far better across matrices than inside one).
+class BatchOp : public Op {
+ public:
+  BatchOp(std::vector<MatArg> mats, std::vector<Napi::Float64Array> outs, Precision p,
+          int threads)
+      : p_(p), threads_(threads) {
+    for (auto& m : mats) {
+      Pin(m.data);
+      views_.push_back(m.view);
+    }
+    for (auto& o : outs) {
+      outs_.push_back(Napi::Persistent(o));
+      ptrs_.push_back(o.Data());
+    }
+  }
+  Status Run() override {
+    const int64_t count = int64_t(views_.size());
+    std::vector<Status> status(views_.size());
+    std::atomic<int64_t> next{0};
+    const int saved = BlasThreads();
+    SetBlasThreads(1);
+    ParallelFor(threads_, threads_, [&](int64_t, int64_t) {
+      for (int64_t i; (i = next.fetch_add(1)) < count;) {
+        const MatView& a = views_[size_t(i)];
+        Status s = CheckFinite(a);
+        if (s.ok()) s = CheckSymmetric(a, DefaultSymTol(a));
+        if (s.ok()) s = Eigen(a, p_, -1, -1, ptrs_[size_t(i)], nullptr);
+        status[size_t(i)] = s;
+      }
+    });
+    SetBlasThreads(saved);
+    for (auto& s : status)
+      if (!s.ok()) return s;  // the first failing matrix, by index
+    return Status::Ok();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, outs_.size());
+    for (size_t i = 0; i < outs_.size(); ++i) arr.Set(uint32_t(i), outs_[i].Value());
+    return arr;
+  }
+
+ private:
+  std::vector<MatView> views_;
+  std::vector<Napi::Reference<Napi::Float64Array>> outs_;
+  std::vector<double*> ptrs_;
+  Precision p_;
+  int threads_;
+};
+
+Napi::Value EigvalshBatchFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) ThrowType(env, "an array of Mats", "mats", Describe(info[0]));
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() == 0) ThrowRange(env, "at least one matrix", "mats", "Array(0)");
+  Napi::Object opts = ParseOptions(env, info[1], "eigvalshBatch options");
+  Precision p = ParsePrecision(env, opts, "eigvalshBatch");
+  int threads = std::min(HardwareThreads(), std::max(1, BlasThreads()));
+  if (!opts.Get("threads").IsUndefined())
+    threads = int(ParseInteger(env, opts.Get("threads"), "eigvalshBatch option 'threads'", 1, 1024));
+  threads = int(std::min<int64_t>(threads, arr.Length()));
+  std::vector<MatArg> mats;
+  std::vector<Napi::Float64Array> outs;
+  double bytes = 0;
+  int64_t maxN = 0;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    MatArg m = ParseMat(env, arr.Get(i), "mats[" + std::to_string(i) + "]");
+    RequireSquare(env, m);
+    bytes += 8.0 * double(m.view.rows);
+    maxN = std::max(maxN, m.view.rows);
+    mats.push_back(m);
+  }
+  CheckFits(env, bytes + threads * EigenWorkBytes(maxN, p, false, false),
+            EigenLworkElems(maxN, false, false), mats[0]);
+  for (auto& m : mats) outs.push_back(NewResult(env, m.view.rows));
+  return Dispatch(env, std::make_unique<BatchOp>(std::move(mats), std::move(outs), p, threads),
+                  IsAsync(info, 2));
+}
+
+}  // namespace
+
+void RegisterOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("gram", Napi::Function::New(env, GramFn, "gram"));
+  exports.Set("distanceMatrix", Napi::Function::New(env, DistanceFn, "distanceMatrix"));
+  exports.Set("eigvalsh", Napi::Function::New(env, EigvalshFn, "eigvalsh"));
+  exports.Set("eigh", Napi::Function::New(env, EighFn, "eigh"));
+  exports.Set("svdvals", Napi::Function::New(env, SvdvalsFn, "svdvals"));
+  exports.Set("svd", Napi::Function::New(env, SvdFn, "svd"));
+  exports.Set("eigvalshBatch", Napi::Function::New(env, EigvalshBatchFn, "eigvalshBatch"));
+}
+
+}  // namespace specdyn

@@ -1,0 +1,124 @@
+// Status helpers, input checks, thread control and BLAS identification.
+#include <cblas.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "kernels.h"
+
+// OpenBLAS extensions, declared weak so that a build against another BLAS still links; each use
+// checks the symbol first.
+extern "C" {
+void openblas_set_num_threads(int) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+char* openblas_get_config(void) __attribute__((weak));
+char* openblas_get_corename(void) __attribute__((weak));
+}
+
+namespace specdyn {
+
+Status Status::Lapack(const std::string& routine, int info) {
+  Status s;
+  s.kind = ErrKind::Lapack;
+  s.routine = routine;
+  s.info = info;
+  char buf[256];
+  if (info > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "Expected %s to converge but received info = %d (the algorithm failed to "
+                  "converge; the matrix may be badly scaled)",
+                  routine.c_str(), info);
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "Expected valid arguments for %s but received info = %d (argument %d had an "
+                  "illegal value; please report this as a specdyn bug)",
+                  routine.c_str(), info, -info);
+  }
+  s.message = buf;
+  return s;
+}
+
+const char* MetricName(Metric m) {
+  switch (m) {
+    case Metric::Euclidean: return "euclidean";
+    case Metric::SqEuclidean: return "sqeuclidean";
+    case Metric::Cosine: return "cosine";
+    case Metric::Angular: return "angular";
+    case Metric::Correlation: return "correlation";
+  }
+  return "?";
+}
+
+template <typename T>
+static int64_t FirstNonFinite(const T* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(p[i])) return i;
+  }
+  return -1;
+}
+
+Status CheckFinite(const MatView& m) {
+  int64_t bad = m.f32 ? FirstNonFinite(static_cast<const float*>(m.data), m.size())
+                      : FirstNonFinite(static_cast<const double*>(m.data), m.size());
+  if (bad < 0) return Status::Ok();
+  double v = m.at(bad / m.cols, bad % m.cols);
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "Expected finite values for %s.data but received %s at index %lld (row %lld, "
+                "column %lld)",
+                m.name.c_str(), std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"),
+                static_cast<long long>(bad), static_cast<long long>(bad / m.cols),
+                static_cast<long long>(bad % m.cols));
+  return Status::Range(buf);
+}
+
+Status CheckSymmetric(const MatView& m, double rtol) {
+  const int64_t n = m.rows;
+  double amax = 0, dmax = 0;
+  int64_t bi = 0, bj = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = i; j < n; ++j) {
+      double aij = m.at(i, j), aji = m.at(j, i);
+      amax = std::fmax(amax, std::fabs(aij));
+      double d = std::fabs(aij - aji);
+      if (d > dmax) {
+        dmax = d;
+        bi = i;
+        bj = j;
+      }
+    }
+  }
+  if (dmax <= rtol * amax) return Status::Ok();
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "Expected a symmetric matrix (|a[i][j] - a[j][i]| <= %.3g * max|a|) for %s but "
+                "received a[%lld][%lld] = %.17g and a[%lld][%lld] = %.17g (relative asymmetry "
+                "%.3g)",
+                rtol, m.name.c_str(), static_cast<long long>(bi), static_cast<long long>(bj),
+                m.at(bi, bj), static_cast<long long>(bj), static_cast<long long>(bi),
+                m.at(bj, bi), amax > 0 ? dmax / amax : dmax);
+  return Status::Range(buf);
+}
+
+int BlasThreads() { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
+
+void SetBlasThreads(int n) {
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+int HardwareThreads() {
+  unsigned h = std::thread::hardware_concurrency();
+  return h == 0 ? 1 : static_cast<int>(h);
+}
+
+std::string BlasConfig() {
+  return openblas_get_config ? std::string(openblas_get_config()) : std::string("unknown BLAS");
+}
+
+std::string BlasCore() {
+  return openblas_get_corename ? std::string(openblas_get_corename()) : std::string("unknown");
+}
+
+}  // namespace specdyn

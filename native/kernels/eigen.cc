@@ -1,0 +1,118 @@
+// Symmetric eigenvalue problems: ?syevd for the full spectrum, ?syevr for an index range.
+//
+// A row-major symmetric matrix is its own column-major transpose, so LAPACK reads it as it is
+// (uplo 'L' in column-major is the row-major upper triangle) and its column-major eigenvector
+// output is, read row-major, one eigenvector per row: no transpose copy anywhere.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <type_traits>
+
+#include "kernels.h"
+#include "lapack_traits.h"
+
+namespace specdyn {
+namespace {
+
+template <typename T>
+void CopyInto(const MatView& a, T* dst) {
+  const int64_t n = a.size();
+  if (a.f32) {
+    const float* s = static_cast<const float*>(a.data);
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(s[i]);
+  } else {
+    const double* s = static_cast<const double*>(a.data);
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(s[i]);
+  }
+}
+
+template <typename T>
+Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* vectors) {
+  using L = Lapack<T>;
+  const lapack_int n = static_cast<lapack_int>(a.rows);
+  const bool full = lo < 0;
+  const char jobz = vectors ? 'V' : 'N';
+  // Full float64 eigenvectors overwrite the copy of a in place: LAPACK works in the output.
+  const bool inPlace = std::is_same<T, double>::value && full && vectors;
+  std::unique_ptr<T[]> owned;
+  T* abuf = inPlace ? reinterpret_cast<T*>(vectors) : (owned.reset(new T[size_t(n) * size_t(n)]), owned.get());
+  CopyInto(a, abuf);
+  std::unique_ptr<T[]> w(new T[size_t(n)]);
+  T wq = 0;
+  lapack_int iwq = 0, info;
+  if (full) {
+    info = L::Syevd(jobz, n, abuf, w.get(), &wq, -1, &iwq, -1);
+    if (info != 0) return Status::Lapack(L::syevd, info);
+    const lapack_int lwork = static_cast<lapack_int>(wq), liwork = std::max<lapack_int>(iwq, 1);
+    std::unique_ptr<T[]> work(new T[size_t(std::max<lapack_int>(lwork, 1))]);
+    std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
+    info = L::Syevd(jobz, n, abuf, w.get(), work.get(), lwork, iwork.get(), liwork);
+    if (info != 0) return Status::Lapack(L::syevd, info);
+    for (lapack_int i = 0; i < n; ++i) values[i] = double(w[i]);
+    if (vectors && !inPlace) {
+      const size_t nn = size_t(n) * size_t(n);
+      for (size_t i = 0; i < nn; ++i) vectors[i] = double(abuf[i]);
+    }
+  } else {
+    const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
+    std::unique_ptr<T[]> z;
+    if (vectors) z.reset(new T[size_t(n) * size_t(k)]);
+    std::unique_ptr<lapack_int[]> isuppz(new lapack_int[2 * size_t(std::max<lapack_int>(k, 1))]);
+    lapack_int m = 0;
+    const lapack_int ldz = vectors ? n : 1;
+    info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(), &wq, -1,
+                    &iwq, -1);
+    if (info != 0) return Status::Lapack(L::syevr, info);
+    const lapack_int lwork = static_cast<lapack_int>(wq), liwork = std::max<lapack_int>(iwq, 1);
+    std::unique_ptr<T[]> work(new T[size_t(std::max<lapack_int>(lwork, 1))]);
+    std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
+    info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(),
+                    work.get(), lwork, iwork.get(), liwork);
+    if (info != 0) return Status::Lapack(L::syevr, info);
+    if (m != k) return Status::Lapack(L::syevr, -9999);
+    for (lapack_int i = 0; i < k; ++i) values[i] = double(w[i]);
+    if (vectors) {
+      const size_t nk = size_t(n) * size_t(k);
+      for (size_t i = 0; i < nk; ++i) vectors[i] = double(z[i]);
+    }
+  }
+  if (vectors) {
+    // Deterministic signs: the largest-magnitude entry of each eigenvector is positive.
+    const int64_t k = full ? n : hi - lo + 1;
+    for (int64_t r = 0; r < k; ++r) {
+      double* v = vectors + r * int64_t(n);
+      int64_t best = 0;
+      for (int64_t i = 1; i < n; ++i)
+        if (std::fabs(v[i]) > std::fabs(v[best])) best = i;
+      if (v[best] < 0)
+        for (int64_t i = 0; i < n; ++i) v[i] = -v[i];
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
+             double* vectors) {
+  return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors)
+                             : EigenT<float>(a, lo, hi, values, vectors);
+}
+
+double EigenLworkElems(int64_t n, bool ranged, bool vectors) {
+  const double dn = double(n);
+  if (ranged) return 26.0 * dn;
+  return vectors ? 1.0 + 6.0 * dn + 2.0 * dn * dn : 2.0 * dn + 1.0;
+}
+
+double EigenWorkBytes(int64_t n, Precision p, bool ranged, bool vectors) {
+  const double el = p == Precision::F64 ? 8.0 : 4.0, dn = double(n);
+  // copy of a (none for full float64 vectors: LAPACK works in the output), eigenvalues
+  double bytes = (p == Precision::F64 && vectors && !ranged ? 0.0 : el * dn * dn) + el * dn;
+  bytes += el * EigenLworkElems(n, ranged, vectors);      // work
+  bytes += 4.0 * (ranged ? 10.0 * dn + 2.0 * dn : 3.0 + 5.0 * dn);  // iwork, isuppz
+  if (ranged && vectors) bytes += el * dn * dn;           // z (at most n x n)
+  return bytes;
+}
+
+}  // namespace specdyn

@@ -1,0 +1,191 @@
+/**
+ * Dense linear algebra on the native core (OpenBLAS/LAPACK).
+ *
+ * Conventions: matrices are row-major {@link Mat}s of float64 or float32, read in place
+ * (zero-copy; `subarray()` views are honoured). Results are float64. Each operation is async
+ * (a Promise that runs on the libuv thread pool) with a `*Sync` twin for small inputs.
+ *
+ * While an async call is pending its input buffers are pinned and read from another thread:
+ * do not mutate them until the Promise settles.
+ *
+ * Errors: TypeError for a wrong kind, RangeError for a bad shape or value (including NaN/Inf
+ * with its index and problems too large for memory, refused before allocating),
+ * {@link LapackError} when LAPACK reports failure.
+ */
+import type { Mat } from '../matrix.js';
+import { native } from '../native.js';
+
+/** Accumulation precision: float64 (default) or float32 (faster, ~1e-6 relative). */
+export type Precision = 'float64' | 'float32';
+
+/**
+ * Distance between rows x_i, x_j:
+ * - `euclidean`: ‖x_i − x_j‖;
+ * - `sqeuclidean`: ‖x_i − x_j‖²;
+ * - `cosine`: 1 − cos θ_ij, in [0, 2];
+ * - `angular`: θ_ij = arccos(cos θ_ij) in [0, π], the geodesic distance on the unit sphere;
+ * - `correlation`: cosine distance between the mean-centred rows (1 − Pearson r).
+ */
+export type Metric = 'euclidean' | 'sqeuclidean' | 'cosine' | 'angular' | 'correlation';
+
+export interface GramOptions {
+  precision?: Precision;
+  /** Caller-supplied n x n Float64Array to write into (returned as the result's data). */
+  out?: Float64Array;
+}
+
+export interface DistanceOptions extends GramOptions {
+  /** Default 'euclidean'. */
+  metric?: Metric;
+}
+
+export interface EigOptions {
+  /** Inclusive index range [lo, hi] into the ascending spectrum (0-based); default all. */
+  range?: [number, number];
+  precision?: Precision;
+  /**
+   * Largest accepted max|a_ij − a_ji| relative to max|a_ij|; default 1e-10 for float64
+   * input, 1e-5 for float32. The upper triangle (row-major) is what LAPACK reads.
+   */
+  symmetryTolerance?: number;
+}
+
+export interface EighResult {
+  /** Eigenvalues, ascending. */
+  values: Float64Array;
+  /** k x n: row j is the unit eigenvector of values[j] (largest-magnitude entry positive). */
+  vectors: Mat<Float64Array>;
+}
+
+export interface SvdOptions {
+  /** Number of leading singular triplets; default min(rows, cols). */
+  k?: number;
+  precision?: Precision;
+}
+
+export interface SvdResult {
+  /** Singular values, descending. */
+  s: Float64Array;
+  /** k x rows: row i is the left singular vector u_i (largest-magnitude entry positive). */
+  u: Mat<Float64Array>;
+  /** k x cols: row i is the right singular vector v_i, so w ≈ Σ s_i u_i v_iᵀ. */
+  v: Mat<Float64Array>;
+}
+
+export interface BatchOptions {
+  precision?: Precision;
+  /** Matrices solved at once, one single-threaded LAPACK call each; default getThreads(). */
+  threads?: number;
+}
+
+/** The Gram matrix X Xᵀ (rows x rows) via ?syrk; exactly symmetric. */
+export async function gram(x: Mat, options?: GramOptions): Promise<Mat<Float64Array>> {
+  return native().gram(x, options, true) as Promise<Mat<Float64Array>>;
+}
+/** Synchronous {@link gram}. */
+export function gramSync(x: Mat, options?: GramOptions): Mat<Float64Array> {
+  return native().gram(x, options, false) as Mat<Float64Array>;
+}
+
+/**
+ * The N x N matrix of pairwise distances between the N rows of x (see {@link Metric}).
+ * Computed from the Gram matrix with one BLAS-3 ?syrk (float64 accumulation unless
+ * `precision: 'float32'`); near-coincident pairs, where that expansion cancels, are recomputed
+ * directly. The diagonal is exactly 0, the matrix exactly symmetric, squared distances ≥ 0.
+ * Cosine-type metrics reject zero rows (correlation: constant rows) with a RangeError.
+ */
+export async function distanceMatrix(x: Mat, options?: DistanceOptions): Promise<Mat<Float64Array>> {
+  return native().distanceMatrix(x, options, true) as Promise<Mat<Float64Array>>;
+}
+/** Synchronous {@link distanceMatrix}. */
+export function distanceMatrixSync(x: Mat, options?: DistanceOptions): Mat<Float64Array> {
+  return native().distanceMatrix(x, options, false) as Mat<Float64Array>;
+}
+
+/**
+ * Eigenvalues of the symmetric matrix a, ascending: LAPACK ?syevd for the whole spectrum,
+ * ?syevr for `range: [lo, hi]` (hi − lo + 1 values).
+ */
+export async function eigvalsh(a: Mat, options?: EigOptions): Promise<Float64Array> {
+  return native().eigvalsh(a, options, true) as Promise<Float64Array>;
+}
+/** Synchronous {@link eigvalsh}. */
+export function eigvalshSync(a: Mat, options?: EigOptions): Float64Array {
+  return native().eigvalsh(a, options, false) as Float64Array;
+}
+
+/**
+ * Eigenvalues (ascending) and unit eigenvectors of the symmetric matrix a. `vectors` is
+ * LAPACK's column-major output as it stands, i.e. row j is the eigenvector of values[j].
+ */
+export async function eigh(a: Mat, options?: EigOptions): Promise<EighResult> {
+  return native().eigh(a, options, true) as Promise<EighResult>;
+}
+/** Synchronous {@link eigh}. */
+export function eighSync(a: Mat, options?: EigOptions): EighResult {
+  return native().eigh(a, options, false) as EighResult;
+}
+
+/**
+ * Singular values of w (rows x cols), descending, min(rows, cols) of them, via LAPACK ?gesdd.
+ * (The Gram route, sqrt(eig(W Wᵀ)), is faster but loses relative accuracy for small singular
+ * values; specdyn always uses ?gesdd.) The eigenvalues of W Wᵀ are their squares.
+ */
+export async function svdvals(w: Mat, options?: { precision?: Precision }): Promise<Float64Array> {
+  return native().svdvals(w, options, true) as Promise<Float64Array>;
+}
+/** Synchronous {@link svdvals}. */
+export function svdvalsSync(w: Mat, options?: { precision?: Precision }): Float64Array {
+  return native().svdvals(w, options, false) as Float64Array;
+}
+
+/** The top-k singular triplets of w via ?gesdd (thin SVD, then truncated to k). */
+export async function svd(w: Mat, options?: SvdOptions): Promise<SvdResult> {
+  return native().svd(w, options, true) as Promise<SvdResult>;
+}
+/** Synchronous {@link svd}. */
+export function svdSync(w: Mat, options?: SvdOptions): SvdResult {
+  return native().svd(w, options, false) as SvdResult;
+}
+
+/**
+ * Eigenvalues (ascending) of many symmetric matrices in one call: the matrices are spread over
+ * `threads` threads, each running single-threaded LAPACK (far better than threading inside
+ * small solves). While the batch runs OpenBLAS is set to one thread (process-wide) and then
+ * restored. Errors name the failing matrix, e.g. "mats[3]".
+ */
+export async function eigvalshBatch(mats: Mat[], options?: BatchOptions): Promise<Float64Array[]> {
+  return native().eigvalshBatch(mats, options, true) as Promise<Float64Array[]>;
+}
+/** Synchronous {@link eigvalshBatch}. */
+export function eigvalshBatchSync(mats: Mat[], options?: BatchOptions): Float64Array[] {
+  return native().eigvalshBatch(mats, options, false) as Float64Array[];
+}
+
+/** Sets OpenBLAS's thread count (process-wide) for subsequent calls. */
+export function setThreads(n: number): void {
+  native().setThreads(n);
+}
+/** OpenBLAS's current thread count. */
+export function getThreads(): number {
+  return native().getThreads();
+}
+
+/** What the native core was built with and runs on. */
+export interface NativeInfo {
+  /** OpenBLAS configuration string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell". */
+  blas: string;
+  /** The CPU kernel set OpenBLAS selected. */
+  core: string;
+  threads: number;
+  hardwareThreads: number;
+  buildType: 'Release' | 'Debug';
+  /** True for prebuilt binaries with OpenBLAS/LAPACK linked in. */
+  staticBlas: boolean;
+  compiler: string;
+  napiVersion: number;
+}
+/** Build and runtime facts about the native core (BLAS vendor/version, threads, build type). */
+export function nativeInfo(): NativeInfo {
+  return native().nativeInfo() as unknown as NativeInfo;
+}

@@ -1,0 +1,71 @@
+/**
+ * The one place that loads the native binary. node-gyp-build looks in build/Release (a local
+ * cmake-js or node-gyp build) and then prebuilds/<platform>-<arch>/. A failure raises one
+ * SpecdynError that names the cause and the fix; there is no silent JavaScript fallback.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LapackError, SpecdynError } from './errors.js';
+import type { Mat } from './matrix.js';
+
+/** The raw addon surface (see src/linalg for the typed, documented API). */
+export interface NativeBinding {
+  gram(x: Mat, options: unknown, async: boolean): unknown;
+  distanceMatrix(x: Mat, options: unknown, async: boolean): unknown;
+  eigvalsh(a: Mat, options: unknown, async: boolean): unknown;
+  eigh(a: Mat, options: unknown, async: boolean): unknown;
+  svdvals(w: Mat, options: unknown, async: boolean): unknown;
+  svd(w: Mat, options: unknown, async: boolean): unknown;
+  eigvalshBatch(mats: Mat[], options: unknown, async: boolean): unknown;
+  setThreads(n: number): void;
+  getThreads(): number;
+  nativeInfo(): Record<string, unknown>;
+  setErrorClass(ctor: typeof LapackError): void;
+}
+
+/** The package root: one level above src/ (tests) or dist/ (the published build). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+let binding: NativeBinding | undefined;
+
+/** Explains a load failure: what went wrong and the command that fixes it. */
+export function explainLoadError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  let cause: string;
+  let fix: string;
+  const lib = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(msg);
+  if (lib) {
+    cause = `the shared library ${lib[1]} is missing`;
+    fix = /gfortran/.test(lib[1]!)
+      ? 'install the Fortran runtime: sudo apt-get install -y libgfortran5'
+      : 'install OpenBLAS and LAPACKE: sudo apt-get install -y libopenblas-dev liblapacke-dev (Fedora: openblas-devel lapack-devel), or rebuild with `npm run build:native`';
+  } else if (/GLIBC(XX)?_[\d.]+' not found/.test(msg)) {
+    cause = 'the prebuilt binary needs a newer C/C++ runtime (glibc/libstdc++) than this system has';
+    fix = 'build from source: sudo apt-get install -y cmake g++ libopenblas-dev liblapacke-dev && npm run build:native';
+  } else if (/No native build was found/.test(msg)) {
+    cause = 'no compiled addon exists for this platform, architecture and Node ABI';
+    fix = 'build it: npm run build:native (needs cmake, a C++17 compiler and libopenblas-dev liblapacke-dev; `node scripts/bootstrap.mjs` does all of it)';
+  } else if (/invalid ELF header|wrong ELF class|Exec format error/.test(msg)) {
+    cause = 'the binary was built for another platform or architecture';
+    fix = 'remove build/ and rebuild: npm run build:native';
+  } else {
+    cause = 'the native addon failed to load';
+    fix = 'rebuild it: npm run build:native, or run `node scripts/bootstrap.mjs` to install what is missing';
+  }
+  return `specdyn: ${cause}. Fix: ${fix}.\nOriginal error: ${msg}`;
+}
+
+/** Loads the addon on first use (so importing specdyn never throws) and returns it. */
+export function native(): NativeBinding {
+  if (binding) return binding;
+  const require = createRequire(import.meta.url);
+  try {
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = load(packageRoot);
+  } catch (err) {
+    throw new SpecdynError(explainLoadError(err));
+  }
+  binding.setErrorClass(LapackError);
+  return binding;
+}
