@@ -6,3 +6,4 @@ export { SpecdynError, LapackError } from './errors.js';
 export type { FloatArray, Mat } from './matrix.js';
 export { mat, fromRows, rowSlice, row, at, transpose, checkMat } from './matrix.js';
 export * from './linalg/index.js';
+export { Rng } from './random.js';

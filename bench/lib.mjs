@@ -1,0 +1,110 @@
+// Shared benchmark harness: medians, same-run rivals, Python (NumPy/SciPy/scikit-learn) probes,
+// a printed table and JSON results in bench/results/. Every figure is a ratio against a rival
+// measured in the same run, because wall-clock numbers on shared machines are noisy.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const benchDir = path.dirname(fileURLToPath(import.meta.url));
+export const PYTHON = process.env.SPECDYN_PYTHON ?? '/usr/bin/python3';
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+}
+
+/** Median seconds of `repeat` timed runs after `warmup` untimed ones. fn may be async. */
+export async function timeit(fn, { repeat = 5, warmup = 1 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  for (let i = 0; i < repeat; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return { median: median(times), min: Math.min(...times), times };
+}
+
+let pyStatus;
+/** Which Python modules are importable: { numpy, scipy, sklearn } booleans, plus versions. */
+export function pythonAvailable() {
+  if (pyStatus) return pyStatus;
+  const code = `import json,importlib
+out={}
+for m in ['numpy','scipy','sklearn']:
+    try:
+        mod=importlib.import_module(m); out[m]=getattr(mod,'__version__','?')
+    except Exception: out[m]=None
+print(json.dumps(out))`;
+  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
+  pyStatus = r.status === 0 ? JSON.parse(r.stdout) : { numpy: null, scipy: null, sklearn: null };
+  return pyStatus;
+}
+
+/**
+ * Runs a Python snippet that prints one JSON object on its last line; returns it parsed.
+ * The snippet gets `timeit(fn, repeat, warmup)` → median seconds.
+ */
+export function runPython(body, { timeoutMs = 20 * 60_000 } = {}) {
+  const prelude = `import json, time, statistics
+def timeit(fn, repeat=5, warmup=1):
+    for _ in range(warmup): fn()
+    ts=[]
+    for _ in range(repeat):
+        t0=time.perf_counter(); fn(); ts.append(time.perf_counter()-t0)
+    return statistics.median(ts)
+`;
+  const r = spawnSync(PYTHON, ['-c', prelude + body], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`python failed: ${r.stderr || r.error}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Prints rows as an aligned table. */
+export function printTable(title, rows) {
+  console.log(`\n## ${title}\n`);
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3)) : String(v));
+  const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
+  const w = cols.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
+  console.log('| ' + cols.map((c, j) => c.padEnd(w[j])).join(' | ') + ' |');
+  console.log('| ' + w.map((x) => '-'.repeat(x)).join(' | ') + ' |');
+  for (const r of cells) console.log('| ' + r.map((v, j) => v.padEnd(w[j])).join(' | ') + ' |');
+}
+
+/** Writes bench/results/<name>-<timestamp>.json and returns the path. */
+export function writeResults(name, payload) {
+  const dir = path.join(benchDir, 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = path.join(dir, `${name}-${stamp}.json`);
+  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), ...payload }, null, 2));
+  return file;
+}
+
+/** Seeded uniform [0,1) generator (mulberry32) for reproducible benchmark inputs. */
+export function rng(seed = 1) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A rows x cols Float64Array (or Float32Array) of standard normals. */
+export function gaussian(rows, cols, seed = 1, Type = Float64Array) {
+  const u = rng(seed);
+  const data = new Type(rows * cols);
+  for (let i = 0; i < data.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - u())), t = 2 * Math.PI * u();
+    data[i] = r * Math.cos(t);
+    if (i + 1 < data.length) data[i + 1] = r * Math.sin(t);
+  }
+  return { data, rows, cols };
+}
