@@ -65,11 +65,16 @@ double SqDiff(const T* a, const T* b, int64_t d) {
   return s;
 }
 
+// ‖x_i/n_i − x_j/n_j‖² without cancellation for nearly parallel rows: with δ = x_i − x_j,
+// x_i/n_i − x_j/n_j = δ/n_i + x_j (n_j − n_i)/(n_i n_j), and n_j − n_i = −δ·(x_i + x_j)/(n_i + n_j).
 template <typename T>
-double SqDiffScaled(const T* a, double sa, const T* b, double sb, int64_t d) {
+double UnitChord2(const T* a, double na, const T* b, double nb, int64_t d) {
+  double dn = 0;
+  for (int64_t k = 0; k < d; ++k) dn -= (double(a[k]) - double(b[k])) * (double(a[k]) + double(b[k]));
+  const double c = dn / (na + nb) / (na * nb);
   double s = 0;
   for (int64_t k = 0; k < d; ++k) {
-    double t = double(a[k]) * sa - double(b[k]) * sb;
+    double t = (double(a[k]) - double(b[k])) / na + double(b[k]) * c;
     s += t * t;
   }
   return s;
@@ -119,7 +124,7 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
           double v;
           if (1.0 - c < closeTol) {
             // Chord length of the two unit vectors, computed directly.
-            double chord2 = SqDiffScaled(xi, inv[i], rows + j * d, inv[j], d);
+            double chord2 = UnitChord2(xi, 1.0 / inv[i], rows + j * d, 1.0 / inv[j], d);
             v = metric == Metric::Angular ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2)))
                                           : 0.5 * chord2;
           } else {

@@ -1,0 +1,182 @@
+// Batched sgemm + fused epilogue for the tfjs backend (see gemm.h).
+#include "gemm.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace specdyn {
+
+bool ParseActivation(const char* name, Activation* out) {
+  struct Entry {
+    const char* name;
+    Activation act;
+  };
+  static const Entry kTable[] = {
+      {"linear", Activation::Linear},   {"relu", Activation::Relu},
+      {"relu6", Activation::Relu6},     {"elu", Activation::Elu},
+      {"sigmoid", Activation::Sigmoid}, {"leakyrelu", Activation::LeakyRelu},
+      {"prelu", Activation::Prelu},
+  };
+  for (const Entry& e : kTable) {
+    if (std::strcmp(name, e.name) == 0) {
+      *out = e.act;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::string Num(int64_t v) { return std::to_string(static_cast<long long>(v)); }
+
+// How a broadcast operand of length len maps onto (batch index, row, column).
+struct Broadcast {
+  const float* p = nullptr;
+  int64_t batchStride = 0, rowStride = 0, colStride = 0;
+};
+
+Status MakeBroadcast(const float* p, int64_t len, const GemmBatch& g, const char* name,
+                     Broadcast* out) {
+  const int64_t mn = g.m * g.n;
+  out->p = p;
+  if (p == nullptr) return Status::Ok();
+  if (len == g.batch * mn) {
+    *out = {p, mn, g.n, 1};
+  } else if (len == mn) {
+    *out = {p, 0, g.n, 1};
+  } else if (len == g.n) {
+    *out = {p, 0, 0, 1};
+  } else if (len == 1) {
+    *out = {p, 0, 0, 0};
+  } else {
+    return Status::Range("Expected " + std::string(name) + " of length 1, " + Num(g.n) + ", " +
+                         Num(mn) + " or " + Num(g.batch * mn) + " for sgemm but received " +
+                         Num(len));
+  }
+  return Status::Ok();
+}
+
+inline float Activate(float x, Activation act, float alpha, float w) {
+  switch (act) {
+    case Activation::Linear: return x;
+    case Activation::Relu: return x > 0.f ? x : 0.f;
+    case Activation::Relu6: return std::min(std::max(x, 0.f), 6.f);
+    case Activation::Elu: return x >= 0.f ? x : std::expm1(x);
+    case Activation::Sigmoid: return 1.f / (1.f + std::exp(-x));
+    case Activation::LeakyRelu: return x < 0.f ? alpha * x : x;
+    case Activation::Prelu: return x < 0.f ? w * x : x;
+  }
+  return x;
+}
+
+// Bias and activation over one m x n output slice, in place.
+void Epilogue(float* c, int64_t bi, const GemmBatch& g, const Broadcast& bias,
+              const Broadcast& prelu) {
+  if (bias.p == nullptr && g.act == Activation::Linear) return;
+  for (int64_t i = 0; i < g.m; ++i) {
+    float* row = c + i * g.n;
+    if (bias.p != nullptr) {
+      const float* br = bias.p + bi * bias.batchStride + i * bias.rowStride;
+      if (bias.colStride == 1) {
+        for (int64_t j = 0; j < g.n; ++j) row[j] += br[j];
+      } else {
+        const float v = br[0];
+        for (int64_t j = 0; j < g.n; ++j) row[j] += v;
+      }
+    }
+    switch (g.act) {
+      case Activation::Linear: break;
+      case Activation::Relu:
+        for (int64_t j = 0; j < g.n; ++j) row[j] = row[j] > 0.f ? row[j] : 0.f;
+        break;
+      case Activation::Prelu: {
+        const float* wr = prelu.p + bi * prelu.batchStride + i * prelu.rowStride;
+        for (int64_t j = 0; j < g.n; ++j) row[j] = Activate(row[j], g.act, g.alpha, wr[j * prelu.colStride]);
+        break;
+      }
+      default:
+        for (int64_t j = 0; j < g.n; ++j) row[j] = Activate(row[j], g.act, g.alpha, 0.f);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+Status SgemmBatch(const GemmBatch& g) {
+  if (g.batch < 0 || g.m < 0 || g.n < 0 || g.k < 0)
+    return Status::Range("Expected non-negative sizes for sgemm but received batch=" +
+                         Num(g.batch) + ", m=" + Num(g.m) + ", n=" + Num(g.n) + ", k=" + Num(g.k));
+  // CBLAS takes int sizes and leading dimensions.
+  if (g.m > INT_MAX || g.n > INT_MAX || g.k > INT_MAX)
+    return Status::Range("Expected m, n and k below 2^31 for sgemm but received m=" + Num(g.m) +
+                         ", n=" + Num(g.n) + ", k=" + Num(g.k));
+  const int64_t aSize = g.m * g.k, bSize = g.k * g.n, cSize = g.m * g.n;
+  if (g.outLen != g.batch * cSize)
+    return Status::Range("Expected out of length " + Num(g.batch * cSize) +
+                         " for sgemm but received " + Num(g.outLen));
+  // Slice counts; an empty slice size admits any (empty) operand.
+  const int64_t aSlices = aSize > 0 ? g.aLen / aSize : g.batch;
+  const int64_t bSlices = bSize > 0 ? g.bLen / bSize : g.batch;
+  if (aSize > 0 && (g.aLen % aSize != 0 || aSlices == 0))
+    return Status::Range("Expected a of length a multiple of " + Num(aSize) +
+                         " for sgemm but received " + Num(g.aLen));
+  if (bSize > 0 && (g.bLen % bSize != 0 || bSlices == 0))
+    return Status::Range("Expected b of length a multiple of " + Num(bSize) +
+                         " for sgemm but received " + Num(g.bLen));
+  auto checkIndex = [&](const int32_t* idx, int64_t slices, const char* name) -> Status {
+    if (idx == nullptr) {
+      if (g.batch > 0 && slices != g.batch && slices != 1 && (name[0] == 'a' ? aSize : bSize) > 0)
+        return Status::Range("Expected " + std::string(name) + " to hold 1 or " + Num(g.batch) +
+                             " matrices for sgemm but received " + Num(slices));
+      return Status::Ok();
+    }
+    for (int64_t i = 0; i < g.batch; ++i) {
+      if (idx[i] < 0 || idx[i] >= slices)
+        return Status::Range("Expected " + std::string(name) + "Index entries in [0, " +
+                             Num(slices) + ") for sgemm but received " + Num(idx[i]) +
+                             " at index " + Num(i));
+    }
+    return Status::Ok();
+  };
+  Status s = checkIndex(g.aIndex, aSlices, "a");
+  if (!s.ok()) return s;
+  s = checkIndex(g.bIndex, bSlices, "b");
+  if (!s.ok()) return s;
+  Broadcast bias, prelu;
+  s = MakeBroadcast(g.bias, g.biasLen, g, "bias", &bias);
+  if (!s.ok()) return s;
+  if (g.act == Activation::Prelu) {
+    if (g.prelu == nullptr)
+      return Status::Range("Expected prelu weights for activation 'prelu' but received none");
+    s = MakeBroadcast(g.prelu, g.preluLen, g, "prelu weights", &prelu);
+    if (!s.ok()) return s;
+  }
+  if (cSize == 0) return Status::Ok();
+
+  const int m = int(g.m), n = int(g.n), k = int(g.k);
+  const int lda = std::max(1, g.transA ? m : k);
+  const int ldb = std::max(1, g.transB ? k : n);
+  for (int64_t i = 0; i < g.batch; ++i) {
+    const int64_t ai = g.aIndex ? g.aIndex[i] : (aSlices == 1 ? 0 : i);
+    const int64_t bj = g.bIndex ? g.bIndex[i] : (bSlices == 1 ? 0 : i);
+    float* c = g.out + i * cSize;
+    if (k == 0) {
+      std::fill(c, c + cSize, 0.f);  // an empty sum; BLAS may not touch C when k = 0
+    } else {
+      cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans,
+                  g.transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, g.a + ai * aSize, lda,
+                  g.b + bj * bSize, ldb, 0.0f, c, n);
+    }
+    Epilogue(c, i, g, bias, prelu);
+  }
+  return Status::Ok();
+}
+
+}  // namespace specdyn

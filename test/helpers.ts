@@ -1,0 +1,46 @@
+// Test fixtures made in code: seeded matrices and naive reference computations.
+import { Rng } from '../src/random.js';
+import type { Mat } from '../src/matrix.js';
+
+export function randn(rows: number, cols: number, seed = 1): Mat<Float64Array> {
+  return { data: new Rng(seed).fillNormal(new Float64Array(rows * cols)), rows, cols };
+}
+
+/** A random symmetric n x n matrix (G + Gᵀ)/2. */
+export function randSym(n: number, seed = 1): Mat<Float64Array> {
+  const g = randn(n, n, seed).data;
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = 0.5 * (g[i * n + j]! + g[j * n + i]!);
+  return { data, rows: n, cols: n };
+}
+
+export function matVec(a: Mat, v: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(a.rows);
+  for (let i = 0; i < a.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < a.cols; j++) s += a.data[i * a.cols + j]! * v[j]!;
+    out[i] = s;
+  }
+  return out;
+}
+
+export function frobenius(a: Mat): number {
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += a.data[i]! * a.data[i]!;
+  return Math.sqrt(s);
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>, floor = 0): number {
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!) / Math.max(Math.abs(want[i]!), floor);
+    if (d > m || Number.isNaN(d)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}

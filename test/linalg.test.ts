@@ -1,0 +1,424 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  LapackError,
+  distanceMatrix,
+  distanceMatrixSync,
+  eigh,
+  eighSync,
+  eigvalsh,
+  eigvalshBatch,
+  eigvalshBatchSync,
+  eigvalshSync,
+  getThreads,
+  gramSync,
+  nativeInfo,
+  setThreads,
+  svdSync,
+  svdvalsSync,
+  type Mat,
+  type Metric,
+} from '../src/index.js';
+import { packageRoot } from '../src/native.js';
+import { dot, frobenius, matVec, maxRelErr, randSym, randn } from './helpers.js';
+
+function toeplitz(n: number): Mat<Float64Array> {
+  const d = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    d[i * n + i] = 2;
+    if (i > 0) d[i * n + i - 1] = d[(i - 1) * n + i] = -1;
+  }
+  return { data: d, rows: n, cols: n };
+}
+
+describe('eigvalsh / eigh against closed forms', () => {
+  it('diagonal matrix: the sorted diagonal', () => {
+    const n = 50;
+    const a = { data: new Float64Array(n * n), rows: n, cols: n };
+    const diag = Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 10);
+    diag.forEach((v, i) => (a.data[i * n + i] = v));
+    const want = [...diag].sort((x, y) => x - y);
+    expect(maxRelErr(eigvalshSync(a), want, 1)).toBeLessThan(1e-14);
+  });
+
+  it('tridiagonal Toeplitz: 2 − 2cos(kπ/(n+1))', async () => {
+    const n = 300;
+    const want = Array.from({ length: n }, (_, k) => 2 - 2 * Math.cos(((k + 1) * Math.PI) / (n + 1)));
+    expect(maxRelErr(await eigvalsh(toeplitz(n)), want, 1)).toBeLessThan(1e-12);
+    // Eigenvectors are sin(jkπ/(n+1)) up to sign and normalisation.
+    const { values, vectors } = await eigh(toeplitz(n), { range: [0, 2] });
+    expect(maxRelErr(values, want.slice(0, 3), 1)).toBeLessThan(1e-12);
+    for (let k = 0; k < 3; k++) {
+      const v = vectors.data.subarray(k * n, (k + 1) * n);
+      const s = Array.from({ length: n }, (_, j) => Math.sin(((j + 1) * (k + 1) * Math.PI) / (n + 1)));
+      const c = Math.abs(dot(v, s)) / Math.sqrt(dot(s, s));
+      expect(c).toBeCloseTo(1, 12);
+    }
+  });
+
+  it('rank-one update c I + ρ zzᵀ: c (n−1 times) and c + ρ‖z‖²', () => {
+    const n = 120, c = 1.5, rho = 0.75;
+    const z = randn(n, 1, 7).data;
+    const a = { data: new Float64Array(n * n), rows: n, cols: n };
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a.data[i * n + j] = (i === j ? c : 0) + rho * z[i]! * z[j]!;
+    const w = eigvalshSync(a);
+    for (let i = 0; i < n - 1; i++) expect(Math.abs(w[i]! - c)).toBeLessThan(1e-12 * (c + rho * dot(z, z)));
+    expect(w[n - 1]!).toBeCloseTo(c + rho * dot(z, z), 10);
+  });
+
+  it('random symmetric: residual ‖Av − λv‖ ≤ 1e-10‖A‖, orthonormal vectors, sign convention', () => {
+    const n = 200;
+    const a = randSym(n, 3);
+    const { values, vectors } = eighSync(a);
+    const norm = frobenius(a);
+    for (let j = 0; j < n; j += 7) {
+      const v = vectors.data.subarray(j * n, (j + 1) * n);
+      const av = matVec(a, v);
+      let r = 0;
+      for (let i = 0; i < n; i++) r += (av[i]! - values[j]! * v[i]!) ** 2;
+      expect(Math.sqrt(r)).toBeLessThan(1e-10 * norm);
+      for (let k = 0; k < n; k += 13) {
+        const u = vectors.data.subarray(k * n, (k + 1) * n);
+        expect(Math.abs(dot(u, v) - (j === k ? 1 : 0))).toBeLessThan(1e-12);
+      }
+      let big = 0;
+      for (let i = 1; i < n; i++) if (Math.abs(v[i]!) > Math.abs(v[big]!)) big = i;
+      expect(v[big]!).toBeGreaterThan(0);
+    }
+    for (let j = 1; j < n; j++) expect(values[j]!).toBeGreaterThanOrEqual(values[j - 1]!);
+  });
+
+  it('index ranges agree with the full solve (values and vectors)', () => {
+    const n = 150;
+    const a = randSym(n, 11);
+    const full = eighSync(a);
+    for (const [lo, hi] of [[0, 0], [0, 9], [70, 80], [n - 5, n - 1]] as const) {
+      const part = eighSync(a, { range: [lo, hi] });
+      expect(part.values.length).toBe(hi - lo + 1);
+      expect(part.vectors.rows).toBe(hi - lo + 1);
+      expect(maxRelErr(part.values, full.values.subarray(lo, hi + 1), 1)).toBeLessThan(1e-12);
+      expect(maxRelErr(eigvalshSync(a, { range: [lo, hi] }), full.values.subarray(lo, hi + 1), 1)).toBeLessThan(1e-12);
+      for (let k = 0; k <= hi - lo; k++) {
+        const c = dot(part.vectors.data.subarray(k * n, (k + 1) * n), full.vectors.data.subarray((lo + k) * n, (lo + k + 1) * n));
+        expect(Math.abs(c)).toBeCloseTo(1, 9);
+      }
+    }
+  });
+
+  it('float32 input and float32 precision', () => {
+    const n = 100;
+    const a64 = randSym(n, 5);
+    const a32 = { data: Float32Array.from(a64.data), rows: n, cols: n };
+    const exact = eigvalshSync({ data: Float64Array.from(a32.data), rows: n, cols: n });
+    expect(maxRelErr(eigvalshSync(a32), exact, 1)).toBeLessThan(1e-12);
+    expect(maxRelErr(eigvalshSync(a32, { precision: 'float32' }), exact, 1)).toBeLessThan(1e-4);
+  });
+
+  it('offset subarray views are read in place', () => {
+    const n = 40;
+    const a = randSym(n, 9);
+    const big = new Float64Array(n * n + 17);
+    big.set(a.data, 17);
+    const view = { data: big.subarray(17), rows: n, cols: n };
+    expect(Array.from(eigvalshSync(view))).toEqual(Array.from(eigvalshSync(a)));
+  });
+});
+
+describe('svd', () => {
+  it('singular values squared are the eigenvalues of W Wᵀ; triplets reconstruct W', () => {
+    for (const [r, c] of [[60, 90], [90, 60]] as const) {
+      const w = randn(r, c, r);
+      const s = svdvalsSync(w);
+      expect(s.length).toBe(Math.min(r, c));
+      const ev = eigvalshSync(gramSync(w));
+      const top = Array.from(ev).reverse().slice(0, s.length);
+      expect(maxRelErr(Array.from(s, (x) => x * x), top, 1)).toBeLessThan(1e-10);
+      const { s: s2, u, v } = svdSync(w);
+      expect(maxRelErr(s2, s)).toBeLessThan(1e-12);
+      let err = 0;
+      for (let i = 0; i < r; i++)
+        for (let j = 0; j < c; j++) {
+          let x = 0;
+          for (let k = 0; k < s2.length; k++) x += s2[k]! * u.data[k * r + i]! * v.data[k * c + j]!;
+          err = Math.max(err, Math.abs(x - w.data[i * c + j]!));
+        }
+      expect(err).toBeLessThan(1e-11);
+      // u_i is the top eigenvector of W Wᵀ.
+      const top1 = eighSync(gramSync(w), { range: [r - 1, r - 1] }).vectors.data;
+      expect(Math.abs(dot(top1, u.data.subarray(0, r)))).toBeCloseTo(1, 10);
+    }
+  });
+
+  it('k truncates to the leading triplets', () => {
+    const w = randn(30, 20, 4);
+    const { s, u, v } = svdSync(w, { k: 3 });
+    expect([s.length, u.rows, u.cols, v.rows, v.cols]).toEqual([3, 3, 30, 3, 20]);
+    expect(maxRelErr(s, svdvalsSync(w).subarray(0, 3))).toBeLessThan(1e-12);
+  });
+});
+
+function naiveDistance(x: Mat, metric: Metric): Float64Array {
+  const { rows: n, cols: d } = x;
+  const rowsOf = (i: number) => Array.from(x.data.subarray(i * d, (i + 1) * d));
+  const prep = Array.from({ length: n }, (_, i) => {
+    const r = rowsOf(i);
+    if (metric === 'correlation') {
+      const m = r.reduce((a, b) => a + b, 0) / d;
+      return r.map((v) => v - m);
+    }
+    return r;
+  });
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const a = prep[i]!, b = prep[j]!;
+      let v: number;
+      if (metric === 'euclidean' || metric === 'sqeuclidean') {
+        let s = 0;
+        for (let k = 0; k < d; k++) s += (a[k]! - b[k]!) ** 2;
+        v = metric === 'euclidean' ? Math.sqrt(s) : s;
+      } else {
+        const c = dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+        v = metric === 'angular' ? Math.acos(Math.min(1, Math.max(-1, c))) : 1 - c;
+      }
+      out[i * n + j] = i === j ? 0 : v;
+    }
+  return out;
+}
+
+/**
+ * Reference without cancellation: differences of rows, never 1 − cos. For unit vectors,
+ * x_i/n_i − x_j/n_j = δ/n_i + x_j (n_j − n_i)/(n_i n_j) with n_j − n_i = −δ·(x_i + x_j)/(n_i + n_j).
+ */
+function stableDistance(x: Mat, metric: Metric): Float64Array {
+  const { rows: n, cols: d } = x;
+  const prep = Array.from({ length: n }, (_, i) => {
+    const r = Array.from(x.data.subarray(i * d, (i + 1) * d));
+    if (metric !== 'correlation') return r;
+    const m = r.reduce((a, b) => a + b, 0) / d;
+    return r.map((v) => v - m);
+  });
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const a = prep[i]!, b = prep[j]!;
+      let s = 0;
+      if (metric === 'euclidean' || metric === 'sqeuclidean') {
+        for (let k = 0; k < d; k++) s += (a[k]! - b[k]!) ** 2;
+        out[i * n + j] = metric === 'euclidean' ? Math.sqrt(s) : s;
+        continue;
+      }
+      const na = Math.sqrt(dot(a, a)), nb = Math.sqrt(dot(b, b));
+      let dn = 0;
+      for (let k = 0; k < d; k++) dn -= (a[k]! - b[k]!) * (a[k]! + b[k]!);
+      const c = dn / (na + nb) / (na * nb);
+      for (let k = 0; k < d; k++) s += ((a[k]! - b[k]!) / na + b[k]! * c) ** 2;
+      out[i * n + j] = metric === 'angular' ? 2 * Math.asin(Math.sqrt(s) / 2) : s / 2;
+    }
+  return out;
+}
+
+describe('distanceMatrix', () => {
+  const metrics: Metric[] = ['euclidean', 'sqeuclidean', 'cosine', 'angular', 'correlation'];
+  const x = randn(300, 37, 21);
+
+  for (const metric of metrics) {
+    it(`${metric}: matches a naive loop to 1e-12 relative; zero diagonal, exact symmetry`, async () => {
+      const want = naiveDistance(x, metric);
+      const got = (await distanceMatrix(x, { metric })).data;
+      expect(maxRelErr(got, want, 1e-300)).toBeLessThan(1e-12);
+      const n = x.rows;
+      for (let i = 0; i < n; i++) {
+        expect(got[i * n + i]).toBe(0);
+        for (let j = 0; j < i; j++) expect(got[i * n + j]).toBe(got[j * n + i]);
+      }
+    });
+  }
+
+  it('near-coincident rows keep full relative accuracy (no Gram cancellation)', () => {
+    const d = 16;
+    const base = randn(1, d, 3).data;
+    const data = new Float64Array(4 * d);
+    for (let k = 0; k < d; k++) {
+      data[k] = 1e3 + base[k]!;
+      data[d + k] = 1e3 + base[k]! + 1e-9 * (k % 3);
+      data[2 * d + k] = 1e3 + base[k]!; // exact duplicate of row 0
+      data[3 * d + k] = -base[k]!;
+    }
+    const x4 = { data, rows: 4, cols: d };
+    for (const metric of metrics) {
+      const got = distanceMatrixSync(x4, { metric }).data;
+      const want = stableDistance(x4, metric);
+      for (let i = 0; i < 16; i++) {
+        if (want[i] === 0) expect(got[i]).toBe(0);
+        else expect(Math.abs(got[i]! - want[i]!) / want[i]!).toBeLessThan(1e-9);
+      }
+    }
+    // Exact duplicates are exactly 0 apart.
+    expect(distanceMatrixSync(x4, { metric: 'euclidean' }).data[2]).toBe(0);
+  });
+
+  it('float32 input matches float64 of the same values; float32 precision within 1e-5', () => {
+    const x32 = { data: Float32Array.from(x.data), rows: x.rows, cols: x.cols };
+    const exact = distanceMatrixSync({ data: Float64Array.from(x32.data), rows: x.rows, cols: x.cols }).data;
+    expect(maxRelErr(distanceMatrixSync(x32).data, exact, 1e-300)).toBeLessThan(1e-12);
+    expect(maxRelErr(distanceMatrixSync(x32, { precision: 'float32' }).data, exact, 1e-300)).toBeLessThan(1e-5);
+  });
+
+  it('writes into a caller-supplied out buffer and honours offset views', () => {
+    const out = new Float64Array(50 * 50);
+    const big = new Float64Array(60 * 37);
+    big.set(x.data.subarray(0, 60 * 37));
+    const view = { data: big.subarray(10 * 37), rows: 50, cols: 37 };
+    const res = distanceMatrixSync(view, { out, metric: 'angular' });
+    expect(res.data).toBe(out);
+    const want = naiveDistance(view, 'angular');
+    expect(maxRelErr(out, want, 1e-300)).toBeLessThan(1e-12);
+  });
+
+  it('gram is X Xᵀ', () => {
+    const g = gramSync(x).data;
+    const n = x.rows, d = x.cols;
+    for (const [i, j] of [[0, 0], [3, 100], [299, 5]] as const) {
+      const want = dot(x.data.subarray(i * d, (i + 1) * d), x.data.subarray(j * d, (j + 1) * d));
+      expect(Math.abs(g[i * n + j]! - want)).toBeLessThan(1e-12 * Math.abs(want) + 1e-12);
+    }
+  });
+});
+
+describe('batch, concurrency and threads', () => {
+  it('eigvalshBatch equals the same calls in sequence', async () => {
+    const mats = Array.from({ length: 12 }, (_, i) => randSym(20 + 5 * i, 100 + i));
+    const batch = await eigvalshBatch(mats);
+    const sync = eigvalshBatchSync(mats, { threads: 1 });
+    mats.forEach((m, i) => {
+      // Threaded and single-threaded BLAS round differently in the last bits.
+      expect(maxRelErr(batch[i]!, eigvalshSync(m), 1)).toBeLessThan(1e-13);
+      expect(maxRelErr(sync[i]!, batch[i]!, 1)).toBeLessThan(1e-13);
+    });
+    expect(getThreads()).toBe(nativeInfo().threads);
+  });
+
+  it('200 concurrent async calls all return the right answer', async () => {
+    const mats = Array.from({ length: 200 }, (_, i) => randSym(8 + (i % 40), i));
+    const want = mats.map((m) => eigvalshSync(m));
+    const got = await Promise.all(mats.map((m) => eigvalsh(m)));
+    got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(want[i]!)));
+  });
+
+  it('setThreads / getThreads round-trip', () => {
+    const before = getThreads();
+    setThreads(1);
+    expect(getThreads()).toBe(1);
+    setThreads(before);
+    expect(getThreads()).toBe(before);
+    expect(() => setThreads(0)).toThrow(RangeError);
+  });
+
+  it('nativeInfo names the BLAS and the build', () => {
+    const info = nativeInfo();
+    expect(info.blas).toMatch(/\S/);
+    expect(['Release', 'Debug']).toContain(info.buildType);
+    expect(info.hardwareThreads).toBeGreaterThanOrEqual(1);
+  });
+});
+
+// Child processes exercise what vitest's own workers cannot: --expose-gc, worker_threads.
+function runNode(args: string[], code: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const loadAddon = `import { createRequire } from 'node:module';
+const require = createRequire(process.cwd() + '/');
+const addon = require('node-gyp-build')(process.cwd());`;
+
+describe('process-level safety', () => {
+  it('a GC during pending async calls neither frees pinned inputs nor crashes', () => {
+    const r = runNode(['--expose-gc'], `${loadAddon}
+const n = 300;
+function sym(seed) { const d = new Float64Array(n * n); let s = seed;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) { s = (s * 16807) % 2147483647; d[i*n+j] = d[j*n+i] = s / 2147483647 - 0.5; }
+  return d; }
+const want = addon.eigvalsh({ data: sym(1), rows: n, cols: n }, undefined, false);
+const pending = [];
+for (let k = 0; k < 20; k++) pending.push(addon.eigvalsh({ data: sym(1), rows: n, cols: n }, undefined, true));
+for (let k = 0; k < 5; k++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 1)); }
+const got = await Promise.all(pending);
+globalThis.gc();
+console.log(got.every((g) => g.every((v, i) => v === want[i])) ? 'OK' : 'MISMATCH');`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('OK');
+    expect(r.status).toBe(0);
+  });
+
+  it('loads and computes in two worker_threads at once', () => {
+    const r = runNode([], `import { Worker } from 'node:worker_threads';
+const src = \`const { parentPort } = require('node:worker_threads');
+const addon = require('node-gyp-build')(process.cwd());
+const d = new Float64Array([2, 1, 1, 2]);
+addon.eigvalsh({ data: d, rows: 2, cols: 2 }, undefined, true).then((w) => parentPort.postMessage(Array.from(w)));\`;
+const run = () => new Promise((res, rej) => { const w = new Worker(src, { eval: true, execArgv: [] }); w.once('message', res); w.once('error', rej); });
+console.log(JSON.stringify(await Promise.all([run(), run()])));`);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([[1, 3], [1, 3]]);
+  });
+});
+
+describe('bad input gets a clear error, never a crash', () => {
+  const good = randSym(4, 1);
+  const cases: Array<[string, () => unknown, ErrorConstructor, RegExp]> = [
+    ['plain Array data', () => eigvalshSync({ data: [1, 2, 3, 4] as never, rows: 2, cols: 2 }), TypeError, /Expected a Float64Array or Float32Array for a\.data but received Array\(4\)/],
+    ['Int32Array data', () => eigvalshSync({ data: new Int32Array(4) as never, rows: 2, cols: 2 }), TypeError, /received Int32Array\(4\)/],
+    ['not a Mat', () => distanceMatrixSync(new Float64Array(4) as never), TypeError, /Expected a Mat \{ data, rows, cols \} for x but received Float64Array\(4\)/],
+    ['length mismatch', () => eigvalshSync({ data: new Float64Array(5), rows: 2, cols: 2 }), RangeError, /Expected length 4 \(rows 2 x cols 2\) for a\.data but received length 5/],
+    ['zero size', () => svdvalsSync({ data: new Float64Array(0), rows: 0, cols: 3 }), RangeError, /for w\.rows but received 0/],
+    ['fractional rows', () => gramSync({ data: new Float64Array(4), rows: 1.5, cols: 2 }), RangeError, /for x\.rows but received 1\.5/],
+    ['non-square', () => eighSync({ data: new Float64Array(6), rows: 2, cols: 3 }), RangeError, /Expected a square matrix for a but received 2 x 3/],
+    ['NaN with its index', () => eigvalshSync({ data: new Float64Array([1, 0, NaN, 1]), rows: 2, cols: 2 }), RangeError, /finite values for a\.data but received NaN at index 2 \(row 1, column 0\)/],
+    ['Infinity', () => distanceMatrixSync({ data: new Float32Array([1, Infinity]), rows: 2, cols: 1 }), RangeError, /received Infinity at index 1/],
+    ['asymmetric', () => eighSync({ data: new Float64Array([1, 2, 3, 1]), rows: 2, cols: 2 }), RangeError, /Expected a symmetric matrix/],
+    ['range out of bounds', () => eigvalshSync(good, { range: [0, 4] }), RangeError, /Expected an integer in \[0, 3\] for eigvalsh option 'range'\[1\] but received 4/],
+    ['range reversed', () => eighSync(good, { range: [2, 1] }), RangeError, /range'\[1\] but received 1/],
+    ['range not an array', () => eighSync(good, { range: 3 as never }), TypeError, /option 'range' but received 3/],
+    ['k too large', () => svdSync(randn(3, 5), { k: 4 }), RangeError, /Expected an integer in \[1, 3\] for svd option 'k' but received 4/],
+    ['unknown metric', () => distanceMatrixSync(good, { metric: 'manhattan' as never }), RangeError, /option 'metric' but received 'manhattan'/],
+    ['bad precision', () => distanceMatrixSync(good, { precision: 'half' as never }), RangeError, /'float64' or 'float32' for distanceMatrix option 'precision' but received 'half'/],
+    ['zero row for cosine', () => distanceMatrixSync({ data: new Float64Array([0, 0, 1, 2]), rows: 2, cols: 2 }, { metric: 'cosine' }), RangeError, /non-zero norm for x \(metric 'cosine'\) but received a zero row at index 0/],
+    ['constant row for correlation', () => distanceMatrixSync({ data: new Float64Array([1, 2, 3, 3]), rows: 2, cols: 2 }, { metric: 'correlation' }), RangeError, /constant row at index 1/],
+    ['out of the wrong size', () => distanceMatrixSync(good, { out: new Float64Array(3) }), RangeError, /Float64Array of length 16 for distanceMatrix option 'out'/],
+    ['out of the wrong type', () => distanceMatrixSync(good, { out: new Float32Array(16) as never }), TypeError, /option 'out' but received Float32Array\(16\)/],
+    ['workspace beyond memory, refused before allocating', () => distanceMatrixSync({ data: new Float64Array(400_000), rows: 400_000, cols: 1 }), RangeError, /Expected a problem that fits in memory .* for x but received a 400000 x 1 matrix needing/],
+    ['batch: not an array', () => eigvalshBatchSync(good as never), TypeError, /Expected an array of Mats for mats/],
+    ['batch: names the failing matrix', () => eigvalshBatchSync([good, { data: new Float64Array(6), rows: 2, cols: 3 }]), RangeError, /square matrix for mats\[1\]/],
+  ];
+  for (const [name, fn, cls, msg] of cases) {
+    it(name, () => {
+      let err: unknown;
+      try {
+        fn();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(cls);
+      expect((err as Error).constructor).toBe(cls);
+      expect((err as Error).message).toMatch(msg);
+    });
+  }
+
+  it('async calls reject (never throw synchronously) with the same classes', async () => {
+    await expect(eigvalsh({ data: new Int32Array(4) as never, rows: 2, cols: 2 })).rejects.toThrow(TypeError);
+    await expect(eigh({ data: new Float64Array([1, NaN, NaN, 1]), rows: 2, cols: 2 })).rejects.toThrow(RangeError);
+    await expect(eigvalshBatch([good, { data: new Float64Array([1, 2, 3, 1]), rows: 2, cols: 2 }])).rejects.toThrow(/symmetric matrix .* for mats\[1\]/);
+  });
+
+  it('LapackError carries routine and info', () => {
+    const e = new LapackError('x', 'dsyevd', 3);
+    expect(e).toBeInstanceOf(Error);
+    expect([e.name, e.routine, e.info]).toEqual(['LapackError', 'dsyevd', 3]);
+  });
+});
