@@ -18,10 +18,37 @@ export interface NativeBinding {
   svdvals(w: Mat, options: unknown, async: boolean): unknown;
   svd(w: Mat, options: unknown, async: boolean): unknown;
   eigvalshBatch(mats: Mat[], options: unknown, async: boolean): unknown;
+  eigsh(a: unknown, options: unknown, control: Int32Array | undefined, async: boolean): unknown;
+  svds(w: Mat, options: unknown, control: Int32Array | undefined, async: boolean): unknown;
+  spectralDensity(a: unknown, options: unknown, control: Int32Array | undefined, async: boolean): unknown;
   setThreads(n: number): void;
   getThreads(): number;
   nativeInfo(): Record<string, unknown>;
+  /** Benchmark probe: seconds for one n x n x n dgemm (not public API). */
+  _dgemmSeconds(n: number): number;
   setErrorClass(ctor: typeof LapackError): void;
+  /**
+   * Synchronous batched float32 product for the tfjs backend (src/train/native-kernels.ts):
+   * out[i] = act(op(a[aIndex[i]]) · op(b[bIndex[i]]) + bias), row-major, in place on the given
+   * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n.
+   */
+  sgemmF32(
+    a: Float32Array, b: Float32Array, out: Float32Array,
+    batch: number, m: number, n: number, k: number,
+    transposeA: boolean, transposeB: boolean,
+    aIndex: Int32Array | null, bIndex: Int32Array | null,
+    bias: Float32Array | null, activation: string | null,
+    leakyreluAlpha: number | null, preluWeights: Float32Array | null,
+  ): void;
+  /** out = a op b (tfjs kernel name), flat (strides null) or broadcast by per-dim strides. */
+  binaryF32(
+    op: string, a: Float32Array, b: Float32Array, out: Float32Array,
+    shape: Int32Array | null, aStrides: Int32Array | null, bStrides: Int32Array | null,
+  ): void;
+  /** out[i] = op(x[i]) (tfjs kernel name); alpha is Step's value at x <= 0. */
+  unaryF32(op: string, x: Float32Array, out: Float32Array, alpha?: number): void;
+  /** x as [outer, reduce, inner] summed over the middle axis into out (outer x inner). */
+  sumF32(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
 }
 
 /** The package root: one level above src/ (tests) or dist/ (the published build). */

@@ -2,14 +2,17 @@
 
 #include <new>
 
+#include "../kernels/blas_gate.h"
 #include "args.h"
 
 namespace specdyn {
 namespace {
 
 // Allocation failures inside a kernel become a RangeError instead of a crash.
+// Every operation passes the BLAS gate: large ones alone and threaded, small ones side by side.
 Status SafeRun(Op& op) {
   try {
+    BlasScope scope(op.Flops());
     return op.Run();
   } catch (const std::bad_alloc&) {
     return Status::Range(

@@ -16,6 +16,9 @@ class Op {
   virtual ~Op() = default;
   // Pure C++: no N-API calls allowed here.
   virtual Status Run() = 0;
+  // Approximate floating-point work, for the BLAS gate (kernels/blas_gate.h). The default
+  // treats an operation as large: it runs alone with all the configured BLAS threads.
+  virtual double Flops() const { return 1e300; }
   virtual Napi::Value Result(Napi::Env env) = 0;
 
   void Pin(Napi::Object o) { pins_.push_back(Napi::Persistent(o)); }

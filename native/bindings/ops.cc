@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "../kernels/blas_gate.h"
 #include "args.h"
 #include "bindings.h"
 #include "op.h"
@@ -55,6 +56,7 @@ class GramOp : public Op {
     if (!s.ok()) return s;
     return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_);
   }
+  double Flops() const override { return double(x_.rows) * double(x_.rows) * double(x_.cols); }
   Napi::Value Result(Napi::Env env) override { return MatObject(env, outRef_.Value(), x_.rows, x_.rows); }
 
  private:
@@ -114,6 +116,10 @@ class EigenOp : public Op {
     if (s.ok()) s = CheckSymmetric(a_, symTol_);
     if (s.ok()) s = Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
     return s;
+  }
+  double Flops() const override {
+    const double n = double(a_.rows);
+    return (vectors_.IsEmpty() ? 4.0 / 3.0 : 4.0) * n * n * n;
   }
   Napi::Value Result(Napi::Env env) override {
     if (vectors_.IsEmpty()) return values_.Value();
@@ -192,6 +198,10 @@ class SvdOp : public Op {
     for (int64_t i = 0; s.ok() && i < k_; ++i) sPtr_[i] = all[size_t(i)];
     return s;
   }
+  double Flops() const override {
+    const double mn = double(std::min(w_.rows, w_.cols)), mx = double(std::max(w_.rows, w_.cols));
+    return (uPtr_ ? 8.0 : 4.0) * mn * mn * mx;
+  }
   Napi::Value Result(Napi::Env env) override {
     if (u_.IsEmpty()) return s_.Value();
     Napi::Object o = Napi::Object::New(env);
@@ -253,8 +263,6 @@ class BatchOp : public Op {
     const int64_t count = int64_t(views_.size());
     std::vector<Status> status(views_.size());
     std::atomic<int64_t> next{0};
-    const int saved = BlasThreads();
-    SetBlasThreads(1);
     ParallelFor(threads_, threads_, [&](int64_t, int64_t) {
       for (int64_t i; (i = next.fetch_add(1)) < count;) {
         const MatView& a = views_[size_t(i)];
@@ -264,11 +272,12 @@ class BatchOp : public Op {
         status[size_t(i)] = s;
       }
     });
-    SetBlasThreads(saved);
     for (auto& s : status)
       if (!s.ok()) return s;  // the first failing matrix, by index
     return Status::Ok();
   }
+  // Always below the threshold: the batch runs its matrices side by side, single-threaded.
+  double Flops() const override { return 0; }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array arr = Napi::Array::New(env, outs_.size());
     for (size_t i = 0; i < outs_.size(); ++i) arr.Set(uint32_t(i), outs_[i].Value());
@@ -290,7 +299,7 @@ Napi::Value EigvalshBatchFn(const Napi::CallbackInfo& info) {
   if (arr.Length() == 0) ThrowRange(env, "at least one matrix", "mats", "Array(0)");
   Napi::Object opts = ParseOptions(env, info[1], "eigvalshBatch options");
   Precision p = ParsePrecision(env, opts, "eigvalshBatch");
-  int threads = std::min(HardwareThreads(), std::max(1, BlasThreads()));
+  int threads = std::min(HardwareThreads(), std::max(1, ConfiguredThreads()));
   if (!opts.Get("threads").IsUndefined())
     threads = int(ParseInteger(env, opts.Get("threads"), "eigvalshBatch option 'threads'", 1, 1024));
   threads = int(std::min<int64_t>(threads, arr.Length()));

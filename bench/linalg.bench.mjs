@@ -1,0 +1,142 @@
+// Foundation benchmarks (issue: native LAPACK/BLAS core). Every figure is a median ratio against
+// a rival measured in this same run: SciPy/NumPy/scikit-learn (same OpenBLAS, via /usr/bin/python3),
+// ml-matrix (pure JS) and tfjs (distances via matMul).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import * as sd from '../dist/index.js';
+import { native } from '../dist/native.js';
+import { benchDir, gaussian, median, pythonAvailable, runPython, timeit } from './lib.mjs';
+
+function symmetric(n, seed) {
+  const g = gaussian(n, n, seed).data;
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = 0.5 * (g[i * n + j] + g[j * n + i]);
+  return { data, rows: n, cols: n };
+}
+
+async function tfjsDistance(x, backend) {
+  const tf = await import('@tensorflow/tfjs');
+  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend(backend);
+  await tf.ready();
+  const X = tf.tensor2d(Float32Array.from(x.data), [x.rows, x.cols]);
+  const run = async () => {
+    const d = tf.tidy(() => {
+      const sq = tf.sum(tf.square(X), 1, true);
+      const g = tf.matMul(X, X, false, true);
+      return tf.sqrt(tf.relu(tf.sub(tf.add(sq, tf.transpose(sq)), tf.mul(2, g))));
+    });
+    await d.data();
+    d.dispose();
+  };
+  const t = await timeit(run, { repeat: 3, warmup: 1 });
+  X.dispose();
+  return t.median;
+}
+
+function peakRssChild() {
+  // Separate process: baseline peak RSS after the float32 input exists, then one distanceMatrix.
+  const code = `import * as sd from './dist/index.js';
+const n = 4000, d = 784;
+const x = { data: new Float32Array(n * d).map((_, i) => Math.sin(i * 0.37)), rows: n, cols: d };
+sd.eigvalshSync({ data: new Float64Array([1]), rows: 1, cols: 1 });
+globalThis.gc?.();
+const before = process.resourceUsage().maxRSS * 1024;
+const res = sd.distanceMatrixSync(x);
+const after = process.resourceUsage().maxRSS * 1024;
+console.log(JSON.stringify({ before, after, inputBytes: x.data.byteLength, outputBytes: res.data.byteLength }));`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { cwd: path.resolve(benchDir, '..'), encoding: 'utf8' });
+  return JSON.parse(r.stdout);
+}
+
+export async function run() {
+  const py = pythonAvailable();
+  const hasPy = Boolean(py.numpy && py.scipy);
+  const rows = [];
+  const notes = [];
+  const add = (figure, specdyn, rival, rivalName, target, pass) =>
+    rows.push({ figure, 'specdyn s': specdyn, [`rival s`]: rival, rival: rivalName, ratio: rival ? specdyn / rival : NaN, target, pass: pass ?? '' });
+
+  // eigvalsh N = 1000, 2000 vs SciPy; N = 1000 vs ml-matrix. eigh N = 1000 vs numpy.
+  const pyEig = hasPy
+    ? runPython(`import numpy as np, scipy.linalg as sl
+out={}
+for n in (1000, 2000):
+    g=np.random.default_rng(n).standard_normal((n,n)); a=(g+g.T)/2
+    out[f'eigvalsh{n}']=timeit(lambda: sl.eigh(a, eigvals_only=True), repeat=5)
+    if n==1000: out['eigh1000']=timeit(lambda: np.linalg.eigh(a), repeat=5)
+print(json.dumps(out))`)
+    : null;
+  if (!hasPy) notes.push('NumPy/SciPy not importable from /usr/bin/python3: Python rivals skipped (install python3-numpy python3-scipy python3-sklearn).');
+  for (const n of [1000, 2000]) {
+    const a = symmetric(n, n);
+    const t = (await timeit(() => sd.eigvalsh(a), { repeat: 5 })).median;
+    const r = pyEig?.[`eigvalsh${n}`];
+    add(`eigvalsh N=${n} vs SciPy eigh(eigvals_only)`, t, r, 'scipy', '≤ 1.10', r ? t / r <= 1.1 : '');
+    if (n === 1000) {
+      const { Matrix, EigenvalueDecomposition } = await import('ml-matrix');
+      const m = new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.data.subarray(i * n, (i + 1) * n))));
+      const t0 = process.hrtime.bigint();
+      new EigenvalueDecomposition(m, { assumeSymmetric: true });
+      const tm = Number(process.hrtime.bigint() - t0) / 1e9;
+      rows.push({ figure: 'eigvalsh N=1000 vs ml-matrix EVD (1 run)', 'specdyn s': t, 'rival s': tm, rival: 'ml-matrix', ratio: t / tm, target: '≥ 100x faster (ratio ≤ 0.01)', pass: tm / t >= 100 });
+      const te = (await timeit(() => sd.eigh(a), { repeat: 5 })).median;
+      const re = pyEig?.eigh1000;
+      add('eigh (vectors) N=1000 vs numpy.linalg.eigh', te, re, 'numpy', '≤ 1.10', re ? te / re <= 1.1 : '');
+    }
+  }
+
+  // distanceMatrix euclidean N = 2000, D = 784 float64 vs scikit-learn, and the ?syrk FLOP bound.
+  const N = 2000, D = 784;
+  const x = gaussian(N, D, 5);
+  const td = (await timeit(() => sd.distanceMatrix(x), { repeat: 7 })).median;
+  const skl = py.sklearn
+    ? runPython(`import numpy as np
+from sklearn.metrics import pairwise_distances
+x=np.random.default_rng(5).standard_normal((${N},${D}))
+print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'), repeat=7)}))`).t
+    : null;
+  add(`distanceMatrix euclidean N=${N} D=${D} f64 vs sklearn pairwise_distances`, td, skl, 'sklearn', 'ratio ≤ 0.5 (≥ 2x faster)', skl ? skl / td >= 2 : '');
+  const gemmN = 2000;
+  const gemmS = median(Array.from({ length: 5 }, () => native()._dgemmSeconds(gemmN)));
+  const gflops = (2 * gemmN ** 3) / gemmS / 1e9;
+  const bound = (N * N * D) / (gflops * 1e9);
+  rows.push({ figure: `distanceMatrix vs ?syrk FLOP bound (N²D at dgemm ${gflops.toFixed(1)} GFLOP/s)`, 'specdyn s': td, 'rival s': bound, rival: 'dgemm probe', ratio: td / bound, target: '≤ 1.5', pass: td / bound <= 1.5 });
+  for (const backend of ['cpu', 'wasm']) {
+    try {
+      const tt = await tfjsDistance(x, backend);
+      add(`distanceMatrix N=${N} D=${D} vs tfjs-${backend} matMul route (float32)`, td, tt, `tfjs-${backend}`, 'informative', '');
+    } catch (e) {
+      notes.push(`tfjs-${backend} rival unavailable: ${e.message}`);
+    }
+  }
+
+  // eigvalshBatch 64 x N = 300 vs the same calls in sequence.
+  const mats = Array.from({ length: 64 }, (_, i) => symmetric(300, 1000 + i));
+  const tb = (await timeit(() => sd.eigvalshBatch(mats), { repeat: 5 })).median;
+  const ts = (await timeit(() => { for (const m of mats) sd.eigvalshSync(m); }, { repeat: 5 })).median;
+  rows.push({ figure: 'eigvalshBatch 64 x N=300 vs sequential eigvalshSync', 'specdyn s': tb, 'rival s': ts, rival: 'sequential', ratio: tb / ts, target: 'speed-up ≥ 1.6 (ratio ≤ 0.625)', pass: ts / tb >= 1.6 });
+
+  // Async overhead at N = 64: median(async) − median(sync).
+  const small = symmetric(64, 64);
+  const reps = 2000;
+  const sync = [], asyn = [];
+  for (let i = 0; i < reps; i++) {
+    let t0 = process.hrtime.bigint();
+    sd.eigvalshSync(small);
+    sync.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    t0 = process.hrtime.bigint();
+    await sd.eigvalsh(small);
+    asyn.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  const over = median(asyn) - median(sync);
+  rows.push({ figure: 'async overhead N=64 (µs, median async − median sync)', 'specdyn s': median(asyn) / 1e6, 'rival s': median(sync) / 1e6, rival: 'sync call', ratio: over, target: '≤ 100 µs', pass: over <= 100 });
+
+  // Peak RSS of distanceMatrix N = 4000, D = 784 from float32 input.
+  const rss = peakRssChild();
+  const extra = rss.after - rss.before, budget = 1.5 * (rss.inputBytes + rss.outputBytes);
+  rows.push({ figure: 'peak RSS distanceMatrix N=4000 D=784 f32 (MB above baseline / (input+output) MB)', 'specdyn s': extra / 2 ** 20, 'rival s': (rss.inputBytes + rss.outputBytes) / 2 ** 20, rival: 'input+output', ratio: extra / (rss.inputBytes + rss.outputBytes), target: '≤ 1.5', pass: extra <= budget });
+
+  notes.push(`BLAS: ${sd.nativeInfo().blas}; threads ${sd.getThreads()}; UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+  return { title: 'linalg: native core vs rivals (medians, same run)', rows, notes };
+}

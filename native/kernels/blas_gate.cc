@@ -1,0 +1,67 @@
+#include "blas_gate.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "kernels.h"
+
+namespace specdyn {
+namespace {
+
+struct Gate {
+  std::mutex m;
+  std::condition_variable cv;
+  int shared = 0;            // small operations running
+  bool exclusive = false;    // a large operation running
+  int waitingExclusive = 0;  // large operations waiting
+};
+
+Gate& TheGate() {
+  static Gate g;
+  return g;
+}
+
+std::atomic<int>& Configured() {
+  static std::atomic<int> n{BlasThreads()};
+  return n;
+}
+
+}  // namespace
+
+int ConfiguredThreads() { return Configured().load(); }
+
+void SetConfiguredThreads(int n) {
+  Configured().store(n);
+  Gate& g = TheGate();
+  std::lock_guard<std::mutex> l(g.m);
+  // Apply now when nothing runs; otherwise the next operation through the gate applies it.
+  if (!g.exclusive && g.shared == 0) SetBlasThreads(n);
+}
+
+BlasScope::BlasScope(double flops) : threaded_(ConfiguredThreads() > 1 && flops >= kThreadedMinFlops) {
+  Gate& g = TheGate();
+  std::unique_lock<std::mutex> l(g.m);
+  if (threaded_) {
+    ++g.waitingExclusive;
+    g.cv.wait(l, [&] { return !g.exclusive && g.shared == 0; });
+    --g.waitingExclusive;
+    g.exclusive = true;
+    SetBlasThreads(ConfiguredThreads());
+  } else {
+    g.cv.wait(l, [&] { return !g.exclusive && g.waitingExclusive == 0; });
+    if (g.shared++ == 0) SetBlasThreads(1);
+  }
+}
+
+BlasScope::~BlasScope() {
+  Gate& g = TheGate();
+  {
+    std::lock_guard<std::mutex> l(g.m);
+    if (threaded_) g.exclusive = false;
+    else --g.shared;
+  }
+  g.cv.notify_all();
+}
+
+}  // namespace specdyn

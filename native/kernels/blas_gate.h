@@ -1,0 +1,33 @@
+// The BLAS gate: how concurrent calls share OpenBLAS without oversubscribing the cores.
+//
+// OpenBLAS (pthreads build) has one process-wide thread count and one worker pool. Several
+// threaded calls at once (e.g. Promise.all over many matrices on the libuv pool) contend for
+// that pool and run far slower than in sequence. So every native operation passes this gate:
+//   - a large operation (≥ kThreadedMinFlops) runs alone, with the configured thread count;
+//   - small operations run side by side, each single-threaded (OpenBLAS set to 1 thread).
+// Waiting large operations take precedence over newly arriving small ones (no starvation).
+#pragma once
+
+namespace specdyn {
+
+// Work (in flops) above which one call is worth all the BLAS threads.
+constexpr double kThreadedMinFlops = 1e8;
+
+// The thread count the user configured (setThreads / OPENBLAS_NUM_THREADS at load).
+int ConfiguredThreads();
+void SetConfiguredThreads(int n);
+
+// RAII passage through the gate for an operation of about `flops` work.
+class BlasScope {
+ public:
+  explicit BlasScope(double flops);
+  ~BlasScope();
+  BlasScope(const BlasScope&) = delete;
+  BlasScope& operator=(const BlasScope&) = delete;
+  bool threaded() const { return threaded_; }
+
+ private:
+  bool threaded_;
+};
+
+}  // namespace specdyn
