@@ -36,7 +36,7 @@ function libs(staticBlas) {
     process.exit(1);
   }
   // Debian's libgfortran.a is not position-independent: the Fortran runtime stays dynamic.
-  return [lapacke, openblas, '-lgfortran', '-lpthread', '-lm'];
+  return [lapacke, openblas, '-l:libgfortran.so.5', '-lpthread', '-lm'];
 }
 
 function includeDirs() {

@@ -8,13 +8,19 @@
 
 #include "kernels.h"
 
-// OpenBLAS extensions, declared weak so that a build against another BLAS still links; each use
-// checks the symbol first.
+// OpenBLAS extensions. Against shared libraries they are declared weak, so that a build against
+// another BLAS still links (each use checks the symbol first). A static link needs strong
+// references: a weak one would not pull the archive member in.
+#if SPECDYN_STATIC_BLAS
+#define SPECDYN_WEAK
+#else
+#define SPECDYN_WEAK __attribute__((weak))
+#endif
 extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_num_threads(void) __attribute__((weak));
-char* openblas_get_config(void) __attribute__((weak));
-char* openblas_get_corename(void) __attribute__((weak));
+void openblas_set_num_threads(int) SPECDYN_WEAK;
+int openblas_get_num_threads(void) SPECDYN_WEAK;
+char* openblas_get_config(void) SPECDYN_WEAK;
+char* openblas_get_corename(void) SPECDYN_WEAK;
 }
 
 namespace specdyn {
