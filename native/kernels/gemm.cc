@@ -65,10 +65,12 @@ Status MakeBroadcast(const float* p, int64_t len, const GemmBatch& g, const char
 inline float Activate(float x, Activation act, float alpha, float w) {
   switch (act) {
     case Activation::Linear: return x;
-    case Activation::Relu: return x > 0.f ? x : 0.f;
-    case Activation::Relu6: return std::min(std::max(x, 0.f), 6.f);
-    case Activation::Elu: return x >= 0.f ? x : std::expm1(x);
-    case Activation::Sigmoid: return 1.f / (1.f + std::exp(-x));
+    // NaN passes through relu/relu6 as Math.max/Math.min let it in tfjs; transcendentals in
+    // double, as tfjs computes them.
+    case Activation::Relu: return x < 0.f ? 0.f : x;
+    case Activation::Relu6: return x < 0.f ? 0.f : (x > 6.f ? 6.f : x);
+    case Activation::Elu: return x >= 0.f ? x : float(std::exp(double(x)) - 1.0);
+    case Activation::Sigmoid: return float(1.0 / (1.0 + std::exp(-double(x))));
     case Activation::LeakyRelu: return x < 0.f ? alpha * x : x;
     case Activation::Prelu: return x < 0.f ? w * x : x;
   }
@@ -93,7 +95,7 @@ void Epilogue(float* c, int64_t bi, const GemmBatch& g, const Broadcast& bias,
     switch (g.act) {
       case Activation::Linear: break;
       case Activation::Relu:
-        for (int64_t j = 0; j < g.n; ++j) row[j] = row[j] > 0.f ? row[j] : 0.f;
+        for (int64_t j = 0; j < g.n; ++j) row[j] = row[j] < 0.f ? 0.f : row[j];
         break;
       case Activation::Prelu: {
         const float* wr = prelu.p + bi * prelu.batchStride + i * prelu.rowStride;
@@ -117,6 +119,13 @@ Status SgemmBatch(const GemmBatch& g) {
   if (g.m > INT_MAX || g.n > INT_MAX || g.k > INT_MAX)
     return Status::Range("Expected m, n and k below 2^31 for sgemm but received m=" + Num(g.m) +
                          ", n=" + Num(g.n) + ", k=" + Num(g.k));
+  // Every product below must stay exact in int64 (and in a double, for the messages).
+  const double big = 9007199254740992.0;  // 2^53
+  if (double(g.m) * double(g.k) > big || double(g.k) * double(g.n) > big ||
+      double(g.batch) * double(g.m) * double(g.n) > big)
+    return Status::Range("Expected sizes whose products stay below 2^53 for sgemm but received "
+                         "batch=" + Num(g.batch) + ", m=" + Num(g.m) + ", n=" + Num(g.n) +
+                         ", k=" + Num(g.k));
   const int64_t aSize = g.m * g.k, bSize = g.k * g.n, cSize = g.m * g.n;
   if (g.outLen != g.batch * cSize)
     return Status::Range("Expected out of length " + Num(g.batch * cSize) +
@@ -130,9 +139,10 @@ Status SgemmBatch(const GemmBatch& g) {
   if (bSize > 0 && (g.bLen % bSize != 0 || bSlices == 0))
     return Status::Range("Expected b of length a multiple of " + Num(bSize) +
                          " for sgemm but received " + Num(g.bLen));
-  auto checkIndex = [&](const int32_t* idx, int64_t slices, const char* name) -> Status {
+  auto checkIndex = [&](const int32_t* idx, int64_t slices, int64_t sliceSize,
+                        const char* name) -> Status {
     if (idx == nullptr) {
-      if (g.batch > 0 && slices != g.batch && slices != 1 && (name[0] == 'a' ? aSize : bSize) > 0)
+      if (g.batch > 0 && sliceSize > 0 && slices != g.batch && slices != 1)
         return Status::Range("Expected " + std::string(name) + " to hold 1 or " + Num(g.batch) +
                              " matrices for sgemm but received " + Num(slices));
       return Status::Ok();
@@ -145,9 +155,9 @@ Status SgemmBatch(const GemmBatch& g) {
     }
     return Status::Ok();
   };
-  Status s = checkIndex(g.aIndex, aSlices, "a");
+  Status s = checkIndex(g.aIndex, aSlices, aSize, "a");
   if (!s.ok()) return s;
-  s = checkIndex(g.bIndex, bSlices, "b");
+  s = checkIndex(g.bIndex, bSlices, bSize, "b");
   if (!s.ok()) return s;
   Broadcast bias, prelu;
   s = MakeBroadcast(g.bias, g.biasLen, g, "bias", &bias);

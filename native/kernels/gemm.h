@@ -41,9 +41,9 @@ struct GemmBatch {
   int64_t preluLen = 0;
 };
 
-// Checks every size and index first (RangeError Status, nothing written), then computes. Each
-// product is one cblas_sgemm, so large products use the BLAS thread count (getThreads()) and
-// small ones run single-threaded by OpenBLAS's own size cut-off.
+// Checks every size and index first (RangeError Status, nothing written), then computes: one
+// cblas_sgemm per output matrix, at whatever BLAS thread count is in force (the caller passes the
+// BLAS gate, blas_gate.h, which decides it), then the epilogue on that matrix while it is hot.
 Status SgemmBatch(const GemmBatch& g);
 
 }  // namespace specdyn

@@ -1,0 +1,372 @@
+// N-API glue for the iterative solvers (native/kernels/lanczos.h): eigsh, svds and
+// spectralDensity on a dense symmetric Mat or an implicit operator descriptor
+// ({ kind: 'gram', w, side } | { kind: 'distance', x, metric }). An optional Int32Array control
+// block carries the cancel flag in and progress out (see Control).
+#include <cblas.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "../kernels/lanczos.h"
+#include "args.h"
+#include "bindings.h"
+#include "op.h"
+
+namespace specdyn {
+namespace {
+
+enum class OpKind { Dense, Gram, Distance };
+
+// What the solver multiplies by, parsed on the main thread and built on the worker.
+struct OperatorArg {
+  OpKind kind = OpKind::Dense;
+  MatArg mat;
+  bool outer = true;
+  Metric metric = Metric::SqEuclidean;
+  int64_t n = 0;
+};
+
+Metric ParseDistanceMetric(Napi::Env env, Napi::Value m, const std::string& name) {
+  const char* what = "one of 'sqeuclidean', 'cosine', 'correlation'";
+  if (!m.IsString()) ThrowType(env, what, name, Describe(m));
+  const std::string s = m.As<Napi::String>().Utf8Value();
+  if (s == "sqeuclidean") return Metric::SqEuclidean;
+  if (s == "cosine") return Metric::Cosine;
+  if (s == "correlation") return Metric::Correlation;
+  ThrowRange(env, std::string(what) + " (metrics with a Gram form; pass the dense distanceMatrix "
+             "for the others)", name, Describe(m));
+}
+
+OperatorArg ParseOperator(Napi::Env env, Napi::Value v) {
+  OperatorArg op;
+  if (v.IsObject() && !v.IsArray() && !v.IsTypedArray() && v.As<Napi::Object>().Has("kind")) {
+    Napi::Object o = v.As<Napi::Object>();
+    Napi::Value kind = o.Get("kind");
+    const char* what = "'gram' or 'distance'";
+    if (!kind.IsString()) ThrowType(env, what, "a.kind", Describe(kind));
+    const std::string k = kind.As<Napi::String>().Utf8Value();
+    if (k == "gram") {
+      op.kind = OpKind::Gram;
+      op.mat = ParseMat(env, o.Get("w"), "a.w");
+      Napi::Value side = o.Get("side");
+      if (!side.IsUndefined()) {
+        if (!side.IsString()) ThrowType(env, "'outer' or 'inner'", "a.side", Describe(side));
+        const std::string s = side.As<Napi::String>().Utf8Value();
+        if (s != "outer" && s != "inner") ThrowRange(env, "'outer' or 'inner'", "a.side", Describe(side));
+        op.outer = s == "outer";
+      }
+      op.n = op.outer ? op.mat.view.rows : op.mat.view.cols;
+    } else if (k == "distance") {
+      op.kind = OpKind::Distance;
+      op.mat = ParseMat(env, o.Get("x"), "a.x");
+      Napi::Value m = o.Get("metric");
+      op.metric = m.IsUndefined() ? Metric::SqEuclidean : ParseDistanceMetric(env, m, "a.metric");
+      op.n = op.mat.view.rows;
+    } else {
+      ThrowRange(env, what, "a.kind", Describe(kind));
+    }
+    return op;
+  }
+  op.mat = ParseMat(env, v, "a");
+  RequireSquare(env, op.mat);
+  op.n = op.mat.view.rows;
+  return op;
+}
+
+double OperatorBytes(const OperatorArg& a, Precision p) {
+  switch (a.kind) {
+    case OpKind::Dense: return DenseOperatorBytes(a.mat.view, p);
+    case OpKind::Gram: return GramOperatorBytes(a.mat.view, a.outer, p);
+    case OpKind::Distance: return DistanceOperatorBytes(a.mat.view, p);
+  }
+  return 0;
+}
+
+Status BuildOperator(const OperatorArg& a, Precision p, double symTol,
+                     std::unique_ptr<SymOperator>* out) {
+  Status s = CheckFinite(a.mat.view);
+  if (!s.ok()) return s;
+  switch (a.kind) {
+    case OpKind::Dense:
+      s = CheckSymmetricTiled(a.mat.view, symTol);
+      if (!s.ok()) return s;
+      *out = DenseOperator(a.mat.view, p);
+      return Status::Ok();
+    case OpKind::Gram: *out = GramOperator(a.mat.view, a.outer, p); return Status::Ok();
+    case OpKind::Distance: return MakeDistanceOperator(a.mat.view, a.metric, p, out);
+  }
+  return Status::Ok();
+}
+
+// The control block: an Int32Array of at least kControlSlots elements, or undefined.
+int32_t* ParseControl(Napi::Env env, Napi::Value v, Op* op) {
+  if (v.IsUndefined() || v.IsNull()) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() < static_cast<size_t>(kControlSlots))
+    ThrowType(env, "an Int32Array of at least 4 elements", "control", Describe(v));
+  op->Pin(v.As<Napi::Object>());
+  return v.As<Napi::Int32Array>().Data();
+}
+
+uint64_t ParseSeed(Napi::Env env, Napi::Object opts, const std::string& fn) {
+  Napi::Value v = opts.Get("seed");
+  if (v.IsUndefined()) return 0;
+  return uint64_t(ParseInteger(env, v, fn + " option 'seed'", 0, (int64_t(1) << 53) - 1));
+}
+
+Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int64_t cols) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", data);
+  o.Set("rows", Napi::Number::New(env, double(rows)));
+  o.Set("cols", Napi::Number::New(env, double(cols)));
+  return o;
+}
+
+double DefaultSymTol(const OperatorArg& a) { return a.mat.view.f32 ? 1e-5 : 1e-10; }
+
+// ------------------------------------------------------------------------------ eigsh / svds
+
+class EigshOp : public Op {
+ public:
+  EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd)
+      : a_(a), p_(p), symTol_(symTol), o_(o), wantVectors_(vectors), svd_(svd) {
+    Pin(a.mat.data);
+  }
+  void SetControl(int32_t* slots) { ctl_.slots = slots; }
+  Status Run() override {
+    std::unique_ptr<SymOperator> op;
+    Status s = BuildOperator(a_, p_, symTol_, &op);
+    if (!s.ok()) return s;
+    const int64_t n = op->Size(), k = o_.k;
+    values_.resize(static_cast<size_t>(k));
+    residuals_.resize(static_cast<size_t>(k));
+    if (wantVectors_ || svd_) vectors_.resize(static_cast<size_t>(k * n));
+    s = Eigsh(*op, o_, ctl_, values_.data(), vectors_.empty() ? nullptr : vectors_.data(),
+              residuals_.data(), &stats_);
+    if (!s.ok() || !svd_) return s;
+    // svds: the eigenvectors of the smaller Gram side are one set of singular vectors; the
+    // other set is W v / σ (or Wᵀ u / σ), one GEMM, never forming W Wᵀ.
+    const MatView& w = a_.mat.view;
+    const int64_t m = a_.outer ? w.cols : w.rows;
+    other_.assign(static_cast<size_t>(k * m), 0.0);
+    std::vector<double> wd;
+    const double* wp;
+    if (w.f32) {
+      wd.resize(static_cast<size_t>(w.size()));
+      for (int64_t i = 0; i < w.size(); ++i) wd[static_cast<size_t>(i)] = static_cast<const float*>(w.data)[i];
+      wp = wd.data();
+    } else {
+      wp = static_cast<const double*>(w.data);
+    }
+    // vectors_ is k x n row-major = column-major n x k.
+    if (a_.outer)  // v_i = Wᵀ u_i: other (k x cols) = U (k x rows) W
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(k), int(w.cols), int(w.rows), 1.0,
+                  vectors_.data(), int(w.rows), wp, int(w.cols), 0.0, other_.data(), int(w.cols));
+    else  // u_i = W v_i: other (k x rows) = V (k x cols) Wᵀ
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(k), int(w.rows), int(w.cols), 1.0,
+                  vectors_.data(), int(w.cols), wp, int(w.cols), 0.0, other_.data(), int(w.rows));
+    for (int64_t i = 0; i < k; ++i) {
+      const double sigma = std::sqrt(std::max(0.0, values_[static_cast<size_t>(i)]));
+      double* row = other_.data() + i * m;
+      const double nrm = cblas_dnrm2(int(m), row, 1);
+      // Normalise by the computed norm (= σ up to rounding); zero singular values stay zero.
+      if (nrm > 0) cblas_dscal(int(m), 1.0 / nrm, row, 1);
+      residuals_[static_cast<size_t>(i)] = sigma > 0 ? residuals_[static_cast<size_t>(i)] / sigma : residuals_[static_cast<size_t>(i)];
+      values_[static_cast<size_t>(i)] = sigma;
+    }
+    return s;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    const int64_t k = o_.k;
+    auto copy = [&](const std::vector<double>& v) {
+      Napi::Float64Array a = NewResult(env, int64_t(v.size()));
+      std::copy(v.begin(), v.end(), a.Data());
+      return a;
+    };
+    Napi::Object o = Napi::Object::New(env);
+    if (svd_) {
+      const MatView& w = a_.mat.view;
+      o.Set("s", copy(values_));
+      Napi::Object side = MatObject(env, copy(vectors_), k, a_.outer ? w.rows : w.cols);
+      Napi::Object other = MatObject(env, copy(other_), k, a_.outer ? w.cols : w.rows);
+      o.Set("u", a_.outer ? side : other);
+      o.Set("v", a_.outer ? other : side);
+    } else {
+      o.Set("values", copy(values_));
+      if (wantVectors_) o.Set("vectors", MatObject(env, copy(vectors_), k, a_.n));
+    }
+    o.Set("residuals", copy(residuals_));
+    o.Set("restarts", Napi::Number::New(env, double(stats_.restarts)));
+    o.Set("matvecs", Napi::Number::New(env, double(stats_.matvecs)));
+    o.Set("blockSize", Napi::Number::New(env, double(stats_.block)));
+    o.Set("basisSize", Napi::Number::New(env, double(stats_.basis)));
+    o.Set("normEstimate", Napi::Number::New(env, stats_.normEstimate));
+    return o;
+  }
+
+ private:
+  OperatorArg a_;
+  Precision p_;
+  double symTol_;
+  EigshOptions o_;
+  bool wantVectors_, svd_;
+  Control ctl_;
+  std::vector<double> values_, residuals_, vectors_, other_;
+  EigshStats stats_;
+};
+
+Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
+  Napi::Env env = info.Env();
+  const std::string fn = svd ? "svds" : "eigsh";
+  OperatorArg a;
+  if (svd) {
+    a.kind = OpKind::Gram;
+    a.mat = ParseMat(env, info[0], "w");
+    a.outer = a.mat.view.rows <= a.mat.view.cols;  // the smaller Gram side
+    a.n = a.outer ? a.mat.view.rows : a.mat.view.cols;
+  } else {
+    a = ParseOperator(env, info[0]);
+  }
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  EigshOptions o;
+  const int64_t n = a.n;
+  o.k = opts.Get("k").IsUndefined() ? std::min<int64_t>(6, n)
+                                    : ParseInteger(env, opts.Get("k"), fn + " option 'k'", 1, n);
+  Napi::Value which = opts.Get("which");
+  if (!svd && !which.IsUndefined()) {
+    const char* what = "one of 'largest', 'smallest', 'magnitude'";
+    const std::string name = fn + " option 'which'";
+    if (!which.IsString()) ThrowType(env, what, name, Describe(which));
+    const std::string w = which.As<Napi::String>().Utf8Value();
+    if (w == "largest") o.which = Which::Largest;
+    else if (w == "smallest") o.which = Which::Smallest;
+    else if (w == "magnitude") o.which = Which::Magnitude;
+    else ThrowRange(env, what, name, Describe(which));
+  }
+  o.tol = ParseNonNegative(env, opts, "tol", fn, p == Precision::F64 ? 1e-10 : 1e-5);
+  if (!opts.Get("blockSize").IsUndefined())
+    o.block = ParseInteger(env, opts.Get("blockSize"), fn + " option 'blockSize'", 1, n);
+  if (!opts.Get("basisSize").IsUndefined())
+    o.basis = ParseInteger(env, opts.Get("basisSize"), fn + " option 'basisSize'", 2, n);
+  if (!opts.Get("maxRestarts").IsUndefined())
+    o.maxRestarts = ParseInteger(env, opts.Get("maxRestarts"), fn + " option 'maxRestarts'", 1, INT32_MAX);
+  o.seed = ParseSeed(env, opts, fn);
+  bool vectors = true;
+  if (!svd && !opts.Get("vectors").IsUndefined()) {
+    Napi::Value v = opts.Get("vectors");
+    if (!v.IsBoolean()) ThrowType(env, "a boolean", fn + " option 'vectors'", Describe(v));
+    vectors = v.As<Napi::Boolean>().Value();
+  }
+  const double symTol = a.kind == OpKind::Dense
+                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a))
+                            : 0.0;
+  const double out = 8.0 * double(o.k) * (double(n) + 2.0) +
+                     (svd ? 16.0 * double(o.k) * double(a.mat.view.rows + a.mat.view.cols) +
+                                (a.mat.view.f32 ? 8.0 * double(a.mat.view.size()) : 0.0)
+                          : 0.0);
+  CheckFits(env, out + EigshWorkBytes(n, o) + OperatorBytes(a, p), 0, a.mat);
+  auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd);
+  op->SetControl(ParseControl(env, info[2], op.get()));
+  return Dispatch(env, std::move(op), info.Length() > 3 && info[3].ToBoolean().Value());
+}
+
+Napi::Value EigshFn(const Napi::CallbackInfo& info) { return EigshLike(info, false); }
+Napi::Value SvdsFn(const Napi::CallbackInfo& info) { return EigshLike(info, true); }
+
+// ------------------------------------------------------------------------------ density
+
+class DensityOp : public Op {
+ public:
+  DensityOp(OperatorArg a, Precision p, double symTol, SlqOptions o)
+      : a_(a), p_(p), symTol_(symTol), o_(std::move(o)) {
+    Pin(a.mat.data);
+  }
+  void SetControl(int32_t* slots) { ctl_.slots = slots; }
+  Status Run() override {
+    std::unique_ptr<SymOperator> op;
+    Status s = BuildOperator(a_, p_, symTol_, &op);
+    if (!s.ok()) return s;
+    return SpectralDensity(*op, o_, ctl_, &res_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto copy = [&](const std::vector<double>& v) {
+      Napi::Float64Array a = NewResult(env, int64_t(v.size()));
+      std::copy(v.begin(), v.end(), a.Data());
+      return a;
+    };
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("edges", copy(res_.edges));
+    o.Set("mass", copy(res_.mass));
+    o.Set("stderr", copy(res_.stderr_));
+    o.Set("lo", Napi::Number::New(env, res_.lo));
+    o.Set("hi", Napi::Number::New(env, res_.hi));
+    o.Set("matvecs", Napi::Number::New(env, double(res_.matvecs)));
+    o.Set("n", Napi::Number::New(env, double(a_.n)));
+    return o;
+  }
+
+ private:
+  OperatorArg a_;
+  Precision p_;
+  double symTol_;
+  SlqOptions o_;
+  Control ctl_;
+  SlqResult res_;
+};
+
+Napi::Value SpectralDensityFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "spectralDensity";
+  OperatorArg a = ParseOperator(env, info[0]);
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  SlqOptions o;
+  if (!opts.Get("probes").IsUndefined())
+    o.probes = ParseInteger(env, opts.Get("probes"), fn + " option 'probes'", 2, 4096);
+  if (!opts.Get("steps").IsUndefined())
+    o.steps = ParseInteger(env, opts.Get("steps"), fn + " option 'steps'", 2, 100000);
+  o.seed = ParseSeed(env, opts, fn);
+  Napi::Value grid = opts.Get("grid");
+  if (!grid.IsUndefined()) {
+    const std::string name = fn + " option 'grid'";
+    const char* what = "an ascending array of at least 2 finite bin edges";
+    if (!grid.IsArray() && !(grid.IsTypedArray() &&
+                             grid.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array))
+      ThrowType(env, what, name, Describe(grid));
+    Napi::Object g = grid.As<Napi::Object>();
+    const uint32_t len = grid.IsArray() ? grid.As<Napi::Array>().Length()
+                                        : uint32_t(grid.As<Napi::TypedArray>().ElementLength());
+    if (len < 2) ThrowRange(env, what, name, Describe(grid));
+    for (uint32_t i = 0; i < len; ++i) {
+      Napi::Value e = g.Get(i);
+      if (!e.IsNumber()) ThrowType(env, what, name, Describe(grid));
+      const double d = e.As<Napi::Number>().DoubleValue();
+      if (!std::isfinite(d) || (i > 0 && !(d > o.edges.back())))
+        ThrowRange(env, what, name + "[" + std::to_string(i) + "]", Describe(e));
+      o.edges.push_back(d);
+    }
+    o.bins = int64_t(o.edges.size()) - 1;
+    if (!opts.Get("bins").IsUndefined())
+      ThrowType(env, "undefined when 'grid' is given", fn + " option 'bins'", Describe(opts.Get("bins")));
+  } else if (!opts.Get("bins").IsUndefined()) {
+    o.bins = ParseInteger(env, opts.Get("bins"), fn + " option 'bins'", 1, 1 << 20);
+  }
+  const double symTol = a.kind == OpKind::Dense
+                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a))
+                            : 0.0;
+  CheckFits(env, SlqWorkBytes(a.n, o) + OperatorBytes(a, p), 0, a.mat);
+  auto op = std::make_unique<DensityOp>(a, p, symTol, std::move(o));
+  op->SetControl(ParseControl(env, info[2], op.get()));
+  return Dispatch(env, std::move(op), info.Length() > 3 && info[3].ToBoolean().Value());
+}
+
+}  // namespace
+
+void RegisterLanczos(Napi::Env env, Napi::Object exports) {
+  exports.Set("eigsh", Napi::Function::New(env, EigshFn, "eigsh"));
+  exports.Set("svds", Napi::Function::New(env, SvdsFn, "svds"));
+  exports.Set("spectralDensity", Napi::Function::New(env, SpectralDensityFn, "spectralDensity"));
+}
+
+}  // namespace specdyn
