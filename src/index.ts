@@ -7,3 +7,6 @@ export type { FloatArray, Mat } from './matrix.js';
 export { mat, fromRows, rowSlice, row, at, transpose, checkMat } from './matrix.js';
 export * from './linalg/index.js';
 export { Rng } from './random.js';
+export * from './rmt/index.js';
+export * from './models/index.js';
+export * from './omd/index.js';

@@ -189,3 +189,4 @@ export interface NativeInfo {
 export function nativeInfo(): NativeInfo {
   return native().nativeInfo() as unknown as NativeInfo;
 }
+export * from './iterative.js';

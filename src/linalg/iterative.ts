@@ -1,0 +1,310 @@
+/**
+ * Partial spectra and spectral densities of large symmetric matrices (native iterative solvers).
+ *
+ * - {@link eigsh}: a few extreme eigenpairs by thick-restart block Lanczos (full
+ *   reorthogonalisation, explicit Rayleigh–Ritz, restarts that keep the wanted Ritz vectors).
+ * - {@link svds}: the top singular triplets of W through the implicit Gram operator of its
+ *   smaller side (W Wᵀ is applied as W (Wᵀ X), never formed).
+ * - {@link spectralDensity}: the eigenvalue histogram by stochastic Lanczos quadrature (SLQ).
+ *
+ * Each takes a dense symmetric {@link Mat} or an implicit {@link SymmetricOperator}
+ * ({@link gramOperator}, {@link distanceOperator}). The operator is applied to n x b blocks with
+ * one GEMM each, so the n x n matrix is streamed once per b vectors.
+ *
+ * Long solves run on the libuv pool; `signal` cancels them (the Promise rejects with an
+ * {@link AbortError} within one block product, typically well under a second, and no result is
+ * produced), `onProgress` reports work done. Inputs are pinned and read from another thread
+ * while the Promise is pending: do not mutate them. Method, accuracy and figures: docs/scale.md.
+ */
+import { expected } from '../errors.js';
+import type { Mat } from '../matrix.js';
+import { native } from '../native.js';
+import type { Precision } from './index.js';
+
+/** Which end of the spectrum: algebraically largest, smallest, or largest in magnitude. */
+export type Which = 'largest' | 'smallest' | 'magnitude';
+
+/** W Wᵀ (`side: 'outer'`, order rows) or Wᵀ W (`'inner'`, order cols), applied without forming. */
+export interface GramOperator {
+  kind: 'gram';
+  w: Mat;
+  side: 'outer' | 'inner';
+}
+
+/** Distance metrics whose N x N matrix has a Gram form (a Gram matrix plus rank-2 terms). */
+export type GramMetric = 'sqeuclidean' | 'cosine' | 'correlation';
+
+/**
+ * The distance matrix of the rows of x (as {@link distanceMatrix} would build it) applied in its
+ * Gram form, never formed: sqeuclidean D = s1ᵀ + 1sᵀ − 2XXᵀ (rows centred first, which leaves D
+ * unchanged), cosine D = 11ᵀ − X̂X̂ᵀ (unit rows), correlation = cosine of the mean-centred rows.
+ * Memory O(N·D) instead of O(N²). 'euclidean' and 'angular' have no Gram form: pass the dense
+ * matrix for those.
+ */
+export interface DistanceOperator {
+  kind: 'distance';
+  x: Mat;
+  metric: GramMetric;
+}
+
+/** A symmetric operator the iterative solvers apply implicitly. */
+export type SymmetricOperator = GramOperator | DistanceOperator;
+
+/** W Wᵀ (default, `side: 'outer'`) or Wᵀ W (`'inner'`) as an implicit operator. */
+export function gramOperator(w: Mat, side: 'outer' | 'inner' = 'outer'): GramOperator {
+  return { kind: 'gram', w, side };
+}
+
+/** The distance matrix of the rows of x as an implicit operator (see {@link DistanceOperator}). */
+export function distanceOperator(x: Mat, options: { metric?: GramMetric } = {}): DistanceOperator {
+  return { kind: 'distance', x, metric: options.metric ?? 'sqeuclidean' };
+}
+
+/** Work reported during a solve (Lanczos: block products so far; SLQ: steps of `planned`). */
+export interface Progress {
+  /** eigsh/svds: operator-vector products so far; spectralDensity: Lanczos steps done. */
+  done: number;
+  /** spectralDensity: total Lanczos steps; eigsh/svds: 0 (the count is not known ahead). */
+  planned: number;
+  /** eigsh/svds: wanted pairs converged at the last restart. */
+  converged: number;
+}
+
+export interface IterativeOptions {
+  /**
+   * 'float64' (default) or 'float32': operator products in single precision (the basis,
+   * orthogonalisation and Rayleigh–Ritz stay float64). Halves the bytes streamed per product;
+   * eigenvalues then carry errors of order 1e-6·‖A‖ (see docs/scale.md).
+   */
+  precision?: Precision;
+  /** Cancels an async solve: the Promise rejects with an {@link AbortError}. */
+  signal?: AbortSignal;
+  /** Called on the main thread while an async solve runs (every `progressInterval` ms). */
+  onProgress?: (p: Progress) => void;
+  /** Milliseconds between progress reports; default 200. */
+  progressInterval?: number;
+}
+
+export interface EigshOptions extends IterativeOptions {
+  /** Number of eigenpairs; default min(6, n). */
+  k?: number;
+  /** Default 'largest'. */
+  which?: Which;
+  /**
+   * Convergence: every returned pair has ‖A x − λ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest
+   * |Ritz value|). Default 1e-10 (float64), 1e-5 (float32). Eigenvalue errors are of order
+   * residual² / gap, far below tol · ‖A‖ unless the pair is nearly degenerate.
+   */
+  tol?: number;
+  /** Return eigenvectors (default true). */
+  vectors?: boolean;
+  /** Block size b (default clamp(k, 4, 32)); at least the largest multiplicity you expect. */
+  blockSize?: number;
+  /** Basis columns before a restart (default max(k + 4b, 3k), at most n). */
+  basisSize?: number;
+  /** Restart cycles before giving up with a {@link LapackError} (routine 'eigsh'); default 1000. */
+  maxRestarts?: number;
+  /** Seed of the random start block (default 0): results are reproducible. */
+  seed?: number;
+  /** Dense input only: accepted relative asymmetry (default 1e-10, float32 input 1e-5). */
+  symmetryTolerance?: number;
+}
+
+export interface EigshResult {
+  /** Eigenvalues, most extreme first: descending for 'largest', ascending for 'smallest', descending |λ| for 'magnitude'. */
+  values: Float64Array;
+  /** k x n: row j is the unit eigenvector of values[j] (largest-magnitude entry positive). */
+  vectors?: Mat<Float64Array>;
+  /** ‖A x_j − λ_j x_j‖ for each pair (absolute). */
+  residuals: Float64Array;
+  /** Restart cycles used and operator-vector products performed. */
+  restarts: number;
+  matvecs: number;
+  blockSize: number;
+  basisSize: number;
+  /** max |Ritz value| seen: a lower bound of ‖A‖₂, used by the convergence test. */
+  normEstimate: number;
+}
+
+export interface SvdsOptions extends IterativeOptions {
+  /** Number of leading singular triplets; default min(6, rows, cols). */
+  k?: number;
+  /** Residual tolerance on the Gram side, as for {@link EigshOptions.tol}. */
+  tol?: number;
+  blockSize?: number;
+  basisSize?: number;
+  maxRestarts?: number;
+  seed?: number;
+}
+
+export interface SvdsResult {
+  /** Singular values, descending. */
+  s: Float64Array;
+  /** k x rows: row i is u_i (the Gram-side vector's largest-magnitude entry positive). */
+  u: Mat<Float64Array>;
+  /** k x cols: row i is v_i, with W v_i ≈ s_i u_i. */
+  v: Mat<Float64Array>;
+  /** ‖W v_i − s_i u_i‖ (≈ the Gram residual / s_i). */
+  residuals: Float64Array;
+  restarts: number;
+  matvecs: number;
+}
+
+export interface DensityOptions extends IterativeOptions {
+  /** Number of equal bins over the estimated spectral range (default 50). */
+  bins?: number;
+  /** Explicit ascending bin edges (instead of `bins`). */
+  grid?: ArrayLike<number>;
+  /** Rademacher probe vectors, run together as one block (default 16, at least 2). */
+  probes?: number;
+  /** Lanczos steps per probe = quadrature nodes (default 48). */
+  steps?: number;
+  /** Seed of the probes (default 0). */
+  seed?: number;
+  /** Dense input only: accepted relative asymmetry. */
+  symmetryTolerance?: number;
+}
+
+export interface DensityResult {
+  /** bins + 1 ascending edges (default: the extreme Ritz values, padded by 1 % of the range). */
+  edges: Float64Array;
+  /** Estimated fraction of the n eigenvalues in each bin (sums to 1 over the default grid). */
+  mass: Float64Array;
+  /** mass / bin width: the normalised spectral density. */
+  density: Float64Array;
+  /** Standard error of each bin's mass across probes. */
+  stderr: Float64Array;
+  /** Per-bin error bar, 2 · stderr (≈95 % for each bin). */
+  error: Float64Array;
+  /** Σ error: a bound on the L1 distance Σ|mass − exact| that holds with high probability. */
+  l1Error: number;
+  /** Extreme Ritz values seen (inside the spectrum, converging to its ends). */
+  lo: number;
+  hi: number;
+  /** Order of the operator and operator-vector products performed. */
+  n: number;
+  matvecs: number;
+}
+
+/** Rejection of a cancelled solve: name 'AbortError', code 'ABORT_ERR', cause = signal.reason. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+const CONTROL_SLOTS = 32; // 128 bytes: typed arrays this large live off the V8 heap, so the
+// pointer the worker thread holds never moves.
+
+function checkRun(options: IterativeOptions | undefined, fn: string): void {
+  if (options === undefined || options === null) return;
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError(expected('an options object', `${fn} options`, options));
+  const { signal, onProgress, progressInterval } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(expected('an AbortSignal', `${fn} option 'signal'`, signal));
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new TypeError(expected('a function', `${fn} option 'onProgress'`, onProgress));
+  }
+  if (progressInterval !== undefined) {
+    if (typeof progressInterval !== 'number') throw new TypeError(expected('a positive number', `${fn} option 'progressInterval'`, progressInterval));
+    if (!(progressInterval > 0) || !Number.isFinite(progressInterval)) throw new RangeError(expected('a positive number', `${fn} option 'progressInterval'`, progressInterval));
+  }
+}
+
+async function controlled<T>(fn: string, options: IterativeOptions | undefined, call: (control: Int32Array | undefined) => unknown): Promise<T> {
+  checkRun(options, fn);
+  const signal = options?.signal;
+  const onProgress = options?.onProgress;
+  const abortError = () => new AbortError(`${fn} was aborted`, { cause: signal?.reason });
+  if (signal?.aborted) throw abortError();
+  const control = signal || onProgress ? new Int32Array(CONTROL_SLOTS) : undefined;
+  const report = () => {
+    if (control && onProgress) onProgress({ done: control[1]!, planned: control[2]!, converged: control[3]! });
+  };
+  const onAbort = () => {
+    if (control) Atomics.store(control, 0, 1);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = onProgress ? setInterval(report, options?.progressInterval ?? 200) : undefined;
+  try {
+    // The native call validates synchronously (throws) and returns a Promise.
+    const result = (await call(control)) as T;
+    report();
+    return result;
+  } catch (err) {
+    if (signal?.aborted) throw abortError();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (timer) clearInterval(timer);
+  }
+}
+
+function nativeOptions(options: object | undefined): object | undefined {
+  if (options === undefined || options === null || typeof options !== 'object') return options;
+  const { signal: _s, onProgress: _p, progressInterval: _i, ...rest } = options as IterativeOptions;
+  return rest;
+}
+
+/**
+ * The k extreme eigenpairs of a symmetric matrix or operator (see {@link EigshOptions}) by
+ * thick-restart block Lanczos. Agrees with {@link eigh} on the requested pairs to the stated
+ * tolerance, including exact multiplets up to the block size.
+ */
+export async function eigsh(a: Mat | SymmetricOperator, options?: EigshOptions): Promise<EigshResult> {
+  return controlled<EigshResult>('eigsh', options, (control) => native().eigsh(a, nativeOptions(options), control, true));
+}
+/** Synchronous {@link eigsh} (blocks the event loop; `signal` and `onProgress` are ignored). */
+export function eigshSync(a: Mat | SymmetricOperator, options?: EigshOptions): EigshResult {
+  return native().eigsh(a, nativeOptions(options), undefined, false) as EigshResult;
+}
+
+/**
+ * The top-k singular triplets of w (rows x cols) without forming W Wᵀ: block Lanczos on the
+ * Gram operator of the smaller side, then the other vectors by one product (W v / s or Wᵀ u / s).
+ * Relative accuracy of s_i is that of s_i² from {@link eigsh}: excellent for the leading
+ * values; for singular values near √eps · s_1 use {@link svd}.
+ */
+export async function svds(w: Mat, options?: SvdsOptions): Promise<SvdsResult> {
+  return controlled<SvdsResult>('svds', options, (control) => native().svds(w, nativeOptions(options), control, true));
+}
+/** Synchronous {@link svds}. */
+export function svdsSync(w: Mat, options?: SvdsOptions): SvdsResult {
+  return native().svds(w, nativeOptions(options), undefined, false) as SvdsResult;
+}
+
+type RawDensity = Omit<DensityResult, 'density' | 'error' | 'l1Error'>;
+
+function finishDensity(r: RawDensity): DensityResult {
+  const bins = r.mass.length;
+  const density = new Float64Array(bins);
+  const error = new Float64Array(bins);
+  let l1Error = 0;
+  for (let i = 0; i < bins; i++) {
+    density[i] = r.mass[i]! / (r.edges[i + 1]! - r.edges[i]!);
+    error[i] = 2 * r.stderr[i]!;
+    l1Error += error[i]!;
+  }
+  return { ...r, density, error, l1Error };
+}
+
+/**
+ * The spectral density (eigenvalue histogram) of a symmetric matrix or operator by stochastic
+ * Lanczos quadrature: `probes` Rademacher vectors each run `steps` Lanczos steps (together, one
+ * block product per step); each Gauss quadrature's CDF, interpolated between nodes, is binned
+ * and the bins averaged over probes. Cost: steps products with an n x probes block, instead of
+ * the O(n³) full solve. Error bars come from the spread across probes.
+ */
+export async function spectralDensity(a: Mat | SymmetricOperator, options?: DensityOptions): Promise<DensityResult> {
+  const r = await controlled<RawDensity>('spectralDensity', options, (control) =>
+    native().spectralDensity(a, nativeOptions(options), control, true),
+  );
+  return finishDensity(r);
+}
+/** Synchronous {@link spectralDensity}. */
+export function spectralDensitySync(a: Mat | SymmetricOperator, options?: DensityOptions): DensityResult {
+  return finishDensity(native().spectralDensity(a, nativeOptions(options), undefined, false) as RawDensity);
+}

@@ -1,0 +1,25 @@
+/**
+ * Observable Matrix Dynamics (OMD): spectra of probe distance matrices over training
+ * (spec: research/omd.md). Pure TypeScript over the native core; no tfjs, no file system.
+ * Eigenvalues ascending, index N−1 Perron, "bottom-three" = indices 0..2.
+ */
+export {
+  observableMatrix,
+  observableMatrixSync,
+  analyzeObservable,
+  analyzeObservableSync,
+  checkDistance,
+  checkReps,
+} from './observable.js';
+export type {
+  ObservableMetric,
+  ObservableOptions,
+  AnalyzeOptions,
+  Fingerprint,
+  BandFigures,
+  AmbientFit,
+  ObservableSnapshot,
+} from './observable.js';
+export * from './trajectory.js';
+export * from './null.js';
+export * from './templates.js';

@@ -1,0 +1,13 @@
+/**
+ * Random-matrix analysis of weight spectra (eigenvalues of X = W Wᵀ for an N x M weight matrix W,
+ * r = N/M, W_ij ~ (0, σ²/M) at initialisation): the Marchenko–Pastur law and its fit, BBP
+ * spikes, power-law tails, level statistics and the one-row-per-matrix report.
+ */
+export * from './marchenko-pastur.js';
+export { ksDistance, ksDistance2, histogram, jensenShannonDistance, jackknife, erf, quantileSorted } from './stats.js';
+export type { Histogram, NumberArray } from './stats.js';
+export * from './fit.js';
+export * from './spikes.js';
+export * from './power-law.js';
+export * from './level-stats.js';
+export * from './weight-spectrum.js';

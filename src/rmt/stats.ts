@@ -1,0 +1,200 @@
+/**
+ * Small statistics shared by the analysis layers (rmt/, omd/, models/): input checks for
+ * spectra, sorting, quantiles, medians, the Kolmogorov–Smirnov distance to a CDF, common-bin
+ * histograms, the jackknife and the error function. Pure TypeScript on typed arrays.
+ */
+import { expected } from '../errors.js';
+
+/** Anything array-like holding numbers (plain arrays and typed arrays). */
+export type NumberArray = ArrayLike<number>;
+
+/**
+ * Checks that values is a non-empty array of finite numbers with at least `min` entries and
+ * returns a sorted ascending float64 copy. TypeError for a wrong kind; RangeError (naming the
+ * first bad index) for NaN/Inf or too few values.
+ */
+export function sortedFinite(values: unknown, name: string, min = 1): Float64Array {
+  if (!(Array.isArray(values) || values instanceof Float64Array || values instanceof Float32Array)) {
+    throw new TypeError(expected('an array, Float64Array or Float32Array of numbers', name, values));
+  }
+  const v = values as ArrayLike<unknown>;
+  if (v.length < min) throw new RangeError(expected(`at least ${min} values`, name, values));
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== 'number') throw new TypeError(expected('a number', `${name}[${i}]`, x));
+    if (!Number.isFinite(x)) throw new RangeError(expected('a finite number', `${name}[${i}]`, x));
+    out[i] = x;
+  }
+  return out.sort();
+}
+
+/** Checks a finite number (TypeError if not a number, RangeError if not finite or out of range). */
+export function checkNumber(x: unknown, name: string, opts: { min?: number; max?: number; minExclusive?: boolean; integer?: boolean } = {}): number {
+  if (typeof x !== 'number') throw new TypeError(expected('a number', name, x));
+  const { min = -Infinity, max = Infinity, minExclusive = false, integer = false } = opts;
+  const what = (): string => {
+    const kind = integer ? 'an integer' : 'a number';
+    if (min === -Infinity && max === Infinity) return `a finite ${integer ? 'integer' : 'number'}`;
+    if (max === Infinity) return `${kind} ${minExclusive ? '>' : '≥'} ${min}`;
+    return `${kind} in ${minExclusive ? '(' : '['}${min}, ${max}]`;
+  };
+  if (!Number.isFinite(x) || (minExclusive ? x <= min : x < min) || x > max || (integer && !Number.isInteger(x))) {
+    throw new RangeError(expected(what(), name, x));
+  }
+  return x;
+}
+
+/** Median of values (any order; not modified). NaN-free input assumed. */
+export function median(values: NumberArray): number {
+  const s = Float64Array.from(values as ArrayLike<number>).sort();
+  const n = s.length;
+  if (n === 0) return NaN;
+  const h = n >> 1;
+  return n % 2 ? s[h]! : 0.5 * (s[h - 1]! + s[h]!);
+}
+
+/** Arithmetic mean. */
+export function mean(values: NumberArray): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s / values.length;
+}
+
+/**
+ * The p-quantile (p in [0, 1]) of an ascending-sorted sample by linear interpolation between
+ * order statistics (NumPy's default, "type 7").
+ */
+export function quantileSorted(sorted: NumberArray, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/**
+ * Kolmogorov–Smirnov distance sup_x |F_n(x) − F(x)| between the empirical CDF of an
+ * ascending-sorted sample and a continuous CDF F (evaluated at each sample point, both sides
+ * of each jump).
+ */
+export function ksDistance(sorted: NumberArray, cdf: (x: number) => number): number {
+  const n = sorted.length;
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    const f = cdf(sorted[i]!);
+    d = Math.max(d, Math.abs((i + 1) / n - f), Math.abs(f - i / n));
+  }
+  return d;
+}
+
+/** Two-sample KS distance between two ascending-sorted samples. */
+export function ksDistance2(a: NumberArray, b: NumberArray): number {
+  let i = 0, j = 0, d = 0;
+  const na = a.length, nb = b.length;
+  while (i < na && j < nb) {
+    const x = Math.min(a[i]!, b[j]!);
+    while (i < na && a[i]! <= x) i++;
+    while (j < nb && b[j]! <= x) j++;
+    d = Math.max(d, Math.abs(i / na - j / nb));
+  }
+  return d;
+}
+
+/** A histogram on fixed edges: `counts[k]` values fell in [edges[k], edges[k+1]). */
+export interface Histogram {
+  /** Bin edges, ascending, length bins + 1. */
+  edges: Float64Array;
+  /** Counts per bin (the last bin is closed on the right). */
+  counts: Float64Array;
+  /** Probability density per bin: counts / (total · width), so it integrates to the in-range fraction. */
+  density: Float64Array;
+}
+
+/**
+ * Histogram of values on `bins` equal bins over [lo, hi] (values outside are ignored, but
+ * the density is normalised by the total count, so it integrates to the in-range fraction).
+ */
+export function histogram(values: NumberArray, bins: number, lo: number, hi: number): Histogram {
+  checkNumber(bins, 'bins', { min: 1, integer: true });
+  if (!(hi > lo)) throw new RangeError(expected(`an upper bound > ${lo}`, 'hi', hi));
+  const edges = new Float64Array(bins + 1);
+  for (let k = 0; k <= bins; k++) edges[k] = lo + ((hi - lo) * k) / bins;
+  const counts = new Float64Array(bins);
+  const w = (hi - lo) / bins;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x < lo || x > hi) continue;
+    const k = Math.min(bins - 1, Math.floor((x - lo) / w));
+    counts[k]!++;
+  }
+  const density = new Float64Array(bins);
+  const n = values.length;
+  for (let k = 0; k < bins; k++) density[k] = n > 0 ? counts[k]! / (n * w) : 0;
+  return { edges, counts, density };
+}
+
+/**
+ * Jensen–Shannon distance (square root of the JS divergence, natural log, in [0, √ln2])
+ * between two histograms given as counts on the same bins.
+ */
+export function jensenShannonDistance(p: NumberArray, q: NumberArray): number {
+  let sp = 0, sq = 0;
+  for (let k = 0; k < p.length; k++) { sp += p[k]!; sq += q[k]!; }
+  let js = 0;
+  for (let k = 0; k < p.length; k++) {
+    const a = p[k]! / sp, b = q[k]! / sq, m = 0.5 * (a + b);
+    if (a > 0) js += 0.5 * a * Math.log(a / m);
+    if (b > 0) js += 0.5 * b * Math.log(b / m);
+  }
+  return Math.sqrt(Math.max(0, js));
+}
+
+/**
+ * Delete-one-block jackknife of a statistic: the samples 0..n−1 are split into `blocks`
+ * contiguous blocks; `estimate(keep)` is called with a mask of kept samples (all true for the
+ * full estimate). Returns the full estimate, the jackknife standard error
+ * √((G−1)/G · Σ (θ_g − θ̄)²) and the leave-one-block-out values.
+ */
+export function jackknife(
+  n: number,
+  blocks: number,
+  estimate: (keep: Uint8Array) => number,
+): { value: number; error: number; replicates: Float64Array } {
+  checkNumber(n, 'n', { min: 2, integer: true });
+  const g = Math.min(n, checkNumber(blocks, 'blocks', { min: 2, integer: true }));
+  const keep = new Uint8Array(n).fill(1);
+  const value = estimate(keep);
+  const reps = new Float64Array(g);
+  for (let b = 0; b < g; b++) {
+    const lo = Math.floor((b * n) / g), hi = Math.floor(((b + 1) * n) / g);
+    keep.fill(1);
+    keep.fill(0, lo, hi);
+    reps[b] = estimate(keep);
+  }
+  const m = mean(reps);
+  let s = 0;
+  for (let b = 0; b < g; b++) s += (reps[b]! - m) ** 2;
+  return { value, error: Math.sqrt(((g - 1) / g) * s), replicates: reps };
+}
+
+/**
+ * The error function erf(x), accurate to ~1e-15 (a positive-term series for |x| < 6, where
+ * no cancellation occurs; erf(x) = ±1 to double precision beyond).
+ */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax >= 6) return Math.sign(x);
+  // erf(x) = 2/√π · e^{−x²} · Σ_n 2^n x^{2n+1} / (1·3·…·(2n+1))
+  let term = ax, sum = ax;
+  const x2 = ax * ax;
+  for (let n = 1; n < 500; n++) {
+    term *= (2 * x2) / (2 * n + 1);
+    sum += term;
+    if (term < 1e-17 * sum) break;
+  }
+  const r = (2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
+  return x < 0 ? -r : r;
+}

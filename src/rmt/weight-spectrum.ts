@@ -1,0 +1,181 @@
+/**
+ * One report row per weight matrix: the spectrum of X = W Wᵀ (W N x M, rows = outputs,
+ * M = fan-in; pass a tfjs Dense kernel [in, out] transposed, or set `kernel: true`) read against
+ * the MP bulk, BBP spikes, a power-law tail and level statistics. Column names follow
+ * WeightWatcher where one exists, so the rows can be compared with its `details` DataFrame.
+ */
+import { expected } from '../errors.js';
+import { checkMat, transpose, type Mat } from '../matrix.js';
+import { Rng } from '../random.js';
+import { eigvalshBatch, gram, svdvals } from '../linalg/index.js';
+import { fitMarchenkoPastur } from './fit.js';
+import { gapRatio } from './level-stats.js';
+import { powerLawFit } from './power-law.js';
+import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
+import { checkNumber, histogram, jensenShannonDistance, ksDistance2 } from './stats.js';
+
+/** Options of {@link weightSpectrum}. */
+export interface WeightSpectrumOptions {
+  /** The input is a tfjs-style kernel [in, out] (= Wᵀ): transpose it first. Default false. */
+  kernel?: boolean;
+  /** Spike margin in Tracy–Widom scales (default TW₁ 99%: 2.0234). */
+  margin?: number;
+  /** Bootstrap resamples of the MP fit's interval (default 200). */
+  bootstrap?: number;
+  /** Fewest nonzero eigenvalues for the MP/power-law fits (default 10); below, those columns are NaN (too few levels for RMT). */
+  minEvals?: number;
+  /**
+   * Seeded randomised baseline: shuffle W's entries `replicas` times (default 3), recompute the
+   * spectra, compare on a common histogram (`bins`, default 100). false/undefined: off.
+   */
+  randomize?: boolean | { replicas?: number; seed?: number; bins?: number };
+}
+
+/** The report row of {@link weightSpectrum}. Eigenvalue units are those of X = W Wᵀ. */
+export interface WeightSpectrumRow {
+  /** Rows of W (outputs). Note: WeightWatcher's N is max(rows, cols) and its M the min. */
+  N: number;
+  /** Columns of W (fan-in). */
+  M: number;
+  /** r = N/M (may be < 1; WeightWatcher's Q = max/min ≥ 1). */
+  ratio: number;
+  /** Number of nonzero-spectrum eigenvalues used: min(N, M). */
+  num_evals: number;
+  /** Largest eigenvalue of W Wᵀ (= largest singular value squared). */
+  lambda_max: number;
+  /** WeightWatcher's name for lambda_max. */
+  spectral_norm: number;
+  /** Frobenius norm squared Σλ = ‖W‖²_F. */
+  norm: number;
+  /** Σλ / λ_max = ‖W‖²_F/‖W‖²₂. */
+  stable_rank: number;
+  /**
+   * Normalised spectral entropy −Σ p_i ln p_i / ln R with p_i = λ_i/Σλ over the R positive
+   * eigenvalues; 1 for a flat spectrum, → 0 for rank one (WeightWatcher's `entropy`).
+   */
+  entropy: number;
+  /** √σ² of the MP fit (W_ij ≈ variance σ²/M). WeightWatcher scales differently; compare bulk_min/bulk_max. */
+  sigma_mp: number;
+  /** σ² of the MP fit. */
+  variance_mp: number;
+  /** λ₋ of the fit. */
+  bulk_min: number;
+  /** λ₊ of the fit. */
+  bulk_max: number;
+  /** Spikes above λ₊ + margin · TW scale. */
+  num_spikes: number;
+  /** bulk_max / lambda_max (1 when there is no spike; → 0 for a strong one). */
+  mp_softrank: number;
+  /** KS distance of the bulk to the fitted MP law. */
+  mp_ks: number;
+  /** Bootstrap interval of variance_mp. */
+  variance_mp_ci: [number, number];
+  /** Power-law tail exponent of the ESD (p(λ) ∝ λ^(−α)). */
+  alpha: number;
+  /** Its x_min. */
+  xmin: number;
+  /** Its KS distance D. */
+  alpha_ks: number;
+  /** Spike eigenvalues, descending. */
+  spikes: Float64Array;
+  /** BBP signal-to-noise τ inferred for each spike (same order), relative to the fitted σ². */
+  snr: Float64Array;
+  /** Mean gap ratio of the bulk levels (all positive levels when no MP fit is possible); GOE-like ≈ 0.53, Poisson ≈ 0.39. NaN below 3 positive levels. */
+  gap_ratio: number;
+  /** Eigenvalues of W Wᵀ, ascending (the min(N, M) nonzero-spectrum ones). */
+  evals: Float64Array;
+  /** Randomised baseline (present only with `randomize`): spikes per shuffled replica (mean), each against its own MP fit. */
+  rand_num_spikes?: number;
+  /** Largest eigenvalue over the shuffled replicas. */
+  max_rand_eval?: number;
+  /** Jensen–Shannon distance (natural log) between the ESD and the pooled shuffled ESDs on a common histogram. */
+  rand_distance?: number;
+  /** Two-sample KS distance between the ESD and the pooled shuffled ESDs. */
+  rand_ks?: number;
+}
+
+/**
+ * Analyses one weight matrix W (N x M; see module doc): eigenvalues of W Wᵀ via the singular
+ * values (LAPACK ?gesdd, squared), MP fit, spikes, power law, gap ratio and, optionally, a
+ * seeded shuffled-entries baseline (the shuffled spectra are computed in parallel with
+ * eigvalshBatch). Async: runs on the native thread pool.
+ */
+export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
+  checkMat(w, 'w');
+  if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object', 'options', options));
+  const W = options.kernel ? transpose(w) : w;
+  const N = W.rows, M = W.cols, ratio = N / M;
+  const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
+  const minEvals = checkNumber(options.minEvals ?? 10, 'minEvals', { min: 2, integer: true });
+  const sv = await svdvals(W);
+  const k = sv.length;
+  const evals = new Float64Array(k);
+  for (let i = 0; i < k; i++) evals[i] = sv[k - 1 - i]! ** 2;
+  const lambdaMax = evals[k - 1]!;
+  let norm = 0;
+  for (const v of evals) norm += v;
+  let entropy = NaN;
+  if (norm > 0) {
+    let h = 0, R = 0;
+    for (const v of evals) if (v > 1e-12 * lambdaMax) { const p = v / norm; h -= p * Math.log(p); R++; }
+    entropy = R > 1 ? h / Math.log(R) : 0;
+  }
+  const row: WeightSpectrumRow = {
+    N, M, ratio, num_evals: k, lambda_max: lambdaMax, spectral_norm: lambdaMax, norm,
+    stable_rank: lambdaMax > 0 ? norm / lambdaMax : NaN, entropy,
+    sigma_mp: NaN, variance_mp: NaN, bulk_min: NaN, bulk_max: NaN, num_spikes: NaN, mp_softrank: NaN, mp_ks: NaN,
+    variance_mp_ci: [NaN, NaN], alpha: NaN, xmin: NaN, alpha_ks: NaN,
+    spikes: new Float64Array(0), snr: new Float64Array(0), gap_ratio: NaN, evals,
+  };
+  let positive = 0;
+  for (const v of evals) if (v > 1e-10 * lambdaMax) positive++;
+  if (positive >= 3) row.gap_ratio = gapRatio(evals.subarray(k - positive));
+  if (positive >= minEvals) {
+    const fit = fitMarchenkoPastur(evals, { ratio, rows: N, margin, bootstrap: options.bootstrap ?? 200, minBulk: Math.min(minEvals, positive) });
+    const spikes = detectSpikes(evals, fit, { rows: N, cols: M, margin });
+    Object.assign(row, {
+      sigma_mp: fit.sigma, variance_mp: fit.variance, bulk_min: fit.lower, bulk_max: fit.upper,
+      num_spikes: spikes.count, mp_softrank: fit.upper / lambdaMax, mp_ks: fit.ks, variance_mp_ci: fit.ci,
+      spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance: fit.variance })),
+    });
+    const bulk = evals.filter((v) => v > 1e-10 * lambdaMax && v <= spikes.threshold);
+    if (bulk.length >= 3) row.gap_ratio = gapRatio(bulk);
+    const pl = powerLawFit(evals, { minTail: Math.min(minEvals, positive) });
+    Object.assign(row, { alpha: pl.alpha, xmin: pl.xmin, alpha_ks: pl.ks });
+
+    if (options.randomize) {
+      const ro = typeof options.randomize === 'object' ? options.randomize : {};
+      const replicas = checkNumber(ro.replicas ?? 3, 'randomize.replicas', { min: 1, integer: true });
+      const seed = checkNumber(ro.seed ?? 0, 'randomize.seed', { integer: true });
+      const bins = checkNumber(ro.bins ?? 100, 'randomize.bins', { min: 2, integer: true });
+      // Shuffle, then form the Gram matrix on the smaller side (same nonzero spectrum).
+      const grams: Mat<Float64Array>[] = [];
+      for (let rep = 0; rep < replicas; rep++) {
+        const data = Float64Array.from(W.data);
+        new Rng(seed, rep).shuffle(data);
+        const shuffled: Mat<Float64Array> = { data, rows: N, cols: M };
+        grams.push(await gram(N <= M ? shuffled : transpose(shuffled)));
+      }
+      const rand = await eigvalshBatch(grams);
+      const pooled = new Float64Array(replicas * k);
+      rand.forEach((e, j) => pooled.set(e, j * k));
+      pooled.sort();
+      // Spikes that survive shuffling, each replica read against its own MP fit.
+      let randSpikes = 0;
+      for (const e of rand) {
+        const rf = fitMarchenkoPastur(e, { ratio, rows: N, margin, bootstrap: 0, minBulk: Math.min(minEvals, positive) });
+        randSpikes += detectSpikes(e, rf, { rows: N, cols: M, margin }).count;
+      }
+      const hi = Math.max(lambdaMax, pooled[pooled.length - 1]!);
+      const lo = Math.min(0, pooled[0]!);
+      const h1 = histogram(evals, bins, lo, hi), h2 = histogram(pooled, bins, lo, hi);
+      Object.assign(row, {
+        rand_num_spikes: randSpikes / replicas,
+        max_rand_eval: pooled[pooled.length - 1]!,
+        rand_distance: jensenShannonDistance(h1.counts, h2.counts),
+        rand_ks: ksDistance2(evals, pooled),
+      });
+    }
+  }
+  return row;
+}
