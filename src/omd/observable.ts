@@ -684,7 +684,7 @@ function meanOffDiagonal(m: Mat<Float64Array>): number {
   return mean;
 }
 
+/** A float64 copy (the snapshot, and trajectories after it, keep M; the caller may reuse its buffer). */
 function toF64(m: Mat): Mat<Float64Array> {
-  if (m.data instanceof Float64Array) return m as Mat<Float64Array>;
   return { data: Float64Array.from(m.data), rows: m.rows, cols: m.cols };
 }
