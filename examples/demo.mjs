@@ -1,54 +1,73 @@
-// npm run demo: the spectrum of a distance matrix, read against theory.
+// npm run demo: specdyn's two readings of learning, on built-in data.
 //
-// N points uniform on the sphere S², their geodesic (angular) distance matrix M, and its
-// eigenvalues. Bogomolny–Bohigas–Schmit / Funk–Hecke predict: one positive (Perron) eigenvalue
-// ≈ N·⟨d⟩ with ⟨d⟩ = π/2, then the l = 1 multiplet (3 eigenvalues, d + 1 for S^d) at
-// N·μ₁ with μ₁ = ½∫₋₁¹ arccos(t)·t dt = −π/8, then l = 3 (7 eigenvalues) at N·μ₃, ...
+// 1. Observable Matrix Dynamics. The distance matrix of a probe set, read against the
+//    Bogomolny–Bohigas–Schmit template: points on S² (geodesic distance) give one positive
+//    Perron eigenvalue ≈ N·π/2 and a top non-Perron triplet (d + 1 = 3) at N·(−π/8); clusters,
+//    a Fourier (modular-arithmetic) embedding and pure noise give their own fingerprints; a
+//    ring-collapse trajectory shows a phase transition (the S² triplet becomes an S¹ doublet).
+// 2. Weight spectra. A random weight matrix is a Marchenko–Pastur bulk; a rank-one signal
+//    above the BBP threshold τ = √r detaches one outlier where theory puts it; the solvable
+//    teacher–student model labels the trainability phase of a few (σ_W, learning rate) points.
 import * as sd from '../dist/index.js';
 
-const N = Number(process.env.DEMO_N ?? 1500);
-const rng = new sd.Rng(2026);
-const x = { data: new Float64Array(N * 3), rows: N, cols: 3 };
-for (let i = 0; i < N; i++) x.data.set(rng.unitVector(3), 3 * i);
-
+const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
+const section = (t) => console.log(`\n== ${t}`);
 const t0 = performance.now();
-const M = await sd.distanceMatrix(x, { metric: 'angular' });
-const t1 = performance.now();
-const w = await sd.eigvalsh(M);
-const t2 = performance.now();
+console.log(`specdyn demo — native core: ${sd.nativeInfo().blas.split(' ').slice(0, 2).join(' ')}, ${sd.getThreads()} BLAS threads`);
 
-// Funk–Hecke coefficients μ_l = ½∫₋₁¹ arccos(t) P_l(t) dt by Gauss–Legendre-free midpoint rule.
-function legendre(l, t) {
-  let p0 = 1, p1 = t;
-  if (l === 0) return p0;
-  for (let k = 2; k <= l; k++) [p0, p1] = [p1, ((2 * k - 1) * t * p1 - (k - 1) * p0) / k];
-  return p1;
-}
-function mu(l, steps = 200000) {
-  let s = 0;
-  for (let i = 0; i < steps; i++) {
-    const t = -1 + (2 * (i + 0.5)) / steps;
-    s += Math.acos(t) * legendre(l, t);
-  }
-  return (s * (2 / steps)) / 2;
+// --- 1a. The sphere: theory vs the spectrum.
+section('OMD 1: 1000 points uniform on S², geodesic distance matrix');
+const sphere = sd.sphereTemplate({ n: 1000, dim: 2, seed: 2026 });
+const snap = await sd.analyzeObservable(sphere.reps, { metric: 'angular' });
+const N = snap.n;
+console.log(`positive eigenvalues: ${snap.positiveCount} (BBS: exactly 1)   Perron/N = ${fmt(snap.perron / N, 4)}  (theory π/2 = ${fmt(Math.PI / 2, 4)})`);
+const band = Array.from(snap.band.ranked.subarray(0, 4), (v) => fmt(v / N, 4));
+console.log(`top non-Perron eigenvalues /N: ${band.join('  ')}  (theory: triplet at −π/8 = ${fmt(-Math.PI / 8, 4)}, then ≈ −0.025)`);
+console.log(`band size m̂ = ${snap.band.size} (gap ratio ${fmt(snap.band.gapRatio, 2)}), sphere reading d̂ = m̂ − 1 = ${snap.band.dimension}, fingerprint: ${snap.band.fingerprint}`);
+
+// --- 1b. Fingerprints of other geometries.
+section('OMD 2: fingerprints of synthetic probe sets');
+const templates = [
+  ['S¹ circle, chord distance', sd.sphereTemplate({ n: 600, dim: 1, distance: 'chord', seed: 1 })],
+  ['S³, geodesic', sd.sphereTemplate({ n: 600, dim: 3, seed: 1 })],
+  ['8 Gaussian clusters', sd.clusterTemplate({ n: 600, k: 8, seed: 1 })],
+  ['Fourier tokens (p = 97, 3 freqs)', sd.fourierTemplate({ seed: 1 })],
+  ['pure noise (D = 300)', sd.noiseTemplate({ n: 600, dim: 300, seed: 1 })],
+];
+console.log('probe set                          | m̂ | d̂  | fingerprint      | band mass | ambient D̂');
+for (const [name, t] of templates) {
+  const s = await sd.analyzeObservable(t.reps, { metric: t.metric });
+  console.log(`${name.padEnd(34)} | ${String(s.band.size).padStart(2)} | ${String(s.band.dimension).padStart(3)} | ${s.band.fingerprint.padEnd(16)} | ${fmt(s.band.massFraction).padStart(9)} | ${fmt(s.ambient.dimension, 0).padStart(9)}`);
 }
 
-const desc = Array.from(w).reverse();
-const positive = desc.filter((v) => v > 0).length;
-const fmt = (v) => (v / N).toFixed(4).padStart(8);
-console.log(`specdyn demo: ${N} points uniform on S², geodesic distance matrix ${N} x ${N}`);
-console.log(`native core: ${sd.nativeInfo().blas.split(' ').slice(0, 2).join(' ')}, ${sd.getThreads()} BLAS threads`);
-console.log(`distanceMatrix ${(t1 - t0).toFixed(0)} ms, eigvalsh ${(t2 - t1).toFixed(0)} ms\n`);
-console.log(`positive eigenvalues: ${positive} (BBS: exactly one for a proper distance on the sphere)`);
-console.log(`Perron λ/N = ${fmt(desc[0])}   theory μ₀ = π/2 = ${(Math.PI / 2).toFixed(4)}`);
-const neg = Array.from(w); // ascending: most negative first
-console.log(`\nmost negative eigenvalues λ/N (the multiplets l = 1, 3, 5 of the Funk–Hecke expansion):`);
-let k = 0;
-for (const l of [1, 3, 5]) {
-  const m = 2 * l + 1;
-  const vals = neg.slice(k, k + m).map(fmt).join('');
-  console.log(`  l = ${l} (x${m}) theory ${fmt(mu(l) * N)}  observed${vals}`);
-  k += m;
+// --- 1c. A phase transition over "training" time.
+section('OMD 3: ring-collapse trajectory (frustrated Brownian particles on S²)');
+const ring = sd.ringCollapseTrajectory({ seed: 1 });
+const traj = new sd.OmdTrajectory({ metric: ring.metric });
+for (const s of ring.snapshots) await traj.push(s.step, s.reps);
+const report = traj.regimes();
+for (const w of report.windows) console.log(`steps ${String(w.startStep).padStart(4)}–${String(w.endStep).padEnd(4)} ${w.label.padEnd(10)} band m̂ = ${w.bandSize}, fingerprint ${w.fingerprint}, mean overlap ${fmt(w.meanOverlap, 2)}`);
+for (const tr of report.transitions) console.log(`transition at step ${tr.step}: band m̂ ${tr.previousBandSize} → ${tr.bandSize} (the S² triplet becomes the S¹ doublet of the ring)`);
+console.log(`verdict: ${report.verdict}`);
+
+// --- 2a. Weight spectrum: MP bulk plus a BBP outlier.
+section('Weights 1: W = noise + rank-one signal, N = 400 outputs, M = 800 inputs (r = 0.5)');
+const rows = 400, cols = 800, r = rows / cols, tau = 2 * Math.sqrt(r);
+const rng = new sd.Rng(7);
+const W = { data: rng.fillNormal(new Float64Array(rows * cols), 0, 1 / Math.sqrt(cols)), rows, cols };
+const u = rng.unitVector(rows), v = rng.unitVector(cols), theta = Math.sqrt(tau);
+for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) W.data[i * cols + j] += theta * u[i] * v[j];
+const row = await sd.weightSpectrum(W);
+console.log(`MP fit: σ² = ${fmt(row.variance_mp, 4)} (true 1), bulk [${fmt(row.bulk_min)}, ${fmt(row.bulk_max)}] (theory [${fmt((1 - Math.sqrt(r)) ** 2)}, ${fmt((1 + Math.sqrt(r)) ** 2)}]), KS ${fmt(row.mp_ks)}`);
+console.log(`spikes: ${row.num_spikes} at ${Array.from(row.spikes, (x) => fmt(x)).join(', ')}; BBP theory for τ = 2√r: ${fmt(sd.bbpOutlier({ snr: tau, ratio: r }))}; inferred τ = ${Array.from(row.snr, (x) => fmt(x)).join(', ')} (true ${fmt(tau)})`);
+console.log(`stable rank ${fmt(row.stable_rank, 1)}, mp_softrank ${fmt(row.mp_softrank)}, bulk gap ratio ${fmt(row.gap_ratio)} (GOE 0.531, Poisson 0.386)`);
+
+// --- 2b. Teacher–student phases.
+section('Weights 2: linear teacher–student model, one gradient step (N = 100, M = 200)');
+for (const [sigmaW, lr] of [[4, 0.05], [0.5, 0.5], [0.5, 1.5]]) {
+  const phase = sd.linearTeacherStudent.phase({ sigmaW, ratio: 0.5, lr, t: 1 });
+  const sim = await sd.simulateTeacherStudent({ n: 100, m: 200, sigmaW, lr, steps: 1, replicas: 5, seed: 1 });
+  const k = sim.steps.length - 1;
+  console.log(`σ_W = ${String(sigmaW).padEnd(4)} ε = ${String(lr).padEnd(4)} → ${phase.padEnd(13)} λ_max ${fmt(sim.lambdaMax[k])} (theory ${fmt(sim.theory.lambdaMax[k])}), q² ${fmt(sim.q2[k])} (theory ${fmt(sim.theory.q2[k])})`);
 }
-console.log(`\nbulk: ${N - 1 - k} more eigenvalues in [${fmt(neg[k])}, ${fmt(desc[1])}] (λ/N)`);
-console.log(`the band of 3 = d + 1 at the top of the non-Perron spectrum says: a 2-sphere.`);
+console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s. Docs: docs/omd.md, docs/rmt.md, docs/api.md`);
