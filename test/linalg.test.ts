@@ -369,6 +369,92 @@ console.log(JSON.stringify(await Promise.all([run(), run()])));`);
   });
 });
 
+describe('buffers that change under a call never crash the process', () => {
+  const sym = `const n = 300; const sym = (seed) => { const d = new Float64Array(n * n); let s = seed;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) { s = (s * 16807) % 2147483647; d[i*n+j] = d[j*n+i] = s / 2147483647 - 0.5; }
+  return d; };
+const want = addon.eigvalsh({ data: sym(1), rows: n, cols: n }, undefined, false);
+const same = (w) => w.length === want.length && w.every((v, i) => v === want[i]);`;
+
+  it('an input transferred away (structuredClone/postMessage) while an async call runs', () => {
+    const r = runNode(['--expose-gc'], `${loadAddon}
+${sym}
+const data = sym(1);
+const p = addon.eigvalsh({ data, rows: n, cols: n }, undefined, true);
+structuredClone(data.buffer, { transfer: [data.buffer] });
+globalThis.gc();
+console.log(same(await p) && data.length === 0 ? 'OK' : 'MISMATCH');`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('OK');
+  });
+
+  it('a resizable input shrunk while an async call runs', () => {
+    const r = runNode([], `${loadAddon}
+${sym}
+const buf = new ArrayBuffer(n * n * 8, { maxByteLength: n * n * 8 });
+const data = new Float64Array(buf);
+data.set(sym(1));
+const p = addon.eigvalsh({ data: data.subarray(0, n * n), rows: n, cols: n }, undefined, true);
+buf.resize(0);
+console.log(same(await p) ? 'OK' : 'MISMATCH');`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('OK');
+  });
+
+  it('an option getter that detaches the input: a RangeError, not a crash', () => {
+    const r = runNode([], `${loadAddon}
+${sym}
+const data = sym(1);
+const opts = { get precision() { structuredClone(data.buffer, { transfer: [data.buffer] }); return undefined; } };
+try { addon.eigvalsh({ data, rows: n, cols: n }, opts, false); console.log('NO ERROR'); }
+catch (e) { console.log(e.constructor.name + ': ' + e.message); }`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^RangeError: Expected length 90000 \(rows 300 x cols 300\) for a\.data but received length 0/);
+  });
+
+  it('an out buffer transferred away during an async call: the call rejects, the process lives', () => {
+    const r = runNode([], `${loadAddon}
+const x = { data: new Float64Array([0, 0, 3, 4]), rows: 2, cols: 2 };
+const out = new Float64Array(4);
+const p = addon.distanceMatrix(x, { out }, true);
+structuredClone(out.buffer, { transfer: [out.buffer] });
+try { await p; console.log('NO ERROR'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }
+const ok = addon.distanceMatrix(x, {}, false).data[1] === 5;
+console.log(ok ? 'ALIVE' : 'WRONG');`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/RangeError: .*option 'out' but received length 0 \(detached or resized\)\nALIVE/);
+  });
+
+  it('a SharedArrayBuffer input is read in place by async calls', () => {
+    const r = runNode([], `${loadAddon}
+${sym}
+const data = new Float64Array(new SharedArrayBuffer(n * n * 8));
+data.set(sym(1));
+console.log(same(await addon.eigvalsh({ data, rows: n, cols: n }, undefined, true)) ? 'OK' : 'MISMATCH');`);
+    expect(r.stdout.trim()).toBe('OK');
+  });
+
+  it('a worker_thread terminated while its async call runs does not take the process down', () => {
+    const r = runNode([], `import { Worker } from 'node:worker_threads';
+const src = \`const { parentPort } = require('node:worker_threads');
+const addon = require('node-gyp-build')(process.cwd());
+const n = 900, d = new Float64Array(n * n);
+for (let i = 0; i < n; i++) d[i * n + i] = i;
+for (let k = 0; k < 4; k++) addon.eigh({ data: d, rows: n, cols: n }, undefined, true);
+parentPort.postMessage('started');\`;
+for (let round = 0; round < 3; round++) {
+  const w = new Worker(src, { eval: true, execArgv: [] });
+  await new Promise((res) => w.once('message', res));
+  await w.terminate();
+}
+await new Promise((res) => setTimeout(res, 1500));
+console.log('ALIVE');`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ALIVE');
+    expect(r.status).toBe(0);
+  });
+});
+
 describe('bad input gets a clear error, never a crash', () => {
   const good = randSym(4, 1);
   const cases: Array<[string, () => unknown, ErrorConstructor, RegExp]> = [
@@ -393,6 +479,9 @@ describe('bad input gets a clear error, never a crash', () => {
     ['out of the wrong size', () => distanceMatrixSync(good, { out: new Float64Array(3) }), RangeError, /Float64Array of length 16 for distanceMatrix option 'out'/],
     ['out of the wrong type', () => distanceMatrixSync(good, { out: new Float32Array(16) as never }), TypeError, /option 'out' but received Float32Array\(16\)/],
     ['workspace beyond memory, refused before allocating', () => distanceMatrixSync({ data: new Float64Array(400_000), rows: 400_000, cols: 1 }), RangeError, /Expected a problem that fits in memory .* for x but received a 400000 x 1 matrix needing/],
+    ['out overlapping the input', () => { const d = new Float64Array(16); return distanceMatrixSync({ data: d.subarray(0, 8), rows: 4, cols: 2 }, { out: d }); }, RangeError, /a buffer that does not overlap x\.data for distanceMatrix option 'out'/],
+    ['rows too large for float64 squared norms', () => distanceMatrixSync({ data: new Float64Array([1e200, 1e200, 1e200, -1e200]), rows: 2, cols: 2 }, { metric: 'angular' }), RangeError, /squared norm is finite in float64 for x but received row 0/],
+    ['float32 precision on values beyond float32 range', () => eigvalshSync({ data: new Float64Array([1e39, 0, 0, 1]), rows: 2, cols: 2 }, { precision: 'float32' }), RangeError, /within float32 range .* for a\.data \(precision 'float32'\) but received 1e\+39 at index 0/],
     ['batch: not an array', () => eigvalshBatchSync(good as never), TypeError, /Expected an array of Mats for mats/],
     ['batch: names the failing matrix', () => eigvalshBatchSync([good, { data: new Float64Array(6), rows: 2, cols: 3 }]), RangeError, /square matrix for mats\[1\]/],
   ];

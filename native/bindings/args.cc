@@ -163,15 +163,17 @@ Precision ParsePrecision(Napi::Env env, Napi::Object opts, const std::string& fn
   ThrowRange(env, "'float64' or 'float32'", name, Describe(p));
 }
 
-double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn,
-                        double fallback) {
-  Napi::Value v = opts.Get(key);
+double ParseNonNegative(Napi::Env env, Napi::Value v, const std::string& name, double fallback) {
   if (v.IsUndefined()) return fallback;
-  const std::string name = fn + " option '" + key + "'";
   if (!v.IsNumber()) ThrowType(env, "a non-negative number", name, Describe(v));
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || std::isinf(d)) ThrowRange(env, "a non-negative number", name, Describe(v));
   return d;
+}
+
+double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn,
+                        double fallback) {
+  return ParseNonNegative(env, opts.Get(key), fn + " option '" + key + "'", fallback);
 }
 
 static double PhysicalMemoryBytes() {

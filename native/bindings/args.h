@@ -38,6 +38,8 @@ void RequireSquare(Napi::Env env, const MatArg& m);
 // Options object (undefined allowed).
 Napi::Object ParseOptions(Napi::Env env, Napi::Value v, const std::string& name);
 Precision ParsePrecision(Napi::Env env, Napi::Object opts, const std::string& fn);
+double ParseNonNegative(Napi::Env env, Napi::Value v, const std::string& name, double fallback);
+// opts[key], named "<fn> option '<key>'".
 double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn,
                         double fallback);
 int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo,

@@ -1,11 +1,44 @@
 #include "op.h"
 
+#include <cstring>
 #include <new>
 
 #include "../kernels/blas_gate.h"
 #include "args.h"
 
 namespace specdyn {
+
+void Op::Input(const MatArg& m, MatView* slot) {
+  inputs_.push_back({Napi::Persistent(m.data), slot});
+}
+
+void Op::BindInputs(Napi::Env env, bool async) {
+  for (auto& in : inputs_) {
+    auto ta = in.array.Value().As<Napi::TypedArray>();
+    MatView& v = *in.slot;
+    const int64_t len = static_cast<int64_t>(ta.ElementLength());
+    if (len != v.rows * v.cols) {
+      char what[128], got[64];
+      std::snprintf(what, sizeof what, "length %lld (rows %lld x cols %lld), unchanged during the call",
+                    static_cast<long long>(v.rows * v.cols), static_cast<long long>(v.rows),
+                    static_cast<long long>(v.cols));
+      std::snprintf(got, sizeof got, "length %lld (detached or resized)", static_cast<long long>(len));
+      ThrowRange(env, what, v.name + ".data", got);
+    }
+    const void* data = v.f32 ? static_cast<const void*>(ta.As<Napi::Float32Array>().Data())
+                             : static_cast<const void*>(ta.As<Napi::Float64Array>().Data());
+    const bool shared = !ta.ArrayBuffer().IsArrayBuffer();  // a SharedArrayBuffer
+    if (async && !shared) {
+      const size_t bytes = size_t(len) * (v.f32 ? sizeof(float) : sizeof(double));
+      std::unique_ptr<unsigned char[]> copy(new unsigned char[bytes]);
+      std::memcpy(copy.get(), data, bytes);
+      data = copy.get();
+      copies_.push_back(std::move(copy));
+    }
+    v.data = data;
+  }
+}
+
 namespace {
 
 // Allocation failures inside a kernel become a RangeError instead of a crash.
@@ -32,10 +65,31 @@ class OpWorker : public Napi::AsyncWorker {
     status_ = SafeRun(*op_);
     if (!status_.ok()) SetError(status_.message);
   }
-  void OnOK() override { deferred_.Resolve(op_->Result(Env())); }
-  void OnError(const Napi::Error&) override { deferred_.Reject(MakeError(Env(), status_)); }
+  // Nothing may escape these callbacks: an exception here would abort the process (e.g. when
+  // a worker_thread is terminated while the call is in flight and N-API calls start failing).
+  void OnOK() override {
+    try {
+      deferred_.Resolve(op_->Result(Env()));
+    } catch (const Napi::Error& e) {
+      RejectQuietly(e.Value());
+    } catch (const std::exception&) {
+      RejectQuietly(Env().Undefined());
+    }
+  }
+  void OnError(const Napi::Error&) override {
+    try {
+      deferred_.Reject(MakeError(Env(), status_));
+    } catch (...) {
+    }
+  }
 
  private:
+  void RejectQuietly(Napi::Value reason) {
+    try {
+      deferred_.Reject(reason);
+    } catch (...) {
+    }
+  }
   std::unique_ptr<Op> op_;
   Napi::Promise::Deferred deferred_;
   Status status_;
@@ -44,6 +98,7 @@ class OpWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async) {
+  op->BindInputs(env, async);
   if (async) {
     auto* w = new OpWorker(env, std::move(op));
     Napi::Promise p = w->Promise();

@@ -1,6 +1,14 @@
 // One operation = one Op: built on the main thread from already-converted arguments, Run() on
-// a libuv pool thread (async) or inline (sync), Result() back on the main thread. Inputs and
-// outputs are pinned by persistent references for the whole life of the Op.
+// a libuv pool thread (async) or inline (sync), Result() back on the main thread.
+//
+// Input buffers are bound last. Converting options can run user JavaScript (getters, proxies)
+// that could detach or shrink a buffer, so an Op registers its input views with Input() and
+// Dispatch binds them after all conversion is done, re-checking each length:
+//   - sync calls read the caller's memory in place (no JavaScript runs during the call);
+//   - async calls read in place when the buffer is a SharedArrayBuffer (it can be neither
+//     detached nor shrunk); any other buffer is copied once, on the main thread, because a
+//     transfer (postMessage, structuredClone) or a resize could otherwise free it mid-call.
+// Outputs are fresh arrays no one else can reach until the Promise resolves.
 #pragma once
 #include <napi.h>
 
@@ -10,6 +18,8 @@
 #include "../kernels/kernels.h"
 
 namespace specdyn {
+
+struct MatArg;
 
 class Op {
  public:
@@ -21,14 +31,25 @@ class Op {
   virtual double Flops() const { return 1e300; }
   virtual Napi::Value Result(Napi::Env env) = 0;
 
+  // Keeps a JS object alive for the life of the Op.
   void Pin(Napi::Object o) { pins_.push_back(Napi::Persistent(o)); }
+  // Registers an input whose data pointer Dispatch binds into *slot (see the file comment).
+  void Input(const MatArg& m, MatView* slot);
+  // Binds every registered input; throws a RangeError if a buffer changed size or was detached.
+  void BindInputs(Napi::Env env, bool async);
 
  private:
+  struct Bound {
+    Napi::ObjectReference array;
+    MatView* slot;
+  };
   std::vector<Napi::ObjectReference> pins_;
+  std::vector<Bound> inputs_;
+  std::vector<std::unique_ptr<unsigned char[]>> copies_;
 };
 
-// Runs op now (sync: returns the result or throws) or on the libuv pool (async: returns a
-// Promise that resolves to the result or rejects with the error).
+// Binds the inputs, then runs op now (sync: returns the result or throws) or on the libuv
+// pool (async: returns a Promise that resolves to the result or rejects with the error).
 Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async);
 
 }  // namespace specdyn

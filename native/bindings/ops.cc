@@ -1,6 +1,7 @@
 // N-API glue for the kernels: parse and check arguments on the main thread, allocate results,
 // then hand one Op to Dispatch.
 #include <atomic>
+#include <cstring>
 #include <cstdio>
 #include <thread>
 
@@ -20,9 +21,9 @@ bool IsAsync(const Napi::CallbackInfo& info, size_t i) {
 double DefaultSymTol(const MatView& v) { return v.f32 ? 1e-5 : 1e-10; }
 
 // The caller's out buffer, or a new one; n x n float64 either way.
-Napi::Float64Array SquareOutput(Napi::Env env, Napi::Object opts, const std::string& fn,
-                                int64_t n) {
-  Napi::Value out = opts.Get("out");
+Napi::Float64Array SquareOutput(Napi::Env env, Napi::Value out, const std::string& fn,
+                                const MatArg& x) {
+  const int64_t n = x.view.rows;
   if (out.IsUndefined()) return NewResult(env, n * n);
   const std::string name = fn + " option 'out'";
   if (!out.IsTypedArray() || out.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
@@ -33,6 +34,12 @@ Napi::Float64Array SquareOutput(Napi::Env env, Napi::Object opts, const std::str
     std::snprintf(what, sizeof what, "a Float64Array of length %lld", static_cast<long long>(n * n));
     ThrowRange(env, what, name, Describe(out));
   }
+  // The kernel reads rows of x while it writes out: the two must not share memory.
+  const auto* o0 = reinterpret_cast<const unsigned char*>(arr.Data());
+  const auto* x0 = static_cast<const unsigned char*>(x.view.data);
+  const size_t xBytes = size_t(x.view.size()) * (x.view.f32 ? 4 : 8);
+  if (o0 < x0 + xBytes && x0 < o0 + arr.ByteLength())
+    ThrowRange(env, "a buffer that does not overlap x.data", name, "a view of the same memory");
   return arr;
 }
 
@@ -46,18 +53,31 @@ Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int
 
 class GramOp : public Op {
  public:
-  GramOp(MatArg x, Precision p, Napi::Float64Array out, Metric metric, bool distance)
+  // userOut: the caller's `out` buffer when the kernel cannot write into it directly (an async
+  // call on a detachable buffer): the result is copied into it when the call completes.
+  GramOp(const MatArg& x, Precision p, Napi::Float64Array out, Napi::Float64Array userOut,
+         Metric metric, bool distance)
       : x_(x.view), p_(p), out_(out.Data()), metric_(metric), distance_(distance) {
-    Pin(x.data);
+    Input(x, &x_);
     outRef_ = Napi::Persistent(out);
+    if (!userOut.IsEmpty()) userOut_ = Napi::Persistent(userOut);
   }
   Status Run() override {
-    Status s = CheckFinite(x_);
+    Status s = CheckInput(x_, p_);
     if (!s.ok()) return s;
     return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_);
   }
   double Flops() const override { return double(x_.rows) * double(x_.rows) * double(x_.cols); }
-  Napi::Value Result(Napi::Env env) override { return MatObject(env, outRef_.Value(), x_.rows, x_.rows); }
+  Napi::Value Result(Napi::Env env) override {
+    if (userOut_.IsEmpty()) return MatObject(env, outRef_.Value(), x_.rows, x_.rows);
+    Napi::Float64Array dst = userOut_.Value();
+    const size_t n = size_t(x_.rows) * size_t(x_.rows);
+    if (dst.ElementLength() != n)
+      ThrowRange(env, "a Float64Array of length " + std::to_string(n) + ", unchanged during the call",
+                 "option 'out'", "length " + std::to_string(dst.ElementLength()) + " (detached or resized)");
+    std::memcpy(dst.Data(), out_, n * sizeof(double));
+    return MatObject(env, dst, x_.rows, x_.rows);
+  }
 
  private:
   MatView x_;
@@ -65,7 +85,7 @@ class GramOp : public Op {
   double* out_;
   Metric metric_;
   bool distance_;
-  Napi::Reference<Napi::Float64Array> outRef_;
+  Napi::Reference<Napi::Float64Array> outRef_, userOut_;
 };
 
 Metric ParseMetric(Napi::Env env, Napi::Object opts) {
@@ -84,17 +104,24 @@ Metric ParseMetric(Napi::Env env, Napi::Object opts) {
 Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
   Napi::Env env = info.Env();
   const std::string fn = distance ? "distanceMatrix" : "gram";
-  MatArg x = ParseMat(env, info[0], "x");
+  // Options first: their getters may run user code; the input is bound last (op.h).
   Napi::Object opts = ParseOptions(env, info[1], fn + " options");
   Precision p = ParsePrecision(env, opts, fn);
   Metric metric = distance ? ParseMetric(env, opts) : Metric::Euclidean;
+  Napi::Value outOpt = opts.Get("out");
+  MatArg x = ParseMat(env, info[0], "x");
   const double n = double(x.view.rows);
   double work = distance ? DistanceWorkBytes(x.view, metric, p)
                          : (x.view.f32 == (p == Precision::F64) ? 8.0 * x.view.size() : 0.0) +
                                (p == Precision::F32 ? 4.0 * n * n : 0.0);
   CheckFits(env, 8.0 * n * n + work, 0, x);
-  Napi::Float64Array out = SquareOutput(env, opts, fn, x.view.rows);
-  return Dispatch(env, std::make_unique<GramOp>(x, p, out, metric, distance), IsAsync(info, 2));
+  const bool async = IsAsync(info, 2);
+  Napi::Float64Array out = SquareOutput(env, outOpt, fn, x), userOut;
+  if (async && !outOpt.IsUndefined() && out.ArrayBuffer().IsArrayBuffer()) {
+    userOut = out;
+    out = NewResult(env, x.view.rows * x.view.rows);
+  }
+  return Dispatch(env, std::make_unique<GramOp>(x, p, out, userOut, metric, distance), async);
 }
 
 Napi::Value GramFn(const Napi::CallbackInfo& info) { return GramLike(info, false); }
@@ -105,14 +132,14 @@ class EigenOp : public Op {
   EigenOp(MatArg a, Precision p, int64_t lo, int64_t hi, double symTol, Napi::Float64Array values,
           Napi::Float64Array vectors)
       : a_(a.view), p_(p), lo_(lo), hi_(hi), symTol_(symTol) {
-    Pin(a.data);
+    Input(a, &a_);
     values_ = Napi::Persistent(values);
     if (!vectors.IsEmpty()) vectors_ = Napi::Persistent(vectors);
     valuesPtr_ = values.Data();
     vectorsPtr_ = vectors.IsEmpty() ? nullptr : vectors.Data();
   }
   Status Run() override {
-    Status s = CheckFinite(a_);
+    Status s = CheckInput(a_, p_);
     if (s.ok()) s = CheckSymmetric(a_, symTol_);
     if (s.ok()) s = Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
     return s;
@@ -143,14 +170,15 @@ class EigenOp : public Op {
 Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   Napi::Env env = info.Env();
   const std::string fn = vectors ? "eigh" : "eigvalsh";
-  MatArg a = ParseMat(env, info[0], "a");
-  RequireSquare(env, a);
   Napi::Object opts = ParseOptions(env, info[1], fn + " options");
   Precision p = ParsePrecision(env, opts, fn);
-  const double symTol = ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.view));
+  Napi::Value tol = opts.Get("symmetryTolerance");
+  Napi::Value range = opts.Get("range");
+  MatArg a = ParseMat(env, info[0], "a");
+  RequireSquare(env, a);
+  const double symTol = ParseNonNegative(env, tol, fn + " option 'symmetryTolerance'", DefaultSymTol(a.view));
   const int64_t n = a.view.rows;
   int64_t lo = -1, hi = -1;
-  Napi::Value range = opts.Get("range");
   if (!range.IsUndefined()) {
     const std::string name = fn + " option 'range'";
     if (!range.IsArray() || range.As<Napi::Array>().Length() != 2)
@@ -178,7 +206,7 @@ class SvdOp : public Op {
   SvdOp(MatArg w, Precision p, int64_t k, Napi::Float64Array s, Napi::Float64Array u,
         Napi::Float64Array v)
       : w_(w.view), p_(p), k_(k) {
-    Pin(w.data);
+    Input(w, &w_);
     s_ = Napi::Persistent(s);
     sPtr_ = s.Data();
     if (!u.IsEmpty()) {
@@ -189,7 +217,7 @@ class SvdOp : public Op {
     }
   }
   Status Run() override {
-    Status s = CheckFinite(w_);
+    Status s = CheckInput(w_, p_);
     if (!s.ok()) return s;
     if (!uPtr_) return Svd(w_, p_, 0, sPtr_, nullptr, nullptr);
     // ?gesdd returns min(rows, cols) values; the caller asked for the top k.
@@ -224,13 +252,13 @@ class SvdOp : public Op {
 Napi::Value SvdLike(const Napi::CallbackInfo& info, bool vectors) {
   Napi::Env env = info.Env();
   const std::string fn = vectors ? "svd" : "svdvals";
-  MatArg w = ParseMat(env, info[0], "w");
   Napi::Object opts = ParseOptions(env, info[1], fn + " options");
   Precision p = ParsePrecision(env, opts, fn);
+  Napi::Value kOpt = vectors ? opts.Get("k") : env.Undefined();
+  MatArg w = ParseMat(env, info[0], "w");
   const int64_t mn = std::min(w.view.rows, w.view.cols);
   int64_t k = mn;
-  if (vectors && !opts.Get("k").IsUndefined())
-    k = ParseInteger(env, opts.Get("k"), fn + " option 'k'", 1, mn);
+  if (!kOpt.IsUndefined()) k = ParseInteger(env, kOpt, fn + " option 'k'", 1, mn);
   CheckFits(env, 8.0 * double(k) * (vectors ? double(w.view.rows + w.view.cols) + 1.0 : 1.0) +
                      SvdWorkBytes(w.view.rows, w.view.cols, p, vectors),
             SvdLworkElems(w.view.rows, w.view.cols, vectors), w);
@@ -250,9 +278,10 @@ class BatchOp : public Op {
   BatchOp(std::vector<MatArg> mats, std::vector<Napi::Float64Array> outs, Precision p,
           int threads)
       : p_(p), threads_(threads) {
+    views_.reserve(mats.size());  // Input() keeps pointers into views_
     for (auto& m : mats) {
-      Pin(m.data);
       views_.push_back(m.view);
+      Input(m, &views_.back());
     }
     for (auto& o : outs) {
       outs_.push_back(Napi::Persistent(o));
@@ -266,7 +295,7 @@ class BatchOp : public Op {
     ParallelFor(threads_, threads_, [&](int64_t, int64_t) {
       for (int64_t i; (i = next.fetch_add(1)) < count;) {
         const MatView& a = views_[size_t(i)];
-        Status s = CheckFinite(a);
+        Status s = CheckInput(a, p_);
         if (s.ok()) s = CheckSymmetric(a, DefaultSymTol(a));
         if (s.ok()) s = Eigen(a, p_, -1, -1, ptrs_[size_t(i)], nullptr);
         status[size_t(i)] = s;

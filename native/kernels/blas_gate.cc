@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <mutex>
 
 #include "kernels.h"
@@ -9,12 +11,15 @@
 namespace specdyn {
 namespace {
 
+// Arrivals take tickets. Large operations go one at a time in ticket order; a small operation
+// waits only for large ones that arrived before it, so neither kind can starve the other.
 struct Gate {
   std::mutex m;
   std::condition_variable cv;
-  int shared = 0;            // small operations running
-  bool exclusive = false;    // a large operation running
-  int waitingExclusive = 0;  // large operations waiting
+  int shared = 0;                      // small operations running
+  bool exclusive = false;              // a large operation running
+  uint64_t nextTicket = 0;
+  std::deque<uint64_t> waitingLarge;   // tickets of waiting large operations, ascending
 };
 
 Gate& TheGate() {
@@ -42,14 +47,15 @@ void SetConfiguredThreads(int n) {
 BlasScope::BlasScope(double flops) : threaded_(ConfiguredThreads() > 1 && flops >= kThreadedMinFlops) {
   Gate& g = TheGate();
   std::unique_lock<std::mutex> l(g.m);
+  const uint64_t ticket = g.nextTicket++;
   if (threaded_) {
-    ++g.waitingExclusive;
-    g.cv.wait(l, [&] { return !g.exclusive && g.shared == 0; });
-    --g.waitingExclusive;
+    g.waitingLarge.push_back(ticket);
+    g.cv.wait(l, [&] { return !g.exclusive && g.shared == 0 && g.waitingLarge.front() == ticket; });
+    g.waitingLarge.pop_front();
     g.exclusive = true;
     SetBlasThreads(ConfiguredThreads());
   } else {
-    g.cv.wait(l, [&] { return !g.exclusive && g.waitingExclusive == 0; });
+    g.cv.wait(l, [&] { return !g.exclusive && (g.waitingLarge.empty() || g.waitingLarge.front() > ticket); });
     if (g.shared++ == 0) SetBlasThreads(1);
   }
 }

@@ -5,7 +5,8 @@
 // that pool and run far slower than in sequence. So every native operation passes this gate:
 //   - a large operation (≥ kThreadedMinFlops) runs alone, with the configured thread count;
 //   - small operations run side by side, each single-threaded (OpenBLAS set to 1 thread).
-// Waiting large operations take precedence over newly arriving small ones (no starvation).
+// Arrivals are served in order: a small operation waits only for large ones that arrived before
+// it, large ones run one at a time in arrival order (neither kind starves the other).
 #pragma once
 
 namespace specdyn {

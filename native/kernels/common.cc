@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <thread>
 
@@ -78,6 +79,29 @@ Status CheckFinite(const MatView& m) {
                 static_cast<long long>(bad), static_cast<long long>(bad / m.cols),
                 static_cast<long long>(bad % m.cols));
   return Status::Range(buf);
+}
+
+Status CheckFloat32Range(const MatView& m) {
+  if (m.f32) return Status::Ok();
+  const double* p = static_cast<const double*>(m.data);
+  const double limit = double(std::numeric_limits<float>::max());
+  for (int64_t i = 0; i < m.size(); ++i) {
+    if (std::fabs(p[i]) > limit) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "Expected values within float32 range (|v| <= 3.4e38) for %s.data (precision "
+                    "'float32') but received %.6g at index %lld",
+                    m.name.c_str(), p[i], static_cast<long long>(i));
+      return Status::Range(buf);
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckInput(const MatView& m, Precision p) {
+  Status s = CheckFinite(m);
+  if (s.ok() && p == Precision::F32) s = CheckFloat32Range(m);
+  return s;
 }
 
 Status CheckSymmetric(const MatView& m, double rtol) {

@@ -86,7 +86,18 @@ template <typename T>
 Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double closeTol,
                       const std::string& name, double* out) {
   std::vector<double> sq(n), inv(n);
-  for (int64_t i = 0; i < n; ++i) sq[i] = out[i * n + i];
+  for (int64_t i = 0; i < n; ++i) {
+    sq[i] = out[i * n + i];
+    if (!std::isfinite(sq[i])) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "Expected rows whose squared norm is finite in %s for %s but received row %lld "
+                    "with squared norm Infinity (entries too large; rescale the input)",
+                    sizeof(T) == 4 ? "float32 (precision 'float32')" : "float64", name.c_str(),
+                    static_cast<long long>(i));
+      return Status::Range(buf);
+    }
+  }
   const bool angular = metric == Metric::Cosine || metric == Metric::Angular ||
                        metric == Metric::Correlation;
   if (angular) {

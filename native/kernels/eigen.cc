@@ -43,8 +43,9 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
   if (full) {
     info = L::Syevd(jobz, n, abuf, w.get(), &wq, -1, &iwq, -1);
     if (info != 0) return Status::Lapack(L::syevd, info);
-    const lapack_int lwork = static_cast<lapack_int>(wq), liwork = std::max<lapack_int>(iwq, 1);
-    std::unique_ptr<T[]> work(new T[size_t(std::max<lapack_int>(lwork, 1))]);
+    const lapack_int lwork = WorkSize(wq, EigenLworkElems(n, false, vectors));
+    const lapack_int liwork = std::max<lapack_int>(iwq, 1);
+    std::unique_ptr<T[]> work(new T[size_t(lwork)]);
     std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
     info = L::Syevd(jobz, n, abuf, w.get(), work.get(), lwork, iwork.get(), liwork);
     if (info != 0) return Status::Lapack(L::syevd, info);
@@ -63,13 +64,19 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
     info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(), &wq, -1,
                     &iwq, -1);
     if (info != 0) return Status::Lapack(L::syevr, info);
-    const lapack_int lwork = static_cast<lapack_int>(wq), liwork = std::max<lapack_int>(iwq, 1);
-    std::unique_ptr<T[]> work(new T[size_t(std::max<lapack_int>(lwork, 1))]);
+    const lapack_int lwork = WorkSize(wq, EigenLworkElems(n, true, vectors));
+    const lapack_int liwork = std::max<lapack_int>(iwq, 1);
+    std::unique_ptr<T[]> work(new T[size_t(lwork)]);
     std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
     info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(),
                     work.get(), lwork, iwork.get(), liwork);
     if (info != 0) return Status::Lapack(L::syevr, info);
-    if (m != k) return Status::Lapack(L::syevr, -9999);
+    if (m != k) {
+      Status st = Status::Lapack(L::syevr, 0);
+      st.message = std::string("Expected ") + std::to_string(k) + " eigenvalues from " + L::syevr +
+                   " but received " + std::to_string(m) + " (the index range could not be resolved)";
+      return st;
+    }
     for (lapack_int i = 0; i < k; ++i) values[i] = double(w[i]);
     if (vectors) {
       const size_t nk = size_t(n) * size_t(k);

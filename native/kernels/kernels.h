@@ -52,6 +52,10 @@ const char* MetricName(Metric m);
 // Input checks (O(size), run off the main thread for async calls).
 Status CheckFinite(const MatView& m);
 Status CheckSymmetric(const MatView& m, double rtol);
+// For precision 'float32' on float64 input: every value must fit a float.
+Status CheckFloat32Range(const MatView& m);
+// CheckFinite, then CheckFloat32Range when p is F32.
+Status CheckInput(const MatView& m, Precision p);
 
 // X Xᵀ (rows x rows) into out (row-major, exactly symmetric).
 Status Gram(const MatView& x, Precision p, double* out);

@@ -39,6 +39,15 @@ class SymOperator {
   virtual ~SymOperator() = default;
   virtual int64_t Size() const = 0;
   virtual void Apply(const double* x, double* y, int64_t b) = 0;
+  // Large products run in row panels and stop early (leaving y unspecified) once the control
+  // flag is set, so that a cancel lands within a fraction of a second even for n ~ 10⁴–10⁵.
+  void SetControl(const Control* c) { ctl_ = c; }
+
+ protected:
+  bool Stopped() const { return ctl_ && ctl_->Cancelled(); }
+
+ private:
+  const Control* ctl_ = nullptr;
 };
 
 // A dense symmetric n x n matrix (row-major = column-major). float32 precision multiplies in
@@ -102,6 +111,7 @@ struct SlqResult {
   std::vector<double> edges;   // bins + 1
   std::vector<double> mass;    // fraction of eigenvalues per bin (mean over probes)
   std::vector<double> stderr_; // standard error of mass across probes
+  std::vector<double> bias;    // quadrature bias estimate: |mass(steps) − mass(steps / 2)|
   double lo = 0, hi = 0;       // extreme Ritz values seen
   int64_t matvecs = 0;
 };

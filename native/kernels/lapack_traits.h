@@ -2,7 +2,18 @@
 #pragma once
 #include <lapacke.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace specdyn {
+
+// The workspace size LAPACK asked for in a query. A float query result above 2^24 is rounded,
+// so round up and never go below the documented minimum.
+template <typename T>
+lapack_int WorkSize(T query, double minimum) {
+  double q = double(query) * (1.0 + 4.0 * std::numeric_limits<T>::epsilon()) + 1.0;
+  return static_cast<lapack_int>(std::max(q, std::max(minimum, 1.0)));
+}
 
 template <typename T>
 struct Lapack;

@@ -36,7 +36,7 @@ Status SvdT(const MatView& w, int64_t k, double* s, double* u, double* v) {
   lapack_int info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, &wq, -1,
                              iwork.get());
   if (info != 0) return Status::Lapack(L::gesdd, info);
-  const lapack_int lwork = std::max<lapack_int>(1, lapack_int(wq));
+  const lapack_int lwork = WorkSize(wq, SvdLworkElems(w.rows, w.cols, vecs));
   std::unique_ptr<T[]> work(new T[size_t(lwork)]);
   info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, work.get(), lwork,
                   iwork.get());
