@@ -131,7 +131,8 @@ void ThrowIfAliased(Napi::Env env, Napi::Float32Array out, Napi::Float32Array in
   const float* o = out.Data();
   const float* p = in.Data();
   const size_t on = out.ElementLength(), pn = in.ElementLength();
-  if (on > 0 && pn > 0 && o < p + pn && p < o + on && o != p)
+  // In place only element for element: the same start and the same length.
+  if (on > 0 && pn > 0 && o < p + pn && p < o + on && !(o == p && on == pn))
     ThrowRange(env, "an output that is either " + std::string(name) + " itself or disjoint from it",
                fn + " argument 'out'", Describe(out));
 }
@@ -173,6 +174,18 @@ Napi::Value BinaryF32Fn(const Napi::CallbackInfo& info) {
     shape = ptrs[0];
     strides[0] = ptrs[1];
     strides[1] = ptrs[2];
+    // An operand written in place must be read densely (no broadcast), or later elements would
+    // read values already overwritten.
+    for (int i = 0; i < 2; ++i) {
+      if ((i == 0 ? a : b).Data() != out.Data()) continue;
+      int64_t dense = 1;
+      for (int d = rank - 1; d >= 0; --d) {
+        if (shape[d] > 1 && strides[i][d] != dense)
+          ThrowRange(env, "an operand read densely when it is also the output", fn + " argument 'out'",
+                     "a broadcast view of the same memory");
+        dense *= shape[d];
+      }
+    }
   }
   Status s = BinaryF32(op, a.Data(), int64_t(a.ElementLength()), b.Data(),
                        int64_t(b.ElementLength()), out.Data(), int64_t(out.ElementLength()), rank,

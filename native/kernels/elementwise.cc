@@ -106,11 +106,14 @@ Status BinaryF32(BinaryOp op, const float* a, int64_t aLen, const float* b, int6
       if (shape[d] < 0 || aStrides[d] < 0 || bStrides[d] < 0)
         return Status::Range("Expected non-negative shape and strides for binaryF32 but received "
                              "a negative entry at dim " + Num(d));
-      total *= shape[d];
-      if (shape[d] > 0) {
-        aMax += int64_t(shape[d] - 1) * aStrides[d];
-        bMax += int64_t(shape[d] - 1) * bStrides[d];
-      }
+      int64_t da = 0, db = 0;
+      if (__builtin_mul_overflow(total, int64_t(shape[d]), &total) ||
+          (shape[d] > 0 && (__builtin_mul_overflow(int64_t(shape[d] - 1), int64_t(aStrides[d]), &da) ||
+                            __builtin_mul_overflow(int64_t(shape[d] - 1), int64_t(bStrides[d]), &db) ||
+                            __builtin_add_overflow(aMax, da, &aMax) ||
+                            __builtin_add_overflow(bMax, db, &bMax))))
+        return Status::Range("Expected a shape whose size fits 64 bits for binaryF32 but received "
+                             "an overflow at dim " + Num(d));
     }
     if (total != outLen)
       return Status::Range("Expected out of length " + Num(total) + " for binaryF32 but received " +

@@ -5,8 +5,9 @@
  * (zero-copy; `subarray()` views are honoured). Results are float64. Each operation is async
  * (a Promise that runs on the libuv thread pool) with a `*Sync` twin for small inputs.
  *
- * While an async call is pending its input buffers are pinned and read from another thread:
- * do not mutate them until the Promise settles.
+ * Sync calls read inputs in place. Async calls read an input in place when it lives in a
+ * SharedArrayBuffer (then do not mutate it until the Promise settles); any other buffer could be
+ * transferred or resized mid-call, so it is copied once before the call is queued (docs/api.md).
  *
  * Errors: TypeError for a wrong kind, RangeError for a bad shape or value (including NaN/Inf
  * with its index and problems too large for memory, refused before allocating),
@@ -151,8 +152,8 @@ export function svdSync(w: Mat, options?: SvdOptions): SvdResult {
 /**
  * Eigenvalues (ascending) of many symmetric matrices in one call: the matrices are spread over
  * `threads` threads, each running single-threaded LAPACK (far better than threading inside
- * small solves). While the batch runs OpenBLAS is set to one thread (process-wide) and then
- * restored. Errors name the failing matrix, e.g. "mats[3]".
+ * small solves); it counts as a small operation at the BLAS gate. Errors name the failing
+ * matrix, e.g. "mats[3]".
  */
 export async function eigvalshBatch(mats: Mat[], options?: BatchOptions): Promise<Float64Array[]> {
   return native().eigvalshBatch(mats, options, true) as Promise<Float64Array[]>;
@@ -162,11 +163,14 @@ export function eigvalshBatchSync(mats: Mat[], options?: BatchOptions): Float64A
   return native().eigvalshBatch(mats, options, false) as Float64Array[];
 }
 
-/** Sets OpenBLAS's thread count (process-wide) for subsequent calls. */
+/**
+ * Sets the BLAS thread count used by large operations (process-wide); small operations always
+ * run single-threaded side by side (the BLAS gate, docs/performance.md).
+ */
 export function setThreads(n: number): void {
   native().setThreads(n);
 }
-/** OpenBLAS's current thread count. */
+/** The configured BLAS thread count (see {@link setThreads}). */
 export function getThreads(): number {
   return native().getThreads();
 }
