@@ -6,7 +6,7 @@
  * Independent streams for replicas: `new Rng(seed, stream)` hashes (seed, stream) into the
  * state, so replica r of a sweep uses stream r and never overlaps another replica by accident.
  */
-import { expected } from './errors.js';
+import { checkInteger } from './validate.js';
 
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
@@ -23,10 +23,13 @@ export class Rng {
   private d: number;
   private spare = NaN;
 
-  /** seed and stream: integers (any 32-bit-representable values; default stream 0). */
+  /**
+   * seed and stream: integers (any 32-bit-representable values; default stream 0). TypeError for a
+   * non-number, RangeError for a non-integer.
+   */
   constructor(seed: number, stream = 0) {
-    if (!Number.isFinite(seed) || !Number.isInteger(seed)) throw new RangeError(expected('an integer', 'seed', seed));
-    if (!Number.isFinite(stream) || !Number.isInteger(stream)) throw new RangeError(expected('an integer', 'stream', stream));
+    checkInteger(seed, 'seed');
+    checkInteger(stream, 'stream');
     const st = { s: (seed ^ Math.imul(stream + 1, 0x632be5ab)) | 0 };
     // Mix the high bits of large seeds in too.
     st.s = (st.s + Math.floor(seed / 4294967296)) | 0;

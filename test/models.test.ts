@@ -84,7 +84,7 @@ describe('linearTeacherStudent closed forms', () => {
       }
     }
     // The paper's defaults: σ_W = 1, r = 0.5, t = 1 → ε_c = 2^{-1/4}/(1 + 2^{-1/4}).
-    expect(lts.criticalStep({ sigmaW: 1, ratio: 0.5 })).toBeCloseTo(0.45678638, 7);
+    expect(lts.criticalStep({ sigmaW: 1, ratio: 0.5 })).toBeCloseTo(2 ** -0.25 / (1 + 2 ** -0.25), 12);
   });
 
   it('bad input', () => {

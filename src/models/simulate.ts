@@ -21,7 +21,8 @@ import { type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { eigh, eighSync, gram, nativeInfo } from '../linalg/index.js';
 import { TRACY_WIDOM_1, tracyWidomScale } from '../rmt/spikes.js';
-import { checkNumber, jackknife, median } from '../rmt/stats.js';
+import { jackknife, median } from '../stats.js';
+import { checkInteger, checkNumber, checkObject, checkOneOf } from '../validate.js';
 import { linearTeacherStudent, type TeacherStudentPhase } from './teacher-student.js';
 
 /** Student/teacher activation f in ŷ = f(Wx), y = f(W*x). */
@@ -114,8 +115,7 @@ function defaultConcurrency(): number {
 }
 
 function checkActivation(a: unknown): Activation {
-  if (a !== 'linear' && a !== 'relu' && a !== 'tanh') throw new RangeError(expected("'linear', 'relu' or 'tanh'", 'activation', a));
-  return a;
+  return checkOneOf(a, 'activation', ['linear', 'relu', 'tanh']);
 }
 
 function checkData(d: unknown): 'population' | { alpha: number } {
@@ -226,18 +226,18 @@ function dotU(vec: Float64Array, u: Float64Array): number {
  * nonlinear activations on finite data.
  */
 export async function simulateTeacherStudent(options: SimulateOptions): Promise<SimulateResult> {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object', 'options', options));
-  const n = checkNumber(options.n, 'n', { min: 1, integer: true });
-  const m = checkNumber(options.m, 'm', { min: 2, integer: true });
+  checkObject(options, 'options', 'an options object');
+  const n = checkInteger(options.n, 'n', { min: 1 });
+  const m = checkInteger(options.m, 'm', { min: 2 });
   const sigmaW = checkNumber(options.sigmaW, 'sigmaW', { min: 0, minExclusive: true });
   const lr = checkNumber(options.lr, 'lr', { min: 0 });
-  const steps = checkNumber(options.steps, 'steps', { min: 0, integer: true });
+  const steps = checkInteger(options.steps, 'steps', { min: 0 });
   const activation = checkActivation(options.activation ?? 'linear');
   const data = checkData(options.data ?? 'population');
-  const replicas = checkNumber(options.replicas ?? 10, 'replicas', { min: 1, integer: true });
-  const seed = checkNumber(options.seed ?? 0, 'seed', { integer: true });
-  const every = checkNumber(options.recordEvery ?? Math.max(1, steps), 'recordEvery', { min: 1, integer: true });
-  const concurrency = checkNumber(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1, integer: true });
+  const replicas = checkInteger(options.replicas ?? 10, 'replicas', { min: 1 });
+  const seed = checkInteger(options.seed ?? 0, 'seed');
+  const every = checkInteger(options.recordEvery ?? Math.max(1, steps), 'recordEvery', { min: 1 });
+  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
   const ratio = n / m;
 
   const trng = new Rng(seed, 0);
@@ -414,7 +414,7 @@ export interface PhaseDiagram {
 
 /** `count` log-spaced values from 10^lo to 10^hi (like numpy.logspace). */
 export function logspace(lo: number, hi: number, count: number): number[] {
-  checkNumber(count, 'count', { min: 1, integer: true });
+  checkInteger(count, 'count', { min: 1 });
   return Array.from({ length: count }, (_, k) => Math.pow(10, count === 1 ? lo : lo + ((hi - lo) * k) / (count - 1)));
 }
 
@@ -434,18 +434,18 @@ function checkGrid(x: unknown, name: string): number[] {
  * module doc).
  */
 export async function phaseDiagram(options: PhaseDiagramOptions): Promise<PhaseDiagram> {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object', 'options', options));
+  checkObject(options, 'options', 'an options object');
   const sig = checkGrid(options.sigmaW, 'sigmaW');
   const lrs = checkGrid(options.lr, 'lr');
-  const t = checkNumber(options.t ?? 1, 't', { min: 1, integer: true });
-  const n = checkNumber(options.n ?? 100, 'n', { min: 1, integer: true });
-  const m = checkNumber(options.m ?? 200, 'm', { min: 2, integer: true });
-  const replicas = checkNumber(options.replicas ?? 15, 'replicas', { min: 1, integer: true });
-  const seed = checkNumber(options.seed ?? 0, 'seed', { integer: true });
+  const t = checkInteger(options.t ?? 1, 't', { min: 1 });
+  const n = checkInteger(options.n ?? 100, 'n', { min: 1 });
+  const m = checkInteger(options.m ?? 200, 'm', { min: 2 });
+  const replicas = checkInteger(options.replicas ?? 15, 'replicas', { min: 1 });
+  const seed = checkInteger(options.seed ?? 0, 'seed');
   const activation = checkActivation(options.activation ?? 'linear');
   const data = checkData(options.data ?? 'population');
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
-  const concurrency = checkNumber(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1, integer: true });
+  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
   const ratio = n / m;
   const nc = sig.length * lrs.length;
   const lamAll = new Float64Array(nc * replicas);
@@ -567,12 +567,12 @@ export interface CriticalStepEstimate {
 export async function estimateCriticalStep(options: CriticalStepOptions = {}): Promise<CriticalStepEstimate> {
   const sigmaW = checkNumber(options.sigmaW ?? 1, 'sigmaW', { min: 0, minExclusive: true });
   const ratio = checkNumber(options.ratio ?? 0.5, 'ratio', { min: 0, minExclusive: true });
-  const t = checkNumber(options.t ?? 1, 't', { min: 1, integer: true });
+  const t = checkInteger(options.t ?? 1, 't', { min: 1 });
   const theory = linearTeacherStudent.criticalStep({ sigmaW, ratio, t });
   const sizes = options.sizes ?? [64, 128, 256];
   if (!Array.isArray(sizes) || sizes.length < 2) throw new RangeError(expected('at least 2 sizes', 'sizes', sizes));
   sizes.forEach((v, i) => {
-    checkNumber(v, `sizes[${i}]`, { min: 2, integer: true });
+    checkInteger(v, `sizes[${i}]`, { min: 2 });
     if (i > 0 && !(v > sizes[i - 1]!)) throw new RangeError(expected(`a size > ${sizes[i - 1]} (ascending sizes)`, `sizes[${i}]`, v));
   });
   const lrs = options.lr ?? Array.from({ length: 11 }, (_, k) => theory * (0.8 + 0.04 * k));
@@ -581,10 +581,10 @@ export async function estimateCriticalStep(options: CriticalStepOptions = {}): P
     checkNumber(v, `lr[${i}]`, { min: 0, minExclusive: true });
     if (i > 0 && !(v > lrs[i - 1]!)) throw new RangeError(expected(`a step > ${lrs[i - 1]} (ascending steps)`, `lr[${i}]`, v));
   });
-  const samples = checkNumber(options.samples ?? 40, 'samples', { min: 4, integer: true });
-  const seed = checkNumber(options.seed ?? 0, 'seed', { integer: true });
-  const blocks = checkNumber(options.blocks ?? 10, 'blocks', { min: 2, integer: true });
-  const concurrency = checkNumber(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1, integer: true });
+  const samples = checkInteger(options.samples ?? 40, 'samples', { min: 4 });
+  const seed = checkInteger(options.seed ?? 0, 'seed');
+  const blocks = checkInteger(options.blocks ?? 10, 'blocks', { min: 2 });
+  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
   const L = lrs.length;
   // q2[k][j * samples + s]: size k, step j, sample s.
   const q2 = sizes.map(() => new Float64Array(L * samples));

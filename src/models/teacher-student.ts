@@ -13,7 +13,7 @@
  * arXiv:2606.28486 (code: github.com/f-damico/BBP_in_SGD, notebook 0.Linear_model).
  */
 import { expected } from '../errors.js';
-import { checkNumber } from '../rmt/stats.js';
+import { checkInteger, checkNumber, checkObject } from '../validate.js';
 
 /** The trainability phases of the (1/σ_W, ε) diagram. */
 export type TeacherStudentPhase = 'disordered' | 'ferromagnetic' | 'paramagnetic';
@@ -28,7 +28,7 @@ export interface LinearPoint {
 }
 
 function checkPoint(p: LinearPoint): { sigmaW: number; ratio: number; lr: number; t: number } {
-  if (typeof p !== 'object' || p === null) throw new TypeError(expected('an object { sigmaW, ratio, lr, t }', 'params', p));
+  checkObject(p, 'params', 'an object { sigmaW, ratio, lr, t }');
   const sigmaW = checkNumber(p.sigmaW, 'sigmaW', { min: 0, minExclusive: true });
   const ratio = checkNumber(p.ratio, 'ratio', { min: 0, minExclusive: true });
   const lr = checkNumber(p.lr, 'lr', { min: 0 });
@@ -112,7 +112,7 @@ export const linearTeacherStudent = {
   upperCriticalStep({ sigmaW, ratio, t = 1 }: { sigmaW: number; ratio: number; t?: number }): number {
     const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
     const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
-    const tt = checkNumber(t, 't', { min: 1, integer: true });
+    const tt = checkInteger(t, 't', { min: 1 });
     const a = s * Math.pow(r, 0.25);
     if (tt % 2 === 1) return a > 1 ? 1 + Math.pow(a - 1, -1 / tt) : Infinity;
     return 1 + Math.pow(1 + a, -1 / tt);
@@ -126,8 +126,7 @@ export const linearTeacherStudent = {
   criticalTime({ sigmaW, ratio, lr }: { sigmaW: number; ratio: number; lr: number }): number {
     const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
     const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
-    const e = checkNumber(lr, 'lr', { min: 0, max: 1, minExclusive: true });
-    if (e === 1) throw new RangeError(expected('a number in (0, 1)', 'lr', lr));
+    const e = checkNumber(lr, 'lr', { min: 0, max: 1, minExclusive: true, maxExclusive: true });
     return -Math.log(1 + s * Math.pow(r, 0.25)) / Math.log(1 - e);
   },
   /**

@@ -5,7 +5,8 @@
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { ksDistance2 } from '../rmt/stats.js';
+import { ksDistance2 } from '../stats.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
 import { analyzeObservable, checkReps, resolveOptions, type AnalyzeOptions, type ObservableSnapshot } from './observable.js';
 
 /** Options of {@link iidResampleNull}. */
@@ -96,17 +97,13 @@ function figures(s: ObservableSnapshot, ref: Float64Array | undefined): { f: Nul
  * Errors: TypeError for a non-Mat; RangeError for N < 4, NaN/Inf entries, bad options.
  */
 export async function iidResampleNull(reps: Mat, options: NullOptions = {}): Promise<NullResult> {
-  const { replicas: rIn, seed: sIn, method: mIn, fraction: fIn, ...analyze } = options;
+  const { replicas: rIn, seed: sIn, method: mIn, fraction: fIn, ...analyze } = checkOptionsObject(options);
   resolveOptions(analyze);
   checkReps(reps);
-  const replicas = rIn ?? 20;
-  if (typeof replicas !== 'number') throw new TypeError(expected('an integer', 'replicas', replicas));
-  if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(expected('an integer ≥ 1', 'replicas', replicas));
-  const seed = sIn ?? 1;
-  const method = mIn ?? 'shuffle';
-  if (method !== 'shuffle' && method !== 'subsample') throw new RangeError(expected("'shuffle' or 'subsample'", 'method', method));
-  const fraction = fIn ?? 0.8;
-  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new RangeError(expected('a number in (0, 1]', 'fraction', fraction));
+  const replicas = checkInteger(rIn ?? 20, 'replicas', { min: 1 });
+  const seed = checkInteger(sIn ?? 1, 'seed');
+  const method = checkOneOf(mIn ?? 'shuffle', 'method', ['shuffle', 'subsample']);
+  const fraction = checkNumber(fIn ?? 0.8, 'fraction', { min: 0, max: 1, minExclusive: true });
   const n = reps.rows, d = reps.cols;
   const m = method === 'subsample' ? Math.floor(fraction * n) : n;
   if (m < 4) throw new RangeError(expected('a subsample of at least 4 probes', 'fraction', fraction));

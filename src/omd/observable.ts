@@ -26,7 +26,8 @@ import {
   type Precision,
 } from '../linalg/index.js';
 import { marchenkoPastur } from '../rmt/marchenko-pastur.js';
-import { ksDistance } from '../rmt/stats.js';
+import { ksDistance } from '../stats.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
 
 /**
  * Distance used for the observable (see the linalg `Metric` doc):
@@ -216,38 +217,20 @@ interface Resolved {
   positiveTolerance: number;
 }
 
-function num(v: unknown, name: string, def: number, min: number, integer = false, minExclusive = false): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(expected('a number', name, v));
-  if (!Number.isFinite(v) || (minExclusive ? v <= min : v < min) || (integer && !Number.isInteger(v))) {
-    throw new RangeError(expected(`${integer ? 'an integer' : 'a number'} ${minExclusive ? '>' : '≥'} ${min}`, name, v));
-  }
-  return v;
-}
-
 /** Validates and fills defaults (exported for trajectory/null; not part of the public API). */
 export function resolveOptions(options: AnalyzeOptions | undefined): Resolved {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(expected('an options object', 'options', options));
-  }
-  const o = options ?? {};
-  const metric = o.metric ?? 'angular';
-  if (!METRICS.includes(metric)) throw new RangeError(expected(`one of ${METRICS.join(', ')}`, 'metric', metric));
-  const precision = o.precision ?? 'float64';
-  if (precision !== 'float64' && precision !== 'float32') throw new RangeError(expected("'float64' or 'float32'", 'precision', precision));
-  const input = o.input ?? 'auto';
-  if (input !== 'auto' && input !== 'reps' && input !== 'distance') throw new RangeError(expected("'auto', 'reps' or 'distance'", 'input', input));
+  const o = checkOptionsObject(options);
   return {
-    metric,
-    precision,
-    input,
-    bottomK: num(o.bottomK, 'bottomK', 3, 1, true),
-    maxBand: num(o.maxBand, 'maxBand', 32, 1, true),
-    minGapRatio: num(o.minGapRatio, 'minGapRatio', 1.5, 1),
-    splitGap: num(o.splitGap, 'splitGap', 0.1, 0),
-    clusterThreshold: num(o.clusterThreshold, 'clusterThreshold', 0.8, 0),
-    doubletTolerance: num(o.doubletTolerance, 'doubletTolerance', 0.01, 0),
-    positiveTolerance: num(o.positiveTolerance, 'positiveTolerance', 1e-9, 0),
+    metric: checkOneOf(o.metric ?? 'angular', 'metric', METRICS),
+    precision: checkOneOf(o.precision ?? 'float64', 'precision', ['float64', 'float32']),
+    input: checkOneOf(o.input ?? 'auto', 'input', ['auto', 'reps', 'distance']),
+    bottomK: checkInteger(o.bottomK ?? 3, 'bottomK', { min: 1 }),
+    maxBand: checkInteger(o.maxBand ?? 32, 'maxBand', { min: 1 }),
+    minGapRatio: checkNumber(o.minGapRatio ?? 1.5, 'minGapRatio', { min: 1 }),
+    splitGap: checkNumber(o.splitGap ?? 0.1, 'splitGap', { min: 0 }),
+    clusterThreshold: checkNumber(o.clusterThreshold ?? 0.8, 'clusterThreshold', { min: 0 }),
+    doubletTolerance: checkNumber(o.doubletTolerance ?? 0.01, 'doubletTolerance', { min: 0 }),
+    positiveTolerance: checkNumber(o.positiveTolerance ?? 1e-9, 'positiveTolerance', { min: 0 }),
   };
 }
 
@@ -632,27 +615,35 @@ function neededRange(p: Partial1): [number, number] {
  * non-symmetric, negative or non-zero-diagonal distance matrix, or ⟨d⟩ = 0 (all probes identical).
  */
 export async function analyzeObservable(input: Mat, options?: AnalyzeOptions): Promise<ObservableSnapshot> {
-  const o = resolveOptions(options);
-  checkMat(input, 'input');
-  let matrix: Mat<Float64Array>;
-  let mean: number;
-  if (isDistanceInput(input, o)) {
-    mean = checkDistance(input, 'M');
-    matrix = toF64(input);
-  } else {
-    checkReps(input, 'reps');
-    matrix = await distanceMatrix(input, { metric: o.metric, precision: o.precision });
-    mean = meanOffDiagonal(matrix);
-  }
-  const values = await eigvalsh(matrix, { precision: o.precision });
-  const p = spectralFigures(values, mean, o);
-  const range = neededRange(p);
-  const eig = await eigh(matrix, { range, precision: o.precision });
-  return finish(p, matrix, eig, range[0], o);
+  const steps = analysisSteps(input, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(await step.value.run());
+  return step.value;
 }
 
 /** Synchronous {@link analyzeObservable}. */
 export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): ObservableSnapshot {
+  const steps = analysisSteps(input, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(step.value.runSync());
+  return step.value;
+}
+
+/** A native solve the analysis asks for, in both forms; the async driver runs `run`, the sync one `runSync`. */
+interface Solve {
+  run(): Promise<SolveResult>;
+  runSync(): SolveResult;
+}
+
+/** What a solve returns (results flow back through the generator as this union). */
+type SolveResult = Mat<Float64Array> | Float64Array | EighResult;
+
+/**
+ * The one body of {@link analyzeObservable} and its Sync twin: checks, then yields each native
+ * solve (distance matrix, full spectrum, the eigenvector range it needs) and resumes with its
+ * result, so the two drivers differ only in how they run a solve.
+ */
+function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Generator<Solve, ObservableSnapshot, SolveResult> {
   const o = resolveOptions(options);
   checkMat(input, 'input');
   let matrix: Mat<Float64Array>;
@@ -662,13 +653,16 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
     matrix = toF64(input);
   } else {
     checkReps(input, 'reps');
-    matrix = distanceMatrixSync(input, { metric: o.metric, precision: o.precision });
+    const opts = { metric: o.metric, precision: o.precision };
+    matrix = (yield { run: () => distanceMatrix(input, opts), runSync: () => distanceMatrixSync(input, opts) }) as Mat<Float64Array>;
     mean = meanOffDiagonal(matrix);
   }
-  const values = eigvalshSync(matrix, { precision: o.precision });
+  const eigOpts = { precision: o.precision };
+  const values = (yield { run: () => eigvalsh(matrix, eigOpts), runSync: () => eigvalshSync(matrix, eigOpts) }) as Float64Array;
   const p = spectralFigures(values, mean, o);
   const range = neededRange(p);
-  const eig = eighSync(matrix, { range, precision: o.precision });
+  const vecOpts = { range, precision: o.precision };
+  const eig = (yield { run: () => eigh(matrix, vecOpts), runSync: () => eighSync(matrix, vecOpts) }) as EighResult;
   return finish(p, matrix, eig, range[0], o);
 }
 

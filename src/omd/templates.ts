@@ -6,6 +6,7 @@
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
+import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
 import type { ObservableMetric } from './observable.js';
 
 /** A static template: representations plus the metric to read them with. */
@@ -26,18 +27,9 @@ export interface TemplateTrajectory {
   metric: ObservableMetric;
 }
 
-function int(v: unknown, name: string, def: number, min: number): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(expected('an integer', name, v));
-  if (!Number.isInteger(v) || v < min) throw new RangeError(expected(`an integer ≥ ${min}`, name, v));
-  return v;
-}
-
-function pos(v: unknown, name: string, def: number, allowZero = false): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(expected('a number', name, v));
-  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new RangeError(expected(allowZero ? 'a number ≥ 0' : 'a number > 0', name, v));
-  return v;
+/** The generator of a template: stream 0 of `seed` (default 1; an integer ≥ −2³¹). */
+function templateRng(seed: unknown): Rng {
+  return new Rng(checkInteger(seed ?? 1, 'seed', { min: -2147483648 }), 0);
 }
 
 function unitRows(rng: Rng, n: number, dim: number, out: Float64Array, stride: number, offset = 0, radius = 1): void {
@@ -63,12 +55,10 @@ export interface SphereOptions {
  * Perron ≈ N⟨d⟩, then the l = 1 multiplet of size d + 1 at N·μ₁ (Funk–Hecke, omd.md §2.2).
  */
 export function sphereTemplate(options: SphereOptions = {}): Template {
-  const n = int(options.n, 'n', 1000, 4);
-  const dim = options.dim ?? 2;
-  if (dim !== 1 && dim !== 2 && dim !== 3) throw new RangeError(expected('1, 2 or 3', 'dim', dim));
-  const distance = options.distance ?? 'geodesic';
-  if (distance !== 'geodesic' && distance !== 'chord') throw new RangeError(expected("'geodesic' or 'chord'", 'distance', distance));
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
+  const dim = checkOneOf(options.dim ?? 2, 'dim', [1, 2, 3]);
+  const distance = checkOneOf(options.distance ?? 'geodesic', 'distance', ['geodesic', 'chord']);
+  const rng = templateRng(options.seed);
   const data = new Float64Array(n * (dim + 1));
   unitRows(rng, n, dim + 1, data, dim + 1);
   return { reps: { data, rows: n, cols: dim + 1 }, metric: distance === 'geodesic' ? 'angular' : 'euclidean' };
@@ -92,11 +82,11 @@ export interface ClusterOptions {
  * outliers, then a bulk (omd.md §2.4). Returns labels too (label[i] = i mod K).
  */
 export function clusterTemplate(options: ClusterOptions = {}): Template & { labels: Int32Array } {
-  const n = int(options.n, 'n', 1000, 4);
-  const k = int(options.k, 'k', 10, 2);
-  const dim = int(options.dim, 'dim', 64, 1);
-  const spread = pos(options.spread, 'spread', 0.5, true);
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
+  const k = checkInteger(options.k ?? 10, 'k', { min: 2 });
+  const dim = checkInteger(options.dim ?? 64, 'dim', { min: 1 });
+  const spread = checkNumber(options.spread ?? 0.5, 'spread', { min: 0 });
+  const rng = templateRng(options.seed);
   const centres = rng.fillNormal(new Float64Array(k * dim));
   const data = new Float64Array(n * dim);
   const labels = new Int32Array(n);
@@ -127,14 +117,14 @@ export interface FourierOptions {
  * its eigenvectors are the Fourier modes and the spectrum is a ladder of doublets (λ_n = λ_{p−n}).
  */
 export function fourierTemplate(options: FourierOptions = {}): Template {
-  const p = int(options.p, 'p', 97, 4);
+  const p = checkInteger(options.p ?? 97, 'p', { min: 4 });
   const freqs = options.frequencies ?? [3, 17, 40];
   if (!Array.isArray(freqs) || freqs.length === 0) throw new TypeError(expected('a non-empty array of integers', 'frequencies', freqs));
   for (const [i, f] of freqs.entries()) {
-    if (!Number.isInteger(f) || f < 1 || 2 * f >= p) throw new RangeError(expected(`an integer in [1, ${Math.ceil(p / 2) - 1}]`, `frequencies[${i}]`, f));
+    checkInteger(f, `frequencies[${i}]`, { min: 1, max: Math.ceil(p / 2) - 1 });
   }
-  const noise = pos(options.noise, 'noise', 0, true);
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const noise = checkNumber(options.noise ?? 0, 'noise', { min: 0 });
+  const rng = templateRng(options.seed);
   const cols = 2 * freqs.length;
   const data = new Float64Array(p * cols);
   for (let j = 0; j < p; j++) {
@@ -164,10 +154,10 @@ export interface NoiseOptions {
  * support [−c/2 − σ²(√N+√D)²/c, −c/2 − σ²(√N−√D)²/c], c = σ√(2D).
  */
 export function noiseTemplate(options: NoiseOptions = {}): Template {
-  const n = int(options.n, 'n', 1000, 4);
-  const dim = int(options.dim, 'dim', 500, 1);
-  const sigma = pos(options.sigma, 'sigma', 1);
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
+  const dim = checkInteger(options.dim ?? 500, 'dim', { min: 1 });
+  const sigma = checkNumber(options.sigma ?? 1, 'sigma', { min: 0, minExclusive: true });
+  const rng = templateRng(options.seed);
   return { reps: { data: rng.fillNormal(new Float64Array(n * dim), 0, sigma), rows: n, cols: dim }, metric: 'euclidean' };
 }
 
@@ -194,13 +184,12 @@ export interface ManifoldNoiseOptions {
  * ≈ −(N/c)·R²/(d+1) and shrinks ∝ 1/c as noise grows (omd.md §2.3).
  */
 export function manifoldNoiseTemplate(options: ManifoldNoiseOptions = {}): Template {
-  const n = int(options.n, 'n', 1000, 4);
-  const d = options.sphereDim ?? 2;
-  if (d !== 1 && d !== 2 && d !== 3) throw new RangeError(expected('1, 2 or 3', 'sphereDim', d));
-  const radius = pos(options.radius, 'radius', 1);
-  const amb = int(options.ambientDim, 'ambientDim', 500, 0);
-  const sigma = pos(options.sigma, 'sigma', 0.1, true);
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
+  const d = checkOneOf(options.sphereDim ?? 2, 'sphereDim', [1, 2, 3]);
+  const radius = checkNumber(options.radius ?? 1, 'radius', { min: 0, minExclusive: true });
+  const amb = checkInteger(options.ambientDim ?? 500, 'ambientDim', { min: 0 });
+  const sigma = checkNumber(options.sigma ?? 0.1, 'sigma', { min: 0 });
+  const rng = templateRng(options.seed);
   const cols = d + 1 + amb;
   const data = new Float64Array(n * cols);
   unitRows(rng, n, d + 1, data, cols, 0, radius);
@@ -235,13 +224,13 @@ export interface RingCollapseOptions {
  * so the doublet is split (ratio ≈ 2–3 at N = 300).
  */
 export function ringCollapseTrajectory(options: RingCollapseOptions = {}): TemplateTrajectory {
-  const n = int(options.n, 'n', 300, 4);
-  const steps = int(options.steps, 'steps', 300, 1);
-  const every = int(options.recordEvery, 'recordEvery', 3, 1);
-  const T = pos(options.temperature, 'temperature', 0.4, true);
-  const sigma = pos(options.sigma, 'sigma', 1, true);
-  const dt = pos(options.dt, 'dt', 0.005);
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const n = checkInteger(options.n ?? 300, 'n', { min: 4 });
+  const steps = checkInteger(options.steps ?? 300, 'steps', { min: 1 });
+  const every = checkInteger(options.recordEvery ?? 3, 'recordEvery', { min: 1 });
+  const T = checkNumber(options.temperature ?? 0.4, 'temperature', { min: 0 });
+  const sigma = checkNumber(options.sigma ?? 1, 'sigma', { min: 0 });
+  const dt = checkNumber(options.dt ?? 0.005, 'dt', { min: 0, minExclusive: true });
+  const rng = templateRng(options.seed);
   const x = new Float64Array(n * 3);
   unitRows(rng, n, 3, x, 3);
   const phi = new Float64Array(n * n);
@@ -319,12 +308,12 @@ export interface DiffusiveOptions {
  * drifts. Read with `euclidean`.
  */
 export function diffusiveTrajectory(options: DiffusiveOptions = {}): TemplateTrajectory {
-  const n = int(options.n, 'n', 200, 4);
-  const dim = int(options.dim, 'dim', 400, 2);
-  const count = int(options.snapshots, 'snapshots', 40, 1);
-  const jitter = pos(options.jitter, 'jitter', 0.1, true);
-  const angle = pos(options.rotation, 'rotation', 0.05, true);
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const n = checkInteger(options.n ?? 200, 'n', { min: 4 });
+  const dim = checkInteger(options.dim ?? 400, 'dim', { min: 2 });
+  const count = checkInteger(options.snapshots ?? 40, 'snapshots', { min: 1 });
+  const jitter = checkNumber(options.jitter ?? 0.1, 'jitter', { min: 0 });
+  const angle = checkNumber(options.rotation ?? 0.05, 'rotation', { min: 0 });
+  const rng = templateRng(options.seed);
   const x = rng.fillNormal(new Float64Array(n * dim));
   const perm = new Int32Array(dim);
   const snapshots: TemplateSnapshot[] = [];
@@ -377,17 +366,16 @@ export interface ReorganisationOptions {
  * Returns the step of the switch as `switchStep`.
  */
 export function reorganisationTrajectory(options: ReorganisationOptions = {}): TemplateTrajectory & { switchStep: number } {
-  const n = int(options.n, 'n', 200, 4);
-  const amb = int(options.ambientDim, 'ambientDim', 200, 1);
-  const count = int(options.snapshots, 'snapshots', 30, 2);
-  const switchAt = int(options.switchAt, 'switchAt', 15, 1);
+  const n = checkInteger(options.n ?? 200, 'n', { min: 4 });
+  const amb = checkInteger(options.ambientDim ?? 200, 'ambientDim', { min: 1 });
+  const count = checkInteger(options.snapshots ?? 30, 'snapshots', { min: 2 });
+  const switchAt = checkInteger(options.switchAt ?? 15, 'switchAt', { min: 1 });
   if (switchAt >= count) throw new RangeError(expected(`an integer < snapshots (${count})`, 'switchAt', switchAt));
-  const every = int(options.stepEvery, 'stepEvery', 10, 1);
-  const s0 = pos(options.sigmaBefore, 'sigmaBefore', 0.1);
-  const s1 = pos(options.sigmaAfter, 'sigmaAfter', 0.05, true);
-  const refresh = pos(options.refresh, 'refresh', 0.2);
-  if (refresh > 1) throw new RangeError(expected('a number in (0, 1]', 'refresh', refresh));
-  const rng = new Rng(int(options.seed, 'seed', 1, -2147483648), 0);
+  const every = checkInteger(options.stepEvery ?? 10, 'stepEvery', { min: 1 });
+  const s0 = checkNumber(options.sigmaBefore ?? 0.1, 'sigmaBefore', { min: 0, minExclusive: true });
+  const s1 = checkNumber(options.sigmaAfter ?? 0.05, 'sigmaAfter', { min: 0 });
+  const refresh = checkNumber(options.refresh ?? 0.2, 'refresh', { min: 0, max: 1, minExclusive: true });
+  const rng = templateRng(options.seed);
   const cols = 3 + amb;
   const xi = rng.fillNormal(new Float64Array(n * amb));
   const z = new Float64Array(n * 3);

@@ -10,6 +10,7 @@ import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { svdSync } from '../linalg/index.js';
+import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
 import {
   analyzeObservable,
   analyzeObservableSync,
@@ -174,9 +175,9 @@ export class OmdTrajectory {
     resolveOptions(options);
     const { persistenceWindow, velocityCount, concurrency, ...rest } = options;
     this.options = rest;
-    this.persistenceWindow = posInt(persistenceWindow, 'persistenceWindow', 5);
-    this.velocityCount = posInt(velocityCount, 'velocityCount', 8, 0);
-    this.concurrency = posInt(concurrency, 'concurrency', 2);
+    this.persistenceWindow = checkInteger(persistenceWindow ?? 5, 'persistenceWindow', { min: 1 });
+    this.velocityCount = checkInteger(velocityCount ?? 8, 'velocityCount', { min: 0 });
+    this.concurrency = checkInteger(concurrency ?? 2, 'concurrency', { min: 1 });
   }
 
   /** Number of probes N (undefined before the first push). */
@@ -189,9 +190,8 @@ export class OmdTrajectory {
     return this.pointsList;
   }
 
-  private admit(step: unknown, x: unknown): void {
-    if (typeof step !== 'number') throw new TypeError(expected('a number', 'step', step));
-    if (!Number.isFinite(step)) throw new RangeError(expected('a finite number', 'step', step));
+  private admit(stepIn: unknown, x: unknown): void {
+    const step = checkNumber(stepIn, 'step');
     if (step <= this.lastStep) throw new RangeError(expected(`a step greater than the previous one (${this.lastStep})`, 'step', step));
     checkMat(x, 'input');
     const n = x.rows;
@@ -348,11 +348,10 @@ export class OmdTrajectory {
    * the majority fingerprint of its snapshots.
    */
   regimes(options: RegimeOptions = {}): RegimeReport {
-    if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object', 'options', options));
-    const minOverlap = unit(options.minOverlap, 'minOverlap', 0.8);
-    const minWindow = posInt(options.minWindow, 'minWindow', 3);
-    const gapOpt = options.minGapRatio;
-    if (gapOpt !== undefined && (typeof gapOpt !== 'number' || !(gapOpt >= 1))) throw new RangeError(expected('a number ≥ 1', 'minGapRatio', gapOpt));
+    checkOptionsObject(options);
+    const minOverlap = checkNumber(options.minOverlap ?? 0.8, 'minOverlap', { min: 0, max: 1 });
+    const minWindow = checkInteger(options.minWindow ?? 3, 'minWindow', { min: 1 });
+    const gapOpt = options.minGapRatio === undefined ? undefined : checkNumber(options.minGapRatio, 'minGapRatio', { min: 1 });
     const pts = this.pointsList;
     const T = pts.length;
     const clearOf = (p: TrajectoryPoint): boolean => (gapOpt === undefined ? p.figures.band.clear : p.figures.band.gapRatio >= gapOpt);
@@ -424,20 +423,6 @@ export class OmdTrajectory {
       transitions.length > 0 ? 'transition' : windows.length === 1 && windows[0]!.label === 'stable' ? 'stable' : 'diffusive';
     return { windows, transitions, verdict };
   }
-}
-
-function posInt(v: unknown, name: string, def: number, min = 1): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(expected('an integer', name, v));
-  if (!Number.isInteger(v) || v < min) throw new RangeError(expected(`an integer ≥ ${min}`, name, v));
-  return v;
-}
-
-function unit(v: unknown, name: string, def: number): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(expected('a number', name, v));
-  if (!(v >= 0 && v <= 1)) throw new RangeError(expected('a number in [0, 1]', name, v));
-  return v;
 }
 
 /** Least-squares slope of log y against log x over entries with x, y > 0. */

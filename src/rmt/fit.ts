@@ -25,7 +25,8 @@ import { expected } from '../errors.js';
 import { Rng } from '../random.js';
 import { marchenkoPastur, type MarchenkoPastur } from './marchenko-pastur.js';
 import { TRACY_WIDOM_1, tracyWidomScale } from './spikes.js';
-import { checkNumber, ksDistance, median, quantileSorted, sortedFinite, type NumberArray } from './stats.js';
+import { ksDistance, median, quantileSorted, type NumberArray } from '../stats.js';
+import { checkInteger, checkNumber, checkObject, sortedFinite } from '../validate.js';
 
 /** Options of {@link fitMarchenkoPastur}. */
 export interface FitMarchenkoPasturOptions {
@@ -106,13 +107,13 @@ function weightedMedianScale(x: ArrayLike<number>, q: Float64Array, idx?: Int32A
  * `minBulk` nonzero eigenvalues, or a fit whose bulk would be empty.
  */
 export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPasturOptions): MarchenkoPasturFit {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object { ratio }', 'options', options));
+  checkObject(options, 'options', 'an options object { ratio }');
   const r = checkNumber(options.ratio, 'ratio', { min: 0, minExclusive: true });
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
-  const nboot = checkNumber(options.bootstrap ?? 200, 'bootstrap', { min: 0, integer: true });
+  const nboot = checkInteger(options.bootstrap ?? 200, 'bootstrap', { min: 0 });
   const conf = checkNumber(options.confidence ?? 0.95, 'confidence', { min: 0, max: 1, minExclusive: true });
-  const seed = checkNumber(options.seed ?? 0, 'seed', { integer: true });
-  const minBulk = checkNumber(options.minBulk ?? 10, 'minBulk', { min: 2, integer: true });
+  const seed = checkInteger(options.seed ?? 0, 'seed');
+  const minBulk = checkInteger(options.minBulk ?? 10, 'minBulk', { min: 2 });
   const all = sortedFinite(eigs, 'eigs', 1);
   const top = all[all.length - 1]!;
   if (!(top > 0)) throw new RangeError(expected('a spectrum with a positive eigenvalue', 'eigs', eigs));
@@ -123,7 +124,7 @@ export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPastu
   const v = all.subarray(start);
   const n = v.length;
   if (n < minBulk) throw new RangeError(expected(`at least ${minBulk} nonzero eigenvalues`, 'eigs', eigs));
-  const rows = options.rows !== undefined ? checkNumber(options.rows, 'rows', { min: 1, integer: true }) : Math.round(r <= 1 ? n : n * r);
+  const rows = options.rows !== undefined ? checkInteger(options.rows, 'rows', { min: 1 }) : Math.round(r <= 1 ? n : n * r);
   const cols = Math.max(2, Math.round(rows / r));
   const unit = marchenkoPastur({ ratio: r, variance: 1 });
   const twUnit = tracyWidomScale({ rows, cols, variance: 1 });

@@ -2,10 +2,15 @@
  * Random-matrix analysis of weight spectra (eigenvalues of X = W Wᵀ for an N x M weight matrix W,
  * r = N/M, W_ij ~ (0, σ²/M) at initialisation): the Marchenko–Pastur law and its fit, BBP
  * spikes, power-law tails, level statistics and the one-row-per-matrix report.
+ *
+ * rmt/ is the base analysis layer: omd/ and models/ build on its laws (the Marchenko–Pastur law,
+ * BBP and Tracy–Widom closed forms) and import them from rmt/. Generic statistics and argument
+ * checks live one layer lower, in ../stats.ts and ../validate.ts; the public statistics are
+ * re-exported below.
  */
 export * from './marchenko-pastur.js';
-export { ksDistance, ksDistance2, histogram, jensenShannonDistance, jackknife, erf, quantileSorted } from './stats.js';
-export type { Histogram, NumberArray } from './stats.js';
+export { ksDistance, ksDistance2, histogram, jensenShannonDistance, jackknife, erf, quantileSorted } from '../stats.js';
+export type { Histogram, NumberArray } from '../stats.js';
 export * from './fit.js';
 export * from './spikes.js';
 export * from './power-law.js';

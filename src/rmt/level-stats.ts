@@ -13,7 +13,8 @@
 import { expected } from '../errors.js';
 import { fitMarchenkoPastur } from './fit.js';
 import { marchenkoPastur } from './marchenko-pastur.js';
-import { checkNumber, erf, histogram, ksDistance, sortedFinite, type NumberArray } from './stats.js';
+import { erf, histogram, ksDistance, type NumberArray } from '../stats.js';
+import { checkInteger, checkNumber, checkObject, checkOneOf, sortedFinite } from '../validate.js';
 
 /** Reference mean gap ratios ⟨r̃⟩ (Atas et al. 2013). Dimensionless. */
 export const GAP_RATIO = {
@@ -106,7 +107,8 @@ function chebyshevFit(t: Float64Array, y: Float64Array, degree: number): Float64
  * degree + 2, and 10 for MP) or bad options.
  */
 export function unfold(eigs: NumberArray, options: UnfoldOptions): Float64Array {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected("an options object { by: 'mp' | 'polynomial' }", 'options', options));
+  checkObject(options, 'options', "an options object { by: 'mp' | 'polynomial' }");
+  checkOneOf(options.by, 'options.by', ['mp', 'polynomial']);
   if (options.by === 'mp') {
     let x = sortedFinite(eigs, 'eigs', 10);
     // r > 1: drop the exact zeros of W Wᵀ (the atom), keeping the nonzero levels.
@@ -118,28 +120,25 @@ export function unfold(eigs: NumberArray, options: UnfoldOptions): Float64Array 
     const n = x.length;
     return x.map((v) => n * law.bulkCdf(v));
   }
-  if (options.by === 'polynomial') {
-    const degree = checkNumber(options.degree ?? 7, 'degree', { min: 1, max: 30, integer: true });
-    const x = sortedFinite(eigs, 'eigs', degree + 2);
-    const n = x.length;
-    const lo = x[0]!, hi = x[n - 1]!;
-    if (!(hi > lo)) throw new RangeError(expected('levels that are not all equal', 'eigs', eigs));
-    const t = x.map((v) => (2 * (v - lo)) / (hi - lo) - 1);
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) y[i] = i + 0.5;
-    const c = chebyshevFit(t, y, degree);
-    return t.map((ti) => {
-      let t0 = 1, t1 = ti, s = c[0]!;
-      if (degree >= 1) s += c[1]! * t1;
-      for (let k = 2; k <= degree; k++) {
-        const t2 = 2 * ti * t1 - t0;
-        s += c[k]! * t2;
-        t0 = t1; t1 = t2;
-      }
-      return s;
-    });
-  }
-  throw new RangeError(expected("'mp' or 'polynomial'", 'options.by', (options as { by?: unknown }).by));
+  const degree = checkInteger(options.degree ?? 7, 'degree', { min: 1, max: 30 });
+  const x = sortedFinite(eigs, 'eigs', degree + 2);
+  const n = x.length;
+  const lo = x[0]!, hi = x[n - 1]!;
+  if (!(hi > lo)) throw new RangeError(expected('levels that are not all equal', 'eigs', eigs));
+  const t = x.map((v) => (2 * (v - lo)) / (hi - lo) - 1);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) y[i] = i + 0.5;
+  const c = chebyshevFit(t, y, degree);
+  return t.map((ti) => {
+    let t0 = 1, t1 = ti, s = c[0]!;
+    if (degree >= 1) s += c[1]! * t1;
+    for (let k = 2; k <= degree; k++) {
+      const t2 = 2 * ti * t1 - t0;
+      s += c[k]! * t2;
+      t0 = t1; t1 = t2;
+    }
+    return s;
+  });
 }
 
 /** A spacing law with unit mean: density and CDF. */
@@ -154,6 +153,7 @@ export interface SpacingLaw {
  * β = 4: (2¹⁸/(3⁶π³)) s⁴ e^(−64s²/(9π)). CDFs in closed form (via erf).
  */
 export function wignerSurmise(beta: 1 | 2 | 4): SpacingLaw {
+  checkOneOf(beta, 'beta', [1, 2, 4]);
   if (beta === 1) {
     return { pdf: (s) => (s < 0 ? 0 : (Math.PI / 2) * s * Math.exp((-Math.PI * s * s) / 4)), cdf: (s) => (s <= 0 ? 0 : 1 - Math.exp((-Math.PI * s * s) / 4)) };
   }
@@ -164,16 +164,14 @@ export function wignerSurmise(beta: 1 | 2 | 4): SpacingLaw {
       cdf: (s) => (s <= 0 ? 0 : erf(Math.sqrt(a) * s) - ((4 * s) / Math.PI) * Math.exp(-a * s * s)),
     };
   }
-  if (beta === 4) {
-    const a = 64 / (9 * Math.PI), c = 2 ** 18 / (3 ** 6 * Math.PI ** 3);
-    return {
-      pdf: (s) => (s < 0 ? 0 : c * s ** 4 * Math.exp(-a * s * s)),
-      // ∫₀ˢ x⁴e^{−ax²}dx = 3√π/(8a^{5/2}) erf(√a s) − e^{−as²}(s³/(2a) + 3s/(4a²))
-      cdf: (s) =>
-        s <= 0 ? 0 : c * ((3 * Math.sqrt(Math.PI)) / (8 * a ** 2.5) * erf(Math.sqrt(a) * s) - Math.exp(-a * s * s) * (s ** 3 / (2 * a) + (3 * s) / (4 * a * a))),
-    };
-  }
-  throw new RangeError(expected('1, 2 or 4', 'beta', beta));
+  // β = 4.
+  const a = 64 / (9 * Math.PI), c = 2 ** 18 / (3 ** 6 * Math.PI ** 3);
+  return {
+    pdf: (s) => (s < 0 ? 0 : c * s ** 4 * Math.exp(-a * s * s)),
+    // ∫₀ˢ x⁴e^{−ax²}dx = 3√π/(8a^{5/2}) erf(√a s) − e^{−as²}(s³/(2a) + 3s/(4a²))
+    cdf: (s) =>
+      s <= 0 ? 0 : c * ((3 * Math.sqrt(Math.PI)) / (8 * a ** 2.5) * erf(Math.sqrt(a) * s) - Math.exp(-a * s * s) * (s ** 3 / (2 * a) + (3 * s) / (4 * a * a))),
+  };
 }
 
 /** The Poisson (uncorrelated levels) spacing law e^(−s). */
@@ -210,9 +208,9 @@ export interface LevelSpacings {
  * end is dropped, and spacings are rescaled to mean exactly 1.
  */
 export function levelSpacings(eigs: NumberArray | NumberArray[], options: LevelSpacingOptions): LevelSpacings {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object', 'options', options));
+  checkObject(options, 'options', 'an options object');
   const trim = checkNumber(options.trim ?? 0.1, 'trim', { min: 0, max: 0.45 });
-  const bins = checkNumber(options.bins ?? 30, 'bins', { min: 1, integer: true });
+  const bins = checkInteger(options.bins ?? 30, 'bins', { min: 1 });
   const smax = checkNumber(options.maxSpacing ?? 4, 'maxSpacing', { min: 0, minExclusive: true });
   const spectra: NumberArray[] = Array.isArray(eigs) && eigs.length > 0 && typeof eigs[0] !== 'number' ? (eigs as NumberArray[]) : [eigs as NumberArray];
   const pooled: number[] = [];

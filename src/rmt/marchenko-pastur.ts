@@ -11,8 +11,7 @@
  * plus a point mass (1 − 1/r) at λ = 0 when r > 1 (N − M eigenvalues of W Wᵀ are exactly 0).
  * The mean eigenvalue is σ². Reference: Marchenko & Pastur, Math. USSR-Sb. 1 (1967) 457.
  */
-import { expected } from '../errors.js';
-import { checkNumber } from './stats.js';
+import { checkNumber, checkObject } from '../validate.js';
 
 /** Parameters of {@link marchenkoPastur}. */
 export interface MarchenkoPasturParams {
@@ -64,7 +63,7 @@ export interface MarchenkoPastur {
  * Throws TypeError for non-numbers and RangeError for ratio ≤ 0 or variance ≤ 0 (or non-finite).
  */
 export function marchenkoPastur(params: MarchenkoPasturParams): MarchenkoPastur {
-  if (typeof params !== 'object' || params === null) throw new TypeError(expected('an object { ratio, variance }', 'params', params));
+  checkObject(params, 'params', 'an object { ratio, variance }');
   const r = checkNumber(params.ratio, 'ratio', { min: 0, minExclusive: true });
   const s2 = checkNumber(params.variance ?? 1, 'variance', { min: 0, minExclusive: true });
   const sr = Math.sqrt(r);

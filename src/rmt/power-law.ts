@@ -9,7 +9,8 @@
  * Pareto CDF 1 − (λ/x_min)^(1−α̂); the x_min with the smallest D wins.
  */
 import { expected } from '../errors.js';
-import { checkNumber, sortedFinite, type NumberArray } from './stats.js';
+import type { NumberArray } from '../stats.js';
+import { checkInteger, checkNumber, sortedFinite } from '../validate.js';
 
 /** Options of {@link powerLawFit}. */
 export interface PowerLawOptions {
@@ -43,8 +44,8 @@ export interface PowerLawFit {
  * fewer than `minTail` positive values.
  */
 export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): PowerLawFit {
-  const minTail = checkNumber(options.minTail ?? 10, 'minTail', { min: 2, integer: true });
-  const maxCand = checkNumber(options.maxCandidates ?? 2000, 'maxCandidates', { min: 1, integer: true });
+  const minTail = checkInteger(options.minTail ?? 10, 'minTail', { min: 2 });
+  const maxCand = checkInteger(options.maxCandidates ?? 2000, 'maxCandidates', { min: 1 });
   const all = sortedFinite(eigs, 'eigs', 1);
   let first = 0;
   while (first < all.length && all[first]! <= 0) first++;

@@ -13,8 +13,8 @@
  * Nadakuditi, Adv. Math. 227 (2011) 494 and J. Multivariate Anal. 111 (2012) 120;
  * research/bbp.md §1.4. Edge fluctuations: Johnstone, Ann. Statist. 29 (2001) 295.
  */
-import { expected } from '../errors.js';
-import { checkNumber, sortedFinite, type NumberArray } from './stats.js';
+import type { NumberArray } from '../stats.js';
+import { checkInteger, checkNumber, checkObject, checkOneOf, sortedFinite } from '../validate.js';
 
 /** Quantiles of the GOE (β = 1) Tracy–Widom law TW₁, for the edge margin of {@link detectSpikes}. */
 export const TRACY_WIDOM_1 = {
@@ -62,7 +62,7 @@ export function bbpOutlier({ snr, ratio, variance = 1 }: BbpParams): number {
 export function bbpOverlap({ snr, ratio, side = 'left' }: { snr: number; ratio: number; side?: 'left' | 'right' }): number {
   const tau = checkNumber(snr, 'snr', { min: 0 });
   const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
-  if (side !== 'left' && side !== 'right') throw new RangeError(expected("'left' or 'right'", 'side', side));
+  checkOneOf(side, 'side', ['left', 'right']);
   if (!(tau > Math.sqrt(r))) return 0;
   if (tau === Infinity) return 1;
   return side === 'left' ? (1 - r / (tau * tau)) / (1 + r / tau) : 1 - (r + tau) / (tau * (tau + 1));
@@ -90,8 +90,8 @@ export function invertBbpOutlier(lambda: number, { ratio, variance = 1 }: { rati
  * eigenvalue units. It shrinks as N^{−2/3} relative to the edge.
  */
 export function tracyWidomScale({ rows, cols, variance = 1 }: { rows: number; cols: number; variance?: number }): number {
-  const n = checkNumber(rows, 'rows', { min: 1, integer: true });
-  const m = checkNumber(cols, 'cols', { min: 2, integer: true });
+  const n = checkInteger(rows, 'rows', { min: 1 });
+  const m = checkInteger(cols, 'cols', { min: 2 });
   const s2 = checkNumber(variance, 'variance', { min: 0, minExclusive: true });
   const a = Math.sqrt(m - 1), b = Math.sqrt(n);
   return (s2 / m) * (a + b) * Math.cbrt(1 / a + 1 / b);
@@ -123,7 +123,7 @@ export function detectSpikes(
   { rows, cols, margin = TRACY_WIDOM_1.q99 }: { rows: number; cols: number; margin?: number },
 ): Spikes {
   const sorted = sortedFinite(eigs, 'eigs', 1);
-  if (typeof fit !== 'object' || fit === null) throw new TypeError(expected('a fit { upper, variance }', 'fit', fit));
+  checkObject(fit, 'fit', 'a fit { upper, variance }');
   const edge = checkNumber(fit.upper, 'fit.upper', { min: 0, minExclusive: true });
   const variance = checkNumber(fit.variance, 'fit.variance', { min: 0, minExclusive: true });
   checkNumber(margin, 'margin');

@@ -4,7 +4,6 @@
  * the MP bulk, BBP spikes, a power-law tail and level statistics. Column names follow
  * WeightWatcher where one exists, so the rows can be compared with its `details` DataFrame.
  */
-import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { eigvalshBatch, gram, svdvals } from '../linalg/index.js';
@@ -12,7 +11,8 @@ import { fitMarchenkoPastur } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
-import { checkNumber, histogram, jensenShannonDistance, ksDistance2 } from './stats.js';
+import { histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
+import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
 
 /** Options of {@link weightSpectrum}. */
 export interface WeightSpectrumOptions {
@@ -102,11 +102,11 @@ export interface WeightSpectrumRow {
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
   checkMat(w, 'w');
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('an options object', 'options', options));
+  checkOptionsObject(options);
   const W = options.kernel ? transpose(w) : w;
   const N = W.rows, M = W.cols, ratio = N / M;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
-  const minEvals = checkNumber(options.minEvals ?? 10, 'minEvals', { min: 2, integer: true });
+  const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
   const sv = await svdvals(W);
   const k = sv.length;
   const evals = new Float64Array(k);
@@ -145,9 +145,9 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
 
     if (options.randomize) {
       const ro = typeof options.randomize === 'object' ? options.randomize : {};
-      const replicas = checkNumber(ro.replicas ?? 3, 'randomize.replicas', { min: 1, integer: true });
-      const seed = checkNumber(ro.seed ?? 0, 'randomize.seed', { integer: true });
-      const bins = checkNumber(ro.bins ?? 100, 'randomize.bins', { min: 2, integer: true });
+      const replicas = checkInteger(ro.replicas ?? 3, 'randomize.replicas', { min: 1 });
+      const seed = checkInteger(ro.seed ?? 0, 'randomize.seed');
+      const bins = checkInteger(ro.bins ?? 100, 'randomize.bins', { min: 2 });
       // Shuffle, then form the Gram matrix on the smaller side (same nonzero spectrum).
       const grams: Mat<Float64Array>[] = [];
       for (let rep = 0; rep < replicas; rep++) {

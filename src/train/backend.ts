@@ -16,6 +16,7 @@
  */
 import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';
+import { checkOneOf, checkOptionsObject } from '../validate.js';
 import { NATIVE_BACKEND_NAME, registerNativeBackend } from './native-kernels.js';
 
 /** The tfjs module namespace (tfjs-node's is a superset of it). */
@@ -89,18 +90,18 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
         mod = (await import(spec)) as Tf;
       } catch (err) {
         if (isNotInstalled(err, TFJS_NODE)) {
-          throw new Error(`${TFJS_NODE} is not installed (it is an optional dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)`);
+          throw new SpecdynError(`${TFJS_NODE} is not installed (it is an optional dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)`);
         }
-        throw new Error(`${TFJS_NODE} is installed but failed to load: ${firstLine(err)}`);
+        throw new SpecdynError(`${TFJS_NODE} is installed but failed to load: ${firstLine(err)}`);
       }
-      if (!(await mod.setBackend('tensorflow'))) throw new Error(`${TFJS_NODE} loaded but its 'tensorflow' backend failed to initialise`);
+      if (!(await mod.setBackend('tensorflow'))) throw new SpecdynError(`${TFJS_NODE} loaded but its 'tensorflow' backend failed to initialise`);
       await mod.ready();
       return { tf: mod, detail: 'libtensorflow through @tensorflow/tfjs-node' };
     }
     case 'specdyn-native': {
       const tf = await importTfjs();
       registerNativeBackend();
-      if (!(await tf.setBackend(NATIVE_BACKEND_NAME))) throw new Error(`the '${NATIVE_BACKEND_NAME}' backend failed to initialise`);
+      if (!(await tf.setBackend(NATIVE_BACKEND_NAME))) throw new SpecdynError(`the '${NATIVE_BACKEND_NAME}' backend failed to initialise`);
       await tf.ready();
       const info = native().nativeInfo();
       return {
@@ -111,38 +112,35 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
     case 'wasm': {
       const tf = await importTfjs();
       await import('@tensorflow/tfjs-backend-wasm');
-      if (!(await tf.setBackend('wasm'))) throw new Error("@tensorflow/tfjs-backend-wasm failed to initialise (see the console for tfjs's reason)");
+      if (!(await tf.setBackend('wasm'))) throw new SpecdynError("@tensorflow/tfjs-backend-wasm failed to initialise (see the console for tfjs's reason)");
       await tf.ready();
       return { tf, detail: 'XNNPACK in WebAssembly through @tensorflow/tfjs-backend-wasm' };
     }
     case 'cpu': {
       const tf = await importTfjs();
-      if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend failed to initialise');
+      if (!(await tf.setBackend('cpu'))) throw new SpecdynError('the tfjs cpu backend failed to initialise');
       await tf.ready();
       return { tf, detail: 'pure JavaScript kernels of @tensorflow/tfjs-backend-cpu' };
     }
   }
 }
 
-function parseChoice(value: unknown, name: string): BackendChoice | 'auto' {
-  if (value === 'auto' || (BACKEND_CHOICES as readonly unknown[]).includes(value)) return value as BackendChoice | 'auto';
-  const s = typeof value === 'string' ? `'${value}'` : String(value);
-  throw new RangeError(`Expected one of 'auto', ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')} for ${name} but received ${s}`);
-}
+const BACKEND_OPTIONS = ['auto', ...BACKEND_CHOICES] as const;
 
 /**
  * Imports TensorFlow.js and activates the fastest backend that loads here (or the forced one).
  * Safe to call repeatedly; each call re-selects (tfjs has one global active backend).
  *
- * @throws RangeError for an unknown backend name; SpecdynError when a forced backend (or, in
- * 'auto', every backend) fails, naming the reason.
+ * @throws TypeError for a non-string backend name, RangeError for an unknown one; SpecdynError
+ * when a forced backend (or, in 'auto', every backend) fails, naming the reason.
  */
 export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
+  checkOptionsObject(options);
   let wanted: BackendChoice | 'auto';
   if (options.backend !== undefined) {
-    wanted = parseChoice(options.backend, "loadTf option 'backend'");
+    wanted = checkOneOf(options.backend, "loadTf option 'backend'", BACKEND_OPTIONS);
   } else if (process.env['SPECDYN_TF_BACKEND']) {
-    wanted = parseChoice(process.env['SPECDYN_TF_BACKEND'], 'the SPECDYN_TF_BACKEND environment variable');
+    wanted = checkOneOf(process.env['SPECDYN_TF_BACKEND'], 'the SPECDYN_TF_BACKEND environment variable', BACKEND_OPTIONS);
   } else {
     wanted = 'auto';
   }

@@ -11,6 +11,7 @@
  */
 import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';
 
 /** The name under which the backend is registered with tfjs. */
@@ -149,7 +150,7 @@ type KernelArgs = { inputs: tfc.NamedTensorInfoMap; backend: unknown; attrs?: tf
 
 function cpuKernel(name: string): (args: KernelArgs) => TensorInfo {
   const k = tfc.getKernel(name, 'cpu');
-  if (!k) throw new Error(`specdyn-native: the cpu backend has no '${name}' kernel (is @tensorflow/tfjs-backend-cpu loaded?)`);
+  if (!k) throw new SpecdynError(`specdyn-native: the cpu backend has no '${name}' kernel (is @tensorflow/tfjs-backend-cpu loaded?)`);
   return k.kernelFunc as unknown as (args: KernelArgs) => TensorInfo;
 }
 
@@ -411,11 +412,11 @@ export function registerNativeBackend(): void {
   if (tfc.findBackendFactory(NATIVE_BACKEND_NAME) != null) return;
   const binding = native();
   if (typeof binding.sgemmF32 !== 'function' || typeof binding.binaryF32 !== 'function') {
-    throw new Error('specdyn-native: the loaded addon has no sgemmF32 (an older build); rebuild it with `npm run build:native`');
+    throw new SpecdynError('specdyn-native: the loaded addon has no sgemmF32 (an older build); rebuild it with `npm run build:native`');
   }
   const cpuKernels = tfc.getKernelsForBackend('cpu');
   if (cpuKernels.length === 0) {
-    throw new Error('specdyn-native: no cpu kernels are registered (is @tensorflow/tfjs-backend-cpu loaded?)');
+    throw new SpecdynError('specdyn-native: no cpu kernels are registered (is @tensorflow/tfjs-backend-cpu loaded?)');
   }
   for (const k of cpuKernels) {
     if (NATIVE_KERNELS.includes(k.kernelName)) continue;

@@ -1,49 +1,14 @@
 /**
- * Small statistics shared by the analysis layers (rmt/, omd/, models/): input checks for
- * spectra, sorting, quantiles, medians, the Kolmogorov–Smirnov distance to a CDF, common-bin
- * histograms, the jackknife and the error function. Pure TypeScript on typed arrays.
+ * Small statistics shared by the analysis layers (rmt/, omd/, models/): quantiles, medians,
+ * the Kolmogorov–Smirnov distance to a CDF, common-bin histograms, the Jensen–Shannon distance,
+ * the jackknife and the error function. Pure TypeScript on typed arrays; argument checks come
+ * from validate.ts. rmt/ re-exports the public ones.
  */
-import { expected } from '../errors.js';
+import { expected } from './errors.js';
+import { checkInteger } from './validate.js';
 
 /** Anything array-like holding numbers (plain arrays and typed arrays). */
 export type NumberArray = ArrayLike<number>;
-
-/**
- * Checks that values is a non-empty array of finite numbers with at least `min` entries and
- * returns a sorted ascending float64 copy. TypeError for a wrong kind; RangeError (naming the
- * first bad index) for NaN/Inf or too few values.
- */
-export function sortedFinite(values: unknown, name: string, min = 1): Float64Array {
-  if (!(Array.isArray(values) || values instanceof Float64Array || values instanceof Float32Array)) {
-    throw new TypeError(expected('an array, Float64Array or Float32Array of numbers', name, values));
-  }
-  const v = values as ArrayLike<unknown>;
-  if (v.length < min) throw new RangeError(expected(`at least ${min} values`, name, values));
-  const out = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (typeof x !== 'number') throw new TypeError(expected('a number', `${name}[${i}]`, x));
-    if (!Number.isFinite(x)) throw new RangeError(expected('a finite number', `${name}[${i}]`, x));
-    out[i] = x;
-  }
-  return out.sort();
-}
-
-/** Checks a finite number (TypeError if not a number, RangeError if not finite or out of range). */
-export function checkNumber(x: unknown, name: string, opts: { min?: number; max?: number; minExclusive?: boolean; integer?: boolean } = {}): number {
-  if (typeof x !== 'number') throw new TypeError(expected('a number', name, x));
-  const { min = -Infinity, max = Infinity, minExclusive = false, integer = false } = opts;
-  const what = (): string => {
-    const kind = integer ? 'an integer' : 'a number';
-    if (min === -Infinity && max === Infinity) return `a finite ${integer ? 'integer' : 'number'}`;
-    if (max === Infinity) return `${kind} ${minExclusive ? '>' : '≥'} ${min}`;
-    return `${kind} in ${minExclusive ? '(' : '['}${min}, ${max}]`;
-  };
-  if (!Number.isFinite(x) || (minExclusive ? x <= min : x < min) || x > max || (integer && !Number.isInteger(x))) {
-    throw new RangeError(expected(what(), name, x));
-  }
-  return x;
-}
 
 /** Median of values (any order; not modified). NaN-free input assumed. */
 export function median(values: NumberArray): number {
@@ -117,7 +82,7 @@ export interface Histogram {
  * the density is normalised by the total count, so it integrates to the in-range fraction).
  */
 export function histogram(values: NumberArray, bins: number, lo: number, hi: number): Histogram {
-  checkNumber(bins, 'bins', { min: 1, integer: true });
+  checkInteger(bins, 'bins', { min: 1 });
   if (!(hi > lo)) throw new RangeError(expected(`an upper bound > ${lo}`, 'hi', hi));
   const edges = new Float64Array(bins + 1);
   for (let k = 0; k <= bins; k++) edges[k] = lo + ((hi - lo) * k) / bins;
@@ -162,8 +127,8 @@ export function jackknife(
   blocks: number,
   estimate: (keep: Uint8Array) => number,
 ): { value: number; error: number; replicates: Float64Array } {
-  checkNumber(n, 'n', { min: 2, integer: true });
-  const g = Math.min(n, checkNumber(blocks, 'blocks', { min: 2, integer: true }));
+  checkInteger(n, 'n', { min: 2 });
+  const g = Math.min(n, checkInteger(blocks, 'blocks', { min: 2 }));
   const keep = new Uint8Array(n).fill(1);
   const value = estimate(keep);
   const reps = new Float64Array(g);
