@@ -331,7 +331,8 @@ Napi::Value EigvalshBatchFn(const Napi::CallbackInfo& info) {
   int threads = std::min(HardwareThreads(), std::max(1, ConfiguredThreads()));
   if (!opts.Get("threads").IsUndefined())
     threads = int(ParseInteger(env, opts.Get("threads"), "eigvalshBatch option 'threads'", 1, 1024));
-  threads = int(std::min<int64_t>(threads, arr.Length()));
+  // Never more threads than cores or matrices: the batch already runs beside other small calls.
+  threads = int(std::min<int64_t>(std::min(threads, HardwareThreads()), arr.Length()));
   std::vector<MatArg> mats;
   std::vector<Napi::Float64Array> outs;
   double bytes = 0;

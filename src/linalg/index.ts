@@ -75,7 +75,7 @@ export interface SvdResult {
 
 export interface BatchOptions {
   precision?: Precision;
-  /** Matrices solved at once, one single-threaded LAPACK call each; default getThreads(). */
+  /** Matrices solved at once, one single-threaded LAPACK call each; default getThreads(), at most the number of cores. */
   threads?: number;
 }
 
