@@ -299,6 +299,7 @@ class DensityOp : public Op {
     o.Set("edges", copy(res_.edges));
     o.Set("mass", copy(res_.mass));
     o.Set("stderr", copy(res_.stderr_));
+    o.Set("bias", copy(res_.bias));
     o.Set("lo", Napi::Number::New(env, res_.lo));
     o.Set("hi", Napi::Number::New(env, res_.hi));
     o.Set("matvecs", Napi::Number::New(env, double(res_.matvecs)));

@@ -575,19 +575,23 @@ double SlqWorkBytes(int64_t n, const SlqOptions& o) {
 Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl, SlqResult* out) {
   const int64_t n = op.Size(), P = o.probes, ms = std::min(o.steps, n);
   op.SetControl(&ctl);
-  std::vector<double> basis(static_cast<size_t>(n * P * ms)), Q(static_cast<size_t>(n * P)), W(static_cast<size_t>(n * P));
+  // Uninitialised on purpose: pages of the per-probe bases are touched step by step, so a
+  // long run neither stalls up front nor delays a cancel.
+  std::unique_ptr<double[]> basisOwner(new double[static_cast<size_t>(n * P * ms)]);
+  double* const basis = basisOwner.get();
+  std::vector<double> Q(static_cast<size_t>(n * P)), W(static_cast<size_t>(n * P));
   std::vector<double> alpha(static_cast<size_t>(P * ms), 0.0), beta(static_cast<size_t>(P * ms), 0.0), c;
   std::vector<int64_t> len(static_cast<size_t>(P), ms);
   Rng64 rng(o.seed, 2);
   const double inv = 1.0 / std::sqrt(double(n));
   for (int64_t p = 0; p < P; ++p)
     for (int64_t i = 0; i < n; ++i)
-      basis[static_cast<size_t>(p * n * ms + i)] = (rng.Next() >> 63) ? inv : -inv;  // Rademacher
+      basis[p * n * ms + i] = (rng.Next() >> 63) ? inv : -inv;  // Rademacher
   int64_t matvecs = 0;
   for (int64_t j = 0; j < ms; ++j) {
     if (ctl.Cancelled()) return Aborted();
     for (int64_t p = 0; p < P; ++p) {
-      const double* q = basis.data() + p * n * ms + j * n;
+      const double* q = basis + p * n * ms + j * n;
       if (j < len[static_cast<size_t>(p)]) std::copy(q, q + n, Q.begin() + p * n);
       else std::fill(Q.begin() + p * n, Q.begin() + (p + 1) * n, 0.0);
     }
@@ -596,7 +600,7 @@ Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl,
     matvecs += P;
     for (int64_t p = 0; p < P; ++p) {
       if (j >= len[static_cast<size_t>(p)]) continue;
-      double* vb = basis.data() + p * n * ms;
+      double* vb = basis + p * n * ms;
       double* w = W.data() + p * n;
       const double* q = vb + j * n;
       const double a = cblas_ddot(I(n), q, 1, w, 1);

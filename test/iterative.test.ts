@@ -1,0 +1,302 @@
+// Iterative solvers (eigsh, svds, spectralDensity) against the dense LAPACK route, on spectra
+// built in code: well separated, clustered, degenerate, and an exact symmetry multiplet.
+import { describe, expect, it } from 'vitest';
+import {
+  AbortError,
+  LapackError,
+  distanceMatrixSync,
+  distanceOperator,
+  eigh,
+  eighSync,
+  eigsh,
+  eigshSync,
+  eigvalshSync,
+  gramOperator,
+  gramSync,
+  spectralDensity,
+  spectralDensitySync,
+  svdSync,
+  svdsSync,
+  type Mat,
+  type Which,
+} from '../src/index.js';
+import { Rng } from '../src/random.js';
+import { dot, matVec, randSym, randn } from './helpers.js';
+
+/** Q diag(values) Qᵀ with a random orthogonal Q (eigenvectors of a random symmetric matrix). */
+function withSpectrum(values: number[], seed = 3): Mat<Float64Array> {
+  const n = values.length;
+  const q = eighSync(randSym(n, seed)).vectors.data; // row j = q_j
+  const data = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const l = values[j]!;
+    for (let r = 0; r < n; r++) {
+      const a = l * q[j * n + r]!;
+      for (let c = 0; c < n; c++) data[r * n + c] += a * q[j * n + c]!;
+    }
+  }
+  for (let r = 0; r < n; r++) for (let c = 0; c < r; c++) data[r * n + c] = data[c * n + r]!;
+  return { data, rows: n, cols: n };
+}
+
+function spectralNorm(a: Mat): number {
+  const v = eigvalshSync(a);
+  return Math.max(Math.abs(v[0]!), Math.abs(v[v.length - 1]!));
+}
+
+/** The k wanted exact eigenvalues in eigsh's order. */
+function wanted(all: Float64Array, k: number, which: Which): number[] {
+  const s = Array.from(all);
+  if (which === 'largest') s.sort((a, b) => b - a);
+  else if (which === 'smallest') s.sort((a, b) => a - b);
+  else s.sort((a, b) => Math.abs(b) - Math.abs(a));
+  return s.slice(0, k);
+}
+
+/** Checks eigsh's pairs: values vs dense (1e-8 relative), residuals and orthonormality. */
+function checkPairs(a: Mat, res: { values: Float64Array; vectors?: Mat<Float64Array> }, want: number[], norm: number): void {
+  const n = a.rows;
+  const k = want.length;
+  for (let j = 0; j < k; j++) {
+    expect(Math.abs(res.values[j]! - want[j]!)).toBeLessThanOrEqual(1e-8 * Math.abs(want[j]!));
+    const x = res.vectors!.data.subarray(j * n, (j + 1) * n);
+    const ax = matVec(a, x);
+    let r = 0;
+    for (let i = 0; i < n; i++) r += (ax[i]! - res.values[j]! * x[i]!) ** 2;
+    expect(Math.sqrt(r)).toBeLessThanOrEqual(1e-8 * norm);
+    for (let l = 0; l <= j; l++) {
+      const y = res.vectors!.data.subarray(l * n, (l + 1) * n);
+      expect(Math.abs(dot(x, y) - (l === j ? 1 : 0))).toBeLessThan(1e-8);
+    }
+  }
+}
+
+/** Points on S² closed under the 24 rotations of the cube: every l = 1 eigenvalue is an exact triplet. */
+function octahedralPoints(orbits: number, seed: number): Mat<Float64Array> {
+  const perms = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [1, 0, 2], [0, 2, 1], [2, 1, 0]];
+  const parity = [1, 1, 1, -1, -1, -1];
+  const rots: Array<[number[], number[]]> = [];
+  for (let p = 0; p < 6; p++)
+    for (let s = 0; s < 8; s++) {
+      const signs = [s & 1 ? -1 : 1, s & 2 ? -1 : 1, s & 4 ? -1 : 1];
+      if (signs[0]! * signs[1]! * signs[2]! * parity[p]! === 1) rots.push([perms[p]!, signs]);
+    }
+  const rng = new Rng(seed);
+  const data = new Float64Array(orbits * 24 * 3);
+  let r = 0;
+  for (let o = 0; o < orbits; o++) {
+    const u = rng.unitVector(3);
+    for (const [perm, signs] of rots) {
+      for (let c = 0; c < 3; c++) data[r * 3 + c] = signs[c]! * u[perm[c]!]!;
+      r++;
+    }
+  }
+  return { data, rows: r, cols: 3 };
+}
+
+describe('eigsh vs eigh', () => {
+  const n = 300;
+  const spectra: Record<string, number[]> = {
+    separated: Array.from({ length: n }, (_, i) => -20 + (40 * i) / (n - 1) + (i > n - 6 ? 10 * (i - n + 6) : 0)),
+    clustered: Array.from({ length: n }, (_, i) => (i >= n - 10 ? 10 + 1e-4 * (i - n + 10) : i < 10 ? -10.5 - 1e-4 * i : Math.sin(i))),
+    degenerate: Array.from({ length: n }, (_, i) => (i >= n - 3 ? 5 : i >= n - 5 ? 4 : i < 4 ? -6 : -1 + (2 * i) / n)),
+  };
+  for (const [name, values] of Object.entries(spectra)) {
+    const a = withSpectrum(values);
+    const norm = spectralNorm(a);
+    const exact = eigvalshSync(a);
+    for (const which of ['largest', 'smallest', 'magnitude'] as const) {
+      it(`${name} spectrum, which = ${which}`, async () => {
+        const res = await eigsh(a, { k: 8, which });
+        checkPairs(a, res, wanted(exact, 8, which), norm);
+        for (let j = 0; j < 8; j++) expect(res.residuals[j]).toBeLessThanOrEqual(1e-8 * norm);
+      });
+    }
+  }
+
+  it('finds the exact l = 1 triplet of the geodesic distance matrix on S²', () => {
+    const x = octahedralPoints(25, 7); // 600 points
+    const d = distanceMatrixSync(x, { metric: 'angular' });
+    const exact = eigvalshSync(d);
+    const want = wanted(exact, 4, 'magnitude');
+    // The construction really gives an exact multiplet: Perron value, then a triplet.
+    expect(Math.abs(want[1]! - want[3]!)).toBeLessThan(1e-10 * Math.abs(want[1]!));
+    expect(Math.abs(want[0]! - want[1]!)).toBeGreaterThan(1);
+    const res = eigshSync(d, { k: 4, which: 'magnitude' });
+    checkPairs(d, res, want, spectralNorm(d));
+  });
+
+  it('returns eigenvalues only when vectors: false, reproducibly for a seed', () => {
+    const a = randSym(200, 5);
+    const r1 = eigshSync(a, { k: 3, vectors: false, seed: 9 });
+    const r2 = eigshSync(a, { k: 3, vectors: false, seed: 9 });
+    expect(r1.vectors).toBeUndefined();
+    expect(Array.from(r1.values)).toEqual(Array.from(r2.values));
+  });
+
+  it('float32 products: eigenvalues to ~1e-6 relative of ‖A‖', () => {
+    const a = withSpectrum(Array.from({ length: 400 }, (_, i) => (i >= 395 ? 20 + i - 395 : Math.sin(i))), 11);
+    const exact = wanted(eigvalshSync(a), 5, 'largest');
+    const res = eigshSync(a, { k: 5, precision: 'float32' });
+    for (let j = 0; j < 5; j++) expect(Math.abs(res.values[j]! - exact[j]!)).toBeLessThan(1e-5 * 24);
+    const a32 = { data: Float32Array.from(a.data), rows: a.rows, cols: a.cols };
+    const r64 = eigshSync(a32, { k: 5 }); // float32 storage, float64 arithmetic
+    const exact32 = wanted(eigvalshSync(a32), 5, 'largest');
+    for (let j = 0; j < 5; j++) expect(Math.abs(r64.values[j]! - exact32[j]!)).toBeLessThan(1e-8 * exact32[j]!);
+  });
+});
+
+describe('implicit operators', () => {
+  it('W Wᵀ and Wᵀ W agree with the dense Gram matrices', async () => {
+    const w = randn(150, 400, 21);
+    const outer = gramSync(w);
+    const wt: Mat<Float64Array> = { data: new Float64Array(400 * 150), rows: 400, cols: 150 };
+    for (let i = 0; i < 150; i++) for (let j = 0; j < 400; j++) wt.data[j * 150 + i] = w.data[i * 400 + j]!;
+    const inner = gramSync(wt);
+    for (const [op, dense] of [[gramOperator(w), outer], [gramOperator(w, 'inner'), inner]] as const) {
+      const exact = eigvalshSync(dense);
+      const res = await eigsh(op, { k: 6 });
+      expect(res.vectors!.cols).toBe(dense.rows);
+      checkPairs(dense, res, wanted(exact, 6, 'largest'), spectralNorm(dense));
+    }
+  });
+
+  it('distance operators agree with the dense distance matrix (sqeuclidean, cosine, correlation)', () => {
+    const x = randn(300, 20, 4);
+    for (let i = 0; i < x.data.length; i++) x.data[i] += 3; // off-centre: the Gram form must cope
+    for (const metric of ['sqeuclidean', 'cosine', 'correlation'] as const) {
+      const d = distanceMatrixSync(x, { metric });
+      const exact = eigvalshSync(d);
+      const res = eigshSync(distanceOperator(x, { metric }), { k: 5, which: 'magnitude' });
+      checkPairs(d, res, wanted(exact, 5, 'magnitude'), spectralNorm(d));
+    }
+  });
+
+  it('svds gives the top singular triplets without forming W Wᵀ', () => {
+    for (const [rows, cols] of [[120, 300], [300, 120]] as const) {
+      const w = randn(rows, cols, 8);
+      const exact = svdSync(w, { k: 5 });
+      const res = svdsSync(w, { k: 5 });
+      for (let i = 0; i < 5; i++) {
+        expect(Math.abs(res.s[i]! - exact.s[i]!)).toBeLessThan(1e-9 * exact.s[i]!);
+        const u = res.u.data.subarray(i * rows, (i + 1) * rows);
+        const v = res.v.data.subarray(i * cols, (i + 1) * cols);
+        expect(Math.abs(Math.abs(dot(u, exact.u.data.subarray(i * rows, (i + 1) * rows))) - 1)).toBeLessThan(1e-8);
+        const wv = matVec(w, v);
+        let r = 0;
+        for (let j = 0; j < rows; j++) r += (wv[j]! - res.s[i]! * u[j]!) ** 2;
+        expect(Math.sqrt(r)).toBeLessThan(1e-8 * exact.s[0]!);
+      }
+    }
+  });
+});
+
+describe('spectralDensity', () => {
+  it('matches the exact histogram of a Wishart matrix within the reported error', async () => {
+    const w = randn(800, 1600, 12);
+    for (let i = 0; i < w.data.length; i++) w.data[i] /= Math.sqrt(1600);
+    const exact = eigvalshSync(gramSync(w));
+    const progress: number[] = [];
+    const res = await spectralDensity(gramOperator(w), { bins: 30, probes: 16, steps: 60, seed: 1, onProgress: (p) => progress.push(p.done) });
+    const counts = new Float64Array(30);
+    for (const l of exact) {
+      const b = Math.min(29, Math.floor((l - res.edges[0]!) / (res.edges[1]! - res.edges[0]!)));
+      if (b >= 0) counts[b] += 1 / exact.length;
+    }
+    let l1 = 0;
+    let mass = 0;
+    for (let b = 0; b < 30; b++) {
+      l1 += Math.abs(counts[b]! - res.mass[b]!);
+      mass += res.mass[b]!;
+    }
+    expect(Math.abs(mass - 1)).toBeLessThan(1e-9);
+    expect(res.edges[0]).toBeLessThan(exact[0]!);
+    expect(res.edges[30]).toBeGreaterThan(exact[exact.length - 1]!);
+    expect(l1).toBeLessThanOrEqual(res.l1Error);
+    expect(l1).toBeLessThan(0.05);
+    expect(res.matvecs).toBe(16 * 60);
+    expect(progress[progress.length - 1]).toBe(60);
+    // Dense input and an explicit grid give the same kind of answer.
+    const grid = Array.from({ length: 11 }, (_, i) => i * 0.3);
+    const dense = spectralDensitySync(gramSync(w), { grid, probes: 8, steps: 40 });
+    expect(Array.from(dense.edges)).toEqual(grid);
+    expect(dense.density[0]! * 0.3).toBeCloseTo(dense.mass[0]!, 12);
+  });
+});
+
+describe('cancellation and progress', () => {
+  it('an AbortSignal stops a long solve within a second and the process stays healthy', async () => {
+    const a = randSym(3000, 2);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    // tol = 0 never converges: without the signal this runs for minutes.
+    const p = eigsh(a, { k: 20, tol: 0, signal: controller.signal, onProgress: (q) => seen.push(q.done), progressInterval: 50 });
+    await new Promise((r) => setTimeout(r, 400));
+    const t0 = performance.now();
+    controller.abort(new Error('user stop'));
+    const err = await p.then(() => null, (e: unknown) => e);
+    const elapsed = performance.now() - t0;
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).name).toBe('AbortError');
+    expect(((err as AbortError).cause as Error).message).toBe('user stop');
+    expect(elapsed).toBeLessThan(1000);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    // Healthy afterwards: the next calls work and agree with LAPACK.
+    const small = randSym(100, 3);
+    const res = await eigsh(small, { k: 2 });
+    const ex = await eigh(small, { range: [98, 99] });
+    expect(res.values[0]).toBeCloseTo(ex.values[1]!, 10);
+    // A signal aborted before the call rejects at once.
+    const dead = AbortSignal.abort('late');
+    await expect(spectralDensity(small, { signal: dead })).rejects.toMatchObject({ name: 'AbortError', cause: 'late' });
+  });
+});
+
+describe('bad input', () => {
+  const a = randSym(20, 1);
+  it('raises exact error classes and messages', async () => {
+    await expect(eigsh({ data: new Float64Array(6), rows: 2, cols: 3 })).rejects.toThrow(
+      new RangeError('Expected a square matrix for a but received 2 x 3'),
+    );
+    expect(() => eigshSync(a, { k: 0 })).toThrow(new RangeError('Expected an integer in [1, 20] for eigsh option \'k\' but received 0'));
+    expect(() => eigshSync(a, { k: 2.5 })).toThrow(RangeError);
+    expect(() => eigshSync(a, { k: '2' as never })).toThrow(TypeError);
+    expect(() => eigshSync(a, { which: 'top' as never })).toThrow(
+      new RangeError("Expected one of 'largest', 'smallest', 'magnitude' for eigsh option 'which' but received 'top'"),
+    );
+    expect(() => eigshSync(a, { which: 1 as never })).toThrow(TypeError);
+    expect(() => eigshSync(a, { tol: -1 })).toThrow(RangeError);
+    expect(() => eigshSync({ data: new Int32Array(4) as never, rows: 2, cols: 2 })).toThrow(TypeError);
+    const bad = randSym(4, 1);
+    bad.data[5] = NaN;
+    expect(() => eigshSync(bad)).toThrow(/Expected finite values for a.data but received NaN at index 5/);
+    const asym = randSym(4, 1);
+    asym.data[1] += 1;
+    expect(() => eigshSync(asym)).toThrow(/Expected a symmetric matrix/);
+    expect(() => eigshSync({ kind: 'hessian' } as never)).toThrow(new RangeError("Expected 'gram' or 'distance' for a.kind but received 'hessian'"));
+    expect(() => eigshSync(distanceOperator(randn(5, 2), { metric: 'euclidean' as never }))).toThrow(RangeError);
+    expect(() => eigshSync(distanceOperator({ data: new Float64Array(4), rows: 2, cols: 2 }, { metric: 'cosine' }))).toThrow(
+      new RangeError('Expected non-zero rows for a.x but received row 0'),
+    );
+    expect(() => eigshSync(gramOperator(randn(3, 4), 'both' as never))).toThrow(RangeError);
+    await expect(eigsh(a, { signal: 'stop' as never })).rejects.toThrow(TypeError);
+    await expect(eigsh(a, { onProgress: 3 as never })).rejects.toThrow(TypeError);
+    expect(() => spectralDensitySync(a, { probes: 1 })).toThrow(RangeError);
+    expect(() => spectralDensitySync(a, { grid: [0, 1, 1] })).toThrow(
+      new RangeError("Expected an ascending array of at least 2 finite bin edges for spectralDensity option 'grid'[2] but received 1"),
+    );
+    expect(() => spectralDensitySync(a, { grid: 'x' as never })).toThrow(TypeError);
+    expect(() => svdsSync(randn(3, 4), { k: 4 })).toThrow(RangeError);
+  });
+
+  it('refuses a problem too large for memory before allocating', () => {
+    expect(() => spectralDensitySync(gramOperator(randn(1000, 2)), { probes: 4096, steps: 100000 })).toThrow(
+      /Expected a problem that fits in memory/,
+    );
+  });
+
+  it('non-convergence is a LapackError naming eigsh', () => {
+    expect(() => eigshSync(randSym(200, 4), { k: 4, tol: 0, maxRestarts: 2 })).toThrow(LapackError);
+  });
+});
