@@ -414,12 +414,12 @@ catch (e) { console.log(e.constructor.name + ': ' + e.message); }`);
 
   it('an out buffer transferred away during an async call: the call rejects, the process lives', () => {
     const r = runNode([], `${loadAddon}
-const x = { data: new Float64Array([0, 0, 3, 4]), rows: 2, cols: 2 };
-const out = new Float64Array(4);
+const x = { data: new Float64Array(200 * 100).map((_, i) => Math.sin(i)), rows: 200, cols: 100 };
+const out = new Float64Array(200 * 200);
 const p = addon.distanceMatrix(x, { out }, true);
 structuredClone(out.buffer, { transfer: [out.buffer] });
 try { await p; console.log('NO ERROR'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }
-const ok = addon.distanceMatrix(x, {}, false).data[1] === 5;
+const ok = addon.distanceMatrix({ data: new Float64Array([0, 0, 3, 4]), rows: 2, cols: 2 }, {}, false).data[1] === 5;
 console.log(ok ? 'ALIVE' : 'WRONG');`);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/RangeError: .*option 'out' but received length 0 \(detached or resized\)\nALIVE/);

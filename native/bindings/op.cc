@@ -98,6 +98,15 @@ class OpWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async) {
+  if (async && op->Tiny()) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    try {
+      deferred.Resolve(Dispatch(env, std::move(op), false));
+    } catch (const Napi::Error& e) {
+      deferred.Reject(e.Value());
+    }
+    return deferred.Promise();
+  }
   op->BindInputs(env, async);
   if (async) {
     auto* w = new OpWorker(env, std::move(op));

@@ -30,6 +30,10 @@ class Op {
   // treats an operation as large: it runs alone with all the configured BLAS threads.
   virtual double Flops() const { return 1e300; }
   virtual Napi::Value Result(Napi::Env env) = 0;
+  // A tiny async operation runs inline and returns a settled Promise: handing it to a pool
+  // thread and back costs two thread wake-ups (~80 µs measured on a 2-core VM), more than the
+  // work itself (eigvalsh of N = 64 is ~3.5e5 flops, ~0.1 ms).
+  virtual bool Tiny() const { return Flops() < 1e6; }
 
   // Keeps a JS object alive for the life of the Op.
   void Pin(Napi::Object o) { pins_.push_back(Napi::Persistent(o)); }

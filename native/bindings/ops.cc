@@ -307,6 +307,7 @@ class BatchOp : public Op {
   }
   // Always below the threshold: the batch runs its matrices side by side, single-threaded.
   double Flops() const override { return 0; }
+  bool Tiny() const override { return false; }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array arr = Napi::Array::New(env, outs_.size());
     for (size_t i = 0; i < outs_.size(); ++i) arr.Set(uint32_t(i), outs_[i].Value());

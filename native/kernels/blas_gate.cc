@@ -20,6 +20,14 @@ struct Gate {
   bool exclusive = false;              // a large operation running
   uint64_t nextTicket = 0;
   std::deque<uint64_t> waitingLarge;   // tickets of waiting large operations, ascending
+  int applied = -1;                    // thread count last given to OpenBLAS
+  // openblas_set_num_threads is not free (~0.1 ms): call it only on a change.
+  void Apply(int n) {
+    if (n != applied) {
+      SetBlasThreads(n);
+      applied = n;
+    }
+  }
 };
 
 Gate& TheGate() {
@@ -41,7 +49,7 @@ void SetConfiguredThreads(int n) {
   Gate& g = TheGate();
   std::lock_guard<std::mutex> l(g.m);
   // Apply now when nothing runs; otherwise the next operation through the gate applies it.
-  if (!g.exclusive && g.shared == 0) SetBlasThreads(n);
+  if (!g.exclusive && g.shared == 0) g.Apply(n);
 }
 
 BlasScope::BlasScope(double flops) : threaded_(ConfiguredThreads() > 1 && flops >= kThreadedMinFlops) {
@@ -53,10 +61,10 @@ BlasScope::BlasScope(double flops) : threaded_(ConfiguredThreads() > 1 && flops 
     g.cv.wait(l, [&] { return !g.exclusive && g.shared == 0 && g.waitingLarge.front() == ticket; });
     g.waitingLarge.pop_front();
     g.exclusive = true;
-    SetBlasThreads(ConfiguredThreads());
+    g.Apply(ConfiguredThreads());
   } else {
     g.cv.wait(l, [&] { return !g.exclusive && (g.waitingLarge.empty() || g.waitingLarge.front() > ticket); });
-    if (g.shared++ == 0) SetBlasThreads(1);
+    if (g.shared++ == 0) g.Apply(1);
   }
 }
 
