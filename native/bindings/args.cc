@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include "../kernels/memory.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -208,68 +210,21 @@ void CheckFits(Napi::Env env, double bytes, double lworkElems, const MatArg& m) 
   }
 }
 
-// Large results live in memory of our own: 2 MiB-aligned, marked for transparent huge pages
-// and recycled. On a VM each fresh 4 KiB page fault cost ~12 µs here: ~100 ms to fill a
-// 2000 x 2000 result, twice the time to compute it. Huge pages cut the faults 512-fold, and a
-// small pool of released blocks (filled by the ArrayBuffer finalizer, so after garbage
-// collection) lets repeated calls of one size reuse memory that is already mapped. The memory
-// is reported to V8 so that collection sees it. Every kernel writes its whole output, so it
-// is not zero-filled.
+// Large results come from the kernels' pool of huge-page-backed blocks (kernels/memory.h) and
+// are handed to JavaScript as external ArrayBuffers, returned to the pool by their finalizer
+// (after garbage collection) and reported to V8 so that collection sees them.
 namespace {
 
-constexpr size_t kHuge = size_t(2) << 20;
-constexpr size_t kPoolBytes = size_t(512) << 20;
-
-struct Pool {
-  std::mutex m;
-  std::vector<std::pair<size_t, void*>> blocks;  // (rounded size, memory)
-  size_t bytes = 0;
-};
-Pool& ThePool() {
-  static Pool* p = new Pool();  // never destroyed: finalizers may run during shutdown
-  return *p;
-}
-
-void* TakeBlock(size_t rounded) {
-  Pool& p = ThePool();
-  {
-    std::lock_guard<std::mutex> l(p.m);
-    for (size_t i = 0; i < p.blocks.size(); ++i) {
-      if (p.blocks[i].first == rounded) {
-        void* data = p.blocks[i].second;
-        p.blocks.erase(p.blocks.begin() + long(i));
-        p.bytes -= rounded;
-        return data;
-      }
-    }
-  }
-  void* data = nullptr;
-  if (posix_memalign(&data, kHuge, rounded) != 0 || data == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  madvise(data, rounded, MADV_HUGEPAGE);
-#endif
-  return data;
-}
-
 struct BlockInfo {
-  size_t bytes, rounded;
+  size_t bytes, capacity;
 };
 
-void ReleaseBlock(Napi::Env env, void* data, BlockInfo* info) {
+void FinalizeBlock(Napi::Env env, void* data, BlockInfo* info) {
   try {  // may fail while the environment shuts down; the memory is released regardless
     Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(info->bytes));
   } catch (...) {
   }
-  Pool& p = ThePool();
-  {
-    std::lock_guard<std::mutex> l(p.m);
-    if (p.bytes + info->rounded <= kPoolBytes) {
-      p.blocks.emplace_back(info->rounded, data);
-      p.bytes += info->rounded;
-      data = nullptr;
-    }
-  }
-  std::free(data);
+  ReleaseBlock(data, info->capacity);
   delete info;
 }
 
@@ -277,11 +232,11 @@ void ReleaseBlock(Napi::Env env, void* data, BlockInfo* info) {
 
 Napi::Float64Array NewResult(Napi::Env env, int64_t n) {
   const size_t bytes = static_cast<size_t>(n) * sizeof(double);
-  if (bytes < kHuge) return Napi::Float64Array::New(env, static_cast<size_t>(n));
-  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* data = TakeBlock(rounded);
+  if (bytes < kPoolMinBytes) return Napi::Float64Array::New(env, static_cast<size_t>(n));
+  size_t capacity = 0;
+  void* data = AcquireBlock(bytes, &capacity);
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
-  auto buffer = Napi::ArrayBuffer::New(env, data, bytes, ReleaseBlock, new BlockInfo{bytes, rounded});
+  auto buffer = Napi::ArrayBuffer::New(env, data, bytes, FinalizeBlock, new BlockInfo{bytes, capacity});
   return Napi::Float64Array::New(env, static_cast<size_t>(n), buffer, 0);
 }
 

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "../kernels/blas_gate.h"
+#include "../kernels/memory.h"
 #include "args.h"
 
 namespace specdyn {
@@ -30,10 +31,9 @@ void Op::BindInputs(Napi::Env env, bool async) {
     const bool shared = !ta.ArrayBuffer().IsArrayBuffer();  // a SharedArrayBuffer
     if (async && !shared) {
       const size_t bytes = size_t(len) * (v.f32 ? sizeof(float) : sizeof(double));
-      std::unique_ptr<unsigned char[]> copy(new unsigned char[bytes]);
-      std::memcpy(copy.get(), data, bytes);
-      data = copy.get();
-      copies_.push_back(std::move(copy));
+      copies_.push_back(std::make_unique<PooledArray<unsigned char>>(bytes));
+      std::memcpy(copies_.back()->get(), data, bytes);
+      data = copies_.back()->get();
     }
     v.data = data;
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../kernels/kernels.h"
+#include "../kernels/memory.h"
 
 namespace specdyn {
 
@@ -49,7 +50,7 @@ class Op {
   };
   std::vector<Napi::ObjectReference> pins_;
   std::vector<Bound> inputs_;
-  std::vector<std::unique_ptr<unsigned char[]>> copies_;
+  std::vector<std::unique_ptr<PooledArray<unsigned char>>> copies_;
 };
 
 // Binds the inputs, then runs op now (sync: returns the result or throws) or on the libuv

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "kernels.h"
+#include "memory.h"
 
 namespace specdyn {
 namespace {
@@ -153,9 +154,9 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
 
 // Copies x into T storage, centring each row when asked (correlation distance).
 template <typename T>
-std::unique_ptr<T[]> Working(const MatView& x, bool centre) {
+const T* Working(const MatView& x, bool centre, PooledArray<T>& w) {
   const int64_t n = x.rows, d = x.cols;
-  std::unique_ptr<T[]> w(new T[static_cast<size_t>(n * d)]);
+  w.reset(static_cast<size_t>(n * d));
   for (int64_t i = 0; i < n; ++i) {
     double mean = 0;
     if (centre) {
@@ -165,7 +166,7 @@ std::unique_ptr<T[]> Working(const MatView& x, bool centre) {
     T* wi = w.get() + i * d;
     for (int64_t k = 0; k < d; ++k) wi[k] = static_cast<T>(x.at(i, k) - mean);
   }
-  return w;
+  return w.get();
 }
 
 void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
@@ -175,7 +176,7 @@ void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
 
 // Single-precision Gram into out (upper triangle, widened to double).
 void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
-  std::unique_ptr<float[]> g(new float[static_cast<size_t>(n * n)]);
+  PooledArray<float> g(static_cast<size_t>(n * n));
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f,
               g.get(), int(n));
   for (int64_t i = 0; i < n; ++i)
@@ -187,20 +188,12 @@ void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
 Status Gram(const MatView& x, Precision p, double* out) {
   const int64_t n = x.rows, d = x.cols;
   if (p == Precision::F64) {
-    std::unique_ptr<double[]> copy;
-    const double* a = static_cast<const double*>(x.data);
-    if (x.f32) {
-      copy = Working<double>(x, false);
-      a = copy.get();
-    }
+    PooledArray<double> copy;
+    const double* a = x.f32 ? Working<double>(x, false, copy) : static_cast<const double*>(x.data);
     UpperGram(a, n, d, out);
   } else {
-    std::unique_ptr<float[]> copy;
-    const float* a = static_cast<const float*>(x.data);
-    if (!x.f32) {
-      copy = Working<float>(x, false);
-      a = copy.get();
-    }
+    PooledArray<float> copy;
+    const float* a = x.f32 ? static_cast<const float*>(x.data) : Working<float>(x, false, copy);
     UpperGramF32(a, n, d, out);
   }
   MirrorUpper(out, n);
@@ -213,12 +206,8 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
   if (p == Precision::F64) {
     // Pairs whose Gram expansion would lose more than ~1e-13 relative accuracy are recomputed.
     const double tol = 1e-3;
-    std::unique_ptr<double[]> copy;
-    const double* a = static_cast<const double*>(x.data);
-    if (x.f32 || centre) {
-      copy = Working<double>(x, centre);
-      a = copy.get();
-    }
+    PooledArray<double> copy;
+    const double* a = (x.f32 || centre) ? Working<double>(x, centre, copy) : static_cast<const double*>(x.data);
     UpperGram(a, n, d, out);
     return GramToDistance(a, n, d, metric, tol, x.name, out);
   }
@@ -229,9 +218,10 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     UpperGramF32(a, n, d, out);
     return GramToDistance(a, n, d, metric, tol, x.name, out);
   }
-  auto a = Working<float>(x, centre);
-  UpperGramF32(a.get(), n, d, out);
-  return GramToDistance(a.get(), n, d, metric, tol, x.name, out);
+  PooledArray<float> copy;
+  const float* a = Working<float>(x, centre, copy);
+  UpperGramF32(a, n, d, out);
+  return GramToDistance(a, n, d, metric, tol, x.name, out);
 }
 
 double DistanceWorkBytes(const MatView& x, Metric metric, Precision p) {

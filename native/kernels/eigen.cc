@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "kernels.h"
+#include "memory.h"
 #include "lapack_traits.h"
 
 namespace specdyn {
@@ -34,8 +35,9 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
   const char jobz = vectors ? 'V' : 'N';
   // Full float64 eigenvectors overwrite the copy of a in place: LAPACK works in the output.
   const bool inPlace = std::is_same<T, double>::value && full && vectors;
-  std::unique_ptr<T[]> owned;
-  T* abuf = inPlace ? reinterpret_cast<T*>(vectors) : (owned.reset(new T[size_t(n) * size_t(n)]), owned.get());
+  PooledArray<T> owned;
+  if (!inPlace) owned.reset(size_t(n) * size_t(n));
+  T* abuf = inPlace ? reinterpret_cast<T*>(vectors) : owned.get();
   CopyInto(a, abuf);
   std::unique_ptr<T[]> w(new T[size_t(n)]);
   T wq = 0;
@@ -45,7 +47,7 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
     if (info != 0) return Status::Lapack(L::syevd, info);
     const lapack_int lwork = WorkSize(wq, EigenLworkElems(n, false, vectors));
     const lapack_int liwork = std::max<lapack_int>(iwq, 1);
-    std::unique_ptr<T[]> work(new T[size_t(lwork)]);
+    PooledArray<T> work{size_t(lwork)};
     std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
     info = L::Syevd(jobz, n, abuf, w.get(), work.get(), lwork, iwork.get(), liwork);
     if (info != 0) return Status::Lapack(L::syevd, info);
@@ -56,8 +58,8 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
     }
   } else {
     const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
-    std::unique_ptr<T[]> z;
-    if (vectors) z.reset(new T[size_t(n) * size_t(k)]);
+    PooledArray<T> z;
+    if (vectors) z.reset(size_t(n) * size_t(k));
     std::unique_ptr<lapack_int[]> isuppz(new lapack_int[2 * size_t(std::max<lapack_int>(k, 1))]);
     lapack_int m = 0;
     const lapack_int ldz = vectors ? n : 1;
@@ -66,7 +68,7 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
     if (info != 0) return Status::Lapack(L::syevr, info);
     const lapack_int lwork = WorkSize(wq, EigenLworkElems(n, true, vectors));
     const lapack_int liwork = std::max<lapack_int>(iwq, 1);
-    std::unique_ptr<T[]> work(new T[size_t(lwork)]);
+    PooledArray<T> work{size_t(lwork)};
     std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
     info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(),
                     work.get(), lwork, iwork.get(), liwork);

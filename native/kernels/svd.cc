@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "kernels.h"
+#include "memory.h"
 #include "lapack_traits.h"
 
 namespace specdyn {
@@ -20,15 +21,15 @@ Status SvdT(const MatView& w, int64_t k, double* s, double* u, double* v) {
   const lapack_int m = lapack_int(w.cols), n = lapack_int(w.rows), mn = std::min(m, n);
   const bool vecs = u != nullptr;
   const char jobz = vecs ? 'S' : 'N';
-  std::unique_ptr<T[]> a(new T[size_t(m) * size_t(n)]);
+  PooledArray<T> a(size_t(m) * size_t(n));
   const int64_t total = w.size();
   for (int64_t i = 0; i < total; ++i)
     a[i] = w.f32 ? T(static_cast<const float*>(w.data)[i]) : T(static_cast<const double*>(w.data)[i]);
   std::unique_ptr<T[]> sv(new T[size_t(mn)]);
-  std::unique_ptr<T[]> uu, vt;
+  PooledArray<T> uu, vt;
   if (vecs) {
-    uu.reset(new T[size_t(m) * size_t(mn)]);
-    vt.reset(new T[size_t(mn) * size_t(n)]);
+    uu.reset(size_t(m) * size_t(mn));
+    vt.reset(size_t(mn) * size_t(n));
   }
   const lapack_int ldu = vecs ? m : 1, ldvt = vecs ? mn : 1;
   std::unique_ptr<lapack_int[]> iwork(new lapack_int[8 * size_t(mn)]);
@@ -37,7 +38,7 @@ Status SvdT(const MatView& w, int64_t k, double* s, double* u, double* v) {
                              iwork.get());
   if (info != 0) return Status::Lapack(L::gesdd, info);
   const lapack_int lwork = WorkSize(wq, SvdLworkElems(w.rows, w.cols, vecs));
-  std::unique_ptr<T[]> work(new T[size_t(lwork)]);
+  PooledArray<T> work{size_t(lwork)};
   info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, work.get(), lwork,
                   iwork.get());
   if (info != 0) return Status::Lapack(L::gesdd, info);
