@@ -36,14 +36,17 @@ async function tfjsDistance(x, backend) {
 
 function peakRssChild() {
   // Separate process: baseline peak RSS after the float32 input exists, then one distanceMatrix.
+  // Peak = VmHWM of /proc/self/status (ru_maxrss would carry the parent's peak across exec).
   const code = `import * as sd from './dist/index.js';
+import { readFileSync } from 'node:fs';
+const hwm = () => Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 const n = 4000, d = 784;
 const x = { data: new Float32Array(n * d).map((_, i) => Math.sin(i * 0.37)), rows: n, cols: d };
 sd.eigvalshSync({ data: new Float64Array([1]), rows: 1, cols: 1 });
 globalThis.gc?.();
-const before = process.resourceUsage().maxRSS * 1024;
+const before = hwm();
 const res = sd.distanceMatrixSync(x);
-const after = process.resourceUsage().maxRSS * 1024;
+const after = hwm();
 console.log(JSON.stringify({ before, after, inputBytes: x.data.byteLength, outputBytes: res.data.byteLength }));`;
   const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { cwd: path.resolve(benchDir, '..'), encoding: 'utf8' });
   return JSON.parse(r.stdout);
