@@ -230,6 +230,14 @@ void FinalizeBlock(Napi::Env env, void* data, BlockInfo* info) {
 
 }  // namespace
 
+Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int64_t cols) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("data", data);
+  o.Set("rows", Napi::Number::New(env, double(rows)));
+  o.Set("cols", Napi::Number::New(env, double(cols)));
+  return o;
+}
+
 Napi::Float64Array NewResult(Napi::Env env, int64_t n) {
   const size_t bytes = static_cast<size_t>(n) * sizeof(double);
   if (bytes < kPoolMinBytes) return Napi::Float64Array::New(env, static_cast<size_t>(n));

@@ -51,4 +51,15 @@ void CheckFits(Napi::Env env, double bytes, double lworkElems, const MatArg& m);
 // A new Float64Array of n elements (after CheckFits).
 Napi::Float64Array NewResult(Napi::Env env, int64_t n);
 
+// { data, rows, cols } for a result.
+Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int64_t cols);
+
+// The trailing `async` flag of every binding (argument i).
+inline bool IsAsync(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].ToBoolean().Value();
+}
+
+// Default symmetry tolerance: round-off of a float64 or float32 product, with head-room.
+inline double DefaultSymTol(const MatView& v) { return v.f32 ? 1e-5 : 1e-10; }
+
 }  // namespace specdyn

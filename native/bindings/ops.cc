@@ -13,12 +13,7 @@
 namespace specdyn {
 namespace {
 
-bool IsAsync(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].ToBoolean().Value();
-}
 
-// Default symmetry tolerance: round-off of a float64 or float32 product, with head-room.
-double DefaultSymTol(const MatView& v) { return v.f32 ? 1e-5 : 1e-10; }
 
 // The caller's out buffer, or a new one; n x n float64 either way.
 Napi::Float64Array SquareOutput(Napi::Env env, Napi::Value out, const std::string& fn,
@@ -43,13 +38,6 @@ Napi::Float64Array SquareOutput(Napi::Env env, Napi::Value out, const std::strin
   return arr;
 }
 
-Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int64_t cols) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("data", data);
-  o.Set("rows", Napi::Number::New(env, double(rows)));
-  o.Set("cols", Napi::Number::New(env, double(cols)));
-  return o;
-}
 
 class GramOp : public Op {
  public:

@@ -114,15 +114,6 @@ uint64_t ParseSeed(Napi::Env env, Napi::Object opts, const std::string& fn) {
   return uint64_t(ParseInteger(env, v, fn + " option 'seed'", 0, (int64_t(1) << 53) - 1));
 }
 
-Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int64_t cols) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("data", data);
-  o.Set("rows", Napi::Number::New(env, double(rows)));
-  o.Set("cols", Napi::Number::New(env, double(cols)));
-  return o;
-}
-
-double DefaultSymTol(const OperatorArg& a) { return a.mat.view.f32 ? 1e-5 : 1e-10; }
 
 // ------------------------------------------------------------------------------ eigsh / svds
 
@@ -130,7 +121,7 @@ class EigshOp : public Op {
  public:
   EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd)
       : a_(a), p_(p), symTol_(symTol), o_(o), wantVectors_(vectors), svd_(svd) {
-    Pin(a.mat.data);
+    Input(a_.mat, &a_.mat.view);
   }
   void SetControl(int32_t* slots) { ctl_.slots = slots; }
   Status Run() override {
@@ -259,7 +250,7 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
     vectors = v.As<Napi::Boolean>().Value();
   }
   const double symTol = a.kind == OpKind::Dense
-                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a))
+                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view))
                             : 0.0;
   const double out = 8.0 * double(o.k) * (double(n) + 2.0) +
                      (svd ? 16.0 * double(o.k) * double(a.mat.view.rows + a.mat.view.cols) +
@@ -268,7 +259,7 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
   CheckFits(env, out + EigshWorkBytes(n, o) + OperatorBytes(a, p), 0, a.mat);
   auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd);
   op->SetControl(ParseControl(env, info[2], op.get()));
-  return Dispatch(env, std::move(op), info.Length() > 3 && info[3].ToBoolean().Value());
+  return Dispatch(env, std::move(op), IsAsync(info, 3));
 }
 
 Napi::Value EigshFn(const Napi::CallbackInfo& info) { return EigshLike(info, false); }
@@ -280,7 +271,7 @@ class DensityOp : public Op {
  public:
   DensityOp(OperatorArg a, Precision p, double symTol, SlqOptions o)
       : a_(a), p_(p), symTol_(symTol), o_(std::move(o)) {
-    Pin(a.mat.data);
+    Input(a_.mat, &a_.mat.view);
   }
   void SetControl(int32_t* slots) { ctl_.slots = slots; }
   Status Run() override {
@@ -354,12 +345,12 @@ Napi::Value SpectralDensityFn(const Napi::CallbackInfo& info) {
     o.bins = ParseInteger(env, opts.Get("bins"), fn + " option 'bins'", 1, 1 << 20);
   }
   const double symTol = a.kind == OpKind::Dense
-                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a))
+                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view))
                             : 0.0;
   CheckFits(env, SlqWorkBytes(a.n, o) + OperatorBytes(a, p), 0, a.mat);
   auto op = std::make_unique<DensityOp>(a, p, symTol, std::move(o));
   op->SetControl(ParseControl(env, info[2], op.get()));
-  return Dispatch(env, std::move(op), info.Length() > 3 && info[3].ToBoolean().Value());
+  return Dispatch(env, std::move(op), IsAsync(info, 3));
 }
 
 }  // namespace
