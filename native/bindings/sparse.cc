@@ -115,18 +115,32 @@ uint64_t ParseSeed(Napi::Env env, Napi::Object opts, const std::string& fn) {
 }
 
 
-// ------------------------------------------------------------------------------ eigsh / svds
-
-class EigshOp : public Op {
+// What eigsh, svds and spectralDensity share: the operator, its precision and tolerance, and
+// the cancel/progress control block.
+class IterativeOp : public Op {
  public:
-  EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd)
-      : a_(a), p_(p), symTol_(symTol), o_(o), wantVectors_(vectors), svd_(svd) {
+  IterativeOp(OperatorArg a, Precision p, double symTol) : a_(std::move(a)), p_(p), symTol_(symTol) {
     Input(a_.mat, &a_.mat.view);
   }
   void SetControl(int32_t* slots) { ctl_.slots = slots; }
+
+ protected:
+  Status Build(std::unique_ptr<SymOperator>* op) { return BuildOperator(a_, p_, symTol_, op); }
+  OperatorArg a_;
+  Precision p_;
+  double symTol_;
+  Control ctl_;
+};
+
+// ------------------------------------------------------------------------------ eigsh / svds
+
+class EigshOp : public IterativeOp {
+ public:
+  EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd)
+      : IterativeOp(std::move(a), p, symTol), o_(o), wantVectors_(vectors), svd_(svd) {}
   Status Run() override {
     std::unique_ptr<SymOperator> op;
-    Status s = BuildOperator(a_, p_, symTol_, &op);
+    Status s = Build(&op);
     if (!s.ok()) return s;
     const int64_t n = op->Size(), k = o_.k;
     values_.resize(static_cast<size_t>(k));
@@ -196,12 +210,8 @@ class EigshOp : public Op {
   }
 
  private:
-  OperatorArg a_;
-  Precision p_;
-  double symTol_;
   EigshOptions o_;
   bool wantVectors_, svd_;
-  Control ctl_;
   std::vector<double> values_, residuals_, vectors_, other_;
   EigshStats stats_;
 };
@@ -267,16 +277,13 @@ Napi::Value SvdsFn(const Napi::CallbackInfo& info) { return EigshLike(info, true
 
 // ------------------------------------------------------------------------------ density
 
-class DensityOp : public Op {
+class DensityOp : public IterativeOp {
  public:
   DensityOp(OperatorArg a, Precision p, double symTol, SlqOptions o)
-      : a_(a), p_(p), symTol_(symTol), o_(std::move(o)) {
-    Input(a_.mat, &a_.mat.view);
-  }
-  void SetControl(int32_t* slots) { ctl_.slots = slots; }
+      : IterativeOp(std::move(a), p, symTol), o_(std::move(o)) {}
   Status Run() override {
     std::unique_ptr<SymOperator> op;
-    Status s = BuildOperator(a_, p_, symTol_, &op);
+    Status s = Build(&op);
     if (!s.ok()) return s;
     return SpectralDensity(*op, o_, ctl_, &res_);
   }
@@ -299,11 +306,7 @@ class DensityOp : public Op {
   }
 
  private:
-  OperatorArg a_;
-  Precision p_;
-  double symTol_;
   SlqOptions o_;
-  Control ctl_;
   SlqResult res_;
 };
 
