@@ -163,3 +163,28 @@ export function erf(x: number): number {
   const r = (2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
   return x < 0 ? -r : r;
 }
+
+/**
+ * `count` pseudo-samples of a binned density: the quantiles F⁻¹((i + ½)/count), i = 0 … count−1,
+ * of the piecewise-linear CDF through the bin edges (mass spread uniformly within each bin;
+ * negative masses, e.g. estimator noise, are clipped to 0 and the total renormalised to 1).
+ * Ascending. Used by the partial routes to stand in for the eigenvalues a full solve would give:
+ * the i-th value is where the i-th of `count` levels would sit if the spectrum followed the
+ * density exactly (each level's share of mass at its midpoint). NaN-filled when the mass is 0.
+ */
+export function densityQuantiles(edges: NumberArray, mass: NumberArray, count: number): Float64Array {
+  const bins = mass.length;
+  const out = new Float64Array(count);
+  let total = 0;
+  for (let b = 0; b < bins; b++) total += Math.max(0, mass[b]!);
+  if (!(total > 0)) return out.fill(NaN);
+  let b = 0, below = 0; // mass strictly below edge b
+  for (let i = 0; i < count; i++) {
+    const p = ((i + 0.5) / count) * total;
+    while (b < bins - 1 && below + Math.max(0, mass[b]!) < p) below += Math.max(0, mass[b++]!);
+    const m = Math.max(0, mass[b]!);
+    const t = m > 0 ? Math.min(1, Math.max(0, (p - below) / m)) : 0.5;
+    out[i] = edges[b]! + t * (edges[b + 1]! - edges[b]!);
+  }
+  return out;
+}

@@ -300,3 +300,22 @@ describe('bad input', () => {
     expect(() => eigshSync(randSym(200, 4), { k: 4, tol: 0, maxRestarts: 2 })).toThrow(LapackError);
   });
 });
+
+describe('eigsh when k + 2·block exceeds n (the basis holds the whole space)', () => {
+  // A regression: the restart used to keep fewer than k vectors and read past its arrays.
+  for (const [n, k, which] of [[60, 31, 'largest'], [40, 21, 'smallest'], [34, 18, 'magnitude'], [60, 60, 'smallest'], [5, 5, 'largest']] as const) {
+    it(`n = ${n}, k = ${k}, ${which}: matches eigvalsh`, () => {
+      const x = { data: new Rng(n).fillNormal(new Float64Array(n * 3)), rows: n, cols: 3 };
+      const m = distanceMatrixSync(x);
+      const full = Array.from(eigvalshSync(m));
+      const want =
+        which === 'largest' ? full.slice(n - k) : which === 'smallest' ? full.slice(0, k) : [...full].sort((a, b) => Math.abs(b) - Math.abs(a)).slice(0, k);
+      for (const blockSize of [undefined, n, Math.ceil(n / 2)]) {
+        const got = [...eigshSync(m, { k, which, blockSize }).values].sort((a, b) => a - b);
+        want.sort((a, b) => a - b);
+        const scale = Math.max(...full.map(Math.abs));
+        got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThan(1e-10 * scale));
+      }
+    });
+  }
+});

@@ -475,3 +475,94 @@ describe('bad input', () => {
     await expect(iidResampleNull(good, { replicas: 'x' as unknown as number })).rejects.toThrow(TypeError);
   });
 });
+
+describe('analyzeObservable routes (full / partial)', () => {
+  // Partial route: Perron, the top maxBand + 1 non-Perron values by |λ| and the bottom-k pairs
+  // by block Lanczos (eigsh), the bulk as SLQ pseudo-eigenvalues. Exact figures within 1e-6
+  // relative of the full route; bulk (ambient) figures within 10 % (D̂) / 3 % (σ̂).
+  const rel = (a: number, b: number): number => Math.abs(a / b - 1);
+
+  it('pure noise N = 800, D = 1600: Perron, band ranking and participation exact, ambient D̂ and σ̂ close', async () => {
+    const n = 800, dim = 1600;
+    const t = noiseTemplate({ n, dim, sigma: 1, seed: 21 });
+    const full = await analyzeObservable(t.reps, { metric: 'euclidean' });
+    const part = await analyzeObservable(t.reps, { metric: 'euclidean', route: 'partial' });
+    expect(full.route).toBe('full');
+    expect(part.route).toBe('partial');
+    expect(part.values.length).toBe(n);
+    for (let i = 1; i < n; i++) expect(part.values[i]!).toBeGreaterThanOrEqual(part.values[i - 1]!);
+    expect(rel(part.perron, full.perron)).toBeLessThan(1e-6);
+    expect(part.positiveCount).toBe(1);
+    expect(part.band.clear).toBe(false);
+    expect(part.band.fingerprint).toBe('noise');
+    expect(part.band.candidateSize).toBe(full.band.candidateSize);
+    for (let k = 0; k <= 32; k++) expect(rel(part.band.ranked[k]!, full.band.ranked[k]!)).toBeLessThan(1e-6);
+    expect(rel(part.participationRatio, full.participationRatio)).toBeLessThan(1e-6);
+    expect(rel(part.entropyDimension, full.entropyDimension)).toBeLessThan(0.02);
+    expect(rel(part.ambient.dimension, full.ambient.dimension)).toBeLessThan(0.1);
+    expect(rel(part.ambient.dimension, dim)).toBeLessThan(0.1);
+    expect(Math.abs(part.ambient.sigma - 1)).toBeLessThan(0.03);
+    expect(rel(part.ambient.lowerEdge, full.ambient.lowerEdge)).toBeLessThan(0.03);
+    expect(part.normalized[n - 1]).toBeCloseTo(part.perron / (n * part.meanDistance), 14);
+  });
+
+  it('S² chord N = 800 (Sync twin): the l = 1 triplet, bottom-three, MDS and band mass exact', () => {
+    const t = sphereTemplate({ n: 800, dim: 2, distance: 'chord', seed: 12 });
+    const full = analyzeObservableSync(t.reps, { metric: 'euclidean' });
+    const part = analyzeObservableSync(t.reps, { metric: 'euclidean', route: 'partial' });
+    expect(part.route).toBe('partial');
+    expect(part.band.size).toBe(3);
+    expect(part.band.size).toBe(full.band.size);
+    expect(part.band.fingerprint).toBe('smooth-manifold');
+    expect(part.band.multiplets).toEqual(full.band.multiplets);
+    for (let k = 0; k < 3; k++) {
+      expect(rel(part.band.ranked[k]!, full.band.ranked[k]!)).toBeLessThan(1e-6);
+      expect(rel(part.bottomValues[k]!, full.bottomValues[k]!)).toBeLessThan(1e-6);
+    }
+    expect(rel(part.band.gapRatio, full.band.gapRatio)).toBeLessThan(1e-6);
+    expect(rel(part.band.massFraction, full.band.massFraction)).toBeLessThan(1e-6);
+    expect(Math.abs(part.band.clusterScore - full.band.clusterScore)).toBeLessThan(1e-6);
+    expect(part.bbsProper).toBe(true);
+    // Eigenvectors are defined up to sign: compare the MDS coordinates in absolute value.
+    for (let i = 0; i < part.mds.data.length; i++) expect(Math.abs(Math.abs(part.mds.data[i]!) - Math.abs(full.mds.data[i]!))).toBeLessThan(1e-6);
+  });
+
+  it('K = 10 clusters N = 1000: band of 9 and the clusters fingerprint on the partial route', async () => {
+    const t = clusterTemplate({ n: 1000, k: 10, seed: 2 });
+    const s = await analyzeObservable(t.reps, { metric: 'euclidean', route: 'partial' });
+    expect(s.band.size).toBe(9);
+    expect(s.band.fingerprint).toBe('clusters');
+    expect(s.positiveCount).toBe(1);
+  });
+
+  it('auto picks full at or below partialAbove and partial above it', async () => {
+    const t = sphereTemplate({ n: 200, dim: 2, seed: 3 });
+    expect((await analyzeObservable(t.reps)).route).toBe('full');
+    expect(analyzeObservableSync(t.reps, { partialAbove: 200 }).route).toBe('full');
+    expect((await analyzeObservable(t.reps, { partialAbove: 199 })).route).toBe('partial');
+    expect(analyzeObservableSync(t.reps, { partialAbove: 199 }).route).toBe('partial');
+    expect((await analyzeObservable(t.reps, { partialAbove: 10, route: 'full' })).route).toBe('full');
+  });
+
+  it('forced partial on a small N (60 < 2 x the default block): same band and Perron as full', async () => {
+    const t = sphereTemplate({ n: 60, dim: 2, seed: 3 });
+    const p = await analyzeObservable(t.reps, { route: 'partial' });
+    const f = await analyzeObservable(t.reps, { route: 'full' });
+    expect(p.route).toBe('partial');
+    expect(p.band.size).toBe(f.band.size);
+    expect(rel(p.perron, f.perron)).toBeLessThan(1e-8);
+    for (let k = 0; k <= 32; k++) expect(rel(p.band.ranked[k]!, f.band.ranked[k]!)).toBeLessThan(1e-6);
+  });
+
+  it('bad route options: exact error classes and messages', async () => {
+    const t = sphereTemplate({ n: 50, dim: 2, seed: 3 });
+    expect(() => analyzeObservableSync(t.reps, { route: 'fast' as 'full' })).toThrow(
+      "Expected 'auto', 'full' or 'partial' for route but received",
+    );
+    expect(() => analyzeObservableSync(t.reps, { route: 'fast' as 'full' })).toThrow(RangeError);
+    expect(() => analyzeObservableSync(t.reps, { route: 2 as unknown as 'full' })).toThrow(TypeError);
+    await expect(analyzeObservable(t.reps, { partialAbove: -1 })).rejects.toThrow(RangeError);
+    await expect(analyzeObservable(t.reps, { partialAbove: 2.5 })).rejects.toThrow(RangeError);
+    await expect(analyzeObservable(t.reps, { partialAbove: '9' as unknown as number })).rejects.toThrow(TypeError);
+  });
+});

@@ -378,3 +378,73 @@ describe('weightSpectrum', () => {
     await expect(weightSpectrum({ data: [1, 2], rows: 1, cols: 2 } as unknown as Mat)).rejects.toThrow(TypeError);
   });
 });
+
+describe('weightSpectrum routes (full / partial)', () => {
+  // Partial route: top-k exact (svds), bulk from SLQ pseudo-eigenvalues. Tolerances: exact
+  // quantities to 1e-8 relative; the MP variance within 3 % of the full route's.
+  for (const [n, m] of [
+    [800, 1600],
+    [1200, 600],
+  ] as const) {
+    it(`N = ${n}, M = ${m}: partial agrees with full on the headline figures`, async () => {
+      const r = n / m, tau = 4 * Math.sqrt(r);
+      const { w } = spiked(n, m, { snr: tau, variance: 2, seed: 21 });
+      const full = await weightSpectrum(w, { bootstrap: 0 });
+      const part = await weightSpectrum(w, { route: 'partial', bootstrap: 0 });
+      expect(full.route).toBe('full');
+      expect(part.route).toBe('partial');
+      expect(part.num_evals).toBe(Math.min(n, m));
+      expect(part.evals.length).toBe(Math.min(n, m));
+      const rel = (a: number, b: number): number => Math.abs(a / b - 1);
+      expect(rel(part.lambda_max, full.lambda_max)).toBeLessThan(1e-8);
+      expect(part.spectral_norm).toBe(part.lambda_max);
+      expect(rel(part.norm, full.norm)).toBeLessThan(1e-10);
+      expect(rel(part.stable_rank, full.stable_rank)).toBeLessThan(1e-8);
+      expect(part.num_spikes).toBe(full.num_spikes);
+      expect(part.num_spikes).toBe(1);
+      for (let i = 0; i < full.spikes.length; i++) expect(rel(part.spikes[i]!, full.spikes[i]!)).toBeLessThan(1e-8);
+      expect(rel(part.variance_mp, full.variance_mp)).toBeLessThan(0.03);
+      expect(rel(part.bulk_max, full.bulk_max)).toBeLessThan(0.03);
+      expect(Math.abs(part.snr[0]! / tau - 1)).toBeLessThan(0.1);
+      expect(Math.abs(part.entropy - full.entropy)).toBeLessThan(0.01);
+      expect(part.mp_ks).toBeLessThan(0.05);
+      expect(part.gap_ratio).toBeNaN();
+      // pseudo-eigenvalues ascending, the top ones the exact singular values squared
+      for (let i = 1; i < part.evals.length; i++) expect(part.evals[i]!).toBeGreaterThanOrEqual(part.evals[i - 1]!);
+      const k = full.evals.length;
+      for (let i = 1; i <= 20; i++) expect(rel(part.evals[k - i]!, full.evals[k - i]!)).toBeLessThan(1e-8);
+    });
+  }
+
+  it('auto picks full at or below partialAbove and partial above it; topK is honoured', async () => {
+    const { w } = spiked(300, 500, { seed: 3 });
+    expect((await weightSpectrum(w, { bootstrap: 0 })).route).toBe('full');
+    expect((await weightSpectrum(w, { bootstrap: 0, partialAbove: 300 })).route).toBe('full');
+    const p = await weightSpectrum(w, { bootstrap: 0, partialAbove: 299, topK: 5 });
+    expect(p.route).toBe('partial');
+    expect((await weightSpectrum(w, { bootstrap: 0, route: 'full', partialAbove: 10 })).route).toBe('full');
+    const e = eigsOf(w);
+    for (let i = 1; i <= 5; i++) expect(Math.abs(p.evals[300 - i]! / e[300 - i]! - 1)).toBeLessThan(1e-8);
+  });
+
+  it('forced partial on a small matrix (30 x 50, topK 20 > half of 30): exact top values', async () => {
+    const { w } = spiked(30, 50, { seed: 5 });
+    const p = await weightSpectrum(w, { route: 'partial', bootstrap: 0 });
+    const e = eigsOf(w);
+    expect(p.route).toBe('partial');
+    for (let i = 1; i <= 20; i++) expect(Math.abs(p.evals[30 - i]! / e[30 - i]! - 1)).toBeLessThan(1e-8);
+  });
+
+  it('bad route options: exact error classes', async () => {
+    const { w } = spiked(40, 60, { seed: 4 });
+    await expect(weightSpectrum(w, { route: 'fast' as 'full' })).rejects.toThrow(RangeError);
+    await expect(weightSpectrum(w, { route: 1 as unknown as 'full' })).rejects.toThrow(TypeError);
+    await expect(weightSpectrum(w, { partialAbove: -1 })).rejects.toThrow(RangeError);
+    await expect(weightSpectrum(w, { partialAbove: 1.5 })).rejects.toThrow(RangeError);
+    await expect(weightSpectrum(w, { partialAbove: '10' as unknown as number })).rejects.toThrow(TypeError);
+    await expect(weightSpectrum(w, { topK: 0 })).rejects.toThrow(RangeError);
+    await expect(weightSpectrum(w, { route: 'partial', randomize: true })).rejects.toThrow(
+      "Expected route 'full' (the shuffled baseline needs full spectra) for randomize with route 'partial' but received true",
+    );
+  });
+});

@@ -470,7 +470,10 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
         }
       cur = tot;
       ctl.Report(matvecs, 0, 0);
-      if (cur + b > m || cur >= n) break;
+      // A basis that can hold the whole space (m = n, e.g. when k + 2b > n) is filled to n,
+      // the last block partially; otherwise stop before a block no longer fits (m ≥ k + 2b
+      // then, so a restart keeps more than k vectors).
+      if (cur >= n || (m < n && cur + b > m)) break;
       std::copy(AV.begin() + (cur - add) * n, AV.begin() + cur * n, X.begin());
       nx = add;
     }

@@ -22,11 +22,17 @@ import {
   eighSync,
   eigvalsh,
   eigvalshSync,
+  eigsh,
+  eigshSync,
+  spectralDensity,
+  spectralDensitySync,
+  type DensityResult,
   type EighResult,
+  type EigshResult,
   type Precision,
 } from '../linalg/index.js';
 import { marchenkoPastur } from '../rmt/marchenko-pastur.js';
-import { ksDistance } from '../stats.js';
+import { densityQuantiles, ksDistance } from '../stats.js';
 import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
 
 /**
@@ -91,6 +97,15 @@ export interface AnalyzeOptions extends ObservableOptions {
   doubletTolerance?: number;
   /** An eigenvalue counts as positive when λ > positiveTolerance · λ_Perron; default 1e-9. */
   positiveTolerance?: number;
+  /**
+   * `full`: the whole spectrum (LAPACK ?syevd, O(N³)). `partial`: the Perron value, the top
+   * maxBand + 1 non-Perron values by |λ| and the bottom-k pairs exactly (block Lanczos, eigsh),
+   * the rest of the spectrum as pseudo-eigenvalues from its SLQ density; see docs/omd.md
+   * "Routes". `auto` (default): partial when N > `partialAbove`. Both drivers support both.
+   */
+  route?: 'auto' | 'full' | 'partial';
+  /** Size above which `auto` takes the partial route: N > partialAbove. Default 4000. */
+  partialAbove?: number;
 }
 
 /** Top-of-spectrum band figures (non-Perron eigenvalues ranked by |λ|, descending). */
@@ -172,9 +187,18 @@ export interface ObservableSnapshot {
   /** Number of probes N. */
   n: number;
   metric: ObservableMetric;
+  /**
+   * How the spectrum was computed. `full`: every eigenvalue exactly. `partial`: exact Perron,
+   * band (the top maxBand + 1 non-Perron values by |λ|), bottom-k pairs and everything derived
+   * from them; `values`/`normalized` hold a pseudo-spectrum whose other entries are midpoint
+   * quantiles of the SLQ density (bulk shape only, not individual levels), so the ambient fit,
+   * entropyDimension and, unless bbsProper, participationRatio and band.massFraction are
+   * estimates. See docs/omd.md "Routes".
+   */
+  route: 'full' | 'partial';
   /** The distance matrix M (N x N, float64). */
   matrix: Mat<Float64Array>;
-  /** Full spectrum of M, ascending (units of M). */
+  /** Full spectrum of M, ascending (units of M); the pseudo-spectrum on the partial route (see `route`). */
   values: Float64Array;
   /** λ_{N−1}, units of M. */
   perron: number;
@@ -215,6 +239,8 @@ interface Resolved {
   clusterThreshold: number;
   doubletTolerance: number;
   positiveTolerance: number;
+  route: 'auto' | 'full' | 'partial';
+  partialAbove: number;
 }
 
 /** Validates and fills defaults (exported for trajectory/null; not part of the public API). */
@@ -231,6 +257,8 @@ export function resolveOptions(options: AnalyzeOptions | undefined): Resolved {
     clusterThreshold: checkNumber(o.clusterThreshold ?? 0.8, 'clusterThreshold', { min: 0 }),
     doubletTolerance: checkNumber(o.doubletTolerance ?? 0.01, 'doubletTolerance', { min: 0 }),
     positiveTolerance: checkNumber(o.positiveTolerance ?? 1e-9, 'positiveTolerance', { min: 0 }),
+    route: checkOneOf(o.route ?? 'auto', 'route', ['auto', 'full', 'partial']),
+    partialAbove: checkInteger(o.partialAbove ?? 4000, 'partialAbove', { min: 0 }),
   };
 }
 
@@ -488,9 +516,8 @@ function spectralFigures(values: Float64Array, meanDistance: number, o: Resolved
   };
 }
 
-function finish(p: Partial1, matrix: Mat<Float64Array>, eig: EighResult, lo: number, o: Resolved): ObservableSnapshot {
+function finish(p: Partial1, matrix: Mat<Float64Array>, vecRow: (idx: number) => Float64Array, o: Resolved, route: 'full' | 'partial'): ObservableSnapshot {
   const n = p.n;
-  const vecRow = (idx: number): Float64Array => eig.vectors.data.subarray((idx - lo) * n, (idx - lo + 1) * n);
   const k = Math.min(o.bottomK, n);
   const bottomValues = p.values.slice(0, k);
   const bottomVectors = { data: new Float64Array(k * n), rows: k, cols: n };
@@ -511,6 +538,7 @@ function finish(p: Partial1, matrix: Mat<Float64Array>, eig: EighResult, lo: num
   return {
     n,
     metric: o.metric,
+    route,
     matrix,
     values: p.values,
     perron: p.perron,
@@ -610,6 +638,9 @@ function neededRange(p: Partial1): [number, number] {
  * {@link AnalyzeOptions.input}), computes the full spectrum (LAPACK ?syevd) and the eigenvectors it
  * needs (bottom-k and band, ?syevr on an index range), and returns every per-snapshot figure of
  * {@link ObservableSnapshot}. Runs on the libuv pool; inputs are pinned until it settles.
+ * Above `partialAbove` probes (or with `route: 'partial'`) the full solve is replaced by block
+ * Lanczos for the edge pairs and SLQ for the bulk (see {@link AnalyzeOptions.route},
+ * {@link ObservableSnapshot.route}); the snapshot records the route taken.
  *
  * Errors: TypeError for a non-Mat; RangeError for N < 4, NaN/Inf (with index), a non-square,
  * non-symmetric, negative or non-zero-diagonal distance matrix, or ⟨d⟩ = 0 (all probes identical).
@@ -621,7 +652,7 @@ export async function analyzeObservable(input: Mat, options?: AnalyzeOptions): P
   return step.value;
 }
 
-/** Synchronous {@link analyzeObservable}. */
+/** Synchronous {@link analyzeObservable} (both routes; the partial one with eigshSync/spectralDensitySync). */
 export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): ObservableSnapshot {
   const steps = analysisSteps(input, options);
   let step = steps.next();
@@ -636,7 +667,7 @@ interface Solve {
 }
 
 /** What a solve returns (results flow back through the generator as this union). */
-type SolveResult = Mat<Float64Array> | Float64Array | EighResult;
+type SolveResult = Mat<Float64Array> | Float64Array | EighResult | EigshResult | DensityResult;
 
 /**
  * The one body of {@link analyzeObservable} and its Sync twin: checks, then yields each native
@@ -657,13 +688,113 @@ function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Genera
     matrix = (yield { run: () => distanceMatrix(input, opts), runSync: () => distanceMatrixSync(input, opts) }) as Mat<Float64Array>;
     mean = meanOffDiagonal(matrix);
   }
+  const n = matrix.rows;
+  const route = o.route === 'auto' ? (n > o.partialAbove ? 'partial' : 'full') : o.route;
+  if (route === 'partial') return yield* partialSteps(matrix, mean, o);
   const eigOpts = { precision: o.precision };
   const values = (yield { run: () => eigvalsh(matrix, eigOpts), runSync: () => eigvalshSync(matrix, eigOpts) }) as Float64Array;
   const p = spectralFigures(values, mean, o);
   const range = neededRange(p);
   const vecOpts = { range, precision: o.precision };
   const eig = (yield { run: () => eigh(matrix, vecOpts), runSync: () => eighSync(matrix, vecOpts) }) as EighResult;
-  return finish(p, matrix, eig, range[0], o);
+  const lo = range[0];
+  return finish(p, matrix, (idx) => eig.vectors.data.subarray((idx - lo) * n, (idx - lo + 1) * n), o, 'full');
+}
+
+/** SLQ settings of the partial route: fine bins for the quantiles, a 32-wide probe block. */
+const PARTIAL_DENSITY = { probes: 32, steps: 48, seed: 0 } as const;
+const PARTIAL_BINS = 200;
+
+const perronOf = (exact: { value: number }[]): number => exact.reduce((m, e) => Math.max(m, e.value), 0);
+
+/**
+ * The partial route (no full eigendecomposition): exact eigenpairs at both ends by block
+ * Lanczos, the middle of the spectrum as pseudo-eigenvalues from the SLQ density.
+ *
+ * 1. eigsh 'magnitude', k = maxBand + 2: the Perron pair (largest |λ| of a non-negative matrix)
+ *    and the maxBand + 1 non-Perron values of largest |λ|, every one with |λ| ≥ t (t = the
+ *    smallest |λ| returned), so no other eigenvalue lies outside (−t, t).
+ * 2. When fewer than bottomK of them are negative, eigsh 'smallest', k = bottomK, for the rest.
+ * 3. SLQ density of M; its mass inside the interval left open by the exact values is turned
+ *    into the n − (exact count) midpoint quantiles (mass outside, e.g. the smear of the Perron
+ *    point mass, is dropped).
+ * The pseudo-spectrum is sorted and read by the same code as the full spectrum; the band and
+ * bottom-k indices fall on exact values. Exact where possible (trace M = 0, Σλ² = ‖M‖²_F):
+ * for a BBS-proper M, Σ_non-Perron |λ| = λ_Perron and Σ_non-Perron λ² = ‖M‖²_F − λ_Perron².
+ */
+function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): Generator<Solve, ObservableSnapshot, SolveResult> {
+  const n = matrix.rows;
+  const kMag = Math.min(o.maxBand + 2, n - 1);
+  const magOpts = { k: kMag, which: 'magnitude' as const, precision: o.precision };
+  const mag = (yield { run: () => eigsh(matrix, magOpts), runSync: () => eigshSync(matrix, magOpts) }) as EigshResult;
+  const exact: { value: number; vec: Float64Array }[] = [];
+  let t = Infinity, negatives = 0;
+  for (let j = 0; j < mag.values.length; j++) {
+    const v = mag.values[j]!;
+    exact.push({ value: v, vec: mag.vectors!.data.subarray(j * n, (j + 1) * n) });
+    t = Math.min(t, Math.abs(v));
+    if (v < 0) negatives++;
+  }
+  let lower = -t;
+  const bottomK = Math.min(o.bottomK, n);
+  if (negatives < bottomK) {
+    const smOpts = { k: bottomK, which: 'smallest' as const, precision: o.precision };
+    const sm = (yield { run: () => eigsh(matrix, smOpts), runSync: () => eigshSync(matrix, smOpts) }) as EigshResult;
+    // The first `negatives` smallest are already among the magnitude pairs.
+    for (let j = negatives; j < sm.values.length; j++) {
+      exact.push({ value: sm.values[j]!, vec: sm.vectors!.data.subarray(j * n, (j + 1) * n) });
+      lower = Math.max(lower, sm.values[j]!);
+    }
+  }
+  // The density on a grid over [lower, t] only: the default grid would span the Perron value too
+  // (≈ N⟨d⟩), leaving the bulk a handful of bins. Mass outside (the smear of the Perron point
+  // mass between the quadrature nodes) is dropped; t is widened by a hair so the last bin is closed.
+  const bins = PARTIAL_BINS;
+  const grid = new Float64Array(bins + 1);
+  const hi = t > lower ? t : lower + 1e-12 * Math.abs(perronOf(exact));
+  for (let b = 0; b <= bins; b++) grid[b] = lower + ((hi - lower) * b) / bins;
+  const densOpts = { ...PARTIAL_DENSITY, grid, precision: o.precision };
+  const dens = (yield { run: () => spectralDensity(matrix, densOpts), runSync: () => spectralDensitySync(matrix, densOpts) }) as DensityResult;
+  const edges = dens.edges, mass = dens.mass;
+  const rest = n - exact.length;
+  let pseudo = densityQuantiles(edges, mass, rest);
+  if (rest > 0 && Number.isNaN(pseudo[0]!)) pseudo = new Float64Array(rest); // no mass left inside: put the levels at 0
+  exact.sort((a, b) => a.value - b.value);
+  const below = exact.filter((e) => e.value < 0 && e.value <= lower);
+  const above = exact.filter((e) => !(e.value < 0 && e.value <= lower));
+  const values = new Float64Array(n);
+  below.forEach((e, i) => (values[i] = e.value));
+  values.set(pseudo, below.length);
+  above.forEach((e, i) => (values[n - above.length + i] = e.value));
+  const vecs = new Map<number, Float64Array>();
+  below.forEach((e, i) => vecs.set(i, e.vec));
+  above.forEach((e, i) => vecs.set(n - above.length + i, e.vec));
+  const p = spectralFigures(values, mean, o);
+  // Exact sums where the trace identities allow (see above).
+  const perron = p.perron;
+  let exactPositives = 0;
+  for (const e of exact) if (e.value > o.positiveTolerance * Math.abs(perron)) exactPositives++;
+  let pseudoPositives = 0;
+  for (const v of pseudo) if (v > o.positiveTolerance * Math.abs(perron)) pseudoPositives++;
+  p.positiveCount = exactPositives + pseudoPositives;
+  if (p.positiveCount === 1) {
+    let fro2 = 0;
+    for (let i = 0; i < matrix.data.length; i++) fro2 += matrix.data[i]! ** 2;
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += matrix.data[i * n + i]!;
+    const s1 = perron - trace, s2 = fro2 - perron * perron;
+    if (s1 > 0 && s2 > 0) {
+      p.participationRatio = (s1 * s1) / s2;
+      let bandMass = 0;
+      for (let k = 0; k < p.band.size; k++) bandMass += Math.abs(p.band.ranked[k]!);
+      p.band.massFraction = bandMass / s1;
+    }
+  }
+  return finish(p, matrix, (idx) => {
+    const v = vecs.get(idx);
+    if (!v) throw new Error(`internal: no eigenvector computed for index ${idx}`);
+    return v;
+  }, o, 'partial');
 }
 
 /** ⟨d⟩ of a distance matrix we computed (already symmetric, zero diagonal); RangeError when 0. */

@@ -4,15 +4,16 @@
  * the MP bulk, BBP spikes, a power-law tail and level statistics. Column names follow
  * WeightWatcher where one exists, so the rows can be compared with its `details` DataFrame.
  */
+import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { eigvalshBatch, gram, svdvals } from '../linalg/index.js';
+import { eigvalshBatch, gram, gramOperator, spectralDensity, svds, svdvals } from '../linalg/index.js';
 import { fitMarchenkoPastur } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
-import { histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
-import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
+import { densityQuantiles, histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
 
 /** Options of {@link weightSpectrum}. */
 export interface WeightSpectrumOptions {
@@ -29,6 +30,16 @@ export interface WeightSpectrumOptions {
    * spectra, compare on a common histogram (`bins`, default 100). false/undefined: off.
    */
   randomize?: boolean | { replicas?: number; seed?: number; bins?: number };
+  /**
+   * `full`: every singular value (LAPACK ?gesdd, O(N M min(N, M))). `partial`: the top `topK`
+   * exactly (svds) plus the bulk from a spectral density (SLQ), O(N M) per product; see
+   * docs/rmt.md "Routes". `auto` (default): partial when min(N, M) > `partialAbove`.
+   */
+  route?: 'auto' | 'full' | 'partial';
+  /** Size above which `auto` takes the partial route: min(N, M) > partialAbove. Default 4000. */
+  partialAbove?: number;
+  /** Partial route: number of exact top eigenvalues (svds); default 20 (at most min(N, M)). */
+  topK?: number;
 }
 
 /** The report row of {@link weightSpectrum}. Eigenvalue units are those of X = W Wᵀ. */
@@ -41,17 +52,23 @@ export interface WeightSpectrumRow {
   ratio: number;
   /** Number of nonzero-spectrum eigenvalues used: min(N, M). */
   num_evals: number;
+  /**
+   * Which route computed the spectrum: `full` (every eigenvalue, exact) or `partial` (top
+   * `topK` exact, the rest pseudo-eigenvalues from the SLQ density; see {@link evals}).
+   */
+  route: 'full' | 'partial';
   /** Largest eigenvalue of W Wᵀ (= largest singular value squared). */
   lambda_max: number;
   /** WeightWatcher's name for lambda_max. */
   spectral_norm: number;
-  /** Frobenius norm squared Σλ = ‖W‖²_F. */
+  /** Frobenius norm squared Σλ = ‖W‖²_F (both routes: exact, from the entries on the partial route). */
   norm: number;
   /** Σλ / λ_max = ‖W‖²_F/‖W‖²₂. */
   stable_rank: number;
   /**
    * Normalised spectral entropy −Σ p_i ln p_i / ln R with p_i = λ_i/Σλ over the R positive
-   * eigenvalues; 1 for a flat spectrum, → 0 for rank one (WeightWatcher's `entropy`).
+   * eigenvalues; 1 for a flat spectrum, → 0 for rank one (WeightWatcher's `entropy`). Partial
+   * route: of the pseudo-eigenvalues (Σλ their own sum), an estimate.
    */
   entropy: number;
   /** √σ² of the MP fit (W_ij ≈ variance σ²/M). WeightWatcher scales differently; compare bulk_min/bulk_max. */
@@ -80,9 +97,14 @@ export interface WeightSpectrumRow {
   spikes: Float64Array;
   /** BBP signal-to-noise τ inferred for each spike (same order), relative to the fitted σ². */
   snr: Float64Array;
-  /** Mean gap ratio of the bulk levels (all positive levels when no MP fit is possible); GOE-like ≈ 0.53, Poisson ≈ 0.39. NaN below 3 positive levels. */
+  /** Mean gap ratio of the bulk levels (all positive levels when no MP fit is possible); GOE-like ≈ 0.53, Poisson ≈ 0.39. NaN below 3 positive levels, and always NaN on the partial route (level statistics need exact levels). */
   gap_ratio: number;
-  /** Eigenvalues of W Wᵀ, ascending (the min(N, M) nonzero-spectrum ones). */
+  /**
+   * Eigenvalues of W Wᵀ, ascending (the min(N, M) nonzero-spectrum ones). Partial route:
+   * pseudo-eigenvalues, the min(N, M) midpoint quantiles of the SLQ density's CDF (capped at
+   * the smallest exact top value), with the top `topK` replaced by the exact ones. They
+   * reproduce the bulk's shape (MP fit, power law, entropy) but not individual levels.
+   */
   evals: Float64Array;
   /** Randomised baseline (present only with `randomize`): spikes per shuffled replica (mean), each against its own MP fit. */
   rand_num_spikes?: number;
@@ -99,6 +121,9 @@ export interface WeightSpectrumRow {
  * values (LAPACK ?gesdd, squared), MP fit, spikes, power law, gap ratio and, optionally, a
  * seeded shuffled-entries baseline (the shuffled spectra are computed in parallel with
  * eigvalshBatch). Async: runs on the native thread pool.
+ * Above `partialAbove` (or with `route: 'partial'`) the spectrum comes from the partial route
+ * instead: top `topK` exact by svds, the bulk as SLQ pseudo-eigenvalues (see `route`, `evals`;
+ * gap_ratio is then NaN and `randomize` is a RangeError). The row records the route taken.
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
   checkMat(w, 'w');
@@ -107,21 +132,27 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
   const N = W.rows, M = W.cols, ratio = N / M;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
-  const sv = await svdvals(W);
-  const k = sv.length;
-  const evals = new Float64Array(k);
-  for (let i = 0; i < k; i++) evals[i] = sv[k - 1 - i]! ** 2;
+  const route0 = checkOneOf(options.route ?? 'auto', 'route', ['auto', 'full', 'partial']);
+  const partialAbove = checkInteger(options.partialAbove ?? 4000, 'partialAbove', { min: 0 });
+  const topK = checkInteger(options.topK ?? 20, 'topK', { min: 1 });
+  const small = Math.min(N, M);
+  const route: 'full' | 'partial' = route0 === 'auto' ? (small > partialAbove ? 'partial' : 'full') : route0;
+  if (route === 'partial' && options.randomize) {
+    throw new RangeError(expected("route 'full' (the shuffled baseline needs full spectra)", "randomize with route 'partial'", options.randomize));
+  }
+  const { evals, norm } = route === 'full' ? await fullSpectrum(W) : await partialSpectrum(W, Math.min(topK, small));
+  const k = evals.length;
   const lambdaMax = evals[k - 1]!;
-  let norm = 0;
-  for (const v of evals) norm += v;
   let entropy = NaN;
-  if (norm > 0) {
+  let total = 0; // Σ evals: = norm on the full route; the pseudo-spectrum's own sum on the partial one
+  for (const v of evals) total += v;
+  if (total > 0) {
     let h = 0, R = 0;
-    for (const v of evals) if (v > 1e-12 * lambdaMax) { const p = v / norm; h -= p * Math.log(p); R++; }
+    for (const v of evals) if (v > 1e-12 * lambdaMax) { const p = v / total; h -= p * Math.log(p); R++; }
     entropy = R > 1 ? h / Math.log(R) : 0;
   }
   const row: WeightSpectrumRow = {
-    N, M, ratio, num_evals: k, lambda_max: lambdaMax, spectral_norm: lambdaMax, norm,
+    N, M, ratio, num_evals: small, route, lambda_max: lambdaMax, spectral_norm: lambdaMax, norm,
     stable_rank: lambdaMax > 0 ? norm / lambdaMax : NaN, entropy,
     sigma_mp: NaN, variance_mp: NaN, bulk_min: NaN, bulk_max: NaN, num_spikes: NaN, mp_softrank: NaN, mp_ks: NaN,
     variance_mp_ci: [NaN, NaN], alpha: NaN, xmin: NaN, alpha_ks: NaN,
@@ -129,7 +160,8 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
   };
   let positive = 0;
   for (const v of evals) if (v > 1e-10 * lambdaMax) positive++;
-  if (positive >= 3) row.gap_ratio = gapRatio(evals.subarray(k - positive));
+  const exactLevels = route === 'full';
+  if (positive >= 3 && exactLevels) row.gap_ratio = gapRatio(evals.subarray(k - positive));
   if (positive >= minEvals) {
     const fit = fitMarchenkoPastur(evals, { ratio, rows: N, margin, bootstrap: options.bootstrap ?? 200, minBulk: Math.min(minEvals, positive) });
     const spikes = detectSpikes(evals, fit, { rows: N, cols: M, margin });
@@ -139,7 +171,7 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
       spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance: fit.variance })),
     });
     const bulk = evals.filter((v) => v > 1e-10 * lambdaMax && v <= spikes.threshold);
-    if (bulk.length >= 3) row.gap_ratio = gapRatio(bulk);
+    if (bulk.length >= 3 && exactLevels) row.gap_ratio = gapRatio(bulk);
     const pl = powerLawFit(evals, { minTail: Math.min(minEvals, positive) });
     Object.assign(row, { alpha: pl.alpha, xmin: pl.xmin, alpha_ks: pl.ks });
 
@@ -178,4 +210,41 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
     }
   }
   return row;
+}
+
+/** Full route: every eigenvalue of W Wᵀ as squared singular values (ascending); norm = Σλ. */
+async function fullSpectrum(W: Mat): Promise<{ evals: Float64Array; norm: number }> {
+  const sv = await svdvals(W);
+  const k = sv.length;
+  const evals = new Float64Array(k);
+  for (let i = 0; i < k; i++) evals[i] = sv[k - 1 - i]! ** 2;
+  let norm = 0;
+  for (const v of evals) norm += v;
+  return { evals, norm };
+}
+
+/** SLQ settings of the partial route: fine bins for the quantiles, a 32-wide probe block (BLAS-3, about the cost of 16). */
+const PARTIAL_DENSITY = { bins: 200, probes: 32, steps: 48, seed: 0 } as const;
+
+/**
+ * Partial route: the top `topK` eigenvalues exactly (svds, squared) and min(N, M)
+ * pseudo-eigenvalues from the SLQ density of the smaller-side Gram operator (never formed).
+ * Pseudo-values are capped at the smallest exact top value (every other eigenvalue lies below
+ * it; this also removes the density's smearing between the bulk edge and outliers), then the
+ * top `topK` are replaced by the exact values. norm = ‖W‖²_F from the entries (exact).
+ */
+async function partialSpectrum(W: Mat, topK: number): Promise<{ evals: Float64Array; norm: number }> {
+  const n = Math.min(W.rows, W.cols);
+  const side = W.rows <= W.cols ? 'outer' : 'inner';
+  const top = await svds(W, { k: topK });
+  const dens = await spectralDensity(gramOperator(W, side), PARTIAL_DENSITY);
+  const evals = densityQuantiles(dens.edges, dens.mass, n);
+  const exact = Float64Array.from(top.s, (s) => s * s).sort();
+  const cap = exact[0]!;
+  for (let i = 0; i < n; i++) if (evals[i]! > cap) evals[i] = cap;
+  for (let i = 0; i < exact.length; i++) evals[n - exact.length + i] = exact[i]!;
+  for (let i = 0; i < n; i++) if (evals[i]! < 0) evals[i] = 0; // a Gram spectrum is ≥ 0; the padded grid may dip below
+  let norm = 0;
+  for (let i = 0; i < W.data.length; i++) norm += W.data[i]! * W.data[i]!;
+  return { evals, norm };
 }
