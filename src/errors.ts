@@ -8,9 +8,20 @@
 
 /** Base class for specdyn's own errors (load failures, numerical failures). */
 export class SpecdynError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
+  }
+}
+
+/**
+ * Rejection of a cancelled long operation (an AbortSignal fired): name 'AbortError', code
+ * 'ABORT_ERR' (as Node's own), cause = the signal's reason. Nothing half-computed is returned.
+ */
+export class AbortError extends SpecdynError {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

@@ -16,7 +16,7 @@
  * produced), `onProgress` reports work done. Inputs are pinned and read from another thread
  * while the Promise is pending: do not mutate them. Method, accuracy and figures: docs/scale.md.
  */
-import { expected } from '../errors.js';
+import { AbortError, expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { native } from '../native.js';
 import type { Precision } from './index.js';
@@ -191,14 +191,6 @@ export interface DensityResult {
   matvecs: number;
 }
 
-/** Rejection of a cancelled solve: name 'AbortError', code 'ABORT_ERR', cause = signal.reason. */
-export class AbortError extends Error {
-  readonly code = 'ABORT_ERR';
-  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AbortError';
-  }
-}
 
 const CONTROL_SLOTS = 32; // 128 bytes: typed arrays this large live off the V8 heap, so the
 // pointer the worker thread holds never moves.
