@@ -262,17 +262,12 @@ export function resolveOptions(options: AnalyzeOptions | undefined): Resolved {
   };
 }
 
-/** Checks a representation Mat: a Mat, N ≥ 4 rows, finite entries (RangeError naming row and column). */
+/** Checks a representation Mat: a Mat with N ≥ 4 rows (NaN/Inf are rejected by the native kernel, naming row and column). */
 export function checkReps(reps: unknown, name = 'reps'): asserts reps is Mat {
   checkMat(reps, name);
   if (reps.rows < 4) throw new RangeError(expected('at least 4 probe rows', `${name}.rows`, reps.rows));
-  const d = reps.data;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i]!)) {
-      const r = Math.floor(i / reps.cols);
-      throw new RangeError(expected('finite values', `${name}.data[${i}] (row ${r}, column ${i - r * reps.cols})`, d[i]));
-    }
-  }
+  // NaN/Inf are rejected (with their index, row and column) by the native distance kernel,
+  // off the main thread for async calls: no second scan here.
 }
 
 /**
