@@ -361,8 +361,9 @@ describe('training', () => {
 });
 
 describe('sharing BLAS with analysis on the libuv pool', () => {
-  it('products issued while eigen-solves run on the pool wait their turn at the BLAS gate and stay correct', async () => {
-    const n = 400;
+  it('products issued while large (threaded, gate-exclusive) eigen-solves run on the pool stay correct', async () => {
+    const n = 1000; // 0.1 · (4/3) n³ ≥ 1e8: each solve holds the BLAS gate alone
+
     const g = new Rng(5).fillNormal(new Float64Array(n * n));
     const sym = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sym[i * n + j] = g[i * n + j]! + g[j * n + i]!;
@@ -375,6 +376,7 @@ describe('sharing BLAS with analysis on the libuv pool', () => {
     }
     const spectra = await Promise.all(pending);
     for (const s of spectra) expect(Array.from(s)).toEqual(Array.from(spectra[0]!));
+    expect(spectra[0]!.length).toBe(n);
   });
 });
 
