@@ -88,7 +88,7 @@ Status BuildOperator(const OperatorArg& a, Precision p, double symTol,
   if (!s.ok()) return s;
   switch (a.kind) {
     case OpKind::Dense:
-      s = CheckSymmetricTiled(a.mat.view, symTol);
+      s = CheckSymmetric(a.mat.view, symTol);
       if (!s.ok()) return s;
       *out = DenseOperator(a.mat.view, p);
       return Status::Ok();

@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <cstdio>
@@ -104,7 +105,28 @@ Status CheckInput(const MatView& m, Precision p) {
   return s;
 }
 
-Status CheckSymmetric(const MatView& m, double rtol) {
+namespace {
+
+// max|a_ij| and max|a_ij − a_ji| over the upper triangle, tile by tile: reading a_ji along a
+// column one row at a time would miss the cache on every element (~20 ms at N = 2000).
+template <typename T>
+void SymScan(const T* a, int64_t n, double* amax, double* dmax) {
+  const int64_t B = 64;
+  double am = 0, dm = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += B)
+    for (int64_t j0 = i0; j0 < n; j0 += B)
+      for (int64_t i = i0; i < std::min(i0 + B, n); ++i)
+        for (int64_t j = std::max(j0, i); j < std::min(j0 + B, n); ++j) {
+          const double aij = double(a[i * n + j]), aji = double(a[j * n + i]);
+          am = std::fmax(am, std::fabs(aij));
+          dm = std::fmax(dm, std::fabs(aij - aji));
+        }
+  *amax = am;
+  *dmax = dm;
+}
+
+// The slow scan that names the worst pair, run only once the check has failed.
+Status AsymmetryError(const MatView& m, double rtol) {
   const int64_t n = m.rows;
   double amax = 0, dmax = 0;
   int64_t bi = 0, bj = 0;
@@ -130,6 +152,16 @@ Status CheckSymmetric(const MatView& m, double rtol) {
                 m.at(bi, bj), static_cast<long long>(bj), static_cast<long long>(bi),
                 m.at(bj, bi), amax > 0 ? dmax / amax : dmax);
   return Status::Range(buf);
+}
+
+}  // namespace
+
+Status CheckSymmetric(const MatView& m, double rtol) {
+  double amax, dmax;
+  if (m.f32) SymScan(static_cast<const float*>(m.data), m.rows, &amax, &dmax);
+  else SymScan(static_cast<const double*>(m.data), m.rows, &amax, &dmax);
+  if (dmax <= rtol * amax) return Status::Ok();
+  return AsymmetryError(m, rtol);
 }
 
 int BlasThreads() { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }

@@ -351,32 +351,6 @@ void FixSign(double* v, int64_t n) {
 
 }  // namespace
 
-namespace {
-template <typename T>
-void SymScan(const T* a, int64_t n, double* amax, double* dmax) {
-  const int64_t B = 64;
-  double am = 0, dm = 0;
-  for (int64_t i0 = 0; i0 < n; i0 += B)
-    for (int64_t j0 = i0; j0 < n; j0 += B)
-      for (int64_t i = i0; i < std::min(i0 + B, n); ++i)
-        for (int64_t j = std::max(j0, i); j < std::min(j0 + B, n); ++j) {
-          const double aij = double(a[i * n + j]), aji = double(a[j * n + i]);
-          am = std::fmax(am, std::fabs(aij));
-          dm = std::fmax(dm, std::fabs(aij - aji));
-        }
-  *amax = am;
-  *dmax = dm;
-}
-}  // namespace
-
-Status CheckSymmetricTiled(const MatView& m, double rtol) {
-  double amax, dmax;
-  if (m.f32) SymScan(static_cast<const float*>(m.data), m.rows, &amax, &dmax);
-  else SymScan(static_cast<const double*>(m.data), m.rows, &amax, &dmax);
-  if (dmax <= rtol * amax) return Status::Ok();
-  return CheckSymmetric(m, rtol);  // the slow scan names the worst pair
-}
-
 std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p) {
   return std::unique_ptr<SymOperator>(new DenseOp(a, p));
 }

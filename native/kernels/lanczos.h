@@ -62,9 +62,6 @@ std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precisio
 Status MakeDistanceOperator(const MatView& x, Metric metric, Precision p,
                             std::unique_ptr<SymOperator>* out);
 
-// CheckSymmetric (kernels.h) by 64 x 64 tiles: the same test and, on failure, the same message,
-// without the column-strided pass that makes the plain scan slow for large n.
-Status CheckSymmetricTiled(const MatView& m, double rtol);
 
 // Extra bytes the operators above allocate.
 double DenseOperatorBytes(const MatView& a, Precision p);
