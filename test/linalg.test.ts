@@ -425,6 +425,21 @@ console.log(ok ? 'ALIVE' : 'WRONG');`);
     expect(r.stdout).toMatch(/RangeError: .*option 'out' but received length 0 \(detached or resized\)\nALIVE/);
   });
 
+  it("specdyn's own results are read in place by async calls and survive a transfer mid-call", () => {
+    const r = runNode(['--expose-gc'], `${loadAddon}
+const n = 600, x = { data: new Float64Array(n * 3).map((_, i) => Math.sin(i * 1.3)), rows: n, cols: 3 };
+const m = addon.distanceMatrix(x, {}, false); // 2.9 MB: pool-backed external memory
+const want = addon.eigvalsh(m, undefined, false);
+const p = addon.eigvalsh(m, undefined, true);
+// (Node may keep external buffers attached; either way the call must complete correctly.)
+try { structuredClone(m.data.buffer, { transfer: [m.data.buffer] }); } catch {}
+for (let k = 0; k < 3; k++) { globalThis.gc(); await new Promise((res) => setTimeout(res, 5)); }
+const got = await p;
+console.log(got.every((v, i) => v === want[i]) ? 'OK' : 'MISMATCH');`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('OK');
+  });
+
   it('a SharedArrayBuffer input is read in place by async calls', () => {
     const r = runNode([], `${loadAddon}
 ${sym}

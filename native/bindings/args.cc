@@ -224,7 +224,7 @@ void FinalizeBlock(Napi::Env env, void* data, BlockInfo* info) {
     Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(info->bytes));
   } catch (...) {
   }
-  ReleaseBlock(data, info->capacity);
+  ReleaseExternal(data);
   delete info;
 }
 
@@ -243,6 +243,7 @@ Napi::Float64Array NewResult(Napi::Env env, int64_t n) {
   if (bytes < kPoolMinBytes) return Napi::Float64Array::New(env, static_cast<size_t>(n));
   size_t capacity = 0;
   void* data = AcquireBlock(bytes, &capacity);
+  RegisterExternal(data, capacity);
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
   auto buffer = Napi::ArrayBuffer::New(env, data, bytes, FinalizeBlock, new BlockInfo{bytes, capacity});
   return Napi::Float64Array::New(env, static_cast<size_t>(n), buffer, 0);

@@ -9,6 +9,10 @@
 
 namespace specdyn {
 
+Op::~Op() {
+  for (void* b : pinned_) UnpinExternal(b);
+}
+
 void Op::Input(const MatArg& m, MatView* slot) {
   inputs_.push_back({Napi::Persistent(m.data), slot});
 }
@@ -29,7 +33,10 @@ void Op::BindInputs(Napi::Env env, bool async) {
     const void* data = v.f32 ? static_cast<const void*>(ta.As<Napi::Float32Array>().Data())
                              : static_cast<const void*>(ta.As<Napi::Float64Array>().Data());
     const bool shared = !ta.ArrayBuffer().IsArrayBuffer();  // a SharedArrayBuffer
-    if (async && !shared) {
+    const size_t inBytes = size_t(len) * (v.f32 ? sizeof(float) : sizeof(double));
+    void* block = (async && !shared) ? PinExternal(data, inBytes) : nullptr;
+    if (block) pinned_.push_back(block);
+    if (async && !shared && !block) {
       const size_t bytes = size_t(len) * (v.f32 ? sizeof(float) : sizeof(double));
       copies_.push_back(std::make_unique<PooledArray<unsigned char>>(bytes));
       std::memcpy(copies_.back()->get(), data, bytes);

@@ -6,7 +6,8 @@
 // Dispatch binds them after all conversion is done, re-checking each length:
 //   - sync calls read the caller's memory in place (no JavaScript runs during the call);
 //   - async calls read in place when the buffer is a SharedArrayBuffer (it can be neither
-//     detached nor shrunk); any other buffer is copied once, on the main thread, because a
+//     detached nor shrunk) or one of specdyn's own results (its memory is pinned for the call:
+//     kernels/memory.h); any other buffer is copied once, on the main thread, because a
 //     transfer (postMessage, structuredClone) or a resize could otherwise free it mid-call.
 // Outputs are fresh arrays no one else can reach until the Promise resolves.
 #pragma once
@@ -24,7 +25,7 @@ struct MatArg;
 
 class Op {
  public:
-  virtual ~Op() = default;
+  virtual ~Op();
   // Pure C++: no N-API calls allowed here.
   virtual Status Run() = 0;
   // Approximate floating-point work, for the BLAS gate (kernels/blas_gate.h). The default
@@ -51,6 +52,7 @@ class Op {
   std::vector<Napi::ObjectReference> pins_;
   std::vector<Bound> inputs_;
   std::vector<std::unique_ptr<PooledArray<unsigned char>>> copies_;
+  std::vector<void*> pinned_;  // specdyn result blocks read in place
 };
 
 // Binds the inputs, then runs op now (sync: returns the result or throws) or on the libuv

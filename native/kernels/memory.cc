@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <new>
 #include <utility>
@@ -82,6 +83,74 @@ void ReleaseBlock(void* data, size_t capacity) {
     }
   }
   std::free(data);
+}
+
+namespace {
+
+struct External {
+  size_t capacity;
+  int pins = 0;
+  bool released = false;
+};
+
+struct Registry {
+  std::mutex m;
+  std::map<const char*, External> blocks;  // by start address
+};
+
+Registry& TheRegistry() {
+  static Registry* r = new Registry();  // never destroyed, like the pool
+  return *r;
+}
+
+}  // namespace
+
+void RegisterExternal(void* data, size_t capacity) {
+  Registry& r = TheRegistry();
+  std::lock_guard<std::mutex> l(r.m);
+  r.blocks[static_cast<const char*>(data)] = External{capacity};
+}
+
+void ReleaseExternal(void* data) {
+  Registry& r = TheRegistry();
+  size_t capacity = 0;
+  {
+    std::lock_guard<std::mutex> l(r.m);
+    auto it = r.blocks.find(static_cast<const char*>(data));
+    if (it == r.blocks.end()) return;
+    if (it->second.pins > 0) {
+      it->second.released = true;
+      return;
+    }
+    capacity = it->second.capacity;
+    r.blocks.erase(it);
+  }
+  ReleaseBlock(data, capacity);
+}
+
+void* PinExternal(const void* ptr, size_t bytes) {
+  Registry& r = TheRegistry();
+  const char* p = static_cast<const char*>(ptr);
+  std::lock_guard<std::mutex> l(r.m);
+  auto it = r.blocks.upper_bound(p);
+  if (it == r.blocks.begin()) return nullptr;
+  --it;
+  if (it->second.released || p + bytes > it->first + it->second.capacity) return nullptr;
+  ++it->second.pins;
+  return const_cast<char*>(it->first);
+}
+
+void UnpinExternal(void* block) {
+  Registry& r = TheRegistry();
+  size_t capacity = 0;
+  {
+    std::lock_guard<std::mutex> l(r.m);
+    auto it = r.blocks.find(static_cast<const char*>(block));
+    if (it == r.blocks.end() || --it->second.pins > 0 || !it->second.released) return;
+    capacity = it->second.capacity;
+    r.blocks.erase(it);
+  }
+  ReleaseBlock(block, capacity);
 }
 
 }  // namespace specdyn

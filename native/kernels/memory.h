@@ -19,6 +19,16 @@ constexpr size_t kPoolBytes = size_t(512) << 20;
 void* AcquireBlock(size_t bytes, size_t* capacity);
 void ReleaseBlock(void* data, size_t capacity);
 
+// Blocks handed to JavaScript as results. While a native call reads one in place it is pinned:
+// if JavaScript lets go of it meanwhile (collected after a transfer), the release waits for the
+// last unpin, so in-place reads of specdyn's own results stay valid without a copy.
+void RegisterExternal(void* data, size_t capacity);
+// Finalizer side: releases the block now, or after the last unpin.
+void ReleaseExternal(void* data);
+// If [ptr, ptr + bytes) lies inside a registered block, pins it and returns the block; else null.
+void* PinExternal(const void* ptr, size_t bytes);
+void UnpinExternal(void* block);
+
 // RAII array of n elements from the pool (or the heap when small).
 template <typename T>
 class PooledArray {
