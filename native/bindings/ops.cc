@@ -99,9 +99,8 @@ Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
   Napi::Value outOpt = opts.Get("out");
   MatArg x = ParseMat(env, info[0], "x");
   const double n = double(x.view.rows);
-  double work = distance ? DistanceWorkBytes(x.view, metric, p)
-                         : (x.view.f32 == (p == Precision::F64) ? 8.0 * x.view.size() : 0.0) +
-                               (p == Precision::F32 ? 4.0 * n * n : 0.0);
+  // Gram and distance share their temporaries (a widened/narrowed copy, a float32 Gram).
+  const double work = DistanceWorkBytes(x.view, metric, p);
   CheckFits(env, 8.0 * n * n + work, 0, x);
   const bool async = IsAsync(info, 2);
   Napi::Float64Array out = SquareOutput(env, outOpt, fn, x), userOut;
