@@ -79,14 +79,12 @@ class GramOp : public Op {
 Metric ParseMetric(Napi::Env env, Napi::Object opts) {
   Napi::Value m = opts.Get("metric");
   if (m.IsUndefined()) return Metric::Euclidean;
-  const char* what = "one of 'euclidean', 'sqeuclidean', 'cosine', 'angular', 'correlation'";
-  const std::string name = "distanceMatrix option 'metric'";
-  if (!m.IsString()) ThrowType(env, what, name, Describe(m));
-  std::string s = m.As<Napi::String>().Utf8Value();
-  for (Metric c : {Metric::Euclidean, Metric::SqEuclidean, Metric::Cosine, Metric::Angular,
-                   Metric::Correlation})
-    if (s == MetricName(c)) return c;
-  ThrowRange(env, what, name, Describe(m));
+  return ParseChoice<Metric>(env, m, OptionName("distanceMatrix", "metric"),
+                             {{"euclidean", Metric::Euclidean},
+                              {"sqeuclidean", Metric::SqEuclidean},
+                              {"cosine", Metric::Cosine},
+                              {"angular", Metric::Angular},
+                              {"correlation", Metric::Correlation}});
 }
 
 Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
@@ -108,7 +106,8 @@ Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
     userOut = out;
     out = NewResult(env, x.view.rows * x.view.rows);
   }
-  return Dispatch(env, std::make_unique<GramOp>(x, p, out, userOut, metric, distance), async);
+  return Dispatch(env, std::make_unique<GramOp>(x, p, out, userOut, metric, distance), async,
+                  distance ? "distanceMatrix" : "gram");
 }
 
 Napi::Value GramFn(const Napi::CallbackInfo& info) { return GramLike(info, false); }
@@ -184,7 +183,7 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   Napi::Float64Array values = NewResult(env, k);
   Napi::Float64Array vecs = vectors ? NewResult(env, k * n) : Napi::Float64Array();
   return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs),
-                  IsAsync(info, 2));
+                  IsAsync(info, 2), vectors ? "eigh" : "eigvalsh");
 }
 
 Napi::Value EigvalshFn(const Napi::CallbackInfo& info) { return EigenLike(info, false); }
@@ -254,7 +253,8 @@ Napi::Value SvdLike(const Napi::CallbackInfo& info, bool vectors) {
   Napi::Float64Array s = NewResult(env, k);
   Napi::Float64Array u = vectors ? NewResult(env, k * w.view.rows) : Napi::Float64Array();
   Napi::Float64Array v = vectors ? NewResult(env, k * w.view.cols) : Napi::Float64Array();
-  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2));
+  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2),
+                  vectors ? "svd" : "svdvals");
 }
 
 Napi::Value SvdvalsFn(const Napi::CallbackInfo& info) { return SvdLike(info, false); }
@@ -338,19 +338,19 @@ Napi::Value EigvalshBatchFn(const Napi::CallbackInfo& info) {
             EigenLworkElems(maxN, false, false), mats[0]);
   for (auto& m : mats) outs.push_back(NewResult(env, m.view.rows));
   return Dispatch(env, std::make_unique<BatchOp>(std::move(mats), std::move(outs), p, threads),
-                  IsAsync(info, 2));
+                  IsAsync(info, 2), "eigvalshBatch");
 }
 
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("gram", Napi::Function::New(env, GramFn, "gram"));
-  exports.Set("distanceMatrix", Napi::Function::New(env, DistanceFn, "distanceMatrix"));
-  exports.Set("eigvalsh", Napi::Function::New(env, EigvalshFn, "eigvalsh"));
-  exports.Set("eigh", Napi::Function::New(env, EighFn, "eigh"));
-  exports.Set("svdvals", Napi::Function::New(env, SvdvalsFn, "svdvals"));
-  exports.Set("svd", Napi::Function::New(env, SvdFn, "svd"));
-  exports.Set("eigvalshBatch", Napi::Function::New(env, EigvalshBatchFn, "eigvalshBatch"));
+  Export(env, exports, "gram", GramFn);
+  Export(env, exports, "distanceMatrix", DistanceFn);
+  Export(env, exports, "eigvalsh", EigvalshFn);
+  Export(env, exports, "eigh", EighFn);
+  Export(env, exports, "svdvals", SvdvalsFn);
+  Export(env, exports, "svd", SvdFn);
+  Export(env, exports, "eigvalshBatch", EigvalshBatchFn);
 }
 
 }  // namespace specdyn

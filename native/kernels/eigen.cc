@@ -104,6 +104,7 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
 
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
              double* vectors) {
+  FaultPoint(FaultSite::Kernel);
   return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors)
                              : EigenT<float>(a, lo, hi, values, vectors);
 }
