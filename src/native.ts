@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, InternalError, LapackError, NoConvergenceError, SpecdynError } from './errors.js';
 import type {
-  BatchOptions, DistanceOptions, EighResult, EigOptions, GramOptions, NativeInfo, Precision, SvdOptions, SvdResult,
+  BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions, GramOptions, NativeInfo, Precision, SvdOptions, SvdResult,
 } from './linalg/index.js';
 import type {
   DensityOptions, EigshOptions, EigshResult, SvdsOptions, SvdsResult, SymmetricOperator,
@@ -49,7 +49,7 @@ export interface NativeBinding {
   gram: NativeOp<[x: Mat, options: GramOptions | undefined], Mat<Float64Array>>;
   distanceMatrix: NativeOp<[x: Mat, options: DistanceOptions | undefined], Mat<Float64Array>>;
   eigvalsh: NativeOp<[a: Mat, options: EigOptions | undefined], Float64Array>;
-  eigh: NativeOp<[a: Mat, options: EigOptions | undefined], EighResult>;
+  eigh: NativeOp<[a: Mat, options: EighOptions | undefined], EighResult>;
   svdvals: NativeOp<[w: Mat, options: { precision?: Precision } | undefined], Float64Array>;
   svd: NativeOp<[w: Mat, options: SvdOptions | undefined], SvdResult>;
   eigvalshBatch: NativeOp<[mats: Mat[], options: BatchOptions | undefined], Float64Array[]>;

@@ -115,9 +115,10 @@ Napi::Value DistanceFn(const Napi::CallbackInfo& info) { return GramLike(info, t
 
 class EigenOp : public Op {
  public:
+  // allValues: every eigenvalue (values has n entries) with the vectors of [lo, hi].
   EigenOp(MatArg a, Precision p, int64_t lo, int64_t hi, double symTol, Napi::Float64Array values,
-          Napi::Float64Array vectors)
-      : a_(a.view), p_(p), lo_(lo), hi_(hi), symTol_(symTol) {
+          Napi::Float64Array vectors, bool allValues)
+      : a_(a.view), p_(p), lo_(lo), hi_(hi), symTol_(symTol), allValues_(allValues) {
     Input(a, &a_);
     values_ = Napi::Persistent(values);
     if (!vectors.IsEmpty()) vectors_ = Napi::Persistent(vectors);
@@ -127,7 +128,9 @@ class EigenOp : public Op {
   Status Run() override {
     Status s = CheckInput(a_, p_);
     if (s.ok()) s = CheckSymmetric(a_, symTol_);
-    if (s.ok()) s = Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
+    if (s.ok())
+      s = allValues_ ? EigenAllValues(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_)
+                     : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
     return s;
   }
   // Counted at a tenth: the tridiagonal reduction is memory-bound and gains little from a
@@ -150,6 +153,7 @@ class EigenOp : public Op {
   Precision p_;
   int64_t lo_, hi_;
   double symTol_;
+  bool allValues_;
   Napi::Reference<Napi::Float64Array> values_, vectors_;
   double* valuesPtr_;
   double* vectorsPtr_;
@@ -162,6 +166,7 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   Precision p = ParsePrecision(env, opts, fn);
   Napi::Value tol = opts.Get("symmetryTolerance");
   Napi::Value range = opts.Get("range");
+  const bool allValues = vectors && ParseBool(env, opts, "allValues", fn, false);
   MatArg a = ParseMat(env, info[0], "a");
   RequireSquare(env, a);
   const double symTol = ParseNonNegative(env, tol, fn + " option 'symmetryTolerance'", DefaultSymTol(a.view));
@@ -177,12 +182,14 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   }
   const int64_t k = lo < 0 ? n : hi - lo + 1;
   const bool ranged = lo >= 0;
-  CheckFits(env, 8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) +
-                     EigenWorkBytes(n, p, ranged, vectors),
+  // allValues without a range is the full solve, which already returns every value.
+  const bool combined = allValues && ranged;
+  CheckFits(env, 8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) + (combined ? 8.0 * double(n) : 0.0) +
+                     (combined ? EigenAllValuesWorkBytes(n, k, p) : EigenWorkBytes(n, p, ranged, vectors)),
             EigenLworkElems(n, ranged, vectors), a);
-  Napi::Float64Array values = NewResult(env, k);
+  Napi::Float64Array values = NewResult(env, combined ? n : k);
   Napi::Float64Array vecs = vectors ? NewResult(env, k * n) : Napi::Float64Array();
-  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs),
+  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs, combined),
                   IsAsync(info, 2), vectors ? "eigh" : "eigvalsh");
 }
 

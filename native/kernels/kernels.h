@@ -90,6 +90,13 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out);
 // row j is the unit eigenvector of values[j]. The row-major upper triangle of a is read.
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors);
 
+// All n eigenvalues (ascending, into values) and the unit eigenvectors of the index range
+// [lo, hi] (k = hi − lo + 1 rows of n, row-major, into vectors) from one tridiagonal reduction
+// (?sytrd, ?sterf, ?stemr, ?ormtr): what ?syevd + ?syevr give, at the cost of one reduction.
+Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
+                      double* vectors);
+double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p);
+
 // Singular values (descending) of w (rows x cols) via ?gesdd. When u and v are non-null they
 // receive the top k singular vectors by row: u is k x rows, v is k x cols, w = Σ s_i u_i v_iᵀ.
 Status Svd(const MatView& w, Precision p, int64_t k, double* s, double* u, double* v);

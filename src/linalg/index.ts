@@ -21,6 +21,7 @@ import { twins } from './twins.js';
 const GRAM_KEYS = ['precision', 'out'] as const;
 const DISTANCE_KEYS = ['precision', 'out', 'metric'] as const;
 const EIG_KEYS = ['range', 'precision', 'symmetryTolerance'] as const;
+const EIGH_KEYS = [...EIG_KEYS, 'allValues'] as const;
 const SVDVALS_KEYS = ['precision'] as const;
 const SVD_KEYS = ['k', 'precision'] as const;
 const BATCH_KEYS = ['precision', 'threads'] as const;
@@ -60,10 +61,27 @@ export interface EigOptions {
   symmetryTolerance?: number;
 }
 
+export interface EighOptions extends EigOptions {
+  /**
+   * With `range: [lo, hi]`: return every eigenvalue (`values` of length n, ascending) and the
+   * eigenvectors of indices lo..hi only, from one tridiagonal reduction (?sytrd, then ?sterf
+   * for all values, ?stemr for the selected pairs and ?ormtr back to A's basis) instead of
+   * eigvalsh + eigh(range), which reduce twice. Default false. Without a range it changes
+   * nothing (the full solve returns every value already).
+   */
+  allValues?: boolean;
+}
+
 export interface EighResult {
-  /** Eigenvalues, ascending. */
+  /**
+   * Eigenvalues, ascending: those of `range` (hi − lo + 1), or all n of them (no range, or
+   * `allValues: true`).
+   */
   values: Float64Array;
-  /** k x n: row j is the unit eigenvector of values[j] (largest-magnitude entry positive). */
+  /**
+   * k x n: row j is the unit eigenvector (largest-magnitude entry positive) of eigenvalue
+   * index lo + j (values[j] without allValues, values[lo + j] with it).
+   */
   vectors: Mat<Float64Array>;
 }
 
@@ -115,14 +133,20 @@ export const eigvalsh: (a: Mat, options?: EigOptions) => Promise<Float64Array> =
 /** Synchronous {@link eigvalsh}. */
 export const eigvalshSync: (a: Mat, options?: EigOptions) => Float64Array = eigvalshOp.sync;
 
-const eighOp = twins('eigh', EIG_KEYS, (b) => b.eigh);
+const eighOp = twins('eigh', EIGH_KEYS, (b) => b.eigh);
 /**
- * Eigenvalues (ascending) and unit eigenvectors of the symmetric matrix a. `vectors` is
- * LAPACK's column-major output as it stands, i.e. row j is the eigenvector of values[j].
+ * Eigenvalues (ascending) and unit eigenvectors of the symmetric matrix a: ?syevd for the whole
+ * spectrum, ?syevr for `range: [lo, hi]`; with `range` and `allValues: true`, every eigenvalue
+ * and the vectors of lo..hi from one reduction ({@link EighOptions.allValues}). `vectors` is
+ * LAPACK's column-major output as it stands, i.e. row j is the eigenvector of index lo + j.
+ *
+ * @example
+ * // the whole spectrum and the top 3 eigenvectors of an n x n matrix m
+ * const { values, vectors } = await eigh(m, { range: [m.rows - 3, m.rows - 1], allValues: true });
  */
-export const eigh: (a: Mat, options?: EigOptions) => Promise<EighResult> = eighOp.async;
+export const eigh: (a: Mat, options?: EighOptions) => Promise<EighResult> = eighOp.async;
 /** Synchronous {@link eigh}. */
-export const eighSync: (a: Mat, options?: EigOptions) => EighResult = eighOp.sync;
+export const eighSync: (a: Mat, options?: EighOptions) => EighResult = eighOp.sync;
 
 const svdvalsOp = twins('svdvals', SVDVALS_KEYS, (b) => b.svdvals);
 /**
