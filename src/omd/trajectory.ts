@@ -12,14 +12,9 @@ import { checkMat } from '../matrix.js';
 import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
 import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
-import {
-  analyzeObservable,
-  analyzeObservableSync,
-  resolveOptions,
-  type AnalyzeOptions,
-  type Fingerprint,
-  type ObservableSnapshot,
-} from './observable.js';
+import { analyzeObservable, analyzeObservableSync } from './observable.js';
+import { resolveOptions } from './input.js';
+import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js';
 
 /** Options of {@link OmdTrajectory}: the snapshot options plus trajectory settings. */
 export interface TrajectoryOptions extends AnalyzeOptions {
