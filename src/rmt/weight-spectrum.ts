@@ -8,7 +8,7 @@ import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { eigvalshBatch, eigvalshBatchSync, gram, gramOperator, gramSync, svds, svdsSync, svdvals, svdvalsSync } from '../linalg/index.js';
-import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, solve, type Steps } from '../linalg/route.js';
+import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { fitMarchenkoPastur } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
@@ -128,6 +128,15 @@ export interface WeightSpectrumRow {
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
   return runSteps(weightSpectrumSteps(w, options));
+}
+
+/**
+ * Synchronous {@link weightSpectrum}: the same body and the same row, with every solve (svdvals,
+ * or svds and the SLQ density; the shuffled baseline's Gram matrices and eigvalshBatch) run on
+ * the calling thread. Blocks the event loop: for small matrices or worker threads.
+ */
+export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}): WeightSpectrumRow {
+  return runStepsSync(weightSpectrumSteps(w, options));
 }
 
 /** The one body of weightSpectrum and its Sync twin (yields each native solve; see linalg/route.ts). */
