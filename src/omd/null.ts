@@ -6,11 +6,14 @@ import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { ksDistance2 } from '../stats.js';
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 import { runSteps, runStepsSync, type Steps } from '../linalg/route.js';
 import { analysisSteps } from './observable.js';
-import { checkReps, resolveOptions } from './input.js';
+import { optionKeys } from '../rmt/options.js';
+import { ANALYZE_KEYS, checkReps, resolveOptions } from './input.js';
 import type { AnalyzeOptions, ObservableSnapshot } from './types.js';
+
+const NULL_KEYS = [...ANALYZE_KEYS, ...optionKeys<Omit<NullOptions, keyof AnalyzeOptions>>({ replicas: true, seed: true, method: true, fraction: true })];
 
 /** Options of {@link iidResampleNull}. */
 export interface NullOptions extends AnalyzeOptions {
@@ -114,7 +117,8 @@ export function iidResampleNullSync(reps: Mat, options: NullOptions = {}): NullR
 
 /** The one body of iidResampleNull and its Sync twin. */
 function* nullSteps(reps: Mat, options: NullOptions): Steps<NullResult> {
-  const { replicas: rIn, seed: sIn, method: mIn, fraction: fIn, ...analyze } = checkOptionsObject(options);
+  checkOptions('iidResampleNull', options, NULL_KEYS);
+  const { replicas: rIn, seed: sIn, method: mIn, fraction: fIn, ...analyze } = options ?? {};
   resolveOptions(analyze);
   checkReps(reps);
   const replicas = checkInteger(rIn ?? 20, 'replicas', { min: 1 });

@@ -9,9 +9,10 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigvalsh, eigvalshSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
-import { checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
+import { ANALYZE_KEYS, OBSERVABLE_KEYS, checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
 import { finish, neededRange, spectralFigures } from './snapshot.js';
 import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } from './types.js';
+import { checkOptions } from '../validate.js';
 
 /**
  * The observable M: pairwise distances between the N rows of a representation Mat (N x D,
@@ -21,6 +22,7 @@ import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } 
  * The input is pinned until the Promise settles: do not mutate it meanwhile.
  */
 export async function observableMatrix(reps: Mat, options?: ObservableOptions): Promise<Mat<Float64Array>> {
+  checkOptions('observableMatrix', options, OBSERVABLE_KEYS);
   const o = resolveOptions(options);
   checkReps(reps);
   return distanceMatrix(reps, { metric: o.metric, precision: o.precision });
@@ -28,6 +30,7 @@ export async function observableMatrix(reps: Mat, options?: ObservableOptions): 
 
 /** Synchronous {@link observableMatrix}. */
 export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Mat<Float64Array> {
+  checkOptions('observableMatrix', options, OBSERVABLE_KEYS);
   const o = resolveOptions(options);
   checkReps(reps);
   return distanceMatrixSync(reps, { metric: o.metric, precision: o.precision });
@@ -59,7 +62,8 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
  * solve (distance matrix, full spectrum, the eigenvector range it needs) and resumes with its
  * result, so the two drivers differ only in how they run a solve.
  */
-export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Steps<ObservableSnapshot> {
+export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined, fn = 'analyzeObservable'): Steps<ObservableSnapshot> {
+  checkOptions(fn, options, ANALYZE_KEYS);
   const o = resolveOptions(options);
   checkMat(input, 'input');
   let matrix: Mat<Float64Array>;

@@ -6,8 +6,21 @@
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 import type { ObservableMetric } from './types.js';
+import { optionKeys } from '../rmt/options.js';
+
+/** Option keys of each template. */
+const KEYS = {
+  sphereTemplate: optionKeys<SphereOptions>({ n: true, dim: true, distance: true, seed: true }),
+  clusterTemplate: optionKeys<ClusterOptions>({ n: true, k: true, dim: true, spread: true, seed: true }),
+  fourierTemplate: optionKeys<FourierOptions>({ p: true, frequencies: true, noise: true, metric: true, seed: true }),
+  noiseTemplate: optionKeys<NoiseOptions>({ n: true, dim: true, sigma: true, seed: true }),
+  manifoldNoiseTemplate: optionKeys<ManifoldNoiseOptions>({ n: true, sphereDim: true, radius: true, ambientDim: true, sigma: true, metric: true, seed: true }),
+  ringCollapseTrajectory: optionKeys<RingCollapseOptions>({ n: true, steps: true, recordEvery: true, temperature: true, sigma: true, dt: true, seed: true }),
+  diffusiveTrajectory: optionKeys<DiffusiveOptions>({ n: true, dim: true, snapshots: true, jitter: true, rotation: true, seed: true }),
+  reorganisationTrajectory: optionKeys<ReorganisationOptions>({ n: true, ambientDim: true, snapshots: true, switchAt: true, stepEvery: true, sigmaBefore: true, sigmaAfter: true, refresh: true, seed: true }),
+};
 
 /** A static template: representations plus the metric to read them with. */
 export interface Template {
@@ -55,6 +68,8 @@ export interface SphereOptions {
  * Perron ≈ N⟨d⟩, then the l = 1 multiplet of size d + 1 at N·μ₁ (Funk–Hecke, omd.md §2.2).
  */
 export function sphereTemplate(options: SphereOptions = {}): Template {
+  checkOptions('sphereTemplate', options, KEYS.sphereTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const dim = checkOneOf(options.dim ?? 2, 'dim', [1, 2, 3]);
   const distance = checkOneOf(options.distance ?? 'geodesic', 'distance', ['geodesic', 'chord']);
@@ -82,6 +97,8 @@ export interface ClusterOptions {
  * outliers, then a bulk (omd.md §2.4). Returns labels too (label[i] = i mod K).
  */
 export function clusterTemplate(options: ClusterOptions = {}): Template & { labels: Int32Array } {
+  checkOptions('clusterTemplate', options, KEYS.clusterTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const k = checkInteger(options.k ?? 10, 'k', { min: 2 });
   const dim = checkInteger(options.dim ?? 64, 'dim', { min: 1 });
@@ -117,6 +134,8 @@ export interface FourierOptions {
  * its eigenvectors are the Fourier modes and the spectrum is a ladder of doublets (λ_n = λ_{p−n}).
  */
 export function fourierTemplate(options: FourierOptions = {}): Template {
+  checkOptions('fourierTemplate', options, KEYS.fourierTemplate);
+  options ??= {};
   const p = checkInteger(options.p ?? 97, 'p', { min: 4 });
   const freqs = options.frequencies ?? [3, 17, 40];
   if (!Array.isArray(freqs) || freqs.length === 0) throw new TypeError(expected('a non-empty array of integers', 'frequencies', freqs));
@@ -154,6 +173,8 @@ export interface NoiseOptions {
  * support [−c/2 − σ²(√N+√D)²/c, −c/2 − σ²(√N−√D)²/c], c = σ√(2D).
  */
 export function noiseTemplate(options: NoiseOptions = {}): Template {
+  checkOptions('noiseTemplate', options, KEYS.noiseTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const dim = checkInteger(options.dim ?? 500, 'dim', { min: 1 });
   const sigma = checkNumber(options.sigma ?? 1, 'sigma', { min: 0, minExclusive: true });
@@ -184,6 +205,8 @@ export interface ManifoldNoiseOptions {
  * ≈ −(N/c)·R²/(d+1) and shrinks ∝ 1/c as noise grows (omd.md §2.3).
  */
 export function manifoldNoiseTemplate(options: ManifoldNoiseOptions = {}): Template {
+  checkOptions('manifoldNoiseTemplate', options, KEYS.manifoldNoiseTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const d = checkOneOf(options.sphereDim ?? 2, 'sphereDim', [1, 2, 3]);
   const radius = checkNumber(options.radius ?? 1, 'radius', { min: 0, minExclusive: true });
@@ -224,6 +247,8 @@ export interface RingCollapseOptions {
  * so the doublet is split (ratio ≈ 2–3 at N = 300).
  */
 export function ringCollapseTrajectory(options: RingCollapseOptions = {}): TemplateTrajectory {
+  checkOptions('ringCollapseTrajectory', options, KEYS.ringCollapseTrajectory);
+  options ??= {};
   const n = checkInteger(options.n ?? 300, 'n', { min: 4 });
   const steps = checkInteger(options.steps ?? 300, 'steps', { min: 1 });
   const every = checkInteger(options.recordEvery ?? 3, 'recordEvery', { min: 1 });
@@ -308,6 +333,8 @@ export interface DiffusiveOptions {
  * drifts. Read with `euclidean`.
  */
 export function diffusiveTrajectory(options: DiffusiveOptions = {}): TemplateTrajectory {
+  checkOptions('diffusiveTrajectory', options, KEYS.diffusiveTrajectory);
+  options ??= {};
   const n = checkInteger(options.n ?? 200, 'n', { min: 4 });
   const dim = checkInteger(options.dim ?? 400, 'dim', { min: 2 });
   const count = checkInteger(options.snapshots ?? 40, 'snapshots', { min: 1 });
@@ -366,6 +393,8 @@ export interface ReorganisationOptions {
  * Returns the step of the switch as `switchStep`.
  */
 export function reorganisationTrajectory(options: ReorganisationOptions = {}): TemplateTrajectory & { switchStep: number } {
+  checkOptions('reorganisationTrajectory', options, KEYS.reorganisationTrajectory);
+  options ??= {};
   const n = checkInteger(options.n ?? 200, 'n', { min: 4 });
   const amb = checkInteger(options.ambientDim ?? 200, 'ambientDim', { min: 1 });
   const count = checkInteger(options.snapshots ?? 30, 'snapshots', { min: 2 });

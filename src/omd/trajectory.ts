@@ -11,10 +11,17 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
-import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
+import { checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { analyzeObservable, analyzeObservableSync } from './observable.js';
-import { resolveOptions } from './input.js';
+import { ANALYZE_KEYS, resolveOptions } from './input.js';
+import { optionKeys } from '../rmt/options.js';
 import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js';
+
+const TRAJECTORY_KEYS = [
+  ...ANALYZE_KEYS,
+  ...optionKeys<Omit<TrajectoryOptions, keyof AnalyzeOptions>>({ persistenceWindow: true, velocityCount: true, concurrency: true }),
+];
+const REGIME_KEYS = optionKeys<RegimeOptions>({ minOverlap: true, minGapRatio: true, minWindow: true });
 
 /** Options of {@link OmdTrajectory}: the snapshot options plus trajectory settings. */
 export interface TrajectoryOptions extends AnalyzeOptions {
@@ -166,6 +173,8 @@ export class OmdTrajectory {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: TrajectoryOptions = {}) {
+    checkOptions('OmdTrajectory', options, TRAJECTORY_KEYS);
+    options ??= {};
     resolveOptions(options);
     const { persistenceWindow, velocityCount, concurrency, ...rest } = options;
     this.options = rest;
@@ -337,7 +346,8 @@ export class OmdTrajectory {
    * the majority fingerprint of its snapshots.
    */
   regimes(options: RegimeOptions = {}): RegimeReport {
-    checkOptionsObject(options);
+    checkOptions('OmdTrajectory.regimes', options, REGIME_KEYS);
+    options ??= {};
     const minOverlap = checkNumber(options.minOverlap ?? 0.8, 'minOverlap', { min: 0, max: 1 });
     const minWindow = checkInteger(options.minWindow ?? 3, 'minWindow', { min: 1 });
     const gapOpt = options.minGapRatio === undefined ? undefined : checkNumber(options.minGapRatio, 'minGapRatio', { min: 1 });

@@ -14,7 +14,13 @@ import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
 import { histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
+import { checkInteger, checkNumber, checkOptions } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const WEIGHT_SPECTRUM_KEYS = optionKeys<WeightSpectrumOptions>({
+  kernel: true, margin: true, bootstrap: true, minEvals: true, randomize: true, route: true, partialAbove: true, topK: true,
+});
+const RANDOMIZE_KEYS = ['replicas', 'seed', 'bins'] as const;
 
 /** Options of {@link weightSpectrum}. */
 export interface WeightSpectrumOptions {
@@ -142,7 +148,8 @@ export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}):
 /** The one body of weightSpectrum and its Sync twin (yields each native solve; see linalg/route.ts). */
 function* weightSpectrumSteps(w: Mat, options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
   checkMat(w, 'w');
-  checkOptionsObject(options);
+  checkOptions('weightSpectrum', options, WEIGHT_SPECTRUM_KEYS);
+  options ??= {};
   const W = options.kernel ? transpose(w) : w;
   const N = W.rows, M = W.cols, ratio = N / M;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
@@ -191,6 +198,7 @@ function* weightSpectrumSteps(w: Mat, options: WeightSpectrumOptions): Steps<Wei
 
     if (options.randomize) {
       const ro = typeof options.randomize === 'object' ? options.randomize : {};
+      checkOptions("weightSpectrum option 'randomize'", ro, RANDOMIZE_KEYS);
       const replicas = checkInteger(ro.replicas ?? 3, 'randomize.replicas', { min: 1 });
       const seed = checkInteger(ro.seed ?? 0, 'randomize.seed');
       const bins = checkInteger(ro.bins ?? 100, 'randomize.bins', { min: 2 });
