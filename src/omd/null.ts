@@ -1,5 +1,5 @@
 /**
- * The i.i.d.-resample null (FDM, omd.md §2.5 item 10): the same snapshot figures for resampled
+ * The i.i.d.-resample null (Halperin 2026, "Frustrated Dynamics of Distance Matrices", arXiv 2605.05376): the same snapshot figures for resampled
  * probe sets, so structure can be told from sampling noise.
  */
 import { expected } from '../errors.js';

@@ -19,7 +19,8 @@ import { checkOptions } from '../validate.js';
  * float32 or float64; row i = probe input i, order kept). Default metric `angular` (geodesic on
  * the unit sphere, radians). Result: N x N float64, exact zero diagonal, exactly symmetric.
  * Throws TypeError for a non-Mat, RangeError for N < 4 or NaN/Inf entries (naming row and column).
- * The input is pinned until the Promise settles: do not mutate it meanwhile.
+ * Inputs as every async call reads them (docs/api.md): in place when on a SharedArrayBuffer or
+ * returned by specdyn (pinned), else copied once; do not mutate the input while the call is pending.
  */
 export async function observableMatrix(reps: Mat, options?: ObservableOptions): Promise<Mat<Float64Array>> {
   checkOptions('observableMatrix', options, OBSERVABLE_KEYS);
@@ -40,7 +41,10 @@ export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Ma
  * Analyses one snapshot: builds M from representations (or checks a given distance matrix, see
  * {@link AnalyzeOptions.input}), computes the full spectrum (LAPACK ?syevd) and the eigenvectors it
  * needs (bottom-k and band, ?syevr on an index range), and returns every per-snapshot figure of
- * {@link ObservableSnapshot}. Runs on the libuv pool; inputs are pinned until it settles.
+ * {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
+ * as every async call does (docs/api.md: in place when on a SharedArrayBuffer or returned by
+ * specdyn, else copied once); do not mutate it while the call is pending. A distance-matrix input
+ * is checked and copied to float64 (the snapshot keeps M) before the Promise is returned.
  * Above `partialAbove` probes (or with `route: 'partial'`) the full solve is replaced by block
  * Lanczos for the edge pairs and SLQ for the bulk (see {@link AnalyzeOptions.route},
  * {@link ObservableSnapshot.route}); the snapshot records the route taken.

@@ -1,5 +1,6 @@
 /**
- * Seeded synthetic representation sets for calibrating and testing OMD (omd.md §2.4, §3).
+ * Seeded synthetic representation sets for calibrating and testing OMD (the fingerprints of Halperin 2026 and of the Bogomolny–Bohigas–Schmit template, and the
+ * regime reading of Halperin 2026).
  * Each template returns representation Mats (row i = probe i, float64) and the metric under
  * which it reads as intended. Same seed → bit-identical output (specdyn's {@link Rng}).
  */
@@ -65,7 +66,7 @@ export interface SphereOptions {
 
 /**
  * N points uniform on the unit sphere S^d (d = 1, 2, 3) as an N x (d+1) Mat. BBS template:
- * Perron ≈ N⟨d⟩, then the l = 1 multiplet of size d + 1 at N·μ₁ (Funk–Hecke, omd.md §2.2).
+ * Perron ≈ N⟨d⟩, then the l = 1 multiplet of size d + 1 at N·μ₁ (Funk–Hecke on the template of Bogomolny, Bohigas and Schmit 2003).
  */
 export function sphereTemplate(options: SphereOptions = {}): Template {
   checkOptions('sphereTemplate', options, KEYS.sphereTemplate);
@@ -94,7 +95,7 @@ export interface ClusterOptions {
 
 /**
  * K Gaussian clusters in R^dim (Euclidean reading): Perron + K − 1 separated, non-degenerate
- * outliers, then a bulk (omd.md §2.4). Returns labels too (label[i] = i mod K).
+ * outliers, then a bulk (Bogomolny, Bohigas and Schmit 2003; Halperin 2026). Returns labels too (label[i] = i mod K).
  */
 export function clusterTemplate(options: ClusterOptions = {}): Template & { labels: Int32Array } {
   checkOptions('clusterTemplate', options, KEYS.clusterTemplate);
@@ -169,7 +170,7 @@ export interface NoiseOptions {
 
 /**
  * Pure high-dimensional noise ξ_i ~ N(0, σ² I_D) (Euclidean reading): the "un-relaxed,
- * pre-learning" template. Non-Perron spectrum: the reflected, shifted MP bulk of omd.md §2.3,
+ * pre-learning" template. Non-Perron spectrum: the reflected, shifted Marchenko–Pastur bulk of the ambient fit (see AmbientFit),
  * support [−c/2 − σ²(√N+√D)²/c, −c/2 − σ²(√N−√D)²/c], c = σ√(2D).
  */
 export function noiseTemplate(options: NoiseOptions = {}): Template {
@@ -194,7 +195,7 @@ export interface ManifoldNoiseOptions {
   ambientDim?: number;
   /** Ambient noise standard deviation σ per coordinate; default 0.1. */
   sigma?: number;
-  /** Default `euclidean` (the §2.3 expansion). */
+  /** Default `euclidean` (the expansion behind AmbientFit). */
   metric?: ObservableMetric;
   seed?: number;
 }
@@ -202,7 +203,7 @@ export interface ManifoldNoiseOptions {
 /**
  * Latent manifold plus ambient noise, y_i = (z_i, ξ_i) with z_i uniform on the radius-R sphere S^d
  * and ξ_i ~ N(0, σ² I_D): an N x (d + 1 + D) Mat. With c = σ√(2D) the latent multiplet sits at
- * ≈ −(N/c)·R²/(d+1) and shrinks ∝ 1/c as noise grows (omd.md §2.3).
+ * ≈ −(N/c)·R²/(d+1) and shrinks ∝ 1/c as noise grows (see AmbientFit).
  */
 export function manifoldNoiseTemplate(options: ManifoldNoiseOptions = {}): Template {
   checkOptions('manifoldNoiseTemplate', options, KEYS.manifoldNoiseTemplate);
@@ -238,7 +239,8 @@ export interface RingCollapseOptions {
 }
 
 /**
- * Frustrated Brownian particles on S² (FDM / F2, omd.md §3): overdamped Langevin dynamics
+ * Frustrated Brownian particles on S² (Halperin 2026, "Frustrated Dynamics of Distance Matrices", arXiv 2605.05376, and the
+ * particle model of its companion "Frustrated Fields", arXiv 2605.05366): overdamped Langevin dynamics
  * dx_i = Σ_j φ_ij t̂_ij dt + √(2T) P_T dW_i with quenched symmetric φ_ij ~ N(0, σ²) (φ > 0
  * attracts; t̂_ij is the unit tangent at x_i towards x_j), Euler–Maruyama with projection back to
  * the sphere. From a uniform start the cloud collapses onto a great-circle band: the l = 1

@@ -1,6 +1,6 @@
 /**
  * OMD over training: a fixed, ordered probe set pushed snapshot by snapshot, trajectory figures
- * linking consecutive snapshots, and the diffusive-versus-transition reading (omd.md §2.5, §3).
+ * linking consecutive snapshots, and the diffusive-versus-transition reading (Halperin 2026).
  *
  * Conventions: as in observable.ts (ascending spectra, Perron last, band = largest-|λ|
  * non-Perron eigenvalues). Steps are the caller's training steps (any increasing numbers);
@@ -339,7 +339,7 @@ export class OmdTrajectory {
   }
 
   /**
-   * Labels the trajectory (omd.md §3, operational criterion): maximal runs of snapshots with a clear
+   * Labels the trajectory (the operational criterion of Halperin 2026): maximal runs of snapshots with a clear
    * band of constant size m̂ and overlap ≥ minOverlap with their predecessor, at least minWindow
    * long, are stable windows; everything between them is diffusive. A stable window that does not
    * start the trajectory is a `transition` (the band formed at its first step); each window carries

@@ -10,8 +10,8 @@
  *   it is 1 − (r + τ)/(τ(τ + 1)).
  *
  * References: Baik, Ben Arous & Péché, Ann. Probab. 33 (2005) 1643; Benaych-Georges &
- * Nadakuditi, Adv. Math. 227 (2011) 494 and J. Multivariate Anal. 111 (2012) 120;
- * research/bbp.md §1.4. Edge fluctuations: Johnstone, Ann. Statist. 29 (2001) 295.
+ * Nadakuditi, Adv. Math. 227 (2011) 494 and J. Multivariate Anal. 111 (2012) 120; for
+ * weight matrices during training, Park, Bocchi, D'Amico, Lucini and Aarts (2026). Edge fluctuations: Johnstone, Ann. Statist. 29 (2001) 295.
  */
 import type { NumberArray } from '../stats.js';
 import { checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, sortedFinite } from '../validate.js';
