@@ -49,7 +49,7 @@ describe('one body, two drivers', () => {
   });
 
   it('a failing solve rejects the async driver and throws from the sync one', async () => {
-    function* failing(): Steps<number> {
+    function* failing(): Steps<Float64Array> {
       return yield* call(eigvalsh, eigvalshSync, { data: new Float64Array([1, 2, 3, 4]), rows: 2, cols: 2 });
     }
     await expect(runSteps(failing())).rejects.toThrow(RangeError);
