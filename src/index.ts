@@ -4,7 +4,8 @@
  * generic statistics are internal (src/validate.ts, src/matrix.ts, src/stats.ts); the column
  * registries of the analysis families are public, so tables and reports read names from them.
  */
-export { SpecdynError, LapackError, AbortError } from './errors.js';
+export { SpecdynError, LapackError, AbortError, NoConvergenceError, InternalError } from './errors.js';
+export type { ConvergedPairs, LapackErrorKind } from './errors.js';
 export type { FloatArray, Mat } from './matrix.js';
 export { mat, fromRows, rowSlice, transpose } from './matrix.js';
 export * from './linalg/index.js';
