@@ -7,7 +7,7 @@
  */
 import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
-import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigvalsh, eigvalshSync, eigsh, eigshSync } from '../linalg/index.js';
+import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { ANALYZE_KEYS, OBSERVABLE_KEYS, checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
 import { finish, neededRange, spectralFigures } from './snapshot.js';
@@ -39,9 +39,9 @@ export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Ma
 
 /**
  * Analyses one snapshot: builds M from representations (or checks a given distance matrix, see
- * {@link AnalyzeOptions.input}), computes the full spectrum (LAPACK ?syevd) and the eigenvectors it
- * needs (bottom-k and band, ?syevr on an index range), and returns every per-snapshot figure of
- * {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
+ * {@link AnalyzeOptions.input}), computes the full spectrum and the eigenvectors it needs
+ * (bottom-k and band) from one tridiagonal reduction (`eigh` with `allValues`), and returns
+ * every per-snapshot figure of {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
  * as every async call does (docs/api.md: in place when on a SharedArrayBuffer or returned by
  * specdyn, else copied once); do not mutate it while the call is pending. A distance-matrix input
  * is checked and copied to float64 (the snapshot keeps M) before the Promise is returned.
@@ -84,14 +84,18 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined, 
   const n = matrix.rows;
   const route = chooseRoute(o, n);
   if (route === 'partial') return yield* partialSteps(matrix, mean, o);
-  const eigOpts = { precision: o.precision };
-  const values = yield* call(eigvalsh, eigvalshSync, matrix, eigOpts);
-  const p = spectralFigures(values, mean, o);
+  // One tridiagonal reduction for every eigenvalue and the eigenvectors the figures read: the
+  // bottom-k and the candidate band, which for a BBS-proper M (one positive eigenvalue) are
+  // indices 0 … max(bottomK, maxBand) − 1. An M whose band reaches above that (positive
+  // non-Perron eigenvalues of large |λ|) gets a second, range-only solve for its vectors.
+  const guess = Math.min(n - 1, Math.max(o.bottomK, o.maxBand) - 1);
+  const allOpts = { range: [0, guess] as [number, number], allValues: true, precision: o.precision };
+  const eig = yield* call(eigh, eighSync, matrix, allOpts);
+  const p = spectralFigures(eig.values, mean, o);
   const range = neededRange(p);
-  const vecOpts = { range, precision: o.precision };
-  const eig = yield* call(eigh, eighSync, matrix, vecOpts);
-  const lo = range[0];
-  return finish(p, matrix, (idx) => eig.vectors.data.subarray((idx - lo) * n, (idx - lo + 1) * n), o, 'full');
+  let vectors = eig.vectors;
+  if (range[1] > guess) vectors = (yield* call(eigh, eighSync, matrix, { range, precision: o.precision })).vectors;
+  return finish(p, matrix, (idx) => vectors.data.subarray(idx * n, (idx + 1) * n), o, 'full');
 }
 
 const perronOf = (exact: { value: number }[]): number => exact.reduce((m, e) => Math.max(m, e.value), 0);
