@@ -13,7 +13,6 @@ import { ANALYZE_KEYS, OBSERVABLE_KEYS, checkDistance, checkReps, isDistanceInpu
 import { finish, neededRange, spectralFigures } from './snapshot.js';
 import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } from './types.js';
 import { checkOptions } from '../validate.js';
-
 /**
  * The observable M: pairwise distances between the N rows of a representation Mat (N x D,
  * float32 or float64; row i = probe input i, order kept). Default metric `angular` (geodesic on
@@ -63,11 +62,12 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
 
 /**
  * The one body of {@link analyzeObservable} and its Sync twin: checks, then yields each native
- * solve (distance matrix, full spectrum, the eigenvector range it needs) and resumes with its
+ * solve (the distance matrix; on the full route one eigh for all values and the needed vectors;
+ * on the partial route eigsh and the SLQ pseudo-spectrum) and resumes with its
  * result, so the two drivers differ only in how they run a solve.
  */
-export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined, fn = 'analyzeObservable'): Steps<ObservableSnapshot> {
-  checkOptions(fn, options, ANALYZE_KEYS);
+export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Steps<ObservableSnapshot> {
+  checkOptions('analyzeObservable', options, ANALYZE_KEYS);
   const o = resolveOptions(options);
   checkMat(input, 'input');
   let matrix: Mat<Float64Array>;
