@@ -44,7 +44,7 @@ function loadable() {
     { cwd: root, encoding: 'utf8' },
   );
   if (probe.status === 0) return { file: probe.stdout.trim() };
-  return { reason: (probe.stderr || '').split('\n').find((l) => /Error/.test(l))?.trim() ?? 'unknown' };
+  return { reason: (probe.stderr || '').split('\n').map((l) => l.trim()).find((l) => /^\w*Error:/.test(l)) ?? 'unknown' };
 }
 
 const fromSource = env.npm_config_build_from_source === 'true';
