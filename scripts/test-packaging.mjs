@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The package as a consumer gets it: `npm pack`, then fresh apps outside the clone.
 //   pack       the tarball ships dist/, the prebuild, the native sources, binding.gyp, LICENSE,
-//              README, CHANGELOG, and no tests, benches, src/ or source maps
+//              README, CHANGELOG, docs/, and no tests, benches, examples, src/ or source maps
 //   prebuild   ELF NEEDED and ldd of the shipped binary name no libopenblas/liblapack/libblas;
 //              its size, the dynamic libraries it needs and the newest glibc symbol version
 //   isolated   in a private mount namespace where every libopenblas/liblapack/libblas file is
@@ -179,10 +179,10 @@ await step('pack (npm pack: prepack builds dist/ and the prebuild if missing)', 
   const info = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('[\n  {')))[0]; // after prepack's own output
   const packed = path.join(work, info.filename);
   const files = info.files.map((f) => f.path);
-  const must = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'scripts/install.mjs', 'scripts/native-sources.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/tfjs/index.js', 'dist/train/index.js', 'native/addon.cc'];
+  const must = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'scripts/install.mjs', 'scripts/native-sources.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/tfjs/index.js', 'dist/train/index.js', 'native/addon.cc', 'docs/install.md'];
   for (const f of must) check(files.includes(f), `the tarball lacks ${f}`);
   check(files.some((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f)) || process.platform !== 'linux', 'the tarball has no prebuilds/linux-x64/*.node');
-  const bad = files.filter((f) => /^(test|bench|src|examples|docs|\.ci)\//.test(f) || /\.map$/.test(f) || f === 'scripts/bootstrap.mjs' || f === 'scripts/test-packaging.mjs');
+  const bad = files.filter((f) => /^(test|bench|src|examples|\.ci)\//.test(f) || /\.map$/.test(f) || f === 'scripts/bootstrap.mjs' || f === 'scripts/test-packaging.mjs');
   check(bad.length === 0, `the tarball ships files the runtime does not need: ${bad.join(', ')}`);
   facts.tarball = `${info.filename}: ${mb(info.size)} packed, ${mb(info.unpackedSize)} unpacked, ${files.length} files`;
   // The same package without prebuilds/, for the source-build cases.
