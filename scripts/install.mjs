@@ -31,7 +31,8 @@ const env = process.env;
 // A development clone: the package installs its own dependencies.
 const initCwd = env.INIT_CWD ? path.resolve(env.INIT_CWD) : undefined;
 const bootstrap = path.join(root, 'scripts', 'bootstrap.mjs');
-if (initCwd === root && existsSync(bootstrap)) {
+const insideRoot = initCwd !== undefined && (initCwd === root || initCwd.startsWith(root + path.sep));
+if (insideRoot && existsSync(bootstrap)) {
   const r = spawnSync(process.execPath, [bootstrap, '--native-only'], { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
