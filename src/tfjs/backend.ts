@@ -1,7 +1,7 @@
 /**
  * Choosing the TensorFlow.js backend specdyn trains with.
  *
- * `loadTf()` tries, in order: tfjs-node (libtensorflow; an optional dependency whose install
+ * `loadTf()` tries, in order: tfjs-node (libtensorflow; an optional peer dependency whose install
  * script must download libtensorflow, so it is often absent), then 'specdyn-native' (the cpu
  * backend with its matrix products on OpenBLAS through the specdyn addon), then
  * tfjs-backend-wasm, then the pure-JavaScript cpu backend. It reports which one it chose and
