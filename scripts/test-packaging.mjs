@@ -15,6 +15,8 @@
 //   (d)        as (c) with the BLAS headers hidden (SPECDYN_SYSTEM_INCLUDE_DIRS=<empty dir>):
 //              the install fails with the one clear message
 //   (e)        as (c) with --ignore-scripts: import works, the first call names `npm rebuild specdyn`
+//   (f)        the app of (a) with the optional TensorFlow.js peers installed: loadTf picks
+//              specdyn-native (require: 'specdyn-native') and a product is exact
 // Prints a pass/fail summary and exits non-zero on any failure. Node builtins only (it spawns
 // npm, tar, readelf, ldd, unshare). Usage: node scripts/test-packaging.mjs [--keep]
 import { spawnSync } from 'node:child_process';
@@ -233,6 +235,26 @@ await step('(a) npm install <tarball> (defaults): prebuild found, answers right,
   const pkgs = readdirSync(path.join(app, 'node_modules')).filter((d) => !d.startsWith('.'));
   facts.installedSize = `${mb(size.apparent)} apparent, ${mb(size.disk)} on disk (node_modules: ${pkgs.join(', ')})`;
   return `eig err ${rep.eigErr.toExponential(1)}, dist err ${rep.distErr.toExponential(1)}; installed ${facts.installedSize}`;
+});
+
+await step('(f) the app of (a) plus the TensorFlow.js peers: specdyn/tfjs computes on specdyn-native', () => {
+  const app = path.join(work, 'app-default');
+  check(existsSync(app), 'needs the app of (a)');
+  const r = sh('npm', ['install', '@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0'], { cwd: app });
+  check(r.status === 0, `npm install of the peers failed:\n${r.out}`);
+  const script = `
+    import { loadTf } from 'specdyn/tfjs';
+    const { tf, backend } = await loadTf({ require: 'specdyn-native' });
+    const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]), b = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    const got = Array.from(await tf.matMul(a, b).data());
+    console.log(JSON.stringify({ backend, active: tf.getBackend(), got }));`;
+  const run = sh(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+  check(run.status === 0, `loadTf failed:\n${run.out}`);
+  const rep = JSON.parse(run.stdout.trim().split('\n').pop());
+  check(rep.backend === 'specdyn-native' && rep.active === 'specdyn-native', `backend ${rep.backend} / ${rep.active}`);
+  // [[1,2,3],[4,5,6]] · [[1,0],[0,1],[1,1]] = [[4,5],[10,11]], exact in float32.
+  check(JSON.stringify(rep.got) === '[4,5,10,11]', `matMul gave ${rep.got}`);
+  return 'loadTf({ require: specdyn-native }) -> specdyn-native, matMul exact';
 });
 
 await step('(b) npm install --ignore-scripts: the prebuild alone', () => {
