@@ -11,7 +11,9 @@
 // scripts/bootstrap.mjs with cmake-js instead.
 //
 // Environment:
-//   npm_config_build_from_source=true (npm install --build-from-source)  ignore prebuilds
+//   npm_config_build_from_source=true (npm install --build-from-source, which npm 11 passes on
+//                                with an "unknown config" warning) or SPECDYN_BUILD_FROM_SOURCE=1:
+//                                ignore prebuilds and build from source
 //   SPECDYN_INCLUDE_DIRS         extra directories holding cblas.h / lapacke.h (space-separated;
 //                                binding.gyp passes them to the compiler as well)
 //   SPECDYN_SYSTEM_INCLUDE_DIRS  the system header directories searched (space-separated; the
@@ -48,7 +50,7 @@ function loadable() {
   return { reason: (probe.stderr || '').split('\n').map((l) => l.trim()).find((l) => /^\w*Error:/.test(l)) ?? 'unknown' };
 }
 
-const fromSource = env.npm_config_build_from_source === 'true';
+const fromSource = env.npm_config_build_from_source === 'true' || env.SPECDYN_BUILD_FROM_SOURCE === '1';
 if (!fromSource) {
   const found = loadable();
   if (found.file) {
