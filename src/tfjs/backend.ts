@@ -16,11 +16,11 @@
  * `getThreads()` from specdyn; OpenBLAS itself keeps small products single-threaded). See
  * docs/training.md for how this shares the cores with analysis queued on the libuv pool.
  */
-import { createRequire } from 'node:module';
 import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';
 import { checkOneOf, checkOptionsObject } from '../validate.js';
 import { NATIVE_BACKEND_NAME, registerNativeBackend } from './native-kernels.js';
+import { isInstalled } from './peers.js';
 
 /** The tfjs module namespace (tfjs-node's is a superset of it). */
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -92,24 +92,15 @@ async function importTfjs(): Promise<Tf> {
 async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: string }> {
   switch (choice) {
     case 'tfjs-node': {
+      const notInstalled = `${TFJS_NODE} is not installed (it is an optional peer dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)`;
+      if (!isInstalled(TFJS_NODE)) throw new SpecdynError(notInstalled);
       let mod: Tf;
-      // Resolved first: a bundler's resolver (vite under vitest) reports a missing package
-      // without Node's error code.
-      let installed = true;
       try {
-        createRequire(import.meta.url).resolve(TFJS_NODE);
-      } catch {
-        installed = false;
-      }
-      try {
-        if (!installed) throw Object.assign(new Error(`Cannot find package '${TFJS_NODE}'`), { code: 'ERR_MODULE_NOT_FOUND' });
         // A variable specifier: tfjs-node is optional, so it must not be resolved at build time.
         const spec: string = TFJS_NODE;
         mod = (await import(spec)) as Tf;
       } catch (err) {
-        if (isNotInstalled(err, TFJS_NODE)) {
-          throw new SpecdynError(`${TFJS_NODE} is not installed (it is an optional peer dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)`);
-        }
+        if (isNotInstalled(err, TFJS_NODE)) throw new SpecdynError(notInstalled);
         throw new SpecdynError(`${TFJS_NODE} is installed but failed to load: ${firstLine(err)}`);
       }
       if (!(await mod.setBackend('tensorflow'))) throw new SpecdynError(`${TFJS_NODE} loaded but its 'tensorflow' backend failed to initialise`);

@@ -33,4 +33,3 @@ export const NATIVE_BACKEND_NAME: typeof import('./native-kernels.js').NATIVE_BA
 export const NATIVE_BACKEND_PRIORITY: typeof import('./native-kernels.js').NATIVE_BACKEND_PRIORITY = kernels.NATIVE_BACKEND_PRIORITY;
 /** Kernels 'specdyn-native' computes natively. */
 export const NATIVE_KERNELS: typeof import('./native-kernels.js').NATIVE_KERNELS = kernels.NATIVE_KERNELS;
-export { TFJS_PEERS, TFJS_INSTALL, requireTfjsPeers } from './peers.js';

@@ -13,19 +13,24 @@ export const TFJS_PEERS: readonly string[] = ['@tensorflow/tfjs', '@tensorflow/t
 export const TFJS_INSTALL = 'npm install @tensorflow/tfjs@^4.22.0 @tensorflow/tfjs-backend-wasm@^4.22.0';
 
 /**
+ * Whether `pkg` resolves from specdyn's location (Node's resolution, also under a bundler such as
+ * vite, whose own resolver reports a missing package without Node's error code).
+ */
+export function isInstalled(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Throws unless every package in `packages` resolves from specdyn's location.
  * @throws SpecdynError naming the missing packages and the command that installs them.
  */
 export function requireTfjsPeers(packages: readonly string[] = TFJS_PEERS, entry = 'specdyn/tfjs'): void {
-  const require = createRequire(import.meta.url);
-  const missing = packages.filter((p) => {
-    try {
-      require.resolve(p);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const missing = packages.filter((p) => !isInstalled(p));
   if (missing.length === 0) return;
   throw new SpecdynError(
     `${entry} needs TensorFlow.js, an optional peer dependency of specdyn that is not installed ` +
