@@ -41,3 +41,11 @@ export function syncDir(dir: string): void {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/**
+ * "Expected <what> for <name> but received '<path>'" with the path in full (the shared message
+ * helper abbreviates long strings, and a path is only useful whole).
+ */
+export function expectedPath(what: string, name: string, p: string): string {
+  return `Expected ${what} for ${name} but received '${p}'`;
+}

@@ -19,7 +19,7 @@ import { checkMat, type Mat } from '../matrix.js';
 import { packageRoot } from '../native.js';
 import { nativeInfo } from '../linalg/index.js';
 import { checkNumber, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import { syncDir, writeAll, writeFileAtomic } from './atomic.js';
+import { expectedPath, syncDir, writeAll, writeFileAtomic } from './atomic.js';
 import { readShardRecords, scanShard, sealShard, ShardWriter, type ArrayRecord, type ShardScan } from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
 import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
@@ -102,7 +102,7 @@ function readMeta(dir: string): RunMeta {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new SpecdynError(expected(`a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'));
+      throw new SpecdynError(expectedPath(`a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'));
     }
     throw e;
   }
@@ -318,6 +318,7 @@ class Writer implements RunWriter {
   private done = 0;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private metaDirty = false;
 
   constructor(dir: string, meta: RunMeta, session: number, lock: LockInfo, durable: boolean) {
     this.dir = dir;
@@ -346,6 +347,12 @@ class Writer implements RunWriter {
     this.queue.push(p);
   }
 
+  setMeta(patch: Record<string, unknown>): void {
+    if (this.closed) throw new SpecdynError(`Expected an open run writer for ${this.dir} but it is closed`);
+    Object.assign(this.meta.meta, jsonClone(checkObject(patch, 'patch'), 'patch'));
+    this.metaDirty = true;
+  }
+
   flush(): Promise<void> {
     const run = this.chain.then(() => this.flushNow());
     this.chain = run.catch(() => undefined);
@@ -353,7 +360,10 @@ class Writer implements RunWriter {
   }
 
   private flushNow(): void {
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0) {
+      if (this.metaDirty) this.saveMeta();
+      return;
+    }
     const t0 = performance.now();
     const batch = this.queue;
     this.queue = [];
@@ -371,6 +381,7 @@ class Writer implements RunWriter {
   }
 
   private saveMeta(): void {
+    this.metaDirty = false;
     this.meta.updatedAt = new Date().toISOString();
     this.meta.timings.writeSeconds = this.baseWriteSeconds + (performance.now() - this.openedAt) / 1000;
     const text = JSON.stringify(this.meta, null, 2) + '\n';
@@ -428,7 +439,7 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
   if (!exists) {
     const others = fs.readdirSync(dir).filter((n) => n !== LOCK_FILE && !n.startsWith('.'));
     if (others.length > 0) {
-      throw new SpecdynError(expected(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + ` (it holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`);
+      throw new SpecdynError(expectedPath(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + ` (it holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`);
     }
   }
   let meta: RunMeta | undefined = exists ? readMeta(dir) : undefined;
