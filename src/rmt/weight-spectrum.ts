@@ -7,13 +7,20 @@
 import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { eigvalshBatch, gram, gramOperator, spectralDensity, svds, svdvals } from '../linalg/index.js';
+import { eigvalshBatch, eigvalshBatchSync, gram, gramOperator, gramSync, svds, svdsSync, svdvals, svdvalsSync } from '../linalg/index.js';
+import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { fitMarchenkoPastur } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
-import { densityQuantiles, histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
+import { histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
+import { checkInteger, checkNumber, checkOptions } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const WEIGHT_SPECTRUM_KEYS = optionKeys<WeightSpectrumOptions>({
+  kernel: true, margin: true, bootstrap: true, minEvals: true, randomize: true, route: true, partialAbove: true, topK: true,
+});
+const RANDOMIZE_KEYS = ['replicas', 'seed', 'bins'] as const;
 
 /** Options of {@link weightSpectrum}. */
 export interface WeightSpectrumOptions {
@@ -126,21 +133,35 @@ export interface WeightSpectrumRow {
  * gap_ratio is then NaN and `randomize` is a RangeError). The row records the route taken.
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
+  return runSteps(weightSpectrumSteps(w, options));
+}
+
+/**
+ * Synchronous {@link weightSpectrum}: the same body and the same row, with every solve (svdvals,
+ * or svds and the SLQ density; the shuffled baseline's Gram matrices and eigvalshBatch) run on
+ * the calling thread. Blocks the event loop: for small matrices or worker threads.
+ */
+export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}): WeightSpectrumRow {
+  return runStepsSync(weightSpectrumSteps(w, options));
+}
+
+/** The one body of weightSpectrum and its Sync twin (yields each native solve; see linalg/route.ts). */
+function* weightSpectrumSteps(w: Mat, options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
   checkMat(w, 'w');
-  checkOptionsObject(options);
+  checkOptions('weightSpectrum', options, WEIGHT_SPECTRUM_KEYS);
+  options ??= {};
   const W = options.kernel ? transpose(w) : w;
   const N = W.rows, M = W.cols, ratio = N / M;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
-  const route0 = checkOneOf(options.route ?? 'auto', 'route', ['auto', 'full', 'partial']);
-  const partialAbove = checkInteger(options.partialAbove ?? 4000, 'partialAbove', { min: 0 });
+  const routeOptions = resolveRoute(options);
   const topK = checkInteger(options.topK ?? 20, 'topK', { min: 1 });
   const small = Math.min(N, M);
-  const route: 'full' | 'partial' = route0 === 'auto' ? (small > partialAbove ? 'partial' : 'full') : route0;
+  const route = chooseRoute(routeOptions, small);
   if (route === 'partial' && options.randomize) {
     throw new RangeError(expected("route 'full' (the shuffled baseline needs full spectra)", "randomize with route 'partial'", options.randomize));
   }
-  const { evals, norm } = route === 'full' ? await fullSpectrum(W) : await partialSpectrum(W, Math.min(topK, small));
+  const { evals, norm } = route === 'full' ? yield* fullSpectrum(W) : yield* partialSpectrum(W, Math.min(topK, small));
   const k = evals.length;
   const lambdaMax = evals[k - 1]!;
   let entropy = NaN;
@@ -177,6 +198,7 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
 
     if (options.randomize) {
       const ro = typeof options.randomize === 'object' ? options.randomize : {};
+      checkOptions("weightSpectrum option 'randomize'", ro, RANDOMIZE_KEYS);
       const replicas = checkInteger(ro.replicas ?? 3, 'randomize.replicas', { min: 1 });
       const seed = checkInteger(ro.seed ?? 0, 'randomize.seed');
       const bins = checkInteger(ro.bins ?? 100, 'randomize.bins', { min: 2 });
@@ -186,9 +208,9 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
         const data = Float64Array.from(W.data);
         new Rng(seed, rep).shuffle(data);
         const shuffled: Mat<Float64Array> = { data, rows: N, cols: M };
-        grams.push(await gram(N <= M ? shuffled : transpose(shuffled)));
+        grams.push(yield* call(gram, gramSync, N <= M ? shuffled : transpose(shuffled)));
       }
-      const rand = await eigvalshBatch(grams);
+      const rand = yield* call(eigvalshBatch, eigvalshBatchSync, grams);
       const pooled = new Float64Array(replicas * k);
       rand.forEach((e, j) => pooled.set(e, j * k));
       pooled.sort();
@@ -213,8 +235,8 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
 }
 
 /** Full route: every eigenvalue of W Wᵀ as squared singular values (ascending); norm = Σλ. */
-async function fullSpectrum(W: Mat): Promise<{ evals: Float64Array; norm: number }> {
-  const sv = await svdvals(W);
+function* fullSpectrum(W: Mat): Steps<{ evals: Float64Array; norm: number }> {
+  const sv = yield* call(svdvals, svdvalsSync, W);
   const k = sv.length;
   const evals = new Float64Array(k);
   for (let i = 0; i < k; i++) evals[i] = sv[k - 1 - i]! ** 2;
@@ -223,9 +245,6 @@ async function fullSpectrum(W: Mat): Promise<{ evals: Float64Array; norm: number
   return { evals, norm };
 }
 
-/** SLQ settings of the partial route: fine bins for the quantiles, a 32-wide probe block (BLAS-3, about the cost of 16). */
-const PARTIAL_DENSITY = { bins: 200, probes: 32, steps: 48, seed: 0 } as const;
-
 /**
  * Partial route: the top `topK` eigenvalues exactly (svds, squared) and min(N, M)
  * pseudo-eigenvalues from the SLQ density of the smaller-side Gram operator (never formed).
@@ -233,12 +252,11 @@ const PARTIAL_DENSITY = { bins: 200, probes: 32, steps: 48, seed: 0 } as const;
  * it; this also removes the density's smearing between the bulk edge and outliers), then the
  * top `topK` are replaced by the exact values. norm = ‖W‖²_F from the entries (exact).
  */
-async function partialSpectrum(W: Mat, topK: number): Promise<{ evals: Float64Array; norm: number }> {
+function* partialSpectrum(W: Mat, topK: number): Steps<{ evals: Float64Array; norm: number }> {
   const n = Math.min(W.rows, W.cols);
   const side = W.rows <= W.cols ? 'outer' : 'inner';
-  const top = await svds(W, { k: topK });
-  const dens = await spectralDensity(gramOperator(W, side), PARTIAL_DENSITY);
-  const evals = densityQuantiles(dens.edges, dens.mass, n);
+  const top = yield* call(svds, svdsSync, W, { k: topK });
+  const evals = yield* solve(pseudoSpectrum(gramOperator(W, side), n));
   const exact = Float64Array.from(top.s, (s) => s * s).sort();
   const cap = exact[0]!;
   for (let i = 0; i < n; i++) if (evals[i]! > cap) evals[i] = cap;
