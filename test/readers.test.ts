@@ -330,6 +330,7 @@ describe('importSnapshots', () => {
     const run = await openRun(out);
     expect(run.status).toBe('finished');
     expect(run.meta.meta.probeLabels).toEqual(labels);
+    expect(Object.keys(run.rows({ observable: 'a' })[0]!).sort()).toEqual([...run.meta.columns.omd!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort());
     const direct = new OmdTrajectory({ metric: 'euclidean' });
     for (const s of t.snapshots) direct.pushSync(s.step, s.reps);
     const rows = run.rows({ family: 'omd', observable: 'a' });
@@ -419,6 +420,8 @@ describe('importCheckpoints', () => {
       expect([crow.N, crow.M]).toEqual([16, 36]);
       expect(crow.lambda_max).toBe(conv.lambda_max);
     }
+    expect(run.meta.columns.weights!.map((c) => c.name)).toEqual(expect.arrayContaining(['alpha', 'variance_mp_ci_low', 'shape', 'dtype']));
+    expect(Object.keys(run.rows({ observable: 'fc1.weight' })[0]!).sort()).toEqual([...run.meta.columns.weights!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort());
     const reasons = new Map(res.skipped.filter((s) => s.step === 0).map((s) => [s.tensor, s.reason]));
     expect(reasons.get('fc1.bias')).toMatch(/^1-D tensor/);
     expect(reasons.get('steps')).toMatch(/^I64 tensor/);

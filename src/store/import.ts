@@ -7,60 +7,47 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
-import { OmdTrajectory, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
-import { weightSpectrum, type WeightSpectrumOptions, type WeightSpectrumRow } from '../rmt/index.js';
+import { OMD_POINT_COLUMNS, OmdTrajectory, omdPointToRow, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
+import { WEIGHT_SPECTRUM_COLUMNS, weightSpectrum, weightSpectrumToRow, type Column, type WeightSpectrumOptions, type WeightSpectrumRow } from '../rmt/index.js';
 import { checkOptionsObject } from '../validate.js';
 import { toMat, type NdArray } from './ndarray.js';
 import { readNpy, readNpz } from './npy.js';
 import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
 import { expectedPath } from './atomic.js';
 import { createRun } from './run.js';
-import type { ObservableRecord, Row, RunWriter, Scalar } from './types.js';
+import type { ColumnMeta, ObservableRecord, Row, RunWriter } from './types.js';
 
-/** camelCase → snake_case (`candidateSize` → `candidate_size`). */
-function snake(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+/** Registry columns as store column metadata (dtype names of run.json: float64, int, string, bool). */
+export function columnMetaOf(columns: readonly Column[]): ColumnMeta[] {
+  const dtype = { f64: 'float64', i32: 'int', str: 'string', bool: 'bool' } as const;
+  return columns.map((c) => ({ name: c.name, unit: c.unit, dtype: dtype[c.dtype], doc: c.doc }));
 }
 
-/**
- * Flattens the scalar figures of a nested result into one row: numbers, strings and booleans
- * kept, nested plain objects prefixed with their key (`band.gapRatio` → `band_gap_ratio`),
- * arrays and typed arrays left out (they go to the Arrow shard).
- */
-export function flattenFigures(obj: object, rename: (k: string) => string = snake, prefix = ''): Row {
-  const row: Row = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix + rename(k);
-    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') row[key] = v as Scalar;
-    else if (typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('data' in v && 'rows' in v)) Object.assign(row, flattenFigures(v, rename, `${key}_`));
-  }
-  return row;
-}
+/** OMD point columns as stored (the registry's, without `step`, which every line carries). */
+const OMD_STORED_COLUMNS = columnMetaOf(OMD_POINT_COLUMNS.filter((c) => c.name !== 'step'));
+const WEIGHT_STORED_COLUMNS: ColumnMeta[] = [
+  ...columnMetaOf(WEIGHT_SPECTRUM_COLUMNS),
+  { name: 'shape', unit: '', dtype: 'string', doc: "The tensor's shape as stored in the checkpoint, e.g. '16x4x3x3'" },
+  { name: 'dtype', unit: '', dtype: 'string', doc: "The tensor's dtype in the checkpoint (F16, BF16, F32, F64)" },
+];
 
 /**
- * The row and arrays of one OMD trajectory point: the snapshot figures flattened (snake_case,
- * `band_*`, `ambient_*`) plus the links overlap, overlap_size, persistence, matrix_velocity;
- * arrays `values` (the spectrum, ascending), `cloud` (aligned MDS, N x 3), `eigenvalue_velocity`.
+ * The record of one OMD trajectory point: row = omdPointToRow (OMD_POINT_COLUMNS without
+ * `step`); arrays `values` (the spectrum, ascending), `cloud` (aligned MDS, N x 3) and
+ * `eigenvalue_velocity` (Perron, then the ranked non-Perron values).
  */
 export function omdRecord(observable: string, p: TrajectoryPoint): ObservableRecord {
-  const row: Row = {
-    ...flattenFigures(p.figures),
-    overlap: p.overlap,
-    overlap_size: p.overlapSize,
-    persistence: p.persistence,
-    matrix_velocity: p.matrixVelocity,
-  };
+  const { step: _step, ...row } = omdPointToRow(p);
+  void _step;
   return { observable, family: 'omd', row, arrays: { values: p.figures.values, cloud: p.cloud, eigenvalue_velocity: p.eigenvalueVelocity } };
 }
 
 /**
- * The row and arrays of one weight spectrum: its scalar columns under their own names
- * (WeightWatcher's where one exists), variance_mp_ci as variance_mp_ci_lo/_hi; arrays `evals`,
- * `spikes`, `snr`. `extra` columns (shape, dtype) are added.
+ * The record of one weight spectrum: row = weightSpectrumToRow (WEIGHT_SPECTRUM_COLUMNS) plus
+ * `extra` columns; arrays `evals` (ascending), `spikes` (descending), `snr`.
  */
 export function weightRecord(observable: string, w: WeightSpectrumRow, extra: Row = {}): ObservableRecord {
-  const row: Row = { ...flattenFigures(w, (k) => k), variance_mp_ci_lo: w.variance_mp_ci[0], variance_mp_ci_hi: w.variance_mp_ci[1], ...extra };
-  return { observable, family: 'weights', row, arrays: { evals: w.evals, spikes: w.spikes, snr: w.snr } };
+  return { observable, family: 'weights', row: { ...weightSpectrumToRow(w), ...extra }, arrays: { evals: w.evals, spikes: w.spikes, snr: w.snr } };
 }
 
 /** Options of {@link importSnapshots}: where to write, and the OMD options of every layer's trajectory. */
@@ -115,7 +102,7 @@ async function listSteps(dir: string, re: RegExp, what: string): Promise<{ step:
  * `options.layer`) or `step-<n>.npz` (one N x D array per layer, keyed by layer name). Arrays of
  * more than 2 dimensions are read as N x prod(rest) (e.g. N x C x H x W activations). Every layer
  * runs through its own {@link OmdTrajectory} (options as given) in step order, and each step is
- * written and flushed as one snapshot (rows: {@link omdRecord}).
+ * written and flushed as one snapshot ({@link omdRecord}; run.json `columns.omd` lists the columns).
  *
  * @throws RangeError when the directory has no step files, two files share a step, a step lacks a
  * layer of the first step, or an array's N differs from the first step's (naming both files), plus
@@ -127,7 +114,7 @@ export async function importSnapshots(dir: string, options: ImportSnapshotsOptio
   if (typeof out !== 'string' || out.length === 0) throw new TypeError(expected('a run directory path', 'options.out', out));
   const files = await listSteps(dir, STEP_FILE, 'representation snapshots (step-<n>.npy or step-<n>.npz)');
   new OmdTrajectory(trajectoryOptions); // validates the options before anything is written
-  const writer = await createRun(out, { config, meta: { ...meta, source: { kind: 'snapshots', dir: path.resolve(dir) } } });
+  const writer = await createRun(out, { config, meta: { ...meta, source: { kind: 'snapshots', dir: path.resolve(dir) } }, columns: { omd: OMD_STORED_COLUMNS } });
   const trajectories = new Map<string, OmdTrajectory>();
   let first: { file: string; layer: string; n: number; layers: string[] } | undefined;
   try {
@@ -222,7 +209,7 @@ export async function importCheckpoints(pathOrDir: string, options: ImportCheckp
     files = [{ step: stepOf(pathOrDir) ?? 0, file: pathOrDir }];
   }
   const headers = await Promise.all(files.map((f) => readSafetensorsHeader(f.file)));
-  const writer: RunWriter = await createRun(out, { config, meta: { ...meta, source: { kind: 'checkpoints', path: path.resolve(pathOrDir) } } });
+  const writer: RunWriter = await createRun(out, { config, meta: { ...meta, source: { kind: 'checkpoints', path: path.resolve(pathOrDir) } }, columns: { weights: WEIGHT_STORED_COLUMNS } });
   const skipped: ImportResult['skipped'] = [];
   const seen = new Set<string>();
   try {

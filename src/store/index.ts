@@ -50,7 +50,7 @@ export {
   importCheckpoints,
   omdRecord,
   weightRecord,
-  flattenFigures,
+  columnMetaOf,
   type ImportSnapshotsOptions,
   type ImportCheckpointsOptions,
   type ImportResult,
