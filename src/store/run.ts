@@ -19,7 +19,7 @@ import { checkMat, type Mat } from '../matrix.js';
 import { packageRoot } from '../native.js';
 import { nativeInfo } from '../linalg/index.js';
 import { checkNumber, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import { expectedPath, syncDir, writeAll, writeFileAtomic } from './atomic.js';
+import { expectedPath, syncDir, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
 import { readShardRecords, scanShard, sealShard, ShardWriter, type ArrayRecord, type ShardScan } from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
 import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
@@ -359,9 +359,9 @@ class Writer implements RunWriter {
     return run;
   }
 
-  private flushNow(): void {
+  private async flushNow(): Promise<void> {
     if (this.queue.length === 0) {
-      if (this.metaDirty) this.saveMeta();
+      if (this.metaDirty) await this.saveMeta();
       return;
     }
     const t0 = performance.now();
@@ -369,28 +369,21 @@ class Writer implements RunWriter {
     this.queue = [];
     const flush = this.shard.count;
     const text = batch.flatMap((p) => p.lines.map((l) => encodeLine({ ...l, session: this.session, flush }) + '\n')).join('');
-    writeAll(this.stepsFd, Buffer.from(text, 'utf8'));
-    if (this.durable) fs.fdatasyncSync(this.stepsFd);
-    this.shard.append(batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))), this.durable);
+    await writeAllAsync(this.stepsFd, Buffer.from(text, 'utf8'), this.durable);
+    await this.shard.append(batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))), this.durable);
     this.done += batch.length;
     const s = this.meta.sessions[this.meta.sessions.length - 1]!;
     s.flushes = this.shard.count;
     s.snapshots = this.done;
     this.meta.timings.flushSeconds += (performance.now() - t0) / 1000;
-    this.saveMeta();
+    await this.saveMeta();
   }
 
-  private saveMeta(): void {
+  private async saveMeta(): Promise<void> {
     this.metaDirty = false;
     this.meta.updatedAt = new Date().toISOString();
     this.meta.timings.writeSeconds = this.baseWriteSeconds + (performance.now() - this.openedAt) / 1000;
-    const text = JSON.stringify(this.meta, null, 2) + '\n';
-    if (this.durable) writeFileAtomic(path.join(this.dir, RUN_FILE), text);
-    else {
-      const tmp = path.join(this.dir, `.${RUN_FILE}.${process.pid}.tmp`);
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, path.join(this.dir, RUN_FILE));
-    }
+    await writeFileAtomicAsync(path.join(this.dir, RUN_FILE), JSON.stringify(this.meta, null, 2) + '\n', this.durable);
   }
 
   async close(options: CloseOptions = {}): Promise<void> {
@@ -410,8 +403,11 @@ class Writer implements RunWriter {
       this.meta.status = status;
       this.meta.finishedAt = now;
       this.meta.error = options.error === undefined ? null : options.error instanceof Error ? options.error.message : String(options.error);
-      this.saveMeta();
-      releaseLock(this.dir, this.lock);
+      try {
+        await this.saveMeta();
+      } finally {
+        releaseLock(this.dir, this.lock);
+      }
     }
   }
 }
