@@ -116,8 +116,7 @@ void* AcquireBlock(size_t bytes, size_t* capacity) {
     size_t best = pool.blocks.size();
     for (size_t i = 0; i < pool.blocks.size(); ++i) {
       const size_t c = pool.blocks[i].first;
-      if (c >= rounded && c <= 2 * rounded && (best == pool.blocks.size() || c < pool.blocks[best].first))
-        best = i;
+      if (c >= rounded && c <= 2 * rounded && (best == pool.blocks.size() || c < pool.blocks[best].first)) best = i;
     }
     if (best < pool.blocks.size()) {
       auto b = pool.blocks[best];
