@@ -28,6 +28,14 @@ void CopyInto(const MatView& a, T* dst) {
   }
 }
 
+// A LapackError (info 0) for a range routine that found m eigenvalues where k were asked for.
+Status RangeUnresolved(const char* routine, lapack_int k, lapack_int m) {
+  Status st = Status::Lapack(routine, 0);
+  st.message = std::string("Expected ") + std::to_string(k) + " eigenvalues from " + routine + " but received " +
+               std::to_string(m) + " (the index range could not be resolved)";
+  return st;
+}
+
 // Deterministic signs: the largest-magnitude entry of each of the k rows (length n) is positive.
 void FixSigns(double* vectors, int64_t k, int64_t n) {
   for (int64_t r = 0; r < k; ++r) {
@@ -85,12 +93,7 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
     info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(), work.get(), lwork, iwork.get(),
                     liwork);
     if (info != 0) return Status::Lapack(L::syevr, info);
-    if (m != k) {
-      Status st = Status::Lapack(L::syevr, 0);
-      st.message = std::string("Expected ") + std::to_string(k) + " eigenvalues from " + L::syevr + " but received " +
-                   std::to_string(m) + " (the index range could not be resolved)";
-      return st;
-    }
+    if (m != k) return RangeUnresolved(L::syevr, k, m);
     for (lapack_int i = 0; i < k; ++i) values[i] = double(w[i]);
     if (vectors) {
       const size_t nk = size_t(n) * size_t(k);
@@ -133,12 +136,7 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
   lapack_logical tryrac = 1;
   info = L::Stemr(n, d.get(), e.get(), il, iu, &m, w.get(), z.get(), k, isuppz.get(), &tryrac);
   if (info != 0) return Status::Lapack(L::stemr, info);
-  if (m != k) {
-    Status st = Status::Lapack(L::stemr, 0);
-    st.message = std::string("Expected ") + std::to_string(k) + " eigenpairs from " + L::stemr + " but received " +
-                 std::to_string(m) + " (the index range could not be resolved)";
-    return st;
-  }
+  if (m != k) return RangeUnresolved(L::stemr, k, m);
   info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), &wq, -1);
   if (info != 0) return Status::Lapack(L::ormtr, info);
   {
