@@ -175,6 +175,14 @@ describe('one message dialect', () => {
     expect(() => eighSync(a, { symmetryTolerance: -0.1 })).toThrow(
       new RangeError("Expected a non-negative number for eigh option 'symmetryTolerance' but received -0.1"),
     );
+    expect(() => eighSync({ data: new Float64Array([1, 0.1, 0.30000000000000004, 1]), rows: 2, cols: 2 })).toThrow(
+      new RangeError(
+        'Expected a symmetric matrix (|a[i][j] - a[j][i]| <= 1e-10 * max|a|) for a but received a[0][1] = 0.1 and a[1][0] = 0.30000000000000004 (relative asymmetry 0.2)',
+      ),
+    );
+    expect(() => eigvalshSync({ data: new Float64Array([1, 0, 0, -3.5e39]), rows: 2, cols: 2 }, { precision: 'float32' })).toThrow(
+      new RangeError("Expected values within float32 range (|v| <= 3.4e38) for a.data (precision 'float32') but received -3.5e+39 at index 3"),
+    );
   });
 
   it('a tfjs Tensor-like passed as a Mat says how to pass it (TypeScript and native alike)', () => {

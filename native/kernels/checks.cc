@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 
 namespace specdyn {
 
@@ -35,12 +36,9 @@ Status CheckFloat32Range(const MatView& m) {
   const double limit = double(std::numeric_limits<float>::max());
   for (int64_t i = 0; i < m.size(); ++i) {
     if (std::fabs(p[i]) > limit) {
-      char buf[256];
-      std::snprintf(buf, sizeof buf,
-                    "Expected values within float32 range (|v| <= 3.4e38) for %s.data (precision "
-                    "'float32') but received %.6g at index %lld",
-                    m.name.c_str(), p[i], static_cast<long long>(i));
-      return Status::Range(buf);
+      return Status::Range("Expected values within float32 range (|v| <= 3.4e38) for " + m.name +
+                           ".data (precision 'float32') but received " + FormatNumber(p[i]) + " at index " +
+                           std::to_string(i));
     }
   }
   return Status::Ok();
@@ -90,14 +88,15 @@ Status AsymmetryError(const MatView& m, double rtol) {
     }
   }
   if (dmax <= rtol * amax) return Status::Ok();
-  char buf[320];
-  std::snprintf(buf, sizeof buf,
-                "Expected a symmetric matrix (|a[i][j] - a[j][i]| <= %.3g * max|a|) for %s but "
-                "received a[%lld][%lld] = %.17g and a[%lld][%lld] = %.17g (relative asymmetry "
-                "%.3g)",
-                rtol, m.name.c_str(), static_cast<long long>(bi), static_cast<long long>(bj), m.at(bi, bj),
-                static_cast<long long>(bj), static_cast<long long>(bi), m.at(bj, bi), amax > 0 ? dmax / amax : dmax);
-  return Status::Range(buf);
+  // Received values in full (shortest round-trip); the asymmetry ratio is a summary (3 digits).
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.3g", amax > 0 ? dmax / amax : dmax);
+  const auto entry = [&](int64_t i, int64_t j) {
+    return "a[" + std::to_string(i) + "][" + std::to_string(j) + "] = " + FormatNumber(m.at(i, j));
+  };
+  return Status::Range("Expected a symmetric matrix (|a[i][j] - a[j][i]| <= " + FormatNumber(rtol) + " * max|a|) for " +
+                       m.name + " but received " + entry(bi, bj) + " and " + entry(bj, bi) + " (relative asymmetry " +
+                       ratio + ")");
 }
 
 }  // namespace
