@@ -60,6 +60,7 @@ function one(i) {
   return new Promise((resolve) => {
     const w = new Worker(workerCode, { eval: true, workerData: { root, seed: i + 1 } });
     w.on('error', () => {});
+    w.once('exit', resolve); // a worker that ends by itself (it should not) settles its lane too
     const stop = (ms) => setTimeout(() => w.terminate().then(resolve, resolve), ms);
     if (i % 3 === 0) w.once('online', () => stop(Math.random() * 4));
     else w.once('message', () => { ready++; stop(Math.random() * 12); });
