@@ -8,3 +8,5 @@ export * from './teacher-student.js';
 export * from './simulate.js';
 export * from './phase-diagram.js';
 export * from './critical-step.js';
+export * from './nonlinear.js';
+export * from './finite-data.js';
