@@ -10,3 +10,4 @@ export * from './phase-diagram.js';
 export * from './critical-step.js';
 export * from './nonlinear.js';
 export * from './finite-data.js';
+export * from './stationary.js';
