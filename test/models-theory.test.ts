@@ -12,6 +12,7 @@ import {
   stepCoefficients,
   twoLayerCoefficients,
 } from '../src/models/index.js';
+import { Rng } from '../src/random.js';
 
 /** Midpoint rule for E[g(σ z)], z ~ N(0, 1), on [−12, 12] (independent of the implementation's rules). */
 function gaussMid(g: (h: number) => number, sigma: number, k = 40000): number {
@@ -186,5 +187,25 @@ describe('finite data (P = αM), one linear step', () => {
   it('bad input', () => {
     expect(() => fd.overlap({ sigmaW: 1, ratio: 0.5, alpha: 0, lr: 0.5 })).toThrow('Expected a number > 0 for alpha but received 0');
     expect(() => stepCoefficients('sigmoid' as 'relu', { sigmaW: 1 })).toThrow("Expected 'linear', 'relu' or 'tanh' for activation but received 'sigmoid'");
+  });
+});
+
+describe('ReLU on a finite dataset: the spurious mean spike', () => {
+  it('λ_max at ε_o = 2 and large σ_W is ε²σ_W²N|m̄|²/(2π), m̄ the dataset mean (N = 100, α = 20)', async () => {
+    const n = 100, m = 200, alpha = 20, P = alpha * m;
+    for (const [sigmaW, seed] of [[3, 1], [10, 2]] as const) {
+      const r = await simulateTeacherStudent({ n, m, sigmaW, lr: 2, steps: 1, activation: 'relu', data: { alpha }, replicas: 2, seed });
+      // the simulator's dataset: stream 1 of the seed, M x P row-major
+      const xt = new Rng(seed, 1).fillNormal(new Float64Array(m * P));
+      let mbar2 = 0;
+      for (let j = 0; j < m; j++) { let s = 0; for (let p = 0; p < P; p++) s += xt[j * P + p]!; mbar2 += (s / P) ** 2; }
+      const want = (4 * sigmaW ** 2 * n * mbar2) / (2 * Math.PI);
+      expect(Math.abs(r.lambdaMax[1]! / want - 1)).toBeLessThan(0.1);
+      expect(Math.abs(fd.reluMeanSpike({ sigmaW, n, alpha, lr: 2 }) / want - 1)).toBeLessThan(0.35); // E|m̄|² = 1/α
+      // the population step keeps q² ≈ 1 here; the dataset's top eigenvector misses u
+      expect(r.q2[1]!).toBeLessThan(0.1);
+      const pop = await simulateTeacherStudent({ n, m, sigmaW, lr: 2, steps: 1, activation: 'relu', replicas: 2, seed });
+      expect(pop.q2[1]!).toBeGreaterThan(0.95);
+    }
   });
 });

@@ -155,6 +155,22 @@ export const finiteDataTeacherStudent = {
     const a = checkNumber(alpha, 'alpha', { min: 0, minExclusive: true });
     return a > 1 ? a / (a - 1) : Infinity;
   },
+  /**
+   * ReLU on a finite dataset: the spurious rank-one spike ε²σ_W²N/(2πα) that the dataset's
+   * nonzero input mean m̄ = (1/P)Σ_p x_p (E|m̄|² = 1/α) makes with the nonzero mean output of
+   * ReLU, E[relu(h_a)] = |w_a|/√(2π): the first step adds −ε(|w_a|/√(2π))_a m̄ᵀ, a rank-one term
+   * along the all-ones direction of the N outputs (nearly orthogonal to u). It grows with N at
+   * fixed α and is absent for odd activations (linear, tanh) and in the population limit. When it
+   * exceeds the teacher's outlier (≈ (εμ₁)² = ε²/16 at large σ_W), the top eigenvector no longer
+   * carries q². Residual (f(h*) − f(h)) ≈ −relu(h), i.e. σ_W ≫ |u_a|.
+   */
+  reluMeanSpike({ sigmaW, n, alpha, lr }: { sigmaW: number; n: number; alpha: number; lr: number }): number {
+    const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
+    const nn = checkNumber(n, 'n', { min: 1 });
+    const a = checkNumber(alpha, 'alpha', { min: 0, minExclusive: true });
+    const e = checkNumber(lr, 'lr', { min: 0 });
+    return (e * e * s * s * nn) / (2 * Math.PI * a);
+  },
   /** 'disordered' without outlier, else ferromagnetic for ε ≤ ε_o, paramagnetic above. */
   phase(p: FiniteDataPoint): TeacherStudentPhase {
     if (Number.isNaN(solve(p).outlier)) return 'disordered';
