@@ -10,11 +10,10 @@
  *
  * Both with a delete-one-block jackknife error over samples.
  */
-import { defaultConcurrency } from '../concurrency.js';
 import { expected } from '../errors.js';
 import { Rng } from '../random.js';
 import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
-import { type Computation, linearStepSweep, parallel, runAsync, runSync } from './physics.js';
+import { type Computation, linearStepSweep, parallel, runSync, runWithOptions } from './physics.js';
 import { linearTeacherStudent } from './teacher-student.js';
 
 /** Options of {@link estimateCriticalStep}. */
@@ -263,8 +262,7 @@ function analyse(o: Resolved, q2: Float64Array[]): CriticalStepEstimate {
  */
 export async function estimateCriticalStep(options: CriticalStepOptions = {}): Promise<CriticalStepEstimate> {
   const o = resolve(options);
-  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
-  return analyse(o, await runAsync(measure(o), concurrency, options.signal));
+  return analyse(o, await runWithOptions(measure(o), options));
 }
 
 /** {@link estimateCriticalStep} on the calling thread; identical results. @throws {TypeError|RangeError} for bad options. */

@@ -4,7 +4,6 @@
  * their top eigenpair of X = W Wᵀ read against the closed forms of the setting (linear,
  * nonlinear one-step, finite data) and its analytic boundaries.
  */
-import { defaultConcurrency } from '../concurrency.js';
 import { expected } from '../errors.js';
 import { Rng } from '../random.js';
 import { tracyWidomScale, TRACY_WIDOM_1 } from '../rmt/spikes.js';
@@ -19,7 +18,7 @@ import {
   linearWeights,
   pairOverlap,
   parallel,
-  runAsync,
+  runWithOptions,
   runSync,
   squaredOverlap,
   topEigenOf,
@@ -251,9 +250,7 @@ function* diagram(o: Resolved): Computation<PhaseDiagram> {
  *   `signal` aborts.
  */
 export async function phaseDiagram(options: PhaseDiagramOptions): Promise<PhaseDiagram> {
-  const o = resolve(options);
-  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
-  return runAsync(diagram(o), concurrency, options.signal);
+  return runWithOptions(diagram(resolve(options)), options);
 }
 
 /**

@@ -11,12 +11,12 @@
  * Internal to models/; the public entry points are in simulate.ts, phase-diagram.ts and
  * critical-step.ts.
  */
-import { mapConcurrent } from '../concurrency.js';
+import { defaultConcurrency, mapConcurrent } from '../concurrency.js';
 import { expected } from '../errors.js';
 import { type EighResult, eigh, eighSync, gram, gramSync } from '../linalg/index.js';
 import { type Mat } from '../matrix.js';
 import { median } from '../stats.js';
-import { checkNumber, checkOneOf } from '../validate.js';
+import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
 
 /** Student/teacher activation f in ŷ = f(Wx), y = f(W*x). */
 export type Activation = 'linear' | 'relu' | 'tanh';
@@ -302,6 +302,15 @@ export function runSync<R>(c: Computation<R>): R {
     step = c.next(reply);
   }
   return step.value;
+}
+
+/**
+ * Runs a computation asynchronously with the `concurrency` (an integer ≥ 1, default the hardware
+ * threads) and `signal` options of an async entry point. @internal
+ */
+export function runWithOptions<R>(c: Computation<R>, options: { concurrency?: number; signal?: AbortSignal }): Promise<R> {
+  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
+  return runAsync(c, concurrency, options.signal);
 }
 
 /**

@@ -16,7 +16,6 @@
  * results do not depend on `concurrency`. {@link simulateTeacherStudentSync} runs the same
  * computation on the calling thread (bit-identical results).
  */
-import { defaultConcurrency } from '../concurrency.js';
 import { Rng } from '../random.js';
 import { median } from '../stats.js';
 import { checkInteger, checkNumber, checkObject } from '../validate.js';
@@ -30,7 +29,7 @@ import {
   makeGradientStep,
   pairOverlap,
   parallel,
-  runAsync,
+  runWithOptions,
   runSync,
   squaredOverlap,
   topEigenOf,
@@ -183,9 +182,7 @@ export function* simulation(o: SimulationSetting): Computation<SimulateResult> {
  *   `signal` aborts.
  */
 export async function simulateTeacherStudent(options: SimulateOptions): Promise<SimulateResult> {
-  const o = resolveSimulation(options);
-  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
-  return runAsync(simulation(o), concurrency, options.signal);
+  return runWithOptions(simulation(resolveSimulation(options)), options);
 }
 
 /**
