@@ -29,7 +29,7 @@ function densityBySTransform(lambda: number, r: number, k: number): number {
 describe('stationaryDensity (H⁻¹ℱH⁻¹, free multiplicative convolution)', () => {
   it('equals an independent Newton solve of the S-transform equation', () => {
     for (const ratio of [0.2, 0.5, 0.9]) {
-      for (const [sigmaH, sigmaF] of [[1, 1], [2, 0.5]]) {
+      for (const [sigmaH, sigmaF] of [[1, 1], [2, 0.5]] as const) {
         const k = sigmaH ** 2 / sigmaF ** 2;
         const { lowerEdge } = stationaryShape({ ratio, sigmaH, sigmaF });
         for (const x of [1.01, 1.5, 3, 10, 100, 1e4].map((f) => f * Math.max(lowerEdge, 1e-3))) {
