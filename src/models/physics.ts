@@ -112,6 +112,15 @@ export const activationFns: Record<Activation, { f: (h: number) => number; df: (
 };
 
 /**
+ * The factors of the closed form W_t = a Z + b u vᵀ of t population GD steps of the linear model
+ * from W₀ = σ_W Z/√M: a = (1 − ε)^t σ_W/√M, b = 1 − (1 − ε)^t. @internal
+ */
+export function linearWeightFactors(sigmaW: number, lr: number, t: number, m: number): { a: number; b: number } {
+  const decay = Math.pow(1 - lr, t);
+  return { a: (decay * sigmaW) / Math.sqrt(m), b: 1 - decay };
+}
+
+/**
  * The closed form of t population GD steps of the linear model, written into W (N x M,
  * row-major): W_t = (1 − ε)^t W₀ + [1 − (1 − ε)^t] u vᵀ with W₀ = σ_W Z/√M (Z standard normal,
  * N x M). Identical (to rounding) to iterating W ← W − ε(W − W*) t times.
@@ -127,8 +136,7 @@ export function linearWeights(
   t: number,
 ): Float64Array {
   const n = u.length, m = v.length;
-  const decay = Math.pow(1 - lr, t);
-  const a = (decay * sigmaW) / Math.sqrt(m), b = 1 - decay;
+  const { a, b } = linearWeightFactors(sigmaW, lr, t, m);
   for (let i = 0; i < n; i++) {
     const bu = b * u[i]!;
     const off = i * m;
@@ -338,7 +346,7 @@ export async function runAsync<R>(c: Computation<R>, concurrency: number, signal
 /**
  * Top eigenvalue and q² of X(ε) = W_t W_tᵀ along a grid of steps for one fixed draw (Z, u, v)
  * of the linear model, without one eigenproblem per step: with G = Z Zᵀ = Q Λ Qᵀ (computed
- * once), a = (1 − ε)^t σ_W/√M and b = 1 − (1 − ε)^t,
+ * once) and a, b of {@link linearWeightFactors},
  *
  *   Qᵀ X Q = a²Λ + V S Vᵀ,  V = [Qᵀu, QᵀZv],  S = [[b², ab], [ab, 0]],
  *
@@ -376,8 +384,7 @@ export function* linearStepSweep(
   let fallbacks = 0;
   const d = new Float64Array(n);
   for (let j = 0; j < L; j++) {
-    const decay = Math.pow(1 - lrs[j]!, t);
-    const a = (decay * sigmaW) / Math.sqrt(m), b = 1 - decay;
+    const { a, b } = linearWeightFactors(sigmaW, lrs[j]!, t, m);
     for (let k = 0; k < n; k++) d[k] = a * a * lam[k]!;
     const dmax = d[n - 1]!;
     // S⁻¹ = [[0, 1/(ab)], [1/(ab), −1/a²]]; M(λ) = S⁻¹ − K(λ)
