@@ -13,6 +13,7 @@ import {
   twoLayerCoefficients,
 } from '../src/models/index.js';
 import { Rng } from '../src/random.js';
+import { expectOneStep } from './nonlinear-sim.js';
 
 /** Midpoint rule for E[g(σ z)], z ~ N(0, 1), on [−12, 12] (independent of the implementation's rules). */
 function gaussMid(g: (h: number) => number, sigma: number, k = 40000): number {
@@ -101,16 +102,8 @@ describe('nonlinear one-step coefficients and boundaries', () => {
       { act: 'tanh', sigmaW: 1, lr: [0.8, 3] },
       { act: 'tanh', sigmaW: 0.5, lr: [0.6] },
     ] as const;
-    for (const { act, sigmaW, lr: lrs } of cases) {
-      for (const lr of lrs) {
-        const r = await simulateTeacherStudent({ n: 200, m: 400, sigmaW, lr, steps: 1, activation: act, replicas: 3, seed: 1 });
-        const p = { coefficients: stepCoefficients(act, { sigmaW, teacher: r.teacher.u }), sigmaW, ratio: 0.5, lr };
-        const lam = Number.isNaN(nl.outlier(p)) ? nl.bulkEdge(p) : nl.outlier(p);
-        // ReLU's per-row δ(h) term (≈ |u_a|/(2πσ_W)) shifts λ_max by up to ~10% at N = 200
-        expect(Math.abs(r.lambdaMax[1]! / lam - 1)).toBeLessThan(act === 'relu' ? 0.12 : 0.04);
-        expect(Math.abs(r.q2[1]! - nl.overlap(p))).toBeLessThan(0.05);
-      }
-    }
+    // ReLU's per-row δ(h) term (≈ |u_a|/(2πσ_W)) shifts λ_max by up to ~10% at N = 200
+    await expectOneStep(cases, 200, { relu: 0.12, tanh: 0.04 });
   });
 
   it('phaseDiagram reads ReLU cells against the nonlinear boundaries', async () => {
