@@ -14,6 +14,8 @@ import {
 } from '../src/models/index.js';
 import { Rng } from '../src/random.js';
 import { expectOneStep } from './nonlinear-sim.js';
+import { mpEdge } from '../src/models/finite-data.js';
+import { eigvalshSync, gramSync } from '../src/linalg/index.js';
 
 /** Midpoint rule for E[g(σ z)], z ~ N(0, 1), on [−12, 12] (independent of the implementation's rules). */
 function gaussMid(g: (h: number) => number, sigma: number, k = 40000): number {
@@ -116,10 +118,8 @@ describe('nonlinear one-step coefficients and boundaries', () => {
     }
     for (const c of pd.cells) {
       const b = pd.boundaries.find((x) => x.sigmaW === c.sigmaW)!;
-      // the measured phase compares λ_max with the linearised bulk edge (1 − εμ₂)²σ_W²(1 + √r)²;
-      // ReLU's δ(h) term scales row a of the noise by 1 − ε/2 + ε|u_a|/(2πσ_W), which at N = 100
-      // lowers the real edge by up to ~10%, so cells near a boundary can read 'disordered'
-      const far = b.transitions.every((x) => Math.abs(Math.log(c.lr / x)) > 0.45);
+      // near ε_c⁺ the outlier sits within a few Tracy–Widom scales of the edge at N = 100
+      const far = b.transitions.every((x) => Math.abs(Math.log(c.lr / x)) > 0.4);
       if (far) expect(c.phase).toBe(c.theoryPhase);
     }
     expect(pd.cells.some((c) => c.theoryPhase === 'paramagnetic')).toBe(true);
@@ -200,5 +200,23 @@ describe('ReLU on a finite dataset: the spurious mean spike', () => {
       const pop = await simulateTeacherStudent({ n, m, sigmaW, lr: 2, steps: 1, activation: 'relu', replicas: 2, seed });
       expect(pop.q2[1]!).toBeGreaterThan(0.95);
     }
+  });
+});
+
+describe('generalised Marchenko–Pastur edge (mpEdge)', () => {
+  it('equal row variances give σ²(1 + √r)²; unequal ones match a sampled D W₀ (N = 400)', () => {
+    for (const r of [0.25, 0.5, 1]) {
+      const e = mpEdge(Float64Array.of(2, 2), Float64Array.of(0.5, 0.5), r).edge;
+      expect(e / (2 * (1 + Math.sqrt(r)) ** 2)).toBeCloseTo(1, 8);
+    }
+    const n = 400, m = 800, rng = new Rng(9, 4);
+    const d2 = Float64Array.from({ length: n }, (_, a) => (a < n / 2 ? 1 : 0.2));
+    const z = rng.fillNormal(new Float64Array(n * m), 0, 1 / Math.sqrt(m));
+    for (let a = 0; a < n; a++) for (let j = 0; j < m; j++) z[a * m + j]! *= Math.sqrt(d2[a]!);
+    const top = eigvalshSync(gramSync({ data: z, rows: n, cols: m }))[n - 1]!;
+    const want = mpEdge(d2, new Float64Array(n).fill(1 / n), n / m).edge;
+    expect(Math.abs(top / want - 1)).toBeLessThan(0.02);
+    // and it differs from the edge at the mean variance
+    expect(Math.abs(want / (0.6 * (1 + Math.sqrt(0.5)) ** 2) - 1)).toBeGreaterThan(0.05);
   });
 });

@@ -70,6 +70,40 @@ function quad(alpha: number): { s: Float64Array; w: Float64Array } {
   return q;
 }
 
+/** x(m) = −1/m + c Σ_k w_k t_k/(1 + t_k m): the inverse Stieltjes map of a sample-covariance law. */
+function mpX(t: Float64Array, w: Float64Array, c: number, m: number): number {
+  let acc = 0;
+  for (let k = 0; k < t.length; k++) acc += (w[k]! * t[k]!) / (1 + t[k]! * m);
+  return -1 / m + c * acc;
+}
+function mpDx(t: Float64Array, w: Float64Array, c: number, m: number): number {
+  let acc = 0;
+  for (let k = 0; k < t.length; k++) { const d = 1 + t[k]! * m; acc += (w[k]! * t[k]! * t[k]!) / (d * d); }
+  return 1 / (m * m) - c * acc;
+}
+
+/**
+ * The upper edge of the limiting spectrum of T^{1/2} X Xᵀ T^{1/2}/n's companion family
+ * (Silverstein & Choi 1995): with the law of T given by values t_k (≥ 0) and weights w_k
+ * (sum 1) and c = p/n of the Silverstein equation, the edge is x(m*) at the zero m* ∈
+ * (−1/t_max, 0) of x'(m) nearest 0 (or the end of that interval when x' > 0 throughout).
+ * @internal
+ */
+export function mpEdge(t: Float64Array, w: Float64Array, c: number): { mStar: number; edge: number } {
+  let tmax = 0;
+  for (const x of t) tmax = Math.max(tmax, x);
+  if (!(tmax > 0)) return { mStar: -Infinity, edge: 0 };
+  const lo0 = (-1 / tmax) * (1 - 1e-12);
+  let mStar: number;
+  if (mpDx(t, w, c, lo0) > 0) mStar = lo0;
+  else {
+    let a = lo0, b = -1e-12 / tmax;
+    for (let it = 0; it < 200; it++) { const mid = 0.5 * (a + b); if (mpDx(t, w, c, mid) > 0) b = mid; else a = mid; }
+    mStar = 0.5 * (a + b);
+  }
+  return { mStar, edge: mpX(t, w, c, mStar) };
+}
+
 interface Solved {
   edge: number;
   outlier: number;
@@ -89,28 +123,18 @@ function solve(p: FiniteDataPoint): Solved {
   const t = new Float64Array(n);
   let tmax = 0;
   for (let k = 0; k < n; k++) { t[k] = r * sigma * sigma * (1 - e * s[k]!) ** 2; tmax = Math.max(tmax, t[k]!); }
-  const x = (m: number): number => { let acc = 0; for (let k = 0; k < n; k++) acc += (w[k]! * t[k]!) / (1 + t[k]! * m); return -1 / m + acc / r; };
-  const dx = (m: number): number => { let acc = 0; for (let k = 0; k < n; k++) { const d = 1 + t[k]! * m; acc += (w[k]! * t[k]! * t[k]!) / (d * d); } return 1 / (m * m) - acc / r; };
+  const x = (m: number): number => mpX(t, w, 1 / r, m);
+  const dx = (m: number): number => mpDx(t, w, 1 / r, m);
   const G = (m: number): number => { let acc = 0; for (let k = 0; k < n; k++) acc += (w[k]! * s[k]! * s[k]!) / (1 + t[k]! * m); return -e * e * m * acc; };
   const dG = (m: number): number => { let acc = 0; for (let k = 0; k < n; k++) { const d = 1 + t[k]! * m; acc += (w[k]! * s[k]! * s[k]!) / (d * d); } return -e * e * acc; };
   if (!(tmax > 0)) {
     // no noise left (ε s = 1 everywhere cannot happen for a spread law; guard anyway)
     return { edge: 0, outlier: NaN, overlap: 0, margin: Infinity };
   }
-  // m* ∈ (−1/t_max, 0): the zero of x'(m) nearest 0 (x' > 0 near 0⁻)
-  let lo = -1 / tmax, hi = -1e-300;
-  const lo0 = lo * (1 - 1e-12);
-  if (dx(lo0) > 0) lo = lo0; // x' > 0 on the whole interval: the edge is at the end
-  else {
-    let a = lo0, b = -1e-12 / tmax;
-    for (let it = 0; it < 200; it++) { const mid = 0.5 * (a + b); if (dx(mid) > 0) b = mid; else a = mid; }
-    lo = 0.5 * (a + b);
-  }
-  const mStar = lo;
-  const edge = x(mStar);
+  const { mStar, edge } = mpEdge(t, w, 1 / r);
   const gStar = G(mStar);
   if (!(gStar > 1)) return { edge, outlier: NaN, overlap: 0, margin: gStar - 1 };
-  let a = mStar, b = hi;
+  let a = mStar, b = -1e-300;
   for (let it = 0; it < 200; it++) { const mid = 0.5 * (a + b); if (G(mid) > 1) a = mid; else b = mid; }
   const m0 = 0.5 * (a + b);
   const q2 = (m0 * dx(m0)) / dG(m0);

@@ -3,7 +3,7 @@
  * linear population GD (any t), nonlinear one-step (population), linear finite data one-step.
  * Nonlinear on finite data is read against the nonlinear population limit. @internal
  */
-import { finiteDataTeacherStudent as fd } from './finite-data.js';
+import { finiteDataTeacherStudent as fd, mpEdge } from './finite-data.js';
 import { nonlinearTeacherStudent as nl, type StepCoefficients, stepBoundaries, stepCoefficients } from './nonlinear.js';
 import { type Activation, type DataSpec } from './physics.js';
 import { linearTeacherStudent, type TeacherStudentPhase } from './teacher-student.js';
@@ -32,9 +32,19 @@ export function theoryOf(s: { activation: Activation; data: DataSpec; ratio: num
       return c;
     };
     const pt = (sigmaW: number, lr: number) => ({ coefficients: coef(sigmaW), sigmaW, ratio, lr });
+    // ReLU: the δ(h) term scales noise row a by d_a = 1 − ε/2 + ε|u_a|/(2πσ_W) (the population
+    // moments of physics.ts at |w_a| ≈ σ_W); the bulk of D W₀ is a generalised Marchenko–Pastur
+    // law with row variances σ_W² d_a², whose edge replaces the linearised (1 − εμ₂)²σ_W²(1 + √r)².
+    const n = s.u.length;
+    const weights = new Float64Array(n).fill(1 / n);
+    const rowScales = (sigmaW: number, lr: number): Float64Array =>
+      Float64Array.from(s.u, (ua) => (sigmaW * (1 - lr / 2 + (lr * Math.abs(ua)) / (2 * Math.PI * sigmaW))) ** 2);
+    const reluEdge = (sigmaW: number, lr: number) => mpEdge(rowScales(sigmaW, lr), weights, ratio).edge;
+    const reluNoise = (sigmaW: number, lr: number) => rowScales(sigmaW, lr).reduce((a, b) => a + b, 0) / n;
+    const relu = activation === 'relu';
     return {
-      bulkEdge: (sigmaW, lr) => nl.bulkEdge(pt(sigmaW, lr)),
-      noiseVariance: (sigmaW, lr) => nl.noiseVariance(pt(sigmaW, lr)),
+      bulkEdge: (sigmaW, lr) => (relu ? reluEdge(sigmaW, lr) : nl.bulkEdge(pt(sigmaW, lr))),
+      noiseVariance: (sigmaW, lr) => (relu ? reluNoise(sigmaW, lr) : nl.noiseVariance(pt(sigmaW, lr))),
       overlap: (sigmaW, lr) => nl.overlap(pt(sigmaW, lr)),
       phase: (sigmaW, lr) => nl.phase(pt(sigmaW, lr)),
       optimalStep: (sigmaW) => stepBoundaries(coef(sigmaW), { sigmaW, ratio }).optimalStep,
