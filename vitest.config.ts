@@ -1,11 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: 'unit' (the fast suite, what `npm test` / plain `vitest run` runs) and 'slow'
+// (long experiments: `vitest run --project slow`). `project: ['unit']` is the default filter;
+// a `--project` on the command line replaces it.
 export default defineConfig({
   test: {
     // Native code and threads do not mix with vitest's worker threads: one process per file.
     pool: 'forks',
-    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    project: ['unit'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/slow/**'] } },
+      { extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'], testTimeout: 600_000 } },
+    ],
   },
 });

@@ -1,4 +1,4 @@
-// The paper-resolution linear teacher–student phase diagram (research/bbp.md §2.3): a 20 x 20
+// The paper-resolution linear teacher–student phase diagram (Park et al. 2026, arXiv:2606.28486): a 20 x 20
 // log grid in (σ_W, ε) on [1e-2, 1e2]², N = 100, M = 200, 15 replicas, t = 1, population
 // gradient. Per cell: W_t for every replica, X = W Wᵀ, its top eigenpair, q² = (top · u)².
 // Rivals, run in the same process tree on the same machine:
@@ -18,11 +18,13 @@ export async function run() {
   let pd;
   const both = await timeit(async () => { pd = await sd.phaseDiagram(opts); }, { repeat: 5, warmup: 1 });
   const one = await timeit(() => sd.phaseDiagram({ ...opts, concurrency: 1 }), { repeat: 3, warmup: 0 });
+  const sync = await timeit(() => sd.phaseDiagramSync(opts), { repeat: 3, warmup: 0 });
   const agree = pd.cells.filter((c) => c.phase === c.theoryPhase).length;
 
   const rows = [
     { implementation: 'specdyn phaseDiagram (2 concurrent native calls)', seconds: both.median, 'rival / specdyn': 1, 'cells = theory phase': agree },
     { implementation: 'specdyn phaseDiagram (concurrency 1)', seconds: one.median, 'rival / specdyn': one.median / both.median, 'cells = theory phase': agree },
+    { implementation: 'specdyn phaseDiagramSync (main thread)', seconds: sync.median, 'rival / specdyn': sync.median / both.median, 'cells = theory phase': agree },
   ];
   const notes = [
     `grid ${GRID} x ${GRID} (σ_W, ε ∈ logspace(-2, 2)), N = ${N}, M = ${M}, ${REPLICAS} replicas, t = ${T}; ${GRID * GRID * REPLICAS} eigenproblems per sweep`,

@@ -1,16 +1,22 @@
 // models/: linear teacher–student closed forms, the simulator, the phase diagram and the
 // Binder-cumulant estimate of the critical step. Expected values are recomputed here from the
-// formulas of research/bbp.md §2, independently of the implementation.
+// formulas of Park, Bocchi, D'Amico, Lucini & Aarts 2026 (arXiv:2606.28486), independently of
+// the implementation.
 import { describe, expect, it } from 'vitest';
 import {
   estimateCriticalStep,
+  estimateCriticalStepSync,
   linearTeacherStudent as lts,
   logspace,
   phaseDiagram,
+  phaseDiagramSync,
   simulateTeacherStudent,
+  simulateTeacherStudentSync,
 } from '../src/models/index.js';
+import { linearStepSweep, linearWeights, runSync, squaredOverlap, topEigenOf } from '../src/models/physics.js';
+import { Rng } from '../src/random.js';
 
-/** Independent evaluation of bbp.md §2.2. */
+/** Independent evaluation of the linear closed forms (one-step population GD, t steps). */
 function reference(sigmaW: number, r: number, eps: number, t: number) {
   const A = (1 - eps) ** (2 * t);
   const B = (1 - (1 - eps) ** t) ** 2;
@@ -145,7 +151,7 @@ describe('simulateTeacherStudent', () => {
     expect(Math.abs(lin.lambdaMax[1]! / pop.lambdaMax[1]! - 1)).toBeLessThan(0.05);
     expect(Math.abs(lin.q2[1]! - pop.q2[1]!)).toBeLessThan(0.05);
     // tanh at σ_W = 0.05: the student's pre-activations are tiny (tanh' ≈ 1), so by Stein's lemma
-    // the teacher row a enters the first step scaled by μ_a = E_z[tanh'(u_a z)] (bbp.md §3.1, μ₁):
+    // the teacher row a enters the first step scaled by μ_a = E_z[tanh'(u_a z)] (μ₁ of the nonlinear theory):
     // λ_max(tanh)/λ_max(linear) ≈ Σ_a u_a² μ_a² (the bulk is negligible at this σ_W).
     const small = { ...base, sigmaW: 0.05, lr: 0.5, data: { alpha: 20 } } as const;
     const tl = await simulateTeacherStudent({ ...small, activation: 'linear' });
@@ -165,21 +171,6 @@ describe('simulateTeacherStudent', () => {
     // ReLU learns: q² grows over steps.
     const relu = await simulateTeacherStudent({ ...base, lr: 0.5, steps: 4, recordEvery: 2, activation: 'relu', data: { alpha: 20 } });
     expect(relu.q2[2]!).toBeGreaterThan(relu.q2[0]!);
-  });
-
-  it('ReLU and tanh population gradients (Stein + quadrature) agree with a large dataset (α = 400)', async () => {
-    for (const activation of ['relu', 'tanh'] as const) {
-      for (const sigmaW of [0.3, 1]) {
-        const base = { n: 40, m: 80, sigmaW, lr: 0.8, steps: 2, recordEvery: 1, replicas: 3, seed: 5, activation };
-        const pop = await simulateTeacherStudent(base);
-        const dat = await simulateTeacherStudent({ ...base, data: { alpha: 400 } });
-        // the dataset's sampling error (P = 32 000) grows with the steps: 3% at t = 1, 6% at t = 2
-        expect(Math.abs(pop.lambdaMax[1]! / dat.lambdaMax[1]! - 1)).toBeLessThan(0.03);
-        expect(Math.abs(pop.lambdaMax[2]! / dat.lambdaMax[2]! - 1)).toBeLessThan(0.06);
-        expect(Math.abs(pop.q2[1]! - dat.q2[1]!)).toBeLessThan(0.06);
-        expect(Math.abs(pop.q2[2]! - dat.q2[2]!)).toBeLessThan(0.06);
-      }
-    }
   });
 
   it('bad input', async () => {
@@ -213,6 +204,7 @@ describe('phaseDiagram', () => {
     }
     pd.boundaries.forEach((b, i) => {
       expect(b.invSigmaW).toBeCloseTo(1 / sigmaW[i]!, 14);
+      expect(b.orderedIntervals).toEqual(lts.orderedIntervals({ sigmaW: sigmaW[i]!, ratio: 0.5 }));
       expect(b.criticalStep).toBe(lts.criticalStep({ sigmaW: sigmaW[i]!, ratio: 0.5 }));
       expect(b.upperCriticalStep).toBe(lts.upperCriticalStep({ sigmaW: sigmaW[i]!, ratio: 0.5 }));
       expect(b.optimalStep).toBe(1);
@@ -220,6 +212,46 @@ describe('phaseDiagram', () => {
     // seeded and independent of how many native calls run at once
     const again = await phaseDiagram({ sigmaW, lr, n: 100, m: 200, replicas: 8, seed: 1, concurrency: 1 });
     expect(again.cells).toEqual(pd.cells);
+  });
+
+  it('boundaries list every vanishing point of the ordered region (even t: the ordered phase reappears)', async () => {
+    // brute force: scan lts.phase on a fine grid and collect the sign changes of "ordered"
+    const scan = (sigmaW: number, t: number) => {
+      const out: number[] = [];
+      let prev = false;
+      for (let k = 1; k <= 60000; k++) {
+        const e = k * 1e-4;
+        const ordered = lts.phase({ sigmaW, ratio: 0.5, lr: e, t }) !== 'disordered';
+        if (ordered !== prev) out.push(e);
+        prev = ordered;
+      }
+      return out;
+    };
+    for (const t of [1, 2, 3, 4]) {
+      for (const sigmaW of [0.5, 1, 2, 5]) {
+        const b = (await phaseDiagram({ sigmaW: [sigmaW], lr: [0.5], t, n: 20, m: 40, replicas: 2 })).boundaries[0]!;
+        const want = scan(sigmaW, t);
+        expect(b.transitions.length).toBe(want.length);
+        b.transitions.forEach((x, k) => expect(Math.abs(x - want[k]!)).toBeLessThan(2e-4));
+        expect(b.criticalStep).toBe(b.transitions[0]);
+      }
+    }
+    const b = (await phaseDiagram({ sigmaW: [0.5], lr: [2.4], t: 2, n: 20, m: 40, replicas: 2 })).boundaries[0]!;
+    expect(b.transitions.length).toBe(3);
+    expect(b.transitions[2]).toBeCloseTo(2.3136, 4);
+    expect(b.orderedIntervals[1]![1]).toBe(Infinity);
+  });
+
+  it('Sync twins give the same results as the async calls', async () => {
+    const opts = { sigmaW: [0.5, 2], lr: [0.3, 0.9, 1.5], n: 30, m: 60, replicas: 4, seed: 3 };
+    expect(phaseDiagramSync(opts)).toEqual(await phaseDiagram(opts));
+    const relu = { ...opts, activation: 'relu' as const };
+    expect(phaseDiagramSync(relu)).toEqual(await phaseDiagram(relu));
+    const sim = { n: 30, m: 60, sigmaW: 1, lr: 0.6, steps: 3, recordEvery: 1, replicas: 3, seed: 8, data: { alpha: 3 } };
+    expect(simulateTeacherStudentSync(sim)).toEqual(await simulateTeacherStudent(sim));
+    expect(() => phaseDiagramSync({ sigmaW: [1], lr: [0.5], t: 2, activation: 'tanh' })).toThrow(
+      'Expected t = 1 for a nonlinear activation or finite data (their closed forms are one-step) for t but received 2',
+    );
   });
 
   it('the same cell equals simulateTeacherStudent with the same seed (closed-form path = GD path)', async () => {
@@ -237,18 +269,47 @@ describe('phaseDiagram', () => {
 });
 
 describe('estimateCriticalStep (Binder cumulant)', () => {
-  it('the U₄ crossing recovers ε_c within 3 jackknife errors', async () => {
-    const est = await estimateCriticalStep({ sizes: [64, 128, 256], samples: 40, seed: 2 });
-    expect(est.theory).toBeCloseTo(lts.criticalStep({ sigmaW: 1, ratio: 0.5 }), 14);
-    expect(est.error).toBeGreaterThan(0);
-    expect(est.error).toBeLessThan(0.1);
-    expect(Math.abs(est.lrCritical - est.theory)).toBeLessThan(3 * est.error);
+  it('one seed at its defaults: a crossing within 3 jackknife errors of ε_c; the Padé collapse on the same data', async () => {
+    const e = await estimateCriticalStep({ seed: 2 });
+    expect(e.theory).toBeCloseTo(lts.criticalStep({ sigmaW: 1, ratio: 0.5 }), 14);
+    expect(e.crossed).toBe(true);
+    expect(e.error).toBeGreaterThan(0);
+    expect(e.error).toBeLessThan(0.05);
+    expect(Math.abs(e.lrCritical - e.theory)).toBeLessThan(3 * e.error);
+    expect(e.collapse.ok).toBe(true);
+    expect(Math.abs(e.collapse.lrCritical - e.theory)).toBeLessThan(3 * e.collapse.error);
     // U₄ → 2/3 deep in the ordered phase for the largest size
-    const big = est.binder[2]!;
-    expect(Math.abs(big.u4[big.u4.length - 1]! - 2 / 3)).toBeLessThan(0.1);
+    const big = e.binder[2]!;
+    expect(Math.abs(big.u4[big.u4.length - 1]! - 2 / 3)).toBeLessThan(0.05);
+  });
+
+  it('the rank-two secular sweep equals one dense eigenproblem per step (to rounding)', () => {
+    for (const [n, m] of [[24, 48], [100, 200]] as const) {
+      const rng = new Rng(5, 1);
+      const u = rng.unitVector(n), v = rng.unitVector(m), z = rng.fillNormal(new Float64Array(n * m));
+      const lrs = [0.01, 0.2, 0.45, 0.5, 0.99, 1, 1.3, 1.9, 2.5];
+      for (const t of [1, 2, 3]) {
+        const sw = runSync(linearStepSweep(z, u, v, 0.8, lrs, t));
+        lrs.forEach((e, j) => {
+          const top = runSync(topEigenOf({ data: linearWeights(new Float64Array(n * m), z, u, v, 0.8, e, t), rows: n, cols: m }));
+          expect(Math.abs(sw.lambda[j]! / top.lambda - 1)).toBeLessThan(1e-12);
+          expect(Math.abs(sw.q2[j]! - squaredOverlap(top.vec, u))).toBeLessThan(1e-10);
+        });
+        expect(sw.fallbacks).toBeLessThan(lrs.length / 2);
+      }
+    }
+  });
+
+  it('a grid without a crossing says so instead of throwing; bad input', async () => {
+    // far below ε_c every size sits at U₄ ≈ 1 − 105/27 (q² ~ χ²₁/N): no upward crossing
+    const none = await estimateCriticalStep({ sizes: [32, 64], lr: [0.02, 0.03, 0.05], samples: 16 });
+    expect(none.crossed).toBe(false);
+    expect(none.lrCritical).toBeNaN();
+    expect(none.error).toBeNaN();
+    expect(none.crossings[0]!.reason).toMatch(/^no upward sign change/);
+    expect(none.binder[0]!.u4[0]!).toBeLessThan(0);
     await expect(estimateCriticalStep({ sizes: [64, 32] })).rejects.toThrow('Expected a size > 64 (ascending sizes) for sizes[1] but received 32');
-    await expect(estimateCriticalStep({ sizes: [32, 64], lr: [0.05, 0.1], samples: 8 })).rejects.toThrow(
-      /Expected an lr grid bracketing the Binder-cumulant crossing/,
-    );
+    await expect(estimateCriticalStep({ lr: [0.3, 0.2, 0.5] })).rejects.toThrow('Expected a step > 0.3 (ascending steps) for lr[1] but received 0.2');
+    expect(() => estimateCriticalStepSync({ samples: 2 })).toThrow('Expected an integer ≥ 4 for samples but received 2');
   });
 });

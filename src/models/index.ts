@@ -1,7 +1,13 @@
 /**
- * Solvable models of weight-spectrum dynamics: the linear teacher–student closed forms
- * (research/bbp.md §2), its simulator, the (1/σ_W, ε) phase diagram and the finite-size
- * estimate of the critical step. Eigenvalues refer to X = W Wᵀ for the N x M student W.
+ * Solvable models of weight-spectrum dynamics (Park, Bocchi, D'Amico, Lucini & Aarts 2026,
+ * arXiv:2606.28486): the teacher–student closed forms (linear, nonlinear, finite data, two-layer,
+ * the stationary SGD state), the simulator, the (1/σ_W, ε) phase diagram and the finite-size
+ * estimates of the critical step. Eigenvalues refer to X = W Wᵀ for the N x M student W.
  */
 export * from './teacher-student.js';
 export * from './simulate.js';
+export * from './phase-diagram.js';
+export * from './critical-step.js';
+export * from './nonlinear.js';
+export * from './finite-data.js';
+export * from './stationary.js';

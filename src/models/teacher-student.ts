@@ -1,5 +1,5 @@
 /**
- * Closed forms of the linear teacher–student model (research/bbp.md §2).
+ * Closed forms of the linear teacher–student model.
  *
  * Student W (N x M, r = N/M) initialised with W₀_ij ~ N(0, σ_W²/M); teacher W* = u vᵀ with
  * |u| = |v| = 1 (singular value 1). Gradient descent with step ε (`lr`) on the population
@@ -9,8 +9,10 @@
  *
  * an information-plus-noise matrix with noise variance s_t² = A σ_W², A = (1 − ε)^{2t}, and
  * signal power θ_t² = B = (1 − (1 − ε)^t)², i.e. signal-to-noise τ_t = B/(A σ_W²). All
- * eigenvalues refer to X = W_t W_tᵀ (N x N). Reference: Park, Bocchi, D'Amico, Lucini & Aarts,
- * arXiv:2606.28486 (code: github.com/f-damico/BBP_in_SGD, notebook 0.Linear_model).
+ * eigenvalues refer to X = W_t W_tᵀ (N x N). The outlier exists when τ_t > √r (the BBP
+ * threshold: Baik, Ben Arous & Péché 2005; for information-plus-noise matrices Benaych-Georges &
+ * Nadakuditi 2012). Reference: Park, Bocchi, D'Amico, Lucini & Aarts 2026, arXiv:2606.28486
+ * (code: github.com/f-damico/BBP_in_SGD, notebook 0.Linear_model).
  */
 import { expected } from '../errors.js';
 import { checkInteger, checkNumber, checkObject } from '../validate.js';
@@ -116,6 +118,26 @@ export const linearTeacherStudent = {
     const a = s * Math.pow(r, 0.25);
     if (tt % 2 === 1) return a > 1 ? 1 + Math.pow(a - 1, -1 / tt) : Infinity;
     return 1 + Math.pow(1 + a, -1 / tt);
+  },
+  /**
+   * Every interval of ε ≥ 0 in which the outlier exists at step t (integer t ≥ 1), ascending,
+   * as [lo, hi] pairs (hi may be Infinity); their endpoints are all the vanishing points of
+   * the ordered region. With a = σ_W r^{1/4} and x = 1 − ε the condition is
+   * |1 − x^t| > a|x|^t. Odd t: (ε_c, ε_c⁺) with ε_c⁺ = 1 + (a − 1)^{−1/t} (Infinity if a ≤ 1).
+   * Even t: (1 − c, 1 + c) with c = (1 + a)^{−1/t}, and, if a < 1, again (1 + (1 − a)^{−1/t}, ∞):
+   * beyond ε = 2 the factor (1 − ε)^t grows and the signal 1 − (1 − ε)^t outgrows it (e.g.
+   * σ_W = 0.5, r = 0.5, t = 2: ε > 2.3136).
+   */
+  orderedIntervals({ sigmaW, ratio, t = 1 }: { sigmaW: number; ratio: number; t?: number }): Array<[number, number]> {
+    const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
+    const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
+    const tt = checkInteger(t, 't', { min: 1 });
+    const a = s * Math.pow(r, 0.25);
+    if (tt % 2 === 1) return [[1 - Math.pow(1 + a, -1 / tt), a > 1 ? 1 + Math.pow(a - 1, -1 / tt) : Infinity]];
+    const c = Math.pow(1 + a, -1 / tt);
+    const out: Array<[number, number]> = [[1 - c, 1 + c]];
+    if (a < 1) out.push([1 + Math.pow(1 - a, -1 / tt), Infinity]);
+    return out;
   },
   /** The "optimal" step ε_o = 1: one step removes the bulk (W₁ = W*). */
   optimalStep: 1 as const,
