@@ -16,3 +16,4 @@ export * from './spikes.js';
 export * from './power-law.js';
 export * from './level-stats.js';
 export * from './weight-spectrum.js';
+export * from './weights.js';
