@@ -8,8 +8,6 @@ export {
   observableMatrixSync,
   analyzeObservable,
   analyzeObservableSync,
-  checkDistance,
-  checkReps,
 } from './observable.js';
 export type {
   ObservableMetric,
@@ -19,7 +17,7 @@ export type {
   BandFigures,
   AmbientFit,
   ObservableSnapshot,
-} from './observable.js';
+} from './types.js';
 export * from './trajectory.js';
 export * from './null.js';
 export * from './templates.js';

@@ -7,12 +7,13 @@
 import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { eigvalshBatch, gram, gramOperator, spectralDensity, svds, svdvals } from '../linalg/index.js';
+import { eigvalshBatch, eigvalshBatchSync, gram, gramOperator, gramSync, svds, svdsSync, svdvals, svdvalsSync } from '../linalg/index.js';
+import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, solve, type Steps } from '../linalg/route.js';
 import { fitMarchenkoPastur, type MarchenkoPasturFit } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
-import { densityQuantiles, histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
+import { histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
 import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
 
 /** Options of {@link weightSpectrum}. */
@@ -137,7 +138,7 @@ export interface WeightSpectrumRow {
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
   checkMat(w, 'w');
   checkOptionsObject(options);
-  return weightSpectrumSlices([options.kernel ? transpose(w) : w], { ...options, kernel: false });
+  return runSteps(weightSpectrumSteps([options.kernel ? transpose(w) : w], { ...options, kernel: false }));
 }
 
 /**
@@ -146,7 +147,8 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
  * eigenvalues of every slice's W Wᵀ are pooled (num_evals = rf · min(N, M)) and fitted with one
  * MP law of ratio N/M, the Tracy–Widom margin of one N x M slice, and the shuffled baseline
  * shuffles the entries of all slices together. One slice is exactly `weightSpectrum`. Several
- * slices always take the full route (`route: 'partial'` is then a RangeError).
+ * slices always take the full route (`route: 'partial'` is then a RangeError). `kernel: true`
+ * transposes every slice.
  * @throws TypeError/RangeError for an empty list, a bad Mat or slices of different shapes.
  */
 export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
@@ -157,22 +159,28 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
     checkMat(s, `slices[${i}]`);
     return options.kernel ? transpose(s) : s;
   });
-  const N = Ws[0]!.rows, M = Ws[0]!.cols, ratio = N / M, rf = Ws.length;
   Ws.forEach((s, i) => {
-    if (s.rows !== N || s.cols !== M) throw new RangeError(expected(`a ${N} x ${M} matrix like slices[0]`, `slices[${i}]`, `${s.rows} x ${s.cols}`));
+    if (s.rows !== Ws[0]!.rows || s.cols !== Ws[0]!.cols) {
+      throw new RangeError(expected(`a ${Ws[0]!.rows} x ${Ws[0]!.cols} matrix like slices[0]`, `slices[${i}]`, `${s.rows} x ${s.cols}`));
+    }
   });
+  return runSteps(weightSpectrumSteps(Ws, { ...options, kernel: false }));
+}
+
+/** The one body of weightSpectrum, weightSpectrumSlices and a Sync twin (yields each native solve; see linalg/route.ts). Ws are checked, untransposed, of one shape. */
+function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
+  const N = Ws[0]!.rows, M = Ws[0]!.cols, ratio = N / M, rf = Ws.length;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
-  const route0 = checkOneOf(options.route ?? 'auto', 'route', ['auto', 'full', 'partial']);
-  const partialAbove = checkInteger(options.partialAbove ?? 4000, 'partialAbove', { min: 0 });
+  const routeOptions = resolveRoute(options);
   const topK = checkInteger(options.topK ?? 20, 'topK', { min: 1 });
   const small = Math.min(N, M);
-  if (route0 === 'partial' && rf > 1) throw new RangeError(expected("route 'full' or 'auto' for several slices", 'route', route0));
-  const route: 'full' | 'partial' = route0 === 'auto' ? (small > partialAbove && rf === 1 ? 'partial' : 'full') : route0;
+  if (routeOptions.route === 'partial' && rf > 1) throw new RangeError(expected("route 'full' or 'auto' for several slices", 'route', routeOptions.route));
+  const route = rf > 1 ? 'full' : chooseRoute(routeOptions, small);
   if (route === 'partial' && options.randomize) {
     throw new RangeError(expected("route 'full' (the shuffled baseline needs full spectra)", "randomize with route 'partial'", options.randomize));
   }
-  const { evals, norm } = route === 'full' ? await fullSpectrum(Ws) : await partialSpectrum(Ws[0]!, Math.min(topK, small));
+  const { evals, norm } = route === 'full' ? yield* fullSpectrum(Ws) : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
   const k = evals.length;
   const lambdaMax = evals[k - 1]!;
   let entropy = NaN;
@@ -204,16 +212,17 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
     try {
       fit = fitMarchenkoPastur(evals, { ratio, rows: N, margin, bootstrap: options.bootstrap ?? 200, minBulk: Math.min(minEvals, positive) });
     } catch (err) {
-      // The only input-independent failure left: the outliers leave fewer than minEvals levels below the edge.
+      // The one failure valid input can still meet: outliers leave fewer than minEvals levels below the edge.
       if (!(err instanceof RangeError) || !/bulk eigenvalues below/.test(err.message)) throw err;
       warnings.push(`too few bulk eigenvalues for an MP fit (${err.message.replace(/^.*\((only .*)\)$/, '$1')}); MP columns are NaN`);
     }
     if (fit) {
       const spikes = detectSpikes(evals, fit, { rows: N, cols: M, margin });
+      const variance = fit.variance;
       Object.assign(row, {
-        sigma_mp: fit.sigma, variance_mp: fit.variance, bulk_min: fit.lower, bulk_max: fit.upper,
+        sigma_mp: fit.sigma, variance_mp: variance, bulk_min: fit.lower, bulk_max: fit.upper,
         num_spikes: spikes.count, mp_softrank: fit.upper / lambdaMax, mp_ks: fit.ks, variance_mp_ci: fit.ci,
-        spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance: fit.variance })),
+        spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance })),
       });
       const bulk = evals.filter((v) => v > 1e-10 * lambdaMax && v <= spikes.threshold);
       if (bulk.length >= 3 && exactLevels) row.gap_ratio = gapRatio(bulk);
@@ -233,10 +242,10 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
         new Rng(seed, rep).shuffle(data);
         for (let i = 0; i < rf; i++) {
           const shuffled: Mat<Float64Array> = { data: data.subarray(i * size, (i + 1) * size), rows: N, cols: M };
-          grams.push(await gram(N <= M ? shuffled : transpose(shuffled)));
+          grams.push(yield* call(gram, gramSync, N <= M ? shuffled : transpose(shuffled)));
         }
       }
-      const each = await eigvalshBatch(grams);
+      const each = yield* call(eigvalshBatch, eigvalshBatchSync, grams);
       const rand: Float64Array[] = [];
       for (let rep = 0; rep < replicas; rep++) {
         const e = new Float64Array(k);
@@ -249,8 +258,8 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
       // Spikes that survive shuffling, each replica read against its own MP fit.
       let randSpikes = 0;
       for (const e of rand) {
-        const rf2 = fitMarchenkoPastur(e, { ratio, rows: N, margin, bootstrap: 0, minBulk: Math.min(minEvals, positive) });
-        randSpikes += detectSpikes(e, rf2, { rows: N, cols: M, margin }).count;
+        const rfit = fitMarchenkoPastur(e, { ratio, rows: N, margin, bootstrap: 0, minBulk: Math.min(minEvals, positive) });
+        randSpikes += detectSpikes(e, rfit, { rows: N, cols: M, margin }).count;
       }
       const hi = Math.max(lambdaMax, pooled[pooled.length - 1]!);
       const lo = Math.min(0, pooled[0]!);
@@ -268,8 +277,9 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
 }
 
 /** Full route: every eigenvalue of each slice's W Wᵀ as squared singular values, pooled ascending; norm = Σλ. */
-async function fullSpectrum(Ws: Mat[]): Promise<{ evals: Float64Array; norm: number }> {
-  const parts = await Promise.all(Ws.map((W) => svdvals(W)));
+function* fullSpectrum(Ws: Mat[]): Steps<{ evals: Float64Array; norm: number }> {
+  const parts: Float64Array[] = [];
+  for (const W of Ws) parts.push(yield* call(svdvals, svdvalsSync, W));
   const k = parts[0]!.length;
   const evals = new Float64Array(k * parts.length);
   parts.forEach((sv, j) => {
@@ -281,9 +291,6 @@ async function fullSpectrum(Ws: Mat[]): Promise<{ evals: Float64Array; norm: num
   return { evals, norm };
 }
 
-/** SLQ settings of the partial route: fine bins for the quantiles, a 32-wide probe block (BLAS-3, about the cost of 16). */
-const PARTIAL_DENSITY = { bins: 200, probes: 32, steps: 48, seed: 0 } as const;
-
 /**
  * Partial route: the top `topK` eigenvalues exactly (svds, squared) and min(N, M)
  * pseudo-eigenvalues from the SLQ density of the smaller-side Gram operator (never formed).
@@ -291,12 +298,11 @@ const PARTIAL_DENSITY = { bins: 200, probes: 32, steps: 48, seed: 0 } as const;
  * it; this also removes the density's smearing between the bulk edge and outliers), then the
  * top `topK` are replaced by the exact values. norm = ‖W‖²_F from the entries (exact).
  */
-async function partialSpectrum(W: Mat, topK: number): Promise<{ evals: Float64Array; norm: number }> {
+function* partialSpectrum(W: Mat, topK: number): Steps<{ evals: Float64Array; norm: number }> {
   const n = Math.min(W.rows, W.cols);
   const side = W.rows <= W.cols ? 'outer' : 'inner';
-  const top = await svds(W, { k: topK });
-  const dens = await spectralDensity(gramOperator(W, side), PARTIAL_DENSITY);
-  const evals = densityQuantiles(dens.edges, dens.mass, n);
+  const top = yield* call(svds, svdsSync, W, { k: topK });
+  const evals = yield* solve(pseudoSpectrum(gramOperator(W, side), n));
   const exact = Float64Array.from(top.s, (s) => s * s).sort();
   const cap = exact[0]!;
   for (let i = 0; i < n; i++) if (evals[i]! > cap) evals[i] = cap;
