@@ -12,3 +12,5 @@ export {
   NATIVE_BACKEND_PRIORITY,
   NATIVE_KERNELS,
 } from '../tfjs/index.js';
+export { analyzeModel, modelKernels, layerKernel, walkLayers } from './analyze-model.js';
+export type { AnalyzeModelOptions, ModelKernel, ModelLike, LayerLike, TensorLike } from './analyze-model.js';
