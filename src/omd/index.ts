@@ -21,3 +21,4 @@ export type {
 export * from './trajectory.js';
 export * from './null.js';
 export * from './templates.js';
+export { OMD_SNAPSHOT_COLUMNS, OMD_POINT_COLUMNS, omdSnapshotToRow, omdPointToRow } from './columns.js';
