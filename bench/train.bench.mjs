@@ -4,7 +4,7 @@
 //   node bench/run.mjs train        (after `npx tsc -p tsconfig.json` and the native build)
 // SPECDYN_BENCH_QUICK=1 shortens every block (smoke runs).
 import { gaussian, timeit } from './lib.mjs';
-import { loadTf } from '../dist/train/index.js';
+import { loadTf } from '../dist/tfjs/index.js';
 import { getThreads, nativeInfo } from '../dist/index.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';

@@ -188,3 +188,67 @@ export function densityQuantiles(edges: NumberArray, mass: NumberArray, count: n
   }
   return out;
 }
+
+/**
+ * Fraction of variance explained by k-means with k centres: 1 − (within-cluster sum of
+ * squares)/(total sum of squares) of the `points.rows` points in R^`points.cols` (row-major, one
+ * point per row), in [0, 1]. Deterministic: farthest-point start from the point farthest from
+ * the mean, then Lloyd iterations until the labels settle (at most 50). NaN without dimensions,
+ * with no more points than centres, or when all points coincide.
+ */
+export function kmeansExplained(points: { data: Float64Array; rows: number; cols: number }, k: number): number {
+  const n = points.rows, m = points.cols;
+  if (m === 0 || n <= k) return NaN;
+  const P = points.data;
+  const mean = new Float64Array(m);
+  for (let i = 0; i < n; i++) for (let r = 0; r < m; r++) mean[r]! += P[i * m + r]! / n;
+  const dist = (i: number, c: Float64Array, j: number): number => {
+    let d = 0;
+    for (let r = 0; r < m; r++) d += (P[i * m + r]! - c[j * m + r]!) ** 2;
+    return d;
+  };
+  let total = 0, far = 0, best = -1;
+  for (let i = 0; i < n; i++) {
+    const d = dist(i, mean, 0);
+    total += d;
+    if (d > best) [best, far] = [d, i];
+  }
+  if (!(total > 0)) return NaN;
+  const C = new Float64Array(k * m);
+  const nearest = new Float64Array(n).fill(Infinity);
+  for (let c = 0; c < k; c++) {
+    C.set(P.subarray(far * m, far * m + m), c * m);
+    let bd = -1;
+    for (let i = 0; i < n; i++) {
+      nearest[i] = Math.min(nearest[i]!, dist(i, C, c));
+      if (nearest[i]! > bd) [bd, far] = [nearest[i]!, i];
+    }
+  }
+  const label = new Int32Array(n).fill(-1);
+  const count = new Float64Array(k);
+  let within = 0;
+  for (let it = 0; it < 50; it++) {
+    within = 0;
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      let bk = 0, bd = Infinity;
+      for (let c = 0; c < k; c++) {
+        const d = dist(i, C, c);
+        if (d < bd) [bd, bk] = [d, c];
+      }
+      if (label[i] !== bk) changed = true;
+      label[i] = bk;
+      within += bd;
+    }
+    if (!changed) break;
+    C.fill(0);
+    count.fill(0);
+    for (let i = 0; i < n; i++) {
+      const c = label[i]!;
+      count[c]!++;
+      for (let r = 0; r < m; r++) C[c * m + r]! += P[i * m + r]!;
+    }
+    for (let c = 0; c < k; c++) if (count[c]! > 0) for (let r = 0; r < m; r++) C[c * m + r]! /= count[c]!;
+  }
+  return Math.max(0, 1 - within / total);
+}

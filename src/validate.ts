@@ -117,3 +117,52 @@ export function sortedFinite(values: unknown, name: string, min = 1): Float64Arr
   }
   return out.sort();
 }
+
+/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions: 'metirc' → 'metric' is 1). */
+function editDistance(a: string, b: string): number {
+  const m = a.length, n = b.length;
+  let prev2: number[] = [], prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur.push(d);
+    }
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[n]!;
+}
+
+/**
+ * Checks the options argument of `fn`: `undefined` or `null` (no options) or a plain object
+ * (not an array, typed array or function) whose own keys are all in `allowed`. TypeError
+ * otherwise; an unknown key is named with the nearest valid one, e.g.
+ * "Unknown option 'precison' for distanceMatrix; did you mean 'precision'?". When no valid key
+ * is close (edit distance above max(2, a third of the longer name)), the message lists them
+ * all instead: "Unknown option 'k' for svdvals; valid options: 'precision'".
+ * @throws TypeError for a non-object options argument or an unknown key.
+ */
+export function checkOptions(fn: string, options: unknown, allowed: readonly string[]): void {
+  if (options === undefined || options === null) return;
+  if (typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) {
+    throw new TypeError(expected('an options object', `${fn} options`, options));
+  }
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    let best = '', bestD = Infinity;
+    for (const a of allowed) {
+      const d = editDistance(key.toLowerCase(), a.toLowerCase());
+      if (d < bestD) [best, bestD] = [a, d];
+    }
+    const close = bestD <= Math.max(2, Math.floor(Math.max(key.length, best.length) / 3));
+    const shown = key.length > 40 ? key.slice(0, 40) + '...' : key;
+    throw new TypeError(
+      close
+        ? `Unknown option '${shown}' for ${fn}; did you mean '${best}'?`
+        : `Unknown option '${shown}' for ${fn}; valid options: ${allowed.map((a) => `'${a}'`).join(', ') || 'none'}`,
+    );
+  }
+}

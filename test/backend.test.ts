@@ -6,8 +6,8 @@ import { Rng } from '../src/random.js';
 import { SpecdynError } from '../src/errors.js';
 import { native } from '../src/native.js';
 import { eigvalsh } from '../src/linalg/index.js';
-import { loadTf, type Tf } from '../src/train/index.js';
-import { NATIVE_BACKEND_NAME, NATIVE_KERNELS, SpecdynNativeBackend } from '../src/train/native-kernels.js';
+import { loadTf, type Tf } from '../src/tfjs/index.js';
+import { NATIVE_BACKEND_NAME, NATIVE_KERNELS, SpecdynNativeBackend } from '../src/tfjs/native-kernels.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 let tf: Tf;

@@ -15,6 +15,15 @@
  */
 import type { Mat } from '../matrix.js';
 import { native } from '../native.js';
+import { checkOptions } from '../validate.js';
+
+/** The option keys each function accepts (unknown keys are a TypeError, {@link checkOptions}). */
+const GRAM_KEYS = ['precision', 'out'] as const;
+const DISTANCE_KEYS = ['precision', 'out', 'metric'] as const;
+const EIG_KEYS = ['range', 'precision', 'symmetryTolerance'] as const;
+const SVDVALS_KEYS = ['precision'] as const;
+const SVD_KEYS = ['k', 'precision'] as const;
+const BATCH_KEYS = ['precision', 'threads'] as const;
 
 /** Accumulation precision: float64 (default) or float32 (faster, ~1e-6 relative). */
 export type Precision = 'float64' | 'float32';
@@ -81,10 +90,12 @@ export interface BatchOptions {
 
 /** The Gram matrix X Xᵀ (rows x rows) via ?syrk; exactly symmetric. */
 export async function gram(x: Mat, options?: GramOptions): Promise<Mat<Float64Array>> {
+  checkOptions('gram', options, GRAM_KEYS);
   return native().gram(x, options, true) as Promise<Mat<Float64Array>>;
 }
 /** Synchronous {@link gram}. */
 export function gramSync(x: Mat, options?: GramOptions): Mat<Float64Array> {
+  checkOptions('gram', options, GRAM_KEYS);
   return native().gram(x, options, false) as Mat<Float64Array>;
 }
 
@@ -96,10 +107,12 @@ export function gramSync(x: Mat, options?: GramOptions): Mat<Float64Array> {
  * Cosine-type metrics reject zero rows (correlation: constant rows) with a RangeError.
  */
 export async function distanceMatrix(x: Mat, options?: DistanceOptions): Promise<Mat<Float64Array>> {
+  checkOptions('distanceMatrix', options, DISTANCE_KEYS);
   return native().distanceMatrix(x, options, true) as Promise<Mat<Float64Array>>;
 }
 /** Synchronous {@link distanceMatrix}. */
 export function distanceMatrixSync(x: Mat, options?: DistanceOptions): Mat<Float64Array> {
+  checkOptions('distanceMatrix', options, DISTANCE_KEYS);
   return native().distanceMatrix(x, options, false) as Mat<Float64Array>;
 }
 
@@ -108,10 +121,12 @@ export function distanceMatrixSync(x: Mat, options?: DistanceOptions): Mat<Float
  * ?syevr for `range: [lo, hi]` (hi − lo + 1 values).
  */
 export async function eigvalsh(a: Mat, options?: EigOptions): Promise<Float64Array> {
+  checkOptions('eigvalsh', options, EIG_KEYS);
   return native().eigvalsh(a, options, true) as Promise<Float64Array>;
 }
 /** Synchronous {@link eigvalsh}. */
 export function eigvalshSync(a: Mat, options?: EigOptions): Float64Array {
+  checkOptions('eigvalsh', options, EIG_KEYS);
   return native().eigvalsh(a, options, false) as Float64Array;
 }
 
@@ -120,10 +135,12 @@ export function eigvalshSync(a: Mat, options?: EigOptions): Float64Array {
  * LAPACK's column-major output as it stands, i.e. row j is the eigenvector of values[j].
  */
 export async function eigh(a: Mat, options?: EigOptions): Promise<EighResult> {
+  checkOptions('eigh', options, EIG_KEYS);
   return native().eigh(a, options, true) as Promise<EighResult>;
 }
 /** Synchronous {@link eigh}. */
 export function eighSync(a: Mat, options?: EigOptions): EighResult {
+  checkOptions('eigh', options, EIG_KEYS);
   return native().eigh(a, options, false) as EighResult;
 }
 
@@ -133,19 +150,23 @@ export function eighSync(a: Mat, options?: EigOptions): EighResult {
  * values; specdyn always uses ?gesdd.) The eigenvalues of W Wᵀ are their squares.
  */
 export async function svdvals(w: Mat, options?: { precision?: Precision }): Promise<Float64Array> {
+  checkOptions('svdvals', options, SVDVALS_KEYS);
   return native().svdvals(w, options, true) as Promise<Float64Array>;
 }
 /** Synchronous {@link svdvals}. */
 export function svdvalsSync(w: Mat, options?: { precision?: Precision }): Float64Array {
+  checkOptions('svdvals', options, SVDVALS_KEYS);
   return native().svdvals(w, options, false) as Float64Array;
 }
 
 /** The top-k singular triplets of w via ?gesdd (thin SVD, then truncated to k). */
 export async function svd(w: Mat, options?: SvdOptions): Promise<SvdResult> {
+  checkOptions('svd', options, SVD_KEYS);
   return native().svd(w, options, true) as Promise<SvdResult>;
 }
 /** Synchronous {@link svd}. */
 export function svdSync(w: Mat, options?: SvdOptions): SvdResult {
+  checkOptions('svd', options, SVD_KEYS);
   return native().svd(w, options, false) as SvdResult;
 }
 
@@ -156,10 +177,12 @@ export function svdSync(w: Mat, options?: SvdOptions): SvdResult {
  * matrix, e.g. "mats[3]".
  */
 export async function eigvalshBatch(mats: Mat[], options?: BatchOptions): Promise<Float64Array[]> {
+  checkOptions('eigvalshBatch', options, BATCH_KEYS);
   return native().eigvalshBatch(mats, options, true) as Promise<Float64Array[]>;
 }
 /** Synchronous {@link eigvalshBatch}. */
 export function eigvalshBatchSync(mats: Mat[], options?: BatchOptions): Float64Array[] {
+  checkOptions('eigvalshBatch', options, BATCH_KEYS);
   return native().eigvalshBatch(mats, options, false) as Float64Array[];
 }
 

@@ -19,7 +19,13 @@
 import { AbortError, expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { native } from '../native.js';
+import { checkOptions } from '../validate.js';
 import type { Precision } from './index.js';
+
+const RUN_KEYS = ['precision', 'signal', 'onProgress', 'progressInterval'] as const;
+const EIGSH_KEYS = [...RUN_KEYS, 'k', 'which', 'tol', 'vectors', 'blockSize', 'basisSize', 'maxRestarts', 'seed', 'symmetryTolerance'] as const;
+const SVDS_KEYS = [...RUN_KEYS, 'k', 'tol', 'blockSize', 'basisSize', 'maxRestarts', 'seed'] as const;
+const DENSITY_KEYS = [...RUN_KEYS, 'bins', 'grid', 'probes', 'steps', 'seed', 'symmetryTolerance'] as const;
 
 /** Which end of the spectrum: algebraically largest, smallest, or largest in magnitude. */
 export type Which = 'largest' | 'smallest' | 'magnitude';
@@ -57,6 +63,7 @@ export function gramOperator(w: Mat, side: 'outer' | 'inner' = 'outer'): GramOpe
 
 /** The distance matrix of the rows of x as an implicit operator (see {@link DistanceOperator}). */
 export function distanceOperator(x: Mat, options: { metric?: GramMetric } = {}): DistanceOperator {
+  checkOptions('distanceOperator', options, ['metric']);
   return { kind: 'distance', x, metric: options.metric ?? 'sqeuclidean' };
 }
 
@@ -195,9 +202,10 @@ export interface DensityResult {
 const CONTROL_SLOTS = 32; // 128 bytes: typed arrays this large live off the V8 heap, so the
 // pointer the worker thread holds never moves.
 
-function checkRun(options: IterativeOptions | undefined, fn: string): void {
+/** Options of an iterative call, checked alike by the async and the sync twin (which ignores signal and onProgress). */
+function checkRun(options: IterativeOptions | undefined, fn: string, allowed: readonly string[]): void {
+  checkOptions(fn, options, allowed);
   if (options === undefined || options === null) return;
-  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError(expected('an options object', `${fn} options`, options));
   const { signal, onProgress, progressInterval } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(expected('an AbortSignal', `${fn} option 'signal'`, signal));
@@ -211,8 +219,8 @@ function checkRun(options: IterativeOptions | undefined, fn: string): void {
   }
 }
 
-async function controlled<T>(fn: string, options: IterativeOptions | undefined, call: (control: Int32Array | undefined) => unknown): Promise<T> {
-  checkRun(options, fn);
+async function controlled<T>(fn: string, options: IterativeOptions | undefined, allowed: readonly string[], call: (control: Int32Array | undefined) => unknown): Promise<T> {
+  checkRun(options, fn, allowed);
   const signal = options?.signal;
   const onProgress = options?.onProgress;
   const abortError = () => new AbortError(`${fn} was aborted`, { cause: signal?.reason });
@@ -252,10 +260,11 @@ function nativeOptions(options: object | undefined): object | undefined {
  * tolerance, including exact multiplets up to the block size.
  */
 export async function eigsh(a: Mat | SymmetricOperator, options?: EigshOptions): Promise<EigshResult> {
-  return controlled<EigshResult>('eigsh', options, (control) => native().eigsh(a, nativeOptions(options), control, true));
+  return controlled<EigshResult>('eigsh', options, EIGSH_KEYS, (control) => native().eigsh(a, nativeOptions(options), control, true));
 }
-/** Synchronous {@link eigsh} (blocks the event loop; `signal` and `onProgress` are ignored). */
+/** Synchronous {@link eigsh} (blocks the event loop; `signal` and `onProgress` are checked, then ignored). */
 export function eigshSync(a: Mat | SymmetricOperator, options?: EigshOptions): EigshResult {
+  checkRun(options, 'eigsh', EIGSH_KEYS);
   return native().eigsh(a, nativeOptions(options), undefined, false) as EigshResult;
 }
 
@@ -266,10 +275,11 @@ export function eigshSync(a: Mat | SymmetricOperator, options?: EigshOptions): E
  * values; for singular values near √eps · s_1 use {@link svd}.
  */
 export async function svds(w: Mat, options?: SvdsOptions): Promise<SvdsResult> {
-  return controlled<SvdsResult>('svds', options, (control) => native().svds(w, nativeOptions(options), control, true));
+  return controlled<SvdsResult>('svds', options, SVDS_KEYS, (control) => native().svds(w, nativeOptions(options), control, true));
 }
 /** Synchronous {@link svds}. */
 export function svdsSync(w: Mat, options?: SvdsOptions): SvdsResult {
+  checkRun(options, 'svds', SVDS_KEYS);
   return native().svds(w, nativeOptions(options), undefined, false) as SvdsResult;
 }
 
@@ -296,12 +306,13 @@ function finishDensity(r: RawDensity): DensityResult {
  * the O(n³) full solve. Error bars come from the spread across probes.
  */
 export async function spectralDensity(a: Mat | SymmetricOperator, options?: DensityOptions): Promise<DensityResult> {
-  const r = await controlled<RawDensity>('spectralDensity', options, (control) =>
+  const r = await controlled<RawDensity>('spectralDensity', options, DENSITY_KEYS, (control) =>
     native().spectralDensity(a, nativeOptions(options), control, true),
   );
   return finishDensity(r);
 }
 /** Synchronous {@link spectralDensity}. */
 export function spectralDensitySync(a: Mat | SymmetricOperator, options?: DensityOptions): DensityResult {
+  checkRun(options, 'spectralDensity', DENSITY_KEYS);
   return finishDensity(native().spectralDensity(a, nativeOptions(options), undefined, false) as RawDensity);
 }

@@ -8,8 +8,6 @@ export {
   observableMatrixSync,
   analyzeObservable,
   analyzeObservableSync,
-  checkDistance,
-  checkReps,
 } from './observable.js';
 export type {
   ObservableMetric,
@@ -19,7 +17,8 @@ export type {
   BandFigures,
   AmbientFit,
   ObservableSnapshot,
-} from './observable.js';
+} from './types.js';
 export * from './trajectory.js';
 export * from './null.js';
 export * from './templates.js';
+export { OMD_SNAPSHOT_COLUMNS, OMD_POINT_COLUMNS, omdSnapshotToRow, omdPointToRow } from './columns.js';

@@ -7,7 +7,9 @@ import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { ksDistance2 } from '../stats.js';
 import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
-import { analyzeObservable, checkReps, resolveOptions, type AnalyzeOptions, type ObservableSnapshot } from './observable.js';
+import { analyzeObservable } from './observable.js';
+import { checkReps, resolveOptions } from './input.js';
+import type { AnalyzeOptions, ObservableSnapshot } from './types.js';
 
 /** Options of {@link iidResampleNull}. */
 export interface NullOptions extends AnalyzeOptions {

@@ -7,7 +7,7 @@ import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
-import type { ObservableMetric } from './observable.js';
+import type { ObservableMetric } from './types.js';
 
 /** A static template: representations plus the metric to read them with. */
 export interface Template {

@@ -9,16 +9,12 @@
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
+import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
 import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
-import {
-  analyzeObservable,
-  analyzeObservableSync,
-  resolveOptions,
-  type AnalyzeOptions,
-  type Fingerprint,
-  type ObservableSnapshot,
-} from './observable.js';
+import { analyzeObservable, analyzeObservableSync } from './observable.js';
+import { resolveOptions } from './input.js';
+import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js';
 
 /** Options of {@link OmdTrajectory}: the snapshot options plus trajectory settings. */
 export interface TrajectoryOptions extends AnalyzeOptions {
@@ -162,14 +158,12 @@ export class OmdTrajectory {
   private readonly options: AnalyzeOptions;
   private readonly persistenceWindow: number;
   private readonly velocityCount: number;
-  private readonly concurrency: number;
+  private readonly limiter: Limiter;
   private readonly pointsList: TrajectoryPoint[] = [];
   private prev: Prev | undefined;
   private n: number | undefined;
   private lastStep = -Infinity;
   private tail: Promise<unknown> = Promise.resolve();
-  private inFlight = 0;
-  private waiters: (() => void)[] = [];
 
   constructor(options: TrajectoryOptions = {}) {
     resolveOptions(options);
@@ -177,7 +171,7 @@ export class OmdTrajectory {
     this.options = rest;
     this.persistenceWindow = checkInteger(persistenceWindow ?? 5, 'persistenceWindow', { min: 1 });
     this.velocityCount = checkInteger(velocityCount ?? 8, 'velocityCount', { min: 0 });
-    this.concurrency = checkInteger(concurrency ?? 2, 'concurrency', { min: 1 });
+    this.limiter = new Limiter(concurrency ?? 2);
   }
 
   /** Number of probes N (undefined before the first push). */
@@ -209,12 +203,7 @@ export class OmdTrajectory {
    */
   async push(step: number, input: Mat): Promise<TrajectoryPoint> {
     this.admit(step, input);
-    while (this.inFlight >= this.concurrency) await new Promise<void>((r) => this.waiters.push(r));
-    this.inFlight++;
-    const analysis = analyzeObservable(input, this.options).finally(() => {
-      this.inFlight--;
-      this.waiters.shift()?.();
-    });
+    const analysis = this.limiter.run(() => analyzeObservable(input, this.options));
     const linked = this.tail.then(() => analysis).then((snap) => this.link(step, snap));
     this.tail = linked.catch(() => undefined);
     return linked;

@@ -1,13 +1,16 @@
 /**
- * specdyn/train: training-side helpers. Importing this entry loads TensorFlow.js (through
- * `loadTf`, lazily) and is kept apart from the main `specdyn` entry, which never loads tfjs.
+ * specdyn/train: training-side helpers. The TensorFlow.js backend and `loadTf` live in
+ * specdyn/tfjs; they are re-exported here so `import { loadTf } from 'specdyn/train'` keeps
+ * working.
  */
-export { loadTf, BACKEND_CHOICES, TF_BACKEND_NAMES } from './backend.js';
-export type { Tf, BackendChoice, LoadTfOptions, LoadedTf, BackendAttempt } from './backend.js';
+export { loadTf, BACKEND_CHOICES, TF_BACKEND_NAMES } from '../tfjs/index.js';
+export type { Tf, BackendChoice, LoadTfOptions, LoadedTf, BackendAttempt } from '../tfjs/index.js';
 export {
   registerNativeBackend,
   SpecdynNativeBackend,
   NATIVE_BACKEND_NAME,
   NATIVE_BACKEND_PRIORITY,
   NATIVE_KERNELS,
-} from './native-kernels.js';
+} from '../tfjs/index.js';
+export { analyzeModel, modelKernels, layerKernel, walkLayers } from './analyze-model.js';
+export type { AnalyzeModelOptions, ModelKernel, ModelLike, LayerLike, TensorLike } from './analyze-model.js';

@@ -1,0 +1,113 @@
+/**
+ * Input side of an OMD snapshot: option resolution and the checks of representation and
+ * distance matrices.
+ */
+import { expected } from '../errors.js';
+import type { Mat } from '../matrix.js';
+import { checkMat } from '../matrix.js';
+import { resolveRoute } from '../linalg/route.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
+import type { AnalyzeOptions, ObservableMetric, Resolved } from './types.js';
+
+const METRICS: readonly ObservableMetric[] = ['angular', 'euclidean', 'cosine', 'sqeuclidean'];
+
+/** Validates {@link AnalyzeOptions} and fills defaults (internal: the omd/ entry points call it). */
+export function resolveOptions(options: AnalyzeOptions | undefined): Resolved {
+  const o = checkOptionsObject(options);
+  return {
+    metric: checkOneOf(o.metric ?? 'angular', 'metric', METRICS),
+    precision: checkOneOf(o.precision ?? 'float64', 'precision', ['float64', 'float32']),
+    input: checkOneOf(o.input ?? 'auto', 'input', ['auto', 'reps', 'distance']),
+    bottomK: checkInteger(o.bottomK ?? 3, 'bottomK', { min: 1 }),
+    maxBand: checkInteger(o.maxBand ?? 32, 'maxBand', { min: 1 }),
+    minGapRatio: checkNumber(o.minGapRatio ?? 1.5, 'minGapRatio', { min: 1 }),
+    splitGap: checkNumber(o.splitGap ?? 0.1, 'splitGap', { min: 0 }),
+    clusterThreshold: checkNumber(o.clusterThreshold ?? 0.8, 'clusterThreshold', { min: 0 }),
+    doubletTolerance: checkNumber(o.doubletTolerance ?? 0.01, 'doubletTolerance', { min: 0 }),
+    positiveTolerance: checkNumber(o.positiveTolerance ?? 1e-9, 'positiveTolerance', { min: 0 }),
+    ...resolveRoute(o),
+  };
+}
+
+/** Checks a representation Mat: a Mat with N ≥ 4 rows (NaN/Inf are rejected by the native kernel, naming row and column). */
+export function checkReps(reps: unknown, name = 'reps'): asserts reps is Mat {
+  checkMat(reps, name);
+  if (reps.rows < 4) throw new RangeError(expected('at least 4 probe rows', `${name}.rows`, reps.rows));
+  // NaN/Inf are rejected (with their index, row and column) by the native distance kernel,
+  // off the main thread for async calls: no second scan here.
+}
+
+/**
+ * Checks an N x N distance matrix: square, N ≥ 4, finite, symmetric (|m_ij − m_ji| ≤ 1e-10·max),
+ * non-negative (≥ −1e-12·max) with a zero diagonal (|m_ii| ≤ 1e-12·max); returns ⟨d⟩ > 0.
+ * RangeError otherwise (including ⟨d⟩ = 0, an all-identical probe set).
+ */
+export function checkDistance(m: unknown, name = 'M'): number {
+  checkMat(m, name);
+  const n = m.rows;
+  if (m.cols !== n) throw new RangeError(expected('a square N x N distance matrix', name, `${m.rows} x ${m.cols}`));
+  if (n < 4) throw new RangeError(expected('at least 4 probes', `${name}.rows`, n));
+  const a = m.data;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (!Number.isFinite(v)) {
+      const r = Math.floor(i / n);
+      throw new RangeError(expected('finite values', `${name}.data[${i}] (row ${r}, column ${i - r * n})`, v));
+    }
+    const av = Math.abs(v);
+    if (av > max) max = av;
+  }
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const d = a[i * n + i]!;
+    if (Math.abs(d) > 1e-12 * max) throw new RangeError(expected('a zero diagonal', `${name}[${i}][${i}]`, d));
+    for (let j = i + 1; j < n; j++) {
+      const x = a[i * n + j]!;
+      const y = a[j * n + i]!;
+      if (x < -1e-12 * max) throw new RangeError(expected('a non-negative distance', `${name}[${i}][${j}]`, x));
+      if (Math.abs(x - y) > 1e-10 * max) {
+        throw new RangeError(expected(`a symmetric matrix (${name}[${j}][${i}] = ${y})`, `${name}[${i}][${j}]`, x));
+      }
+      sum += x;
+    }
+  }
+  const mean = (2 * sum) / (n * (n - 1));
+  if (!(mean > 0)) {
+    throw new RangeError(expected('distinct probe representations (mean off-diagonal distance > 0)', `${name} mean distance`, mean));
+  }
+  return mean;
+}
+
+/** Square with an exactly zero diagonal. */
+function looksLikeDistance(m: Mat): boolean {
+  // Square with an exactly zero diagonal: meant as a distance matrix (then checked strictly).
+  const n = m.rows;
+  if (m.cols !== n) return false;
+  for (let i = 0; i < n; i++) if (m.data[i * n + i] !== 0) return false;
+  return true;
+}
+
+/** Whether the analysis reads `x` as a distance matrix (see AnalyzeOptions.input). */
+export function isDistanceInput(x: Mat, o: Resolved): boolean {
+  if (o.input === 'distance') return true;
+  if (o.input === 'reps') return false;
+  return looksLikeDistance(x);
+}
+
+/** ⟨d⟩ of a distance matrix we computed (already symmetric, zero diagonal); RangeError when 0. */
+export function meanOffDiagonal(m: Mat<Float64Array>): number {
+  const n = m.rows;
+  let sum = 0;
+  for (let i = 0; i < m.data.length; i++) sum += m.data[i]!;
+  const mean = sum / (n * (n - 1));
+  if (!(mean > 0)) {
+    throw new RangeError(expected('distinct probe representations (mean off-diagonal distance > 0)', 'M mean distance', mean));
+  }
+  return mean;
+}
+
+/** A float64 copy (the snapshot, and trajectories after it, keep M; the caller may reuse its buffer). */
+export function toF64(m: Mat): Mat<Float64Array> {
+  return { data: Float64Array.from(m.data), rows: m.rows, cols: m.cols };
+}

@@ -1,0 +1,223 @@
+/**
+ * The types of one OMD snapshot (Halperin 2026): options, band and ambient figures, the snapshot.
+ *
+ * Conventions used by every omd/ export:
+ * - Eigenvalues are ascending; index N−1 is the Perron eigenvalue (the only positive one for a
+ *   proper Bogomolny–Bohigas–Schmit (BBS) metric, Bogomolny, Bohigas and Schmit 2003), and the
+ *   "top-of-spectrum band" is made of the non-Perron eigenvalues of largest |λ|, which for a
+ *   proper metric are the most negative ones, i.e. indices 0, 1, 2, … ("bottom-three" = indices 0..2).
+ * - ⟨d⟩ is the mean off-diagonal entry of M, in the units of the metric (radians for
+ *   `angular`, representation units for `euclidean`, squared units for `sqeuclidean`,
+ *   dimensionless for `cosine`). Normalised eigenvalues are λ/(N⟨d⟩), so the Perron value is ≈ 1.
+ * - Eigenvectors are unit vectors of length N indexed by probe input (row order of the reps).
+ */
+import type { Mat } from '../matrix.js';
+import type { Precision } from '../linalg/index.js';
+
+/**
+ * Distance used for the observable (see the linalg `Metric` doc):
+ * - `angular` (default): arccos of the cosine of the L2-normalised rows, the geodesic distance on
+ *   the unit sphere, in radians [0, π];
+ * - `euclidean`: ‖h_i − h_j‖ (chord distance for points on a sphere);
+ * - `cosine`: 1 − cos θ_ij;
+ * - `sqeuclidean`: ‖h_i − h_j‖² (not a BBS-type observable; rank ≤ D + 2; offered for comparison).
+ */
+export type ObservableMetric = 'angular' | 'euclidean' | 'cosine' | 'sqeuclidean';
+
+/** Options of {@link observableMatrix}. */
+export interface ObservableOptions {
+  /** Default `angular`. */
+  metric?: ObservableMetric;
+  /** Accumulation precision of the distance computation; default float64. */
+  precision?: Precision;
+}
+
+/** Per-snapshot fingerprint of the top band (see {@link BandFigures.fingerprint}). */
+export type Fingerprint = 'smooth-manifold' | 'clusters' | 'fourier' | 'noise';
+
+/** Options of {@link analyzeObservable}; every threshold is documented with its calibration. */
+export interface AnalyzeOptions extends ObservableOptions {
+  /**
+   * How to read the input Mat: `reps` (N x D representations, M is computed with `metric`),
+   * `distance` (an N x N distance matrix, checked and used as is; `metric` then only says how
+   * it was made, for the ambient-noise reading), or `auto` (default): a square matrix whose
+   * diagonal is exactly zero is taken as a distance matrix (and must then pass the distance checks:
+   * symmetric, non-negative, finite), anything else as reps.
+   */
+  input?: 'auto' | 'reps' | 'distance';
+  /** Number of bottom eigenpairs returned for the MDS cloud; default 3. */
+  bottomK?: number;
+  /** Largest band size considered; default 32 (enough for K ≤ 33 clusters). */
+  maxBand?: number;
+  /**
+   * A band is "clear" when |λ_(m̂)|/|λ_(m̂+1)| ≥ minGapRatio (ranked non-Perron values). Default 1.5:
+   * on the templates the band-to-rest ratio is ≥ 3 (S² geodesic ≈ 14, S² chord ≈ 6, 10
+   * clusters ≈ 10, Fourier ≈ 5–11) while pure noise stays below 1.1.
+   */
+  minGapRatio?: number;
+  /**
+   * Consecutive ranked eigenvalues belong to the same multiplet while their relative gap
+   * (|λ_k| − |λ_{k+1}|)/|λ_k| ≤ splitGap. Default 0.1 (sampling splits at N ≈ 1000 are ≈ 3–5 %).
+   */
+  splitGap?: number;
+  /**
+   * A clear band reads as `clusters` when its eigenvector embedding (probe i ↦ row i of the m̂ band
+   * eigenvectors) is piecewise constant: k-means with m̂ + 1 centres explains ≥ clusterThreshold of
+   * its variance (see {@link BandFigures.clusterScore}). Default 0.8: spheres S¹–S³, S² plus
+   * noise and the collapsing FBP ring score 0.49–0.72; Gaussian clusters (K = 3–10, spread
+   * 0.5–1 in R⁶⁴) score 0.88–0.99.
+   */
+  clusterThreshold?: number;
+  /**
+   * A band of even size ≥ 4 reads as `fourier` when it splits into pairs whose relative
+   * splitting is ≤ doubletTolerance and ≤ ¼ of the smallest gap between pairs. Default 0.01
+   * (the circulant embedding has exact doublets; random S³ samples split by ≈ 3 %).
+   */
+  doubletTolerance?: number;
+  /** An eigenvalue counts as positive when λ > positiveTolerance · λ_Perron; default 1e-9. */
+  positiveTolerance?: number;
+  /**
+   * `full`: the whole spectrum (LAPACK ?syevd, O(N³)). `partial`: the Perron value, the top
+   * maxBand + 1 non-Perron values by |λ| and the bottom-k pairs exactly (block Lanczos, eigsh),
+   * the rest of the spectrum as pseudo-eigenvalues from its SLQ density; see docs/omd.md
+   * "Routes". `auto` (default): partial when N > `partialAbove`. Both drivers support both.
+   */
+  route?: 'auto' | 'full' | 'partial';
+  /** Size above which `auto` takes the partial route: N > partialAbove. Default 4000. */
+  partialAbove?: number;
+}
+
+/** Top-of-spectrum band figures (non-Perron eigenvalues ranked by |λ|, descending). */
+export interface BandFigures {
+  /** Non-Perron eigenvalues (signed, in units of M) ranked by |λ| descending (N − 1 values). */
+  ranked: Float64Array;
+  /** rankedIndex[k] = index of ranked[k] in the ascending spectrum. */
+  rankedIndex: Int32Array;
+  /** g_k = (|λ_k| − |λ_{k+1}|)/|λ_k| for the first maxBand ranked values (k 0-based). */
+  relativeGaps: Float64Array;
+  /** Multiplet sizes among the first maxBand + 1 ranked values (split where g_k > splitGap). */
+  multiplets: number[];
+  /** m̂ maximising |λ_m|/|λ_{m+1}| over 1 ≤ m ≤ maxBand (reported even when not clear). */
+  candidateSize: number;
+  /** Band size m̂ = candidateSize when the band is clear, else 0. */
+  size: number;
+  /** |λ_m̂|/|λ_m̂+1| for m̂ = candidateSize (≥ 1). */
+  gapRatio: number;
+  /** gapRatio ≥ minGapRatio. */
+  clear: boolean;
+  /** (max − min)/max of |λ| within the candidate band (0 for a perfect multiplet). */
+  spread: number;
+  /**
+   * Fraction of the variance of the band eigenvector embedding explained by k-means with
+   * candidateSize + 1 centres (deterministic farthest-point start): ≈ 1 when the eigenvectors are
+   * constant on groups of probes (K clusters ↔ K − 1 band vectors), 0.5–0.75 for a manifold.
+   */
+  clusterScore: number;
+  /** Largest relative splitting within consecutive pairs of the candidate band (NaN if odd). */
+  doubletSplit: number;
+  /** Sphere reading d̂ = m̂ − 1 (I-BBS: the top multiplet of S^d has d + 1 members); NaN if no clear band. */
+  dimension: number;
+  /**
+   * `noise` (no clear band: un-relaxed), `fourier` (even band of exact-ish doublets, e.g. a
+   * circulant token embedding), `clusters` (clusterScore ≥ clusterThreshold: K clusters give a
+   * band of K − 1 outliers), else `smooth-manifold` (BBS-adjacent; one multiplet of d + 1 on S^d).
+   */
+  fingerprint: Fingerprint;
+  /** Band spectral mass Σ_band |λ| / Σ_non-Perron |λ| (0 without a clear band). */
+  massFraction: number;
+}
+
+/**
+ * Ambient-noise reading (omd.md §2.3): the non-Perron, non-band eigenvalues are fitted as a
+ * reflected, shifted Marchenko–Pastur bulk, λ = −(a + b·y) with y ~ MP(ratio r, variance 1).
+ * Moments give b and r (mean y = 1, var y = r) with the shift fixed by the metric:
+ * euclidean a = b (= c/2, c = σ√(2D)); angular a = π/2 − 1; cosine and sqeuclidean a = 0.
+ * Then D̂ = N/r and σ̂ is the per-coordinate noise standard deviation: euclidean σ̂ = b·√(2/D̂)
+ * (representation units); angular/cosine σ̂ = √(b/D̂) (units of the unit sphere, so b is the
+ * noise share of the squared norm); sqeuclidean σ̂ = √(b/(2D̂)). NaN when the bulk has no
+ * MP-like spread (b ≤ 0), e.g. a noiseless manifold.
+ */
+export interface AmbientFit {
+  /** Number of eigenvalues fitted (N − 1 − m̂). */
+  count: number;
+  /** Shift a and scale b of the reflected MP law, in units of M. */
+  shift: number;
+  scale: number;
+  /** r = N / D̂. */
+  ratio: number;
+  /** Effective ambient dimension D̂ = N/r. */
+  dimension: number;
+  /** Per-coordinate noise scale σ̂ (see above for units). */
+  sigma: number;
+  /** Predicted bulk edges in units of M: lower = −(a + b(1+√r)²), upper = −(a + b(1−√r)²). */
+  lowerEdge: number;
+  upperEdge: number;
+  /** Observed extremes of the fitted eigenvalues (units of M). */
+  observedLower: number;
+  observedUpper: number;
+  /** (|λ_weakest band member| − |lowerEdge|)/|lowerEdge|: > 0 when the band stands out of the bulk; NaN without a band. */
+  separation: number;
+  /** Kolmogorov–Smirnov distance between the fitted values and the MP law (0 perfect, 1 worst). */
+  ks: number;
+}
+
+/** Figures of one snapshot; see the module doc for conventions. */
+export interface ObservableSnapshot {
+  /** Number of probes N. */
+  n: number;
+  metric: ObservableMetric;
+  /**
+   * How the spectrum was computed. `full`: every eigenvalue exactly. `partial`: exact Perron,
+   * band (the top maxBand + 1 non-Perron values by |λ|), bottom-k pairs and everything derived
+   * from them; `values`/`normalized` hold a pseudo-spectrum whose other entries are midpoint
+   * quantiles of the SLQ density (bulk shape only, not individual levels), so the ambient fit,
+   * entropyDimension and, unless bbsProper, participationRatio and band.massFraction are
+   * estimates. See docs/omd.md "Routes".
+   */
+  route: 'full' | 'partial';
+  /** The distance matrix M (N x N, float64). */
+  matrix: Mat<Float64Array>;
+  /** Full spectrum of M, ascending (units of M); the pseudo-spectrum on the partial route (see `route`). */
+  values: Float64Array;
+  /** λ_{N−1}, units of M. */
+  perron: number;
+  /** ⟨d⟩ = mean off-diagonal entry of M. */
+  meanDistance: number;
+  /** λ_Perron/(N⟨d⟩), ≈ 1 − 1/N for near-constant rows. */
+  perronRatio: number;
+  /** λ/(N⟨d⟩), ascending. */
+  normalized: Float64Array;
+  /** Eigenvalues > positiveTolerance · λ_Perron. */
+  positiveCount: number;
+  /** positiveCount === 1: M behaves as a BBS-type (conditionally negative definite) metric. */
+  bbsProper: boolean;
+  band: BandFigures;
+  /** Effective dimension over non-Perron eigenvalues: (Σ|λ|)²/Σλ² and exp(−Σ p log p), p = |λ|/Σ|λ|. */
+  participationRatio: number;
+  entropyDimension: number;
+  ambient: AmbientFit;
+  /** The bottomK smallest eigenvalues (indices 0..k−1) and their vectors (k x N, row j ↔ values[j]). */
+  bottomValues: Float64Array;
+  bottomVectors: Mat<Float64Array>;
+  /** MDS cloud X = U_{0:3}|Λ_{0:3}|^½ (N x min(3, bottomK); row i = probe i; units √(units of M)). */
+  mds: Mat<Float64Array>;
+  /** Unit eigenvectors of the first max(size, candidateSize) ranked eigenvalues (rows, ranked order). */
+  bandVectors: Mat<Float64Array>;
+}
+
+/** Validated {@link AnalyzeOptions} with defaults filled (internal). */
+export interface Resolved {
+  metric: ObservableMetric;
+  precision: Precision;
+  input: 'auto' | 'reps' | 'distance';
+  bottomK: number;
+  maxBand: number;
+  minGapRatio: number;
+  splitGap: number;
+  clusterThreshold: number;
+  doubletTolerance: number;
+  positiveTolerance: number;
+  route: 'auto' | 'full' | 'partial';
+  partialAbove: number;
+}
+
