@@ -1,37 +1,46 @@
-// A small run made in code for the report tests: a weight layer whose rank-2 signal grows past
-// the BBP threshold, and an OMD trajectory of the ring-collapse template, analysed by the engine.
+// A small run made in code for the report and CLI tests, written through the run store: a weight
+// layer whose rank-2 signal grows past the BBP threshold, and an OMD trajectory of the
+// ring-collapse template with probe labels, each analysed by the engine.
 import { Rng } from '../src/random.js';
-import { weightSpectrum } from '../src/rmt/index.js';
-import { OmdTrajectory, ringCollapseTrajectory } from '../src/omd/index.js';
-import type { ReportRun, WeightLayer, OmdLayer } from '../src/report/index.js';
+import { weightSpectrum, weightSpectrumToRow } from '../src/rmt/index.js';
+import { OmdTrajectory, omdPointToRow, ringCollapseTrajectory } from '../src/omd/index.js';
+import { createRun } from '../src/store/index.js';
 
-export async function syntheticRun(dir: string, { steps = 8, status = 'finished' } = {}): Promise<ReportRun> {
-  const rows = 60, cols = 120;
+export const FIXTURE = { rows: 60, cols: 120, probes: 60, weightLayer: 'dense_1/kernel', omdLayer: 'hidden_1' };
+
+/** Writes the fixture run into `dir` (steps 0, 10, ...; `steps` snapshots) and returns nothing: read it with openRun. */
+export async function writeSyntheticRun(dir: string, { steps = 8, close = true }: { steps?: number; close?: boolean } = {}): Promise<void> {
+  const { rows, cols, probes } = FIXTURE;
   const rng = new Rng(7);
   const noise = rng.fillNormal(new Float64Array(rows * cols)).map((x) => x / Math.sqrt(cols));
   const u = [rng.unitVector(rows), rng.unitVector(rows)], v = [rng.unitVector(cols), rng.unitVector(cols)];
-  const layer: WeightLayer = { layer: 'dense_1', shape: [rows, cols], rows: [], spectra: [] };
-  const training: ReportRun['training'] = [];
+  const traj = new OmdTrajectory({ metric: 'angular' });
+  const tt = ringCollapseTrajectory({ n: probes, steps: 12 * (steps - 1), recordEvery: 12, seed: 3 });
+  const writer = await createRun(dir, { config: { fixture: 'synthetic', steps }, seed: 7, tfBackend: 'cpu' });
   for (let t = 0; t < steps; t++) {
     const w = Float64Array.from(noise);
-    const s = [3 * t / (steps - 1), 2 * t / (steps - 1)];
+    const s = [(3 * t) / (steps - 1), (2 * t) / (steps - 1)];
     for (let k = 0; k < 2; k++) for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j]! += s[k]! * u[k]![i]! * v[k]![j]!;
-    const r = await weightSpectrum({ data: w, rows, cols });
+    const ws = await weightSpectrum({ data: w, rows, cols });
     const step = t * 10;
-    const { spikes, snr, evals, variance_mp_ci, route, ...scalars } = r;
-    layer.rows.push({ step, ...(scalars as unknown as Record<string, number>) } as WeightLayer['rows'][number]);
-    layer.spectra.push({ step, evals });
-    training.push({ step, loss: 2.3 * Math.exp(-t / 3), accuracy: 1 - 0.9 * Math.exp(-t / 3) });
+    await traj.push(step, tt.snapshots[t]!.reps);
+    const p = traj.points[t]!;
+    // The store keeps the step itself; the point registry's own step column would collide with it.
+    const { step: _pointStep, ...pointRow } = omdPointToRow(p);
+    writer.append({
+      step,
+      logs: { loss: 2.3 * Math.exp(-t / 3), accuracy: 1 - 0.9 * Math.exp(-t / 3) },
+      observables: [
+        { observable: FIXTURE.weightLayer, family: 'weights', row: weightSpectrumToRow(ws), arrays: { evals: ws.evals } },
+        {
+          observable: FIXTURE.omdLayer,
+          family: 'omd',
+          row: pointRow,
+          arrays: { normalized: p.figures.normalized, cloud: p.cloud, ...(t === 0 ? { labels: Float64Array.from({ length: probes }, (_, i) => i % 3) } : {}) },
+        },
+      ],
+    });
+    await writer.flush();
   }
-  const traj = new OmdTrajectory({ metric: 'angular' });
-  const tt = ringCollapseTrajectory({ n: 60, steps: 120, recordEvery: 12, seed: 3 });
-  const omd: OmdLayer = { layer: 'hidden_1', rows: [], spectra: [], clouds: [], labels: Array.from({ length: 60 }, (_, i) => i % 3) };
-  for (const s of tt.snapshots) await traj.push(s.step, s.reps);
-  for (const p of traj.points) {
-    omd.rows.push({ step: p.step, perronRatio: p.figures.perronRatio, bandSize: p.figures.band.size, overlap: p.overlap, participationRatio: p.figures.participationRatio, entropyDimension: p.figures.entropyDimension });
-    omd.spectra.push({ step: p.step, normalized: p.figures.normalized });
-    omd.clouds.push({ step: p.step, coords: p.cloud.data, dims: p.cloud.cols });
-  }
-  omd.regimes = traj.regimes();
-  return { dir, name: 'synthetic', status, backend: 'cpu', durationSeconds: 12.5, training, weights: [layer], omd: [omd] };
+  if (close) await writer.close();
 }

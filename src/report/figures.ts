@@ -286,10 +286,9 @@ export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
 }
 
 /** Mean gap ratio of the bulk levels against step with the GOE and Poisson values. */
-export function gapRatioFigure(weights: WeightLayer[], omd: OmdLayer[]): Figure | null {
+export function gapRatioFigure(weights: WeightLayer[]): Figure | null {
   const values: { step: number; series: string; value: number | null }[] = [];
   for (const l of weights) for (const r of l.rows) if (Number.isFinite(r.gap_ratio)) values.push({ step: r.step, series: `${l.layer} (W Wᵀ)`, value: r.gap_ratio });
-  for (const l of omd) for (const r of l.rows) if (Number.isFinite(r.levelGapRatio)) values.push({ step: r.step, series: `${l.layer} (OMD)`, value: r.levelGapRatio! });
   if (values.length === 0) return null;
   const series = [...new Set(values.map((v) => v.series))];
   const refs = [
@@ -648,7 +647,7 @@ export function runFigures(run: ReportRun): Figure[] {
   const figs: (Figure | null)[] = [trainingCurves(run)];
   for (const l of run.weights) figs.push(esdFigure(l), topEigenvaluesFigure(l));
   figs.push(spikesAlphaFigure(run.weights));
-  figs.push(gapRatioFigure(run.weights, run.omd));
+  figs.push(gapRatioFigure(run.weights));
   for (const l of run.weights) figs.push(spacingFigure(l));
   for (const l of run.omd) figs.push(omdSpectrumFigure(l));
   figs.push(bandFigure(run.omd), dimensionFigure(run.omd), regimeFigure(run.omd));
