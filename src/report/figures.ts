@@ -53,7 +53,7 @@ const dashScale = (domain: string[]) => ({ domain, range: domain.map((_, i) => D
  * Panels stacked vertically over one long-format data set ({ step, quantity, value, ... }), one
  * panel per quantity with its own y title (units), sharing the x axis and the legend.
  */
-function stacked(values: Record<string, unknown>[], panels: { quantity: string; ytitle: string; zero?: boolean }[], mark: Record<string, unknown>, encoding: Record<string, unknown>): Record<string, unknown> {
+function stacked(values: Record<string, unknown>[], panels: { quantity: string; ytitle: string; zero?: boolean; integer?: boolean }[], mark: Record<string, unknown>, encoding: Record<string, unknown>): Record<string, unknown> {
   return {
     data: { values },
     vconcat: panels.map((p, i) => ({
@@ -63,11 +63,11 @@ function stacked(values: Record<string, unknown>[], panels: { quantity: string; 
       mark,
       encoding: {
         x: { field: 'step', type: 'quantitative', title: i === panels.length - 1 ? 'training step' : null },
-        y: { field: 'value', type: 'quantitative', title: p.ytitle, scale: { zero: p.zero ?? false } },
+        y: { field: 'value', type: 'quantitative', title: p.ytitle, scale: { zero: p.zero ?? false }, ...(p.integer ? { axis: { format: 'd', tickMinStep: 1 } } : {}) },
         ...encoding,
       },
     })),
-    resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
+    resolve: { scale: { x: 'shared', color: 'shared', strokeDash: 'shared' } },
   };
 }
 
@@ -81,22 +81,31 @@ export function chosenSteps(steps: number[]): number[] {
 
 /** Loss and metrics against step, one panel per quantity (independent y scales). */
 export function trainingCurves(run: ReportRun): Figure | null {
-  const values: { step: number; quantity: string; value: number | null }[] = [];
+  // One panel per quantity; `val_<q>` (the held-out probes) drawn with `<q>` (training batches).
+  const values: { step: number; quantity: string; split: string; value: number | null }[] = [];
   for (const row of run.training) {
-    for (const [k, v] of Object.entries(row)) if (k !== 'step' && typeof v === 'number') values.push({ step: row.step, quantity: k, value: num(v) });
+    for (const [k, v] of Object.entries(row)) {
+      if (k === 'step' || typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const val = k.startsWith('val_');
+      values.push({ step: row.step, quantity: val ? k.slice(4) : k, split: val ? 'held-out probes' : 'training batch', value: v });
+    }
   }
   if (values.length === 0) return null;
   const quantities = [...new Set(values.map((v) => v.quantity))];
+  const splits = ['training batch', 'held-out probes'];
   return {
     id: 'training-curves',
     title: 'Training curves',
-    caption: 'Loss and metrics as the monitor saw them at each logged step (training batches; validation metrics prefixed val_).',
+    caption: 'Loss and metrics against step: on the last training batch before each snapshot (solid) and on the held-out probe set at each snapshot (dashed).',
     spec: top(
       stacked(
         values,
-        quantities.map((q) => ({ quantity: q, ytitle: q === 'loss' || q.endsWith('_loss') ? `${q} (nats)` : `${q} (fraction)` })),
+        quantities.map((q) => ({ quantity: q, ytitle: /loss/.test(q) ? `${q} (nats)` : /acc/.test(q) ? `${q} (fraction)` : q })),
         { type: 'line', point: values.length <= 400 ? { size: 18 } : false },
-        { color: { field: 'quantity', type: 'nominal', title: 'quantity', sort: quantities } },
+        {
+          color: { field: 'split', type: 'nominal', title: 'measured on', sort: splits, scale: { domain: splits, range: [PALETTE[0], PALETTE[3]] } },
+          strokeDash: { field: 'split', type: 'nominal', title: 'measured on', sort: splits, scale: dashScale(splits) },
+        },
       ),
       'Training curves',
       'loss and metrics against step',
@@ -270,7 +279,7 @@ export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
       stacked(
         values,
         [
-          { quantity: 'number of spikes', ytitle: 'spikes above λ₊ (count)', zero: true },
+          { quantity: 'number of spikes', ytitle: 'spikes above λ₊ (count)', zero: true, integer: true },
           { quantity: 'power-law exponent α', ytitle: 'α (dimensionless)' },
         ],
         { type: 'line', point: true },
@@ -414,35 +423,47 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
     if (others.length > 0) bulk.push({ step: s.step, lo: num(Math.min(...others)), hi: num(Math.max(...others)) });
   }
   if (points.length === 0) return null;
-  const roles = ['Perron', 'band', 'bulk (top ranked)'];
+  const roles = ['band', 'bulk (top ranked)'];
+  const x = { field: 'step', type: 'quantitative', title: 'training step', scale: { domain: [spectra[0]!.step, spectra[spectra.length - 1]!.step] } };
   return {
     id: `omd-spectrum-${slug(layer.layer)}`,
     title: `OMD spectrum of ${layer.layer}`,
-    caption: 'Eigenvalues of the probe distance matrix M(t) divided by N⟨d⟩: the Perron value (≈ 1), the band (the m̂ largest |λ| when a clear gap follows them) and the bulk (grey: its full range).',
+    caption: 'Eigenvalues of the probe distance matrix M(t) divided by N⟨d⟩. Top: the Perron value (≈ 1 − 1/N for near-constant rows). Bottom: the non-Perron values ranked by |λ|: the band (the m̂ largest when a clear gap follows them) and the bulk (grey: its full range).',
     spec: top(
       {
-        width: WIDTH,
-        height: HEIGHT,
-        layer: [
+        vconcat: [
           {
-            data: { values: bulk.map((b) => ({ ...b, series: 'bulk range' })) },
-            mark: { type: 'area', opacity: 0.2, color: '#999999' },
-            encoding: { x: { field: 'step', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+            width: WIDTH,
+            height: 70,
+            data: { values: points.filter((p) => p.role === 'Perron') },
+            mark: { type: 'line', point: true, color: '#000000' },
+            encoding: { x: { ...x, title: null }, y: { field: 'value', type: 'quantitative', title: 'Perron λ/(N⟨d⟩)', scale: { zero: false } } },
           },
           {
-            data: { values: points },
-            mark: { type: 'point', filled: true, size: 22 },
-            encoding: {
-              x: { field: 'step', type: 'quantitative', title: 'training step' },
-              y: { field: 'value', type: 'quantitative', title: 'λ / (N⟨d⟩) (normalised)' },
-              color: { field: 'role', type: 'nominal', title: 'eigenvalue', sort: roles, scale: { domain: roles, range: ['#000000', '#D55E00', '#56B4E9'] } },
-              shape: { field: 'role', type: 'nominal', sort: roles, scale: { domain: roles, range: ['square', 'diamond', 'circle'] } },
-            },
+            width: WIDTH,
+            height: HEIGHT,
+            layer: [
+              {
+                data: { values: bulk.map((b) => ({ ...b, series: 'bulk range' })) },
+                mark: { type: 'area', opacity: 0.2, color: '#999999' },
+                encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+              },
+              {
+                data: { values: points.filter((p) => p.role !== 'Perron') },
+                mark: { type: 'point', filled: true, size: 22 },
+                encoding: {
+                  x,
+                  y: { field: 'value', type: 'quantitative', title: 'non-Perron λ / (N⟨d⟩) (normalised)' },
+                  color: { field: 'role', type: 'nominal', title: 'eigenvalue', sort: roles, scale: { domain: roles, range: ['#D55E00', '#56B4E9'] } },
+                  shape: { field: 'role', type: 'nominal', title: 'eigenvalue', sort: roles, scale: { domain: roles, range: ['diamond', 'circle'] } },
+                },
+              },
+            ],
           },
         ],
       },
       `OMD normalised spectrum of ${layer.layer}`,
-      'Perron, band and bulk of the distance-matrix spectrum against step',
+      'Perron value, band and bulk of the distance-matrix spectrum against step',
     ),
   };
 }
@@ -466,7 +487,7 @@ export function bandFigure(omd: OmdLayer[]): Figure | null {
       stacked(
         values,
         [
-          { quantity: 'band size m̂', ytitle: 'band size m̂ (eigenvalues)', zero: true },
+          { quantity: 'band size m̂', ytitle: 'band size m̂ (eigenvalues)', zero: true, integer: true },
           { quantity: 'subspace overlap O', ytitle: 'overlap O (0–1)', zero: true },
         ],
         { type: 'line', point: true, interpolate: 'step-after' },
