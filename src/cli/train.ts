@@ -160,6 +160,9 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
         snapshots++;
       }
       if (step === last) break;
+      // tfjs resolves its promises without turning the event loop; without this turn a Ctrl-C
+      // (delivered by libuv in the poll phase) would never be seen.
+      await new Promise<void>((r) => setImmediate(r));
       if (signal.aborted) {
         status = 'interrupted';
         break;
