@@ -4,8 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { SpecdynError } from '../errors.js';
 import { openRun, RUN_FILE, STEPS_FILE, type Run } from '../store/index.js';
 import { writeReport, type ReportResult } from '../report/index.js';
@@ -14,17 +13,9 @@ import { detachmentSteps } from '../report/figures.js';
 import { nativeInfo, getThreads } from '../linalg/index.js';
 import type { Output } from './output.js';
 import { table } from './output.js';
+import { packageRoot, packageVersion } from './package-info.js';
 import { UsageError } from './train-config.js';
 
-/** The package root (where package.json is), from this file's location in dist/cli/ or src/cli/. */
-export function packageRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-}
-
-/** The package version from package.json. */
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 /**
  * Opens a run directory, or fails with a message naming the path.

@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { Output, type GlobalFlags } from './output.js';
 import { TRAIN_OPTIONS, UsageError, describeDefault, flagName, resolveTrainConfig } from './train-config.js';
-import { analyzeCommand, benchCommand, doctorCommand, packageVersion, reportCommand, runsCommand } from './commands.js';
+import { packageVersion } from './package-info.js';
+
+// The commands load the store, the report and the native core: imported when a command runs, so
+// --help and usage errors answer at once.
+const commands = () => import('./commands.js');
 
 /** Exit code of an interrupted command (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -93,7 +97,7 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
     .option('-o, --out <dir>', 'where the report goes (default: the run directory)')
     .description('read a run and write its figures and report')
     .addHelpText('after', examples(['specdyn analyze runs/mnist-1', 'specdyn analyze runs/mnist-1 --out /tmp/report --json']))
-    .action(async (path: string, opts: { out?: string }, cmd: Command) => analyzeCommand(path, opts, out(cmd)));
+    .action(async (path: string, opts: { out?: string }, cmd: Command) => (await commands()).analyzeCommand(path, opts, out(cmd)));
 
   program
     .command('report')
@@ -103,20 +107,20 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
     .option('--interval <seconds>', 'how often --watch looks for new snapshots (default 2)')
     .description('write report.html (self-contained) and one SVG per figure')
     .addHelpText('after', examples(['specdyn report runs/mnist-1', 'specdyn report --watch runs/mnist-1', 'specdyn report runs/lr-0.01 runs/lr-0.1 --out sweep-report']))
-    .action(async (dirs: string[], opts: { out?: string; watch?: boolean; interval?: string }, cmd: Command) => reportCommand(dirs, opts, out(cmd), state.abort.signal));
+    .action(async (dirs: string[], opts: { out?: string; watch?: boolean; interval?: string }, cmd: Command) => (await commands()).reportCommand(dirs, opts, out(cmd), state.abort.signal));
 
   program
     .command('runs')
     .argument('[root]', 'directory holding runs (default ./runs)', 'runs')
     .description('list runs with status, snapshots, backend and headline figures')
     .addHelpText('after', examples(['specdyn runs', 'specdyn runs experiments/ --json']))
-    .action(async (root: string, _opts: unknown, cmd: Command) => runsCommand(root, out(cmd)));
+    .action(async (root: string, _opts: unknown, cmd: Command) => (await commands()).runsCommand(root, out(cmd)));
 
   program
     .command('doctor')
     .description('the tfjs backend chosen and why, the native build, BLAS and threads, versions, and what to install for more speed')
     .addHelpText('after', examples(['specdyn doctor', 'specdyn doctor --json']))
-    .action(async (_opts: unknown, cmd: Command) => doctorCommand(out(cmd)));
+    .action(async (_opts: unknown, cmd: Command) => (await commands()).doctorCommand(out(cmd)));
 
   program
     .command('bench')
@@ -125,7 +129,7 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
     .description('run the benchmark suites')
     .addHelpText('after', examples(['specdyn bench report', 'specdyn bench linalg omd', 'specdyn bench report --snapshots 500 --json']))
     .action(async (suites: string[], opts: { snapshots?: string }, cmd: Command) => {
-      state.exit = await benchCommand(suites, opts, out(cmd));
+      state.exit = await (await commands()).benchCommand(suites, opts, out(cmd));
     });
   return program;
 }
