@@ -1,0 +1,297 @@
+/**
+ * Spectra shards: Apache Arrow IPC files holding the arrays of a run (spectra, eigenvectors, MDS
+ * coordinates), one shard per writer session, one record batch per flush (possibly empty).
+ *
+ * While a session writes, its shard is an Arrow IPC *stream* (schema message, then one record
+ * batch message per flush, each written whole and synced): a crash leaves every complete batch
+ * readable and at most one torn trailing message, which the reader here detects from the
+ * message framing (continuation marker, metadata length, body length) and drops. When the
+ * session closes, or a later session or {@link repairRun} recovers it, the shard is rewritten
+ * (temp file + rename) as an Arrow IPC *file* (Feather V2: magic, the same batches, footer), the
+ * format `pandas.read_feather`, `polars.read_ipc` and `polars.scan_ipc` read.
+ *
+ * Schema (one row per stored array): session int32, flush int32, step float64, family utf8,
+ * observable utf8, name utf8, dtype utf8 ('float64' | 'float32': the dtype given at append;
+ * values are float64 either way, exactly), rows int32, cols int32 (null for a 1-D array),
+ * values list<float64> (row-major, rows·cols entries).
+ */
+import fs from 'node:fs';
+import {
+  Field,
+  Float64,
+  Int32,
+  List,
+  makeData,
+  Message,
+  MessageHeader,
+  RecordBatch,
+  RecordBatchFileReader,
+  RecordBatchFileWriter,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Utf8,
+  vectorFromArray,
+  type Data,
+} from 'apache-arrow';
+import { writeAll, writeFileAtomic } from './atomic.js';
+
+/** The Arrow schema of every spectra shard (see the module doc). */
+export const SPECTRA_SCHEMA = new Schema([
+  new Field('session', new Int32(), false),
+  new Field('flush', new Int32(), false),
+  new Field('step', new Float64(), false),
+  new Field('family', new Utf8(), false),
+  new Field('observable', new Utf8(), false),
+  new Field('name', new Utf8(), false),
+  new Field('dtype', new Utf8(), false),
+  new Field('rows', new Int32(), false),
+  new Field('cols', new Int32(), true),
+  new Field('values', new List(new Field('item', new Float64(), false)), false),
+]);
+
+/** One array row of a shard, in memory. */
+export interface ArrayRecord {
+  session: number;
+  flush: number;
+  step: number;
+  family: string;
+  observable: string;
+  name: string;
+  dtype: 'float64' | 'float32';
+  rows: number;
+  /** null for a 1-D array. */
+  cols: number | null;
+  values: Float64Array;
+}
+
+const ARROW_MAGIC = Buffer.from('ARROW1');
+const CONTINUATION = 0xffffffff;
+
+function int32Data(values: ArrayLike<number>, nullable?: (number | null)[]): Data<Int32> {
+  const data = Int32Array.from(values, (v) => v ?? 0);
+  if (!nullable) return makeData({ type: new Int32(), length: data.length, nullCount: 0, data });
+  const bitmap = new Uint8Array(Math.ceil(data.length / 8));
+  let nulls = 0;
+  nullable.forEach((v, i) => {
+    if (v === null) nulls++;
+    else bitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  return makeData({ type: new Int32(), length: data.length, nullCount: nulls, nullBitmap: bitmap, data });
+}
+
+/** Builds the record batch of one flush (zero rows allowed). */
+export function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
+  const n = records.length;
+  const offsets = new Int32Array(n + 1);
+  let total = 0;
+  records.forEach((r, i) => {
+    total += r.values.length;
+    if (total > 0x7fffffff) throw new RangeError(`Expected fewer than 2^31 array values in one flush but received ${total}`);
+    offsets[i + 1] = total;
+  });
+  const flat = new Float64Array(total);
+  records.forEach((r, i) => flat.set(r.values, offsets[i]!));
+  const utf8 = (xs: string[]): Data<Utf8> => vectorFromArray(xs, new Utf8()).data[0]!;
+  const listType = SPECTRA_SCHEMA.fields[9]!.type as List<Float64>;
+  const children = [
+    int32Data(records.map((r) => r.session)),
+    int32Data(records.map((r) => r.flush)),
+    makeData({ type: new Float64(), length: n, nullCount: 0, data: Float64Array.from(records, (r) => r.step) }),
+    utf8(records.map((r) => r.family)),
+    utf8(records.map((r) => r.observable)),
+    utf8(records.map((r) => r.name)),
+    utf8(records.map((r) => r.dtype)),
+    int32Data(records.map((r) => r.rows)),
+    int32Data(records.map((r) => r.cols ?? 0), records.map((r) => r.cols)),
+    makeData({
+      type: listType,
+      length: n,
+      nullCount: 0,
+      valueOffsets: offsets,
+      child: makeData({ type: new Float64(), length: total, nullCount: 0, data: flat }),
+    }),
+  ];
+  return new RecordBatch(SPECTRA_SCHEMA, makeData({ type: new Struct(SPECTRA_SCHEMA.fields), length: n, nullCount: 0, children }));
+}
+
+/** The IPC stream bytes of one batch: [schema message][batch message][EOS]. */
+function streamBytes(batch: RecordBatch): Uint8Array {
+  return RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+}
+
+/** Byte length of the first (schema) message of a stream. */
+function firstMessageLength(bytes: Uint8Array): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== CONTINUATION) throw new Error('unexpected Arrow stream framing');
+  return 8 + dv.getInt32(4, true);
+}
+
+/**
+ * Appends batches to one session's shard, as an IPC stream (see the module doc). The schema
+ * message is written on open; {@link append} writes one complete batch message; {@link seal}
+ * rewrites the shard as an IPC file.
+ */
+export class ShardWriter {
+  private fd: number | undefined;
+  readonly file: string;
+  private batches = 0;
+
+  constructor(file: string) {
+    this.file = file;
+    const empty = streamBytes(buildBatch([]));
+    this.fd = fs.openSync(file, 'wx');
+    writeAll(this.fd, empty.subarray(0, firstMessageLength(empty)));
+    fs.fsyncSync(this.fd);
+  }
+
+  /** Number of batches written. */
+  get count(): number {
+    return this.batches;
+  }
+
+  /** Writes one batch message (whole) and, if `durable`, fsyncs it. */
+  append(records: readonly ArrayRecord[], durable: boolean): void {
+    if (this.fd === undefined) throw new Error(`shard ${this.file} is closed`);
+    const bytes = streamBytes(buildBatch(records));
+    const start = firstMessageLength(bytes);
+    writeAll(this.fd, bytes.subarray(start, bytes.byteLength - 8));
+    if (durable) fs.fdatasyncSync(this.fd);
+    this.batches++;
+  }
+
+  /** Closes the stream and rewrites the shard as an IPC file (Feather V2). */
+  seal(): void {
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+    sealShard(this.file);
+  }
+
+  /** Closes the file descriptor without sealing (the shard stays a stream). */
+  abandon(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** What {@link scanShard} found in a shard file. */
+export interface ShardScan {
+  /** `file`: sealed IPC file; `stream`: IPC stream (written by a live or an interrupted session). */
+  format: 'file' | 'stream';
+  /** Number of complete record batches. */
+  batches: number;
+  /** Bytes of a torn trailing message (0 when the shard ends cleanly). */
+  tornBytes: number;
+  /** Bytes ready for RecordBatchReader: the sealed file, or the complete stream prefix (schema + complete batches + EOS). */
+  stream: Uint8Array;
+}
+
+/**
+ * Reads a shard's message framing and keeps its complete messages: a torn trailing message (a
+ * crash mid-write) is dropped and reported in `tornBytes`. Throws when the file is not an Arrow
+ * IPC stream or file at all.
+ */
+export function scanShard(file: string): ShardScan {
+  const raw = fs.readFileSync(file);
+  const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  const isFile = raw.subarray(0, 6).equals(ARROW_MAGIC);
+  if (isFile) {
+    // A sealed shard (written whole, then renamed into place): the footer indexes its batches.
+    let reader: RecordBatchFileReader;
+    try {
+      reader = RecordBatchReader.from(bytes).open() as RecordBatchFileReader;
+      return { format: 'file', batches: reader.numRecordBatches, tornBytes: 0, stream: bytes };
+    } catch (e) {
+      throw new RangeError(`Expected a readable Arrow IPC file for ${file} but it is corrupt: ${(e as Error).message}`);
+    }
+  }
+  let pos = 0;
+  const start = pos;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let batches = 0;
+  let complete = pos;
+  let sawSchema = false;
+  let ended = false;
+  while (pos + 8 <= bytes.byteLength) {
+    if (dv.getUint32(pos, true) !== CONTINUATION) {
+      if (pos === start) throw new RangeError(`Expected an Arrow IPC stream or file for ${file} but its first bytes are not an Arrow message`);
+      break;
+    }
+    const metaLen = dv.getInt32(pos + 4, true);
+    if (metaLen === 0) {
+      ended = true;
+      break;
+    }
+    if (metaLen < 0 || pos + 8 + metaLen > bytes.byteLength) break;
+    let msg: Message;
+    try {
+      msg = Message.decode(bytes.subarray(pos + 8, pos + 8 + metaLen));
+    } catch {
+      break;
+    }
+    const end = pos + 8 + metaLen + Number(msg.bodyLength);
+    if (end > bytes.byteLength) break;
+    if (msg.headerType === MessageHeader.Schema) sawSchema = true;
+    else if (msg.headerType === MessageHeader.RecordBatch) batches++;
+    pos = end;
+    complete = end;
+  }
+  if (!sawSchema) return { format: 'stream', batches: 0, tornBytes: bytes.byteLength - start, stream: new Uint8Array(0) };
+  const stream = new Uint8Array(complete - start + 8);
+  stream.set(bytes.subarray(start, complete));
+  stream.set([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], complete - start);
+  return { format: 'stream', batches, tornBytes: ended ? 0 : bytes.byteLength - complete, stream };
+}
+
+/** Decodes the complete batches of a scanned shard into records (copies the values out). */
+export function readShardRecords(scan: ShardScan): ArrayRecord[][] {
+  if (scan.stream.byteLength === 0) return [];
+  const out: ArrayRecord[][] = [];
+  for (const batch of RecordBatchReader.from(scan.stream)) {
+    const col = (name: string) => batch.getChild(name)!;
+    const session = col('session'), flush = col('flush'), step = col('step'), family = col('family');
+    const observable = col('observable'), name = col('name'), dtype = col('dtype'), rows = col('rows'), cols = col('cols');
+    const values = col('values');
+    const recs: ArrayRecord[] = [];
+    for (let i = 0; i < batch.numRows; i++) {
+      const v = values.get(i) as { toArray(): Float64Array } | null;
+      recs.push({
+        session: session.get(i) as number,
+        flush: flush.get(i) as number,
+        step: step.get(i) as number,
+        family: family.get(i) as string,
+        observable: observable.get(i) as string,
+        name: name.get(i) as string,
+        dtype: dtype.get(i) as 'float64' | 'float32',
+        rows: rows.get(i) as number,
+        cols: cols.get(i) as number | null,
+        values: v ? Float64Array.from(v.toArray()) : new Float64Array(0),
+      });
+    }
+    out.push(recs);
+  }
+  return out;
+}
+
+/**
+ * Rewrites a stream shard as an IPC file holding its complete batches (temp + rename): the torn
+ * tail of a crashed session is dropped. A shard that is already a file is left alone.
+ * Returns the number of batches kept.
+ */
+export function sealShard(file: string): number {
+  const scan = scanShard(file);
+  if (scan.format === 'file') return scan.batches;
+  const batches = scan.stream.byteLength === 0 ? [] : [...RecordBatchReader.from(scan.stream)];
+  if (batches.length === 0) {
+    // No complete batch (a session that never flushed): a file with the schema and no batch.
+    const w = new RecordBatchFileWriter();
+    w.reset(undefined, SPECTRA_SCHEMA);
+    writeFileAtomic(file, w.finish().toUint8Array(true));
+    return 0;
+  }
+  const bytes = RecordBatchFileWriter.writeAll(batches).toUint8Array(true);
+  writeFileAtomic(file, bytes);
+  return batches.length;
+}
