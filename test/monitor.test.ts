@@ -80,6 +80,10 @@ describe('SpectralMonitor', () => {
       const direct = await analyzeObservable(repsOf(model, layer, probes), { metric: 'angular' });
       expect(Array.from(last.omd[layer]!.figures.values)).toEqual(Array.from(direct.values));
       expect(last.omd[layer]!.figures.band.candidateSize).toBe(direct.band.candidateSize);
+      // the kept bottom eigenvectors (default 3) are the snapshot's own
+      const kept = last.omd[layer]!.bottomVectors!;
+      expect([kept.rows, kept.cols]).toEqual([3, N]);
+      expect(Array.from(kept.data)).toEqual(Array.from(direct.bottomVectors.data.subarray(0, 3 * N)));
     }
     for (const name of ['h1', 'h2', 'out']) {
       const k = model.getLayer(name).getWeights()[0]!;
@@ -248,6 +252,9 @@ describe('SpectralMonitor run directory', () => {
       const row = run.rows({ family: 'weights', observable: 'h2', step: s.step })[0]!;
       expect(row.alpha).toBe(s.weights[1]!.alpha);
       expect(Array.from(run.array(s.step, 'h1', 'values', 'omd') as Float64Array)).toEqual(Array.from(s.omd.h1!.figures.values));
+      const v = run.array(s.step, 'h2', 'bottom_vectors', 'omd') as { data: Float64Array; rows: number; cols: number };
+      expect([v.rows, v.cols]).toEqual([3, N]);
+      expect(Array.from(v.data)).toEqual(Array.from(s.omd.h2!.bottomVectors!.data));
     }
     expect(run.trajectory('h1').regimes().windows.length).toBeGreaterThan(0);
   });

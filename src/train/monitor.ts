@@ -67,7 +67,11 @@ export interface MonitorOptions {
   schedule?: Schedule;
   /** OMD distance; default `angular`. */
   metric?: ObservableMetric;
-  /** Bottom eigenpairs each OMD snapshot computes for its MDS cloud (default 3; the aligned N x 3 cloud is stored). */
+  /**
+   * Bottom eigenvectors of each OMD snapshot to keep (default 3; 0: none): the k eigenvectors of
+   * the smallest eigenvalues of M (the top of a BBS spectrum), stored as `bottom_vectors`
+   * (k x N, rows = vectors). The aligned N x 3 MDS `cloud` is always stored.
+   */
   eigenvectors?: number;
   /** Further OMD trajectory options (band thresholds, route, …). */
   omd?: Omit<TrajectoryOptions, 'metric' | 'bottomK' | 'input'>;
@@ -209,6 +213,7 @@ export class SpectralMonitor {
   private readonly metric: ObservableMetric;
   private readonly trajectories = new Map<string, OmdTrajectory>();
   private readonly kernelSet: ReadonlySet<string>;
+  private readonly keepVectors: number;
   private readonly layerObjects: LayerLike[];
   private tf: Tf | undefined;
   private subModel: LayersModel | undefined;
@@ -284,9 +289,10 @@ export class SpectralMonitor {
     this.scheduled = checkSchedule(options.schedule ?? { every: 100 });
     this.bound = checkInteger(options.queue ?? 2, 'queue', { min: 1 });
     this.metric = checkOneOf(options.metric ?? 'angular', 'metric', ['angular', 'euclidean', 'cosine', 'sqeuclidean']);
-    const bottomK = checkInteger(options.eigenvectors ?? 3, 'eigenvectors', { min: 3 });
+    this.keepVectors = checkInteger(options.eigenvectors ?? 3, 'eigenvectors', { min: 0 });
+    const bottomK = Math.max(3, this.keepVectors);
     for (const n of this.layers) {
-      this.trajectories.set(n, new OmdTrajectory({ ...(options.omd ?? {}), metric: this.metric, bottomK, input: 'distance' }));
+      this.trajectories.set(n, new OmdTrajectory({ ...(options.omd ?? {}), metric: this.metric, bottomK, input: 'distance', returnVectors: this.keepVectors > 0 }));
     }
     if (options.run !== undefined && typeof options.run !== 'string') throw new TypeError(expected('a directory path', 'run', options.run));
   }
@@ -473,8 +479,11 @@ export class SpectralMonitor {
       } else {
         d = await distanceMatrix(x, { metric: this.metric });
       }
-      const point = await this.trajectories.get(name)!.push(job.step, d);
-      return [name, { ...point, zeroRows, warning }] as const;
+      const { bandVectors: _b, bottomVectors, ...point } = await this.trajectories.get(name)!.push(job.step, d);
+      const kept = bottomVectors && this.keepVectors > 0
+        ? { bottomVectors: { data: bottomVectors.data.slice(0, this.keepVectors * bottomVectors.cols), rows: this.keepVectors, cols: bottomVectors.cols } }
+        : {};
+      return [name, { ...point, ...kept, zeroRows, warning }] as const;
     });
     const weightsP = job.kernels.length > 0 ? analyzeKernels(job.kernels, { bootstrap: 0, ...(this.opts.weights ?? {}) }) : Promise.resolve([]);
     const [omd, weights] = await Promise.all([Promise.all(omdEntries), weightsP]);
@@ -497,7 +506,7 @@ function toStoreSnapshot(s: MonitorSnapshot): import('../store/index.js').Snapsh
   const observables: import('../store/index.js').ObservableRecord[] = [];
   for (const [name, p] of Object.entries(s.omd)) {
     const { step: _s, ...row } = omdPointToRow(p);
-    observables.push({ observable: name, family: 'omd', row: { ...row, zero_rows: p.zeroRows, warning: p.warning }, arrays: { values: p.figures.values, cloud: p.cloud } });
+    observables.push({ observable: name, family: 'omd', row: { ...row, zero_rows: p.zeroRows, warning: p.warning }, arrays: { values: p.figures.values, cloud: p.cloud, ...(p.bottomVectors ? { bottom_vectors: p.bottomVectors } : {}) } });
   }
   for (const w of s.weights) {
     observables.push({ observable: w.name, family: 'weights', row: weightRowToRow(w), arrays: { evals: w.evals } });
