@@ -33,4 +33,15 @@ export { StoredTrajectory, REGIME_COLUMNS, type StoredTrajectoryPoint } from './
 export { SPECTRA_SCHEMA } from './arrow.js';
 export { NONFINITE_KEY } from './jsonl.js';
 export { LOCK_FILE } from './lock.js';
+export { toMat, halfToNumber, bfloat16ToNumber, type NdArray } from './ndarray.js';
+export { parseNpy, readNpy, parseNpz, readNpz } from './npy.js';
+export {
+  parseSafetensors,
+  readSafetensors,
+  readSafetensorsHeader,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type ReadSafetensorsOptions,
+} from './safetensors.js';
 export { SpecdynError } from '../errors.js';

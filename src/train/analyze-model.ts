@@ -107,7 +107,14 @@ export function layerKernel(layer: LayerLike, layerId: number): ModelKernel | un
   return { layerId, name: layer.name, className, type, shape, slices: [{ data, rows, cols }], kernel: type === 'dense' };
 }
 
-/** Every analysable kernel of a model, in walk order. */
+/** Names of the layers analyzeModel reads (Dense, Conv2D, Embedding with a kernel), in walk order; nothing is copied. */
+export function weightLayerNames(model: ModelLike): string[] {
+  return walkLayers(model)
+    .filter(({ layer }) => TYPES[layer.getClassName()] !== undefined && layer.getWeights().length > 0)
+    .map(({ layer }) => layer.name);
+}
+
+/** Every analysable kernel of a model, in walk order, each copied once. */
 export function modelKernels(model: ModelLike): ModelKernel[] {
   const out: ModelKernel[] = [];
   for (const { layerId, layer } of walkLayers(model)) {
@@ -145,7 +152,18 @@ export async function analyzeModel(model: ModelLike, options: AnalyzeModelOption
     kernels = options.layers.map((n) => known.get(n)!);
   }
   if (kernels.length === 0) throw new SpecdynError(expected('a model with at least one Dense, Conv2D or Embedding layer', 'model', model));
-  const { layers: _l, convention: _c, ...spectrumOptions } = options;
+  const { layers: _l, ...rest } = options;
+  return analyzeKernels(kernels, { ...rest, convention });
+}
+
+/**
+ * The rows of {@link analyzeModel} for kernels already taken from a model (modelKernels or
+ * layerKernel), concurrently on the native pool, in input order.
+ */
+export async function analyzeKernels(kernels: ModelKernel[], options: AnalyzeWeightsOptions = {}): Promise<WeightRow[]> {
+  checkOptionsObject(options);
+  const convention = checkOneOf(options.convention ?? 'specdyn', 'convention', ['specdyn', 'weightwatcher']);
+  const { convention: _c, ...spectrumOptions } = options;
   return Promise.all(
     kernels.map(async (k) => {
       const row = await weightSpectrumSlices(k.slices, { ...spectrumOptions, kernel: k.kernel });
