@@ -3,7 +3,7 @@
  * the registries (rmt/columns.ts, omd/columns.ts); arrays: weights `evals` (eigenvalues of W Wᵀ,
  * ascending), OMD `normalized` (λ/(N⟨d⟩), ascending; else `values` divided by N·mean_distance)
  * and `cloud` (aligned MDS, N x 3; else `mds`), probe labels as a `labels` array of any OMD
- * observable or `meta.probeLabels` in run.json.
+ * observable, or `meta.probeLabels` / `meta.monitor.probeLabels` (SpectralMonitor) in run.json.
  */
 import { basename } from 'node:path';
 import type { Mat } from '../matrix.js';
@@ -51,7 +51,9 @@ export function fromRun(run: Run, name = basename(run.dir)): ReportRun {
     };
   });
   let labels: ArrayLike<number> | undefined;
-  const metaLabels = (run.meta.meta as Record<string, unknown>).probeLabels;
+  const meta0 = run.meta.meta as Record<string, unknown>;
+  const monitorMeta = meta0.monitor as Record<string, unknown> | undefined;
+  const metaLabels = meta0.probeLabels ?? monitorMeta?.probeLabels;
   if (Array.isArray(metaLabels) && metaLabels.every((x) => typeof x === 'number')) labels = metaLabels as number[];
   const omd: OmdLayer[] = run.observables('omd').map((obs) => {
     const rows = run.rows({ family: 'omd', observable: obs });
