@@ -144,6 +144,36 @@ describe('runs, report and analyze on a stored run', () => {
     expect(existsSync(join(out, 'figures', 'training-curves.svg'))).toBe(true);
   });
 
+  it('report --watch rebuilds while the run is written and stops when it finishes', async () => {
+    const live = join(root, 'live');
+    const writer = (await writeSyntheticRun(live, { steps: 3, close: false }))!;
+    const child = spawn(process.execPath, [BIN, 'report', '--watch', '--interval', '0.2', '--json', live], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const until = async (what: string, ok: () => boolean) => {
+      const t0 = Date.now();
+      while (!ok()) {
+        if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`report --watch: no ${what}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const page = join(live, 'report.html');
+    await until('first page', () => existsSync(page) && readFileSync(page, 'utf8').includes('http-equiv="refresh"'));
+    expect(readFileSync(page, 'utf8')).toContain('This run is unfinished (status: running)');
+    writer.append({ step: 1000, logs: { loss: 0.125 }, observables: [] });
+    await writer.flush();
+    await until('rebuild', () => stderr.includes('updated: 4 snapshots'));
+    await writer.close();
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code, stderr).toBe(0);
+    const doc = JSON.parse(stdout);
+    expect(doc.runs[0]).toMatchObject({ status: 'finished', snapshots: 4, lastStep: 1000, loss: 0.125 });
+    const last = readFileSync(page, 'utf8');
+    expect(last).not.toContain('http-equiv="refresh"');
+    expect(last).not.toContain('This run is unfinished');
+  });
+
   it('a missing or corrupt run exits 1 with one line naming the path', () => {
     const missing = join(root, 'no-such-run');
     const r1 = cli(['report', missing]);

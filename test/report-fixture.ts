@@ -4,12 +4,12 @@
 import { Rng } from '../src/random.js';
 import { weightSpectrum, weightSpectrumToRow } from '../src/rmt/index.js';
 import { OmdTrajectory, omdPointToRow, ringCollapseTrajectory } from '../src/omd/index.js';
-import { createRun } from '../src/store/index.js';
+import { createRun, type RunWriter } from '../src/store/index.js';
 
 export const FIXTURE = { rows: 60, cols: 120, probes: 60, weightLayer: 'dense_1/kernel', omdLayer: 'hidden_1' };
 
-/** Writes the fixture run into `dir` (steps 0, 10, ...; `steps` snapshots) and returns nothing: read it with openRun. */
-export async function writeSyntheticRun(dir: string, { steps = 8, close = true }: { steps?: number; close?: boolean } = {}): Promise<void> {
+/** Writes the fixture run into `dir` (steps 0, 10, ...; `steps` snapshots); with `close: false` the writer stays open and is returned. */
+export async function writeSyntheticRun(dir: string, { steps = 8, close = true }: { steps?: number; close?: boolean } = {}): Promise<RunWriter | undefined> {
   const { rows, cols, probes } = FIXTURE;
   const rng = new Rng(7);
   const noise = rng.fillNormal(new Float64Array(rows * cols)).map((x) => x / Math.sqrt(cols));
@@ -42,5 +42,7 @@ export async function writeSyntheticRun(dir: string, { steps = 8, close = true }
     });
     await writer.flush();
   }
-  if (close) await writer.close();
+  if (!close) return writer;
+  await writer.close();
+  return undefined;
 }
