@@ -24,6 +24,9 @@ const DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3], [10, 2]];
 const LABEL_COLOURS = [...PALETTE.slice(0, 7), '#000000', '#999999', '#5c3a00'];
 
 const WIDTH = 520;
+/** Markers on lines only up to this many points per series (more is clutter and SVG weight). */
+const MAX_MARKED = 60;
+const marked = (values: unknown[], series: number) => values.length / Math.max(1, series) <= MAX_MARKED;
 const HEIGHT = 240;
 
 /** Vega-Lite config shared by every figure. */
@@ -101,7 +104,7 @@ export function trainingCurves(run: ReportRun): Figure | null {
       stacked(
         values,
         quantities.map((q) => ({ quantity: q, ytitle: /loss/.test(q) ? `${q} (nats)` : /acc/.test(q) ? `${q} (fraction)` : q })),
-        { type: 'line', point: values.length <= 400 ? { size: 18 } : false },
+        { type: 'line', point: marked(values, quantities.length * 2) ? { size: 18 } : false },
         {
           color: { field: 'split', type: 'nominal', title: 'measured on', sort: splits, scale: { domain: splits, range: [PALETTE[0], PALETTE[3]] } },
           strokeDash: { field: 'split', type: 'nominal', title: 'measured on', sort: splits, scale: dashScale(splits) },
@@ -282,7 +285,7 @@ export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
           { quantity: 'number of spikes', ytitle: 'spikes above λ₊ (count)', zero: true, integer: true },
           { quantity: 'power-law exponent α', ytitle: 'α (dimensionless)' },
         ],
-        { type: 'line', point: true },
+        { type: 'line', point: marked(values, 2 * weights.length) },
         {
           color: { field: 'layer', type: 'nominal', title: 'layer', sort: layers },
           strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: layers, scale: dashScale(layers) },
@@ -325,7 +328,7 @@ export function gapRatioFigure(weights: WeightLayer[]): Figure | null {
           },
           {
             data: { values },
-            mark: { type: 'line', point: true },
+            mark: { type: 'line', point: marked(values, series.length) },
             encoding: {
               x: { field: 'step', type: 'quantitative', title: 'training step' },
               y: { field: 'value', type: 'quantitative', title: 'mean gap ratio ⟨r⟩ (dimensionless)', scale: { domain: [0.3, 0.65] } },
@@ -401,7 +404,9 @@ export function spacingFigure(layer: WeightLayer): Figure | null {
   };
 }
 
-const RANKED_SHOWN = 12;
+const RANKED_SHOWN = 8;
+/** The OMD scatter shows at most this many snapshots (evenly spread; the bulk range keeps all). */
+const MAX_SCATTER_STEPS = 100;
 
 /** The OMD normalised spectrum λ/(N⟨d⟩) against step: Perron value, band members, the bulk's range. */
 export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
@@ -409,7 +414,8 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
   if (spectra.length === 0) return null;
   const points: { step: number; value: number | null; role: string }[] = [];
   const bulk: { step: number; lo: number | null; hi: number | null }[] = [];
-  for (const s of spectra) {
+  const every = Math.ceil(spectra.length / MAX_SCATTER_STEPS);
+  for (const [si, s] of spectra.entries()) {
     const v = s.normalized;
     const n = v.length;
     if (n < 2) continue;
@@ -418,7 +424,8 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
     points.push({ step: s.step, value: num(v[n - 1]), role: 'Perron' });
     // Non-Perron values ranked by |λ| (descending); the first m̂ are the band.
     const rest = Array.from(v.subarray(0, n - 1)).sort((a, b) => Math.abs(b) - Math.abs(a));
-    rest.slice(0, Math.max(m, RANKED_SHOWN)).forEach((x, k) => points.push({ step: s.step, value: num(x), role: k < m ? 'band' : 'bulk (top ranked)' }));
+    const shown = si % every === 0 || si === spectra.length - 1;
+    if (shown) rest.slice(0, Math.max(m, RANKED_SHOWN)).forEach((x, k) => points.push({ step: s.step, value: num(x), role: k < m ? 'band' : 'bulk (top ranked)' }));
     const others = rest.slice(m);
     if (others.length > 0) bulk.push({ step: s.step, lo: num(Math.min(...others)), hi: num(Math.max(...others)) });
   }
@@ -436,7 +443,7 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
             width: WIDTH,
             height: 70,
             data: { values: points.filter((p) => p.role === 'Perron') },
-            mark: { type: 'line', point: true, color: '#000000' },
+            mark: { type: 'line', point: marked(spectra, 1), color: '#000000' },
             encoding: { x: { ...x, title: null }, y: { field: 'value', type: 'quantitative', title: 'Perron λ/(N⟨d⟩)', scale: { zero: false } } },
           },
           {
@@ -490,7 +497,7 @@ export function bandFigure(omd: OmdLayer[]): Figure | null {
           { quantity: 'band size m̂', ytitle: 'band size m̂ (eigenvalues)', zero: true, integer: true },
           { quantity: 'subspace overlap O', ytitle: 'overlap O (0–1)', zero: true },
         ],
-        { type: 'line', point: true, interpolate: 'step-after' },
+        { type: 'line', point: marked(values, 2 * omd.length), interpolate: 'step-after' },
         {
           color: { field: 'layer', type: 'nominal', title: 'layer', sort: layers },
           strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: layers, scale: dashScale(layers) },
@@ -521,7 +528,7 @@ export function dimensionFigure(omd: OmdLayer[]): Figure | null {
         width: WIDTH,
         height: HEIGHT,
         data: { values },
-        mark: { type: 'line', point: true },
+        mark: { type: 'line', point: marked(values, series.length) },
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'training step' },
           y: { field: 'value', type: 'quantitative', title: 'effective dimension (directions)' },
@@ -631,7 +638,7 @@ export function overlayFigures(runs: ReportRun[]): Figure[] {
           width: WIDTH,
           height: HEIGHT,
           data: { values },
-          mark: { type: 'line', point: values.length <= 300 },
+          mark: { type: 'line', point: marked(values, new Set(values.map((v) => `${v.run}/${dash ? v[dash] : ''}`)).size) },
           encoding: {
             x: { field: 'step', type: 'quantitative', title: 'training step' },
             y: { field: 'value', type: 'quantitative', title: ytitle, scale: { zero: false } },
