@@ -259,7 +259,7 @@ export function topEigenvaluesFigure(layer: WeightLayer): Figure | null {
     id: `top-eigenvalues-${slug(layer.layer)}`,
     title: `Top eigenvalues of ${layer.layer}`,
     caption: 'The five largest eigenvalues of W Wᵀ at each snapshot; grey band: the fitted MP bulk; black diamonds: the step at which the k-th outlier first stands above the edge (BBP detachment).',
-    spec: top({ width: WIDTH, height: HEIGHT, layer: layers, resolve: { scale: { color: 'independent' } } }, `Top eigenvalues of W Wᵀ: ${layer.layer}`, 'outliers detaching from the Marchenko–Pastur bulk'),
+    spec: top({ width: WIDTH, height: HEIGHT, layer: layers }, `Top eigenvalues of W Wᵀ: ${layer.layer}`, 'outliers detaching from the Marchenko–Pastur bulk'),
   };
 }
 
