@@ -14,7 +14,7 @@
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/native-sources.mjs include-dirs)"
       ],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NDEBUG", "SPECDYN_STATIC_BLAS=<(static_blas)"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "NDEBUG", "SPECDYN_STATIC_BLAS=<(static_blas)"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fvisibility=hidden"],
       "libraries": ["<!@(node scripts/native-sources.mjs libs <(static_blas))"],

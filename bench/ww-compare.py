@@ -32,9 +32,9 @@ def run(directory):
         name = item["name"]
         w = np.load(os.path.join(directory, name + ".npy"))
         rows, cols = w.shape
-        layer = torch.nn.Linear(cols, rows, bias=False)
+        layer = torch.nn.Linear(cols, rows, bias=False, dtype=torch.float64)
         with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(w.astype(np.float32)))
+            layer.weight.copy_(torch.from_numpy(w))
         model = torch.nn.Sequential(layer)
         watcher = ww.WeightWatcher(model=model)
         t0 = time.perf_counter()

@@ -3,7 +3,7 @@
  * array. Inputs may be float32 (what tfjs produces) or float64; results are always float64.
  * Views made with `subarray()` are read in place by the native core (no copies).
  */
-import { expected } from './errors.js';
+import { describe, expected } from './errors.js';
 
 /** Element storage accepted as input. */
 export type FloatArray = Float64Array | Float32Array;
@@ -64,13 +64,36 @@ export function transpose(m: Mat): Mat<Float64Array> {
 }
 
 /**
+ * A tfjs Tensor (or anything shaped like one: `shape`, `dtype` and a `dataSync()` method),
+ * recognised without importing tfjs.
+ */
+export function isTensorLike(x: unknown): x is { shape: readonly number[]; dtype: string; dataSync(): ArrayLike<number> } {
+  return typeof x === 'object' && x !== null && 'shape' in x && 'dtype' in x && typeof (x as { dataSync?: unknown }).dataSync === 'function';
+}
+
+/**
+ * The message for a tensor passed where a Mat is expected: how to pass its values instead.
+ * The native core writes the same text.
+ */
+export function tensorMessage(t: { shape: readonly unknown[] }, name: string): string {
+  const shape = Array.isArray(t.shape) ? t.shape : [];
+  const [rows, cols] = shape.length === 2 ? shape.map(describe) : ['rows', 'cols'];
+  return (
+    `Expected a Mat { data, rows, cols } for ${name} but received a tfjs Tensor of shape [${shape.map(describe).join(', ')}]; ` +
+    `pass { data: t.dataSync(), rows: ${rows}, cols: ${cols} } (a 2-D tensor's values, row-major)`
+  );
+}
+
+/**
  * Checks that m is a Mat with float storage and a consistent shape; throws TypeError for a
- * wrong kind, RangeError for a bad shape. The native core repeats these checks.
+ * wrong kind (a tfjs Tensor gets a message saying how to pass it), RangeError for a bad shape.
+ * The native core repeats these checks.
  */
 export function checkMat(m: unknown, name: string): asserts m is Mat {
   if (typeof m !== 'object' || m === null || Array.isArray(m) || ArrayBuffer.isView(m)) {
     throw new TypeError(expected('a Mat { data, rows, cols }', name, m));
   }
+  if (isTensorLike(m)) throw new TypeError(tensorMessage(m, name));
   const { data, rows, cols } = m as Partial<Mat>;
   if (!(data instanceof Float64Array) && !(data instanceof Float32Array)) {
     throw new TypeError(expected('a Float64Array or Float32Array', `${name}.data`, data));

@@ -6,27 +6,74 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LapackError, SpecdynError } from './errors.js';
+import { AbortError, InternalError, LapackError, NoConvergenceError, SpecdynError } from './errors.js';
+import type {
+  BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions, GramOptions, NativeInfo, Precision, SvdOptions, SvdResult,
+} from './linalg/index.js';
+import type {
+  DensityOptions, EigshOptions, EigshResult, SvdsOptions, SvdsResult, SymmetricOperator,
+} from './linalg/iterative.js';
 import type { Mat } from './matrix.js';
 
-/** The raw addon surface (see src/linalg for the typed, documented API). */
+/**
+ * One native operation: the trailing flag picks the synchronous form (the result, or a throw)
+ * or the asynchronous one (a Promise that settles with it). Arguments are those of the public
+ * function; the native core checks them again.
+ */
+export interface NativeOp<A extends unknown[], R> {
+  (...args: [...A, async: false]): R;
+  (...args: [...A, async: true]): Promise<R>;
+}
+
+/** The control block of an iterative call (cancel flag in, progress out); see src/linalg/iterative.ts. */
+export type Control = Int32Array | undefined;
+
+/** Raw SLQ result; the TypeScript layer derives density and error bars from it. */
+export interface RawDensity {
+  edges: Float64Array;
+  mass: Float64Array;
+  stderr: Float64Array;
+  bias: Float64Array;
+  lo: number;
+  hi: number;
+  n: number;
+  matvecs: number;
+}
+
+/** Test hook sites and kinds of {@link NativeBinding.__injectFault}. */
+export type FaultSite = 'none' | 'kernel' | 'result';
+export type FaultKind = 'length_error' | 'bad_alloc' | 'unknown';
+
+/** The raw addon surface, typed (src/linalg wraps it into the documented API). */
 export interface NativeBinding {
-  gram(x: Mat, options: unknown, async: boolean): unknown;
-  distanceMatrix(x: Mat, options: unknown, async: boolean): unknown;
-  eigvalsh(a: Mat, options: unknown, async: boolean): unknown;
-  eigh(a: Mat, options: unknown, async: boolean): unknown;
-  svdvals(w: Mat, options: unknown, async: boolean): unknown;
-  svd(w: Mat, options: unknown, async: boolean): unknown;
-  eigvalshBatch(mats: Mat[], options: unknown, async: boolean): unknown;
-  eigsh(a: unknown, options: unknown, control: Int32Array | undefined, async: boolean): unknown;
-  svds(w: Mat, options: unknown, control: Int32Array | undefined, async: boolean): unknown;
-  spectralDensity(a: unknown, options: unknown, control: Int32Array | undefined, async: boolean): unknown;
+  gram: NativeOp<[x: Mat, options: GramOptions | undefined], Mat<Float64Array>>;
+  distanceMatrix: NativeOp<[x: Mat, options: DistanceOptions | undefined], Mat<Float64Array>>;
+  eigvalsh: NativeOp<[a: Mat, options: EigOptions | undefined], Float64Array>;
+  eigh: NativeOp<[a: Mat, options: EighOptions | undefined], EighResult>;
+  svdvals: NativeOp<[w: Mat, options: { precision?: Precision } | undefined], Float64Array>;
+  svd: NativeOp<[w: Mat, options: SvdOptions | undefined], SvdResult>;
+  eigvalshBatch: NativeOp<[mats: Mat[], options: BatchOptions | undefined], Float64Array[]>;
+  eigsh: NativeOp<[a: Mat | SymmetricOperator, options: EigshOptions | undefined, control: Control], EigshResult>;
+  svds: NativeOp<[w: Mat, options: SvdsOptions | undefined, control: Control], SvdsResult>;
+  spectralDensity: NativeOp<[a: Mat | SymmetricOperator, options: DensityOptions | undefined, control: Control], RawDensity>;
   setThreads(n: number): void;
   getThreads(): number;
-  nativeInfo(): Record<string, unknown>;
+  nativeInfo(): NativeInfo;
   /** Benchmark probe: seconds for one n x n x n dgemm (not public API). */
   _dgemmSeconds(n: number): number;
-  setErrorClass(ctor: typeof LapackError): void;
+  /** Registers the classes native failures are made of (called once by {@link native}). */
+  setErrorClasses(classes: {
+    LapackError: typeof LapackError;
+    AbortError: typeof AbortError;
+    NoConvergenceError: typeof NoConvergenceError;
+    InternalError: typeof InternalError;
+  }): void;
+  /**
+   * Test hook, not public API: the next native fault point at `site` throws a C++ exception of
+   * `kind` ('kernel': inside a kernel, on the pool thread for async calls; 'result': while a
+   * result is allocated on the main thread). 'none' disarms.
+   */
+  __injectFault(site: FaultSite, kind?: FaultKind): void;
   /**
    * Synchronous batched float32 product for the tfjs backend (src/train/native-kernels.ts):
    * out[i] = act(op(a[aIndex[i]]) · op(b[bIndex[i]]) + bias), row-major, in place on the given
@@ -93,6 +140,6 @@ export function native(): NativeBinding {
   } catch (err) {
     throw new SpecdynError(explainLoadError(err));
   }
-  binding.setErrorClass(LapackError);
+  binding.setErrorClasses({ LapackError, AbortError, NoConvergenceError, InternalError });
   return binding;
 }

@@ -1,6 +1,7 @@
 // The error model: unknown options, error classes and kinds, message dialect, async stacks.
 import { describe, expect, it } from 'vitest';
 import * as linalg from '../src/linalg/index.js';
+import { AbortError, LapackError, NoConvergenceError, SpecdynError } from '../src/errors.js';
 import { checkOptions } from '../src/validate.js';
 import { randSym, randn } from './helpers.js';
 
@@ -78,5 +79,60 @@ describe('unknown options in linalg: sync and async twins agree', () => {
         await expect(async(o as never)).rejects.toThrow(new TypeError(msg));
       }
     }
+  });
+});
+
+describe('error classes', () => {
+  it('LapackError tells an illegal argument (info < 0, a bug) from a numerical failure (info > 0) by kind and code', () => {
+    const bug = new LapackError('m', 'dsyevd', -3), num = new LapackError('m', 'dsyevd', 7);
+    expect([bug.kind, bug.code, bug.name]).toEqual(['illegalArgument', 'ERR_LAPACK_ILLEGAL_ARGUMENT', 'LapackError']);
+    expect([num.kind, num.code]).toEqual(['numerical', 'ERR_LAPACK_NUMERICAL']);
+    expect(bug).toBeInstanceOf(SpecdynError);
+  });
+
+  it('svds out of restarts: NoConvergenceError with the converged singular triplets (u, v, residuals)', async () => {
+    // Four spikes of W = G + spikes converge quickly; the bulk-edge triplets 5..8 do not.
+    const r = 200, c = 300;
+    const w = randn(r, c, 5);
+    for (let i = 0; i < 4; i++) w.data[i * c + i]! += 80 - 10 * i;
+    const exact = linalg.svdvalsSync(w);
+    for (const run of [() => linalg.svdsSync(w, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8 }), () => linalg.svds(w, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8 })]) {
+      let e: NoConvergenceError | undefined;
+      try {
+        await run();
+      } catch (x) {
+        e = x as NoConvergenceError;
+      }
+      expect(e).toBeInstanceOf(NoConvergenceError);
+      expect(e!.message).toMatch(/^Expected svds to converge within 8 restarts but received \d of 8 pairs converged/);
+      expect(e!.routine).toBe('svds');
+      const k = e!.converged;
+      expect(k).toBeGreaterThan(0);
+      expect(k).toBeLessThan(8);
+      expect([e!.values.length, e!.u!.rows, e!.u!.cols, e!.v!.rows, e!.v!.cols]).toEqual([k, k, r, k, c]);
+      for (let i = 0; i < k; i++) {
+        expect(Math.abs(e!.values[i]! - exact[i]!)).toBeLessThan(1e-9 * exact[0]!);
+        // W v_i = s_i u_i
+        const v = e!.v!.data.subarray(i * c, (i + 1) * c), u = e!.u!.data.subarray(i * r, (i + 1) * r);
+        let res = 0;
+        for (let p = 0; p < r; p++) {
+          let s = 0;
+          for (let q = 0; q < c; q++) s += w.data[p * c + q]! * v[q]!;
+          res += (s - e!.values[i]! * u[p]!) ** 2;
+        }
+        expect(Math.sqrt(res)).toBeLessThan(1e-8 * exact[0]!);
+      }
+    }
+  });
+
+  it('a cancelled solve is an AbortError by kind (the native Aborted status), with the signal reason as cause', async () => {
+    const ac = new AbortController();
+    const reason = new Error('stop');
+    const p = linalg.eigsh(randSym(1500, 3), { k: 6, tol: 0, maxRestarts: 1_000_000, signal: ac.signal });
+    setTimeout(() => ac.abort(reason), 50);
+    const err = await p.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).message).toBe('eigsh was aborted');
+    expect((err as AbortError).cause).toBe(reason);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AbortError,
   LapackError,
+  NoConvergenceError,
   distanceMatrixSync,
   distanceOperator,
   eigh,
@@ -263,7 +264,7 @@ describe('bad input', () => {
     expect(() => eigshSync(a, { k: 2.5 })).toThrow(RangeError);
     expect(() => eigshSync(a, { k: '2' as never })).toThrow(TypeError);
     expect(() => eigshSync(a, { which: 'top' as never })).toThrow(
-      new RangeError("Expected one of 'largest', 'smallest', 'magnitude' for eigsh option 'which' but received 'top'"),
+      new RangeError("Expected 'largest', 'smallest' or 'magnitude' for eigsh option 'which' but received 'top'"),
     );
     expect(() => eigshSync(a, { which: 1 as never })).toThrow(TypeError);
     expect(() => eigshSync(a, { tol: -1 })).toThrow(RangeError);
@@ -296,8 +297,51 @@ describe('bad input', () => {
     );
   });
 
-  it('non-convergence is a LapackError naming eigsh', () => {
-    expect(() => eigshSync(randSym(200, 4), { k: 4, tol: 0, maxRestarts: 2 })).toThrow(LapackError);
+  it('non-convergence is a NoConvergenceError (not a LapackError) carrying the pairs that converged', async () => {
+    // tol 0: no pair can converge; the error says so and carries none.
+    let err: unknown;
+    try {
+      eigshSync(randSym(200, 4), { k: 4, tol: 0, maxRestarts: 2 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NoConvergenceError);
+    expect(err).not.toBeInstanceOf(LapackError);
+    const e0 = err as NoConvergenceError;
+    expect(e0.message).toBe('Expected eigsh to converge within 2 restarts but received 0 of 4 pairs converged (raise maxRestarts or tol, or enlarge the basis)');
+    expect([e0.routine, e0.wanted, e0.converged, e0.values.length, e0.vectors!.rows]).toEqual(['eigsh', 4, 0, 0, 0]);
+    // Four spikes far above a semicircle bulk, k = 8: the spikes converge within a few
+    // restarts, the four bulk-edge pairs do not. Each carried pair is a true eigenpair of A.
+    const n = 300;
+    const a = randSym(n, 9);
+    for (let i = 0; i < 4; i++) a.data[i * n + i]! += 80 - 10 * i;
+    const full = eigvalshSync(a);
+    const norm = Math.max(Math.abs(full[0]!), Math.abs(full[n - 1]!));
+    const tol = 1e-10;
+    for (const sync of [true, false]) {
+      let e: NoConvergenceError | undefined;
+      try {
+        if (sync) eigshSync(a, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8, tol });
+        else await eigsh(a, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8, tol });
+      } catch (x) {
+        e = x as NoConvergenceError;
+      }
+      expect(e).toBeInstanceOf(NoConvergenceError);
+      expect(e!.converged).toBeGreaterThan(0);
+      expect(e!.converged).toBeLessThan(8);
+      expect(e!.values.length).toBe(e!.converged);
+      expect(e!.vectors!.rows).toBe(e!.converged);
+      for (let j = 0; j < e!.converged; j++) {
+        const v = e!.vectors!.data.subarray(j * n, (j + 1) * n);
+        const av = matVec(a, v);
+        let r = 0;
+        for (let i = 0; i < n; i++) r += (av[i]! - e!.values[j]! * v[i]!) ** 2;
+        expect(Math.sqrt(r)).toBeLessThanOrEqual(tol * norm * 1.0001);
+        expect(Math.sqrt(r)).toBeCloseTo(e!.residuals[j]!, 12);
+        // it is one of the top eigenvalues of A
+        expect(Math.min(...Array.from(full.subarray(n - 8), (x) => Math.abs(x - e!.values[j]!)))).toBeLessThan(1e-8 * norm);
+      }
+    }
   });
 });
 

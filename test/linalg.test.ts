@@ -124,6 +124,89 @@ describe('eigvalsh / eigh against closed forms', () => {
   });
 });
 
+describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors from one reduction', () => {
+  // Reference: eigvalsh (?syevd) for the values, eigh(range) (?syevr) for the vectors.
+  function check(a: Mat<Float64Array>, lo: number, hi: number, r: { values: Float64Array; vectors: Mat<Float64Array> }, tol: number) {
+    const n = a.rows, k = hi - lo + 1;
+    const all = eigvalshSync(a);
+    const norm = Math.max(Math.abs(all[0]!), Math.abs(all[n - 1]!));
+    expect(r.values.length).toBe(n);
+    for (let i = 0; i < n; i++) expect(Math.abs(r.values[i]! - all[i]!)).toBeLessThanOrEqual(tol * norm);
+    for (let i = 1; i < n; i++) expect(r.values[i]!).toBeGreaterThanOrEqual(r.values[i - 1]!);
+    expect([r.vectors.rows, r.vectors.cols]).toEqual([k, n]);
+    const ref = eighSync(a, { range: [lo, hi] });
+    for (let j = 0; j < k; j++) {
+      const v = r.vectors.data.subarray(j * n, (j + 1) * n);
+      const lambda = r.values[lo + j]!;
+      const av = matVec(a, v);
+      let res = 0;
+      for (let i = 0; i < n; i++) res += (av[i]! - lambda * v[i]!) ** 2;
+      expect(Math.sqrt(res)).toBeLessThanOrEqual(tol * norm * Math.sqrt(n)); // ‖Av − λv‖ ≤ tol·‖A‖·√n
+      expect(Math.abs(dot(v, v) - 1)).toBeLessThan(tol * n);
+      // the same vector as ?syevr's up to sign (eigenvalues of a random matrix are simple)
+      const w = ref.vectors.data.subarray(j * n, (j + 1) * n);
+      expect(Math.abs(Math.abs(dot(v, w)) - 1)).toBeLessThan(1e-8);
+      for (let i = 0; i < j; i++) expect(Math.abs(dot(v, r.vectors.data.subarray(i * n, (i + 1) * n)))).toBeLessThan(tol * n);
+    }
+  }
+
+  for (const [n, lo, hi] of [[1, 0, 0], [7, 0, 6], [60, 57, 59], [60, 0, 0], [150, 40, 44], [301, 296, 300]] as const) {
+    it(`n = ${n}, range [${lo}, ${hi}]: sync and async agree with eigvalsh + eigh(range)`, async () => {
+      const a = randSym(n, n + 11);
+      check(a, lo, hi, eighSync(a, { range: [lo, hi], allValues: true }), 1e-12);
+      check(a, lo, hi, await eigh(a, { range: [lo, hi], allValues: true }), 1e-12);
+    });
+  }
+
+  it('float32 input and precision float32: to float32 accuracy', () => {
+    const a = randSym(80, 4);
+    const f = { data: Float32Array.from(a.data), rows: 80, cols: 80 };
+    const r = eighSync(f, { range: [75, 79], allValues: true, precision: 'float32' });
+    const all = eigvalshSync(f);
+    for (let i = 0; i < 80; i++) expect(Math.abs(r.values[i]! - all[i]!)).toBeLessThan(1e-5 * Math.abs(all[79]!));
+    for (let j = 0; j < 5; j++) {
+      const v = r.vectors.data.subarray(j * 80, (j + 1) * 80), av = matVec(f, v);
+      let res = 0;
+      for (let i = 0; i < 80; i++) res += (av[i]! - r.values[75 + j]! * v[i]!) ** 2;
+      expect(Math.sqrt(res)).toBeLessThan(1e-5 * Math.abs(all[79]!));
+    }
+  });
+
+  it('a degenerate spectrum (the 1D Laplacian of a ring, double eigenvalues): orthonormal vectors with small residuals', () => {
+    const n = 40, d = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      d[i * n + i] = 2;
+      d[i * n + ((i + 1) % n)] = d[((i + 1) % n) * n + i] = -1;
+    }
+    const a = { data: d, rows: n, cols: n };
+    const r = eighSync(a, { range: [n - 5, n - 1], allValues: true });
+    for (let i = 0; i < n; i++) {
+      // eigenvalues 2 − 2 cos(2πm/n), each of m and n − m
+      const want = Array.from({ length: n }, (_, m) => 2 - 2 * Math.cos((2 * Math.PI * m) / n)).sort((x, y) => x - y);
+      expect(Math.abs(r.values[i]! - want[i]!)).toBeLessThan(1e-13 * 4);
+    }
+    for (let j = 0; j < 5; j++) {
+      const v = r.vectors.data.subarray(j * n, (j + 1) * n), av = matVec(a, v);
+      let res = 0;
+      for (let i = 0; i < n; i++) res += (av[i]! - r.values[n - 5 + j]! * v[i]!) ** 2;
+      expect(Math.sqrt(res)).toBeLessThan(1e-12 * 4);
+      for (let i = 0; i <= j; i++) expect(dot(v, r.vectors.data.subarray(i * n, (i + 1) * n))).toBeCloseTo(i === j ? 1 : 0, 12);
+    }
+  });
+
+  it('without allValues the range result is unchanged; without a range allValues changes nothing; a non-boolean is a TypeError', () => {
+    const a = randSym(30, 2);
+    expect(eighSync(a, { range: [27, 29] }).values.length).toBe(3);
+    const full = eighSync(a), same = eighSync(a, { allValues: true });
+    expect(same.values).toEqual(full.values);
+    expect(same.vectors.data).toEqual(full.vectors.data);
+    expect(() => eighSync(a, { range: [0, 1], allValues: 'yes' as never })).toThrow(
+      new TypeError("Expected a boolean for eigh option 'allValues' but received 'yes'"),
+    );
+    expect(() => eigvalshSync(a, { allValues: true } as never)).toThrow(new TypeError("Unknown option 'allValues' for eigvalsh; valid options: 'range', 'precision', 'symmetryTolerance'"));
+  });
+});
+
 describe('svd', () => {
   it('singular values squared are the eigenvalues of W Wᵀ; triplets reconstruct W', () => {
     for (const [r, c] of [[60, 90], [90, 60]] as const) {

@@ -297,3 +297,149 @@ describe('safetensors', () => {
     await expect(readSafetensors(file('nj.safetensors', notJson))).rejects.toThrow(/Expected a JSON safetensors header for .*nj\.safetensors/);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Imports: files written here → a run; its figures equal direct calls on the same matrices.
+import { importCheckpoints, importSnapshots, openRun } from '../src/store/index.js';
+import { OmdTrajectory, reorganisationTrajectory } from '../src/omd/index.js';
+import { weightSpectrum } from '../src/rmt/index.js';
+import { Rng } from '../src/random.js';
+
+const f64le = (a: ArrayLike<number>): number[] => Array.from(a);
+
+describe('importSnapshots', () => {
+  const t = reorganisationTrajectory({ n: 40, snapshots: 8, switchAt: 3, stepEvery: 5, seed: 4 });
+
+  it('turns step-<n>.npz files (two layers) into a run whose rows and spectra equal direct trajectories', async () => {
+    const dir = path.join(root, 'snaps');
+    fs.mkdirSync(dir);
+    for (const s of t.snapshots) {
+      const r = s.reps;
+      // Layer a: float64 C order; layer b: the same reps scaled, float32 big-endian Fortran order.
+      const fort: number[] = [];
+      for (let j = 0; j < r.cols; j++) for (let i = 0; i < r.rows; i++) fort.push(2 * r.data[i * r.cols + j]!);
+      const z = zipSync({ 'a.npy': npy('<f8', [r.rows, r.cols], f64le(r.data)), 'b.npy': npy('>f4', [r.rows, r.cols], fort, { fortran: true }) });
+      fs.writeFileSync(path.join(dir, `step-${s.step}.npz`), z);
+    }
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
+    const out = path.join(root, 'snaps-run');
+    const labels = Array.from({ length: 40 }, (_, i) => `p${i}`);
+    const res = await importSnapshots(dir, { out, metric: 'euclidean', probeLabels: labels });
+    expect(res.steps).toEqual(t.snapshots.map((s) => s.step));
+    expect(res.observables).toEqual(['a', 'b']);
+    const run = await openRun(out);
+    expect(run.status).toBe('finished');
+    expect(run.meta.meta.probeLabels).toEqual(labels);
+    expect(Object.keys(run.rows({ observable: 'a' })[0]!).sort()).toEqual([...run.meta.columns.omd!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort());
+    const direct = new OmdTrajectory({ metric: 'euclidean' });
+    for (const s of t.snapshots) direct.pushSync(s.step, s.reps);
+    const rows = run.rows({ family: 'omd', observable: 'a' });
+    expect(rows.map((r) => r.step)).toEqual(res.steps);
+    direct.points.forEach((p, i) => {
+      expect(rows[i]!.perron).toBe(p.figures.perron);
+      expect(rows[i]!.band_gap_ratio).toBe(p.figures.band.gapRatio);
+      expect(rows[i]!.band_fingerprint).toBe(p.figures.band.fingerprint);
+      expect(rows[i]!.ambient_ks).toBe(p.figures.ambient.ks);
+      expect(Object.is(rows[i]!.overlap, p.overlap)).toBe(true);
+      expect(f64le(run.array(p.step, 'a', 'values') as Float64Array)).toEqual(f64le(p.figures.values));
+    });
+    // Layer b (float32, scaled by 2): the spectrum scales by 2 to float32 accuracy.
+    const vb = run.array(t.snapshots[5]!.step, 'b', 'values') as Float64Array;
+    const va = direct.points[5]!.figures.values;
+    for (let i = 0; i < va.length; i++) expect(Math.abs(vb[i]! - 2 * va[i]!)).toBeLessThan(1e-5 * Math.abs(va[va.length - 1]!) * 2);
+    for (const o of [{}, { minOverlap: 0.95 }, { minWindow: 2 }]) expect(run.trajectory('a').regimes(o)).toEqual(direct.regimes(o));
+    expect(run.trajectory('a').msd()).toEqual(direct.msd());
+  });
+
+  it('reads step-<n>.npy files as one layer; different N, a missing layer or duplicate steps are clear errors naming the files', async () => {
+    const dir = path.join(root, 'npys');
+    fs.mkdirSync(dir);
+    for (const s of t.snapshots.slice(0, 3)) fs.writeFileSync(path.join(dir, `step-${s.step}.npy`), npy('<f8', [s.reps.rows, s.reps.cols], f64le(s.reps.data)));
+    const ok = await importSnapshots(dir, { out: path.join(root, 'npys-run'), metric: 'euclidean', layer: 'hidden' });
+    expect(ok.observables).toEqual(['hidden']);
+    expect((await openRun(ok.dir)).rows({ observable: 'hidden' })).toHaveLength(3);
+    const s3 = t.snapshots[3]!;
+    fs.writeFileSync(path.join(dir, `step-${s3.step}.npy`), npy('<f8', [s3.reps.rows - 1, s3.reps.cols], f64le(s3.reps.data.subarray(0, (s3.reps.rows - 1) * s3.reps.cols))));
+    const bad = path.join(root, 'npys-bad');
+    await expect(importSnapshots(dir, { out: bad, metric: 'euclidean' })).rejects.toThrow(`Expected the probe count of step-0.npy:reps (N = 40) for step-${s3.step}.npy:reps but received 'N = 39'`);
+    const failed = await openRun(bad);
+    expect(failed.status).toBe('failed');
+    expect(failed.meta.error).toMatch(/N = 39/);
+    expect(failed.steps).toEqual([0, 5, 10]);
+    fs.writeFileSync(path.join(dir, 'step-0.npz'), zipSync({ 'x.npy': npy('<f8', [1], [1]) }));
+    await expect(importSnapshots(dir, { out: path.join(root, 'npys-dup') })).rejects.toThrow("Expected one file per step for step 0 in");
+    const z = path.join(root, 'zs');
+    fs.mkdirSync(z);
+    const r0 = t.snapshots[0]!.reps;
+    const arr = npy('<f8', [r0.rows, r0.cols], f64le(r0.data));
+    fs.writeFileSync(path.join(z, 'step-0.npz'), zipSync({ 'a.npy': arr, 'b.npy': arr }));
+    fs.writeFileSync(path.join(z, 'step-1.npz'), zipSync({ 'a.npy': arr }));
+    await expect(importSnapshots(z, { out: path.join(root, 'zs-run') })).rejects.toThrow("Expected the layers of step-0.npz (a, b) for step-1.npz but received 'no b'");
+    await expect(importSnapshots(path.join(root, 'nowhere'), { out: path.join(root, 'x') })).rejects.toThrow(/Expected a directory of representation snapshots/);
+    await expect(importSnapshots(z, { out: path.join(root, 'zs-run2'), probeLabels: [1, 2] })).rejects.toThrow("Expected one probe label per row (N = 40 in step-0.npz) for options.probeLabels but received '2 labels'");
+  });
+});
+
+describe('importCheckpoints', () => {
+  it('analyses every 2-D+ float tensor of each checkpoint (conv kernels as out x in·kh·kw) and skips biases with a reason', async () => {
+    const dir = path.join(root, 'ckpts');
+    fs.mkdirSync(dir);
+    const mats = new Map<string, Float32Array>();
+    for (const step of [0, 100]) {
+      const rng = new Rng(step + 1);
+      const fc = rng.fillNormal(new Float32Array(60 * 40), 0, 1 / Math.sqrt(40));
+      const conv = rng.fillNormal(new Float32Array(16 * 4 * 3 * 3), 0, 0.2);
+      const head = rng.fillNormal(new Float32Array(3 * 60));
+      mats.set(`fc-${step}`, fc);
+      mats.set(`conv-${step}`, conv);
+      const tensors = [
+        { name: 'fc1.weight', dtype: 'F32', shape: [60, 40], bytes: new Uint8Array(fc.buffer) },
+        { name: 'fc1.bias', dtype: 'F32', shape: [60], bytes: new Uint8Array(240) },
+        { name: 'conv.weight', dtype: 'F32', shape: [16, 4, 3, 3], bytes: new Uint8Array(conv.buffer) },
+        { name: 'head.weight', dtype: 'F32', shape: [3, 60], bytes: new Uint8Array(head.buffer) },
+        { name: 'steps', dtype: 'I64', shape: [1, 1], bytes: new Uint8Array(8) },
+      ];
+      fs.writeFileSync(path.join(dir, `model-step-${step}.safetensors`), safetensors(tensors, { metadata: { format: 'pt' } }));
+    }
+    const out = path.join(root, 'ckpt-run');
+    const res = await importCheckpoints(dir, { out });
+    expect(res.steps).toEqual([0, 100]);
+    const run = await openRun(out);
+    expect(run.status).toBe('finished');
+    for (const step of [0, 100]) {
+      const fc = await weightSpectrum({ data: mats.get(`fc-${step}`)!, rows: 60, cols: 40 });
+      const row = run.rows({ family: 'weights', observable: 'fc1.weight', step })[0]!;
+      expect(row.N).toBe(60);
+      expect(row.alpha).toBe(fc.alpha);
+      expect(row.sigma_mp).toBe(fc.sigma_mp);
+      expect(row.num_spikes).toBe(fc.num_spikes);
+      expect(row.shape).toBe('60x40');
+      expect(f64le(run.array(step, 'fc1.weight', 'evals') as Float64Array)).toEqual(f64le(fc.evals));
+      const conv = await weightSpectrum({ data: mats.get(`conv-${step}`)!, rows: 16, cols: 36 });
+      const crow = run.rows({ observable: 'conv.weight', step })[0]!;
+      expect([crow.N, crow.M]).toEqual([16, 36]);
+      expect(crow.lambda_max).toBe(conv.lambda_max);
+    }
+    expect(run.meta.columns.weights!.map((c) => c.name)).toEqual(expect.arrayContaining(['alpha', 'variance_mp_ci_low', 'shape', 'dtype']));
+    expect(Object.keys(run.rows({ observable: 'fc1.weight' })[0]!).sort()).toEqual([...run.meta.columns.weights!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort());
+    const reasons = new Map(res.skipped.filter((s) => s.step === 0).map((s) => [s.tensor, s.reason]));
+    expect(reasons.get('fc1.bias')).toMatch(/^1-D tensor/);
+    expect(reasons.get('steps')).toMatch(/^I64 tensor/);
+    expect(run.meta.meta.skipped).toEqual(res.skipped);
+    // head.weight (3 x 60): either analysed or skipped with the analysis' reason, never silently lost.
+    const head = run.rows({ observable: 'head.weight' });
+    expect(head.length === 2 || /analysis refused it/.test(reasons.get('head.weight') ?? '')).toBe(true);
+
+    // One file: the step comes from its name.
+    const single = await importCheckpoints(path.join(dir, 'model-step-100.safetensors'), { out: path.join(root, 'one') });
+    expect(single.steps).toEqual([100]);
+    // Errors name the file.
+    const broken = path.join(root, 'broken');
+    fs.mkdirSync(broken);
+    const bytes = fs.readFileSync(path.join(dir, 'model-step-0.safetensors'));
+    fs.writeFileSync(path.join(broken, 'step-1.safetensors'), bytes.subarray(0, bytes.length - 100));
+    await expect(importCheckpoints(broken, { out: path.join(root, 'b-run') })).rejects.toThrow(/step-1\.safetensors/);
+    fs.writeFileSync(path.join(broken, 'final.safetensors'), bytes);
+    await expect(importCheckpoints(broken, { out: path.join(root, 'b-run2') })).rejects.toThrow(/Expected a checkpoint name with its step .* for file but received '.*final\.safetensors'/);
+  });
+});

@@ -11,10 +11,8 @@ import {
   bbpOverlap,
   bbpThreshold,
   detectSpikes,
-  erf,
   fitMarchenkoPastur,
   gapRatio,
-  jackknife,
   levelSpacings,
   marchenkoPastur,
   powerLawFit,
@@ -24,6 +22,7 @@ import {
   weightSpectrum,
   wignerSurmise,
 } from '../src/rmt/index.js';
+import { erf, jackknife } from '../src/stats.js';
 
 /** W = θ u vᵀ + Z, Z_ij ~ N(0, s²/M), θ² = τ s² (τ = 0: pure noise). */
 function spiked(n: number, m: number, { variance = 1, snr = 0, seed = 1 } = {}): { w: Mat<Float64Array>; u: Float64Array; v: Float64Array } {

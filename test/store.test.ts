@@ -76,8 +76,8 @@ describe('run store round trip', () => {
 import { spawn, spawnSync } from 'node:child_process';
 import ts from 'typescript';
 import { packageRoot } from '../src/native.js';
-import { OmdTrajectory, reorganisationTrajectory, type TrajectoryPoint } from '../src/omd/index.js';
-import { REGIME_COLUMNS } from '../src/store/index.js';
+import { OMD_POINT_COLUMNS, OmdTrajectory, reorganisationTrajectory } from '../src/omd/index.js';
+import { omdRecord, REGIME_COLUMNS } from '../src/store/index.js';
 
 function transpileSources(): string {
   const out = path.join(packageRoot, 'node_modules', '.cache', `specdyn-store-test-${process.pid}`);
@@ -268,18 +268,13 @@ describe('stored OMD trajectory', () => {
     const t = reorganisationTrajectory({ n: 80, snapshots: 16, switchAt: 6, stepEvery: 10, seed: 3 });
     const live = new OmdTrajectory({ metric: t.metric });
     for (const s of t.snapshots) live.pushSync(s.step, s.reps);
-    const row = (p: TrajectoryPoint) => ({
-      [REGIME_COLUMNS.overlap]: p.overlap,
-      [REGIME_COLUMNS.clear]: p.figures.band.clear,
-      [REGIME_COLUMNS.candidateSize]: p.figures.band.candidateSize,
-      [REGIME_COLUMNS.gapRatio]: p.figures.band.gapRatio,
-      [REGIME_COLUMNS.fingerprint]: p.figures.band.fingerprint,
-      [REGIME_COLUMNS.clusterScore]: p.figures.band.clusterScore,
-    });
+    // The regime columns are registry columns (so every writer of OMD rows carries them).
+    const names = OMD_POINT_COLUMNS.map((c) => c.name);
+    for (const c of Object.values(REGIME_COLUMNS)) expect(names).toContain(c);
     const dir = fresh();
     const w = await createRun(dir, { durable: false });
     for (const p of live.points) {
-      w.append({ step: p.step, observables: [{ observable: 'h', family: 'omd', row: row(p), arrays: { cloud: p.cloud } }] });
+      w.append({ step: p.step, observables: [omdRecord('h', p)] });
     }
     await w.close();
     const stored = (await openRun(dir)).trajectory('h');

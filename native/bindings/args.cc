@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <climits>
+#include <initializer_list>
 #include <cmath>
 #include <cstdio>
 
@@ -42,11 +43,7 @@ std::string Describe(Napi::Value v) {
     case napi_null: return "null";
     case napi_boolean: return v.As<Napi::Boolean>().Value() ? "true" : "false";
     case napi_number: {
-      double d = v.As<Napi::Number>().DoubleValue();
-      if (std::isnan(d)) return "NaN";
-      if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-      std::snprintf(buf, sizeof buf, "%.17g", d);
-      return buf;
+      return FormatNumber(v.As<Napi::Number>().DoubleValue());
     }
     case napi_string: {
       std::string s = v.As<Napi::String>().Utf8Value();
@@ -84,23 +81,76 @@ void ThrowRange(Napi::Env env, const std::string& what, const std::string& name,
                                        received);
 }
 
-Napi::Value MakeError(Napi::Env env, const Status& s) {
+namespace {
+
+// new Class(args...) when the class is registered; otherwise a plain Error of that name.
+Napi::Value Construct(Napi::Env env, const Napi::FunctionReference& cls, const char* name,
+                      const std::string& message, std::initializer_list<napi_value> rest) {
+  if (!cls.IsEmpty()) {
+    std::vector<napi_value> args{Napi::String::New(env, message)};
+    args.insert(args.end(), rest.begin(), rest.end());
+    return cls.New(args);
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("name", Napi::String::New(env, name));
+  return e.Value();
+}
+
+}  // namespace
+
+Napi::Value MakeError(Napi::Env env, const Status& s, Napi::Object details) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  static const Napi::FunctionReference none;
+  auto cls = [&](Napi::FunctionReference AddonData::*member) -> const Napi::FunctionReference& {
+    return data ? data->*member : none;
+  };
   switch (s.kind) {
     case ErrKind::Type: return Napi::TypeError::New(env, s.message).Value();
-    case ErrKind::Lapack: {
-      AddonData* data = env.GetInstanceData<AddonData>();
-      if (data && !data->lapackError.IsEmpty()) {
-        return data->lapackError.New({Napi::String::New(env, s.message),
-                                      Napi::String::New(env, s.routine),
-                                      Napi::Number::New(env, s.info)});
-      }
-      Napi::Error e = Napi::Error::New(env, s.message);
-      e.Set("routine", Napi::String::New(env, s.routine));
-      e.Set("info", Napi::Number::New(env, s.info));
-      return e.Value();
+    case ErrKind::Lapack:
+      return Construct(env, cls(&AddonData::lapackError), "LapackError", s.message,
+                       {Napi::String::New(env, s.routine), Napi::Number::New(env, s.info)});
+    case ErrKind::Aborted:
+      return Construct(env, cls(&AddonData::abortError), "AbortError", s.message, {});
+    case ErrKind::NoConvergence: {
+      if (details.IsEmpty()) details = Napi::Object::New(env);
+      details.Set("routine", Napi::String::New(env, s.routine));
+      details.Set("converged", Napi::Number::New(env, s.info));
+      return Construct(env, cls(&AddonData::noConvergenceError), "NoConvergenceError", s.message,
+                       {details});
     }
+    case ErrKind::Internal:
+      return Construct(env, cls(&AddonData::internalError), "InternalError", s.message, {});
     default: return Napi::RangeError::New(env, s.message).Value();
   }
+}
+
+Status StatusOfException(const char* where, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    return Status::Range(std::string("Expected a problem whose memory can be allocated for ") + where +
+                         " but received an allocation failure (out of memory)");
+  } catch (const std::exception& ex) {
+    return Status::Internal(std::string("specdyn internal error in ") + where + ": " + ex.what() +
+                            " (please report this as a specdyn bug)");
+  } catch (...) {
+    return Status::Internal(std::string("specdyn internal error in ") + where +
+                            ": an unknown C++ exception (please report this as a specdyn bug)");
+  }
+}
+
+void Export(Napi::Env env, Napi::Object exports, const char* name, BindingFn fn) {
+  auto guarded = [fn, name](const Napi::CallbackInfo& info) -> Napi::Value {
+    try {
+      return fn(info);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (...) {
+      Status s = StatusOfException(name, std::current_exception());
+      throw Napi::Error(info.Env(), MakeError(info.Env(), s));
+    }
+  };
+  exports.Set(name, Napi::Function::New(env, guarded, name));
 }
 
 int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo,
@@ -119,6 +169,22 @@ MatArg ParseMat(Napi::Env env, Napi::Value v, const std::string& name) {
   if (!v.IsObject() || v.IsArray() || v.IsTypedArray())
     ThrowType(env, "a Mat { data, rows, cols }", name, Describe(v));
   Napi::Object o = v.As<Napi::Object>();
+  if (o.Has("shape") && o.Has("dtype") && o.Get("dataSync").IsFunction()) {
+    // A tfjs Tensor (recognised by its shape, dtype and dataSync, without tfjs).
+    std::string shape = "[";
+    Napi::Value sv = o.Get("shape");
+    uint32_t len = sv.IsArray() ? sv.As<Napi::Array>().Length() : 0;
+    std::string rows = "rows", cols = "cols";
+    for (uint32_t i = 0; i < len; ++i) {
+      std::string d = Describe(sv.As<Napi::Array>().Get(i));
+      shape += (i ? ", " : "") + d;
+      if (len == 2) (i == 0 ? rows : cols) = d;
+    }
+    shape += "]";
+    ThrowType(env, "a Mat { data, rows, cols }", name,
+              "a tfjs Tensor of shape " + shape + "; pass { data: t.dataSync(), rows: " + rows +
+                  ", cols: " + cols + " } (a 2-D tensor's values, row-major)");
+  }
   Napi::Value data = o.Get("data");
   if (!data.IsTypedArray()) ThrowType(env, "a Float64Array or Float32Array", name + ".data", Describe(data));
   auto ta = data.As<Napi::TypedArray>();
@@ -161,15 +227,27 @@ Napi::Object ParseOptions(Napi::Env env, Napi::Value v, const std::string& name)
   return v.As<Napi::Object>();
 }
 
+std::string DescribeChoices(const std::vector<std::string>& names) {
+  std::string out = names.size() > 3 ? "one of " : "";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += (names.size() <= 3 && i + 1 == names.size()) ? " or " : ", ";
+    out += "'" + names[i] + "'";
+  }
+  return out;
+}
+
+bool ParseBool(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn, bool fallback) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) ThrowType(env, "a boolean", OptionName(fn, key), Describe(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
 Precision ParsePrecision(Napi::Env env, Napi::Object opts, const std::string& fn) {
   Napi::Value p = opts.Get("precision");
   if (p.IsUndefined()) return Precision::F64;
-  const std::string name = fn + " option 'precision'";
-  if (!p.IsString()) ThrowType(env, "'float64' or 'float32'", name, Describe(p));
-  std::string s = p.As<Napi::String>().Utf8Value();
-  if (s == "float64") return Precision::F64;
-  if (s == "float32") return Precision::F32;
-  ThrowRange(env, "'float64' or 'float32'", name, Describe(p));
+  return ParseChoice<Precision>(env, p, OptionName(fn, "precision"),
+                                {{"float64", Precision::F64}, {"float32", Precision::F32}});
 }
 
 double ParseNonNegative(Napi::Env env, Napi::Value v, const std::string& name, double fallback) {
@@ -185,21 +263,17 @@ double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const
   return ParseNonNegative(env, opts.Get(key), fn + " option '" + key + "'", fallback);
 }
 
-static double PhysicalMemoryBytes() {
-  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-  return (pages > 0 && size > 0) ? double(pages) * double(size) : 8.0 * (1ull << 30);
-}
-
 void CheckFits(Napi::Env env, double bytes, double lworkElems, const MatArg& m) {
-  const double limit = PhysicalMemoryBytes();
+  const char* source = "";
+  const double limit = AvailableMemoryBytes(&source);
   char got[160];
   if (bytes > limit) {
     std::snprintf(got, sizeof got, "a %lld x %lld matrix needing %.1f GiB",
                   static_cast<long long>(m.view.rows), static_cast<long long>(m.view.cols),
                   bytes / double(1ull << 30));
-    char what[96];
-    std::snprintf(what, sizeof what, "a problem that fits in memory (%.1f GiB)",
-                  limit / double(1ull << 30));
+    char what[160];
+    std::snprintf(what, sizeof what, "a problem that fits in memory (%.1f GiB of %s)",
+                  limit / double(1ull << 30), source);
     ThrowRange(env, what, m.view.name, got);
   }
   if (lworkElems > double(INT32_MAX)) {
@@ -239,6 +313,7 @@ Napi::Object MatObject(Napi::Env env, Napi::Float64Array data, int64_t rows, int
 }
 
 Napi::Float64Array NewResult(Napi::Env env, int64_t n) {
+  FaultPoint(FaultSite::Result);
   const size_t bytes = static_cast<size_t>(n) * sizeof(double);
   if (bytes < kPoolMinBytes) return Napi::Float64Array::New(env, static_cast<size_t>(n));
   size_t capacity = 0;

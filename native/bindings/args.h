@@ -4,7 +4,11 @@
 #pragma once
 #include <napi.h>
 
+#include <exception>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../kernels/kernels.h"
 
@@ -12,7 +16,8 @@ namespace specdyn {
 
 // Instance data, one per environment (main thread and each worker_thread).
 struct AddonData {
-  Napi::FunctionReference lapackError;  // set by setErrorClass(); plain Error until then
+  // specdyn's JavaScript error classes, set by setErrorClasses(); plain Errors until then.
+  Napi::FunctionReference lapackError, abortError, noConvergenceError, internalError;
 };
 
 // A short description of a JS value for error messages: "undefined", "3.5", "'abc'",
@@ -24,8 +29,20 @@ std::string Describe(Napi::Value v);
 [[noreturn]] void ThrowRange(Napi::Env env, const std::string& what, const std::string& name,
                              const std::string& received);
 
-// The JS error for a kernel Status (RangeError, TypeError or LapackError).
-Napi::Value MakeError(Napi::Env env, const Status& s);
+// The JS error for a kernel Status (TypeError, RangeError, LapackError, AbortError,
+// NoConvergenceError or InternalError). `details` (NoConvergence: the converged pairs) is
+// passed to the NoConvergenceError constructor.
+Napi::Value MakeError(Napi::Env env, const Status& s, Napi::Object details = Napi::Object());
+
+// The Status of a C++ exception caught in `where` (bad_alloc → RangeError; anything else → an
+// internal error that names the exception and asks for a bug report).
+Status StatusOfException(const char* where, std::exception_ptr e);
+
+// Registers exports[name] = fn behind a guard: no C++ exception leaves a binding. Napi::Error
+// passes through (it becomes the JavaScript exception); std::bad_alloc becomes a RangeError;
+// any other exception an InternalError.
+using BindingFn = Napi::Value (*)(const Napi::CallbackInfo&);
+void Export(Napi::Env env, Napi::Object exports, const char* name, BindingFn fn);
 
 // A Mat argument { data: Float64Array | Float32Array, rows, cols }, read in place.
 struct MatArg {
@@ -44,6 +61,35 @@ double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const
                         double fallback);
 int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo,
                      int64_t hi);
+
+// "'a' or 'b'", "'a', 'b' or 'c'", and for more than three "one of 'a', 'b', 'c', 'd'" (the
+// form src/validate.ts writes too).
+std::string DescribeChoices(const std::vector<std::string>& names);
+
+// One of a fixed set of strings mapped to an enum: TypeError for a non-string, RangeError for
+// a string not in the set. `hint` is appended to the RangeError's <what> when given.
+template <typename E>
+E ParseChoice(Napi::Env env, Napi::Value v, const std::string& name,
+              std::initializer_list<std::pair<const char*, E>> choices, const char* hint = nullptr) {
+  std::vector<std::string> names;
+  for (const auto& c : choices) names.push_back(c.first);
+  if (v.IsString()) {
+    const std::string s = v.As<Napi::String>().Utf8Value();
+    for (const auto& c : choices)
+      if (s == c.first) return c.second;
+  }
+  const std::string what = DescribeChoices(names);
+  if (!v.IsString()) ThrowType(env, what, name, Describe(v));
+  ThrowRange(env, hint ? what + " " + hint : what, name, Describe(v));
+}
+
+// opts[key] as a boolean ("<fn> option '<key>'"), `fallback` when undefined; TypeError otherwise.
+bool ParseBool(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn, bool fallback);
+
+// "<fn> option '<key>'": how every option is named in messages (TypeScript writes the same).
+inline std::string OptionName(const std::string& fn, const char* key) {
+  return fn + " option '" + key + "'";
+}
 
 // Refuses a problem whose memory (outputs + workspace, bytes) would not fit, before allocating.
 void CheckFits(Napi::Env env, double bytes, double lworkElems, const MatArg& m);

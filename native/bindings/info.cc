@@ -44,11 +44,41 @@ Napi::Value InfoFn(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// Lets the JS layer supply its LapackError class so native failures arrive as instances of it.
-Napi::Value SetErrorClassFn(const Napi::CallbackInfo& info) {
+// Lets the JS layer supply its error classes ({ LapackError, AbortError, NoConvergenceError,
+// InternalError }) so that native failures arrive as instances of them.
+Napi::Value SetErrorClassesFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) ThrowType(env, "a constructor", "errorClass", Describe(info[0]));
-  env.GetInstanceData<AddonData>()->lapackError = Napi::Persistent(info[0].As<Napi::Function>());
+  if (!info[0].IsObject()) ThrowType(env, "an object of error classes", "classes", Describe(info[0]));
+  Napi::Object o = info[0].As<Napi::Object>();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  const std::pair<const char*, Napi::FunctionReference AddonData::*> slots[] = {
+      {"LapackError", &AddonData::lapackError},
+      {"AbortError", &AddonData::abortError},
+      {"NoConvergenceError", &AddonData::noConvergenceError},
+      {"InternalError", &AddonData::internalError}};
+  for (const auto& [key, member] : slots) {
+    Napi::Value c = o.Get(key);
+    if (!c.IsFunction()) ThrowType(env, "a constructor", std::string("classes.") + key, Describe(c));
+    data->*member = Napi::Persistent(c.As<Napi::Function>());
+  }
+  return env.Undefined();
+}
+
+// Test hook (not public API): arms one C++ exception at the next fault point of the given
+// site ('kernel': inside a kernel, on the pool thread for async calls; 'result': allocating a
+// result on the main thread) of the given kind ('length_error', 'bad_alloc', 'unknown').
+Napi::Value InjectFaultFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const FaultSite site = ParseChoice<FaultSite>(env, info[0], "site", {{"none", FaultSite::None},
+                                                                       {"kernel", FaultSite::Kernel},
+                                                                       {"result", FaultSite::Result}});
+  const FaultKind kind = info[1].IsUndefined()
+                             ? FaultKind::LengthError
+                             : ParseChoice<FaultKind>(env, info[1], "kind",
+                                                      {{"length_error", FaultKind::LengthError},
+                                                       {"bad_alloc", FaultKind::BadAlloc},
+                                                       {"unknown", FaultKind::Unknown}});
+  ArmFault(site, kind);
   return env.Undefined();
 }
 
@@ -68,11 +98,12 @@ Napi::Value DgemmSecondsFn(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
-  exports.Set("setThreads", Napi::Function::New(env, SetThreadsFn, "setThreads"));
-  exports.Set("getThreads", Napi::Function::New(env, GetThreadsFn, "getThreads"));
-  exports.Set("nativeInfo", Napi::Function::New(env, InfoFn, "nativeInfo"));
-  exports.Set("_dgemmSeconds", Napi::Function::New(env, DgemmSecondsFn, "_dgemmSeconds"));
-  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClassFn, "setErrorClass"));
+  Export(env, exports, "setThreads", SetThreadsFn);
+  Export(env, exports, "getThreads", GetThreadsFn);
+  Export(env, exports, "nativeInfo", InfoFn);
+  Export(env, exports, "_dgemmSeconds", DgemmSecondsFn);
+  Export(env, exports, "setErrorClasses", SetErrorClassesFn);
+  Export(env, exports, "__injectFault", InjectFaultFn);
 }
 
 }  // namespace specdyn

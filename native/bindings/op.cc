@@ -48,16 +48,15 @@ void Op::BindInputs(Napi::Env env, bool async) {
 
 namespace {
 
-// Allocation failures inside a kernel become a RangeError instead of a crash.
 // Every operation passes the BLAS gate: large ones alone and threaded, small ones side by side.
+// No exception leaves: allocation failures become a RangeError, any other C++ exception (a
+// specdyn bug) an InternalError, instead of std::terminate on a pool thread.
 Status SafeRun(Op& op) {
   try {
     BlasScope scope(op.Flops());
     return op.Run();
-  } catch (const std::bad_alloc&) {
-    return Status::Range(
-        "Expected a problem whose workspace can be allocated for this operation but received "
-        "an allocation failure (out of memory)");
+  } catch (...) {
+    return StatusOfException(op.name, std::current_exception());
   }
 }
 
@@ -79,22 +78,23 @@ class OpWorker : public Napi::AsyncWorker {
       deferred_.Resolve(op_->Result(Env()));
     } catch (const Napi::Error& e) {
       RejectQuietly(e.Value());
-    } catch (const std::exception&) {
-      RejectQuietly(Env().Undefined());
-    }
-  }
-  void OnError(const Napi::Error&) override {
-    try {
-      deferred_.Reject(MakeError(Env(), status_));
     } catch (...) {
+      RejectWith(StatusOfException(op_->name, std::current_exception()));
     }
   }
+  void OnError(const Napi::Error&) override { RejectWith(status_); }
 
  private:
   void RejectQuietly(Napi::Value reason) {
     try {
       deferred_.Reject(reason);
     } catch (...) {
+    }
+  }
+  void RejectWith(const Status& s) {
+    try {
+      deferred_.Reject(op_->Error(Env(), s));
+    } catch (...) {  // the environment is going away: nothing is left to reject
     }
   }
   std::unique_ptr<Op> op_;
@@ -104,26 +104,56 @@ class OpWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async) {
+namespace {
+
+// The JavaScript exception for a C++ exception on the main thread.
+[[noreturn]] void Rethrow(Napi::Env env, const char* fn, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error(env, MakeError(env, StatusOfException(fn, std::current_exception())));
+  }
+}
+
+Napi::Value RunSync(Napi::Env env, Op& op) {
+  Status s = SafeRun(op);
+  if (!s.ok()) throw Napi::Error(env, op.Error(env, s));
+  return op.Result(env);
+}
+
+}  // namespace
+
+Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async, const char* fn) {
+  op->name = fn;
+  try {
+    op->BindInputs(env, async);
+  } catch (...) {
+    Rethrow(env, fn, std::current_exception());
+  }
   if (async && op->Tiny()) {
     auto deferred = Napi::Promise::Deferred::New(env);
     try {
-      deferred.Resolve(Dispatch(env, std::move(op), false));
+      deferred.Resolve(RunSync(env, *op));
     } catch (const Napi::Error& e) {
       deferred.Reject(e.Value());
+    } catch (...) {
+      deferred.Reject(MakeError(env, StatusOfException(fn, std::current_exception())));
     }
     return deferred.Promise();
   }
-  op->BindInputs(env, async);
   if (async) {
     auto* w = new OpWorker(env, std::move(op));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
   }
-  Status s = SafeRun(*op);
-  if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
-  return op->Result(env);
+  try {
+    return RunSync(env, *op);
+  } catch (...) {
+    Rethrow(env, fn, std::current_exception());
+  }
 }
 
 }  // namespace specdyn

@@ -18,6 +18,7 @@
 
 #include "../kernels/kernels.h"
 #include "../kernels/memory.h"
+#include "args.h"
 
 namespace specdyn {
 
@@ -32,6 +33,11 @@ class Op {
   // treats an operation as large: it runs alone with all the configured BLAS threads.
   virtual double Flops() const { return 1e300; }
   virtual Napi::Value Result(Napi::Env env) = 0;
+  // The JavaScript error for a failed Run() (main thread). The default is MakeError(status);
+  // an op whose failure carries partial results (NoConvergence) attaches them here.
+  virtual Napi::Value Error(Napi::Env env, const Status& s) { return MakeError(env, s); }
+  // The binding's name, for messages about C++ exceptions (set by Dispatch).
+  const char* name = "specdyn";
   // A tiny async operation runs inline and returns a settled Promise: handing it to a pool
   // thread and back costs two thread wake-ups (~80 µs measured on a 2-core VM), more than the
   // work itself (eigvalsh of N = 64 is ~3.5e5 flops, ~0.1 ms).
@@ -57,6 +63,8 @@ class Op {
 
 // Binds the inputs, then runs op now (sync: returns the result or throws) or on the libuv
 // pool (async: returns a Promise that resolves to the result or rejects with the error).
-Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async);
+// `fn` names the operation in messages. No C++ exception escapes: one thrown by Run() becomes
+// a Status (StatusOfException), one on the main thread a JavaScript error.
+Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async, const char* fn);
 
 }  // namespace specdyn

@@ -79,14 +79,12 @@ class GramOp : public Op {
 Metric ParseMetric(Napi::Env env, Napi::Object opts) {
   Napi::Value m = opts.Get("metric");
   if (m.IsUndefined()) return Metric::Euclidean;
-  const char* what = "one of 'euclidean', 'sqeuclidean', 'cosine', 'angular', 'correlation'";
-  const std::string name = "distanceMatrix option 'metric'";
-  if (!m.IsString()) ThrowType(env, what, name, Describe(m));
-  std::string s = m.As<Napi::String>().Utf8Value();
-  for (Metric c : {Metric::Euclidean, Metric::SqEuclidean, Metric::Cosine, Metric::Angular,
-                   Metric::Correlation})
-    if (s == MetricName(c)) return c;
-  ThrowRange(env, what, name, Describe(m));
+  return ParseChoice<Metric>(env, m, OptionName("distanceMatrix", "metric"),
+                             {{"euclidean", Metric::Euclidean},
+                              {"sqeuclidean", Metric::SqEuclidean},
+                              {"cosine", Metric::Cosine},
+                              {"angular", Metric::Angular},
+                              {"correlation", Metric::Correlation}});
 }
 
 Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
@@ -108,7 +106,8 @@ Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
     userOut = out;
     out = NewResult(env, x.view.rows * x.view.rows);
   }
-  return Dispatch(env, std::make_unique<GramOp>(x, p, out, userOut, metric, distance), async);
+  return Dispatch(env, std::make_unique<GramOp>(x, p, out, userOut, metric, distance), async,
+                  distance ? "distanceMatrix" : "gram");
 }
 
 Napi::Value GramFn(const Napi::CallbackInfo& info) { return GramLike(info, false); }
@@ -116,9 +115,10 @@ Napi::Value DistanceFn(const Napi::CallbackInfo& info) { return GramLike(info, t
 
 class EigenOp : public Op {
  public:
+  // allValues: every eigenvalue (values has n entries) with the vectors of [lo, hi].
   EigenOp(MatArg a, Precision p, int64_t lo, int64_t hi, double symTol, Napi::Float64Array values,
-          Napi::Float64Array vectors)
-      : a_(a.view), p_(p), lo_(lo), hi_(hi), symTol_(symTol) {
+          Napi::Float64Array vectors, bool allValues)
+      : a_(a.view), p_(p), lo_(lo), hi_(hi), symTol_(symTol), allValues_(allValues) {
     Input(a, &a_);
     values_ = Napi::Persistent(values);
     if (!vectors.IsEmpty()) vectors_ = Napi::Persistent(vectors);
@@ -128,7 +128,9 @@ class EigenOp : public Op {
   Status Run() override {
     Status s = CheckInput(a_, p_);
     if (s.ok()) s = CheckSymmetric(a_, symTol_);
-    if (s.ok()) s = Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
+    if (s.ok())
+      s = allValues_ ? EigenAllValues(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_)
+                     : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
     return s;
   }
   // Counted at a tenth: the tridiagonal reduction is memory-bound and gains little from a
@@ -151,6 +153,7 @@ class EigenOp : public Op {
   Precision p_;
   int64_t lo_, hi_;
   double symTol_;
+  bool allValues_;
   Napi::Reference<Napi::Float64Array> values_, vectors_;
   double* valuesPtr_;
   double* vectorsPtr_;
@@ -163,6 +166,7 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   Precision p = ParsePrecision(env, opts, fn);
   Napi::Value tol = opts.Get("symmetryTolerance");
   Napi::Value range = opts.Get("range");
+  const bool allValues = vectors && ParseBool(env, opts, "allValues", fn, false);
   MatArg a = ParseMat(env, info[0], "a");
   RequireSquare(env, a);
   const double symTol = ParseNonNegative(env, tol, fn + " option 'symmetryTolerance'", DefaultSymTol(a.view));
@@ -178,13 +182,15 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   }
   const int64_t k = lo < 0 ? n : hi - lo + 1;
   const bool ranged = lo >= 0;
-  CheckFits(env, 8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) +
-                     EigenWorkBytes(n, p, ranged, vectors),
+  // allValues without a range is the full solve, which already returns every value.
+  const bool combined = allValues && ranged;
+  CheckFits(env, 8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) + (combined ? 8.0 * double(n) : 0.0) +
+                     (combined ? EigenAllValuesWorkBytes(n, k, p) : EigenWorkBytes(n, p, ranged, vectors)),
             EigenLworkElems(n, ranged, vectors), a);
-  Napi::Float64Array values = NewResult(env, k);
+  Napi::Float64Array values = NewResult(env, combined ? n : k);
   Napi::Float64Array vecs = vectors ? NewResult(env, k * n) : Napi::Float64Array();
-  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs),
-                  IsAsync(info, 2));
+  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs, combined),
+                  IsAsync(info, 2), vectors ? "eigh" : "eigvalsh");
 }
 
 Napi::Value EigvalshFn(const Napi::CallbackInfo& info) { return EigenLike(info, false); }
@@ -254,7 +260,8 @@ Napi::Value SvdLike(const Napi::CallbackInfo& info, bool vectors) {
   Napi::Float64Array s = NewResult(env, k);
   Napi::Float64Array u = vectors ? NewResult(env, k * w.view.rows) : Napi::Float64Array();
   Napi::Float64Array v = vectors ? NewResult(env, k * w.view.cols) : Napi::Float64Array();
-  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2));
+  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2),
+                  vectors ? "svd" : "svdvals");
 }
 
 Napi::Value SvdvalsFn(const Napi::CallbackInfo& info) { return SvdLike(info, false); }
@@ -338,19 +345,19 @@ Napi::Value EigvalshBatchFn(const Napi::CallbackInfo& info) {
             EigenLworkElems(maxN, false, false), mats[0]);
   for (auto& m : mats) outs.push_back(NewResult(env, m.view.rows));
   return Dispatch(env, std::make_unique<BatchOp>(std::move(mats), std::move(outs), p, threads),
-                  IsAsync(info, 2));
+                  IsAsync(info, 2), "eigvalshBatch");
 }
 
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("gram", Napi::Function::New(env, GramFn, "gram"));
-  exports.Set("distanceMatrix", Napi::Function::New(env, DistanceFn, "distanceMatrix"));
-  exports.Set("eigvalsh", Napi::Function::New(env, EigvalshFn, "eigvalsh"));
-  exports.Set("eigh", Napi::Function::New(env, EighFn, "eigh"));
-  exports.Set("svdvals", Napi::Function::New(env, SvdvalsFn, "svdvals"));
-  exports.Set("svd", Napi::Function::New(env, SvdFn, "svd"));
-  exports.Set("eigvalshBatch", Napi::Function::New(env, EigvalshBatchFn, "eigvalshBatch"));
+  Export(env, exports, "gram", GramFn);
+  Export(env, exports, "distanceMatrix", DistanceFn);
+  Export(env, exports, "eigvalsh", EigvalshFn);
+  Export(env, exports, "eigh", EighFn);
+  Export(env, exports, "svdvals", SvdvalsFn);
+  Export(env, exports, "svd", SvdFn);
+  Export(env, exports, "eigvalshBatch", EigvalshBatchFn);
 }
 
 }  // namespace specdyn

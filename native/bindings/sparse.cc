@@ -27,43 +27,32 @@ struct OperatorArg {
 };
 
 Metric ParseDistanceMetric(Napi::Env env, Napi::Value m, const std::string& name) {
-  const char* what = "one of 'sqeuclidean', 'cosine', 'correlation'";
-  if (!m.IsString()) ThrowType(env, what, name, Describe(m));
-  const std::string s = m.As<Napi::String>().Utf8Value();
-  if (s == "sqeuclidean") return Metric::SqEuclidean;
-  if (s == "cosine") return Metric::Cosine;
-  if (s == "correlation") return Metric::Correlation;
-  ThrowRange(env, std::string(what) + " (metrics with a Gram form; pass the dense distanceMatrix "
-             "for the others)", name, Describe(m));
+  return ParseChoice<Metric>(env, m, name,
+                             {{"sqeuclidean", Metric::SqEuclidean},
+                              {"cosine", Metric::Cosine},
+                              {"correlation", Metric::Correlation}},
+                             "(metrics with a Gram form; pass the dense distanceMatrix for the others)");
 }
 
 OperatorArg ParseOperator(Napi::Env env, Napi::Value v) {
   OperatorArg op;
   if (v.IsObject() && !v.IsArray() && !v.IsTypedArray() && v.As<Napi::Object>().Has("kind")) {
     Napi::Object o = v.As<Napi::Object>();
-    Napi::Value kind = o.Get("kind");
-    const char* what = "'gram' or 'distance'";
-    if (!kind.IsString()) ThrowType(env, what, "a.kind", Describe(kind));
-    const std::string k = kind.As<Napi::String>().Utf8Value();
-    if (k == "gram") {
+    enum class Kind { Gram, Distance };
+    const Kind k = ParseChoice<Kind>(env, o.Get("kind"), "a.kind", {{"gram", Kind::Gram}, {"distance", Kind::Distance}});
+    if (k == Kind::Gram) {
       op.kind = OpKind::Gram;
       op.mat = ParseMat(env, o.Get("w"), "a.w");
       Napi::Value side = o.Get("side");
-      if (!side.IsUndefined()) {
-        if (!side.IsString()) ThrowType(env, "'outer' or 'inner'", "a.side", Describe(side));
-        const std::string s = side.As<Napi::String>().Utf8Value();
-        if (s != "outer" && s != "inner") ThrowRange(env, "'outer' or 'inner'", "a.side", Describe(side));
-        op.outer = s == "outer";
-      }
+      if (!side.IsUndefined())
+        op.outer = ParseChoice<bool>(env, side, "a.side", {{"outer", true}, {"inner", false}});
       op.n = op.outer ? op.mat.view.rows : op.mat.view.cols;
-    } else if (k == "distance") {
+    } else {
       op.kind = OpKind::Distance;
       op.mat = ParseMat(env, o.Get("x"), "a.x");
       Napi::Value m = o.Get("metric");
       op.metric = m.IsUndefined() ? Metric::SqEuclidean : ParseDistanceMetric(env, m, "a.metric");
       op.n = op.mat.view.rows;
-    } else {
-      ThrowRange(env, what, "a.kind", Describe(kind));
     }
     return op;
   }
@@ -148,12 +137,20 @@ class EigshOp : public IterativeOp {
     if (wantVectors_ || svd_) vectors_.resize(static_cast<size_t>(k * n));
     s = Eigsh(*op, o_, ctl_, values_.data(), vectors_.empty() ? nullptr : vectors_.data(),
               residuals_.data(), &stats_);
-    if (!s.ok() || !svd_) return s;
+    // Out of restarts, the converged pairs (the first s.info slots) travel with the error.
+    const bool partial = s.kind == ErrKind::NoConvergence;
+    if (!(s.ok() || partial) || !svd_) return s;
+    if (partial) {
+      s.routine = "svds";
+      s.message.replace(s.message.find("eigsh"), 5, "svds");
+    }
+    count_ = partial ? s.info : k;
     // svds: the eigenvectors of the smaller Gram side are one set of singular vectors; the
     // other set is W v / σ (or Wᵀ u / σ), one GEMM, never forming W Wᵀ.
     const MatView& w = a_.mat.view;
-    const int64_t m = a_.outer ? w.cols : w.rows;
+    const int64_t m = a_.outer ? w.cols : w.rows, c = count_;
     other_.assign(static_cast<size_t>(k * m), 0.0);
+    if (c == 0) return s;
     std::vector<double> wd;
     const double* wp;
     if (w.f32) {
@@ -164,22 +161,45 @@ class EigshOp : public IterativeOp {
       wp = static_cast<const double*>(w.data);
     }
     // vectors_ is k x n row-major = column-major n x k.
-    if (a_.outer)  // v_i = Wᵀ u_i: other (k x cols) = U (k x rows) W
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(k), int(w.cols), int(w.rows), 1.0,
+    if (a_.outer)  // v_i = Wᵀ u_i: other (c x cols) = U (c x rows) W
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(c), int(w.cols), int(w.rows), 1.0,
                   vectors_.data(), int(w.rows), wp, int(w.cols), 0.0, other_.data(), int(w.cols));
-    else  // u_i = W v_i: other (k x rows) = V (k x cols) Wᵀ
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(k), int(w.rows), int(w.cols), 1.0,
+    else  // u_i = W v_i: other (c x rows) = V (c x cols) Wᵀ
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(c), int(w.rows), int(w.cols), 1.0,
                   vectors_.data(), int(w.cols), wp, int(w.cols), 0.0, other_.data(), int(w.rows));
-    for (int64_t i = 0; i < k; ++i) {
+    for (int64_t i = 0; i < c; ++i) {
       const double sigma = std::sqrt(std::max(0.0, values_[static_cast<size_t>(i)]));
       double* row = other_.data() + i * m;
       const double nrm = cblas_dnrm2(int(m), row, 1);
       // Normalise by the computed norm (= σ up to rounding); zero singular values stay zero.
       if (nrm > 0) cblas_dscal(int(m), 1.0 / nrm, row, 1);
-      residuals_[static_cast<size_t>(i)] = sigma > 0 ? residuals_[static_cast<size_t>(i)] / sigma : residuals_[static_cast<size_t>(i)];
+      double& r = residuals_[static_cast<size_t>(i)];
+      if (sigma > 0) r /= sigma;
       values_[static_cast<size_t>(i)] = sigma;
     }
     return s;
+  }
+  // NoConvergenceError carries the pairs that converged: values (eigsh: eigenvalues; svds:
+  // singular values), vectors (eigsh) or u and v (svds), residuals, and how many were wanted.
+  Napi::Value Error(Napi::Env env, const Status& s) override {
+    if (s.kind != ErrKind::NoConvergence) return MakeError(env, s);
+    const int64_t c = s.info;
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("wanted", Napi::Number::New(env, double(o_.k)));
+    d.Set("values", Copy(env, values_, c));
+    d.Set("residuals", Copy(env, residuals_, c));
+    const int64_t n = a_.n;
+    if (svd_) {
+      const MatView& w = a_.mat.view;
+      const int64_t m = a_.outer ? w.cols : w.rows;
+      Napi::Object side = MatObject(env, Copy(env, vectors_, c * n), c, n);
+      Napi::Object other = MatObject(env, Copy(env, other_, c * m), c, m);
+      d.Set("u", a_.outer ? side : other);
+      d.Set("v", a_.outer ? other : side);
+    } else if (wantVectors_) {
+      d.Set("vectors", MatObject(env, Copy(env, vectors_, c * n), c, n));
+    }
+    return MakeError(env, s, d);
   }
   Napi::Value Result(Napi::Env env) override {
     const int64_t k = o_.k;
@@ -210,8 +230,14 @@ class EigshOp : public IterativeOp {
   }
 
  private:
+  static Napi::Float64Array Copy(Napi::Env env, const std::vector<double>& v, int64_t count) {
+    Napi::Float64Array a = NewResult(env, count);
+    std::copy(v.begin(), v.begin() + count, a.Data());
+    return a;
+  }
   EigshOptions o_;
   bool wantVectors_, svd_;
+  int64_t count_ = 0;
   std::vector<double> values_, residuals_, vectors_, other_;
   EigshStats stats_;
 };
@@ -235,16 +261,9 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
   o.k = opts.Get("k").IsUndefined() ? std::min<int64_t>(6, n)
                                     : ParseInteger(env, opts.Get("k"), fn + " option 'k'", 1, n);
   Napi::Value which = opts.Get("which");
-  if (!svd && !which.IsUndefined()) {
-    const char* what = "one of 'largest', 'smallest', 'magnitude'";
-    const std::string name = fn + " option 'which'";
-    if (!which.IsString()) ThrowType(env, what, name, Describe(which));
-    const std::string w = which.As<Napi::String>().Utf8Value();
-    if (w == "largest") o.which = Which::Largest;
-    else if (w == "smallest") o.which = Which::Smallest;
-    else if (w == "magnitude") o.which = Which::Magnitude;
-    else ThrowRange(env, what, name, Describe(which));
-  }
+  if (!svd && !which.IsUndefined())
+    o.which = ParseChoice<Which>(env, which, OptionName(fn, "which"),
+                                 {{"largest", Which::Largest}, {"smallest", Which::Smallest}, {"magnitude", Which::Magnitude}});
   o.tol = ParseNonNegative(env, opts, "tol", fn, p == Precision::F64 ? 1e-10 : 1e-5);
   if (!opts.Get("blockSize").IsUndefined())
     o.block = ParseInteger(env, opts.Get("blockSize"), fn + " option 'blockSize'", 1, n);
@@ -253,12 +272,7 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
   if (!opts.Get("maxRestarts").IsUndefined())
     o.maxRestarts = ParseInteger(env, opts.Get("maxRestarts"), fn + " option 'maxRestarts'", 1, INT32_MAX);
   o.seed = ParseSeed(env, opts, fn);
-  bool vectors = true;
-  if (!svd && !opts.Get("vectors").IsUndefined()) {
-    Napi::Value v = opts.Get("vectors");
-    if (!v.IsBoolean()) ThrowType(env, "a boolean", fn + " option 'vectors'", Describe(v));
-    vectors = v.As<Napi::Boolean>().Value();
-  }
+  const bool vectors = svd || ParseBool(env, opts, "vectors", fn, true);
   const double symTol = a.kind == OpKind::Dense
                             ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view))
                             : 0.0;
@@ -269,7 +283,7 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
   CheckFits(env, out + EigshWorkBytes(n, o) + OperatorBytes(a, p), 0, a.mat);
   auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd);
   op->SetControl(ParseControl(env, info[2], op.get()));
-  return Dispatch(env, std::move(op), IsAsync(info, 3));
+  return Dispatch(env, std::move(op), IsAsync(info, 3), svd ? "svds" : "eigsh");
 }
 
 Napi::Value EigshFn(const Napi::CallbackInfo& info) { return EigshLike(info, false); }
@@ -353,15 +367,15 @@ Napi::Value SpectralDensityFn(const Napi::CallbackInfo& info) {
   CheckFits(env, SlqWorkBytes(a.n, o) + OperatorBytes(a, p), 0, a.mat);
   auto op = std::make_unique<DensityOp>(a, p, symTol, std::move(o));
   op->SetControl(ParseControl(env, info[2], op.get()));
-  return Dispatch(env, std::move(op), IsAsync(info, 3));
+  return Dispatch(env, std::move(op), IsAsync(info, 3), "spectralDensity");
 }
 
 }  // namespace
 
 void RegisterLanczos(Napi::Env env, Napi::Object exports) {
-  exports.Set("eigsh", Napi::Function::New(env, EigshFn, "eigsh"));
-  exports.Set("svds", Napi::Function::New(env, SvdsFn, "svds"));
-  exports.Set("spectralDensity", Napi::Function::New(env, SpectralDensityFn, "spectralDensity"));
+  Export(env, exports, "eigsh", EigshFn);
+  Export(env, exports, "svds", SvdsFn);
+  Export(env, exports, "spectralDensity", SpectralDensityFn);
 }
 
 }  // namespace specdyn

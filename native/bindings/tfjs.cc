@@ -241,10 +241,10 @@ Napi::Value SumF32Fn(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterTfjs(Napi::Env env, Napi::Object exports) {
-  exports.Set("sgemmF32", Napi::Function::New(env, SgemmF32Fn, "sgemmF32"));
-  exports.Set("binaryF32", Napi::Function::New(env, BinaryF32Fn, "binaryF32"));
-  exports.Set("unaryF32", Napi::Function::New(env, UnaryF32Fn, "unaryF32"));
-  exports.Set("sumF32", Napi::Function::New(env, SumF32Fn, "sumF32"));
+  Export(env, exports, "sgemmF32", SgemmF32Fn);
+  Export(env, exports, "binaryF32", BinaryF32Fn);
+  Export(env, exports, "unaryF32", UnaryF32Fn);
+  Export(env, exports, "sumF32", SumF32Fn);
 }
 
 }  // namespace specdyn

@@ -3,9 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <cmath>
-#include <limits>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "kernels.h"
@@ -46,6 +51,54 @@ Status Status::Lapack(const std::string& routine, int info) {
   }
   s.message = buf;
   return s;
+}
+
+std::string FormatNumber(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  if (x == 0) return "0";  // String(-0) is "0" too
+  // Shortest round-trip digits in scientific form, then ECMAScript's Number::toString layout.
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);
+  std::string out = x < 0 ? "-" : "";
+  const size_t start = x < 0 ? 1 : 0, e = sci.find('e');
+  std::string digits;
+  for (size_t i = start; i < e; ++i)
+    if (sci[i] != '.') digits += sci[i];
+  const int exp10 = std::atoi(sci.c_str() + e + 1);
+  const int k = int(digits.size()), n = exp10 + 1;  // value = 0.digits × 10^n
+  if (k <= n && n <= 21) {
+    out += digits + std::string(size_t(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out += digits.substr(0, size_t(n)) + "." + digits.substr(size_t(n));
+  } else if (-6 < n && n <= 0) {
+    out += "0." + std::string(size_t(-n), '0') + digits;
+  } else {
+    out += digits.substr(0, 1);
+    if (k > 1) out += "." + digits.substr(1);
+    out += (n - 1 >= 0 ? "e+" : "e-") + std::to_string(std::abs(n - 1));
+  }
+  return out;
+}
+
+namespace {
+std::atomic<int> g_faultSite{0}, g_faultKind{0};
+}  // namespace
+
+void ArmFault(FaultSite where, FaultKind what) {
+  g_faultKind.store(int(what));
+  g_faultSite.store(int(where));
+}
+
+void FaultPoint(FaultSite where) {
+  int expected = int(where);
+  if (where == FaultSite::None || !g_faultSite.compare_exchange_strong(expected, 0)) return;
+  switch (FaultKind(g_faultKind.load())) {
+    case FaultKind::LengthError: throw std::length_error("injected fault (std::length_error)");
+    case FaultKind::BadAlloc: throw std::bad_alloc();
+    case FaultKind::Unknown: throw 42;  // not a std::exception
+  }
 }
 
 const char* MetricName(Metric m) {

@@ -186,6 +186,7 @@ void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
 }  // namespace
 
 Status Gram(const MatView& x, Precision p, double* out) {
+  FaultPoint(FaultSite::Kernel);
   const int64_t n = x.rows, d = x.cols;
   if (p == Precision::F64) {
     PooledArray<double> copy;
@@ -201,6 +202,7 @@ Status Gram(const MatView& x, Precision p, double* out) {
 }
 
 Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
+  FaultPoint(FaultSite::Kernel);
   const int64_t n = x.rows, d = x.cols;
   const bool centre = metric == Metric::Correlation;
   if (p == Precision::F64) {

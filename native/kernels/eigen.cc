@@ -27,6 +27,18 @@ void CopyInto(const MatView& a, T* dst) {
   }
 }
 
+// Deterministic signs: the largest-magnitude entry of each of the k rows (length n) is positive.
+void FixSigns(double* vectors, int64_t k, int64_t n) {
+  for (int64_t r = 0; r < k; ++r) {
+    double* v = vectors + r * n;
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; ++i)
+      if (std::fabs(v[i]) > std::fabs(v[best])) best = i;
+    if (v[best] < 0)
+      for (int64_t i = 0; i < n; ++i) v[i] = -v[i];
+  }
+}
+
 template <typename T>
 Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* vectors) {
   using L = Lapack<T>;
@@ -85,25 +97,80 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
       for (size_t i = 0; i < nk; ++i) vectors[i] = double(z[i]);
     }
   }
-  if (vectors) {
-    // Deterministic signs: the largest-magnitude entry of each eigenvector is positive.
-    const int64_t k = full ? n : hi - lo + 1;
-    for (int64_t r = 0; r < k; ++r) {
-      double* v = vectors + r * int64_t(n);
-      int64_t best = 0;
-      for (int64_t i = 1; i < n; ++i)
-        if (std::fabs(v[i]) > std::fabs(v[best])) best = i;
-      if (v[best] < 0)
-        for (int64_t i = 0; i < n; ++i) v[i] = -v[i];
-    }
+  if (vectors) FixSigns(vectors, full ? n : hi - lo + 1, n);
+  return Status::Ok();
+}
+
+// All eigenvalues and the eigenvectors of [lo, hi] from one tridiagonal reduction:
+// ?sytrd (A = Q T Qᵀ), ?sterf (every eigenvalue of T), ?stemr (the selected pairs of T, the
+// MRRR algorithm ?syevr uses), ?ormtr (back to A's basis: Z ← Q Z).
+template <typename T>
+Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, double* vectors) {
+  using L = Lapack<T>;
+  const lapack_int n = static_cast<lapack_int>(a.rows);
+  const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
+  PooledArray<T> abuf(size_t(n) * size_t(n)), z(size_t(n) * size_t(k));
+  CopyInto(a, abuf.get());
+  std::unique_ptr<T[]> d(new T[size_t(n)]), e(new T[size_t(n)]), tau(new T[size_t(n)]),
+      d2(new T[size_t(n)]), e2(new T[size_t(n)]), w(new T[size_t(n)]);
+  T wq = 0;
+  lapack_int info = L::Sytrd(n, abuf.get(), d.get(), e.get(), tau.get(), &wq, -1);
+  if (info != 0) return Status::Lapack(L::sytrd, info);
+  {
+    const lapack_int lwork = WorkSize(wq, 1.0);
+    PooledArray<T> work{size_t(lwork)};
+    info = L::Sytrd(n, abuf.get(), d.get(), e.get(), tau.get(), work.get(), lwork);
+    if (info != 0) return Status::Lapack(L::sytrd, info);
   }
+  // ?sterf and ?stemr both overwrite d and e.
+  std::copy(d.get(), d.get() + n, d2.get());
+  std::copy(e.get(), e.get() + n, e2.get());
+  info = L::Sterf(n, d2.get(), e2.get());
+  if (info != 0) return Status::Lapack(L::sterf, info);
+  for (lapack_int i = 0; i < n; ++i) values[i] = double(d2[i]);
+  std::unique_ptr<lapack_int[]> isuppz(new lapack_int[2 * size_t(k)]);
+  lapack_int m = 0;
+  lapack_logical tryrac = 1;
+  info = L::Stemr(n, d.get(), e.get(), il, iu, &m, w.get(), z.get(), k, isuppz.get(), &tryrac);
+  if (info != 0) return Status::Lapack(L::stemr, info);
+  if (m != k) {
+    Status st = Status::Lapack(L::stemr, 0);
+    st.message = std::string("Expected ") + std::to_string(k) + " eigenpairs from " + L::stemr +
+                 " but received " + std::to_string(m) + " (the index range could not be resolved)";
+    return st;
+  }
+  info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), &wq, -1);
+  if (info != 0) return Status::Lapack(L::ormtr, info);
+  {
+    const lapack_int lwork = WorkSize(wq, double(std::max<lapack_int>(k, 1)));
+    PooledArray<T> work{size_t(lwork)};
+    info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), work.get(), lwork);
+    if (info != 0) return Status::Lapack(L::ormtr, info);
+  }
+  const size_t nk = size_t(n) * size_t(k);
+  for (size_t i = 0; i < nk; ++i) vectors[i] = double(z[i]);
+  FixSigns(vectors, k, n);
   return Status::Ok();
 }
 
 }  // namespace
 
+Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
+                      double* vectors) {
+  FaultPoint(FaultSite::Kernel);
+  return p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
+                             : EigenAllT<float>(a, lo, hi, values, vectors);
+}
+
+double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
+  const double el = p == Precision::F64 ? 8.0 : 4.0, dn = double(n), dk = double(k);
+  // copy of a, Z, six length-n vectors, ?stemr's work (18n) and iwork (10n), ?ormtr's work
+  return el * (dn * dn + dn * dk + 6.0 * dn + 18.0 * dn + 64.0 * std::max(dk, dn)) + 4.0 * (10.0 * dn + 2.0 * dk);
+}
+
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
              double* vectors) {
+  FaultPoint(FaultSite::Kernel);
   return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors)
                              : EigenT<float>(a, lo, hi, values, vectors);
 }

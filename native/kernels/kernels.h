@@ -9,25 +9,45 @@
 
 namespace specdyn {
 
-enum class ErrKind { None, Type, Range, Lapack };
+// What went wrong, one kind per JavaScript error class (bindings/args.cc MakeError):
+// Type → TypeError, Range → RangeError, Lapack → LapackError, Aborted → AbortError,
+// NoConvergence → NoConvergenceError (an iterative solver ran out of restarts), Internal →
+// InternalError (a C++ exception that is a specdyn bug, never a crash).
+enum class ErrKind { None, Type, Range, Lapack, Aborted, NoConvergence, Internal };
 
 // The outcome of a kernel. Messages follow "Expected <what> for <name> but received <value>".
 struct Status {
   ErrKind kind = ErrKind::None;
   std::string message;
-  std::string routine;  // LAPACK routine name for ErrKind::Lapack
-  int info = 0;         // LAPACK info for ErrKind::Lapack
+  std::string routine;  // LAPACK routine (Lapack) or solver (NoConvergence) name
+  int info = 0;         // LAPACK info (Lapack) or the number of converged pairs (NoConvergence)
 
   bool ok() const { return kind == ErrKind::None; }
   static Status Ok() { return Status(); }
-  static Status Range(std::string msg) {
+  static Status Make(ErrKind kind, std::string msg) {
     Status s;
-    s.kind = ErrKind::Range;
+    s.kind = kind;
     s.message = std::move(msg);
     return s;
   }
+  static Status Range(std::string msg) { return Make(ErrKind::Range, std::move(msg)); }
+  static Status Internal(std::string msg) { return Make(ErrKind::Internal, std::move(msg)); }
+  // A cancelled operation (the caller's AbortSignal fired).
+  static Status Aborted() { return Make(ErrKind::Aborted, "The operation was aborted"); }
   static Status Lapack(const std::string& routine, int info);
 };
+
+// A number as JavaScript's String(x) writes it (shortest round-trip digits, exponent form
+// below 1e-6 and from 1e21), so that messages built here and in TypeScript read alike.
+std::string FormatNumber(double x);
+
+// Test-only fault injection (bindings: __injectFault): the next FaultPoint(where) reached
+// throws the armed exception. Lets tests prove that no exception from native code, on any
+// path, ends the process.
+enum class FaultSite { None, Kernel, Result };
+enum class FaultKind { LengthError, BadAlloc, Unknown };
+void ArmFault(FaultSite where, FaultKind what);
+void FaultPoint(FaultSite where);
 
 // A read-only, row-major view of caller memory (float64 or float32 elements).
 struct MatView {
@@ -69,6 +89,13 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out);
 // otherwise the index range [lo, hi] (?syevr). vectors (nullable) receives k x n row-major:
 // row j is the unit eigenvector of values[j]. The row-major upper triangle of a is read.
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors);
+
+// All n eigenvalues (ascending, into values) and the unit eigenvectors of the index range
+// [lo, hi] (k = hi − lo + 1 rows of n, row-major, into vectors) from one tridiagonal reduction
+// (?sytrd, ?sterf, ?stemr, ?ormtr): what ?syevd + ?syevr give, at the cost of one reduction.
+Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
+                      double* vectors);
+double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p);
 
 // Singular values (descending) of w (rows x cols) via ?gesdd. When u and v are non-null they
 // receive the top k singular vectors by row: u is k x rows, v is k x cols, w = Σ s_i u_i v_iᵀ.

@@ -22,10 +22,7 @@
 
 namespace specdyn {
 
-static const char* kAborted = "Expected the operation to run to completion but it was aborted";
 
-Status Aborted() { return Status::Range(kAborted); }
-bool IsAborted(const Status& s) { return s.kind == ErrKind::Range && s.message == kAborted; }
 
 namespace {
 
@@ -408,6 +405,7 @@ double EigshWorkBytes(int64_t n, const EigshOptions& o) {
 
 Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double* values,
              double* vectors, double* residuals, EigshStats* stats) {
+  FaultPoint(FaultSite::Kernel);
   const int64_t n = op.Size(), k = o.k;
   int64_t b, m;
   EigshSizes(n, o, &b, &m);
@@ -427,11 +425,11 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
   for (int64_t restart = 0;; ++restart) {
     // Expansion: block Lanczos steps until the basis is full.
     for (;;) {
-      if (ctl.Cancelled()) return Aborted();
+      if (ctl.Cancelled()) return Status::Aborted();
       const int64_t add = std::min(nx, std::min(m, n) - cur);
       OrthoAppend(V.data(), n, cur, X.data(), add, rng, work);
       op.Apply(V.data() + cur * n, AV.data() + cur * n, add);
-      if (ctl.Cancelled()) return Aborted();
+      if (ctl.Cancelled()) return Status::Aborted();
       matvecs += add;
       const int64_t tot = cur + add;
       // New columns of H = Vᵀ A V; mirror them into the rows so H stays exactly symmetric.
@@ -508,20 +506,28 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
       return Status::Ok();
     }
     if (restart + 1 >= maxRestarts) {
-      char buf[256];
-      std::snprintf(buf, sizeof buf,
-                    "Expected eigsh to converge within %lld restarts but received %lld of %lld "
-                    "pairs converged (raise maxRestarts or tol, or enlarge the basis)",
-                    static_cast<long long>(maxRestarts), static_cast<long long>(conv),
-                    static_cast<long long>(k));
-      Status s;
-      s.kind = ErrKind::Lapack;
+      // The pairs that did converge, most extreme first, in the first `conv` slots.
+      int64_t c = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        if (!(rn[static_cast<size_t>(j)] <= o.tol * anorm)) continue;
+        values[c] = theta[static_cast<size_t>(idx[static_cast<size_t>(j)])];
+        if (residuals) residuals[c] = rn[static_cast<size_t>(j)];
+        if (vectors) {
+          std::copy(Xr.begin() + j * n, Xr.begin() + (j + 1) * n, vectors + c * n);
+          FixSign(vectors + c * n, n);
+        }
+        ++c;
+      }
+      Status s = Status::Make(
+          ErrKind::NoConvergence,
+          "Expected eigsh to converge within " + std::to_string(maxRestarts) + " restarts but received " +
+              std::to_string(conv) + " of " + std::to_string(k) +
+              " pairs converged (raise maxRestarts or tol, or enlarge the basis)");
       s.routine = "eigsh";
       s.info = int(conv);
-      s.message = buf;
       return s;
     }
-    if (ctl.Cancelled()) return Aborted();
+    if (ctl.Cancelled()) return Status::Aborted();
     // Thick restart: keep the wanted Ritz pairs, continue from their residuals (the next
     // Krylov block), unconverged wanted pairs first.
     std::copy(Xr.begin(), Xr.end(), V.begin());
@@ -550,6 +556,7 @@ double SlqWorkBytes(int64_t n, const SlqOptions& o) {
 }
 
 Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl, SlqResult* out) {
+  FaultPoint(FaultSite::Kernel);
   const int64_t n = op.Size(), P = o.probes, ms = std::min(o.steps, n);
   op.SetControl(&ctl);
   // Uninitialised on purpose: pages of the per-probe bases are touched step by step, so a
@@ -566,14 +573,14 @@ Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl,
       basis[p * n * ms + i] = (rng.Next() >> 63) ? inv : -inv;  // Rademacher
   int64_t matvecs = 0;
   for (int64_t j = 0; j < ms; ++j) {
-    if (ctl.Cancelled()) return Aborted();
+    if (ctl.Cancelled()) return Status::Aborted();
     for (int64_t p = 0; p < P; ++p) {
       const double* q = basis + p * n * ms + j * n;
       if (j < len[static_cast<size_t>(p)]) std::copy(q, q + n, Q.begin() + p * n);
       else std::fill(Q.begin() + p * n, Q.begin() + (p + 1) * n, 0.0);
     }
     op.Apply(Q.data(), W.data(), P);
-    if (ctl.Cancelled()) return Aborted();
+    if (ctl.Cancelled()) return Status::Aborted();
     matvecs += P;
     for (int64_t p = 0; p < P; ++p) {
       if (j >= len[static_cast<size_t>(p)]) continue;

@@ -28,9 +28,7 @@ struct Control {
 };
 constexpr int kControlSlots = 4;
 
-// The Status a cancelled solve returns (the JS layer turns it into an AbortError).
-Status Aborted();
-bool IsAborted(const Status& s);
+// A cancelled solve returns Status::Aborted() (an AbortError in JavaScript).
 
 // A symmetric linear operator of order Size(): Y = A X for column-major blocks X, Y (n x b,
 // leading dimension n). Apply may be called from one thread at a time.
@@ -92,7 +90,8 @@ double EigshWorkBytes(int64_t n, const EigshOptions& o);
 // The k eigenpairs of op selected by `which`, most extreme first (largest: descending,
 // smallest: ascending, magnitude: descending |λ|). vectors (nullable) receives k x n row-major
 // unit eigenvectors (largest-magnitude entry positive); residuals (nullable) receives
-// ‖A x − λ x‖ for each pair.
+// ‖A x − λ x‖ for each pair. Out of restarts it returns ErrKind::NoConvergence with info = the
+// number c of converged pairs, and those pairs in the first c slots of the outputs.
 Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& c, double* values,
              double* vectors, double* residuals, EigshStats* stats);
 

@@ -23,6 +23,25 @@ struct Lapack<double> {
   static constexpr const char* syevd = "dsyevd";
   static constexpr const char* syevr = "dsyevr";
   static constexpr const char* gesdd = "dgesdd";
+  static constexpr const char* sytrd = "dsytrd";
+  static constexpr const char* sterf = "dsterf";
+  static constexpr const char* stemr = "dstemr";
+  static constexpr const char* ormtr = "dormtr";
+  static lapack_int Sytrd(lapack_int n, double* a, double* d, double* e, double* tau, double* work,
+                          lapack_int lwork) {
+    return LAPACKE_dsytrd_work(LAPACK_COL_MAJOR, 'L', n, a, n, d, e, tau, work, lwork);
+  }
+  static lapack_int Sterf(lapack_int n, double* d, double* e) { return LAPACKE_dsterf(n, d, e); }
+  static lapack_int Stemr(lapack_int n, double* d, double* e, lapack_int il, lapack_int iu,
+                          lapack_int* m, double* w, double* z, lapack_int nzc, lapack_int* isuppz,
+                          lapack_logical* tryrac) {
+    return LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', n, d, e, 0.0, 0.0, il, iu, m, w, z, n, nzc,
+                          isuppz, tryrac);
+  }
+  static lapack_int Ormtr(lapack_int n, lapack_int k, const double* a, const double* tau, double* c,
+                          double* work, lapack_int lwork) {
+    return LAPACKE_dormtr_work(LAPACK_COL_MAJOR, 'L', 'L', 'N', n, k, a, n, tau, c, n, work, lwork);
+  }
   static lapack_int Syevd(char jobz, lapack_int n, double* a, double* w, double* work,
                           lapack_int lwork, lapack_int* iwork, lapack_int liwork) {
     return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, a, n, w, work, lwork, iwork, liwork);
@@ -46,6 +65,25 @@ struct Lapack<float> {
   static constexpr const char* syevd = "ssyevd";
   static constexpr const char* syevr = "ssyevr";
   static constexpr const char* gesdd = "sgesdd";
+  static constexpr const char* sytrd = "ssytrd";
+  static constexpr const char* sterf = "ssterf";
+  static constexpr const char* stemr = "sstemr";
+  static constexpr const char* ormtr = "sormtr";
+  static lapack_int Sytrd(lapack_int n, float* a, float* d, float* e, float* tau, float* work,
+                          lapack_int lwork) {
+    return LAPACKE_ssytrd_work(LAPACK_COL_MAJOR, 'L', n, a, n, d, e, tau, work, lwork);
+  }
+  static lapack_int Sterf(lapack_int n, float* d, float* e) { return LAPACKE_ssterf(n, d, e); }
+  static lapack_int Stemr(lapack_int n, float* d, float* e, lapack_int il, lapack_int iu,
+                          lapack_int* m, float* w, float* z, lapack_int nzc, lapack_int* isuppz,
+                          lapack_logical* tryrac) {
+    return LAPACKE_sstemr(LAPACK_COL_MAJOR, 'V', 'I', n, d, e, 0.0f, 0.0f, il, iu, m, w, z, n, nzc,
+                          isuppz, tryrac);
+  }
+  static lapack_int Ormtr(lapack_int n, lapack_int k, const float* a, const float* tau, float* c,
+                          float* work, lapack_int lwork) {
+    return LAPACKE_sormtr_work(LAPACK_COL_MAJOR, 'L', 'L', 'N', n, k, a, n, tau, c, n, work, lwork);
+  }
   static lapack_int Syevd(char jobz, lapack_int n, float* a, float* w, float* work,
                           lapack_int lwork, lapack_int* iwork, lapack_int liwork) {
     return LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, a, n, w, work, lwork, iwork, liwork);

@@ -1,6 +1,13 @@
 #include "memory.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
 
 #include <cstdlib>
 #include <map>
@@ -24,6 +31,75 @@ Pool& ThePool() {
 }
 
 }  // namespace
+
+namespace {
+
+// A number from a one-line cgroup file; "max" (v2) or an absurd v1 value means no limit.
+double ReadLimit(const std::string& path) {
+  std::ifstream f(path);
+  std::string v;
+  if (!(f >> v) || v == "max") return -1;
+  const double d = std::strtod(v.c_str(), nullptr);
+  return d > 0 && d < 1e18 ? d : -1;
+}
+
+// This process's {virtual size, resident size} in bytes (/proc/self/statm), 0 if unknown.
+void SelfMemory(double* vsize, double* rss) {
+  *vsize = *rss = 0;
+  std::ifstream f("/proc/self/statm");
+  double pages = 0, res = 0;
+  if (f >> pages >> res) {
+    const double page = double(sysconf(_SC_PAGE_SIZE));
+    *vsize = pages * page;
+    *rss = res * page;
+  }
+}
+
+// The cgroup memory limit of this process (v2 memory.max, else v1 memory.limit_in_bytes),
+// looked up at the process's own cgroup path and then at the root of the mount; -1 if none.
+double CgroupLimit() {
+  std::ifstream f("/proc/self/cgroup");
+  std::string line, v2, v1;
+  while (std::getline(f, line)) {
+    if (line.rfind("0::", 0) == 0) v2 = line.substr(3);
+    const size_t m = line.find(":memory:");
+    if (m != std::string::npos) v1 = line.substr(m + 8);
+  }
+  double best = -1;
+  auto take = [&](double d) {
+    if (d > 0 && (best < 0 || d < best)) best = d;
+  };
+  take(ReadLimit("/sys/fs/cgroup" + v2 + "/memory.max"));
+  take(ReadLimit("/sys/fs/cgroup/memory.max"));
+  take(ReadLimit("/sys/fs/cgroup/memory" + v1 + "/memory.limit_in_bytes"));
+  take(ReadLimit("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
+  return best;
+}
+
+}  // namespace
+
+double AvailableMemoryBytes(const char** source) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  double limit = (pages > 0 && size > 0) ? double(pages) * double(size) : 8.0 * double(1ull << 30);
+  const char* what = "physical memory";
+  double vsize, rss;
+  SelfMemory(&vsize, &rss);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const double room = double(rl.rlim_cur) - vsize;
+    if (room < limit) {
+      limit = room > 0 ? room : 0;
+      what = "address space left under RLIMIT_AS (ulimit -v)";
+    }
+  }
+  const double cg = CgroupLimit();
+  if (cg > 0 && cg - rss < limit) {
+    limit = cg - rss > 0 ? cg - rss : 0;
+    what = "memory left under the cgroup limit";
+  }
+  if (source) *source = what;
+  return limit;
+}
 
 void* AcquireBlock(size_t bytes, size_t* capacity) {
   if (bytes < kPoolMinBytes) {

@@ -64,6 +64,7 @@ Status SvdT(const MatView& w, int64_t k, double* s, double* u, double* v) {
 }  // namespace
 
 Status Svd(const MatView& w, Precision p, int64_t k, double* s, double* u, double* v) {
+  FaultPoint(FaultSite::Kernel);
   return p == Precision::F64 ? SvdT<double>(w, k, s, u, v) : SvdT<float>(w, k, s, u, v);
 }
 

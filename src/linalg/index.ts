@@ -15,12 +15,13 @@
  */
 import type { Mat } from '../matrix.js';
 import { native } from '../native.js';
-import { checkOptions } from '../validate.js';
+import { twins } from './twins.js';
 
 /** The option keys each function accepts (unknown keys are a TypeError, {@link checkOptions}). */
 const GRAM_KEYS = ['precision', 'out'] as const;
 const DISTANCE_KEYS = ['precision', 'out', 'metric'] as const;
 const EIG_KEYS = ['range', 'precision', 'symmetryTolerance'] as const;
+const EIGH_KEYS = [...EIG_KEYS, 'allValues'] as const;
 const SVDVALS_KEYS = ['precision'] as const;
 const SVD_KEYS = ['k', 'precision'] as const;
 const BATCH_KEYS = ['precision', 'threads'] as const;
@@ -60,10 +61,27 @@ export interface EigOptions {
   symmetryTolerance?: number;
 }
 
+export interface EighOptions extends EigOptions {
+  /**
+   * With `range: [lo, hi]`: return every eigenvalue (`values` of length n, ascending) and the
+   * eigenvectors of indices lo..hi only, from one tridiagonal reduction (?sytrd, then ?sterf
+   * for all values, ?stemr for the selected pairs and ?ormtr back to A's basis) instead of
+   * eigvalsh + eigh(range), which reduce twice. Default false. Without a range it changes
+   * nothing (the full solve returns every value already).
+   */
+  allValues?: boolean;
+}
+
 export interface EighResult {
-  /** Eigenvalues, ascending. */
+  /**
+   * Eigenvalues, ascending: those of `range` (hi − lo + 1), or all n of them (no range, or
+   * `allValues: true`).
+   */
   values: Float64Array;
-  /** k x n: row j is the unit eigenvector of values[j] (largest-magnitude entry positive). */
+  /**
+   * k x n: row j is the unit eigenvector (largest-magnitude entry positive) of eigenvalue
+   * index lo + j (values[j] without allValues, values[lo + j] with it).
+   */
   vectors: Mat<Float64Array>;
 }
 
@@ -88,17 +106,13 @@ export interface BatchOptions {
   threads?: number;
 }
 
+const gramOp = twins('gram', GRAM_KEYS, (b) => b.gram);
 /** The Gram matrix X Xᵀ (rows x rows) via ?syrk; exactly symmetric. */
-export async function gram(x: Mat, options?: GramOptions): Promise<Mat<Float64Array>> {
-  checkOptions('gram', options, GRAM_KEYS);
-  return native().gram(x, options, true) as Promise<Mat<Float64Array>>;
-}
+export const gram: (x: Mat, options?: GramOptions) => Promise<Mat<Float64Array>> = gramOp.async;
 /** Synchronous {@link gram}. */
-export function gramSync(x: Mat, options?: GramOptions): Mat<Float64Array> {
-  checkOptions('gram', options, GRAM_KEYS);
-  return native().gram(x, options, false) as Mat<Float64Array>;
-}
+export const gramSync: (x: Mat, options?: GramOptions) => Mat<Float64Array> = gramOp.sync;
 
+const distanceMatrixOp = twins('distanceMatrix', DISTANCE_KEYS, (b) => b.distanceMatrix);
 /**
  * The N x N matrix of pairwise distances between the N rows of x (see {@link Metric}).
  * Computed from the Gram matrix with one BLAS-3 ?syrk (float64 accumulation unless
@@ -106,85 +120,60 @@ export function gramSync(x: Mat, options?: GramOptions): Mat<Float64Array> {
  * directly. The diagonal is exactly 0, the matrix exactly symmetric, squared distances ≥ 0.
  * Cosine-type metrics reject zero rows (correlation: constant rows) with a RangeError.
  */
-export async function distanceMatrix(x: Mat, options?: DistanceOptions): Promise<Mat<Float64Array>> {
-  checkOptions('distanceMatrix', options, DISTANCE_KEYS);
-  return native().distanceMatrix(x, options, true) as Promise<Mat<Float64Array>>;
-}
+export const distanceMatrix: (x: Mat, options?: DistanceOptions) => Promise<Mat<Float64Array>> = distanceMatrixOp.async;
 /** Synchronous {@link distanceMatrix}. */
-export function distanceMatrixSync(x: Mat, options?: DistanceOptions): Mat<Float64Array> {
-  checkOptions('distanceMatrix', options, DISTANCE_KEYS);
-  return native().distanceMatrix(x, options, false) as Mat<Float64Array>;
-}
+export const distanceMatrixSync: (x: Mat, options?: DistanceOptions) => Mat<Float64Array> = distanceMatrixOp.sync;
 
+const eigvalshOp = twins('eigvalsh', EIG_KEYS, (b) => b.eigvalsh);
 /**
  * Eigenvalues of the symmetric matrix a, ascending: LAPACK ?syevd for the whole spectrum,
  * ?syevr for `range: [lo, hi]` (hi − lo + 1 values).
  */
-export async function eigvalsh(a: Mat, options?: EigOptions): Promise<Float64Array> {
-  checkOptions('eigvalsh', options, EIG_KEYS);
-  return native().eigvalsh(a, options, true) as Promise<Float64Array>;
-}
+export const eigvalsh: (a: Mat, options?: EigOptions) => Promise<Float64Array> = eigvalshOp.async;
 /** Synchronous {@link eigvalsh}. */
-export function eigvalshSync(a: Mat, options?: EigOptions): Float64Array {
-  checkOptions('eigvalsh', options, EIG_KEYS);
-  return native().eigvalsh(a, options, false) as Float64Array;
-}
+export const eigvalshSync: (a: Mat, options?: EigOptions) => Float64Array = eigvalshOp.sync;
 
+const eighOp = twins('eigh', EIGH_KEYS, (b) => b.eigh);
 /**
- * Eigenvalues (ascending) and unit eigenvectors of the symmetric matrix a. `vectors` is
- * LAPACK's column-major output as it stands, i.e. row j is the eigenvector of values[j].
+ * Eigenvalues (ascending) and unit eigenvectors of the symmetric matrix a: ?syevd for the whole
+ * spectrum, ?syevr for `range: [lo, hi]`; with `range` and `allValues: true`, every eigenvalue
+ * and the vectors of lo..hi from one reduction ({@link EighOptions.allValues}). `vectors` is
+ * LAPACK's column-major output as it stands, i.e. row j is the eigenvector of index lo + j.
+ *
+ * @example
+ * // the whole spectrum and the top 3 eigenvectors of an n x n matrix m
+ * const { values, vectors } = await eigh(m, { range: [m.rows - 3, m.rows - 1], allValues: true });
  */
-export async function eigh(a: Mat, options?: EigOptions): Promise<EighResult> {
-  checkOptions('eigh', options, EIG_KEYS);
-  return native().eigh(a, options, true) as Promise<EighResult>;
-}
+export const eigh: (a: Mat, options?: EighOptions) => Promise<EighResult> = eighOp.async;
 /** Synchronous {@link eigh}. */
-export function eighSync(a: Mat, options?: EigOptions): EighResult {
-  checkOptions('eigh', options, EIG_KEYS);
-  return native().eigh(a, options, false) as EighResult;
-}
+export const eighSync: (a: Mat, options?: EighOptions) => EighResult = eighOp.sync;
 
+const svdvalsOp = twins('svdvals', SVDVALS_KEYS, (b) => b.svdvals);
 /**
  * Singular values of w (rows x cols), descending, min(rows, cols) of them, via LAPACK ?gesdd.
  * (The Gram route, sqrt(eig(W Wᵀ)), is faster but loses relative accuracy for small singular
  * values; specdyn always uses ?gesdd.) The eigenvalues of W Wᵀ are their squares.
  */
-export async function svdvals(w: Mat, options?: { precision?: Precision }): Promise<Float64Array> {
-  checkOptions('svdvals', options, SVDVALS_KEYS);
-  return native().svdvals(w, options, true) as Promise<Float64Array>;
-}
+export const svdvals: (w: Mat, options?: { precision?: Precision }) => Promise<Float64Array> = svdvalsOp.async;
 /** Synchronous {@link svdvals}. */
-export function svdvalsSync(w: Mat, options?: { precision?: Precision }): Float64Array {
-  checkOptions('svdvals', options, SVDVALS_KEYS);
-  return native().svdvals(w, options, false) as Float64Array;
-}
+export const svdvalsSync: (w: Mat, options?: { precision?: Precision }) => Float64Array = svdvalsOp.sync;
 
+const svdOp = twins('svd', SVD_KEYS, (b) => b.svd);
 /** The top-k singular triplets of w via ?gesdd (thin SVD, then truncated to k). */
-export async function svd(w: Mat, options?: SvdOptions): Promise<SvdResult> {
-  checkOptions('svd', options, SVD_KEYS);
-  return native().svd(w, options, true) as Promise<SvdResult>;
-}
+export const svd: (w: Mat, options?: SvdOptions) => Promise<SvdResult> = svdOp.async;
 /** Synchronous {@link svd}. */
-export function svdSync(w: Mat, options?: SvdOptions): SvdResult {
-  checkOptions('svd', options, SVD_KEYS);
-  return native().svd(w, options, false) as SvdResult;
-}
+export const svdSync: (w: Mat, options?: SvdOptions) => SvdResult = svdOp.sync;
 
+const eigvalshBatchOp = twins('eigvalshBatch', BATCH_KEYS, (b) => b.eigvalshBatch);
 /**
  * Eigenvalues (ascending) of many symmetric matrices in one call: the matrices are spread over
  * `threads` threads, each running single-threaded LAPACK (far better than threading inside
  * small solves); it counts as a small operation at the BLAS gate. Errors name the failing
  * matrix, e.g. "mats[3]".
  */
-export async function eigvalshBatch(mats: Mat[], options?: BatchOptions): Promise<Float64Array[]> {
-  checkOptions('eigvalshBatch', options, BATCH_KEYS);
-  return native().eigvalshBatch(mats, options, true) as Promise<Float64Array[]>;
-}
+export const eigvalshBatch: (mats: Mat[], options?: BatchOptions) => Promise<Float64Array[]> = eigvalshBatchOp.async;
 /** Synchronous {@link eigvalshBatch}. */
-export function eigvalshBatchSync(mats: Mat[], options?: BatchOptions): Float64Array[] {
-  checkOptions('eigvalshBatch', options, BATCH_KEYS);
-  return native().eigvalshBatch(mats, options, false) as Float64Array[];
-}
+export const eigvalshBatchSync: (mats: Mat[], options?: BatchOptions) => Float64Array[] = eigvalshBatchOp.sync;
 
 /**
  * Sets the BLAS thread count used by large operations (process-wide); small operations always
@@ -214,6 +203,6 @@ export interface NativeInfo {
 }
 /** Build and runtime facts about the native core (BLAS vendor/version, threads, build type). */
 export function nativeInfo(): NativeInfo {
-  return native().nativeInfo() as unknown as NativeInfo;
+  return native().nativeInfo();
 }
 export * from './iterative.js';

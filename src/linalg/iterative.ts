@@ -16,11 +16,12 @@
  * produced), `onProgress` reports work done. Inputs are pinned and read from another thread
  * while the Promise is pending: do not mutate them. Method, accuracy and figures: docs/scale.md.
  */
-import { AbortError, expected } from '../errors.js';
+import { AbortError, expected, optionName, withCallSite } from '../errors.js';
 import type { Mat } from '../matrix.js';
-import { native } from '../native.js';
+import { type Control, native, type NativeBinding, type NativeOp, type RawDensity } from '../native.js';
 import { checkOptions } from '../validate.js';
 import type { Precision } from './index.js';
+import type { Twins } from './twins.js';
 
 const RUN_KEYS = ['precision', 'signal', 'onProgress', 'progressInterval'] as const;
 const EIGSH_KEYS = [...RUN_KEYS, 'k', 'which', 'tol', 'vectors', 'blockSize', 'basisSize', 'maxRestarts', 'seed', 'symmetryTolerance'] as const;
@@ -109,7 +110,7 @@ export interface EigshOptions extends IterativeOptions {
   blockSize?: number;
   /** Basis columns before a restart (default max(k + 4b, 3k), at most n). */
   basisSize?: number;
-  /** Restart cycles before giving up with a {@link LapackError} (routine 'eigsh'); default 1000. */
+  /** Restart cycles before giving up with a {@link NoConvergenceError} (carrying the converged pairs); default 1000. */
   maxRestarts?: number;
   /** Seed of the random start block (default 0): results are reproducible. */
   seed?: number;
@@ -208,65 +209,87 @@ function checkRun(options: IterativeOptions | undefined, fn: string, allowed: re
   if (options === undefined || options === null) return;
   const { signal, onProgress, progressInterval } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(expected('an AbortSignal', `${fn} option 'signal'`, signal));
+    throw new TypeError(expected('an AbortSignal', optionName(fn, 'signal'), signal));
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new TypeError(expected('a function', `${fn} option 'onProgress'`, onProgress));
+    throw new TypeError(expected('a function', optionName(fn, 'onProgress'), onProgress));
   }
   if (progressInterval !== undefined) {
-    if (typeof progressInterval !== 'number') throw new TypeError(expected('a positive number', `${fn} option 'progressInterval'`, progressInterval));
-    if (!(progressInterval > 0) || !Number.isFinite(progressInterval)) throw new RangeError(expected('a positive number', `${fn} option 'progressInterval'`, progressInterval));
+    if (typeof progressInterval !== 'number') throw new TypeError(expected('a positive number', optionName(fn, 'progressInterval'), progressInterval));
+    if (!(progressInterval > 0) || !Number.isFinite(progressInterval)) throw new RangeError(expected('a positive number', optionName(fn, 'progressInterval'), progressInterval));
   }
 }
 
-async function controlled<T>(fn: string, options: IterativeOptions | undefined, allowed: readonly string[], call: (control: Int32Array | undefined) => unknown): Promise<T> {
-  checkRun(options, fn, allowed);
-  const signal = options?.signal;
-  const onProgress = options?.onProgress;
-  const abortError = () => new AbortError(`${fn} was aborted`, { cause: signal?.reason });
-  if (signal?.aborted) throw abortError();
-  const control = signal || onProgress ? new Int32Array(CONTROL_SLOTS) : undefined;
-  const report = () => {
-    if (control && onProgress) onProgress({ done: control[1]!, planned: control[2]!, converged: control[3]! });
-  };
-  const onAbort = () => {
-    if (control) Atomics.store(control, 0, 1);
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = onProgress ? setInterval(report, options?.progressInterval ?? 200) : undefined;
-  try {
-    // The native call validates synchronously (throws) and returns a Promise.
-    const result = (await call(control)) as T;
-    report();
-    return result;
-  } catch (err) {
-    if (signal?.aborted) throw abortError();
-    throw err;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    if (timer) clearInterval(timer);
-  }
+/** The options the native solver reads (the run controls stay in JavaScript). */
+function nativeOptions<O extends IterativeOptions>(options: O | undefined): O | undefined {
+  if (options === undefined || options === null) return options;
+  const { signal: _s, onProgress: _p, progressInterval: _i, ...rest } = options;
+  return rest as O;
 }
 
-function nativeOptions(options: object | undefined): object | undefined {
-  if (options === undefined || options === null || typeof options !== 'object') return options;
-  const { signal: _s, onProgress: _p, progressInterval: _i, ...rest } = options as IterativeOptions;
-  return rest;
+/**
+ * The async/Sync pair of an iterative solver. Both check the options alike (the sync form then
+ * ignores `signal` and `onProgress`). The async form wires the AbortSignal and onProgress to a
+ * control block the native solver polls; a cancelled solve comes back from native as an
+ * AbortError (its own error kind) and is re-raised naming `fn`, with the signal's reason as
+ * cause; every rejection carries the caller's stack.
+ */
+function iterativeTwins<M, O extends IterativeOptions, R>(
+  fn: string,
+  keys: readonly string[],
+  pick: (b: NativeBinding) => NativeOp<[M, O | undefined, Control], R>,
+): Twins<M, O, R> {
+  return {
+    async async(input: M, options?: O): Promise<R> {
+      const site = new Error();
+      let signal: AbortSignal | undefined; // set once checked
+      const abortError = () => withCallSite(new AbortError(`${fn} was aborted`, { cause: signal?.reason }), site);
+      let control: Int32Array | undefined;
+      let timer: ReturnType<typeof setInterval> | undefined;
+      const onAbort = () => {
+        if (control) Atomics.store(control, 0, 1);
+      };
+      try {
+        checkRun(options, fn, keys);
+        signal = options?.signal;
+        if (signal?.aborted) throw abortError();
+        const onProgress = options?.onProgress;
+        control = signal || onProgress ? new Int32Array(CONTROL_SLOTS) : undefined;
+        const report = () => {
+          if (control && onProgress) onProgress({ done: control[1]!, planned: control[2]!, converged: control[3]! });
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (onProgress) timer = setInterval(report, options?.progressInterval ?? 200);
+        const result = await pick(native())(input, nativeOptions(options), control, true);
+        report();
+        return result;
+      } catch (err) {
+        if (err instanceof AbortError) throw abortError();
+        throw withCallSite(err, site);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (timer) clearInterval(timer);
+      }
+    },
+    sync(input: M, options?: O): R {
+      checkRun(options, fn, keys);
+      return pick(native())(input, nativeOptions(options), undefined, false);
+    },
+  };
 }
+
+const eigshOp = iterativeTwins('eigsh', EIGSH_KEYS, (b) => b.eigsh);
+const svdsOp = iterativeTwins('svds', SVDS_KEYS, (b) => b.svds);
+const densityOp = iterativeTwins('spectralDensity', DENSITY_KEYS, (b) => b.spectralDensity);
 
 /**
  * The k extreme eigenpairs of a symmetric matrix or operator (see {@link EigshOptions}) by
  * thick-restart block Lanczos. Agrees with {@link eigh} on the requested pairs to the stated
  * tolerance, including exact multiplets up to the block size.
  */
-export async function eigsh(a: Mat | SymmetricOperator, options?: EigshOptions): Promise<EigshResult> {
-  return controlled<EigshResult>('eigsh', options, EIGSH_KEYS, (control) => native().eigsh(a, nativeOptions(options), control, true));
-}
+export const eigsh: (a: Mat | SymmetricOperator, options?: EigshOptions) => Promise<EigshResult> = eigshOp.async;
 /** Synchronous {@link eigsh} (blocks the event loop; `signal` and `onProgress` are checked, then ignored). */
-export function eigshSync(a: Mat | SymmetricOperator, options?: EigshOptions): EigshResult {
-  checkRun(options, 'eigsh', EIGSH_KEYS);
-  return native().eigsh(a, nativeOptions(options), undefined, false) as EigshResult;
-}
+export const eigshSync: (a: Mat | SymmetricOperator, options?: EigshOptions) => EigshResult = eigshOp.sync;
 
 /**
  * The top-k singular triplets of w (rows x cols) without forming W Wᵀ: block Lanczos on the
@@ -274,16 +297,9 @@ export function eigshSync(a: Mat | SymmetricOperator, options?: EigshOptions): E
  * Relative accuracy of s_i is that of s_i² from {@link eigsh}: excellent for the leading
  * values; for singular values near √eps · s_1 use {@link svd}.
  */
-export async function svds(w: Mat, options?: SvdsOptions): Promise<SvdsResult> {
-  return controlled<SvdsResult>('svds', options, SVDS_KEYS, (control) => native().svds(w, nativeOptions(options), control, true));
-}
+export const svds: (w: Mat, options?: SvdsOptions) => Promise<SvdsResult> = svdsOp.async;
 /** Synchronous {@link svds}. */
-export function svdsSync(w: Mat, options?: SvdsOptions): SvdsResult {
-  checkRun(options, 'svds', SVDS_KEYS);
-  return native().svds(w, nativeOptions(options), undefined, false) as SvdsResult;
-}
-
-type RawDensity = Omit<DensityResult, 'density' | 'error' | 'l1Error'>;
+export const svdsSync: (w: Mat, options?: SvdsOptions) => SvdsResult = svdsOp.sync;
 
 function finishDensity(r: RawDensity): DensityResult {
   const bins = r.mass.length;
@@ -306,13 +322,9 @@ function finishDensity(r: RawDensity): DensityResult {
  * the O(n³) full solve. Error bars come from the spread across probes.
  */
 export async function spectralDensity(a: Mat | SymmetricOperator, options?: DensityOptions): Promise<DensityResult> {
-  const r = await controlled<RawDensity>('spectralDensity', options, DENSITY_KEYS, (control) =>
-    native().spectralDensity(a, nativeOptions(options), control, true),
-  );
-  return finishDensity(r);
+  return finishDensity(await densityOp.async(a, options));
 }
 /** Synchronous {@link spectralDensity}. */
 export function spectralDensitySync(a: Mat | SymmetricOperator, options?: DensityOptions): DensityResult {
-  checkRun(options, 'spectralDensity', DENSITY_KEYS);
-  return finishDensity(native().spectralDensity(a, nativeOptions(options), undefined, false) as RawDensity);
+  return finishDensity(densityOp.sync(a, options));
 }

@@ -1,6 +1,6 @@
 /**
  * Observable Matrix Dynamics (OMD): spectra of probe distance matrices over training
- * (spec: research/omd.md). Pure TypeScript over the native core; no tfjs, no file system.
+ * (Halperin 2026, "Learning as Observable Matrix Dynamics", arXiv 2606.29679). Pure TypeScript over the native core; no tfjs, no file system.
  * Eigenvalues ascending, index N−1 Perron, "bottom-three" = indices 0..2.
  */
 export {

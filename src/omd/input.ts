@@ -7,13 +7,22 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { resolveRoute } from '../linalg/route.js';
 import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
-import type { AnalyzeOptions, ObservableMetric, Resolved } from './types.js';
+import { optionKeys } from '../rmt/options.js';
+import type { AnalyzeOptions, ObservableMetric, ObservableOptions, Resolved } from './types.js';
+
+/** Option keys of observableMatrix. */
+export const OBSERVABLE_KEYS = optionKeys<ObservableOptions>({ metric: true, precision: true });
+/** Option keys of analyzeObservable (the snapshot options every omd/ entry point accepts). */
+export const ANALYZE_KEYS = optionKeys<AnalyzeOptions>({
+  metric: true, precision: true, input: true, bottomK: true, maxBand: true, minGapRatio: true, splitGap: true,
+  clusterThreshold: true, doubletTolerance: true, positiveTolerance: true, route: true, partialAbove: true,
+});
 
 const METRICS: readonly ObservableMetric[] = ['angular', 'euclidean', 'cosine', 'sqeuclidean'];
 
 /** Validates {@link AnalyzeOptions} and fills defaults (internal: the omd/ entry points call it). */
-export function resolveOptions(options: AnalyzeOptions | undefined): Resolved {
-  const o = checkOptionsObject(options);
+export function resolveOptions(options: AnalyzeOptions | undefined | null): Resolved {
+  const o = checkOptionsObject(options ?? undefined);
   return {
     metric: checkOneOf(o.metric ?? 'angular', 'metric', METRICS),
     precision: checkOneOf(o.precision ?? 'float64', 'precision', ['float64', 'float32']),

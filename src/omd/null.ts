@@ -1,15 +1,19 @@
 /**
- * The i.i.d.-resample null (FDM, omd.md §2.5 item 10): the same snapshot figures for resampled
+ * The i.i.d.-resample null (Halperin 2026, "Frustrated Dynamics of Distance Matrices", arXiv 2605.05376): the same snapshot figures for resampled
  * probe sets, so structure can be told from sampling noise.
  */
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { ksDistance2 } from '../stats.js';
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
-import { analyzeObservable } from './observable.js';
-import { checkReps, resolveOptions } from './input.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate.js';
+import { runSteps, runStepsSync, type Steps } from '../linalg/route.js';
+import { analysisSteps } from './observable.js';
+import { optionKeys } from '../rmt/options.js';
+import { ANALYZE_KEYS, checkReps, resolveOptions } from './input.js';
 import type { AnalyzeOptions, ObservableSnapshot } from './types.js';
+
+const NULL_KEYS = [...ANALYZE_KEYS, ...optionKeys<Omit<NullOptions, keyof AnalyzeOptions>>({ replicas: true, seed: true, method: true, fraction: true })];
 
 /** Options of {@link iidResampleNull}. */
 export interface NullOptions extends AnalyzeOptions {
@@ -99,7 +103,22 @@ function figures(s: ObservableSnapshot, ref: Float64Array | undefined): { f: Nul
  * Errors: TypeError for a non-Mat; RangeError for N < 4, NaN/Inf entries, bad options.
  */
 export async function iidResampleNull(reps: Mat, options: NullOptions = {}): Promise<NullResult> {
-  const { replicas: rIn, seed: sIn, method: mIn, fraction: fIn, ...analyze } = checkOptionsObject(options);
+  return runSteps(nullSteps(reps, options));
+}
+
+/**
+ * Synchronous {@link iidResampleNull}: the same body and result, every analysis run with
+ * {@link analyzeObservableSync}'s solves on the calling thread. Blocks the event loop for
+ * (replicas + 1) snapshots: for small probe sets or worker threads.
+ */
+export function iidResampleNullSync(reps: Mat, options: NullOptions = {}): NullResult {
+  return runStepsSync(nullSteps(reps, options));
+}
+
+/** The one body of iidResampleNull and its Sync twin. */
+function* nullSteps(reps: Mat, options: NullOptions): Steps<NullResult> {
+  checkOptions('iidResampleNull', options, NULL_KEYS);
+  const { replicas: rIn, seed: sIn, method: mIn, fraction: fIn, ...analyze } = options ?? {};
   resolveOptions(analyze);
   checkReps(reps);
   const replicas = checkInteger(rIn ?? 20, 'replicas', { min: 1 });
@@ -110,7 +129,7 @@ export async function iidResampleNull(reps: Mat, options: NullOptions = {}): Pro
   const m = method === 'subsample' ? Math.floor(fraction * n) : n;
   if (m < 4) throw new RangeError(expected('a subsample of at least 4 probes', 'fraction', fraction));
   const opts: AnalyzeOptions = { ...analyze, input: 'reps' };
-  const obs = figures(await analyzeObservable(reps, opts), undefined);
+  const obs = figures(yield* analysisSteps(reps, opts), undefined);
   const reps2: NullFigures[] = [];
   for (let r = 0; r < replicas; r++) {
     const rng = new Rng(seed, r);
@@ -128,7 +147,7 @@ export async function iidResampleNull(reps: Mat, options: NullOptions = {}): Pro
       rng.shuffle(perm);
       for (let i = 0; i < m; i++) data.set(reps.data.subarray(perm[i]! * d, (perm[i]! + 1) * d), i * d);
     }
-    reps2.push(figures(await analyzeObservable({ data, rows: m, cols: d }, opts), obs.bulk).f);
+    reps2.push(figures(yield* analysisSteps({ data, rows: m, cols: d }, opts), obs.bulk).f);
   }
   const keys = Object.keys(obs.f).filter((k) => k !== 'bulkDistance') as Exclude<keyof NullFigures, 'bulkDistance'>[];
   const summary = {} as NullResult['summary'];

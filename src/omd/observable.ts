@@ -9,18 +9,21 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigvalsh, eigvalshSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
-import { checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
+import { ANALYZE_KEYS, OBSERVABLE_KEYS, checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
 import { finish, neededRange, spectralFigures } from './snapshot.js';
 import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } from './types.js';
+import { checkOptions } from '../validate.js';
 
 /**
  * The observable M: pairwise distances between the N rows of a representation Mat (N x D,
  * float32 or float64; row i = probe input i, order kept). Default metric `angular` (geodesic on
  * the unit sphere, radians). Result: N x N float64, exact zero diagonal, exactly symmetric.
  * Throws TypeError for a non-Mat, RangeError for N < 4 or NaN/Inf entries (naming row and column).
- * The input is pinned until the Promise settles: do not mutate it meanwhile.
+ * Inputs as every async call reads them (docs/api.md): in place when on a SharedArrayBuffer or
+ * returned by specdyn (pinned), else copied once; do not mutate the input while the call is pending.
  */
 export async function observableMatrix(reps: Mat, options?: ObservableOptions): Promise<Mat<Float64Array>> {
+  checkOptions('observableMatrix', options, OBSERVABLE_KEYS);
   const o = resolveOptions(options);
   checkReps(reps);
   return distanceMatrix(reps, { metric: o.metric, precision: o.precision });
@@ -28,6 +31,7 @@ export async function observableMatrix(reps: Mat, options?: ObservableOptions): 
 
 /** Synchronous {@link observableMatrix}. */
 export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Mat<Float64Array> {
+  checkOptions('observableMatrix', options, OBSERVABLE_KEYS);
   const o = resolveOptions(options);
   checkReps(reps);
   return distanceMatrixSync(reps, { metric: o.metric, precision: o.precision });
@@ -37,7 +41,10 @@ export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Ma
  * Analyses one snapshot: builds M from representations (or checks a given distance matrix, see
  * {@link AnalyzeOptions.input}), computes the full spectrum (LAPACK ?syevd) and the eigenvectors it
  * needs (bottom-k and band, ?syevr on an index range), and returns every per-snapshot figure of
- * {@link ObservableSnapshot}. Runs on the libuv pool; inputs are pinned until it settles.
+ * {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
+ * as every async call does (docs/api.md: in place when on a SharedArrayBuffer or returned by
+ * specdyn, else copied once); do not mutate it while the call is pending. A distance-matrix input
+ * is checked and copied to float64 (the snapshot keeps M) before the Promise is returned.
  * Above `partialAbove` probes (or with `route: 'partial'`) the full solve is replaced by block
  * Lanczos for the edge pairs and SLQ for the bulk (see {@link AnalyzeOptions.route},
  * {@link ObservableSnapshot.route}); the snapshot records the route taken.
@@ -59,7 +66,8 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
  * solve (distance matrix, full spectrum, the eigenvector range it needs) and resumes with its
  * result, so the two drivers differ only in how they run a solve.
  */
-export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Steps<ObservableSnapshot> {
+export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined, fn = 'analyzeObservable'): Steps<ObservableSnapshot> {
+  checkOptions(fn, options, ANALYZE_KEYS);
   const o = resolveOptions(options);
   checkMat(input, 'input');
   let matrix: Mat<Float64Array>;

@@ -1,13 +1,27 @@
 /**
- * Seeded synthetic representation sets for calibrating and testing OMD (omd.md §2.4, §3).
+ * Seeded synthetic representation sets for calibrating and testing OMD (the fingerprints of Halperin 2026 and of the Bogomolny–Bohigas–Schmit template, and the
+ * regime reading of Halperin 2026).
  * Each template returns representation Mats (row i = probe i, float64) and the metric under
  * which it reads as intended. Same seed → bit-identical output (specdyn's {@link Rng}).
  */
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 import type { ObservableMetric } from './types.js';
+import { optionKeys } from '../rmt/options.js';
+
+/** Option keys of each template. */
+const KEYS = {
+  sphereTemplate: optionKeys<SphereOptions>({ n: true, dim: true, distance: true, seed: true }),
+  clusterTemplate: optionKeys<ClusterOptions>({ n: true, k: true, dim: true, spread: true, seed: true }),
+  fourierTemplate: optionKeys<FourierOptions>({ p: true, frequencies: true, noise: true, metric: true, seed: true }),
+  noiseTemplate: optionKeys<NoiseOptions>({ n: true, dim: true, sigma: true, seed: true }),
+  manifoldNoiseTemplate: optionKeys<ManifoldNoiseOptions>({ n: true, sphereDim: true, radius: true, ambientDim: true, sigma: true, metric: true, seed: true }),
+  ringCollapseTrajectory: optionKeys<RingCollapseOptions>({ n: true, steps: true, recordEvery: true, temperature: true, sigma: true, dt: true, seed: true }),
+  diffusiveTrajectory: optionKeys<DiffusiveOptions>({ n: true, dim: true, snapshots: true, jitter: true, rotation: true, seed: true }),
+  reorganisationTrajectory: optionKeys<ReorganisationOptions>({ n: true, ambientDim: true, snapshots: true, switchAt: true, stepEvery: true, sigmaBefore: true, sigmaAfter: true, refresh: true, seed: true }),
+};
 
 /** A static template: representations plus the metric to read them with. */
 export interface Template {
@@ -52,9 +66,11 @@ export interface SphereOptions {
 
 /**
  * N points uniform on the unit sphere S^d (d = 1, 2, 3) as an N x (d+1) Mat. BBS template:
- * Perron ≈ N⟨d⟩, then the l = 1 multiplet of size d + 1 at N·μ₁ (Funk–Hecke, omd.md §2.2).
+ * Perron ≈ N⟨d⟩, then the l = 1 multiplet of size d + 1 at N·μ₁ (Funk–Hecke on the template of Bogomolny, Bohigas and Schmit 2003).
  */
 export function sphereTemplate(options: SphereOptions = {}): Template {
+  checkOptions('sphereTemplate', options, KEYS.sphereTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const dim = checkOneOf(options.dim ?? 2, 'dim', [1, 2, 3]);
   const distance = checkOneOf(options.distance ?? 'geodesic', 'distance', ['geodesic', 'chord']);
@@ -79,9 +95,11 @@ export interface ClusterOptions {
 
 /**
  * K Gaussian clusters in R^dim (Euclidean reading): Perron + K − 1 separated, non-degenerate
- * outliers, then a bulk (omd.md §2.4). Returns labels too (label[i] = i mod K).
+ * outliers, then a bulk (Bogomolny, Bohigas and Schmit 2003; Halperin 2026). Returns labels too (label[i] = i mod K).
  */
 export function clusterTemplate(options: ClusterOptions = {}): Template & { labels: Int32Array } {
+  checkOptions('clusterTemplate', options, KEYS.clusterTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const k = checkInteger(options.k ?? 10, 'k', { min: 2 });
   const dim = checkInteger(options.dim ?? 64, 'dim', { min: 1 });
@@ -117,6 +135,8 @@ export interface FourierOptions {
  * its eigenvectors are the Fourier modes and the spectrum is a ladder of doublets (λ_n = λ_{p−n}).
  */
 export function fourierTemplate(options: FourierOptions = {}): Template {
+  checkOptions('fourierTemplate', options, KEYS.fourierTemplate);
+  options ??= {};
   const p = checkInteger(options.p ?? 97, 'p', { min: 4 });
   const freqs = options.frequencies ?? [3, 17, 40];
   if (!Array.isArray(freqs) || freqs.length === 0) throw new TypeError(expected('a non-empty array of integers', 'frequencies', freqs));
@@ -150,10 +170,12 @@ export interface NoiseOptions {
 
 /**
  * Pure high-dimensional noise ξ_i ~ N(0, σ² I_D) (Euclidean reading): the "un-relaxed,
- * pre-learning" template. Non-Perron spectrum: the reflected, shifted MP bulk of omd.md §2.3,
+ * pre-learning" template. Non-Perron spectrum: the reflected, shifted Marchenko–Pastur bulk of the ambient fit (see AmbientFit),
  * support [−c/2 − σ²(√N+√D)²/c, −c/2 − σ²(√N−√D)²/c], c = σ√(2D).
  */
 export function noiseTemplate(options: NoiseOptions = {}): Template {
+  checkOptions('noiseTemplate', options, KEYS.noiseTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const dim = checkInteger(options.dim ?? 500, 'dim', { min: 1 });
   const sigma = checkNumber(options.sigma ?? 1, 'sigma', { min: 0, minExclusive: true });
@@ -173,7 +195,7 @@ export interface ManifoldNoiseOptions {
   ambientDim?: number;
   /** Ambient noise standard deviation σ per coordinate; default 0.1. */
   sigma?: number;
-  /** Default `euclidean` (the §2.3 expansion). */
+  /** Default `euclidean` (the expansion behind AmbientFit). */
   metric?: ObservableMetric;
   seed?: number;
 }
@@ -181,9 +203,11 @@ export interface ManifoldNoiseOptions {
 /**
  * Latent manifold plus ambient noise, y_i = (z_i, ξ_i) with z_i uniform on the radius-R sphere S^d
  * and ξ_i ~ N(0, σ² I_D): an N x (d + 1 + D) Mat. With c = σ√(2D) the latent multiplet sits at
- * ≈ −(N/c)·R²/(d+1) and shrinks ∝ 1/c as noise grows (omd.md §2.3).
+ * ≈ −(N/c)·R²/(d+1) and shrinks ∝ 1/c as noise grows (see AmbientFit).
  */
 export function manifoldNoiseTemplate(options: ManifoldNoiseOptions = {}): Template {
+  checkOptions('manifoldNoiseTemplate', options, KEYS.manifoldNoiseTemplate);
+  options ??= {};
   const n = checkInteger(options.n ?? 1000, 'n', { min: 4 });
   const d = checkOneOf(options.sphereDim ?? 2, 'sphereDim', [1, 2, 3]);
   const radius = checkNumber(options.radius ?? 1, 'radius', { min: 0, minExclusive: true });
@@ -215,7 +239,8 @@ export interface RingCollapseOptions {
 }
 
 /**
- * Frustrated Brownian particles on S² (FDM / F2, omd.md §3): overdamped Langevin dynamics
+ * Frustrated Brownian particles on S² (Halperin 2026, "Frustrated Dynamics of Distance Matrices", arXiv 2605.05376, and the
+ * particle model of its companion "Frustrated Fields", arXiv 2605.05366): overdamped Langevin dynamics
  * dx_i = Σ_j φ_ij t̂_ij dt + √(2T) P_T dW_i with quenched symmetric φ_ij ~ N(0, σ²) (φ > 0
  * attracts; t̂_ij is the unit tangent at x_i towards x_j), Euler–Maruyama with projection back to
  * the sphere. From a uniform start the cloud collapses onto a great-circle band: the l = 1
@@ -224,6 +249,8 @@ export interface RingCollapseOptions {
  * so the doublet is split (ratio ≈ 2–3 at N = 300).
  */
 export function ringCollapseTrajectory(options: RingCollapseOptions = {}): TemplateTrajectory {
+  checkOptions('ringCollapseTrajectory', options, KEYS.ringCollapseTrajectory);
+  options ??= {};
   const n = checkInteger(options.n ?? 300, 'n', { min: 4 });
   const steps = checkInteger(options.steps ?? 300, 'steps', { min: 1 });
   const every = checkInteger(options.recordEvery ?? 3, 'recordEvery', { min: 1 });
@@ -308,6 +335,8 @@ export interface DiffusiveOptions {
  * drifts. Read with `euclidean`.
  */
 export function diffusiveTrajectory(options: DiffusiveOptions = {}): TemplateTrajectory {
+  checkOptions('diffusiveTrajectory', options, KEYS.diffusiveTrajectory);
+  options ??= {};
   const n = checkInteger(options.n ?? 200, 'n', { min: 4 });
   const dim = checkInteger(options.dim ?? 400, 'dim', { min: 2 });
   const count = checkInteger(options.snapshots ?? 40, 'snapshots', { min: 1 });
@@ -366,6 +395,8 @@ export interface ReorganisationOptions {
  * Returns the step of the switch as `switchStep`.
  */
 export function reorganisationTrajectory(options: ReorganisationOptions = {}): TemplateTrajectory & { switchStep: number } {
+  checkOptions('reorganisationTrajectory', options, KEYS.reorganisationTrajectory);
+  options ??= {};
   const n = checkInteger(options.n ?? 200, 'n', { min: 4 });
   const amb = checkInteger(options.ambientDim ?? 200, 'ambientDim', { min: 1 });
   const count = checkInteger(options.snapshots ?? 30, 'snapshots', { min: 2 });

@@ -1,6 +1,6 @@
 /**
  * OMD over training: a fixed, ordered probe set pushed snapshot by snapshot, trajectory figures
- * linking consecutive snapshots, and the diffusive-versus-transition reading (omd.md §2.5, §3).
+ * linking consecutive snapshots, and the diffusive-versus-transition reading (Halperin 2026).
  *
  * Conventions: as in observable.ts (ascending spectra, Perron last, band = largest-|λ|
  * non-Perron eigenvalues). Steps are the caller's training steps (any increasing numbers);
@@ -11,10 +11,17 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
-import { checkInteger, checkNumber, checkOptionsObject } from '../validate.js';
+import { checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { analyzeObservable, analyzeObservableSync } from './observable.js';
-import { resolveOptions } from './input.js';
+import { ANALYZE_KEYS, resolveOptions } from './input.js';
+import { optionKeys } from '../rmt/options.js';
 import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js';
+
+const TRAJECTORY_KEYS = [
+  ...ANALYZE_KEYS,
+  ...optionKeys<Omit<TrajectoryOptions, keyof AnalyzeOptions>>({ persistenceWindow: true, velocityCount: true, concurrency: true, returnVectors: true }),
+];
+const REGIME_KEYS = optionKeys<RegimeOptions>({ minOverlap: true, minGapRatio: true, minWindow: true });
 
 /** Options of {@link OmdTrajectory}: the snapshot options plus trajectory settings. */
 export interface TrajectoryOptions extends AnalyzeOptions {
@@ -176,6 +183,8 @@ export class OmdTrajectory {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: TrajectoryOptions = {}) {
+    checkOptions('OmdTrajectory', options, TRAJECTORY_KEYS);
+    options ??= {};
     resolveOptions(options);
     const { persistenceWindow, velocityCount, concurrency, returnVectors, ...rest } = options;
     this.options = rest;
@@ -340,14 +349,15 @@ export class OmdTrajectory {
   }
 
   /**
-   * Labels the trajectory (omd.md §3, operational criterion): maximal runs of snapshots with a clear
+   * Labels the trajectory (the operational criterion of Halperin 2026): maximal runs of snapshots with a clear
    * band of constant size m̂ and overlap ≥ minOverlap with their predecessor, at least minWindow
    * long, are stable windows; everything between them is diffusive. A stable window that does not
    * start the trajectory is a `transition` (the band formed at its first step); each window carries
    * the majority fingerprint of its snapshots.
    */
   regimes(options: RegimeOptions = {}): RegimeReport {
-    checkOptionsObject(options);
+    checkOptions('OmdTrajectory.regimes', options, REGIME_KEYS);
+    options ??= {};
     const minOverlap = checkNumber(options.minOverlap ?? 0.8, 'minOverlap', { min: 0, max: 1 });
     const minWindow = checkInteger(options.minWindow ?? 3, 'minWindow', { min: 1 });
     const gapOpt = options.minGapRatio === undefined ? undefined : checkNumber(options.minGapRatio, 'minGapRatio', { min: 1 });

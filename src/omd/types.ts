@@ -128,7 +128,8 @@ export interface BandFigures {
 }
 
 /**
- * Ambient-noise reading (omd.md §2.3): the non-Perron, non-band eigenvalues are fitted as a
+ * Ambient-noise reading (the ambient-versus-latent split named by Halperin 2026; this moment
+ * fit is specdyn's): the non-Perron, non-band eigenvalues are fitted as a
  * reflected, shifted Marchenko–Pastur bulk, λ = −(a + b·y) with y ~ MP(ratio r, variance 1).
  * Moments give b and r (mean y = 1, var y = r) with the shift fixed by the metric:
  * euclidean a = b (= c/2, c = σ√(2D)); angular a = π/2 − 1; cosine and sqeuclidean a = 0.

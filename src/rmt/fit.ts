@@ -26,7 +26,10 @@ import { Rng } from '../random.js';
 import { marchenkoPastur, type MarchenkoPastur } from './marchenko-pastur.js';
 import { TRACY_WIDOM_1, tracyWidomScale } from './spikes.js';
 import { ksDistance, median, quantileSorted, type NumberArray } from '../stats.js';
-import { checkInteger, checkNumber, checkObject, sortedFinite } from '../validate.js';
+import { checkInteger, checkNumber, checkObject, checkOptions, sortedFinite } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const FIT_KEYS = optionKeys<FitMarchenkoPasturOptions>({ ratio: true, rows: true, margin: true, bootstrap: true, confidence: true, seed: true, minBulk: true });
 
 /** Options of {@link fitMarchenkoPastur}. */
 export interface FitMarchenkoPasturOptions {
@@ -108,6 +111,7 @@ function weightedMedianScale(x: ArrayLike<number>, q: Float64Array, idx?: Int32A
  */
 export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPasturOptions): MarchenkoPasturFit {
   checkObject(options, 'options', 'an options object { ratio }');
+  checkOptions('fitMarchenkoPastur', options, FIT_KEYS);
   const r = checkNumber(options.ratio, 'ratio', { min: 0, minExclusive: true });
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const nboot = checkInteger(options.bootstrap ?? 200, 'bootstrap', { min: 0 });

@@ -5,12 +5,10 @@
  *
  * rmt/ is the base analysis layer: omd/ and models/ build on its laws (the Marchenko–Pastur law,
  * BBP and Tracy–Widom closed forms) and import them from rmt/. Generic statistics and argument
- * checks live one layer lower, in ../stats.ts and ../validate.ts; the public statistics are
- * re-exported below.
+ * checks live one layer lower, in ../stats.ts and ../validate.ts, and are internal (not
+ * re-exported).
  */
 export * from './marchenko-pastur.js';
-export { ksDistance, ksDistance2, histogram, jensenShannonDistance, jackknife, erf, quantileSorted } from '../stats.js';
-export type { Histogram, NumberArray } from '../stats.js';
 export * from './fit.js';
 export * from './spikes.js';
 export * from './power-law.js';

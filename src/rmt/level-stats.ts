@@ -14,7 +14,11 @@ import { expected } from '../errors.js';
 import { fitMarchenkoPastur } from './fit.js';
 import { marchenkoPastur } from './marchenko-pastur.js';
 import { erf, histogram, ksDistance, type NumberArray } from '../stats.js';
-import { checkInteger, checkNumber, checkObject, checkOneOf, sortedFinite } from '../validate.js';
+import { checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, sortedFinite } from '../validate.js';
+
+const UNFOLD_MP_KEYS = ['by', 'ratio', 'variance'] as const;
+const UNFOLD_POLY_KEYS = ['by', 'degree'] as const;
+const SPACING_KEYS = ['trim', 'bins', 'maxSpacing'] as const;
 
 /** Reference mean gap ratios ⟨r̃⟩ (Atas et al. 2013). Dimensionless. */
 export const GAP_RATIO = {
@@ -109,6 +113,7 @@ function chebyshevFit(t: Float64Array, y: Float64Array, degree: number): Float64
 export function unfold(eigs: NumberArray, options: UnfoldOptions): Float64Array {
   checkObject(options, 'options', "an options object { by: 'mp' | 'polynomial' }");
   checkOneOf(options.by, 'options.by', ['mp', 'polynomial']);
+  checkOptions('unfold', options, options.by === 'mp' ? UNFOLD_MP_KEYS : UNFOLD_POLY_KEYS);
   if (options.by === 'mp') {
     let x = sortedFinite(eigs, 'eigs', 10);
     // r > 1: drop the exact zeros of W Wᵀ (the atom), keeping the nonzero levels.
@@ -209,14 +214,17 @@ export interface LevelSpacings {
  */
 export function levelSpacings(eigs: NumberArray | NumberArray[], options: LevelSpacingOptions): LevelSpacings {
   checkObject(options, 'options', 'an options object');
+  checkOneOf(options.by, 'options.by', ['mp', 'polynomial']);
+  checkOptions('levelSpacings', options, [...(options.by === 'mp' ? UNFOLD_MP_KEYS : UNFOLD_POLY_KEYS), ...SPACING_KEYS]);
   const trim = checkNumber(options.trim ?? 0.1, 'trim', { min: 0, max: 0.45 });
   const bins = checkInteger(options.bins ?? 30, 'bins', { min: 1 });
   const smax = checkNumber(options.maxSpacing ?? 4, 'maxSpacing', { min: 0, minExclusive: true });
+  const { trim: _trim, bins: _bins, maxSpacing: _maxSpacing, ...unfoldOptions } = options;
   const spectra: NumberArray[] = Array.isArray(eigs) && eigs.length > 0 && typeof eigs[0] !== 'number' ? (eigs as NumberArray[]) : [eigs as NumberArray];
   const pooled: number[] = [];
   let grSum = 0, grCount = 0;
   spectra.forEach((spec, k) => {
-    const xi = unfold(spec, options);
+    const xi = unfold(spec, unfoldOptions as UnfoldOptions);
     const lo = Math.floor(trim * xi.length), hi = xi.length - lo;
     if (hi - lo < 3) throw new RangeError(expected('at least 3 levels after trimming', spectra.length > 1 ? `eigs[${k}]` : 'eigs', spec));
     for (let i = lo; i + 1 < hi; i++) pooled.push(xi[i + 1]! - xi[i]!);

@@ -11,7 +11,10 @@
  * plus a point mass (1 − 1/r) at λ = 0 when r > 1 (N − M eigenvalues of W Wᵀ are exactly 0).
  * The mean eigenvalue is σ². Reference: Marchenko & Pastur, Math. USSR-Sb. 1 (1967) 457.
  */
-import { checkNumber, checkObject } from '../validate.js';
+import { checkNumber, checkObject, checkOptions } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const MP_KEYS = optionKeys<MarchenkoPasturParams>({ ratio: true, variance: true });
 
 /** Parameters of {@link marchenkoPastur}. */
 export interface MarchenkoPasturParams {
@@ -64,6 +67,7 @@ export interface MarchenkoPastur {
  */
 export function marchenkoPastur(params: MarchenkoPasturParams): MarchenkoPastur {
   checkObject(params, 'params', 'an object { ratio, variance }');
+  checkOptions('marchenkoPastur', params, MP_KEYS);
   const r = checkNumber(params.ratio, 'ratio', { min: 0, minExclusive: true });
   const s2 = checkNumber(params.variance ?? 1, 'variance', { min: 0, minExclusive: true });
   const sr = Math.sqrt(r);

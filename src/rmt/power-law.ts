@@ -10,7 +10,10 @@
  */
 import { expected } from '../errors.js';
 import type { NumberArray } from '../stats.js';
-import { checkInteger, checkNumber, checkOneOf, sortedFinite } from '../validate.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptions, sortedFinite } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const POWER_LAW_KEYS = optionKeys<PowerLawOptions>({ xmin: true, minTail: true, maxCandidates: true, ksSide: true });
 
 /** Options of {@link powerLawFit}. */
 export interface PowerLawOptions {
@@ -50,6 +53,8 @@ export interface PowerLawFit {
  * fewer than `minTail` positive values.
  */
 export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): PowerLawFit {
+  checkOptions('powerLawFit', options, POWER_LAW_KEYS);
+  options ??= {};
   const minTail = checkInteger(options.minTail ?? 10, 'minTail', { min: 2 });
   const maxCand = checkInteger(options.maxCandidates ?? 2000, 'maxCandidates', { min: 1 });
   const both = checkOneOf(options.ksSide ?? 'both', 'ksSide', ['both', 'lower']) === 'both';

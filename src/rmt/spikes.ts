@@ -10,11 +10,18 @@
  *   it is 1 − (r + τ)/(τ(τ + 1)).
  *
  * References: Baik, Ben Arous & Péché, Ann. Probab. 33 (2005) 1643; Benaych-Georges &
- * Nadakuditi, Adv. Math. 227 (2011) 494 and J. Multivariate Anal. 111 (2012) 120;
- * research/bbp.md §1.4. Edge fluctuations: Johnstone, Ann. Statist. 29 (2001) 295.
+ * Nadakuditi, Adv. Math. 227 (2011) 494 and J. Multivariate Anal. 111 (2012) 120; for
+ * weight matrices during training, Park, Bocchi, D'Amico, Lucini and Aarts (2026). Edge fluctuations: Johnstone, Ann. Statist. 29 (2001) 295.
  */
 import type { NumberArray } from '../stats.js';
-import { checkInteger, checkNumber, checkObject, checkOneOf, sortedFinite } from '../validate.js';
+import { checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, sortedFinite } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const BBP_KEYS = optionKeys<BbpParams>({ snr: true, ratio: true, variance: true });
+const OVERLAP_KEYS = ['snr', 'ratio', 'side'] as const;
+const INVERT_KEYS = ['ratio', 'variance'] as const;
+const TW_KEYS = ['rows', 'cols', 'variance'] as const;
+const SPIKE_KEYS = ['rows', 'cols', 'margin'] as const;
 
 /** Quantiles of the GOE (β = 1) Tracy–Widom law TW₁, for the edge margin of {@link detectSpikes}. */
 export const TRACY_WIDOM_1 = {
@@ -45,7 +52,9 @@ export interface BbpParams {
  * Location of the BBP outlier of X = W Wᵀ: λ_iso = σ²(1 + τ)(τ + r)/τ, in the units of the
  * eigenvalues of X. NaN below threshold (τ ≤ √r), where no outlier exists.
  */
-export function bbpOutlier({ snr, ratio, variance = 1 }: BbpParams): number {
+export function bbpOutlier(params: BbpParams): number {
+  checkOptions('bbpOutlier', params, BBP_KEYS);
+  const { snr, ratio, variance = 1 } = params;
   const tau = checkNumber(snr, 'snr', { min: 0 });
   const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
   const s2 = checkNumber(variance, 'variance', { min: 0, minExclusive: true });
@@ -59,7 +68,9 @@ export function bbpOutlier({ snr, ratio, variance = 1 }: BbpParams): number {
  * vector of W and v (`side: 'right'`): 1 − (r + τ)/(τ(τ + 1)). 0 below threshold (τ ≤ √r).
  * Dimensionless, in [0, 1).
  */
-export function bbpOverlap({ snr, ratio, side = 'left' }: { snr: number; ratio: number; side?: 'left' | 'right' }): number {
+export function bbpOverlap(params: { snr: number; ratio: number; side?: 'left' | 'right' }): number {
+  checkOptions('bbpOverlap', params, OVERLAP_KEYS);
+  const { snr, ratio, side = 'left' } = params;
   const tau = checkNumber(snr, 'snr', { min: 0 });
   const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
   checkOneOf(side, 'side', ['left', 'right']);
@@ -74,7 +85,9 @@ export function bbpOverlap({ snr, ratio, side = 'left' }: { snr: number; ratio: 
  * when lambda ≤ λ₊ = σ²(1 + √r)² (inside the bulk: no spike can be inferred). The signal
  * strength itself is θ = √(τ σ²).
  */
-export function invertBbpOutlier(lambda: number, { ratio, variance = 1 }: { ratio: number; variance?: number }): number {
+export function invertBbpOutlier(lambda: number, params: { ratio: number; variance?: number }): number {
+  checkOptions('invertBbpOutlier', params, INVERT_KEYS);
+  const { ratio, variance = 1 } = params;
   const lam = checkNumber(lambda, 'lambda', { min: 0 });
   const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
   const s2 = checkNumber(variance, 'variance', { min: 0, minExclusive: true });
@@ -89,7 +102,9 @@ export function invertBbpOutlier(lambda: number, { ratio, variance = 1 }: { rati
  * variance σ²/M), after Johnstone (2001): (σ²/M)(√(M−1) + √N)(1/√(M−1) + 1/√N)^{1/3}, in
  * eigenvalue units. It shrinks as N^{−2/3} relative to the edge.
  */
-export function tracyWidomScale({ rows, cols, variance = 1 }: { rows: number; cols: number; variance?: number }): number {
+export function tracyWidomScale(params: { rows: number; cols: number; variance?: number }): number {
+  checkOptions('tracyWidomScale', params, TW_KEYS);
+  const { rows, cols, variance = 1 } = params;
   const n = checkInteger(rows, 'rows', { min: 1 });
   const m = checkInteger(cols, 'cols', { min: 2 });
   const s2 = checkNumber(variance, 'variance', { min: 0, minExclusive: true });
@@ -120,8 +135,10 @@ export interface Spikes {
 export function detectSpikes(
   eigs: NumberArray,
   fit: { upper: number; variance: number },
-  { rows, cols, margin = TRACY_WIDOM_1.q99 }: { rows: number; cols: number; margin?: number },
+  options: { rows: number; cols: number; margin?: number },
 ): Spikes {
+  checkOptions('detectSpikes', options, SPIKE_KEYS);
+  const { rows, cols, margin = TRACY_WIDOM_1.q99 } = options;
   const sorted = sortedFinite(eigs, 'eigs', 1);
   checkObject(fit, 'fit', 'a fit { upper, variance }');
   const edge = checkNumber(fit.upper, 'fit.upper', { min: 0, minExclusive: true });

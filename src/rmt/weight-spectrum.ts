@@ -8,13 +8,19 @@ import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { eigvalshBatch, eigvalshBatchSync, gram, gramOperator, gramSync, svds, svdsSync, svdvals, svdvalsSync } from '../linalg/index.js';
-import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, solve, type Steps } from '../linalg/route.js';
+import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { fitMarchenkoPastur, type MarchenkoPasturFit } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
 import { histogram, jensenShannonDistance, ksDistance2 } from '../stats.js';
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '../validate.js';
+import { checkInteger, checkNumber, checkOptions } from '../validate.js';
+import { optionKeys } from './options.js';
+
+const WEIGHT_SPECTRUM_KEYS = optionKeys<WeightSpectrumOptions>({
+  kernel: true, margin: true, bootstrap: true, minEvals: true, randomize: true, route: true, partialAbove: true, topK: true,
+});
+const RANDOMIZE_KEYS = ['replicas', 'seed', 'bins'] as const;
 
 /** Options of {@link weightSpectrum}. */
 export interface WeightSpectrumOptions {
@@ -136,9 +142,24 @@ export interface WeightSpectrumRow {
  * gap_ratio is then NaN and `randomize` is a RangeError). The row records the route taken.
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
+  return runSteps(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrum')));
+}
+
+/**
+ * Synchronous {@link weightSpectrum}: the same body and the same row, with every solve (svdvals,
+ * or svds and the SLQ density; the shuffled baseline's Gram matrices and eigvalshBatch) run on
+ * the calling thread. Blocks the event loop: for small matrices or worker threads.
+ */
+export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}): WeightSpectrumRow {
+  return runStepsSync(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrumSync')));
+}
+
+/** Checks one matrix and the options, and transposes a kernel. */
+function oneMatrix(w: Mat, options: WeightSpectrumOptions, fn: string): [Mat[], WeightSpectrumOptions] {
   checkMat(w, 'w');
-  checkOptionsObject(options);
-  return runSteps(weightSpectrumSteps([options.kernel ? transpose(w) : w], { ...options, kernel: false }));
+  checkOptions(fn, options, WEIGHT_SPECTRUM_KEYS);
+  options ??= {};
+  return [[options.kernel ? transpose(w) : w], { ...options, kernel: false }];
 }
 
 /**
@@ -154,7 +175,8 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
 export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
   if (!Array.isArray(slices)) throw new TypeError(expected('an array of matrices', 'slices', slices));
   if (slices.length === 0) throw new RangeError(expected('at least one matrix', 'slices', slices));
-  checkOptionsObject(options);
+  checkOptions('weightSpectrumSlices', options, WEIGHT_SPECTRUM_KEYS);
+  options ??= {};
   const Ws = slices.map((s, i) => {
     checkMat(s, `slices[${i}]`);
     return options.kernel ? transpose(s) : s;
@@ -230,6 +252,7 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
 
     if (options.randomize && fit) {
       const ro = typeof options.randomize === 'object' ? options.randomize : {};
+      checkOptions("weightSpectrum option 'randomize'", ro, RANDOMIZE_KEYS);
       const replicas = checkInteger(ro.replicas ?? 3, 'randomize.replicas', { min: 1 });
       const seed = checkInteger(ro.seed ?? 0, 'randomize.seed');
       const bins = checkInteger(ro.bins ?? 100, 'randomize.bins', { min: 2 });

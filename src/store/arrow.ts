@@ -35,7 +35,7 @@ import {
   vectorFromArray,
   type Data,
 } from 'apache-arrow';
-import { writeAll, writeFileAtomic } from './atomic.js';
+import { writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
 
 /** The Arrow schema of every spectra shard (see the module doc). */
 export const SPECTRA_SCHEMA = new Schema([
@@ -151,13 +151,12 @@ export class ShardWriter {
     return this.batches;
   }
 
-  /** Writes one batch message (whole) and, if `durable`, fsyncs it. */
-  append(records: readonly ArrayRecord[], durable: boolean): void {
+  /** Writes one batch message (whole, off the main thread) and, if `durable`, fdatasyncs it. */
+  async append(records: readonly ArrayRecord[], durable: boolean): Promise<void> {
     if (this.fd === undefined) throw new Error(`shard ${this.file} is closed`);
     const bytes = streamBytes(buildBatch(records));
     const start = firstMessageLength(bytes);
-    writeAll(this.fd, bytes.subarray(start, bytes.byteLength - 8));
-    if (durable) fs.fdatasyncSync(this.fd);
+    await writeAllAsync(this.fd, bytes.subarray(start, bytes.byteLength - 8), durable);
     this.batches++;
   }
 

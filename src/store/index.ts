@@ -45,3 +45,13 @@ export {
   type ReadSafetensorsOptions,
 } from './safetensors.js';
 export { SpecdynError } from '../errors.js';
+export {
+  importSnapshots,
+  importCheckpoints,
+  omdRecord,
+  weightRecord,
+  columnMetaOf,
+  type ImportSnapshotsOptions,
+  type ImportCheckpointsOptions,
+  type ImportResult,
+} from './import.js';

@@ -19,7 +19,7 @@ import { checkMat, type Mat } from '../matrix.js';
 import { packageRoot } from '../native.js';
 import { nativeInfo } from '../linalg/index.js';
 import { checkNumber, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import { syncDir, writeAll, writeFileAtomic } from './atomic.js';
+import { expectedPath, syncDir, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
 import { readShardRecords, scanShard, sealShard, ShardWriter, type ArrayRecord, type ShardScan } from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
 import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
@@ -102,7 +102,7 @@ function readMeta(dir: string): RunMeta {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new SpecdynError(expected(`a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'));
+      throw new SpecdynError(expectedPath(`a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'));
     }
     throw e;
   }
@@ -318,6 +318,7 @@ class Writer implements RunWriter {
   private done = 0;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private metaDirty = false;
 
   constructor(dir: string, meta: RunMeta, session: number, lock: LockInfo, durable: boolean) {
     this.dir = dir;
@@ -346,40 +347,43 @@ class Writer implements RunWriter {
     this.queue.push(p);
   }
 
+  setMeta(patch: Record<string, unknown>): void {
+    if (this.closed) throw new SpecdynError(`Expected an open run writer for ${this.dir} but it is closed`);
+    Object.assign(this.meta.meta, jsonClone(checkObject(patch, 'patch'), 'patch'));
+    this.metaDirty = true;
+  }
+
   flush(): Promise<void> {
     const run = this.chain.then(() => this.flushNow());
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private flushNow(): void {
-    if (this.queue.length === 0) return;
+  private async flushNow(): Promise<void> {
+    if (this.queue.length === 0) {
+      if (this.metaDirty) await this.saveMeta();
+      return;
+    }
     const t0 = performance.now();
     const batch = this.queue;
     this.queue = [];
     const flush = this.shard.count;
     const text = batch.flatMap((p) => p.lines.map((l) => encodeLine({ ...l, session: this.session, flush }) + '\n')).join('');
-    writeAll(this.stepsFd, Buffer.from(text, 'utf8'));
-    if (this.durable) fs.fdatasyncSync(this.stepsFd);
-    this.shard.append(batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))), this.durable);
+    await writeAllAsync(this.stepsFd, Buffer.from(text, 'utf8'), this.durable);
+    await this.shard.append(batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))), this.durable);
     this.done += batch.length;
     const s = this.meta.sessions[this.meta.sessions.length - 1]!;
     s.flushes = this.shard.count;
     s.snapshots = this.done;
     this.meta.timings.flushSeconds += (performance.now() - t0) / 1000;
-    this.saveMeta();
+    await this.saveMeta();
   }
 
-  private saveMeta(): void {
+  private async saveMeta(): Promise<void> {
+    this.metaDirty = false;
     this.meta.updatedAt = new Date().toISOString();
     this.meta.timings.writeSeconds = this.baseWriteSeconds + (performance.now() - this.openedAt) / 1000;
-    const text = JSON.stringify(this.meta, null, 2) + '\n';
-    if (this.durable) writeFileAtomic(path.join(this.dir, RUN_FILE), text);
-    else {
-      const tmp = path.join(this.dir, `.${RUN_FILE}.${process.pid}.tmp`);
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, path.join(this.dir, RUN_FILE));
-    }
+    await writeFileAtomicAsync(path.join(this.dir, RUN_FILE), JSON.stringify(this.meta, null, 2) + '\n', this.durable);
   }
 
   async close(options: CloseOptions = {}): Promise<void> {
@@ -399,8 +403,11 @@ class Writer implements RunWriter {
       this.meta.status = status;
       this.meta.finishedAt = now;
       this.meta.error = options.error === undefined ? null : options.error instanceof Error ? options.error.message : String(options.error);
-      this.saveMeta();
-      releaseLock(this.dir, this.lock);
+      try {
+        await this.saveMeta();
+      } finally {
+        releaseLock(this.dir, this.lock);
+      }
     }
   }
 }
@@ -428,7 +435,7 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
   if (!exists) {
     const others = fs.readdirSync(dir).filter((n) => n !== LOCK_FILE && !n.startsWith('.'));
     if (others.length > 0) {
-      throw new SpecdynError(expected(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + ` (it holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`);
+      throw new SpecdynError(expectedPath(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + ` (it holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`);
     }
   }
   let meta: RunMeta | undefined = exists ? readMeta(dir) : undefined;

@@ -144,6 +144,11 @@ export interface RunWriter {
   readonly committed: number;
   /** Buffers one snapshot. TypeError/RangeError for a malformed snapshot (nothing is buffered then). */
   append(snapshot: Snapshot): void;
+  /**
+   * Merges `patch` into run.json's `meta` (JSON-serialisable), written with the next flush or
+   * close: notes found while writing (skipped tensors, dead probes).
+   */
+  setMeta(patch: Record<string, unknown>): void;
   /** Commits the buffered snapshots; after it resolves they survive a crash. */
   flush(): Promise<void>;
   /** Flushes, seals the shard as an Arrow IPC file, records the status and releases the lock. Idempotent. */
