@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openRun } from '../src/store/index.js';
+import { Rng } from '../src/random.js';
 import { FIXTURE, writeSyntheticRun } from './report-fixture.js';
 
 const BIN = resolve('dist/cli/main.js');
@@ -195,6 +196,89 @@ describe('runs, report and analyze on a stored run', () => {
     const r3 = cli(['runs', missing]);
     expect(r3.code).toBe(1);
     expect(lines(r3.stderr)).toEqual([`error: No runs directory at ${missing}: the path does not exist`]);
+  });
+});
+
+/** A little-endian float64 C-order .npy file (format 1.0), written from the spec. */
+function npy(rows: number, cols: number, values: Float64Array): Buffer {
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const pre = Buffer.alloc(10);
+  pre.write('\x93NUMPY', 0, 'latin1');
+  pre[6] = 1;
+  pre[7] = 0;
+  pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(values.buffer)]);
+}
+
+/** A safetensors file with one F32 tensor, written from the spec (u64 LE header size, JSON header, data). */
+function safetensors(name: string, rows: number, cols: number, values: Float32Array): Buffer {
+  const header = Buffer.from(JSON.stringify({ [name]: { dtype: 'F32', shape: [rows, cols], data_offsets: [0, values.byteLength] } }), 'utf8');
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([size, header, Buffer.from(values.buffer)]);
+}
+
+describe('analyze: checkpoints and snapshots become runs', () => {
+  it('a directory of step-<n>.npy snapshots → an OMD run and its report', async () => {
+    const src = join(root, 'reps');
+    mkdirSync(src);
+    const n = 24, d = 6;
+    for (const step of [0, 5, 10]) {
+      const v = new Float64Array(n * d);
+      // three clusters that separate as the step grows, plus a seeded-looking deterministic jitter
+      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) v[i * d + j] = (j === i % 3 ? 1 + step / 5 : 0) + 0.1 * Math.sin(7 * i + 3 * j + step);
+      writeFileSync(join(src, `step-${step}.npy`), npy(n, d, v));
+    }
+    const out = join(root, 'reps-run');
+    const r = cli(['analyze', src, '--out', out, '--metric', 'euclidean', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ kind: 'snapshots', dir: out, snapshots: 3, report: join(out, 'report.html') });
+    const run = await openRun(out);
+    expect(run.steps).toEqual([0, 5, 10]);
+    expect(run.observables('omd')).toEqual(['reps']);
+    expect(run.rows({ family: 'omd', observable: 'reps', step: 10 })[0]!.n).toBe(n);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('OMD normalised spectrum of reps');
+  });
+
+  it('safetensors checkpoints → a weight-spectrum run and its report', async () => {
+    const src = join(root, 'ckpt');
+    mkdirSync(src);
+    const rows = 40, cols = 80;
+    for (const step of [0, 100]) {
+      const w = new Rng(step + 1).fillNormal(new Float32Array(rows * cols)).map((x) => x / Math.sqrt(cols));
+      writeFileSync(join(src, `model-${step}.safetensors`), safetensors('fc.weight', rows, cols, w));
+    }
+    const out = join(root, 'ckpt-run');
+    const r = cli(['analyze', src, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ kind: 'checkpoints', snapshots: 2 });
+    const run = await openRun(out);
+    expect(run.steps).toEqual([0, 100]);
+    const row = run.rows({ family: 'weights', observable: 'fc.weight', step: 100 })[0]!;
+    expect([row.N, row.M]).toEqual([rows, cols]);
+    expect(Number.isFinite(row.alpha)).toBe(true);
+    expect(doc.weights[0]).toMatchObject({ layer: 'fc.weight', num_spikes: row.num_spikes, alpha: row.alpha });
+    expect(existsSync(join(out, 'figures', 'esd-fc_weight.svg'))).toBe(true);
+  });
+
+  it('a truncated checkpoint exits 1 naming the file; a path with nothing to analyze exits 1', () => {
+    const src = join(root, 'bad-ckpt');
+    mkdirSync(src);
+    const file = join(src, 'model-1.safetensors');
+    writeFileSync(file, safetensors('w', 10, 20, new Float32Array(200)).subarray(0, 100));
+    const r = cli(['analyze', src, '--out', join(root, 'bad-run'), '--quiet']);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(file);
+    const empty = join(root, 'empty-dir');
+    mkdirSync(empty);
+    const r2 = cli(['analyze', empty]);
+    expect(r2.code).toBe(1);
+    expect(lines(r2.stderr)).toEqual([`error: Cannot analyze ${empty}: it holds no run.json, no .safetensors checkpoints and no step-<n>.npy/.npz snapshots`]);
   });
 });
 

@@ -155,18 +155,47 @@ export async function runsCommand(root: string, out: Output): Promise<void> {
   });
 }
 
-/** `analyze <path>`: an existing run → its report and summary. */
-export async function analyzeCommand(path: string, opts: { out?: string }, out: Output): Promise<void> {
+/** What `analyze` makes of a path: an existing run, safetensors checkpoints, or representation snapshots. */
+export function analyzeKind(path: string): 'run' | 'checkpoints' | 'snapshots' {
   if (!existsSync(path)) throw new SpecdynError(`Nothing to analyze at ${path}: the path does not exist`);
-  if (!existsSync(join(path, RUN_FILE))) {
-    throw new SpecdynError(`Cannot analyze ${path}: only run directories (with ${RUN_FILE}) are read so far; .npy/.npz snapshot directories and safetensors checkpoints need the store's importers`);
+  if (statSync(path).isFile()) {
+    if (path.endsWith('.safetensors')) return 'checkpoints';
+    throw new SpecdynError(`Cannot analyze ${path}: expected a run directory, a .safetensors file or a directory of step-<n>.npy/.npz or .safetensors files`);
   }
-  const run = await openRunAt(path);
+  if (existsSync(join(path, RUN_FILE))) return 'run';
+  const names = readdirSync(path);
+  if (names.some((n) => n.endsWith('.safetensors'))) return 'checkpoints';
+  if (names.some((n) => /^step-\d+\.(npy|npz)$/.test(n))) return 'snapshots';
+  throw new SpecdynError(`Cannot analyze ${path}: it holds no ${RUN_FILE}, no .safetensors checkpoints and no step-<n>.npy/.npz snapshots`);
+}
+
+/**
+ * `analyze <path>`: an existing run → its report (into `--out` if given); safetensors checkpoints
+ * (a file or a directory, one per step) or a directory of step-<n>.npy/.npz representation
+ * snapshots → a new run in `--out` (default runs/<name>) through the store's importers, then its report.
+ */
+export async function analyzeCommand(path: string, opts: { out?: string; metric?: string; kernel?: boolean }, out: Output): Promise<void> {
+  const kind = analyzeKind(path);
+  let dir = path;
+  let imported: { steps: number[]; observables: string[]; skipped: unknown[] } | undefined;
+  if (kind !== 'run') {
+    const { importCheckpoints, importSnapshots } = await import('../store/index.js');
+    dir = opts.out ?? join('runs', basename(path).replace(/\.safetensors$/, ''));
+    out.info(`importing ${kind} from ${path} into ${dir}`);
+    try {
+      imported = kind === 'checkpoints'
+        ? await importCheckpoints(path, { out: dir, ...(opts.kernel ? { kernel: true } : {}) })
+        : await importSnapshots(path, { out: dir, ...(opts.metric ? { metric: opts.metric as 'angular' } : {}) });
+    } catch (err) {
+      throw new SpecdynError(`Cannot import ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const run = await openRunAt(dir);
   let bar: ReturnType<Output['progress']> | undefined;
-  const result = await writeReport([fromRun(run)], { outDir: opts.out, onFigure: (d, t) => (bar ??= out.progress('report figures', t)).update(d) });
+  const result = await writeReport([fromRun(run)], { outDir: kind === 'run' ? opts.out : undefined, onFigure: (d, t) => (bar ??= out.progress('report figures', t)).update(d) });
   bar?.done();
   const summary = runSummary(run);
-  out.result({ ...summary, report: result.html }, () => `${summary.dir}: ${summary.status}, ${summary.snapshots} snapshots; report ${result.html}`);
+  out.result({ ...summary, kind, ...(imported ? { imported } : {}), report: result.html }, () => `${summary.dir}: ${summary.status}, ${summary.snapshots} snapshots; report ${result.html}`);
 }
 
 /** `doctor`: what runs here and why, and what would make it faster. */

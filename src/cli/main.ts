@@ -93,11 +93,17 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
 
   program
     .command('analyze')
-    .argument('<path>', 'a run directory')
-    .option('-o, --out <dir>', 'where the report goes (default: the run directory)')
-    .description('read a run and write its figures and report')
-    .addHelpText('after', examples(['specdyn analyze runs/mnist-1', 'specdyn analyze runs/mnist-1 --out /tmp/report --json']))
-    .action(async (path: string, opts: { out?: string }, cmd: Command) => (await commands()).analyzeCommand(path, opts, out(cmd)));
+    .argument('<path>', 'a run directory, a .safetensors checkpoint or a directory of them, or a directory of step-<n>.npy/.npz snapshots')
+    .option('-o, --out <dir>', 'imports: the new run directory (default runs/<name>); a run: where its report goes (default: the run directory)')
+    .addOption(new Option('--metric <value>', 'OMD distance for .npy/.npz snapshots (default angular)').choices(['angular', 'euclidean', 'cosine', 'sqeuclidean']))
+    .option('--kernel', 'checkpoints store kernels as [in, out] (Keras/Flax); default PyTorch [out, in]')
+    .description('turn checkpoints or representation snapshots into a run (figures into the run store), or re-read a run, and write the report')
+    .addHelpText(
+      'after',
+      examples(['specdyn analyze checkpoints/ --out runs/resnet', 'specdyn analyze reps/ --metric euclidean --out runs/reps', 'specdyn analyze runs/mnist-1 --out /tmp/report --json']) +
+        '\nCheckpoints: one .safetensors file per step (the step is the last number in the file name). Snapshots: step-<n>.npy (one N x D array) or step-<n>.npz (one array per layer).\n',
+    )
+    .action(async (path: string, opts: { out?: string; metric?: string; kernel?: boolean }, cmd: Command) => (await commands()).analyzeCommand(path, opts, out(cmd)));
 
   program
     .command('report')
