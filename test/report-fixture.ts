@@ -2,9 +2,9 @@
 // layer whose rank-2 signal grows past the BBP threshold, and an OMD trajectory of the
 // ring-collapse template with probe labels, each analysed by the engine.
 import { Rng } from '../src/random.js';
-import { weightSpectrum, weightSpectrumToRow } from '../src/rmt/index.js';
-import { OmdTrajectory, omdPointToRow, ringCollapseTrajectory } from '../src/omd/index.js';
-import { createRun, type RunWriter } from '../src/store/index.js';
+import { weightSpectrum } from '../src/rmt/index.js';
+import { OmdTrajectory, ringCollapseTrajectory } from '../src/omd/index.js';
+import { createRun, omdRecord, weightRecord, type RunWriter } from '../src/store/index.js';
 
 export const FIXTURE = { rows: 60, cols: 120, probes: 60, weightLayer: 'dense_1/kernel', omdLayer: 'hidden_1' };
 
@@ -24,21 +24,12 @@ export async function writeSyntheticRun(dir: string, { steps = 8, close = true }
     const ws = await weightSpectrum({ data: w, rows, cols });
     const step = t * 10;
     await traj.push(step, tt.snapshots[t]!.reps);
-    const p = traj.points[t]!;
-    // The store keeps the step itself; the point registry's own step column would collide with it.
-    const { step: _pointStep, ...pointRow } = omdPointToRow(p);
+    const omd = omdRecord(FIXTURE.omdLayer, traj.points[t]!);
+    if (t === 0) omd.arrays!.labels = Float64Array.from({ length: probes }, (_, i) => i % 3);
     writer.append({
       step,
       logs: { loss: 2.3 * Math.exp(-t / 3), accuracy: 1 - 0.9 * Math.exp(-t / 3) },
-      observables: [
-        { observable: FIXTURE.weightLayer, family: 'weights', row: weightSpectrumToRow(ws), arrays: { evals: ws.evals } },
-        {
-          observable: FIXTURE.omdLayer,
-          family: 'omd',
-          row: pointRow,
-          arrays: { normalized: p.figures.normalized, cloud: p.cloud, ...(t === 0 ? { labels: Float64Array.from({ length: probes }, (_, i) => i % 3) } : {}) },
-        },
-      ],
+      observables: [weightRecord(FIXTURE.weightLayer, ws), omd],
     });
     await writer.flush();
   }

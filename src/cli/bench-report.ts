@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../random.js';
-import { weightSpectrum, weightSpectrumToRow } from '../rmt/index.js';
-import { OmdTrajectory, omdPointToRow } from '../omd/index.js';
-import { createRun, openRun, type ObservableRecord } from '../store/index.js';
+import { weightSpectrum } from '../rmt/index.js';
+import { OmdTrajectory } from '../omd/index.js';
+import { createRun, omdRecord, openRun, weightRecord, type ObservableRecord } from '../store/index.js';
 import { writeReport } from '../report/index.js';
 import { fromRun } from '../report/from-store.js';
 import type { Output } from './output.js';
@@ -49,15 +49,13 @@ export async function benchReport(snapshots: number, out: Output): Promise<Repor
         const w = Float64Array.from(l.noise);
         for (let k = 0; k < 3; k++) for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j]! += 3 * f * (k + 1) / 3 * l.u[k]![i]! * l.v[k]![j]!;
         const ws = await weightSpectrum({ data: w, rows, cols });
-        observables.push({ observable: `dense_${li + 1}/kernel`, family: 'weights', row: weightSpectrumToRow(ws), arrays: { evals: ws.evals } });
+        observables.push(weightRecord(`dense_${li + 1}/kernel`, ws));
       }
       for (const [li, traj] of trajs.entries()) {
         const reps = new Float64Array(n * dim);
         for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) reps[i * dim + j] = base[i * dim + j]! + 4 * f * (li + 1) * centres[i % 3]![j]!;
         await traj.push(t * 10, { data: reps, rows: n, cols: dim });
-        const p = traj.points[t]!;
-        const { step: _s, ...row } = omdPointToRow(p);
-        observables.push({ observable: `hidden_${li + 1}`, family: 'omd', row, arrays: { normalized: p.figures.normalized, cloud: p.cloud } });
+        observables.push(omdRecord(`hidden_${li + 1}`, traj.points[t]!));
       }
       writer.append({ step: t * 10, logs: { loss: 2.3 * Math.exp(-3 * f), accuracy: 1 - 0.9 * Math.exp(-3 * f) }, observables });
       if (t % 20 === 19 || t === snapshots - 1) await writer.flush();

@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import { Rng } from '../random.js';
-import { weightSpectrum, weightSpectrumToRow } from '../rmt/index.js';
-import { OmdTrajectory, omdPointToRow } from '../omd/index.js';
-import { createRun, openRun, type ObservableRecord, type RunWriter } from '../store/index.js';
+import { weightSpectrum } from '../rmt/index.js';
+import { OmdTrajectory } from '../omd/index.js';
+import { createRun, omdRecord, openRun, weightRecord, type ObservableRecord, type RunWriter } from '../store/index.js';
 import { loadMnist } from '../store/idx.js';
 import { loadTf, type Tf } from '../tfjs/index.js';
 import { writeReport } from '../report/index.js';
@@ -127,7 +127,7 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
           return { name: `${l.name}/kernel`, data: w.dataSync() as Float32Array, rows: w.shape[0]!, cols: w.shape[1]! };
         });
         const spectra = await Promise.all(kernels.map((k) => weightSpectrum({ data: k.data, rows: k.rows, cols: k.cols }, { kernel: true })));
-        spectra.forEach((ws, i) => observables.push({ observable: kernels[i]!.name, family: 'weights', row: weightSpectrumToRow(ws), arrays: { evals: ws.evals } }));
+        spectra.forEach((ws, i) => observables.push(weightRecord(kernels[i]!.name, ws)));
         const reps = tf.tidy(() => {
           const o = repsModel.predict(probeTensor);
           return (Array.isArray(o) ? o : [o]).map((t) => t.clone());
@@ -149,11 +149,9 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
             out.warn(msg);
             continue;
           }
-          const p = trajectories[i]!.points[trajectories[i]!.points.length - 1]!;
-          const { step: _s, ...row } = omdPointToRow(p); // the store keeps the step itself
-          const arrays: ObservableRecord['arrays'] = { normalized: p.figures.normalized, cloud: p.cloud };
-          if (snapshots === 0) arrays.labels = Float64Array.from(task.probeY);
-          observables.push({ observable: layer, family: 'omd', row, arrays });
+          const rec = omdRecord(layer, trajectories[i]!.points[trajectories[i]!.points.length - 1]!);
+          if (snapshots === 0) rec.arrays!.labels = Float64Array.from(task.probeY);
+          observables.push(rec);
         }
         writer.append({ step, logs: { ...logs, ...valLogs }, observables });
         await writer.flush();

@@ -1,8 +1,8 @@
 /**
  * Reads a run directory (store/) into the report's {@link ReportRun}. Column names are those of
  * the registries (rmt/columns.ts, omd/columns.ts); arrays: weights `evals` (eigenvalues of W Wᵀ,
- * ascending), OMD `normalized` (λ/(N⟨d⟩), ascending; else `values` divided by N·mean_distance)
- * and `cloud` (aligned MDS, N x 3; else `mds`), probe labels as a `labels` array of any OMD
+ * ascending), OMD `values` (the spectrum of M, ascending; drawn as λ/(N⟨d⟩) with the row's `n` and
+ * `mean_distance`) and `cloud` (aligned MDS, N x 3; else `mds`), probe labels as a `labels` array of any OMD
  * observable, or `meta.probeLabels` / `meta.monitor.probeLabels` (SpectralMonitor) in run.json.
  */
 import { basename } from 'node:path';
@@ -58,16 +58,11 @@ export function fromRun(run: Run, name = basename(run.dir)): ReportRun {
   const omd: OmdLayer[] = run.observables('omd').map((obs) => {
     const rows = run.rows({ family: 'omd', observable: obs });
     const byStep = new Map(rows.map((r) => [r.step, r]));
-    const normalized = firstArray(run, 'omd', obs, ['normalized']);
     const spectra: OmdLayer['spectra'] = [];
-    if (normalized.size > 0) {
-      for (const [step, v] of normalized) spectra.push({ step, normalized: vector(v)! });
-    } else {
-      for (const [step, v] of firstArray(run, 'omd', obs, ['values'])) {
-        const r = byStep.get(step);
-        const scale = r ? n(r.n) * n(r.mean_distance) : NaN;
-        if (Number.isFinite(scale) && scale !== 0) spectra.push({ step, normalized: vector(v)!.map((x) => x / scale) });
-      }
+    for (const [step, v] of firstArray(run, 'omd', obs, ['values'])) {
+      const r = byStep.get(step);
+      const scale = r ? n(r.n) * n(r.mean_distance) : NaN; // λ/(N⟨d⟩)
+      if (Number.isFinite(scale) && scale !== 0) spectra.push({ step, normalized: vector(v)!.map((x) => x / scale) });
     }
     spectra.sort((a, b) => a.step - b.step);
     const clouds = [...firstArray(run, 'omd', obs, ['cloud', 'mds']).entries()]
