@@ -263,37 +263,37 @@ export function topEigenvaluesFigure(layer: WeightLayer): Figure | null {
   };
 }
 
+/** One stacked panel per quantity of the layers' rows against step, one line per layer (colour and dash). */
+function perLayerPanels<R extends { step: number }>(
+  layers: { layer: string; rows: R[] }[],
+  panels: { quantity: string; ytitle: string; get: (r: R) => number; zero?: boolean; integer?: boolean }[],
+  mark: Record<string, unknown>,
+): { values: { step: number; layer: string; quantity: string; value: number | null }[]; spec: Record<string, unknown> } {
+  const values = layers.flatMap((l) => l.rows.flatMap((r) => panels.map((p) => ({ step: r.step, layer: l.layer, quantity: p.quantity, value: num(p.get(r)) }))));
+  const names = layers.map((l) => l.layer);
+  const spec = stacked(values, panels, { type: 'line', point: marked(values, panels.length * layers.length), ...mark }, {
+    color: { field: 'layer', type: 'nominal', title: 'layer', sort: names },
+    strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: names, scale: dashScale(names) },
+  });
+  return { values, spec };
+}
+
 /** Number of spikes and the power-law α against step, one line per layer. */
 export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
-  const values: { step: number; layer: string; quantity: string; value: number | null }[] = [];
-  for (const l of weights) {
-    for (const r of l.rows) {
-      values.push({ step: r.step, layer: l.layer, quantity: 'number of spikes', value: num(r.num_spikes) });
-      values.push({ step: r.step, layer: l.layer, quantity: 'power-law exponent α', value: num(r.alpha) });
-    }
-  }
-  if (values.filter((v) => v.value !== null).length === 0 || weights.every((l) => l.rows.length < 2)) return null;
-  const layers = weights.map((l) => l.layer);
+  const { values, spec } = perLayerPanels(
+    weights,
+    [
+      { quantity: 'number of spikes', ytitle: 'spikes above λ₊ (count)', get: (r) => r.num_spikes, zero: true, integer: true },
+      { quantity: 'power-law exponent α', ytitle: 'α (dimensionless)', get: (r) => r.alpha },
+    ],
+    {},
+  );
+  if (values.every((v) => v.value === null) || weights.every((l) => l.rows.length < 2)) return null;
   return {
     id: 'spikes-alpha',
     title: 'Spikes and α against step',
     caption: 'Outliers above the MP edge (top) and the power-law tail exponent α of the ESD (bottom); α falls from large values (MP-like) towards 2–4 as heavy-tailed correlations form.',
-    spec: top(
-      stacked(
-        values,
-        [
-          { quantity: 'number of spikes', ytitle: 'spikes above λ₊ (count)', zero: true, integer: true },
-          { quantity: 'power-law exponent α', ytitle: 'α (dimensionless)' },
-        ],
-        { type: 'line', point: marked(values, 2 * weights.length) },
-        {
-          color: { field: 'layer', type: 'nominal', title: 'layer', sort: layers },
-          strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: layers, scale: dashScale(layers) },
-        },
-      ),
-      'Spikes and power-law α against step',
-      'per weight layer',
-    ),
+    spec: top(spec, 'Spikes and power-law α against step', 'per weight layer'),
   };
 }
 
@@ -477,34 +477,20 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
 
 /** Band size m̂(t) and subspace overlap O(t), per layer. */
 export function bandFigure(omd: OmdLayer[]): Figure | null {
-  const values: { step: number; layer: string; quantity: string; value: number | null }[] = [];
-  for (const l of omd) {
-    for (const r of l.rows) {
-      values.push({ step: r.step, layer: l.layer, quantity: 'band size m̂', value: num(r.bandSize) });
-      values.push({ step: r.step, layer: l.layer, quantity: 'subspace overlap O', value: num(r.overlap) });
-    }
-  }
+  const { values, spec } = perLayerPanels(
+    omd,
+    [
+      { quantity: 'band size m̂', ytitle: 'band size m̂ (eigenvalues)', get: (r) => r.bandSize, zero: true, integer: true },
+      { quantity: 'subspace overlap O', ytitle: 'overlap O (0–1)', get: (r) => r.overlap, zero: true },
+    ],
+    { interpolate: 'step-after' },
+  );
   if (values.length === 0) return null;
-  const layers = omd.map((l) => l.layer);
   return {
     id: 'omd-band',
     title: 'Band size and overlap',
     caption: 'm̂(t): size of the top-of-spectrum band (0 = no clear gap); O(t) ∈ [0, 1]: overlap of the band eigenvectors with the previous snapshot. A band that forms and holds (constant m̂, O near 1) marks a transition; fluctuating m̂ and low O a diffusive drift.',
-    spec: top(
-      stacked(
-        values,
-        [
-          { quantity: 'band size m̂', ytitle: 'band size m̂ (eigenvalues)', zero: true, integer: true },
-          { quantity: 'subspace overlap O', ytitle: 'overlap O (0–1)', zero: true },
-        ],
-        { type: 'line', point: marked(values, 2 * omd.length), interpolate: 'step-after' },
-        {
-          color: { field: 'layer', type: 'nominal', title: 'layer', sort: layers },
-          strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: layers, scale: dashScale(layers) },
-        },
-      ),
-      'OMD band size m̂(t) and subspace overlap O(t)',
-    ),
+    spec: top(spec, 'OMD band size m̂(t) and subspace overlap O(t)'),
   };
 }
 
