@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openRun } from '../src/store/index.js';
 import { Rng } from '../src/random.js';
+import { Output } from '../src/cli/output.js';
 import { FIXTURE, writeSyntheticRun } from './report-fixture.js';
 
 const BIN = resolve('dist/cli/main.js');
@@ -282,6 +283,28 @@ describe('analyze: checkpoints and snapshots become runs', () => {
   });
 });
 
+describe('colour', () => {
+  // A stand-in for a terminal stream: only isTTY matters to the colour choice.
+  const tty = { isTTY: true } as unknown as NodeJS.WriteStream;
+  const saved = process.env.NO_COLOR;
+  afterAll(() => { if (saved === undefined) delete process.env.NO_COLOR; else process.env.NO_COLOR = saved; });
+
+  it('is on for a terminal, off with NO_COLOR, --no-color or a pipe', () => {
+    delete process.env.NO_COLOR;
+    expect(new Output({}, tty).colors.red('x')).toBe('\u001b[31mx\u001b[39m');
+    expect(new Output({ color: false }, tty).colors.red('x')).toBe('x');
+    expect(new Output({}, { isTTY: false } as unknown as NodeJS.WriteStream).colors.red('x')).toBe('x');
+    process.env.NO_COLOR = '1';
+    expect(new Output({}, tty).colors.red('x')).toBe('x');
+  });
+
+  it('error lines from the bin carry no escape codes when stderr is a pipe', () => {
+    const r = spawnSync(process.execPath, [BIN, 'report', join(root, 'none')], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toContain('\u001b[');
+  });
+});
+
 describe('doctor', () => {
   it('--json reports the native build and the tfjs backend chosen', () => {
     const r = cli(['doctor', '--json']);
@@ -325,9 +348,10 @@ describe('train', () => {
 
   it('Ctrl-C stops cleanly and leaves a readable, unfinished run', async () => {
     const out = join(root, 'interrupted');
-    const child = spawn(process.execPath, [BIN, 'train', '-', ...base, '--steps', '100000', '--snapshot-every', '5', '--out', out, '--no-report'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
+    const child = spawn(process.execPath, [BIN, 'train', '-', ...base, '--steps', '100000', '--snapshot-every', '5', '--out', out, '--no-report', '--json'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '', stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
     const steps = join(out, 'steps.jsonl');
     // Wait for two flushed snapshots (logs + layers lines), then interrupt.
     const t0 = Date.now();
@@ -343,8 +367,12 @@ describe('train', () => {
     expect(run.status).toBe('interrupted');
     expect(run.unfinished).toBe(true);
     expect(run.problems).toEqual([]);
-    expect(run.steps.length).toBeGreaterThanOrEqual(3);
-    // The last snapshot is where training stopped; every snapshot has all five observables.
+    expect(run.steps.length).toBeGreaterThanOrEqual(2);
+    // The last snapshot is the state training stopped in; every snapshot has all five observables.
+    const doc = JSON.parse(stdout);
+    expect(doc.status).toBe('interrupted');
+    expect(run.steps.at(-1)).toBe(doc.stepsDone);
+    expect(doc.snapshots).toBe(run.steps.length);
     for (const s of run.steps) expect(run.rows({ step: s }).filter((r) => r.family !== 'logs')).toHaveLength(5);
     const r = cli(['report', out, '--json']);
     expect(r.code).toBe(0);

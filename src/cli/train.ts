@@ -116,6 +116,15 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
   let last = cfg.steps;
   try {
     for (let step = 0; step <= last; step++) {
+      // tfjs resolves its promises without turning the event loop; without this turn a Ctrl-C
+      // (delivered by libuv in the poll phase) would never be seen.
+      await new Promise<void>((r) => setImmediate(r));
+      if (signal.aborted && status === 'finished') {
+        // Stop here: one last snapshot of the state training stopped in (the model after `step` steps).
+        status = 'interrupted';
+        last = step;
+        schedule.add(step);
+      }
       if (schedule.has(step)) {
         const [vl, va] = tf.tidy(() => (model.evaluate(probeTensor, probeTarget, { batchSize: cfg.probes }) as ReturnType<Tf['scalar']>[]).map((t) => t.clone()));
         const valLogs = { val_loss: (await vl!.data())[0]!, val_accuracy: (await va!.data())[0]! };
@@ -158,13 +167,6 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
         snapshots++;
       }
       if (step === last) break;
-      // tfjs resolves its promises without turning the event loop; without this turn a Ctrl-C
-      // (delivered by libuv in the poll phase) would never be seen.
-      await new Promise<void>((r) => setImmediate(r));
-      if (signal.aborted) {
-        status = 'interrupted';
-        break;
-      }
       const idx = Array.from({ length: cfg.batchSize }, () => Math.floor(rng.uniform() * task.count));
       const xb = new Float32Array(cfg.batchSize * task.features);
       idx.forEach((r, i) => xb.set(task.x.subarray(r * task.features, (r + 1) * task.features), i * task.features));
@@ -176,12 +178,6 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
       logs = { loss: res[0]!, accuracy: res[1]! };
       stepsDone = step + 1;
       bar.update(stepsDone, `loss ${logs.loss!.toFixed(4)}`);
-      if (signal.aborted) {
-        status = 'interrupted';
-        // One last snapshot of the state training stopped in, then out.
-        last = step + 1;
-        schedule.add(last);
-      }
     }
     bar.done();
     await writer.close({ status });
