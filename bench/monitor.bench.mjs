@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gaussian, median } from './lib.mjs';
+import { buildModel } from './train.bench.mjs';
 import { loadTf } from '../dist/tfjs/index.js';
 import { SpectralMonitor } from '../dist/train/index.js';
 import { getThreads, nativeInfo } from '../dist/index.js';
@@ -17,22 +18,7 @@ const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
 const BATCH = 128, PROBES = 500, EVERY = 50;
 const STEPS = QUICK ? 100 : 1000;
 const REPEAT = QUICK ? 1 : 3;
-const SIZES = [784, 256, 256, 10];
-
-function buildModel(tf, seed) {
-  const model = tf.sequential();
-  for (let i = 1; i < SIZES.length; i++) {
-    model.add(tf.layers.dense({
-      units: SIZES[i],
-      inputShape: i === 1 ? [SIZES[0]] : undefined,
-      activation: i === SIZES.length - 1 ? 'softmax' : 'relu',
-      name: i === SIZES.length - 1 ? 'out' : `h${i}`,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
-    }));
-  }
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
-  return model;
-}
+const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 function batches(tf, count) {
   const out = [];

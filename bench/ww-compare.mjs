@@ -26,6 +26,7 @@ const arg = (name, dflt) => {
 const PY = arg('python', process.env.SPECDYN_WW_PYTHON ?? 'python3');
 const SEEDS = Number(arg('seeds', 10));
 const STEPS = Number(arg('steps', 300));
+const REUSE = arg('reuse', undefined); // a directory an earlier run left (matrices, manifest, ww.json): skip making and WeightWatcher
 
 // --- .npy writer (float64, C order, little endian; NumPy format 1.0) ---
 function writeNpy(file, data, rows, cols) {
@@ -112,8 +113,11 @@ async function mlpMatrices() {
   return { init, trained, backend, loss: last, truth: [(2 * 784) / (784 + 256), 1] };
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-ww-'));
+const dir = REUSE ?? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-ww-'));
 const matrices = [];
+let mlp = { backend: 'reused', loss: NaN };
+if (REUSE) matrices.push(...JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).matrices);
+else {
 const add = (name, kind, data, rows, cols, truth) => {
   writeNpy(path.join(dir, `${name}.npy`), data, rows, cols);
   matrices.push({ name, kind, rows, cols, ...truth });
@@ -128,7 +132,7 @@ for (const x of [0.5, 1.5, 3]) {
 }
 add('student3-512x1024', 'student-t', studentT(512, 1024, 3, 5), 512, 1024, { variance: 1, spikes: null });
 add('student5-512x1024', 'student-t', studentT(512, 1024, 5, 6), 512, 1024, { variance: 1, spikes: null });
-const mlp = await mlpMatrices();
+mlp = await mlpMatrices();
 add('mlp-init-fc1-256x784', 'mlp-init', mlp.init[0].data, 256, 784, { variance: mlp.truth[0], spikes: 0 });
 add('mlp-init-fc2-256x256', 'mlp-init', mlp.init[1].data, 256, 256, { variance: mlp.truth[1], spikes: 0 });
 add('mlp-trained-fc1-256x784', 'mlp-trained', mlp.trained[0].data, 256, 784, { variance: null, spikes: null });
@@ -138,7 +142,9 @@ for (let s = 0; s < SEEDS; s++) {
   add(`rate-noise-s${s}`, 'rate-noise', noise(512, 1024, 100 + s), 512, 1024, { variance: 1, spikes: 0 });
   add(`rate-spike1.5x-s${s}`, 'rate-spike', spiked(512, 1024, 1.5, 200 + s), 512, 1024, { variance: 1, spikes: 1 });
 }
-fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ matrices }));
+fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ matrices, mlp: { backend: mlp.backend, loss: mlp.loss } }));
+}
+if (REUSE) mlp = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).mlp ?? mlp;
 
 // --- specdyn ---
 const ours = {};
@@ -159,7 +165,7 @@ for (const m of matrices) {
 }
 
 // --- WeightWatcher ---
-const py = spawnSync(PY, [path.join(benchDir, 'ww-compare.py'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const py = REUSE ? { status: 0 } : spawnSync(PY, [path.join(benchDir, 'ww-compare.py'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 if (py.status !== 0) {
   console.error(`WeightWatcher side failed (${PY}): ${py.stdout}`);
   process.exit(1);
@@ -203,7 +209,15 @@ for (const m of matrices) {
 }
 
 // KS of the bulk below each fit's cut against MP at that fit's σ², for the trained layers (same code for both fits)
-const { fitMarchenkoPastur, marchenkoPastur, ksDistance } = await import('../dist/index.js');
+const { marchenkoPastur } = await import('../dist/index.js');
+const ksDistance = (sorted, cdf) => {
+  let d = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const f = cdf(sorted[i]);
+    d = Math.max(d, Math.abs(f - i / sorted.length), Math.abs((i + 1) / sorted.length - f));
+  }
+  return d;
+};
 for (const r of rows.filter((x) => x.kind === 'mlp-trained')) {
   const e = ours[r.name].row.evals, ratio = ours[r.name].row.ratio;
   const ksAt = (variance) => {
@@ -213,11 +227,10 @@ for (const r of rows.filter((x) => x.kind === 'mlp-trained')) {
   };
   r.specdyn_bulk_ks = ksAt(r.specdyn_variance);
   r.ww_bulk_ks = ksAt(r.ww_variance);
-  void fitMarchenkoPastur;
 }
 
 const main = rows.filter((r) => !r.kind.startsWith('rate'));
-console.log(`\nspecdyn vs WeightWatcher ${wwOut.weightwatcher} (numpy ${wwOut.numpy}, torch ${wwOut.torch}); MLP trained ${STEPS} steps on ${mlp.backend}, final loss ${mlp.loss.toFixed(3)}\n`);
+console.log(`\nspecdyn vs WeightWatcher ${wwOut.weightwatcher} (numpy ${wwOut.numpy}, torch ${wwOut.torch}); MLP trained ${STEPS} steps on ${mlp.backend}, final loss ${Number(mlp.loss).toFixed(3)}\n`);
 console.log('| matrix | max |Δλ|/λ_max | specdyn s | WW s | σ² truth | specdyn σ² err | WW σ² err | spikes truth | specdyn | WW | specdyn with WW cut | α specdyn | α WW-conv | α WW |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of main) {
@@ -239,4 +252,4 @@ const maxDiff = Math.max(...main.map((r) => r.evals_max_rel_diff));
 console.log(`- eigenvalues: largest |Δλ|/λ_max over the 16 matrices ${maxDiff.toExponential(2)}; time per matrix (WW analyze vs specdyn analyzeWeights): median ratio ${speed.toFixed(1)}x`);
 const file = writeResults('ww-compare', { title: 'specdyn vs WeightWatcher', weightwatcher: wwOut.weightwatcher, mlp: { backend: mlp.backend, steps: STEPS, loss: mlp.loss }, rows, rates, speedMedian: speed, maxEvalDiff: maxDiff });
 console.log(`results: ${path.relative(process.cwd(), file)}`);
-fs.rmSync(dir, { recursive: true, force: true });
+if (!REUSE) fs.rmSync(dir, { recursive: true, force: true });

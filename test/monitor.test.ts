@@ -244,6 +244,9 @@ describe('SpectralMonitor run directory', () => {
     await monitor.close();
     const run = await openRun(dir);
     expect(run.unfinished).toBe(false);
+    expect(run.meta.tfBackend).toBe(tf.getBackend());
+    expect(run.meta.seed).toBe(6);
+    expect((run.meta.meta.monitor as { probes: number }).probes).toBe(N);
     expect(run.steps).toEqual([0, 2, 4]);
     expect(run.observables('omd')).toEqual(['h1', 'h2']);
     expect(run.observables('weights')).toEqual(['h1', 'h2', 'out']);

@@ -151,7 +151,7 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
  * the calling thread. Blocks the event loop: for small matrices or worker threads.
  */
 export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}): WeightSpectrumRow {
-  return runStepsSync(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrumSync')));
+  return runStepsSync(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrum')));
 }
 
 /** Checks one matrix and the options, and transposes a kernel. */

@@ -30,7 +30,7 @@ import type { Column } from '../rmt/columns.js';
 import { WEIGHT_ROW_COLUMNS, weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import { analyzeKernels, modelKernels, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
+import { analyzeKernels, layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
 import { createRun, type ColumnMeta, type RunWriter } from '../store/index.js';
 import type { Tf } from '../tfjs/index.js';
 
@@ -410,18 +410,24 @@ export class SpectralMonitor {
 
   /** The watched kernels, each copied once to a Float32Array. */
   private copyKernels(): ModelKernel[] {
-    if (this.kernelSet.size === 0) return [];
-    return modelKernels(this.model as unknown as { layers: LayerLike[] }).filter((k) => this.kernelSet.has(k.name));
+    const out: ModelKernel[] = [];
+    if (this.kernelSet.size === 0) return out;
+    for (const { layerId, layer } of walkLayers(this.model as unknown as { layers: LayerLike[] })) {
+      if (!this.kernelSet.has(layer.name)) continue;
+      const k = layerKernel(layer, layerId);
+      if (k) out.push(k);
+    }
+    return out;
   }
 
   private async openRun(): Promise<RunWriter | undefined> {
     if (this.opts.run === undefined) return undefined;
-    const tf = this.tf;
+    const tf = await this.tfjs();
     return createRun(this.opts.run, {
       config: this.opts.config,
       seed: this.opts.seed,
-      tfBackend: tf?.getBackend(),
-      tfjsVersion: tf?.version?.tfjs,
+      tfBackend: tf.getBackend(),
+      tfjsVersion: tf.version?.tfjs,
       meta: {
         monitor: {
           probes: this.probeCount, layers: this.layers, kernels: this.kernelLayers, metric: this.metric, queue: this.bound,
