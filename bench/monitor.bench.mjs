@@ -4,7 +4,7 @@
 // Goal: at most 10% slower. Blocks alternate (plain, monitored, plain, …) so drifts in machine load
 // hit both; the monitored time includes close() (every queued analysis finished and committed).
 //   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
-// SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run).
+// SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { getThreads, nativeInfo } from '../dist/index.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
 const BATCH = 128, PROBES = 500, EVERY = 50;
-const STEPS = QUICK ? 100 : 1000;
+const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
 const REPEAT = QUICK ? 1 : 3;
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 

@@ -1,6 +1,6 @@
 // analyzeWeights (rmt/weights.ts) and analyzeModel (train/analyze-model.ts): one row per weight
 // layer, WeightWatcher's derived columns and convention, the small-layer rows, Conv2D slices.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/random.js';
 import { SpecdynError } from '../src/errors.js';
 import { transpose, type Mat } from '../src/matrix.js';
@@ -143,14 +143,8 @@ describe('analyzeWeights', () => {
   });
 });
 
-describe('analyzeModel', () => {
-  let tf: Tf;
-  let backend: string;
-  beforeAll(async () => {
-    const loaded = await loadTf();
-    tf = loaded.tf;
-    backend = loaded.backend;
-  });
+describe('analyzeModel', async () => {
+  const { tf, backend }: { tf: Tf; backend: string } = await loadTf();
 
   function buildModel(): import('@tensorflow/tfjs').LayersModel {
     const input = tf.input({ shape: [12] });

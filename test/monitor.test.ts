@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SpecdynError } from '../src/errors.js';
 import { distanceMatrix } from '../src/linalg/index.js';
 import { analyzeObservable } from '../src/omd/index.js';
@@ -18,13 +18,7 @@ import { transpileSources } from './helpers.js';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
 
-let tf: Tf;
-let backend: string;
-beforeAll(async () => {
-  const loaded = await loadTf();
-  tf = loaded.tf;
-  backend = loaded.backend;
-});
+const { tf, backend }: { tf: Tf; backend: string } = await loadTf();
 
 const N = 24, D = 6, C = 3;
 
