@@ -60,8 +60,9 @@ function aptInstall(pkgs, { fatal }) {
   return ok;
 }
 
-// `--native-only` is the package's npm install hook: only step 3, and nothing at all when a
-// prebuilt binary in prebuilds/ loads.
+// `--native-only` is the npm install hook of a development clone (scripts/install.mjs hands over
+// here when npm installs the package itself): only step 3, and nothing at all when a prebuilt
+// binary in prebuilds/ loads. Apps that depend on specdyn never run this file.
 const nativeOnly = args.has('--native-only');
 if (nativeOnly && existsSync(path.join(root, 'prebuilds'))) {
   const probe = spawnSync(process.execPath, ['-e', `require('node-gyp-build')(${JSON.stringify(root)})`], { cwd: root, stdio: 'ignore' });
@@ -82,7 +83,7 @@ if (!hasLib(['liblapacke.so', 'liblapacke.a']) || !hasHeader('lapacke.h')) missi
 if (!have('cmake')) missing.push('cmake');
 if (!have('g++') && !have('c++')) missing.push('g++');
 if (missing.length && nativeOnly) {
-  console.error(`[bootstrap] cannot build the native addon: missing ${missing.join(', ')}. Run: sudo apt-get install -y ${missing.join(' ')} (see docs/install.md), then npm rebuild specdyn.`);
+  console.error(`[bootstrap] cannot build the native addon: missing ${missing.join(', ')}. Run: sudo apt-get install -y ${missing.join(' ')} (see docs/install.md), then node scripts/bootstrap.mjs.`);
   process.exit(1);
 } else if (missing.length) aptInstall(missing, { fatal: true });
 else if (!quiet) log('system packages present (OpenBLAS, LAPACKE, cmake, C++ compiler)');

@@ -75,7 +75,7 @@ export interface NativeBinding {
    */
   __injectFault(site: FaultSite, kind?: FaultKind): void;
   /**
-   * Synchronous batched float32 product for the tfjs backend (src/train/native-kernels.ts):
+   * Synchronous batched float32 product for the tfjs backend (src/tfjs/native-kernels.ts):
    * out[i] = act(op(a[aIndex[i]]) · op(b[bIndex[i]]) + bias), row-major, in place on the given
    * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n.
    */
@@ -103,9 +103,14 @@ export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 let binding: NativeBinding | undefined;
 
-/** Explains a load failure: what went wrong and the command that fixes it. */
+/** Installed as a dependency (inside node_modules) rather than a development clone. */
+const asDependency = packageRoot.split(path.sep).includes('node_modules');
+
+/** Explains a load failure: what went wrong and the command that fixes it (in an app or a clone). */
 export function explainLoadError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
+  const rebuild = asDependency ? 'npm rebuild specdyn' : 'npm run build:native';
+  const buildDeps = 'sudo apt-get install -y g++ make python3 libopenblas-dev liblapacke-dev (Fedora: gcc-c++ make openblas-devel lapack-devel)';
   let cause: string;
   let fix: string;
   const lib = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(msg);
@@ -113,19 +118,21 @@ export function explainLoadError(err: unknown): string {
     cause = `the shared library ${lib[1]} is missing`;
     fix = /gfortran/.test(lib[1]!)
       ? 'install the Fortran runtime: sudo apt-get install -y libgfortran5'
-      : 'install OpenBLAS and LAPACKE: sudo apt-get install -y libopenblas-dev liblapacke-dev (Fedora: openblas-devel lapack-devel), or rebuild with `npm run build:native`';
+      : `install OpenBLAS and LAPACKE: sudo apt-get install -y libopenblas-dev liblapacke-dev (Fedora: openblas-devel lapack-devel), or rebuild: ${rebuild}`;
   } else if (/GLIBC(XX)?_[\d.]+' not found/.test(msg)) {
     cause = 'the prebuilt binary needs a newer C/C++ runtime (glibc/libstdc++) than this system has';
-    fix = 'build from source: sudo apt-get install -y cmake g++ libopenblas-dev liblapacke-dev && npm run build:native';
+    fix = `build from source: ${buildDeps}, then ${asDependency ? 'npm rebuild specdyn --build-from-source' : 'npm run build:native'}`;
   } else if (/No native build was found/.test(msg)) {
     cause = 'no compiled addon exists for this platform, architecture and Node ABI';
-    fix = 'build it: npm run build:native (needs cmake, a C++17 compiler and libopenblas-dev liblapacke-dev; `node scripts/bootstrap.mjs` does all of it)';
+    fix = asDependency
+      ? `build it from source: ${buildDeps}, then npm rebuild specdyn (if the install ran with --ignore-scripts, or its install script was denied, that rebuild is the missing step)`
+      : 'build it: npm run build:native (needs cmake, a C++17 compiler and libopenblas-dev liblapacke-dev; `node scripts/bootstrap.mjs` does all of it)';
   } else if (/invalid ELF header|wrong ELF class|Exec format error/.test(msg)) {
     cause = 'the binary was built for another platform or architecture';
-    fix = 'remove build/ and rebuild: npm run build:native';
+    fix = asDependency ? 'npm rebuild specdyn --build-from-source' : 'remove build/ and rebuild: npm run build:native';
   } else {
     cause = 'the native addon failed to load';
-    fix = 'rebuild it: npm run build:native, or run `node scripts/bootstrap.mjs` to install what is missing';
+    fix = asDependency ? 'npm rebuild specdyn' : 'rebuild it: npm run build:native, or run `node scripts/bootstrap.mjs` to install what is missing';
   }
   return `specdyn: ${cause}. Fix: ${fix}.\nOriginal error: ${msg}`;
 }

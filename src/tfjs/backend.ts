@@ -1,13 +1,15 @@
 /**
  * Choosing the TensorFlow.js backend specdyn trains with.
  *
- * `loadTf()` tries, in order: tfjs-node (libtensorflow; an optional dependency whose install
+ * `loadTf()` tries, in order: tfjs-node (libtensorflow; an optional peer dependency whose install
  * script must download libtensorflow, so it is often absent), then 'specdyn-native' (the cpu
  * backend with its matrix products on OpenBLAS through the specdyn addon), then
  * tfjs-backend-wasm, then the pure-JavaScript cpu backend. It reports which one it chose and
  * why each earlier one was passed over. A user can force one with `{ backend }` or the
  * SPECDYN_TF_BACKEND environment variable; a forced backend that cannot load is an error, never
- * a silent fallback.
+ * a silent fallback. When 'auto' cannot use 'specdyn-native' (the addon does not load) and settles
+ * on a slower backend, it says so once per process on stderr, with the reason; the `require`
+ * option turns that fallback into an error.
  *
  * Threads: tfjs kernels are synchronous, so the native products run on the JavaScript thread.
  * Each product is one OpenBLAS call that uses the BLAS thread count (`setThreads()` /
@@ -18,6 +20,7 @@ import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';
 import { checkOneOf, checkOptionsObject } from '../validate.js';
 import { NATIVE_BACKEND_NAME, registerNativeBackend } from './native-kernels.js';
+import { isInstalled } from './peers.js';
 
 /** The tfjs module namespace (tfjs-node's is a superset of it). */
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -40,6 +43,12 @@ export interface LoadTfOptions {
    * cannot load). Defaults to the SPECDYN_TF_BACKEND environment variable, then 'auto'.
    */
   backend?: BackendChoice | 'auto';
+  /**
+   * The slowest backend acceptable, in BACKEND_CHOICES order: `require: 'specdyn-native'` lets
+   * 'auto' choose tfjs-node or specdyn-native but makes a fallback to wasm or cpu an error (a
+   * SpecdynError naming why each faster backend failed). Default: any backend ('cpu').
+   */
+  require?: BackendChoice;
 }
 
 /** One backend loadTf tried: whether it loaded and why (or why not). */
@@ -83,15 +92,15 @@ async function importTfjs(): Promise<Tf> {
 async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: string }> {
   switch (choice) {
     case 'tfjs-node': {
+      const notInstalled = `${TFJS_NODE} is not installed (it is an optional peer dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)`;
+      if (!isInstalled(TFJS_NODE)) throw new SpecdynError(notInstalled);
       let mod: Tf;
       try {
         // A variable specifier: tfjs-node is optional, so it must not be resolved at build time.
         const spec: string = TFJS_NODE;
         mod = (await import(spec)) as Tf;
       } catch (err) {
-        if (isNotInstalled(err, TFJS_NODE)) {
-          throw new SpecdynError(`${TFJS_NODE} is not installed (it is an optional dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)`);
-        }
+        if (isNotInstalled(err, TFJS_NODE)) throw new SpecdynError(notInstalled);
         throw new SpecdynError(`${TFJS_NODE} is installed but failed to load: ${firstLine(err)}`);
       }
       if (!(await mod.setBackend('tensorflow'))) throw new SpecdynError(`${TFJS_NODE} loaded but its 'tensorflow' backend failed to initialise`);
@@ -99,6 +108,7 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
       return { tf: mod, detail: 'libtensorflow through @tensorflow/tfjs-node' };
     }
     case 'specdyn-native': {
+      native(); // the addon first: its load error is the reason this backend is passed over
       const tf = await importTfjs();
       registerNativeBackend();
       if (!(await tf.setBackend(NATIVE_BACKEND_NAME))) throw new SpecdynError(`the '${NATIVE_BACKEND_NAME}' backend failed to initialise`);
@@ -127,12 +137,25 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
 
 const BACKEND_OPTIONS = ['auto', ...BACKEND_CHOICES] as const;
 
+let fallbackReported = false;
+
+/** Says once per process, on stderr, that 'auto' settled below specdyn-native, and why. */
+function reportFallback(chosen: BackendChoice, nativeReason: string): void {
+  if (fallbackReported) return;
+  fallbackReported = true;
+  process.stderr.write(
+    `specdyn: loadTf() fell back to the '${chosen}' TensorFlow.js backend (slower) because 'specdyn-native' is unavailable: ${nativeReason}\n` +
+      `  (pass { require: 'specdyn-native' } to loadTf to make this an error)\n`,
+  );
+}
+
 /**
  * Imports TensorFlow.js and activates the fastest backend that loads here (or the forced one).
  * Safe to call repeatedly; each call re-selects (tfjs has one global active backend).
  *
- * @throws TypeError for a non-string backend name, RangeError for an unknown one; SpecdynError
- * when a forced backend (or, in 'auto', every backend) fails, naming the reason.
+ * @throws TypeError for a non-string backend name, RangeError for an unknown one or for a forced
+ * backend slower than `require`; SpecdynError when a forced backend (or, in 'auto', every
+ * backend at least as fast as `require`) fails, naming the reason.
  */
 export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
   checkOptionsObject(options);
@@ -144,7 +167,12 @@ export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
   } else {
     wanted = 'auto';
   }
-  const order: readonly BackendChoice[] = wanted === 'auto' ? BACKEND_CHOICES : [wanted];
+  const floor = options.require === undefined ? 'cpu' : checkOneOf(options.require, "loadTf option 'require'", BACKEND_CHOICES);
+  const floorIndex = BACKEND_CHOICES.indexOf(floor);
+  if (wanted !== 'auto' && BACKEND_CHOICES.indexOf(wanted) > floorIndex) {
+    throw new RangeError(`Expected a backend at least as fast as '${floor}' (loadTf option 'require') for loadTf option 'backend' but received '${wanted}'`);
+  }
+  const order: readonly BackendChoice[] = wanted === 'auto' ? BACKEND_CHOICES.slice(0, floorIndex + 1) : [wanted];
   const attempts: BackendAttempt[] = [];
   for (const choice of order) {
     try {
@@ -153,6 +181,8 @@ export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
       const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.reason}`);
       const how = wanted === 'auto' ? 'auto' : 'forced';
       const reason = `${choice} (${how}): ${detail}` + (skipped.length ? `; passed over ${skipped.join('; ')}` : '');
+      const nativeFailed = attempts.find((a) => a.backend === 'specdyn-native' && !a.ok);
+      if (nativeFailed) reportFallback(choice, nativeFailed.reason);
       return { tf, backend: choice, tfBackendName: TF_BACKEND_NAMES[choice], reason, attempts };
     } catch (err) {
       attempts.push({ backend: choice, ok: false, reason: firstLine(err) });
@@ -161,7 +191,7 @@ export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
   const lines = attempts.map((a) => `  ${a.backend}: ${a.reason}`).join('\n');
   throw new SpecdynError(
     wanted === 'auto'
-      ? `specdyn: no TensorFlow.js backend could be loaded:\n${lines}`
+      ? `specdyn: no TensorFlow.js backend${floor === 'cpu' ? '' : ` at least as fast as '${floor}' (loadTf option 'require')`} could be loaded:\n${lines}`
       : `specdyn: the forced TensorFlow.js backend '${wanted}' could not be loaded:\n${lines}`,
   );
 }
