@@ -100,7 +100,7 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
     .description('turn checkpoints or representation snapshots into a run (figures into the run store), or re-read a run, and write the report')
     .addHelpText(
       'after',
-      examples(['specdyn analyze checkpoints/ --out runs/resnet', 'specdyn analyze reps/ --metric euclidean --out runs/reps', 'specdyn analyze runs/mnist-1 --out /tmp/report --json']) +
+      examples(['specdyn analyze checkpoints/ --out runs/resnet', 'specdyn analyze reps/ --metric euclidean --out runs/reps', 'specdyn analyze runs/mnist-1 --out report-copy --json']) +
         '\nCheckpoints: one .safetensors file per step (the step is the last number in the file name). Snapshots: step-<n>.npy (one N x D array) or step-<n>.npz (one array per layer).\n',
     )
     .action(async (path: string, opts: { out?: string; metric?: string; kernel?: boolean }, cmd: Command) => (await commands()).analyzeCommand(path, opts, out(cmd)));
