@@ -12,7 +12,8 @@ const BATCH = 128;
 const INFER_BATCH = 1024;
 const SIZES = [784, 256, 256, 10];
 
-function buildModel(tf, seed) {
+/** The benchmark MLP (also used by monitor.bench.mjs). */
+export function buildModel(tf, seed) {
   const model = tf.sequential();
   for (let i = 1; i < SIZES.length; i++) {
     model.add(tf.layers.dense({

@@ -98,6 +98,13 @@ if (args.has('--bench')) {
   }
 }
 
+// The report's browser test (test/report.test.ts) opens report.html in Debian's headless
+// Chromium, driven by playwright-core (never a browser download): installed for test runs only.
+if (!nativeOnly && (args.has('--browser') || process.env.npm_lifecycle_event === 'pretest') && !existsSync('/usr/bin/chromium')) {
+  log('Chromium missing: installing Debian\'s chromium for the report\'s browser test');
+  if (!aptInstall(['chromium'], { fatal: false })) log('continuing without Chromium (the browser test will fail and say so)');
+}
+
 // 2. npm dependencies.
 if (!nativeOnly) {
 const lock = path.join(root, 'package-lock.json');

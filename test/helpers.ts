@@ -44,3 +44,37 @@ export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>, floor
   }
   return m;
 }
+
+import fs from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+
+/**
+ * Transpiles src/ (TypeScript compiler, no type check) into a scratch folder inside
+ * node_modules/.cache so a child process can run the current sources with package imports
+ * resolving and the compiled addon linked in; returns the folder (remove it when done).
+ */
+export function transpileSources(root: string, tag: string): string {
+  const out = path.join(root, 'node_modules', '.cache', `specdyn-${tag}-${process.pid}`);
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) {
+        const js = ts.transpileModule(fs.readFileSync(p, 'utf8'), {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+        }).outputText;
+        const dest = path.join(out, path.relative(root, p)).replace(/\.ts$/, '.js');
+        fs.mkdirSync(path.dirname(dest), { recursive: true });
+        fs.writeFileSync(dest, js);
+      }
+    }
+  };
+  walk(path.join(root, 'src'));
+  fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
+  // the compiled addon, where node-gyp-build looks for it from the transpiled native.js
+  for (const dir of ['build', 'prebuilds']) {
+    if (fs.existsSync(path.join(root, dir)) && !fs.existsSync(path.join(out, dir))) fs.symlinkSync(path.join(root, dir), path.join(out, dir));
+  }
+  return out;
+}

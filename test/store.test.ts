@@ -79,31 +79,10 @@ describe('run store round trip', () => {
 // Crash safety. A child process runs the current sources (transpiled with the TypeScript
 // compiler into a scratch folder inside node_modules/.cache, so package imports resolve).
 import { spawn, spawnSync } from 'node:child_process';
-import ts from 'typescript';
 import { packageRoot } from '../src/native.js';
+import { transpileSources } from './helpers.js';
 import { OMD_POINT_COLUMNS, OmdTrajectory, reorganisationTrajectory } from '../src/omd/index.js';
 import { omdRecord, REGIME_COLUMNS } from '../src/store/index.js';
-
-function transpileSources(): string {
-  const out = path.join(packageRoot, 'node_modules', '.cache', `specdyn-store-test-${process.pid}`);
-  const walk = (dir: string): void => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) {
-        const js = ts.transpileModule(fs.readFileSync(p, 'utf8'), {
-          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-        }).outputText;
-        const dest = path.join(out, path.relative(packageRoot, p)).replace(/\.ts$/, '.js');
-        fs.mkdirSync(path.dirname(dest), { recursive: true });
-        fs.writeFileSync(dest, js);
-      }
-    }
-  };
-  walk(path.join(packageRoot, 'src'));
-  fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
-  return out;
-}
 
 /** Deterministic content of snapshot `step` in the crash runs (large enough that writes take time). */
 const CHILD_SNAPSHOT = `
@@ -133,7 +112,7 @@ describe('crash safety', () => {
   });
 
   it('a writer SIGKILLed after k flushed snapshots leaves exactly its flushed snapshots, reported interrupted; a restart takes over', async () => {
-    build ||= transpileSources();
+    build ||= transpileSources(packageRoot, 'store-test');
     const dir = fresh();
     const len = 200_000;
     const k = 4;

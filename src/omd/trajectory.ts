@@ -19,7 +19,7 @@ import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js
 
 const TRAJECTORY_KEYS = [
   ...ANALYZE_KEYS,
-  ...optionKeys<Omit<TrajectoryOptions, keyof AnalyzeOptions>>({ persistenceWindow: true, velocityCount: true, concurrency: true }),
+  ...optionKeys<Omit<TrajectoryOptions, keyof AnalyzeOptions>>({ persistenceWindow: true, velocityCount: true, concurrency: true, returnVectors: true }),
 ];
 const REGIME_KEYS = optionKeys<RegimeOptions>({ minOverlap: true, minGapRatio: true, minWindow: true });
 
@@ -37,6 +37,11 @@ export interface TrajectoryOptions extends AnalyzeOptions {
    * pipelining with `setThreads(1)` is the fastest setting (docs/performance.md, OMD section).
    */
   concurrency?: number;
+  /**
+   * The point a push resolves to also carries the snapshot's `bottomVectors` and `bandVectors`
+   * (not retained in `points`, so memory stays O(N) per point). Default false.
+   */
+  returnVectors?: boolean;
 }
 
 /**
@@ -72,6 +77,10 @@ export interface TrajectoryPoint {
   cloud: Mat<Float64Array>;
   /** Per-input squared displacement |x_i(t) − x_i(t_prev)|² of the aligned cloud; zeros for the first point. */
   displacement: Float64Array;
+  /** Only on the point a push resolves to, with `returnVectors`: the snapshot's bottom eigenvectors (bottomK x N, rows = vectors). */
+  bottomVectors?: Mat<Float64Array>;
+  /** Only with `returnVectors`: the snapshot's band eigenvectors (m x N). */
+  bandVectors?: Mat<Float64Array>;
 }
 
 /** Mean squared displacement of the aligned MDS cloud over lags. */
@@ -166,6 +175,7 @@ export class OmdTrajectory {
   private readonly persistenceWindow: number;
   private readonly velocityCount: number;
   private readonly limiter: Limiter;
+  private readonly returnVectors: boolean;
   private readonly pointsList: TrajectoryPoint[] = [];
   private prev: Prev | undefined;
   private n: number | undefined;
@@ -176,8 +186,9 @@ export class OmdTrajectory {
     checkOptions('OmdTrajectory', options, TRAJECTORY_KEYS);
     options ??= {};
     resolveOptions(options);
-    const { persistenceWindow, velocityCount, concurrency, ...rest } = options;
+    const { persistenceWindow, velocityCount, concurrency, returnVectors, ...rest } = options;
     this.options = rest;
+    this.returnVectors = returnVectors === true;
     this.persistenceWindow = checkInteger(persistenceWindow ?? 5, 'persistenceWindow', { min: 1 });
     this.velocityCount = checkInteger(velocityCount ?? 8, 'velocityCount', { min: 0 });
     this.limiter = new Limiter(concurrency ?? 2);
@@ -288,14 +299,13 @@ export class OmdTrajectory {
       persistence = same / total;
     }
     const { matrix, bandVectors, bottomVectors, mds, ...figures } = s;
-    void bottomVectors;
     void mds;
     const point: TrajectoryPoint = {
       step, index, figures, overlap, overlapSize, persistence, matrixVelocity, eigenvalueVelocity: vel, cloud, displacement,
     };
     this.pointsList.push(point);
     this.prev = { step, matrix, bandVectors, normalized: s.normalized, rankedIndex: s.band.rankedIndex, cloud };
-    return point;
+    return this.returnVectors ? { ...point, bottomVectors, bandVectors } : point;
   }
 
   /** Mean squared displacement of the aligned MDS cloud (see {@link MsdResult}); needs ≥ 3 points. */

@@ -10,6 +10,7 @@
  * the same types.
  */
 import type { WeightSpectrumRow } from './weight-spectrum.js';
+import type { WeightRow } from './weights.js';
 
 /**
  * Storage type of a column: `f64` (a number, NaN allowed: a figure that could not be computed),
@@ -55,11 +56,12 @@ export function columnFamily<T>(defs: readonly ColumnDef<T>[]): { columns: reado
 
 const col = (name: string, unit: string, dtype: ColumnDtype, doc: string): Column => ({ name, unit, dtype, doc });
 
-const weightSpectrum = columnFamily<WeightSpectrumRow>([
+const weightSpectrumDefs: readonly ColumnDef<WeightSpectrumRow>[] = [
   [col('N', 'count', 'i32', 'Rows of W (outputs); WeightWatcher\'s N is max(rows, cols)'), (r) => r.N],
   [col('M', 'count', 'i32', 'Columns of W (fan-in); WeightWatcher\'s M is min(rows, cols)'), (r) => r.M],
   [col('ratio', '', 'f64', 'r = N/M (may be < 1; WeightWatcher\'s Q = max/min ≥ 1)'), (r) => r.ratio],
-  [col('num_evals', 'count', 'i32', 'Eigenvalues of W Wᵀ used: min(N, M)'), (r) => r.num_evals],
+  [col('rf', 'count', 'i32', "Slices pooled: 1 for a matrix, kh·kw for a Conv2D kernel (WeightWatcher's rf)"), (r) => r.rf],
+  [col('num_evals', 'count', 'i32', 'Eigenvalues of W Wᵀ used: rf · min(N, M)'), (r) => r.num_evals],
   [col('route', '', 'str', "'full' (every eigenvalue exact) or 'partial' (top topK exact, bulk from the SLQ density)"), (r) => r.route],
   [col('lambda_max', 'W²', 'f64', 'Largest eigenvalue of W Wᵀ (largest singular value squared)'), (r) => r.lambda_max],
   [col('spectral_norm', 'W²', 'f64', "WeightWatcher's name for lambda_max"), (r) => r.spectral_norm],
@@ -83,7 +85,9 @@ const weightSpectrum = columnFamily<WeightSpectrumRow>([
   [col('max_rand_eval', 'W²', 'f64', 'Largest eigenvalue over the shuffled replicas; NaN without randomize'), (r) => r.max_rand_eval ?? NaN],
   [col('rand_distance', '', 'f64', 'Jensen–Shannon distance (natural log) between the ESD and the shuffled ESDs; NaN without randomize'), (r) => r.rand_distance ?? NaN],
   [col('rand_ks', '', 'f64', 'Two-sample KS distance between the ESD and the shuffled ESDs; NaN without randomize'), (r) => r.rand_ks ?? NaN],
-]);
+  [col('warning', '', 'str', "Why columns are NaN ('' when none are): too few eigenvalues or bulk levels; '; '-joined"), (r) => r.warning],
+];
+const weightSpectrum = columnFamily<WeightSpectrumRow>(weightSpectrumDefs);
 
 /**
  * The weight-spectrum columns: the scalar fields of {@link WeightSpectrumRow} with their
@@ -96,4 +100,29 @@ export const WEIGHT_SPECTRUM_COLUMNS: readonly Column[] = weightSpectrum.columns
 /** One weight-spectrum result as a flat row with exactly the {@link WEIGHT_SPECTRUM_COLUMNS} keys. */
 export function weightSpectrumToRow(row: WeightSpectrumRow): FigureRow {
   return weightSpectrum.toRow(row);
+}
+
+const weightRowFamily = columnFamily<WeightRow>([
+  [col('layer_id', 'count', 'i32', "Position in the input, or the layer's index in the model walk (WeightWatcher's layer_id)"), (r) => r.layer_id],
+  [col('name', '', 'str', 'Name of the matrix or layer'), (r) => r.name],
+  [col('layer_type', '', 'str', "'dense', 'conv2d', 'embedding' or 'matrix'"), (r) => r.layer_type],
+  [col('convention', '', 'str', "'specdyn' or 'weightwatcher': which definitions N, M, ratio, sigma_mp, num_spikes and alpha follow"), (r) => r.convention],
+  ...weightSpectrumDefs.filter(([c]) => c.name !== 'warning'),
+  [col('log_norm', '', 'f64', 'log10 Σλ (WeightWatcher)'), (r) => r.log_norm],
+  [col('log_spectral_norm', '', 'f64', 'log10 λ_max (WeightWatcher)'), (r) => r.log_spectral_norm],
+  [col('alpha_weighted', '', 'f64', 'α · log10 λ_max (WeightWatcher)'), (r) => r.alpha_weighted],
+  [col('log_alpha_norm', '', 'f64', 'log10 Σ λ^α (WeightWatcher)'), (r) => r.log_alpha_norm],
+  [col('warning', '', 'str', "'over-trained' (α < 2), 'under-trained' (α > 6), then weightSpectrum's reasons; '; '-joined, '' when none"), (r) => r.warning],
+]);
+
+/**
+ * The columns of an analyzeWeights / analyzeModel row: layer identity, every
+ * {@link WEIGHT_SPECTRUM_COLUMNS} column, WeightWatcher's derived norms and the `warning`
+ * (α rule first). Arrays stored apart: `evals`, `spikes`, `snr`, `theta`.
+ */
+export const WEIGHT_ROW_COLUMNS: readonly Column[] = weightRowFamily.columns;
+
+/** One analyzeWeights / analyzeModel row as a flat row with exactly the {@link WEIGHT_ROW_COLUMNS} keys. */
+export function weightRowToRow(row: WeightRow): FigureRow {
+  return weightRowFamily.toRow(row);
 }

@@ -14,5 +14,6 @@ export * from './spikes.js';
 export * from './power-law.js';
 export * from './level-stats.js';
 export * from './weight-spectrum.js';
-export { WEIGHT_SPECTRUM_COLUMNS, weightSpectrumToRow } from './columns.js';
+export * from './weights.js';
+export { WEIGHT_SPECTRUM_COLUMNS, weightSpectrumToRow, WEIGHT_ROW_COLUMNS, weightRowToRow } from './columns.js';
 export type { Column, ColumnDtype, FigureRow } from './columns.js';

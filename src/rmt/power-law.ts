@@ -10,10 +10,10 @@
  */
 import { expected } from '../errors.js';
 import type { NumberArray } from '../stats.js';
-import { checkInteger, checkNumber, checkOptions, sortedFinite } from '../validate.js';
+import { checkInteger, checkNumber, checkOneOf, checkOptions, sortedFinite } from '../validate.js';
 import { optionKeys } from './options.js';
 
-const POWER_LAW_KEYS = optionKeys<PowerLawOptions>({ xmin: true, minTail: true, maxCandidates: true });
+const POWER_LAW_KEYS = optionKeys<PowerLawOptions>({ xmin: true, minTail: true, maxCandidates: true, ksSide: true });
 
 /** Options of {@link powerLawFit}. */
 export interface PowerLawOptions {
@@ -23,6 +23,12 @@ export interface PowerLawOptions {
   minTail?: number;
   /** At most this many candidate x_min, evenly spaced in rank (default 2000). */
   maxCandidates?: number;
+  /**
+   * Where the empirical CDF is compared with the fitted one: `both` (default) sides of each of
+   * its steps, the proper KS distance; `lower` only below each step, k/n at the k-th tail value
+   * (WeightWatcher's D, which is never larger).
+   */
+  ksSide?: 'both' | 'lower';
 }
 
 /** Result of {@link powerLawFit}. */
@@ -51,6 +57,7 @@ export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): P
   options ??= {};
   const minTail = checkInteger(options.minTail ?? 10, 'minTail', { min: 2 });
   const maxCand = checkInteger(options.maxCandidates ?? 2000, 'maxCandidates', { min: 1 });
+  const both = checkOneOf(options.ksSide ?? 'both', 'ksSide', ['both', 'lower']) === 'both';
   const all = sortedFinite(eigs, 'eigs', 1);
   let first = 0;
   while (first < all.length && all[first]! <= 0) first++;
@@ -71,7 +78,7 @@ export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): P
     for (let j = i; j < n; j++) {
       const f = 1 - Math.pow(x[j]! / xm, 1 - alpha);
       const k = j - i;
-      d = Math.max(d, Math.abs((k + 1) / m - f), Math.abs(f - k / m));
+      d = Math.max(d, both ? Math.abs((k + 1) / m - f) : 0, Math.abs(f - k / m));
     }
     return { alpha, ks: d };
   };

@@ -9,7 +9,7 @@ import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { eigvalshBatch, eigvalshBatchSync, gram, gramOperator, gramSync, svds, svdsSync, svdvals, svdvalsSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
-import { fitMarchenkoPastur } from './fit.js';
+import { fitMarchenkoPastur, type MarchenkoPasturFit } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
 import { detectSpikes, invertBbpOutlier, TRACY_WIDOM_1 } from './spikes.js';
@@ -30,7 +30,7 @@ export interface WeightSpectrumOptions {
   margin?: number;
   /** Bootstrap resamples of the MP fit's interval (default 200). */
   bootstrap?: number;
-  /** Fewest nonzero eigenvalues for the MP/power-law fits (default 10); below, those columns are NaN (too few levels for RMT). */
+  /** Fewest nonzero eigenvalues for the MP/power-law fits (default 10); below, those columns are NaN and `warning` says why (too few levels for RMT). */
   minEvals?: number;
   /**
    * Seeded randomised baseline: shuffle W's entries `replicas` times (default 3), recompute the
@@ -57,7 +57,9 @@ export interface WeightSpectrumRow {
   M: number;
   /** r = N/M (may be < 1; WeightWatcher's Q = max/min ≥ 1). */
   ratio: number;
-  /** Number of nonzero-spectrum eigenvalues used: min(N, M). */
+  /** Number of slices pooled (1 for one matrix; kh·kw for a Conv2D kernel, WeightWatcher's `rf`). */
+  rf: number;
+  /** Number of nonzero-spectrum eigenvalues used: rf · min(N, M). */
   num_evals: number;
   /**
    * Which route computed the spectrum: `full` (every eigenvalue, exact) or `partial` (top
@@ -113,6 +115,13 @@ export interface WeightSpectrumRow {
    * reproduce the bulk's shape (MP fit, power law, entropy) but not individual levels.
    */
   evals: Float64Array;
+  /**
+   * Why columns are NaN, '' when none are: fewer than `minEvals` nonzero eigenvalues (MP and
+   * power-law columns NaN), or outliers leaving fewer than `minEvals` levels below the fitted
+   * edge (MP columns NaN; the power law, norms and entropy are still read). Several reasons are
+   * joined with '; '.
+   */
+  warning: string;
   /** Randomised baseline (present only with `randomize`): spikes per shuffled replica (mean), each against its own MP fit. */
   rand_num_spikes?: number;
   /** Largest eigenvalue over the shuffled replicas. */
@@ -133,7 +142,7 @@ export interface WeightSpectrumRow {
  * gap_ratio is then NaN and `randomize` is a RangeError). The row records the route taken.
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
-  return runSteps(weightSpectrumSteps(w, options));
+  return runSteps(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrum')));
 }
 
 /**
@@ -142,26 +151,58 @@ export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}
  * the calling thread. Blocks the event loop: for small matrices or worker threads.
  */
 export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}): WeightSpectrumRow {
-  return runStepsSync(weightSpectrumSteps(w, options));
+  return runStepsSync(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrum')));
 }
 
-/** The one body of weightSpectrum and its Sync twin (yields each native solve; see linalg/route.ts). */
-function* weightSpectrumSteps(w: Mat, options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
+/** Checks one matrix and the options, and transposes a kernel. */
+function oneMatrix(w: Mat, options: WeightSpectrumOptions, fn: string): [Mat[], WeightSpectrumOptions] {
   checkMat(w, 'w');
-  checkOptions('weightSpectrum', options, WEIGHT_SPECTRUM_KEYS);
+  checkOptions(fn, options, WEIGHT_SPECTRUM_KEYS);
   options ??= {};
-  const W = options.kernel ? transpose(w) : w;
-  const N = W.rows, M = W.cols, ratio = N / M;
+  return [[options.kernel ? transpose(w) : w], { ...options, kernel: false }];
+}
+
+/**
+ * {@link weightSpectrum} for a layer made of `slices.length` = rf matrices of one shape N x M
+ * read together, as WeightWatcher reads a Conv2D kernel (its kh·kw slices of out x in): the
+ * eigenvalues of every slice's W Wᵀ are pooled (num_evals = rf · min(N, M)) and fitted with one
+ * MP law of ratio N/M, the Tracy–Widom margin of one N x M slice, and the shuffled baseline
+ * shuffles the entries of all slices together. One slice is exactly `weightSpectrum`. Several
+ * slices always take the full route (`route: 'partial'` is then a RangeError). `kernel: true`
+ * transposes every slice.
+ * @throws TypeError/RangeError for an empty list, a bad Mat or slices of different shapes.
+ */
+export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
+  if (!Array.isArray(slices)) throw new TypeError(expected('an array of matrices', 'slices', slices));
+  if (slices.length === 0) throw new RangeError(expected('at least one matrix', 'slices', slices));
+  checkOptions('weightSpectrumSlices', options, WEIGHT_SPECTRUM_KEYS);
+  options ??= {};
+  const Ws = slices.map((s, i) => {
+    checkMat(s, `slices[${i}]`);
+    return options.kernel ? transpose(s) : s;
+  });
+  Ws.forEach((s, i) => {
+    if (s.rows !== Ws[0]!.rows || s.cols !== Ws[0]!.cols) {
+      throw new RangeError(expected(`a ${Ws[0]!.rows} x ${Ws[0]!.cols} matrix like slices[0]`, `slices[${i}]`, `${s.rows} x ${s.cols}`));
+    }
+  });
+  return runSteps(weightSpectrumSteps(Ws, { ...options, kernel: false }));
+}
+
+/** The one body of weightSpectrum, weightSpectrumSlices and a Sync twin (yields each native solve; see linalg/route.ts). Ws are checked, untransposed, of one shape. */
+function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
+  const N = Ws[0]!.rows, M = Ws[0]!.cols, ratio = N / M, rf = Ws.length;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
   const routeOptions = resolveRoute(options);
   const topK = checkInteger(options.topK ?? 20, 'topK', { min: 1 });
   const small = Math.min(N, M);
-  const route = chooseRoute(routeOptions, small);
+  if (routeOptions.route === 'partial' && rf > 1) throw new RangeError(expected("route 'full' or 'auto' for several slices", 'route', routeOptions.route));
+  const route = rf > 1 ? 'full' : chooseRoute(routeOptions, small);
   if (route === 'partial' && options.randomize) {
     throw new RangeError(expected("route 'full' (the shuffled baseline needs full spectra)", "randomize with route 'partial'", options.randomize));
   }
-  const { evals, norm } = route === 'full' ? yield* fullSpectrum(W) : yield* partialSpectrum(W, Math.min(topK, small));
+  const { evals, norm } = route === 'full' ? yield* fullSpectrum(Ws) : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
   const k = evals.length;
   const lambdaMax = evals[k - 1]!;
   let entropy = NaN;
@@ -173,52 +214,75 @@ function* weightSpectrumSteps(w: Mat, options: WeightSpectrumOptions): Steps<Wei
     entropy = R > 1 ? h / Math.log(R) : 0;
   }
   const row: WeightSpectrumRow = {
-    N, M, ratio, num_evals: small, route, lambda_max: lambdaMax, spectral_norm: lambdaMax, norm,
+    N, M, ratio, rf, num_evals: k, route, lambda_max: lambdaMax, spectral_norm: lambdaMax, norm,
     stable_rank: lambdaMax > 0 ? norm / lambdaMax : NaN, entropy,
     sigma_mp: NaN, variance_mp: NaN, bulk_min: NaN, bulk_max: NaN, num_spikes: NaN, mp_softrank: NaN, mp_ks: NaN,
     variance_mp_ci: [NaN, NaN], alpha: NaN, xmin: NaN, alpha_ks: NaN,
-    spikes: new Float64Array(0), snr: new Float64Array(0), gap_ratio: NaN, evals,
+    spikes: new Float64Array(0), snr: new Float64Array(0), gap_ratio: NaN, evals, warning: '',
   };
+  const warnings: string[] = [];
   let positive = 0;
   for (const v of evals) if (v > 1e-10 * lambdaMax) positive++;
   const exactLevels = route === 'full';
   if (positive >= 3 && exactLevels) row.gap_ratio = gapRatio(evals.subarray(k - positive));
-  if (positive >= minEvals) {
-    const fit = fitMarchenkoPastur(evals, { ratio, rows: N, margin, bootstrap: options.bootstrap ?? 200, minBulk: Math.min(minEvals, positive) });
-    const spikes = detectSpikes(evals, fit, { rows: N, cols: M, margin });
-    Object.assign(row, {
-      sigma_mp: fit.sigma, variance_mp: fit.variance, bulk_min: fit.lower, bulk_max: fit.upper,
-      num_spikes: spikes.count, mp_softrank: fit.upper / lambdaMax, mp_ks: fit.ks, variance_mp_ci: fit.ci,
-      spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance: fit.variance })),
-    });
-    const bulk = evals.filter((v) => v > 1e-10 * lambdaMax && v <= spikes.threshold);
-    if (bulk.length >= 3 && exactLevels) row.gap_ratio = gapRatio(bulk);
+  if (positive < minEvals) {
+    warnings.push(`too few eigenvalues: ${positive} nonzero < minEvals ${minEvals}; MP and power-law columns are NaN`);
+  } else {
     const pl = powerLawFit(evals, { minTail: Math.min(minEvals, positive) });
     Object.assign(row, { alpha: pl.alpha, xmin: pl.xmin, alpha_ks: pl.ks });
+    let fit: MarchenkoPasturFit | undefined;
+    try {
+      fit = fitMarchenkoPastur(evals, { ratio, rows: N, margin, bootstrap: options.bootstrap ?? 200, minBulk: Math.min(minEvals, positive) });
+    } catch (err) {
+      // The one failure valid input can still meet: outliers leave fewer than minEvals levels below the edge.
+      if (!(err instanceof RangeError) || !/bulk eigenvalues below/.test(err.message)) throw err;
+      warnings.push(`too few bulk eigenvalues for an MP fit (${err.message.replace(/^.*\((only .*)\)$/, '$1')}); MP columns are NaN`);
+    }
+    if (fit) {
+      const spikes = detectSpikes(evals, fit, { rows: N, cols: M, margin });
+      const variance = fit.variance;
+      Object.assign(row, {
+        sigma_mp: fit.sigma, variance_mp: variance, bulk_min: fit.lower, bulk_max: fit.upper,
+        num_spikes: spikes.count, mp_softrank: fit.upper / lambdaMax, mp_ks: fit.ks, variance_mp_ci: fit.ci,
+        spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance })),
+      });
+      const bulk = evals.filter((v) => v > 1e-10 * lambdaMax && v <= spikes.threshold);
+      if (bulk.length >= 3 && exactLevels) row.gap_ratio = gapRatio(bulk);
+    }
 
-    if (options.randomize) {
+    if (options.randomize && fit) {
       const ro = typeof options.randomize === 'object' ? options.randomize : {};
       checkOptions("weightSpectrum option 'randomize'", ro, RANDOMIZE_KEYS);
       const replicas = checkInteger(ro.replicas ?? 3, 'randomize.replicas', { min: 1 });
       const seed = checkInteger(ro.seed ?? 0, 'randomize.seed');
       const bins = checkInteger(ro.bins ?? 100, 'randomize.bins', { min: 2 });
-      // Shuffle, then form the Gram matrix on the smaller side (same nonzero spectrum).
+      // Shuffle all entries together, then form each slice's Gram matrix on its smaller side (same nonzero spectrum).
+      const size = N * M;
       const grams: Mat<Float64Array>[] = [];
       for (let rep = 0; rep < replicas; rep++) {
-        const data = Float64Array.from(W.data);
+        const data = new Float64Array(size * rf);
+        Ws.forEach((s, i) => data.set(s.data, i * size));
         new Rng(seed, rep).shuffle(data);
-        const shuffled: Mat<Float64Array> = { data, rows: N, cols: M };
-        grams.push(yield* call(gram, gramSync, N <= M ? shuffled : transpose(shuffled)));
+        for (let i = 0; i < rf; i++) {
+          const shuffled: Mat<Float64Array> = { data: data.subarray(i * size, (i + 1) * size), rows: N, cols: M };
+          grams.push(yield* call(gram, gramSync, N <= M ? shuffled : transpose(shuffled)));
+        }
       }
-      const rand = yield* call(eigvalshBatch, eigvalshBatchSync, grams);
+      const each = yield* call(eigvalshBatch, eigvalshBatchSync, grams);
+      const rand: Float64Array[] = [];
+      for (let rep = 0; rep < replicas; rep++) {
+        const e = new Float64Array(k);
+        for (let i = 0; i < rf; i++) e.set(each[rep * rf + i]!, i * small);
+        rand.push(e.sort());
+      }
       const pooled = new Float64Array(replicas * k);
       rand.forEach((e, j) => pooled.set(e, j * k));
       pooled.sort();
       // Spikes that survive shuffling, each replica read against its own MP fit.
       let randSpikes = 0;
       for (const e of rand) {
-        const rf = fitMarchenkoPastur(e, { ratio, rows: N, margin, bootstrap: 0, minBulk: Math.min(minEvals, positive) });
-        randSpikes += detectSpikes(e, rf, { rows: N, cols: M, margin }).count;
+        const rfit = fitMarchenkoPastur(e, { ratio, rows: N, margin, bootstrap: 0, minBulk: Math.min(minEvals, positive) });
+        randSpikes += detectSpikes(e, rfit, { rows: N, cols: M, margin }).count;
       }
       const hi = Math.max(lambdaMax, pooled[pooled.length - 1]!);
       const lo = Math.min(0, pooled[0]!);
@@ -231,15 +295,20 @@ function* weightSpectrumSteps(w: Mat, options: WeightSpectrumOptions): Steps<Wei
       });
     }
   }
+  row.warning = warnings.join('; ');
   return row;
 }
 
-/** Full route: every eigenvalue of W Wᵀ as squared singular values (ascending); norm = Σλ. */
-function* fullSpectrum(W: Mat): Steps<{ evals: Float64Array; norm: number }> {
-  const sv = yield* call(svdvals, svdvalsSync, W);
-  const k = sv.length;
-  const evals = new Float64Array(k);
-  for (let i = 0; i < k; i++) evals[i] = sv[k - 1 - i]! ** 2;
+/** Full route: every eigenvalue of each slice's W Wᵀ as squared singular values, pooled ascending; norm = Σλ. */
+function* fullSpectrum(Ws: Mat[]): Steps<{ evals: Float64Array; norm: number }> {
+  const parts: Float64Array[] = [];
+  for (const W of Ws) parts.push(yield* call(svdvals, svdvalsSync, W));
+  const k = parts[0]!.length;
+  const evals = new Float64Array(k * parts.length);
+  parts.forEach((sv, j) => {
+    for (let i = 0; i < k; i++) evals[j * k + i] = sv[i]! ** 2;
+  });
+  evals.sort();
   let norm = 0;
   for (const v of evals) norm += v;
   return { evals, norm };

@@ -12,3 +12,8 @@ export {
   NATIVE_BACKEND_PRIORITY,
   NATIVE_KERNELS,
 } from '../tfjs/index.js';
+export { analyzeModel, modelKernels, layerKernel, walkLayers } from './analyze-model.js';
+export type { AnalyzeModelOptions, ModelKernel, ModelLike, LayerLike, TensorLike } from './analyze-model.js';
+export { analyzeKernels, weightLayerNames } from './analyze-model.js';
+export { SpectralMonitor } from './monitor.js';
+export type { MonitorOptions, MonitorSnapshot, MonitorStats, Schedule } from './monitor.js';

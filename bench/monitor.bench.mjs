@@ -1,0 +1,84 @@
+// Cost of watching: a 784-256-256-10 MLP (ReLU, softmax, Adam, batch 128) trained for STEPS steps
+// with a SpectralMonitor snapshotting every 50 steps (N = 500 probes, both hidden layers' OMD, all
+// three kernels' spectra, committed to a run directory) against the same training without it.
+// Goal: at most 10% slower. Blocks alternate (plain, monitored, plain, …) so drifts in machine load
+// hit both; the monitored time includes close() (every queued analysis finished and committed).
+//   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
+// SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gaussian, median } from './lib.mjs';
+import { buildModel } from './train.bench.mjs';
+import { loadTf } from '../dist/tfjs/index.js';
+import { SpectralMonitor } from '../dist/train/index.js';
+import { getThreads, nativeInfo } from '../dist/index.js';
+
+const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
+const BATCH = 128, PROBES = 500, EVERY = 50;
+const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
+const REPEAT = QUICK ? 1 : 3;
+const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
+
+function batches(tf, count) {
+  const out = [];
+  for (let b = 0; b < count; b++) {
+    const x = tf.tensor2d(gaussian(BATCH, SIZES[0], 10 + b, Float32Array).data, [BATCH, SIZES[0]]);
+    const labels = new Int32Array(BATCH).map((_, i) => (i * 7 + b) % 10);
+    out.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
+  }
+  return out;
+}
+
+async function block(tf, data, probes, monitored) {
+  const model = buildModel(tf, 1);
+  const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
+  const monitor = monitored ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), tf }) : undefined;
+  const t0 = process.hrtime.bigint();
+  if (monitor) await monitor.capture(0);
+  for (let s = 1; s <= STEPS; s++) {
+    const { x, y } = data[s % data.length];
+    const loss = await model.trainOnBatch(x, y);
+    if (monitor) await monitor.capture(s, { loss });
+  }
+  if (monitor) await monitor.close();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const snaps = monitor?.snapshots ?? [];
+  model.dispose();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  return {
+    seconds,
+    snapshots: snaps.length,
+    analysisMs: snaps.length ? median(snaps.map((s) => s.timings.analysisMs)) : NaN,
+    captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
+    maxPending: monitor?.stats.maxPending ?? 0,
+  };
+}
+
+export async function run() {
+  const { tf, backend, reason } = await loadTf();
+  const data = batches(tf, 8);
+  const probes = tf.tensor2d(gaussian(PROBES, SIZES[0], 99, Float32Array).data, [PROBES, SIZES[0]]);
+  await block(tf, data, probes, false); // warm-up (kernels, allocator)
+  const plain = [], watched = [];
+  for (let r = 0; r < REPEAT; r++) {
+    plain.push(await block(tf, data, probes, false));
+    watched.push(await block(tf, data, probes, true));
+  }
+  const p = median(plain.map((b) => b.seconds)), w = median(watched.map((b) => b.seconds));
+  const last = watched[watched.length - 1];
+  const info = nativeInfo();
+  return {
+    title: `SpectralMonitor overhead: MLP ${SIZES.join('-')}, batch ${BATCH}, ${STEPS} steps, snapshot every ${EVERY} (N = ${PROBES} probes, 2 OMD layers, 3 kernels)`,
+    rows: [
+      { run: 'plain', 'steps/s': STEPS / p, seconds: p, 'slowdown': 1 },
+      { run: 'monitored', 'steps/s': STEPS / w, seconds: w, 'slowdown': w / p },
+    ],
+    notes: [
+      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''})`,
+      `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median (off the training thread, on the native pool), capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
+      `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
+    ],
+    plain, watched,
+  };
+}

@@ -1,0 +1,521 @@
+/**
+ * SpectralMonitor: watches a tfjs model learn. At scheduled steps it evaluates a fixed, ordered
+ * probe set once through a sub-model that outputs the chosen layers' representations (OMD), copies
+ * the chosen kernels once to Float32Array (weight spectra), and hands both to an analysis queue
+ * that runs on the native thread pool while training goes on. Each snapshot (loss and metrics,
+ * one OMD trajectory point per layer, one weight row per kernel) is kept in memory and, with
+ * `run`, committed to a run directory (specdyn/store) as soon as it is analysed.
+ *
+ * Use it as a `model.fit` callback (`callbacks: monitor.callback()`; it counts batches: step s =
+ * after s optimizer steps, step 0 = initialisation, captured at the start of the first fit) or by
+ * hand in a custom loop (`await monitor.capture(step, logs)` after each step, `capture(0)` before
+ * the first). `await monitor.close()` flushes the queue and closes the run.
+ *
+ * Backpressure: at most `queue` snapshots are captured but not yet analysed; a capture beyond
+ * that waits for the oldest to finish (training pauses rather than memory growing).
+ *
+ * Dead probe rows: a probe row that a layer maps to all zeros (a ReLU layer killing an input)
+ * has no direction, so the angular and cosine distances to it are undefined. The monitor then
+ * reads zero rows as orthogonal to every row (cos = 0: angular distance π/2, cosine distance 1,
+ * zero on the diagonal), keeps N fixed so the trajectory stays aligned, and records it: the OMD
+ * row's `zero_rows` (count) and `warning`, and {@link SpectralMonitor.warnings}. Euclidean
+ * metrics need no such reading.
+ */
+import { expected, SpecdynError } from '../errors.js';
+import { checkMat, type Mat } from '../matrix.js';
+import { distanceMatrix, gram } from '../linalg/index.js';
+import { OmdTrajectory, type ObservableMetric, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
+import { omdPointToRow, OMD_POINT_COLUMNS } from '../omd/columns.js';
+import type { Column } from '../rmt/columns.js';
+import { WEIGHT_ROW_COLUMNS, weightRowToRow } from '../rmt/columns.js';
+import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
+import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
+import { analyzeKernels, layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
+import { createRun, type ColumnMeta, type RunWriter } from '../store/index.js';
+import type { Tf } from '../tfjs/index.js';
+
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+type SymbolicTensor = import('@tensorflow/tfjs').SymbolicTensor;
+
+/** When snapshots are taken (step 0, the initialisation, always is). */
+export type Schedule =
+  /** Every k steps: 0, k, 2k, … */
+  | { every: number }
+  /** `count` steps log-spaced between 1 and `maxStep` (rounded, duplicates merged), plus 0. */
+  | { logSpaced: number; maxStep: number }
+  /** These steps (plus 0). */
+  | { steps: number[] };
+
+/** Options of {@link SpectralMonitor}. */
+export interface MonitorOptions {
+  /**
+   * The probe inputs, fixed and ordered: a tensor [N, ...input shape] or a Mat N x (product of
+   * the input shape), reshaped row by row. Required.
+   */
+  probes: Tensor | Mat;
+  /** One label per probe (numbers or strings), kept in the run metadata; optional. */
+  probeLabels?: ArrayLike<number> | string[];
+  /**
+   * Layers whose representations feed OMD: names, or `hidden` (default): every layer with
+   * weights whose output is not a model output. `[]`: no OMD.
+   */
+  layers?: string[] | 'hidden';
+  /** Kernels that feed weight spectra: names of Dense/Conv2D/Embedding layers, `all` (default) or `[]`. */
+  kernels?: string[] | 'all';
+  /** Default `{ every: 100 }`. */
+  schedule?: Schedule;
+  /** OMD distance; default `angular`. */
+  metric?: ObservableMetric;
+  /**
+   * Bottom eigenvectors of each OMD snapshot to keep (default 3; 0: none): the k eigenvectors of
+   * the smallest eigenvalues of M (the top of a BBS spectrum), stored as `bottom_vectors`
+   * (k x N, rows = vectors). The aligned N x 3 MDS `cloud` is always stored.
+   */
+  eigenvectors?: number;
+  /** Further OMD trajectory options (band thresholds, route, …). */
+  omd?: Omit<TrajectoryOptions, 'metric' | 'bottomK' | 'input'>;
+  /** Weight-spectrum options (default `{ bootstrap: 0 }`: no bootstrap interval during training). */
+  weights?: AnalyzeWeightsOptions;
+  /** Snapshots captured but not yet analysed, at most (default 2; ≥ 1). */
+  queue?: number;
+  /** Run directory to commit snapshots to (specdyn/store createRun); default none (memory only). */
+  run?: string;
+  /** Configuration and seed recorded in run.json. */
+  config?: unknown;
+  seed?: number;
+  /** Keep every snapshot in `monitor.snapshots` (default true). */
+  keep?: boolean;
+  /** The tfjs namespace the model was built with (default: `@tensorflow/tfjs`, loaded at the first capture). */
+  tf?: Tf;
+}
+
+/** One analysed snapshot. */
+export interface MonitorSnapshot {
+  step: number;
+  /** Loss and metrics as the callback (or the caller) saw them; `batch` and `size` dropped. */
+  logs: Record<string, number>;
+  /** One OMD trajectory point per representation layer. */
+  omd: Record<string, TrajectoryPoint & { zeroRows: number; warning: string }>;
+  /** One weight row per kernel. */
+  weights: WeightRow[];
+  /** Milliseconds on the training thread (probe evaluation and copies) and in analysis. */
+  timings: { captureMs: number; analysisMs: number };
+}
+
+/** Queue statistics (for tuning and tests). */
+export interface MonitorStats {
+  captured: number;
+  analysed: number;
+  /** Snapshots captured but not yet analysed right now. */
+  pending: number;
+  /** The most ever pending at once (never above `queue`). */
+  maxPending: number;
+}
+
+interface Job {
+  step: number;
+  logs: Record<string, number>;
+  reps: Mat<Float32Array>[];
+  kernels: ModelKernel[];
+  captureMs: number;
+}
+
+const META_DTYPE = { f64: 'float64', i32: 'int', str: 'string', bool: 'bool' } as const;
+const columnMeta = (cols: readonly Column[]): ColumnMeta[] =>
+  cols.filter((c) => c.name !== 'step').map((c) => ({ name: c.name, unit: c.unit, dtype: META_DTYPE[c.dtype], doc: c.doc }));
+
+function checkSchedule(s: unknown): (step: number) => boolean {
+  checkObject(s, 'schedule', 'a schedule { every }, { logSpaced, maxStep } or { steps }');
+  const o = s as Record<string, unknown>;
+  if ('every' in o) {
+    const k = checkInteger(o.every, 'schedule.every', { min: 1 });
+    return (step) => step % k === 0;
+  }
+  if ('logSpaced' in o) {
+    const count = checkInteger(o.logSpaced, 'schedule.logSpaced', { min: 1 });
+    const max = checkInteger(o.maxStep, 'schedule.maxStep', { min: 1 });
+    const set = new Set<number>([0]);
+    for (let i = 0; i < count; i++) set.add(Math.round(Math.pow(max, count === 1 ? 1 : i / (count - 1))));
+    return (step) => set.has(step);
+  }
+  if ('steps' in o) {
+    if (!Array.isArray(o.steps)) throw new TypeError(expected('an array of steps', 'schedule.steps', o.steps));
+    const set = new Set<number>([0, ...o.steps.map((x, i) => checkInteger(x, `schedule.steps[${i}]`, { min: 0 }))]);
+    return (step) => set.has(step);
+  }
+  throw new TypeError(expected('a schedule { every }, { logSpaced, maxStep } or { steps }', 'schedule', s));
+}
+
+function isTensor(x: unknown): x is Tensor {
+  return typeof x === 'object' && x !== null && Array.isArray((x as Tensor).shape) && typeof (x as Tensor).dataSync === 'function';
+}
+
+/** Rows of X that are all zeros. */
+function zeroRowsOf(x: Mat): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < x.rows; i++) {
+    let any = false;
+    for (let j = i * x.cols, e = j + x.cols; j < e; j++) if (x.data[j] !== 0) { any = true; break; }
+    if (!any) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Angular or cosine distance matrix with zero rows read as orthogonal to every row (see the
+ * module doc): the Gram matrix of the L2-normalised rows (zero rows stay zero), then
+ * arccos(clamped cos) or 1 − cos, diagonal 0.
+ */
+async function zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Promise<Mat<Float64Array>> {
+  const { rows, cols } = x;
+  const u = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += x.data[i * cols + j]! ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < cols; j++) u[i * cols + j] = x.data[i * cols + j]! * inv;
+  }
+  const g = await gram({ data: u, rows, cols });
+  const d = g.data;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < rows; j++) {
+      const c = Math.min(1, Math.max(-1, d[i * rows + j]!));
+      d[i * rows + j] = i === j ? 0 : metric === 'angular' ? Math.acos(c) : 1 - c;
+    }
+  }
+  // symmetrise exactly (the Gram product is symmetric up to rounding in its two triangles)
+  for (let i = 0; i < rows; i++) for (let j = 0; j < i; j++) d[j * rows + i] = d[i * rows + j]!;
+  return g;
+}
+
+/**
+ * Watches a tfjs LayersModel learn (see the module doc). Construction checks everything it can:
+ * @throws RangeError naming an unknown layer or kernel name, or a probe of the wrong shape;
+ * SpecdynError for a model without weight layers; TypeError for bad option kinds.
+ */
+export class SpectralMonitor {
+  /** Snapshots analysed so far, in step order (unless `keep: false`). */
+  readonly snapshots: MonitorSnapshot[] = [];
+  /** Everything the monitor had to work around (dead probe rows, a missing step 0), once each. */
+  readonly warnings: string[] = [];
+  /** OMD layers, in output order. */
+  readonly layers: readonly string[];
+  /** Kernel layers, in walk order. */
+  readonly kernelLayers: readonly string[];
+  /** Number of probes N. */
+  readonly probeCount: number;
+
+  private readonly model: LayersModel;
+  private readonly opts: MonitorOptions;
+  private readonly scheduled: (step: number) => boolean;
+  private readonly bound: number;
+  private readonly metric: ObservableMetric;
+  private readonly trajectories = new Map<string, OmdTrajectory>();
+  private readonly kernelSet: ReadonlySet<string>;
+  private readonly keepVectors: number;
+  private readonly layerObjects: LayerLike[];
+  private tf: Tf | undefined;
+  private subModel: LayersModel | undefined;
+  private probeTensor: Tensor | undefined;
+  private run: RunWriter | undefined;
+  private runOpening: Promise<RunWriter | undefined> | undefined;
+  private readonly queue: Job[] = [];
+  private worker: Promise<void> | undefined;
+  private readonly waiters: Array<() => void> = [];
+  private failure: unknown;
+  private lastStep = -1;
+  private step = 0;
+  private closed = false;
+  private readonly counts: MonitorStats = { captured: 0, analysed: 0, pending: 0, maxPending: 0 };
+
+  constructor(model: LayersModel, options: MonitorOptions) {
+    checkObject(model, 'model', 'a tfjs LayersModel');
+    checkOptionsObject(options);
+    this.model = model;
+    this.opts = options;
+    const walk = walkLayers(model as unknown as { layers: LayerLike[] });
+    const weighted = walk.filter(({ layer }) => layer.getWeights().length > 0);
+    if (weighted.length === 0) throw new SpecdynError(expected('a model with at least one weight layer', 'model', model.name ?? model));
+    // Probes: shape [N, ...input shape] against the model's input.
+    const inputs = (model as unknown as { inputs?: SymbolicTensor[] }).inputs;
+    if (!Array.isArray(inputs) || inputs.length !== 1) {
+      throw new RangeError(expected('a built model with one input', 'model', `${inputs?.length ?? 'no'} inputs`));
+    }
+    const inShape = inputs[0]!.shape.slice(1);
+    if (options.probes === undefined) throw new TypeError(expected('a probe tensor or Mat', 'probes', undefined));
+    if (isTensor(options.probes)) {
+      const s = options.probes.shape;
+      const ok = s.length === inShape.length + 1 && inShape.every((d, i) => d === null || d === s[i + 1]);
+      if (!ok || !(s[0]! >= 2)) throw new RangeError(expected(`a probe tensor of shape [N ≥ 2, ${inShape.map((d) => d ?? '*').join(', ')}]`, 'probes', `shape [${s.join(', ')}]`));
+      this.probeCount = s[0]!;
+    } else {
+      checkMat(options.probes, 'probes');
+      const size = inShape.reduce<number>((a, d) => a * (d ?? NaN), 1);
+      if (options.probes.cols !== size || options.probes.rows < 2) {
+        throw new RangeError(expected(`a probe Mat N ≥ 2 x ${size} (input shape [${inShape.join(', ')}])`, 'probes', `${options.probes.rows} x ${options.probes.cols}`));
+      }
+      this.probeCount = options.probes.rows;
+    }
+    if (options.probeLabels !== undefined && options.probeLabels.length !== this.probeCount) {
+      throw new RangeError(expected(`${this.probeCount} probe labels (one per probe)`, 'probeLabels', `${options.probeLabels.length} labels`));
+    }
+    // OMD layers.
+    const byName = new Map(walk.map(({ layer }) => [layer.name, layer]));
+    const outputs = new Set(((model as unknown as { outputLayers?: LayerLike[] }).outputLayers ?? []).map((l) => l.name));
+    const layerNames = options.layers ?? 'hidden';
+    let names: string[];
+    if (layerNames === 'hidden') names = weighted.map(({ layer }) => layer.name).filter((n) => !outputs.has(n));
+    else {
+      if (!Array.isArray(layerNames)) throw new TypeError(expected("an array of layer names or 'hidden'", 'layers', layerNames));
+      for (const n of layerNames) if (!byName.has(n)) throw new RangeError(expected(`a layer name of the model (${[...byName.keys()].join(', ')})`, 'layers', n));
+      names = [...layerNames];
+    }
+    this.layers = Object.freeze(names);
+    this.layerObjects = names.map((n) => byName.get(n)!);
+    // Kernels.
+    const available = weightLayerNames(model as unknown as { layers: LayerLike[] });
+    const kernelNames = options.kernels ?? 'all';
+    if (kernelNames === 'all') this.kernelLayers = Object.freeze(available);
+    else {
+      if (!Array.isArray(kernelNames)) throw new TypeError(expected("an array of layer names or 'all'", 'kernels', kernelNames));
+      for (const n of kernelNames) if (!available.includes(n)) throw new RangeError(expected(`a Dense, Conv2D or Embedding layer name (${available.join(', ')})`, 'kernels', n));
+      this.kernelLayers = Object.freeze(available.filter((n) => kernelNames.includes(n)));
+    }
+    this.kernelSet = new Set(this.kernelLayers);
+    if (this.layers.length === 0 && this.kernelLayers.length === 0) {
+      throw new RangeError(expected('at least one OMD layer or kernel to watch', 'layers/kernels', '[] and []'));
+    }
+    this.scheduled = checkSchedule(options.schedule ?? { every: 100 });
+    this.bound = checkInteger(options.queue ?? 2, 'queue', { min: 1 });
+    this.metric = checkOneOf(options.metric ?? 'angular', 'metric', ['angular', 'euclidean', 'cosine', 'sqeuclidean']);
+    this.keepVectors = checkInteger(options.eigenvectors ?? 3, 'eigenvectors', { min: 0 });
+    const bottomK = Math.max(3, this.keepVectors);
+    for (const n of this.layers) {
+      this.trajectories.set(n, new OmdTrajectory({ ...(options.omd ?? {}), metric: this.metric, bottomK, input: 'distance', returnVectors: this.keepVectors > 0 }));
+    }
+    if (options.run !== undefined && typeof options.run !== 'string') throw new TypeError(expected('a directory path', 'run', options.run));
+  }
+
+  /** Whether `step` is on the schedule (step 0 always is). */
+  isScheduled(step: number): boolean {
+    return this.scheduled(step);
+  }
+
+  /** Queue statistics. */
+  get stats(): Readonly<MonitorStats> {
+    return { ...this.counts };
+  }
+
+  /** The run directory being written, if any. */
+  get runDir(): string | undefined {
+    return this.opts.run;
+  }
+
+  /**
+   * A `model.fit` callback: captures step 0 at the start of the first fit, then counts batches
+   * and captures each scheduled step after its batch (awaiting backpressure). Steps continue
+   * across fit calls.
+   */
+  callback(): { onTrainBegin: () => Promise<void>; onBatchEnd: (batch: number, logs?: Record<string, unknown>) => Promise<void> } {
+    return {
+      onTrainBegin: async () => {
+        if (this.lastStep < 0) await this.capture(0, {});
+      },
+      onBatchEnd: async (_batch, logs) => {
+        this.step = Math.max(this.step, this.lastStep) + 1;
+        await this.capture(this.step, logs ?? {});
+      },
+    };
+  }
+
+  /**
+   * Captures a snapshot at `step` if it is scheduled (resolves to false otherwise): evaluates the
+   * probes once, copies the kernels, queues the analysis and resolves as soon as the queue has
+   * room (not when the analysis is done). Steps must increase.
+   * @throws RangeError for a step that does not increase; the error of an earlier failed analysis.
+   */
+  async capture(step: number, logs: Record<string, unknown> = {}): Promise<boolean> {
+    if (this.closed) throw new SpecdynError('Expected an open monitor for capture but received a closed one (close() was called)');
+    checkInteger(step, 'step', { min: 0 });
+    if (this.failure) throw this.failure;
+    if (!this.scheduled(step)) return false;
+    if (step <= this.lastStep) throw new RangeError(expected(`a step greater than the last captured (${this.lastStep})`, 'step', step));
+    if (this.lastStep < 0 && step > 0) this.warn(`initialisation not captured: the first snapshot is at step ${step} (capture(0) before training)`);
+    this.lastStep = step;
+    this.step = Math.max(this.step, step);
+    while (this.counts.pending >= this.bound) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.failure) throw this.failure;
+    }
+    const t0 = performance.now();
+    const reps = await this.evaluateProbes();
+    const kernels = this.copyKernels();
+    const job: Job = { step, logs: cleanLogs(logs), reps, kernels, captureMs: performance.now() - t0 };
+    this.queue.push(job);
+    this.counts.captured++;
+    this.counts.pending++;
+    this.counts.maxPending = Math.max(this.counts.maxPending, this.counts.pending);
+    this.worker ??= this.drain();
+    return true;
+  }
+
+  /**
+   * Waits for every queued analysis, then closes the run (status finished, or failed with the
+   * analysis error, which is then thrown). Idempotent.
+   */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.worker;
+      const run = await this.runOpening;
+      if (run) await run.close(this.failure ? { status: 'failed', error: this.failure } : {});
+      this.probeTensor?.dispose();
+      this.subModel = undefined;
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  private async tfjs(): Promise<Tf> {
+    this.tf ??= this.opts.tf ?? ((await import('@tensorflow/tfjs')) as Tf);
+    return this.tf;
+  }
+
+  /** One evaluation of the probe set through the sub-model; each output flattened to N x D (the tensor's own buffer, not copied again). */
+  private async evaluateProbes(): Promise<Mat<Float32Array>[]> {
+    if (this.layers.length === 0) return [];
+    const tf = await this.tfjs();
+    if (!this.subModel) {
+      const outputs = this.layerObjects.map((l) => (l as unknown as { output: SymbolicTensor }).output);
+      this.subModel = tf.model({ inputs: this.model.inputs, outputs });
+      const p = this.opts.probes;
+      const inShape = this.model.inputs[0]!.shape.slice(1) as number[];
+      this.probeTensor = isTensor(p) ? tf.clone(p) : tf.tensor(Float32Array.from(p.data), [p.rows, ...inShape]);
+    }
+    const out = this.subModel.predict(this.probeTensor!) as Tensor | Tensor[];
+    const list = Array.isArray(out) ? out : [out];
+    const n = this.probeCount;
+    const mats = list.map((t) => {
+      const raw = t.dataSync();
+      const data = raw instanceof Float32Array ? raw : Float32Array.from(raw);
+      return { data, rows: n, cols: data.length / n };
+    });
+    for (const t of list) t.dispose();
+    return mats;
+  }
+
+  /** The watched kernels, each copied once to a Float32Array. */
+  private copyKernels(): ModelKernel[] {
+    const out: ModelKernel[] = [];
+    if (this.kernelSet.size === 0) return out;
+    for (const { layerId, layer } of walkLayers(this.model as unknown as { layers: LayerLike[] })) {
+      if (!this.kernelSet.has(layer.name)) continue;
+      const k = layerKernel(layer, layerId);
+      if (k) out.push(k);
+    }
+    return out;
+  }
+
+  private async openRun(): Promise<RunWriter | undefined> {
+    if (this.opts.run === undefined) return undefined;
+    const tf = await this.tfjs();
+    return createRun(this.opts.run, {
+      config: this.opts.config,
+      seed: this.opts.seed,
+      tfBackend: tf.getBackend(),
+      tfjsVersion: tf.version?.tfjs,
+      meta: {
+        monitor: {
+          probes: this.probeCount, layers: this.layers, kernels: this.kernelLayers, metric: this.metric, queue: this.bound,
+          ...(this.opts.probeLabels ? { probeLabels: Array.from(this.opts.probeLabels as ArrayLike<number | string>) } : {}),
+        },
+      },
+      columns: {
+        omd: [...columnMeta(OMD_POINT_COLUMNS), { name: 'zero_rows', unit: 'count', dtype: 'int', doc: 'Probe rows mapped to all zeros at this layer (read as orthogonal to every row)' }, { name: 'warning', dtype: 'string', doc: "What the monitor worked around at this snapshot ('' when nothing)" }],
+        weights: columnMeta(WEIGHT_ROW_COLUMNS),
+      },
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.failure) {
+        const job = this.queue[0]!;
+        const snapshot = await this.analyse(job);
+        this.runOpening ??= this.openRun();
+        const run = await this.runOpening;
+        if (run) {
+          run.append(toStoreSnapshot(snapshot));
+          await run.flush();
+        }
+        if (this.opts.keep ?? true) this.snapshots.push(snapshot);
+        this.queue.shift();
+        this.counts.analysed++;
+        this.counts.pending--;
+        this.waiters.shift()?.();
+      }
+    } catch (err) {
+      this.failure = err;
+      this.queue.length = 0;
+      this.counts.pending = 0;
+    } finally {
+      this.worker = undefined;
+      for (const w of this.waiters.splice(0)) w();
+    }
+  }
+
+  private async analyse(job: Job): Promise<MonitorSnapshot> {
+    const t0 = performance.now();
+    const omdEntries = this.layers.map(async (name, i) => {
+      const x = job.reps[i]!;
+      let warning = '';
+      let zeroRows = 0;
+      let d: Mat<Float64Array>;
+      const zeros = this.metric === 'angular' || this.metric === 'cosine' ? zeroRowsOf(x) : [];
+      if (zeros.length > 0) {
+        zeroRows = zeros.length;
+        const shown = zeros.slice(0, 10).join(', ') + (zeros.length > 10 ? ', …' : '');
+        warning = `${zeros.length} of ${x.rows} probe rows are all zeros at layer '${name}' (rows ${shown}): read as orthogonal to every row`;
+        this.warn(`probe rows mapped to all zeros at layer '${name}' (first at step ${job.step}): read as orthogonal to every row for the ${this.metric} distance`);
+        d = await zeroSafeDistance(x, this.metric as 'angular' | 'cosine');
+      } else {
+        d = await distanceMatrix(x, { metric: this.metric });
+      }
+      const { bandVectors: _b, bottomVectors, ...point } = await this.trajectories.get(name)!.push(job.step, d);
+      const kept = bottomVectors && this.keepVectors > 0
+        ? { bottomVectors: { data: bottomVectors.data.slice(0, this.keepVectors * bottomVectors.cols), rows: this.keepVectors, cols: bottomVectors.cols } }
+        : {};
+      return [name, { ...point, ...kept, zeroRows, warning }] as const;
+    });
+    const weightsP = job.kernels.length > 0 ? analyzeKernels(job.kernels, { bootstrap: 0, ...(this.opts.weights ?? {}) }) : Promise.resolve([]);
+    const [omd, weights] = await Promise.all([Promise.all(omdEntries), weightsP]);
+    return { step: job.step, logs: job.logs, omd: Object.fromEntries(omd), weights, timings: { captureMs: job.captureMs, analysisMs: performance.now() - t0 } };
+  }
+}
+
+/** Numeric logs only; tfjs's per-batch `batch` and `size` are bookkeeping, not metrics. */
+function cleanLogs(logs: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(logs ?? {})) {
+    if (k === 'batch' || k === 'size') continue;
+    if (typeof v === 'number') out[k] = v;
+  }
+  return out;
+}
+
+/** A monitor snapshot as a store snapshot: OMD point rows (+ spectrum `values` and aligned `cloud`), weight rows (+ `evals`). */
+function toStoreSnapshot(s: MonitorSnapshot): import('../store/index.js').Snapshot {
+  const observables: import('../store/index.js').ObservableRecord[] = [];
+  for (const [name, p] of Object.entries(s.omd)) {
+    const { step: _s, ...row } = omdPointToRow(p);
+    observables.push({ observable: name, family: 'omd', row: { ...row, zero_rows: p.zeroRows, warning: p.warning }, arrays: { values: p.figures.values, cloud: p.cloud, ...(p.bottomVectors ? { bottom_vectors: p.bottomVectors } : {}) } });
+  }
+  for (const w of s.weights) {
+    observables.push({ observable: w.name, family: 'weights', row: weightRowToRow(w), arrays: { evals: w.evals } });
+  }
+  return { step: s.step, logs: s.logs, observables };
+}
