@@ -12,7 +12,7 @@
  * single-threaded and large ones alone with all threads.
  */
 import { AbortError, expected } from './errors.js';
-import { nativeInfo } from './linalg/index.js';
+import { native } from './native.js';
 import { checkInteger } from './validate.js';
 
 /**
@@ -21,7 +21,7 @@ import { checkInteger } from './validate.js';
  */
 export function defaultConcurrency(): number {
   try {
-    return Math.max(1, nativeInfo().hardwareThreads);
+    return Math.max(1, native().nativeInfo().hardwareThreads);
   } catch {
     return 1;
   }

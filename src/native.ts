@@ -7,12 +7,16 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, InternalError, LapackError, NoConvergenceError, SpecdynError } from './errors.js';
-import type {
-  BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions, GramOptions, NativeInfo, Precision, SvdOptions, SvdResult,
-} from './linalg/index.js';
-import type {
-  DensityOptions, EigshOptions, EigshResult, SvdsOptions, SvdsResult, SymmetricOperator,
-} from './linalg/iterative.js';
+// The binding's signatures take linalg's option and result types: type-only imports, erased at
+// run time, so the base still loads nothing above it.
+// biome-ignore lint/style/noRestrictedImports: type-only (see above)
+import type { BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions } from './linalg/index.js';
+// biome-ignore lint/style/noRestrictedImports: type-only (see above)
+import type { GramOptions, NativeInfo, Precision, SvdOptions, SvdResult } from './linalg/index.js';
+// biome-ignore lint/style/noRestrictedImports: type-only (see above)
+import type { DensityOptions, EigshOptions, EigshResult, SvdsOptions, SvdsResult } from './linalg/iterative.js';
+// biome-ignore lint/style/noRestrictedImports: type-only (see above)
+import type { SymmetricOperator } from './linalg/iterative.js';
 import type { Mat } from './matrix.js';
 
 /**
