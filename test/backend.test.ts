@@ -7,7 +7,7 @@ import { SpecdynError } from '../src/errors.js';
 import { native } from '../src/native.js';
 import { eigvalsh } from '../src/linalg/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
-import { NATIVE_BACKEND_NAME, NATIVE_KERNELS, SpecdynNativeBackend } from '../src/tfjs/native-kernels.js';
+import { NATIVE_BACKEND_NAME, NATIVE_KERNELS, type SpecdynNativeBackend } from '../src/tfjs/native-kernels.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 let tf: Tf;

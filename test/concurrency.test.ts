@@ -6,7 +6,10 @@ import { nativeInfo } from '../src/linalg/index.js';
 /** A promise with its resolve/reject exposed. */
 function deferred<T = void>() {
   let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 const tick = () => new Promise<void>((r) => setImmediate(r));

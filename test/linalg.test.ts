@@ -36,7 +36,7 @@ describe('eigvalsh / eigh against closed forms', () => {
     const n = 50;
     const a = { data: new Float64Array(n * n), rows: n, cols: n };
     const diag = Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 10);
-    diag.forEach((v, i) => (a.data[i * n + i] = v));
+    for (const [i, v] of diag.entries()) a.data[i * n + i] = v;
     const want = [...diag].sort((x, y) => x - y);
     expect(maxRelErr(eigvalshSync(a), want, 1)).toBeLessThan(1e-14);
   });
@@ -386,7 +386,7 @@ describe('batch, concurrency and threads', () => {
     const mats = Array.from({ length: 200 }, (_, i) => randSym(8 + (i % 40), i));
     const want = mats.map((m) => eigvalshSync(m));
     const got = await Promise.all(mats.map((m) => eigvalsh(m)));
-    got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(want[i]!)));
+    for (const [i, g] of got.entries()) expect(Array.from(g)).toEqual(Array.from(want[i]!));
   });
 
   it('setThreads / getThreads round-trip', () => {

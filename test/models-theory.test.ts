@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   finiteDataTeacherStudent as fd,
   linearTeacherStudent as lts,
-  nonlinearTeacherStudent as nl,
   phaseDiagram,
   simulateTeacherStudent,
   stepBoundaries,
@@ -85,7 +84,7 @@ describe('nonlinear one-step coefficients and boundaries', () => {
           (c.mu2Tilde * (c.mu2Tilde + 2 * c.mu2) * 0.5 * s2 - c.mu2 ** 2 * sr * s2 + (c.mu1 + c.mu1Tilde) ** 2) * e * e +
           2 * (c.mu2 * sr - c.mu2Tilde * 0.5) * s2 * e - sr * s2;
         for (let k = 0; k < 3000; k++) {
-          const e = Math.pow(10, -3 + (6 * k) / 3000);
+          const e = 10 ** (-3 + (6 * k) / 3000);
           const inside = b.orderedIntervals.some(([lo, hi]) => e > lo && e < hi);
           if (Math.abs(q(e)) > 1e-9 * (1 + Math.abs(q(e)))) expect(inside).toBe(q(e) > 0);
         }

@@ -232,7 +232,7 @@ describe('phaseDiagram', () => {
         const b = (await phaseDiagram({ sigmaW: [sigmaW], lr: [0.5], t, n: 20, m: 40, replicas: 2 })).boundaries[0]!;
         const want = scan(sigmaW, t);
         expect(b.transitions.length).toBe(want.length);
-        b.transitions.forEach((x, k) => expect(Math.abs(x - want[k]!)).toBeLessThan(2e-4));
+        for (const [k, x] of b.transitions.entries()) expect(Math.abs(x - want[k]!)).toBeLessThan(2e-4);
         expect(b.criticalStep).toBe(b.transitions[0]);
       }
     }

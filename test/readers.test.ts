@@ -46,7 +46,7 @@ function npy(descr: string, shape: number[], values: number[], opts: { fortran?:
     data = new Uint8Array(size * values.length);
     const dv = new DataView(data.buffer);
     const f = put(descr[0] !== '>');
-    values.forEach((v, i) => f(dv, i * size, v));
+    for (const [i, v] of values.entries()) f(dv, i * size, v);
   }
   const out = new Uint8Array(pre + dict.length + data.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
@@ -237,7 +237,7 @@ const le = (code: string, vals: number[]): Uint8Array => {
   const [size, put] = PUT[code]!;
   const b = new Uint8Array(size * vals.length);
   const dv = new DataView(b.buffer);
-  vals.forEach((v, i) => put(true)(dv, i * size, v));
+  for (const [i, v] of vals.entries()) put(true)(dv, i * size, v);
   return b;
 };
 
@@ -280,6 +280,7 @@ describe('safetensors', () => {
     const hp = file('huge.safetensors', huge);
     await expect(readSafetensors(hp)).rejects.toThrow(`Expected a header length ≤ the ${huge.length - 8} bytes after it (file truncated or not safetensors) for ${hp} but received '4611686018427387904'`);
     await expect(readSafetensors(file('tiny.safetensors', new Uint8Array(5)))).rejects.toThrow(/8-byte header length.*but received '5 bytes'/);
+    // biome-ignore lint/suspicious/noExplicitAny: each case rewrites one field of a parsed JSON header
     const cases: [string, (h: Record<string, any>) => void, RegExp][] = [
       ['size', (h) => (h['fc1.weight'].shape = [3, 3]), /Expected 36 bytes for shape \[3, 3\] of F32 for tensor 'fc1\.weight'/],
       ['overlap', (h) => (h['fc1.bias'].data_offsets = [20, 36]), /non-overlapping tensors \('fc1\.weight' ends at 24\) for tensor 'fc1\.bias'/],

@@ -236,7 +236,7 @@ describe('powerLawFit', () => {
     for (const alpha of [2, 2.5, 3.5]) {
       const rng = new Rng(Math.round(alpha * 10));
       const x = new Float64Array(5000);
-      for (let i = 0; i < x.length; i++) x[i] = i < 1000 ? 0.05 + 0.9 * rng.uniform() : Math.pow(1 - rng.uniform(), -1 / (alpha - 1));
+      for (let i = 0; i < x.length; i++) x[i] = i < 1000 ? 0.05 + 0.9 * rng.uniform() : (1 - rng.uniform()) ** (-1 / (alpha - 1));
       const fit = powerLawFit(x);
       expect(Math.abs(fit.alpha - alpha)).toBeLessThan(0.1);
       expect(fit.xmin).toBeGreaterThan(0.9);

@@ -35,8 +35,26 @@ describe('route choice', () => {
 
 describe('one body, two drivers', () => {
   function* body(log: string[]): Steps<number> {
-    const a = yield* solve({ run: async () => (log.push('run 1'), 2), runSync: () => (log.push('sync 1'), 2) });
-    const b = yield* solve({ run: async () => (log.push('run 2'), a * 10), runSync: () => (log.push('sync 2'), a * 10) });
+    const a = yield* solve({
+      run: async () => {
+        log.push('run 1');
+        return 2;
+      },
+      runSync: () => {
+        log.push('sync 1');
+        return 2;
+      },
+    });
+    const b = yield* solve({
+      run: async () => {
+        log.push('run 2');
+        return a * 10;
+      },
+      runSync: () => {
+        log.push('sync 2');
+        return a * 10;
+      },
+    });
     return a + b;
   }
 

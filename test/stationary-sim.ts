@@ -19,7 +19,7 @@ export function stationarySample(n: number, ratio: number, seed: number): Float6
 
 /** L1 distance Σ_b |empirical mass − theory mass| over log-spaced bins from lo to hi (plus the two tails). */
 export function stationaryL1(values: Float64Array, ratio: number, lo: number, hi: number, bins: number): number {
-  const edges = Array.from({ length: bins + 1 }, (_, k) => lo * Math.pow(hi / lo, k / bins));
+  const edges = Array.from({ length: bins + 1 }, (_, k) => lo * (hi / lo) ** (k / bins));
   const cuts = [-Infinity, ...edges, Infinity];
   const counts = new Float64Array(cuts.length - 1);
   for (const v of values) {

@@ -26,10 +26,12 @@ describe('kmeansExplained', () => {
       return mine.reduce((a, r) => a + r[j]!, 0) / mine.length;
     }));
     let total = 0, within = 0;
-    rows.forEach((r, i) => r.forEach((x, j) => {
-      total += (x - mean[j]!) ** 2;
-      within += (x - cm[i % 4]![j]!) ** 2;
-    }));
+    for (const [i, r] of rows.entries()) {
+      for (const [j, x] of r.entries()) {
+        total += (x - mean[j]!) ** 2;
+        within += (x - cm[i % 4]![j]!) ** 2;
+      }
+    }
     expect(kmeansExplained(p, 4)).toBeCloseTo(1 - within / total, 12);
     expect(kmeansExplained(p, 4)).toBeGreaterThan(0.999);
   });

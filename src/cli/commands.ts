@@ -77,7 +77,10 @@ export async function reportCommand(dirs: string[], opts: { out?: string; watch?
     const runs: Run[] = [];
     for (const d of dirs) runs.push(await openRunAt(d));
     let bar: ReturnType<Output['progress']> | undefined;
-    const result = await writeReport(runs.map((r) => fromRun(r)), { outDir, refreshSeconds: refresh, onFigure: (d, t) => (bar ??= out.progress('report figures', t)).update(d) });
+    const result = await writeReport(runs.map((r) => fromRun(r)), { outDir, refreshSeconds: refresh, onFigure: (d, t) => {
+      bar ??= out.progress('report figures', t);
+      bar.update(d);
+    } });
     bar?.done();
     return { result, runs };
   };
@@ -192,7 +195,10 @@ export async function analyzeCommand(path: string, opts: { out?: string; metric?
   }
   const run = await openRunAt(dir);
   let bar: ReturnType<Output['progress']> | undefined;
-  const result = await writeReport([fromRun(run)], { outDir: kind === 'run' ? opts.out : undefined, onFigure: (d, t) => (bar ??= out.progress('report figures', t)).update(d) });
+  const result = await writeReport([fromRun(run)], { outDir: kind === 'run' ? opts.out : undefined, onFigure: (d, t) => {
+    bar ??= out.progress('report figures', t);
+    bar.update(d);
+  } });
   bar?.done();
   const summary = runSummary(run);
   out.result({ ...summary, kind, ...(imported ? { imported } : {}), report: result.html }, () => `${summary.dir}: ${summary.status}, ${summary.snapshots} snapshots; report ${result.html}`);

@@ -360,7 +360,7 @@ function collapseOnce(o: Resolved, curves: Float64Array[], start: number[]): { p
   const res = (p: number[]): number[] => {
     const out: number[] = [];
     sizes.forEach((n, k) => {
-      const s = Math.pow(n / n0, p[1]!);
+      const s = (n / n0) ** p[1]!;
       lrs.forEach((e, j) => {
         const y = curves[k]![j]!;
         if (y >= COLLAPSE_FLOOR) out.push(pade(p.slice(2), (e - p[0]!) * s) - y);
@@ -374,7 +374,7 @@ function collapseOnce(o: Resolved, curves: Float64Array[], start: number[]): { p
     // no pole of F between the smallest and largest scaled argument
     let lo = Infinity, hi = -Infinity;
     sizes.forEach((n) => {
-      const s = Math.pow(n / n0, p[1]!);
+      const s = (n / n0) ** p[1]!;
       lo = Math.min(lo, (lrs[0]! - p[0]!) * s);
       hi = Math.max(hi, (lrs[lrs.length - 1]! - p[0]!) * s);
     });

@@ -25,7 +25,7 @@
  * ε_o = α/(α − 1) is 1/(harmonic mean of Σ̂'s eigenvalues) = E[1/s].
  */
 import { checkNumber, checkObject } from '../validate.js';
-import { type TeacherStudentPhase } from './teacher-student.js';
+import type { TeacherStudentPhase } from './teacher-student.js';
 
 /** A finite-data one-step point: σ_W, r = N/M, α = P/M, step ε. */
 export interface FiniteDataPoint {
@@ -212,7 +212,7 @@ export const finiteDataTeacherStudent = {
     checkNumber(hi, 'range[1]', { min: lo, minExclusive: true });
     const present = (e: number) => solve({ sigmaW, ratio, alpha, lr: e }).margin > 0;
     const K = 400;
-    const grid = Array.from({ length: K + 1 }, (_, k) => lo * Math.pow(hi / lo, k / K));
+    const grid = Array.from({ length: K + 1 }, (_, k) => lo * (hi / lo) ** (k / K));
     const flags = grid.map(present);
     const refine = (a: number, b: number, fa: boolean): number => {
       for (let it = 0; it < 80 && b - a > 1e-9 * b; it++) { const mid = Math.sqrt(a * b); if (present(mid) === fa) a = mid; else b = mid; }

@@ -27,7 +27,7 @@
  */
 import { expected } from '../errors.js';
 import { checkNumber, checkObject, checkOneOf } from '../validate.js';
-import { type TeacherStudentPhase } from './teacher-student.js';
+import type { TeacherStudentPhase } from './teacher-student.js';
 
 /** The coefficients of the linearised first step. */
 export interface StepCoefficients {

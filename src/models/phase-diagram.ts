@@ -25,7 +25,7 @@ import {
 } from './physics.js';
 import { simulation } from './simulate.js';
 import { type SettingTheory, theoryOf } from './theory.js';
-import { type TeacherStudentPhase } from './teacher-student.js';
+import type { TeacherStudentPhase } from './teacher-student.js';
 
 /** Options of {@link phaseDiagram}. */
 export interface PhaseDiagramOptions {
@@ -120,7 +120,7 @@ export interface PhaseDiagram {
 /** `count` log-spaced values from 10^lo to 10^hi (like numpy.logspace). @throws {RangeError} for count < 1. */
 export function logspace(lo: number, hi: number, count: number): number[] {
   checkInteger(count, 'count', { min: 1 });
-  return Array.from({ length: count }, (_, k) => Math.pow(10, count === 1 ? lo : lo + ((hi - lo) * k) / (count - 1)));
+  return Array.from({ length: count }, (_, k) => 10 ** (count === 1 ? lo : lo + ((hi - lo) * k) / (count - 1)));
 }
 
 function checkGrid(x: unknown, name: string): number[] {

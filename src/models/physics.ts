@@ -14,7 +14,7 @@
 import { defaultConcurrency, mapConcurrent } from '../concurrency.js';
 import { expected } from '../errors.js';
 import { type EighResult, eigh, eighSync, gram, gramSync } from '../linalg/index.js';
-import { type Mat } from '../matrix.js';
+import type { Mat } from '../matrix.js';
 import { median } from '../stats.js';
 import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
 
@@ -107,7 +107,7 @@ function tanhMoments(): PopulationMoments {
 /** f and f' of each activation. @internal */
 export const activationFns: Record<Activation, { f: (h: number) => number; df: (h: number) => number }> = {
   linear: { f: (h) => h, df: () => 1 },
-  relu: { f: (h) => (h > 0 ? h : 0), df: (h) => (h > 0 ? 1 : 0) },
+  relu: { f: (h) => Math.max(h, 0), df: (h) => (h > 0 ? 1 : 0) },
   tanh: { f: Math.tanh, df: (h) => 1 - Math.tanh(h) ** 2 },
 };
 
@@ -116,7 +116,7 @@ export const activationFns: Record<Activation, { f: (h: number) => number; df: (
  * from W₀ = σ_W Z/√M: a = (1 − ε)^t σ_W/√M, b = 1 − (1 − ε)^t. @internal
  */
 export function linearWeightFactors(sigmaW: number, lr: number, t: number, m: number): { a: number; b: number } {
-  const decay = Math.pow(1 - lr, t);
+  const decay = (1 - lr) ** t;
   return { a: (decay * sigmaW) / Math.sqrt(m), b: 1 - decay };
 }
 

@@ -41,11 +41,11 @@ function checkPoint(p: LinearPoint): { sigmaW: number; ratio: number; lr: number
 
 /** A = (1 − ε)^{2t}: the factor on the initial noise variance. */
 function varianceFactor(lr: number, t: number): number {
-  return Math.pow(1 - lr, 2 * t);
+  return (1 - lr) ** (2 * t);
 }
 /** B = (1 − (1 − ε)^t)²: the signal power θ_t². */
 function signalFactor(lr: number, t: number): number {
-  return (1 - Math.pow(1 - lr, t)) ** 2;
+  return (1 - (1 - lr) ** t) ** 2;
 }
 
 /** Closed forms of the linear teacher–student model; see the module doc for the setting. */
@@ -103,7 +103,7 @@ export const linearTeacherStudent = {
     const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
     const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
     const tt = checkNumber(t, 't', { min: 0, minExclusive: true });
-    return 1 - Math.pow(1 + s * Math.pow(r, 0.25), -1 / tt);
+    return 1 - (1 + s * r ** 0.25) ** (-1 / tt);
   },
   /**
    * Upper critical step: the smallest ε > 1 at which the outlier disappears again (integer
@@ -115,9 +115,9 @@ export const linearTeacherStudent = {
     const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
     const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
     const tt = checkInteger(t, 't', { min: 1 });
-    const a = s * Math.pow(r, 0.25);
-    if (tt % 2 === 1) return a > 1 ? 1 + Math.pow(a - 1, -1 / tt) : Infinity;
-    return 1 + Math.pow(1 + a, -1 / tt);
+    const a = s * r ** 0.25;
+    if (tt % 2 === 1) return a > 1 ? 1 + (a - 1) ** (-1 / tt) : Infinity;
+    return 1 + (1 + a) ** (-1 / tt);
   },
   /**
    * Every interval of ε ≥ 0 in which the outlier exists at step t (integer t ≥ 1), ascending,
@@ -132,11 +132,11 @@ export const linearTeacherStudent = {
     const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
     const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
     const tt = checkInteger(t, 't', { min: 1 });
-    const a = s * Math.pow(r, 0.25);
-    if (tt % 2 === 1) return [[1 - Math.pow(1 + a, -1 / tt), a > 1 ? 1 + Math.pow(a - 1, -1 / tt) : Infinity]];
-    const c = Math.pow(1 + a, -1 / tt);
+    const a = s * r ** 0.25;
+    if (tt % 2 === 1) return [[1 - (1 + a) ** (-1 / tt), a > 1 ? 1 + (a - 1) ** (-1 / tt) : Infinity]];
+    const c = (1 + a) ** (-1 / tt);
     const out: Array<[number, number]> = [[1 - c, 1 + c]];
-    if (a < 1) out.push([1 + Math.pow(1 - a, -1 / tt), Infinity]);
+    if (a < 1) out.push([1 + (1 - a) ** (-1 / tt), Infinity]);
     return out;
   },
   /** The "optimal" step ε_o = 1: one step removes the bulk (W₁ = W*). */
@@ -149,7 +149,7 @@ export const linearTeacherStudent = {
     const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
     const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
     const e = checkNumber(lr, 'lr', { min: 0, max: 1, minExclusive: true, maxExclusive: true });
-    return -Math.log(1 + s * Math.pow(r, 0.25)) / Math.log(1 - e);
+    return -Math.log(1 + s * r ** 0.25) / Math.log(1 - e);
   },
   /**
    * Phase at step t: 'disordered' without an outlier (τ_t ≤ √r); with one, 'ferromagnetic'

@@ -5,7 +5,7 @@
  */
 import { finiteDataTeacherStudent as fd, mpEdge } from './finite-data.js';
 import { nonlinearTeacherStudent as nl, type StepCoefficients, stepBoundaries, stepCoefficients } from './nonlinear.js';
-import { type Activation, type DataSpec } from './physics.js';
+import type { Activation, DataSpec } from './physics.js';
 import { linearTeacherStudent, type TeacherStudentPhase } from './teacher-student.js';
 
 /** Closed forms at (σ_W, ε) for a fixed setting. @internal */

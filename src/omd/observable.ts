@@ -150,12 +150,16 @@ function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): St
   const below = exact.filter((e) => e.value < 0 && e.value <= lower);
   const above = exact.filter((e) => !(e.value < 0 && e.value <= lower));
   const values = new Float64Array(n);
-  below.forEach((e, i) => (values[i] = e.value));
-  values.set(pseudo, below.length);
-  above.forEach((e, i) => (values[n - above.length + i] = e.value));
   const vecs = new Map<number, Float64Array>();
-  below.forEach((e, i) => vecs.set(i, e.vec));
-  above.forEach((e, i) => vecs.set(n - above.length + i, e.vec));
+  for (const [i, e] of below.entries()) {
+    values[i] = e.value;
+    vecs.set(i, e.vec);
+  }
+  values.set(pseudo, below.length);
+  for (const [i, e] of above.entries()) {
+    values[n - above.length + i] = e.value;
+    vecs.set(n - above.length + i, e.vec);
+  }
   const p = spectralFigures(values, mean, o);
   // Exact sums where the trace identities allow (see above).
   const perron = p.perron;

@@ -353,7 +353,7 @@ export function spacingFigure(layer: WeightLayer): Figure | null {
   if (!row || !Number.isFinite(row.variance_mp) || !Number.isFinite(row.bulk_max)) return null;
   const bulk = Array.from(last.evals).filter((x) => x > 0 && x <= row.bulk_max);
   if (bulk.length < 30) return null;
-  let ls;
+  let ls: ReturnType<typeof levelSpacings>;
   try {
     const r = row.ratio <= 1 ? row.ratio : 1 / row.ratio;
     ls = levelSpacings(bulk, { by: 'mp', ratio: r, variance: row.ratio <= 1 ? row.variance_mp : row.variance_mp * row.ratio, bins: 24 });
@@ -425,7 +425,11 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
     // Non-Perron values ranked by |λ| (descending); the first m̂ are the band.
     const rest = Array.from(v.subarray(0, n - 1)).sort((a, b) => Math.abs(b) - Math.abs(a));
     const shown = si % every === 0 || si === spectra.length - 1;
-    if (shown) rest.slice(0, Math.max(m, RANKED_SHOWN)).forEach((x, k) => points.push({ step: s.step, value: num(x), role: k < m ? 'band' : 'bulk (top ranked)' }));
+    if (shown) {
+      for (const [k, x] of rest.slice(0, Math.max(m, RANKED_SHOWN)).entries()) {
+        points.push({ step: s.step, value: num(x), role: k < m ? 'band' : 'bulk (top ranked)' });
+      }
+    }
     const others = rest.slice(m);
     if (others.length > 0) bulk.push({ step: s.step, lo: num(Math.min(...others)), hi: num(Math.max(...others)) });
   }

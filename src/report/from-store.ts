@@ -72,7 +72,7 @@ export function fromRun(run: Run, name = basename(run.dir)): ReportRun {
     const stored = firstArray(run, 'omd', obs, ['labels']);
     const own = stored.size > 0 ? vector([...stored.values()][0]) : undefined;
     if (own) labels = own;
-    let regimes;
+    let regimes: ReturnType<ReturnType<Run['trajectory']>['regimes']> | undefined;
     try {
       regimes = run.trajectory(obs).regimes();
     } catch {

@@ -25,7 +25,7 @@ import {
   Message,
   MessageHeader,
   RecordBatch,
-  RecordBatchFileReader,
+  type RecordBatchFileReader,
   RecordBatchFileWriter,
   RecordBatchReader,
   RecordBatchStreamWriter,
@@ -92,7 +92,7 @@ export function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
     offsets[i + 1] = total;
   });
   const flat = new Float64Array(total);
-  records.forEach((r, i) => flat.set(r.values, offsets[i]!));
+  for (const [i, r] of records.entries()) flat.set(r.values, offsets[i]!);
   const utf8 = (xs: string[]): Data<Utf8> => vectorFromArray(xs, new Utf8()).data[0]!;
   const listType = SPECTRA_SCHEMA.fields[9]!.type as List<Float64>;
   const children = [

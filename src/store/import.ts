@@ -142,7 +142,10 @@ export async function importSnapshots(dir: string, options: ImportSnapshotsOptio
       const observables: ObservableRecord[] = await Promise.all(
         [...mats].map(async ([name, m]) => {
           let t = trajectories.get(name);
-          if (!t) trajectories.set(name, (t = new OmdTrajectory(trajectoryOptions)));
+          if (!t) {
+            t = new OmdTrajectory(trajectoryOptions);
+            trajectories.set(name, t);
+          }
           return omdRecord(name, await t.push(step, m));
         }),
       );

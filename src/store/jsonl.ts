@@ -21,7 +21,8 @@ export function encodeLine(record: Record<string, Scalar>): string {
   const out: Record<string, Scalar | Record<string, string>> = {};
   for (const [k, v] of Object.entries(record)) {
     if (typeof v === 'number' && !Number.isFinite(v)) {
-      (nonfinite ??= {})[k] = Number.isNaN(v) ? 'NaN' : NAMES.get(v)!;
+      nonfinite ??= {};
+      nonfinite[k] = Number.isNaN(v) ? 'NaN' : NAMES.get(v)!;
       out[k] = null;
     } else {
       out[k] = v;
