@@ -286,6 +286,7 @@ describe('safetensors', () => {
       ['order', (h) => (h.ids.data_offsets = [30, 2]), /data_offsets \[begin, end\] with 0 ≤ begin ≤ end for tensor 'ids'/],
       ['dtype', (h) => (h.half.dtype = 'F8_E4M3'), /supported safetensors dtype .* for the dtype of tensor 'half' of .* but received 'F8_E4M3'/],
       ['shape', (h) => (h.half.shape = [-1]), /shape of non-negative integers/],
+      ['metadata', (h) => (h.__metadata__ = { epoch: 3 }), /Expected a string for __metadata__\.epoch of .* but received 3/],
     ];
     for (const [name, lie, re] of cases) {
       const p = file(`${name}.safetensors`, safetensors(tensors, { lie }));

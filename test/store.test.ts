@@ -30,6 +30,12 @@ describe('run store round trip', () => {
     for (const s of [0, 10, 20]) w.append(snapshot(s));
     await w.flush();
     w.append(snapshot(30));
+    // A reader while the writer is live: what was committed, status running; repair is refused.
+    const live = await openRun(dir);
+    expect(live.status).toBe('running');
+    expect(live.steps).toEqual([0, 10, 20]);
+    expect(live.array(10, 'dense_1', 'values')).toHaveLength(7);
+    await expect(repairRun(dir)).rejects.toThrow(/being written by pid/);
     await w.close();
     const run = await openRun(dir);
     expect(run.status).toBe('finished');
@@ -66,7 +72,6 @@ describe('run store round trip', () => {
     await expect(openRun(other)).rejects.toThrow(`Expected a specdyn run directory (with run.json) for dir but received '${other}'`);
     await expect(createRun(other, {})).rejects.toThrow(/notes\.txt/);
     expect(SpecdynError).toBe(BaseError);
-    void repairRun;
   });
 });
 

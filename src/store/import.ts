@@ -138,12 +138,14 @@ export async function importSnapshots(dir: string, options: ImportSnapshotsOptio
       }
       const missing = first!.layers.filter((l) => !mats.has(l));
       if (missing.length > 0) throw new RangeError(expected(`the layers of ${path.basename(first!.file)} (${first!.layers.join(', ')})`, path.basename(file), `no ${missing.join(', ')}`));
-      const observables: ObservableRecord[] = [];
-      for (const [name, m] of mats) {
-        let t = trajectories.get(name);
-        if (!t) trajectories.set(name, (t = new OmdTrajectory(trajectoryOptions)));
-        observables.push(omdRecord(name, await t.push(step, m)));
-      }
+      // Layers are independent trajectories: analyse them side by side on the native pool.
+      const observables: ObservableRecord[] = await Promise.all(
+        [...mats].map(async ([name, m]) => {
+          let t = trajectories.get(name);
+          if (!t) trajectories.set(name, (t = new OmdTrajectory(trajectoryOptions)));
+          return omdRecord(name, await t.push(step, m));
+        }),
+      );
       writer.append({ step, observables });
       await writer.flush();
     }

@@ -62,6 +62,7 @@ export function parseSafetensorsHeader(json: string, bufferSize: number, dataSta
   for (const [name, v] of Object.entries(obj as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('an object of strings', `__metadata__ of ${file}`, v);
+      for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') fail('a string', `__metadata__.${k} of ${file}`, x);
       metadata = v as Record<string, string>;
       continue;
     }
