@@ -7,13 +7,12 @@
  */
 import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
-import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigvalsh, eigvalshSync, eigsh, eigshSync } from '../linalg/index.js';
+import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { ANALYZE_KEYS, OBSERVABLE_KEYS, checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
 import { finish, neededRange, spectralFigures } from './snapshot.js';
 import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } from './types.js';
 import { checkOptions } from '../validate.js';
-
 /**
  * The observable M: pairwise distances between the N rows of a representation Mat (N x D,
  * float32 or float64; row i = probe input i, order kept). Default metric `angular` (geodesic on
@@ -39,9 +38,9 @@ export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Ma
 
 /**
  * Analyses one snapshot: builds M from representations (or checks a given distance matrix, see
- * {@link AnalyzeOptions.input}), computes the full spectrum (LAPACK ?syevd) and the eigenvectors it
- * needs (bottom-k and band, ?syevr on an index range), and returns every per-snapshot figure of
- * {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
+ * {@link AnalyzeOptions.input}), computes the full spectrum and the eigenvectors it needs
+ * (bottom-k and band) from one tridiagonal reduction (`eigh` with `allValues`), and returns
+ * every per-snapshot figure of {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
  * as every async call does (docs/api.md: in place when on a SharedArrayBuffer or returned by
  * specdyn, else copied once); do not mutate it while the call is pending. A distance-matrix input
  * is checked and copied to float64 (the snapshot keeps M) before the Promise is returned.
@@ -63,11 +62,12 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
 
 /**
  * The one body of {@link analyzeObservable} and its Sync twin: checks, then yields each native
- * solve (distance matrix, full spectrum, the eigenvector range it needs) and resumes with its
+ * solve (the distance matrix; on the full route one eigh for all values and the needed vectors;
+ * on the partial route eigsh and the SLQ pseudo-spectrum) and resumes with its
  * result, so the two drivers differ only in how they run a solve.
  */
-export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined, fn = 'analyzeObservable'): Steps<ObservableSnapshot> {
-  checkOptions(fn, options, ANALYZE_KEYS);
+export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Steps<ObservableSnapshot> {
+  checkOptions('analyzeObservable', options, ANALYZE_KEYS);
   const o = resolveOptions(options);
   checkMat(input, 'input');
   let matrix: Mat<Float64Array>;
@@ -84,14 +84,18 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined, 
   const n = matrix.rows;
   const route = chooseRoute(o, n);
   if (route === 'partial') return yield* partialSteps(matrix, mean, o);
-  const eigOpts = { precision: o.precision };
-  const values = yield* call(eigvalsh, eigvalshSync, matrix, eigOpts);
-  const p = spectralFigures(values, mean, o);
+  // One tridiagonal reduction for every eigenvalue and the eigenvectors the figures read: the
+  // bottom-k and the candidate band, which for a BBS-proper M (one positive eigenvalue) are
+  // indices 0 … max(bottomK, maxBand) − 1. An M whose band reaches above that (positive
+  // non-Perron eigenvalues of large |λ|) gets a second, range-only solve for its vectors.
+  const guess = Math.min(n - 1, Math.max(o.bottomK, o.maxBand) - 1);
+  const allOpts = { range: [0, guess] as [number, number], allValues: true, precision: o.precision };
+  const eig = yield* call(eigh, eighSync, matrix, allOpts);
+  const p = spectralFigures(eig.values, mean, o);
   const range = neededRange(p);
-  const vecOpts = { range, precision: o.precision };
-  const eig = yield* call(eigh, eighSync, matrix, vecOpts);
-  const lo = range[0];
-  return finish(p, matrix, (idx) => eig.vectors.data.subarray((idx - lo) * n, (idx - lo + 1) * n), o, 'full');
+  let vectors = eig.vectors;
+  if (range[1] > guess) vectors = (yield* call(eigh, eighSync, matrix, { range, precision: o.precision })).vectors;
+  return finish(p, matrix, (idx) => vectors.data.subarray(idx * n, (idx + 1) * n), o, 'full');
 }
 
 const perronOf = (exact: { value: number }[]): number => exact.reduce((m, e) => Math.max(m, e.value), 0);

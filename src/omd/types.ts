@@ -77,7 +77,8 @@ export interface AnalyzeOptions extends ObservableOptions {
   /** An eigenvalue counts as positive when λ > positiveTolerance · λ_Perron; default 1e-9. */
   positiveTolerance?: number;
   /**
-   * `full`: the whole spectrum (LAPACK ?syevd, O(N³)). `partial`: the Perron value, the top
+   * `full`: the whole spectrum and the needed eigenvectors from one tridiagonal reduction (LAPACK
+   * ?sytrd, O(N³)). `partial`: the Perron value, the top
    * maxBand + 1 non-Perron values by |λ| and the bottom-k pairs exactly (block Lanczos, eigsh),
    * the rest of the spectrum as pseudo-eigenvalues from its SLQ density; see docs/omd.md
    * "Routes". `auto` (default): partial when N > `partialAbove`. Both drivers support both.
