@@ -9,7 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new specdyn::AddonData());
   specdyn::RegisterOps(env, exports);
   specdyn::RegisterInfo(env, exports);
-  specdyn::RegisterLanczos(env, exports);
+  specdyn::RegisterIterative(env, exports);
   specdyn::RegisterTfjs(env, exports);
   return exports;
 }

@@ -33,7 +33,7 @@ function withSpectrum(values: number[], seed = 3): Mat<Float64Array> {
     const l = values[j]!;
     for (let r = 0; r < n; r++) {
       const a = l * q[j * n + r]!;
-      for (let c = 0; c < n; c++) data[r * n + c] += a * q[j * n + c]!;
+      for (let c = 0; c < n; c++) data[r * n + c]! += a * q[j * n + c]!;
     }
   }
   for (let r = 0; r < n; r++) for (let c = 0; c < r; c++) data[r * n + c] = data[c * n + r]!;
@@ -164,7 +164,7 @@ describe('implicit operators', () => {
 
   it('distance operators agree with the dense distance matrix (sqeuclidean, cosine, correlation)', () => {
     const x = randn(300, 20, 4);
-    for (let i = 0; i < x.data.length; i++) x.data[i] += 3; // off-centre: the Gram form must cope
+    for (let i = 0; i < x.data.length; i++) x.data[i]! += 3; // off-centre: the Gram form must cope
     for (const metric of ['sqeuclidean', 'cosine', 'correlation'] as const) {
       const d = distanceMatrixSync(x, { metric });
       const exact = eigvalshSync(d);
@@ -195,14 +195,14 @@ describe('implicit operators', () => {
 describe('spectralDensity', () => {
   it('matches the exact histogram of a Wishart matrix within the reported error', async () => {
     const w = randn(800, 1600, 12);
-    for (let i = 0; i < w.data.length; i++) w.data[i] /= Math.sqrt(1600);
+    for (let i = 0; i < w.data.length; i++) w.data[i]! /= Math.sqrt(1600);
     const exact = eigvalshSync(gramSync(w));
     const progress: number[] = [];
     const res = await spectralDensity(gramOperator(w), { bins: 30, probes: 16, steps: 60, seed: 1, onProgress: (p) => progress.push(p.done) });
     const counts = new Float64Array(30);
     for (const l of exact) {
       const b = Math.min(29, Math.floor((l - res.edges[0]!) / (res.edges[1]! - res.edges[0]!)));
-      if (b >= 0) counts[b] += 1 / exact.length;
+      if (b >= 0) counts[b]! += 1 / exact.length;
     }
     let l1 = 0;
     let mass = 0;
@@ -273,7 +273,7 @@ describe('bad input', () => {
     bad.data[5] = NaN;
     expect(() => eigshSync(bad)).toThrow(/Expected finite values for a.data but received NaN at index 5/);
     const asym = randSym(4, 1);
-    asym.data[1] += 1;
+    asym.data[1]! += 1;
     expect(() => eigshSync(asym)).toThrow(/Expected a symmetric matrix/);
     expect(() => eigshSync({ kind: 'hessian' } as never)).toThrow(new RangeError("Expected 'gram' or 'distance' for a.kind but received 'hessian'"));
     expect(() => eigshSync(distanceOperator(randn(5, 2), { metric: 'euclidean' as never }))).toThrow(RangeError);

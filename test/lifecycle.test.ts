@@ -2,7 +2,7 @@
 // the process. Each scenario that could abort runs in a child process, whose exit code and
 // signal are checked.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,6 +60,7 @@ function one(i) {
   return new Promise((resolve) => {
     const w = new Worker(workerCode, { eval: true, workerData: { root, seed: i + 1 } });
     w.on('error', () => {});
+    w.once('exit', resolve); // a worker that ends by itself (it should not) settles its lane too
     const stop = (ms) => setTimeout(() => w.terminate().then(resolve, resolve), ms);
     if (i % 3 === 0) w.once('online', () => stop(Math.random() * 4));
     else w.once('message', () => { ready++; stop(Math.random() * 12); });
@@ -95,6 +96,32 @@ console.log('ALIVE', b.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2,
     }
     expect(lines[3]).toBe('ALIVE 1,3');
   });
+});
+
+describe('memory limits: cgroups', () => {
+  // SPECDYN_CGROUP_ROOT points the limit reader at a directory laid out like the cgroup mount.
+  const cases: [string, string, string, number, RegExp][] = [
+    ['v2 memory.max of 1 GiB', 'memory.max', '1073741824\n', 20000, /fits in memory \(\d\.\d GiB of memory left under the cgroup limit\) for x but received a 20000 x 4 matrix needing 3\.0 GiB/],
+    ['v1 memory.limit_in_bytes of 1 GiB', 'memory/memory.limit_in_bytes', '1073741824\n', 20000, /fits in memory \(\d\.\d GiB of memory left under the cgroup limit\)/],
+    ["v2 'max' (no limit)", 'memory.max', 'max\n', 2000, /^no error 2000$/],
+  ];
+  for (const [label, file, content, rows, want] of cases) {
+    it(`${label}: gramSync of ${rows} x 4 ${rows > 2000 ? 'is refused before allocating' : 'runs'}`, () => {
+      const root = mkdtempSync(path.join(os.tmpdir(), 'specdyn-cgroup-'));
+      mkdirSync(path.join(root, 'memory'), { recursive: true });
+      writeFileSync(path.join(root, file), content);
+      const r = runNode(
+        `${load}
+try { const g = b.gram({ data: new Float64Array(${rows} * 4), rows: ${rows}, cols: 4 }, undefined, false); console.log('no error', g.rows); }
+catch (e) { console.log(e.constructor.name + ': ' + e.message); }
+`,
+        `SPECDYN_CGROUP_ROOT='${root}' `,
+      );
+      expect([r.status, r.signal]).toEqual([0, null]);
+      expect(r.stdout.trim()).toMatch(want);
+      if (rows > 2000) expect(r.stdout).toMatch(/^RangeError: Expected a problem that fits in memory/);
+    });
+  }
 });
 
 describe('C++ exceptions become JavaScript errors (injected faults)', () => {
@@ -174,6 +201,14 @@ describe('one message dialect', () => {
     }
     expect(() => eighSync(a, { symmetryTolerance: -0.1 })).toThrow(
       new RangeError("Expected a non-negative number for eigh option 'symmetryTolerance' but received -0.1"),
+    );
+    expect(() => eighSync({ data: new Float64Array([1, 0.1, 0.30000000000000004, 1]), rows: 2, cols: 2 })).toThrow(
+      new RangeError(
+        'Expected a symmetric matrix (|a[i][j] - a[j][i]| <= 1e-10 * max|a|) for a but received a[0][1] = 0.1 and a[1][0] = 0.30000000000000004 (relative asymmetry 0.2)',
+      ),
+    );
+    expect(() => eigvalshSync({ data: new Float64Array([1, 0, 0, -3.5e39]), rows: 2, cols: 2 }, { precision: 'float32' })).toThrow(
+      new RangeError("Expected values within float32 range (|v| <= 3.4e38) for a.data (precision 'float32') but received -3.5e+39 at index 3"),
     );
   });
 

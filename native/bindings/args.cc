@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include "../kernels/fault.h"
 #include "../kernels/memory.h"
 
 #include <sys/mman.h>
@@ -12,9 +13,9 @@
 #include <vector>
 
 #include <climits>
-#include <initializer_list>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 
 namespace specdyn {
 
@@ -57,8 +58,7 @@ std::string Describe(Napi::Value v) {
   }
   if (v.IsTypedArray()) {
     auto ta = v.As<Napi::TypedArray>();
-    std::snprintf(buf, sizeof buf, "%s(%zu)", TypedArrayName(ta.TypedArrayType()),
-                  ta.ElementLength());
+    std::snprintf(buf, sizeof buf, "%s(%zu)", TypedArrayName(ta.TypedArrayType()), ta.ElementLength());
     return buf;
   }
   if (v.IsArray()) {
@@ -69,23 +69,19 @@ std::string Describe(Napi::Value v) {
   return "an object";
 }
 
-void ThrowType(Napi::Env env, const std::string& what, const std::string& name,
-               const std::string& received) {
-  throw Napi::TypeError::New(env, "Expected " + what + " for " + name + " but received " +
-                                      received);
+void ThrowType(Napi::Env env, const std::string& what, const std::string& name, const std::string& received) {
+  throw Napi::TypeError::New(env, "Expected " + what + " for " + name + " but received " + received);
 }
 
-void ThrowRange(Napi::Env env, const std::string& what, const std::string& name,
-                const std::string& received) {
-  throw Napi::RangeError::New(env, "Expected " + what + " for " + name + " but received " +
-                                       received);
+void ThrowRange(Napi::Env env, const std::string& what, const std::string& name, const std::string& received) {
+  throw Napi::RangeError::New(env, "Expected " + what + " for " + name + " but received " + received);
 }
 
 namespace {
 
 // new Class(args...) when the class is registered; otherwise a plain Error of that name.
-Napi::Value Construct(Napi::Env env, const Napi::FunctionReference& cls, const char* name,
-                      const std::string& message, std::initializer_list<napi_value> rest) {
+Napi::Value Construct(Napi::Env env, const Napi::FunctionReference& cls, const char* name, const std::string& message,
+                      std::initializer_list<napi_value> rest) {
   if (!cls.IsEmpty()) {
     std::vector<napi_value> args{Napi::String::New(env, message)};
     args.insert(args.end(), rest.begin(), rest.end());
@@ -109,17 +105,14 @@ Napi::Value MakeError(Napi::Env env, const Status& s, Napi::Object details) {
     case ErrKind::Lapack:
       return Construct(env, cls(&AddonData::lapackError), "LapackError", s.message,
                        {Napi::String::New(env, s.routine), Napi::Number::New(env, s.info)});
-    case ErrKind::Aborted:
-      return Construct(env, cls(&AddonData::abortError), "AbortError", s.message, {});
+    case ErrKind::Aborted: return Construct(env, cls(&AddonData::abortError), "AbortError", s.message, {});
     case ErrKind::NoConvergence: {
       if (details.IsEmpty()) details = Napi::Object::New(env);
       details.Set("routine", Napi::String::New(env, s.routine));
       details.Set("converged", Napi::Number::New(env, s.info));
-      return Construct(env, cls(&AddonData::noConvergenceError), "NoConvergenceError", s.message,
-                       {details});
+      return Construct(env, cls(&AddonData::noConvergenceError), "NoConvergenceError", s.message, {details});
     }
-    case ErrKind::Internal:
-      return Construct(env, cls(&AddonData::internalError), "InternalError", s.message, {});
+    case ErrKind::Internal: return Construct(env, cls(&AddonData::internalError), "InternalError", s.message, {});
     default: return Napi::RangeError::New(env, s.message).Value();
   }
 }
@@ -153,21 +146,18 @@ void Export(Napi::Env env, Napi::Object exports, const char* name, BindingFn fn)
   exports.Set(name, Napi::Function::New(env, guarded, name));
 }
 
-int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo,
-                     int64_t hi) {
+int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo, int64_t hi) {
   char what[96];
   std::snprintf(what, sizeof what, "an integer in [%lld, %lld]", static_cast<long long>(lo),
                 static_cast<long long>(hi));
   if (!v.IsNumber()) ThrowType(env, what, name, Describe(v));
   double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d == std::floor(d)) || d < double(lo) || d > double(hi))
-    ThrowRange(env, what, name, Describe(v));
+  if (!(d == std::floor(d)) || d < double(lo) || d > double(hi)) ThrowRange(env, what, name, Describe(v));
   return static_cast<int64_t>(d);
 }
 
 MatArg ParseMat(Napi::Env env, Napi::Value v, const std::string& name) {
-  if (!v.IsObject() || v.IsArray() || v.IsTypedArray())
-    ThrowType(env, "a Mat { data, rows, cols }", name, Describe(v));
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray()) ThrowType(env, "a Mat { data, rows, cols }", name, Describe(v));
   Napi::Object o = v.As<Napi::Object>();
   if (o.Has("shape") && o.Has("dtype") && o.Get("dataSync").IsFunction()) {
     // A tfjs Tensor (recognised by its shape, dtype and dataSync, without tfjs).
@@ -182,8 +172,8 @@ MatArg ParseMat(Napi::Env env, Napi::Value v, const std::string& name) {
     }
     shape += "]";
     ThrowType(env, "a Mat { data, rows, cols }", name,
-              "a tfjs Tensor of shape " + shape + "; pass { data: t.dataSync(), rows: " + rows +
-                  ", cols: " + cols + " } (a 2-D tensor's values, row-major)");
+              "a tfjs Tensor of shape " + shape + "; pass { data: t.dataSync(), rows: " + rows + ", cols: " + cols +
+                  " } (a 2-D tensor's values, row-major)");
   }
   Napi::Value data = o.Get("data");
   if (!data.IsTypedArray()) ThrowType(env, "a Float64Array or Float32Array", name + ".data", Describe(data));
@@ -201,8 +191,8 @@ MatArg ParseMat(Napi::Env env, Napi::Value v, const std::string& name) {
   if (len != m.view.rows * m.view.cols) {
     char what[128], got[64];
     std::snprintf(what, sizeof what, "length %lld (rows %lld x cols %lld)",
-                  static_cast<long long>(m.view.rows * m.view.cols),
-                  static_cast<long long>(m.view.rows), static_cast<long long>(m.view.cols));
+                  static_cast<long long>(m.view.rows * m.view.cols), static_cast<long long>(m.view.rows),
+                  static_cast<long long>(m.view.cols));
     std::snprintf(got, sizeof got, "length %lld", static_cast<long long>(len));
     ThrowRange(env, what, name + ".data", got);
   }
@@ -258,8 +248,7 @@ double ParseNonNegative(Napi::Env env, Napi::Value v, const std::string& name, d
   return d;
 }
 
-double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn,
-                        double fallback) {
+double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn, double fallback) {
   return ParseNonNegative(env, opts.Get(key), fn + " option '" + key + "'", fallback);
 }
 
@@ -268,18 +257,16 @@ void CheckFits(Napi::Env env, double bytes, double lworkElems, const MatArg& m) 
   const double limit = AvailableMemoryBytes(&source);
   char got[160];
   if (bytes > limit) {
-    std::snprintf(got, sizeof got, "a %lld x %lld matrix needing %.1f GiB",
-                  static_cast<long long>(m.view.rows), static_cast<long long>(m.view.cols),
-                  bytes / double(1ull << 30));
+    std::snprintf(got, sizeof got, "a %lld x %lld matrix needing %.1f GiB", static_cast<long long>(m.view.rows),
+                  static_cast<long long>(m.view.cols), bytes / double(1ull << 30));
     char what[160];
-    std::snprintf(what, sizeof what, "a problem that fits in memory (%.1f GiB of %s)",
-                  limit / double(1ull << 30), source);
+    std::snprintf(what, sizeof what, "a problem that fits in memory (%.1f GiB of %s)", limit / double(1ull << 30),
+                  source);
     ThrowRange(env, what, m.view.name, got);
   }
   if (lworkElems > double(INT32_MAX)) {
     std::snprintf(got, sizeof got, "a %lld x %lld matrix needing a workspace of %.3g elements",
-                  static_cast<long long>(m.view.rows), static_cast<long long>(m.view.cols),
-                  lworkElems);
+                  static_cast<long long>(m.view.rows), static_cast<long long>(m.view.cols), lworkElems);
     ThrowRange(env, "a problem whose LAPACK workspace fits a 32-bit index", m.view.name, got);
   }
 }

@@ -10,7 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "../kernels/kernels.h"
+#include "../kernels/matview.h"
+#include "../kernels/status.h"
 
 namespace specdyn {
 
@@ -57,10 +58,8 @@ Napi::Object ParseOptions(Napi::Env env, Napi::Value v, const std::string& name)
 Precision ParsePrecision(Napi::Env env, Napi::Object opts, const std::string& fn);
 double ParseNonNegative(Napi::Env env, Napi::Value v, const std::string& name, double fallback);
 // opts[key], named "<fn> option '<key>'".
-double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn,
-                        double fallback);
-int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo,
-                     int64_t hi);
+double ParseNonNegative(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn, double fallback);
+int64_t ParseInteger(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo, int64_t hi);
 
 // "'a' or 'b'", "'a', 'b' or 'c'", and for more than three "one of 'a', 'b', 'c', 'd'" (the
 // form src/validate.ts writes too).
@@ -87,9 +86,7 @@ E ParseChoice(Napi::Env env, Napi::Value v, const std::string& name,
 bool ParseBool(Napi::Env env, Napi::Object opts, const char* key, const std::string& fn, bool fallback);
 
 // "<fn> option '<key>'": how every option is named in messages (TypeScript writes the same).
-inline std::string OptionName(const std::string& fn, const char* key) {
-  return fn + " option '" + key + "'";
-}
+inline std::string OptionName(const std::string& fn, const char* key) { return fn + " option '" + key + "'"; }
 
 // Refuses a problem whose memory (outputs + workspace, bytes) would not fit, before allocating.
 void CheckFits(Napi::Env env, double bytes, double lworkElems, const MatArg& m);

@@ -5,6 +5,6 @@
 namespace specdyn {
 void RegisterOps(Napi::Env env, Napi::Object exports);
 void RegisterInfo(Napi::Env env, Napi::Object exports);
-void RegisterLanczos(Napi::Env env, Napi::Object exports);
+void RegisterIterative(Napi::Env env, Napi::Object exports);
 void RegisterTfjs(Napi::Env env, Napi::Object exports);
 }  // namespace specdyn

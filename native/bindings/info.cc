@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "../kernels/blas_gate.h"
+#include "../kernels/fault.h"
+#include "../kernels/threads.h"
 #include "args.h"
 #include "bindings.h"
 
@@ -22,9 +24,7 @@ Napi::Value SetThreadsFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value GetThreadsFn(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), ConfiguredThreads());
-}
+Napi::Value GetThreadsFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ConfiguredThreads()); }
 
 Napi::Value InfoFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -69,15 +69,13 @@ Napi::Value SetErrorClassesFn(const Napi::CallbackInfo& info) {
 // result on the main thread) of the given kind ('length_error', 'bad_alloc', 'unknown').
 Napi::Value InjectFaultFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const FaultSite site = ParseChoice<FaultSite>(env, info[0], "site", {{"none", FaultSite::None},
-                                                                       {"kernel", FaultSite::Kernel},
-                                                                       {"result", FaultSite::Result}});
-  const FaultKind kind = info[1].IsUndefined()
-                             ? FaultKind::LengthError
-                             : ParseChoice<FaultKind>(env, info[1], "kind",
-                                                      {{"length_error", FaultKind::LengthError},
-                                                       {"bad_alloc", FaultKind::BadAlloc},
-                                                       {"unknown", FaultKind::Unknown}});
+  const FaultSite site = ParseChoice<FaultSite>(
+      env, info[0], "site", {{"none", FaultSite::None}, {"kernel", FaultSite::Kernel}, {"result", FaultSite::Result}});
+  const FaultKind kind = info[1].IsUndefined() ? FaultKind::LengthError
+                                               : ParseChoice<FaultKind>(env, info[1], "kind",
+                                                                        {{"length_error", FaultKind::LengthError},
+                                                                         {"bad_alloc", FaultKind::BadAlloc},
+                                                                         {"unknown", FaultKind::Unknown}});
   ArmFault(site, kind);
   return env.Undefined();
 }
@@ -89,8 +87,8 @@ Napi::Value DgemmSecondsFn(const Napi::CallbackInfo& info) {
   std::vector<double> a(size_t(n * n), 1.0 / double(n)), b(size_t(n * n), 0.5), c(size_t(n * n));
   BlasScope scope(2.0 * double(n) * double(n) * double(n));
   auto t0 = std::chrono::steady_clock::now();
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0, a.data(),
-              int(n), b.data(), int(n), 0.0, c.data(), int(n));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0, a.data(), int(n), b.data(),
+              int(n), 0.0, c.data(), int(n));
   auto t1 = std::chrono::steady_clock::now();
   return Napi::Number::New(info.Env(), std::chrono::duration<double>(t1 - t0).count());
 }

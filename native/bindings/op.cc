@@ -13,9 +13,7 @@ Op::~Op() {
   for (void* b : pinned_) UnpinExternal(b);
 }
 
-void Op::Input(const MatArg& m, MatView* slot) {
-  inputs_.push_back({Napi::Persistent(m.data), slot});
-}
+void Op::Input(const MatArg& m, MatView* slot) { inputs_.push_back({Napi::Persistent(m.data), slot}); }
 
 void Op::BindInputs(Napi::Env env, bool async) {
   for (auto& in : inputs_) {

@@ -16,8 +16,9 @@
 #include <memory>
 #include <vector>
 
-#include "../kernels/kernels.h"
+#include "../kernels/matview.h"
 #include "../kernels/memory.h"
+#include "../kernels/status.h"
 #include "args.h"
 
 namespace specdyn {

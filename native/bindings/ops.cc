@@ -1,11 +1,16 @@
 // N-API glue for the kernels: parse and check arguments on the main thread, allocate results,
 // then hand one Op to Dispatch.
 #include <atomic>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "../kernels/blas_gate.h"
+#include "../kernels/checks.h"
+#include "../kernels/distance.h"
+#include "../kernels/eigen.h"
+#include "../kernels/svd.h"
+#include "../kernels/threads.h"
 #include "args.h"
 #include "bindings.h"
 #include "op.h"
@@ -13,11 +18,8 @@
 namespace specdyn {
 namespace {
 
-
-
 // The caller's out buffer, or a new one; n x n float64 either way.
-Napi::Float64Array SquareOutput(Napi::Env env, Napi::Value out, const std::string& fn,
-                                const MatArg& x) {
+Napi::Float64Array SquareOutput(Napi::Env env, Napi::Value out, const std::string& fn, const MatArg& x) {
   const int64_t n = x.view.rows;
   if (out.IsUndefined()) return NewResult(env, n * n);
   const std::string name = fn + " option 'out'";
@@ -38,13 +40,11 @@ Napi::Float64Array SquareOutput(Napi::Env env, Napi::Value out, const std::strin
   return arr;
 }
 
-
 class GramOp : public Op {
  public:
   // userOut: the caller's `out` buffer when the kernel cannot write into it directly (an async
   // call on a detachable buffer): the result is copied into it when the call completes.
-  GramOp(const MatArg& x, Precision p, Napi::Float64Array out, Napi::Float64Array userOut,
-         Metric metric, bool distance)
+  GramOp(const MatArg& x, Precision p, Napi::Float64Array out, Napi::Float64Array userOut, Metric metric, bool distance)
       : x_(x.view), p_(p), out_(out.Data()), metric_(metric), distance_(distance) {
     Input(x, &x_);
     outRef_ = Napi::Persistent(out);
@@ -61,8 +61,8 @@ class GramOp : public Op {
     Napi::Float64Array dst = userOut_.Value();
     const size_t n = size_t(x_.rows) * size_t(x_.rows);
     if (dst.ElementLength() != n)
-      ThrowRange(env, "a Float64Array of length " + std::to_string(n) + ", unchanged during the call",
-                 "option 'out'", "length " + std::to_string(dst.ElementLength()) + " (detached or resized)");
+      ThrowRange(env, "a Float64Array of length " + std::to_string(n) + ", unchanged during the call", "option 'out'",
+                 "length " + std::to_string(dst.ElementLength()) + " (detached or resized)");
     std::memcpy(dst.Data(), out_, n * sizeof(double));
     return MatObject(env, dst, x_.rows, x_.rows);
   }
@@ -184,13 +184,14 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
   const bool ranged = lo >= 0;
   // allValues without a range is the full solve, which already returns every value.
   const bool combined = allValues && ranged;
-  CheckFits(env, 8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) + (combined ? 8.0 * double(n) : 0.0) +
-                     (combined ? EigenAllValuesWorkBytes(n, k, p) : EigenWorkBytes(n, p, ranged, vectors)),
+  CheckFits(env,
+            8.0 * double(k) * (vectors ? double(n) + 1.0 : 1.0) + (combined ? 8.0 * double(n) : 0.0) +
+                (combined ? EigenAllValuesWorkBytes(n, k, p) : EigenWorkBytes(n, p, ranged, vectors)),
             EigenLworkElems(n, ranged, vectors), a);
   Napi::Float64Array values = NewResult(env, combined ? n : k);
   Napi::Float64Array vecs = vectors ? NewResult(env, k * n) : Napi::Float64Array();
-  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs, combined),
-                  IsAsync(info, 2), vectors ? "eigh" : "eigvalsh");
+  return Dispatch(env, std::make_unique<EigenOp>(a, p, lo, hi, symTol, values, vecs, combined), IsAsync(info, 2),
+                  vectors ? "eigh" : "eigvalsh");
 }
 
 Napi::Value EigvalshFn(const Napi::CallbackInfo& info) { return EigenLike(info, false); }
@@ -198,8 +199,7 @@ Napi::Value EighFn(const Napi::CallbackInfo& info) { return EigenLike(info, true
 
 class SvdOp : public Op {
  public:
-  SvdOp(MatArg w, Precision p, int64_t k, Napi::Float64Array s, Napi::Float64Array u,
-        Napi::Float64Array v)
+  SvdOp(MatArg w, Precision p, int64_t k, Napi::Float64Array s, Napi::Float64Array u, Napi::Float64Array v)
       : w_(w.view), p_(p), k_(k) {
     Input(w, &w_);
     s_ = Napi::Persistent(s);
@@ -254,14 +254,14 @@ Napi::Value SvdLike(const Napi::CallbackInfo& info, bool vectors) {
   const int64_t mn = std::min(w.view.rows, w.view.cols);
   int64_t k = mn;
   if (!kOpt.IsUndefined()) k = ParseInteger(env, kOpt, fn + " option 'k'", 1, mn);
-  CheckFits(env, 8.0 * double(k) * (vectors ? double(w.view.rows + w.view.cols) + 1.0 : 1.0) +
-                     SvdWorkBytes(w.view.rows, w.view.cols, p, vectors),
+  CheckFits(env,
+            8.0 * double(k) * (vectors ? double(w.view.rows + w.view.cols) + 1.0 : 1.0) +
+                SvdWorkBytes(w.view.rows, w.view.cols, p, vectors),
             SvdLworkElems(w.view.rows, w.view.cols, vectors), w);
   Napi::Float64Array s = NewResult(env, k);
   Napi::Float64Array u = vectors ? NewResult(env, k * w.view.rows) : Napi::Float64Array();
   Napi::Float64Array v = vectors ? NewResult(env, k * w.view.cols) : Napi::Float64Array();
-  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2),
-                  vectors ? "svd" : "svdvals");
+  return Dispatch(env, std::make_unique<SvdOp>(w, p, k, s, u, v), IsAsync(info, 2), vectors ? "svd" : "svdvals");
 }
 
 Napi::Value SvdvalsFn(const Napi::CallbackInfo& info) { return SvdLike(info, false); }
@@ -271,8 +271,7 @@ Napi::Value SvdFn(const Napi::CallbackInfo& info) { return SvdLike(info, true); 
 // whole matrices (small dense solves scale far better across matrices than inside one).
 class BatchOp : public Op {
  public:
-  BatchOp(std::vector<MatArg> mats, std::vector<Napi::Float64Array> outs, Precision p,
-          int threads)
+  BatchOp(std::vector<MatArg> mats, std::vector<Napi::Float64Array> outs, Precision p, int threads)
       : p_(p), threads_(threads) {
     views_.reserve(mats.size());  // Input() keeps pointers into views_
     for (auto& m : mats) {
@@ -341,11 +340,10 @@ Napi::Value EigvalshBatchFn(const Napi::CallbackInfo& info) {
     maxN = std::max(maxN, m.view.rows);
     mats.push_back(m);
   }
-  CheckFits(env, bytes + threads * EigenWorkBytes(maxN, p, false, false),
-            EigenLworkElems(maxN, false, false), mats[0]);
+  CheckFits(env, bytes + threads * EigenWorkBytes(maxN, p, false, false), EigenLworkElems(maxN, false, false), mats[0]);
   for (auto& m : mats) outs.push_back(NewResult(env, m.view.rows));
-  return Dispatch(env, std::make_unique<BatchOp>(std::move(mats), std::move(outs), p, threads),
-                  IsAsync(info, 2), "eigvalshBatch");
+  return Dispatch(env, std::make_unique<BatchOp>(std::move(mats), std::move(outs), p, threads), IsAsync(info, 2),
+                  "eigvalshBatch");
 }
 
 }  // namespace

@@ -19,8 +19,7 @@ namespace {
 const char* kFn = "sgemmF32";
 
 // A Float32Array argument (required, or nullable when optional).
-bool F32Arg(Napi::Env env, Napi::Value v, const char* name, bool optional, const float** data,
-            int64_t* len) {
+bool F32Arg(Napi::Env env, Napi::Value v, const char* name, bool optional, const float** data, int64_t* len) {
   if (optional && (v.IsNull() || v.IsUndefined())) return false;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     ThrowType(env, optional ? "a Float32Array or null" : "a Float32Array",
@@ -34,18 +33,16 @@ bool F32Arg(Napi::Env env, Napi::Value v, const char* name, bool optional, const
 const int32_t* IndexArg(Napi::Env env, Napi::Value v, const char* name, int64_t batch) {
   if (v.IsNull() || v.IsUndefined()) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    ThrowType(env, "an Int32Array or null", std::string(kFn) + " argument '" + name + "'",
-              Describe(v));
+    ThrowType(env, "an Int32Array or null", std::string(kFn) + " argument '" + name + "'", Describe(v));
   auto arr = v.As<Napi::Int32Array>();
   if (int64_t(arr.ElementLength()) != batch)
-    ThrowRange(env, "an Int32Array of length " + std::to_string(batch),
-               std::string(kFn) + " argument '" + name + "'", Describe(v));
+    ThrowRange(env, "an Int32Array of length " + std::to_string(batch), std::string(kFn) + " argument '" + name + "'",
+               Describe(v));
   return arr.Data();
 }
 
 bool BoolArg(Napi::Env env, Napi::Value v, const char* name) {
-  if (!v.IsBoolean())
-    ThrowType(env, "a boolean", std::string(kFn) + " argument '" + name + "'", Describe(v));
+  if (!v.IsBoolean()) ThrowType(env, "a boolean", std::string(kFn) + " argument '" + name + "'", Describe(v));
   return v.As<Napi::Boolean>().Value();
 }
 
@@ -75,15 +72,13 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   if (act.IsUndefined() || act.IsNull()) {
     g.act = Activation::Linear;
   } else {
-    if (!act.IsString())
-      ThrowType(env, "an activation name", fn + " argument 'activation'", Describe(act));
+    if (!act.IsString()) ThrowType(env, "an activation name", fn + " argument 'activation'", Describe(act));
     if (!ParseActivation(act.As<Napi::String>().Utf8Value().c_str(), &g.act))
       ThrowRange(env, "one of 'linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'",
                  fn + " argument 'activation'", Describe(act));
   }
   if (!info[13].IsUndefined() && !info[13].IsNull()) {
-    if (!info[13].IsNumber())
-      ThrowType(env, "a number", fn + " argument 'leakyreluAlpha'", Describe(info[13]));
+    if (!info[13].IsNumber()) ThrowType(env, "a number", fn + " argument 'leakyreluAlpha'", Describe(info[13]));
     g.alpha = info[13].As<Napi::Number>().FloatValue();
   }
   F32Arg(env, info[14], "preluWeights", true, &g.prelu, &g.preluLen);
@@ -94,8 +89,7 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   // Nor bias or PReLU weights: the product overwrites them before the epilogue reads them.
   if (overlaps(g.out, g.outLen, g.a, g.aLen) || overlaps(g.out, g.outLen, g.b, g.bLen) ||
       overlaps(g.out, g.outLen, g.bias, g.biasLen) || overlaps(g.out, g.outLen, g.prelu, g.preluLen))
-    ThrowRange(env, "an output buffer that overlaps no input", fn + " argument 'out'",
-               Describe(info[2]));
+    ThrowRange(env, "an output buffer that overlaps no input", fn + " argument 'out'", Describe(info[2]));
   Status s;
   {
     // Through the BLAS gate like every other native operation: a product of >= 1e8 flops waits
@@ -126,8 +120,8 @@ std::string OpName(Napi::Env env, Napi::Value v, const std::string& fn) {
   return v.As<Napi::String>().Utf8Value();
 }
 
-void ThrowIfAliased(Napi::Env env, Napi::Float32Array out, Napi::Float32Array in,
-                    const std::string& fn, const char* name) {
+void ThrowIfAliased(Napi::Env env, Napi::Float32Array out, Napi::Float32Array in, const std::string& fn,
+                    const char* name) {
   const float* o = out.Data();
   const float* p = in.Data();
   const size_t on = out.ElementLength(), pn = in.ElementLength();
@@ -166,8 +160,7 @@ Napi::Value BinaryF32Fn(const Napi::CallbackInfo& info) {
       auto arr = v.As<Napi::Int32Array>();
       if (i == 0) len0 = arr.ElementLength();
       if (arr.ElementLength() != len0 || len0 == 0 || len0 > 64)
-        ThrowRange(env, "Int32Arrays of one length in [1, 64]", fn + " argument '" + names[i] + "'",
-                   Describe(v));
+        ThrowRange(env, "Int32Arrays of one length in [1, 64]", fn + " argument '" + names[i] + "'", Describe(v));
       ptrs[i] = arr.Data();
     }
     rank = int(len0);
@@ -187,9 +180,8 @@ Napi::Value BinaryF32Fn(const Napi::CallbackInfo& info) {
       }
     }
   }
-  Status s = BinaryF32(op, a.Data(), int64_t(a.ElementLength()), b.Data(),
-                       int64_t(b.ElementLength()), out.Data(), int64_t(out.ElementLength()), rank,
-                       shape, strides[0], strides[1]);
+  Status s = BinaryF32(op, a.Data(), int64_t(a.ElementLength()), b.Data(), int64_t(b.ElementLength()), out.Data(),
+                       int64_t(out.ElementLength()), rank, shape, strides[0], strides[1]);
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
   return env.Undefined();
 }
@@ -211,8 +203,7 @@ Napi::Value UnaryF32Fn(const Napi::CallbackInfo& info) {
     if (!info[3].IsNumber()) ThrowType(env, "a number", fn + " argument 'alpha'", Describe(info[3]));
     alpha = info[3].As<Napi::Number>().FloatValue();
   }
-  Status s = UnaryF32(op, x.Data(), int64_t(x.ElementLength()), out.Data(),
-                      int64_t(out.ElementLength()), alpha);
+  Status s = UnaryF32(op, x.Data(), int64_t(x.ElementLength()), out.Data(), int64_t(out.ElementLength()), alpha);
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
   return env.Undefined();
 }
@@ -232,8 +223,8 @@ Napi::Value SumF32Fn(const Napi::CallbackInfo& info) {
   int64_t inner = ParseInteger(env, info[4], fn + " argument 'inner'", 0, limit);
   if (double(outer) * double(reduce) * double(inner) > double(limit))
     ThrowRange(env, "sizes whose product is below 2^52", fn + " arguments", "larger sizes");
-  Status s = SumF32(x.Data(), int64_t(x.ElementLength()), outer, reduce, inner, out.Data(),
-                    int64_t(out.ElementLength()));
+  Status s =
+      SumF32(x.Data(), int64_t(x.ElementLength()), outer, reduce, inner, out.Data(), int64_t(out.ElementLength()));
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
   return env.Undefined();
 }

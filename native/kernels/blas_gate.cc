@@ -6,7 +6,7 @@
 #include <deque>
 #include <mutex>
 
-#include "kernels.h"
+#include "threads.h"
 
 namespace specdyn {
 namespace {
@@ -16,11 +16,11 @@ namespace {
 struct Gate {
   std::mutex m;
   std::condition_variable cv;
-  int shared = 0;                      // small operations running
-  bool exclusive = false;              // a large operation running
+  int shared = 0;          // small operations running
+  bool exclusive = false;  // a large operation running
   uint64_t nextTicket = 0;
-  std::deque<uint64_t> waitingLarge;   // tickets of waiting large operations, ascending
-  int applied = -1;                    // thread count last given to OpenBLAS
+  std::deque<uint64_t> waitingLarge;  // tickets of waiting large operations, ascending
+  int applied = -1;                   // thread count last given to OpenBLAS
   // openblas_set_num_threads is not free (~0.1 ms): call it only on a change.
   void Apply(int n) {
     if (n != applied) {
@@ -72,8 +72,10 @@ BlasScope::~BlasScope() {
   Gate& g = TheGate();
   {
     std::lock_guard<std::mutex> l(g.m);
-    if (threaded_) g.exclusive = false;
-    else --g.shared;
+    if (threaded_)
+      g.exclusive = false;
+    else
+      --g.shared;
   }
   g.cv.notify_all();
 }

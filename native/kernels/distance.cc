@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <memory>
 
-#include "kernels.h"
+#include "distance.h"
+#include "fault.h"
 #include "memory.h"
+#include "threads.h"
 
 namespace specdyn {
 namespace {
@@ -84,8 +86,8 @@ double UnitChord2(const T* a, double na, const T* b, double nb, int64_t d) {
 // Turns the upper triangle of a Gram matrix (in out, row-major n x n) into distances.
 // rows: the (possibly centred) data the Gram matrix was built from, used for close pairs.
 template <typename T>
-Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double closeTol,
-                      const std::string& name, double* out) {
+Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double closeTol, const std::string& name,
+                      double* out) {
   std::vector<double> sq(n), inv(n);
   for (int64_t i = 0; i < n; ++i) {
     sq[i] = out[i * n + i];
@@ -99,8 +101,7 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
       return Status::Range(buf);
     }
   }
-  const bool angular = metric == Metric::Cosine || metric == Metric::Angular ||
-                       metric == Metric::Correlation;
+  const bool angular = metric == Metric::Cosine || metric == Metric::Angular || metric == Metric::Correlation;
   if (angular) {
     for (int64_t i = 0; i < n; ++i) {
       if (!(sq[i] > 0)) {
@@ -108,9 +109,8 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
         std::snprintf(buf, sizeof buf,
                       "Expected rows with %s for %s (metric '%s') but received a %s row at index "
                       "%lld",
-                      metric == Metric::Correlation ? "non-zero variance" : "non-zero norm",
-                      name.c_str(), MetricName(metric),
-                      metric == Metric::Correlation ? "constant" : "zero",
+                      metric == Metric::Correlation ? "non-zero variance" : "non-zero norm", name.c_str(),
+                      MetricName(metric), metric == Metric::Correlation ? "constant" : "zero",
                       static_cast<long long>(i));
         return Status::Range(buf);
       }
@@ -137,8 +137,7 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
           if (1.0 - c < closeTol) {
             // Chord length of the two unit vectors, computed directly.
             double chord2 = UnitChord2(xi, 1.0 / inv[i], rows + j * d, 1.0 / inv[j], d);
-            v = metric == Metric::Angular ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2)))
-                                          : 0.5 * chord2;
+            v = metric == Metric::Angular ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2))) : 0.5 * chord2;
           } else {
             c = std::min(1.0, std::max(-1.0, c));
             v = metric == Metric::Angular ? std::acos(c) : 1.0 - c;
@@ -170,15 +169,13 @@ const T* Working(const MatView& x, bool centre, PooledArray<T>& w) {
 }
 
 void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0, a, int(d), 0.0, out,
-              int(n));
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0, a, int(d), 0.0, out, int(n));
 }
 
 // Single-precision Gram into out (upper triangle, widened to double).
 void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
   PooledArray<float> g(static_cast<size_t>(n * n));
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f,
-              g.get(), int(n));
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f, g.get(), int(n));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i; j < n; ++j) out[i * n + j] = g[i * n + j];
 }

@@ -8,9 +8,10 @@
 #include <memory>
 #include <type_traits>
 
-#include "kernels.h"
-#include "memory.h"
+#include "eigen.h"
+#include "fault.h"
 #include "lapack_traits.h"
+#include "memory.h"
 
 namespace specdyn {
 namespace {
@@ -25,6 +26,14 @@ void CopyInto(const MatView& a, T* dst) {
     const double* s = static_cast<const double*>(a.data);
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(s[i]);
   }
+}
+
+// A LapackError (info 0) for a range routine that found m eigenvalues where k were asked for.
+Status RangeUnresolved(const char* routine, lapack_int k, lapack_int m) {
+  Status st = Status::Lapack(routine, 0);
+  st.message = std::string("Expected ") + std::to_string(k) + " eigenvalues from " + routine + " but received " +
+               std::to_string(m) + " (the index range could not be resolved)";
+  return st;
 }
 
 // Deterministic signs: the largest-magnitude entry of each of the k rows (length n) is positive.
@@ -75,22 +84,16 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
     std::unique_ptr<lapack_int[]> isuppz(new lapack_int[2 * size_t(std::max<lapack_int>(k, 1))]);
     lapack_int m = 0;
     const lapack_int ldz = vectors ? n : 1;
-    info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(), &wq, -1,
-                    &iwq, -1);
+    info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(), &wq, -1, &iwq, -1);
     if (info != 0) return Status::Lapack(L::syevr, info);
     const lapack_int lwork = WorkSize(wq, EigenLworkElems(n, true, vectors));
     const lapack_int liwork = std::max<lapack_int>(iwq, 1);
     PooledArray<T> work{size_t(lwork)};
     std::unique_ptr<lapack_int[]> iwork(new lapack_int[size_t(liwork)]);
-    info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(),
-                    work.get(), lwork, iwork.get(), liwork);
+    info = L::Syevr(jobz, n, abuf, il, iu, &m, w.get(), z.get(), ldz, isuppz.get(), work.get(), lwork, iwork.get(),
+                    liwork);
     if (info != 0) return Status::Lapack(L::syevr, info);
-    if (m != k) {
-      Status st = Status::Lapack(L::syevr, 0);
-      st.message = std::string("Expected ") + std::to_string(k) + " eigenvalues from " + L::syevr +
-                   " but received " + std::to_string(m) + " (the index range could not be resolved)";
-      return st;
-    }
+    if (m != k) return RangeUnresolved(L::syevr, k, m);
     for (lapack_int i = 0; i < k; ++i) values[i] = double(w[i]);
     if (vectors) {
       const size_t nk = size_t(n) * size_t(k);
@@ -111,8 +114,8 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
   const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
   PooledArray<T> abuf(size_t(n) * size_t(n)), z(size_t(n) * size_t(k));
   CopyInto(a, abuf.get());
-  std::unique_ptr<T[]> d(new T[size_t(n)]), e(new T[size_t(n)]), tau(new T[size_t(n)]),
-      d2(new T[size_t(n)]), e2(new T[size_t(n)]), w(new T[size_t(n)]);
+  std::unique_ptr<T[]> d(new T[size_t(n)]), e(new T[size_t(n)]), tau(new T[size_t(n)]), d2(new T[size_t(n)]),
+      e2(new T[size_t(n)]), w(new T[size_t(n)]);
   T wq = 0;
   lapack_int info = L::Sytrd(n, abuf.get(), d.get(), e.get(), tau.get(), &wq, -1);
   if (info != 0) return Status::Lapack(L::sytrd, info);
@@ -133,12 +136,7 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
   lapack_logical tryrac = 1;
   info = L::Stemr(n, d.get(), e.get(), il, iu, &m, w.get(), z.get(), k, isuppz.get(), &tryrac);
   if (info != 0) return Status::Lapack(L::stemr, info);
-  if (m != k) {
-    Status st = Status::Lapack(L::stemr, 0);
-    st.message = std::string("Expected ") + std::to_string(k) + " eigenpairs from " + L::stemr +
-                 " but received " + std::to_string(m) + " (the index range could not be resolved)";
-    return st;
-  }
+  if (m != k) return RangeUnresolved(L::stemr, k, m);
   info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), &wq, -1);
   if (info != 0) return Status::Lapack(L::ormtr, info);
   {
@@ -155,8 +153,7 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
 
 }  // namespace
 
-Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
-                      double* vectors) {
+Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
   FaultPoint(FaultSite::Kernel);
   return p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
                              : EigenAllT<float>(a, lo, hi, values, vectors);
@@ -168,11 +165,9 @@ double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
   return el * (dn * dn + dn * dk + 6.0 * dn + 18.0 * dn + 64.0 * std::max(dk, dn)) + 4.0 * (10.0 * dn + 2.0 * dk);
 }
 
-Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values,
-             double* vectors) {
+Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
   FaultPoint(FaultSite::Kernel);
-  return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors)
-                             : EigenT<float>(a, lo, hi, values, vectors);
+  return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors) : EigenT<float>(a, lo, hi, values, vectors);
 }
 
 double EigenLworkElems(int64_t n, bool ranged, bool vectors) {
@@ -185,9 +180,9 @@ double EigenWorkBytes(int64_t n, Precision p, bool ranged, bool vectors) {
   const double el = p == Precision::F64 ? 8.0 : 4.0, dn = double(n);
   // copy of a (none for full float64 vectors: LAPACK works in the output), eigenvalues
   double bytes = (p == Precision::F64 && vectors && !ranged ? 0.0 : el * dn * dn) + el * dn;
-  bytes += el * EigenLworkElems(n, ranged, vectors);      // work
+  bytes += el * EigenLworkElems(n, ranged, vectors);                // work
   bytes += 4.0 * (ranged ? 10.0 * dn + 2.0 * dn : 3.0 + 5.0 * dn);  // iwork, isuppz
-  if (ranged && vectors) bytes += el * dn * dn;           // z (at most n x n)
+  if (ranged && vectors) bytes += el * dn * dn;                     // z (at most n x n)
   return bytes;
 }
 

@@ -39,8 +39,8 @@ inline void Run(const float* a, int64_t sa, const float* b, int64_t sb, float* o
 }
 
 template <typename F>
-void Broadcast(const float* a, const float* b, float* out, int64_t outLen, int rank,
-               const int32_t* shape, const int32_t* as, const int32_t* bs, F f) {
+void Broadcast(const float* a, const float* b, float* out, int64_t outLen, int rank, const int32_t* shape,
+               const int32_t* as, const int32_t* bs, F f) {
   if (rank == 0) return;
   const int64_t inner = shape[rank - 1];
   if (inner == 0 || outLen == 0) return;
@@ -62,13 +62,12 @@ void Broadcast(const float* a, const float* b, float* out, int64_t outLen, int r
 }
 
 template <typename F>
-Status Dispatch2(const float* a, int64_t aLen, const float* b, int64_t bLen, float* out,
-                 int64_t outLen, int rank, const int32_t* shape, const int32_t* as,
-                 const int32_t* bs, F f) {
+Status Dispatch2(const float* a, int64_t aLen, const float* b, int64_t bLen, float* out, int64_t outLen, int rank,
+                 const int32_t* shape, const int32_t* as, const int32_t* bs, F f) {
   if (rank == 0) {
     if ((aLen != outLen && aLen != 1) || (bLen != outLen && bLen != 1))
-      return Status::Range("Expected operands of length " + Num(outLen) +
-                           " or 1 for binaryF32 but received " + Num(aLen) + " and " + Num(bLen));
+      return Status::Range("Expected operands of length " + Num(outLen) + " or 1 for binaryF32 but received " +
+                           Num(aLen) + " and " + Num(bLen));
     if (outLen == 0) return Status::Ok();
     Run(a, aLen == 1 ? 0 : 1, b, bLen == 1 ? 0 : 1, out, outLen, f);
     return Status::Ok();
@@ -79,73 +78,77 @@ Status Dispatch2(const float* a, int64_t aLen, const float* b, int64_t bLen, flo
 }  // namespace
 
 bool ParseBinaryOp(const char* name, BinaryOp* out) {
-  static const std::pair<const char*, BinaryOp> t[] = {
-      {"Add", BinaryOp::Add},         {"Sub", BinaryOp::Sub},
-      {"Multiply", BinaryOp::Mul},    {"RealDiv", BinaryOp::Div},
-      {"Maximum", BinaryOp::Maximum}, {"Minimum", BinaryOp::Minimum},
-      {"SquaredDifference", BinaryOp::SquaredDifference}};
+  static const std::pair<const char*, BinaryOp> t[] = {{"Add", BinaryOp::Add},
+                                                       {"Sub", BinaryOp::Sub},
+                                                       {"Multiply", BinaryOp::Mul},
+                                                       {"RealDiv", BinaryOp::Div},
+                                                       {"Maximum", BinaryOp::Maximum},
+                                                       {"Minimum", BinaryOp::Minimum},
+                                                       {"SquaredDifference", BinaryOp::SquaredDifference}};
   return Lookup(name, t, sizeof t / sizeof t[0], out);
 }
 
 bool ParseUnaryOp(const char* name, UnaryOp* out) {
   static const std::pair<const char*, UnaryOp> t[] = {
-      {"Sqrt", UnaryOp::Sqrt},       {"Rsqrt", UnaryOp::Rsqrt},     {"Square", UnaryOp::Square},
-      {"Neg", UnaryOp::Neg},         {"Abs", UnaryOp::Abs},         {"Exp", UnaryOp::Exp},
-      {"Log", UnaryOp::Log},         {"Relu", UnaryOp::Relu},       {"Relu6", UnaryOp::Relu6},
-      {"Elu", UnaryOp::Elu},         {"Sigmoid", UnaryOp::Sigmoid}, {"Tanh", UnaryOp::Tanh},
+      {"Sqrt", UnaryOp::Sqrt},       {"Rsqrt", UnaryOp::Rsqrt},
+      {"Square", UnaryOp::Square},   {"Neg", UnaryOp::Neg},
+      {"Abs", UnaryOp::Abs},         {"Exp", UnaryOp::Exp},
+      {"Log", UnaryOp::Log},         {"Relu", UnaryOp::Relu},
+      {"Relu6", UnaryOp::Relu6},     {"Elu", UnaryOp::Elu},
+      {"Sigmoid", UnaryOp::Sigmoid}, {"Tanh", UnaryOp::Tanh},
       {"Step", UnaryOp::Step},       {"Reciprocal", UnaryOp::Reciprocal}};
   return Lookup(name, t, sizeof t / sizeof t[0], out);
 }
 
-Status BinaryF32(BinaryOp op, const float* a, int64_t aLen, const float* b, int64_t bLen,
-                 float* out, int64_t outLen, int rank, const int32_t* shape,
-                 const int32_t* aStrides, const int32_t* bStrides) {
+Status BinaryF32(BinaryOp op, const float* a, int64_t aLen, const float* b, int64_t bLen, float* out, int64_t outLen,
+                 int rank, const int32_t* shape, const int32_t* aStrides, const int32_t* bStrides) {
   if (rank > 0) {
     int64_t total = 1, aMax = 0, bMax = 0;
     for (int d = 0; d < rank; ++d) {
       if (shape[d] < 0 || aStrides[d] < 0 || bStrides[d] < 0)
-        return Status::Range("Expected non-negative shape and strides for binaryF32 but received "
-                             "a negative entry at dim " + Num(d));
+        return Status::Range(
+            "Expected non-negative shape and strides for binaryF32 but received "
+            "a negative entry at dim " +
+            Num(d));
       int64_t da = 0, db = 0;
       if (__builtin_mul_overflow(total, int64_t(shape[d]), &total) ||
           (shape[d] > 0 && (__builtin_mul_overflow(int64_t(shape[d] - 1), int64_t(aStrides[d]), &da) ||
                             __builtin_mul_overflow(int64_t(shape[d] - 1), int64_t(bStrides[d]), &db) ||
-                            __builtin_add_overflow(aMax, da, &aMax) ||
-                            __builtin_add_overflow(bMax, db, &bMax))))
-        return Status::Range("Expected a shape whose size fits 64 bits for binaryF32 but received "
-                             "an overflow at dim " + Num(d));
+                            __builtin_add_overflow(aMax, da, &aMax) || __builtin_add_overflow(bMax, db, &bMax))))
+        return Status::Range(
+            "Expected a shape whose size fits 64 bits for binaryF32 but received "
+            "an overflow at dim " +
+            Num(d));
     }
     if (total != outLen)
-      return Status::Range("Expected out of length " + Num(total) + " for binaryF32 but received " +
-                           Num(outLen));
+      return Status::Range("Expected out of length " + Num(total) + " for binaryF32 but received " + Num(outLen));
     if (total > 0 && (aMax >= aLen || bMax >= bLen))
-      return Status::Range("Expected strides within the operands for binaryF32 but received "
-                           "offsets up to " + Num(aMax) + " and " + Num(bMax) + " for lengths " +
-                           Num(aLen) + " and " + Num(bLen));
+      return Status::Range(
+          "Expected strides within the operands for binaryF32 but received "
+          "offsets up to " +
+          Num(aMax) + " and " + Num(bMax) + " for lengths " + Num(aLen) + " and " + Num(bLen));
   }
-  auto go = [&](auto f) {
-    return Dispatch2(a, aLen, b, bLen, out, outLen, rank, shape, aStrides, bStrides, f);
-  };
+  auto go = [&](auto f) { return Dispatch2(a, aLen, b, bLen, out, outLen, rank, shape, aStrides, bStrides, f); };
   switch (op) {
     case BinaryOp::Add: return go([](float x, float y) { return x + y; });
     case BinaryOp::Sub: return go([](float x, float y) { return x - y; });
     case BinaryOp::Mul: return go([](float x, float y) { return x * y; });
     case BinaryOp::Div: return go([](float x, float y) { return x / y; });
     // tfjs: Math.max/Math.min, which propagate NaN.
-    case BinaryOp::Maximum:
-      return go([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
-    case BinaryOp::Minimum:
-      return go([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
+    case BinaryOp::Maximum: return go([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
+    case BinaryOp::Minimum: return go([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
     case BinaryOp::SquaredDifference:
-      return go([](float x, float y) { const double d = double(x) - double(y); return float(d * d); });
+      return go([](float x, float y) {
+        const double d = double(x) - double(y);
+        return float(d * d);
+      });
   }
   return Status::Ok();
 }
 
 Status UnaryF32(UnaryOp op, const float* x, int64_t n, float* out, int64_t outLen, float alpha) {
   if (n != outLen)
-    return Status::Range("Expected out of length " + Num(n) + " for unaryF32 but received " +
-                         Num(outLen));
+    return Status::Range("Expected out of length " + Num(n) + " for unaryF32 but received " + Num(outLen));
   auto map = [&](auto f) {
     for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
     return Status::Ok();
@@ -160,27 +163,22 @@ Status UnaryF32(UnaryOp op, const float* x, int64_t n, float* out, int64_t outLe
     case UnaryOp::Log: return map([](float v) { return float(std::log(double(v))); });
     // `v < 0 ? 0 : v` keeps NaN, as Math.max(0, NaN) does.
     case UnaryOp::Relu: return map([](float v) { return v < 0.f ? 0.f : v; });
-    case UnaryOp::Relu6:
-      return map([](float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); });
-    case UnaryOp::Elu:
-      return map([](float v) { return v >= 0.f ? v : float(std::exp(double(v)) - 1.0); });
-    case UnaryOp::Sigmoid:
-      return map([](float v) { return float(1.0 / (1.0 + std::exp(-double(v)))); });
+    case UnaryOp::Relu6: return map([](float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); });
+    case UnaryOp::Elu: return map([](float v) { return v >= 0.f ? v : float(std::exp(double(v)) - 1.0); });
+    case UnaryOp::Sigmoid: return map([](float v) { return float(1.0 / (1.0 + std::exp(-double(v)))); });
     case UnaryOp::Tanh: return map([](float v) { return float(std::tanh(double(v))); });
-    case UnaryOp::Step:
-      return map([alpha](float v) { return v != v ? v : (v > 0.f ? 1.f : alpha); });
+    case UnaryOp::Step: return map([alpha](float v) { return v != v ? v : (v > 0.f ? 1.f : alpha); });
     case UnaryOp::Reciprocal: return map([](float v) { return 1.f / v; });
   }
   return Status::Ok();
 }
 
-Status SumF32(const float* x, int64_t xLen, int64_t outer, int64_t reduce, int64_t inner,
-              float* out, int64_t outLen) {
-  if (outer < 0 || reduce < 0 || inner < 0 || outer * reduce * inner != xLen ||
-      outer * inner != outLen)
-    return Status::Range("Expected x of length outer*reduce*inner and out of length outer*inner "
-                         "for sumF32 but received lengths " + Num(xLen) + " and " + Num(outLen) +
-                         " for [" + Num(outer) + ", " + Num(reduce) + ", " + Num(inner) + "]");
+Status SumF32(const float* x, int64_t xLen, int64_t outer, int64_t reduce, int64_t inner, float* out, int64_t outLen) {
+  if (outer < 0 || reduce < 0 || inner < 0 || outer * reduce * inner != xLen || outer * inner != outLen)
+    return Status::Range(
+        "Expected x of length outer*reduce*inner and out of length outer*inner "
+        "for sumF32 but received lengths " +
+        Num(xLen) + " and " + Num(outLen) + " for [" + Num(outer) + ", " + Num(reduce) + ", " + Num(inner) + "]");
   if (inner == 1) {
     for (int64_t o = 0; o < outer; ++o) {
       const float* p = x + o * reduce;

@@ -17,9 +17,8 @@ bool ParseActivation(const char* name, Activation* out) {
     Activation act;
   };
   static const Entry kTable[] = {
-      {"linear", Activation::Linear},   {"relu", Activation::Relu},
-      {"relu6", Activation::Relu6},     {"elu", Activation::Elu},
-      {"sigmoid", Activation::Sigmoid}, {"leakyrelu", Activation::LeakyRelu},
+      {"linear", Activation::Linear}, {"relu", Activation::Relu},       {"relu6", Activation::Relu6},
+      {"elu", Activation::Elu},       {"sigmoid", Activation::Sigmoid}, {"leakyrelu", Activation::LeakyRelu},
       {"prelu", Activation::Prelu},
   };
   for (const Entry& e : kTable) {
@@ -41,8 +40,7 @@ struct Broadcast {
   int64_t batchStride = 0, rowStride = 0, colStride = 0;
 };
 
-Status MakeBroadcast(const float* p, int64_t len, const GemmBatch& g, const char* name,
-                     Broadcast* out) {
+Status MakeBroadcast(const float* p, int64_t len, const GemmBatch& g, const char* name, Broadcast* out) {
   const int64_t mn = g.m * g.n;
   out->p = p;
   if (p == nullptr) return Status::Ok();
@@ -55,9 +53,8 @@ Status MakeBroadcast(const float* p, int64_t len, const GemmBatch& g, const char
   } else if (len == 1) {
     *out = {p, 0, 0, 0};
   } else {
-    return Status::Range("Expected " + std::string(name) + " of length 1, " + Num(g.n) + ", " +
-                         Num(mn) + " or " + Num(g.batch * mn) + " for sgemm but received " +
-                         Num(len));
+    return Status::Range("Expected " + std::string(name) + " of length 1, " + Num(g.n) + ", " + Num(mn) + " or " +
+                         Num(g.batch * mn) + " for sgemm but received " + Num(len));
   }
   return Status::Ok();
 }
@@ -78,8 +75,7 @@ inline float Activate(float x, Activation act, float alpha, float w) {
 }
 
 // Bias and activation over one m x n output slice, in place.
-void Epilogue(float* c, int64_t bi, const GemmBatch& g, const Broadcast& bias,
-              const Broadcast& prelu) {
+void Epilogue(float* c, int64_t bi, const GemmBatch& g, const Broadcast& bias, const Broadcast& prelu) {
   if (bias.p == nullptr && g.act == Activation::Linear) return;
   for (int64_t i = 0; i < g.m; ++i) {
     float* row = c + i * g.n;
@@ -113,34 +109,31 @@ void Epilogue(float* c, int64_t bi, const GemmBatch& g, const Broadcast& bias,
 
 Status SgemmBatch(const GemmBatch& g) {
   if (g.batch < 0 || g.m < 0 || g.n < 0 || g.k < 0)
-    return Status::Range("Expected non-negative sizes for sgemm but received batch=" +
-                         Num(g.batch) + ", m=" + Num(g.m) + ", n=" + Num(g.n) + ", k=" + Num(g.k));
+    return Status::Range("Expected non-negative sizes for sgemm but received batch=" + Num(g.batch) +
+                         ", m=" + Num(g.m) + ", n=" + Num(g.n) + ", k=" + Num(g.k));
   // CBLAS takes int sizes and leading dimensions.
   if (g.m > INT_MAX || g.n > INT_MAX || g.k > INT_MAX)
-    return Status::Range("Expected m, n and k below 2^31 for sgemm but received m=" + Num(g.m) +
-                         ", n=" + Num(g.n) + ", k=" + Num(g.k));
+    return Status::Range("Expected m, n and k below 2^31 for sgemm but received m=" + Num(g.m) + ", n=" + Num(g.n) +
+                         ", k=" + Num(g.k));
   // Every product below must stay exact in int64 (and in a double, for the messages).
   const double big = 9007199254740992.0;  // 2^53
   if (double(g.m) * double(g.k) > big || double(g.k) * double(g.n) > big ||
       double(g.batch) * double(g.m) * double(g.n) > big)
-    return Status::Range("Expected sizes whose products stay below 2^53 for sgemm but received "
-                         "batch=" + Num(g.batch) + ", m=" + Num(g.m) + ", n=" + Num(g.n) +
-                         ", k=" + Num(g.k));
+    return Status::Range(
+        "Expected sizes whose products stay below 2^53 for sgemm but received "
+        "batch=" +
+        Num(g.batch) + ", m=" + Num(g.m) + ", n=" + Num(g.n) + ", k=" + Num(g.k));
   const int64_t aSize = g.m * g.k, bSize = g.k * g.n, cSize = g.m * g.n;
   if (g.outLen != g.batch * cSize)
-    return Status::Range("Expected out of length " + Num(g.batch * cSize) +
-                         " for sgemm but received " + Num(g.outLen));
+    return Status::Range("Expected out of length " + Num(g.batch * cSize) + " for sgemm but received " + Num(g.outLen));
   // Slice counts; an empty slice size admits any (empty) operand.
   const int64_t aSlices = aSize > 0 ? g.aLen / aSize : g.batch;
   const int64_t bSlices = bSize > 0 ? g.bLen / bSize : g.batch;
   if (aSize > 0 && (g.aLen % aSize != 0 || aSlices == 0))
-    return Status::Range("Expected a of length a multiple of " + Num(aSize) +
-                         " for sgemm but received " + Num(g.aLen));
+    return Status::Range("Expected a of length a multiple of " + Num(aSize) + " for sgemm but received " + Num(g.aLen));
   if (bSize > 0 && (g.bLen % bSize != 0 || bSlices == 0))
-    return Status::Range("Expected b of length a multiple of " + Num(bSize) +
-                         " for sgemm but received " + Num(g.bLen));
-  auto checkIndex = [&](const int32_t* idx, int64_t slices, int64_t sliceSize,
-                        const char* name) -> Status {
+    return Status::Range("Expected b of length a multiple of " + Num(bSize) + " for sgemm but received " + Num(g.bLen));
+  auto checkIndex = [&](const int32_t* idx, int64_t slices, int64_t sliceSize, const char* name) -> Status {
     if (idx == nullptr) {
       if (g.batch > 0 && sliceSize > 0 && slices != g.batch && slices != 1)
         return Status::Range("Expected " + std::string(name) + " to hold 1 or " + Num(g.batch) +
@@ -149,9 +142,8 @@ Status SgemmBatch(const GemmBatch& g) {
     }
     for (int64_t i = 0; i < g.batch; ++i) {
       if (idx[i] < 0 || idx[i] >= slices)
-        return Status::Range("Expected " + std::string(name) + "Index entries in [0, " +
-                             Num(slices) + ") for sgemm but received " + Num(idx[i]) +
-                             " at index " + Num(i));
+        return Status::Range("Expected " + std::string(name) + "Index entries in [0, " + Num(slices) +
+                             ") for sgemm but received " + Num(idx[i]) + " at index " + Num(i));
     }
     return Status::Ok();
   };
@@ -163,8 +155,7 @@ Status SgemmBatch(const GemmBatch& g) {
   s = MakeBroadcast(g.bias, g.biasLen, g, "bias", &bias);
   if (!s.ok()) return s;
   if (g.act == Activation::Prelu) {
-    if (g.prelu == nullptr)
-      return Status::Range("Expected prelu weights for activation 'prelu' but received none");
+    if (g.prelu == nullptr) return Status::Range("Expected prelu weights for activation 'prelu' but received none");
     s = MakeBroadcast(g.prelu, g.preluLen, g, "prelu weights", &prelu);
     if (!s.ok()) return s;
   }
@@ -180,9 +171,8 @@ Status SgemmBatch(const GemmBatch& g) {
     if (k == 0) {
       std::fill(c, c + cSize, 0.f);  // an empty sum; BLAS may not touch C when k = 0
     } else {
-      cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans,
-                  g.transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, g.a + ai * aSize, lda,
-                  g.b + bj * bSize, ldb, 0.0f, c, n);
+      cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans, m, n, k,
+                  1.0f, g.a + ai * aSize, lda, g.b + bj * bSize, ldb, 0.0f, c, n);
     }
     Epilogue(c, i, g, bias, prelu);
   }

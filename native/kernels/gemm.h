@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "kernels.h"
+#include "status.h"
 
 namespace specdyn {
 

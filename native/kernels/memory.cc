@@ -58,21 +58,28 @@ void SelfMemory(double* vsize, double* rss) {
 // The cgroup memory limit of this process (v2 memory.max, else v1 memory.limit_in_bytes),
 // looked up at the process's own cgroup path and then at the root of the mount; -1 if none.
 double CgroupLimit() {
-  std::ifstream f("/proc/self/cgroup");
-  std::string line, v2, v1;
-  while (std::getline(f, line)) {
-    if (line.rfind("0::", 0) == 0) v2 = line.substr(3);
-    const size_t m = line.find(":memory:");
-    if (m != std::string::npos) v1 = line.substr(m + 8);
+  // SPECDYN_CGROUP_ROOT replaces the cgroup mount (tests point it at a directory of fake limit
+  // files); the process's own cgroup path then is not looked up.
+  const char* override = std::getenv("SPECDYN_CGROUP_ROOT");
+  const std::string root = override ? override : "/sys/fs/cgroup";
+  std::string v2, v1;
+  if (!override) {
+    std::ifstream f("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.rfind("0::", 0) == 0) v2 = line.substr(3);
+      const size_t m = line.find(":memory:");
+      if (m != std::string::npos) v1 = line.substr(m + 8);
+    }
   }
   double best = -1;
   auto take = [&](double d) {
     if (d > 0 && (best < 0 || d < best)) best = d;
   };
-  take(ReadLimit("/sys/fs/cgroup" + v2 + "/memory.max"));
-  take(ReadLimit("/sys/fs/cgroup/memory.max"));
-  take(ReadLimit("/sys/fs/cgroup/memory" + v1 + "/memory.limit_in_bytes"));
-  take(ReadLimit("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
+  take(ReadLimit(root + v2 + "/memory.max"));
+  take(ReadLimit(root + "/memory.max"));
+  take(ReadLimit(root + "/memory" + v1 + "/memory.limit_in_bytes"));
+  take(ReadLimit(root + "/memory/memory.limit_in_bytes"));
   return best;
 }
 
@@ -116,8 +123,7 @@ void* AcquireBlock(size_t bytes, size_t* capacity) {
     size_t best = pool.blocks.size();
     for (size_t i = 0; i < pool.blocks.size(); ++i) {
       const size_t c = pool.blocks[i].first;
-      if (c >= rounded && c <= 2 * rounded && (best == pool.blocks.size() || c < pool.blocks[best].first))
-        best = i;
+      if (c >= rounded && c <= 2 * rounded && (best == pool.blocks.size() || c < pool.blocks[best].first)) best = i;
     }
     if (best < pool.blocks.size()) {
       auto b = pool.blocks[best];

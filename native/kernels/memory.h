@@ -16,7 +16,8 @@ constexpr size_t kPoolBytes = size_t(512) << 20;
 
 // The memory one operation may still allocate, in bytes: the least of physical RAM, the
 // address space left under RLIMIT_AS (`ulimit -v`) and the room left under the cgroup limit
-// (v2 memory.max, v1 memory.limit_in_bytes). *source names the binding limit for messages.
+// (v2 memory.max, v1 memory.limit_in_bytes; the mount is /sys/fs/cgroup, or the directory in
+// the environment variable SPECDYN_CGROUP_ROOT). *source names the binding limit for messages.
 double AvailableMemoryBytes(const char** source);
 
 // A block of at least `bytes`; *capacity receives its real size (pass it back to ReleaseBlock).

@@ -8,9 +8,10 @@
 #include <cmath>
 #include <memory>
 
-#include "kernels.h"
-#include "memory.h"
+#include "fault.h"
 #include "lapack_traits.h"
+#include "memory.h"
+#include "svd.h"
 
 namespace specdyn {
 namespace {
@@ -34,13 +35,11 @@ Status SvdT(const MatView& w, int64_t k, double* s, double* u, double* v) {
   const lapack_int ldu = vecs ? m : 1, ldvt = vecs ? mn : 1;
   std::unique_ptr<lapack_int[]> iwork(new lapack_int[8 * size_t(mn)]);
   T wq = 0;
-  lapack_int info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, &wq, -1,
-                             iwork.get());
+  lapack_int info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, &wq, -1, iwork.get());
   if (info != 0) return Status::Lapack(L::gesdd, info);
   const lapack_int lwork = WorkSize(wq, SvdLworkElems(w.rows, w.cols, vecs));
   PooledArray<T> work{size_t(lwork)};
-  info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, work.get(), lwork,
-                  iwork.get());
+  info = L::Gesdd(jobz, m, n, a.get(), sv.get(), uu.get(), ldu, vt.get(), ldvt, work.get(), lwork, iwork.get());
   if (info != 0) return Status::Lapack(L::gesdd, info);
   for (lapack_int i = 0; i < mn; ++i) s[i] = double(sv[i]);
   if (!vecs) return Status::Ok();
@@ -70,8 +69,7 @@ Status Svd(const MatView& w, Precision p, int64_t k, double* s, double* u, doubl
 
 double SvdLworkElems(int64_t rows, int64_t cols, bool vectors) {
   const double mn = double(std::min(rows, cols)), mx = double(std::max(rows, cols));
-  return vectors ? 3.0 * mn + std::max(mx, 5.0 * mn * mn + 4.0 * mn)
-                 : 3.0 * mn + std::max(mx, 7.0 * mn);
+  return vectors ? 3.0 * mn + std::max(mx, 5.0 * mn * mn + 4.0 * mn) : 3.0 * mn + std::max(mx, 7.0 * mn);
 }
 
 double SvdWorkBytes(int64_t rows, int64_t cols, Precision p, bool vectors) {

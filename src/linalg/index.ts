@@ -9,9 +9,11 @@
  * SharedArrayBuffer (then do not mutate it until the Promise settles); any other buffer could be
  * transferred or resized mid-call, so it is copied once before the call is queued (docs/api.md).
  *
- * Errors: TypeError for a wrong kind, RangeError for a bad shape or value (including NaN/Inf
- * with its index and problems too large for memory, refused before allocating),
- * {@link LapackError} when LAPACK reports failure.
+ * Errors: TypeError for a wrong kind or an unknown option key, RangeError for a bad shape or
+ * value (including NaN/Inf with its index, and problems too large for the memory this process
+ * may use: physical RAM, `ulimit -v`, the cgroup limit; refused before allocating),
+ * {@link LapackError} when LAPACK reports failure, {@link InternalError} for a C++ exception
+ * inside the native core (never a crash). Async rejections carry the caller's stack.
  */
 import type { Mat } from '../matrix.js';
 import { native } from '../native.js';

@@ -1,4 +1,4 @@
-// N-API glue for the iterative solvers (native/kernels/lanczos.h): eigsh, svds and
+// N-API glue for the iterative solvers (native/kernels/eigsh.h, slq.h, operators.h): eigsh, svds and
 // spectralDensity on a dense symmetric Mat or an implicit operator descriptor
 // ({ kind: 'gram', w, side } | { kind: 'distance', x, metric }). An optional Int32Array control
 // block carries the cancel flag in and progress out (see Control).
@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "../kernels/lanczos.h"
+#include "../kernels/checks.h"
+#include "../kernels/eigsh.h"
+#include "../kernels/slq.h"
 #include "args.h"
 #include "bindings.h"
 #include "op.h"
@@ -27,11 +29,10 @@ struct OperatorArg {
 };
 
 Metric ParseDistanceMetric(Napi::Env env, Napi::Value m, const std::string& name) {
-  return ParseChoice<Metric>(env, m, name,
-                             {{"sqeuclidean", Metric::SqEuclidean},
-                              {"cosine", Metric::Cosine},
-                              {"correlation", Metric::Correlation}},
-                             "(metrics with a Gram form; pass the dense distanceMatrix for the others)");
+  return ParseChoice<Metric>(
+      env, m, name,
+      {{"sqeuclidean", Metric::SqEuclidean}, {"cosine", Metric::Cosine}, {"correlation", Metric::Correlation}},
+      "(metrics with a Gram form; pass the dense distanceMatrix for the others)");
 }
 
 OperatorArg ParseOperator(Napi::Env env, Napi::Value v) {
@@ -39,13 +40,13 @@ OperatorArg ParseOperator(Napi::Env env, Napi::Value v) {
   if (v.IsObject() && !v.IsArray() && !v.IsTypedArray() && v.As<Napi::Object>().Has("kind")) {
     Napi::Object o = v.As<Napi::Object>();
     enum class Kind { Gram, Distance };
-    const Kind k = ParseChoice<Kind>(env, o.Get("kind"), "a.kind", {{"gram", Kind::Gram}, {"distance", Kind::Distance}});
+    const Kind k =
+        ParseChoice<Kind>(env, o.Get("kind"), "a.kind", {{"gram", Kind::Gram}, {"distance", Kind::Distance}});
     if (k == Kind::Gram) {
       op.kind = OpKind::Gram;
       op.mat = ParseMat(env, o.Get("w"), "a.w");
       Napi::Value side = o.Get("side");
-      if (!side.IsUndefined())
-        op.outer = ParseChoice<bool>(env, side, "a.side", {{"outer", true}, {"inner", false}});
+      if (!side.IsUndefined()) op.outer = ParseChoice<bool>(env, side, "a.side", {{"outer", true}, {"inner", false}});
       op.n = op.outer ? op.mat.view.rows : op.mat.view.cols;
     } else {
       op.kind = OpKind::Distance;
@@ -71,8 +72,7 @@ double OperatorBytes(const OperatorArg& a, Precision p) {
   return 0;
 }
 
-Status BuildOperator(const OperatorArg& a, Precision p, double symTol,
-                     std::unique_ptr<SymOperator>* out) {
+Status BuildOperator(const OperatorArg& a, Precision p, double symTol, std::unique_ptr<SymOperator>* out) {
   Status s = CheckFinite(a.mat.view);
   if (!s.ok()) return s;
   switch (a.kind) {
@@ -91,7 +91,7 @@ Status BuildOperator(const OperatorArg& a, Precision p, double symTol,
 int32_t* ParseControl(Napi::Env env, Napi::Value v, Op* op) {
   if (v.IsUndefined() || v.IsNull()) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      v.As<Napi::TypedArray>().ElementLength() < static_cast<size_t>(kControlSlots))
+      v.As<Napi::TypedArray>().ElementLength() < size_t(kControlSlots))
     ThrowType(env, "an Int32Array of at least 4 elements", "control", Describe(v));
   op->Pin(v.As<Napi::Object>());
   return v.As<Napi::Int32Array>().Data();
@@ -102,7 +102,6 @@ uint64_t ParseSeed(Napi::Env env, Napi::Object opts, const std::string& fn) {
   if (v.IsUndefined()) return 0;
   return uint64_t(ParseInteger(env, v, fn + " option 'seed'", 0, (int64_t(1) << 53) - 1));
 }
-
 
 // What eigsh, svds and spectralDensity share: the operator, its precision and tolerance, and
 // the cancel/progress control block.
@@ -135,8 +134,7 @@ class EigshOp : public IterativeOp {
     values_.resize(static_cast<size_t>(k));
     residuals_.resize(static_cast<size_t>(k));
     if (wantVectors_ || svd_) vectors_.resize(static_cast<size_t>(k * n));
-    s = Eigsh(*op, o_, ctl_, values_.data(), vectors_.empty() ? nullptr : vectors_.data(),
-              residuals_.data(), &stats_);
+    s = Eigsh(*op, o_, ctl_, values_.data(), vectors_.empty() ? nullptr : vectors_.data(), residuals_.data(), &stats_);
     // Out of restarts, the converged pairs (the first s.info slots) travel with the error.
     const bool partial = s.kind == ErrKind::NoConvergence;
     if (!(s.ok() || partial) || !svd_) return s;
@@ -155,27 +153,27 @@ class EigshOp : public IterativeOp {
     const double* wp;
     if (w.f32) {
       wd.resize(static_cast<size_t>(w.size()));
-      for (int64_t i = 0; i < w.size(); ++i) wd[static_cast<size_t>(i)] = static_cast<const float*>(w.data)[i];
+      for (int64_t i = 0; i < w.size(); ++i) wd[i] = static_cast<const float*>(w.data)[i];
       wp = wd.data();
     } else {
       wp = static_cast<const double*>(w.data);
     }
     // vectors_ is k x n row-major = column-major n x k.
     if (a_.outer)  // v_i = Wᵀ u_i: other (c x cols) = U (c x rows) W
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(c), int(w.cols), int(w.rows), 1.0,
-                  vectors_.data(), int(w.rows), wp, int(w.cols), 0.0, other_.data(), int(w.cols));
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(c), int(w.cols), int(w.rows), 1.0, vectors_.data(),
+                  int(w.rows), wp, int(w.cols), 0.0, other_.data(), int(w.cols));
     else  // u_i = W v_i: other (c x rows) = V (c x cols) Wᵀ
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(c), int(w.rows), int(w.cols), 1.0,
-                  vectors_.data(), int(w.cols), wp, int(w.cols), 0.0, other_.data(), int(w.rows));
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(c), int(w.rows), int(w.cols), 1.0, vectors_.data(),
+                  int(w.cols), wp, int(w.cols), 0.0, other_.data(), int(w.rows));
     for (int64_t i = 0; i < c; ++i) {
-      const double sigma = std::sqrt(std::max(0.0, values_[static_cast<size_t>(i)]));
+      const double sigma = std::sqrt(std::max(0.0, values_[i]));
       double* row = other_.data() + i * m;
       const double nrm = cblas_dnrm2(int(m), row, 1);
       // Normalise by the computed norm (= σ up to rounding); zero singular values stay zero.
       if (nrm > 0) cblas_dscal(int(m), 1.0 / nrm, row, 1);
-      double& r = residuals_[static_cast<size_t>(i)];
+      double& r = residuals_[i];
       if (sigma > 0) r /= sigma;
-      values_[static_cast<size_t>(i)] = sigma;
+      values_[i] = sigma;
     }
     return s;
   }
@@ -262,8 +260,9 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
                                     : ParseInteger(env, opts.Get("k"), fn + " option 'k'", 1, n);
   Napi::Value which = opts.Get("which");
   if (!svd && !which.IsUndefined())
-    o.which = ParseChoice<Which>(env, which, OptionName(fn, "which"),
-                                 {{"largest", Which::Largest}, {"smallest", Which::Smallest}, {"magnitude", Which::Magnitude}});
+    o.which = ParseChoice<Which>(
+        env, which, OptionName(fn, "which"),
+        {{"largest", Which::Largest}, {"smallest", Which::Smallest}, {"magnitude", Which::Magnitude}});
   o.tol = ParseNonNegative(env, opts, "tol", fn, p == Precision::F64 ? 1e-10 : 1e-5);
   if (!opts.Get("blockSize").IsUndefined())
     o.block = ParseInteger(env, opts.Get("blockSize"), fn + " option 'blockSize'", 1, n);
@@ -273,13 +272,12 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
     o.maxRestarts = ParseInteger(env, opts.Get("maxRestarts"), fn + " option 'maxRestarts'", 1, INT32_MAX);
   o.seed = ParseSeed(env, opts, fn);
   const bool vectors = svd || ParseBool(env, opts, "vectors", fn, true);
-  const double symTol = a.kind == OpKind::Dense
-                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view))
-                            : 0.0;
-  const double out = 8.0 * double(o.k) * (double(n) + 2.0) +
-                     (svd ? 16.0 * double(o.k) * double(a.mat.view.rows + a.mat.view.cols) +
-                                (a.mat.view.f32 ? 8.0 * double(a.mat.view.size()) : 0.0)
-                          : 0.0);
+  const double symTol =
+      a.kind == OpKind::Dense ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view)) : 0.0;
+  const double out =
+      8.0 * double(o.k) * (double(n) + 2.0) + (svd ? 16.0 * double(o.k) * double(a.mat.view.rows + a.mat.view.cols) +
+                                                         (a.mat.view.f32 ? 8.0 * double(a.mat.view.size()) : 0.0)
+                                                   : 0.0);
   CheckFits(env, out + EigshWorkBytes(n, o) + OperatorBytes(a, p), 0, a.mat);
   auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd);
   op->SetControl(ParseControl(env, info[2], op.get()));
@@ -340,12 +338,11 @@ Napi::Value SpectralDensityFn(const Napi::CallbackInfo& info) {
   if (!grid.IsUndefined()) {
     const std::string name = fn + " option 'grid'";
     const char* what = "an ascending array of at least 2 finite bin edges";
-    if (!grid.IsArray() && !(grid.IsTypedArray() &&
-                             grid.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array))
+    if (!grid.IsArray() && !(grid.IsTypedArray() && grid.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array))
       ThrowType(env, what, name, Describe(grid));
     Napi::Object g = grid.As<Napi::Object>();
-    const uint32_t len = grid.IsArray() ? grid.As<Napi::Array>().Length()
-                                        : uint32_t(grid.As<Napi::TypedArray>().ElementLength());
+    const uint32_t len =
+        grid.IsArray() ? grid.As<Napi::Array>().Length() : uint32_t(grid.As<Napi::TypedArray>().ElementLength());
     if (len < 2) ThrowRange(env, what, name, Describe(grid));
     for (uint32_t i = 0; i < len; ++i) {
       Napi::Value e = g.Get(i);
@@ -361,9 +358,8 @@ Napi::Value SpectralDensityFn(const Napi::CallbackInfo& info) {
   } else if (!opts.Get("bins").IsUndefined()) {
     o.bins = ParseInteger(env, opts.Get("bins"), fn + " option 'bins'", 1, 1 << 20);
   }
-  const double symTol = a.kind == OpKind::Dense
-                            ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view))
-                            : 0.0;
+  const double symTol =
+      a.kind == OpKind::Dense ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view)) : 0.0;
   CheckFits(env, SlqWorkBytes(a.n, o) + OperatorBytes(a, p), 0, a.mat);
   auto op = std::make_unique<DensityOp>(a, p, symTol, std::move(o));
   op->SetControl(ParseControl(env, info[2], op.get()));
@@ -372,7 +368,7 @@ Napi::Value SpectralDensityFn(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterLanczos(Napi::Env env, Napi::Object exports) {
+void RegisterIterative(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "eigsh", EigshFn);
   Export(env, exports, "svds", SvdsFn);
   Export(env, exports, "spectralDensity", SpectralDensityFn);

@@ -1,0 +1,21 @@
+// Gram and distance matrices of the rows of a matrix (?syrk).
+#pragma once
+
+#include "matview.h"
+#include "status.h"
+
+namespace specdyn {
+
+// X Xᵀ (rows x rows) into out (row-major, exactly symmetric).
+Status Gram(const MatView& x, Precision p, double* out);
+
+// Pairwise distances between the rows of x into out (rows x rows): exact zero diagonal, exact
+// symmetry, no negative squared distances. Near-coincident pairs, where the Gram expansion
+// cancels, are recomputed directly so that every entry keeps full relative accuracy.
+Status Distance(const MatView& x, Metric metric, Precision p, double* out);
+
+// Bytes of temporary memory Gram/Distance allocate (excluding the output), used to refuse a
+// problem before allocating anything.
+double DistanceWorkBytes(const MatView& x, Metric metric, Precision p);
+
+}  // namespace specdyn

@@ -1,0 +1,39 @@
+// A few extreme eigenpairs of a large symmetric operator by thick-restart block Lanczos.
+#pragma once
+
+#include <cstdint>
+
+#include "operators.h"
+
+namespace specdyn {
+
+enum class Which { Largest, Smallest, Magnitude };
+
+struct EigshOptions {
+  int64_t k = 6;
+  Which which = Which::Largest;
+  double tol = 1e-10;       // residual ‖A x − θ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest |θ|)
+  int64_t block = 0;        // 0: automatic
+  int64_t basis = 0;        // 0: automatic
+  int64_t maxRestarts = 0;  // 0: automatic
+  uint64_t seed = 0;
+};
+
+struct EigshStats {
+  int64_t restarts = 0, matvecs = 0, block = 0, basis = 0;
+  double normEstimate = 0;
+};
+
+// Resolved block and basis sizes for problem order n (used to size memory before solving).
+void EigshSizes(int64_t n, const EigshOptions& o, int64_t* block, int64_t* basis);
+double EigshWorkBytes(int64_t n, const EigshOptions& o);
+
+// The k eigenpairs of op selected by `which`, most extreme first (largest: descending,
+// smallest: ascending, magnitude: descending |λ|). vectors (nullable) receives k x n row-major
+// unit eigenvectors (largest-magnitude entry positive); residuals (nullable) receives
+// ‖A x − λ x‖ for each pair. Out of restarts it returns ErrKind::NoConvergence with info = the
+// number c of converged pairs, and those pairs in the first c slots of the outputs.
+Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& c, double* values, double* vectors,
+             double* residuals, EigshStats* stats);
+
+}  // namespace specdyn

@@ -1,0 +1,270 @@
+// The operators of operators.h: dense (optionally in float32), Gram (W Wᵀ, Wᵀ W) and the Gram
+// forms of distance matrices, each applied to n x b blocks with one or two GEMMs.
+#include "operators.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "colmajor.h"
+
+namespace specdyn {
+namespace {
+
+void ToFloat(const double* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = float(x[i]);
+}
+void ToDouble(const float* x, double* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = double(x[i]);
+}
+
+class DenseOp : public SymOperator {
+ public:
+  DenseOp(const MatView& a, Precision p) : a_(a), p_(p) {
+    if (p_ == Precision::F32 && !a_.f32) {
+      a32_.resize(static_cast<size_t>(a_.size()));
+      ToFloat(static_cast<const double*>(a_.data), a32_.data(), a_.size());
+    }
+  }
+  int64_t Size() const override { return a_.rows; }
+  void Apply(const double* x, double* y, int64_t b) override {
+    const int64_t n = a_.rows;
+    // Row panels of at most ~32 MB of the matrix each, with a cancel check in between (the
+    // matrix is symmetric: its row panel is a column panel, read transposed).
+    const int64_t panelRows = std::max<int64_t>(64, (int64_t(1) << 22) / n);
+    if (p_ == Precision::F64 && !a_.f32) {
+      const double* a = static_cast<const double*>(a_.data);
+      for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += panelRows) {
+        const int64_t r = std::min(panelRows, n - r0);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0, a + r0 * n, I(n), x, I(n), 0.0,
+                    y + r0, I(n));
+      }
+    } else if (p_ == Precision::F64) {
+      // float32 storage, float64 arithmetic: widen a panel of rows at a time.
+      const int64_t rowsPer = std::max<int64_t>(1, std::min<int64_t>(n, (1 << 22) / n));
+      panel_.resize(static_cast<size_t>(rowsPer * n));
+      const float* a = static_cast<const float*>(a_.data);
+      for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += rowsPer) {
+        const int64_t r = std::min(rowsPer, n - r0);
+        ToDouble(a + r0 * n, panel_.data(), r * n);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0, panel_.data(), I(n), x, I(n), 0.0,
+                    y + r0, I(n));
+      }
+    } else {
+      const float* a = a_.f32 ? static_cast<const float*>(a_.data) : a32_.data();
+      x32_.resize(static_cast<size_t>(n * b));
+      y32_.resize(static_cast<size_t>(n * b));
+      ToFloat(x, x32_.data(), n * b);
+      for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += 2 * panelRows) {
+        const int64_t r = std::min(2 * panelRows, n - r0);
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0f, a + r0 * n, I(n), x32_.data(),
+                    I(n), 0.0f, y32_.data() + r0, I(n));
+      }
+      ToDouble(y32_.data(), y, n * b);
+    }
+  }
+
+ private:
+  MatView a_;
+  Precision p_;
+  std::vector<float> a32_, x32_, y32_;
+  std::vector<double> panel_;
+};
+
+// Column-major view helpers for a row-major r x c matrix M: read column-major it is Mᵀ (c x r,
+// leading dimension c).
+template <typename T>
+struct Gemm;
+template <>
+struct Gemm<double> {
+  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
+                  int ldb, double beta, double* c, int ldc) {
+    cblas_dgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
+template <>
+struct Gemm<float> {
+  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                  int ldb, float beta, float* c, int ldc) {
+    cblas_sgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
+
+// y = ± X (Xᵀ v) for a row-major rows x cols X held in T; order rows (outer) or cols (inner).
+template <typename T>
+class GramCore {
+ public:
+  GramCore(const T* x, int64_t rows, int64_t cols) : x_(x), rows_(rows), cols_(cols) {}
+  void Apply(const double* v, double* y, int64_t b, bool outer, double scale) {
+    const int64_t n = outer ? rows_ : cols_, inner = outer ? cols_ : rows_;
+    const T* vin;
+    T* yout;
+    if (std::is_same<T, double>::value) {
+      vin = reinterpret_cast<const T*>(v);
+      yout = reinterpret_cast<T*>(y);
+    } else {
+      vbuf_.resize(static_cast<size_t>(n * b));
+      ybuf_.resize(static_cast<size_t>(n * b));
+      for (int64_t i = 0; i < n * b; ++i) vbuf_[i] = T(v[i]);
+      vin = vbuf_.data();
+      yout = ybuf_.data();
+    }
+    t_.resize(static_cast<size_t>(inner * b));
+    const int c = I(cols_);
+    if (outer) {  // t = Xᵀ v (cols x b), y = X t
+      Gemm<T>::Run(CblasNoTrans, c, I(b), I(rows_), T(1), x_, c, vin, I(rows_), T(0), t_.data(), c);
+      Gemm<T>::Run(CblasTrans, I(rows_), I(b), c, T(scale), x_, c, t_.data(), c, T(0), yout, I(rows_));
+    } else {  // t = X v (rows x b), y = Xᵀ t
+      Gemm<T>::Run(CblasTrans, I(rows_), I(b), c, T(1), x_, c, vin, c, T(0), t_.data(), I(rows_));
+      Gemm<T>::Run(CblasNoTrans, c, I(b), I(rows_), T(scale), x_, c, t_.data(), I(rows_), T(0), yout, c);
+    }
+    if (!std::is_same<T, double>::value)
+      for (int64_t i = 0; i < n * b; ++i) y[i] = double(ybuf_[i]);
+  }
+
+ private:
+  const T* x_;
+  int64_t rows_, cols_;
+  std::vector<T> vbuf_, ybuf_, t_;
+};
+
+template <typename T>
+const T* Cast(const MatView& w, std::vector<T>* owned) {
+  const bool same = w.f32 == std::is_same<T, float>::value;
+  if (same) return static_cast<const T*>(w.data);
+  owned->resize(static_cast<size_t>(w.size()));
+  for (int64_t i = 0; i < w.size(); ++i)
+    (*owned)[i] = T(w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i]);
+  return owned->data();
+}
+
+template <typename T>
+class GramOp : public SymOperator {
+ public:
+  GramOp(const MatView& w, bool outer)
+      : outer_(outer), n_(outer ? w.rows : w.cols), core_(Cast<T>(w, &owned_), w.rows, w.cols) {}
+  int64_t Size() const override { return n_; }
+  void Apply(const double* x, double* y, int64_t b) override { core_.Apply(x, y, b, outer_, 1.0); }
+
+ private:
+  std::vector<T> owned_;  // declared before core_: Cast fills it first
+  bool outer_;
+  int64_t n_;
+  GramCore<T> core_;
+};
+
+// Distance matrices with a Gram form: D = s1ᵀ + 1sᵀ + c·X Xᵀ with X prepared (centred or
+// normalised) rows; sqeuclidean: s = ‖x_i‖², c = −2; cosine/correlation: s = ½, c = −1.
+template <typename T>
+class DistanceOp : public SymOperator {
+ public:
+  DistanceOp(std::vector<T> x, std::vector<double> s, int64_t rows, int64_t cols, double c)
+      : x_(std::move(x)), s_(std::move(s)), n_(rows), c_(c), core_(x_.data(), rows, cols) {}
+  int64_t Size() const override { return n_; }
+  void Apply(const double* x, double* y, int64_t b) override {
+    core_.Apply(x, y, b, true, c_);
+    for (int64_t j = 0; j < b; ++j) {
+      const double* v = x + j * n_;
+      double* out = y + j * n_;
+      double sum = 0, sv = 0;
+      for (int64_t i = 0; i < n_; ++i) {
+        sum += v[i];
+        sv += s_[i] * v[i];
+      }
+      for (int64_t i = 0; i < n_; ++i) out[i] += s_[i] * sum + sv;
+    }
+  }
+
+ private:
+  std::vector<T> x_;
+  std::vector<double> s_;
+  int64_t n_;
+  double c_;
+  GramCore<T> core_;
+};
+
+template <typename T>
+Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperator>* out) {
+  const int64_t n = x.rows, d = x.cols;
+  std::vector<double> row(static_cast<size_t>(d)), mean(static_cast<size_t>(d), 0.0), s(static_cast<size_t>(n));
+  std::vector<T> xs(static_cast<size_t>(n * d));
+  if (metric == Metric::SqEuclidean) {
+    // Translation leaves D unchanged; centring keeps the expansion from cancelling.
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) mean[j] += x.at(i, j);
+    for (auto& m : mean) m /= double(n);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    double rm = 0;
+    for (int64_t j = 0; j < d; ++j) row[j] = x.at(i, j) - mean[j];
+    if (metric == Metric::Correlation) {
+      for (double v : row) rm += v;
+      rm /= double(d);
+      for (double& v : row) v -= rm;
+    }
+    double nrm2 = 0;
+    for (double v : row) nrm2 += v * v;
+    if (metric != Metric::SqEuclidean) {
+      if (!(nrm2 > 0)) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "Expected %s rows for %s but received row %lld",
+                      metric == Metric::Cosine ? "non-zero" : "non-constant", x.name.c_str(),
+                      static_cast<long long>(i));
+        return Status::Range(buf);
+      }
+      const double inv = 1.0 / std::sqrt(nrm2);
+      for (double& v : row) v *= inv;
+      s[i] = 0.5;
+    } else {
+      s[i] = nrm2;
+    }
+    for (int64_t j = 0; j < d; ++j) xs[i * d + j] = T(row[j]);
+  }
+  const double c = metric == Metric::SqEuclidean ? -2.0 : -1.0;
+  out->reset(new DistanceOp<T>(std::move(xs), std::move(s), n, d, c));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p) {
+  return std::unique_ptr<SymOperator>(new DenseOp(a, p));
+}
+
+std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precision p) {
+  if (p == Precision::F64) return std::unique_ptr<SymOperator>(new GramOp<double>(w, outer));
+  return std::unique_ptr<SymOperator>(new GramOp<float>(w, outer));
+}
+
+Status MakeDistanceOperator(const MatView& x, Metric metric, Precision p, std::unique_ptr<SymOperator>* out) {
+  if (metric != Metric::SqEuclidean && metric != Metric::Cosine && metric != Metric::Correlation)
+    return Status::Range(std::string("Expected a metric with a Gram form ('sqeuclidean', 'cosine' "
+                                     "or 'correlation') for distanceOperator option 'metric' but "
+                                     "received '") +
+                         MetricName(metric) + "' (pass the dense distanceMatrix instead)");
+  return p == Precision::F64 ? MakeDistanceT<double>(x, metric, out) : MakeDistanceT<float>(x, metric, out);
+}
+
+double DenseOperatorBytes(const MatView& a, Precision p) {
+  const double n = double(a.rows);
+  if (p == Precision::F32) return (a.f32 ? 0.0 : 4.0 * n * n) + 8.0 * n * 64;
+  return a.f32 ? 8.0 * double(std::min<int64_t>(a.rows, (1 << 22) / a.rows + 1)) * n : 0.0;
+}
+
+double GramOperatorBytes(const MatView& w, bool outer, Precision p) {
+  const double el = p == Precision::F64 ? 8.0 : 4.0;
+  const bool same = w.f32 == (p == Precision::F32);
+  const double n = double(outer ? w.rows : w.cols), inner = double(outer ? w.cols : w.rows);
+  return (same ? 0.0 : el * double(w.size())) + el * 64.0 * (2.0 * n + inner);
+}
+
+double DistanceOperatorBytes(const MatView& x, Precision p) {
+  const double el = p == Precision::F64 ? 8.0 : 4.0;
+  return el * double(x.size()) + 8.0 * double(x.rows) * 2.0 + el * 64.0 * double(2 * x.rows + x.cols);
+}
+
+}  // namespace specdyn
