@@ -12,7 +12,7 @@ import { gaussian, median } from './lib.mjs';
 import { buildModel } from './train.bench.mjs';
 import { loadTf } from '../dist/tfjs/index.js';
 import { SpectralMonitor } from '../dist/train/index.js';
-import { getThreads, nativeInfo } from '../dist/index.js';
+import { getThreads, nativeInfo, setThreads } from '../dist/index.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
 const BATCH = 128, PROBES = 500, EVERY = 50;
@@ -56,6 +56,8 @@ async function block(tf, data, probes, monitored) {
 }
 
 export async function run() {
+  // SPECDYN_MONITOR_THREADS=n: OpenBLAS threads for training products and analysis alike (default: the library's).
+  if (process.env.SPECDYN_MONITOR_THREADS) setThreads(Number(process.env.SPECDYN_MONITOR_THREADS));
   const { tf, backend, reason } = await loadTf();
   const data = batches(tf, 8);
   const probes = tf.tensor2d(gaussian(PROBES, SIZES[0], 99, Float32Array).data, [PROBES, SIZES[0]]);
