@@ -97,7 +97,13 @@ export function rng(seed = 1) {
   };
 }
 
-/** A rows x cols Float64Array (or Float32Array) of standard normals. */
+/**
+ * A rows x cols Float64Array (or Float32Array) of standard normals.
+ * @param {number} rows
+ * @param {number} cols
+ * @param {number} [seed]
+ * @param {Float64ArrayConstructor | Float32ArrayConstructor} [Type]
+ */
 export function gaussian(rows, cols, seed = 1, Type = Float64Array) {
   const u = rng(seed);
   const data = new Type(rows * cols);

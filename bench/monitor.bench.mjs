@@ -60,7 +60,8 @@ export async function run() {
   if (process.env.SPECDYN_MONITOR_THREADS) setThreads(Number(process.env.SPECDYN_MONITOR_THREADS));
   const { tf, backend, reason } = await loadTf();
   const data = batches(tf, 8);
-  const probes = tf.tensor2d(gaussian(PROBES, SIZES[0], 99, Float32Array).data, [PROBES, SIZES[0]]);
+  const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
+  const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
   await block(tf, data, probes, false); // warm-up (kernels, allocator)
   const plain = [], watched = [];
   for (let r = 0; r < REPEAT; r++) {

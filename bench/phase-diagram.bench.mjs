@@ -15,6 +15,7 @@ export async function run() {
   const sd = await import('../dist/index.js');
   const sigmaW = sd.logspace(-2, 2, GRID), lr = sd.logspace(-2, 2, GRID);
   const opts = { sigmaW, lr, t: T, n: N, m: M, replicas: REPLICAS, seed: 1 };
+  /** @type {any} */
   let pd;
   const both = await timeit(async () => { pd = await sd.phaseDiagram(opts); }, { repeat: 5, warmup: 1 });
   const one = await timeit(() => sd.phaseDiagram({ ...opts, concurrency: 1 }), { repeat: 3, warmup: 0 });

@@ -78,7 +78,6 @@ function studentT(rows, cols, nu, seed) {
 
 async function mlpMatrices() {
   const { tf, backend } = await loadTf();
-  tf.setSeed?.(1);
   const model = tf.sequential();
   model.add(tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
   model.add(tf.layers.dense({ units: 256, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
@@ -105,7 +104,8 @@ async function mlpMatrices() {
       for (let j = 0; j < 784; j++) xs[i * 784 + j] = Math.min(1, Math.max(0, protos[c * 784 + j] + 0.5 * rng.normal()));
     }
     const x = tf.tensor2d(xs, [batch, 784]), y = tf.tensor1d(ys);
-    const [loss] = await model.trainOnBatch(x, y);
+    const out = await model.trainOnBatch(x, y);
+    const loss = Array.isArray(out) ? out[0] : out;
     last = loss;
     x.dispose(); y.dispose();
   }
@@ -165,6 +165,7 @@ for (const m of matrices) {
 }
 
 // --- WeightWatcher ---
+/** @type {{ status: number | null, stdout?: string }} */
 const py = REUSE ? { status: 0 } : spawnSync(PY, [path.join(benchDir, 'ww-compare.py'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 if (py.status !== 0) {
   console.error(`WeightWatcher side failed (${PY}): ${py.stdout}`);
@@ -205,6 +206,7 @@ for (const m of matrices) {
     specdyn_alpha: o.row.alpha, specdyn_alpha_ww_convention: o.wwRow.alpha, ww_alpha: w.alpha, ww_D: w.D, specdyn_alpha_ks_ww: o.wwRow.alpha_ks,
     specdyn_log_norm: o.row.log_norm, ww_log_norm: w.log_norm, specdyn_alpha_weighted_ww: o.wwRow.alpha_weighted, ww_alpha_weighted: w.alpha_weighted,
     specdyn_warning: o.wwRow.warning, ww_warning: w.warning,
+    specdyn_bulk_ks: NaN, ww_bulk_ks: NaN, // filled below for the trained layers
   });
 }
 

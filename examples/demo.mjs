@@ -27,6 +27,7 @@ console.log(`band size m̂ = ${snap.band.size} (gap ratio ${fmt(snap.band.gapRat
 
 // --- 1b. Fingerprints of other geometries.
 section('OMD 2: fingerprints of synthetic probe sets');
+/** @type {[string, any][]} */
 const templates = [
   ['S¹ circle, chord distance', sd.sphereTemplate({ n: 600, dim: 1, distance: 'chord', seed: 1 })],
   ['S³, geodesic', sd.sphereTemplate({ n: 600, dim: 3, seed: 1 })],

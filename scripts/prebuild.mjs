@@ -53,6 +53,7 @@ try {
   }
   symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
   const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
+  /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, SPECDYN_STATIC_BLAS: '1', PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
   // This Node's own headers when they are installed next to it (no download, works offline).
   const prefix = path.resolve(path.dirname(process.execPath), '..');

@@ -29,6 +29,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const keep = process.argv.includes('--keep');
 const work = mkdtempSync(path.join(os.tmpdir(), 'specdyn-packaging-'));
 const t0 = Date.now();
+/** @type {{ name: string, ok: boolean, skipped?: boolean, detail: string, s?: number }[]} */
 const results = [];
 const facts = {};
 
@@ -39,6 +40,7 @@ baseEnv.npm_config_fund = 'false';
 baseEnv.npm_config_update_notifier = 'false';
 baseEnv.npm_config_prefer_offline = 'true';
 
+/** @param {string} cmd @param {string[]} args @param {{ cwd?: string, env?: Record<string, string>, input?: string }} [opts] */
 function sh(cmd, args, { cwd = work, env = {}, input } = {}) {
   const r = spawnSync(cmd, args, { cwd, env: { ...baseEnv, ...env }, encoding: 'utf8', input, maxBuffer: 64 << 20 });
   return { status: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '', error: r.error };

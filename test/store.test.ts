@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRun, openRun, repairRun, SpecdynError } from '../src/store/index.js';
+import type { Snapshot } from '../src/store/types.js';
 import { SpecdynError as BaseError } from '../src/errors.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-store-'));
@@ -10,7 +11,7 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 const fresh = (): string => path.join(root, `run-${counter++}`);
 
-function snapshot(step: number) {
+function snapshot(step: number): Snapshot {
   const evals = Float64Array.from({ length: 7 }, (_, i) => step + i / 7);
   const vecs = { data: Float32Array.from({ length: 6 }, (_, i) => i * 0.1 + step), rows: 2, cols: 3 };
   return {
@@ -52,11 +53,11 @@ describe('run store round trip', () => {
     expect(Number.isNaN(logs[0]!.acc)).toBe(true);
     const v = run.array(20, 'dense_1', 'values');
     expect(v).toBeInstanceOf(Float64Array);
-    expect(Array.from(v as Float64Array)).toEqual(Array.from(snapshot(20).observables[0]!.arrays!.values));
+    expect(Array.from(v as Float64Array)).toEqual(Array.from(snapshot(20).observables[0]!.arrays!.values as Float64Array));
     const b = run.array(30, 'dense_1', 'bandVectors') as { data: Float32Array; rows: number; cols: number };
     expect(b.data).toBeInstanceOf(Float32Array);
     expect([b.rows, b.cols]).toEqual([2, 3]);
-    expect(Array.from(b.data)).toEqual(Array.from(snapshot(30).observables[0]!.arrays!.bandVectors.data));
+    expect(Array.from(b.data)).toEqual(Array.from((snapshot(30).observables[0]!.arrays!.bandVectors as { data: Float32Array }).data));
     expect(run.observables()).toEqual(['dense_1', 'dense_1/kernel']);
   });
 
