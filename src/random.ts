@@ -16,6 +16,13 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/**
+ * Seedable xoshiro128** generator (see the module doc): `uniform()`, `normal()` and helpers.
+ *
+ * @example
+ * const rng = new Rng(42, 3); // seed 42, replica stream 3
+ * const z = rng.normal();
+ */
 export class Rng {
   private a: number;
   private b: number;

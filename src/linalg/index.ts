@@ -41,17 +41,20 @@ export type Precision = 'float64' | 'float32';
  */
 export type Metric = 'euclidean' | 'sqeuclidean' | 'cosine' | 'angular' | 'correlation';
 
+/** Options of {@link gram}. */
 export interface GramOptions {
   precision?: Precision;
   /** Caller-supplied n x n Float64Array to write into (returned as the result's data). */
   out?: Float64Array;
 }
 
+/** Options of {@link distanceMatrix}. */
 export interface DistanceOptions extends GramOptions {
   /** Default 'euclidean'. */
   metric?: Metric;
 }
 
+/** Options of {@link eigvalsh} (and, with {@link EighOptions}, of {@link eigh}). */
 export interface EigOptions {
   /** Inclusive index range [lo, hi] into the ascending spectrum (0-based); default all. */
   range?: [number, number];
@@ -63,6 +66,7 @@ export interface EigOptions {
   symmetryTolerance?: number;
 }
 
+/** Options of {@link eigh}. */
 export interface EighOptions extends EigOptions {
   /**
    * With `range: [lo, hi]`: return every eigenvalue (`values` of length n, ascending) and the
@@ -74,6 +78,7 @@ export interface EighOptions extends EigOptions {
   allValues?: boolean;
 }
 
+/** Eigenvalues and eigenvectors from {@link eigh}. */
 export interface EighResult {
   /**
    * Eigenvalues, ascending: those of `range` (hi − lo + 1), or all n of them (no range, or
@@ -87,12 +92,14 @@ export interface EighResult {
   vectors: Mat<Float64Array>;
 }
 
+/** Options of {@link svd}. */
 export interface SvdOptions {
   /** Number of leading singular triplets; default min(rows, cols). */
   k?: number;
   precision?: Precision;
 }
 
+/** Singular triplets from {@link svd}. */
 export interface SvdResult {
   /** Singular values, descending. */
   s: Float64Array;
@@ -102,6 +109,7 @@ export interface SvdResult {
   v: Mat<Float64Array>;
 }
 
+/** Options of {@link eigvalshBatch}. */
 export interface BatchOptions {
   precision?: Precision;
   /** Matrices solved at once, one single-threaded LAPACK call each; default getThreads(), at most the number of cores. */
@@ -121,6 +129,13 @@ const distanceMatrixOp = twins('distanceMatrix', DISTANCE_KEYS, (b) => b.distanc
  * `precision: 'float32'`); near-coincident pairs, where that expansion cancels, are recomputed
  * directly. The diagonal is exactly 0, the matrix exactly symmetric, squared distances ≥ 0.
  * Cosine-type metrics reject zero rows (correlation: constant rows) with a RangeError.
+ *
+ * @throws TypeError for a wrong kind or an unknown option; RangeError for NaN/Inf (with its
+ *   index), a zero row under a cosine-type metric, or a problem too large for memory.
+ * @example
+ * // 500 probe representations of width 256 (float32 straight from tfjs is fine)
+ * const reps = { data: new Float32Array(500 * 256), rows: 500, cols: 256 };
+ * const m = await distanceMatrix(reps, { metric: 'angular' }); // 500 x 500, float64
  */
 export const distanceMatrix: (x: Mat, options?: DistanceOptions) => Promise<Mat<Float64Array>> = distanceMatrixOp.async;
 /** Synchronous {@link distanceMatrix}. */
@@ -130,6 +145,13 @@ const eigvalshOp = twins('eigvalsh', EIG_KEYS, (b) => b.eigvalsh);
 /**
  * Eigenvalues of the symmetric matrix a, ascending: LAPACK ?syevd for the whole spectrum,
  * ?syevr for `range: [lo, hi]` (hi − lo + 1 values).
+ *
+ * @throws TypeError for a wrong kind or an unknown option; RangeError for a non-square or
+ *   non-symmetric matrix (beyond `symmetryTolerance`), NaN/Inf, or a bad range; LapackError if
+ *   LAPACK fails.
+ * @example
+ * const spectrum = await eigvalsh(m);                 // all n, ascending
+ * const top10 = await eigvalsh(m, { range: [m.rows - 10, m.rows - 1] });
  */
 export const eigvalsh: (a: Mat, options?: EigOptions) => Promise<Float64Array> = eigvalshOp.async;
 /** Synchronous {@link eigvalsh}. */
@@ -161,7 +183,14 @@ export const svdvals: (w: Mat, options?: { precision?: Precision }) => Promise<F
 export const svdvalsSync: (w: Mat, options?: { precision?: Precision }) => Float64Array = svdvalsOp.sync;
 
 const svdOp = twins('svd', SVD_KEYS, (b) => b.svd);
-/** The top-k singular triplets of w via ?gesdd (thin SVD, then truncated to k). */
+/**
+ * The top-k singular triplets of w via ?gesdd (thin SVD, then truncated to k).
+ *
+ * @throws TypeError for a wrong kind or an unknown option; RangeError for NaN/Inf or a bad k;
+ *   LapackError if LAPACK fails.
+ * @example
+ * const { s, u, v } = await svd(w, { k: 10 }); // w ≈ Σ s_i u_i v_iᵀ over the top 10
+ */
 export const svd: (w: Mat, options?: SvdOptions) => Promise<SvdResult> = svdOp.async;
 /** Synchronous {@link svd}. */
 export const svdSync: (w: Mat, options?: SvdOptions) => SvdResult = svdOp.sync;

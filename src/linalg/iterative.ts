@@ -78,6 +78,7 @@ export interface Progress {
   converged: number;
 }
 
+/** Options shared by {@link eigsh}, {@link svds} and {@link spectralDensity}. */
 export interface IterativeOptions {
   /**
    * 'float64' (default) or 'float32': operator products in single precision (the basis,
@@ -93,6 +94,7 @@ export interface IterativeOptions {
   progressInterval?: number;
 }
 
+/** Options of {@link eigsh}. */
 export interface EigshOptions extends IterativeOptions {
   /** Number of eigenpairs; default min(6, n). */
   k?: number;
@@ -118,6 +120,7 @@ export interface EigshOptions extends IterativeOptions {
   symmetryTolerance?: number;
 }
 
+/** Eigenpairs from {@link eigsh}. */
 export interface EigshResult {
   /** Eigenvalues, most extreme first: descending for 'largest', ascending for 'smallest', descending |λ| for 'magnitude'. */
   values: Float64Array;
@@ -134,6 +137,7 @@ export interface EigshResult {
   normEstimate: number;
 }
 
+/** Options of {@link svds}. */
 export interface SvdsOptions extends IterativeOptions {
   /** Number of leading singular triplets; default min(6, rows, cols). */
   k?: number;
@@ -145,6 +149,7 @@ export interface SvdsOptions extends IterativeOptions {
   seed?: number;
 }
 
+/** Singular triplets from {@link svds}. */
 export interface SvdsResult {
   /** Singular values, descending. */
   s: Float64Array;
@@ -158,6 +163,7 @@ export interface SvdsResult {
   matvecs: number;
 }
 
+/** Options of {@link spectralDensity}. */
 export interface DensityOptions extends IterativeOptions {
   /** Number of equal bins over the estimated spectral range (default 50). */
   bins?: number;
@@ -173,6 +179,7 @@ export interface DensityOptions extends IterativeOptions {
   symmetryTolerance?: number;
 }
 
+/** The spectral density estimate from {@link spectralDensity}. */
 export interface DensityResult {
   /** bins + 1 ascending edges (default: the extreme Ritz values, padded by 1 % of the range). */
   edges: Float64Array;

@@ -148,7 +148,9 @@ export function unfold(eigs: NumberArray, options: UnfoldOptions): Float64Array 
 
 /** A spacing law with unit mean: density and CDF. */
 export interface SpacingLaw {
+  /** Probability density at spacing s ≥ 0. */
   pdf(s: number): number;
+  /** Cumulative probability P(S ≤ s). */
   cdf(s: number): number;
 }
 

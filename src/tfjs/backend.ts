@@ -27,6 +27,7 @@ export type Tf = typeof import('@tensorflow/tfjs');
 
 /** The backends loadTf knows, in its order of preference. */
 export const BACKEND_CHOICES = ['tfjs-node', 'specdyn-native', 'wasm', 'cpu'] as const;
+/** One of {@link BACKEND_CHOICES}. */
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** The tfjs backend name each choice registers. */
@@ -37,6 +38,7 @@ export const TF_BACKEND_NAMES: Readonly<Record<BackendChoice, string>> = {
   cpu: 'cpu',
 };
 
+/** Options of {@link loadTf}. */
 export interface LoadTfOptions {
   /**
    * 'auto' (default) tries every backend in order; a name forces that backend (an error if it
@@ -58,6 +60,7 @@ export interface BackendAttempt {
   reason: string;
 }
 
+/** What {@link loadTf} resolves to: the tfjs namespace, the backend it chose, and why. */
 export interface LoadedTf {
   /** The tfjs namespace, with `backend` active. */
   tf: Tf;
