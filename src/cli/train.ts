@@ -138,7 +138,9 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
       if (last) break;
       const idx = Array.from({ length: cfg.batchSize }, () => Math.floor(rng.uniform() * task.count));
       const xb = new Float32Array(cfg.batchSize * task.features);
-      idx.forEach((r, i) => xb.set(task.x.subarray(r * task.features, (r + 1) * task.features), i * task.features));
+      idx.forEach((r, i) => {
+        xb.set(task.x.subarray(r * task.features, (r + 1) * task.features), i * task.features);
+      });
       const xs = tf.tensor2d(xb, [cfg.batchSize, task.features]);
       const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(idx.map((r) => task.y[r]!), 'int32'), task.classes));
       const res = (await model.trainOnBatch(xs, ys)) as number[];
@@ -163,7 +165,11 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
   if (cfg.report) {
     const run = await openRun(dir);
     let bar2: ReturnType<Output['progress']> | undefined;
-    report = (await writeReport([fromRun(run)], { onFigure: (d, t) => (bar2 ??= out.progress('report figures', t)).update(d) })).html;
+    const onFigure = (done: number, total: number) => {
+      bar2 ??= out.progress('report figures', total);
+      bar2.update(done);
+    };
+    report = (await writeReport([fromRun(run)], { onFigure })).html;
     bar2?.done();
   }
   return { run: dir, status, backend: loaded.backend, backendReason: loaded.reason, stepsDone, snapshots: monitor.stats.analysed, final: logs, report, warnings: [...monitor.warnings] };
