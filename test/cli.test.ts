@@ -335,14 +335,21 @@ describe('train', () => {
     expect(run.status).toBe('finished');
     expect(run.steps).toEqual([0, 10, 20, 30]);
     expect(run.meta.config).toMatchObject({ steps: 30, snapshotEvery: 10, learningRate: 0.1, hiddenSizes: [24, 16] });
-    expect(run.observables('weights')).toEqual(['hidden_1/kernel', 'hidden_2/kernel', 'output/kernel']);
+    // Weight observables are named by layer (the monitor's and analyzeModel's `name`).
+    expect(run.observables('weights')).toEqual(['hidden_1', 'hidden_2', 'output']);
     expect(run.observables('omd')).toEqual(['hidden_1', 'hidden_2']);
-    const w = run.rows({ family: 'weights', observable: 'hidden_1/kernel', step: 30 })[0]!;
+    expect(run.meta.meta).toMatchObject({ command: 'specdyn train', model: 'MLP 64-24-16-10' });
+    const w = run.rows({ family: 'weights', observable: 'hidden_1', step: 30 })[0]!;
     // tfjs kernels are [in, out]: W = kernelᵀ is 24 x 64.
     expect([w.N, w.M]).toEqual([24, 64]);
     const logs = run.rows({ family: 'logs' });
     expect(logs.at(-1)!.loss).toBe(doc.final.loss);
-    expect(run.array(0, 'hidden_1', 'labels')).toHaveLength(32);
+    // The probe labels (one per probe, classes 0–9) are kept in run.json for the report's clouds.
+    const labels = (run.meta.meta.monitor as { probeLabels: number[] }).probeLabels;
+    expect(labels).toHaveLength(32);
+    expect(labels.every((l) => Number.isInteger(l) && l >= 0 && l < 10)).toBe(true);
+    expect(logs.map((r) => r.step)).toEqual([0, 10, 20, 30]);
+    expect(Number.isFinite(logs[0]!.val_loss) && Number.isFinite(logs.at(-1)!.val_accuracy)).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('MDS cloud of the probes: hidden_1');
   });
 

@@ -158,7 +158,9 @@ describe('SpectralMonitor', () => {
     await expect(distanceMatrix(reps, { metric: 'angular' })).rejects.toThrow(RangeError); // what would kill a run
     const monitor = new SpectralMonitor(model, { probes, layers: ['h1'], kernels: [], schedule: { every: 1 }, tf });
     await monitor.capture(0);
+    await monitor.capture(1); // the same dead rows again: still one warning, naming the first step
     await monitor.close();
+    expect(monitor.snapshots[1]!.omd.h1!.zeroRows).toBe(zero.length);
     const p = monitor.snapshots[0]!.omd.h1!;
     expect(p.zeroRows).toBe(zero.length);
     expect(p.warning).toMatch(new RegExp(`^${zero.length} of ${N} probe rows are all zeros at layer 'h1' \\(rows ${zero.slice(0, 10).join(', ')}`));
@@ -264,6 +266,67 @@ describe('SpectralMonitor run directory', () => {
       expect(Array.from(v.data)).toEqual(Array.from(s.omd.h2!.bottomVectors!.data));
     }
     expect(run.trajectory('h1').regimes().windows.length).toBeGreaterThan(0);
+  });
+
+  it("close({ status: 'interrupted' }) after a loop stopped off schedule: the forced last snapshot and every earlier one read back, run interrupted", async () => {
+    const model = mlp(7);
+    const { x, y, probes } = data();
+    const dir = fresh();
+    const monitor = new SpectralMonitor(model, { probes, schedule: { every: 3 }, run: dir, meta: { command: 'test', monitor: 'not this' }, queue: 1, tf });
+    expect(await monitor.capture(0)).toBe(true);
+    for (let step = 1; step <= 5; step++) {
+      const loss = (await model.trainOnBatch(x, y)) as number[];
+      // the loop is stopped after step 5, which is off the schedule: forced
+      const captured = await monitor.capture(step, { loss: loss[0]! }, { force: step === 5 });
+      expect(captured).toBe(step === 3 || step === 5);
+    }
+    await monitor.close({ status: 'interrupted' });
+    await monitor.close({ status: 'finished' }); // idempotent: the run stays interrupted
+    expect(monitor.snapshots.map((s) => s.step)).toEqual([0, 3, 5]);
+    const run = await openRun(dir);
+    expect(run.status).toBe('interrupted');
+    expect(run.unfinished).toBe(true);
+    expect(run.problems).toEqual([]);
+    expect(run.meta.error).toBeNull();
+    expect(run.meta.meta.command).toBe('test');
+    expect((run.meta.meta.monitor as { probes: number }).probes).toBe(N); // the monitor's own entry wins
+    expect(run.steps).toEqual([0, 3, 5]);
+    for (const s of monitor.snapshots) {
+      expect(run.rows({ family: 'logs', step: s.step })[0]?.loss ?? null).toBe(s.step === 0 ? null : s.logs.loss);
+      expect(run.rows({ family: 'omd', step: s.step }).map((r) => r.observable)).toEqual(['h1', 'h2']);
+      expect(run.rows({ family: 'weights', step: s.step }).map((r) => r.observable)).toEqual(['h1', 'h2', 'out']);
+      for (const layer of ['h1', 'h2']) {
+        expect(Array.from(run.array(s.step, layer, 'values', 'omd') as Float64Array)).toEqual(Array.from(s.omd[layer]!.figures.values));
+        expect((run.array(s.step, layer, 'cloud', 'omd') as { rows: number }).rows).toBe(N);
+      }
+      for (const w of s.weights) expect(Array.from(run.array(s.step, w.name, 'evals', 'weights') as Float64Array)).toEqual(Array.from(w.evals));
+    }
+    expect(run.trajectory('h2').points.map((p) => p.step)).toEqual([0, 3, 5]);
+  });
+
+  it("close({ status: 'failed', error }) records the error; a bad status or force is refused; a non-run directory fails the first capture", async () => {
+    const model = mlp(8);
+    const { probes } = data();
+    const dir = fresh();
+    const monitor = new SpectralMonitor(model, { probes, schedule: { every: 1 }, run: dir, tf });
+    await expect(monitor.capture(0, {}, { force: 'yes' as never })).rejects.toThrow(new TypeError("Expected true or false for options.force but received 'yes'"));
+    await monitor.capture(0);
+    await expect(monitor.close({ status: 'done' as never })).rejects.toThrow(new RangeError("Expected 'finished', 'interrupted' or 'failed' for status but received 'done'"));
+    await monitor.close({ status: 'failed', error: new Error('the optimizer diverged') });
+    const run = await openRun(dir);
+    expect(run.status).toBe('failed');
+    expect(run.meta.error).toBe('the optimizer diverged');
+    expect(run.steps).toEqual([0]);
+    expect(() => new SpectralMonitor(model, { probes, meta: [1] as never, tf })).toThrow(TypeError);
+    // A directory holding something else: refused at the first capture, before any analysis.
+    const busy = fresh();
+    fs.mkdirSync(busy, { recursive: true });
+    fs.writeFileSync(path.join(busy, 'notes.txt'), 'mine');
+    const m2 = new SpectralMonitor(model, { probes, run: busy, tf });
+    await expect(m2.capture(0)).rejects.toThrow(SpecdynError);
+    expect(m2.stats.captured).toBe(0);
+    await m2.close();
+    expect(fs.readdirSync(busy)).toEqual(['notes.txt']);
   });
 
   it('a child training with the monitor, SIGKILLed after k snapshots: openRun reads ≥ k − 1 complete snapshots, run unfinished', async () => {

@@ -1,16 +1,15 @@
 /**
  * `specdyn train`: a built-in MLP (Dense + ReLU hidden layers, softmax output) trained on MNIST
- * or on a seeded synthetic task, watched at every snapshot: the weight spectrum of every Dense
- * kernel and the OMD trajectory of every hidden layer on a fixed, held-out probe set, written
- * to a run directory through the store, with the report at the end.
+ * or on a seeded synthetic task under a SpectralMonitor: at every snapshot the weight spectrum of
+ * every Dense kernel and the OMD trajectory of every hidden layer on a fixed, held-out probe
+ * set, committed to a run directory, with the report at the end.
  */
 import { join } from 'node:path';
 import { Rng } from '../random.js';
-import { weightSpectrum } from '../rmt/index.js';
-import { OmdTrajectory } from '../omd/index.js';
-import { createRun, omdRecord, openRun, weightRecord, type ObservableRecord, type RunWriter } from '../store/index.js';
+import { openRun } from '../store/index.js';
 import { loadMnist } from '../store/idx.js';
 import { loadTf, type Tf } from '../tfjs/index.js';
+import { SpectralMonitor } from '../train/monitor.js';
 import { writeReport } from '../report/index.js';
 import { fromRun } from '../report/from-store.js';
 import type { Output } from './output.js';
@@ -82,8 +81,10 @@ export interface TrainResult {
 }
 
 /**
- * Trains and records. `signal` aborting (Ctrl-C) stops after the current step: the snapshots so
- * far are flushed, the run is closed as `interrupted`, and the report (if on) is written.
+ * Trains and records. `signal` aborting (Ctrl-C) stops after the current step: one last snapshot
+ * of the state training stopped in, the queued analyses finish, the run is closed as
+ * `interrupted`, and the report (if on) is written.
+ * @throws whatever training or an analysis throws; the run is then closed as `failed`.
  */
 export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal): Promise<TrainResult> {
   const dir = cfg.out || join('runs', `${cfg.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -92,84 +93,54 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
   const tf = loaded.tf;
   out.info(`backend: ${loaded.reason}`);
   const model = buildModel(tf, cfg, task);
-  const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
-  const hidden = dense.slice(0, -1);
-  const repsModel = tf.model({ inputs: model.inputs, outputs: hidden.map((l) => l.output as ReturnType<Tf['input']>) });
   const probeTensor = tf.tensor2d(task.probeX, [cfg.probes, task.features]);
   const probeTarget = tf.oneHot(tf.tensor1d(Array.from(task.probeY), 'int32'), task.classes);
-  const trajectories = hidden.map(() => new OmdTrajectory({ metric: cfg.metric }));
-  const disabled = new Set<number>();
-  const warnings: string[] = [];
-  const writer: RunWriter = await createRun(dir, {
+  const monitor = new SpectralMonitor(model, {
+    probes: probeTensor,
+    probeLabels: Array.from(task.probeY),
+    layers: 'hidden',
+    kernels: 'all',
+    schedule: { steps: snapshotSchedule(cfg.steps, cfg.snapshotEvery) },
+    metric: cfg.metric,
+    run: dir,
     config: cfg,
     seed: cfg.seed,
-    tfBackend: loaded.tfBackendName,
     meta: { command: 'specdyn train', backendReason: loaded.reason, model: `MLP ${[task.features, ...cfg.hiddenSizes, task.classes].join('-')}` },
+    keep: false,
+    tf,
   });
-  out.info(`run directory: ${dir}`);
-  const schedule = new Set(snapshotSchedule(cfg.steps, cfg.snapshotEvery));
+  let warned = 0;
+  const showWarnings = () => {
+    for (; warned < monitor.warnings.length; warned++) out.warn(monitor.warnings[warned]!);
+  };
   const rng = new Rng(cfg.seed, 2);
   const bar = out.progress('training', cfg.steps);
   let logs: Record<string, number> = {};
-  let stepsDone = 0, snapshots = 0;
+  let stepsDone = 0;
   let status: 'finished' | 'interrupted' = 'finished';
-  let last = cfg.steps;
   try {
-    for (let step = 0; step <= last; step++) {
+    for (let step = 0; ; step++) {
       // tfjs resolves its promises without turning the event loop; without this turn a Ctrl-C
       // (delivered by libuv in the poll phase) would never be seen.
       await new Promise<void>((r) => setImmediate(r));
-      if (signal.aborted && status === 'finished') {
-        // Stop here: one last snapshot of the state training stopped in (the model after `step` steps).
-        status = 'interrupted';
-        last = step;
-        schedule.add(step);
-      }
-      if (schedule.has(step)) {
+      // Stop here: one last snapshot of the state training stopped in (the model after `step` steps).
+      if (signal.aborted) status = 'interrupted';
+      const last = status === 'interrupted' || step === cfg.steps;
+      if (last || monitor.isScheduled(step)) {
         const [vl, va] = tf.tidy(() => (model.evaluate(probeTensor, probeTarget, { batchSize: cfg.probes }) as ReturnType<Tf['scalar']>[]).map((t) => t.clone()));
         const valLogs = { val_loss: (await vl!.data())[0]!, val_accuracy: (await va!.data())[0]! };
         vl!.dispose();
         va!.dispose();
-        const observables: ObservableRecord[] = [];
-        const kernels = dense.map((l) => {
-          const w = l.getWeights()[0]!;
-          return { name: `${l.name}/kernel`, data: w.dataSync() as Float32Array, rows: w.shape[0]!, cols: w.shape[1]! };
-        });
-        const spectra = await Promise.all(kernels.map((k) => weightSpectrum({ data: k.data, rows: k.rows, cols: k.cols }, { kernel: true })));
-        spectra.forEach((ws, i) => observables.push(weightRecord(kernels[i]!.name, ws)));
-        const reps = tf.tidy(() => {
-          const o = repsModel.predict(probeTensor);
-          return (Array.isArray(o) ? o : [o]).map((t) => t.clone());
-        });
-        for (const [i, t] of reps.entries()) {
-          const data = (await t.data()) as Float32Array;
-          t.dispose();
-          if (disabled.has(i)) continue;
-          const layer = hidden[i]!.name;
-          try {
-            await trajectories[i]!.push(step, { data, rows: cfg.probes, cols: t.shape[1]! });
-          } catch (err) {
-            // A layer whose representations cannot be read (e.g. a probe mapped to the zero
-            // vector under the angular metric) loses its OMD figures from here on; training and
-            // the weight spectra go on.
-            disabled.add(i);
-            const msg = `OMD of layer ${layer} stopped at step ${step}: ${(err as Error).message}`;
-            warnings.push(msg);
-            out.warn(msg);
-            continue;
-          }
-          const rec = omdRecord(layer, trajectories[i]!.points[trajectories[i]!.points.length - 1]!);
-          if (snapshots === 0) rec.arrays!.labels = Float64Array.from(task.probeY);
-          observables.push(rec);
-        }
-        writer.append({ step, logs: { ...logs, ...valLogs }, observables });
-        await writer.flush();
-        snapshots++;
+        await monitor.capture(step, { ...logs, ...valLogs }, { force: last });
+        if (step === 0) out.info(`run directory: ${dir}`);
+        showWarnings();
       }
-      if (step === last) break;
+      if (last) break;
       const idx = Array.from({ length: cfg.batchSize }, () => Math.floor(rng.uniform() * task.count));
       const xb = new Float32Array(cfg.batchSize * task.features);
-      idx.forEach((r, i) => xb.set(task.x.subarray(r * task.features, (r + 1) * task.features), i * task.features));
+      idx.forEach((r, i) => {
+        xb.set(task.x.subarray(r * task.features, (r + 1) * task.features), i * task.features);
+      });
       const xs = tf.tensor2d(xb, [cfg.batchSize, task.features]);
       const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(idx.map((r) => task.y[r]!), 'int32'), task.classes));
       const res = (await model.trainOnBatch(xs, ys)) as number[];
@@ -180,10 +151,11 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
       bar.update(stepsDone, `loss ${logs.loss!.toFixed(4)}`);
     }
     bar.done();
-    await writer.close({ status });
+    await monitor.close({ status });
+    showWarnings();
   } catch (err) {
     bar.done();
-    await writer.close({ status: 'failed', error: err }).catch(() => undefined);
+    await monitor.close({ status: 'failed', error: err }).catch(() => undefined);
     throw err;
   } finally {
     probeTensor.dispose();
@@ -193,10 +165,14 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
   if (cfg.report) {
     const run = await openRun(dir);
     let bar2: ReturnType<Output['progress']> | undefined;
-    report = (await writeReport([fromRun(run)], { onFigure: (d, t) => (bar2 ??= out.progress('report figures', t)).update(d) })).html;
+    const onFigure = (done: number, total: number) => {
+      bar2 ??= out.progress('report figures', total);
+      bar2.update(done);
+    };
+    report = (await writeReport([fromRun(run)], { onFigure })).html;
     bar2?.done();
   }
-  return { run: dir, status, backend: loaded.backend, backendReason: loaded.reason, stepsDone, snapshots, final: logs, report, warnings };
+  return { run: dir, status, backend: loaded.backend, backendReason: loaded.reason, stepsDone, snapshots: monitor.stats.analysed, final: logs, report, warnings: [...monitor.warnings] };
 }
 
 function buildModel(tf: Tf, cfg: TrainConfig, task: Task) {

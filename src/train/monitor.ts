@@ -9,7 +9,8 @@
  * Use it as a `model.fit` callback (`callbacks: monitor.callback()`; it counts batches: step s =
  * after s optimizer steps, step 0 = initialisation, captured at the start of the first fit) or by
  * hand in a custom loop (`await monitor.capture(step, logs)` after each step, `capture(0)` before
- * the first). `await monitor.close()` flushes the queue and closes the run.
+ * the first). `await monitor.close()` flushes the queue and closes the run (as `finished`;
+ * `close({ status: 'interrupted' })` for a loop stopped early, e.g. by Ctrl-C).
  *
  * Backpressure: at most `queue` snapshots are captured but not yet analysed; a capture beyond
  * that waits for the oldest to finish (training pauses rather than memory growing).
@@ -84,6 +85,11 @@ export interface MonitorOptions {
   /** Configuration and seed recorded in run.json. */
   config?: unknown;
   seed?: number;
+  /**
+   * Further JSON entries for run.json `meta` (beside the monitor's own `monitor` entry, which
+   * wins on a clash), e.g. the command and model that produced the run.
+   */
+  meta?: Record<string, unknown>;
   /** Keep every snapshot in `monitor.snapshots` (default true). */
   keep?: boolean;
   /** The tfjs namespace the model was built with (default: `@tensorflow/tfjs`, loaded at the first capture). */
@@ -101,6 +107,28 @@ export interface MonitorSnapshot {
   weights: WeightRow[];
   /** Milliseconds on the training thread (probe evaluation and copies) and in analysis. */
   timings: { captureMs: number; analysisMs: number };
+}
+
+/** Options of {@link SpectralMonitor.capture}. */
+export interface CaptureOptions {
+  /**
+   * Capture even if `step` is off the schedule (default false), e.g. the step a loop stopped at,
+   * so the last snapshot is the state training ended in.
+   */
+  force?: boolean;
+}
+
+/** Options of {@link SpectralMonitor.close}. */
+export interface MonitorCloseOptions {
+  /**
+   * How the run ends (run.json `status`): `finished` (default), `interrupted` (training was
+   * stopped before its end, e.g. by Ctrl-C; every snapshot captured so far is still analysed and
+   * committed) or `failed`. An analysis that failed overrides it: the run is closed as `failed`
+   * with that error.
+   */
+  status?: 'finished' | 'interrupted' | 'failed';
+  /** The error that ended training, recorded (its message) in run.json with `status: 'failed'`. */
+  error?: unknown;
 }
 
 /** Queue statistics (for tuning and tests). */
@@ -215,6 +243,8 @@ export class SpectralMonitor {
   private readonly kernelSet: ReadonlySet<string>;
   private readonly keepVectors: number;
   private readonly layerObjects: LayerLike[];
+  /** Layers already reported in {@link warnings} for zero probe rows (once per layer). */
+  private readonly zeroRowLayers = new Set<string>();
   private tf: Tf | undefined;
   private subModel: LayersModel | undefined;
   private probeTensor: Tensor | undefined;
@@ -295,6 +325,7 @@ export class SpectralMonitor {
       this.trajectories.set(n, new OmdTrajectory({ ...(options.omd ?? {}), metric: this.metric, bottomK, input: 'distance', returnVectors: this.keepVectors > 0 }));
     }
     if (options.run !== undefined && typeof options.run !== 'string') throw new TypeError(expected('a directory path', 'run', options.run));
+    if (options.meta !== undefined) checkObject(options.meta, 'meta');
   }
 
   /** Whether `step` is on the schedule (step 0 always is). */
@@ -330,17 +361,25 @@ export class SpectralMonitor {
   }
 
   /**
-   * Captures a snapshot at `step` if it is scheduled (resolves to false otherwise): evaluates the
-   * probes once, copies the kernels, queues the analysis and resolves as soon as the queue has
-   * room (not when the analysis is done). Steps must increase.
-   * @throws RangeError for a step that does not increase; the error of an earlier failed analysis.
+   * Captures a snapshot at `step` if it is scheduled or `force`d (resolves to false otherwise):
+   * evaluates the probes once, copies the kernels, queues the analysis and resolves as soon as
+   * the queue has room (not when the analysis is done). Steps must increase. With `run`, the
+   * first capture creates the run directory, so a directory that cannot be a run fails here,
+   * before any analysis.
+   * @throws RangeError for a step that does not increase; the error of an earlier failed analysis;
+   * SpecdynError from createRun for a run directory that is not empty and not a run.
    */
-  async capture(step: number, logs: Record<string, unknown> = {}): Promise<boolean> {
+  async capture(step: number, logs: Record<string, unknown> = {}, options?: CaptureOptions): Promise<boolean> {
     if (this.closed) throw new SpecdynError('Expected an open monitor for capture but received a closed one (close() was called)');
     checkInteger(step, 'step', { min: 0 });
+    const force = checkOptionsObject(options).force ?? false;
+    if (typeof force !== 'boolean') throw new TypeError(expected('true or false', 'options.force', force));
     if (this.failure) throw this.failure;
-    if (!this.scheduled(step)) return false;
+    if (!force && !this.scheduled(step)) return false;
     if (step <= this.lastStep) throw new RangeError(expected(`a step greater than the last captured (${this.lastStep})`, 'step', step));
+    // One opening, even for captures that overlap; a failed opening fails every later capture.
+    this.runOpening ??= this.openRun();
+    this.run = await this.runOpening;
     if (this.lastStep < 0 && step > 0) this.warn(`initialisation not captured: the first snapshot is at step ${step} (capture(0) before training)`);
     this.lastStep = step;
     this.step = Math.max(this.step, step);
@@ -361,17 +400,25 @@ export class SpectralMonitor {
   }
 
   /**
-   * Waits for every queued analysis, then closes the run (status finished, or failed with the
-   * analysis error, which is then thrown). Idempotent.
+   * Waits for every queued analysis, then closes the run with `status` (default `finished`; see
+   * {@link MonitorCloseOptions}). If an analysis failed, the run is closed as `failed` with that
+   * error, which is then thrown. Idempotent: a second call closes nothing again (its options are
+   * ignored) and rethrows an analysis failure.
+   * @throws RangeError for an unknown status; TypeError for options that are not an object.
    */
-  async close(): Promise<void> {
+  async close(options?: MonitorCloseOptions): Promise<void> {
+    const o = checkOptionsObject(options);
+    const status = checkOneOf(o.status ?? 'finished', 'status', ['finished', 'interrupted', 'failed']);
     if (!this.closed) {
       this.closed = true;
       await this.worker;
-      const run = await this.runOpening;
-      if (run) await run.close(this.failure ? { status: 'failed', error: this.failure } : {});
-      this.probeTensor?.dispose();
-      this.subModel = undefined;
+      const run = this.run;
+      try {
+        if (run) await run.close(this.failure ? { status: 'failed', error: this.failure } : { status, ...(o.error !== undefined ? { error: o.error } : {}) });
+      } finally {
+        this.probeTensor?.dispose();
+        this.subModel = undefined;
+      }
     }
     if (this.failure) throw this.failure;
   }
@@ -429,6 +476,7 @@ export class SpectralMonitor {
       tfBackend: tf.getBackend(),
       tfjsVersion: tf.version?.tfjs,
       meta: {
+        ...(this.opts.meta ?? {}),
         monitor: {
           probes: this.probeCount, layers: this.layers, kernels: this.kernelLayers, metric: this.metric, queue: this.bound,
           ...(this.opts.probeLabels ? { probeLabels: Array.from(this.opts.probeLabels as ArrayLike<number | string>) } : {}),
@@ -446,8 +494,7 @@ export class SpectralMonitor {
       while (this.queue.length > 0 && !this.failure) {
         const job = this.queue[0]!;
         const snapshot = await this.analyse(job);
-        this.runOpening ??= this.openRun();
-        const run = await this.runOpening;
+        const run = this.run;
         if (run) {
           run.append(toStoreSnapshot(snapshot));
           await run.flush();
@@ -480,7 +527,10 @@ export class SpectralMonitor {
         zeroRows = zeros.length;
         const shown = zeros.slice(0, 10).join(', ') + (zeros.length > 10 ? ', …' : '');
         warning = `${zeros.length} of ${x.rows} probe rows are all zeros at layer '${name}' (rows ${shown}): read as orthogonal to every row`;
-        this.warn(`probe rows mapped to all zeros at layer '${name}' (first at step ${job.step}): read as orthogonal to every row for the ${this.metric} distance`);
+        if (!this.zeroRowLayers.has(name)) {
+          this.zeroRowLayers.add(name);
+          this.warn(`probe rows mapped to all zeros at layer '${name}' (first at step ${job.step}): read as orthogonal to every row for the ${this.metric} distance`);
+        }
         d = await zeroSafeDistance(x, this.metric as 'angular' | 'cosine');
       } else {
         d = await distanceMatrix(x, { metric: this.metric });
