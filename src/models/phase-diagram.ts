@@ -248,6 +248,9 @@ function* diagram(o: Resolved): Computation<PhaseDiagram> {
  *
  * @throws {TypeError|RangeError} for bad options (naming the option); {@link AbortError} when
  *   `signal` aborts.
+ * @example
+ * const pd = await phaseDiagram({ sigmaW: logspace(-1, 1, 12), lr: logspace(-2, 2, 12), n: 100, m: 200 });
+ * for (const c of pd.cells) console.log(c.sigmaW, c.lr, c.phase, c.q2);
  */
 export async function phaseDiagram(options: PhaseDiagramOptions): Promise<PhaseDiagram> {
   return runWithOptions(diagram(resolve(options)), options);

@@ -50,6 +50,12 @@ export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Ma
  *
  * Errors: TypeError for a non-Mat; RangeError for N < 4, NaN/Inf (with index), a non-square,
  * non-symmetric, negative or non-zero-diagonal distance matrix, or ⟨d⟩ = 0 (all probes identical).
+ *
+ * @throws TypeError or RangeError as above (unknown option keys: TypeError naming the nearest one).
+ * @example
+ * // 500 probe inputs' hidden representations (500 x 256)
+ * const snap = await analyzeObservable(reps, { metric: 'angular' });
+ * console.log(snap.perron, snap.band.size, snap.band.fingerprint);
  */
 export async function analyzeObservable(input: Mat, options?: AnalyzeOptions): Promise<ObservableSnapshot> {
   return runSteps(analysisSteps(input, options));

@@ -169,6 +169,11 @@ interface Prev {
  * Errors (RangeError): a different N than the first push, a step not greater than the previous
  * push's, plus everything {@link analyzeObservable} rejects (N < 4, NaN rows, bad distance
  * matrices, all-identical probes).
+ *
+ * @example
+ * const traj = new OmdTrajectory({ metric: 'angular' });
+ * for (const [step, reps] of snapshots) await traj.push(step, reps);
+ * for (const r of traj.regimes()) console.log(r.startStep, r.endStep, r.label, r.fingerprint);
  */
 export class OmdTrajectory {
   private readonly options: AnalyzeOptions;

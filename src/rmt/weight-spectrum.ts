@@ -140,6 +140,13 @@ export interface WeightSpectrumRow {
  * Above `partialAbove` (or with `route: 'partial'`) the spectrum comes from the partial route
  * instead: top `topK` exact by svds, the bulk as SLQ pseudo-eigenvalues (see `route`, `evals`;
  * gap_ratio is then NaN and `randomize` is a RangeError). The row records the route taken.
+ *
+ * @throws TypeError for a wrong kind or an unknown option; RangeError for NaN/Inf or bad option
+ *   values. Too few eigenvalues for a fit is not an error: those columns are NaN and `warning`
+ *   says why.
+ * @example
+ * const row = await weightSpectrum(kernel); // kernel: out x in, e.g. a Dense layer's Wᵀ
+ * console.log(row.num_spikes, row.spikes, row.sigma_mp, row.alpha);
  */
 export async function weightSpectrum(w: Mat, options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
   return runSteps(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrum')));
