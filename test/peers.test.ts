@@ -144,7 +144,20 @@ describe('once installed, the same calls work (no stale failure is cached)', () 
     await writeSyntheticRun(dir, { steps: 3 });
     const run = await store.openRun(dir);
     expect(run.steps).toEqual([0, 10, 20]);
-    expect((await store.spectraSchema()).fields.map((f) => f.name)).toEqual(['session', 'flush', 'step', 'family', 'observable', 'name', 'dtype', 'rows', 'cols', 'values']);
+    const schema = await store.spectraSchema();
+    expect(schema.fields.map((f) => [f.name, String(f.type), f.nullable])).toEqual([
+      ['session', 'Int32', false],
+      ['flush', 'Int32', false],
+      ['step', 'Float64', false],
+      ['family', 'Utf8', false],
+      ['observable', 'Utf8', false],
+      ['name', 'Utf8', false],
+      ['dtype', 'Utf8', false],
+      ['rows', 'Int32', false],
+      ['cols', 'Int32', true],
+      ['values', 'List<Float64>', false],
+    ]);
+    expect(await store.spectraSchema()).toBe(schema);
     const svg = await renderSvg({ mark: 'point', data: { values: [{ x: 1 }] }, encoding: { x: { field: 'x', type: 'quantitative' } } }, 'fig');
     expect(svg).toMatch(/^<svg/);
   });

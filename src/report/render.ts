@@ -22,14 +22,20 @@ export const VEGA_INSTALL = `npm install vega@${VEGA_RANGES.vega} vega-lite@${VE
 
 let loaded: Promise<Vega> | undefined;
 
-/**
- * Imports vega and vega-lite once. {@link renderSvg} (and so writeReport) awaits this first.
- * @throws SpecdynError naming the missing packages and {@link VEGA_INSTALL} when one is not installed.
- */
-export async function loadVega(): Promise<Vega> {
+/** The modules, imported once, after the peer check. */
+function vegaModules(): Promise<Vega> {
   requirePeers(['vega', 'vega-lite'], { entry: "specdyn's report", install: VEGA_INSTALL });
   loaded ??= Promise.all([import('vega'), import('vega-lite')]).then(([vega, vegaLite]) => ({ vega, vegaLite }));
   return loaded;
+}
+
+/**
+ * Imports vega and vega-lite once (optional peer dependencies). writeReport awaits this before it
+ * writes anything; {@link renderSvg} loads them itself.
+ * @throws SpecdynError naming the missing packages and {@link VEGA_INSTALL} when one is not installed.
+ */
+export async function loadVega(): Promise<void> {
+  await vegaModules();
 }
 
 /**
@@ -38,7 +44,7 @@ export async function loadVega(): Promise<Vega> {
  * @throws Error from vega-lite or vega when the spec is invalid (message names the figure id).
  */
 export async function renderSvg(spec: Record<string, unknown>, id: string): Promise<string> {
-  const { vega, vegaLite } = await loadVega();
+  const { vega, vegaLite } = await vegaModules();
   try {
     const compiled = vegaLite.compile(spec as unknown as TopLevelSpec).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Warn });

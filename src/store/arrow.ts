@@ -42,11 +42,10 @@ let schemaValue: Schema | undefined;
  * this first; the sync helpers below then use the loaded module.
  * @throws SpecdynError naming apache-arrow and {@link ARROW_INSTALL} when it is not installed.
  */
-export async function loadArrow(): Promise<Arrow> {
-  if (arrowModule) return arrowModule;
+export async function loadArrow(): Promise<void> {
+  if (arrowModule) return;
   requirePeers(['apache-arrow'], { entry: STORE_ENTRY, install: ARROW_INSTALL });
   arrowModule = await import('apache-arrow');
-  return arrowModule;
 }
 
 /** The module loaded by {@link loadArrow}, for the sync helpers. */
@@ -77,11 +76,21 @@ function schema(): Schema {
 }
 
 /**
- * The Arrow schema of every spectra shard (columns and types as in docs/formats.md), built on
- * first call with the apache-arrow this store writes with.
+ * What {@link spectraSchema} promises of the apache-arrow `Schema` it returns: the fields in order,
+ * each with its name, Arrow type (`String(type)`: 'Int32', 'Utf8', 'List<Float64>', ...) and
+ * nullability. Typed structurally so that specdyn/store's declarations do not need apache-arrow
+ * (an optional peer dependency); cast to apache-arrow's `Schema` for the rest of its API.
+ */
+export interface SpectraSchema {
+  readonly fields: readonly { readonly name: string; readonly type: { toString(): string }; readonly nullable: boolean }[];
+}
+
+/**
+ * The Arrow schema of every spectra shard (columns and types as in docs/formats.md): the
+ * apache-arrow `Schema` object the store writes with, built on first call.
  * @throws SpecdynError naming apache-arrow and {@link ARROW_INSTALL} when it is not installed.
  */
-export async function spectraSchema(): Promise<Schema> {
+export async function spectraSchema(): Promise<SpectraSchema> {
   await loadArrow();
   return schema();
 }
@@ -118,7 +127,7 @@ function int32Data(values: ArrayLike<number>, nullable?: (number | null)[]): Dat
 }
 
 /** Builds the record batch of one flush (zero rows allowed). */
-export function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
+function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
   const { Float64, makeData, RecordBatch, Struct, Utf8, vectorFromArray } = arrow();
   const spectra = schema();
   const n = records.length;
