@@ -8,8 +8,11 @@
 //              hidden, the prebuild loads and computes (and, as a control, the dynamically
 //              linked source build from (c) does not)
 //   (a)        npm install <tarball> with default settings: the install hook finds the prebuild;
-//              eigvalsh and distanceMatrix match independent computations; no TensorFlow.js is
-//              installed and specdyn/tfjs says what to install; tsc --strict on a TS consumer
+//              eigvalsh and distanceMatrix match independent computations; none of the optional
+//              peers (TensorFlow.js, apache-arrow, vega, vega-lite) is installed, specdyn/tfjs
+//              says what to install, specdyn/store imports and reads .npy while its run
+//              functions name apache-arrow; tsc --strict on a TS consumer of specdyn and
+//              specdyn/store; the installed size
 //   (b)        npm install --ignore-scripts: the prebuild alone
 //   (c)        the tarball without prebuilds/: the install hook builds from source (node-gyp)
 //   (d)        as (c) with the BLAS headers hidden (SPECDYN_SYSTEM_INCLUDE_DIRS=<empty dir>):
@@ -144,8 +147,29 @@ const info = nativeInfo();
 console.log(JSON.stringify({ eigErr, distErr, shape: [d.rows, d.cols], tfjs, staticBlas: info.staticBlas, blas: info.blas }));
 `;
 
+// specdyn/store without apache-arrow: importing it and the array readers work; a run function
+// throws the one missing-peer message, and nothing is written.
+const STORE_MJS = `
+import { existsSync } from 'node:fs';
+import { createRun, openRun, parseNpy } from 'specdyn/store';
+const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
+const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\\n';
+const bytes = new Uint8Array(10 + padded.length + 16);
+bytes.set([0x93, 78, 85, 77, 80, 89, 1, 0, padded.length & 0xff, padded.length >> 8]);
+bytes.set(Buffer.from(padded, 'latin1'), 10);
+new Float64Array(bytes.buffer, 10 + padded.length, 2).set([1.5, -2]);
+const npy = Array.from(parseNpy(bytes).data);
+const messages = [];
+for (const f of [() => createRun('new-run'), () => openRun('new-run')]) {
+  try { await f(); messages.push('resolved'); } catch (e) { messages.push(e.constructor.name + ': ' + e.message); }
+}
+console.log(JSON.stringify({ npy, messages, wrote: existsSync('new-run') }));
+`;
+
 const CONSUMER_TS = `
 import { eigvalsh, distanceMatrix, type Mat } from 'specdyn';
+import { parseNpy, spectraSchema, type SpectraSchema } from 'specdyn/store';
+export const readers: [typeof parseNpy, () => Promise<SpectraSchema>] = [parseNpy, spectraSchema];
 const a: Mat = { data: new Float64Array([2, 1, 1, 2]), rows: 2, cols: 2 };
 const w: Float64Array = await eigvalsh(a);
 const d: Mat<Float64Array> = await distanceMatrix(a, { metric: 'euclidean' });
@@ -164,6 +188,7 @@ function runCheck(app, { expectStatic }) {
   check(rep.shape[0] === 9 && rep.shape[1] === 9, `distanceMatrix shape ${rep.shape}`);
   check(/^SpecdynError: specdyn\/tfjs needs TensorFlow\.js.*Install it in your app: npm install @tensorflow\/tfjs@/.test(rep.tfjs), `specdyn/tfjs without TensorFlow.js: ${rep.tfjs}`);
   check(!existsSync(path.join(app, 'node_modules', '@tensorflow')), 'node_modules/@tensorflow exists: TensorFlow.js was installed');
+  for (const peer of ['apache-arrow', 'vega', 'vega-lite']) check(!existsSync(path.join(app, 'node_modules', peer)), `node_modules/${peer} exists: an optional peer was installed`);
   check(rep.staticBlas === expectStatic, `nativeInfo().staticBlas is ${rep.staticBlas}, expected ${expectStatic}`);
   return rep;
 }
@@ -183,7 +208,7 @@ await step('pack (npm pack: prepack builds dist/ and the prebuild if missing)', 
   const info = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('[\n  {')))[0]; // after prepack's own output
   const packed = path.join(work, info.filename);
   const files = info.files.map((f) => f.path);
-  const must = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'scripts/install.mjs', 'scripts/native-sources.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/tfjs/index.js', 'dist/train/index.js', 'native/addon.cc', 'docs/install.md'];
+  const must = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'scripts/install.mjs', 'scripts/native-sources.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/tfjs/index.js', 'dist/train/index.js', 'dist/store/index.js', 'dist/store/index.d.ts', 'native/addon.cc', 'docs/install.md'];
   for (const f of must) check(files.includes(f), `the tarball lacks ${f}`);
   check(files.some((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f)) || process.platform !== 'linux', 'the tarball has no prebuilds/linux-x64/*.node');
   const bad = files.filter((f) => /^(test|bench|src|examples|\.ci)\//.test(f) || /\.map$/.test(f) || f === 'scripts/bootstrap.mjs' || f === 'scripts/test-packaging.mjs');
@@ -222,13 +247,21 @@ await step('prebuild: no shared BLAS/LAPACK in ELF NEEDED or ldd', () => {
   return facts.prebuild;
 });
 
-await step('(a) npm install <tarball> (defaults): prebuild found, answers right, no tfjs, tsc --strict', () => {
+await step('(a) npm install <tarball> (defaults): prebuild found, answers right, no optional peers, specdyn/store names apache-arrow, tsc --strict', () => {
   const app = newApp('app-default');
   const r = npmInstall(app, tarball);
   check(r.status === 0, `npm install failed:\n${r.out}`);
   check(/\[specdyn\] using prebuilds\/linux-x64\//.test(r.out), `the install hook did not report the prebuild:\n${r.out}`);
   check(!existsSync(path.join(app, 'node_modules', 'specdyn', 'build')), 'a source build ran although the prebuild loads');
   const rep = runCheck(app, { expectStatic: true });
+  writeFileSync(path.join(app, 'store.mjs'), STORE_MJS);
+  const st = sh(process.execPath, ['store.mjs'], { cwd: app });
+  check(st.status === 0, `store.mjs failed (exit ${st.status}):\n${st.out}`);
+  const srep = JSON.parse(st.stdout.trim().split('\n').pop());
+  check(JSON.stringify(srep.npy) === '[1.5,-2]', `specdyn/store parseNpy gave ${srep.npy}`);
+  const arrowMsg = /^SpecdynError: specdyn's run store needs apache-arrow, an optional peer dependency .*Install it in your app: npm install apache-arrow@\^\d/;
+  for (const m of srep.messages) check(arrowMsg.test(m), `specdyn/store without apache-arrow: ${m}`);
+  check(!srep.wrote, 'createRun without apache-arrow created the run directory');
   writeFileSync(path.join(app, 'consumer.ts'), CONSUMER_TS);
   writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [] }, files: ['consumer.ts'] }));
   const tsc = sh(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app });

@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { Output, type GlobalFlags } from './output.js';
 import { TRAIN_OPTIONS, UsageError, describeDefault, flagName, resolveTrainConfig } from './train-config.js';
 import { packageVersion } from './package-info.js';
+import { missingPeerIn } from '../peers.js';
 
 // The commands load the store, the report and the native core: imported when a command runs, so
 // --help and usage errors answer at once.
@@ -162,7 +163,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const o = state.output ?? new Output({});
     const verbose = argv.includes('--verbose');
-    o.error(err instanceof Error ? err.message : String(err));
+    // A missing optional peer is reported as its own one message, whatever context wrapped it.
+    const peer = missingPeerIn(err);
+    o.error(peer ? peer.message : err instanceof Error ? err.message : String(err));
     if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return err instanceof UsageError ? 2 : 1;
   } finally {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { overlayFigures, runFigures, type Figure } from './figures.js';
 import { pageHtml, summaryHtml, type PageFigure } from './html.js';
 import type { ReportRun } from './model.js';
-import { prefixSvgIds, renderSvg } from './render.js';
+import { loadVega, prefixSvgIds, renderSvg } from './render.js';
 
 export type { ReportRun, WeightLayer, WeightRow, OmdLayer, OmdRow } from './model.js';
 export type { Figure } from './figures.js';
@@ -47,12 +47,15 @@ function writeAtomic(path: string, text: string): void {
  * Builds the report of one run (all applicable figures) or of several (headline overlays plus each
  * run's summary) and writes it.
  * @throws RangeError when no run is given, or several are given without `outDir`.
+ * @throws SpecdynError when vega or vega-lite (optional peer dependencies) is not installed;
+ * nothing is written then.
  */
 export async function writeReport(runs: ReportRun[], options: ReportOptions = {}): Promise<ReportResult> {
   const t0 = performance.now();
   if (runs.length === 0) throw new RangeError('Expected at least one run for runs but received none');
   const outDir = options.outDir ?? (runs.length === 1 ? runs[0]!.dir : undefined);
   if (outDir === undefined) throw new RangeError('Expected an output directory for outDir (several runs) but received undefined');
+  await loadVega(); // before anything is written
   const figures: Figure[] = runs.length === 1 ? runFigures(runs[0]!) : overlayFigures(runs);
   const figDir = join(outDir, 'figures');
   mkdirSync(figDir, { recursive: true });

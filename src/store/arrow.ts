@@ -16,40 +16,84 @@
  * values list<float64> (row-major, rows·cols entries).
  */
 import fs from 'node:fs';
-import {
-  Field,
-  Float64,
-  Int32,
-  List,
-  makeData,
-  Message,
-  MessageHeader,
-  RecordBatch,
-  type RecordBatchFileReader,
-  RecordBatchFileWriter,
-  RecordBatchReader,
-  RecordBatchStreamWriter,
-  Schema,
-  Struct,
-  Utf8,
-  vectorFromArray,
-  type Data,
-} from 'apache-arrow';
+import type { Data, Float64, Int32, List, Message, RecordBatch, RecordBatchFileReader, Schema, Utf8 } from 'apache-arrow';
+import { InternalError } from '../errors.js';
+import { isInstalled, requirePeers } from '../peers.js';
 import { writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
 
-/** The Arrow schema of every spectra shard (see the module doc). */
-export const SPECTRA_SCHEMA = new Schema([
-  new Field('session', new Int32(), false),
-  new Field('flush', new Int32(), false),
-  new Field('step', new Float64(), false),
-  new Field('family', new Utf8(), false),
-  new Field('observable', new Utf8(), false),
-  new Field('name', new Utf8(), false),
-  new Field('dtype', new Utf8(), false),
-  new Field('rows', new Int32(), false),
-  new Field('cols', new Int32(), true),
-  new Field('values', new List(new Field('item', new Float64(), false)), false),
-]);
+/** The apache-arrow module namespace. */
+type Arrow = typeof import('apache-arrow');
+
+/** The apache-arrow versions the store is tested with (package.json peerDependencies). */
+export const ARROW_RANGE = '^21.1.0';
+
+/** The command that installs the store's optional peer dependency. */
+export const ARROW_INSTALL = `npm install apache-arrow@${ARROW_RANGE}`;
+
+/** Who needs apache-arrow, as the missing-peer message says it. */
+const STORE_ENTRY = "specdyn's run store";
+
+let arrowModule: Arrow | undefined;
+let schemaValue: Schema | undefined;
+
+/**
+ * Imports apache-arrow once (an optional peer dependency: an app that never writes or reads a
+ * run does not install it). Every async entry point of the store that reaches Arrow code awaits
+ * this first; the sync helpers below then use the loaded module.
+ * @throws SpecdynError naming apache-arrow and {@link ARROW_INSTALL} when it is not installed.
+ */
+export async function loadArrow(): Promise<void> {
+  if (arrowModule) return;
+  requirePeers(['apache-arrow'], { entry: STORE_ENTRY, install: ARROW_INSTALL });
+  arrowModule = await import('apache-arrow');
+}
+
+/** The module loaded by {@link loadArrow}, for the sync helpers. */
+function arrow(): Arrow {
+  if (arrowModule) return arrowModule;
+  // A missing peer is the user's to fix: say so even on a path that forgot to load it.
+  requirePeers(['apache-arrow'], { entry: STORE_ENTRY, install: ARROW_INSTALL });
+  throw new InternalError(`the run store used apache-arrow (installed: ${isInstalled('apache-arrow')}) before loadArrow() was awaited`);
+}
+
+/** The Arrow schema of every spectra shard (see the module doc); needs {@link loadArrow} first. */
+function schema(): Schema {
+  if (schemaValue) return schemaValue;
+  const { Field, Float64, Int32, List, Schema, Utf8 } = arrow();
+  schemaValue = new Schema([
+    new Field('session', new Int32(), false),
+    new Field('flush', new Int32(), false),
+    new Field('step', new Float64(), false),
+    new Field('family', new Utf8(), false),
+    new Field('observable', new Utf8(), false),
+    new Field('name', new Utf8(), false),
+    new Field('dtype', new Utf8(), false),
+    new Field('rows', new Int32(), false),
+    new Field('cols', new Int32(), true),
+    new Field('values', new List(new Field('item', new Float64(), false)), false),
+  ]);
+  return schemaValue;
+}
+
+/**
+ * What {@link spectraSchema} promises of the apache-arrow `Schema` it returns: the fields in order,
+ * each with its name, Arrow type (`String(type)`: 'Int32', 'Utf8', 'List<Float64>', ...) and
+ * nullability. Typed structurally so that specdyn/store's declarations do not need apache-arrow
+ * (an optional peer dependency); cast to apache-arrow's `Schema` for the rest of its API.
+ */
+export interface SpectraSchema {
+  readonly fields: readonly { readonly name: string; readonly type: { toString(): string }; readonly nullable: boolean }[];
+}
+
+/**
+ * The Arrow schema of every spectra shard (columns and types as in docs/formats.md): the
+ * apache-arrow `Schema` object the store writes with, built on first call.
+ * @throws SpecdynError naming apache-arrow and {@link ARROW_INSTALL} when it is not installed.
+ */
+export async function spectraSchema(): Promise<SpectraSchema> {
+  await loadArrow();
+  return schema();
+}
 
 /** One array row of a shard, in memory. */
 export interface ArrayRecord {
@@ -70,6 +114,7 @@ const ARROW_MAGIC = Buffer.from('ARROW1');
 const CONTINUATION = 0xffffffff;
 
 function int32Data(values: ArrayLike<number>, nullable?: (number | null)[]): Data<Int32> {
+  const { Int32, makeData } = arrow();
   const data = Int32Array.from(values, (v) => v ?? 0);
   if (!nullable) return makeData({ type: new Int32(), length: data.length, nullCount: 0, data });
   const bitmap = new Uint8Array(Math.ceil(data.length / 8));
@@ -82,7 +127,9 @@ function int32Data(values: ArrayLike<number>, nullable?: (number | null)[]): Dat
 }
 
 /** Builds the record batch of one flush (zero rows allowed). */
-export function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
+function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
+  const { Float64, makeData, RecordBatch, Struct, Utf8, vectorFromArray } = arrow();
+  const spectra = schema();
   const n = records.length;
   const offsets = new Int32Array(n + 1);
   let total = 0;
@@ -94,7 +141,7 @@ export function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
   const flat = new Float64Array(total);
   for (const [i, r] of records.entries()) flat.set(r.values, offsets[i]!);
   const utf8 = (xs: string[]): Data<Utf8> => vectorFromArray(xs, new Utf8()).data[0]!;
-  const listType = SPECTRA_SCHEMA.fields[9]!.type as List<Float64>;
+  const listType = spectra.fields[9]!.type as List<Float64>;
   const children = [
     int32Data(records.map((r) => r.session)),
     int32Data(records.map((r) => r.flush)),
@@ -113,12 +160,12 @@ export function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
       child: makeData({ type: new Float64(), length: total, nullCount: 0, data: flat }),
     }),
   ];
-  return new RecordBatch(SPECTRA_SCHEMA, makeData({ type: new Struct(SPECTRA_SCHEMA.fields), length: n, nullCount: 0, children }));
+  return new RecordBatch(spectra, makeData({ type: new Struct(spectra.fields), length: n, nullCount: 0, children }));
 }
 
 /** The IPC stream bytes of one batch: [schema message][batch message][EOS]. */
 function streamBytes(batch: RecordBatch): Uint8Array {
-  return RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+  return arrow().RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
 }
 
 /** Byte length of the first (schema) message of a stream. */
@@ -200,12 +247,13 @@ export function scanShard(file: string): ShardScan {
     // A sealed shard (written whole, then renamed into place): the footer indexes its batches.
     let reader: RecordBatchFileReader;
     try {
-      reader = RecordBatchReader.from(bytes).open() as RecordBatchFileReader;
+      reader = arrow().RecordBatchReader.from(bytes).open() as RecordBatchFileReader;
       return { format: 'file', batches: reader.numRecordBatches, tornBytes: 0, stream: bytes };
     } catch (e) {
       throw new RangeError(`Expected a readable Arrow IPC file for ${file} but it is corrupt: ${(e as Error).message}`);
     }
   }
+  const { Message, MessageHeader } = arrow();
   let pos = 0;
   const start = pos;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -248,7 +296,7 @@ export function scanShard(file: string): ShardScan {
 export function readShardRecords(scan: ShardScan): ArrayRecord[][] {
   if (scan.stream.byteLength === 0) return [];
   const out: ArrayRecord[][] = [];
-  for (const batch of RecordBatchReader.from(scan.stream)) {
+  for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
     const col = (name: string) => batch.getChild(name)!;
     const session = col('session'), flush = col('flush'), step = col('step'), family = col('family');
     const observable = col('observable'), name = col('name'), dtype = col('dtype'), rows = col('rows'), cols = col('cols');
@@ -282,11 +330,12 @@ export function readShardRecords(scan: ShardScan): ArrayRecord[][] {
 export function sealShard(file: string): number {
   const scan = scanShard(file);
   if (scan.format === 'file') return scan.batches;
+  const { RecordBatchFileWriter, RecordBatchReader } = arrow();
   const batches = scan.stream.byteLength === 0 ? [] : [...RecordBatchReader.from(scan.stream)];
   if (batches.length === 0) {
     // No complete batch (a session that never flushed): a file with the schema and no batch.
     const w = new RecordBatchFileWriter();
-    w.reset(undefined, SPECTRA_SCHEMA);
+    w.reset(undefined, schema());
     writeFileAtomic(file, w.finish().toUint8Array(true));
     return 0;
   }

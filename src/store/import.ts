@@ -14,6 +14,7 @@ import { toMat, type NdArray } from './ndarray.js';
 import { readNpy, readNpz } from './npy.js';
 import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
 import { expectedPath } from './atomic.js';
+import { loadArrow } from './arrow.js';
 import { createRun } from './run.js';
 import type { ColumnMeta, ObservableRecord, Row, RunWriter } from './types.js';
 
@@ -112,6 +113,7 @@ export async function importSnapshots(dir: string, options: ImportSnapshotsOptio
   checkOptionsObject(options);
   const { out, probeLabels, layer = 'reps', config, meta, ...trajectoryOptions } = options;
   if (typeof out !== 'string' || out.length === 0) throw new TypeError(expected('a run directory path', 'options.out', out));
+  await loadArrow(); // before any file is read: the run store needs it
   const files = await listSteps(dir, STEP_FILE, 'representation snapshots (step-<n>.npy or step-<n>.npz)');
   new OmdTrajectory(trajectoryOptions); // validates the options before anything is written
   const writer = await createRun(out, { config, meta: { ...meta, source: { kind: 'snapshots', dir: path.resolve(dir) } }, columns: { omd: OMD_STORED_COLUMNS } });
@@ -196,6 +198,7 @@ export async function importCheckpoints(pathOrDir: string, options: ImportCheckp
   const { out, config, meta, ...spectrumOptions } = options;
   if (typeof out !== 'string' || out.length === 0) throw new TypeError(expected('a run directory path', 'options.out', out));
   if (typeof pathOrDir !== 'string' || pathOrDir.length === 0) throw new TypeError(expected('a safetensors file or directory', 'pathOrDir', pathOrDir));
+  await loadArrow(); // before any file is read: the run store needs it
   const stat = await fs.stat(pathOrDir);
   let files: { step: number; file: string }[];
   if (stat.isDirectory()) {

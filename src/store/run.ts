@@ -20,7 +20,7 @@ import { packageRoot } from '../native.js';
 import { nativeInfo } from '../linalg/index.js';
 import { checkNumber, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
 import { expectedPath, syncDir, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
-import { readShardRecords, scanShard, sealShard, ShardWriter, type ArrayRecord, type ShardScan } from './arrow.js';
+import { loadArrow, readShardRecords, scanShard, sealShard, ShardWriter, type ArrayRecord, type ShardScan } from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
 import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
 import type {
@@ -429,6 +429,7 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
   const config = options.config === undefined ? undefined : jsonClone(options.config, 'config');
   const extra = options.meta === undefined ? {} : jsonClone(checkObject(options.meta, 'meta'), 'meta');
   const seed = options.seed === undefined || options.seed === null ? null : checkNumber(options.seed, 'seed');
+  await loadArrow();
   fs.mkdirSync(dir, { recursive: true });
   const runFile = path.join(dir, RUN_FILE);
   const exists = fs.existsSync(runFile);
@@ -504,6 +505,7 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
  * @throws SpecdynError for a directory that is not a run or a live writer.
  */
 export async function repairRun(dir: string): Promise<string[]> {
+  await loadArrow();
   const meta0 = readMeta(dir);
   const lock = acquireLock(dir, meta0.sessions.length > 0 ? meta0.sessions[meta0.sessions.length - 1]!.id : 0);
   try {
@@ -634,6 +636,7 @@ function supersede<T extends { step: number }>(recs: T[], key: (r: T) => string,
  */
 export async function openRun(dir: string): Promise<Run> {
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(expected('a directory path', 'dir', dir));
+  await loadArrow();
   const meta = readMeta(dir);
   const status = effectiveStatus(dir, meta);
   const { batches, scans, problems } = scanShards(dir);
