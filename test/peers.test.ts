@@ -188,6 +188,13 @@ describe('the CLI with a peer missing: one line, exit 1', () => {
     const noArrow = cli(['report', runDir]);
     expect(noArrow.code).toBe(1);
     expect(noArrow.stderr.split('\n').filter((l) => l.trim())).toEqual([`error: ${ARROW_MESSAGE}`]);
+    expect(existsSync(join(runDir, 'report.html'))).toBe(false);
+    // `runs` lists what it cannot open, with the reason, instead of failing.
+    const runs = cli(['runs', root, '--json']);
+    expect(runs.code).toBe(0);
+    const listed = JSON.parse(runs.stdout) as { runs: unknown[]; unreadable: { dir: string; error: string }[] };
+    expect(listed.runs).toEqual([]);
+    expect(listed.unreadable.find((u) => u.dir === runDir)?.error).toBe(ARROW_MESSAGE);
 
     link('apache-arrow');
     link('vega');

@@ -82,7 +82,17 @@ function schema(): Schema {
  * (an optional peer dependency); cast to apache-arrow's `Schema` for the rest of its API.
  */
 export interface SpectraSchema {
-  readonly fields: readonly { readonly name: string; readonly type: { toString(): string }; readonly nullable: boolean }[];
+  readonly fields: readonly SpectraField[];
+}
+
+/** One field of {@link SpectraSchema}: an apache-arrow `Field`, as far as specdyn promises it. */
+export interface SpectraField {
+  /** Column name. */
+  readonly name: string;
+  /** The Arrow type; `String(type)` names it ('Int32', 'Float64', 'Utf8', 'List<Float64>'). */
+  readonly type: object;
+  /** Whether the column may hold nulls (only `cols`). */
+  readonly nullable: boolean;
 }
 
 /**

@@ -30,7 +30,7 @@ export type {
 } from './types.js';
 export { createRun, openRun, repairRun, Run, RUN_FILE, STEPS_FILE, shardName } from './run.js';
 export { StoredTrajectory, REGIME_COLUMNS, type StoredTrajectoryPoint } from './trajectory.js';
-export { spectraSchema, ARROW_INSTALL, type SpectraSchema } from './arrow.js';
+export { spectraSchema, ARROW_INSTALL, type SpectraSchema, type SpectraField } from './arrow.js';
 export { NONFINITE_KEY } from './jsonl.js';
 export { LOCK_FILE } from './lock.js';
 export { toMat, halfToNumber, bfloat16ToNumber, type NdArray } from './ndarray.js';

@@ -43,8 +43,9 @@ import type {
 } from './types.js';
 import { StoredTrajectory } from './trajectory.js';
 
-/** File names inside a run directory. */
+/** File name of a run's metadata inside its directory (docs/formats.md). */
 export const RUN_FILE = 'run.json';
+/** File name of a run's figure lines (JSON Lines) inside its directory (docs/formats.md). */
 export const STEPS_FILE = 'steps.jsonl';
 
 /** Shard file name of a session: spectra-000.arrow, spectra-001.arrow, … */
