@@ -5,14 +5,7 @@
 //   npx tsc -p tsconfig.json && node bench/run.mjs iterative
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import {
-  Rng,
-  distanceMatrix,
-  eigh,
-  eigsh,
-  eigvalsh,
-  spectralDensity,
-} from '../dist/index.js';
+import { Rng, distanceMatrix, eigh, eigsh, eigvalsh, spectralDensity } from '../dist/index.js';
 
 const N = Number(process.env.SPECDYN_BENCH_N ?? 8000);
 const N_OMD = Number(process.env.SPECDYN_BENCH_OMD_N ?? 20000);
@@ -137,7 +130,10 @@ export async function run() {
   const [part32, tPart32] = await medianOf3(() => eigsh(d, { k: 20, which: 'magnitude', precision: 'float32' }));
   // eigsh orders by |λ|, largest first; the dense spectrum is ascending.
   const order = Array.from(full.values.keys()).sort((i, j) => Math.abs(full.values[j]) - Math.abs(full.values[i]));
-  let relVal = 0, relVal32 = 0, resEigh = 0, resEigsh = 0;
+  let relVal = 0,
+    relVal32 = 0,
+    resEigh = 0,
+    resEigsh = 0;
   const norm = Math.max(Math.abs(full.values[0]), Math.abs(full.values[N - 1]));
   for (let j = 0; j < 20; j++) {
     const ref = full.values[order[j]];
@@ -146,22 +142,64 @@ export async function run() {
     resEigh = Math.max(resEigh, residual(d, full.vectors.data.subarray(order[j] * N, (order[j] + 1) * N), ref) / norm);
     resEigsh = Math.max(resEigsh, residual(d, part.vectors.data.subarray(j * N, (j + 1) * N), part.values[j]) / norm);
   }
-  rows.push({ case: `top-20 |λ| eigenpairs, N=${N} distance matrix`, method: 'eigh (dsyevd, all pairs)', seconds: tFull, speedup: 1, accuracy: `reference; residual ${e(resEigh)}·‖A‖` });
-  rows.push({ case: `top-20 |λ| eigenpairs, N=${N} distance matrix`, method: `eigsh float64 (b=${part.blockSize}, m=${part.basisSize}, ${part.restarts} restarts, ${part.matvecs} products)`, seconds: tPart, speedup: tFull / tPart, accuracy: `eig rel err ${e(relVal)}; residual ${e(resEigsh)}·‖A‖` });
-  rows.push({ case: `top-20 |λ| eigenpairs, N=${N} distance matrix`, method: `eigsh float32 products (${part32.matvecs} products)`, seconds: tPart32, speedup: tFull / tPart32, accuracy: `eig rel err ${e(relVal32)}; residual ${e(Math.max(...part32.residuals) / norm)}·‖A‖` });
+  rows.push({
+    case: `top-20 |λ| eigenpairs, N=${N} distance matrix`,
+    method: 'eigh (dsyevd, all pairs)',
+    seconds: tFull,
+    speedup: 1,
+    accuracy: `reference; residual ${e(resEigh)}·‖A‖`,
+  });
+  rows.push({
+    case: `top-20 |λ| eigenpairs, N=${N} distance matrix`,
+    method: `eigsh float64 (b=${part.blockSize}, m=${part.basisSize}, ${part.restarts} restarts, ${part.matvecs} products)`,
+    seconds: tPart,
+    speedup: tFull / tPart,
+    accuracy: `eig rel err ${e(relVal)}; residual ${e(resEigsh)}·‖A‖`,
+  });
+  rows.push({
+    case: `top-20 |λ| eigenpairs, N=${N} distance matrix`,
+    method: `eigsh float32 products (${part32.matvecs} products)`,
+    seconds: tPart32,
+    speedup: tFull / tPart32,
+    accuracy: `eig rel err ${e(relVal32)}; residual ${e(Math.max(...part32.residuals) / norm)}·‖A‖`,
+  });
 
   // 2. Spectral density of a GOE matrix (semicircle) vs its full eigenvalues.
   const g = goe(N, 2);
   t0 = process.hrtime.bigint();
   const vals = await eigvalsh(g);
   const tVals = secs(t0);
-  for (const [probes, steps] of [[16, 40], [32, 24], [16, 24]]) {
+  for (const [probes, steps] of [
+    [16, 40],
+    [32, 24],
+    [16, 24],
+  ]) {
     const [dens, tDens] = await medianOf3(() => spectralDensity(g, { bins: 50, probes, steps, seed: 3 }));
-    rows.push({ case: `density, N=${N} GOE, 50 bins`, method: `SLQ probes=${probes} steps=${steps}`, seconds: tDens, speedup: tVals / tDens, accuracy: `L1 ${histogramL1(vals, dens).toFixed(4)} (reported bound ${dens.l1Error.toFixed(4)})` });
+    rows.push({
+      case: `density, N=${N} GOE, 50 bins`,
+      method: `SLQ probes=${probes} steps=${steps}`,
+      seconds: tDens,
+      speedup: tVals / tDens,
+      accuracy: `L1 ${histogramL1(vals, dens).toFixed(4)} (reported bound ${dens.l1Error.toFixed(4)})`,
+    });
   }
-  const [dens32, tDens32] = await medianOf3(() => spectralDensity(g, { bins: 50, probes: 16, steps: 40, seed: 3, precision: 'float32' }));
-  rows.push({ case: `density, N=${N} GOE, 50 bins`, method: 'SLQ probes=16 steps=40, float32 products', seconds: tDens32, speedup: tVals / tDens32, accuracy: `L1 ${histogramL1(vals, dens32).toFixed(4)} (reported bound ${dens32.l1Error.toFixed(4)})` });
-  rows.push({ case: `density, N=${N} GOE, 50 bins`, method: 'eigvalsh (dsyevd, values only)', seconds: tVals, speedup: 1, accuracy: 'reference' });
+  const [dens32, tDens32] = await medianOf3(() =>
+    spectralDensity(g, { bins: 50, probes: 16, steps: 40, seed: 3, precision: 'float32' }),
+  );
+  rows.push({
+    case: `density, N=${N} GOE, 50 bins`,
+    method: 'SLQ probes=16 steps=40, float32 products',
+    seconds: tDens32,
+    speedup: tVals / tDens32,
+    accuracy: `L1 ${histogramL1(vals, dens32).toFixed(4)} (reported bound ${dens32.l1Error.toFixed(4)})`,
+  });
+  rows.push({
+    case: `density, N=${N} GOE, 50 bins`,
+    method: 'eigvalsh (dsyevd, values only)',
+    seconds: tVals,
+    speedup: 1,
+    accuracy: 'reference',
+  });
 
   // 3. OMD snapshot at N = 20 000 in a child process (its own peak RSS).
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'omd-snapshot', String(N_OMD)], {
@@ -170,9 +208,19 @@ export async function run() {
   });
   if (child.status !== 0) throw new Error(`OMD snapshot failed: ${child.stderr}`);
   const snap = JSON.parse(child.stdout.trim().split('\n').pop());
-  rows.push({ case: `OMD snapshot, N=${snap.n} probes x 256 dims`, method: 'distanceMatrix + eigsh top 20 + SLQ density', seconds: snap.distanceSeconds + snap.eigshSeconds + snap.densitySeconds, speedup: NaN, accuracy: `peak RSS ${snap.peakRssGiB.toFixed(2)} GiB = ${snap.peakOverDistance.toFixed(2)} x distance matrix` });
-  notes.push(`OMD snapshot N=${snap.n}: distance ${snap.distanceSeconds.toFixed(1)} s, eigsh top-20 ${snap.eigshSeconds.toFixed(1)} s (${snap.restarts} restarts, ${snap.matvecs} products, max residual ${snap.maxResidualOverNorm.toExponential(1)}·‖D‖), SLQ density ${snap.densitySeconds.toFixed(1)} s; peak RSS ${snap.peakRssGiB.toFixed(2)} GiB = ${snap.peakOverDistance.toFixed(2)} x the ${snap.distanceMatrixGiB.toFixed(2)} GiB distance matrix.`);
-  notes.push('speedup = dense seconds (one run) / iterative seconds (median of 3) in this run; residuals are ‖A x − λ x‖ / ‖A‖ computed independently in JavaScript (eigsh float32: as reported by the solver).');
+  rows.push({
+    case: `OMD snapshot, N=${snap.n} probes x 256 dims`,
+    method: 'distanceMatrix + eigsh top 20 + SLQ density',
+    seconds: snap.distanceSeconds + snap.eigshSeconds + snap.densitySeconds,
+    speedup: NaN,
+    accuracy: `peak RSS ${snap.peakRssGiB.toFixed(2)} GiB = ${snap.peakOverDistance.toFixed(2)} x distance matrix`,
+  });
+  notes.push(
+    `OMD snapshot N=${snap.n}: distance ${snap.distanceSeconds.toFixed(1)} s, eigsh top-20 ${snap.eigshSeconds.toFixed(1)} s (${snap.restarts} restarts, ${snap.matvecs} products, max residual ${snap.maxResidualOverNorm.toExponential(1)}·‖D‖), SLQ density ${snap.densitySeconds.toFixed(1)} s; peak RSS ${snap.peakRssGiB.toFixed(2)} GiB = ${snap.peakOverDistance.toFixed(2)} x the ${snap.distanceMatrixGiB.toFixed(2)} GiB distance matrix.`,
+  );
+  notes.push(
+    'speedup = dense seconds (one run) / iterative seconds (median of 3) in this run; residuals are ‖A x − λ x‖ / ‖A‖ computed independently in JavaScript (eigsh float32: as reported by the solver).',
+  );
   return { title: `Iterative eigensolvers and SLQ density (N=${N})`, rows, notes };
 }
 

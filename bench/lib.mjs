@@ -67,7 +67,14 @@ export function printTable(title, rows) {
   console.log(`\n## ${title}\n`);
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]);
-  const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3)) : String(v));
+  const fmt = (v) =>
+    typeof v === 'number'
+      ? Math.abs(v) >= 100
+        ? v.toFixed(1)
+        : Math.abs(v) >= 1
+          ? v.toFixed(3)
+          : v.toPrecision(3)
+      : String(v);
   const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
   const w = cols.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
   console.log('| ' + cols.map((c, j) => c.padEnd(w[j])).join(' | ') + ' |');
@@ -108,7 +115,8 @@ export function gaussian(rows, cols, seed = 1, Type = Float64Array) {
   const u = rng(seed);
   const data = new Type(rows * cols);
   for (let i = 0; i < data.length; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - u())), t = 2 * Math.PI * u();
+    const r = Math.sqrt(-2 * Math.log(1 - u())),
+      t = 2 * Math.PI * u();
     data[i] = r * Math.cos(t);
     if (i + 1 < data.length) data[i + 1] = r * Math.sin(t);
   }

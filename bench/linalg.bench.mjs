@@ -48,7 +48,10 @@ const before = hwm();
 const res = sd.distanceMatrixSync(x);
 const after = hwm();
 console.log(JSON.stringify({ before, after, inputBytes: x.data.byteLength, outputBytes: res.data.byteLength }));`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { cwd: path.resolve(benchDir, '..'), encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], {
+    cwd: path.resolve(benchDir, '..'),
+    encoding: 'utf8',
+  });
   return JSON.parse(r.stdout);
 }
 
@@ -58,7 +61,15 @@ export async function run() {
   const rows = [];
   const notes = [];
   const add = (figure, specdyn, rival, rivalName, target, pass) =>
-    rows.push({ figure, 'specdyn s': specdyn, [`rival s`]: rival, rival: rivalName, ratio: rival ? specdyn / rival : NaN, target, pass: pass ?? '' });
+    rows.push({
+      figure,
+      'specdyn s': specdyn,
+      [`rival s`]: rival,
+      rival: rivalName,
+      ratio: rival ? specdyn / rival : NaN,
+      target,
+      pass: pass ?? '',
+    });
 
   // eigvalsh N = 1000, 2000 vs SciPy; N = 1000 vs ml-matrix. eigh N = 1000 vs numpy.
   const pyEig = hasPy
@@ -70,7 +81,10 @@ for n in (1000, 2000):
     if n==1000: out['eigh1000']=timeit(lambda: np.linalg.eigh(a), repeat=5)
 print(json.dumps(out))`)
     : null;
-  if (!hasPy) notes.push('NumPy/SciPy not importable from /usr/bin/python3: Python rivals skipped (install python3-numpy python3-scipy python3-sklearn).');
+  if (!hasPy)
+    notes.push(
+      'NumPy/SciPy not importable from /usr/bin/python3: Python rivals skipped (install python3-numpy python3-scipy python3-sklearn).',
+    );
   for (const n of [1000, 2000]) {
     const a = symmetric(n, n);
     const t = (await timeit(() => sd.eigvalsh(a), { repeat: 5 })).median;
@@ -82,7 +96,15 @@ print(json.dumps(out))`)
       const t0 = process.hrtime.bigint();
       new EigenvalueDecomposition(m, { assumeSymmetric: true });
       const tm = Number(process.hrtime.bigint() - t0) / 1e9;
-      rows.push({ figure: 'eigvalsh N=1000 vs ml-matrix EVD (1 run)', 'specdyn s': t, 'rival s': tm, rival: 'ml-matrix', ratio: t / tm, target: '≥ 100x faster (ratio ≤ 0.01)', pass: tm / t >= 100 });
+      rows.push({
+        figure: 'eigvalsh N=1000 vs ml-matrix EVD (1 run)',
+        'specdyn s': t,
+        'rival s': tm,
+        rival: 'ml-matrix',
+        ratio: t / tm,
+        target: '≥ 100x faster (ratio ≤ 0.01)',
+        pass: tm / t >= 100,
+      });
       const te = (await timeit(() => sd.eigh(a), { repeat: 5 })).median;
       const re = pyEig?.eigh1000;
       add('eigh (vectors) N=1000 vs numpy.linalg.eigh', te, re, 'numpy', '≤ 1.10', re ? te / re <= 1.1 : '');
@@ -90,7 +112,8 @@ print(json.dumps(out))`)
   }
 
   // distanceMatrix euclidean N = 2000, D = 784 float64 vs scikit-learn, and the ?syrk FLOP bound.
-  const N = 2000, D = 784;
+  const N = 2000,
+    D = 784;
   const x = gaussian(N, D, 5);
   const td = (await timeit(() => sd.distanceMatrix(x), { repeat: 7 })).median;
   const skl = py.sklearn
@@ -99,16 +122,38 @@ from sklearn.metrics import pairwise_distances
 x=np.random.default_rng(5).standard_normal((${N},${D}))
 print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'), repeat=7)}))`).t
     : null;
-  add(`distanceMatrix euclidean N=${N} D=${D} f64 vs sklearn pairwise_distances`, td, skl, 'sklearn', 'ratio ≤ 0.5 (≥ 2x faster)', skl ? skl / td >= 2 : '');
+  add(
+    `distanceMatrix euclidean N=${N} D=${D} f64 vs sklearn pairwise_distances`,
+    td,
+    skl,
+    'sklearn',
+    'ratio ≤ 0.5 (≥ 2x faster)',
+    skl ? skl / td >= 2 : '',
+  );
   const gemmN = 2000;
   const gemmS = median(Array.from({ length: 5 }, () => native()._dgemmSeconds(gemmN)));
   const gflops = (2 * gemmN ** 3) / gemmS / 1e9;
   const bound = (N * N * D) / (gflops * 1e9);
-  rows.push({ figure: `distanceMatrix vs ?syrk FLOP bound (N²D at dgemm ${gflops.toFixed(1)} GFLOP/s)`, 'specdyn s': td, 'rival s': bound, rival: 'dgemm probe', ratio: td / bound, target: '≤ 1.5', pass: td / bound <= 1.5 });
+  rows.push({
+    figure: `distanceMatrix vs ?syrk FLOP bound (N²D at dgemm ${gflops.toFixed(1)} GFLOP/s)`,
+    'specdyn s': td,
+    'rival s': bound,
+    rival: 'dgemm probe',
+    ratio: td / bound,
+    target: '≤ 1.5',
+    pass: td / bound <= 1.5,
+  });
   for (const backend of ['cpu', 'wasm']) {
     try {
       const tt = await tfjsDistance(x, backend);
-      add(`distanceMatrix N=${N} D=${D} vs tfjs-${backend} matMul route (float32)`, td, tt, `tfjs-${backend}`, 'informative', '');
+      add(
+        `distanceMatrix N=${N} D=${D} vs tfjs-${backend} matMul route (float32)`,
+        td,
+        tt,
+        `tfjs-${backend}`,
+        'informative',
+        '',
+      );
     } catch (e) {
       notes.push(`tfjs-${backend} rival unavailable: ${e.message}`);
     }
@@ -117,13 +162,29 @@ print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'),
   // eigvalshBatch 64 x N = 300 vs the same calls in sequence.
   const mats = Array.from({ length: 64 }, (_, i) => symmetric(300, 1000 + i));
   const tb = (await timeit(() => sd.eigvalshBatch(mats), { repeat: 5 })).median;
-  const ts = (await timeit(() => { for (const m of mats) sd.eigvalshSync(m); }, { repeat: 5 })).median;
-  rows.push({ figure: 'eigvalshBatch 64 x N=300 vs sequential eigvalshSync', 'specdyn s': tb, 'rival s': ts, rival: 'sequential', ratio: tb / ts, target: 'speed-up ≥ 1.6 (ratio ≤ 0.625)', pass: ts / tb >= 1.6 });
+  const ts = (
+    await timeit(
+      () => {
+        for (const m of mats) sd.eigvalshSync(m);
+      },
+      { repeat: 5 },
+    )
+  ).median;
+  rows.push({
+    figure: 'eigvalshBatch 64 x N=300 vs sequential eigvalshSync',
+    'specdyn s': tb,
+    'rival s': ts,
+    rival: 'sequential',
+    ratio: tb / ts,
+    target: 'speed-up ≥ 1.6 (ratio ≤ 0.625)',
+    pass: ts / tb >= 1.6,
+  });
 
   // Async overhead at N = 64: median(async) − median(sync).
   const small = symmetric(64, 64);
   const reps = 2000;
-  const sync = [], asyn = [];
+  const sync = [],
+    asyn = [];
   for (let i = 0; i < reps; i++) {
     let t0 = process.hrtime.bigint();
     sd.eigvalshSync(small);
@@ -133,13 +194,32 @@ print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'),
     asyn.push(Number(process.hrtime.bigint() - t0) / 1e3);
   }
   const over = median(asyn) - median(sync);
-  rows.push({ figure: 'async overhead N=64 (µs, median async − median sync)', 'specdyn s': median(asyn) / 1e6, 'rival s': median(sync) / 1e6, rival: 'sync call', ratio: over, target: '≤ 100 µs', pass: over <= 100 });
+  rows.push({
+    figure: 'async overhead N=64 (µs, median async − median sync)',
+    'specdyn s': median(asyn) / 1e6,
+    'rival s': median(sync) / 1e6,
+    rival: 'sync call',
+    ratio: over,
+    target: '≤ 100 µs',
+    pass: over <= 100,
+  });
 
   // Peak RSS of distanceMatrix N = 4000, D = 784 from float32 input.
   const rss = peakRssChild();
-  const extra = rss.after - rss.before, budget = 1.5 * (rss.inputBytes + rss.outputBytes);
-  rows.push({ figure: 'peak RSS distanceMatrix N=4000 D=784 f32 (MB above baseline / (input+output) MB)', 'specdyn s': extra / 2 ** 20, 'rival s': (rss.inputBytes + rss.outputBytes) / 2 ** 20, rival: 'input+output', ratio: extra / (rss.inputBytes + rss.outputBytes), target: '≤ 1.5', pass: extra <= budget });
+  const extra = rss.after - rss.before,
+    budget = 1.5 * (rss.inputBytes + rss.outputBytes);
+  rows.push({
+    figure: 'peak RSS distanceMatrix N=4000 D=784 f32 (MB above baseline / (input+output) MB)',
+    'specdyn s': extra / 2 ** 20,
+    'rival s': (rss.inputBytes + rss.outputBytes) / 2 ** 20,
+    rival: 'input+output',
+    ratio: extra / (rss.inputBytes + rss.outputBytes),
+    target: '≤ 1.5',
+    pass: extra <= budget,
+  });
 
-  notes.push(`BLAS: ${sd.nativeInfo().blas}; threads ${sd.getThreads()}; UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+  notes.push(
+    `BLAS: ${sd.nativeInfo().blas}; threads ${sd.getThreads()}; UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+  );
   return { title: 'linalg: native core vs rivals (medians, same run)', rows, notes };
 }

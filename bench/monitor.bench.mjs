@@ -15,7 +15,9 @@ import { SpectralMonitor } from '../dist/train/index.js';
 import { getThreads, nativeInfo, setThreads } from '../dist/index.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
-const BATCH = 128, PROBES = 500, EVERY = 50;
+const BATCH = 128,
+  PROBES = 500,
+  EVERY = 50;
 const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
 const REPEAT = QUICK ? 1 : 3;
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
@@ -33,7 +35,9 @@ function batches(tf, count) {
 async function block(tf, data, probes, monitored) {
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
-  const monitor = monitored ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), tf }) : undefined;
+  const monitor = monitored
+    ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), tf })
+    : undefined;
   const t0 = process.hrtime.bigint();
   if (monitor) await monitor.capture(0);
   for (let s = 1; s <= STEPS; s++) {
@@ -63,25 +67,28 @@ export async function run() {
   const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
   await block(tf, data, probes, false); // warm-up (kernels, allocator)
-  const plain = [], watched = [];
+  const plain = [],
+    watched = [];
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
     watched.push(await block(tf, data, probes, true));
   }
-  const p = median(plain.map((b) => b.seconds)), w = median(watched.map((b) => b.seconds));
+  const p = median(plain.map((b) => b.seconds)),
+    w = median(watched.map((b) => b.seconds));
   const last = watched[watched.length - 1];
   const info = nativeInfo();
   return {
     title: `SpectralMonitor overhead: MLP ${SIZES.join('-')}, batch ${BATCH}, ${STEPS} steps, snapshot every ${EVERY} (N = ${PROBES} probes, 2 OMD layers, 3 kernels)`,
     rows: [
-      { run: 'plain', 'steps/s': STEPS / p, seconds: p, 'slowdown': 1 },
-      { run: 'monitored', 'steps/s': STEPS / w, seconds: w, 'slowdown': w / p },
+      { run: 'plain', 'steps/s': STEPS / p, seconds: p, slowdown: 1 },
+      { run: 'monitored', 'steps/s': STEPS / w, seconds: w, slowdown: w / p },
     ],
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''})`,
       `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median (off the training thread, on the native pool), capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],
-    plain, watched,
+    plain,
+    watched,
   };
 }

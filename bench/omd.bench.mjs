@@ -24,13 +24,19 @@ export async function run() {
   const threads0 = sd.getThreads();
 
   // (1) Snapshot.
-  const N = 1000, D = 512;
+  const N = 1000,
+    D = 512;
   const x = gaussian(N, D, 7);
   const ours = (await timeit(() => sd.analyzeObservable(x, { metric: 'angular' }), { repeat: 7, warmup: 2 })).median;
-  const oursFull = (await timeit(async () => {
-    const m = await sd.observableMatrix(x, { metric: 'angular' });
-    await sd.eigh(m);
-  }, { repeat: 5, warmup: 1 })).median;
+  const oursFull = (
+    await timeit(
+      async () => {
+        const m = await sd.observableMatrix(x, { metric: 'angular' });
+        await sd.eigh(m);
+      },
+      { repeat: 5, warmup: 1 },
+    )
+  ).median;
   const rival = hasPy
     ? runPython(`import numpy as np, scipy.linalg as sl
 from sklearn.metrics import pairwise_distances
@@ -61,7 +67,9 @@ print(json.dumps({'snap': timeit(snap, repeat=5), 'dist': timeit(dist_only, repe
     target: 'info',
     'cpu/wall': '',
   });
-  notes.push('Rival: sklearn pairwise_distances(metric="cosine") → arccos(1 − d), then scipy.linalg.eigh (all eigenpairs), same machine and OpenBLAS thread count.');
+  notes.push(
+    'Rival: sklearn pairwise_distances(metric="cosine") → arccos(1 − d), then scipy.linalg.eigh (all eigenpairs), same machine and OpenBLAS thread count.',
+  );
   if (rival) notes.push(`Rival distance step alone: ${rival.dist.toFixed(4)} s.`);
 
   // (2) Trajectory: 100 snapshots of N = 500 probes (D = 256, diffusive drift).
@@ -95,6 +103,8 @@ print(json.dumps({'snap': timeit(snap, repeat=5), 'dist': timeit(dist_only, repe
       'cpu/wall': r.cpu / r.wall,
     });
   }
-  notes.push(`Trajectory rows: ratio = wall time relative to the single-thread sequential run; cpu/wall = process CPU seconds per wall second (2 = both cores busy on this ${sd.nativeInfo().hardwareThreads}-thread machine).`);
+  notes.push(
+    `Trajectory rows: ratio = wall time relative to the single-thread sequential run; cpu/wall = process CPU seconds per wall second (2 = both cores busy on this ${sd.nativeInfo().hardwareThreads}-thread machine).`,
+  );
   return { title: 'OMD: snapshot vs scikit-learn + SciPy; 100-snapshot trajectory', rows, notes };
 }

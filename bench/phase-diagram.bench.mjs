@@ -9,23 +9,48 @@
 // Figures are ratios of median wall times (rival / specdyn; > 1 means specdyn is faster).
 import { PYTHON, pythonAvailable, runPython, timeit } from './lib.mjs';
 
-const GRID = 20, N = 100, M = 200, REPLICAS = 15, T = 1;
+const GRID = 20,
+  N = 100,
+  M = 200,
+  REPLICAS = 15,
+  T = 1;
 
 export async function run() {
   const sd = await import('../dist/index.js');
-  const sigmaW = sd.logspace(-2, 2, GRID), lr = sd.logspace(-2, 2, GRID);
+  const sigmaW = sd.logspace(-2, 2, GRID),
+    lr = sd.logspace(-2, 2, GRID);
   const opts = { sigmaW, lr, t: T, n: N, m: M, replicas: REPLICAS, seed: 1 };
   /** @type {any} */
   let pd;
-  const both = await timeit(async () => { pd = await sd.phaseDiagram(opts); }, { repeat: 5, warmup: 1 });
+  const both = await timeit(
+    async () => {
+      pd = await sd.phaseDiagram(opts);
+    },
+    { repeat: 5, warmup: 1 },
+  );
   const one = await timeit(() => sd.phaseDiagram({ ...opts, concurrency: 1 }), { repeat: 3, warmup: 0 });
   const sync = await timeit(() => sd.phaseDiagramSync(opts), { repeat: 3, warmup: 0 });
   const agree = pd.cells.filter((c) => c.phase === c.theoryPhase).length;
 
   const rows = [
-    { implementation: 'specdyn phaseDiagram (2 concurrent native calls)', seconds: both.median, 'rival / specdyn': 1, 'cells = theory phase': agree },
-    { implementation: 'specdyn phaseDiagram (concurrency 1)', seconds: one.median, 'rival / specdyn': one.median / both.median, 'cells = theory phase': agree },
-    { implementation: 'specdyn phaseDiagramSync (main thread)', seconds: sync.median, 'rival / specdyn': sync.median / both.median, 'cells = theory phase': agree },
+    {
+      implementation: 'specdyn phaseDiagram (2 concurrent native calls)',
+      seconds: both.median,
+      'rival / specdyn': 1,
+      'cells = theory phase': agree,
+    },
+    {
+      implementation: 'specdyn phaseDiagram (concurrency 1)',
+      seconds: one.median,
+      'rival / specdyn': one.median / both.median,
+      'cells = theory phase': agree,
+    },
+    {
+      implementation: 'specdyn phaseDiagramSync (main thread)',
+      seconds: sync.median,
+      'rival / specdyn': sync.median / both.median,
+      'cells = theory phase': agree,
+    },
   ];
   const notes = [
     `grid ${GRID} x ${GRID} (σ_W, ε ∈ logspace(-2, 2)), N = ${N}, M = ${M}, ${REPLICAS} replicas, t = ${T}; ${GRID * GRID * REPLICAS} eigenproblems per sweep`,
@@ -85,10 +110,28 @@ for s in sig:
 print(json.dumps({'full': timeit(sweep_full, repeat=3, warmup=1), 'partial': timeit(sweep_partial, repeat=3, warmup=1), 'agree': agree, 'numpy': np.__version__, 'scipy': __import__('scipy').__version__}))
 `);
   rows.push(
-    { implementation: `NumPy ${res.numpy} einsum + np.linalg.eigh (authors' recipe)`, seconds: res.full, 'rival / specdyn': res.full / both.median, 'cells = theory phase': res.agree },
-    { implementation: `NumPy + SciPy ${res.scipy} eigh(subset_by_index) (top 2)`, seconds: res.partial, 'rival / specdyn': res.partial / both.median, 'cells = theory phase': '' },
+    {
+      implementation: `NumPy ${res.numpy} einsum + np.linalg.eigh (authors' recipe)`,
+      seconds: res.full,
+      'rival / specdyn': res.full / both.median,
+      'cells = theory phase': res.agree,
+    },
+    {
+      implementation: `NumPy + SciPy ${res.scipy} eigh(subset_by_index) (top 2)`,
+      seconds: res.partial,
+      'rival / specdyn': res.partial / both.median,
+      'cells = theory phase': '',
+    },
   );
-  notes.push('Each NumPy sweep is timed as the median of 3 runs after 1 warm-up; specdyn as the median of 5 after 1 warm-up.');
-  notes.push('"cells = theory phase": cells (of 400) whose measured phase (outlier above λ₊(t) + 2.02 Tracy–Widom scales in a majority of replicas) equals the closed-form phase; the NumPy count uses its own RNG.');
-  return { title: 'Phase diagram sweep (linear teacher–student, 20 x 20, N = 100, M = 200, 15 replicas, t = 1)', rows, notes };
+  notes.push(
+    'Each NumPy sweep is timed as the median of 3 runs after 1 warm-up; specdyn as the median of 5 after 1 warm-up.',
+  );
+  notes.push(
+    '"cells = theory phase": cells (of 400) whose measured phase (outlier above λ₊(t) + 2.02 Tracy–Widom scales in a majority of replicas) equals the closed-form phase; the NumPy count uses its own RNG.',
+  );
+  return {
+    title: 'Phase diagram sweep (linear teacher–student, 20 x 20, N = 100, M = 200, 15 replicas, t = 1)',
+    rows,
+    notes,
+  };
 }

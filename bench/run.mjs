@@ -12,11 +12,17 @@ const suites = readdirSync(benchDir)
   .filter((s) => wanted.length === 0 || wanted.includes(s))
   .sort();
 if (wanted.length && suites.length !== wanted.length) {
-  console.error(`unknown suite in ${wanted.join(', ')}; available: ${readdirSync(benchDir).filter((f) => f.endsWith('.bench.mjs')).join(', ')}`);
+  console.error(
+    `unknown suite in ${wanted.join(', ')}; available: ${readdirSync(benchDir)
+      .filter((f) => f.endsWith('.bench.mjs'))
+      .join(', ')}`,
+  );
   process.exit(2);
 }
 const py = pythonAvailable();
-console.log(`Python rivals (${process.env.SPECDYN_PYTHON ?? '/usr/bin/python3'}): numpy ${py.numpy ?? 'not importable'}, scipy ${py.scipy ?? 'not importable'}, scikit-learn ${py.sklearn ?? 'not importable'}`);
+console.log(
+  `Python rivals (${process.env.SPECDYN_PYTHON ?? '/usr/bin/python3'}): numpy ${py.numpy ?? 'not importable'}, scipy ${py.scipy ?? 'not importable'}, scikit-learn ${py.sklearn ?? 'not importable'}`,
+);
 for (const s of suites) {
   const mod = await import(path.join(benchDir, `${s}.bench.mjs`));
   const t0 = Date.now();

@@ -16,12 +16,14 @@ const SIZES = [784, 256, 256, 10];
 export function buildModel(tf, seed) {
   const model = tf.sequential();
   for (let i = 1; i < SIZES.length; i++) {
-    model.add(tf.layers.dense({
-      units: SIZES[i],
-      inputShape: i === 1 ? [SIZES[0]] : undefined,
-      activation: i === SIZES.length - 1 ? 'softmax' : 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
-    }));
+    model.add(
+      tf.layers.dense({
+        units: SIZES[i],
+        inputShape: i === 1 ? [SIZES[0]] : undefined,
+        activation: i === SIZES.length - 1 ? 'softmax' : 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
+      }),
+    );
   }
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   return model;
@@ -44,17 +46,23 @@ async function measure(backend) {
   const { x, y } = data(tf, BATCH, 3);
   const { x: xi } = data(tf, INFER_BATCH, 5);
   const steps = STEPS[backend];
-  const train = await timeit(async () => {
-    for (let s = 0; s < steps; s++) await model.trainOnBatch(x, y);
-  }, { repeat: REPEAT, warmup: 1 });
+  const train = await timeit(
+    async () => {
+      for (let s = 0; s < steps; s++) await model.trainOnBatch(x, y);
+    },
+    { repeat: REPEAT, warmup: 1 },
+  );
   const inferReps = Math.max(1, Math.round(steps / 2));
-  const infer = await timeit(async () => {
-    for (let s = 0; s < inferReps; s++) {
-      const out = model.predict(xi);
-      await out.data();
-      out.dispose();
-    }
-  }, { repeat: REPEAT, warmup: 1 });
+  const infer = await timeit(
+    async () => {
+      for (let s = 0; s < inferReps; s++) {
+        const out = model.predict(xi);
+        await out.data();
+        out.dispose();
+      }
+    },
+    { repeat: REPEAT, warmup: 1 },
+  );
   const loss = Number(await model.evaluate(x, y, { batchSize: BATCH }).data());
   tf.dispose([x, y, xi]);
   model.dispose();
@@ -74,7 +82,11 @@ export async function run() {
   for (const b of ['specdyn-native', 'wasm', 'cpu']) results[b] = await measure(b);
   const nat = results['specdyn-native'];
   const rows = [];
-  for (const [label, r] of [['specdyn-native', nat], ['wasm', results.wasm], ['cpu', results.cpu]]) {
+  for (const [label, r] of [
+    ['specdyn-native', nat],
+    ['wasm', results.wasm],
+    ['cpu', results.cpu],
+  ]) {
     rows.push({
       backend: label,
       'train steps/s': r.stepsPerSec,
@@ -90,9 +102,11 @@ export async function run() {
     notes: [
       `BLAS: ${info.blas} (core ${info.core}, ${info.staticBlas ? 'static prebuild' : 'system library'}), ${threads} threads by default; ${info.hardwareThreads} hardware threads`,
       `loadTf() here: ${auto.reason}`,
-      `largest product per step: ${(2 * BATCH * SIZES[0] * SIZES[1] / 1e6).toFixed(1)} MFLOP (< 1e8), so the BLAS gate runs every product of this model single-threaded`,
+      `largest product per step: ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8), so the BLAS gate runs every product of this model single-threaded`,
       `targets: native >= 5x wasm and >= 20x cpu for training steps/s; medians of ${REPEAT} timed blocks after one warm-up block`,
-      `final losses (same seed, different step counts): ${Object.values(results).map((r) => `${r.backend} ${r.loss.toFixed(4)}`).join(', ')}`,
+      `final losses (same seed, different step counts): ${Object.values(results)
+        .map((r) => `${r.backend} ${r.loss.toFixed(4)}`)
+        .join(', ')}`,
     ],
   };
 }

@@ -65,7 +65,10 @@ function aptInstall(pkgs, { fatal }) {
 // binary in prebuilds/ loads. Apps that depend on specdyn never run this file.
 const nativeOnly = args.has('--native-only');
 if (nativeOnly && existsSync(path.join(root, 'prebuilds'))) {
-  const probe = spawnSync(process.execPath, ['-e', `require('node-gyp-build')(${JSON.stringify(root)})`], { cwd: root, stdio: 'ignore' });
+  const probe = spawnSync(process.execPath, ['-e', `require('node-gyp-build')(${JSON.stringify(root)})`], {
+    cwd: root,
+    stdio: 'ignore',
+  });
   if (probe.status === 0) {
     log('using the prebuilt binary in prebuilds/');
     process.exit(0);
@@ -75,7 +78,14 @@ if (nativeOnly && existsSync(path.join(root, 'prebuilds'))) {
 // 1. System packages.
 const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
 const hasLib = (names) => libDirs.some((d) => names.some((n) => existsSync(path.join(d, n))));
-const hasHeader = (name) => ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu', '/usr/include/openblas'].some((d) => existsSync(path.join(d, name)));
+const hasHeader = (name) =>
+  [
+    '/usr/include',
+    '/usr/local/include',
+    '/usr/include/x86_64-linux-gnu',
+    '/usr/include/aarch64-linux-gnu',
+    '/usr/include/openblas',
+  ].some((d) => existsSync(path.join(d, name)));
 const addonBuilt = () => existsSync(path.join(root, 'build', 'Release', 'specdyn.node'));
 const missing = [];
 if (!hasLib(['libopenblas.so', 'libopenblas.a']) || !hasHeader('cblas.h')) missing.push('libopenblas-dev');
@@ -83,7 +93,9 @@ if (!hasLib(['liblapacke.so', 'liblapacke.a']) || !hasHeader('lapacke.h')) missi
 if (!have('cmake')) missing.push('cmake');
 if (!have('g++') && !have('c++')) missing.push('g++');
 if (missing.length && nativeOnly) {
-  console.error(`[bootstrap] cannot build the native addon: missing ${missing.join(', ')}. Run: sudo apt-get install -y ${missing.join(' ')} (see docs/install.md), then node scripts/bootstrap.mjs.`);
+  console.error(
+    `[bootstrap] cannot build the native addon: missing ${missing.join(', ')}. Run: sudo apt-get install -y ${missing.join(' ')} (see docs/install.md), then node scripts/bootstrap.mjs.`,
+  );
   process.exit(1);
 } else if (missing.length) aptInstall(missing, { fatal: true });
 else if (!quiet) log('system packages present (OpenBLAS, LAPACKE, cmake, C++ compiler)');
@@ -100,27 +112,37 @@ if (args.has('--bench')) {
 
 // The report's browser test (test/report.test.ts) opens report.html in Debian's headless
 // Chromium, driven by playwright-core (never a browser download): installed for test runs only.
-if (!nativeOnly && (args.has('--browser') || process.env.npm_lifecycle_event === 'pretest') && !existsSync('/usr/bin/chromium')) {
-  log('Chromium missing: installing Debian\'s chromium for the report\'s browser test');
-  if (!aptInstall(['chromium'], { fatal: false })) log('continuing without Chromium (the browser test will fail and say so)');
+if (
+  !nativeOnly &&
+  (args.has('--browser') || process.env.npm_lifecycle_event === 'pretest') &&
+  !existsSync('/usr/bin/chromium')
+) {
+  log("Chromium missing: installing Debian's chromium for the report's browser test");
+  if (!aptInstall(['chromium'], { fatal: false }))
+    log('continuing without Chromium (the browser test will fail and say so)');
 }
 
 // 2. npm dependencies.
 if (!nativeOnly) {
-const lock = path.join(root, 'package-lock.json');
-const stamp = path.join(root, 'node_modules', '.specdyn-bootstrap.json');
-const lockHash = existsSync(lock) ? createHash('sha256').update(readFileSync(lock)).digest('hex') : 'none';
-let installed = false;
-try {
-  installed = JSON.parse(readFileSync(stamp, 'utf8')).lockHash === lockHash;
-} catch {
-  installed = false;
-}
-if (!installed) {
-  log(existsSync(path.join(root, 'node_modules')) ? 'package-lock.json changed since the last install' : 'node_modules is missing');
-  if (!run('npm', existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'])) process.exit(1);
-  writeFileSync(stamp, JSON.stringify({ lockHash }));
-} else if (!quiet) log('npm dependencies up to date');
+  const lock = path.join(root, 'package-lock.json');
+  const stamp = path.join(root, 'node_modules', '.specdyn-bootstrap.json');
+  const lockHash = existsSync(lock) ? createHash('sha256').update(readFileSync(lock)).digest('hex') : 'none';
+  let installed = false;
+  try {
+    installed = JSON.parse(readFileSync(stamp, 'utf8')).lockHash === lockHash;
+  } catch {
+    installed = false;
+  }
+  if (!installed) {
+    log(
+      existsSync(path.join(root, 'node_modules'))
+        ? 'package-lock.json changed since the last install'
+        : 'node_modules is missing',
+    );
+    if (!run('npm', existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']))
+      process.exit(1);
+    writeFileSync(stamp, JSON.stringify({ lockHash }));
+  } else if (!quiet) log('npm dependencies up to date');
 }
 
 // 3. Native addon.
@@ -142,7 +164,9 @@ if (!addonBuilt() || statSync(addon).mtimeMs < newestMtime(['native', 'CMakeList
   if (!run(npx, ['cmake-js', 'compile', '--out', 'build'])) {
     log('cmake-js failed; trying node-gyp with binding.gyp');
     if (!run(npx, ['node-gyp', 'rebuild'])) {
-      console.error('[bootstrap] the native build failed. See docs/install.md (OpenBLAS/LAPACKE packages, override variables).');
+      console.error(
+        '[bootstrap] the native build failed. See docs/install.md (OpenBLAS/LAPACKE packages, override variables).',
+      );
       process.exit(1);
     }
   }

@@ -20,8 +20,23 @@ function snapshot(step) {
     step,
     logs: { loss: 1 / (step + 1), accuracy: step === 0 ? NaN : 0.9 },
     observables: [
-      { observable: 'dense_1', family: 'omd', row: { perron: 40 + step, overlap: step === 0 ? NaN : 0.97, band_clear: step > 0, band_fingerprint: 'clusters' }, arrays: { values, cloud } },
-      { observable: 'dense_1/kernel', family: 'weights', row: { alpha: 2 + step, xmin: Infinity }, arrays: { evals: Float32Array.of(0.5, 1, 2 + step) } },
+      {
+        observable: 'dense_1',
+        family: 'omd',
+        row: {
+          perron: 40 + step,
+          overlap: step === 0 ? NaN : 0.97,
+          band_clear: step > 0,
+          band_fingerprint: 'clusters',
+        },
+        arrays: { values, cloud },
+      },
+      {
+        observable: 'dense_1/kernel',
+        family: 'weights',
+        row: { alpha: 2 + step, xmin: Infinity },
+        arrays: { evals: Float32Array.of(0.5, 1, 2 + step) },
+      },
     ],
   };
 }

@@ -47,7 +47,13 @@ function loadable() {
     { cwd: root, encoding: 'utf8' },
   );
   if (probe.status === 0) return { file: probe.stdout.trim() };
-  return { reason: (probe.stderr || '').split('\n').map((l) => l.trim()).find((l) => /^\w*Error:/.test(l)) ?? 'unknown' };
+  return {
+    reason:
+      (probe.stderr || '')
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => /^\w*Error:/.test(l)) ?? 'unknown',
+  };
 }
 
 const fromSource = env.npm_config_build_from_source === 'true' || env.SPECDYN_BUILD_FROM_SOURCE === '1';
@@ -63,10 +69,18 @@ if (!fromSource) {
 // Preflight: what a node-gyp build of binding.gyp needs.
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const split = (v) => (v ?? '').split(/\s+/).filter(Boolean);
-const systemIncludeDirs = env.SPECDYN_SYSTEM_INCLUDE_DIRS !== undefined
-  ? split(env.SPECDYN_SYSTEM_INCLUDE_DIRS)
-  : ['/usr/include', '/usr/local/include', `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`,
-     '/usr/include/openblas', '/usr/include/lapacke', '/opt/homebrew/opt/openblas/include', '/usr/local/opt/openblas/include'];
+const systemIncludeDirs =
+  env.SPECDYN_SYSTEM_INCLUDE_DIRS !== undefined
+    ? split(env.SPECDYN_SYSTEM_INCLUDE_DIRS)
+    : [
+        '/usr/include',
+        '/usr/local/include',
+        `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`,
+        '/usr/include/openblas',
+        '/usr/include/lapacke',
+        '/opt/homebrew/opt/openblas/include',
+        '/usr/local/opt/openblas/include',
+      ];
 const includeDirs = [...split(env.SPECDYN_INCLUDE_DIRS), ...systemIncludeDirs];
 const hasHeader = (name) => includeDirs.some((d) => existsSync(path.join(d, name)));
 
@@ -82,8 +96,22 @@ function osRelease() {
 
 // One install command per family; [blas headers, compiler + make, python].
 const FAMILIES = [
-  { test: /debian|ubuntu/, name: 'Debian/Ubuntu', cmd: 'sudo apt-get install -y', blas: 'libopenblas-dev liblapacke-dev', cxx: 'g++ make', py: 'python3' },
-  { test: /fedora|rhel|centos/, name: 'Fedora/RHEL', cmd: 'sudo dnf install -y', blas: 'openblas-devel lapack-devel', cxx: 'gcc-c++ make', py: 'python3' },
+  {
+    test: /debian|ubuntu/,
+    name: 'Debian/Ubuntu',
+    cmd: 'sudo apt-get install -y',
+    blas: 'libopenblas-dev liblapacke-dev',
+    cxx: 'g++ make',
+    py: 'python3',
+  },
+  {
+    test: /fedora|rhel|centos/,
+    name: 'Fedora/RHEL',
+    cmd: 'sudo dnf install -y',
+    blas: 'openblas-devel lapack-devel',
+    cxx: 'gcc-c++ make',
+    py: 'python3',
+  },
   { test: /alpine/, name: 'Alpine', cmd: 'apk add', blas: 'openblas-dev lapack-dev', cxx: 'g++ make', py: 'python3' },
   { test: /arch/, name: 'Arch', cmd: 'sudo pacman -S', blas: 'openblas lapacke cblas', cxx: 'gcc make', py: 'python' },
   { test: /darwin/, name: 'macOS (Homebrew)', cmd: 'brew install', blas: 'openblas lapack', cxx: '', py: 'python' },
@@ -92,17 +120,20 @@ const id = process.platform === 'darwin' ? 'darwin' : osRelease();
 const family = FAMILIES.find((f) => f.test.test(id));
 
 const missing = [];
-if (!hasHeader('cblas.h') || !hasHeader('lapacke.h')) missing.push({ what: 'the OpenBLAS and LAPACKE development headers (cblas.h, lapacke.h)', key: 'blas' });
+if (!hasHeader('cblas.h') || !hasHeader('lapacke.h'))
+  missing.push({ what: 'the OpenBLAS and LAPACKE development headers (cblas.h, lapacke.h)', key: 'blas' });
 if (!have(env.CXX || 'c++') && !have('g++') && !have('clang++')) missing.push({ what: 'a C++17 compiler', key: 'cxx' });
 else if (!have('make')) missing.push({ what: 'make', key: 'cxx' });
 if (!have('python3') && !have('python')) missing.push({ what: 'Python 3 (node-gyp runs gyp)', key: 'py' });
 
 if (missing.length) {
   const keys = [...new Set(missing.map((m) => m.key))];
-  const install = (f) => `${f.cmd} ${keys.map((k) => f[k]).filter(Boolean).join(' ')}`;
-  const how = family
-    ? `  ${install(family)}`
-    : FAMILIES.map((f) => `  ${f.name}: ${install(f)}`).join('\n');
+  const install = (f) =>
+    `${f.cmd} ${keys
+      .map((k) => f[k])
+      .filter(Boolean)
+      .join(' ')}`;
+  const how = family ? `  ${install(family)}` : FAMILIES.map((f) => `  ${f.name}: ${install(f)}`).join('\n');
   console.error(
     `\nspecdyn: cannot build the native addon: missing ${missing.map((m) => m.what).join(', ')}.\n` +
       `No prebuilt binary covers ${process.platform}-${process.arch} here, so it is built from source. Install:\n${how}\n` +
@@ -130,7 +161,9 @@ if (!after.file) {
   console.error(
     `\nspecdyn: the source build failed (${after.reason}; the compiler output is above).\n` +
       `It needs OpenBLAS and LAPACKE with headers, a C++17 compiler, make and Python 3` +
-      (family ? ` (${family.name}: ${family.cmd} ${[family.blas, family.cxx, family.py].filter(Boolean).join(' ')})` : '') +
+      (family
+        ? ` (${family.name}: ${family.cmd} ${[family.blas, family.cxx, family.py].filter(Boolean).join(' ')})`
+        : '') +
       `; then run, in your app: npm rebuild specdyn\n`,
   );
   process.exit(1);

@@ -18,7 +18,14 @@ function sources() {
   return list;
 }
 
-const multiarch = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/opt/homebrew/opt/openblas/lib'];
+const multiarch = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/usr/local/lib',
+  '/opt/homebrew/opt/openblas/lib',
+];
 
 function findFile(names, dirs) {
   for (const d of dirs) for (const n of names) if (existsSync(path.join(d, n))) return path.join(d, n);
@@ -44,7 +51,8 @@ function includeDirs() {
   return ['/usr/include/openblas', '/opt/homebrew/opt/openblas/include'].filter((d) => existsSync(d));
 }
 
-const out = what === 'sources' ? sources() : what === 'libs' ? libs(arg) : what === 'include-dirs' ? includeDirs() : null;
+const out =
+  what === 'sources' ? sources() : what === 'libs' ? libs(arg) : what === 'include-dirs' ? includeDirs() : null;
 if (!out) {
   console.error('usage: node scripts/native-sources.mjs sources|include-dirs|libs [0|1]');
   process.exit(2);

@@ -38,7 +38,10 @@ function newestMtime(p) {
 
 if (process.argv.includes('--if-missing')) {
   const have = nodeFiles(platformDir);
-  const sourcesMtime = Math.max(newestMtime(path.join(root, 'native')), statSync(path.join(root, 'binding.gyp')).mtimeMs);
+  const sourcesMtime = Math.max(
+    newestMtime(path.join(root, 'native')),
+    statSync(path.join(root, 'binding.gyp')).mtimeMs,
+  );
   if (have.length && statSync(path.join(platformDir, have[0])).mtimeMs >= sourcesMtime) {
     log(`${path.relative(root, path.join(platformDir, have[0]))} is up to date`);
     process.exit(0);
@@ -54,11 +57,19 @@ try {
   symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
   const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
   /** @type {NodeJS.ProcessEnv} */
-  const env = { ...process.env, SPECDYN_STATIC_BLAS: '1', PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
+  const env = {
+    ...process.env,
+    SPECDYN_STATIC_BLAS: '1',
+    PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
+  };
   // This Node's own headers when they are installed next to it (no download, works offline).
   const prefix = path.resolve(path.dirname(process.execPath), '..');
-  if (!env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = prefix;
-  run(process.execPath, [prebuildify, '--napi', '--strip', '-t', process.versions.node, scratch], { cwd: scratch, env });
+  if (!env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h')))
+    env.npm_config_nodedir = prefix;
+  run(process.execPath, [prebuildify, '--napi', '--strip', '-t', process.versions.node, scratch], {
+    cwd: scratch,
+    env,
+  });
   const built = path.join(scratch, 'prebuilds', `${process.platform}-${process.arch}`);
   const files = nodeFiles(built);
   if (files.length === 0) fail(`prebuildify wrote no .node file into prebuilds/${process.platform}-${process.arch}`);
@@ -74,13 +85,19 @@ if (process.platform === 'linux') {
   const needed = spawnSync('readelf', ['-d', bin], { encoding: 'utf8' }).stdout ?? '';
   const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' }).stdout ?? '';
   console.log(ldd);
-  if (/libopenblas|liblapack|libblas|libcblas/.test(needed + ldd)) fail('the prebuilt binary still links a shared BLAS/LAPACK');
+  if (/libopenblas|liblapack|libblas|libcblas/.test(needed + ldd))
+    fail('the prebuilt binary still links a shared BLAS/LAPACK');
 }
 const probe = spawnSync(
   process.execPath,
-  ['-e', `const a = require(${JSON.stringify(bin)}); const w = a.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2, cols: 2 }, undefined, false); if (Math.abs(w[0] - 1) > 1e-12 || Math.abs(w[1] - 3) > 1e-12) process.exit(1); console.log(JSON.stringify(a.nativeInfo()));`],
+  [
+    '-e',
+    `const a = require(${JSON.stringify(bin)}); const w = a.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2, cols: 2 }, undefined, false); if (Math.abs(w[0] - 1) > 1e-12 || Math.abs(w[1] - 3) > 1e-12) process.exit(1); console.log(JSON.stringify(a.nativeInfo()));`,
+  ],
   { encoding: 'utf8' },
 );
 if (probe.status !== 0) fail(`the prebuilt binary does not load or compute: ${probe.stderr}`);
 const size = statSync(bin).size;
-log(`${path.relative(root, bin)}: ${(size / 1024 / 1024).toFixed(2)} MB (${size} bytes), loads; ${probe.stdout.trim()}`);
+log(
+  `${path.relative(root, bin)}: ${(size / 1024 / 1024).toFixed(2)} MB (${size} bytes), loads; ${probe.stdout.trim()}`,
+);

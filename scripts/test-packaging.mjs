@@ -23,7 +23,16 @@
 // Prints a pass/fail summary and exits non-zero on any failure. Node builtins only (it spawns
 // npm, tar, readelf, ldd, unshare). Usage: node scripts/test-packaging.mjs [--keep]
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,10 +70,19 @@ async function step(name, fn) {
     const detail = (await fn()) ?? '';
     const skipped = typeof detail === 'object' && detail.skip;
     results.push({ name, ok: true, skipped, detail: skipped ? detail.skip : detail, s: (Date.now() - start) / 1000 });
-    console.log(`${skipped ? 'SKIP' : 'ok'} (${((Date.now() - start) / 1000).toFixed(1)} s)${detail ? `: ${skipped ? detail.skip : detail}` : ''}`);
+    console.log(
+      `${skipped ? 'SKIP' : 'ok'} (${((Date.now() - start) / 1000).toFixed(1)} s)${detail ? `: ${skipped ? detail.skip : detail}` : ''}`,
+    );
   } catch (err) {
-    results.push({ name, ok: false, detail: err instanceof Error ? err.message : String(err), s: (Date.now() - start) / 1000 });
-    console.log(`FAIL (${((Date.now() - start) / 1000).toFixed(1)} s)\n${err instanceof Check ? err.message : err?.stack ?? err}`);
+    results.push({
+      name,
+      ok: false,
+      detail: err instanceof Error ? err.message : String(err),
+      s: (Date.now() - start) / 1000,
+    });
+    console.log(
+      `FAIL (${((Date.now() - start) / 1000).toFixed(1)} s)\n${err instanceof Check ? err.message : (err?.stack ?? err)}`,
+    );
   }
 }
 
@@ -91,7 +109,10 @@ const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 function newApp(name) {
   const dir = path.join(work, name);
   mkdirSync(dir);
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name, version: '1.0.0', private: true, type: 'module' }, null, 2),
+  );
   return dir;
 }
 
@@ -186,9 +207,21 @@ function runCheck(app, { expectStatic }) {
   check(rep.eigErr <= 1e-12, `eigvalsh differs from the Jacobi eigenvalues by ${rep.eigErr} (tolerance 1e-12)`);
   check(rep.distErr <= 1e-12, `distanceMatrix differs from the direct distances by ${rep.distErr} (tolerance 1e-12)`);
   check(rep.shape[0] === 9 && rep.shape[1] === 9, `distanceMatrix shape ${rep.shape}`);
-  check(/^SpecdynError: specdyn\/tfjs needs TensorFlow\.js.*Install it in your app: npm install @tensorflow\/tfjs@/.test(rep.tfjs), `specdyn/tfjs without TensorFlow.js: ${rep.tfjs}`);
-  check(!existsSync(path.join(app, 'node_modules', '@tensorflow')), 'node_modules/@tensorflow exists: TensorFlow.js was installed');
-  for (const peer of ['apache-arrow', 'vega', 'vega-lite']) check(!existsSync(path.join(app, 'node_modules', peer)), `node_modules/${peer} exists: an optional peer was installed`);
+  check(
+    /^SpecdynError: specdyn\/tfjs needs TensorFlow\.js.*Install it in your app: npm install @tensorflow\/tfjs@/.test(
+      rep.tfjs,
+    ),
+    `specdyn/tfjs without TensorFlow.js: ${rep.tfjs}`,
+  );
+  check(
+    !existsSync(path.join(app, 'node_modules', '@tensorflow')),
+    'node_modules/@tensorflow exists: TensorFlow.js was installed',
+  );
+  for (const peer of ['apache-arrow', 'vega', 'vega-lite'])
+    check(
+      !existsSync(path.join(app, 'node_modules', peer)),
+      `node_modules/${peer} exists: an optional peer was installed`,
+    );
   check(rep.staticBlas === expectStatic, `nativeInfo().staticBlas is ${rep.staticBlas}, expected ${expectStatic}`);
   return rep;
 }
@@ -208,17 +241,44 @@ await step('pack (npm pack: prepack builds dist/ and the prebuild if missing)', 
   const info = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('[\n  {')))[0]; // after prepack's own output
   const packed = path.join(work, info.filename);
   const files = info.files.map((f) => f.path);
-  const must = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'scripts/install.mjs', 'scripts/native-sources.mjs', 'dist/index.js', 'dist/index.d.ts', 'dist/tfjs/index.js', 'dist/train/index.js', 'dist/store/index.js', 'dist/store/index.d.ts', 'native/addon.cc', 'docs/install.md'];
+  const must = [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'CHANGELOG.md',
+    'binding.gyp',
+    'scripts/install.mjs',
+    'scripts/native-sources.mjs',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/tfjs/index.js',
+    'dist/train/index.js',
+    'dist/store/index.js',
+    'dist/store/index.d.ts',
+    'native/addon.cc',
+    'docs/install.md',
+  ];
   for (const f of must) check(files.includes(f), `the tarball lacks ${f}`);
-  check(files.some((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f)) || process.platform !== 'linux', 'the tarball has no prebuilds/linux-x64/*.node');
-  const bad = files.filter((f) => /^(test|bench|src|examples|\.ci)\//.test(f) || /\.map$/.test(f) || f === 'scripts/bootstrap.mjs' || f === 'scripts/test-packaging.mjs');
+  check(
+    files.some((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f)) || process.platform !== 'linux',
+    'the tarball has no prebuilds/linux-x64/*.node',
+  );
+  const bad = files.filter(
+    (f) =>
+      /^(test|bench|src|examples|\.ci)\//.test(f) ||
+      /\.map$/.test(f) ||
+      f === 'scripts/bootstrap.mjs' ||
+      f === 'scripts/test-packaging.mjs',
+  );
   check(bad.length === 0, `the tarball ships files the runtime does not need: ${bad.join(', ')}`);
   facts.tarball = `${info.filename}: ${mb(info.size)} packed, ${mb(info.unpackedSize)} unpacked, ${files.length} files`;
   // The same package without prebuilds/, for the source-build cases.
   const x = path.join(work, 'extract');
   mkdirSync(x);
   check(sh('tar', ['-xzf', packed, '-C', x]).status === 0, 'tar -x failed');
-  prebuild = readdirSync(path.join(x, 'package', 'prebuilds', `${process.platform}-${process.arch}`)).map((f) => path.join(x, 'package', 'prebuilds', `${process.platform}-${process.arch}`, f)).find((f) => f.endsWith('.node'));
+  prebuild = readdirSync(path.join(x, 'package', 'prebuilds', `${process.platform}-${process.arch}`))
+    .map((f) => path.join(x, 'package', 'prebuilds', `${process.platform}-${process.arch}`, f))
+    .find((f) => f.endsWith('.node'));
   const y = path.join(work, 'extract-noprebuild');
   mkdirSync(y);
   sh('tar', ['-xzf', packed, '-C', y]);
@@ -231,142 +291,222 @@ await step('pack (npm pack: prepack builds dist/ and the prebuild if missing)', 
 
 if (!tarball) results.push({ name: 'the remaining steps need the tarball', ok: false, detail: 'not run' });
 else {
-await step('prebuild: no shared BLAS/LAPACK in ELF NEEDED or ldd', () => {
-  check(prebuild, 'no prebuild in the tarball');
-  const needed = [...sh('readelf', ['-d', prebuild]).out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
-  const ldd = sh('ldd', [prebuild]).out;
-  check(needed.length > 0, 'readelf -d listed no NEEDED entries');
-  check(!needed.some((l) => /blas|lapack/i.test(l)), `NEEDED lists ${needed.join(', ')}`);
-  check(!/blas|lapack/i.test(ldd), `ldd lists a BLAS/LAPACK library:\n${ldd}`);
-  check(!/not found/.test(ldd), `ldd: a dependency is missing here:\n${ldd}`);
-  const versions = [...sh('readelf', ['-V', prebuild]).out.matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-  versions.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
-  const glibc = versions.length ? versions[versions.length - 1].join('.') : '?';
-  const cxx = [...sh('readelf', ['-V', prebuild]).out.matchAll(/GLIBCXX_(\d+(?:\.\d+)*)/g)].map((m) => m[1]).sort((p, q) => p.localeCompare(q, 'en', { numeric: true })).pop();
-  facts.prebuild = `${path.basename(prebuild)} ${mb(lstatSync(prebuild).size)} (stripped); NEEDED ${needed.join(', ')}; needs GLIBC_${glibc}, GLIBCXX_${cxx ?? '?'}`;
-  return facts.prebuild;
-});
+  await step('prebuild: no shared BLAS/LAPACK in ELF NEEDED or ldd', () => {
+    check(prebuild, 'no prebuild in the tarball');
+    const needed = [...sh('readelf', ['-d', prebuild]).out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map(
+      (m) => m[1],
+    );
+    const ldd = sh('ldd', [prebuild]).out;
+    check(needed.length > 0, 'readelf -d listed no NEEDED entries');
+    check(!needed.some((l) => /blas|lapack/i.test(l)), `NEEDED lists ${needed.join(', ')}`);
+    check(!/blas|lapack/i.test(ldd), `ldd lists a BLAS/LAPACK library:\n${ldd}`);
+    check(!/not found/.test(ldd), `ldd: a dependency is missing here:\n${ldd}`);
+    const versions = [...sh('readelf', ['-V', prebuild]).out.matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    versions.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+    const glibc = versions.length ? versions[versions.length - 1].join('.') : '?';
+    const cxx = [...sh('readelf', ['-V', prebuild]).out.matchAll(/GLIBCXX_(\d+(?:\.\d+)*)/g)]
+      .map((m) => m[1])
+      .sort((p, q) => p.localeCompare(q, 'en', { numeric: true }))
+      .pop();
+    facts.prebuild = `${path.basename(prebuild)} ${mb(lstatSync(prebuild).size)} (stripped); NEEDED ${needed.join(', ')}; needs GLIBC_${glibc}, GLIBCXX_${cxx ?? '?'}`;
+    return facts.prebuild;
+  });
 
-await step('(a) npm install <tarball> (defaults): prebuild found, answers right, no optional peers, specdyn/store names apache-arrow, tsc --strict', () => {
-  const app = newApp('app-default');
-  const r = npmInstall(app, tarball);
-  check(r.status === 0, `npm install failed:\n${r.out}`);
-  check(/\[specdyn\] using prebuilds\/linux-x64\//.test(r.out), `the install hook did not report the prebuild:\n${r.out}`);
-  check(!existsSync(path.join(app, 'node_modules', 'specdyn', 'build')), 'a source build ran although the prebuild loads');
-  const rep = runCheck(app, { expectStatic: true });
-  writeFileSync(path.join(app, 'store.mjs'), STORE_MJS);
-  const st = sh(process.execPath, ['store.mjs'], { cwd: app });
-  check(st.status === 0, `store.mjs failed (exit ${st.status}):\n${st.out}`);
-  const srep = JSON.parse(st.stdout.trim().split('\n').pop());
-  check(JSON.stringify(srep.npy) === '[1.5,-2]', `specdyn/store parseNpy gave ${srep.npy}`);
-  const arrowMsg = /^SpecdynError: specdyn's run store needs apache-arrow, an optional peer dependency .*Install it in your app: npm install apache-arrow@\^\d/;
-  for (const m of srep.messages) check(arrowMsg.test(m), `specdyn/store without apache-arrow: ${m}`);
-  check(!srep.wrote, 'createRun without apache-arrow created the run directory');
-  writeFileSync(path.join(app, 'consumer.ts'), CONSUMER_TS);
-  writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [] }, files: ['consumer.ts'] }));
-  const tsc = sh(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app });
-  check(tsc.status === 0, `tsc --strict on the TypeScript consumer failed:\n${tsc.out}`);
-  const size = treeSize(path.join(app, 'node_modules'));
-  const pkgs = readdirSync(path.join(app, 'node_modules')).filter((d) => !d.startsWith('.'));
-  facts.installedSize = `${mb(size.apparent)} apparent, ${mb(size.disk)} on disk (node_modules: ${pkgs.join(', ')})`;
-  return `eig err ${rep.eigErr.toExponential(1)}, dist err ${rep.distErr.toExponential(1)}; installed ${facts.installedSize}`;
-});
+  await step(
+    '(a) npm install <tarball> (defaults): prebuild found, answers right, no optional peers, specdyn/store names apache-arrow, tsc --strict',
+    () => {
+      const app = newApp('app-default');
+      const r = npmInstall(app, tarball);
+      check(r.status === 0, `npm install failed:\n${r.out}`);
+      check(
+        /\[specdyn\] using prebuilds\/linux-x64\//.test(r.out),
+        `the install hook did not report the prebuild:\n${r.out}`,
+      );
+      check(
+        !existsSync(path.join(app, 'node_modules', 'specdyn', 'build')),
+        'a source build ran although the prebuild loads',
+      );
+      const rep = runCheck(app, { expectStatic: true });
+      writeFileSync(path.join(app, 'store.mjs'), STORE_MJS);
+      const st = sh(process.execPath, ['store.mjs'], { cwd: app });
+      check(st.status === 0, `store.mjs failed (exit ${st.status}):\n${st.out}`);
+      const srep = JSON.parse(st.stdout.trim().split('\n').pop());
+      check(JSON.stringify(srep.npy) === '[1.5,-2]', `specdyn/store parseNpy gave ${srep.npy}`);
+      const arrowMsg =
+        /^SpecdynError: specdyn's run store needs apache-arrow, an optional peer dependency .*Install it in your app: npm install apache-arrow@\^\d/;
+      for (const m of srep.messages) check(arrowMsg.test(m), `specdyn/store without apache-arrow: ${m}`);
+      check(!srep.wrote, 'createRun without apache-arrow created the run directory');
+      writeFileSync(path.join(app, 'consumer.ts'), CONSUMER_TS);
+      writeFileSync(
+        path.join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            types: [],
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      const tsc = sh(
+        process.execPath,
+        [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+        { cwd: app },
+      );
+      check(tsc.status === 0, `tsc --strict on the TypeScript consumer failed:\n${tsc.out}`);
+      const size = treeSize(path.join(app, 'node_modules'));
+      const pkgs = readdirSync(path.join(app, 'node_modules')).filter((d) => !d.startsWith('.'));
+      facts.installedSize = `${mb(size.apparent)} apparent, ${mb(size.disk)} on disk (node_modules: ${pkgs.join(', ')})`;
+      return `eig err ${rep.eigErr.toExponential(1)}, dist err ${rep.distErr.toExponential(1)}; installed ${facts.installedSize}`;
+    },
+  );
 
-await step('(f) the app of (a) plus the TensorFlow.js peers: specdyn/tfjs computes on specdyn-native', () => {
-  const app = path.join(work, 'app-default');
-  check(existsSync(app), 'needs the app of (a)');
-  const r = sh('npm', ['install', '@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0'], { cwd: app });
-  check(r.status === 0, `npm install of the peers failed:\n${r.out}`);
-  const script = `
+  await step('(f) the app of (a) plus the TensorFlow.js peers: specdyn/tfjs computes on specdyn-native', () => {
+    const app = path.join(work, 'app-default');
+    check(existsSync(app), 'needs the app of (a)');
+    const r = sh('npm', ['install', '@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0'], { cwd: app });
+    check(r.status === 0, `npm install of the peers failed:\n${r.out}`);
+    const script = `
     import { loadTf } from 'specdyn/tfjs';
     const { tf, backend } = await loadTf({ require: 'specdyn-native' });
     const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]), b = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
     const got = Array.from(await tf.matMul(a, b).data());
     console.log(JSON.stringify({ backend, active: tf.getBackend(), got }));`;
-  const run = sh(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
-  check(run.status === 0, `loadTf failed:\n${run.out}`);
-  const rep = JSON.parse(run.stdout.trim().split('\n').pop());
-  check(rep.backend === 'specdyn-native' && rep.active === 'specdyn-native', `backend ${rep.backend} / ${rep.active}`);
-  // [[1,2,3],[4,5,6]] · [[1,0],[0,1],[1,1]] = [[4,5],[10,11]], exact in float32.
-  check(JSON.stringify(rep.got) === '[4,5,10,11]', `matMul gave ${rep.got}`);
-  return 'loadTf({ require: specdyn-native }) -> specdyn-native, matMul exact';
-});
+    const run = sh(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+    check(run.status === 0, `loadTf failed:\n${run.out}`);
+    const rep = JSON.parse(run.stdout.trim().split('\n').pop());
+    check(
+      rep.backend === 'specdyn-native' && rep.active === 'specdyn-native',
+      `backend ${rep.backend} / ${rep.active}`,
+    );
+    // [[1,2,3],[4,5,6]] · [[1,0],[0,1],[1,1]] = [[4,5],[10,11]], exact in float32.
+    check(JSON.stringify(rep.got) === '[4,5,10,11]', `matMul gave ${rep.got}`);
+    return 'loadTf({ require: specdyn-native }) -> specdyn-native, matMul exact';
+  });
 
-await step('(b) npm install --ignore-scripts: the prebuild alone', () => {
-  const app = newApp('app-ignore-scripts');
-  const r = npmInstall(app, tarball, ['--ignore-scripts']);
-  check(r.status === 0, `npm install --ignore-scripts failed:\n${r.out}`);
-  check(!/\[specdyn\]/.test(r.out), 'the install hook ran despite --ignore-scripts');
-  runCheck(app, { expectStatic: true });
-});
+  await step('(b) npm install --ignore-scripts: the prebuild alone', () => {
+    const app = newApp('app-ignore-scripts');
+    const r = npmInstall(app, tarball, ['--ignore-scripts']);
+    check(r.status === 0, `npm install --ignore-scripts failed:\n${r.out}`);
+    check(!/\[specdyn\]/.test(r.out), 'the install hook ran despite --ignore-scripts');
+    runCheck(app, { expectStatic: true });
+  });
 
-await step('(c) without the prebuild: the install hook builds from source with node-gyp', () => {
-  const app = newApp('app-source');
-  const r = npmInstall(app, noPrebuild);
-  check(r.status === 0, `npm install (source build) failed:\n${r.out.slice(-4000)}`);
-  check(/\[specdyn\] no prebuilt binary loads/.test(r.out) && /\[specdyn\] built build\/Release\/specdyn\.node/.test(r.out), `the hook did not report a source build:\n${r.out.slice(-3000)}`);
-  check(!/npx|cmake-js/.test(r.out), 'the consumer install called npx or cmake-js');
-  const gyp = /\[specdyn\] running: (\S+)/.exec(r.out)?.[1] ?? '?';
-  sourceBuilt = path.join(app, 'node_modules', 'specdyn', 'build', 'Release', 'specdyn.node');
-  runCheck(app, { expectStatic: false });
-  return `node-gyp used: ${gyp}`;
-});
+  await step('(c) without the prebuild: the install hook builds from source with node-gyp', () => {
+    const app = newApp('app-source');
+    const r = npmInstall(app, noPrebuild);
+    check(r.status === 0, `npm install (source build) failed:\n${r.out.slice(-4000)}`);
+    check(
+      /\[specdyn\] no prebuilt binary loads/.test(r.out) &&
+        /\[specdyn\] built build\/Release\/specdyn\.node/.test(r.out),
+      `the hook did not report a source build:\n${r.out.slice(-3000)}`,
+    );
+    check(!/npx|cmake-js/.test(r.out), 'the consumer install called npx or cmake-js');
+    const gyp = /\[specdyn\] running: (\S+)/.exec(r.out)?.[1] ?? '?';
+    sourceBuilt = path.join(app, 'node_modules', 'specdyn', 'build', 'Release', 'specdyn.node');
+    runCheck(app, { expectStatic: false });
+    return `node-gyp used: ${gyp}`;
+  });
 
-await step('(d) without the prebuild and with the BLAS headers hidden: one clear message', () => {
-  const app = newApp('app-no-headers');
-  const empty = path.join(work, 'empty-include');
-  mkdirSync(empty);
-  const r = npmInstall(app, noPrebuild, [], { SPECDYN_SYSTEM_INCLUDE_DIRS: empty });
-  check(r.status !== 0, 'the install succeeded although the headers are hidden');
-  const msg = /specdyn: cannot build the native addon: missing [^\n]+\n(?:[^\n]*\n){1,6}?then run, in your app: npm rebuild specdyn/.exec(r.out)?.[0];
-  check(msg, `no clear message in the install output:\n${r.out}`);
-  check(/OpenBLAS and LAPACKE development headers \(cblas\.h, lapacke\.h\)/.test(msg), `the message does not name the headers:\n${msg}`);
-  check(/apt-get install -y libopenblas-dev liblapacke-dev|dnf install|apk add|pacman|brew install/.test(msg), `the message names no OS package:\n${msg}`);
-  check(!/npx|gyp ERR/.test(r.out), `the output carries npx or node-gyp errors:\n${r.out}`);
-  return msg.split('\n')[0];
-});
+  await step('(d) without the prebuild and with the BLAS headers hidden: one clear message', () => {
+    const app = newApp('app-no-headers');
+    const empty = path.join(work, 'empty-include');
+    mkdirSync(empty);
+    const r = npmInstall(app, noPrebuild, [], { SPECDYN_SYSTEM_INCLUDE_DIRS: empty });
+    check(r.status !== 0, 'the install succeeded although the headers are hidden');
+    const msg =
+      /specdyn: cannot build the native addon: missing [^\n]+\n(?:[^\n]*\n){1,6}?then run, in your app: npm rebuild specdyn/.exec(
+        r.out,
+      )?.[0];
+    check(msg, `no clear message in the install output:\n${r.out}`);
+    check(
+      /OpenBLAS and LAPACKE development headers \(cblas\.h, lapacke\.h\)/.test(msg),
+      `the message does not name the headers:\n${msg}`,
+    );
+    check(
+      /apt-get install -y libopenblas-dev liblapacke-dev|dnf install|apk add|pacman|brew install/.test(msg),
+      `the message names no OS package:\n${msg}`,
+    );
+    check(!/npx|gyp ERR/.test(r.out), `the output carries npx or node-gyp errors:\n${r.out}`);
+    return msg.split('\n')[0];
+  });
 
-await step('(e) without the prebuild, --ignore-scripts: import works and the first call says `npm rebuild specdyn`', () => {
-  const app = newApp('app-no-binary');
-  const r = npmInstall(app, noPrebuild, ['--ignore-scripts']);
-  check(r.status === 0, `npm install failed:\n${r.out}`);
-  const run = sh(process.execPath, ['--input-type=module', '-e', "import * as s from 'specdyn'; try { s.eigvalshSync({ data: new Float64Array([1]), rows: 1, cols: 1 }); console.log('loaded?'); } catch (e) { console.log(e.constructor.name + ': ' + e.message.split('\\n')[0]); }"], { cwd: app });
-  check(/^SpecdynError: specdyn: no compiled addon exists .*npm rebuild specdyn/.test(run.stdout), `unexpected: ${run.out}`);
-  return run.stdout.trim().slice(0, 120) + '...';
-});
+  await step(
+    '(e) without the prebuild, --ignore-scripts: import works and the first call says `npm rebuild specdyn`',
+    () => {
+      const app = newApp('app-no-binary');
+      const r = npmInstall(app, noPrebuild, ['--ignore-scripts']);
+      check(r.status === 0, `npm install failed:\n${r.out}`);
+      const run = sh(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "import * as s from 'specdyn'; try { s.eigvalshSync({ data: new Float64Array([1]), rows: 1, cols: 1 }); console.log('loaded?'); } catch (e) { console.log(e.constructor.name + ': ' + e.message.split('\\n')[0]); }",
+        ],
+        { cwd: app },
+      );
+      check(
+        /^SpecdynError: specdyn: no compiled addon exists .*npm rebuild specdyn/.test(run.stdout),
+        `unexpected: ${run.out}`,
+      );
+      return run.stdout.trim().slice(0, 120) + '...';
+    },
+  );
 
-await step('isolated: the prebuild loads with every libopenblas/liblapack/libblas hidden', () => {
-  if (process.platform !== 'linux') return { skip: 'Linux only' };
-  const libs = new Set();
-  for (const d of ['/lib', '/usr/lib', '/usr/lib64', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu']) {
-    const walk = (dir, depth) => {
-      if (!existsSync(dir) || depth > 2) return;
-      for (const e of readdirSync(dir, { withFileTypes: true })) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p, depth + 1);
-        else if (/^lib(open)?c?blas|^liblapack/.test(e.name) && /\.so/.test(e.name)) {
-          try {
-            libs.add(realpathSync(p));
-          } catch {}
+  await step('isolated: the prebuild loads with every libopenblas/liblapack/libblas hidden', () => {
+    if (process.platform !== 'linux') return { skip: 'Linux only' };
+    const libs = new Set();
+    for (const d of [
+      '/lib',
+      '/usr/lib',
+      '/usr/lib64',
+      '/usr/local/lib',
+      '/lib/x86_64-linux-gnu',
+      '/usr/lib/x86_64-linux-gnu',
+      '/usr/lib/aarch64-linux-gnu',
+    ]) {
+      const walk = (dir, depth) => {
+        if (!existsSync(dir) || depth > 2) return;
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const p = path.join(dir, e.name);
+          if (e.isDirectory()) walk(p, depth + 1);
+          else if (/^lib(open)?c?blas|^liblapack/.test(e.name) && /\.so/.test(e.name)) {
+            try {
+              libs.add(realpathSync(p));
+            } catch {}
+          }
         }
-      }
-    };
-    walk(d, 0);
-  }
-  if (libs.size === 0) return 'no BLAS/LAPACK library on this system at all';
-  const probe = (bin) => `const a = require(${JSON.stringify(bin)}); const w = a.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2, cols: 2 }, undefined, false); console.log(Math.abs(w[0] - 1) < 1e-12 && Math.abs(w[1] - 3) < 1e-12 ? 'computed' : 'wrong');`;
-  const script = [...libs].map((l) => `mount --bind /dev/null ${JSON.stringify(l)}`).join(' && ') +
-    ` && ${JSON.stringify(process.execPath)} -e ${JSON.stringify(probe(prebuild))}` +
-    (sourceBuilt && existsSync(sourceBuilt) ? ` && { ${JSON.stringify(process.execPath)} -e ${JSON.stringify(probe(sourceBuilt))} 2>&1 | grep -m1 -iE 'error|computed' | sed 's/^/control: /'; true; }` : '');
-  const r = sh('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
-  if (r.status !== 0 && /unshare|Operation not permitted|permission denied/i.test(r.out) && !/computed/.test(r.out)) {
-    return { skip: `no private mount namespace here (${r.out.trim().split('\n')[0]}); NEEDED/ldd above stand alone` };
-  }
-  check(/^computed$/m.test(r.out), `the prebuild did not load/compute with BLAS hidden:\n${r.out}`);
-  if (sourceBuilt && existsSync(sourceBuilt)) check(/control: .*(cannot open|file too short|invalid ELF|No such file)/i.test(r.out), `control: the dynamically linked build still loaded, so the hiding did not work:\n${r.out}`);
-  return `${libs.size} library files hidden; control (shared-BLAS source build): ${/control: (.*)/.exec(r.out)?.[1]?.slice(0, 90) ?? 'n/a'}`;
-});
-
+      };
+      walk(d, 0);
+    }
+    if (libs.size === 0) return 'no BLAS/LAPACK library on this system at all';
+    const probe = (bin) =>
+      `const a = require(${JSON.stringify(bin)}); const w = a.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2, cols: 2 }, undefined, false); console.log(Math.abs(w[0] - 1) < 1e-12 && Math.abs(w[1] - 3) < 1e-12 ? 'computed' : 'wrong');`;
+    const script =
+      [...libs].map((l) => `mount --bind /dev/null ${JSON.stringify(l)}`).join(' && ') +
+      ` && ${JSON.stringify(process.execPath)} -e ${JSON.stringify(probe(prebuild))}` +
+      (sourceBuilt && existsSync(sourceBuilt)
+        ? ` && { ${JSON.stringify(process.execPath)} -e ${JSON.stringify(probe(sourceBuilt))} 2>&1 | grep -m1 -iE 'error|computed' | sed 's/^/control: /'; true; }`
+        : '');
+    const r = sh('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
+    if (r.status !== 0 && /unshare|Operation not permitted|permission denied/i.test(r.out) && !/computed/.test(r.out)) {
+      return { skip: `no private mount namespace here (${r.out.trim().split('\n')[0]}); NEEDED/ldd above stand alone` };
+    }
+    check(/^computed$/m.test(r.out), `the prebuild did not load/compute with BLAS hidden:\n${r.out}`);
+    if (sourceBuilt && existsSync(sourceBuilt))
+      check(
+        /control: .*(cannot open|file too short|invalid ELF|No such file)/i.test(r.out),
+        `control: the dynamically linked build still loaded, so the hiding did not work:\n${r.out}`,
+      );
+    return `${libs.size} library files hidden; control (shared-BLAS source build): ${/control: (.*)/.exec(r.out)?.[1]?.slice(0, 90) ?? 'n/a'}`;
+  });
 }
 
 const failed = results.filter((r) => !r.ok);

@@ -104,7 +104,9 @@ export function mapConcurrent<T, R>(
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(expected('an AbortSignal', "mapConcurrent option 'signal'", signal));
   }
-  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), "mapConcurrent option 'concurrency'", { min: 1 });
+  const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), "mapConcurrent option 'concurrency'", {
+    min: 1,
+  });
   return run(items, fn, concurrency, signal);
 }
 

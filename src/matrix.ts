@@ -67,8 +67,16 @@ export function transpose(m: Mat): Mat<Float64Array> {
  * A tfjs Tensor (or anything shaped like one: `shape`, `dtype` and a `dataSync()` method),
  * recognised without importing tfjs.
  */
-export function isTensorLike(x: unknown): x is { shape: readonly number[]; dtype: string; dataSync(): ArrayLike<number> } {
-  return typeof x === 'object' && x !== null && 'shape' in x && 'dtype' in x && typeof (x as { dataSync?: unknown }).dataSync === 'function';
+export function isTensorLike(
+  x: unknown,
+): x is { shape: readonly number[]; dtype: string; dataSync(): ArrayLike<number> } {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    'shape' in x &&
+    'dtype' in x &&
+    typeof (x as { dataSync?: unknown }).dataSync === 'function'
+  );
 }
 
 /**
@@ -98,7 +106,10 @@ export function checkMat(m: unknown, name: string): asserts m is Mat {
   if (!(data instanceof Float64Array) && !(data instanceof Float32Array)) {
     throw new TypeError(expected('a Float64Array or Float32Array', `${name}.data`, data));
   }
-  for (const [key, v] of [['rows', rows], ['cols', cols]] as const) {
+  for (const [key, v] of [
+    ['rows', rows],
+    ['cols', cols],
+  ] as const) {
     if (typeof v !== 'number') throw new TypeError(expected('a positive integer', `${name}.${key}`, v));
     if (!Number.isInteger(v) || v < 1) throw new RangeError(expected('a positive integer', `${name}.${key}`, v));
   }

@@ -59,7 +59,10 @@ export interface NativeBinding {
   eigvalshBatch: NativeOp<[mats: Mat[], options: BatchOptions | undefined], Float64Array[]>;
   eigsh: NativeOp<[a: Mat | SymmetricOperator, options: EigshOptions | undefined, control: Control], EigshResult>;
   svds: NativeOp<[w: Mat, options: SvdsOptions | undefined, control: Control], SvdsResult>;
-  spectralDensity: NativeOp<[a: Mat | SymmetricOperator, options: DensityOptions | undefined, control: Control], RawDensity>;
+  spectralDensity: NativeOp<
+    [a: Mat | SymmetricOperator, options: DensityOptions | undefined, control: Control],
+    RawDensity
+  >;
   setThreads(n: number): void;
   getThreads(): number;
   nativeInfo(): NativeInfo;
@@ -84,17 +87,31 @@ export interface NativeBinding {
    * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n.
    */
   sgemmF32(
-    a: Float32Array, b: Float32Array, out: Float32Array,
-    batch: number, m: number, n: number, k: number,
-    transposeA: boolean, transposeB: boolean,
-    aIndex: Int32Array | null, bIndex: Int32Array | null,
-    bias: Float32Array | null, activation: string | null,
-    leakyreluAlpha: number | null, preluWeights: Float32Array | null,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    aIndex: Int32Array | null,
+    bIndex: Int32Array | null,
+    bias: Float32Array | null,
+    activation: string | null,
+    leakyreluAlpha: number | null,
+    preluWeights: Float32Array | null,
   ): void;
   /** out = a op b (tfjs kernel name), flat (strides null) or broadcast by per-dim strides. */
   binaryF32(
-    op: string, a: Float32Array, b: Float32Array, out: Float32Array,
-    shape: Int32Array | null, aStrides: Int32Array | null, bStrides: Int32Array | null,
+    op: string,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: Int32Array | null,
+    aStrides: Int32Array | null,
+    bStrides: Int32Array | null,
   ): void;
   /** out[i] = op(x[i]) (tfjs kernel name); alpha is Step's value at x <= 0. */
   unaryF32(op: string, x: Float32Array, out: Float32Array, alpha?: number): void;
@@ -114,7 +131,8 @@ const asDependency = packageRoot.split(path.sep).includes('node_modules');
 export function explainLoadError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   const rebuild = asDependency ? 'npm rebuild specdyn' : 'npm run build:native';
-  const buildDeps = 'sudo apt-get install -y g++ make python3 libopenblas-dev liblapacke-dev (Fedora: gcc-c++ make openblas-devel lapack-devel)';
+  const buildDeps =
+    'sudo apt-get install -y g++ make python3 libopenblas-dev liblapacke-dev (Fedora: gcc-c++ make openblas-devel lapack-devel)';
   let cause: string;
   let fix: string;
   const lib = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(msg);
@@ -136,7 +154,9 @@ export function explainLoadError(err: unknown): string {
     fix = asDependency ? 'npm rebuild specdyn --build-from-source' : 'remove build/ and rebuild: npm run build:native';
   } else {
     cause = 'the native addon failed to load';
-    fix = asDependency ? 'npm rebuild specdyn' : 'rebuild it: npm run build:native, or run `node scripts/bootstrap.mjs` to install what is missing';
+    fix = asDependency
+      ? 'npm rebuild specdyn'
+      : 'rebuild it: npm run build:native, or run `node scripts/bootstrap.mjs` to install what is missing';
   }
   return `specdyn: ${cause}. Fix: ${fix}.\nOriginal error: ${msg}`;
 }

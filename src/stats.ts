@@ -56,8 +56,11 @@ export function ksDistance(sorted: NumberArray, cdf: (x: number) => number): num
 
 /** Two-sample KS distance between two ascending-sorted samples. */
 export function ksDistance2(a: NumberArray, b: NumberArray): number {
-  let i = 0, j = 0, d = 0;
-  const na = a.length, nb = b.length;
+  let i = 0,
+    j = 0,
+    d = 0;
+  const na = a.length,
+    nb = b.length;
   while (i < na && j < nb) {
     const x = Math.min(a[i]!, b[j]!);
     while (i < na && a[i]! <= x) i++;
@@ -105,11 +108,17 @@ export function histogram(values: NumberArray, bins: number, lo: number, hi: num
  * between two histograms given as counts on the same bins.
  */
 export function jensenShannonDistance(p: NumberArray, q: NumberArray): number {
-  let sp = 0, sq = 0;
-  for (let k = 0; k < p.length; k++) { sp += p[k]!; sq += q[k]!; }
+  let sp = 0,
+    sq = 0;
+  for (let k = 0; k < p.length; k++) {
+    sp += p[k]!;
+    sq += q[k]!;
+  }
   let js = 0;
   for (let k = 0; k < p.length; k++) {
-    const a = p[k]! / sp, b = q[k]! / sq, m = 0.5 * (a + b);
+    const a = p[k]! / sp,
+      b = q[k]! / sq,
+      m = 0.5 * (a + b);
     if (a > 0) js += 0.5 * a * Math.log(a / m);
     if (b > 0) js += 0.5 * b * Math.log(b / m);
   }
@@ -133,7 +142,8 @@ export function jackknife(
   const value = estimate(keep);
   const reps = new Float64Array(g);
   for (let b = 0; b < g; b++) {
-    const lo = Math.floor((b * n) / g), hi = Math.floor(((b + 1) * n) / g);
+    const lo = Math.floor((b * n) / g),
+      hi = Math.floor(((b + 1) * n) / g);
     keep.fill(1);
     keep.fill(0, lo, hi);
     reps[b] = estimate(keep);
@@ -153,7 +163,8 @@ export function erf(x: number): number {
   const ax = Math.abs(x);
   if (ax >= 6) return Math.sign(x);
   // erf(x) = 2/√π · e^{−x²} · Σ_n 2^n x^{2n+1} / (1·3·…·(2n+1))
-  let term = ax, sum = ax;
+  let term = ax,
+    sum = ax;
   const x2 = ax * ax;
   for (let n = 1; n < 500; n++) {
     term *= (2 * x2) / (2 * n + 1);
@@ -178,7 +189,8 @@ export function densityQuantiles(edges: NumberArray, mass: NumberArray, count: n
   let total = 0;
   for (let b = 0; b < bins; b++) total += Math.max(0, mass[b]!);
   if (!(total > 0)) return out.fill(NaN);
-  let b = 0, below = 0; // mass strictly below edge b
+  let b = 0,
+    below = 0; // mass strictly below edge b
   for (let i = 0; i < count; i++) {
     const p = ((i + 0.5) / count) * total;
     while (b < bins - 1 && below + Math.max(0, mass[b]!) < p) below += Math.max(0, mass[b++]!);
@@ -197,7 +209,8 @@ export function densityQuantiles(edges: NumberArray, mass: NumberArray, count: n
  * with no more points than centres, or when all points coincide.
  */
 export function kmeansExplained(points: { data: Float64Array; rows: number; cols: number }, k: number): number {
-  const n = points.rows, m = points.cols;
+  const n = points.rows,
+    m = points.cols;
   if (m === 0 || n <= k) return NaN;
   const P = points.data;
   const mean = new Float64Array(m);
@@ -207,7 +220,9 @@ export function kmeansExplained(points: { data: Float64Array; rows: number; cols
     for (let r = 0; r < m; r++) d += (P[i * m + r]! - c[j * m + r]!) ** 2;
     return d;
   };
-  let total = 0, far = 0, best = -1;
+  let total = 0,
+    far = 0,
+    best = -1;
   for (let i = 0; i < n; i++) {
     const d = dist(i, mean, 0);
     total += d;
@@ -231,7 +246,8 @@ export function kmeansExplained(points: { data: Float64Array; rows: number; cols
     within = 0;
     let changed = false;
     for (let i = 0; i < n; i++) {
-      let bk = 0, bd = Infinity;
+      let bk = 0,
+        bd = Infinity;
       for (let c = 0; c < k; c++) {
         const d = dist(i, C, c);
         if (d < bd) [bd, bk] = [d, c];

@@ -25,9 +25,16 @@ export interface NumberBounds {
 }
 
 /** The <what> of a bounded number: "a number > 0", "an integer ≥ 1", "a number in (0, 1]", "an integer". */
-function describeBounds({ min = -Infinity, max = Infinity, minExclusive = false, maxExclusive = false, integer = false }: NumberBounds): string {
+function describeBounds({
+  min = -Infinity,
+  max = Infinity,
+  minExclusive = false,
+  maxExclusive = false,
+  integer = false,
+}: NumberBounds): string {
   const kind = integer ? 'an integer' : 'a number';
-  const hasMin = min !== -Infinity, hasMax = max !== Infinity;
+  const hasMin = min !== -Infinity,
+    hasMax = max !== Infinity;
   if (hasMin && hasMax) return `${kind} in ${minExclusive ? '(' : '['}${min}, ${max}${maxExclusive ? ')' : ']'}`;
   if (hasMin) return `${kind} ${minExclusive ? '>' : '≥'} ${min}`;
   if (hasMax) return `${kind} ${maxExclusive ? '<' : '≤'} ${max}`;
@@ -69,7 +76,11 @@ function describeChoices(allowed: readonly unknown[]): string {
  * of the kind of any allowed value (e.g. a number where names are expected), RangeError when it
  * is of the right kind but not allowed.
  */
-export function checkOneOf<const T extends readonly (string | number | boolean)[]>(x: unknown, name: string, allowed: T): T[number] {
+export function checkOneOf<const T extends readonly (string | number | boolean)[]>(
+  x: unknown,
+  name: string,
+  allowed: T,
+): T[number] {
   if ((allowed as readonly unknown[]).includes(x)) return x as T[number];
   const rightKind = allowed.some((v) => typeof v === typeof x);
   throw new (rightKind ? RangeError : TypeError)(expected(describeChoices(allowed), name, x));
@@ -92,7 +103,11 @@ export function checkObject<T>(x: T, name: string, what = 'an object'): NonNulla
  * Checks an optional options argument: undefined (returned as `{}`, so T must have only optional
  * fields) or an object (not null, not an array or typed array). TypeError otherwise.
  */
-export function checkOptionsObject<T extends object>(options: T | undefined, name = 'options', what = 'an options object'): T {
+export function checkOptionsObject<T extends object>(
+  options: T | undefined,
+  name = 'options',
+  what = 'an options object',
+): T {
   if (options === undefined) return {} as T;
   return checkObject(options, name, what);
 }
@@ -120,8 +135,10 @@ export function sortedFinite(values: unknown, name: string, min = 1): Float64Arr
 
 /** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions: 'metirc' → 'metric' is 1). */
 function editDistance(a: string, b: string): number {
-  const m = a.length, n = b.length;
-  let prev2: number[] = [], prev = Array.from({ length: n + 1 }, (_, j) => j);
+  const m = a.length,
+    n = b.length;
+  let prev2: number[] = [],
+    prev = Array.from({ length: n + 1 }, (_, j) => j);
   for (let i = 1; i <= m; i++) {
     const cur = [i];
     for (let j = 1; j <= n; j++) {
@@ -152,7 +169,8 @@ export function checkOptions(fn: string, options: unknown, allowed: readonly str
   }
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
-    let best = '', bestD = Infinity;
+    let best = '',
+      bestD = Infinity;
     for (const a of allowed) {
       const d = editDistance(key.toLowerCase(), a.toLowerCase());
       if (d < bestD) [best, bestD] = [a, d];

@@ -32,7 +32,8 @@ import {
   weightSpectrumSync,
 } from '../src/index.js';
 
-const did = (fn: string, key: string, near: string) => new TypeError(`Unknown option '${key}' for ${fn}; did you mean '${near}'?`);
+const did = (fn: string, key: string, near: string) =>
+  new TypeError(`Unknown option '${key}' for ${fn}; did you mean '${near}'?`);
 const evals = Float64Array.from({ length: 40 }, (_, i) => 0.1 + i * 0.05);
 const reps = randn(12, 5, 1);
 const w = randn(20, 30, 2);
@@ -40,13 +41,23 @@ const w = randn(20, 30, 2);
 describe('rmt/: unknown options', () => {
   const cases: [string, () => unknown, string, string][] = [
     ['marchenkoPastur', () => marchenkoPastur({ ratio: 0.5, varience: 2 } as never), 'varience', 'variance'],
-    ['fitMarchenkoPastur', () => fitMarchenkoPastur(evals, { ratio: 0.5, bootstap: 10 } as never), 'bootstap', 'bootstrap'],
+    [
+      'fitMarchenkoPastur',
+      () => fitMarchenkoPastur(evals, { ratio: 0.5, bootstap: 10 } as never),
+      'bootstap',
+      'bootstrap',
+    ],
     ['powerLawFit', () => powerLawFit(evals, { minTial: 5 } as never), 'minTial', 'minTail'],
     ['bbpOutlier', () => bbpOutlier({ snr: 2, ratio: 0.5, varaince: 1 } as never), 'varaince', 'variance'],
     ['bbpOverlap', () => bbpOverlap({ snr: 2, ratio: 0.5, sied: 'right' } as never), 'sied', 'side'],
     ['invertBbpOutlier', () => invertBbpOutlier(5, { ratio: 0.5, varianc: 1 } as never), 'varianc', 'variance'],
     ['tracyWidomScale', () => tracyWidomScale({ rows: 10, cols: 20, colls: 3 } as never), 'colls', 'cols'],
-    ['detectSpikes', () => detectSpikes(evals, { upper: 2, variance: 1 }, { rows: 10, cols: 20, margn: 1 } as never), 'margn', 'margin'],
+    [
+      'detectSpikes',
+      () => detectSpikes(evals, { upper: 2, variance: 1 }, { rows: 10, cols: 20, margn: 1 } as never),
+      'margn',
+      'margin',
+    ],
     ['unfold', () => unfold(evals, { by: 'polynomial', degre: 3 } as never), 'degre', 'degree'],
     ['levelSpacings', () => levelSpacings(evals, { by: 'polynomial', trimm: 0.1 } as never), 'trimm', 'trim'],
     ['weightSpectrumSync', () => weightSpectrumSync(w, { kernal: true } as never), 'kernal', 'kernel'],
@@ -64,8 +75,12 @@ describe('rmt/: unknown options', () => {
   });
 
   it('weightSpectrum: async rejects what Sync throws; the randomize object is checked too', async () => {
-    await expect(weightSpectrum(w, { patialAbove: 3 } as never)).rejects.toThrow(did('weightSpectrum', 'patialAbove', 'partialAbove'));
-    expect(() => weightSpectrumSync(w, { patialAbove: 3 } as never)).toThrow(did('weightSpectrum', 'patialAbove', 'partialAbove'));
+    await expect(weightSpectrum(w, { patialAbove: 3 } as never)).rejects.toThrow(
+      did('weightSpectrum', 'patialAbove', 'partialAbove'),
+    );
+    expect(() => weightSpectrumSync(w, { patialAbove: 3 } as never)).toThrow(
+      did('weightSpectrum', 'patialAbove', 'partialAbove'),
+    );
     await expect(weightSpectrum(w, { randomize: { replica: 2 } } as never)).rejects.toThrow(
       did("weightSpectrum option 'randomize'", 'replica', 'replicas'),
     );
@@ -74,22 +89,38 @@ describe('rmt/: unknown options', () => {
 
 describe('omd/: unknown options', () => {
   it('observableMatrix and analyzeObservable, async and Sync', async () => {
-    await expect(observableMatrix(reps, { metirc: 'cosine' } as never)).rejects.toThrow(did('observableMatrix', 'metirc', 'metric'));
-    expect(() => observableMatrixSync(reps, { precison: 'float32' } as never)).toThrow(did('observableMatrix', 'precison', 'precision'));
+    await expect(observableMatrix(reps, { metirc: 'cosine' } as never)).rejects.toThrow(
+      did('observableMatrix', 'metirc', 'metric'),
+    );
+    expect(() => observableMatrixSync(reps, { precison: 'float32' } as never)).toThrow(
+      did('observableMatrix', 'precison', 'precision'),
+    );
     // observableMatrix takes only the distance options
     expect(() => observableMatrixSync(reps, { maxBand: 3 } as never)).toThrow(
       new TypeError("Unknown option 'maxBand' for observableMatrix; valid options: 'metric', 'precision'"),
     );
-    await expect(analyzeObservable(reps, { maxBnad: 3 } as never)).rejects.toThrow(did('analyzeObservable', 'maxBnad', 'maxBand'));
-    expect(() => analyzeObservableSync(reps, { rotue: 'full' } as never)).toThrow(did('analyzeObservable', 'rotue', 'route'));
+    await expect(analyzeObservable(reps, { maxBnad: 3 } as never)).rejects.toThrow(
+      did('analyzeObservable', 'maxBnad', 'maxBand'),
+    );
+    expect(() => analyzeObservableSync(reps, { rotue: 'full' } as never)).toThrow(
+      did('analyzeObservable', 'rotue', 'route'),
+    );
   });
 
   it('OmdTrajectory, its regimes(), and iidResampleNull (async and Sync)', async () => {
-    expect(() => new OmdTrajectory({ concurency: 2 } as never)).toThrow(did('OmdTrajectory', 'concurency', 'concurrency'));
+    expect(() => new OmdTrajectory({ concurency: 2 } as never)).toThrow(
+      did('OmdTrajectory', 'concurency', 'concurrency'),
+    );
     expect(() => new OmdTrajectory({ bottomk: 2 } as never)).toThrow(did('OmdTrajectory', 'bottomk', 'bottomK'));
-    expect(() => new OmdTrajectory().regimes({ minOverlapp: 0.5 } as never)).toThrow(did('OmdTrajectory.regimes', 'minOverlapp', 'minOverlap'));
-    await expect(iidResampleNull(reps, { replica: 2 } as never)).rejects.toThrow(did('iidResampleNull', 'replica', 'replicas'));
-    expect(() => iidResampleNullSync(reps, { methd: 'shuffle' } as never)).toThrow(did('iidResampleNull', 'methd', 'method'));
+    expect(() => new OmdTrajectory().regimes({ minOverlapp: 0.5 } as never)).toThrow(
+      did('OmdTrajectory.regimes', 'minOverlapp', 'minOverlap'),
+    );
+    await expect(iidResampleNull(reps, { replica: 2 } as never)).rejects.toThrow(
+      did('iidResampleNull', 'replica', 'replicas'),
+    );
+    expect(() => iidResampleNullSync(reps, { methd: 'shuffle' } as never)).toThrow(
+      did('iidResampleNull', 'methd', 'method'),
+    );
   });
 
   it('the templates', () => {

@@ -17,9 +17,12 @@ function spiked(rows: number, cols: number, theta: number, seed: number): Mat<Fl
   const w = randn(rows, cols, seed);
   for (let i = 0; i < w.data.length; i++) w.data[i]! /= Math.sqrt(cols);
   const rng = new Rng(seed, 99);
-  const u = rng.fillNormal(new Float64Array(rows)), v = rng.fillNormal(new Float64Array(cols));
-  const nu = Math.hypot(...u), nv = Math.hypot(...v);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w.data[i * cols + j]! += (theta * u[i]! * v[j]!) / (nu * nv);
+  const u = rng.fillNormal(new Float64Array(rows)),
+    v = rng.fillNormal(new Float64Array(cols));
+  const nu = Math.hypot(...u),
+    nv = Math.hypot(...v);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) w.data[i * cols + j]! += (theta * u[i]! * v[j]!) / (nu * nv);
   return w;
 }
 
@@ -73,18 +76,28 @@ describe('weightSpectrumSlices', () => {
       new RangeError("Expected a 4 x 5 matrix like slices[0] for slices[1] but received '5 x 4'"),
     );
     await expect(weightSpectrumSlices([])).rejects.toThrow(RangeError);
-    await expect(weightSpectrumSlices([randn(20, 30), randn(20, 30, 2)], { route: 'partial' })).rejects.toThrow(RangeError);
+    await expect(weightSpectrumSlices([randn(20, 30), randn(20, 30, 2)], { route: 'partial' })).rejects.toThrow(
+      RangeError,
+    );
   });
 });
 
 describe('analyzeWeights', () => {
   it('one row per named matrix, derived columns from their WeightWatcher definitions', async () => {
-    const w1 = spiked(64, 128, 4, 7), w2 = randn(32, 64, 8);
+    const w1 = spiked(64, 128, 4, 7),
+      w2 = randn(32, 64, 8);
     const rows = await analyzeWeights({ fc1: w1, fc2: { matrix: w2, type: 'dense' } }, { bootstrap: 0 });
-    expect(rows.map((r) => [r.layer_id, r.name, r.layer_type])).toEqual([[0, 'fc1', 'matrix'], [1, 'fc2', 'dense']]);
+    expect(rows.map((r) => [r.layer_id, r.name, r.layer_type])).toEqual([
+      [0, 'fc1', 'matrix'],
+      [1, 'fc2', 'dense'],
+    ]);
     for (const r of rows) {
-      let sum = 0, sumA = 0;
-      for (const v of r.evals) { sum += v; sumA += v ** r.alpha; }
+      let sum = 0,
+        sumA = 0;
+      for (const v of r.evals) {
+        sum += v;
+        sumA += v ** r.alpha;
+      }
       expect(r.log_norm).toBeCloseTo(Math.log10(sum), 12);
       expect(r.log_spectral_norm).toBeCloseTo(Math.log10(r.evals[r.evals.length - 1]!), 12);
       expect(r.alpha_weighted).toBeCloseTo(r.alpha * r.log_spectral_norm, 12);
@@ -98,8 +111,15 @@ describe('analyzeWeights', () => {
     expect(fc1.theta[0]! / 4).toBeGreaterThan(0.9);
     expect(fc1.theta[0]! / 4).toBeLessThan(1.1);
   });
-  it('the warning follows WeightWatcher\'s α rule: < 2 over-trained, > 6 under-trained', () => {
-    const base = { evals: Float64Array.of(1, 2), lambda_max: 2, norm: 3, snr: new Float64Array(0), variance_mp: 1, warning: '' };
+  it("the warning follows WeightWatcher's α rule: < 2 over-trained, > 6 under-trained", () => {
+    const base = {
+      evals: Float64Array.of(1, 2),
+      lambda_max: 2,
+      norm: 3,
+      snr: new Float64Array(0),
+      variance_mp: 1,
+      warning: '',
+    };
     const w = (alpha: number, warning = ''): string =>
       weightRow({ ...base, alpha, warning } as never, { layerId: 0, name: 'x', type: 'matrix' }).warning;
     expect(w(1.9)).toBe('over-trained');
@@ -129,7 +149,10 @@ describe('analyzeWeights', () => {
     const cut = (edge + Math.sqrt(3 ** -0.5 * edge ** (2 / 3) * 100 ** (-2 / 3))) * mean;
     expect(ww!.num_spikes).toBe(s!.evals.filter((v) => v > cut).length);
     // its α: every candidate, KS below each step only
-    const pl = powerLawFit(s!.evals.filter((v) => v > 1e-5), { minTail: 2, maxCandidates: 1e9, ksSide: 'lower' });
+    const pl = powerLawFit(
+      s!.evals.filter((v) => v > 1e-5),
+      { minTail: 2, maxCandidates: 1e9, ksSide: 'lower' },
+    );
     expect(ww!.alpha).toBe(pl.alpha);
     expect(ww!.alpha_ks).toBeLessThanOrEqual(powerLawFit(s!.evals, { xmin: pl.xmin, minTail: 2 }).ks);
     await expect(analyzeWeights({ w }, { convention: 'ww' as never })).rejects.toThrow(
@@ -148,12 +171,22 @@ describe('analyzeModel', async () => {
 
   function buildModel(): import('@tensorflow/tfjs').LayersModel {
     const input = tf.input({ shape: [12] });
-    const emb = tf.layers.embedding({ inputDim: 50, outputDim: 16, name: 'emb' }).apply(input) as import('@tensorflow/tfjs').SymbolicTensor;
-    const img = tf.layers.reshape({ targetShape: [12, 16, 1], name: 'reshape' }).apply(emb) as import('@tensorflow/tfjs').SymbolicTensor;
-    const conv = tf.layers.conv2d({ filters: 24, kernelSize: 3, name: 'conv' }).apply(img) as import('@tensorflow/tfjs').SymbolicTensor;
-    const conv2 = tf.layers.conv2d({ filters: 20, kernelSize: [2, 3], name: 'conv2' }).apply(conv) as import('@tensorflow/tfjs').SymbolicTensor;
+    const emb = tf.layers
+      .embedding({ inputDim: 50, outputDim: 16, name: 'emb' })
+      .apply(input) as import('@tensorflow/tfjs').SymbolicTensor;
+    const img = tf.layers
+      .reshape({ targetShape: [12, 16, 1], name: 'reshape' })
+      .apply(emb) as import('@tensorflow/tfjs').SymbolicTensor;
+    const conv = tf.layers
+      .conv2d({ filters: 24, kernelSize: 3, name: 'conv' })
+      .apply(img) as import('@tensorflow/tfjs').SymbolicTensor;
+    const conv2 = tf.layers
+      .conv2d({ filters: 20, kernelSize: [2, 3], name: 'conv2' })
+      .apply(conv) as import('@tensorflow/tfjs').SymbolicTensor;
     const flat = tf.layers.flatten({ name: 'flat' }).apply(conv2) as import('@tensorflow/tfjs').SymbolicTensor;
-    const h = tf.layers.dense({ units: 64, activation: 'relu', name: 'hidden' }).apply(flat) as import('@tensorflow/tfjs').SymbolicTensor;
+    const h = tf.layers
+      .dense({ units: 64, activation: 'relu', name: 'hidden' })
+      .apply(flat) as import('@tensorflow/tfjs').SymbolicTensor;
     const out = tf.layers.dense({ units: 10, name: 'out' }).apply(h) as import('@tensorflow/tfjs').SymbolicTensor;
     return tf.model({ inputs: input, outputs: out });
   }
@@ -184,7 +217,8 @@ describe('analyzeModel', async () => {
       const direct = await weightSpectrum(kernel, { kernel: true, bootstrap: 0, randomize: { replicas: 2, seed: 3 } });
       const row = rows.find((r) => r.name === name)!;
       // every weightSpectrum column equal; `warning` adds WeightWatcher's α rule in front of weightSpectrum's own
-      for (const [key, value] of Object.entries(direct)) if (key !== 'warning') expect((row as unknown as Record<string, unknown>)[key], key).toEqual(value);
+      for (const [key, value] of Object.entries(direct))
+        if (key !== 'warning') expect((row as unknown as Record<string, unknown>)[key], key).toEqual(value);
       const alphaWarning = row.alpha < 2 ? 'over-trained' : row.alpha > 6 ? 'under-trained' : '';
       expect(row.warning).toBe([alphaWarning, direct.warning].filter(Boolean).join('; '));
     }
@@ -207,11 +241,19 @@ describe('analyzeModel', async () => {
     const rows = await analyzeModel(model, { layers: ['out', 'emb'], bootstrap: 0 });
     expect(rows.map((r) => r.name)).toEqual(['out', 'emb']);
     await expect(analyzeModel(model, { layers: ['nope'] })).rejects.toThrow(
-      new RangeError("Expected the name of a weight layer (emb, conv, conv2, hidden, out) for layers but received 'nope'"),
+      new RangeError(
+        "Expected the name of a weight layer (emb, conv, conv2, hidden, out) for layers but received 'nope'",
+      ),
     );
     const bare = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2] })] });
     await expect(analyzeModel(bare)).rejects.toThrow(SpecdynError);
     await expect(analyzeModel({} as never)).rejects.toThrow(TypeError);
-    expect(modelKernels(model).map((k) => k.shape)).toEqual([[50, 16], [3, 3, 1, 24], [2, 3, 24, 20], [2160, 64], [64, 10]]);
+    expect(modelKernels(model).map((k) => k.shape)).toEqual([
+      [50, 16],
+      [3, 3, 1, 24],
+      [2, 3, 24, 20],
+      [2160, 64],
+      [64, 10],
+    ]);
   });
 });

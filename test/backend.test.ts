@@ -86,11 +86,26 @@ const dim = (lo: number, hi: number): number => lo + rng.int(hi - lo + 1);
 describe('BatchMatMul on OpenBLAS', () => {
   it('matches the cpu backend on random shapes, transposes and rank-2 to rank-4 inputs', () => {
     for (let trial = 0; trial < 40; trial++) {
-      const m = dim(1, 40), n = dim(1, 40), k = dim(1, 60);
-      const ta = rng.uniform() < 0.5, tb = rng.uniform() < 0.5;
+      const m = dim(1, 40),
+        n = dim(1, 40),
+        k = dim(1, 60);
+      const ta = rng.uniform() < 0.5,
+        tb = rng.uniform() < 0.5;
       // Batch shapes the cpu kernel broadcasts correctly: equal, one side absent or size 1, or
       // one side a suffix of the other.
-      const batches: Array<[number[], number[]]> = [[[], []], [[3], [3]], [[4], []], [[], [2]], [[1], [3]], [[2, 3], [3]], [[2, 3], [2, 3]], [[2], [1]]];
+      const batches: Array<[number[], number[]]> = [
+        [[], []],
+        [[3], [3]],
+        [[4], []],
+        [[], [2]],
+        [[1], [3]],
+        [[2, 3], [3]],
+        [
+          [2, 3],
+          [2, 3],
+        ],
+        [[2], [1]],
+      ];
       const [ba, bb] = batches[trial % batches.length]!;
       const aShape = [...ba, ...(ta ? [k, m] : [m, k])];
       const bShape = [...bb, ...(tb ? [n, k] : [k, n])];
@@ -101,12 +116,18 @@ describe('BatchMatMul on OpenBLAS', () => {
   });
 
   it('broadcasts batch dimensions like NumPy ([2,1] x [1,3] -> [2,3]), checked slice by slice', () => {
-    const a = randData(2 * 1 * 4 * 5), b = randData(1 * 3 * 5 * 6);
+    const a = randData(2 * 1 * 4 * 5),
+      b = randData(1 * 3 * 5 * 6);
     const got = on(NATIVE_BACKEND_NAME, () => tf.matMul(tf.tensor(a, [2, 1, 4, 5]), tf.tensor(b, [1, 3, 5, 6])));
     expect(got.shape).toEqual([2, 3, 4, 6]);
     for (let i = 0; i < 2; i++) {
       for (let j = 0; j < 3; j++) {
-        const want = on('cpu', () => tf.matMul(tf.tensor(a.subarray(i * 20, (i + 1) * 20), [4, 5]), tf.tensor(b.subarray(j * 30, (j + 1) * 30), [5, 6])));
+        const want = on('cpu', () =>
+          tf.matMul(
+            tf.tensor(a.subarray(i * 20, (i + 1) * 20), [4, 5]),
+            tf.tensor(b.subarray(j * 30, (j + 1) * 30), [5, 6]),
+          ),
+        );
         const off = (i * 3 + j) * 24;
         expect(relErr(got.values.subarray(off, off + 24), want.values)).toBeLessThanOrEqual(1e-5);
       }
@@ -119,7 +140,9 @@ describe('BatchMatMul on OpenBLAS', () => {
   });
 
   it('leaves int32 products to the cpu kernel (same dtype and values)', () => {
-    expectSame(() => tf.matMul(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), tf.tensor2d([1, 0, 2, 1, 0, 3], [3, 2], 'int32')));
+    expectSame(() =>
+      tf.matMul(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), tf.tensor2d([1, 0, 2, 1, 0, 3], [3, 2], 'int32')),
+    );
   });
 
   it('raises the cpu backend errors on bad shapes', () => {
@@ -136,34 +159,63 @@ describe('_FusedMatMul: bias and fused activation', () => {
   it('matches the cpu backend for every activation, bias shape and transpose', () => {
     for (const activation of activations) {
       for (let trial = 0; trial < 6; trial++) {
-        const m = dim(1, 30), n = dim(1, 30), k = dim(1, 40);
-        const ta = trial % 2 === 1, tb = trial % 3 === 1;
+        const m = dim(1, 30),
+          n = dim(1, 30),
+          k = dim(1, 40);
+        const ta = trial % 2 === 1,
+          tb = trial % 3 === 1;
         const batch = trial % 3 === 2 ? 3 : 1;
         const aShape = [...(batch > 1 ? [batch] : []), ...(ta ? [k, m] : [m, k])];
-        const bShape = ta && batch > 1 ? [...(tb ? [n, k] : [k, n])] : [...(batch > 1 ? [batch] : []), ...(tb ? [n, k] : [k, n])];
+        const bShape =
+          ta && batch > 1 ? [...(tb ? [n, k] : [k, n])] : [...(batch > 1 ? [batch] : []), ...(tb ? [n, k] : [k, n])];
         const biasShapes: number[][] = [[n], [1], [], [m, n], [1, n]];
         const biasShape = biasShapes[trial % biasShapes.length]!;
         const ad = randData(aShape.reduce((p, d) => p * d, 1));
         const bd = randData(bShape.reduce((p, d) => p * d, 1));
         const biasD = randData(biasShape.reduce((p, d) => p * d, 1));
         const preluShape = trial % 2 === 0 ? [n] : [m, n];
-        const preluD = randData(preluShape.reduce((p, d) => p * d, 1), 0, 0.5);
+        const preluD = randData(
+          preluShape.reduce((p, d) => p * d, 1),
+          0,
+          0.5,
+        );
         const withBias = trial !== 3;
-        expectSame(() => tf.fused.matMul({
-          a: tf.tensor(ad, aShape), b: tf.tensor(bd, bShape), transposeA: ta, transposeB: tb,
-          bias: withBias ? tf.tensor(biasD, biasShape) : undefined,
-          activation,
-          preluActivationWeights: activation === 'prelu' ? tf.tensor(preluD, preluShape) : undefined,
-          leakyreluAlpha: 0.13,
-        }));
+        expectSame(() =>
+          tf.fused.matMul({
+            a: tf.tensor(ad, aShape),
+            b: tf.tensor(bd, bShape),
+            transposeA: ta,
+            transposeB: tb,
+            bias: withBias ? tf.tensor(biasD, biasShape) : undefined,
+            activation,
+            preluActivationWeights: activation === 'prelu' ? tf.tensor(preluD, preluShape) : undefined,
+            leakyreluAlpha: 0.13,
+          }),
+        );
       }
     }
   });
 
   it('falls back to the cpu add for unusual bias broadcasts ([m, 1]) and still matches', () => {
-    const a = randData(6 * 7), b = randData(7 * 5), bias = randData(6);
-    expectSame(() => tf.fused.matMul({ a: tf.tensor(a, [6, 7]), b: tf.tensor(b, [7, 5]), bias: tf.tensor(bias, [6, 1]), activation: 'relu' }));
-    expectSame(() => tf.fused.matMul({ a: tf.tensor(a, [6, 7]), b: tf.tensor(b, [7, 5]), activation: 'prelu', preluActivationWeights: tf.tensor(bias, [6, 1]) }));
+    const a = randData(6 * 7),
+      b = randData(7 * 5),
+      bias = randData(6);
+    expectSame(() =>
+      tf.fused.matMul({
+        a: tf.tensor(a, [6, 7]),
+        b: tf.tensor(b, [7, 5]),
+        bias: tf.tensor(bias, [6, 1]),
+        activation: 'relu',
+      }),
+    );
+    expectSame(() =>
+      tf.fused.matMul({
+        a: tf.tensor(a, [6, 7]),
+        b: tf.tensor(b, [7, 5]),
+        activation: 'prelu',
+        preluActivationWeights: tf.tensor(bias, [6, 1]),
+      }),
+    );
   });
 
   it('raises the cpu backend errors on bad shapes', () => {
@@ -174,15 +226,29 @@ describe('_FusedMatMul: bias and fused activation', () => {
 
 describe('element-wise kernels and Sum', () => {
   const binary: Array<[string, (a: Tensor, b: Tensor) => Tensor]> = [
-    ['Add', (a, b) => tf.add(a, b)], ['Sub', (a, b) => tf.sub(a, b)], ['Multiply', (a, b) => tf.mul(a, b)],
-    ['RealDiv', (a, b) => tf.div(a, b)], ['Maximum', (a, b) => tf.maximum(a, b)], ['Minimum', (a, b) => tf.minimum(a, b)],
+    ['Add', (a, b) => tf.add(a, b)],
+    ['Sub', (a, b) => tf.sub(a, b)],
+    ['Multiply', (a, b) => tf.mul(a, b)],
+    ['RealDiv', (a, b) => tf.div(a, b)],
+    ['Maximum', (a, b) => tf.maximum(a, b)],
+    ['Minimum', (a, b) => tf.minimum(a, b)],
     ['SquaredDifference', (a, b) => tf.squaredDifference(a, b)],
   ];
   const unary: Array<[string, (x: Tensor) => Tensor]> = [
-    ['Sqrt', (x) => tf.sqrt(x)], ['Rsqrt', (x) => tf.rsqrt(x)], ['Square', (x) => tf.square(x)], ['Neg', (x) => tf.neg(x)],
-    ['Abs', (x) => tf.abs(x)], ['Exp', (x) => tf.exp(x)], ['Log', (x) => tf.log(x)], ['Relu', (x) => tf.relu(x)],
-    ['Relu6', (x) => tf.relu6(x)], ['Elu', (x) => tf.elu(x)], ['Sigmoid', (x) => tf.sigmoid(x)], ['Tanh', (x) => tf.tanh(x)],
-    ['Step', (x) => tf.step(x, 0.25)], ['Reciprocal', (x) => tf.reciprocal(x)],
+    ['Sqrt', (x) => tf.sqrt(x)],
+    ['Rsqrt', (x) => tf.rsqrt(x)],
+    ['Square', (x) => tf.square(x)],
+    ['Neg', (x) => tf.neg(x)],
+    ['Abs', (x) => tf.abs(x)],
+    ['Exp', (x) => tf.exp(x)],
+    ['Log', (x) => tf.log(x)],
+    ['Relu', (x) => tf.relu(x)],
+    ['Relu6', (x) => tf.relu6(x)],
+    ['Elu', (x) => tf.elu(x)],
+    ['Sigmoid', (x) => tf.sigmoid(x)],
+    ['Tanh', (x) => tf.tanh(x)],
+    ['Step', (x) => tf.step(x, 0.25)],
+    ['Reciprocal', (x) => tf.reciprocal(x)],
   ];
 
   it('registers its own functions for the replaced kernels and the cpu ones for all others', () => {
@@ -199,7 +265,28 @@ describe('element-wise kernels and Sum', () => {
   });
 
   it('binary ops match the cpu backend: same shape, scalar, row and general broadcasts', () => {
-    const shapes: Array<[number[], number[]]> = [[[5, 7], [5, 7]], [[5, 7], []], [[], [5, 7]], [[64, 33], [33]], [[3, 1, 4], [2, 1]], [[2, 3, 4], [2, 1, 4]], [[40, 50], [40, 50]], [[1], [6]]];
+    const shapes: Array<[number[], number[]]> = [
+      [
+        [5, 7],
+        [5, 7],
+      ],
+      [[5, 7], []],
+      [[], [5, 7]],
+      [[64, 33], [33]],
+      [
+        [3, 1, 4],
+        [2, 1],
+      ],
+      [
+        [2, 3, 4],
+        [2, 1, 4],
+      ],
+      [
+        [40, 50],
+        [40, 50],
+      ],
+      [[1], [6]],
+    ];
     for (const [name, f] of binary) {
       for (const [sa, sb] of shapes) {
         const a = randData(sa.reduce((p, d) => p * d, 1));
@@ -214,13 +301,29 @@ describe('element-wise kernels and Sum', () => {
 
   it('unary ops match the cpu backend, NaN and infinities included', () => {
     const x = randData(3000, -8, 8);
-    x[0] = NaN; x[1] = Infinity; x[2] = -Infinity; x[3] = 0; x[4] = -0;
+    x[0] = NaN;
+    x[1] = Infinity;
+    x[2] = -Infinity;
+    x[3] = 0;
+    x[4] = -0;
     for (const [, f] of unary) expectSame(() => f(tf.tensor(x, [30, 100])));
   });
 
   it('Sum matches the cpu backend over contiguous and scattered axes, with and without keepDims', () => {
     const x = randData(4 * 5 * 6 * 7);
-    const axes: Array<number | number[] | undefined> = [undefined, 0, 1, 3, -1, [0, 1], [1, 2], [2, 3], [0, 2], [0, 3], [1, 3]];
+    const axes: Array<number | number[] | undefined> = [
+      undefined,
+      0,
+      1,
+      3,
+      -1,
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [0, 2],
+      [0, 3],
+      [1, 3],
+    ];
     for (const axis of axes) {
       for (const keepDims of [false, true]) expectSame(() => tf.sum(tf.tensor(x, [4, 5, 6, 7]), axis, keepDims));
     }
@@ -261,7 +364,10 @@ describe('loadTf', () => {
       expect(r.backend).toBe('specdyn-native');
       expect(r.tfBackendName).toBe(NATIVE_BACKEND_NAME);
       expect(r.tf.getBackend()).toBe(NATIVE_BACKEND_NAME);
-      expect(r.attempts.map((x) => [x.backend, x.ok])).toEqual([['tfjs-node', false], ['specdyn-native', true]]);
+      expect(r.attempts.map((x) => [x.backend, x.ok])).toEqual([
+        ['tfjs-node', false],
+        ['specdyn-native', true],
+      ]);
       expect(r.attempts[0]!.reason).toMatch(/@tensorflow\/tfjs-node is not installed/);
       expect(r.reason).toMatch(/^specdyn-native \(auto\): .*OpenBLAS.*passed over tfjs-node/);
     } finally {
@@ -279,8 +385,14 @@ describe('loadTf', () => {
       delete process.env['SPECDYN_TF_BACKEND'];
     }
     await expect(loadTf({ backend: 'tfjs-node' })).rejects.toThrow(SpecdynError);
-    await expect(loadTf({ backend: 'tfjs-node' })).rejects.toThrow(/forced TensorFlow.js backend 'tfjs-node' could not be loaded:\n {2}tfjs-node: @tensorflow\/tfjs-node is not installed/);
-    await expect(loadTf({ backend: 'gpu' as never })).rejects.toThrow(new RangeError("Expected one of 'auto', 'tfjs-node', 'specdyn-native', 'wasm', 'cpu' for loadTf option 'backend' but received 'gpu'"));
+    await expect(loadTf({ backend: 'tfjs-node' })).rejects.toThrow(
+      /forced TensorFlow.js backend 'tfjs-node' could not be loaded:\n {2}tfjs-node: @tensorflow\/tfjs-node is not installed/,
+    );
+    await expect(loadTf({ backend: 'gpu' as never })).rejects.toThrow(
+      new RangeError(
+        "Expected one of 'auto', 'tfjs-node', 'specdyn-native', 'wasm', 'cpu' for loadTf option 'backend' but received 'gpu'",
+      ),
+    );
     await loadTf({ backend: 'specdyn-native' });
   });
 
@@ -294,10 +406,14 @@ describe('loadTf', () => {
         /no TensorFlow.js backend at least as fast as 'tfjs-node' \(loadTf option 'require'\) could be loaded:\n {2}tfjs-node: @tensorflow\/tfjs-node is not installed/,
       );
       await expect(loadTf({ backend: 'wasm', require: 'specdyn-native' })).rejects.toThrow(
-        new RangeError("Expected a backend at least as fast as 'specdyn-native' (loadTf option 'require') for loadTf option 'backend' but received 'wasm'"),
+        new RangeError(
+          "Expected a backend at least as fast as 'specdyn-native' (loadTf option 'require') for loadTf option 'backend' but received 'wasm'",
+        ),
       );
       await expect(loadTf({ require: 'fast' as never })).rejects.toThrow(
-        new RangeError("Expected one of 'tfjs-node', 'specdyn-native', 'wasm', 'cpu' for loadTf option 'require' but received 'fast'"),
+        new RangeError(
+          "Expected one of 'tfjs-node', 'specdyn-native', 'wasm', 'cpu' for loadTf option 'require' but received 'fast'",
+        ),
       );
     } finally {
       if (saved !== undefined) process.env['SPECDYN_TF_BACKEND'] = saved;
@@ -331,9 +447,12 @@ describe('training', () => {
       let gmax = 0;
       for (const gi of g) gmax = Math.max(gmax, Math.abs(gi));
       for (let i = 0; i < base.length; i++) {
-        const p = Float32Array.from(base); p[i] = base[i]! + eps; v.assign(tf.tensor(p, v.shape));
+        const p = Float32Array.from(base);
+        p[i] = base[i]! + eps;
+        v.assign(tf.tensor(p, v.shape));
         const lp = tf.tidy(() => loss().dataSync()[0]!);
-        p[i] = base[i]! - eps; v.assign(tf.tensor(p, v.shape));
+        p[i] = base[i]! - eps;
+        v.assign(tf.tensor(p, v.shape));
         const lm = tf.tidy(() => loss().dataSync()[0]!);
         v.assign(tf.tensor(base, v.shape));
         const fd = (lp - lm) / (2 * eps);
@@ -352,7 +471,8 @@ describe('sharing BLAS with analysis on the libuv pool', () => {
     const sym = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sym[i * n + j] = g[i * n + j]! + g[j * n + i]!;
     const pending = [0, 1, 2, 3].map(() => eigvalsh({ data: sym, rows: n, cols: n }));
-    const a = randData(256 * 300), b = randData(300 * 200);
+    const a = randData(256 * 300),
+      b = randData(300 * 200);
     const want = on('cpu', () => tf.matMul(tf.tensor(a, [256, 300]), tf.tensor(b, [300, 200])));
     for (let i = 0; i < 5; i++) {
       const got = on(NATIVE_BACKEND_NAME, () => tf.matMul(tf.tensor(a, [256, 300]), tf.tensor(b, [300, 200])));
@@ -369,33 +489,101 @@ describe('native binding on bad input (clean errors, no crash)', () => {
   const f = (n: number) => new Float32Array(n);
 
   it('sgemmF32 rejects wrong kinds and sizes', () => {
-    expect(() => b().sgemmF32(new Float64Array(4) as never, f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, null, null, null))
-      .toThrow(new TypeError("Expected a Float32Array for sgemmF32 argument 'a' but received Float64Array(4)"));
-    expect(() => b().sgemmF32(f(4), f(4), f(3), 1, 2, 2, 2, false, false, null, null, null, null, null, null))
-      .toThrow(new RangeError('Expected out of length 4 for sgemm but received 3'));
-    expect(() => b().sgemmF32(f(5), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, null, null, null))
-      .toThrow(new RangeError('Expected a of length a multiple of 4 for sgemm but received 5'));
-    expect(() => b().sgemmF32(f(8), f(4), f(8), 2, 2, 2, 2, false, false, Int32Array.of(0, 2), null, null, null, null, null))
-      .toThrow(new RangeError('Expected aIndex entries in [0, 2) for sgemm but received 2 at index 1'));
-    expect(() => b().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, f(3), null, null, null))
-      .toThrow(RangeError);
-    expect(() => b().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, 'swish', null, null))
-      .toThrow(new RangeError("Expected one of 'linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu' for sgemmF32 argument 'activation' but received 'swish'"));
-    expect(() => b().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, 'prelu', null, null))
-      .toThrow(RangeError);
+    expect(() =>
+      b().sgemmF32(
+        new Float64Array(4) as never,
+        f(4),
+        f(4),
+        1,
+        2,
+        2,
+        2,
+        false,
+        false,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ),
+    ).toThrow(new TypeError("Expected a Float32Array for sgemmF32 argument 'a' but received Float64Array(4)"));
+    expect(() => b().sgemmF32(f(4), f(4), f(3), 1, 2, 2, 2, false, false, null, null, null, null, null, null)).toThrow(
+      new RangeError('Expected out of length 4 for sgemm but received 3'),
+    );
+    expect(() => b().sgemmF32(f(5), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, null, null, null)).toThrow(
+      new RangeError('Expected a of length a multiple of 4 for sgemm but received 5'),
+    );
+    expect(() =>
+      b().sgemmF32(f(8), f(4), f(8), 2, 2, 2, 2, false, false, Int32Array.of(0, 2), null, null, null, null, null),
+    ).toThrow(new RangeError('Expected aIndex entries in [0, 2) for sgemm but received 2 at index 1'));
+    expect(() => b().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, f(3), null, null, null)).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      b().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, 'swish', null, null),
+    ).toThrow(
+      new RangeError(
+        "Expected one of 'linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu' for sgemmF32 argument 'activation' but received 'swish'",
+      ),
+    );
+    expect(() =>
+      b().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, 'prelu', null, null),
+    ).toThrow(RangeError);
     const shared = f(8);
-    expect(() => b().sgemmF32(shared.subarray(0, 4), f(4), shared.subarray(2, 6), 1, 2, 2, 2, false, false, null, null, null, null, null, null))
-      .toThrow(RangeError);
-    expect(() => b().sgemmF32(f(4), f(4), shared.subarray(0, 4), 1, 2, 2, 2, false, false, null, null, shared.subarray(2, 4), null, null, null))
-      .toThrow(new RangeError("Expected an output buffer that overlaps no input for sgemmF32 argument 'out' but received Float32Array(4)"));
-    expect(() => b().sgemmF32(f(4), f(4), f(4), 1, -2, 2, 2, false, false, null, null, null, null, null, null))
-      .toThrow(RangeError);
+    expect(() =>
+      b().sgemmF32(
+        shared.subarray(0, 4),
+        f(4),
+        shared.subarray(2, 6),
+        1,
+        2,
+        2,
+        2,
+        false,
+        false,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ),
+    ).toThrow(RangeError);
+    expect(() =>
+      b().sgemmF32(
+        f(4),
+        f(4),
+        shared.subarray(0, 4),
+        1,
+        2,
+        2,
+        2,
+        false,
+        false,
+        null,
+        null,
+        shared.subarray(2, 4),
+        null,
+        null,
+        null,
+      ),
+    ).toThrow(
+      new RangeError(
+        "Expected an output buffer that overlaps no input for sgemmF32 argument 'out' but received Float32Array(4)",
+      ),
+    );
+    expect(() => b().sgemmF32(f(4), f(4), f(4), 1, -2, 2, 2, false, false, null, null, null, null, null, null)).toThrow(
+      RangeError,
+    );
   });
 
   it('binaryF32, unaryF32 and sumF32 reject bad sizes and names', () => {
     expect(() => b().binaryF32('Pow', f(2), f(2), f(2), null, null, null)).toThrow(RangeError);
     expect(() => b().binaryF32('Add', f(3), f(2), f(3), null, null, null)).toThrow(RangeError);
-    expect(() => b().binaryF32('Add', f(6), f(2), f(6), Int32Array.of(2, 3), Int32Array.of(3, 1), Int32Array.of(0, 1))).toThrow(RangeError);
+    expect(() =>
+      b().binaryF32('Add', f(6), f(2), f(6), Int32Array.of(2, 3), Int32Array.of(3, 1), Int32Array.of(0, 1)),
+    ).toThrow(RangeError);
     expect(() => b().unaryF32('Sqrt', f(3), f(4))).toThrow(RangeError);
     expect(() => b().unaryF32('Sqrt', [1, 2] as never, f(2))).toThrow(TypeError);
     expect(() => b().sumF32(f(6), f(2), 2, 2, 2)).toThrow(RangeError);

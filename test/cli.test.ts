@@ -15,7 +15,11 @@ const root = mkdtempSync(join(tmpdir(), 'specdyn-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 110_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: 110_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -26,23 +30,42 @@ beforeAll(() => {
 });
 
 describe('specdyn --help', () => {
-  it.each(['train', 'analyze', 'report', 'runs', 'doctor', 'bench'])('%s --help shows usage and examples, exit 0', (cmd) => {
-    const r = cli([cmd, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Usage: specdyn ${cmd}`);
-    expect(r.stdout).toMatch(new RegExp(`Examples:\\n  \\$ specdyn ${cmd}`));
-  });
+  it.each(['train', 'analyze', 'report', 'runs', 'doctor', 'bench'])(
+    '%s --help shows usage and examples, exit 0',
+    (cmd) => {
+      const r = cli([cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: specdyn ${cmd}`);
+      expect(r.stdout).toMatch(new RegExp(`Examples:\\n  \\$ specdyn ${cmd}`));
+    },
+  );
 
   it('the program help lists every command and the exit codes', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['train', 'analyze', 'report', 'runs', 'doctor', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['train', 'analyze', 'report', 'runs', 'doctor', 'bench'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(r.stdout).toContain('Exit codes: 0 ok, 1 failure, 2 usage error');
   });
 
   it('train --help lists a flag for every config key', () => {
     const r = cli(['train', '--help']);
-    for (const f of ['--data', '--hidden-sizes', '--steps', '--batch-size', '--learning-rate', '--optimizer', '--seed', '--snapshot-every', '--probes', '--train-size', '--metric', '--backend', '--out', '--no-report']) {
+    for (const f of [
+      '--data',
+      '--hidden-sizes',
+      '--steps',
+      '--batch-size',
+      '--learning-rate',
+      '--optimizer',
+      '--seed',
+      '--snapshot-every',
+      '--probes',
+      '--train-size',
+      '--metric',
+      '--backend',
+      '--out',
+      '--no-report',
+    ]) {
       expect(r.stdout).toContain(f);
     }
   });
@@ -56,11 +79,20 @@ describe('usage errors exit 2 with one line', () => {
     [['report', '--nope', 'x'], "error: unknown option '--nope'"],
     [['train', '-', '--steps', 'abc'], 'error: Expected a number for --steps but received "abc"'],
     [['train', '-', '--steps', '2.5'], 'error: Expected an integer for --steps but received "2.5"'],
-    [['train', '-', '--optimizer', 'rmsprop'], "error: option '--optimizer <value>' argument 'rmsprop' is invalid. Allowed choices are sgd, adam."],
-    [['train', '-', '--hidden-sizes', '3,x'], 'error: Expected a non-empty list of integers ≥ 1 for --hidden-sizes but received "3,x"'],
+    [
+      ['train', '-', '--optimizer', 'rmsprop'],
+      "error: option '--optimizer <value>' argument 'rmsprop' is invalid. Allowed choices are sgd, adam.",
+    ],
+    [
+      ['train', '-', '--hidden-sizes', '3,x'],
+      'error: Expected a non-empty list of integers ≥ 1 for --hidden-sizes but received "3,x"',
+    ],
     [['train'], "error: missing required argument 'config.json'"],
     [['frobnicate'], "error: unknown command 'frobnicate'"],
-    [['report', join(root, 'x'), '--interval', '0'], 'error: Expected a number of seconds > 0 for --interval but received "0"'],
+    [
+      ['report', join(root, 'x'), '--interval', '0'],
+      'error: Expected a number of seconds > 0 for --interval but received "0"',
+    ],
   ])('%j', (args, message) => {
     const r = cli(args);
     expect(r.code).toBe(2);
@@ -149,14 +181,19 @@ describe('runs, report and analyze on a stored run', () => {
   it('report --watch rebuilds while the run is written and stops when it finishes', async () => {
     const live = join(root, 'live');
     const writer = (await writeSyntheticRun(live, { steps: 3, close: false }))!;
-    const child = spawn(process.execPath, [BIN, 'report', '--watch', '--interval', '0.2', '--json', live], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    const child = spawn(process.execPath, [BIN, 'report', '--watch', '--interval', '0.2', '--json', live], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const until = async (what: string, ok: () => boolean) => {
       const t0 = Date.now();
       while (!ok()) {
-        if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`report --watch: no ${what}: ${stderr}`);
+        if (child.exitCode !== null || Date.now() - t0 > 60_000)
+          throw new Error(`report --watch: no ${what}: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     };
@@ -215,7 +252,10 @@ function npy(rows: number, cols: number, values: Float64Array): Buffer {
 
 /** A safetensors file with one F32 tensor, written from the spec (u64 LE header size, JSON header, data). */
 function safetensors(name: string, rows: number, cols: number, values: Float32Array): Buffer {
-  const header = Buffer.from(JSON.stringify({ [name]: { dtype: 'F32', shape: [rows, cols], data_offsets: [0, values.byteLength] } }), 'utf8');
+  const header = Buffer.from(
+    JSON.stringify({ [name]: { dtype: 'F32', shape: [rows, cols], data_offsets: [0, values.byteLength] } }),
+    'utf8',
+  );
   const size = Buffer.alloc(8);
   size.writeBigUInt64LE(BigInt(header.length));
   return Buffer.concat([size, header, Buffer.from(values.buffer)]);
@@ -225,11 +265,14 @@ describe('analyze: checkpoints and snapshots become runs', () => {
   it('a directory of step-<n>.npy snapshots → an OMD run and its report', async () => {
     const src = join(root, 'reps');
     mkdirSync(src);
-    const n = 24, d = 6;
+    const n = 24,
+      d = 6;
     for (const step of [0, 5, 10]) {
       const v = new Float64Array(n * d);
       // three clusters that separate as the step grows, plus a seeded-looking deterministic jitter
-      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) v[i * d + j] = (j === i % 3 ? 1 + step / 5 : 0) + 0.1 * Math.sin(7 * i + 3 * j + step);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < d; j++)
+          v[i * d + j] = (j === i % 3 ? 1 + step / 5 : 0) + 0.1 * Math.sin(7 * i + 3 * j + step);
       writeFileSync(join(src, `step-${step}.npy`), npy(n, d, v));
     }
     const out = join(root, 'reps-run');
@@ -247,7 +290,8 @@ describe('analyze: checkpoints and snapshots become runs', () => {
   it('safetensors checkpoints → a weight-spectrum run and its report', async () => {
     const src = join(root, 'ckpt');
     mkdirSync(src);
-    const rows = 40, cols = 80;
+    const rows = 40,
+      cols = 80;
     for (const step of [0, 100]) {
       const w = new Rng(step + 1).fillNormal(new Float32Array(rows * cols)).map((x) => x / Math.sqrt(cols));
       writeFileSync(join(src, `model-${step}.safetensors`), safetensors('fc.weight', rows, cols, w));
@@ -279,7 +323,9 @@ describe('analyze: checkpoints and snapshots become runs', () => {
     mkdirSync(empty);
     const r2 = cli(['analyze', empty]);
     expect(r2.code).toBe(1);
-    expect(lines(r2.stderr)).toEqual([`error: Cannot analyze ${empty}: it holds no run.json, no .safetensors checkpoints and no step-<n>.npy/.npz snapshots`]);
+    expect(lines(r2.stderr)).toEqual([
+      `error: Cannot analyze ${empty}: it holds no run.json, no .safetensors checkpoints and no step-<n>.npy/.npz snapshots`,
+    ]);
   });
 });
 
@@ -287,7 +333,10 @@ describe('colour', () => {
   // A stand-in for a terminal stream: only isTTY matters to the colour choice.
   const tty = { isTTY: true } as unknown as NodeJS.WriteStream;
   const saved = process.env.NO_COLOR;
-  afterAll(() => { if (saved === undefined) delete process.env.NO_COLOR; else process.env.NO_COLOR = saved; });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = saved;
+  });
 
   it('is on for a terminal, off with NO_COLOR, --no-color or a pipe', () => {
     delete process.env.NO_COLOR;
@@ -299,7 +348,10 @@ describe('colour', () => {
   });
 
   it('error lines from the bin carry no escape codes when stderr is a pipe', () => {
-    const r = spawnSync(process.execPath, [BIN, 'report', join(root, 'none')], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '' } });
+    const r = spawnSync(process.execPath, [BIN, 'report', join(root, 'none')], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '' },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).not.toContain('\u001b[');
   });
@@ -320,7 +372,20 @@ describe('doctor', () => {
 });
 
 describe('train', () => {
-  const base = ['--data', 'synthetic', '--hidden-sizes', '24,16', '--probes', '32', '--train-size', '400', '--batch-size', '32', '--backend', 'cpu'];
+  const base = [
+    '--data',
+    'synthetic',
+    '--hidden-sizes',
+    '24,16',
+    '--probes',
+    '32',
+    '--train-size',
+    '400',
+    '--batch-size',
+    '32',
+    '--backend',
+    'cpu',
+  ];
 
   it('a short synthetic run: --json result matches the store', async () => {
     const out = join(root, 'trained');
@@ -330,7 +395,14 @@ describe('train', () => {
     const r = cli(['train', cfg, ...base, '--steps', '30', '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ run: out, status: 'finished', stepsDone: 30, snapshots: 4, backend: 'cpu', report: join(out, 'report.html') });
+    expect(doc).toMatchObject({
+      run: out,
+      status: 'finished',
+      stepsDone: 30,
+      snapshots: 4,
+      backend: 'cpu',
+      report: join(out, 'report.html'),
+    });
     const run = await openRun(out);
     expect(run.status).toBe('finished');
     expect(run.steps).toEqual([0, 10, 20, 30]);
@@ -355,15 +427,28 @@ describe('train', () => {
 
   it('Ctrl-C stops cleanly and leaves a readable, unfinished run', async () => {
     const out = join(root, 'interrupted');
-    const child = spawn(process.execPath, [BIN, 'train', '-', ...base, '--steps', '100000', '--snapshot-every', '5', '--out', out, '--no-report', '--json'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '', stdout = '';
+    const child = spawn(
+      process.execPath,
+      [BIN, 'train', '-', ...base, '--steps', '100000', '--snapshot-every', '5', '--out', out, '--no-report', '--json'],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '',
+      stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.on('data', (d) => (stdout += d));
     const steps = join(out, 'steps.jsonl');
     // Wait for two flushed snapshots (logs + layers lines), then interrupt.
     const t0 = Date.now();
-    while (!(existsSync(steps) && readFileSync(steps, 'utf8').split('\n').filter((l) => l.includes('"family":"logs"')).length >= 2)) {
-      if (child.exitCode !== null || Date.now() - t0 > 90_000) throw new Error(`train did not reach two snapshots: ${stderr}`);
+    while (
+      !(
+        existsSync(steps) &&
+        readFileSync(steps, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"family":"logs"')).length >= 2
+      )
+    ) {
+      if (child.exitCode !== null || Date.now() - t0 > 90_000)
+        throw new Error(`train did not reach two snapshots: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGINT');

@@ -22,10 +22,13 @@ function expectRowMatches(columns: readonly Column[], row: FigureRow): void {
   for (const c of columns) {
     const v = row[c.name];
     const ok =
-      c.dtype === 'f64' ? typeof v === 'number'
-      : c.dtype === 'i32' ? typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
-      : c.dtype === 'str' ? typeof v === 'string'
-      : typeof v === 'boolean';
+      c.dtype === 'f64'
+        ? typeof v === 'number'
+        : c.dtype === 'i32'
+          ? typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
+          : c.dtype === 'str'
+            ? typeof v === 'string'
+            : typeof v === 'boolean';
     expect(ok, `${c.name}: ${String(v)} is not ${c.dtype}`).toBe(true);
   }
 }
@@ -46,13 +49,22 @@ describe('weight-spectrum columns', () => {
   it('are well formed and follow the WeightWatcher names', () => {
     expectWellFormed(WEIGHT_SPECTRUM_COLUMNS);
     const names = WEIGHT_SPECTRUM_COLUMNS.map((c) => c.name);
-    for (const ww of ['alpha', 'sigma_mp', 'bulk_max', 'num_spikes', 'mp_softrank', 'stable_rank', 'spectral_norm', 'entropy']) {
+    for (const ww of [
+      'alpha',
+      'sigma_mp',
+      'bulk_max',
+      'num_spikes',
+      'mp_softrank',
+      'stable_rank',
+      'spectral_norm',
+      'entropy',
+    ]) {
       expect(names).toContain(ww);
     }
     for (const arr of ['evals', 'spikes', 'snr', 'variance_mp_ci']) expect(names).not.toContain(arr);
   });
 
-  it('toRow of a full row with the randomised baseline: every column, right dtype, the row\'s own values', async () => {
+  it("toRow of a full row with the randomised baseline: every column, right dtype, the row's own values", async () => {
     const w = randn(60, 120, 3);
     const res = await weightSpectrum(w, { randomize: { replicas: 2, seed: 1 }, bootstrap: 20 });
     const row = weightSpectrumToRow(res);
@@ -72,7 +84,8 @@ describe('weight-spectrum columns', () => {
     const row = weightSpectrumToRow(res);
     expectRowMatches(WEIGHT_SPECTRUM_COLUMNS, row);
     expect(row.num_evals).toBe(5);
-    for (const k of ['sigma_mp', 'num_spikes', 'alpha', 'rand_num_spikes', 'rand_ks', 'variance_mp_ci_low']) expect(row[k]).toBeNaN();
+    for (const k of ['sigma_mp', 'num_spikes', 'alpha', 'rand_num_spikes', 'rand_ks', 'variance_mp_ci_low'])
+      expect(row[k]).toBeNaN();
     expect(row.lambda_max).toBeGreaterThan(0);
   });
 });
@@ -85,7 +98,7 @@ describe('OMD columns', () => {
     expect(OMD_POINT_COLUMNS.slice(0, 2).map((c) => c.name)).toEqual(['step', 'index']);
   });
 
-  it('snapshot toRow: every column, right dtype, the snapshot\'s own values', () => {
+  it("snapshot toRow: every column, right dtype, the snapshot's own values", () => {
     const s = analyzeObservableSync(randn(80, 20, 5));
     const row = omdSnapshotToRow(s);
     expectRowMatches(OMD_SNAPSHOT_COLUMNS, row);

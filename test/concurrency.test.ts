@@ -16,17 +16,22 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('mapConcurrent', () => {
   it('returns results in input order with at most `concurrency` calls in flight', async () => {
-    let active = 0, peak = 0;
+    let active = 0,
+      peak = 0;
     const started: number[] = [];
     // Item i finishes after (7 − i) ticks, so completion order is the reverse of input order.
-    const out = await mapConcurrent([0, 1, 2, 3, 4, 5, 6], async (x, i) => {
-      started.push(i);
-      active++;
-      peak = Math.max(peak, active);
-      for (let k = 0; k < 7 - x; k++) await tick();
-      active--;
-      return x * x;
-    }, { concurrency: 3 });
+    const out = await mapConcurrent(
+      [0, 1, 2, 3, 4, 5, 6],
+      async (x, i) => {
+        started.push(i);
+        active++;
+        peak = Math.max(peak, active);
+        for (let k = 0; k < 7 - x; k++) await tick();
+        active--;
+        return x * x;
+      },
+      { concurrency: 3 },
+    );
     expect(out).toEqual([0, 1, 4, 9, 16, 25, 36]);
     expect(peak).toBe(3);
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -41,30 +46,40 @@ describe('mapConcurrent', () => {
     const boom = new Error('boom');
     const seen: number[] = [];
     let settledRunning = false;
-    const p = mapConcurrent([0, 1, 2, 3, 4], async (x, _i, signal) => {
-      seen.push(x);
-      if (x === 0) {
-        // The long-running item: ends only when the signal aborts.
-        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
-        expect(signal.reason).toBe(boom);
+    const p = mapConcurrent(
+      [0, 1, 2, 3, 4],
+      async (x, _i, signal) => {
+        seen.push(x);
+        if (x === 0) {
+          // The long-running item: ends only when the signal aborts.
+          await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+          expect(signal.reason).toBe(boom);
+          await tick();
+          settledRunning = true;
+          throw new AbortError('inner aborted');
+        }
         await tick();
-        settledRunning = true;
-        throw new AbortError('inner aborted');
-      }
-      await tick();
-      if (x === 1) throw boom;
-      return x;
-    }, { concurrency: 2 });
+        if (x === 1) throw boom;
+        return x;
+      },
+      { concurrency: 2 },
+    );
     await expect(p).rejects.toBe(boom);
     expect(seen).toEqual([0, 1]);
     expect(settledRunning).toBe(true);
   });
 
   it('a synchronous throw of fn is a failure like a rejection', async () => {
-    await expect(mapConcurrent([1, 2, 3], (x) => {
-      if (x === 2) throw new RangeError('bad 2');
-      return x;
-    }, { concurrency: 1 })).rejects.toThrow(new RangeError('bad 2'));
+    await expect(
+      mapConcurrent(
+        [1, 2, 3],
+        (x) => {
+          if (x === 2) throw new RangeError('bad 2');
+          return x;
+        },
+        { concurrency: 1 },
+      ),
+    ).rejects.toThrow(new RangeError('bad 2'));
   });
 
   it('an external abort rejects with AbortError (cause = reason) after the running calls settle', async () => {
@@ -72,12 +87,16 @@ describe('mapConcurrent', () => {
     const gate = deferred();
     const seen: number[] = [];
     let innerAborted = false;
-    const p = mapConcurrent([0, 1, 2, 3], async (x, _i, signal) => {
-      seen.push(x);
-      signal.addEventListener('abort', () => (innerAborted = true), { once: true });
-      await gate.promise;
-      return x;
-    }, { concurrency: 2, signal: ac.signal });
+    const p = mapConcurrent(
+      [0, 1, 2, 3],
+      async (x, _i, signal) => {
+        seen.push(x);
+        signal.addEventListener('abort', () => (innerAborted = true), { once: true });
+        await gate.promise;
+        return x;
+      },
+      { concurrency: 2, signal: ac.signal },
+    );
     await tick();
     ac.abort('user stop');
     gate.resolve();
@@ -92,7 +111,9 @@ describe('mapConcurrent', () => {
 
   it('an already-aborted signal rejects without calling fn', async () => {
     let calls = 0;
-    const err = await mapConcurrent([1, 2], async () => calls++, { signal: AbortSignal.abort('early') }).catch((e: unknown) => e);
+    const err = await mapConcurrent([1, 2], async () => calls++, { signal: AbortSignal.abort('early') }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).cause).toBe('early');
     expect(calls).toBe(0);
@@ -100,9 +121,15 @@ describe('mapConcurrent', () => {
 
   it('rejects bad arguments synchronously with the exact error class', () => {
     const f = async () => 0;
-    expect(() => mapConcurrent('abc' as unknown as number[], f)).toThrow(new TypeError("Expected an array for items but received 'abc'"));
-    expect(() => mapConcurrent([1], 42 as unknown as typeof f)).toThrow(new TypeError('Expected a function for fn but received 42'));
-    expect(() => mapConcurrent([1], f, { concurrency: 0 })).toThrow(new RangeError("Expected an integer ≥ 1 for mapConcurrent option 'concurrency' but received 0"));
+    expect(() => mapConcurrent('abc' as unknown as number[], f)).toThrow(
+      new TypeError("Expected an array for items but received 'abc'"),
+    );
+    expect(() => mapConcurrent([1], 42 as unknown as typeof f)).toThrow(
+      new TypeError('Expected a function for fn but received 42'),
+    );
+    expect(() => mapConcurrent([1], f, { concurrency: 0 })).toThrow(
+      new RangeError("Expected an integer ≥ 1 for mapConcurrent option 'concurrency' but received 0"),
+    );
     expect(() => mapConcurrent([1], f, { concurrency: 1.5 })).toThrow(RangeError);
     expect(() => mapConcurrent([1], f, { signal: 42 as unknown as AbortSignal })).toThrow(
       new TypeError("Expected an AbortSignal for mapConcurrent option 'signal' but received 42"),
@@ -115,11 +142,13 @@ describe('Limiter', () => {
     const lim = new Limiter(2);
     const gates = [deferred(), deferred(), deferred(), deferred()];
     const order: number[] = [];
-    const runs = gates.map((g, i) => lim.run(async () => {
-      order.push(i);
-      await g.promise;
-      return i;
-    }));
+    const runs = gates.map((g, i) =>
+      lim.run(async () => {
+        order.push(i);
+        await g.promise;
+        return i;
+      }),
+    );
     await tick();
     expect(order).toEqual([0, 1]);
     expect(lim.active).toBe(2);

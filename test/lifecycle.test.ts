@@ -13,11 +13,18 @@ import { native, packageRoot } from '../src/native.js';
 import { randSym, randn } from './helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'specdyn-lifecycle-'));
-function runNode(script: string, shellPrefix = ''): { status: number | null; signal: string | null; stdout: string; stderr: string } {
+function runNode(
+  script: string,
+  shellPrefix = '',
+): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   const file = path.join(dir, `s${Math.random().toString(36).slice(2)}.mjs`);
   writeFileSync(file, script);
   const cmd = `${shellPrefix}exec "${process.execPath}" "${file}"`;
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, timeout: 180_000 });
+  const r = spawnSync('sh', ['-c', cmd], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    timeout: 180_000,
+  });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 const load = `import { createRequire } from 'node:module';
@@ -91,7 +98,9 @@ console.log('ALIVE', b.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2,
     const lines = r.stdout.trim().split('\n');
     for (const [i, name] of ['gramSync', 'gram', 'distanceMatrix'].entries()) {
       expect(lines[i]).toMatch(
-        new RegExp(`^${name} RangeError: Expected a problem that fits in memory \\(\\d+\\.\\d GiB of address space left under RLIMIT_AS \\(ulimit -v\\)\\) for x but received a 30000 x 8 matrix needing 6\\.7 GiB$`),
+        new RegExp(
+          `^${name} RangeError: Expected a problem that fits in memory \\(\\d+\\.\\d GiB of address space left under RLIMIT_AS \\(ulimit -v\\)\\) for x but received a 30000 x 8 matrix needing 6\\.7 GiB$`,
+        ),
       );
     }
     expect(lines[3]).toBe('ALIVE 1,3');
@@ -101,8 +110,20 @@ console.log('ALIVE', b.eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2,
 describe('memory limits: cgroups', () => {
   // SPECDYN_CGROUP_ROOT points the limit reader at a directory laid out like the cgroup mount.
   const cases: [string, string, string, number, RegExp][] = [
-    ['v2 memory.max of 1 GiB', 'memory.max', '1073741824\n', 20000, /fits in memory \(\d\.\d GiB of memory left under the cgroup limit\) for x but received a 20000 x 4 matrix needing 3\.0 GiB/],
-    ['v1 memory.limit_in_bytes of 1 GiB', 'memory/memory.limit_in_bytes', '1073741824\n', 20000, /fits in memory \(\d\.\d GiB of memory left under the cgroup limit\)/],
+    [
+      'v2 memory.max of 1 GiB',
+      'memory.max',
+      '1073741824\n',
+      20000,
+      /fits in memory \(\d\.\d GiB of memory left under the cgroup limit\) for x but received a 20000 x 4 matrix needing 3\.0 GiB/,
+    ],
+    [
+      'v1 memory.limit_in_bytes of 1 GiB',
+      'memory/memory.limit_in_bytes',
+      '1073741824\n',
+      20000,
+      /fits in memory \(\d\.\d GiB of memory left under the cgroup limit\)/,
+    ],
     ["v2 'max' (no limit)", 'memory.max', 'max\n', 2000, /^no error 2000$/],
   ];
   for (const [label, file, content, rows, want] of cases) {
@@ -148,7 +169,9 @@ describe('C++ exceptions become JavaScript errors (injected faults)', () => {
     expect(() => svdvalsSync(randn(5, 4))).toThrow(internal('svdvals', 'an unknown C++ exception'));
     b.__injectFault('kernel', 'bad_alloc');
     await expect(eigvalsh(big)).rejects.toThrow(
-      new RangeError('Expected a problem whose memory can be allocated for eigvalsh but received an allocation failure (out of memory)'),
+      new RangeError(
+        'Expected a problem whose memory can be allocated for eigvalsh but received an allocation failure (out of memory)',
+      ),
     );
   });
 
@@ -157,12 +180,16 @@ describe('C++ exceptions become JavaScript errors (injected faults)', () => {
     expect(() => gramSync(randn(4, 3))).toThrow(internal('gram', 'injected fault (std::length_error)'));
     b.__injectFault('result', 'bad_alloc');
     await expect(eigh(big)).rejects.toThrow(
-      new RangeError('Expected a problem whose memory can be allocated for eigh but received an allocation failure (out of memory)'),
+      new RangeError(
+        'Expected a problem whose memory can be allocated for eigh but received an allocation failure (out of memory)',
+      ),
     );
     // results of iterative solvers are allocated when the solve completes (OnOK)
     b.__injectFault('result', 'length_error');
     const { eigsh } = await import('../src/linalg/iterative.js');
-    await expect(eigsh(randSym(400, 2), { k: 2 })).rejects.toThrow(internal('eigsh', 'injected fault (std::length_error)'));
+    await expect(eigsh(randSym(400, 2), { k: 2 })).rejects.toThrow(
+      internal('eigsh', 'injected fault (std::length_error)'),
+    );
     expect(gramSync(randn(4, 3)).rows).toBe(4);
   });
 
@@ -187,7 +214,9 @@ describe('async rejections carry the caller stack', () => {
     }
     const err = await callerOfEighInTheTest().catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(RangeError);
-    expect((err as Error).message).toBe('Expected finite values for a.data but received NaN at index 7 (row 0, column 7)');
+    expect((err as Error).message).toBe(
+      'Expected finite values for a.data but received NaN at index 7 (row 0, column 7)',
+    );
     expect((err as Error).stack).toMatch(/^RangeError: Expected finite values/);
     expect((err as Error).stack).toMatch(/callerOfEighInTheTest/);
   });
@@ -197,7 +226,9 @@ describe('one message dialect', () => {
   it('numbers read as String(x) writes them, in native messages too', () => {
     const a = randSym(20, 1);
     for (const k of [2.5, -0.1, 1e-7, 1.5e21, 0.1 + 0.2, 1 / 3, -1e-300, 123456789.125]) {
-      expect(() => eigshSync(a, { k })).toThrow(new RangeError(expected('an integer in [1, 20]', "eigsh option 'k'", k)));
+      expect(() => eigshSync(a, { k })).toThrow(
+        new RangeError(expected('an integer in [1, 20]', "eigsh option 'k'", k)),
+      );
     }
     expect(() => eighSync(a, { symmetryTolerance: -0.1 })).toThrow(
       new RangeError("Expected a non-negative number for eigh option 'symmetryTolerance' but received -0.1"),
@@ -207,14 +238,19 @@ describe('one message dialect', () => {
         'Expected a symmetric matrix (|a[i][j] - a[j][i]| <= 1e-10 * max|a|) for a but received a[0][1] = 0.1 and a[1][0] = 0.30000000000000004 (relative asymmetry 0.2)',
       ),
     );
-    expect(() => eigvalshSync({ data: new Float64Array([1, 0, 0, -3.5e39]), rows: 2, cols: 2 }, { precision: 'float32' })).toThrow(
-      new RangeError("Expected values within float32 range (|v| <= 3.4e38) for a.data (precision 'float32') but received -3.5e+39 at index 3"),
+    expect(() =>
+      eigvalshSync({ data: new Float64Array([1, 0, 0, -3.5e39]), rows: 2, cols: 2 }, { precision: 'float32' }),
+    ).toThrow(
+      new RangeError(
+        "Expected values within float32 range (|v| <= 3.4e38) for a.data (precision 'float32') but received -3.5e+39 at index 3",
+      ),
     );
   });
 
   it('a tfjs Tensor-like passed as a Mat says how to pass it (TypeScript and native alike)', () => {
     const t = { shape: [3, 2], dtype: 'float32', dataSync: () => new Float32Array(6) };
-    const msg = "Expected a Mat { data, rows, cols } for x but received a tfjs Tensor of shape [3, 2]; pass { data: t.dataSync(), rows: 3, cols: 2 } (a 2-D tensor's values, row-major)";
+    const msg =
+      "Expected a Mat { data, rows, cols } for x but received a tfjs Tensor of shape [3, 2]; pass { data: t.dataSync(), rows: 3, cols: 2 } (a 2-D tensor's values, row-major)";
     expect(() => gramSync(t as never)).toThrow(new TypeError(msg));
     expect(() => checkMat(t, 'x')).toThrow(new TypeError(msg));
   });

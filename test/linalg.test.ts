@@ -57,7 +57,9 @@ describe('eigvalsh / eigh against closed forms', () => {
   });
 
   it('rank-one update c I + ρ zzᵀ: c (n−1 times) and c + ρ‖z‖²', () => {
-    const n = 120, c = 1.5, rho = 0.75;
+    const n = 120,
+      c = 1.5,
+      rho = 0.75;
     const z = randn(n, 1, 7).data;
     const a = { data: new Float64Array(n * n), rows: n, cols: n };
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a.data[i * n + j] = (i === j ? c : 0) + rho * z[i]! * z[j]!;
@@ -92,14 +94,22 @@ describe('eigvalsh / eigh against closed forms', () => {
     const n = 150;
     const a = randSym(n, 11);
     const full = eighSync(a);
-    for (const [lo, hi] of [[0, 0], [0, 9], [70, 80], [n - 5, n - 1]] as const) {
+    for (const [lo, hi] of [
+      [0, 0],
+      [0, 9],
+      [70, 80],
+      [n - 5, n - 1],
+    ] as const) {
       const part = eighSync(a, { range: [lo, hi] });
       expect(part.values.length).toBe(hi - lo + 1);
       expect(part.vectors.rows).toBe(hi - lo + 1);
       expect(maxRelErr(part.values, full.values.subarray(lo, hi + 1), 1)).toBeLessThan(1e-12);
       expect(maxRelErr(eigvalshSync(a, { range: [lo, hi] }), full.values.subarray(lo, hi + 1), 1)).toBeLessThan(1e-12);
       for (let k = 0; k <= hi - lo; k++) {
-        const c = dot(part.vectors.data.subarray(k * n, (k + 1) * n), full.vectors.data.subarray((lo + k) * n, (lo + k + 1) * n));
+        const c = dot(
+          part.vectors.data.subarray(k * n, (k + 1) * n),
+          full.vectors.data.subarray((lo + k) * n, (lo + k + 1) * n),
+        );
         expect(Math.abs(c)).toBeCloseTo(1, 9);
       }
     }
@@ -126,8 +136,15 @@ describe('eigvalsh / eigh against closed forms', () => {
 
 describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors from one reduction', () => {
   // Reference: eigvalsh (?syevd) for the values, eigh(range) (?syevr) for the vectors.
-  function check(a: Mat<Float64Array>, lo: number, hi: number, r: { values: Float64Array; vectors: Mat<Float64Array> }, tol: number) {
-    const n = a.rows, k = hi - lo + 1;
+  function check(
+    a: Mat<Float64Array>,
+    lo: number,
+    hi: number,
+    r: { values: Float64Array; vectors: Mat<Float64Array> },
+    tol: number,
+  ) {
+    const n = a.rows,
+      k = hi - lo + 1;
     const all = eigvalshSync(a);
     const norm = Math.max(Math.abs(all[0]!), Math.abs(all[n - 1]!));
     expect(r.values.length).toBe(n);
@@ -146,11 +163,19 @@ describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors fro
       // the same vector as ?syevr's up to sign (eigenvalues of a random matrix are simple)
       const w = ref.vectors.data.subarray(j * n, (j + 1) * n);
       expect(Math.abs(Math.abs(dot(v, w)) - 1)).toBeLessThan(1e-8);
-      for (let i = 0; i < j; i++) expect(Math.abs(dot(v, r.vectors.data.subarray(i * n, (i + 1) * n)))).toBeLessThan(tol * n);
+      for (let i = 0; i < j; i++)
+        expect(Math.abs(dot(v, r.vectors.data.subarray(i * n, (i + 1) * n)))).toBeLessThan(tol * n);
     }
   }
 
-  for (const [n, lo, hi] of [[1, 0, 0], [7, 0, 6], [60, 57, 59], [60, 0, 0], [150, 40, 44], [301, 296, 300]] as const) {
+  for (const [n, lo, hi] of [
+    [1, 0, 0],
+    [7, 0, 6],
+    [60, 57, 59],
+    [60, 0, 0],
+    [150, 40, 44],
+    [301, 296, 300],
+  ] as const) {
     it(`n = ${n}, range [${lo}, ${hi}]: sync and async agree with eigvalsh + eigh(range)`, async () => {
       const a = randSym(n, n + 11);
       check(a, lo, hi, eighSync(a, { range: [lo, hi], allValues: true }), 1e-12);
@@ -165,7 +190,8 @@ describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors fro
     const all = eigvalshSync(f);
     for (let i = 0; i < 80; i++) expect(Math.abs(r.values[i]! - all[i]!)).toBeLessThan(1e-5 * Math.abs(all[79]!));
     for (let j = 0; j < 5; j++) {
-      const v = r.vectors.data.subarray(j * 80, (j + 1) * 80), av = matVec(f, v);
+      const v = r.vectors.data.subarray(j * 80, (j + 1) * 80),
+        av = matVec(f, v);
       let res = 0;
       for (let i = 0; i < 80; i++) res += (av[i]! - r.values[75 + j]! * v[i]!) ** 2;
       expect(Math.sqrt(res)).toBeLessThan(1e-5 * Math.abs(all[79]!));
@@ -173,7 +199,8 @@ describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors fro
   });
 
   it('a degenerate spectrum (the 1D Laplacian of a ring, double eigenvalues): orthonormal vectors with small residuals', () => {
-    const n = 40, d = new Float64Array(n * n);
+    const n = 40,
+      d = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
       d[i * n + i] = 2;
       d[i * n + ((i + 1) % n)] = d[((i + 1) % n) * n + i] = -1;
@@ -186,36 +213,52 @@ describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors fro
       expect(Math.abs(r.values[i]! - want[i]!)).toBeLessThan(1e-13 * 4);
     }
     for (let j = 0; j < 5; j++) {
-      const v = r.vectors.data.subarray(j * n, (j + 1) * n), av = matVec(a, v);
+      const v = r.vectors.data.subarray(j * n, (j + 1) * n),
+        av = matVec(a, v);
       let res = 0;
       for (let i = 0; i < n; i++) res += (av[i]! - r.values[n - 5 + j]! * v[i]!) ** 2;
       expect(Math.sqrt(res)).toBeLessThan(1e-12 * 4);
-      for (let i = 0; i <= j; i++) expect(dot(v, r.vectors.data.subarray(i * n, (i + 1) * n))).toBeCloseTo(i === j ? 1 : 0, 12);
+      for (let i = 0; i <= j; i++)
+        expect(dot(v, r.vectors.data.subarray(i * n, (i + 1) * n))).toBeCloseTo(i === j ? 1 : 0, 12);
     }
   });
 
   it('without allValues the range result is unchanged; without a range allValues changes nothing; a non-boolean is a TypeError', () => {
     const a = randSym(30, 2);
     expect(eighSync(a, { range: [27, 29] }).values.length).toBe(3);
-    const full = eighSync(a), same = eighSync(a, { allValues: true });
+    const full = eighSync(a),
+      same = eighSync(a, { allValues: true });
     expect(same.values).toEqual(full.values);
     expect(same.vectors.data).toEqual(full.vectors.data);
     expect(() => eighSync(a, { range: [0, 1], allValues: 'yes' as never })).toThrow(
       new TypeError("Expected a boolean for eigh option 'allValues' but received 'yes'"),
     );
-    expect(() => eigvalshSync(a, { allValues: true } as never)).toThrow(new TypeError("Unknown option 'allValues' for eigvalsh; valid options: 'range', 'precision', 'symmetryTolerance'"));
+    expect(() => eigvalshSync(a, { allValues: true } as never)).toThrow(
+      new TypeError(
+        "Unknown option 'allValues' for eigvalsh; valid options: 'range', 'precision', 'symmetryTolerance'",
+      ),
+    );
   });
 });
 
 describe('svd', () => {
   it('singular values squared are the eigenvalues of W Wᵀ; triplets reconstruct W', () => {
-    for (const [r, c] of [[60, 90], [90, 60]] as const) {
+    for (const [r, c] of [
+      [60, 90],
+      [90, 60],
+    ] as const) {
       const w = randn(r, c, r);
       const s = svdvalsSync(w);
       expect(s.length).toBe(Math.min(r, c));
       const ev = eigvalshSync(gramSync(w));
       const top = Array.from(ev).reverse().slice(0, s.length);
-      expect(maxRelErr(Array.from(s, (x) => x * x), top, 1)).toBeLessThan(1e-10);
+      expect(
+        maxRelErr(
+          Array.from(s, (x) => x * x),
+          top,
+          1,
+        ),
+      ).toBeLessThan(1e-10);
       const { s: s2, u, v } = svdSync(w);
       expect(maxRelErr(s2, s)).toBeLessThan(1e-12);
       let err = 0;
@@ -254,7 +297,8 @@ function naiveDistance(x: Mat, metric: Metric): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
-      const a = prep[i]!, b = prep[j]!;
+      const a = prep[i]!,
+        b = prep[j]!;
       let v: number;
       if (metric === 'euclidean' || metric === 'sqeuclidean') {
         let s = 0;
@@ -284,14 +328,16 @@ function stableDistance(x: Mat, metric: Metric): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
-      const a = prep[i]!, b = prep[j]!;
+      const a = prep[i]!,
+        b = prep[j]!;
       let s = 0;
       if (metric === 'euclidean' || metric === 'sqeuclidean') {
         for (let k = 0; k < d; k++) s += (a[k]! - b[k]!) ** 2;
         out[i * n + j] = metric === 'euclidean' ? Math.sqrt(s) : s;
         continue;
       }
-      const na = Math.sqrt(dot(a, a)), nb = Math.sqrt(dot(b, b));
+      const na = Math.sqrt(dot(a, a)),
+        nb = Math.sqrt(dot(b, b));
       let dn = 0;
       for (let k = 0; k < d; k++) dn -= (a[k]! - b[k]!) * (a[k]! + b[k]!);
       const c = dn / (na + nb) / (na * nb);
@@ -361,8 +407,13 @@ describe('distanceMatrix', () => {
 
   it('gram is X Xᵀ', () => {
     const g = gramSync(x).data;
-    const n = x.rows, d = x.cols;
-    for (const [i, j] of [[0, 0], [3, 100], [299, 5]] as const) {
+    const n = x.rows,
+      d = x.cols;
+    for (const [i, j] of [
+      [0, 0],
+      [3, 100],
+      [299, 5],
+    ] as const) {
       const want = dot(x.data.subarray(i * d, (i + 1) * d), x.data.subarray(j * d, (j + 1) * d));
       expect(Math.abs(g[i * n + j]! - want)).toBeLessThan(1e-12 * Math.abs(want) + 1e-12);
     }
@@ -422,7 +473,9 @@ const addon = require('node-gyp-build')(process.cwd());`;
 
 describe('process-level safety', () => {
   it('a GC during pending async calls neither frees pinned inputs nor crashes', () => {
-    const r = runNode(['--expose-gc'], `${loadAddon}
+    const r = runNode(
+      ['--expose-gc'],
+      `${loadAddon}
 const n = 300;
 function sym(seed) { const d = new Float64Array(n * n); let s = seed;
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) { s = (s * 16807) % 2147483647; d[i*n+j] = d[j*n+i] = s / 2147483647 - 0.5; }
@@ -433,22 +486,29 @@ for (let k = 0; k < 20; k++) pending.push(addon.eigvalsh({ data: sym(1), rows: n
 for (let k = 0; k < 5; k++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 1)); }
 const got = await Promise.all(pending);
 globalThis.gc();
-console.log(got.every((g) => g.every((v, i) => v === want[i])) ? 'OK' : 'MISMATCH');`);
+console.log(got.every((g) => g.every((v, i) => v === want[i])) ? 'OK' : 'MISMATCH');`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('OK');
     expect(r.status).toBe(0);
   });
 
   it('loads and computes in two worker_threads at once', () => {
-    const r = runNode([], `import { Worker } from 'node:worker_threads';
+    const r = runNode(
+      [],
+      `import { Worker } from 'node:worker_threads';
 const src = \`const { parentPort } = require('node:worker_threads');
 const addon = require('node-gyp-build')(process.cwd());
 const d = new Float64Array([2, 1, 1, 2]);
 addon.eigvalsh({ data: d, rows: 2, cols: 2 }, undefined, true).then((w) => parentPort.postMessage(Array.from(w)));\`;
 const run = () => new Promise((res, rej) => { const w = new Worker(src, { eval: true, execArgv: [] }); w.once('message', res); w.once('error', rej); });
-console.log(JSON.stringify(await Promise.all([run(), run()])));`);
+console.log(JSON.stringify(await Promise.all([run(), run()])));`,
+    );
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual([[1, 3], [1, 3]]);
+    expect(JSON.parse(r.stdout)).toEqual([
+      [1, 3],
+      [1, 3],
+    ]);
   });
 });
 
@@ -460,56 +520,72 @@ const want = addon.eigvalsh({ data: sym(1), rows: n, cols: n }, undefined, false
 const same = (w) => w.length === want.length && w.every((v, i) => v === want[i]);`;
 
   it('an input transferred away (structuredClone/postMessage) while an async call runs', () => {
-    const r = runNode(['--expose-gc'], `${loadAddon}
+    const r = runNode(
+      ['--expose-gc'],
+      `${loadAddon}
 ${sym}
 const data = sym(1);
 const p = addon.eigvalsh({ data, rows: n, cols: n }, undefined, true);
 structuredClone(data.buffer, { transfer: [data.buffer] });
 globalThis.gc();
-console.log(same(await p) && data.length === 0 ? 'OK' : 'MISMATCH');`);
+console.log(same(await p) && data.length === 0 ? 'OK' : 'MISMATCH');`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('OK');
   });
 
   it('a resizable input shrunk while an async call runs', () => {
-    const r = runNode([], `${loadAddon}
+    const r = runNode(
+      [],
+      `${loadAddon}
 ${sym}
 const buf = new ArrayBuffer(n * n * 8, { maxByteLength: n * n * 8 });
 const data = new Float64Array(buf);
 data.set(sym(1));
 const p = addon.eigvalsh({ data: data.subarray(0, n * n), rows: n, cols: n }, undefined, true);
 buf.resize(0);
-console.log(same(await p) ? 'OK' : 'MISMATCH');`);
+console.log(same(await p) ? 'OK' : 'MISMATCH');`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('OK');
   });
 
   it('an option getter that detaches the input: a RangeError, not a crash', () => {
-    const r = runNode([], `${loadAddon}
+    const r = runNode(
+      [],
+      `${loadAddon}
 ${sym}
 const data = sym(1);
 const opts = { get precision() { structuredClone(data.buffer, { transfer: [data.buffer] }); return undefined; } };
 try { addon.eigvalsh({ data, rows: n, cols: n }, opts, false); console.log('NO ERROR'); }
-catch (e) { console.log(e.constructor.name + ': ' + e.message); }`);
+catch (e) { console.log(e.constructor.name + ': ' + e.message); }`,
+    );
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^RangeError: Expected length 90000 \(rows 300 x cols 300\) for a\.data but received length 0/);
+    expect(r.stdout).toMatch(
+      /^RangeError: Expected length 90000 \(rows 300 x cols 300\) for a\.data but received length 0/,
+    );
   });
 
   it('an out buffer transferred away during an async call: the call rejects, the process lives', () => {
-    const r = runNode([], `${loadAddon}
+    const r = runNode(
+      [],
+      `${loadAddon}
 const x = { data: new Float64Array(200 * 100).map((_, i) => Math.sin(i)), rows: 200, cols: 100 };
 const out = new Float64Array(200 * 200);
 const p = addon.distanceMatrix(x, { out }, true);
 structuredClone(out.buffer, { transfer: [out.buffer] });
 try { await p; console.log('NO ERROR'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }
 const ok = addon.distanceMatrix({ data: new Float64Array([0, 0, 3, 4]), rows: 2, cols: 2 }, {}, false).data[1] === 5;
-console.log(ok ? 'ALIVE' : 'WRONG');`);
+console.log(ok ? 'ALIVE' : 'WRONG');`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/RangeError: .*option 'out' but received length 0 \(detached or resized\)\nALIVE/);
   });
 
   it("specdyn's own results are read in place by async calls and survive a transfer mid-call", () => {
-    const r = runNode(['--expose-gc'], `${loadAddon}
+    const r = runNode(
+      ['--expose-gc'],
+      `${loadAddon}
 const n = 600, x = { data: new Float64Array(n * 3).map((_, i) => Math.sin(i * 1.3)), rows: n, cols: 3 };
 const m = addon.distanceMatrix(x, {}, false); // 2.9 MB: pool-backed external memory
 const want = addon.eigvalsh(m, undefined, false);
@@ -518,22 +594,28 @@ const p = addon.eigvalsh(m, undefined, true);
 try { structuredClone(m.data.buffer, { transfer: [m.data.buffer] }); } catch {}
 for (let k = 0; k < 3; k++) { globalThis.gc(); await new Promise((res) => setTimeout(res, 5)); }
 const got = await p;
-console.log(got.every((v, i) => v === want[i]) ? 'OK' : 'MISMATCH');`);
+console.log(got.every((v, i) => v === want[i]) ? 'OK' : 'MISMATCH');`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('OK');
   });
 
   it('a SharedArrayBuffer input is read in place by async calls', () => {
-    const r = runNode([], `${loadAddon}
+    const r = runNode(
+      [],
+      `${loadAddon}
 ${sym}
 const data = new Float64Array(new SharedArrayBuffer(n * n * 8));
 data.set(sym(1));
-console.log(same(await addon.eigvalsh({ data, rows: n, cols: n }, undefined, true)) ? 'OK' : 'MISMATCH');`);
+console.log(same(await addon.eigvalsh({ data, rows: n, cols: n }, undefined, true)) ? 'OK' : 'MISMATCH');`,
+    );
     expect(r.stdout.trim()).toBe('OK');
   });
 
   it('a worker_thread terminated while its async call runs does not take the process down', () => {
-    const r = runNode([], `import { Worker } from 'node:worker_threads';
+    const r = runNode(
+      [],
+      `import { Worker } from 'node:worker_threads';
 const src = \`const { parentPort } = require('node:worker_threads');
 const addon = require('node-gyp-build')(process.cwd());
 const n = 900, d = new Float64Array(n * n);
@@ -546,7 +628,8 @@ for (let round = 0; round < 3; round++) {
   await w.terminate();
 }
 await new Promise((res) => setTimeout(res, 1500));
-console.log('ALIVE');`);
+console.log('ALIVE');`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('ALIVE');
     expect(r.status).toBe(0);
@@ -556,32 +639,154 @@ console.log('ALIVE');`);
 describe('bad input gets a clear error, never a crash', () => {
   const good = randSym(4, 1);
   const cases: Array<[string, () => unknown, ErrorConstructor, RegExp]> = [
-    ['plain Array data', () => eigvalshSync({ data: [1, 2, 3, 4] as never, rows: 2, cols: 2 }), TypeError, /Expected a Float64Array or Float32Array for a\.data but received Array\(4\)/],
-    ['Int32Array data', () => eigvalshSync({ data: new Int32Array(4) as never, rows: 2, cols: 2 }), TypeError, /received Int32Array\(4\)/],
-    ['not a Mat', () => distanceMatrixSync(new Float64Array(4) as never), TypeError, /Expected a Mat \{ data, rows, cols \} for x but received Float64Array\(4\)/],
-    ['length mismatch', () => eigvalshSync({ data: new Float64Array(5), rows: 2, cols: 2 }), RangeError, /Expected length 4 \(rows 2 x cols 2\) for a\.data but received length 5/],
-    ['zero size', () => svdvalsSync({ data: new Float64Array(0), rows: 0, cols: 3 }), RangeError, /for w\.rows but received 0/],
-    ['fractional rows', () => gramSync({ data: new Float64Array(4), rows: 1.5, cols: 2 }), RangeError, /for x\.rows but received 1\.5/],
-    ['non-square', () => eighSync({ data: new Float64Array(6), rows: 2, cols: 3 }), RangeError, /Expected a square matrix for a but received 2 x 3/],
-    ['NaN with its index', () => eigvalshSync({ data: new Float64Array([1, 0, NaN, 1]), rows: 2, cols: 2 }), RangeError, /finite values for a\.data but received NaN at index 2 \(row 1, column 0\)/],
-    ['Infinity', () => distanceMatrixSync({ data: new Float32Array([1, Infinity]), rows: 2, cols: 1 }), RangeError, /received Infinity at index 1/],
-    ['asymmetric', () => eighSync({ data: new Float64Array([1, 2, 3, 1]), rows: 2, cols: 2 }), RangeError, /Expected a symmetric matrix/],
-    ['range out of bounds', () => eigvalshSync(good, { range: [0, 4] }), RangeError, /Expected an integer in \[0, 3\] for eigvalsh option 'range'\[1\] but received 4/],
+    [
+      'plain Array data',
+      () => eigvalshSync({ data: [1, 2, 3, 4] as never, rows: 2, cols: 2 }),
+      TypeError,
+      /Expected a Float64Array or Float32Array for a\.data but received Array\(4\)/,
+    ],
+    [
+      'Int32Array data',
+      () => eigvalshSync({ data: new Int32Array(4) as never, rows: 2, cols: 2 }),
+      TypeError,
+      /received Int32Array\(4\)/,
+    ],
+    [
+      'not a Mat',
+      () => distanceMatrixSync(new Float64Array(4) as never),
+      TypeError,
+      /Expected a Mat \{ data, rows, cols \} for x but received Float64Array\(4\)/,
+    ],
+    [
+      'length mismatch',
+      () => eigvalshSync({ data: new Float64Array(5), rows: 2, cols: 2 }),
+      RangeError,
+      /Expected length 4 \(rows 2 x cols 2\) for a\.data but received length 5/,
+    ],
+    [
+      'zero size',
+      () => svdvalsSync({ data: new Float64Array(0), rows: 0, cols: 3 }),
+      RangeError,
+      /for w\.rows but received 0/,
+    ],
+    [
+      'fractional rows',
+      () => gramSync({ data: new Float64Array(4), rows: 1.5, cols: 2 }),
+      RangeError,
+      /for x\.rows but received 1\.5/,
+    ],
+    [
+      'non-square',
+      () => eighSync({ data: new Float64Array(6), rows: 2, cols: 3 }),
+      RangeError,
+      /Expected a square matrix for a but received 2 x 3/,
+    ],
+    [
+      'NaN with its index',
+      () => eigvalshSync({ data: new Float64Array([1, 0, NaN, 1]), rows: 2, cols: 2 }),
+      RangeError,
+      /finite values for a\.data but received NaN at index 2 \(row 1, column 0\)/,
+    ],
+    [
+      'Infinity',
+      () => distanceMatrixSync({ data: new Float32Array([1, Infinity]), rows: 2, cols: 1 }),
+      RangeError,
+      /received Infinity at index 1/,
+    ],
+    [
+      'asymmetric',
+      () => eighSync({ data: new Float64Array([1, 2, 3, 1]), rows: 2, cols: 2 }),
+      RangeError,
+      /Expected a symmetric matrix/,
+    ],
+    [
+      'range out of bounds',
+      () => eigvalshSync(good, { range: [0, 4] }),
+      RangeError,
+      /Expected an integer in \[0, 3\] for eigvalsh option 'range'\[1\] but received 4/,
+    ],
     ['range reversed', () => eighSync(good, { range: [2, 1] }), RangeError, /range'\[1\] but received 1/],
     ['range not an array', () => eighSync(good, { range: 3 as never }), TypeError, /option 'range' but received 3/],
-    ['k too large', () => svdSync(randn(3, 5), { k: 4 }), RangeError, /Expected an integer in \[1, 3\] for svd option 'k' but received 4/],
-    ['unknown metric', () => distanceMatrixSync(good, { metric: 'manhattan' as never }), RangeError, /option 'metric' but received 'manhattan'/],
-    ['bad precision', () => distanceMatrixSync(good, { precision: 'half' as never }), RangeError, /'float64' or 'float32' for distanceMatrix option 'precision' but received 'half'/],
-    ['zero row for cosine', () => distanceMatrixSync({ data: new Float64Array([0, 0, 1, 2]), rows: 2, cols: 2 }, { metric: 'cosine' }), RangeError, /non-zero norm for x \(metric 'cosine'\) but received a zero row at index 0/],
-    ['constant row for correlation', () => distanceMatrixSync({ data: new Float64Array([1, 2, 3, 3]), rows: 2, cols: 2 }, { metric: 'correlation' }), RangeError, /constant row at index 1/],
-    ['out of the wrong size', () => distanceMatrixSync(good, { out: new Float64Array(3) }), RangeError, /Float64Array of length 16 for distanceMatrix option 'out'/],
-    ['out of the wrong type', () => distanceMatrixSync(good, { out: new Float32Array(16) as never }), TypeError, /option 'out' but received Float32Array\(16\)/],
-    ['workspace beyond memory, refused before allocating', () => distanceMatrixSync({ data: new Float64Array(400_000), rows: 400_000, cols: 1 }), RangeError, /Expected a problem that fits in memory .* for x but received a 400000 x 1 matrix needing/],
-    ['out overlapping the input', () => { const d = new Float64Array(16); return distanceMatrixSync({ data: d.subarray(0, 8), rows: 4, cols: 2 }, { out: d }); }, RangeError, /a buffer that does not overlap x\.data for distanceMatrix option 'out'/],
-    ['rows too large for float64 squared norms', () => distanceMatrixSync({ data: new Float64Array([1e200, 1e200, 1e200, -1e200]), rows: 2, cols: 2 }, { metric: 'angular' }), RangeError, /squared norm is finite in float64 for x but received row 0/],
-    ['float32 precision on values beyond float32 range', () => eigvalshSync({ data: new Float64Array([1e39, 0, 0, 1]), rows: 2, cols: 2 }, { precision: 'float32' }), RangeError, /within float32 range .* for a\.data \(precision 'float32'\) but received 1e\+39 at index 0/],
+    [
+      'k too large',
+      () => svdSync(randn(3, 5), { k: 4 }),
+      RangeError,
+      /Expected an integer in \[1, 3\] for svd option 'k' but received 4/,
+    ],
+    [
+      'unknown metric',
+      () => distanceMatrixSync(good, { metric: 'manhattan' as never }),
+      RangeError,
+      /option 'metric' but received 'manhattan'/,
+    ],
+    [
+      'bad precision',
+      () => distanceMatrixSync(good, { precision: 'half' as never }),
+      RangeError,
+      /'float64' or 'float32' for distanceMatrix option 'precision' but received 'half'/,
+    ],
+    [
+      'zero row for cosine',
+      () => distanceMatrixSync({ data: new Float64Array([0, 0, 1, 2]), rows: 2, cols: 2 }, { metric: 'cosine' }),
+      RangeError,
+      /non-zero norm for x \(metric 'cosine'\) but received a zero row at index 0/,
+    ],
+    [
+      'constant row for correlation',
+      () => distanceMatrixSync({ data: new Float64Array([1, 2, 3, 3]), rows: 2, cols: 2 }, { metric: 'correlation' }),
+      RangeError,
+      /constant row at index 1/,
+    ],
+    [
+      'out of the wrong size',
+      () => distanceMatrixSync(good, { out: new Float64Array(3) }),
+      RangeError,
+      /Float64Array of length 16 for distanceMatrix option 'out'/,
+    ],
+    [
+      'out of the wrong type',
+      () => distanceMatrixSync(good, { out: new Float32Array(16) as never }),
+      TypeError,
+      /option 'out' but received Float32Array\(16\)/,
+    ],
+    [
+      'workspace beyond memory, refused before allocating',
+      () => distanceMatrixSync({ data: new Float64Array(400_000), rows: 400_000, cols: 1 }),
+      RangeError,
+      /Expected a problem that fits in memory .* for x but received a 400000 x 1 matrix needing/,
+    ],
+    [
+      'out overlapping the input',
+      () => {
+        const d = new Float64Array(16);
+        return distanceMatrixSync({ data: d.subarray(0, 8), rows: 4, cols: 2 }, { out: d });
+      },
+      RangeError,
+      /a buffer that does not overlap x\.data for distanceMatrix option 'out'/,
+    ],
+    [
+      'rows too large for float64 squared norms',
+      () =>
+        distanceMatrixSync(
+          { data: new Float64Array([1e200, 1e200, 1e200, -1e200]), rows: 2, cols: 2 },
+          { metric: 'angular' },
+        ),
+      RangeError,
+      /squared norm is finite in float64 for x but received row 0/,
+    ],
+    [
+      'float32 precision on values beyond float32 range',
+      () => eigvalshSync({ data: new Float64Array([1e39, 0, 0, 1]), rows: 2, cols: 2 }, { precision: 'float32' }),
+      RangeError,
+      /within float32 range .* for a\.data \(precision 'float32'\) but received 1e\+39 at index 0/,
+    ],
     ['batch: not an array', () => eigvalshBatchSync(good as never), TypeError, /Expected an array of Mats for mats/],
-    ['batch: names the failing matrix', () => eigvalshBatchSync([good, { data: new Float64Array(6), rows: 2, cols: 3 }]), RangeError, /square matrix for mats\[1\]/],
+    [
+      'batch: names the failing matrix',
+      () => eigvalshBatchSync([good, { data: new Float64Array(6), rows: 2, cols: 3 }]),
+      RangeError,
+      /square matrix for mats\[1\]/,
+    ],
   ];
   for (const [name, fn, cls, msg] of cases) {
     it(name, () => {
@@ -600,7 +805,9 @@ describe('bad input gets a clear error, never a crash', () => {
   it('async calls reject (never throw synchronously) with the same classes', async () => {
     await expect(eigvalsh({ data: new Int32Array(4) as never, rows: 2, cols: 2 })).rejects.toThrow(TypeError);
     await expect(eigh({ data: new Float64Array([1, NaN, NaN, 1]), rows: 2, cols: 2 })).rejects.toThrow(RangeError);
-    await expect(eigvalshBatch([good, { data: new Float64Array([1, 2, 3, 1]), rows: 2, cols: 2 }])).rejects.toThrow(/symmetric matrix .* for mats\[1\]/);
+    await expect(eigvalshBatch([good, { data: new Float64Array([1, 2, 3, 1]), rows: 2, cols: 2 }])).rejects.toThrow(
+      /symmetric matrix .* for mats\[1\]/,
+    );
   });
 
   it('LapackError carries routine and info', () => {

@@ -10,7 +10,10 @@ function densityBySTransform(lambda: number, r: number, k: number): number {
   // complex helpers as [re, im]
   type C = [number, number];
   const mul = (a: C, b: C): C => [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]];
-  const div = (a: C, b: C): C => { const d = b[0] * b[0] + b[1] * b[1]; return [(a[0] * b[0] + a[1] * b[1]) / d, (a[1] * b[0] - a[0] * b[1]) / d]; };
+  const div = (a: C, b: C): C => {
+    const d = b[0] * b[0] + b[1] * b[1];
+    return [(a[0] * b[0] + a[1] * b[1]) / d, (a[1] * b[0] - a[0] * b[1]) / d];
+  };
   const add = (a: C, b: C): C => [a[0] + b[0], a[1] + b[1]];
   const z: C = [lambda, eta];
   // f(T) = T (z S(T) − 1) − 1 = 0, i.e. −k z T² − T(1 + rT) − (1 + rT) = 0 multiplied out:
@@ -29,7 +32,10 @@ function densityBySTransform(lambda: number, r: number, k: number): number {
 describe('stationaryDensity (H⁻¹ℱH⁻¹, free multiplicative convolution)', () => {
   it('equals an independent Newton solve of the S-transform equation', () => {
     for (const ratio of [0.2, 0.5, 0.9]) {
-      for (const [sigmaH, sigmaF] of [[1, 1], [2, 0.5]] as const) {
+      for (const [sigmaH, sigmaF] of [
+        [1, 1],
+        [2, 0.5],
+      ] as const) {
         const k = sigmaH ** 2 / sigmaF ** 2;
         const { lowerEdge } = stationaryShape({ ratio, sigmaH, sigmaF });
         for (const x of [1.01, 1.5, 3, 10, 100, 1e4].map((f) => f * Math.max(lowerEdge, 1e-3))) {

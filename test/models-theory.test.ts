@@ -39,7 +39,8 @@ describe('nonlinear one-step coefficients and boundaries', () => {
       expect(Math.abs(c.mu2 - mu2)).toBeLessThan(1e-7);
     }
     // the release's table: σ_W = 0.5: μ₁ = 0.826, μ₂ = 0.499; σ_W = 1: 0.606, 0.182, ε_o = 5.50
-    const a = stepCoefficients('tanh', { sigmaW: 0.5 }), b = stepCoefficients('tanh', { sigmaW: 1 });
+    const a = stepCoefficients('tanh', { sigmaW: 0.5 }),
+      b = stepCoefficients('tanh', { sigmaW: 1 });
     expect(a.mu1).toBeCloseTo(0.826, 3);
     expect(a.mu2).toBeCloseTo(0.499, 3);
     expect(b.mu1).toBeCloseTo(0.606, 3);
@@ -61,11 +62,15 @@ describe('nonlinear one-step coefficients and boundaries', () => {
     expect(b0.optimalStep).toBe(2);
     // m = (N Σu⁴ − 1)/(N − 1) of the release's teacher (N = 100, numpy seed 42) is 0.0194623
     const m = 0.019462253357946657;
-    const b1 = stepBoundaries({ mu1: 0.25, mu2: 0.5, mu1Tilde: 0, mu2Tilde: -m / (2 * Math.PI) }, { sigmaW: 1, ratio: 0.5 });
+    const b1 = stepBoundaries(
+      { mu1: 0.25, mu2: 0.5, mu1Tilde: 0, mu2Tilde: -m / (2 * Math.PI) },
+      { sigmaW: 1, ratio: 0.5 },
+    );
     expect(b1.criticalStep).toBeCloseTo(1.2508, 4);
     expect(Math.abs(b1.upperCriticalStep - 4.882)).toBeLessThan(2e-3);
     // μ̃₂ from a teacher vector: u = e₁ gives m = 1
-    const e1 = new Float64Array(10); e1[0] = 1;
+    const e1 = new Float64Array(10);
+    e1[0] = 1;
     expect(stepCoefficients('relu', { sigmaW: 2, teacher: e1 }).mu2Tilde).toBeCloseTo(-1 / (4 * Math.PI), 14);
   });
 
@@ -79,10 +84,14 @@ describe('nonlinear one-step coefficients and boundaries', () => {
     for (const c of cases) {
       for (const sigmaW of [0.05, 0.3, 1, 4, 20]) {
         const b = stepBoundaries(c, { sigmaW, ratio: 0.5 });
-        const sr = Math.sqrt(0.5), s2 = sigmaW * sigmaW;
+        const sr = Math.sqrt(0.5),
+          s2 = sigmaW * sigmaW;
         const q = (e: number) =>
-          (c.mu2Tilde * (c.mu2Tilde + 2 * c.mu2) * 0.5 * s2 - c.mu2 ** 2 * sr * s2 + (c.mu1 + c.mu1Tilde) ** 2) * e * e +
-          2 * (c.mu2 * sr - c.mu2Tilde * 0.5) * s2 * e - sr * s2;
+          (c.mu2Tilde * (c.mu2Tilde + 2 * c.mu2) * 0.5 * s2 - c.mu2 ** 2 * sr * s2 + (c.mu1 + c.mu1Tilde) ** 2) *
+            e *
+            e +
+          2 * (c.mu2 * sr - c.mu2Tilde * 0.5) * s2 * e -
+          sr * s2;
         for (let k = 0; k < 3000; k++) {
           const e = 10 ** (-3 + (6 * k) / 3000);
           const inside = b.orderedIntervals.some(([lo, hi]) => e > lo && e < hi);
@@ -108,10 +117,14 @@ describe('nonlinear one-step coefficients and boundaries', () => {
   });
 
   it('phaseDiagram reads ReLU cells against the nonlinear boundaries', async () => {
-    const sigmaW = [0.3, 1, 3], lr = [0.5, 1, 2, 3.5, 8];
+    const sigmaW = [0.3, 1, 3],
+      lr = [0.5, 1, 2, 3.5, 8];
     const pd = await phaseDiagram({ sigmaW, lr, activation: 'relu', n: 100, m: 200, replicas: 6, seed: 2 });
     for (const b of pd.boundaries) {
-      const want = stepBoundaries(stepCoefficients('relu', { sigmaW: b.sigmaW, teacher: undefined }), { sigmaW: b.sigmaW, ratio: 0.5 });
+      const want = stepBoundaries(stepCoefficients('relu', { sigmaW: b.sigmaW, teacher: undefined }), {
+        sigmaW: b.sigmaW,
+        ratio: 0.5,
+      });
       expect(Math.abs(b.criticalStep / want.criticalStep - 1)).toBeLessThan(0.02); // the teacher correction is O(1/N)
       expect(b.optimalStep).toBe(2);
     }
@@ -138,7 +151,9 @@ describe('nonlinear one-step coefficients and boundaries', () => {
     expect(stepBoundaries(twoLayerCoefficients({ sigmaZ: 1, readoutOverlap: 1 }), { sigmaW: 1, ratio: 0.5 })).toEqual(
       stepBoundaries(stepCoefficients('relu', { sigmaW: 1 }), { sigmaW: 1, ratio: 0.5 }),
     );
-    expect(() => twoLayerCoefficients({ sigmaZ: 1, readoutOverlap: 2 })).toThrow('Expected a number in [0, 1] for readoutOverlap but received 2');
+    expect(() => twoLayerCoefficients({ sigmaZ: 1, readoutOverlap: 2 })).toThrow(
+      'Expected a number in [0, 1] for readoutOverlap but received 2',
+    );
   });
 });
 
@@ -166,9 +181,21 @@ describe('finite data (P = αM), one linear step', () => {
   it('simulation (N = 200, M = 400): λ_max and q² follow the finite-α closed forms', async () => {
     for (const alpha of [1, 3, 10]) {
       for (const lr of [0.4, 0.65, 0.9, 1.4]) {
-        const r = await simulateTeacherStudent({ n: 200, m: 400, sigmaW: 1, lr, steps: 1, data: { alpha }, replicas: 4, seed: 3 });
+        const r = await simulateTeacherStudent({
+          n: 200,
+          m: 400,
+          sigmaW: 1,
+          lr,
+          steps: 1,
+          data: { alpha },
+          replicas: 4,
+          seed: 3,
+        });
         const p = { sigmaW: 1, ratio: 0.5, alpha, lr };
-        const margin = fd.orderedIntervals({ sigmaW: 1, ratio: 0.5, alpha }).flat().every((x) => Math.abs(Math.log(lr / x)) > 0.2);
+        const margin = fd
+          .orderedIntervals({ sigmaW: 1, ratio: 0.5, alpha })
+          .flat()
+          .every((x) => Math.abs(Math.log(lr / x)) > 0.2);
         // one dataset is shared by the replicas: |Σ̂v|² fluctuates by O(1/√M), so λ_max scatters by ~10%
         expect(Math.abs(r.lambdaMax[1]! / fd.lambdaMax(p) - 1)).toBeLessThan(0.12);
         if (margin) expect(Math.abs(r.q2[1]! - fd.overlap(p))).toBeLessThan(0.08);
@@ -177,26 +204,59 @@ describe('finite data (P = αM), one linear step', () => {
   });
 
   it('bad input', () => {
-    expect(() => fd.overlap({ sigmaW: 1, ratio: 0.5, alpha: 0, lr: 0.5 })).toThrow('Expected a number > 0 for alpha but received 0');
-    expect(() => stepCoefficients('sigmoid' as 'relu', { sigmaW: 1 })).toThrow("Expected 'linear', 'relu' or 'tanh' for activation but received 'sigmoid'");
+    expect(() => fd.overlap({ sigmaW: 1, ratio: 0.5, alpha: 0, lr: 0.5 })).toThrow(
+      'Expected a number > 0 for alpha but received 0',
+    );
+    expect(() => stepCoefficients('sigmoid' as 'relu', { sigmaW: 1 })).toThrow(
+      "Expected 'linear', 'relu' or 'tanh' for activation but received 'sigmoid'",
+    );
   });
 });
 
 describe('ReLU on a finite dataset: the spurious mean spike', () => {
   it('λ_max at ε_o = 2 and large σ_W is ε²σ_W²N|m̄|²/(2π), m̄ the dataset mean (N = 100, α = 20)', async () => {
-    const n = 100, m = 200, alpha = 20, P = alpha * m;
-    for (const [sigmaW, seed] of [[3, 1], [10, 2]] as const) {
-      const r = await simulateTeacherStudent({ n, m, sigmaW, lr: 2, steps: 1, activation: 'relu', data: { alpha }, replicas: 2, seed });
+    const n = 100,
+      m = 200,
+      alpha = 20,
+      P = alpha * m;
+    for (const [sigmaW, seed] of [
+      [3, 1],
+      [10, 2],
+    ] as const) {
+      const r = await simulateTeacherStudent({
+        n,
+        m,
+        sigmaW,
+        lr: 2,
+        steps: 1,
+        activation: 'relu',
+        data: { alpha },
+        replicas: 2,
+        seed,
+      });
       // the simulator's dataset: stream 1 of the seed, M x P row-major
       const xt = new Rng(seed, 1).fillNormal(new Float64Array(m * P));
       let mbar2 = 0;
-      for (let j = 0; j < m; j++) { let s = 0; for (let p = 0; p < P; p++) s += xt[j * P + p]!; mbar2 += (s / P) ** 2; }
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let p = 0; p < P; p++) s += xt[j * P + p]!;
+        mbar2 += (s / P) ** 2;
+      }
       const want = (4 * sigmaW ** 2 * n * mbar2) / (2 * Math.PI);
       expect(Math.abs(r.lambdaMax[1]! / want - 1)).toBeLessThan(0.1);
       expect(Math.abs(fd.reluMeanSpike({ sigmaW, n, alpha, lr: 2 }) / want - 1)).toBeLessThan(0.35); // E|m̄|² = 1/α
       // the population step keeps q² ≈ 1 here; the dataset's top eigenvector misses u
       expect(r.q2[1]!).toBeLessThan(0.1);
-      const pop = await simulateTeacherStudent({ n, m, sigmaW, lr: 2, steps: 1, activation: 'relu', replicas: 2, seed });
+      const pop = await simulateTeacherStudent({
+        n,
+        m,
+        sigmaW,
+        lr: 2,
+        steps: 1,
+        activation: 'relu',
+        replicas: 2,
+        seed,
+      });
       expect(pop.q2[1]!).toBeGreaterThan(0.95);
     }
   });
@@ -208,7 +268,9 @@ describe('generalised Marchenko–Pastur edge (mpEdge)', () => {
       const e = mpEdge(Float64Array.of(2, 2), Float64Array.of(0.5, 0.5), r).edge;
       expect(e / (2 * (1 + Math.sqrt(r)) ** 2)).toBeCloseTo(1, 8);
     }
-    const n = 400, m = 800, rng = new Rng(9, 4);
+    const n = 400,
+      m = 800,
+      rng = new Rng(9, 4);
     const d2 = Float64Array.from({ length: n }, (_, a) => (a < n / 2 ? 1 : 0.2));
     const z = rng.fillNormal(new Float64Array(n * m), 0, 1 / Math.sqrt(m));
     for (let a = 0; a < n; a++) for (let j = 0; j < m; j++) z[a * m + j]! *= Math.sqrt(d2[a]!);

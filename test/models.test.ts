@@ -94,17 +94,26 @@ describe('linearTeacherStudent closed forms', () => {
   });
 
   it('bad input', () => {
-    expect(() => lts.bulkEdge({ sigmaW: -1, ratio: 0.5, lr: 0.1 })).toThrow('Expected a number > 0 for sigmaW but received -1');
-    expect(() => lts.outlier({ sigmaW: 1, ratio: 0, lr: 0.1 })).toThrow('Expected a number > 0 for ratio but received 0');
-    expect(() => lts.overlap({ sigmaW: 1, ratio: 0.5, lr: 1.5, t: 1.5 })).toThrow('Expected an integer number of steps when lr > 1 for t but received 1.5');
-    expect(() => lts.criticalTime({ sigmaW: 1, ratio: 0.5, lr: 1 })).toThrow('Expected a number in (0, 1) for lr but received 1');
+    expect(() => lts.bulkEdge({ sigmaW: -1, ratio: 0.5, lr: 0.1 })).toThrow(
+      'Expected a number > 0 for sigmaW but received -1',
+    );
+    expect(() => lts.outlier({ sigmaW: 1, ratio: 0, lr: 0.1 })).toThrow(
+      'Expected a number > 0 for ratio but received 0',
+    );
+    expect(() => lts.overlap({ sigmaW: 1, ratio: 0.5, lr: 1.5, t: 1.5 })).toThrow(
+      'Expected an integer number of steps when lr > 1 for t but received 1.5',
+    );
+    expect(() => lts.criticalTime({ sigmaW: 1, ratio: 0.5, lr: 1 })).toThrow(
+      'Expected a number in (0, 1) for lr but received 1',
+    );
     expect(() => lts.upperCriticalStep({ sigmaW: 1, ratio: 0.5, t: 0 })).toThrow(RangeError);
   });
 });
 
 describe('simulateTeacherStudent', () => {
   it('N = 1000, one population step: λ_max and q² within 5% of the closed forms', async () => {
-    const n = 1000, m = 2000;
+    const n = 1000,
+      m = 2000;
     for (const lr of [0.7, 0.9]) {
       const res = await simulateTeacherStudent({ n, m, sigmaW: 1, lr, steps: 1, replicas: 2, seed: 3 });
       expect(res.steps).toEqual([0, 1]);
@@ -139,7 +148,10 @@ describe('simulateTeacherStudent', () => {
     const c = await simulateTeacherStudent({ ...opts, seed: 43 });
     expect(c.lambdaMax).not.toEqual(a.lambdaMax);
     for (let k = 0; k < a.steps.length; k++) {
-      expect(a.theory.lambdaMax[k]).toBeCloseTo(lts.lambdaMax({ sigmaW: 1.5, ratio: 0.5, lr: 0.15, t: a.steps[k]! }), 12);
+      expect(a.theory.lambdaMax[k]).toBeCloseTo(
+        lts.lambdaMax({ sigmaW: 1.5, ratio: 0.5, lr: 0.15, t: a.steps[k]! }),
+        12,
+      );
       expect(Math.abs(a.lambdaMax[k]! / a.theory.lambdaMax[k]! - 1)).toBeLessThan(0.1);
     }
   });
@@ -162,29 +174,45 @@ describe('simulateTeacherStudent', () => {
       const h = 16 / 4000;
       for (let k = 0; k < 4000; k++) {
         const z = -8 + (k + 0.5) * h;
-        mu += (1 - Math.tanh(ua * z) ** 2) * Math.exp(-0.5 * z * z) * h / Math.sqrt(2 * Math.PI);
+        mu += ((1 - Math.tanh(ua * z) ** 2) * Math.exp(-0.5 * z * z) * h) / Math.sqrt(2 * Math.PI);
       }
       want += ua * ua * mu * mu;
     }
     expect(Math.abs(tt.lambdaMax[1]! / tl.lambdaMax[1]! / want - 1)).toBeLessThan(0.03);
     expect(Math.abs(tt.q2[1]! - tl.q2[1]!)).toBeLessThan(0.05);
     // ReLU learns: q² grows over steps.
-    const relu = await simulateTeacherStudent({ ...base, lr: 0.5, steps: 4, recordEvery: 2, activation: 'relu', data: { alpha: 20 } });
+    const relu = await simulateTeacherStudent({
+      ...base,
+      lr: 0.5,
+      steps: 4,
+      recordEvery: 2,
+      activation: 'relu',
+      data: { alpha: 20 },
+    });
     expect(relu.q2[2]!).toBeGreaterThan(relu.q2[0]!);
   });
 
   it('bad input', async () => {
     const ok = { n: 10, m: 20, sigmaW: 1, lr: 0.5, steps: 1 };
-    await expect(simulateTeacherStudent({ ...ok, n: 0 })).rejects.toThrow('Expected an integer ≥ 1 for n but received 0');
-    await expect(simulateTeacherStudent({ ...ok, sigmaW: 0 })).rejects.toThrow('Expected a number > 0 for sigmaW but received 0');
-    await expect(simulateTeacherStudent({ ...ok, activation: 'sigmoid' as 'relu' })).rejects.toThrow("Expected 'linear', 'relu' or 'tanh' for activation but received 'sigmoid'");
-    await expect(simulateTeacherStudent({ ...ok, data: { alpha: -1 } })).rejects.toThrow('Expected a number > 0 for data.alpha but received -1');
+    await expect(simulateTeacherStudent({ ...ok, n: 0 })).rejects.toThrow(
+      'Expected an integer ≥ 1 for n but received 0',
+    );
+    await expect(simulateTeacherStudent({ ...ok, sigmaW: 0 })).rejects.toThrow(
+      'Expected a number > 0 for sigmaW but received 0',
+    );
+    await expect(simulateTeacherStudent({ ...ok, activation: 'sigmoid' as 'relu' })).rejects.toThrow(
+      "Expected 'linear', 'relu' or 'tanh' for activation but received 'sigmoid'",
+    );
+    await expect(simulateTeacherStudent({ ...ok, data: { alpha: -1 } })).rejects.toThrow(
+      'Expected a number > 0 for data.alpha but received -1',
+    );
   });
 });
 
 describe('phaseDiagram', () => {
   it('measured phases and q² agree with the closed forms away from the boundaries; analytic boundaries', async () => {
-    const sigmaW = logspace(-1, 1, 5), lr = logspace(-2, 0.5, 6);
+    const sigmaW = logspace(-1, 1, 5),
+      lr = logspace(-2, 0.5, 6);
     const pd = await phaseDiagram({ sigmaW, lr, n: 100, m: 200, replicas: 8, seed: 1 });
     expect(pd.cells.length).toBe(30);
     expect(pd.ratio).toBe(0.5);
@@ -195,7 +223,8 @@ describe('phaseDiagram', () => {
       const ec = lts.criticalStep({ sigmaW: c.sigmaW, ratio: 0.5 });
       const up = lts.upperCriticalStep({ sigmaW: c.sigmaW, ratio: 0.5 });
       // away from the lines (log-distance > 0.25) the finite-N measurement matches theory
-      const far = Math.abs(Math.log(c.lr / ec)) > 0.25 && (!Number.isFinite(up) || Math.abs(Math.log(c.lr / up)) > 0.25);
+      const far =
+        Math.abs(Math.log(c.lr / ec)) > 0.25 && (!Number.isFinite(up) || Math.abs(Math.log(c.lr / up)) > 0.25);
       if (far) {
         expect(c.phase).toBe(c.theoryPhase);
         if (c.theoryQ2 > 0.5) expect(Math.abs(c.q2 - c.theoryQ2)).toBeLessThan(0.1);
@@ -247,7 +276,17 @@ describe('phaseDiagram', () => {
     expect(phaseDiagramSync(opts)).toEqual(await phaseDiagram(opts));
     const relu = { ...opts, activation: 'relu' as const };
     expect(phaseDiagramSync(relu)).toEqual(await phaseDiagram(relu));
-    const sim = { n: 30, m: 60, sigmaW: 1, lr: 0.6, steps: 3, recordEvery: 1, replicas: 3, seed: 8, data: { alpha: 3 } };
+    const sim = {
+      n: 30,
+      m: 60,
+      sigmaW: 1,
+      lr: 0.6,
+      steps: 3,
+      recordEvery: 1,
+      replicas: 3,
+      seed: 8,
+      data: { alpha: 3 },
+    };
     expect(simulateTeacherStudentSync(sim)).toEqual(await simulateTeacherStudent(sim));
     expect(() => phaseDiagramSync({ sigmaW: [1], lr: [0.5], t: 2, activation: 'tanh' })).toThrow(
       'Expected t = 1 for a nonlinear activation or finite data (their closed forms are one-step) for t but received 2',
@@ -262,9 +301,15 @@ describe('phaseDiagram', () => {
   });
 
   it('bad input', async () => {
-    await expect(phaseDiagram({ sigmaW: [], lr: [0.1] })).rejects.toThrow('Expected a non-empty array of numbers for sigmaW but received Array(0)');
-    await expect(phaseDiagram({ sigmaW: [1, -1], lr: [0.1] })).rejects.toThrow('Expected a number > 0 for sigmaW[1] but received -1');
-    await expect(phaseDiagram({ sigmaW: [1], lr: [NaN] })).rejects.toThrow('Expected a number ≥ 0 for lr[0] but received NaN');
+    await expect(phaseDiagram({ sigmaW: [], lr: [0.1] })).rejects.toThrow(
+      'Expected a non-empty array of numbers for sigmaW but received Array(0)',
+    );
+    await expect(phaseDiagram({ sigmaW: [1, -1], lr: [0.1] })).rejects.toThrow(
+      'Expected a number > 0 for sigmaW[1] but received -1',
+    );
+    await expect(phaseDiagram({ sigmaW: [1], lr: [NaN] })).rejects.toThrow(
+      'Expected a number ≥ 0 for lr[0] but received NaN',
+    );
   });
 });
 
@@ -284,14 +329,21 @@ describe('estimateCriticalStep (Binder cumulant)', () => {
   });
 
   it('the rank-two secular sweep equals one dense eigenproblem per step (to rounding)', () => {
-    for (const [n, m] of [[24, 48], [100, 200]] as const) {
+    for (const [n, m] of [
+      [24, 48],
+      [100, 200],
+    ] as const) {
       const rng = new Rng(5, 1);
-      const u = rng.unitVector(n), v = rng.unitVector(m), z = rng.fillNormal(new Float64Array(n * m));
+      const u = rng.unitVector(n),
+        v = rng.unitVector(m),
+        z = rng.fillNormal(new Float64Array(n * m));
       const lrs = [0.01, 0.2, 0.45, 0.5, 0.99, 1, 1.3, 1.9, 2.5];
       for (const t of [1, 2, 3]) {
         const sw = runSync(linearStepSweep(z, u, v, 0.8, lrs, t));
         lrs.forEach((e, j) => {
-          const top = runSync(topEigenOf({ data: linearWeights(new Float64Array(n * m), z, u, v, 0.8, e, t), rows: n, cols: m }));
+          const top = runSync(
+            topEigenOf({ data: linearWeights(new Float64Array(n * m), z, u, v, 0.8, e, t), rows: n, cols: m }),
+          );
           expect(Math.abs(sw.lambda[j]! / top.lambda - 1)).toBeLessThan(1e-12);
           expect(Math.abs(sw.q2[j]! - squaredOverlap(top.vec, u))).toBeLessThan(1e-10);
         });
@@ -308,8 +360,14 @@ describe('estimateCriticalStep (Binder cumulant)', () => {
     expect(none.error).toBeNaN();
     expect(none.crossings[0]!.reason).toMatch(/^no upward sign change/);
     expect(none.binder[0]!.u4[0]!).toBeLessThan(0);
-    await expect(estimateCriticalStep({ sizes: [64, 32] })).rejects.toThrow('Expected a size > 64 (ascending sizes) for sizes[1] but received 32');
-    await expect(estimateCriticalStep({ lr: [0.3, 0.2, 0.5] })).rejects.toThrow('Expected a step > 0.3 (ascending steps) for lr[1] but received 0.2');
-    expect(() => estimateCriticalStepSync({ samples: 2 })).toThrow('Expected an integer ≥ 4 for samples but received 2');
+    await expect(estimateCriticalStep({ sizes: [64, 32] })).rejects.toThrow(
+      'Expected a size > 64 (ascending sizes) for sizes[1] but received 32',
+    );
+    await expect(estimateCriticalStep({ lr: [0.3, 0.2, 0.5] })).rejects.toThrow(
+      'Expected a step > 0.3 (ascending steps) for lr[1] but received 0.2',
+    );
+    expect(() => estimateCriticalStepSync({ samples: 2 })).toThrow(
+      'Expected an integer ≥ 4 for samples but received 2',
+    );
   });
 });

@@ -20,30 +20,62 @@ type LayersModel = import('@tensorflow/tfjs').LayersModel;
 
 const { tf, backend }: { tf: Tf; backend: string } = await loadTf();
 
-const N = 24, D = 6, C = 3;
+const N = 24,
+  D = 6,
+  C = 3;
 
 /** A 6-16-12-3 MLP with seeded initialisers (identical weights for identical seeds). */
 function mlp(seed = 1): LayersModel {
   const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [D], units: 16, activation: 'relu', name: 'h1', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  model.add(tf.layers.dense({ units: 12, activation: 'tanh', name: 'h2', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
-  model.add(tf.layers.dense({ units: C, name: 'out', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }));
+  model.add(
+    tf.layers.dense({
+      inputShape: [D],
+      units: 16,
+      activation: 'relu',
+      name: 'h1',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      units: 12,
+      activation: 'tanh',
+      name: 'h2',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({ units: C, name: 'out', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }),
+  );
   model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError', metrics: ['mse'] });
   return model;
 }
 
 /** Deterministic data: 64 samples, probes the first 24. */
-function data(): { x: import('@tensorflow/tfjs').Tensor2D; y: import('@tensorflow/tfjs').Tensor2D; probes: import('@tensorflow/tfjs').Tensor2D } {
-  const xs = new Float32Array(64 * D), ys = new Float32Array(64 * C);
+function data(): {
+  x: import('@tensorflow/tfjs').Tensor2D;
+  y: import('@tensorflow/tfjs').Tensor2D;
+  probes: import('@tensorflow/tfjs').Tensor2D;
+} {
+  const xs = new Float32Array(64 * D),
+    ys = new Float32Array(64 * C);
   for (let i = 0; i < xs.length; i++) xs[i] = Math.sin(1.7 * i + 0.3);
   for (let i = 0; i < ys.length; i++) ys[i] = Math.cos(0.9 * i);
-  const x = tf.tensor2d(xs, [64, D]), y = tf.tensor2d(ys, [64, C]);
+  const x = tf.tensor2d(xs, [64, D]),
+    y = tf.tensor2d(ys, [64, C]);
   return { x, y, probes: x.slice([0, 0], [N, D]) };
 }
 
 /** Direct reps of `layer` for the probes (a separate sub-model). */
-function repsOf(model: LayersModel, layer: string, probes: import('@tensorflow/tfjs').Tensor): { data: Float32Array; rows: number; cols: number } {
-  const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as import('@tensorflow/tfjs').SymbolicTensor });
+function repsOf(
+  model: LayersModel,
+  layer: string,
+  probes: import('@tensorflow/tfjs').Tensor,
+): { data: Float32Array; rows: number; cols: number } {
+  const sub = tf.model({
+    inputs: model.inputs,
+    outputs: model.getLayer(layer).output as import('@tensorflow/tfjs').SymbolicTensor,
+  });
   const t = sub.predict(probes) as import('@tensorflow/tfjs').Tensor;
   const out = { data: Float32Array.from(t.dataSync()), rows: t.shape[0]!, cols: t.size / t.shape[0]! };
   t.dispose();
@@ -65,7 +97,11 @@ describe('SpectralMonitor', () => {
       expect(Object.keys(s.omd)).toEqual(['h1', 'h2']);
       expect(s.omd.h1!.figures.n).toBe(N);
       expect(s.omd.h1!.cloud.rows).toBe(N);
-      expect(s.weights.map((w) => [w.name, w.N, w.M])).toEqual([['h1', 16, 6], ['h2', 12, 16], ['out', 3, 12]]);
+      expect(s.weights.map((w) => [w.name, w.N, w.M])).toEqual([
+        ['h1', 16, 6],
+        ['h2', 12, 16],
+        ['out', 3, 12],
+      ]);
       if (s.step > 0) expect(Object.keys(s.logs).sort()).toEqual(['loss', 'mse']);
     }
     // The last snapshot (step 12) is the trained model: its figures equal direct calls.
@@ -81,7 +117,10 @@ describe('SpectralMonitor', () => {
     }
     for (const name of ['h1', 'h2', 'out']) {
       const k = model.getLayer(name).getWeights()[0]!;
-      const direct = await weightSpectrum({ data: Float32Array.from(k.dataSync()), rows: k.shape[0]!, cols: k.shape[1]! }, { kernel: true, bootstrap: 0 });
+      const direct = await weightSpectrum(
+        { data: Float32Array.from(k.dataSync()), rows: k.shape[0]!, cols: k.shape[1]! },
+        { kernel: true, bootstrap: 0 },
+      );
       const row = last.weights.find((w) => w.name === name)!;
       expect(Array.from(row.evals)).toEqual(Array.from(direct.evals));
       expect(row.alpha).toBe(direct.alpha);
@@ -92,7 +131,8 @@ describe('SpectralMonitor', () => {
 
   it('fit callback and manual capture give identical runs from one seed', async () => {
     const { x, y, probes } = data();
-    const a = mlp(5), b = mlp(5);
+    const a = mlp(5),
+      b = mlp(5);
     const ma = new SpectralMonitor(a, { probes, schedule: { steps: [1, 3, 6] }, tf });
     await a.fit(x, y, { batchSize: 16, epochs: 2, shuffle: false, verbose: 0, callbacks: ma.callback() });
     await ma.close();
@@ -101,7 +141,8 @@ describe('SpectralMonitor', () => {
     let step = 0;
     for (let epoch = 0; epoch < 2; epoch++) {
       for (let i = 0; i < 64; i += 16) {
-        const xb = x.slice([i, 0], [16, D]), yb = y.slice([i, 0], [16, C]);
+        const xb = x.slice([i, 0], [16, D]),
+          yb = y.slice([i, 0], [16, C]);
         const [loss, mse] = (await b.trainOnBatch(xb, yb)) as number[];
         await mb.capture(++step, { loss: loss!, mse: mse! });
       }
@@ -110,10 +151,12 @@ describe('SpectralMonitor', () => {
     expect(ma.snapshots.map((s) => s.step)).toEqual([0, 1, 3, 6]);
     expect(mb.snapshots.map((s) => s.step)).toEqual([0, 1, 3, 6]);
     for (let i = 0; i < 4; i++) {
-      const sa = ma.snapshots[i]!, sb = mb.snapshots[i]!;
+      const sa = ma.snapshots[i]!,
+        sb = mb.snapshots[i]!;
       expect(Object.keys(sa.logs).sort()).toEqual(Object.keys(sb.logs).sort());
       for (const key of Object.keys(sa.logs)) expect(sa.logs[key]).toBeCloseTo(sb.logs[key]!, 6);
-      for (const layer of ['h1', 'h2']) expect(Array.from(sa.omd[layer]!.figures.values)).toEqual(Array.from(sb.omd[layer]!.figures.values));
+      for (const layer of ['h1', 'h2'])
+        expect(Array.from(sa.omd[layer]!.figures.values)).toEqual(Array.from(sb.omd[layer]!.figures.values));
       for (let w = 0; w < 3; w++) expect(Array.from(sa.weights[w]!.evals)).toEqual(Array.from(sb.weights[w]!.evals));
     }
   });
@@ -126,8 +169,17 @@ describe('SpectralMonitor', () => {
       let seen = 0;
       const cb = monitor.callback();
       await model.fit(x, y, {
-        batchSize: 8, epochs: 1, shuffle: false, verbose: 0,
-        callbacks: { ...cb, onBatchEnd: async (b: number, logs?: Record<string, unknown>) => { await cb.onBatchEnd(b, logs); seen = Math.max(seen, monitor.stats.pending); } },
+        batchSize: 8,
+        epochs: 1,
+        shuffle: false,
+        verbose: 0,
+        callbacks: {
+          ...cb,
+          onBatchEnd: async (b: number, logs?: Record<string, unknown>) => {
+            await cb.onBatchEnd(b, logs);
+            seen = Math.max(seen, monitor.stats.pending);
+          },
+        },
       });
       await monitor.close();
       expect(monitor.stats.captured).toBe(9);
@@ -163,18 +215,26 @@ describe('SpectralMonitor', () => {
     expect(monitor.snapshots[1]!.omd.h1!.zeroRows).toBe(zero.length);
     const p = monitor.snapshots[0]!.omd.h1!;
     expect(p.zeroRows).toBe(zero.length);
-    expect(p.warning).toMatch(new RegExp(`^${zero.length} of ${N} probe rows are all zeros at layer 'h1' \\(rows ${zero.slice(0, 10).join(', ')}`));
-    expect(monitor.warnings).toEqual(["probe rows mapped to all zeros at layer 'h1' (first at step 0): read as orthogonal to every row for the angular distance"]);
+    expect(p.warning).toMatch(
+      new RegExp(
+        `^${zero.length} of ${N} probe rows are all zeros at layer 'h1' \\(rows ${zero.slice(0, 10).join(', ')}`,
+      ),
+    );
+    expect(monitor.warnings).toEqual([
+      "probe rows mapped to all zeros at layer 'h1' (first at step 0): read as orthogonal to every row for the angular distance",
+    ]);
     // The documented reading: cos = 0 to a zero row (π/2), arccos of the normalised dot product otherwise.
     const m = new Float64Array(N * N);
     const norm = (i: number): number => Math.hypot(...reps.data.subarray(i * 16, (i + 1) * 16));
-    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
-      if (i === j) continue;
-      let dot = 0;
-      for (let c = 0; c < 16; c++) dot += reps.data[i * 16 + c]! * reps.data[j * 16 + c]!;
-      const ni = norm(i), nj = norm(j);
-      m[i * N + j] = ni === 0 || nj === 0 ? Math.PI / 2 : Math.acos(Math.min(1, Math.max(-1, dot / (ni * nj))));
-    }
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++) {
+        if (i === j) continue;
+        let dot = 0;
+        for (let c = 0; c < 16; c++) dot += reps.data[i * 16 + c]! * reps.data[j * 16 + c]!;
+        const ni = norm(i),
+          nj = norm(j);
+        m[i * N + j] = ni === 0 || nj === 0 ? Math.PI / 2 : Math.acos(Math.min(1, Math.max(-1, dot / (ni * nj))));
+      }
     // Its many equal entries make a tightly clustered spectrum on which ?stemr (one-reduction
     // eigh) fails to converge; eigh then falls back to ?syevr's bisection for the range.
     const full = await eigh({ data: m, rows: N, cols: N });
@@ -183,12 +243,17 @@ describe('SpectralMonitor', () => {
     for (let j = 0; j < 3; j++) {
       let dot = 0;
       for (let i = 0; i < N; i++) dot += one.vectors.data[j * N + i]! * full.vectors.data[j * N + i]!;
-      if (Math.abs(full.values[j + 1]! - full.values[j]!) > 1e-8 && (j === 0 || Math.abs(full.values[j]! - full.values[j - 1]!) > 1e-8)) expect(Math.abs(dot)).toBeCloseTo(1, 8);
+      if (
+        Math.abs(full.values[j + 1]! - full.values[j]!) > 1e-8 &&
+        (j === 0 || Math.abs(full.values[j]! - full.values[j - 1]!) > 1e-8)
+      )
+        expect(Math.abs(dot)).toBeCloseTo(1, 8);
     }
     const direct = await analyzeObservable({ data: m, rows: N, cols: N }, { input: 'distance', metric: 'angular' });
     const got = p.figures.values;
     // float32 reps: the monitor normalises then multiplies, the reference divides the dot product
-    for (let i = 0; i < N; i++) expect(Math.abs(got[i]! - direct.values[i]!)).toBeLessThan(1e-7 * Math.abs(direct.values[0]!));
+    for (let i = 0; i < N; i++)
+      expect(Math.abs(got[i]! - direct.values[i]!)).toBeLessThan(1e-7 * Math.abs(direct.values[0]!));
   });
 
   it('unknown layer names, a wrong probe shape and a model without weight layers fail at construction', () => {
@@ -218,10 +283,17 @@ describe('SpectralMonitor', () => {
     const { x, y } = data();
     const xs = x.dataSync();
     const probes = { data: Float64Array.from(xs.subarray(0, N * D)), rows: N, cols: D };
-    const monitor = new SpectralMonitor(model, { probes, schedule: { logSpaced: 4, maxStep: 8 }, kernels: ['out'], tf });
+    const monitor = new SpectralMonitor(model, {
+      probes,
+      schedule: { logSpaced: 4, maxStep: 8 },
+      kernels: ['out'],
+      tf,
+    });
     expect([0, 1, 2, 3, 4, 5, 6, 7, 8].filter((s) => monitor.isScheduled(s))).toEqual([0, 1, 2, 4, 8]);
     await model.fit(x, y, { batchSize: 8, epochs: 1, shuffle: false, verbose: 0, callbacks: monitor.callback() });
-    await expect(monitor.capture(4)).rejects.toThrow(new RangeError('Expected a step greater than the last captured (8) for step but received 4'));
+    await expect(monitor.capture(4)).rejects.toThrow(
+      new RangeError('Expected a step greater than the last captured (8) for step but received 4'),
+    );
     await monitor.close();
     expect(monitor.snapshots.map((s) => s.step)).toEqual([0, 1, 2, 4, 8]);
     expect(monitor.snapshots[0]!.weights.map((w) => w.name)).toEqual(['out']);
@@ -260,7 +332,9 @@ describe('SpectralMonitor run directory', () => {
       expect(run.rows({ family: 'logs', step: s.step })[0]?.loss ?? null).toBe(s.step === 0 ? null : s.logs.loss);
       const row = run.rows({ family: 'weights', observable: 'h2', step: s.step })[0]!;
       expect(row.alpha).toBe(s.weights[1]!.alpha);
-      expect(Array.from(run.array(s.step, 'h1', 'values', 'omd') as Float64Array)).toEqual(Array.from(s.omd.h1!.figures.values));
+      expect(Array.from(run.array(s.step, 'h1', 'values', 'omd') as Float64Array)).toEqual(
+        Array.from(s.omd.h1!.figures.values),
+      );
       const v = run.array(s.step, 'h2', 'bottom_vectors', 'omd') as { data: Float64Array; rows: number; cols: number };
       expect([v.rows, v.cols]).toEqual([3, N]);
       expect(Array.from(v.data)).toEqual(Array.from(s.omd.h2!.bottomVectors!.data));
@@ -272,7 +346,14 @@ describe('SpectralMonitor run directory', () => {
     const model = mlp(7);
     const { x, y, probes } = data();
     const dir = fresh();
-    const monitor = new SpectralMonitor(model, { probes, schedule: { every: 3 }, run: dir, meta: { command: 'test', monitor: 'not this' }, queue: 1, tf });
+    const monitor = new SpectralMonitor(model, {
+      probes,
+      schedule: { every: 3 },
+      run: dir,
+      meta: { command: 'test', monitor: 'not this' },
+      queue: 1,
+      tf,
+    });
     expect(await monitor.capture(0)).toBe(true);
     for (let step = 1; step <= 5; step++) {
       const loss = (await model.trainOnBatch(x, y)) as number[];
@@ -296,10 +377,13 @@ describe('SpectralMonitor run directory', () => {
       expect(run.rows({ family: 'omd', step: s.step }).map((r) => r.observable)).toEqual(['h1', 'h2']);
       expect(run.rows({ family: 'weights', step: s.step }).map((r) => r.observable)).toEqual(['h1', 'h2', 'out']);
       for (const layer of ['h1', 'h2']) {
-        expect(Array.from(run.array(s.step, layer, 'values', 'omd') as Float64Array)).toEqual(Array.from(s.omd[layer]!.figures.values));
+        expect(Array.from(run.array(s.step, layer, 'values', 'omd') as Float64Array)).toEqual(
+          Array.from(s.omd[layer]!.figures.values),
+        );
         expect((run.array(s.step, layer, 'cloud', 'omd') as { rows: number }).rows).toBe(N);
       }
-      for (const w of s.weights) expect(Array.from(run.array(s.step, w.name, 'evals', 'weights') as Float64Array)).toEqual(Array.from(w.evals));
+      for (const w of s.weights)
+        expect(Array.from(run.array(s.step, w.name, 'evals', 'weights') as Float64Array)).toEqual(Array.from(w.evals));
     }
     expect(run.trajectory('h2').points.map((p) => p.step)).toEqual([0, 3, 5]);
   });
@@ -309,9 +393,13 @@ describe('SpectralMonitor run directory', () => {
     const { probes } = data();
     const dir = fresh();
     const monitor = new SpectralMonitor(model, { probes, schedule: { every: 1 }, run: dir, tf });
-    await expect(monitor.capture(0, {}, { force: 'yes' as never })).rejects.toThrow(new TypeError("Expected true or false for options.force but received 'yes'"));
+    await expect(monitor.capture(0, {}, { force: 'yes' as never })).rejects.toThrow(
+      new TypeError("Expected true or false for options.force but received 'yes'"),
+    );
     await monitor.capture(0);
-    await expect(monitor.close({ status: 'done' as never })).rejects.toThrow(new RangeError("Expected 'finished', 'interrupted' or 'failed' for status but received 'done'"));
+    await expect(monitor.close({ status: 'done' as never })).rejects.toThrow(
+      new RangeError("Expected 'finished', 'interrupted' or 'failed' for status but received 'done'"),
+    );
     await monitor.close({ status: 'failed', error: new Error('the optimizer diverged') });
     const run = await openRun(dir);
     expect(run.status).toBe('failed');
@@ -348,8 +436,12 @@ for (let step = 1; ; step++) {
   await monitor.capture(step, { loss });
   process.stdout.write('analysed ' + monitor.stats.analysed + '\\n');
 }`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: packageRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '';
     child.stderr.on('data', (d) => (err += d));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d) => {

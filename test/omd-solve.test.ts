@@ -40,7 +40,8 @@ describe('analyzeObservable full route: one reduction', () => {
   it('non-proper M whose strongest non-Perron eigenvalue is positive (top index): the fallback solve', () => {
     // A symmetric non-negative zero-diagonal M with a planted positive mode v vᵀ: its largest |λ|
     // after the Perron value is positive, at index N − 2, outside the vectors [0, maxBand − 1].
-    const n = 60, rng = new Rng(9);
+    const n = 60,
+      rng = new Rng(9);
     const v = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1) / Math.sqrt(n));
     const data = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {

@@ -66,7 +66,8 @@ describe('observableMatrix', () => {
       euclidean: (a: Float64Array, b: Float64Array) => norm(a.map((v, k) => v - b[k]!)),
       sqeuclidean: (a: Float64Array, b: Float64Array) => norm(a.map((v, k) => v - b[k]!)) ** 2,
       cosine: (a: Float64Array, b: Float64Array) => 1 - dot(a, b) / (norm(a) * norm(b)),
-      angular: (a: Float64Array, b: Float64Array) => Math.acos(Math.min(1, Math.max(-1, dot(a, b) / (norm(a) * norm(b))))),
+      angular: (a: Float64Array, b: Float64Array) =>
+        Math.acos(Math.min(1, Math.max(-1, dot(a, b) / (norm(a) * norm(b))))),
     };
     for (const metric of ['euclidean', 'sqeuclidean', 'cosine', 'angular'] as const) {
       const m = metric === 'angular' ? await observableMatrix(x) : observableMatrixSync(x, { metric });
@@ -150,7 +151,8 @@ describe('BBS template on spheres (Funk–Hecke, N = 800)', () => {
     for (let j = 0; j < 3; j++) {
       const scale = Math.sqrt(Math.abs(s.values[j]!));
       expect(s.bottomValues[j]).toBe(s.values[j]);
-      for (let i = 0; i < 200; i++) expect(s.mds.data[i * 3 + j]).toBeCloseTo(s.bottomVectors.data[j * 200 + i]! * scale, 12);
+      for (let i = 0; i < 200; i++)
+        expect(s.mds.data[i * 3 + j]).toBeCloseTo(s.bottomVectors.data[j * 200 + i]! * scale, 12);
     }
     // Normalised spectrum and effective dimensions from their definitions.
     const nonP = Array.from(s.values.subarray(0, 199));
@@ -184,7 +186,8 @@ describe('other templates', () => {
       const s = analyzeObservableSync(t.reps, { metric });
       const M = s.matrix.data;
       // Circulant: M_ij = c_{(j−i) mod p}.
-      for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) expect(Math.abs(M[i * p + j]! - M[(j - i + p) % p]!)).toBeLessThan(1e-12);
+      for (let i = 0; i < p; i++)
+        for (let j = 0; j < p; j++) expect(Math.abs(M[i * p + j]! - M[(j - i + p) % p]!)).toBeLessThan(1e-12);
       // Eigenvalues are the (real, symmetric) DFT of the first row: λ_n = Σ_j c_j cos(2πnj/p).
       const dft = Array.from({ length: p }, (_, n) => {
         let v = 0;
@@ -197,14 +200,17 @@ describe('other templates', () => {
       // The band is the 3 key frequencies as exact doublets; each eigenvector is a Fourier mode.
       expect(s.band.size).toBe(2 * freqs.length);
       expect(s.band.fingerprint).toBe('fourier');
-      for (let k = 0; k < 6; k += 2) expect(Math.abs(s.band.ranked[k]! - s.band.ranked[k + 1]!)).toBeLessThan(1e-10 * scale);
+      for (let k = 0; k < 6; k += 2)
+        expect(Math.abs(s.band.ranked[k]! - s.band.ranked[k + 1]!)).toBeLessThan(1e-10 * scale);
       const bandFreqs = new Set<number>();
       for (let r = 0; r < 6; r++) {
         const v = s.bandVectors.data.subarray(r * p, (r + 1) * p);
         // Frequency with the largest projection; the projection onto its cos/sin pair must be complete.
-        let best = 0, bestProj = 0;
+        let best = 0,
+          bestProj = 0;
         for (let n = 1; n <= (p - 1) / 2; n++) {
-          let c = 0, sn = 0;
+          let c = 0,
+            sn = 0;
           for (let j = 0; j < p; j++) {
             c += v[j]! * Math.cos((2 * Math.PI * n * j) / p);
             sn += v[j]! * Math.sin((2 * Math.PI * n * j) / p);
@@ -233,7 +239,8 @@ describe('other templates', () => {
       expect(s.band.clear).toBe(false);
       expect(s.band.fingerprint).toBe('noise');
       expect(s.positiveCount).toBe(1);
-      const lo = s.values[0]!, hi = s.values[n - 2]!;
+      const lo = s.values[0]!,
+        hi = s.values[n - 2]!;
       expect(Math.abs(lo - lower) / Math.abs(lower)).toBeLessThan(0.05);
       expect(Math.abs(hi - upper) / Math.abs(upper)).toBeLessThan(0.05);
       // The fit: predicted edges follow the formula, σ̂ within 2%, D̂ within 5%.
@@ -254,7 +261,9 @@ describe('other templates', () => {
   }
 
   it('manifold + ambient noise: S² multiplet at ≈ −N R²/(3c) (§2.3, 10%), separated from the bulk', () => {
-    const n = 600, D = 400, sigma = 0.1;
+    const n = 600,
+      D = 400,
+      sigma = 0.1;
     const t = manifoldNoiseTemplate({ n, sphereDim: 2, ambientDim: D, sigma, seed: 5 });
     const s = analyzeObservableSync(t.reps, { metric: 'euclidean' });
     const c = sigma * Math.sqrt(2 * D);
@@ -276,14 +285,16 @@ describe('OmdTrajectory', () => {
     await Promise.all(traj.snapshots.map((sn) => par.push(sn.step, sn.reps)));
     expect(par.points.map((p) => p.step)).toEqual(seq.points.map((p) => p.step));
     for (let t = 0; t < 6; t++) {
-      const a = seq.points[t]!, b = par.points[t]!;
+      const a = seq.points[t]!,
+        b = par.points[t]!;
       expect(b.figures.values).toEqual(a.figures.values);
       if (t > 0) expect(b.overlap).toBeCloseTo(a.overlap, 12);
     }
     // Matrix velocity from its definition.
     const m0 = analyzeObservableSync(traj.snapshots[0]!.reps, { metric: 'euclidean' }).matrix.data;
     const m1 = analyzeObservableSync(traj.snapshots[1]!.reps, { metric: 'euclidean' }).matrix.data;
-    let num = 0, den = 0;
+    let num = 0,
+      den = 0;
     for (let i = 0; i < m0.length; i++) {
       num += (m1[i]! - m0[i]!) ** 2;
       den += m0[i]! ** 2;
@@ -306,7 +317,8 @@ describe('OmdTrajectory', () => {
     const tr = new OmdTrajectory({ metric: 'euclidean' });
     tr.pushSync(0, base);
     // Rotate by 0.7 rad about z and scale by 2: M → 2M.
-    const c = Math.cos(0.7), sn = Math.sin(0.7);
+    const c = Math.cos(0.7),
+      sn = Math.sin(0.7);
     const rot = new Float64Array(base.data.length);
     for (let i = 0; i < 120; i++) {
       const [x, y, z] = [base.data[3 * i]!, base.data[3 * i + 1]!, base.data[3 * i + 2]!];
@@ -407,8 +419,12 @@ describe('bad input', () => {
 
   it('rejects non-Mats, N < 4, NaN rows and bad options', async () => {
     expect(() => analyzeObservableSync([1, 2, 3] as unknown as Mat)).toThrow(TypeError);
-    expect(() => analyzeObservableSync({ data: new Float64Array(9), rows: 3, cols: 3 }, { input: 'reps' })).toThrow(RangeError);
-    expect(() => observableMatrixSync({ data: new Float64Array(9), rows: 3, cols: 3 })).toThrow(/Expected at least 4 probe rows for reps.rows but received 3/);
+    expect(() => analyzeObservableSync({ data: new Float64Array(9), rows: 3, cols: 3 }, { input: 'reps' })).toThrow(
+      RangeError,
+    );
+    expect(() => observableMatrixSync({ data: new Float64Array(9), rows: 3, cols: 3 })).toThrow(
+      /Expected at least 4 probe rows for reps.rows but received 3/,
+    );
     const nan = Float64Array.from(good.data);
     nan[3 * 7 + 1] = NaN;
     const bad = { data: nan, rows: 20, cols: 3 };
@@ -431,12 +447,16 @@ describe('bad input', () => {
     const neg = Float64Array.from(M.data);
     neg[1 * 20 + 2] = -0.5;
     neg[2 * 20 + 1] = -0.5;
-    expect(() => analyzeObservableSync({ data: neg, rows: 20, cols: 20 }, { input: 'distance' })).toThrow(/non-negative/);
+    expect(() => analyzeObservableSync({ data: neg, rows: 20, cols: 20 }, { input: 'distance' })).toThrow(
+      /non-negative/,
+    );
     expect(() => analyzeObservableSync({ data: neg, rows: 20, cols: 20 })).toThrow(/non-negative/);
     const diag = Float64Array.from(M.data);
     diag[5 * 20 + 5] = 1;
     expect(() => analyzeObservableSync({ data: diag, rows: 20, cols: 20 }, { input: 'distance' })).toThrow(RangeError);
-    expect(() => analyzeObservableSync({ data: new Float64Array(12), rows: 4, cols: 3 }, { input: 'distance' })).toThrow(RangeError);
+    expect(() =>
+      analyzeObservableSync({ data: new Float64Array(12), rows: 4, cols: 3 }, { input: 'distance' }),
+    ).toThrow(RangeError);
     // A valid M is accepted as is (auto-detected) and gives the same spectrum as the reps.
     const a = analyzeObservableSync(M);
     const b = analyzeObservableSync(good);
@@ -451,7 +471,9 @@ describe('bad input', () => {
       expect(() => analyzeObservableSync(x, { metric })).toThrow(/mean off-diagonal distance > 0/);
       await expect(analyzeObservable(x, { metric })).rejects.toThrow(RangeError);
     }
-    expect(() => analyzeObservableSync({ data: new Float64Array(16), rows: 4, cols: 4 }, { input: 'distance' })).toThrow(RangeError);
+    expect(() =>
+      analyzeObservableSync({ data: new Float64Array(16), rows: 4, cols: 4 }, { input: 'distance' }),
+    ).toThrow(RangeError);
   });
 
   it('trajectory: a different N across pushes and non-increasing steps are rejected', async () => {
@@ -459,7 +481,9 @@ describe('bad input', () => {
     tr.pushSync(0, good);
     const other = sphereTemplate({ n: 21, dim: 2, seed: 2 }).reps;
     expect(() => tr.pushSync(1, other)).toThrow(RangeError);
-    expect(() => tr.pushSync(1, other)).toThrow(/Expected the probe count of the first snapshot \(N = 20\) for input.rows but received 21/);
+    expect(() => tr.pushSync(1, other)).toThrow(
+      /Expected the probe count of the first snapshot \(N = 20\) for input.rows but received 21/,
+    );
     await expect(tr.push(2, other)).rejects.toThrow(RangeError);
     expect(() => tr.pushSync(0, good)).toThrow(RangeError);
     expect(() => tr.pushSync(Number.NaN, good)).toThrow(RangeError);
@@ -483,7 +507,8 @@ describe('analyzeObservable routes (full / partial)', () => {
   const rel = (a: number, b: number): number => Math.abs(a / b - 1);
 
   it('pure noise N = 800, D = 1600: Perron, band ranking and participation exact, ambient D̂ and σ̂ close', async () => {
-    const n = 800, dim = 1600;
+    const n = 800,
+      dim = 1600;
     const t = noiseTemplate({ n, dim, sigma: 1, seed: 21 });
     const full = await analyzeObservable(t.reps, { metric: 'euclidean' });
     const part = await analyzeObservable(t.reps, { metric: 'euclidean', route: 'partial' });
@@ -524,7 +549,8 @@ describe('analyzeObservable routes (full / partial)', () => {
     expect(Math.abs(part.band.clusterScore - full.band.clusterScore)).toBeLessThan(1e-6);
     expect(part.bbsProper).toBe(true);
     // Eigenvectors are defined up to sign: compare the MDS coordinates in absolute value.
-    for (let i = 0; i < part.mds.data.length; i++) expect(Math.abs(Math.abs(part.mds.data[i]!) - Math.abs(full.mds.data[i]!))).toBeLessThan(1e-6);
+    for (let i = 0; i < part.mds.data.length; i++)
+      expect(Math.abs(Math.abs(part.mds.data[i]!) - Math.abs(full.mds.data[i]!))).toBeLessThan(1e-6);
   });
 
   it('K = 10 clusters N = 1000: band of 9 and the clusters fingerprint on the partial route', async () => {

@@ -33,7 +33,7 @@ const { missingPeerIn, requirePeers } = await import('../src/peers.js');
 const store = await import('../src/store/index.js');
 const { ARROW_INSTALL, ARROW_RANGE } = await import('../src/store/arrow.js');
 const { writeReport, renderSvg } = await import('../src/report/index.js');
-const { VEGA_INSTALL, VEGA_RANGES } = await import('../src/report/render.js');
+const { VEGA_RANGES } = await import('../src/report/render.js');
 const { writeSyntheticRun } = await import('./report-fixture.js');
 
 const ARROW_MESSAGE =
@@ -58,13 +58,17 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 describe('the generic peer check', () => {
   it('passes for installed packages and names the missing ones, singular and plural', () => {
     expect(() => requirePeers(['vitest'], { entry: 'x', install: 'npm install vitest' })).not.toThrow();
-    expect(() => requirePeers(['vitest', 'not-a-package-xyz'], { entry: 'specdyn/thing', install: 'npm install a b' })).toThrow(
+    expect(() =>
+      requirePeers(['vitest', 'not-a-package-xyz'], { entry: 'specdyn/thing', install: 'npm install a b' }),
+    ).toThrow(
       new SpecdynError(
         'specdyn/thing needs vitest and not-a-package-xyz, optional peer dependencies of specdyn that are not installed (missing: not-a-package-xyz). Install them in your app: npm install a b',
       ),
     );
     expect(() => requirePeers(['not-a-package-xyz'], { entry: 'e', install: 'npm install y', name: 'Y' })).toThrow(
-      new SpecdynError('e needs Y, an optional peer dependency of specdyn that is not installed (missing: not-a-package-xyz). Install it in your app: npm install y'),
+      new SpecdynError(
+        'e needs Y, an optional peer dependency of specdyn that is not installed (missing: not-a-package-xyz). Install it in your app: npm install y',
+      ),
     );
   });
 
@@ -158,7 +162,10 @@ describe('once installed, the same calls work (no stale failure is cached)', () 
       ['values', 'List<Float64>', false],
     ]);
     expect(await store.spectraSchema()).toBe(schema);
-    const svg = await renderSvg({ mark: 'point', data: { values: [{ x: 1 }] }, encoding: { x: { field: 'x', type: 'quantitative' } } }, 'fig');
+    const svg = await renderSvg(
+      { mark: 'point', data: { values: [{ x: 1 }] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+      'fig',
+    );
     expect(svg).toMatch(/^<svg/);
   });
 });
@@ -171,7 +178,11 @@ describe('the CLI with a peer missing: one line, exit 1', () => {
   const link = (name: string) => symlinkSync(resolve('node_modules', name), join(modules, name));
 
   function cli(args: string[]) {
-    const r = spawnSync(process.execPath, [join(pkg, 'dist', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', NODE_PATH: '' }, timeout: 110_000 });
+    const r = spawnSync(process.execPath, [join(pkg, 'dist', 'cli', 'main.js'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', NODE_PATH: '' },
+      timeout: 110_000,
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -181,7 +192,8 @@ describe('the CLI with a peer missing: one line, exit 1', () => {
     cpSync('dist', join(pkg, 'dist'), { recursive: true });
     cpSync('package.json', join(pkg, 'package.json'));
     for (const d of ['build', 'prebuilds']) if (existsSync(d)) symlinkSync(resolve(d), join(pkg, d));
-    for (const name of readdirSync('node_modules')) if (!name.startsWith('.') && !['apache-arrow', 'vega', 'vega-lite'].includes(name)) link(name);
+    for (const name of readdirSync('node_modules'))
+      if (!name.startsWith('.') && !['apache-arrow', 'vega', 'vega-lite'].includes(name)) link(name);
     const runDir = join(root, 'cli-run');
     await writeSyntheticRun(runDir, { steps: 3 });
 

@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseNpy, parseNpz, parseSafetensors, readNpy, readNpz, readSafetensors, readSafetensorsHeader, toMat } from '../src/store/index.js';
+import {
+  parseNpy,
+  parseNpz,
+  parseSafetensors,
+  readNpy,
+  readNpz,
+  readSafetensors,
+  readSafetensorsHeader,
+  toMat,
+} from '../src/store/index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-readers-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -32,7 +41,12 @@ const PUT: Record<string, [number, (le: boolean) => Put]> = {
 };
 
 /** A .npy file: magic, version, header length, dict padded to a multiple of 64 with spaces + '\n', data. */
-function npy(descr: string, shape: number[], values: number[], opts: { fortran?: boolean; version?: 1 | 2 | 3; raw?: Uint8Array } = {}): Uint8Array {
+function npy(
+  descr: string,
+  shape: number[],
+  values: number[],
+  opts: { fortran?: boolean; version?: 1 | 2 | 3; raw?: Uint8Array } = {},
+): Uint8Array {
   const version = opts.version ?? 1;
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${descr}', 'fortran_order': ${opts.fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
@@ -60,13 +74,32 @@ function npy(descr: string, shape: number[], values: number[], opts: { fortran?:
 
 // binary16 bit patterns and their exact values.
 const HALF: [number, number][] = [
-  [0x0000, 0], [0x8000, -0], [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24], [0x0400, 2 ** -14], [0x3c00, 1], [0xc000, -2],
-  [0x3555, 0.333251953125], [0x7bff, 65504], [0x7c00, Infinity], [0xfc00, -Infinity], [0x7e00, NaN],
+  [0x0000, 0],
+  [0x8000, -0],
+  [0x0001, 2 ** -24],
+  [0x03ff, 1023 * 2 ** -24],
+  [0x0400, 2 ** -14],
+  [0x3c00, 1],
+  [0xc000, -2],
+  [0x3555, 0.333251953125],
+  [0x7bff, 65504],
+  [0x7c00, Infinity],
+  [0xfc00, -Infinity],
+  [0x7e00, NaN],
 ];
 // bfloat16 bit patterns (upper half of binary32) and their exact values.
 const BF16: [number, number][] = [
-  [0x0000, 0], [0x0001, 2 ** -133], [0x007f, 127 * 2 ** -133], [0x0080, 2 ** -126], [0x3f80, 1], [0xc0a0, -5], [0x3eab, 0.333984375],
-  [0x7f7f, 3.3895313892515355e38], [0x7f80, Infinity], [0xff80, -Infinity], [0x7fc0, NaN],
+  [0x0000, 0],
+  [0x0001, 2 ** -133],
+  [0x007f, 127 * 2 ** -133],
+  [0x0080, 2 ** -126],
+  [0x3f80, 1],
+  [0xc0a0, -5],
+  [0x3eab, 0.333984375],
+  [0x7f7f, 3.3895313892515355e38],
+  [0x7f80, Infinity],
+  [0xff80, -Infinity],
+  [0x7fc0, NaN],
 ];
 
 describe('.npy', () => {
@@ -81,7 +114,14 @@ describe('.npy', () => {
     expect(Array.from(b.data)).toEqual([1, 2, 3, 4, 5, 6.5]);
     expect(b.dtype).toBe('>f4');
     for (const order of ['<', '>']) {
-      const h = parseNpy(npy(`${order}f2`, [HALF.length], HALF.map((x) => x[0])), 'h.npy');
+      const h = parseNpy(
+        npy(
+          `${order}f2`,
+          [HALF.length],
+          HALF.map((x) => x[0]),
+        ),
+        'h.npy',
+      );
       expect(h.data).toBeInstanceOf(Float64Array);
       expect(Array.from(h.data)).toEqual(HALF.map((x) => x[1]));
       expect(Object.is(h.data[1], -0)).toBe(true);
@@ -95,7 +135,8 @@ describe('.npy', () => {
     const c = Array.from({ length: 24 }, (_, i) => i); // value = C index
     // Fortran layout: element (i, j, k) at i + 2 j + 6 k.
     const f = new Array<number>(24);
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) f[i + 2 * j + 6 * k] = c[i * 12 + j * 4 + k]!;
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) f[i + 2 * j + 6 * k] = c[i * 12 + j * 4 + k]!;
     const a = parseNpy(npy('<f8', shape, f, { fortran: true }));
     expect(Array.from(a.data)).toEqual(c);
     const m = toMat(a, 'a');
@@ -104,8 +145,15 @@ describe('.npy', () => {
 
   it('converts integer and bool dtypes of any byte order to float64 by value', () => {
     const cases: [string, number[]][] = [
-      ['|i1', [-128, 0, 127]], ['|u1', [0, 200, 255]], ['|b1', [0, 1, 0]], ['<i2', [-32768, 5, 32767]], ['>u2', [0, 1, 65535]],
-      ['>i4', [-(2 ** 31), 7, 2 ** 31 - 1]], ['<u4', [0, 3, 2 ** 32 - 1]], ['<i8', [-(2 ** 53), -1, 2 ** 53]], ['>u8', [0, 42, 2 ** 53]],
+      ['|i1', [-128, 0, 127]],
+      ['|u1', [0, 200, 255]],
+      ['|b1', [0, 1, 0]],
+      ['<i2', [-32768, 5, 32767]],
+      ['>u2', [0, 1, 65535]],
+      ['>i4', [-(2 ** 31), 7, 2 ** 31 - 1]],
+      ['<u4', [0, 3, 2 ** 32 - 1]],
+      ['<i8', [-(2 ** 53), -1, 2 ** 53]],
+      ['>u8', [0, 42, 2 ** 53]],
     ];
     for (const [descr, vals] of cases) {
       const a = parseNpy(npy(descr, [3], vals), descr);
@@ -120,7 +168,9 @@ describe('.npy', () => {
   it('refuses truncated, padded and corrupt files and unsupported dtypes, naming the file', async () => {
     const good = npy('<f8', [2, 2], [1, 2, 3, 4]);
     const cut = file('cut.npy', good.subarray(0, good.length - 3));
-    await expect(readNpy(cut)).rejects.toThrow(`Expected 32 data bytes for shape (2, 2) of <f8 for ${cut} but received '29 bytes (truncated)'`);
+    await expect(readNpy(cut)).rejects.toThrow(
+      `Expected 32 data bytes for shape (2, 2) of <f8 for ${cut} but received '29 bytes (truncated)'`,
+    );
     await expect(readNpy(cut)).rejects.toBeInstanceOf(RangeError);
     const padded = new Uint8Array(good.length + 8);
     padded.set(good);
@@ -131,13 +181,17 @@ describe('.npy', () => {
     expect(() => parseNpy(bad, 'bad.npy')).toThrow(/Expected a \.npy file \(magic \\x93NUMPY\) for bad\.npy/);
     const v4 = good.slice();
     v4[6] = 4;
-    expect(() => parseNpy(v4, 'v4.npy')).toThrow("Expected .npy format version 1.0, 2.0 or 3.0 for v4.npy but received '4.0'");
+    expect(() => parseNpy(v4, 'v4.npy')).toThrow(
+      "Expected .npy format version 1.0, 2.0 or 3.0 for v4.npy but received '4.0'",
+    );
     for (const descr of ['<c16', '<U5', '|O', '<M8[ns]', '<f16', 'xf8']) {
       const p = file('dt.npy', npy(descr, [1], [], { raw: new Uint8Array(16) }));
       await expect(readNpy(p)).rejects.toThrow(`for the dtype of ${p} but received '${descr}'`);
     }
     const rec = npy('<f8', [1], [1]);
-    const text = Buffer.from(rec).toString('latin1').replace(`'descr': '<f8'`, `'descr': [('x','<f8')]`.padEnd(13, ' '));
+    const text = Buffer.from(rec)
+      .toString('latin1')
+      .replace(`'descr': '<f8'`, `'descr': [('x','<f8')]`.padEnd(13, ' '));
     expect(() => parseNpy(Buffer.from(text, 'latin1'), 'rec.npy')).toThrow(/structured dtypes are not supported/);
   });
 });
@@ -191,7 +245,12 @@ function storedZip(entries: [string, Uint8Array][]): Uint8Array {
 
 describe('.npz', () => {
   const layer1 = npy('<f4', [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]);
-  const layer2 = npy('>f8', [4, 3], Array.from({ length: 12 }, (_, i) => i / 7), { fortran: true });
+  const layer2 = npy(
+    '>f8',
+    [4, 3],
+    Array.from({ length: 12 }, (_, i) => i / 7),
+    { fortran: true },
+  );
   const expected2 = (() => {
     const out: number[] = [];
     for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) out.push((i + 4 * j) / 7);
@@ -199,8 +258,23 @@ describe('.npz', () => {
   })();
 
   it('reads stored (hand-made) and deflated archives, one array per entry', async () => {
-    const stored = await readNpz(file('s.npz', storedZip([['dense_1.npy', layer1], ['dense_2.npy', layer2]])));
-    const deflated = parseNpz(zipSync({ 'dense_1.npy': [layer1, { level: 9 }], 'dense_2.npy': [layer2, { level: 6 }], 'README.txt': new Uint8Array([65]) }), 'd.npz');
+    const stored = await readNpz(
+      file(
+        's.npz',
+        storedZip([
+          ['dense_1.npy', layer1],
+          ['dense_2.npy', layer2],
+        ]),
+      ),
+    );
+    const deflated = parseNpz(
+      zipSync({
+        'dense_1.npy': [layer1, { level: 9 }],
+        'dense_2.npy': [layer2, { level: 6 }],
+        'README.txt': new Uint8Array([65]),
+      }),
+      'd.npz',
+    );
     for (const z of [stored, deflated]) {
       expect(Object.keys(z)).toEqual(['dense_1', 'dense_2']);
       expect(Array.from(z.dense_1!.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -212,14 +286,23 @@ describe('.npz', () => {
   it('refuses a corrupt archive, an archive without .npy entries and a bad entry, naming the file', async () => {
     const z = storedZip([['a.npy', layer1]]);
     const p = file('corrupt.npz', z.subarray(0, z.length - 30));
-    await expect(readNpz(p)).rejects.toThrow(`Expected a zip archive of .npy files (.npz) for ${p} but received 'bytes that do not unzip`);
-    expect(() => parseNpz(zipSync({ 'x.txt': new Uint8Array(3) }), 'e.npz')).toThrow("Expected at least one .npy entry in the .npz archive for e.npz but received 'none'");
-    expect(() => parseNpz(storedZip([['a.npy', layer1.subarray(0, layer1.length - 1)]]), 'm.npz')).toThrow(/for m\.npz:a\.npy but received '31 bytes \(truncated\)'/);
+    await expect(readNpz(p)).rejects.toThrow(
+      `Expected a zip archive of .npy files (.npz) for ${p} but received 'bytes that do not unzip`,
+    );
+    expect(() => parseNpz(zipSync({ 'x.txt': new Uint8Array(3) }), 'e.npz')).toThrow(
+      "Expected at least one .npy entry in the .npz archive for e.npz but received 'none'",
+    );
+    expect(() => parseNpz(storedZip([['a.npy', layer1.subarray(0, layer1.length - 1)]]), 'm.npz')).toThrow(
+      /for m\.npz:a\.npy but received '31 bytes \(truncated\)'/,
+    );
   });
 });
 
 /** A safetensors file: u64 LE header length, JSON header, buffer (little-endian, C order). */
-function safetensors(tensors: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[], opts: { metadata?: Record<string, string>; lie?: (h: Record<string, unknown>) => void } = {}): Uint8Array {
+function safetensors(
+  tensors: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[],
+  opts: { metadata?: Record<string, string>; lie?: (h: Record<string, unknown>) => void } = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (opts.metadata) header.__metadata__ = opts.metadata;
   let off = 0;
@@ -245,8 +328,24 @@ describe('safetensors', () => {
   const tensors = [
     { name: 'fc1.weight', dtype: 'F32', shape: [2, 3], bytes: le('f4', [1, 2, 3, 4, 5, 0.1]) },
     { name: 'fc1.bias', dtype: 'F64', shape: [2], bytes: le('f8', [-1e-300, 7]) },
-    { name: 'half', dtype: 'F16', shape: [HALF.length], bytes: le('f2', HALF.map((x) => x[0])) },
-    { name: 'brain', dtype: 'BF16', shape: [BF16.length], bytes: le('f2', BF16.map((x) => x[0])) },
+    {
+      name: 'half',
+      dtype: 'F16',
+      shape: [HALF.length],
+      bytes: le(
+        'f2',
+        HALF.map((x) => x[0]),
+      ),
+    },
+    {
+      name: 'brain',
+      dtype: 'BF16',
+      shape: [BF16.length],
+      bytes: le(
+        'f2',
+        BF16.map((x) => x[0]),
+      ),
+    },
     { name: 'ids', dtype: 'I64', shape: [3], bytes: le('i8', [-(2 ** 40), 0, 9]) },
     { name: 'empty', dtype: 'F32', shape: [0, 4], bytes: new Uint8Array(0) },
   ];
@@ -267,27 +366,60 @@ describe('safetensors', () => {
     expect(Array.from(mem.tensors.brain!.data)).toEqual(BF16.map((x) => x[1]));
     const only = await readSafetensors(p, { filter: (e) => e.shape.length === 2 });
     expect(Object.keys(only.tensors)).toEqual(['fc1.weight', 'empty']);
-    expect((await readSafetensorsHeader(p)).tensors.map((e) => e.dtype)).toEqual(['F32', 'F64', 'F16', 'BF16', 'I64', 'F32']);
+    expect((await readSafetensorsHeader(p)).tensors.map((e) => e.dtype)).toEqual([
+      'F32',
+      'F64',
+      'F16',
+      'BF16',
+      'I64',
+      'F32',
+    ]);
   });
 
   it('refuses truncated files and lying headers without reading out of bounds, naming the file', async () => {
     const good = safetensors(tensors);
     const cut = file('cut.safetensors', good.subarray(0, good.length - 5));
-    await expect(readSafetensors(cut)).rejects.toThrow(new RegExp(`tensor 'ids' of ${cut.replace(/[.]/g, '\\.')} but received '\\[\\d+, \\d+\\]'`));
+    await expect(readSafetensors(cut)).rejects.toThrow(
+      new RegExp(`tensor 'ids' of ${cut.replace(/[.]/g, '\\.')} but received '\\[\\d+, \\d+\\]'`),
+    );
     await expect(readSafetensors(cut)).rejects.toThrow(/file truncated or header lying/);
     const huge = good.slice();
     new DataView(huge.buffer).setBigUint64(0, 2n ** 62n, true);
     const hp = file('huge.safetensors', huge);
-    await expect(readSafetensors(hp)).rejects.toThrow(`Expected a header length ≤ the ${huge.length - 8} bytes after it (file truncated or not safetensors) for ${hp} but received '4611686018427387904'`);
-    await expect(readSafetensors(file('tiny.safetensors', new Uint8Array(5)))).rejects.toThrow(/8-byte header length.*but received '5 bytes'/);
+    await expect(readSafetensors(hp)).rejects.toThrow(
+      `Expected a header length ≤ the ${huge.length - 8} bytes after it (file truncated or not safetensors) for ${hp} but received '4611686018427387904'`,
+    );
+    await expect(readSafetensors(file('tiny.safetensors', new Uint8Array(5)))).rejects.toThrow(
+      /8-byte header length.*but received '5 bytes'/,
+    );
     // biome-ignore lint/suspicious/noExplicitAny: each case rewrites one field of a parsed JSON header
     const cases: [string, (h: Record<string, any>) => void, RegExp][] = [
-      ['size', (h) => (h['fc1.weight'].shape = [3, 3]), /Expected 36 bytes for shape \[3, 3\] of F32 for tensor 'fc1\.weight'/],
-      ['overlap', (h) => (h['fc1.bias'].data_offsets = [20, 36]), /non-overlapping tensors \('fc1\.weight' ends at 24\) for tensor 'fc1\.bias'/],
-      ['order', (h) => (h.ids.data_offsets = [30, 2]), /data_offsets \[begin, end\] with 0 ≤ begin ≤ end for tensor 'ids'/],
-      ['dtype', (h) => (h.half.dtype = 'F8_E4M3'), /supported safetensors dtype .* for the dtype of tensor 'half' of .* but received 'F8_E4M3'/],
+      [
+        'size',
+        (h) => (h['fc1.weight'].shape = [3, 3]),
+        /Expected 36 bytes for shape \[3, 3\] of F32 for tensor 'fc1\.weight'/,
+      ],
+      [
+        'overlap',
+        (h) => (h['fc1.bias'].data_offsets = [20, 36]),
+        /non-overlapping tensors \('fc1\.weight' ends at 24\) for tensor 'fc1\.bias'/,
+      ],
+      [
+        'order',
+        (h) => (h.ids.data_offsets = [30, 2]),
+        /data_offsets \[begin, end\] with 0 ≤ begin ≤ end for tensor 'ids'/,
+      ],
+      [
+        'dtype',
+        (h) => (h.half.dtype = 'F8_E4M3'),
+        /supported safetensors dtype .* for the dtype of tensor 'half' of .* but received 'F8_E4M3'/,
+      ],
       ['shape', (h) => (h.half.shape = [-1]), /shape of non-negative integers/],
-      ['metadata', (h) => (h.__metadata__ = { epoch: 3 }), /Expected a string for __metadata__\.epoch of .* but received 3/],
+      [
+        'metadata',
+        (h) => (h.__metadata__ = { epoch: 3 }),
+        /Expected a string for __metadata__\.epoch of .* but received 3/,
+      ],
     ];
     for (const [name, lie, re] of cases) {
       const p = file(`${name}.safetensors`, safetensors(tensors, { lie }));
@@ -296,7 +428,9 @@ describe('safetensors', () => {
     }
     const notJson = good.slice();
     notJson[8] = 0x7b + 1; // '{' → '|'
-    await expect(readSafetensors(file('nj.safetensors', notJson))).rejects.toThrow(/Expected a JSON safetensors header for .*nj\.safetensors/);
+    await expect(readSafetensors(file('nj.safetensors', notJson))).rejects.toThrow(
+      /Expected a JSON safetensors header for .*nj\.safetensors/,
+    );
   });
 });
 
@@ -320,7 +454,10 @@ describe('importSnapshots', () => {
       // Layer a: float64 C order; layer b: the same reps scaled, float32 big-endian Fortran order.
       const fort: number[] = [];
       for (let j = 0; j < r.cols; j++) for (let i = 0; i < r.rows; i++) fort.push(2 * r.data[i * r.cols + j]!);
-      const z = zipSync({ 'a.npy': npy('<f8', [r.rows, r.cols], f64le(r.data)), 'b.npy': npy('>f4', [r.rows, r.cols], fort, { fortran: true }) });
+      const z = zipSync({
+        'a.npy': npy('<f8', [r.rows, r.cols], f64le(r.data)),
+        'b.npy': npy('>f4', [r.rows, r.cols], fort, { fortran: true }),
+      });
       fs.writeFileSync(path.join(dir, `step-${s.step}.npz`), z);
     }
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
@@ -332,7 +469,9 @@ describe('importSnapshots', () => {
     const run = await openRun(out);
     expect(run.status).toBe('finished');
     expect(run.meta.meta.probeLabels).toEqual(labels);
-    expect(Object.keys(run.rows({ observable: 'a' })[0]!).sort()).toEqual([...run.meta.columns.omd!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort());
+    expect(Object.keys(run.rows({ observable: 'a' })[0]!).sort()).toEqual(
+      [...run.meta.columns.omd!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort(),
+    );
     const direct = new OmdTrajectory({ metric: 'euclidean' });
     for (const s of t.snapshots) direct.pushSync(s.step, s.reps);
     const rows = run.rows({ family: 'omd', observable: 'a' });
@@ -348,37 +487,56 @@ describe('importSnapshots', () => {
     // Layer b (float32, scaled by 2): the spectrum scales by 2 to float32 accuracy.
     const vb = run.array(t.snapshots[5]!.step, 'b', 'values') as Float64Array;
     const va = direct.points[5]!.figures.values;
-    for (let i = 0; i < va.length; i++) expect(Math.abs(vb[i]! - 2 * va[i]!)).toBeLessThan(1e-5 * Math.abs(va[va.length - 1]!) * 2);
-    for (const o of [{}, { minOverlap: 0.95 }, { minWindow: 2 }]) expect(run.trajectory('a').regimes(o)).toEqual(direct.regimes(o));
+    for (let i = 0; i < va.length; i++)
+      expect(Math.abs(vb[i]! - 2 * va[i]!)).toBeLessThan(1e-5 * Math.abs(va[va.length - 1]!) * 2);
+    for (const o of [{}, { minOverlap: 0.95 }, { minWindow: 2 }])
+      expect(run.trajectory('a').regimes(o)).toEqual(direct.regimes(o));
     expect(run.trajectory('a').msd()).toEqual(direct.msd());
   });
 
   it('reads step-<n>.npy files as one layer; different N, a missing layer or duplicate steps are clear errors naming the files', async () => {
     const dir = path.join(root, 'npys');
     fs.mkdirSync(dir);
-    for (const s of t.snapshots.slice(0, 3)) fs.writeFileSync(path.join(dir, `step-${s.step}.npy`), npy('<f8', [s.reps.rows, s.reps.cols], f64le(s.reps.data)));
+    for (const s of t.snapshots.slice(0, 3))
+      fs.writeFileSync(
+        path.join(dir, `step-${s.step}.npy`),
+        npy('<f8', [s.reps.rows, s.reps.cols], f64le(s.reps.data)),
+      );
     const ok = await importSnapshots(dir, { out: path.join(root, 'npys-run'), metric: 'euclidean', layer: 'hidden' });
     expect(ok.observables).toEqual(['hidden']);
     expect((await openRun(ok.dir)).rows({ observable: 'hidden' })).toHaveLength(3);
     const s3 = t.snapshots[3]!;
-    fs.writeFileSync(path.join(dir, `step-${s3.step}.npy`), npy('<f8', [s3.reps.rows - 1, s3.reps.cols], f64le(s3.reps.data.subarray(0, (s3.reps.rows - 1) * s3.reps.cols))));
+    fs.writeFileSync(
+      path.join(dir, `step-${s3.step}.npy`),
+      npy('<f8', [s3.reps.rows - 1, s3.reps.cols], f64le(s3.reps.data.subarray(0, (s3.reps.rows - 1) * s3.reps.cols))),
+    );
     const bad = path.join(root, 'npys-bad');
-    await expect(importSnapshots(dir, { out: bad, metric: 'euclidean' })).rejects.toThrow(`Expected the probe count of step-0.npy:reps (N = 40) for step-${s3.step}.npy:reps but received 'N = 39'`);
+    await expect(importSnapshots(dir, { out: bad, metric: 'euclidean' })).rejects.toThrow(
+      `Expected the probe count of step-0.npy:reps (N = 40) for step-${s3.step}.npy:reps but received 'N = 39'`,
+    );
     const failed = await openRun(bad);
     expect(failed.status).toBe('failed');
     expect(failed.meta.error).toMatch(/N = 39/);
     expect(failed.steps).toEqual([0, 5, 10]);
     fs.writeFileSync(path.join(dir, 'step-0.npz'), zipSync({ 'x.npy': npy('<f8', [1], [1]) }));
-    await expect(importSnapshots(dir, { out: path.join(root, 'npys-dup') })).rejects.toThrow("Expected one file per step for step 0 in");
+    await expect(importSnapshots(dir, { out: path.join(root, 'npys-dup') })).rejects.toThrow(
+      'Expected one file per step for step 0 in',
+    );
     const z = path.join(root, 'zs');
     fs.mkdirSync(z);
     const r0 = t.snapshots[0]!.reps;
     const arr = npy('<f8', [r0.rows, r0.cols], f64le(r0.data));
     fs.writeFileSync(path.join(z, 'step-0.npz'), zipSync({ 'a.npy': arr, 'b.npy': arr }));
     fs.writeFileSync(path.join(z, 'step-1.npz'), zipSync({ 'a.npy': arr }));
-    await expect(importSnapshots(z, { out: path.join(root, 'zs-run') })).rejects.toThrow("Expected the layers of step-0.npz (a, b) for step-1.npz but received 'no b'");
-    await expect(importSnapshots(path.join(root, 'nowhere'), { out: path.join(root, 'x') })).rejects.toThrow(/Expected a directory of representation snapshots/);
-    await expect(importSnapshots(z, { out: path.join(root, 'zs-run2'), probeLabels: [1, 2] })).rejects.toThrow("Expected one probe label per row (N = 40 in step-0.npz) for options.probeLabels but received '2 labels'");
+    await expect(importSnapshots(z, { out: path.join(root, 'zs-run') })).rejects.toThrow(
+      "Expected the layers of step-0.npz (a, b) for step-1.npz but received 'no b'",
+    );
+    await expect(importSnapshots(path.join(root, 'nowhere'), { out: path.join(root, 'x') })).rejects.toThrow(
+      /Expected a directory of representation snapshots/,
+    );
+    await expect(importSnapshots(z, { out: path.join(root, 'zs-run2'), probeLabels: [1, 2] })).rejects.toThrow(
+      "Expected one probe label per row (N = 40 in step-0.npz) for options.probeLabels but received '2 labels'",
+    );
   });
 });
 
@@ -401,7 +559,10 @@ describe('importCheckpoints', () => {
         { name: 'head.weight', dtype: 'F32', shape: [3, 60], bytes: new Uint8Array(head.buffer) },
         { name: 'steps', dtype: 'I64', shape: [1, 1], bytes: new Uint8Array(8) },
       ];
-      fs.writeFileSync(path.join(dir, `model-step-${step}.safetensors`), safetensors(tensors, { metadata: { format: 'pt' } }));
+      fs.writeFileSync(
+        path.join(dir, `model-step-${step}.safetensors`),
+        safetensors(tensors, { metadata: { format: 'pt' } }),
+      );
     }
     const out = path.join(root, 'ckpt-run');
     const res = await importCheckpoints(dir, { out });
@@ -422,8 +583,12 @@ describe('importCheckpoints', () => {
       expect([crow.N, crow.M]).toEqual([16, 36]);
       expect(crow.lambda_max).toBe(conv.lambda_max);
     }
-    expect(run.meta.columns.weights!.map((c) => c.name)).toEqual(expect.arrayContaining(['alpha', 'variance_mp_ci_low', 'shape', 'dtype']));
-    expect(Object.keys(run.rows({ observable: 'fc1.weight' })[0]!).sort()).toEqual([...run.meta.columns.weights!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort());
+    expect(run.meta.columns.weights!.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['alpha', 'variance_mp_ci_low', 'shape', 'dtype']),
+    );
+    expect(Object.keys(run.rows({ observable: 'fc1.weight' })[0]!).sort()).toEqual(
+      [...run.meta.columns.weights!.map((c) => c.name), 'step', 'family', 'observable', 'session'].sort(),
+    );
     const reasons = new Map(res.skipped.filter((s) => s.step === 0).map((s) => [s.tensor, s.reason]));
     expect(reasons.get('fc1.bias')).toMatch(/^1-D tensor/);
     expect(reasons.get('steps')).toMatch(/^I64 tensor/);
@@ -433,7 +598,9 @@ describe('importCheckpoints', () => {
     expect(head.length === 2 || /analysis refused it/.test(reasons.get('head.weight') ?? '')).toBe(true);
 
     // One file: the step comes from its name.
-    const single = await importCheckpoints(path.join(dir, 'model-step-100.safetensors'), { out: path.join(root, 'one') });
+    const single = await importCheckpoints(path.join(dir, 'model-step-100.safetensors'), {
+      out: path.join(root, 'one'),
+    });
     expect(single.steps).toEqual([100]);
     // Errors name the file.
     const broken = path.join(root, 'broken');
@@ -442,6 +609,8 @@ describe('importCheckpoints', () => {
     fs.writeFileSync(path.join(broken, 'step-1.safetensors'), bytes.subarray(0, bytes.length - 100));
     await expect(importCheckpoints(broken, { out: path.join(root, 'b-run') })).rejects.toThrow(/step-1\.safetensors/);
     fs.writeFileSync(path.join(broken, 'final.safetensors'), bytes);
-    await expect(importCheckpoints(broken, { out: path.join(root, 'b-run2') })).rejects.toThrow(/Expected a checkpoint name with its step .* for file but received '.*final\.safetensors'/);
+    await expect(importCheckpoints(broken, { out: path.join(root, 'b-run2') })).rejects.toThrow(
+      /Expected a checkpoint name with its step .* for file but received '.*final\.safetensors'/,
+    );
   });
 });

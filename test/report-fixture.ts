@@ -9,18 +9,23 @@ import { createRun, omdRecord, weightRecord, type RunWriter } from '../src/store
 export const FIXTURE = { rows: 60, cols: 120, probes: 60, weightLayer: 'dense_1/kernel', omdLayer: 'hidden_1' };
 
 /** Writes the fixture run into `dir` (steps 0, 10, ...; `steps` snapshots); with `close: false` the writer stays open and is returned. */
-export async function writeSyntheticRun(dir: string, { steps = 8, close = true }: { steps?: number; close?: boolean } = {}): Promise<RunWriter | undefined> {
+export async function writeSyntheticRun(
+  dir: string,
+  { steps = 8, close = true }: { steps?: number; close?: boolean } = {},
+): Promise<RunWriter | undefined> {
   const { rows, cols, probes } = FIXTURE;
   const rng = new Rng(7);
   const noise = rng.fillNormal(new Float64Array(rows * cols)).map((x) => x / Math.sqrt(cols));
-  const u = [rng.unitVector(rows), rng.unitVector(rows)], v = [rng.unitVector(cols), rng.unitVector(cols)];
+  const u = [rng.unitVector(rows), rng.unitVector(rows)],
+    v = [rng.unitVector(cols), rng.unitVector(cols)];
   const traj = new OmdTrajectory({ metric: 'angular' });
   const tt = ringCollapseTrajectory({ n: probes, steps: 12 * (steps - 1), recordEvery: 12, seed: 3 });
   const writer = await createRun(dir, { config: { fixture: 'synthetic', steps }, seed: 7, tfBackend: 'cpu' });
   for (let t = 0; t < steps; t++) {
     const w = Float64Array.from(noise);
     const s = [(3 * t) / (steps - 1), (2 * t) / (steps - 1)];
-    for (let k = 0; k < 2; k++) for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j]! += s[k]! * u[k]![i]! * v[k]![j]!;
+    for (let k = 0; k < 2; k++)
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j]! += s[k]! * u[k]![i]! * v[k]![j]!;
     const ws = await weightSpectrum({ data: w, rows, cols });
     const step = t * 10;
     await traj.push(step, tt.snapshots[t]!.reps);

@@ -72,7 +72,9 @@ describe('report of a small stored run', () => {
   it('has every applicable figure, inline and as its own SVG file, with its title', () => {
     expect(result.figures.map((f) => f.id)).toEqual(EXPECTED.map(([id]) => id));
     for (const [id, title] of EXPECTED) {
-      const fig = new RegExp(`<figure class="fig" id="fig-${id}" data-figure="${id}">\\s*<svg[\\s\\S]*?</svg>\\s*<figcaption>`).exec(html);
+      const fig = new RegExp(
+        `<figure class="fig" id="fig-${id}" data-figure="${id}">\\s*<svg[\\s\\S]*?</svg>\\s*<figcaption>`,
+      ).exec(html);
       expect(fig, id).not.toBeNull();
       expect(fig![0], id).toContain(`>${title.replace(/&/g, '&amp;')}</text>`);
       const file = readFileSync(join(dir, 'figures', `${id}.svg`), 'utf8');
@@ -105,7 +107,9 @@ describe('report of a small stored run', () => {
     // The fixture's signals (3 and 2 at the end, threshold r^(1/4) ≈ 0.84) both detach.
     expect(last.num_spikes).toBe(2);
     expect(keyed(html, `lambda_max:${layer}`)).toBe(fmt(last.lambda_max as number));
-    expect(Math.abs(Number(keyed(html, `lambda_max:${layer}`)) - (last.lambda_max as number)) / (last.lambda_max as number)).toBeLessThan(5e-4);
+    expect(
+      Math.abs(Number(keyed(html, `lambda_max:${layer}`)) - (last.lambda_max as number)) / (last.lambda_max as number),
+    ).toBeLessThan(5e-4);
     expect(keyed(html, `alpha:${layer}`)).toBe(fmt(last.alpha as number));
     const first = rows.find((r) => (r.num_spikes as number) >= 1)!;
     expect(keyed(html, `first_detachment:${layer}`)).toBe(String(first.step));
@@ -128,11 +132,27 @@ describe('report of a small stored run', () => {
     for (const step of full.steps) {
       const row = full.rows({ family: 'weights', step })[0]!;
       const { step: _s, family: _f, observable: _o, session: _x, ...scalars } = row;
-      w.append({ step, observables: [{ observable: 'w', family: 'weights', row: scalars, arrays: { evals: full.array(step, FIXTURE.weightLayer, 'evals')! } }] });
+      w.append({
+        step,
+        observables: [
+          {
+            observable: 'w',
+            family: 'weights',
+            row: scalars,
+            arrays: { evals: full.array(step, FIXTURE.weightLayer, 'evals')! },
+          },
+        ],
+      });
     }
     await w.close();
     const r = await writeReport([fromRun(await openRun(d))]);
-    expect(r.figures.map((f) => f.id)).toEqual(['esd-w', 'top-eigenvalues-w', 'spikes-alpha', 'gap-ratio', 'spacings-w']);
+    expect(r.figures.map((f) => f.id)).toEqual([
+      'esd-w',
+      'top-eigenvalues-w',
+      'spikes-alpha',
+      'gap-ratio',
+      'spacings-w',
+    ]);
     expect(readFileSync(r.html, 'utf8')).not.toContain('OMD layers');
   });
 
@@ -160,7 +180,10 @@ describe('report of a small stored run', () => {
 
   it('opens in headless Chromium: not blank, every figure has a size, no console errors', async () => {
     const chromiumPath = '/usr/bin/chromium';
-    expect(existsSync(chromiumPath), 'Debian chromium is missing: node scripts/bootstrap.mjs --browser installs it').toBe(true);
+    expect(
+      existsSync(chromiumPath),
+      'Debian chromium is missing: node scripts/bootstrap.mjs --browser installs it',
+    ).toBe(true);
     const { chromium } = await import('playwright-core');
     const profile = mkdtempSync(join(tmpdir(), 'specdyn-chromium-'));
     // A fresh profile directory (playwright passes it as --user-data-dir).
@@ -168,17 +191,33 @@ describe('report of a small stored run', () => {
       executablePath: chromiumPath,
       headless: true,
       viewport: { width: 1200, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = browser.pages()[0] ?? (await browser.newPage());
       const problems: string[] = [];
       const requests: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      });
       page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(pathToFileURL(result.html).href, { waitUntil: 'load' });
-      const sizes = await page.$$eval('figure[data-figure] > svg', (els) => els.map((e) => { const b = e.getBoundingClientRect(); return { id: e.parentElement!.getAttribute('data-figure'), w: b.width, h: b.height }; }));
+      const sizes = await page.$$eval('figure[data-figure] > svg', (els) =>
+        els.map((e) => {
+          const b = e.getBoundingClientRect();
+          return { id: e.parentElement!.getAttribute('data-figure'), w: b.width, h: b.height };
+        }),
+      );
       expect(sizes.map((s) => s.id)).toEqual(EXPECTED.map(([id]) => id));
       for (const s of sizes) {
         expect(s.w, s.id!).toBeGreaterThan(50);
@@ -210,10 +249,14 @@ describe('report of a small stored run', () => {
  */
 function pixelStats(png: Buffer): { white: number; counts: Map<string, number> } {
   expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
-  let pos = 8, width = 0, height = 0, channels = 0;
+  let pos = 8,
+    width = 0,
+    height = 0,
+    channels = 0;
   const idat: Buffer[] = [];
   while (pos < png.length) {
-    const len = png.readUInt32BE(pos), type = png.subarray(pos + 4, pos + 8).toString('latin1');
+    const len = png.readUInt32BE(pos),
+      type = png.subarray(pos + 4, pos + 8).toString('latin1');
     const data = png.subarray(pos + 8, pos + 8 + len);
     if (type === 'IHDR') {
       width = data.readUInt32BE(0);
@@ -227,20 +270,29 @@ function pixelStats(png: Buffer): { white: number; counts: Map<string, number> }
   }
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
-  const prev = new Uint8Array(stride), cur = new Uint8Array(stride);
+  const prev = new Uint8Array(stride),
+    cur = new Uint8Array(stride);
   let white = 0;
   const counts = new Map<string, number>();
   for (let y = 0; y < height; y++) {
     const f = raw[y * (stride + 1)]!;
     const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
     for (let i = 0; i < stride; i++) {
-      const a = i >= channels ? cur[i - channels]! : 0, b = prev[i]!, c = i >= channels ? prev[i - channels]! : 0;
-      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-      const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      const a = i >= channels ? cur[i - channels]! : 0,
+        b = prev[i]!,
+        c = i >= channels ? prev[i - channels]! : 0;
+      const p = a + b - c,
+        pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
+      const pred =
+        f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       cur[i] = (line[i]! + pred) & 255;
     }
     for (let x = 0; x < width; x++) {
-      const r = cur[x * channels]!, g = cur[x * channels + 1]!, b = cur[x * channels + 2]!;
+      const r = cur[x * channels]!,
+        g = cur[x * channels + 1]!,
+        b = cur[x * channels + 2]!;
       if (r === 255 && g === 255 && b === 255) white++;
       const hex = '#' + [r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('');
       counts.set(hex, (counts.get(hex) ?? 0) + 1);

@@ -25,10 +25,15 @@ import {
 import { erf, jackknife } from '../src/stats.js';
 
 /** W = θ u vᵀ + Z, Z_ij ~ N(0, s²/M), θ² = τ s² (τ = 0: pure noise). */
-function spiked(n: number, m: number, { variance = 1, snr = 0, seed = 1 } = {}): { w: Mat<Float64Array>; u: Float64Array; v: Float64Array } {
+function spiked(
+  n: number,
+  m: number,
+  { variance = 1, snr = 0, seed = 1 } = {},
+): { w: Mat<Float64Array>; u: Float64Array; v: Float64Array } {
   const rng = new Rng(seed);
   const data = rng.fillNormal(new Float64Array(n * m), 0, Math.sqrt(variance / m));
-  const u = rng.unitVector(n), v = rng.unitVector(m);
+  const u = rng.unitVector(n),
+    v = rng.unitVector(m);
   const theta = Math.sqrt(snr * variance);
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) data[i * m + j]! += theta * u[i]! * v[j]!;
   return { w: { data, rows: n, cols: m }, u, v };
@@ -82,17 +87,26 @@ describe('marchenkoPastur', () => {
   it('bad input: TypeError / RangeError with the standard message', () => {
     expect(() => marchenkoPastur({ ratio: -1 })).toThrow(RangeError);
     expect(() => marchenkoPastur({ ratio: -1 })).toThrow('Expected a number > 0 for ratio but received -1');
-    expect(() => marchenkoPastur({ ratio: 0.5, variance: 0 })).toThrow('Expected a number > 0 for variance but received 0');
+    expect(() => marchenkoPastur({ ratio: 0.5, variance: 0 })).toThrow(
+      'Expected a number > 0 for variance but received 0',
+    );
     expect(() => marchenkoPastur({ ratio: NaN })).toThrow(RangeError);
     expect(() => marchenkoPastur({ ratio: '1' as unknown as number })).toThrow(TypeError);
-    expect(() => marchenkoPastur({ ratio: 1 }).quantile(1.5)).toThrow('Expected a number in [0, 1] for p but received 1.5');
+    expect(() => marchenkoPastur({ ratio: 1 }).quantile(1.5)).toThrow(
+      'Expected a number in [0, 1] for p but received 1.5',
+    );
   });
 });
 
 describe('fitMarchenkoPastur', () => {
   it('recovers σ² within 2% on Wishart samples (N ≥ 500, r = 0.25, 0.5, 1, 2) with a covering interval', () => {
     const s2 = 1.7;
-    for (const [n, m] of [[500, 2000], [500, 1000], [600, 600], [1000, 500]] as const) {
+    for (const [n, m] of [
+      [500, 2000],
+      [500, 1000],
+      [600, 600],
+      [1000, 500],
+    ] as const) {
       const { w } = spiked(n, m, { variance: s2, seed: n + m });
       const e = eigsOf(w); // for r = 2 this includes the N − M zeros (the atom)
       const fit = fitMarchenkoPastur(e, { ratio: n / m });
@@ -118,40 +132,64 @@ describe('fitMarchenkoPastur', () => {
 
   it('is robust to spikes and scale-equivariant; a KDE grid search (WeightWatcher-style) is not', () => {
     // 10 spikes of increasing strength on an r = 1 bulk.
-    const n = 800, m = 800, rng = new Rng(77);
+    const n = 800,
+      m = 800,
+      rng = new Rng(77);
     const data = rng.fillNormal(new Float64Array(n * m), 0, 1 / Math.sqrt(m));
     for (let s = 0; s < 10; s++) {
-      const u = rng.unitVector(n), v = rng.unitVector(m), th = Math.sqrt(3 + s);
+      const u = rng.unitVector(n),
+        v = rng.unitVector(m),
+        th = Math.sqrt(3 + s);
       for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) data[i * m + j]! += th * u[i]! * v[j]!;
     }
     const e = eigsOf({ data, rows: n, cols: m });
     const fit = fitMarchenkoPastur(e, { ratio: 1, bootstrap: 0 });
     expect(fit.spikeCount).toBe(10);
     expect(Math.abs(fit.variance - 1)).toBeLessThan(0.02);
-    const scaled = fitMarchenkoPastur(e.map((x) => 37 * x), { ratio: 1, bootstrap: 0 });
+    const scaled = fitMarchenkoPastur(
+      e.map((x) => 37 * x),
+      { ratio: 1, bootstrap: 0 },
+    );
     expect(Math.abs(scaled.variance / (37 * fit.variance) - 1)).toBeLessThan(1e-12);
     // Kernel-density estimate (Gaussian, Scott bandwidth) matched to the MP pdf by a σ² grid in L2.
     const mu = e.reduce((a, b) => a + b, 0) / n;
     const sd = Math.sqrt(e.reduce((a, b) => a + (b - mu) ** 2, 0) / (n - 1));
-    const h = 1.06 * sd * n ** -0.2, top = e[n - 1]!;
+    const h = 1.06 * sd * n ** -0.2,
+      top = e[n - 1]!;
     const xs = Array.from({ length: 300 }, (_, i) => (top * (i + 0.5)) / 300);
-    const kde = xs.map((x) => e.reduce((s, y) => s + Math.exp(-0.5 * ((x - y) / h) ** 2), 0) / (n * h * Math.sqrt(2 * Math.PI)));
-    let best = Infinity, kdeVar = NaN;
+    const kde = xs.map(
+      (x) => e.reduce((s, y) => s + Math.exp(-0.5 * ((x - y) / h) ** 2), 0) / (n * h * Math.sqrt(2 * Math.PI)),
+    );
+    let best = Infinity,
+      kdeVar = NaN;
     for (let s2 = 0.2; s2 <= 2; s2 += 0.005) {
       const law = marchenkoPastur({ ratio: 1, variance: s2 });
       const d = xs.reduce((acc, x, i) => acc + (kde[i]! - law.pdf(x)) ** 2, 0);
-      if (d < best) { best = d; kdeVar = s2; }
+      if (d < best) {
+        best = d;
+        kdeVar = s2;
+      }
     }
     expect(Math.abs(kdeVar - 1)).toBeGreaterThan(5 * Math.abs(fit.variance - 1));
   });
 
   it('bad input: NaN (with index), negative eigenvalues, too few, empty bulk, bad ratio', () => {
     const e = Float64Array.from({ length: 50 }, (_, i) => 0.5 + i / 50);
-    const withNaN = e.slice(); withNaN[7] = NaN;
-    expect(() => fitMarchenkoPastur(withNaN, { ratio: 0.5 })).toThrow('Expected a finite number for eigs[7] but received NaN');
+    const withNaN = e.slice();
+    withNaN[7] = NaN;
+    expect(() => fitMarchenkoPastur(withNaN, { ratio: 0.5 })).toThrow(
+      'Expected a finite number for eigs[7] but received NaN',
+    );
     expect(() => fitMarchenkoPastur(e, { ratio: -0.5 })).toThrow('Expected a number > 0 for ratio but received -0.5');
-    expect(() => fitMarchenkoPastur(e.map((x) => x - 1), { ratio: 0.5 })).toThrow(RangeError);
-    expect(() => fitMarchenkoPastur(e.subarray(0, 5), { ratio: 0.5 })).toThrow('Expected at least 10 nonzero eigenvalues for eigs but received Float64Array(5)');
+    expect(() =>
+      fitMarchenkoPastur(
+        e.map((x) => x - 1),
+        { ratio: 0.5 },
+      ),
+    ).toThrow(RangeError);
+    expect(() => fitMarchenkoPastur(e.subarray(0, 5), { ratio: 0.5 })).toThrow(
+      'Expected at least 10 nonzero eigenvalues for eigs but received Float64Array(5)',
+    );
     // all mass in a few huge values: the bulk below the fitted edge would be empty
     const weird = Float64Array.from({ length: 20 }, (_, i) => (i < 12 ? 1e-3 * (1 + i) : 1e3 * (1 + i)));
     expect(() => fitMarchenkoPastur(weird, { ratio: 0.5, minBulk: 15 })).toThrow(
@@ -191,7 +229,9 @@ describe('BBP closed forms and spikes', () => {
 
   it('spiked Wishart at τ = 2√r: outlier within 3%, q² within 0.05 of theory (N = 1000, mean of 4 seeds), one spike detected', () => {
     for (const r of [0.5, 2]) {
-      const n = 1000, m = Math.round(n / r), tau = 2 * Math.sqrt(r);
+      const n = 1000,
+        m = Math.round(n / r),
+        tau = 2 * Math.sqrt(r);
       const q2s: number[] = [];
       const lams: number[] = [];
       for (const seed of [1, 2, 3, 4]) {
@@ -211,7 +251,10 @@ describe('BBP closed forms and spikes', () => {
           const sp = detectSpikes(e, fit, { rows: n, cols: m });
           expect(sp.count).toBe(1);
           expect(sp.values[0]! / top.values[0]!).toBeCloseTo(1, 12);
-          expect(sp.threshold).toBeCloseTo(fit.upper + 2.0234 * tracyWidomScale({ rows: n, cols: m, variance: fit.variance }), 12);
+          expect(sp.threshold).toBeCloseTo(
+            fit.upper + 2.0234 * tracyWidomScale({ rows: n, cols: m, variance: fit.variance }),
+            12,
+          );
         }
       }
       const meanLam = lams.reduce((a, b) => a + b, 0) / lams.length;
@@ -236,21 +279,29 @@ describe('powerLawFit', () => {
     for (const alpha of [2, 2.5, 3.5]) {
       const rng = new Rng(Math.round(alpha * 10));
       const x = new Float64Array(5000);
-      for (let i = 0; i < x.length; i++) x[i] = i < 1000 ? 0.05 + 0.9 * rng.uniform() : (1 - rng.uniform()) ** (-1 / (alpha - 1));
+      for (let i = 0; i < x.length; i++)
+        x[i] = i < 1000 ? 0.05 + 0.9 * rng.uniform() : (1 - rng.uniform()) ** (-1 / (alpha - 1));
       const fit = powerLawFit(x);
       expect(Math.abs(fit.alpha - alpha)).toBeLessThan(0.1);
       expect(fit.xmin).toBeGreaterThan(0.9);
       expect(fit.xmin).toBeLessThan(1.5);
       // MLE identity at the chosen x_min
-      let s = 0, k = 0;
-      for (const v of x) if (v >= fit.xmin) { s += Math.log(v / fit.xmin); k++; }
+      let s = 0,
+        k = 0;
+      for (const v of x)
+        if (v >= fit.xmin) {
+          s += Math.log(v / fit.xmin);
+          k++;
+        }
       expect(fit.tailCount).toBe(k);
       expect(fit.alpha).toBeCloseTo(1 + k / s, 10);
     }
   });
   it('bad input', () => {
     expect(() => powerLawFit([1, 2, 3])).toThrow('Expected at least 10 positive values for eigs but received Array(3)');
-    expect(() => powerLawFit([1, 2, Infinity, 4, 5, 6, 7, 8, 9, 10, 11])).toThrow('Expected a finite number for eigs[2] but received Infinity');
+    expect(() => powerLawFit([1, 2, Infinity, 4, 5, 6, 7, 8, 9, 10, 11])).toThrow(
+      'Expected a finite number for eigs[2] but received Infinity',
+    );
   });
 });
 
@@ -305,9 +356,13 @@ describe('level statistics', () => {
   it('surmises are normalised with unit mean; CDFs match the integrated densities', () => {
     for (const beta of [1, 2, 4] as const) {
       const law = wignerSurmise(beta);
-      let mass = 0, mean = 0;
+      let mass = 0,
+        mean = 0;
       const h = 1e-4;
-      for (let s = h / 2; s < 8; s += h) { mass += law.pdf(s) * h; mean += s * law.pdf(s) * h; }
+      for (let s = h / 2; s < 8; s += h) {
+        mass += law.pdf(s) * h;
+        mean += s * law.pdf(s) * h;
+      }
       expect(mass).toBeCloseTo(1, 6);
       expect(mean).toBeCloseTo(1, 6);
       let partial = 0;
@@ -322,12 +377,24 @@ describe('level statistics', () => {
   it('bad input', () => {
     expect(() => gapRatio([1, 2])).toThrow('Expected at least 3 values for eigs but received Array(2)');
     expect(() => gapRatio([1, NaN, 2, 3])).toThrow('Expected a finite number for eigs[1] but received NaN');
-    expect(() => unfold([1, 2, 3], { by: 'spline' } as unknown as { by: 'polynomial' })).toThrow("Expected 'mp' or 'polynomial' for options.by but received 'spline'");
+    expect(() => unfold([1, 2, 3], { by: 'spline' } as unknown as { by: 'polynomial' })).toThrow(
+      "Expected 'mp' or 'polynomial' for options.by but received 'spline'",
+    );
   });
 
   it('jackknife of the mean equals the standard error of the mean', () => {
     const x = new Rng(3).fillNormal(new Float64Array(40));
-    const jk = jackknife(40, 40, (keep) => { let s = 0, c = 0; keep.forEach((k, i) => { if (k) { s += x[i]!; c++; } }); return s / c; });
+    const jk = jackknife(40, 40, (keep) => {
+      let s = 0,
+        c = 0;
+      keep.forEach((k, i) => {
+        if (k) {
+          s += x[i]!;
+          c++;
+        }
+      });
+      return s / c;
+    });
     const m = x.reduce((a, b) => a + b, 0) / 40;
     const se = Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / 39 / 40);
     expect(jk.error).toBeCloseTo(se, 12);
@@ -336,7 +403,10 @@ describe('level statistics', () => {
 
 describe('weightSpectrum', () => {
   it('one row per matrix: WeightWatcher columns against direct computation, spike and its SNR', async () => {
-    const n = 400, m = 800, r = 0.5, tau = 4 * Math.sqrt(r);
+    const n = 400,
+      m = 800,
+      r = 0.5,
+      tau = 4 * Math.sqrt(r);
     const { w } = spiked(n, m, { snr: tau, variance: 2, seed: 21 });
     const row = await weightSpectrum(w, { randomize: { replicas: 2, seed: 4 } });
     const e = eigsOf(w);
@@ -386,7 +456,8 @@ describe('weightSpectrum routes (full / partial)', () => {
     [1200, 600],
   ] as const) {
     it(`N = ${n}, M = ${m}: partial agrees with full on the headline figures`, async () => {
-      const r = n / m, tau = 4 * Math.sqrt(r);
+      const r = n / m,
+        tau = 4 * Math.sqrt(r);
       const { w } = spiked(n, m, { snr: tau, variance: 2, seed: 21 });
       const full = await weightSpectrum(w, { bootstrap: 0 });
       const part = await weightSpectrum(w, { route: 'partial', bootstrap: 0 });

@@ -27,8 +27,12 @@ describe('route choice', () => {
   });
 
   it('rejects bad values naming the option', () => {
-    expect(() => resolveRoute({ route: 'fast' as 'full' })).toThrow(new RangeError("Expected 'auto', 'full' or 'partial' for route but received 'fast'"));
-    expect(() => resolveRoute({ partialAbove: -1 })).toThrow(new RangeError('Expected an integer ≥ 0 for partialAbove but received -1'));
+    expect(() => resolveRoute({ route: 'fast' as 'full' })).toThrow(
+      new RangeError("Expected 'auto', 'full' or 'partial' for route but received 'fast'"),
+    );
+    expect(() => resolveRoute({ partialAbove: -1 })).toThrow(
+      new RangeError('Expected an integer ≥ 0 for partialAbove but received -1'),
+    );
     expect(() => resolveRoute({ partialAbove: '9' as unknown as number })).toThrow(TypeError);
   });
 });
@@ -59,7 +63,8 @@ describe('one body, two drivers', () => {
   }
 
   it('runSteps uses run, runStepsSync uses runSync, in order, with the same result', async () => {
-    const la: string[] = [], ls: string[] = [];
+    const la: string[] = [],
+      ls: string[] = [];
     expect(await runSteps(body(la))).toBe(22);
     expect(runStepsSync(body(ls))).toBe(22);
     expect(la).toEqual(['run 1', 'run 2']);
@@ -91,7 +96,8 @@ describe('pseudoSpectrum', () => {
   });
 
   it('on an interval: quantiles of the density restricted to it', () => {
-    const lo = -5, hi = 5;
+    const lo = -5,
+      hi = 5;
     const p = pseudoSpectrum(a, 100, { interval: [lo, hi] }).runSync();
     const inside = Array.from(exact).filter((v) => v >= lo && v <= hi);
     for (let i = 0; i < 100; i++) {

@@ -10,10 +10,14 @@ export function stationarySample(n: number, ratio: number, seed: number): Float6
   const rng = new Rng(seed, 7);
   const g = rng.fillNormal(new Float64Array(n * n));
   const h = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] = (g[i * n + j]! + g[j * n + i]!) / Math.sqrt(2 * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) h[i * n + j] = (g[i * n + j]! + g[j * n + i]!) / Math.sqrt(2 * n);
   const lam = eigvalshSync({ data: h, rows: n, cols: n });
   const x = rng.fillNormal(new Float64Array(n * m), 0, 1 / Math.sqrt(m));
-  for (let i = 0; i < n; i++) { const s = 1 / lam[i]!; for (let j = 0; j < m; j++) x[i * m + j]! *= s; }
+  for (let i = 0; i < n; i++) {
+    const s = 1 / lam[i]!;
+    for (let j = 0; j < m; j++) x[i * m + j]! *= s;
+  }
   return eigvalshSync(gramSync({ data: x, rows: n, cols: m }));
 }
 
@@ -29,6 +33,7 @@ export function stationaryL1(values: Float64Array, ratio: number, lo: number, hi
   }
   const cdf = (x: number) => (x === -Infinity ? 0 : x === Infinity ? 1 : stationaryCdf(x, { ratio }));
   let l1 = 0;
-  for (let k = 0; k < counts.length; k++) l1 += Math.abs(counts[k]! / values.length - (cdf(cuts[k + 1]!) - cdf(cuts[k]!)));
+  for (let k = 0; k < counts.length; k++)
+    l1 += Math.abs(counts[k]! / values.length - (cdf(cuts[k + 1]!) - cdf(cuts[k]!)));
   return l1;
 }

@@ -15,17 +15,25 @@ describe('kmeansExplained', () => {
 
   it('K tight, well-separated clusters in R³ with k = K: explained ≈ 1 and exactly 1 − within/total', () => {
     const rng = new Rng(3);
-    const centres = [[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10]];
+    const centres = [
+      [0, 0, 0],
+      [10, 0, 0],
+      [0, 10, 0],
+      [0, 0, 10],
+    ];
     const rows: number[][] = [];
     for (let i = 0; i < 200; i++) rows.push(centres[i % 4]!.map((c) => c + 0.1 * rng.normal()));
     const p = points(rows);
     // Independent evaluation with the true labels (i mod 4): the k-means optimum for such clusters.
     const mean = [0, 1, 2].map((j) => rows.reduce((a, r) => a + r[j]!, 0) / rows.length);
-    const cm = centres.map((_, c) => [0, 1, 2].map((j) => {
-      const mine = rows.filter((_, i) => i % 4 === c);
-      return mine.reduce((a, r) => a + r[j]!, 0) / mine.length;
-    }));
-    let total = 0, within = 0;
+    const cm = centres.map((_, c) =>
+      [0, 1, 2].map((j) => {
+        const mine = rows.filter((_, i) => i % 4 === c);
+        return mine.reduce((a, r) => a + r[j]!, 0) / mine.length;
+      }),
+    );
+    let total = 0,
+      within = 0;
     for (const [i, r] of rows.entries()) {
       for (const [j, x] of r.entries()) {
         total += (x - mean[j]!) ** 2;
@@ -39,6 +47,16 @@ describe('kmeansExplained', () => {
   it('NaN without dimensions, with no more points than centres, or when all points coincide', () => {
     expect(kmeansExplained({ data: new Float64Array(0), rows: 5, cols: 0 }, 2)).toBeNaN();
     expect(kmeansExplained(points([[1], [2], [3]]), 3)).toBeNaN();
-    expect(kmeansExplained(points([[2, 2], [2, 2], [2, 2], [2, 2]]), 2)).toBeNaN();
+    expect(
+      kmeansExplained(
+        points([
+          [2, 2],
+          [2, 2],
+          [2, 2],
+          [2, 2],
+        ]),
+        2,
+      ),
+    ).toBeNaN();
   });
 });

@@ -18,7 +18,12 @@ function snapshot(step: number): Snapshot {
     step,
     logs: { loss: 1 / (step + 1), acc: step === 0 ? NaN : 0.5 },
     observables: [
-      { observable: 'dense_1', family: 'omd' as const, row: { n: 7, perron: Infinity, low: -Infinity, nan: NaN, fp: 'noise', clear: false, none: null }, arrays: { values: evals, bandVectors: vecs } },
+      {
+        observable: 'dense_1',
+        family: 'omd' as const,
+        row: { n: 7, perron: Infinity, low: -Infinity, nan: NaN, fp: 'noise', clear: false, none: null },
+        arrays: { values: evals, bandVectors: vecs },
+      },
       { observable: 'dense_1/kernel', family: 'weights' as const, row: { alpha: 2.5 + step } },
     ],
   };
@@ -46,18 +51,32 @@ describe('run store round trip', () => {
     expect(run.meta.seed).toBe(7);
     const omd = run.rows({ family: 'omd', observable: 'dense_1' });
     expect(omd.map((r) => r.step)).toEqual([0, 10, 20, 30]);
-    expect(omd[0]).toMatchObject({ n: 7, perron: Infinity, low: -Infinity, fp: 'noise', clear: false, none: null, family: 'omd', observable: 'dense_1', session: 0 });
+    expect(omd[0]).toMatchObject({
+      n: 7,
+      perron: Infinity,
+      low: -Infinity,
+      fp: 'noise',
+      clear: false,
+      none: null,
+      family: 'omd',
+      observable: 'dense_1',
+      session: 0,
+    });
     expect(Number.isNaN(omd[0]!.nan)).toBe(true);
     const logs = run.rows({ family: 'logs' });
     expect(logs.map((l) => l.loss)).toEqual([1, 1 / 11, 1 / 21, 1 / 31]);
     expect(Number.isNaN(logs[0]!.acc)).toBe(true);
     const v = run.array(20, 'dense_1', 'values');
     expect(v).toBeInstanceOf(Float64Array);
-    expect(Array.from(v as Float64Array)).toEqual(Array.from(snapshot(20).observables[0]!.arrays!.values as Float64Array));
+    expect(Array.from(v as Float64Array)).toEqual(
+      Array.from(snapshot(20).observables[0]!.arrays!.values as Float64Array),
+    );
     const b = run.array(30, 'dense_1', 'bandVectors') as { data: Float32Array; rows: number; cols: number };
     expect(b.data).toBeInstanceOf(Float32Array);
     expect([b.rows, b.cols]).toEqual([2, 3]);
-    expect(Array.from(b.data)).toEqual(Array.from((snapshot(30).observables[0]!.arrays!.bandVectors as { data: Float32Array }).data));
+    expect(Array.from(b.data)).toEqual(
+      Array.from((snapshot(30).observables[0]!.arrays!.bandVectors as { data: Float32Array }).data),
+    );
     expect(run.observables()).toEqual(['dense_1', 'dense_1/kernel']);
   });
 
@@ -70,7 +89,9 @@ describe('run store round trip', () => {
     const other = fresh();
     fs.mkdirSync(other);
     fs.writeFileSync(path.join(other, 'notes.txt'), 'x');
-    await expect(openRun(other)).rejects.toThrow(`Expected a specdyn run directory (with run.json) for dir but received '${other}'`);
+    await expect(openRun(other)).rejects.toThrow(
+      `Expected a specdyn run directory (with run.json) for dir but received '${other}'`,
+    );
     await expect(createRun(other, {})).rejects.toThrow(/notes\.txt/);
     expect(SpecdynError).toBe(BaseError);
   });
@@ -125,8 +146,12 @@ for (let step = 0; ; step++) {
   await w.flush();
   process.stdout.write('flushed ' + (step + 1) + '\\n');
 }`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: packageRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '';
     child.stderr.on('data', (d) => (err += d));
     const printed = await new Promise<number>((resolve, reject) => {
       child.stdout.on('data', (d) => {
@@ -163,13 +188,21 @@ for (let step = 0; ; step++) {
     const last = steps[steps.length - 1]!;
     // The restart repeats the last step (resumed from a checkpoint) and goes on.
     const values = new Float64Array([1, 2, 3]);
-    w.append({ step: last, observables: [{ observable: 'h1', family: 'omd', row: { step_sq: -1 }, arrays: { values } }] });
+    w.append({
+      step: last,
+      observables: [{ observable: 'h1', family: 'omd', row: { step_sq: -1 }, arrays: { values } }],
+    });
     w.append({ step: last + 1, observables: [{ observable: 'h1', family: 'omd', row: { step_sq: -2 } }] });
     await w.close();
     const again = await openRun(dir);
     expect(again.status).toBe('finished');
     expect(again.problems).toEqual([]);
-    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.arrow')).sort()).toEqual(['spectra-000.arrow', 'spectra-001.arrow']);
+    expect(
+      fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith('.arrow'))
+        .sort(),
+    ).toEqual(['spectra-000.arrow', 'spectra-001.arrow']);
     expect(again.meta.sessions.map((s) => s.status)).toEqual(['interrupted', 'finished']);
     const h1 = again.rows({ family: 'omd', observable: 'h1' });
     expect(h1.map((r) => r.step)).toEqual([...steps, last + 1]);
@@ -183,7 +216,14 @@ for (let step = 0; ; step++) {
     const w = await createRun(dir, { durable: false });
     const snaps = [0, 1, 2].map((step) => ({
       step,
-      observables: [{ observable: 'h', family: 'omd' as const, row: { x: step, inf: -Infinity }, arrays: { v: Float64Array.from({ length: 50 }, (_, i) => step + i) } }],
+      observables: [
+        {
+          observable: 'h',
+          family: 'omd' as const,
+          row: { x: step, inf: -Infinity },
+          arrays: { v: Float64Array.from({ length: 50 }, (_, i) => step + i) },
+        },
+      ],
     }));
     w.append(snaps[0]!);
     w.append(snaps[1]!);
@@ -211,7 +251,9 @@ for (let step = 0; ; step++) {
       expect(run.steps).toEqual([0, 1]);
       expect(run.rows().map((r) => r.x)).toEqual([0, 1]);
       expect(run.rows()[1]!.inf).toBe(-Infinity);
-      expect(Array.from(run.array(1, 'h', 'v') as Float64Array)).toEqual(Array.from(snaps[1]!.observables[0]!.arrays.v));
+      expect(Array.from(run.array(1, 'h', 'v') as Float64Array)).toEqual(
+        Array.from(snaps[1]!.observables[0]!.arrays.v),
+      );
       expect(run.arrays()).toHaveLength(2);
       expect(run.problems.length > 0).toBe(!(j === jsonlBefore && s === shardBefore));
       // repairRun leaves a clean run that reads the same and whose shard is an Arrow file.
@@ -264,13 +306,21 @@ describe('stored OMD trajectory', () => {
     await w.close();
     const stored = (await openRun(dir)).trajectory('h');
     expect(stored.points).toHaveLength(live.points.length);
-    const options = [{}, { minOverlap: 0.99 }, { minWindow: 6 }, { minGapRatio: 1.1 }, { minGapRatio: 3, minOverlap: 0.5, minWindow: 2 }];
+    const options = [
+      {},
+      { minOverlap: 0.99 },
+      { minWindow: 6 },
+      { minGapRatio: 1.1 },
+      { minGapRatio: 3, minOverlap: 0.5, minWindow: 2 },
+    ];
     for (const o of options) expect(stored.regimes(o)).toEqual(live.regimes(o));
     expect(live.regimes().verdict).toBe('transition');
     expect(stored.msd()).toEqual(live.msd());
     expect(() => stored.regimes({ minOverlap: 2 })).toThrow(RangeError);
     const run = await openRun(dir);
-    expect(() => run.trajectory('nope')).toThrow("Expected an OMD observable of this run (h) for observable but received 'nope'");
+    expect(() => run.trajectory('nope')).toThrow(
+      "Expected an OMD observable of this run (h) for observable but received 'nope'",
+    );
   });
 
   it('rows without the regime columns give an error naming the column', async () => {
@@ -287,15 +337,23 @@ describe('bad snapshots', () => {
     const dir = fresh();
     const w = await createRun(dir, {});
     const ok = { observable: 'h', family: 'omd' as const, row: { x: 1 } };
-    expect(() => w.append({ step: NaN, observables: [ok] })).toThrow('Expected a finite number for snapshot.step but received NaN');
-    expect(() => w.append({ step: 0, observables: [{ ...ok, family: 'x' as never }] })).toThrow(/snapshot\.observables\[0\]\.family/);
+    expect(() => w.append({ step: NaN, observables: [ok] })).toThrow(
+      'Expected a finite number for snapshot.step but received NaN',
+    );
+    expect(() => w.append({ step: 0, observables: [{ ...ok, family: 'x' as never }] })).toThrow(
+      /snapshot\.observables\[0\]\.family/,
+    );
     expect(() => w.append({ step: 0, observables: [{ ...ok, row: { step: 3 } }] })).toThrow(RangeError);
     expect(() => w.append({ step: 0, observables: [{ ...ok, row: { x: [1] as never } }] })).toThrow(TypeError);
-    expect(() => w.append({ step: 0, observables: [{ ...ok, arrays: { v: [1, 2] as never } }] })).toThrow(/snapshot\.observables\[0\]\.arrays\.v/);
+    expect(() => w.append({ step: 0, observables: [{ ...ok, arrays: { v: [1, 2] as never } }] })).toThrow(
+      /snapshot\.observables\[0\]\.arrays\.v/,
+    );
     expect(() => w.append({ step: 0, observables: [ok, ok] })).toThrow(/one record per/);
     expect(w.pending).toBe(0);
     w.append({ step: 5, observables: [ok] });
-    expect(() => w.append({ step: 5, observables: [ok] })).toThrow("Expected a step greater than the previous snapshot's (5) for snapshot.step but received 5");
+    expect(() => w.append({ step: 5, observables: [ok] })).toThrow(
+      "Expected a step greater than the previous snapshot's (5) for snapshot.step but received 5",
+    );
     await w.close();
     expect(() => w.append({ step: 6, observables: [ok] })).toThrow(/closed/);
     await expect(createRun(dir, { config: { other: 1 } })).resolves.toBeDefined();

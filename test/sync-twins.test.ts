@@ -2,7 +2,13 @@
 // same numbers bit for bit on every route, same errors (thrown instead of rejected).
 import { describe, expect, it } from 'vitest';
 import { randn } from './helpers.js';
-import { clusterTemplate, iidResampleNull, iidResampleNullSync, weightSpectrum, weightSpectrumSync } from '../src/index.js';
+import {
+  clusterTemplate,
+  iidResampleNull,
+  iidResampleNullSync,
+  weightSpectrum,
+  weightSpectrumSync,
+} from '../src/index.js';
 
 /** Deep equality that treats typed arrays element-wise and NaN as equal to NaN. */
 function expectSame(a: unknown, b: unknown, path = 'result'): void {
@@ -11,7 +17,8 @@ function expectSame(a: unknown, b: unknown, path = 'result'): void {
     expect(Array.from(a as Float64Array), path).toEqual(Array.from(b as Float64Array));
   } else if (a !== null && typeof a === 'object') {
     expect(Object.keys(b as object).sort(), path).toEqual(Object.keys(a).sort());
-    for (const k of Object.keys(a)) expectSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+    for (const k of Object.keys(a))
+      expectSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
   } else {
     expect(b, path).toEqual(a); // toEqual: NaN equals NaN
   }
@@ -35,7 +42,8 @@ describe('weightSpectrumSync', () => {
 
   it('throws what the async call rejects with', async () => {
     const w = randn(20, 30, 1);
-    const msg = "Expected route 'full' (the shuffled baseline needs full spectra) for randomize with route 'partial' but received true";
+    const msg =
+      "Expected route 'full' (the shuffled baseline needs full spectra) for randomize with route 'partial' but received true";
     await expect(weightSpectrum(w, { route: 'partial', randomize: true })).rejects.toThrow(new RangeError(msg));
     expect(() => weightSpectrumSync(w, { route: 'partial', randomize: true })).toThrow(new RangeError(msg));
     expect(() => weightSpectrumSync({ data: new Float64Array(3), rows: 2, cols: 2 })).toThrow(RangeError);

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SpecdynError } from '../src/errors.js';
 
-const LOAD_ERROR = 'specdyn: no compiled addon exists for this platform, architecture and Node ABI. Fix: npm rebuild specdyn.';
+const LOAD_ERROR =
+  'specdyn: no compiled addon exists for this platform, architecture and Node ABI. Fix: npm rebuild specdyn.';
 
 vi.mock('../src/native.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../src/native.js')>();
@@ -24,7 +25,7 @@ afterEach(() => {
 });
 
 describe('loadTf without the native addon', () => {
-  it("falls back to wasm and says so once on stderr, with the reason", async () => {
+  it('falls back to wasm and says so once on stderr, with the reason', async () => {
     delete process.env['SPECDYN_TF_BACKEND'];
     const writes: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -34,7 +35,11 @@ describe('loadTf without the native addon', () => {
     const first = await loadTf();
     expect(first.backend).toBe('wasm');
     expect(first.tf.getBackend()).toBe('wasm');
-    expect(first.attempts.map((a) => [a.backend, a.ok])).toEqual([['tfjs-node', false], ['specdyn-native', false], ['wasm', true]]);
+    expect(first.attempts.map((a) => [a.backend, a.ok])).toEqual([
+      ['tfjs-node', false],
+      ['specdyn-native', false],
+      ['wasm', true],
+    ]);
     expect(first.attempts[1]!.reason).toBe(LOAD_ERROR);
     const second = await loadTf();
     expect(second.backend).toBe('wasm');
@@ -48,14 +53,19 @@ describe('loadTf without the native addon', () => {
 
   it("require: 'specdyn-native' turns the fallback into an error naming the reason", async () => {
     delete process.env['SPECDYN_TF_BACKEND'];
-    const err = await loadTf({ require: 'specdyn-native' }).then(() => null, (e: unknown) => e);
+    const err = await loadTf({ require: 'specdyn-native' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SpecdynError);
     expect((err as Error).message).toBe(
       "specdyn: no TensorFlow.js backend at least as fast as 'specdyn-native' (loadTf option 'require') could be loaded:\n" +
         '  tfjs-node: @tensorflow/tfjs-node is not installed (it is an optional peer dependency; its install script downloads libtensorflow, which fails offline, with --ignore-scripts, or on platforms without prebuilt binaries)\n' +
         `  specdyn-native: ${LOAD_ERROR}`,
     );
-    await expect(loadTf({ backend: 'specdyn-native' })).rejects.toThrow(/forced TensorFlow.js backend 'specdyn-native' could not be loaded:\n {2}specdyn-native: specdyn: no compiled addon/);
+    await expect(loadTf({ backend: 'specdyn-native' })).rejects.toThrow(
+      /forced TensorFlow.js backend 'specdyn-native' could not be loaded:\n {2}specdyn-native: specdyn: no compiled addon/,
+    );
   });
 });
 

@@ -25,7 +25,9 @@ function examples(lines: string[]): string {
 /** Builds the program. `run` receives the command's exit code through `setExit`. */
 export function buildProgram(state: { exit: number; output?: Output; abort: AbortController }): Command {
   const program = new Command('specdyn')
-    .description('Watch neural networks learn through random-matrix spectra: train with the monitor on, analyse runs, write reports.')
+    .description(
+      'Watch neural networks learn through random-matrix spectra: train with the monitor on, analyse runs, write reports.',
+    )
     .version(packageVersion(), '-V, --version')
     .option('--json', 'print one JSON document on stdout (progress and messages go to stderr)')
     .option('-q, --quiet', 'print only errors')
@@ -36,20 +38,30 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
     .configureOutput({ outputError: (str, write) => write(str.split('\n').filter((l) => l.trim())[0]! + '\n') })
     .addHelpText(
       'after',
-      examples(['specdyn train config.json --steps 300', 'specdyn runs runs/', 'specdyn report runs/mnist-1', 'specdyn report --watch runs/mnist-1', 'specdyn doctor --json']) +
-        '\nExit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\n',
+      examples([
+        'specdyn train config.json --steps 300',
+        'specdyn runs runs/',
+        'specdyn report runs/mnist-1',
+        'specdyn report --watch runs/mnist-1',
+        'specdyn doctor --json',
+      ]) + '\nExit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\n',
     );
   const out = (cmd: Command): Output => (state.output = new Output(cmd.optsWithGlobals() as GlobalFlags));
 
   const trainCmd = program
     .command('train')
     .argument('<config.json>', "training configuration (JSON object); '-' for none (defaults and flags only)")
-    .description('train the built-in MLP (MNIST or synthetic) with the spectral monitor on, writing a run directory and its report');
+    .description(
+      'train the built-in MLP (MNIST or synthetic) with the spectral monitor on, writing a run directory and its report',
+    );
   for (const d of TRAIN_OPTIONS) {
     if (d.kind === 'bool') {
       trainCmd.addOption(new Option(`--no-${flagName(d.key)}`, `do not ${d.doc.replace(/ \(--no-.*\)$/, '')}`));
     } else {
-      const opt = new Option(`--${flagName(d.key)} <${d.kind === 'ints' ? 'list' : d.kind === 'string' ? 'value' : 'n'}>`, describeDefault(d) ? `${d.doc} (default ${describeDefault(d)})` : d.doc);
+      const opt = new Option(
+        `--${flagName(d.key)} <${d.kind === 'ints' ? 'list' : d.kind === 'string' ? 'value' : 'n'}>`,
+        describeDefault(d) ? `${d.doc} (default ${describeDefault(d)})` : d.doc,
+      );
       if (d.choices) opt.choices(d.choices);
       trainCmd.addOption(opt);
     }
@@ -61,7 +73,8 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
         'specdyn train config.json',
         'specdyn train - --data synthetic --steps 200 --hidden-sizes 64,64 --out runs/synthetic-1',
         'specdyn train config.json --learning-rate 0.1 --snapshot-every 25 --json > result.json',
-      ]) + '\nEvery key of the config file is also a flag (flags win). Ctrl-C stops after the current step and leaves an unfinished, readable run.\n',
+      ]) +
+        '\nEvery key of the config file is also a flag (flags win). Ctrl-C stops after the current step and leaves an unfinished, readable run.\n',
     )
     .action(async (configPath: string, _opts: unknown, cmd: Command) => {
       const o = out(cmd);
@@ -71,7 +84,9 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
         try {
           text = readFileSync(configPath, 'utf8');
         } catch (err) {
-          throw new UsageError(`Cannot read the config file ${configPath}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+          throw new UsageError(
+            `Cannot read the config file ${configPath}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+          );
         }
         try {
           file = JSON.parse(text);
@@ -84,8 +99,11 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
       const { train } = await import('./train.js');
       const r = await train(cfg, o, state.abort.signal);
       o.result(r, () => {
-        const lines = [`run: ${r.run} (${r.status}, ${r.stepsDone} steps, ${r.snapshots} snapshots, backend ${r.backend})`];
-        if (Number.isFinite(r.final.loss)) lines.push(`final loss ${r.final.loss!.toFixed(4)}, accuracy ${r.final.accuracy?.toFixed(4)}`);
+        const lines = [
+          `run: ${r.run} (${r.status}, ${r.stepsDone} steps, ${r.snapshots} snapshots, backend ${r.backend})`,
+        ];
+        if (Number.isFinite(r.final.loss))
+          lines.push(`final loss ${r.final.loss!.toFixed(4)}, accuracy ${r.final.accuracy?.toFixed(4)}`);
         if (r.report) lines.push(`report: ${r.report}`);
         return lines.join('\n');
       });
@@ -94,17 +112,38 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
 
   program
     .command('analyze')
-    .argument('<path>', 'a run directory, a .safetensors checkpoint or a directory of them, or a directory of step-<n>.npy/.npz snapshots')
-    .option('-o, --out <dir>', 'imports: the new run directory (default runs/<name>); a run: where its report goes (default: the run directory)')
-    .addOption(new Option('--metric <value>', 'OMD distance for .npy/.npz snapshots (default angular)').choices(['angular', 'euclidean', 'cosine', 'sqeuclidean']))
+    .argument(
+      '<path>',
+      'a run directory, a .safetensors checkpoint or a directory of them, or a directory of step-<n>.npy/.npz snapshots',
+    )
+    .option(
+      '-o, --out <dir>',
+      'imports: the new run directory (default runs/<name>); a run: where its report goes (default: the run directory)',
+    )
+    .addOption(
+      new Option('--metric <value>', 'OMD distance for .npy/.npz snapshots (default angular)').choices([
+        'angular',
+        'euclidean',
+        'cosine',
+        'sqeuclidean',
+      ]),
+    )
     .option('--kernel', 'checkpoints store kernels as [in, out] (Keras/Flax); default PyTorch [out, in]')
-    .description('turn checkpoints or representation snapshots into a run (figures into the run store), or re-read a run, and write the report')
+    .description(
+      'turn checkpoints or representation snapshots into a run (figures into the run store), or re-read a run, and write the report',
+    )
     .addHelpText(
       'after',
-      examples(['specdyn analyze checkpoints/ --out runs/resnet', 'specdyn analyze reps/ --metric euclidean --out runs/reps', 'specdyn analyze runs/mnist-1 --out report-copy --json']) +
+      examples([
+        'specdyn analyze checkpoints/ --out runs/resnet',
+        'specdyn analyze reps/ --metric euclidean --out runs/reps',
+        'specdyn analyze runs/mnist-1 --out report-copy --json',
+      ]) +
         '\nCheckpoints: one .safetensors file per step (the step is the last number in the file name). Snapshots: step-<n>.npy (one N x D array) or step-<n>.npz (one array per layer).\n',
     )
-    .action(async (path: string, opts: { out?: string; metric?: string; kernel?: boolean }, cmd: Command) => (await commands()).analyzeCommand(path, opts, out(cmd)));
+    .action(async (path: string, opts: { out?: string; metric?: string; kernel?: boolean }, cmd: Command) =>
+      (await commands()).analyzeCommand(path, opts, out(cmd)),
+    );
 
   program
     .command('report')
@@ -113,8 +152,17 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
     .option('-w, --watch', 'rebuild while the run is being written; the page refreshes itself')
     .option('--interval <seconds>', 'how often --watch looks for new snapshots (default 2)')
     .description('write report.html (self-contained) and one SVG per figure')
-    .addHelpText('after', examples(['specdyn report runs/mnist-1', 'specdyn report --watch runs/mnist-1', 'specdyn report runs/lr-0.01 runs/lr-0.1 --out sweep-report']))
-    .action(async (dirs: string[], opts: { out?: string; watch?: boolean; interval?: string }, cmd: Command) => (await commands()).reportCommand(dirs, opts, out(cmd), state.abort.signal));
+    .addHelpText(
+      'after',
+      examples([
+        'specdyn report runs/mnist-1',
+        'specdyn report --watch runs/mnist-1',
+        'specdyn report runs/lr-0.01 runs/lr-0.1 --out sweep-report',
+      ]),
+    )
+    .action(async (dirs: string[], opts: { out?: string; watch?: boolean; interval?: string }, cmd: Command) =>
+      (await commands()).reportCommand(dirs, opts, out(cmd), state.abort.signal),
+    );
 
   program
     .command('runs')
@@ -125,16 +173,24 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
 
   program
     .command('doctor')
-    .description('the tfjs backend chosen and why, the native build, BLAS and threads, versions, and what to install for more speed')
+    .description(
+      'the tfjs backend chosen and why, the native build, BLAS and threads, versions, and what to install for more speed',
+    )
     .addHelpText('after', examples(['specdyn doctor', 'specdyn doctor --json']))
     .action(async (_opts: unknown, cmd: Command) => (await commands()).doctorCommand(out(cmd)));
 
   program
     .command('bench')
-    .argument('[suite...]', "suites of bench/ (linalg, omd, iterative, train, phase-diagram) or 'report'; default all of bench/")
+    .argument(
+      '[suite...]',
+      "suites of bench/ (linalg, omd, iterative, train, phase-diagram) or 'report'; default all of bench/",
+    )
     .option('--snapshots <n>', "snapshots of the run the 'report' suite builds (default 200)")
     .description('run the benchmark suites')
-    .addHelpText('after', examples(['specdyn bench report', 'specdyn bench linalg omd', 'specdyn bench report --snapshots 500 --json']))
+    .addHelpText(
+      'after',
+      examples(['specdyn bench report', 'specdyn bench linalg omd', 'specdyn bench report --snapshots 500 --json']),
+    )
     .action(async (suites: string[], opts: { snapshots?: string }, cmd: Command) => {
       state.exit = await (await commands()).benchCommand(suites, opts, out(cmd));
     });
@@ -148,7 +204,9 @@ export async function main(argv: string[]): Promise<number> {
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: leave now
-    process.stderr.write('\ninterrupted: finishing the current step and closing the run (Ctrl-C again to quit at once)\n');
+    process.stderr.write(
+      '\ninterrupted: finishing the current step and closing the run (Ctrl-C again to quit at once)\n',
+    );
     state.abort.abort();
   };
   process.on('SIGINT', onSigint);
@@ -159,7 +217,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; every parse error was printed as one line by commander.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? 0
+        : 2;
     }
     const o = state.output ?? new Output({});
     const verbose = argv.includes('--verbose');

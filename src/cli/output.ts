@@ -23,7 +23,8 @@ export interface Progress {
 /** NaN/±Infinity are not JSON: written as null in --json output (documented in docs/cli.md). */
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return Array.from(value as unknown as ArrayLike<number>);
   return value;
 }
 
@@ -80,7 +81,13 @@ export class Output {
     if (this.quiet) return { update() {}, done() {} };
     if (this.tty) {
       const bar = new cliProgress.SingleBar(
-        { format: `${label} [{bar}] {value}/{total} {note}`, hideCursor: true, clearOnComplete: false, stream: process.stderr, barsize: 30 },
+        {
+          format: `${label} [{bar}] {value}/{total} {note}`,
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stderr,
+          barsize: 30,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(total, 0, { note: '' });
@@ -103,5 +110,12 @@ export class Output {
 /** Pads the columns of a table of strings (first row = header). */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

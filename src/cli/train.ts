@@ -31,23 +31,30 @@ const SYNTHETIC_FEATURES = 64;
 /** A seeded teacher task: x ~ N(0, I₆₄), label = argmax of a random linear teacher's 10 outputs. */
 function syntheticTask(cfg: TrainConfig): Task {
   const rng = new Rng(cfg.seed, 1);
-  const d = SYNTHETIC_FEATURES, k = 10;
+  const d = SYNTHETIC_FEATURES,
+    k = 10;
   const teacher = rng.fillNormal(new Float64Array(d * k));
   const make = (n: number) => {
-    const x = new Float32Array(n * d), y = new Uint8Array(n);
+    const x = new Float32Array(n * d),
+      y = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < d; j++) x[i * d + j] = rng.normal();
-      let best = 0, bestV = -Infinity;
+      let best = 0,
+        bestV = -Infinity;
       for (let c = 0; c < k; c++) {
         let s = 0;
         for (let j = 0; j < d; j++) s += x[i * d + j]! * teacher[j * k + c]!;
-        if (s > bestV) { bestV = s; best = c; }
+        if (s > bestV) {
+          bestV = s;
+          best = c;
+        }
       }
       y[i] = best;
     }
     return { x, y };
   };
-  const train = make(cfg.trainSize), probe = make(cfg.probes);
+  const train = make(cfg.trainSize),
+    probe = make(cfg.probes);
   return { x: train.x, y: train.y, count: cfg.trainSize, features: d, classes: k, probeX: probe.x, probeY: probe.y };
 }
 
@@ -55,8 +62,19 @@ function syntheticTask(cfg: TrainConfig): Task {
 function mnistTask(cfg: TrainConfig): Task {
   const train = loadMnist({ split: 'train', limit: cfg.trainSize });
   const test = loadMnist({ split: 'test', limit: cfg.probes });
-  if (test.count < cfg.probes) throw new RangeError(`Expected at most ${test.count} probes (the MNIST test split) for probes but received ${cfg.probes}`);
-  return { x: train.images, y: train.labels, count: train.count, features: train.features, classes: 10, probeX: test.images, probeY: test.labels };
+  if (test.count < cfg.probes)
+    throw new RangeError(
+      `Expected at most ${test.count} probes (the MNIST test split) for probes but received ${cfg.probes}`,
+    );
+  return {
+    x: train.images,
+    y: train.labels,
+    count: train.count,
+    features: train.features,
+    classes: 10,
+    probeX: test.images,
+    probeY: test.labels,
+  };
 }
 
 /** Snapshot steps: 0, every snapshotEvery, and the last step. */
@@ -105,7 +123,11 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
     run: dir,
     config: cfg,
     seed: cfg.seed,
-    meta: { command: 'specdyn train', backendReason: loaded.reason, model: `MLP ${[task.features, ...cfg.hiddenSizes, task.classes].join('-')}` },
+    meta: {
+      command: 'specdyn train',
+      backendReason: loaded.reason,
+      model: `MLP ${[task.features, ...cfg.hiddenSizes, task.classes].join('-')}`,
+    },
     keep: false,
     tf,
   });
@@ -127,7 +149,11 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
       if (signal.aborted) status = 'interrupted';
       const last = status === 'interrupted' || step === cfg.steps;
       if (last || monitor.isScheduled(step)) {
-        const [vl, va] = tf.tidy(() => (model.evaluate(probeTensor, probeTarget, { batchSize: cfg.probes }) as ReturnType<Tf['scalar']>[]).map((t) => t.clone()));
+        const [vl, va] = tf.tidy(() =>
+          (model.evaluate(probeTensor, probeTarget, { batchSize: cfg.probes }) as ReturnType<Tf['scalar']>[]).map((t) =>
+            t.clone(),
+          ),
+        );
         const valLogs = { val_loss: (await vl!.data())[0]!, val_accuracy: (await va!.data())[0]! };
         vl!.dispose();
         va!.dispose();
@@ -142,7 +168,15 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
         xb.set(task.x.subarray(r * task.features, (r + 1) * task.features), i * task.features);
       });
       const xs = tf.tensor2d(xb, [cfg.batchSize, task.features]);
-      const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(idx.map((r) => task.y[r]!), 'int32'), task.classes));
+      const ys = tf.tidy(() =>
+        tf.oneHot(
+          tf.tensor1d(
+            idx.map((r) => task.y[r]!),
+            'int32',
+          ),
+          task.classes,
+        ),
+      );
       const res = (await model.trainOnBatch(xs, ys)) as number[];
       xs.dispose();
       ys.dispose();
@@ -172,7 +206,17 @@ export async function train(cfg: TrainConfig, out: Output, signal: AbortSignal):
     report = (await writeReport([fromRun(run)], { onFigure })).html;
     bar2?.done();
   }
-  return { run: dir, status, backend: loaded.backend, backendReason: loaded.reason, stepsDone, snapshots: monitor.stats.analysed, final: logs, report, warnings: [...monitor.warnings] };
+  return {
+    run: dir,
+    status,
+    backend: loaded.backend,
+    backendReason: loaded.reason,
+    stepsDone,
+    snapshots: monitor.stats.analysed,
+    final: logs,
+    report,
+    warnings: [...monitor.warnings],
+  };
 }
 
 function buildModel(tf: Tf, cfg: TrainConfig, task: Task) {
@@ -188,7 +232,18 @@ function buildModel(tf: Tf, cfg: TrainConfig, task: Task) {
       }),
     );
   });
-  model.add(tf.layers.dense({ units: task.classes, activation: 'softmax', name: 'output', kernelInitializer: tf.initializers.glorotUniform({ seed: cfg.seed * 101 + 99 }) }));
-  model.compile({ optimizer: cfg.optimizer === 'adam' ? tf.train.adam(cfg.learningRate) : tf.train.sgd(cfg.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.add(
+    tf.layers.dense({
+      units: task.classes,
+      activation: 'softmax',
+      name: 'output',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: cfg.seed * 101 + 99 }),
+    }),
+  );
+  model.compile({
+    optimizer: cfg.optimizer === 'adam' ? tf.train.adam(cfg.learningRate) : tf.train.sgd(cfg.learningRate),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   return model;
 }

@@ -24,7 +24,18 @@ import type { Precision } from './index.js';
 import type { Twins } from './twins.js';
 
 const RUN_KEYS = ['precision', 'signal', 'onProgress', 'progressInterval'] as const;
-const EIGSH_KEYS = [...RUN_KEYS, 'k', 'which', 'tol', 'vectors', 'blockSize', 'basisSize', 'maxRestarts', 'seed', 'symmetryTolerance'] as const;
+const EIGSH_KEYS = [
+  ...RUN_KEYS,
+  'k',
+  'which',
+  'tol',
+  'vectors',
+  'blockSize',
+  'basisSize',
+  'maxRestarts',
+  'seed',
+  'symmetryTolerance',
+] as const;
 const SVDS_KEYS = [...RUN_KEYS, 'k', 'tol', 'blockSize', 'basisSize', 'maxRestarts', 'seed'] as const;
 const DENSITY_KEYS = [...RUN_KEYS, 'bins', 'grid', 'probes', 'steps', 'seed', 'symmetryTolerance'] as const;
 
@@ -206,7 +217,6 @@ export interface DensityResult {
   matvecs: number;
 }
 
-
 const CONTROL_SLOTS = 32; // 128 bytes: typed arrays this large live off the V8 heap, so the
 // pointer the worker thread holds never moves.
 
@@ -222,8 +232,10 @@ function checkRun(options: IterativeOptions | undefined, fn: string, allowed: re
     throw new TypeError(expected('a function', optionName(fn, 'onProgress'), onProgress));
   }
   if (progressInterval !== undefined) {
-    if (typeof progressInterval !== 'number') throw new TypeError(expected('a positive number', optionName(fn, 'progressInterval'), progressInterval));
-    if (!(progressInterval > 0) || !Number.isFinite(progressInterval)) throw new RangeError(expected('a positive number', optionName(fn, 'progressInterval'), progressInterval));
+    if (typeof progressInterval !== 'number')
+      throw new TypeError(expected('a positive number', optionName(fn, 'progressInterval'), progressInterval));
+    if (!(progressInterval > 0) || !Number.isFinite(progressInterval))
+      throw new RangeError(expected('a positive number', optionName(fn, 'progressInterval'), progressInterval));
   }
 }
 

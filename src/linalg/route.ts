@@ -70,7 +70,11 @@ export function* solve<R>(s: Solve<R>): Generator<Solve<unknown>, R, unknown> {
 }
 
 /** `yield* call(eigh, eighSync, a, opts)`: the solve of an async function and its Sync twin on the same arguments. */
-export function call<A extends unknown[], R>(run: (...args: A) => Promise<R>, runSync: (...args: A) => R, ...args: A): Generator<Solve<unknown>, R, unknown> {
+export function call<A extends unknown[], R>(
+  run: (...args: A) => Promise<R>,
+  runSync: (...args: A) => R,
+  ...args: A
+): Generator<Solve<unknown>, R, unknown> {
   return solve({ run: () => run(...args), runSync: () => runSync(...args) });
 }
 
@@ -112,7 +116,11 @@ export interface PseudoSpectrumOptions {
  * reproduce the shape of the bulk (fits, moments, entropies), not individual levels; mass
  * outside `interval` is dropped.
  */
-export function pseudoSpectrum(a: Mat | SymmetricOperator, count: number, options: PseudoSpectrumOptions = {}): Solve<Float64Array> {
+export function pseudoSpectrum(
+  a: Mat | SymmetricOperator,
+  count: number,
+  options: PseudoSpectrumOptions = {},
+): Solve<Float64Array> {
   const { probes, steps, seed, bins } = PSEUDO_SPECTRUM_SLQ;
   const dens: DensityOptions = { probes, steps, seed };
   if (options.interval) {

@@ -40,4 +40,3 @@ export function twins<M, O extends object, R>(
     },
   };
 }
-

@@ -93,7 +93,15 @@ export interface BinderCollapseFit {
 }
 
 interface Resolved {
-  sigmaW: number; ratio: number; t: number; theory: number; sizes: number[]; lrs: number[]; samples: number; seed: number; blocks: number;
+  sigmaW: number;
+  ratio: number;
+  t: number;
+  theory: number;
+  sizes: number[];
+  lrs: number[];
+  samples: number;
+  seed: number;
+  blocks: number;
 }
 
 function resolve(options: CriticalStepOptions): Resolved {
@@ -106,13 +114,15 @@ function resolve(options: CriticalStepOptions): Resolved {
   if (!Array.isArray(sizes) || sizes.length < 2) throw new RangeError(expected('at least 2 sizes', 'sizes', sizes));
   sizes.forEach((v, i) => {
     checkInteger(v, `sizes[${i}]`, { min: 2 });
-    if (i > 0 && !(v > sizes[i - 1]!)) throw new RangeError(expected(`a size > ${sizes[i - 1]} (ascending sizes)`, `sizes[${i}]`, v));
+    if (i > 0 && !(v > sizes[i - 1]!))
+      throw new RangeError(expected(`a size > ${sizes[i - 1]} (ascending sizes)`, `sizes[${i}]`, v));
   });
   const lrs = options.lr ?? Array.from({ length: 11 }, (_, k) => theory * (0.8 + 0.04 * k));
   if (!Array.isArray(lrs) || lrs.length < 3) throw new RangeError(expected('at least 3 steps', 'lr', lrs));
   lrs.forEach((v, i) => {
     checkNumber(v, `lr[${i}]`, { min: 0, minExclusive: true });
-    if (i > 0 && !(v > lrs[i - 1]!)) throw new RangeError(expected(`a step > ${lrs[i - 1]} (ascending steps)`, `lr[${i}]`, v));
+    if (i > 0 && !(v > lrs[i - 1]!))
+      throw new RangeError(expected(`a step > ${lrs[i - 1]} (ascending steps)`, `lr[${i}]`, v));
   });
   const samples = checkInteger(options.samples ?? 100, 'samples', { min: 4 });
   const seed = checkInteger(options.seed ?? 0, 'seed');
@@ -126,15 +136,22 @@ function* measure(o: Resolved): Computation<Float64Array[]> {
   const L = lrs.length;
   const q2 = sizes.map(() => new Float64Array(L * samples));
   yield* parallel(
-    Array.from({ length: sizes.length * samples }, (_, task) => function* (): Computation<void> {
-      const k = Math.floor(task / samples), s = task % samples;
-      const n = sizes[k]!, m = Math.max(2, Math.round(n / ratio));
-      const rng = new Rng(seed, 1_000_003 * (k + 1) + s);
-      const u = rng.unitVector(n), v = rng.unitVector(m);
-      const z = rng.fillNormal(new Float64Array(n * m));
-      const sweep = yield* linearStepSweep(z, u, v, sigmaW, lrs, t);
-      for (let j = 0; j < L; j++) q2[k]![j * samples + s] = sweep.q2[j]!;
-    }),
+    Array.from(
+      { length: sizes.length * samples },
+      (_, task) =>
+        function* (): Computation<void> {
+          const k = Math.floor(task / samples),
+            s = task % samples;
+          const n = sizes[k]!,
+            m = Math.max(2, Math.round(n / ratio));
+          const rng = new Rng(seed, 1_000_003 * (k + 1) + s);
+          const u = rng.unitVector(n),
+            v = rng.unitVector(m);
+          const z = rng.fillNormal(new Float64Array(n * m));
+          const sweep = yield* linearStepSweep(z, u, v, sigmaW, lrs, t);
+          for (let j = 0; j < L; j++) q2[k]![j * samples + s] = sweep.q2[j]!;
+        },
+    ),
   );
   return q2;
 }
@@ -144,13 +161,18 @@ function binderCurves(q2: Float64Array[], L: number, samples: number, keep: Uint
   return q2.map((qk) => {
     const u4 = new Float64Array(L);
     for (let j = 0; j < L; j++) {
-      let m2 = 0, m4 = 0, c = 0;
+      let m2 = 0,
+        m4 = 0,
+        c = 0;
       for (let s = 0; s < samples; s++) {
         if (!keep[s]) continue;
         const x = qk[j * samples + s]!;
-        m2 += x * x; m4 += x ** 4; c++;
+        m2 += x * x;
+        m4 += x ** 4;
+        c++;
       }
-      m2 /= c; m4 /= c;
+      m2 /= c;
+      m4 /= c;
       u4[j] = 1 - m4 / (3 * m2 * m2);
     }
     return u4;
@@ -162,7 +184,8 @@ function blockMasks(samples: number, blocks: number): Uint8Array[] {
   const g = Math.min(samples, blocks);
   return Array.from({ length: g }, (_, b) => {
     const keep = new Uint8Array(samples).fill(1);
-    const lo = Math.floor((b * samples) / g), hi = Math.floor(((b + 1) * samples) / g);
+    const lo = Math.floor((b * samples) / g),
+      hi = Math.floor(((b + 1) * samples) / g);
     keep.fill(0, lo, hi);
     return keep;
   });
@@ -186,15 +209,23 @@ function crossing(lrs: number[], d: Float64Array): { lr: number; reason: string 
   const L = lrs.length;
   const sm = new Float64Array(L);
   for (let j = 0; j < L; j++) {
-    let acc = 2 * d[j]!, w = 2;
-    if (j > 0) { acc += d[j - 1]!; w++; }
-    if (j + 1 < L) { acc += d[j + 1]!; w++; }
+    let acc = 2 * d[j]!,
+      w = 2;
+    if (j > 0) {
+      acc += d[j - 1]!;
+      w++;
+    }
+    if (j + 1 < L) {
+      acc += d[j + 1]!;
+      w++;
+    }
     sm[j] = acc / w;
   }
   const centre = 0.5 * (lrs[0]! + lrs[L - 1]!);
   let best = NaN;
   for (let j = 0; j + 1 < L; j++) {
-    const d0 = sm[j]!, d1 = sm[j + 1]!;
+    const d0 = sm[j]!,
+      d1 = sm[j + 1]!;
     if (d0 <= 0 && d1 > 0) {
       const z = lrs[j]! + ((lrs[j + 1]! - lrs[j]!) * -d0) / (d1 - d0);
       if (!(Math.abs(z - centre) >= Math.abs(best - centre))) best = z;
@@ -202,7 +233,10 @@ function crossing(lrs: number[], d: Float64Array): { lr: number; reason: string 
   }
   if (Number.isNaN(best)) {
     const sign = sm.every((x) => x > 0) ? 'above' : sm.every((x) => x <= 0) ? 'below' : 'crossing downwards only';
-    return { lr: NaN, reason: `no upward sign change of the smoothed U₄(n2) − U₄(n1) on the grid (${sign === 'above' ? 'U₄(n2) > U₄(n1) throughout' : sign === 'below' ? 'U₄(n2) ≤ U₄(n1) throughout' : 'it changes sign downwards only'})` };
+    return {
+      lr: NaN,
+      reason: `no upward sign change of the smoothed U₄(n2) − U₄(n1) on the grid (${sign === 'above' ? 'U₄(n2) > U₄(n1) throughout' : sign === 'below' ? 'U₄(n2) ≤ U₄(n1) throughout' : 'it changes sign downwards only'})`,
+    };
   }
   return { lr: best, reason: '' };
 }
@@ -224,8 +258,13 @@ function analyse(o: Resolved, q2: Float64Array[]): CriticalStepEstimate {
   const full = crossingsOf(curves);
   // The estimate (and each jackknife replicate) averages the pairs that cross.
   const meanOf = (cs: Array<{ lr: number }>) => {
-    let acc = 0, cnt = 0;
-    for (const c of cs) if (Number.isFinite(c.lr)) { acc += c.lr; cnt++; }
+    let acc = 0,
+      cnt = 0;
+    for (const c of cs)
+      if (Number.isFinite(c.lr)) {
+        acc += c.lr;
+        cnt++;
+      }
     return cnt ? acc / cnt : NaN;
   };
   const value = meanOf(full);
@@ -266,7 +305,9 @@ export async function estimateCriticalStep(options: CriticalStepOptions = {}): P
 }
 
 /** {@link estimateCriticalStep} on the calling thread; identical results. @throws {TypeError|RangeError} for bad options. */
-export function estimateCriticalStepSync(options: Omit<CriticalStepOptions, 'concurrency' | 'signal'> = {}): CriticalStepEstimate {
+export function estimateCriticalStepSync(
+  options: Omit<CriticalStepOptions, 'concurrency' | 'signal'> = {},
+): CriticalStepEstimate {
   const o = resolve(options);
   return analyse(o, runSync(measure(o)));
 }
@@ -306,7 +347,11 @@ function solve(A: number[][], b: number[]): number[] | null {
  * Levenberg–Marquardt least squares of residuals(p) with a forward-difference Jacobian.
  * Returns the parameters and the residual sum of squares. @internal
  */
-export function levenbergMarquardt(residuals: (p: number[]) => number[], p0: number[], iterations = 200): { p: number[]; ssr: number } {
+export function levenbergMarquardt(
+  residuals: (p: number[]) => number[],
+  p0: number[],
+  iterations = 200,
+): { p: number[]; ssr: number } {
   let p = p0.slice();
   let r = residuals(p);
   let ssr = r.reduce((s, x) => s + x * x, 0);
@@ -321,19 +366,31 @@ export function levenbergMarquardt(residuals: (p: number[]) => number[], p0: num
       const rq = residuals(q);
       for (let i = 0; i < r.length; i++) J[i]![k] = (rq[i]! - r[i]!) / h;
     }
-    const JtJ = Array.from({ length: np }, (_, a) => Array.from({ length: np }, (_, b) => J.reduce((s, row) => s + row[a]! * row[b]!, 0)));
+    const JtJ = Array.from({ length: np }, (_, a) =>
+      Array.from({ length: np }, (_, b) => J.reduce((s, row) => s + row[a]! * row[b]!, 0)),
+    );
     const Jtr = Array.from({ length: np }, (_, a) => J.reduce((s, row, i) => s + row[a]! * r[i]!, 0));
     let improved = false;
     for (let tries = 0; tries < 20 && !improved; tries++) {
       const A = JtJ.map((row, a) => row.map((x, b) => (a === b ? x * (1 + lambda) + 1e-12 : x)));
-      const dp = solve(A, Jtr.map((x) => -x));
-      if (!dp) { lambda *= 10; continue; }
+      const dp = solve(
+        A,
+        Jtr.map((x) => -x),
+      );
+      if (!dp) {
+        lambda *= 10;
+        continue;
+      }
       const q = p.map((x, k) => x + dp[k]!);
       const rq = residuals(q);
       const s = rq.reduce((acc, x) => acc + x * x, 0);
       if (Number.isFinite(s) && s < ssr) {
         const rel = (ssr - s) / Math.max(ssr, 1e-300);
-        p = q; r = rq; ssr = s; lambda = Math.max(lambda / 10, 1e-12); improved = true;
+        p = q;
+        r = rq;
+        ssr = s;
+        lambda = Math.max(lambda / 10, 1e-12);
+        improved = true;
         if (rel < 1e-12) return { p, ssr };
       } else lambda *= 10;
     }
@@ -372,7 +429,8 @@ function collapseOnce(o: Resolved, curves: Float64Array[], start: number[]): { p
   let ok = Number.isFinite(ssr) && p.every(Number.isFinite) && p[1]! > 0.1 && p[1]! < 2;
   if (ok) {
     // no pole of F between the smallest and largest scaled argument
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     sizes.forEach((n) => {
       const s = (n / n0) ** p[1]!;
       lo = Math.min(lo, (lrs[0]! - p[0]!) * s);
@@ -386,7 +444,12 @@ function collapseOnce(o: Resolved, curves: Float64Array[], start: number[]): { p
   return { p, rms: Math.sqrt(ssr / Math.max(1, res(p).length)), ok };
 }
 
-function collapseFit(o: Resolved, curves: Float64Array[], repCurves: Float64Array[][], guess: number): BinderCollapseFit {
+function collapseFit(
+  o: Resolved,
+  curves: Float64Array[],
+  repCurves: Float64Array[][],
+  guess: number,
+): BinderCollapseFit {
   // Start: ε_c from the crossing estimate, ρ = 1/3, F a straight line through the mean slope.
   const { lrs } = o;
   const first = curves[0]!;
@@ -396,7 +459,8 @@ function collapseFit(o: Resolved, curves: Float64Array[], repCurves: Float64Arra
   mid /= curves.length * lrs.length;
   const start = [guess, 1 / 3, mid, slope, 0, 0, 0];
   const full = collapseOnce(o, curves, start);
-  if (!full.ok) return { ok: false, lrCritical: NaN, error: NaN, rho: NaN, rhoError: NaN, pade: full.p.slice(2), rms: full.rms };
+  if (!full.ok)
+    return { ok: false, lrCritical: NaN, error: NaN, rho: NaN, rhoError: NaN, pade: full.p.slice(2), rms: full.rms };
   const reps = repCurves.map((c) => collapseOnce(o, c, full.p)).filter((f) => f.ok);
   return {
     ok: true,
@@ -416,13 +480,23 @@ function collapseFit(o: Resolved, curves: Float64Array[], repCurves: Float64Arra
  *
  * @throws {RangeError} when curves and sizes/lr disagree in length.
  */
-export function fitBinderCollapse(binder: Array<{ n: number; lr: number[]; u4: ArrayLike<number> }>, guess: number): BinderCollapseFit {
-  if (!Array.isArray(binder) || binder.length < 2) throw new RangeError(expected('at least 2 U₄ curves', 'binder', binder));
+export function fitBinderCollapse(
+  binder: Array<{ n: number; lr: number[]; u4: ArrayLike<number> }>,
+  guess: number,
+): BinderCollapseFit {
+  if (!Array.isArray(binder) || binder.length < 2)
+    throw new RangeError(expected('at least 2 U₄ curves', 'binder', binder));
   const lrs = binder[0]!.lr;
   binder.forEach((b, k) => {
-    if (b.u4.length !== lrs.length || b.lr.length !== lrs.length) throw new RangeError(expected(`${lrs.length} points`, `binder[${k}].u4`, b.u4.length));
+    if (b.u4.length !== lrs.length || b.lr.length !== lrs.length)
+      throw new RangeError(expected(`${lrs.length} points`, `binder[${k}].u4`, b.u4.length));
   });
   checkNumber(guess, 'guess');
   const o = { sizes: binder.map((b) => b.n), lrs } as Resolved;
-  return collapseFit(o, binder.map((b) => Float64Array.from(b.u4)), [], guess);
+  return collapseFit(
+    o,
+    binder.map((b) => Float64Array.from(b.u4)),
+    [],
+    guess,
+  );
 }

@@ -37,12 +37,15 @@ export interface FiniteDataPoint {
 
 /** Quadrature of the Marchenko–Pastur law of ratio y (variance 1): nodes s and weights w (sum 1). */
 function mpQuadrature(y: number, nodes = 600): { s: Float64Array; w: Float64Array } {
-  const a = (1 - Math.sqrt(y)) ** 2, b = (1 + Math.sqrt(y)) ** 2;
+  const a = (1 - Math.sqrt(y)) ** 2,
+    b = (1 + Math.sqrt(y)) ** 2;
   const atom = y > 1 ? 1 - 1 / y : 0;
   const n = nodes + (atom > 0 ? 1 : 0);
-  const s = new Float64Array(n), w = new Float64Array(n);
+  const s = new Float64Array(n),
+    w = new Float64Array(n);
   // s = (a + b)/2 + (b − a)/2·cos θ; the density √((b−s)(s−a))/(2πys) ds becomes smooth in θ
-  const h = Math.PI / nodes, half = (b - a) / 2;
+  const h = Math.PI / nodes,
+    half = (b - a) / 2;
   let total = 0;
   for (let k = 0; k < nodes; k++) {
     const th = (k + 0.5) * h;
@@ -55,7 +58,10 @@ function mpQuadrature(y: number, nodes = 600): { s: Float64Array; w: Float64Arra
   // normalise the continuous part to its exact mass (midpoint rule error ~ 1e-6 near s = 0 for y ≈ 1)
   const mass = 1 - atom;
   for (let k = 0; k < nodes; k++) w[k] = (w[k]! * mass) / total;
-  if (atom > 0) { s[nodes] = 0; w[nodes] = atom; }
+  if (atom > 0) {
+    s[nodes] = 0;
+    w[nodes] = atom;
+  }
   return { s, w };
 }
 
@@ -78,7 +84,10 @@ function mpX(t: Float64Array, w: Float64Array, c: number, m: number): number {
 }
 function mpDx(t: Float64Array, w: Float64Array, c: number, m: number): number {
   let acc = 0;
-  for (let k = 0; k < t.length; k++) { const d = 1 + t[k]! * m; acc += (w[k]! * t[k]! * t[k]!) / (d * d); }
+  for (let k = 0; k < t.length; k++) {
+    const d = 1 + t[k]! * m;
+    acc += (w[k]! * t[k]! * t[k]!) / (d * d);
+  }
   return 1 / (m * m) - c * acc;
 }
 
@@ -97,8 +106,13 @@ export function mpEdge(t: Float64Array, w: Float64Array, c: number): { mStar: nu
   let mStar: number;
   if (mpDx(t, w, c, lo0) > 0) mStar = lo0;
   else {
-    let a = lo0, b = -1e-12 / tmax;
-    for (let it = 0; it < 200; it++) { const mid = 0.5 * (a + b); if (mpDx(t, w, c, mid) > 0) b = mid; else a = mid; }
+    let a = lo0,
+      b = -1e-12 / tmax;
+    for (let it = 0; it < 200; it++) {
+      const mid = 0.5 * (a + b);
+      if (mpDx(t, w, c, mid) > 0) b = mid;
+      else a = mid;
+    }
     mStar = 0.5 * (a + b);
   }
   return { mStar, edge: mpX(t, w, c, mStar) };
@@ -122,11 +136,25 @@ function solve(p: FiniteDataPoint): Solved {
   const n = s.length;
   const t = new Float64Array(n);
   let tmax = 0;
-  for (let k = 0; k < n; k++) { t[k] = r * sigma * sigma * (1 - e * s[k]!) ** 2; tmax = Math.max(tmax, t[k]!); }
+  for (let k = 0; k < n; k++) {
+    t[k] = r * sigma * sigma * (1 - e * s[k]!) ** 2;
+    tmax = Math.max(tmax, t[k]!);
+  }
   const x = (m: number): number => mpX(t, w, 1 / r, m);
   const dx = (m: number): number => mpDx(t, w, 1 / r, m);
-  const G = (m: number): number => { let acc = 0; for (let k = 0; k < n; k++) acc += (w[k]! * s[k]! * s[k]!) / (1 + t[k]! * m); return -e * e * m * acc; };
-  const dG = (m: number): number => { let acc = 0; for (let k = 0; k < n; k++) { const d = 1 + t[k]! * m; acc += (w[k]! * s[k]! * s[k]!) / (d * d); } return -e * e * acc; };
+  const G = (m: number): number => {
+    let acc = 0;
+    for (let k = 0; k < n; k++) acc += (w[k]! * s[k]! * s[k]!) / (1 + t[k]! * m);
+    return -e * e * m * acc;
+  };
+  const dG = (m: number): number => {
+    let acc = 0;
+    for (let k = 0; k < n; k++) {
+      const d = 1 + t[k]! * m;
+      acc += (w[k]! * s[k]! * s[k]!) / (d * d);
+    }
+    return -e * e * acc;
+  };
   if (!(tmax > 0)) {
     // no noise left (ε s = 1 everywhere cannot happen for a spread law; guard anyway)
     return { edge: 0, outlier: NaN, overlap: 0, margin: Infinity };
@@ -134,8 +162,13 @@ function solve(p: FiniteDataPoint): Solved {
   const { mStar, edge } = mpEdge(t, w, 1 / r);
   const gStar = G(mStar);
   if (!(gStar > 1)) return { edge, outlier: NaN, overlap: 0, margin: gStar - 1 };
-  let a = mStar, b = -1e-300;
-  for (let it = 0; it < 200; it++) { const mid = 0.5 * (a + b); if (G(mid) > 1) a = mid; else b = mid; }
+  let a = mStar,
+    b = -1e-300;
+  for (let it = 0; it < 200; it++) {
+    const mid = 0.5 * (a + b);
+    if (G(mid) > 1) a = mid;
+    else b = mid;
+  }
   const m0 = 0.5 * (a + b);
   const q2 = (m0 * dx(m0)) / dG(m0);
   return { edge, outlier: x(m0), overlap: Math.min(1, Math.max(0, q2)), margin: gStar - 1 };
@@ -206,7 +239,10 @@ export const finiteDataTeacherStudent = {
    * ordered region in that range. An interval open at the scan's upper end reports hi = Infinity
    * only if hi was not given.
    */
-  orderedIntervals({ sigmaW, ratio, alpha }: { sigmaW: number; ratio: number; alpha: number }, range?: [number, number]): Array<[number, number]> {
+  orderedIntervals(
+    { sigmaW, ratio, alpha }: { sigmaW: number; ratio: number; alpha: number },
+    range?: [number, number],
+  ): Array<[number, number]> {
     const [lo, hi] = range ?? [1e-3, 1e2];
     checkNumber(lo, 'range[0]', { min: 0, minExclusive: true });
     checkNumber(hi, 'range[1]', { min: lo, minExclusive: true });
@@ -215,7 +251,11 @@ export const finiteDataTeacherStudent = {
     const grid = Array.from({ length: K + 1 }, (_, k) => lo * (hi / lo) ** (k / K));
     const flags = grid.map(present);
     const refine = (a: number, b: number, fa: boolean): number => {
-      for (let it = 0; it < 80 && b - a > 1e-9 * b; it++) { const mid = Math.sqrt(a * b); if (present(mid) === fa) a = mid; else b = mid; }
+      for (let it = 0; it < 80 && b - a > 1e-9 * b; it++) {
+        const mid = Math.sqrt(a * b);
+        if (present(mid) === fa) a = mid;
+        else b = mid;
+      }
       return 0.5 * (a + b);
     };
     const out: Array<[number, number]> = [];
@@ -224,7 +264,10 @@ export const finiteDataTeacherStudent = {
       if (flags[k] === flags[k + 1]) continue;
       const x = refine(grid[k]!, grid[k + 1]!, flags[k]!);
       if (!flags[k]) start = x;
-      else { out.push([start, x]); start = NaN; }
+      else {
+        out.push([start, x]);
+        start = NaN;
+      }
     }
     if (!Number.isNaN(start)) out.push([start, range ? hi : Infinity]);
     return out;

@@ -65,12 +65,16 @@ function simpson(g: (x: number) => number, a: number, b: number, panels = 4000):
 function gaussianMean(g: (h: number) => number, s: number): number {
   if (s === 0) return g(0);
   // The integrand lives within |h| < 10 s (density) and, for s ≫ 1, where g varies (|h| ≲ 40).
-  const L = Math.min(10 * s, Math.max(40, 10)), norm = 1 / (s * Math.sqrt(2 * Math.PI));
+  const L = Math.min(10 * s, Math.max(40, 10)),
+    norm = 1 / (s * Math.sqrt(2 * Math.PI));
   return simpson((h) => g(h) * Math.exp((-0.5 * h * h) / (s * s)) * norm, -L, L);
 }
 
 const tanhD1 = (x: number): number => 1 - Math.tanh(x) ** 2;
-const tanhD2 = (x: number): number => { const t = Math.tanh(x); return -2 * t * (1 - t * t); };
+const tanhD2 = (x: number): number => {
+  const t = Math.tanh(x);
+  return -2 * t * (1 - t * t);
+};
 
 /** E[tanh'(h)], h ~ N(0, σ²). */
 function tanhMu1h(sigma: number): number {
@@ -86,7 +90,10 @@ function tanhMu1h(sigma: number): number {
  * @throws {TypeError|RangeError} for a bad activation, σ_W ≤ 0 or a teacher that is not a
  *   Float64Array of length ≥ 2.
  */
-export function stepCoefficients(activation: 'linear' | 'relu' | 'tanh', { sigmaW, teacher }: { sigmaW: number; teacher?: Float64Array }): StepCoefficients {
+export function stepCoefficients(
+  activation: 'linear' | 'relu' | 'tanh',
+  { sigmaW, teacher }: { sigmaW: number; teacher?: Float64Array },
+): StepCoefficients {
   const act = checkOneOf(activation, 'activation', ['linear', 'relu', 'tanh']);
   const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
   if (teacher !== undefined && (!(teacher instanceof Float64Array) || teacher.length < 2)) {
@@ -109,7 +116,9 @@ export function stepCoefficients(activation: 'linear' | 'relu' | 'tanh', { sigma
   const per = Array.from(teacher, (ua) => gaussianMean((z) => tanhD1(ua * z), 1) * mu1h);
   const mean = per.reduce((a, b) => a + b, 0) / per.length;
   let mu1Tilde = 0;
-  per.forEach((x, a) => { mu1Tilde += teacher[a]! * (x - mean); });
+  per.forEach((x, a) => {
+    mu1Tilde += teacher[a]! * (x - mean);
+  });
   return { mu1: mean, mu2, mu1Tilde, mu2Tilde: 0 };
 }
 
@@ -120,13 +129,19 @@ export function stepCoefficients(activation: 'linear' | 'relu' | 'tanh', { sigma
  *
  * @throws {TypeError|RangeError} for non-finite coefficients, σ_W ≤ 0 or r ≤ 0.
  */
-export function stepBoundaries(c: StepCoefficients, { sigmaW, ratio }: { sigmaW: number; ratio: number }): StepBoundaries {
+export function stepBoundaries(
+  c: StepCoefficients,
+  { sigmaW, ratio }: { sigmaW: number; ratio: number },
+): StepBoundaries {
   checkObject(c, 'coefficients', 'an object { mu1, mu2, mu1Tilde, mu2Tilde }');
-  const m1 = checkNumber(c.mu1, 'mu1'), m2 = checkNumber(c.mu2, 'mu2');
-  const t1 = checkNumber(c.mu1Tilde ?? 0, 'mu1Tilde'), t2 = checkNumber(c.mu2Tilde ?? 0, 'mu2Tilde');
+  const m1 = checkNumber(c.mu1, 'mu1'),
+    m2 = checkNumber(c.mu2, 'mu2');
+  const t1 = checkNumber(c.mu1Tilde ?? 0, 'mu1Tilde'),
+    t2 = checkNumber(c.mu2Tilde ?? 0, 'mu2Tilde');
   const s = checkNumber(sigmaW, 'sigmaW', { min: 0, minExclusive: true });
   const r = checkNumber(ratio, 'ratio', { min: 0, minExclusive: true });
-  const s2 = s * s, sr = Math.sqrt(r);
+  const s2 = s * s,
+    sr = Math.sqrt(r);
   const c2 = t2 * (t2 + 2 * m2) * r * s2 - m2 * m2 * sr * s2 + (m1 + t1) ** 2;
   const c1 = 2 * (m2 * sr - t2 * r) * s2;
   const c0 = -sr * s2;
@@ -147,8 +162,10 @@ function positiveIntervals(c2: number, c1: number, c0: number): Array<[number, n
   const sq = Math.sqrt(disc);
   // numerically stable roots
   const q = -0.5 * (c1 + Math.sign(c1 || 1) * sq);
-  const ra = q / c2, rb = q !== 0 ? c0 / q : -c1 / c2;
-  const lo = Math.min(ra, rb), hi = Math.max(ra, rb);
+  const ra = q / c2,
+    rb = q !== 0 ? c0 / q : -c1 / c2;
+  const lo = Math.min(ra, rb),
+    hi = Math.max(ra, rb);
   if (c2 > 0) return hi > 0 ? [[Math.max(0, hi), Infinity]] : [[0, Infinity]];
   // c2 < 0: positive between the roots
   if (hi <= 0) return [];
@@ -222,7 +239,13 @@ export const nonlinearTeacherStudent = {
  *
  * @throws {RangeError} for σ_W or σ_Z ≤ 0, or an overlap outside [0, 1].
  */
-export function twoLayerCoefficients({ sigmaZ, readoutOverlap }: { sigmaZ: number; readoutOverlap: number }): StepCoefficients {
+export function twoLayerCoefficients({
+  sigmaZ,
+  readoutOverlap,
+}: {
+  sigmaZ: number;
+  readoutOverlap: number;
+}): StepCoefficients {
   const z = checkNumber(sigmaZ, 'sigmaZ', { min: 0, minExclusive: true });
   const o = checkNumber(readoutOverlap, 'readoutOverlap', { min: 0, max: 1 });
   return { mu1: (o * z * z) / 4, mu2: (z * z) / 2, mu1Tilde: 0, mu2Tilde: 0 };

@@ -129,8 +129,16 @@ function checkGrid(x: unknown, name: string): number[] {
 }
 
 interface Resolved {
-  sig: number[]; lrs: number[]; t: number; n: number; m: number; replicas: number; seed: number;
-  activation: Activation; data: DataSpec; margin: number;
+  sig: number[];
+  lrs: number[];
+  t: number;
+  n: number;
+  m: number;
+  replicas: number;
+  seed: number;
+  activation: Activation;
+  data: DataSpec;
+  margin: number;
 }
 
 function resolve(options: PhaseDiagramOptions): Resolved {
@@ -146,7 +154,9 @@ function resolve(options: PhaseDiagramOptions): Resolved {
   const data = checkData(options.data ?? 'population');
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   if (t !== 1 && (activation !== 'linear' || data !== 'population')) {
-    throw new RangeError(expected('t = 1 for a nonlinear activation or finite data (their closed forms are one-step)', 't', t));
+    throw new RangeError(
+      expected('t = 1 for a nonlinear activation or finite data (their closed forms are one-step)', 't', t),
+    );
   }
   return { sig, lrs, t, n, m, replicas, seed, activation, data, margin };
 }
@@ -160,25 +170,33 @@ function* diagram(o: Resolved): Computation<PhaseDiagram> {
   const vecAll: Float64Array[] = new Array(nc * replicas);
   const slowOverlap = new Float64Array(nc).fill(NaN);
   const trng = new Rng(seed, 0);
-  const u = trng.unitVector(n), v = trng.unitVector(m);
+  const u = trng.unitVector(n),
+    v = trng.unitVector(m);
 
   if (data === 'population' && activation === 'linear') {
     // The closed form W_t (identical to t GD steps) for every cell from the same Z per replica.
     const Z = Array.from({ length: replicas }, (_, rho) => new Rng(seed, 2 + rho).fillNormal(new Float64Array(n * m)));
     yield* parallel(
-      Array.from({ length: nc * replicas }, (_, task) => function* (): Computation<void> {
-        const cell = Math.floor(task / replicas), rho = task % replicas;
-        const s = sig[Math.floor(cell / lrs.length)]!, e = lrs[cell % lrs.length]!;
-        const W = linearWeights(new Float64Array(n * m), Z[rho]!, u, v, s, e, t);
-        const top = yield* topEigenOf({ data: W, rows: n, cols: m });
-        lamAll[task] = top.lambda;
-        q2All[task] = squaredOverlap(top.vec, u);
-        vecAll[task] = top.vec;
-      }),
+      Array.from(
+        { length: nc * replicas },
+        (_, task) =>
+          function* (): Computation<void> {
+            const cell = Math.floor(task / replicas),
+              rho = task % replicas;
+            const s = sig[Math.floor(cell / lrs.length)]!,
+              e = lrs[cell % lrs.length]!;
+            const W = linearWeights(new Float64Array(n * m), Z[rho]!, u, v, s, e, t);
+            const top = yield* topEigenOf({ data: W, rows: n, cols: m });
+            lamAll[task] = top.lambda;
+            q2All[task] = squaredOverlap(top.vec, u);
+            vecAll[task] = top.vec;
+          },
+      ),
     );
   } else {
     for (let cell = 0; cell < nc; cell++) {
-      const s = sig[Math.floor(cell / lrs.length)]!, e = lrs[cell % lrs.length]!;
+      const s = sig[Math.floor(cell / lrs.length)]!,
+        e = lrs[cell % lrs.length]!;
       const res = yield* simulation({ n, m, sigmaW: s, lr: e, steps: t, activation, data, replicas, seed, every: t });
       const k = res.steps.length - 1;
       for (let rho = 0; rho < replicas; rho++) {
@@ -193,7 +211,8 @@ function* diagram(o: Resolved): Computation<PhaseDiagram> {
   const tw = tracyWidomScale({ rows: n, cols: m, variance: 1 });
   const cells: PhaseCell[] = [];
   for (let cell = 0; cell < nc; cell++) {
-    const s = sig[Math.floor(cell / lrs.length)]!, e = lrs[cell % lrs.length]!;
+    const s = sig[Math.floor(cell / lrs.length)]!,
+      e = lrs[cell % lrs.length]!;
     const edge = theory.bulkEdge(s, e);
     const threshold = edge + margin * tw * theory.noiseVariance(s, e);
     const lam = lamAll.subarray(cell * replicas, (cell + 1) * replicas);

@@ -41,7 +41,10 @@ export function checkData(d: unknown): DataSpec {
 /** Nodes and weights of the n-point Gauss–Hermite rule for E[g(z)], z ~ N(0, 1) (Golub–Welsch). @internal */
 export function gaussHermite(n: number): { z: Float64Array; w: Float64Array } {
   const j = new Float64Array(n * n);
-  for (let k = 1; k < n; k++) { j[(k - 1) * n + k] = Math.sqrt(k); j[k * n + (k - 1)] = Math.sqrt(k); }
+  for (let k = 1; k < n; k++) {
+    j[(k - 1) * n + k] = Math.sqrt(k);
+    j[k * n + (k - 1)] = Math.sqrt(k);
+  }
   const { values, vectors } = eighSync({ data: j, rows: n, cols: n });
   const w = new Float64Array(n);
   for (let k = 0; k < n; k++) w[k] = vectors.data[k * n]! ** 2;
@@ -80,17 +83,28 @@ function tanhMoments(): PopulationMoments {
     // E over h ~ N(0, ww); ww = 0 is the point mass at h = 0.
     const nodes: Array<[number, number]> = [];
     if (ww > 0) {
-      const A = Math.min(0.25, nw), L = 9 * nw, tmax = Math.asinh(L / A), dt = (2 * tmax) / T;
+      const A = Math.min(0.25, nw),
+        L = 9 * nw,
+        tmax = Math.asinh(L / A),
+        dt = (2 * tmax) / T;
       for (let k = 0; k <= T; k++) {
-        const t = -tmax + k * dt, h = A * Math.sinh(t);
-        const wt = (k === 0 || k === T ? 0.5 : 1) * dt * A * Math.cosh(t) * Math.exp((-0.5 * h * h) / ww) / (nw * Math.sqrt(2 * Math.PI));
+        const t = -tmax + k * dt,
+          h = A * Math.sinh(t);
+        const wt =
+          ((k === 0 || k === T ? 0.5 : 1) * dt * A * Math.cosh(t) * Math.exp((-0.5 * h * h) / ww)) /
+          (nw * Math.sqrt(2 * Math.PI));
         nodes.push([h, wt]);
       }
     } else nodes.push([0, 1]);
-    let e1 = 0, e2 = 0, mass = 0;
+    let e1 = 0,
+      e2 = 0,
+      mass = 0;
     for (const [h, wh] of nodes) {
-      const th = Math.tanh(h), d1 = 1 - th * th, d2 = -2 * th * d1;
-      let ef = 0, edf = 0;
+      const th = Math.tanh(h),
+        d1 = 1 - th * th,
+        d2 = -2 * th * d1;
+      let ef = 0,
+        edf = 0;
       for (let q = 0; q < gh.z.length; q++) {
         const ts = Math.tanh(slope * h + s * gh.z[q]!);
         ef += gh.w[q]! * ts;
@@ -135,7 +149,8 @@ export function linearWeights(
   lr: number,
   t: number,
 ): Float64Array {
-  const n = u.length, m = v.length;
+  const n = u.length,
+    m = v.length;
   const { a, b } = linearWeightFactors(sigmaW, lr, t, m);
   for (let i = 0; i < n; i++) {
     const bu = b * u[i]!;
@@ -173,7 +188,11 @@ export function makeGradientStep(s: StepSetting): (W: Float64Array) => void {
     if (activation === 'linear') {
       const a = 1 - lr;
       return (W) => {
-        for (let i = 0; i < n; i++) { const lu = lr * u[i]!; const off = i * m; for (let j = 0; j < m; j++) W[off + j] = a * W[off + j]! + lu * v[j]!; }
+        for (let i = 0; i < n; i++) {
+          const lu = lr * u[i]!;
+          const off = i * m;
+          for (let j = 0; j < m; j++) W[off + j] = a * W[off + j]! + lu * v[j]!;
+        }
       };
     }
     const moments = activation === 'relu' ? reluMoments : tanhMoments();
@@ -181,16 +200,23 @@ export function makeGradientStep(s: StepSetting): (W: Float64Array) => void {
       // w_a ← w_a + ε(E∂_hF · w_a + E∂_{h*}F · u_a v)
       for (let i = 0; i < n; i++) {
         const off = i * m;
-        let ww = 0, wv = 0;
-        for (let j = 0; j < m; j++) { const x = W[off + j]!; ww += x * x; wv += x * v[j]!; }
+        let ww = 0,
+          wv = 0;
+        for (let j = 0; j < m; j++) {
+          const x = W[off + j]!;
+          ww += x * x;
+          wv += x * v[j]!;
+        }
         const ui = u[i]!;
         const [e1, e2] = moments(ww, ui * wv, ui * ui);
-        const a = 1 + lr * e1, b = lr * e2 * ui;
+        const a = 1 + lr * e1,
+          b = lr * e2 * ui;
         for (let j = 0; j < m; j++) W[off + j] = a * W[off + j]! + b * v[j]!;
       }
     };
   }
-  const xt = s.xt, P = s.p!;
+  const xt = s.xt,
+    P = s.p!;
   const grad = new Float64Array(n * m);
   if (s.sigmaHat) {
     const sh = s.sigmaHat;
@@ -212,15 +238,31 @@ export function makeGradientStep(s: StepSetting): (W: Float64Array) => void {
   }
   const { f, df } = activationFns[activation];
   const teacherOut = new Float64Array(P); // v · x_p
-  for (let j = 0; j < m; j++) { const vj = v[j]!; const off = j * P; for (let p = 0; p < P; p++) teacherOut[p]! += vj * xt[off + p]!; }
+  for (let j = 0; j < m; j++) {
+    const vj = v[j]!;
+    const off = j * P;
+    for (let p = 0; p < P; p++) teacherOut[p]! += vj * xt[off + p]!;
+  }
   const h = new Float64Array(P);
   return (W) => {
     for (let i = 0; i < n; i++) {
       h.fill(0);
-      for (let j = 0; j < m; j++) { const wij = W[i * m + j]!; const off = j * P; for (let p = 0; p < P; p++) h[p]! += wij * xt[off + p]!; }
+      for (let j = 0; j < m; j++) {
+        const wij = W[i * m + j]!;
+        const off = j * P;
+        for (let p = 0; p < P; p++) h[p]! += wij * xt[off + p]!;
+      }
       const ui = u[i]!;
-      for (let p = 0; p < P; p++) { const hp = h[p]!; h[p] = (f(ui * teacherOut[p]!) - f(hp)) * df(hp); }
-      for (let j = 0; j < m; j++) { let acc = 0; const off = j * P; for (let p = 0; p < P; p++) acc += h[p]! * xt[off + p]!; grad[i * m + j] = -acc / P; }
+      for (let p = 0; p < P; p++) {
+        const hp = h[p]!;
+        h[p] = (f(ui * teacherOut[p]!) - f(hp)) * df(hp);
+      }
+      for (let j = 0; j < m; j++) {
+        let acc = 0;
+        const off = j * P;
+        for (let p = 0; p < P; p++) acc += h[p]! * xt[off + p]!;
+        grad[i * m + j] = -acc / P;
+      }
     }
     for (let k = 0; k < W.length; k++) W[k]! -= lr * grad[k]!;
   };
@@ -232,7 +274,8 @@ export function pairOverlap(vecs: Float64Array[]): number {
   for (let a = 0; a < vecs.length; a++) {
     for (let b = a + 1; b < vecs.length; b++) {
       let s = 0;
-      const x = vecs[a]!, y = vecs[b]!;
+      const x = vecs[a]!,
+        y = vecs[b]!;
       for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
       vals.push(Math.abs(s));
     }
@@ -316,7 +359,10 @@ export function runSync<R>(c: Computation<R>): R {
  * Runs a computation asynchronously with the `concurrency` (an integer ≥ 1, default the hardware
  * threads) and `signal` options of an async entry point. @internal
  */
-export function runWithOptions<R>(c: Computation<R>, options: { concurrency?: number; signal?: AbortSignal }): Promise<R> {
+export function runWithOptions<R>(
+  c: Computation<R>,
+  options: { concurrency?: number; signal?: AbortSignal },
+): Promise<R> {
   const concurrency = checkInteger(options.concurrency ?? defaultConcurrency(), 'concurrency', { min: 1 });
   return runAsync(c, concurrency, options.signal);
 }
@@ -337,7 +383,11 @@ export async function runAsync<R>(c: Computation<R>, concurrency: number, signal
       reply = topFrom(n, r.values, r.vectors.data);
     } else if (req.kind === 'gram') reply = await gram(req.x);
     else if (req.kind === 'eigh') reply = await eigh(req.a);
-    else await mapConcurrent(req.tasks, (task) => runAsync(task(), 1, signal), { concurrency, ...(signal ? { signal } : {}) });
+    else
+      await mapConcurrent(req.tasks, (task) => runAsync(task(), 1, signal), {
+        concurrency,
+        ...(signal ? { signal } : {}),
+      });
     step = c.next(reply);
   }
   return step.value;
@@ -366,21 +416,34 @@ export function* linearStepSweep(
   lrs: readonly number[],
   t: number,
 ): Computation<{ lambda: Float64Array; q2: Float64Array; fallbacks: number }> {
-  const n = u.length, m = v.length;
+  const n = u.length,
+    m = v.length;
   const G = yield* gramOf({ data: z, rows: n, cols: m });
   const { values: lam, vectors } = yield* eighOf(G);
   const Q = vectors.data; // row j = eigenvector j
   const g = new Float64Array(n); // Z v
-  for (let i = 0; i < n; i++) { let s = 0; const off = i * m; for (let j = 0; j < m; j++) s += z[off + j]! * v[j]!; g[i] = s; }
-  const up = new Float64Array(n), gp = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const off = i * m;
+    for (let j = 0; j < m; j++) s += z[off + j]! * v[j]!;
+    g[i] = s;
+  }
+  const up = new Float64Array(n),
+    gp = new Float64Array(n);
   for (let k = 0; k < n; k++) {
-    let su = 0, sg = 0;
+    let su = 0,
+      sg = 0;
     const off = k * n;
-    for (let i = 0; i < n; i++) { su += Q[off + i]! * u[i]!; sg += Q[off + i]! * g[i]!; }
-    up[k] = su; gp[k] = sg;
+    for (let i = 0; i < n; i++) {
+      su += Q[off + i]! * u[i]!;
+      sg += Q[off + i]! * g[i]!;
+    }
+    up[k] = su;
+    gp[k] = sg;
   }
   const L = lrs.length;
-  const lambdaOut = new Float64Array(L), q2Out = new Float64Array(L);
+  const lambdaOut = new Float64Array(L),
+    q2Out = new Float64Array(L);
   let fallbacks = 0;
   const d = new Float64Array(n);
   for (let j = 0; j < L; j++) {
@@ -389,23 +452,37 @@ export function* linearStepSweep(
     const dmax = d[n - 1]!;
     // S⁻¹ = [[0, 1/(ab)], [1/(ab), −1/a²]]; M(λ) = S⁻¹ − K(λ)
     const mOf = (x: number): [number, number, number] => {
-      let k11 = 0, k12 = 0, k22 = 0;
-      for (let k = 0; k < n; k++) { const w = 1 / (x - d[k]!); k11 += up[k]! * up[k]! * w; k12 += up[k]! * gp[k]! * w; k22 += gp[k]! * gp[k]! * w; }
+      let k11 = 0,
+        k12 = 0,
+        k22 = 0;
+      for (let k = 0; k < n; k++) {
+        const w = 1 / (x - d[k]!);
+        k11 += up[k]! * up[k]! * w;
+        k12 += up[k]! * gp[k]! * w;
+        k22 += gp[k]! * gp[k]! * w;
+      }
       return [-k11, 1 / (a * b) - k12, -1 / (a * a) - k22];
     };
     const negatives = ([p, q, r]: [number, number, number]): number => {
-      const det = p * r - q * q, tr = p + r;
+      const det = p * r - q * q,
+        tr = p + r;
       return det < 0 ? 1 : tr < 0 ? 2 : 0;
     };
     let solved = false;
     if (Math.abs(a) > 1e-150 && Math.abs(b) > 1e-150 && Number.isFinite(a)) {
       // an upper bound: d_max + ‖V S Vᵀ‖_F
-      const uu = up.reduce((s, x) => s + x * x, 0), gg = gp.reduce((s, x) => s + x * x, 0);
+      const uu = up.reduce((s, x) => s + x * x, 0),
+        gg = gp.reduce((s, x) => s + x * x, 0);
       let ug = 0;
       for (let k = 0; k < n; k++) ug += up[k]! * gp[k]!;
       const vtv = [uu, ug, ug, gg];
       const s = [b * b, a * b, a * b, 0];
-      const sv = [s[0]! * vtv[0]! + s[1]! * vtv[2]!, s[0]! * vtv[1]! + s[1]! * vtv[3]!, s[2]! * vtv[0]! + s[3]! * vtv[2]!, s[2]! * vtv[1]! + s[3]! * vtv[3]!];
+      const sv = [
+        s[0]! * vtv[0]! + s[1]! * vtv[2]!,
+        s[0]! * vtv[1]! + s[1]! * vtv[3]!,
+        s[2]! * vtv[0]! + s[3]! * vtv[2]!,
+        s[2]! * vtv[1]! + s[3]! * vtv[3]!,
+      ];
       const fro = Math.sqrt(Math.abs(sv[0]! * sv[0]! + 2 * sv[1]! * sv[2]! + sv[3]! * sv[3]!));
       let hi = dmax + fro * (1 + 1e-9) + 1e-300;
       const gap = Math.max(fro, Math.abs(dmax)) * 1e-15 + 1e-300;
@@ -413,20 +490,29 @@ export function* linearStepSweep(
       if (negatives(mOf(lo)) === 2) {
         for (let it = 0; it < 200 && hi - lo > 1e-14 * hi; it++) {
           const mid = 0.5 * (lo + hi);
-          if (negatives(mOf(mid)) === 2) lo = mid; else hi = mid;
+          if (negatives(mOf(mid)) === 2) lo = mid;
+          else hi = mid;
         }
         const x = 0.5 * (lo + hi);
         const [p, q, r] = mOf(x);
         // null vector of [[p, q], [q, r]]
-        let c1 = -q, c2 = p;
-        if (Math.abs(p) + Math.abs(q) < Math.abs(q) + Math.abs(r)) { c1 = r; c2 = -q; }
-        let dotu = 0, norm = 0;
+        let c1 = -q,
+          c2 = p;
+        if (Math.abs(p) + Math.abs(q) < Math.abs(q) + Math.abs(r)) {
+          c1 = r;
+          c2 = -q;
+        }
+        let dotu = 0,
+          norm = 0;
         for (let k = 0; k < n; k++) {
           const e = (up[k]! * c1 + gp[k]! * c2) / (x - d[k]!);
-          dotu += up[k]! * e; norm += e * e;
+          dotu += up[k]! * e;
+          norm += e * e;
         }
         if (norm > 0 && Number.isFinite(norm)) {
-          lambdaOut[j] = x; q2Out[j] = (dotu * dotu) / norm; solved = true;
+          lambdaOut[j] = x;
+          q2Out[j] = (dotu * dotu) / norm;
+          solved = true;
         }
       }
     }
@@ -435,12 +521,14 @@ export function* linearStepSweep(
       const X = new Float64Array(n * n);
       for (let k = 0; k < n; k++) {
         X[k * n + k] = d[k]!;
-        for (let l = 0; l < n; l++) X[k * n + l]! += b * b * up[k]! * up[l]! + a * b * (up[k]! * gp[l]! + gp[k]! * up[l]!);
+        for (let l = 0; l < n; l++)
+          X[k * n + l]! += b * b * up[k]! * up[l]! + a * b * (up[k]! * gp[l]! + gp[k]! * up[l]!);
       }
       const r = yield* eighOf({ data: X, rows: n, cols: n });
       let dotu = 0;
       for (let k = 0; k < n; k++) dotu += r.vectors.data[(n - 1) * n + k]! * up[k]!;
-      lambdaOut[j] = r.values[n - 1]!; q2Out[j] = dotu * dotu;
+      lambdaOut[j] = r.values[n - 1]!;
+      q2Out[j] = dotu * dotu;
     }
   }
   return { lambda: lambdaOut, q2: q2Out, fallbacks };

@@ -95,8 +95,16 @@ export interface SimulateResult {
 
 /** Resolved options of a simulation. @internal */
 interface SimulationSetting {
-  n: number; m: number; sigmaW: number; lr: number; steps: number; activation: Activation; data: DataSpec;
-  replicas: number; seed: number; every: number;
+  n: number;
+  m: number;
+  sigmaW: number;
+  lr: number;
+  steps: number;
+  activation: Activation;
+  data: DataSpec;
+  replicas: number;
+  seed: number;
+  every: number;
 }
 
 function resolveSimulation(options: SimulateOptions): SimulationSetting {
@@ -119,19 +127,31 @@ export function* simulation(o: SimulationSetting): Computation<SimulateResult> {
   const { n, m, sigmaW, lr, steps, activation, data, replicas, seed, every } = o;
   const ratio = n / m;
   const trng = new Rng(seed, 0);
-  const u = trng.unitVector(n), v = trng.unitVector(m);
+  const u = trng.unitVector(n),
+    v = trng.unitVector(m);
   const recorded: number[] = [];
   for (let t = 0; t <= steps; t += every) recorded.push(t);
   if (recorded[recorded.length - 1] !== steps) recorded.push(steps);
 
   // Finite data: xt is M x P (column p = input x_p); Σ̂ = X Xᵀ/P for the linear model.
-  let xt: Float64Array | undefined, P = 0, sigmaHat: Float64Array | undefined;
+  let xt: Float64Array | undefined,
+    P = 0,
+    sigmaHat: Float64Array | undefined;
   if (data !== 'population') {
     P = Math.max(1, Math.round(data.alpha * m));
     xt = new Rng(seed, 1).fillNormal(new Float64Array(m * P));
     if (activation === 'linear') sigmaHat = (yield* gramOf({ data: xt, rows: m, cols: P })).data.map((x) => x / P);
   }
-  const step = makeGradientStep({ n, m, lr, activation, u, v, ...(xt ? { xt, p: P } : {}), ...(sigmaHat ? { sigmaHat } : {}) });
+  const step = makeGradientStep({
+    n,
+    m,
+    lr,
+    activation,
+    u,
+    v,
+    ...(xt ? { xt, p: P } : {}),
+    ...(sigmaHat ? { sigmaHat } : {}),
+  });
 
   const R = recorded.length;
   const lam: Float64Array[] = recorded.map(() => new Float64Array(replicas));
@@ -139,23 +159,34 @@ export function* simulation(o: SimulationSetting): Computation<SimulateResult> {
   const q2: Float64Array[] = recorded.map(() => new Float64Array(replicas));
   const vecs: Float64Array[][] = recorded.map(() => new Array<Float64Array>(replicas));
   yield* parallel(
-    Array.from({ length: replicas }, (_, rho) => function* (): Computation<void> {
-      const W = new Rng(seed, 2 + rho).fillNormal(new Float64Array(n * m), 0, sigmaW / Math.sqrt(m));
-      let t = 0;
-      for (let k = 0; k < R; k++) {
-        while (t < recorded[k]!) { step(W); t++; }
-        const top = yield* topEigenOf({ data: W, rows: n, cols: m });
-        lam[k]![rho] = top.lambda;
-        second[k]![rho] = top.second;
-        q2[k]![rho] = squaredOverlap(top.vec, u);
-        vecs[k]![rho] = top.vec;
-      }
-    }),
+    Array.from(
+      { length: replicas },
+      (_, rho) =>
+        function* (): Computation<void> {
+          const W = new Rng(seed, 2 + rho).fillNormal(new Float64Array(n * m), 0, sigmaW / Math.sqrt(m));
+          let t = 0;
+          for (let k = 0; k < R; k++) {
+            while (t < recorded[k]!) {
+              step(W);
+              t++;
+            }
+            const top = yield* topEigenOf({ data: W, rows: n, cols: m });
+            lam[k]![rho] = top.lambda;
+            second[k]![rho] = top.second;
+            q2[k]![rho] = squaredOverlap(top.vec, u);
+            vecs[k]![rho] = top.vec;
+          }
+        },
+    ),
   );
 
   const th = recorded.map((t) => {
     const p = { sigmaW, ratio, lr, t };
-    return { edge: linearTeacherStudent.bulkEdge(p), lmax: linearTeacherStudent.lambdaMax(p), q2: linearTeacherStudent.overlap(p) };
+    return {
+      edge: linearTeacherStudent.bulkEdge(p),
+      lmax: linearTeacherStudent.lambdaMax(p),
+      q2: linearTeacherStudent.overlap(p),
+    };
   });
   return {
     steps: recorded,

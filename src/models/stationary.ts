@@ -82,6 +82,15 @@ export function stationaryCdf(lambda: number, params: StationaryParams): number 
   const split = 2 * e + kappa;
   const near = Math.min(x, split);
   let mass = simpson((u) => rho(e + u * u) * 2 * u, 0, Math.sqrt(near - e));
-  if (x > split) mass += simpson((y) => { const l = Math.exp(y); return rho(l) * l; }, Math.log(split), Math.log(x), 4000);
+  if (x > split)
+    mass += simpson(
+      (y) => {
+        const l = Math.exp(y);
+        return rho(l) * l;
+      },
+      Math.log(split),
+      Math.log(x),
+      4000,
+    );
   return Math.min(1, mass);
 }

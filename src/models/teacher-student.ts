@@ -63,7 +63,8 @@ export const linearTeacherStudent = {
   /** Signal-to-noise τ_t = θ_t²/s_t² (Infinity at ε = 1, where the noise is removed). */
   snr(p: LinearPoint): number {
     const { sigmaW, lr, t } = checkPoint(p);
-    const a = varianceFactor(lr, t) * sigmaW * sigmaW, b = signalFactor(lr, t);
+    const a = varianceFactor(lr, t) * sigmaW * sigmaW,
+      b = signalFactor(lr, t);
     return a === 0 ? (b > 0 ? Infinity : 0) : b / a;
   },
   /** MP bulk edge of X = W_t W_tᵀ: λ₊(t) = (1 − ε)^{2t} σ_W² (1 + √r)². */
@@ -77,7 +78,8 @@ export const linearTeacherStudent = {
    */
   outlier(p: LinearPoint): number {
     const { sigmaW, ratio, lr, t } = checkPoint(p);
-    const a = varianceFactor(lr, t) * sigmaW * sigmaW, b = signalFactor(lr, t);
+    const a = varianceFactor(lr, t) * sigmaW * sigmaW,
+      b = signalFactor(lr, t);
     if (!(b > Math.sqrt(ratio) * a)) return NaN;
     return ((b + ratio * a) * (b + a)) / b;
   },
@@ -89,7 +91,8 @@ export const linearTeacherStudent = {
   /** q²(t) = (top eigenvector of W_t W_tᵀ · u)² = (1 − r/τ²)/(1 + r/τ) above threshold, else 0. */
   overlap(p: LinearPoint): number {
     const { sigmaW, ratio, lr, t } = checkPoint(p);
-    const a = varianceFactor(lr, t) * sigmaW * sigmaW, b = signalFactor(lr, t);
+    const a = varianceFactor(lr, t) * sigmaW * sigmaW,
+      b = signalFactor(lr, t);
     if (!(b > Math.sqrt(ratio) * a)) return 0;
     if (a === 0) return 1;
     const tau = b / a;
@@ -158,7 +161,8 @@ export const linearTeacherStudent = {
    */
   phase(p: LinearPoint): TeacherStudentPhase {
     const { sigmaW, ratio, lr, t } = checkPoint(p);
-    const a = varianceFactor(lr, t) * sigmaW * sigmaW, b = signalFactor(lr, t);
+    const a = varianceFactor(lr, t) * sigmaW * sigmaW,
+      b = signalFactor(lr, t);
     if (!(b > Math.sqrt(ratio) * a)) return 'disordered';
     return lr <= 1 ? 'ferromagnetic' : 'paramagnetic';
   },

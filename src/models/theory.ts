@@ -22,13 +22,22 @@ export interface SettingTheory {
 }
 
 /** @internal */
-export function theoryOf(s: { activation: Activation; data: DataSpec; ratio: number; t: number; u: Float64Array }): SettingTheory {
+export function theoryOf(s: {
+  activation: Activation;
+  data: DataSpec;
+  ratio: number;
+  t: number;
+  u: Float64Array;
+}): SettingTheory {
   const { ratio, t, activation, data } = s;
   if (activation !== 'linear') {
     const cache = new Map<number, StepCoefficients>();
     const coef = (sigmaW: number): StepCoefficients => {
       let c = cache.get(sigmaW);
-      if (!c) { c = stepCoefficients(activation, { sigmaW, teacher: s.u }); cache.set(sigmaW, c); }
+      if (!c) {
+        c = stepCoefficients(activation, { sigmaW, teacher: s.u });
+        cache.set(sigmaW, c);
+      }
       return c;
     };
     const pt = (sigmaW: number, lr: number) => ({ coefficients: coef(sigmaW), sigmaW, ratio, lr });

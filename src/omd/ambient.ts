@@ -30,26 +30,55 @@ export function ambientFit(n: number, band: BandFigures, metric: ObservableMetri
     a = 0;
     b = mean;
   }
-  let observedLower = Infinity, observedUpper = -Infinity;
+  let observedLower = Infinity,
+    observedUpper = -Infinity;
   for (const x of u) {
     observedLower = Math.min(observedLower, -x);
     observedUpper = Math.max(observedUpper, -x);
   }
   const nan: AmbientFit = {
-    count, shift: NaN, scale: NaN, ratio: NaN, dimension: NaN, sigma: NaN, lowerEdge: NaN, upperEdge: NaN,
-    observedLower, observedUpper, separation: NaN, ks: NaN,
+    count,
+    shift: NaN,
+    scale: NaN,
+    ratio: NaN,
+    dimension: NaN,
+    sigma: NaN,
+    lowerEdge: NaN,
+    upperEdge: NaN,
+    observedLower,
+    observedUpper,
+    separation: NaN,
+    ks: NaN,
   };
   if (!(b > 0) || !(varU > 0) || count < 2) return nan;
   const r = varU / (b * b);
   const dim = n / r;
-  const sigma = metric === 'euclidean' ? b * Math.sqrt(2 / dim) : metric === 'sqeuclidean' ? Math.sqrt(b / (2 * dim)) : Math.sqrt(b / dim);
+  const sigma =
+    metric === 'euclidean'
+      ? b * Math.sqrt(2 / dim)
+      : metric === 'sqeuclidean'
+        ? Math.sqrt(b / (2 * dim))
+        : Math.sqrt(b / dim);
   const sr = Math.sqrt(r);
   const lowerEdge = -(a + b * (1 + sr) ** 2);
   const upperEdge = -(a + b * (1 - sr) ** 2);
   const ys = Float64Array.from(u, (x) => (x - a) / b).sort();
   const mp = marchenkoPastur({ ratio: r, variance: 1 });
   const ks = ksDistance(ys, (x) => mp.cdf(x));
-  const separation = band.size > 0 ? (Math.abs(band.ranked[band.size - 1]!) - Math.abs(lowerEdge)) / Math.abs(lowerEdge) : NaN;
-  return { count, shift: a, scale: b, ratio: r, dimension: dim, sigma, lowerEdge, upperEdge, observedLower, observedUpper, separation, ks };
+  const separation =
+    band.size > 0 ? (Math.abs(band.ranked[band.size - 1]!) - Math.abs(lowerEdge)) / Math.abs(lowerEdge) : NaN;
+  return {
+    count,
+    shift: a,
+    scale: b,
+    ratio: r,
+    dimension: dim,
+    sigma,
+    lowerEdge,
+    upperEdge,
+    observedLower,
+    observedUpper,
+    separation,
+    ks,
+  };
 }
-

@@ -24,9 +24,11 @@ export function bandFigures(values: Float64Array, o: Resolved): BandFigures {
   const abs = (k: number): number => Math.abs(ranked[k]!);
   const kMax = Math.min(o.maxBand, nr - 1);
   const relativeGaps = new Float64Array(kMax);
-  let best = 1, bestRatio = 0;
+  let best = 1,
+    bestRatio = 0;
   for (let k = 0; k < kMax; k++) {
-    const a = abs(k), b = abs(k + 1);
+    const a = abs(k),
+      b = abs(k + 1);
     relativeGaps[k] = a > 0 ? (a - b) / a : 0;
     const ratio = b > 0 ? a / b : a > 0 ? Infinity : 1;
     if (ratio > bestRatio) {
@@ -59,9 +61,11 @@ export function bandFigures(values: Float64Array, o: Resolved): BandFigures {
   // Provisional: `clusters` versus `smooth-manifold` is settled once the band vectors exist (finish()).
   let fingerprint: Fingerprint;
   if (!clear) fingerprint = 'noise';
-  else if (m >= 4 && m % 2 === 0 && doubletSplit <= o.doubletTolerance && doubletSplit <= 0.25 * minBetween) fingerprint = 'fourier';
+  else if (m >= 4 && m % 2 === 0 && doubletSplit <= o.doubletTolerance && doubletSplit <= 0.25 * minBetween)
+    fingerprint = 'fourier';
   else fingerprint = 'smooth-manifold';
-  let total = 0, bandMass = 0;
+  let total = 0,
+    bandMass = 0;
   for (let k = 0; k < nr; k++) {
     total += abs(k);
     if (clear && k < m) bandMass += abs(k);
@@ -90,7 +94,8 @@ export function bandFigures(values: Float64Array, o: Resolved): BandFigures {
  * the band vectors) and upgrades the fingerprint when the score reaches clusterThreshold.
  */
 export function settleFingerprint(band: BandFigures, bandVectors: Mat<Float64Array>, clusterThreshold: number): void {
-  const m = bandVectors.rows, n = bandVectors.cols;
+  const m = bandVectors.rows,
+    n = bandVectors.cols;
   // Points are probes: transpose the m x N vectors into N x m rows.
   const points = new Float64Array(n * m);
   for (let r = 0; r < m; r++) for (let i = 0; i < n; i++) points[i * m + r] = bandVectors.data[r * n + i]!;

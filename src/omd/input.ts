@@ -14,8 +14,18 @@ import type { AnalyzeOptions, ObservableMetric, ObservableOptions, Resolved } fr
 export const OBSERVABLE_KEYS = optionKeys<ObservableOptions>({ metric: true, precision: true });
 /** Option keys of analyzeObservable (the snapshot options every omd/ entry point accepts). */
 export const ANALYZE_KEYS = optionKeys<AnalyzeOptions>({
-  metric: true, precision: true, input: true, bottomK: true, maxBand: true, minGapRatio: true, splitGap: true,
-  clusterThreshold: true, doubletTolerance: true, positiveTolerance: true, route: true, partialAbove: true,
+  metric: true,
+  precision: true,
+  input: true,
+  bottomK: true,
+  maxBand: true,
+  minGapRatio: true,
+  splitGap: true,
+  clusterThreshold: true,
+  doubletTolerance: true,
+  positiveTolerance: true,
+  route: true,
+  partialAbove: true,
 });
 
 const METRICS: readonly ObservableMetric[] = ['angular', 'euclidean', 'cosine', 'sqeuclidean'];
@@ -83,7 +93,9 @@ export function checkDistance(m: unknown, name = 'M'): number {
   }
   const mean = (2 * sum) / (n * (n - 1));
   if (!(mean > 0)) {
-    throw new RangeError(expected('distinct probe representations (mean off-diagonal distance > 0)', `${name} mean distance`, mean));
+    throw new RangeError(
+      expected('distinct probe representations (mean off-diagonal distance > 0)', `${name} mean distance`, mean),
+    );
   }
   return mean;
 }
@@ -111,7 +123,9 @@ export function meanOffDiagonal(m: Mat<Float64Array>): number {
   for (let i = 0; i < m.data.length; i++) sum += m.data[i]!;
   const mean = sum / (n * (n - 1));
   if (!(mean > 0)) {
-    throw new RangeError(expected('distinct probe representations (mean off-diagonal distance > 0)', 'M mean distance', mean));
+    throw new RangeError(
+      expected('distinct probe representations (mean off-diagonal distance > 0)', 'M mean distance', mean),
+    );
   }
   return mean;
 }

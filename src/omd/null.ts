@@ -13,7 +13,10 @@ import { optionKeys } from '../rmt/options.js';
 import { ANALYZE_KEYS, checkReps, resolveOptions } from './input.js';
 import type { AnalyzeOptions, ObservableSnapshot } from './types.js';
 
-const NULL_KEYS = [...ANALYZE_KEYS, ...optionKeys<Omit<NullOptions, keyof AnalyzeOptions>>({ replicas: true, seed: true, method: true, fraction: true })];
+const NULL_KEYS = [
+  ...ANALYZE_KEYS,
+  ...optionKeys<Omit<NullOptions, keyof AnalyzeOptions>>({ replicas: true, seed: true, method: true, fraction: true }),
+];
 
 /** Options of {@link iidResampleNull}. */
 export interface NullOptions extends AnalyzeOptions {
@@ -125,7 +128,8 @@ function* nullSteps(reps: Mat, options: NullOptions): Steps<NullResult> {
   const seed = checkInteger(sIn ?? 1, 'seed');
   const method = checkOneOf(mIn ?? 'shuffle', 'method', ['shuffle', 'subsample']);
   const fraction = checkNumber(fIn ?? 0.8, 'fraction', { min: 0, max: 1, minExclusive: true });
-  const n = reps.rows, d = reps.cols;
+  const n = reps.rows,
+    d = reps.cols;
   const m = method === 'subsample' ? Math.floor(fraction * n) : n;
   if (m < 4) throw new RangeError(expected('a subsample of at least 4 probes', 'fraction', fraction));
   const opts: AnalyzeOptions = { ...analyze, input: 'reps' };
@@ -157,7 +161,14 @@ function* nullSteps(reps: Mat, options: NullOptions): Steps<NullResult> {
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
     const o = obs.f[k];
     const z = sd > 0 ? (o - mean) / sd : o === mean ? 0 : o > mean ? Infinity : -Infinity;
-    summary[k] = { mean, sd, min: Math.min(...xs), max: Math.max(...xs), z, exceedance: xs.filter((x) => x >= o).length / xs.length };
+    summary[k] = {
+      mean,
+      sd,
+      min: Math.min(...xs),
+      max: Math.max(...xs),
+      z,
+      exceedance: xs.filter((x) => x >= o).length / xs.length,
+    };
   }
   return { method, observed: obs.f, replicas: reps2, summary };
 }

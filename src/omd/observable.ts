@@ -9,7 +9,16 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
-import { ANALYZE_KEYS, OBSERVABLE_KEYS, checkDistance, checkReps, isDistanceInput, meanOffDiagonal, resolveOptions, toF64 } from './input.js';
+import {
+  ANALYZE_KEYS,
+  OBSERVABLE_KEYS,
+  checkDistance,
+  checkReps,
+  isDistanceInput,
+  meanOffDiagonal,
+  resolveOptions,
+  toF64,
+} from './input.js';
 import { finish, neededRange, spectralFigures } from './snapshot.js';
 import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } from './types.js';
 import { checkOptions } from '../validate.js';
@@ -127,7 +136,8 @@ function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): St
   const magOpts = { k: kMag, which: 'magnitude' as const, precision: o.precision };
   const mag = yield* call(eigsh, eigshSync, matrix, magOpts);
   const exact: { value: number; vec: Float64Array }[] = [];
-  let t = Infinity, negatives = 0;
+  let t = Infinity,
+    negatives = 0;
   for (let j = 0; j < mag.values.length; j++) {
     const v = mag.values[j]!;
     exact.push({ value: v, vec: mag.vectors!.data.subarray(j * n, (j + 1) * n) });
@@ -179,7 +189,8 @@ function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): St
     for (let i = 0; i < matrix.data.length; i++) fro2 += matrix.data[i]! ** 2;
     let trace = 0;
     for (let i = 0; i < n; i++) trace += matrix.data[i * n + i]!;
-    const s1 = perron - trace, s2 = fro2 - perron * perron;
+    const s1 = perron - trace,
+      s2 = fro2 - perron * perron;
     if (s1 > 0 && s2 > 0) {
       p.participationRatio = (s1 * s1) / s2;
       let bandMass = 0;
@@ -187,10 +198,15 @@ function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): St
       p.band.massFraction = bandMass / s1;
     }
   }
-  return finish(p, matrix, (idx) => {
-    const v = vecs.get(idx);
-    if (!v) throw new Error(`internal: no eigenvector computed for index ${idx}`);
-    return v;
-  }, o, 'partial');
+  return finish(
+    p,
+    matrix,
+    (idx) => {
+      const v = vecs.get(idx);
+      if (!v) throw new Error(`internal: no eigenvector computed for index ${idx}`);
+      return v;
+    },
+    o,
+    'partial',
+  );
 }
-

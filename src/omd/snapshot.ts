@@ -30,7 +30,8 @@ export function spectralFigures(values: Float64Array, meanDistance: number, o: R
   let positiveCount = 0;
   for (let i = 0; i < n; i++) if (values[i]! > o.positiveTolerance * Math.abs(perron)) positiveCount++;
   const band = bandFigures(values, o);
-  let s1 = 0, s2 = 0;
+  let s1 = 0,
+    s2 = 0;
   for (let k = 0; k < band.ranked.length; k++) {
     const a = Math.abs(band.ranked[k]!);
     s1 += a;
@@ -64,7 +65,13 @@ export function spectralFigures(values: Float64Array, meanDistance: number, o: R
  * The snapshot: attaches bottom-k vectors, the MDS cloud and the band vectors (vecRow(i) = unit
  * eigenvector of values[i]) to the spectral figures and settles the fingerprint.
  */
-export function finish(p: SpectralFigures, matrix: Mat<Float64Array>, vecRow: (idx: number) => Float64Array, o: Resolved, route: Route): ObservableSnapshot {
+export function finish(
+  p: SpectralFigures,
+  matrix: Mat<Float64Array>,
+  vecRow: (idx: number) => Float64Array,
+  o: Resolved,
+  route: Route,
+): ObservableSnapshot {
   const n = p.n;
   const k = Math.min(o.bottomK, n);
   const bottomValues = p.values.slice(0, k);
@@ -111,4 +118,3 @@ export function neededRange(p: SpectralFigures): [number, number] {
   for (const i of p.needed) hi = Math.max(hi, i);
   return [0, hi];
 }
-

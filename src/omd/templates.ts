@@ -17,10 +17,43 @@ const KEYS = {
   clusterTemplate: optionKeys<ClusterOptions>({ n: true, k: true, dim: true, spread: true, seed: true }),
   fourierTemplate: optionKeys<FourierOptions>({ p: true, frequencies: true, noise: true, metric: true, seed: true }),
   noiseTemplate: optionKeys<NoiseOptions>({ n: true, dim: true, sigma: true, seed: true }),
-  manifoldNoiseTemplate: optionKeys<ManifoldNoiseOptions>({ n: true, sphereDim: true, radius: true, ambientDim: true, sigma: true, metric: true, seed: true }),
-  ringCollapseTrajectory: optionKeys<RingCollapseOptions>({ n: true, steps: true, recordEvery: true, temperature: true, sigma: true, dt: true, seed: true }),
-  diffusiveTrajectory: optionKeys<DiffusiveOptions>({ n: true, dim: true, snapshots: true, jitter: true, rotation: true, seed: true }),
-  reorganisationTrajectory: optionKeys<ReorganisationOptions>({ n: true, ambientDim: true, snapshots: true, switchAt: true, stepEvery: true, sigmaBefore: true, sigmaAfter: true, refresh: true, seed: true }),
+  manifoldNoiseTemplate: optionKeys<ManifoldNoiseOptions>({
+    n: true,
+    sphereDim: true,
+    radius: true,
+    ambientDim: true,
+    sigma: true,
+    metric: true,
+    seed: true,
+  }),
+  ringCollapseTrajectory: optionKeys<RingCollapseOptions>({
+    n: true,
+    steps: true,
+    recordEvery: true,
+    temperature: true,
+    sigma: true,
+    dt: true,
+    seed: true,
+  }),
+  diffusiveTrajectory: optionKeys<DiffusiveOptions>({
+    n: true,
+    dim: true,
+    snapshots: true,
+    jitter: true,
+    rotation: true,
+    seed: true,
+  }),
+  reorganisationTrajectory: optionKeys<ReorganisationOptions>({
+    n: true,
+    ambientDim: true,
+    snapshots: true,
+    switchAt: true,
+    stepEvery: true,
+    sigmaBefore: true,
+    sigmaAfter: true,
+    refresh: true,
+    seed: true,
+  }),
 };
 
 /** A static template: representations plus the metric to read them with. */
@@ -139,7 +172,8 @@ export function fourierTemplate(options: FourierOptions = {}): Template {
   options ??= {};
   const p = checkInteger(options.p ?? 97, 'p', { min: 4 });
   const freqs = options.frequencies ?? [3, 17, 40];
-  if (!Array.isArray(freqs) || freqs.length === 0) throw new TypeError(expected('a non-empty array of integers', 'frequencies', freqs));
+  if (!Array.isArray(freqs) || freqs.length === 0)
+    throw new TypeError(expected('a non-empty array of integers', 'frequencies', freqs));
   for (const [i, f] of freqs.entries()) {
     checkInteger(f, `frequencies[${i}]`, { min: 1, max: Math.ceil(p / 2) - 1 });
   }
@@ -180,7 +214,10 @@ export function noiseTemplate(options: NoiseOptions = {}): Template {
   const dim = checkInteger(options.dim ?? 500, 'dim', { min: 1 });
   const sigma = checkNumber(options.sigma ?? 1, 'sigma', { min: 0, minExclusive: true });
   const rng = templateRng(options.seed);
-  return { reps: { data: rng.fillNormal(new Float64Array(n * dim), 0, sigma), rows: n, cols: dim }, metric: 'euclidean' };
+  return {
+    reps: { data: rng.fillNormal(new Float64Array(n * dim), 0, sigma), rows: n, cols: dim },
+    metric: 'euclidean',
+  };
 }
 
 /** Options of {@link manifoldNoiseTemplate}. */
@@ -276,13 +313,21 @@ export function ringCollapseTrajectory(options: RingCollapseOptions = {}): Templ
     if (s === steps) break;
     force.fill(0);
     for (let i = 0; i < n; i++) {
-      const xi0 = x[3 * i]!, xi1 = x[3 * i + 1]!, xi2 = x[3 * i + 2]!;
-      let f0 = 0, f1 = 0, f2 = 0;
+      const xi0 = x[3 * i]!,
+        xi1 = x[3 * i + 1]!,
+        xi2 = x[3 * i + 2]!;
+      let f0 = 0,
+        f1 = 0,
+        f2 = 0;
       for (let j = 0; j < n; j++) {
         if (j === i) continue;
-        const xj0 = x[3 * j]!, xj1 = x[3 * j + 1]!, xj2 = x[3 * j + 2]!;
+        const xj0 = x[3 * j]!,
+          xj1 = x[3 * j + 1]!,
+          xj2 = x[3 * j + 2]!;
         const dot = xi0 * xj0 + xi1 * xj1 + xi2 * xj2;
-        const t0 = xj0 - dot * xi0, t1 = xj1 - dot * xi1, t2 = xj2 - dot * xi2;
+        const t0 = xj0 - dot * xi0,
+          t1 = xj1 - dot * xi1,
+          t2 = xj2 - dot * xi2;
         const nn = Math.sqrt(t0 * t0 + t1 * t1 + t2 * t2);
         if (nn < 1e-10) continue; // coincident or antipodal: no defined direction
         const w = phi[i * n + j]! / nn;
@@ -295,8 +340,12 @@ export function ringCollapseTrajectory(options: RingCollapseOptions = {}): Templ
       force[3 * i + 2] = f2;
     }
     for (let i = 0; i < n; i++) {
-      const xi0 = x[3 * i]!, xi1 = x[3 * i + 1]!, xi2 = x[3 * i + 2]!;
-      let w0 = rng.normal(), w1 = rng.normal(), w2 = rng.normal();
+      const xi0 = x[3 * i]!,
+        xi1 = x[3 * i + 1]!,
+        xi2 = x[3 * i + 2]!;
+      let w0 = rng.normal(),
+        w1 = rng.normal(),
+        w2 = rng.normal();
       const p = w0 * xi0 + w1 * xi1 + w2 * xi2;
       w0 -= p * xi0;
       w1 -= p * xi1;
@@ -351,11 +400,14 @@ export function diffusiveTrajectory(options: DiffusiveOptions = {}): TemplateTra
       for (let j = 0; j < dim; j++) perm[j] = j;
       rng.shuffle(perm);
       for (let q = 0; q + 1 < dim; q += 2) {
-        const a = perm[q]!, b = perm[q + 1]!;
+        const a = perm[q]!,
+          b = perm[q + 1]!;
         const th = angle * (2 * rng.uniform() - 1);
-        const c = Math.cos(th), sn = Math.sin(th);
+        const c = Math.cos(th),
+          sn = Math.sin(th);
         for (let i = 0; i < n; i++) {
-          const u = x[i * dim + a]!, v = x[i * dim + b]!;
+          const u = x[i * dim + a]!,
+            v = x[i * dim + b]!;
           x[i * dim + a] = c * u - sn * v;
           x[i * dim + b] = sn * u + c * v;
         }
@@ -394,7 +446,9 @@ export interface ReorganisationOptions {
  * (slowly jittered) plus weaker noise, so an S² triplet forms and holds. Read with `euclidean`.
  * Returns the step of the switch as `switchStep`.
  */
-export function reorganisationTrajectory(options: ReorganisationOptions = {}): TemplateTrajectory & { switchStep: number } {
+export function reorganisationTrajectory(
+  options: ReorganisationOptions = {},
+): TemplateTrajectory & { switchStep: number } {
   checkOptions('reorganisationTrajectory', options, KEYS.reorganisationTrajectory);
   options ??= {};
   const n = checkInteger(options.n ?? 200, 'n', { min: 4 });

@@ -19,7 +19,12 @@ import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js
 
 const TRAJECTORY_KEYS = [
   ...ANALYZE_KEYS,
-  ...optionKeys<Omit<TrajectoryOptions, keyof AnalyzeOptions>>({ persistenceWindow: true, velocityCount: true, concurrency: true, returnVectors: true }),
+  ...optionKeys<Omit<TrajectoryOptions, keyof AnalyzeOptions>>({
+    persistenceWindow: true,
+    velocityCount: true,
+    concurrency: true,
+    returnVectors: true,
+  }),
 ];
 const REGIME_KEYS = optionKeys<RegimeOptions>({ minOverlap: true, minGapRatio: true, minWindow: true });
 
@@ -211,7 +216,8 @@ export class OmdTrajectory {
 
   private admit(stepIn: unknown, x: unknown): void {
     const step = checkNumber(stepIn, 'step');
-    if (step <= this.lastStep) throw new RangeError(expected(`a step greater than the previous one (${this.lastStep})`, 'step', step));
+    if (step <= this.lastStep)
+      throw new RangeError(expected(`a step greater than the previous one (${this.lastStep})`, 'step', step));
     checkMat(x, 'input');
     const n = x.rows;
     if (this.n !== undefined && n !== this.n) {
@@ -249,7 +255,9 @@ export class OmdTrajectory {
     const n = s.n;
     const prev = this.prev;
     const index = this.pointsList.length;
-    let overlap = NaN, overlapSize = 0, matrixVelocity = NaN;
+    let overlap = NaN,
+      overlapSize = 0,
+      matrixVelocity = NaN;
     const vel = new Float64Array(1 + this.velocityCount).fill(NaN);
     let cloud = s.mds;
     const displacement = new Float64Array(n);
@@ -271,8 +279,10 @@ export class OmdTrajectory {
         overlap = f / m;
       }
       // Matrix velocity.
-      let num = 0, den = 0;
-      const A = s.matrix.data, B = prev.matrix.data;
+      let num = 0,
+        den = 0;
+      const A = s.matrix.data,
+        B = prev.matrix.data;
       for (let i = 0; i < A.length; i++) {
         const d = A[i]! - B[i]!;
         num += d * d;
@@ -296,7 +306,8 @@ export class OmdTrajectory {
     // Persistence over the trailing window.
     let persistence = 0;
     if (s.band.clear) {
-      let same = 1, total = 1;
+      let same = 1,
+        total = 1;
       for (let j = this.pointsList.length - 1; j >= 0 && total < this.persistenceWindow; j--, total++) {
         const b = this.pointsList[j]!.figures.band;
         if (b.clear && b.size === s.band.size) same++;
@@ -306,7 +317,16 @@ export class OmdTrajectory {
     const { matrix, bandVectors, bottomVectors, mds, ...figures } = s;
     void mds;
     const point: TrajectoryPoint = {
-      step, index, figures, overlap, overlapSize, persistence, matrixVelocity, eigenvalueVelocity: vel, cloud, displacement,
+      step,
+      index,
+      figures,
+      overlap,
+      overlapSize,
+      persistence,
+      matrixVelocity,
+      eigenvalueVelocity: vel,
+      cloud,
+      displacement,
     };
     this.pointsList.push(point);
     this.prev = { step, matrix, bandVectors, normalized: s.normalized, rankedIndex: s.band.rankedIndex, cloud };
@@ -326,7 +346,8 @@ export class OmdTrajectory {
     for (let tau = 1; tau <= L; tau++) {
       let lagSum = 0;
       for (let t = 0; t + tau < T; t++) {
-        const a = pts[t]!.cloud, b = pts[t + tau]!.cloud;
+        const a = pts[t]!.cloud,
+          b = pts[t + tau]!.cloud;
         const c = a.cols;
         lagSum += pts[t + tau]!.step - pts[t]!.step;
         for (let i = 0; i < n; i++) {
@@ -365,17 +386,20 @@ export class OmdTrajectory {
     options ??= {};
     const minOverlap = checkNumber(options.minOverlap ?? 0.8, 'minOverlap', { min: 0, max: 1 });
     const minWindow = checkInteger(options.minWindow ?? 3, 'minWindow', { min: 1 });
-    const gapOpt = options.minGapRatio === undefined ? undefined : checkNumber(options.minGapRatio, 'minGapRatio', { min: 1 });
+    const gapOpt =
+      options.minGapRatio === undefined ? undefined : checkNumber(options.minGapRatio, 'minGapRatio', { min: 1 });
     const pts = this.pointsList;
     const T = pts.length;
-    const clearOf = (p: TrajectoryPoint): boolean => (gapOpt === undefined ? p.figures.band.clear : p.figures.band.gapRatio >= gapOpt);
+    const clearOf = (p: TrajectoryPoint): boolean =>
+      gapOpt === undefined ? p.figures.band.clear : p.figures.band.gapRatio >= gapOpt;
     const sizeOf = (p: TrajectoryPoint): number => (clearOf(p) ? p.figures.band.candidateSize : 0);
     // Runs of banded snapshots with constant size and high overlap.
     const stable: [number, number][] = [];
     let start = -1;
     for (let t = 0; t <= T; t++) {
       const p = pts[t];
-      const continues = p !== undefined && start >= 0 && clearOf(p) && sizeOf(p) === sizeOf(pts[start]!) && p.overlap >= minOverlap;
+      const continues =
+        p !== undefined && start >= 0 && clearOf(p) && sizeOf(p) === sizeOf(pts[start]!) && p.overlap >= minOverlap;
       if (continues) continue;
       if (start >= 0 && t - start >= minWindow) stable.push([start, t - 1]);
       start = p !== undefined && clearOf(p) ? t : -1;
@@ -384,12 +408,20 @@ export class OmdTrajectory {
     const make = (label: RegimeWindow['label'], a: number, b: number, bandSize: number): RegimeWindow => {
       const counts = new Map<Fingerprint, number>();
       const sizes = new Map<number, number>();
-      let ov = 0, nov = 0, gr = 0;
+      let ov = 0,
+        nov = 0,
+        gr = 0;
       for (let t = a; t <= b; t++) {
         const p = pts[t]!;
         const own = p.figures.band;
         // A band made clear only by a lower minGapRatio override gets the default cluster reading.
-        const fp: Fingerprint = !clearOf(p) ? 'noise' : own.fingerprint !== 'noise' ? own.fingerprint : own.clusterScore >= 0.8 ? 'clusters' : 'smooth-manifold';
+        const fp: Fingerprint = !clearOf(p)
+          ? 'noise'
+          : own.fingerprint !== 'noise'
+            ? own.fingerprint
+            : own.clusterScore >= 0.8
+              ? 'clusters'
+              : 'smooth-manifold';
         counts.set(fp, (counts.get(fp) ?? 0) + 1);
         if (clearOf(p)) sizes.set(sizeOf(p), (sizes.get(sizeOf(p)) ?? 0) + 1);
         if (t > a && Number.isFinite(p.overlap)) {
@@ -399,7 +431,8 @@ export class OmdTrajectory {
         gr += p.figures.band.gapRatio;
       }
       const mode = <K>(m: Map<K, number>, def: K): K => {
-        let best = def, bc = -1;
+        let best = def,
+          bc = -1;
         for (const [k, c] of m) if (c > bc) [best, bc] = [k, c];
         return best;
       };
@@ -422,7 +455,14 @@ export class OmdTrajectory {
       const size = sizeOf(pts[a]!);
       const w = make(a === 0 ? 'stable' : 'transition', a, b, size);
       windows.push(w);
-      if (a > 0) transitions.push({ step: pts[a]!.step, index: a, bandSize: size, previousBandSize: 0, fingerprint: w.fingerprint });
+      if (a > 0)
+        transitions.push({
+          step: pts[a]!.step,
+          index: a,
+          bandSize: size,
+          previousBandSize: 0,
+          fingerprint: w.fingerprint,
+        });
       cursor = b + 1;
     }
     if (cursor < T) windows.push(make('diffusive', cursor, T - 1, 0));
@@ -434,17 +474,26 @@ export class OmdTrajectory {
       if (w.label !== 'diffusive') last = w.bandSize;
     }
     const verdict: RegimeReport['verdict'] =
-      transitions.length > 0 ? 'transition' : windows.length === 1 && windows[0]!.label === 'stable' ? 'stable' : 'diffusive';
+      transitions.length > 0
+        ? 'transition'
+        : windows.length === 1 && windows[0]!.label === 'stable'
+          ? 'stable'
+          : 'diffusive';
     return { windows, transitions, verdict };
   }
 }
 
 /** Least-squares slope of log y against log x over entries with x, y > 0. */
 function logSlope(x: Float64Array, y: Float64Array): number {
-  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  let n = 0,
+    sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0;
   for (let i = 0; i < x.length; i++) {
     if (!(x[i]! > 0 && y[i]! > 0)) continue;
-    const a = Math.log(x[i]!), b = Math.log(y[i]!);
+    const a = Math.log(x[i]!),
+      b = Math.log(y[i]!);
     n++;
     sx += a;
     sy += b;
@@ -457,7 +506,8 @@ function logSlope(x: Float64Array, y: Float64Array): number {
 
 /** X R with R the orthogonal c x c matrix minimising ‖X R − Y‖_F (rotation or reflection). */
 function procrustes(x: Mat<Float64Array>, y: Mat<Float64Array>): Mat<Float64Array> {
-  const n = x.rows, c = x.cols;
+  const n = x.rows,
+    c = x.cols;
   const C = new Float64Array(c * c);
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < c; a++) {

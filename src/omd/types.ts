@@ -222,4 +222,3 @@ export interface Resolved {
   route: 'auto' | 'full' | 'partial';
   partialAbove: number;
 }
-

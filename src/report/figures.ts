@@ -19,7 +19,14 @@ export interface Figure {
 
 /** Okabe–Ito colours (black last: reference lines use it). */
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
-const DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3], [10, 2]];
+const DASHES = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+  [8, 3, 2, 3],
+  [1, 3],
+  [10, 2],
+];
 /** Ten label colours for MDS clouds: Okabe–Ito plus two greys (shapes tell them apart as well). */
 const LABEL_COLOURS = [...PALETTE.slice(0, 7), '#000000', '#999999', '#5c3a00'];
 
@@ -47,7 +54,12 @@ function num(x: number | undefined): number | null {
 }
 
 function top(spec: Record<string, unknown>, title: string, subtitle?: string): Record<string, unknown> {
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG, title: subtitle ? { text: title, subtitle } : title, ...spec };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: CONFIG,
+    title: subtitle ? { text: title, subtitle } : title,
+    ...spec,
+  };
 }
 
 const dashScale = (domain: string[]) => ({ domain, range: domain.map((_, i) => DASHES[i % DASHES.length]) });
@@ -56,7 +68,12 @@ const dashScale = (domain: string[]) => ({ domain, range: domain.map((_, i) => D
  * Panels stacked vertically over one long-format data set ({ step, quantity, value, ... }), one
  * panel per quantity with its own y title (units), sharing the x axis and the legend.
  */
-function stacked(values: Record<string, unknown>[], panels: { quantity: string; ytitle: string; zero?: boolean; integer?: boolean }[], mark: Record<string, unknown>, encoding: Record<string, unknown>): Record<string, unknown> {
+function stacked(
+  values: Record<string, unknown>[],
+  panels: { quantity: string; ytitle: string; zero?: boolean; integer?: boolean }[],
+  mark: Record<string, unknown>,
+  encoding: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     data: { values },
     vconcat: panels.map((p, i) => ({
@@ -66,7 +83,13 @@ function stacked(values: Record<string, unknown>[], panels: { quantity: string; 
       mark,
       encoding: {
         x: { field: 'step', type: 'quantitative', title: i === panels.length - 1 ? 'training step' : null },
-        y: { field: 'value', type: 'quantitative', title: p.ytitle, scale: { zero: p.zero ?? false }, ...(p.integer ? { axis: { format: 'd', tickMinStep: 1 } } : {}) },
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: p.ytitle,
+          scale: { zero: p.zero ?? false },
+          ...(p.integer ? { axis: { format: 'd', tickMinStep: 1 } } : {}),
+        },
         ...encoding,
       },
     })),
@@ -90,7 +113,12 @@ export function trainingCurves(run: ReportRun): Figure | null {
     for (const [k, v] of Object.entries(row)) {
       if (k === 'step' || typeof v !== 'number' || !Number.isFinite(v)) continue;
       const val = k.startsWith('val_');
-      values.push({ step: row.step, quantity: val ? k.slice(4) : k, split: val ? 'held-out probes' : 'training batch', value: v });
+      values.push({
+        step: row.step,
+        quantity: val ? k.slice(4) : k,
+        split: val ? 'held-out probes' : 'training batch',
+        value: v,
+      });
     }
   }
   if (values.length === 0) return null;
@@ -99,14 +127,24 @@ export function trainingCurves(run: ReportRun): Figure | null {
   return {
     id: 'training-curves',
     title: 'Training curves',
-    caption: 'Loss and metrics against step: on the last training batch before each snapshot (solid) and on the held-out probe set at each snapshot (dashed).',
+    caption:
+      'Loss and metrics against step: on the last training batch before each snapshot (solid) and on the held-out probe set at each snapshot (dashed).',
     spec: top(
       stacked(
         values,
-        quantities.map((q) => ({ quantity: q, ytitle: /loss/.test(q) ? `${q} (nats)` : /acc/.test(q) ? `${q} (fraction)` : q })),
+        quantities.map((q) => ({
+          quantity: q,
+          ytitle: /loss/.test(q) ? `${q} (nats)` : /acc/.test(q) ? `${q} (fraction)` : q,
+        })),
         { type: 'line', point: marked(values, quantities.length * 2) ? { size: 18 } : false },
         {
-          color: { field: 'split', type: 'nominal', title: 'measured on', sort: splits, scale: { domain: splits, range: [PALETTE[0], PALETTE[3]] } },
+          color: {
+            field: 'split',
+            type: 'nominal',
+            title: 'measured on',
+            sort: splits,
+            scale: { domain: splits, range: [PALETTE[0], PALETTE[3]] },
+          },
           strokeDash: { field: 'split', type: 'nominal', title: 'measured on', sort: splits, scale: dashScale(splits) },
         },
       ),
@@ -141,20 +179,30 @@ export function esdFigure(layer: WeightLayer): Figure | null {
     const curve: { x: number; density: number }[] = [];
     if (row && Number.isFinite(row.variance_mp) && row.variance_mp > 0 && Number.isFinite(row.ratio) && row.ratio > 0) {
       const r = row.ratio <= 1 ? row.ratio : 1 / row.ratio;
-      const mp = marchenkoPastur({ ratio: r, variance: row.ratio <= 1 ? row.variance_mp : row.variance_mp * row.ratio });
+      const mp = marchenkoPastur({
+        ratio: r,
+        variance: row.ratio <= 1 ? row.variance_mp : row.variance_mp * row.ratio,
+      });
       // The nonzero eigenvalues of W Wᵀ and Wᵀ W coincide: draw the law of the min(N, M) of them.
       for (let i = 0; i <= 200; i++) {
         const x = mp.lower + ((mp.upper - mp.lower) * i) / 200;
         if (x <= range) curve.push({ x, density: mp.pdf(x) });
       }
     }
-    const spikes = evals.filter((x) => row && Number.isFinite(row.bulk_max) && x > row.bulk_max).slice(-Math.max(0, row?.num_spikes ?? 0));
+    const spikes = evals
+      .filter((x) => row && Number.isFinite(row.bulk_max) && x > row.bulk_max)
+      .slice(-Math.max(0, row?.num_spikes ?? 0));
     const layers: Record<string, unknown>[] = [
       {
         data: { values: hist },
         mark: { type: 'rect', color: '#9ecae1', stroke: '#4a7fa8', strokeWidth: 0.3 },
         encoding: {
-          x: { field: 'lo', type: 'quantitative', title: 'eigenvalue λ of W Wᵀ', scale: { domain: [0, range], nice: false } },
+          x: {
+            field: 'lo',
+            type: 'quantitative',
+            title: 'eigenvalue λ of W Wᵀ',
+            scale: { domain: [0, range], nice: false },
+          },
           x2: { field: 'hi' },
           y: { field: 'density', type: 'quantitative', title: 'density (per unit λ)' },
           y2: { datum: 0 },
@@ -168,25 +216,48 @@ export function esdFigure(layer: WeightLayer): Figure | null {
         encoding: {
           x: { field: 'x', type: 'quantitative' },
           y: { field: 'density', type: 'quantitative' },
-          color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['fitted MP density', 'bulk edges λ±', 'spikes'], range: ['#000000', '#555555', '#D55E00'] } },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: null,
+            scale: {
+              domain: ['fitted MP density', 'bulk edges λ±', 'spikes'],
+              range: ['#000000', '#555555', '#D55E00'],
+            },
+          },
         },
       });
     }
     if (row && Number.isFinite(row.bulk_max)) {
-      const edges = [row.bulk_min, row.bulk_max].filter((x) => Number.isFinite(x) && x <= range).map((x) => ({ x, series: 'bulk edges λ±' }));
-      layers.push({ data: { values: edges }, mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.5 }, encoding: { x: { field: 'x', type: 'quantitative' }, color: { field: 'series', type: 'nominal' } } });
+      const edges = [row.bulk_min, row.bulk_max]
+        .filter((x) => Number.isFinite(x) && x <= range)
+        .map((x) => ({ x, series: 'bulk edges λ±' }));
+      layers.push({
+        data: { values: edges },
+        mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.5 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, color: { field: 'series', type: 'nominal' } },
+      });
     }
     if (spikes.length > 0) {
       const shown = spikes.map((x) => ({ x: Math.min(x, range), value: x, series: 'spikes' }));
       layers.push({
         data: { values: shown },
         mark: { type: 'tick', thickness: 3, size: 30, orient: 'vertical' },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { datum: 0 }, color: { field: 'series', type: 'nominal' }, tooltip: [{ field: 'value', title: 'λ' }] },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { datum: 0 },
+          color: { field: 'series', type: 'nominal' },
+          tooltip: [{ field: 'value', title: 'λ' }],
+        },
       });
     }
     const beyond = spikes.filter((x) => x > range).length;
     panels.push({
-      title: { text: `step ${step}`, subtitle: beyond > 0 ? `${beyond} spike(s) beyond the axis, drawn at its end` : `${spikes.length} spike(s)`, fontSize: 12 },
+      title: {
+        text: `step ${step}`,
+        subtitle: beyond > 0 ? `${beyond} spike(s) beyond the axis, drawn at its end` : `${spikes.length} spike(s)`,
+        fontSize: 12,
+      },
       width: 240,
       height: 180,
       layer: layers,
@@ -196,8 +267,13 @@ export function esdFigure(layer: WeightLayer): Figure | null {
   return {
     id: `esd-${slug(layer.layer)}`,
     title: `Weight spectrum of ${layer.layer}`,
-    caption: 'Histogram of the eigenvalues of W Wᵀ at initialisation, middle and end, with the fitted Marchenko–Pastur density; dashed: bulk edges λ±; orange ticks: spikes above the edge.',
-    spec: top({ hconcat: panels, resolve: { scale: { color: 'shared' } } }, `Weight spectrum (ESD) of ${layer.layer}`, 'eigenvalues of W Wᵀ with the fitted Marchenko–Pastur law'),
+    caption:
+      'Histogram of the eigenvalues of W Wᵀ at initialisation, middle and end, with the fitted Marchenko–Pastur density; dashed: bulk edges λ±; orange ticks: spikes above the edge.',
+    spec: top(
+      { hconcat: panels, resolve: { scale: { color: 'shared' } } },
+      `Weight spectrum (ESD) of ${layer.layer}`,
+      'eigenvalues of W Wᵀ with the fitted Marchenko–Pastur law',
+    ),
   };
 }
 
@@ -222,20 +298,35 @@ export function topEigenvaluesFigure(layer: WeightLayer): Figure | null {
   const lines: { step: number; rank: string; lambda: number | null }[] = [];
   for (const s of spectra) {
     const n = s.evals.length;
-    for (let k = 0; k < Math.min(TOP_K, n); k++) lines.push({ step: s.step, rank: `λ${k + 1}`, lambda: num(s.evals[n - 1 - k]) });
+    for (let k = 0; k < Math.min(TOP_K, n); k++)
+      lines.push({ step: s.step, rank: `λ${k + 1}`, lambda: num(s.evals[n - 1 - k]) });
   }
-  const band = layer.rows.filter((r) => Number.isFinite(r.bulk_max)).map((r) => ({ step: r.step, lo: num(r.bulk_min), hi: num(r.bulk_max) }));
-  const detach = detachmentSteps(layer).filter((d) => d.k <= TOP_K).map((d) => {
-    const s = spectra.find((x) => x.step === d.step);
-    return { step: d.step, rank: `λ${d.k}`, lambda: s ? num(s.evals[s.evals.length - d.k]) : null, label: `λ${d.k} detaches at step ${d.step}` };
-  });
+  const band = layer.rows
+    .filter((r) => Number.isFinite(r.bulk_max))
+    .map((r) => ({ step: r.step, lo: num(r.bulk_min), hi: num(r.bulk_max) }));
+  const detach = detachmentSteps(layer)
+    .filter((d) => d.k <= TOP_K)
+    .map((d) => {
+      const s = spectra.find((x) => x.step === d.step);
+      return {
+        step: d.step,
+        rank: `λ${d.k}`,
+        lambda: s ? num(s.evals[s.evals.length - d.k]) : null,
+        label: `λ${d.k} detaches at step ${d.step}`,
+      };
+    });
   const ranks = [...new Set(lines.map((l) => l.rank))];
   const layers: Record<string, unknown>[] = [];
   if (band.length > 0) {
     layers.push({
       data: { values: band.map((b) => ({ ...b, series: 'MP bulk [λ₋, λ₊]' })) },
       mark: { type: 'area', opacity: 0.25, color: '#999999' },
-      encoding: { x: { field: 'step', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, fill: { field: 'series', type: 'nominal', title: null, scale: { range: ['#999999'] } } },
+      encoding: {
+        x: { field: 'step', type: 'quantitative' },
+        y: { field: 'lo', type: 'quantitative' },
+        y2: { field: 'hi' },
+        fill: { field: 'series', type: 'nominal', title: null, scale: { range: ['#999999'] } },
+      },
     });
   }
   layers.push({
@@ -252,14 +343,24 @@ export function topEigenvaluesFigure(layer: WeightLayer): Figure | null {
     layers.push({
       data: { values: detach.map((d) => ({ ...d, marker: 'detachment' })) },
       mark: { type: 'point', shape: 'diamond', size: 90, filled: true, color: '#000000' },
-      encoding: { x: { field: 'step', type: 'quantitative' }, y: { field: 'lambda', type: 'quantitative' }, shape: { field: 'marker', type: 'nominal', title: null }, tooltip: [{ field: 'label' }] },
+      encoding: {
+        x: { field: 'step', type: 'quantitative' },
+        y: { field: 'lambda', type: 'quantitative' },
+        shape: { field: 'marker', type: 'nominal', title: null },
+        tooltip: [{ field: 'label' }],
+      },
     });
   }
   return {
     id: `top-eigenvalues-${slug(layer.layer)}`,
     title: `Top eigenvalues of ${layer.layer}`,
-    caption: 'The five largest eigenvalues of W Wᵀ at each snapshot; grey band: the fitted MP bulk; black diamonds: the step at which the k-th outlier first stands above the edge (BBP detachment).',
-    spec: top({ width: WIDTH, height: HEIGHT, layer: layers }, `Top eigenvalues of W Wᵀ: ${layer.layer}`, 'outliers detaching from the Marchenko–Pastur bulk'),
+    caption:
+      'The five largest eigenvalues of W Wᵀ at each snapshot; grey band: the fitted MP bulk; black diamonds: the step at which the k-th outlier first stands above the edge (BBP detachment).',
+    spec: top(
+      { width: WIDTH, height: HEIGHT, layer: layers },
+      `Top eigenvalues of W Wᵀ: ${layer.layer}`,
+      'outliers detaching from the Marchenko–Pastur bulk',
+    ),
   };
 }
 
@@ -268,13 +369,25 @@ function perLayerPanels<R extends { step: number }>(
   layers: { layer: string; rows: R[] }[],
   panels: { quantity: string; ytitle: string; get: (r: R) => number; zero?: boolean; integer?: boolean }[],
   mark: Record<string, unknown>,
-): { values: { step: number; layer: string; quantity: string; value: number | null }[]; spec: Record<string, unknown> } {
-  const values = layers.flatMap((l) => l.rows.flatMap((r) => panels.map((p) => ({ step: r.step, layer: l.layer, quantity: p.quantity, value: num(p.get(r)) }))));
+): {
+  values: { step: number; layer: string; quantity: string; value: number | null }[];
+  spec: Record<string, unknown>;
+} {
+  const values = layers.flatMap((l) =>
+    l.rows.flatMap((r) =>
+      panels.map((p) => ({ step: r.step, layer: l.layer, quantity: p.quantity, value: num(p.get(r)) })),
+    ),
+  );
   const names = layers.map((l) => l.layer);
-  const spec = stacked(values, panels, { type: 'line', point: marked(values, panels.length * layers.length), ...mark }, {
-    color: { field: 'layer', type: 'nominal', title: 'layer', sort: names },
-    strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: names, scale: dashScale(names) },
-  });
+  const spec = stacked(
+    values,
+    panels,
+    { type: 'line', point: marked(values, panels.length * layers.length), ...mark },
+    {
+      color: { field: 'layer', type: 'nominal', title: 'layer', sort: names },
+      strokeDash: { field: 'layer', type: 'nominal', title: 'layer', sort: names, scale: dashScale(names) },
+    },
+  );
   return { values, spec };
 }
 
@@ -283,7 +396,13 @@ export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
   const { values, spec } = perLayerPanels(
     weights,
     [
-      { quantity: 'number of spikes', ytitle: 'spikes above λ₊ (count)', get: (r) => r.num_spikes, zero: true, integer: true },
+      {
+        quantity: 'number of spikes',
+        ytitle: 'spikes above λ₊ (count)',
+        get: (r) => r.num_spikes,
+        zero: true,
+        integer: true,
+      },
       { quantity: 'power-law exponent α', ytitle: 'α (dimensionless)', get: (r) => r.alpha },
     ],
     {},
@@ -292,7 +411,8 @@ export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
   return {
     id: 'spikes-alpha',
     title: 'Spikes and α against step',
-    caption: 'Outliers above the MP edge (top) and the power-law tail exponent α of the ESD (bottom); α falls from large values (MP-like) towards 2–4 as heavy-tailed correlations form.',
+    caption:
+      'Outliers above the MP edge (top) and the power-law tail exponent α of the ESD (bottom); α falls from large values (MP-like) towards 2–4 as heavy-tailed correlations form.',
     spec: top(spec, 'Spikes and power-law α against step', 'per weight layer'),
   };
 }
@@ -300,7 +420,9 @@ export function spikesAlphaFigure(weights: WeightLayer[]): Figure | null {
 /** Mean gap ratio of the bulk levels against step with the GOE and Poisson values. */
 export function gapRatioFigure(weights: WeightLayer[]): Figure | null {
   const values: { step: number; series: string; value: number | null }[] = [];
-  for (const l of weights) for (const r of l.rows) if (Number.isFinite(r.gap_ratio)) values.push({ step: r.step, series: `${l.layer} (W Wᵀ)`, value: r.gap_ratio });
+  for (const l of weights)
+    for (const r of l.rows)
+      if (Number.isFinite(r.gap_ratio)) values.push({ step: r.step, series: `${l.layer} (W Wᵀ)`, value: r.gap_ratio });
   if (values.length === 0) return null;
   const series = [...new Set(values.map((v) => v.series))];
   const refs = [
@@ -324,16 +446,31 @@ export function gapRatioFigure(weights: WeightLayer[]): Figure | null {
           {
             data: { values: refs },
             mark: { type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 11, color: '#333333' },
-            encoding: { text: { field: 'ref' }, y: { field: 'value', type: 'quantitative' }, x: { datum: Math.min(...values.map((v) => v.step)) } },
+            encoding: {
+              text: { field: 'ref' },
+              y: { field: 'value', type: 'quantitative' },
+              x: { datum: Math.min(...values.map((v) => v.step)) },
+            },
           },
           {
             data: { values },
             mark: { type: 'line', point: marked(values, series.length) },
             encoding: {
               x: { field: 'step', type: 'quantitative', title: 'training step' },
-              y: { field: 'value', type: 'quantitative', title: 'mean gap ratio ⟨r⟩ (dimensionless)', scale: { domain: [0.3, 0.65] } },
+              y: {
+                field: 'value',
+                type: 'quantitative',
+                title: 'mean gap ratio ⟨r⟩ (dimensionless)',
+                scale: { domain: [0.3, 0.65] },
+              },
               color: { field: 'series', type: 'nominal', title: 'spectrum', sort: series },
-              strokeDash: { field: 'series', type: 'nominal', title: 'spectrum', sort: series, scale: dashScale(series) },
+              strokeDash: {
+                field: 'series',
+                type: 'nominal',
+                title: 'spectrum',
+                sort: series,
+                scale: dashScale(series),
+              },
             },
           },
         ],
@@ -356,11 +493,20 @@ export function spacingFigure(layer: WeightLayer): Figure | null {
   let ls: ReturnType<typeof levelSpacings>;
   try {
     const r = row.ratio <= 1 ? row.ratio : 1 / row.ratio;
-    ls = levelSpacings(bulk, { by: 'mp', ratio: r, variance: row.ratio <= 1 ? row.variance_mp : row.variance_mp * row.ratio, bins: 24 });
+    ls = levelSpacings(bulk, {
+      by: 'mp',
+      ratio: r,
+      variance: row.ratio <= 1 ? row.variance_mp : row.variance_mp * row.ratio,
+      bins: 24,
+    });
   } catch {
     return null;
   }
-  const hist = Array.from(ls.histogram.density, (d, b) => ({ lo: ls.histogram.edges[b]!, hi: ls.histogram.edges[b + 1]!, density: d }));
+  const hist = Array.from(ls.histogram.density, (d, b) => ({
+    lo: ls.histogram.edges[b]!,
+    hi: ls.histogram.edges[b + 1]!,
+    density: d,
+  }));
   const curves: { s: number; law: string; p: number }[] = [];
   for (let b = 0; b < ls.histogram.centres.length; b++) {
     curves.push({ s: ls.histogram.centres[b]!, law: 'Wigner surmise (GOE)', p: ls.reference.goe[b]! });
@@ -392,7 +538,13 @@ export function spacingFigure(layer: WeightLayer): Figure | null {
             encoding: {
               x: { field: 's', type: 'quantitative' },
               y: { field: 'p', type: 'quantitative' },
-              color: { field: 'law', type: 'nominal', title: 'reference', sort: laws, scale: { domain: laws, range: ['#000000', '#D55E00'] } },
+              color: {
+                field: 'law',
+                type: 'nominal',
+                title: 'reference',
+                sort: laws,
+                scale: { domain: laws, range: ['#000000', '#D55E00'] },
+              },
               strokeDash: { field: 'law', type: 'nominal', title: 'reference', sort: laws, scale: dashScale(laws) },
             },
           },
@@ -435,11 +587,17 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
   }
   if (points.length === 0) return null;
   const roles = ['band', 'bulk (top ranked)'];
-  const x = { field: 'step', type: 'quantitative', title: 'training step', scale: { domain: [spectra[0]!.step, spectra[spectra.length - 1]!.step] } };
+  const x = {
+    field: 'step',
+    type: 'quantitative',
+    title: 'training step',
+    scale: { domain: [spectra[0]!.step, spectra[spectra.length - 1]!.step] },
+  };
   return {
     id: `omd-spectrum-${slug(layer.layer)}`,
     title: `OMD spectrum of ${layer.layer}`,
-    caption: 'Eigenvalues of the probe distance matrix M(t) divided by N⟨d⟩. Top: the Perron value (≈ 1 − 1/N for near-constant rows). Bottom: the non-Perron values ranked by |λ|: the band (the m̂ largest when a clear gap follows them) and the bulk (grey: its full range).',
+    caption:
+      'Eigenvalues of the probe distance matrix M(t) divided by N⟨d⟩. Top: the Perron value (≈ 1 − 1/N for near-constant rows). Bottom: the non-Perron values ranked by |λ|: the band (the m̂ largest when a clear gap follows them) and the bulk (grey: its full range).',
     spec: top(
       {
         vconcat: [
@@ -448,7 +606,10 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
             height: 70,
             data: { values: points.filter((p) => p.role === 'Perron') },
             mark: { type: 'line', point: marked(spectra, 1), color: '#000000' },
-            encoding: { x: { ...x, title: null }, y: { field: 'value', type: 'quantitative', title: 'Perron λ/(N⟨d⟩)', scale: { zero: false } } },
+            encoding: {
+              x: { ...x, title: null },
+              y: { field: 'value', type: 'quantitative', title: 'Perron λ/(N⟨d⟩)', scale: { zero: false } },
+            },
           },
           {
             width: WIDTH,
@@ -465,8 +626,20 @@ export function omdSpectrumFigure(layer: OmdLayer): Figure | null {
                 encoding: {
                   x,
                   y: { field: 'value', type: 'quantitative', title: 'non-Perron λ / (N⟨d⟩) (normalised)' },
-                  color: { field: 'role', type: 'nominal', title: 'eigenvalue', sort: roles, scale: { domain: roles, range: ['#D55E00', '#56B4E9'] } },
-                  shape: { field: 'role', type: 'nominal', title: 'eigenvalue', sort: roles, scale: { domain: roles, range: ['diamond', 'circle'] } },
+                  color: {
+                    field: 'role',
+                    type: 'nominal',
+                    title: 'eigenvalue',
+                    sort: roles,
+                    scale: { domain: roles, range: ['#D55E00', '#56B4E9'] },
+                  },
+                  shape: {
+                    field: 'role',
+                    type: 'nominal',
+                    title: 'eigenvalue',
+                    sort: roles,
+                    scale: { domain: roles, range: ['diamond', 'circle'] },
+                  },
                 },
               },
             ],
@@ -484,7 +657,13 @@ export function bandFigure(omd: OmdLayer[]): Figure | null {
   const { values, spec } = perLayerPanels(
     omd,
     [
-      { quantity: 'band size m̂', ytitle: 'band size m̂ (eigenvalues)', get: (r) => r.bandSize, zero: true, integer: true },
+      {
+        quantity: 'band size m̂',
+        ytitle: 'band size m̂ (eigenvalues)',
+        get: (r) => r.bandSize,
+        zero: true,
+        integer: true,
+      },
       { quantity: 'subspace overlap O', ytitle: 'overlap O (0–1)', get: (r) => r.overlap, zero: true },
     ],
     { interpolate: 'step-after' },
@@ -493,7 +672,8 @@ export function bandFigure(omd: OmdLayer[]): Figure | null {
   return {
     id: 'omd-band',
     title: 'Band size and overlap',
-    caption: 'm̂(t): size of the top-of-spectrum band (0 = no clear gap); O(t) ∈ [0, 1]: overlap of the band eigenvectors with the previous snapshot. A band that forms and holds (constant m̂, O near 1) marks a transition; fluctuating m̂ and low O a diffusive drift.',
+    caption:
+      'm̂(t): size of the top-of-spectrum band (0 = no clear gap); O(t) ∈ [0, 1]: overlap of the band eigenvectors with the previous snapshot. A band that forms and holds (constant m̂, O near 1) marks a transition; fluctuating m̂ and low O a diffusive drift.',
     spec: top(spec, 'OMD band size m̂(t) and subspace overlap O(t)'),
   };
 }
@@ -512,7 +692,8 @@ export function dimensionFigure(omd: OmdLayer[]): Figure | null {
   return {
     id: 'omd-dimension',
     title: 'Effective dimension',
-    caption: 'Effective number of directions in the non-Perron spectrum of M(t): participation ratio (Σ|λ|)²/Σλ² and entropy dimension exp(−Σ p ln p); falling values mean the representation concentrates on fewer directions.',
+    caption:
+      'Effective number of directions in the non-Perron spectrum of M(t): participation ratio (Σ|λ|)²/Σλ² and entropy dimension exp(−Σ p ln p); falling values mean the representation concentrates on fewer directions.',
     spec: top(
       {
         width: WIDTH,
@@ -523,7 +704,13 @@ export function dimensionFigure(omd: OmdLayer[]): Figure | null {
           x: { field: 'step', type: 'quantitative', title: 'training step' },
           y: { field: 'value', type: 'quantitative', title: 'effective dimension (directions)' },
           color: { field: 'series', type: 'nominal', title: 'layer: measure', sort: series },
-          strokeDash: { field: 'series', type: 'nominal', title: 'layer: measure', sort: series, scale: dashScale(series) },
+          strokeDash: {
+            field: 'series',
+            type: 'nominal',
+            title: 'layer: measure',
+            sort: series,
+            scale: dashScale(series),
+          },
         },
       },
       'OMD effective dimension against step',
@@ -536,18 +723,29 @@ export function regimeFigure(omd: OmdLayer[]): Figure | null {
   const values: Record<string, unknown>[] = [];
   for (const l of omd) {
     for (const w of l.regimes?.windows ?? []) {
-      values.push({ layer: l.layer, start: w.startStep, end: w.endStep === w.startStep ? w.endStep + 0.5 : w.endStep, label: w.label, text: `${w.label}: steps ${w.startStep}–${w.endStep}, m̂ = ${w.bandSize}, ${w.fingerprint}`, short: `m̂ = ${w.bandSize}, ${w.fingerprint}`, fingerprint: w.fingerprint, bandSize: w.bandSize });
+      values.push({
+        layer: l.layer,
+        start: w.startStep,
+        end: w.endStep === w.startStep ? w.endStep + 0.5 : w.endStep,
+        label: w.label,
+        text: `${w.label}: steps ${w.startStep}–${w.endStep}, m̂ = ${w.bandSize}, ${w.fingerprint}`,
+        short: `m̂ = ${w.bandSize}, ${w.fingerprint}`,
+        fingerprint: w.fingerprint,
+        bandSize: w.bandSize,
+      });
     }
   }
   if (values.length === 0) return null;
   // Text only inside windows wide enough to hold it (a quarter of the axis); the tooltip has all.
-  const lo = Math.min(...values.map((v) => v.start as number)), hi = Math.max(...values.map((v) => v.end as number));
+  const lo = Math.min(...values.map((v) => v.start as number)),
+    hi = Math.max(...values.map((v) => v.end as number));
   for (const v of values) if (((v.end as number) - (v.start as number)) / Math.max(1e-9, hi - lo) < 0.25) v.short = '';
   const labels = ['diffusive', 'transition', 'stable'];
   return {
     id: 'omd-regimes',
     title: 'Regime timeline',
-    caption: 'Stretches of the trajectory labelled by OmdTrajectory.regimes(): diffusive (no band that holds), transition (a band forms and holds), stable (a band from the first snapshot); text: band size and fingerprint.',
+    caption:
+      'Stretches of the trajectory labelled by OmdTrajectory.regimes(): diffusive (no band that holds), transition (a band forms and holds), stable (a band from the first snapshot); text: band size and fingerprint.',
     spec: top(
       {
         width: WIDTH,
@@ -560,13 +758,23 @@ export function regimeFigure(omd: OmdLayer[]): Figure | null {
               x: { field: 'start', type: 'quantitative', title: 'training step' },
               x2: { field: 'end' },
               y: { field: 'layer', type: 'nominal', title: 'layer' },
-              color: { field: 'label', type: 'nominal', title: 'regime', sort: labels, scale: { domain: labels, range: ['#56B4E9', '#D55E00', '#009E73'] } },
+              color: {
+                field: 'label',
+                type: 'nominal',
+                title: 'regime',
+                sort: labels,
+                scale: { domain: labels, range: ['#56B4E9', '#D55E00', '#009E73'] },
+              },
               tooltip: [{ field: 'text' }],
             },
           },
           {
             mark: { type: 'text', align: 'left', dx: 3, fontSize: 10, color: '#000000' },
-            encoding: { x: { field: 'start', type: 'quantitative' }, y: { field: 'layer', type: 'nominal' }, text: { field: 'short' } },
+            encoding: {
+              x: { field: 'start', type: 'quantitative' },
+              y: { field: 'layer', type: 'nominal' },
+              text: { field: 'short' },
+            },
           },
         ],
       },
@@ -584,7 +792,12 @@ export function mdsFigure(layer: OmdLayer): Figure | null {
     if (c.dims < 2) continue;
     const n = Math.floor(c.coords.length / c.dims);
     const values = [];
-    for (let i = 0; i < n; i++) values.push({ x: num(c.coords[i * c.dims]), y: num(c.coords[i * c.dims + 1]), label: layer.labels ? String(layer.labels[i]) : 'probe' });
+    for (let i = 0; i < n; i++)
+      values.push({
+        x: num(c.coords[i * c.dims]),
+        y: num(c.coords[i * c.dims + 1]),
+        label: layer.labels ? String(layer.labels[i]) : 'probe',
+      });
     panels.push({
       title: { text: `step ${step}`, fontSize: 12 },
       width: 200,
@@ -607,8 +820,13 @@ export function mdsFigure(layer: OmdLayer): Figure | null {
   return {
     id: `mds-${slug(layer.layer)}`,
     title: `MDS cloud of ${layer.layer}`,
-    caption: 'Classical MDS of the probe distance matrix (first two coordinates, units √(units of M)); each point is one probe, aligned between snapshots. Labels that gather into clusters show the representation separating the classes.',
-    spec: top({ hconcat: panels }, `MDS cloud of the probes: ${layer.layer}`, layer.labels ? 'coloured by probe label' : undefined),
+    caption:
+      'Classical MDS of the probe distance matrix (first two coordinates, units √(units of M)); each point is one probe, aligned between snapshots. Labels that gather into clusters show the representation separating the classes.',
+    spec: top(
+      { hconcat: panels },
+      `MDS cloud of the probes: ${layer.layer}`,
+      layer.labels ? 'coloured by probe label' : undefined,
+    ),
   };
 }
 
@@ -616,7 +834,14 @@ export function mdsFigure(layer: OmdLayer): Figure | null {
 export function overlayFigures(runs: ReportRun[]): Figure[] {
   const names = runs.map((r) => r.name);
   const out: Figure[] = [];
-  const line = (id: string, title: string, caption: string, values: Record<string, unknown>[], ytitle: string, dash: string | null) => {
+  const line = (
+    id: string,
+    title: string,
+    caption: string,
+    values: Record<string, unknown>[],
+    ytitle: string,
+    dash: string | null,
+  ) => {
     if (values.length === 0) return;
     const dashes = dash ? [...new Set(values.map((v) => String(v[dash])))] : [];
     out.push({
@@ -628,24 +853,44 @@ export function overlayFigures(runs: ReportRun[]): Figure[] {
           width: WIDTH,
           height: HEIGHT,
           data: { values },
-          mark: { type: 'line', point: marked(values, new Set(values.map((v) => `${v.run}/${dash ? v[dash] : ''}`)).size) },
+          mark: {
+            type: 'line',
+            point: marked(values, new Set(values.map((v) => `${v.run}/${dash ? v[dash] : ''}`)).size),
+          },
           encoding: {
             x: { field: 'step', type: 'quantitative', title: 'training step' },
             y: { field: 'value', type: 'quantitative', title: ytitle, scale: { zero: false } },
             color: { field: 'run', type: 'nominal', title: 'run', sort: names },
-            ...(dash ? { strokeDash: { field: dash, type: 'nominal', title: dash, sort: dashes, scale: dashScale(dashes) } } : {}),
+            ...(dash
+              ? { strokeDash: { field: dash, type: 'nominal', title: dash, sort: dashes, scale: dashScale(dashes) } }
+              : {}),
           },
         },
         title,
       ),
     });
   };
-  line('overlay-loss', 'Loss, all runs', 'Training loss of each run against step.', runs.flatMap((r) => r.training.filter((t) => Number.isFinite(t.loss)).map((t) => ({ run: r.name, step: t.step, value: t.loss }))), 'loss', null);
+  line(
+    'overlay-loss',
+    'Loss, all runs',
+    'Training loss of each run against step.',
+    runs.flatMap((r) =>
+      r.training.filter((t) => Number.isFinite(t.loss)).map((t) => ({ run: r.name, step: t.step, value: t.loss })),
+    ),
+    'loss',
+    null,
+  );
   line(
     'overlay-lambda-max',
     'Largest eigenvalue of W Wᵀ, all runs',
     'λ_max of each weight layer (dash) in each run (colour) against step.',
-    runs.flatMap((r) => r.weights.flatMap((l) => l.rows.filter((x) => Number.isFinite(x.lambda_max)).map((x) => ({ run: r.name, layer: l.layer, step: x.step, value: x.lambda_max })))),
+    runs.flatMap((r) =>
+      r.weights.flatMap((l) =>
+        l.rows
+          .filter((x) => Number.isFinite(x.lambda_max))
+          .map((x) => ({ run: r.name, layer: l.layer, step: x.step, value: x.lambda_max })),
+      ),
+    ),
     'λ_max of W Wᵀ',
     'layer',
   );
@@ -653,7 +898,13 @@ export function overlayFigures(runs: ReportRun[]): Figure[] {
     'overlay-band-size',
     'OMD band size, all runs',
     'Band size m̂(t) of each OMD layer (dash) in each run (colour).',
-    runs.flatMap((r) => r.omd.flatMap((l) => l.rows.filter((x) => Number.isFinite(x.bandSize)).map((x) => ({ run: r.name, layer: l.layer, step: x.step, value: x.bandSize })))),
+    runs.flatMap((r) =>
+      r.omd.flatMap((l) =>
+        l.rows
+          .filter((x) => Number.isFinite(x.bandSize))
+          .map((x) => ({ run: r.name, layer: l.layer, step: x.step, value: x.bandSize })),
+      ),
+    ),
     'band size m̂',
     'layer',
   );

@@ -25,7 +25,12 @@ function vector(v: StoredArrayValue | undefined): Float64Array | undefined {
   return Float64Array.from((v as Mat).data);
 }
 
-function firstArray(run: Run, family: 'weights' | 'omd', observable: string, names: string[]): Map<number, StoredArrayValue> {
+function firstArray(
+  run: Run,
+  family: 'weights' | 'omd',
+  observable: string,
+  names: string[],
+): Map<number, StoredArrayValue> {
   for (const name of names) {
     const found = run.arrays({ family, observable, name });
     if (found.length > 0) return new Map(found.map((a) => [a.step, a.value]));
@@ -40,13 +45,23 @@ export function fromRun(run: Run, name = basename(run.dir)): ReportRun {
   const training = run.rows({ family: 'logs' }).map((r) => ({ step: r.step, ...numeric(r) }));
   const weights: WeightLayer[] = run.observables('weights').map((obs) => {
     const rows = run.rows({ family: 'weights', observable: obs });
-    const spectra = [...firstArray(run, 'weights', obs, ['evals', 'values']).entries()].map(([step, v]) => ({ step, evals: vector(v)! })).sort((a, b) => a.step - b.step);
+    const spectra = [...firstArray(run, 'weights', obs, ['evals', 'values']).entries()]
+      .map(([step, v]) => ({ step, evals: vector(v)! }))
+      .sort((a, b) => a.step - b.step);
     const last = rows[rows.length - 1];
-    const shape: [number, number] | undefined = last && typeof last.N === 'number' && typeof last.M === 'number' ? [last.N, last.M] : undefined;
+    const shape: [number, number] | undefined =
+      last && typeof last.N === 'number' && typeof last.M === 'number' ? [last.N, last.M] : undefined;
     return {
       layer: obs,
       shape,
-      rows: rows.map((r) => ({ step: r.step, ...numeric(r), ...(typeof r.warning === 'string' ? { warning: r.warning } : {}) }) as unknown as WeightRow),
+      rows: rows.map(
+        (r) =>
+          ({
+            step: r.step,
+            ...numeric(r),
+            ...(typeof r.warning === 'string' ? { warning: r.warning } : {}),
+          }) as unknown as WeightRow,
+      ),
       spectra,
     };
   });

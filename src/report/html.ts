@@ -21,7 +21,8 @@ export function fmt(x: number | undefined): string {
 export function duration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '–';
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  const m = Math.floor(seconds / 60),
+    s = Math.round(seconds % 60);
   if (m < 60) return `${m} min ${s} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
@@ -34,14 +35,17 @@ export function snapshotSteps(run: ReportRun): number[] {
   return [...steps].sort((a, b) => a - b);
 }
 
-const kv = (key: string, label: string, value: string) => `<div class="kv"><span class="k">${esc(label)}</span><span class="v" data-key="${esc(key)}">${esc(value)}</span></div>`;
+const kv = (key: string, label: string, value: string) =>
+  `<div class="kv"><span class="k">${esc(label)}</span><span class="v" data-key="${esc(key)}">${esc(value)}</span></div>`;
 
 /** The summary block of one run: facts, per-layer spikes and first detachment, OMD regimes. */
 export function summaryHtml(run: ReportRun): string {
   const finished = run.status === 'finished';
   const parts: string[] = [];
   if (!finished) {
-    parts.push(`<p class="unfinished" data-key="status">This run is unfinished (status: ${esc(run.status)}): the figures show the snapshots written so far.</p>`);
+    parts.push(
+      `<p class="unfinished" data-key="status">This run is unfinished (status: ${esc(run.status)}): the figures show the snapshots written so far.</p>`,
+    );
   }
   const snaps = snapshotSteps(run);
   parts.push('<div class="facts">');
@@ -54,7 +58,9 @@ export function summaryHtml(run: ReportRun): string {
   for (const [k, v] of Object.entries(run.facts ?? {})) parts.push(kv(`fact:${k}`, k, String(v)));
   parts.push('</div>');
   if (run.weights.length > 0) {
-    parts.push('<h3>Weight layers (final snapshot)</h3><table class="layers"><thead><tr><th>layer</th><th>shape (N × M)</th><th>step</th><th>λ_max</th><th>λ₊ (bulk edge)</th><th>spikes</th><th>first detachment step</th><th>α</th><th>stable rank</th><th>MP soft rank</th><th>gap ratio</th><th>warning</th></tr></thead><tbody>');
+    parts.push(
+      '<h3>Weight layers (final snapshot)</h3><table class="layers"><thead><tr><th>layer</th><th>shape (N × M)</th><th>step</th><th>λ_max</th><th>λ₊ (bulk edge)</th><th>spikes</th><th>first detachment step</th><th>α</th><th>stable rank</th><th>MP soft rank</th><th>gap ratio</th><th>warning</th></tr></thead><tbody>',
+    );
     for (const l of run.weights) {
       const rows = [...l.rows].sort((a, b) => a.step - b.step);
       const last = rows[rows.length - 1];
@@ -62,7 +68,10 @@ export function summaryHtml(run: ReportRun): string {
       const first = detachmentSteps(l)[0];
       const key = (k: string) => `${k}:${l.layer}`;
       const shape = l.shape ? `${l.shape[0]} × ${l.shape[1]}` : '–';
-      const warning = typeof (last as Record<string, unknown>).warning === 'string' ? String((last as Record<string, unknown>).warning) : '';
+      const warning =
+        typeof (last as Record<string, unknown>).warning === 'string'
+          ? String((last as Record<string, unknown>).warning)
+          : '';
       parts.push(
         `<tr><td>${esc(l.layer)}</td><td>${esc(shape)}</td><td data-key="${esc(key('step'))}">${last.step}</td>` +
           `<td data-key="${esc(key('lambda_max'))}">${fmt(last.lambda_max)}</td><td>${fmt(last.bulk_max)}</td>` +
@@ -73,10 +82,16 @@ export function summaryHtml(run: ReportRun): string {
     parts.push('</tbody></table>');
   }
   if (run.omd.length > 0) {
-    parts.push('<h3>OMD layers</h3><table class="layers"><thead><tr><th>layer</th><th>snapshots</th><th>verdict</th><th>regime windows</th></tr></thead><tbody>');
+    parts.push(
+      '<h3>OMD layers</h3><table class="layers"><thead><tr><th>layer</th><th>snapshots</th><th>verdict</th><th>regime windows</th></tr></thead><tbody>',
+    );
     for (const l of run.omd) {
-      const windows = (l.regimes?.windows ?? []).map((w) => `${w.label} steps ${w.startStep}–${w.endStep} (m̂ = ${w.bandSize}, ${w.fingerprint})`).join('; ');
-      parts.push(`<tr><td>${esc(l.layer)}</td><td>${l.rows.length}</td><td data-key="verdict:${esc(l.layer)}">${esc(l.regimes?.verdict ?? '–')}</td><td>${esc(windows || '–')}</td></tr>`);
+      const windows = (l.regimes?.windows ?? [])
+        .map((w) => `${w.label} steps ${w.startStep}–${w.endStep} (m̂ = ${w.bandSize}, ${w.fingerprint})`)
+        .join('; ');
+      parts.push(
+        `<tr><td>${esc(l.layer)}</td><td>${l.rows.length}</td><td data-key="verdict:${esc(l.layer)}">${esc(l.regimes?.verdict ?? '–')}</td><td>${esc(windows || '–')}</td></tr>`,
+      );
     }
     parts.push('</tbody></table>');
   }
@@ -108,10 +123,20 @@ export interface PageFigure {
 }
 
 /** The whole page. `refreshSeconds` adds a self-refresh (watch mode). */
-export function pageHtml(opts: { title: string; subtitle: string; summaries: string[]; figures: PageFigure[]; refreshSeconds?: number; generated: string }): string {
+export function pageHtml(opts: {
+  title: string;
+  subtitle: string;
+  summaries: string[];
+  figures: PageFigure[];
+  refreshSeconds?: number;
+  generated: string;
+}): string {
   const nav = opts.figures.map((f) => `<a href="#fig-${esc(f.id)}">${esc(f.title)}</a>`).join('');
   const figs = opts.figures
-    .map((f) => `<figure class="fig" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}">\n${f.svg}\n<figcaption>${esc(f.caption)} <a href="${esc(f.file)}">SVG</a></figcaption></figure>`)
+    .map(
+      (f) =>
+        `<figure class="fig" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}">\n${f.svg}\n<figcaption>${esc(f.caption)} <a href="${esc(f.file)}">SVG</a></figcaption></figure>`,
+    )
     .join('\n');
   return `<!DOCTYPE html>
 <html lang="en">

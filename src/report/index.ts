@@ -54,7 +54,8 @@ export async function writeReport(runs: ReportRun[], options: ReportOptions = {}
   const t0 = performance.now();
   if (runs.length === 0) throw new RangeError('Expected at least one run for runs but received none');
   const outDir = options.outDir ?? (runs.length === 1 ? runs[0]!.dir : undefined);
-  if (outDir === undefined) throw new RangeError('Expected an output directory for outDir (several runs) but received undefined');
+  if (outDir === undefined)
+    throw new RangeError('Expected an output directory for outDir (several runs) but received undefined');
   await loadVega(); // before anything is written
   const figures: Figure[] = runs.length === 1 ? runFigures(runs[0]!) : overlayFigures(runs);
   const figDir = join(outDir, 'figures');
@@ -64,17 +65,34 @@ export async function writeReport(runs: ReportRun[], options: ReportOptions = {}
     const svg = await renderSvg(f.spec, f.id);
     const file = `figures/${f.id}.svg`;
     writeAtomic(join(outDir, file), svg);
-    page.push({ id: f.id, title: f.title, caption: f.caption, file, svg: prefixSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ''), `f${i}-`) });
+    page.push({
+      id: f.id,
+      title: f.title,
+      caption: f.caption,
+      file,
+      svg: prefixSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ''), `f${i}-`),
+    });
     options.onFigure?.(i + 1, figures.length, f.id);
   }
   const single = runs.length === 1 ? runs[0]! : undefined;
   const title = single ? `specdyn report: ${single.name}` : `specdyn report: ${runs.length} runs`;
   const subtitle = single ? `run directory ${single.dir}` : runs.map((r) => r.name).join(', ');
   const summaries = runs.map((r) => (single ? summaryHtml(r) : `<h3>${escapeName(r.name)}</h3>\n${summaryHtml(r)}`));
-  const html = pageHtml({ title, subtitle, summaries, figures: page, refreshSeconds: options.refreshSeconds, generated: new Date().toISOString() });
+  const html = pageHtml({
+    title,
+    subtitle,
+    summaries,
+    figures: page,
+    refreshSeconds: options.refreshSeconds,
+    generated: new Date().toISOString(),
+  });
   const htmlPath = join(outDir, 'report.html');
   writeAtomic(htmlPath, html);
-  return { html: htmlPath, figures: page.map((f) => ({ id: f.id, title: f.title, file: join(outDir, f.file) })), seconds: (performance.now() - t0) / 1000 };
+  return {
+    html: htmlPath,
+    figures: page.map((f) => ({ id: f.id, title: f.title, file: join(outDir, f.file) })),
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 function escapeName(s: string): string {

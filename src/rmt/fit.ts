@@ -29,7 +29,15 @@ import { ksDistance, median, quantileSorted, type NumberArray } from '../stats.j
 import { checkInteger, checkNumber, checkObject, checkOptions, sortedFinite } from '../validate.js';
 import { optionKeys } from './options.js';
 
-const FIT_KEYS = optionKeys<FitMarchenkoPasturOptions>({ ratio: true, rows: true, margin: true, bootstrap: true, confidence: true, seed: true, minBulk: true });
+const FIT_KEYS = optionKeys<FitMarchenkoPasturOptions>({
+  ratio: true,
+  rows: true,
+  margin: true,
+  bootstrap: true,
+  confidence: true,
+  seed: true,
+  minBulk: true,
+});
 
 /** Options of {@link fitMarchenkoPastur}. */
 export interface FitMarchenkoPasturOptions {
@@ -122,13 +130,15 @@ export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPastu
   const top = all[all.length - 1]!;
   if (!(top > 0)) throw new RangeError(expected('a spectrum with a positive eigenvalue', 'eigs', eigs));
   const tol = 1e-10 * top;
-  if (all[0]! < -tol) throw new RangeError(expected('eigenvalues ≥ 0 (X = W Wᵀ is positive semidefinite)', 'eigs[0]', all[0]));
+  if (all[0]! < -tol)
+    throw new RangeError(expected('eigenvalues ≥ 0 (X = W Wᵀ is positive semidefinite)', 'eigs[0]', all[0]));
   let start = 0;
   if (r > 1) while (start < all.length && all[start]! <= tol) start++;
   const v = all.subarray(start);
   const n = v.length;
   if (n < minBulk) throw new RangeError(expected(`at least ${minBulk} nonzero eigenvalues`, 'eigs', eigs));
-  const rows = options.rows !== undefined ? checkInteger(options.rows, 'rows', { min: 1 }) : Math.round(r <= 1 ? n : n * r);
+  const rows =
+    options.rows !== undefined ? checkInteger(options.rows, 'rows', { min: 1 }) : Math.round(r <= 1 ? n : n * r);
   const cols = Math.max(2, Math.round(rows / r));
   const unit = marchenkoPastur({ ratio: r, variance: 1 });
   const twUnit = tracyWidomScale({ rows, cols, variance: 1 });
@@ -153,7 +163,8 @@ export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPastu
     k = kNew;
     if (n - k < minBulk) {
       throw new RangeError(
-        expected(`at least ${minBulk} bulk eigenvalues below the fitted MP edge`, 'eigs', eigs) + ` (only ${n - k} of ${n} are below it)`,
+        expected(`at least ${minBulk} bulk eigenvalues below the fitted MP edge`, 'eigs', eigs) +
+          ` (only ${n - k} of ${n} are below it)`,
       );
     }
     grid = gridFor(n - k);

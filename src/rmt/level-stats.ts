@@ -35,11 +35,16 @@ export const GAP_RATIO = {
  */
 export function gapRatio(eigs: NumberArray): number {
   const x = sortedFinite(eigs, 'eigs', 3);
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   for (let i = 0; i + 2 < x.length; i++) {
-    const a = x[i + 1]! - x[i]!, b = x[i + 2]! - x[i + 1]!;
+    const a = x[i + 1]! - x[i]!,
+      b = x[i + 2]! - x[i + 1]!;
     const hi = Math.max(a, b);
-    if (hi > 0) { sum += Math.min(a, b) / hi; count++; }
+    if (hi > 0) {
+      sum += Math.min(a, b) / hi;
+      count++;
+    }
   }
   if (count === 0) throw new RangeError(expected('levels that are not all degenerate', 'eigs', eigs));
   return sum / count;
@@ -62,16 +67,19 @@ export type UnfoldOptions =
 
 /** Least-squares fit of y ≈ Σ c_k T_k(t) (Chebyshev), solved by Householder QR. */
 function chebyshevFit(t: Float64Array, y: Float64Array, degree: number): Float64Array {
-  const n = t.length, p = degree + 1;
+  const n = t.length,
+    p = degree + 1;
   const a = new Float64Array(n * p); // column-major n x p
   for (let i = 0; i < n; i++) {
-    let t0 = 1, t1 = t[i]!;
+    let t0 = 1,
+      t1 = t[i]!;
     a[i] = 1;
     if (p > 1) a[n + i] = t1;
     for (let k = 2; k < p; k++) {
       const t2 = 2 * t[i]! * t1 - t0;
       a[k * n + i] = t2;
-      t0 = t1; t1 = t2;
+      t0 = t1;
+      t1 = t2;
     }
   }
   const b = Float64Array.from(y);
@@ -128,19 +136,23 @@ export function unfold(eigs: NumberArray, options: UnfoldOptions): Float64Array 
   const degree = checkInteger(options.degree ?? 7, 'degree', { min: 1, max: 30 });
   const x = sortedFinite(eigs, 'eigs', degree + 2);
   const n = x.length;
-  const lo = x[0]!, hi = x[n - 1]!;
+  const lo = x[0]!,
+    hi = x[n - 1]!;
   if (!(hi > lo)) throw new RangeError(expected('levels that are not all equal', 'eigs', eigs));
   const t = x.map((v) => (2 * (v - lo)) / (hi - lo) - 1);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) y[i] = i + 0.5;
   const c = chebyshevFit(t, y, degree);
   return t.map((ti) => {
-    let t0 = 1, t1 = ti, s = c[0]!;
+    let t0 = 1,
+      t1 = ti,
+      s = c[0]!;
     if (degree >= 1) s += c[1]! * t1;
     for (let k = 2; k <= degree; k++) {
       const t2 = 2 * ti * t1 - t0;
       s += c[k]! * t2;
-      t0 = t1; t1 = t2;
+      t0 = t1;
+      t1 = t2;
     }
     return s;
   });
@@ -162,7 +174,10 @@ export interface SpacingLaw {
 export function wignerSurmise(beta: 1 | 2 | 4): SpacingLaw {
   checkOneOf(beta, 'beta', [1, 2, 4]);
   if (beta === 1) {
-    return { pdf: (s) => (s < 0 ? 0 : (Math.PI / 2) * s * Math.exp((-Math.PI * s * s) / 4)), cdf: (s) => (s <= 0 ? 0 : 1 - Math.exp((-Math.PI * s * s) / 4)) };
+    return {
+      pdf: (s) => (s < 0 ? 0 : (Math.PI / 2) * s * Math.exp((-Math.PI * s * s) / 4)),
+      cdf: (s) => (s <= 0 ? 0 : 1 - Math.exp((-Math.PI * s * s) / 4)),
+    };
   }
   if (beta === 2) {
     const a = 4 / Math.PI;
@@ -172,17 +187,25 @@ export function wignerSurmise(beta: 1 | 2 | 4): SpacingLaw {
     };
   }
   // β = 4.
-  const a = 64 / (9 * Math.PI), c = 2 ** 18 / (3 ** 6 * Math.PI ** 3);
+  const a = 64 / (9 * Math.PI),
+    c = 2 ** 18 / (3 ** 6 * Math.PI ** 3);
   return {
     pdf: (s) => (s < 0 ? 0 : c * s ** 4 * Math.exp(-a * s * s)),
     // ∫₀ˢ x⁴e^{−ax²}dx = 3√π/(8a^{5/2}) erf(√a s) − e^{−as²}(s³/(2a) + 3s/(4a²))
     cdf: (s) =>
-      s <= 0 ? 0 : c * ((3 * Math.sqrt(Math.PI)) / (8 * a ** 2.5) * erf(Math.sqrt(a) * s) - Math.exp(-a * s * s) * (s ** 3 / (2 * a) + (3 * s) / (4 * a * a))),
+      s <= 0
+        ? 0
+        : c *
+          (((3 * Math.sqrt(Math.PI)) / (8 * a ** 2.5)) * erf(Math.sqrt(a) * s) -
+            Math.exp(-a * s * s) * (s ** 3 / (2 * a) + (3 * s) / (4 * a * a))),
   };
 }
 
 /** The Poisson (uncorrelated levels) spacing law e^(−s). */
-export const poissonSpacing: SpacingLaw = { pdf: (s) => (s < 0 ? 0 : Math.exp(-s)), cdf: (s) => (s <= 0 ? 0 : 1 - Math.exp(-s)) };
+export const poissonSpacing: SpacingLaw = {
+  pdf: (s) => (s < 0 ? 0 : Math.exp(-s)),
+  cdf: (s) => (s <= 0 ? 0 : 1 - Math.exp(-s)),
+};
 
 /** Options of {@link levelSpacings}. */
 export type LevelSpacingOptions = UnfoldOptions & {
@@ -217,23 +240,38 @@ export interface LevelSpacings {
 export function levelSpacings(eigs: NumberArray | NumberArray[], options: LevelSpacingOptions): LevelSpacings {
   checkObject(options, 'options', 'an options object');
   checkOneOf(options.by, 'options.by', ['mp', 'polynomial']);
-  checkOptions('levelSpacings', options, [...(options.by === 'mp' ? UNFOLD_MP_KEYS : UNFOLD_POLY_KEYS), ...SPACING_KEYS]);
+  checkOptions('levelSpacings', options, [
+    ...(options.by === 'mp' ? UNFOLD_MP_KEYS : UNFOLD_POLY_KEYS),
+    ...SPACING_KEYS,
+  ]);
   const trim = checkNumber(options.trim ?? 0.1, 'trim', { min: 0, max: 0.45 });
   const bins = checkInteger(options.bins ?? 30, 'bins', { min: 1 });
   const smax = checkNumber(options.maxSpacing ?? 4, 'maxSpacing', { min: 0, minExclusive: true });
   const { trim: _trim, bins: _bins, maxSpacing: _maxSpacing, ...unfoldOptions } = options;
-  const spectra: NumberArray[] = Array.isArray(eigs) && eigs.length > 0 && typeof eigs[0] !== 'number' ? (eigs as NumberArray[]) : [eigs as NumberArray];
+  const spectra: NumberArray[] =
+    Array.isArray(eigs) && eigs.length > 0 && typeof eigs[0] !== 'number'
+      ? (eigs as NumberArray[])
+      : [eigs as NumberArray];
   const pooled: number[] = [];
-  let grSum = 0, grCount = 0;
+  let grSum = 0,
+    grCount = 0;
   spectra.forEach((spec, k) => {
     const xi = unfold(spec, unfoldOptions as UnfoldOptions);
-    const lo = Math.floor(trim * xi.length), hi = xi.length - lo;
-    if (hi - lo < 3) throw new RangeError(expected('at least 3 levels after trimming', spectra.length > 1 ? `eigs[${k}]` : 'eigs', spec));
+    const lo = Math.floor(trim * xi.length),
+      hi = xi.length - lo;
+    if (hi - lo < 3)
+      throw new RangeError(
+        expected('at least 3 levels after trimming', spectra.length > 1 ? `eigs[${k}]` : 'eigs', spec),
+      );
     for (let i = lo; i + 1 < hi; i++) pooled.push(xi[i + 1]! - xi[i]!);
     for (let i = lo; i + 2 < hi; i++) {
-      const a = xi[i + 1]! - xi[i]!, b = xi[i + 2]! - xi[i + 1]!;
+      const a = xi[i + 1]! - xi[i]!,
+        b = xi[i + 2]! - xi[i + 1]!;
       const m = Math.max(a, b);
-      if (m > 0) { grSum += Math.min(a, b) / m; grCount++; }
+      if (m > 0) {
+        grSum += Math.min(a, b) / m;
+        grCount++;
+      }
     }
   });
   const s = Float64Array.from(pooled);

@@ -76,7 +76,10 @@ export function marchenkoPastur(params: MarchenkoPasturParams): MarchenkoPastur 
   const atom = r > 1 ? 1 - 1 / r : 0;
   const contMass = r > 1 ? 1 / r : 1;
   // In units of σ²: λ = σ²(c + d cos θ), θ ∈ [0, π] from λ₊ down to λ₋.
-  const c = 1 + r, d = 2 * sr, g = Math.abs(1 - r), k = Math.abs(1 - sr) / (1 + sr);
+  const c = 1 + r,
+    d = 2 * sr,
+    g = Math.abs(1 - r),
+    k = Math.abs(1 - sr) / (1 + sr);
   // Continuous mass below λ(θ): (1/(2πr))[d sin θ − cθ + 2g·atan(k tan(θ/2)) + π(c − g)] − ...
   // derived from ∫ sin²θ / (c + d cos θ) dθ; it is contMass at θ = 0 and 0 at θ = π.
   const massBelowTheta = (theta: number): number => {
@@ -94,7 +97,8 @@ export function marchenkoPastur(params: MarchenkoPasturParams): MarchenkoPastur 
     // q is continuous mass in [0, contMass]; massBelowTheta decreases in θ.
     if (q <= 0) return lower;
     if (q >= contMass) return upper;
-    let lo = 0, hi = Math.PI;
+    let lo = 0,
+      hi = Math.PI;
     for (let it = 0; it < 200 && hi - lo > 1e-15; it++) {
       const mid = 0.5 * (lo + hi);
       if (massBelowTheta(mid) >= q) lo = mid;

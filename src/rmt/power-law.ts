@@ -88,7 +88,8 @@ export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): P
     const xmin = checkNumber(options.xmin, 'xmin', { min: 0, minExclusive: true });
     let i = 0;
     while (i < n && x[i]! < xmin) i++;
-    if (n - i < minTail) throw new RangeError(expected(`an xmin leaving at least ${minTail} values in the tail`, 'xmin', xmin));
+    if (n - i < minTail)
+      throw new RangeError(expected(`an xmin leaving at least ${minTail} values in the tail`, 'xmin', xmin));
     best = { i, ...fitAt(i) };
   } else {
     const last = n - minTail; // largest start index allowed

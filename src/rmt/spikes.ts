@@ -108,7 +108,8 @@ export function tracyWidomScale(params: { rows: number; cols: number; variance?:
   const n = checkInteger(rows, 'rows', { min: 1 });
   const m = checkInteger(cols, 'cols', { min: 2 });
   const s2 = checkNumber(variance, 'variance', { min: 0, minExclusive: true });
-  const a = Math.sqrt(m - 1), b = Math.sqrt(n);
+  const a = Math.sqrt(m - 1),
+    b = Math.sqrt(n);
   return (s2 / m) * (a + b) * Math.cbrt(1 / a + 1 / b);
 }
 

@@ -7,8 +7,27 @@
 import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
-import { eigvalshBatch, eigvalshBatchSync, gram, gramOperator, gramSync, svds, svdsSync, svdvals, svdvalsSync } from '../linalg/index.js';
-import { call, chooseRoute, pseudoSpectrum, resolveRoute, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
+import {
+  eigvalshBatch,
+  eigvalshBatchSync,
+  gram,
+  gramOperator,
+  gramSync,
+  svds,
+  svdsSync,
+  svdvals,
+  svdvalsSync,
+} from '../linalg/index.js';
+import {
+  call,
+  chooseRoute,
+  pseudoSpectrum,
+  resolveRoute,
+  runSteps,
+  runStepsSync,
+  solve,
+  type Steps,
+} from '../linalg/route.js';
 import { fitMarchenkoPastur, type MarchenkoPasturFit } from './fit.js';
 import { gapRatio } from './level-stats.js';
 import { powerLawFit } from './power-law.js';
@@ -18,7 +37,14 @@ import { checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { optionKeys } from './options.js';
 
 const WEIGHT_SPECTRUM_KEYS = optionKeys<WeightSpectrumOptions>({
-  kernel: true, margin: true, bootstrap: true, minEvals: true, randomize: true, route: true, partialAbove: true, topK: true,
+  kernel: true,
+  margin: true,
+  bootstrap: true,
+  minEvals: true,
+  randomize: true,
+  route: true,
+  partialAbove: true,
+  topK: true,
 });
 const RANDOMIZE_KEYS = ['replicas', 'seed', 'bins'] as const;
 
@@ -179,7 +205,10 @@ function oneMatrix(w: Mat, options: WeightSpectrumOptions, fn: string): [Mat[], 
  * transposes every slice.
  * @throws TypeError/RangeError for an empty list, a bad Mat or slices of different shapes.
  */
-export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectrumOptions = {}): Promise<WeightSpectrumRow> {
+export async function weightSpectrumSlices(
+  slices: Mat[],
+  options: WeightSpectrumOptions = {},
+): Promise<WeightSpectrumRow> {
   if (!Array.isArray(slices)) throw new TypeError(expected('an array of matrices', 'slices', slices));
   if (slices.length === 0) throw new RangeError(expected('at least one matrix', 'slices', slices));
   checkOptions('weightSpectrumSlices', options, WEIGHT_SPECTRUM_KEYS);
@@ -190,7 +219,9 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
   });
   Ws.forEach((s, i) => {
     if (s.rows !== Ws[0]!.rows || s.cols !== Ws[0]!.cols) {
-      throw new RangeError(expected(`a ${Ws[0]!.rows} x ${Ws[0]!.cols} matrix like slices[0]`, `slices[${i}]`, `${s.rows} x ${s.cols}`));
+      throw new RangeError(
+        expected(`a ${Ws[0]!.rows} x ${Ws[0]!.cols} matrix like slices[0]`, `slices[${i}]`, `${s.rows} x ${s.cols}`),
+      );
     }
   });
   return runSteps(weightSpectrumSteps(Ws, { ...options, kernel: false }));
@@ -198,34 +229,73 @@ export async function weightSpectrumSlices(slices: Mat[], options: WeightSpectru
 
 /** The one body of weightSpectrum, weightSpectrumSlices and a Sync twin (yields each native solve; see linalg/route.ts). Ws are checked, untransposed, of one shape. */
 function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
-  const N = Ws[0]!.rows, M = Ws[0]!.cols, ratio = N / M, rf = Ws.length;
+  const N = Ws[0]!.rows,
+    M = Ws[0]!.cols,
+    ratio = N / M,
+    rf = Ws.length;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
   const routeOptions = resolveRoute(options);
   const topK = checkInteger(options.topK ?? 20, 'topK', { min: 1 });
   const small = Math.min(N, M);
-  if (routeOptions.route === 'partial' && rf > 1) throw new RangeError(expected("route 'full' or 'auto' for several slices", 'route', routeOptions.route));
+  if (routeOptions.route === 'partial' && rf > 1)
+    throw new RangeError(expected("route 'full' or 'auto' for several slices", 'route', routeOptions.route));
   const route = rf > 1 ? 'full' : chooseRoute(routeOptions, small);
   if (route === 'partial' && options.randomize) {
-    throw new RangeError(expected("route 'full' (the shuffled baseline needs full spectra)", "randomize with route 'partial'", options.randomize));
+    throw new RangeError(
+      expected(
+        "route 'full' (the shuffled baseline needs full spectra)",
+        "randomize with route 'partial'",
+        options.randomize,
+      ),
+    );
   }
-  const { evals, norm } = route === 'full' ? yield* fullSpectrum(Ws) : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
+  const { evals, norm } =
+    route === 'full' ? yield* fullSpectrum(Ws) : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
   const k = evals.length;
   const lambdaMax = evals[k - 1]!;
   let entropy = NaN;
   let total = 0; // Σ evals: = norm on the full route; the pseudo-spectrum's own sum on the partial one
   for (const v of evals) total += v;
   if (total > 0) {
-    let h = 0, R = 0;
-    for (const v of evals) if (v > 1e-12 * lambdaMax) { const p = v / total; h -= p * Math.log(p); R++; }
+    let h = 0,
+      R = 0;
+    for (const v of evals)
+      if (v > 1e-12 * lambdaMax) {
+        const p = v / total;
+        h -= p * Math.log(p);
+        R++;
+      }
     entropy = R > 1 ? h / Math.log(R) : 0;
   }
   const row: WeightSpectrumRow = {
-    N, M, ratio, rf, num_evals: k, route, lambda_max: lambdaMax, spectral_norm: lambdaMax, norm,
-    stable_rank: lambdaMax > 0 ? norm / lambdaMax : NaN, entropy,
-    sigma_mp: NaN, variance_mp: NaN, bulk_min: NaN, bulk_max: NaN, num_spikes: NaN, mp_softrank: NaN, mp_ks: NaN,
-    variance_mp_ci: [NaN, NaN], alpha: NaN, xmin: NaN, alpha_ks: NaN,
-    spikes: new Float64Array(0), snr: new Float64Array(0), gap_ratio: NaN, evals, warning: '',
+    N,
+    M,
+    ratio,
+    rf,
+    num_evals: k,
+    route,
+    lambda_max: lambdaMax,
+    spectral_norm: lambdaMax,
+    norm,
+    stable_rank: lambdaMax > 0 ? norm / lambdaMax : NaN,
+    entropy,
+    sigma_mp: NaN,
+    variance_mp: NaN,
+    bulk_min: NaN,
+    bulk_max: NaN,
+    num_spikes: NaN,
+    mp_softrank: NaN,
+    mp_ks: NaN,
+    variance_mp_ci: [NaN, NaN],
+    alpha: NaN,
+    xmin: NaN,
+    alpha_ks: NaN,
+    spikes: new Float64Array(0),
+    snr: new Float64Array(0),
+    gap_ratio: NaN,
+    evals,
+    warning: '',
   };
   const warnings: string[] = [];
   let positive = 0;
@@ -239,19 +309,34 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
     Object.assign(row, { alpha: pl.alpha, xmin: pl.xmin, alpha_ks: pl.ks });
     let fit: MarchenkoPasturFit | undefined;
     try {
-      fit = fitMarchenkoPastur(evals, { ratio, rows: N, margin, bootstrap: options.bootstrap ?? 200, minBulk: Math.min(minEvals, positive) });
+      fit = fitMarchenkoPastur(evals, {
+        ratio,
+        rows: N,
+        margin,
+        bootstrap: options.bootstrap ?? 200,
+        minBulk: Math.min(minEvals, positive),
+      });
     } catch (err) {
       // The one failure valid input can still meet: outliers leave fewer than minEvals levels below the edge.
       if (!(err instanceof RangeError) || !/bulk eigenvalues below/.test(err.message)) throw err;
-      warnings.push(`too few bulk eigenvalues for an MP fit (${err.message.replace(/^.*\((only .*)\)$/, '$1')}); MP columns are NaN`);
+      warnings.push(
+        `too few bulk eigenvalues for an MP fit (${err.message.replace(/^.*\((only .*)\)$/, '$1')}); MP columns are NaN`,
+      );
     }
     if (fit) {
       const spikes = detectSpikes(evals, fit, { rows: N, cols: M, margin });
       const variance = fit.variance;
       Object.assign(row, {
-        sigma_mp: fit.sigma, variance_mp: variance, bulk_min: fit.lower, bulk_max: fit.upper,
-        num_spikes: spikes.count, mp_softrank: fit.upper / lambdaMax, mp_ks: fit.ks, variance_mp_ci: fit.ci,
-        spikes: spikes.values, snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance })),
+        sigma_mp: fit.sigma,
+        variance_mp: variance,
+        bulk_min: fit.lower,
+        bulk_max: fit.upper,
+        num_spikes: spikes.count,
+        mp_softrank: fit.upper / lambdaMax,
+        mp_ks: fit.ks,
+        variance_mp_ci: fit.ci,
+        spikes: spikes.values,
+        snr: spikes.values.map((l) => invertBbpOutlier(l, { ratio, variance })),
       });
       const bulk = evals.filter((v) => v > 1e-10 * lambdaMax && v <= spikes.threshold);
       if (bulk.length >= 3 && exactLevels) row.gap_ratio = gapRatio(bulk);
@@ -268,7 +353,7 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
       const grams: Mat<Float64Array>[] = [];
       for (let rep = 0; rep < replicas; rep++) {
         const data = new Float64Array(size * rf);
-        Ws.forEach((s, i) => data.set(s.data, i * size));
+        for (const [i, s] of Ws.entries()) data.set(s.data, i * size);
         new Rng(seed, rep).shuffle(data);
         for (let i = 0; i < rf; i++) {
           const shuffled: Mat<Float64Array> = { data: data.subarray(i * size, (i + 1) * size), rows: N, cols: M };
@@ -283,17 +368,24 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
         rand.push(e.sort());
       }
       const pooled = new Float64Array(replicas * k);
-      rand.forEach((e, j) => pooled.set(e, j * k));
+      for (const [j, e] of rand.entries()) pooled.set(e, j * k);
       pooled.sort();
       // Spikes that survive shuffling, each replica read against its own MP fit.
       let randSpikes = 0;
       for (const e of rand) {
-        const rfit = fitMarchenkoPastur(e, { ratio, rows: N, margin, bootstrap: 0, minBulk: Math.min(minEvals, positive) });
+        const rfit = fitMarchenkoPastur(e, {
+          ratio,
+          rows: N,
+          margin,
+          bootstrap: 0,
+          minBulk: Math.min(minEvals, positive),
+        });
         randSpikes += detectSpikes(e, rfit, { rows: N, cols: M, margin }).count;
       }
       const hi = Math.max(lambdaMax, pooled[pooled.length - 1]!);
       const lo = Math.min(0, pooled[0]!);
-      const h1 = histogram(evals, bins, lo, hi), h2 = histogram(pooled, bins, lo, hi);
+      const h1 = histogram(evals, bins, lo, hi),
+        h2 = histogram(pooled, bins, lo, hi);
       Object.assign(row, {
         rand_num_spikes: randSpikes / replicas,
         max_rand_eval: pooled[pooled.length - 1]!,

@@ -39,7 +39,10 @@ export type WeightLayerType = 'dense' | 'conv2d' | 'embedding' | 'matrix';
  * kernel [in, out] with `kernel: true`), or a layer made of several equally shaped slices
  * (Conv2D: its kh·kw slices, see `weightSpectrumSlices`).
  */
-export type WeightInput = Mat | { slices: Mat[]; type?: WeightLayerType; kernel?: boolean } | { matrix: Mat; type?: WeightLayerType; kernel?: boolean };
+export type WeightInput =
+  | Mat
+  | { slices: Mat[]; type?: WeightLayerType; kernel?: boolean }
+  | { matrix: Mat; type?: WeightLayerType; kernel?: boolean };
 
 /** Options of {@link analyzeWeights}: those of weightSpectrum plus the convention. */
 export interface AnalyzeWeightsOptions extends WeightSpectrumOptions {
@@ -90,14 +93,23 @@ function wwPowerLaw(evals: Float64Array): { alpha: number; xmin: number; ks: num
 /** Rewrites the convention-dependent columns of a specdyn row in WeightWatcher's definitions. */
 function toWeightWatcher(row: WeightSpectrumRow): void {
   const s2 = row.variance_mp; // specdyn's σ², eigenvalue units: the BBP inversion stays in them
-  const rows = row.N, cols = row.M, r = rows / cols;
-  const N = Math.max(rows, cols), M = Math.min(rows, cols), Q = N / M;
+  const rows = row.N,
+    cols = row.M,
+    r = rows / cols;
+  const N = Math.max(rows, cols),
+    M = Math.min(rows, cols),
+    Q = N / M;
   row.N = N;
   row.M = M;
   row.ratio = Q;
   const evals = row.evals;
-  let sum = 0, n = 0;
-  for (const v of evals) if (v > 1e-10 * row.lambda_max) { sum += v; n++; }
+  let sum = 0,
+    n = 0;
+  for (const v of evals)
+    if (v > 1e-10 * row.lambda_max) {
+      sum += v;
+      n++;
+    }
   const mean = n > 0 ? sum / n : NaN;
   if (Number.isFinite(row.variance_mp)) {
     // The same MP law written with WeightWatcher's σ: λ± = s²(1 ± Q^(−1/2))², s² = σ² max(1, r), then /mean.
@@ -108,7 +120,11 @@ function toWeightWatcher(row: WeightSpectrumRow): void {
     const cut = (edge + Math.sqrt(tw)) * mean;
     const spikes = evals.filter((x) => x > cut).reverse();
     Object.assign(row, {
-      variance_mp: v, sigma_mp: Math.sqrt(v), variance_mp_ci: ci, num_spikes: spikes.length, spikes,
+      variance_mp: v,
+      sigma_mp: Math.sqrt(v),
+      variance_mp_ci: ci,
+      num_spikes: spikes.length,
+      spikes,
       snr: spikes.map((l) => invertBbpOutlier(l, { ratio: r, variance: s2 })),
     });
   }
@@ -117,11 +133,19 @@ function toWeightWatcher(row: WeightSpectrumRow): void {
 }
 
 /** Resolves one input entry to its slices, layer type and transpose flag. */
-function resolveInput(value: WeightInput, name: string): { slices: Mat[]; type: WeightLayerType; kernel: boolean | undefined } {
+function resolveInput(
+  value: WeightInput,
+  name: string,
+): { slices: Mat[]; type: WeightLayerType; kernel: boolean | undefined } {
   checkObject(value, name, 'a matrix { data, rows, cols }, { matrix } or { slices: [...] }');
   if ('slices' in value) {
-    if (!Array.isArray(value.slices)) throw new TypeError(expected('an array of matrices', `${name}.slices`, value.slices));
-    return { slices: value.slices, type: value.type ?? (value.slices.length > 1 ? 'conv2d' : 'matrix'), kernel: value.kernel };
+    if (!Array.isArray(value.slices))
+      throw new TypeError(expected('an array of matrices', `${name}.slices`, value.slices));
+    return {
+      slices: value.slices,
+      type: value.type ?? (value.slices.length > 1 ? 'conv2d' : 'matrix'),
+      kernel: value.kernel,
+    };
   }
   if ('matrix' in value) {
     checkMat(value.matrix, `${name}.matrix`);
@@ -165,7 +189,12 @@ export async function analyzeWeights(
  */
 export function weightRow(
   spectrum: WeightSpectrumRow,
-  { layerId, name, type, convention = 'specdyn' }: { layerId: number; name: string; type: WeightLayerType; convention?: WeightConvention },
+  {
+    layerId,
+    name,
+    type,
+    convention = 'specdyn',
+  }: { layerId: number; name: string; type: WeightLayerType; convention?: WeightConvention },
 ): WeightRow {
   checkOneOf(convention, 'convention', ['specdyn', 'weightwatcher']);
   // theta from the specdyn σ² (before a possible rewrite of variance_mp into unitless form)
@@ -183,7 +212,10 @@ export function weightRow(
   if (spectrum.warning) warnings.push(spectrum.warning);
   const row = spectrum as WeightRow;
   Object.assign(row, {
-    layer_id: layerId, name, layer_type: type, convention,
+    layer_id: layerId,
+    name,
+    layer_type: type,
+    convention,
     log_norm: Math.log10(norm),
     log_spectral_norm: Math.log10(lmax),
     alpha_weighted: alpha * Math.log10(lmax),

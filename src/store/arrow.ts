@@ -16,7 +16,17 @@
  * values list<float64> (row-major, rows·cols entries).
  */
 import fs from 'node:fs';
-import type { Data, Float64, Int32, List, Message, RecordBatch, RecordBatchFileReader, Schema, Utf8 } from 'apache-arrow';
+import type {
+  Data,
+  Float64,
+  Int32,
+  List,
+  Message,
+  RecordBatch,
+  RecordBatchFileReader,
+  Schema,
+  Utf8,
+} from 'apache-arrow';
 import { InternalError } from '../errors.js';
 import { isInstalled, requirePeers } from '../peers.js';
 import { writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
@@ -53,7 +63,9 @@ function arrow(): Arrow {
   if (arrowModule) return arrowModule;
   // A missing peer is the user's to fix: say so even on a path that forgot to load it.
   requirePeers(['apache-arrow'], { entry: STORE_ENTRY, install: ARROW_INSTALL });
-  throw new InternalError(`the run store used apache-arrow (installed: ${isInstalled('apache-arrow')}) before loadArrow() was awaited`);
+  throw new InternalError(
+    `the run store used apache-arrow (installed: ${isInstalled('apache-arrow')}) before loadArrow() was awaited`,
+  );
 }
 
 /** The Arrow schema of every spectra shard (see the module doc); needs {@link loadArrow} first. */
@@ -145,7 +157,8 @@ function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
   let total = 0;
   records.forEach((r, i) => {
     total += r.values.length;
-    if (total > 0x7fffffff) throw new RangeError(`Expected fewer than 2^31 array values in one flush but received ${total}`);
+    if (total > 0x7fffffff)
+      throw new RangeError(`Expected fewer than 2^31 array values in one flush but received ${total}`);
     offsets[i + 1] = total;
   });
   const flat = new Float64Array(total);
@@ -161,7 +174,10 @@ function buildBatch(records: readonly ArrayRecord[]): RecordBatch {
     utf8(records.map((r) => r.name)),
     utf8(records.map((r) => r.dtype)),
     int32Data(records.map((r) => r.rows)),
-    int32Data(records.map((r) => r.cols ?? 0), records.map((r) => r.cols)),
+    int32Data(
+      records.map((r) => r.cols ?? 0),
+      records.map((r) => r.cols),
+    ),
     makeData({
       type: listType,
       length: n,
@@ -273,7 +289,10 @@ export function scanShard(file: string): ShardScan {
   let ended = false;
   while (pos + 8 <= bytes.byteLength) {
     if (dv.getUint32(pos, true) !== CONTINUATION) {
-      if (pos === start) throw new RangeError(`Expected an Arrow IPC stream or file for ${file} but its first bytes are not an Arrow message`);
+      if (pos === start)
+        throw new RangeError(
+          `Expected an Arrow IPC stream or file for ${file} but its first bytes are not an Arrow message`,
+        );
       break;
     }
     const metaLen = dv.getInt32(pos + 4, true);
@@ -295,7 +314,8 @@ export function scanShard(file: string): ShardScan {
     pos = end;
     complete = end;
   }
-  if (!sawSchema) return { format: 'stream', batches: 0, tornBytes: bytes.byteLength - start, stream: new Uint8Array(0) };
+  if (!sawSchema)
+    return { format: 'stream', batches: 0, tornBytes: bytes.byteLength - start, stream: new Uint8Array(0) };
   const stream = new Uint8Array(complete - start + 8);
   stream.set(bytes.subarray(start, complete));
   stream.set([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], complete - start);
@@ -308,8 +328,15 @@ export function readShardRecords(scan: ShardScan): ArrayRecord[][] {
   const out: ArrayRecord[][] = [];
   for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
     const col = (name: string) => batch.getChild(name)!;
-    const session = col('session'), flush = col('flush'), step = col('step'), family = col('family');
-    const observable = col('observable'), name = col('name'), dtype = col('dtype'), rows = col('rows'), cols = col('cols');
+    const session = col('session'),
+      flush = col('flush'),
+      step = col('step'),
+      family = col('family');
+    const observable = col('observable'),
+      name = col('name'),
+      dtype = col('dtype'),
+      rows = col('rows'),
+      cols = col('cols');
     const values = col('values');
     const recs: ArrayRecord[] = [];
     for (let i = 0; i < batch.numRows; i++) {

@@ -52,7 +52,9 @@ export function expectedPath(what: string, name: string, p: string): string {
 }
 
 function write(fd: number, buf: Uint8Array, off: number, len: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.write(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    fs.write(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);

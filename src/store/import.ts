@@ -7,8 +7,21 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
-import { OMD_POINT_COLUMNS, OmdTrajectory, omdPointToRow, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
-import { WEIGHT_SPECTRUM_COLUMNS, weightSpectrum, weightSpectrumToRow, type Column, type WeightSpectrumOptions, type WeightSpectrumRow } from '../rmt/index.js';
+import {
+  OMD_POINT_COLUMNS,
+  OmdTrajectory,
+  omdPointToRow,
+  type TrajectoryOptions,
+  type TrajectoryPoint,
+} from '../omd/index.js';
+import {
+  WEIGHT_SPECTRUM_COLUMNS,
+  weightSpectrum,
+  weightSpectrumToRow,
+  type Column,
+  type WeightSpectrumOptions,
+  type WeightSpectrumRow,
+} from '../rmt/index.js';
 import { checkOptionsObject } from '../validate.js';
 import { toMat, type NdArray } from './ndarray.js';
 import { readNpy, readNpz } from './npy.js';
@@ -40,7 +53,12 @@ const WEIGHT_STORED_COLUMNS: ColumnMeta[] = [
 export function omdRecord(observable: string, p: TrajectoryPoint): ObservableRecord {
   const { step: _step, ...row } = omdPointToRow(p);
   void _step;
-  return { observable, family: 'omd', row, arrays: { values: p.figures.values, cloud: p.cloud, eigenvalue_velocity: p.eigenvalueVelocity } };
+  return {
+    observable,
+    family: 'omd',
+    row,
+    arrays: { values: p.figures.values, cloud: p.cloud, eigenvalue_velocity: p.eigenvalueVelocity },
+  };
 }
 
 /**
@@ -48,7 +66,12 @@ export function omdRecord(observable: string, p: TrajectoryPoint): ObservableRec
  * `extra` columns; arrays `evals` (ascending), `spikes` (descending), `snr`.
  */
 export function weightRecord(observable: string, w: WeightSpectrumRow, extra: Row = {}): ObservableRecord {
-  return { observable, family: 'weights', row: { ...weightSpectrumToRow(w), ...extra }, arrays: { evals: w.evals, spikes: w.spikes, snr: w.snr } };
+  return {
+    observable,
+    family: 'weights',
+    row: { ...weightSpectrumToRow(w), ...extra },
+    arrays: { evals: w.evals, spikes: w.spikes, snr: w.snr },
+  };
 }
 
 /** Options of {@link importSnapshots}: where to write, and the OMD options of every layer's trajectory. */
@@ -83,7 +106,9 @@ async function listSteps(dir: string, re: RegExp, what: string): Promise<{ step:
   try {
     names = await fs.readdir(dir);
   } catch (e) {
-    throw new RangeError(expectedPath(`a directory of ${what}`, 'dir', dir) + ` (${(e as NodeJS.ErrnoException).code})`);
+    throw new RangeError(
+      expectedPath(`a directory of ${what}`, 'dir', dir) + ` (${(e as NodeJS.ErrnoException).code})`,
+    );
   }
   const byStep = new Map<number, string>();
   for (const n of names.sort()) {
@@ -112,16 +137,23 @@ async function listSteps(dir: string, re: RegExp, what: string): Promise<{ step:
 export async function importSnapshots(dir: string, options: ImportSnapshotsOptions): Promise<ImportResult> {
   checkOptionsObject(options);
   const { out, probeLabels, layer = 'reps', config, meta, ...trajectoryOptions } = options;
-  if (typeof out !== 'string' || out.length === 0) throw new TypeError(expected('a run directory path', 'options.out', out));
+  if (typeof out !== 'string' || out.length === 0)
+    throw new TypeError(expected('a run directory path', 'options.out', out));
   await loadArrow(); // before any file is read: the run store needs it
   const files = await listSteps(dir, STEP_FILE, 'representation snapshots (step-<n>.npy or step-<n>.npz)');
   new OmdTrajectory(trajectoryOptions); // validates the options before anything is written
-  const writer = await createRun(out, { config, meta: { ...meta, source: { kind: 'snapshots', dir: path.resolve(dir) } }, columns: { omd: OMD_STORED_COLUMNS } });
+  const writer = await createRun(out, {
+    config,
+    meta: { ...meta, source: { kind: 'snapshots', dir: path.resolve(dir) } },
+    columns: { omd: OMD_STORED_COLUMNS },
+  });
   const trajectories = new Map<string, OmdTrajectory>();
   let first: { file: string; layer: string; n: number; layers: string[] } | undefined;
   try {
     for (const { step, file } of files) {
-      const arrays: Record<string, NdArray> = file.endsWith('.npz') ? await readNpz(file) : { [layer]: await readNpy(file) };
+      const arrays: Record<string, NdArray> = file.endsWith('.npz')
+        ? await readNpz(file)
+        : { [layer]: await readNpy(file) };
       const layers = Object.keys(arrays);
       const mats = new Map<string, Mat>();
       for (const name of layers) {
@@ -129,17 +161,37 @@ export async function importSnapshots(dir: string, options: ImportSnapshotsOptio
         if (!first) {
           first = { file, layer: name, n: m.rows, layers };
           if (probeLabels !== undefined) {
-            if (probeLabels.length !== m.rows) throw new RangeError(expected(`one probe label per row (N = ${m.rows} in ${path.basename(file)})`, 'options.probeLabels', `${probeLabels.length} labels`));
+            if (probeLabels.length !== m.rows)
+              throw new RangeError(
+                expected(
+                  `one probe label per row (N = ${m.rows} in ${path.basename(file)})`,
+                  'options.probeLabels',
+                  `${probeLabels.length} labels`,
+                ),
+              );
             writer.setMeta({ probeLabels: Array.from(probeLabels) });
           }
         }
         if (m.rows !== first.n) {
-          throw new RangeError(expected(`the probe count of ${path.basename(first.file)}:${first.layer} (N = ${first.n})`, `${path.basename(file)}:${name}`, `N = ${m.rows}`));
+          throw new RangeError(
+            expected(
+              `the probe count of ${path.basename(first.file)}:${first.layer} (N = ${first.n})`,
+              `${path.basename(file)}:${name}`,
+              `N = ${m.rows}`,
+            ),
+          );
         }
         mats.set(name, m);
       }
       const missing = first!.layers.filter((l) => !mats.has(l));
-      if (missing.length > 0) throw new RangeError(expected(`the layers of ${path.basename(first!.file)} (${first!.layers.join(', ')})`, path.basename(file), `no ${missing.join(', ')}`));
+      if (missing.length > 0)
+        throw new RangeError(
+          expected(
+            `the layers of ${path.basename(first!.file)} (${first!.layers.join(', ')})`,
+            path.basename(file),
+            `no ${missing.join(', ')}`,
+          ),
+        );
       // Layers are independent trajectories: analyse them side by side on the native pool.
       const observables: ObservableRecord[] = await Promise.all(
         [...mats].map(async ([name, m]) => {
@@ -196,19 +248,30 @@ const FLOAT_DTYPES = new Set(['F16', 'BF16', 'F32', 'F64']);
 export async function importCheckpoints(pathOrDir: string, options: ImportCheckpointsOptions): Promise<ImportResult> {
   checkOptionsObject(options);
   const { out, config, meta, ...spectrumOptions } = options;
-  if (typeof out !== 'string' || out.length === 0) throw new TypeError(expected('a run directory path', 'options.out', out));
-  if (typeof pathOrDir !== 'string' || pathOrDir.length === 0) throw new TypeError(expected('a safetensors file or directory', 'pathOrDir', pathOrDir));
+  if (typeof out !== 'string' || out.length === 0)
+    throw new TypeError(expected('a run directory path', 'options.out', out));
+  if (typeof pathOrDir !== 'string' || pathOrDir.length === 0)
+    throw new TypeError(expected('a safetensors file or directory', 'pathOrDir', pathOrDir));
   await loadArrow(); // before any file is read: the run store needs it
   const stat = await fs.stat(pathOrDir);
   let files: { step: number; file: string }[];
   if (stat.isDirectory()) {
     const names = (await fs.readdir(pathOrDir)).filter((n) => n.endsWith('.safetensors')).sort();
-    if (names.length === 0) throw new RangeError(expectedPath('a directory of .safetensors checkpoints', 'pathOrDir', pathOrDir) + ' (none found)');
+    if (names.length === 0)
+      throw new RangeError(
+        expectedPath('a directory of .safetensors checkpoints', 'pathOrDir', pathOrDir) + ' (none found)',
+      );
     const seen = new Map<number, string>();
     files = names.map((n) => {
       const step = stepOf(n);
-      if (step === undefined) throw new RangeError(expectedPath('a checkpoint name with its step (e.g. step-100.safetensors)', 'file', path.join(pathOrDir, n)));
-      if (seen.has(step)) throw new RangeError(expected('one checkpoint per step', `step ${step} in ${pathOrDir}`, `both ${seen.get(step)} and ${n}`));
+      if (step === undefined)
+        throw new RangeError(
+          expectedPath('a checkpoint name with its step (e.g. step-100.safetensors)', 'file', path.join(pathOrDir, n)),
+        );
+      if (seen.has(step))
+        throw new RangeError(
+          expected('one checkpoint per step', `step ${step} in ${pathOrDir}`, `both ${seen.get(step)} and ${n}`),
+        );
       seen.set(step, n);
       return { step, file: path.join(pathOrDir, n) };
     });
@@ -217,7 +280,11 @@ export async function importCheckpoints(pathOrDir: string, options: ImportCheckp
     files = [{ step: stepOf(pathOrDir) ?? 0, file: pathOrDir }];
   }
   const headers = await Promise.all(files.map((f) => readSafetensorsHeader(f.file)));
-  const writer: RunWriter = await createRun(out, { config, meta: { ...meta, source: { kind: 'checkpoints', path: path.resolve(pathOrDir) } }, columns: { weights: WEIGHT_STORED_COLUMNS } });
+  const writer: RunWriter = await createRun(out, {
+    config,
+    meta: { ...meta, source: { kind: 'checkpoints', path: path.resolve(pathOrDir) } },
+    columns: { weights: WEIGHT_STORED_COLUMNS },
+  });
   const skipped: ImportResult['skipped'] = [];
   const seen = new Set<string>();
   try {

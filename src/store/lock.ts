@@ -98,7 +98,9 @@ export function acquireLock(dir: string, session: number): LockInfo {
       }
       fs.rmSync(aside, { force: true });
     }
-    throw new SpecdynError(`Expected to take the writer lock of run directory ${dir} but other writers kept racing for it`);
+    throw new SpecdynError(
+      `Expected to take the writer lock of run directory ${dir} but other writers kept racing for it`,
+    );
   } finally {
     fs.rmSync(tmp, { force: true });
   }

@@ -25,7 +25,21 @@ export type ElementKind = 'f2' | 'bf2' | 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8'
 export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Bytes per element. */
-export const ITEM_SIZE: Record<ElementKind, number> = { f2: 2, bf2: 2, f4: 4, f8: 8, i1: 1, i2: 2, i4: 4, i8: 8, u1: 1, u2: 2, u4: 4, u8: 8, b1: 1 };
+export const ITEM_SIZE: Record<ElementKind, number> = {
+  f2: 2,
+  bf2: 2,
+  f4: 4,
+  f8: 8,
+  i1: 1,
+  i2: 2,
+  i4: 4,
+  i8: 8,
+  u1: 1,
+  u2: 2,
+  u4: 4,
+  u8: 8,
+  b1: 1,
+};
 
 /** IEEE 754 binary16 bits → number (exact). */
 export function halfToNumber(h: number): number {
@@ -50,7 +64,12 @@ export function bfloat16ToNumber(h: number): number {
  * Decodes `count` elements of `kind` from `bytes` (little-endian unless `bigEndian`), in file
  * order. Float32 gives a Float32Array, everything else a Float64Array.
  */
-export function decodeElements(bytes: Uint8Array, kind: ElementKind, count: number, bigEndian: boolean): Float64Array | Float32Array {
+export function decodeElements(
+  bytes: Uint8Array,
+  kind: ElementKind,
+  count: number,
+  bigEndian: boolean,
+): Float64Array | Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = !bigEndian;
   if (le === LITTLE_ENDIAN_HOST && (kind === 'f4' || kind === 'f8')) {
@@ -65,18 +84,42 @@ export function decodeElements(bytes: Uint8Array, kind: ElementKind, count: numb
   }
   const out = new Float64Array(count);
   switch (kind) {
-    case 'f8': for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, le); break;
-    case 'f2': for (let i = 0; i < count; i++) out[i] = halfToNumber(dv.getUint16(2 * i, le)); break;
-    case 'bf2': for (let i = 0; i < count; i++) out[i] = bfloat16ToNumber(dv.getUint16(2 * i, le)); break;
-    case 'i1': for (let i = 0; i < count; i++) out[i] = dv.getInt8(i); break;
-    case 'u1': for (let i = 0; i < count; i++) out[i] = dv.getUint8(i); break;
-    case 'b1': for (let i = 0; i < count; i++) out[i] = dv.getUint8(i) === 0 ? 0 : 1; break;
-    case 'i2': for (let i = 0; i < count; i++) out[i] = dv.getInt16(2 * i, le); break;
-    case 'u2': for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, le); break;
-    case 'i4': for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, le); break;
-    case 'u4': for (let i = 0; i < count; i++) out[i] = dv.getUint32(4 * i, le); break;
-    case 'i8': for (let i = 0; i < count; i++) out[i] = Number(dv.getBigInt64(8 * i, le)); break;
-    case 'u8': for (let i = 0; i < count; i++) out[i] = Number(dv.getBigUint64(8 * i, le)); break;
+    case 'f8':
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, le);
+      break;
+    case 'f2':
+      for (let i = 0; i < count; i++) out[i] = halfToNumber(dv.getUint16(2 * i, le));
+      break;
+    case 'bf2':
+      for (let i = 0; i < count; i++) out[i] = bfloat16ToNumber(dv.getUint16(2 * i, le));
+      break;
+    case 'i1':
+      for (let i = 0; i < count; i++) out[i] = dv.getInt8(i);
+      break;
+    case 'u1':
+      for (let i = 0; i < count; i++) out[i] = dv.getUint8(i);
+      break;
+    case 'b1':
+      for (let i = 0; i < count; i++) out[i] = dv.getUint8(i) === 0 ? 0 : 1;
+      break;
+    case 'i2':
+      for (let i = 0; i < count; i++) out[i] = dv.getInt16(2 * i, le);
+      break;
+    case 'u2':
+      for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, le);
+      break;
+    case 'i4':
+      for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, le);
+      break;
+    case 'u4':
+      for (let i = 0; i < count; i++) out[i] = dv.getUint32(4 * i, le);
+      break;
+    case 'i8':
+      for (let i = 0; i < count; i++) out[i] = Number(dv.getBigInt64(8 * i, le));
+      break;
+    case 'u8':
+      for (let i = 0; i < count; i++) out[i] = Number(dv.getBigUint64(8 * i, le));
+      break;
   }
   return out;
 }
@@ -120,7 +163,8 @@ export function fortranToC<T extends Float64Array | Float32Array>(data: T, shape
  * @throws RangeError for fewer than 2 dimensions.
  */
 export function toMat(a: NdArray, name: string): Mat {
-  if (a.shape.length < 2) throw new RangeError(expected('an array of at least 2 dimensions', name, `shape [${a.shape.join(', ')}]`));
+  if (a.shape.length < 2)
+    throw new RangeError(expected('an array of at least 2 dimensions', name, `shape [${a.shape.join(', ')}]`));
   const rows = a.shape[0]!;
   return { data: a.data, rows, cols: rows === 0 ? 0 : a.data.length / rows };
 }

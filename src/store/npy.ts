@@ -10,10 +10,31 @@
 import fs from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { expected } from '../errors.js';
-import { decodeElements, fortranToC, ITEM_SIZE, LITTLE_ENDIAN_HOST, shapeSize, type ElementKind, type NdArray } from './ndarray.js';
+import {
+  decodeElements,
+  fortranToC,
+  ITEM_SIZE,
+  LITTLE_ENDIAN_HOST,
+  shapeSize,
+  type ElementKind,
+  type NdArray,
+} from './ndarray.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-const KINDS: Record<string, ElementKind> = { f2: 'f2', f4: 'f4', f8: 'f8', i1: 'i1', i2: 'i2', i4: 'i4', i8: 'i8', u1: 'u1', u2: 'u2', u4: 'u4', u8: 'u8', b1: 'b1' };
+const KINDS: Record<string, ElementKind> = {
+  f2: 'f2',
+  f4: 'f4',
+  f8: 'f8',
+  i1: 'i1',
+  i2: 'i2',
+  i4: 'i4',
+  i8: 'i8',
+  u1: 'u1',
+  u2: 'u2',
+  u4: 'u4',
+  u8: 'u8',
+  b1: 'b1',
+};
 
 function fail(what: string, name: string, value: unknown): never {
   throw new RangeError(expected(what, name, value));
@@ -25,14 +46,22 @@ function parseHeader(text: string, name: string): { descr: string; fortran: bool
   if (!body.startsWith('{') || !body.endsWith('}')) fail('a .npy header dict', name, body);
   const descr = /['"]descr['"]\s*:\s*(['"])([^'"]*)\1/.exec(body);
   if (!descr) {
-    if (/['"]descr['"]\s*:\s*\[/.test(body)) fail('a plain .npy dtype (structured dtypes are not supported)', name, body.slice(body.indexOf('descr'), body.indexOf('descr') + 40));
+    if (/['"]descr['"]\s*:\s*\[/.test(body))
+      fail(
+        'a plain .npy dtype (structured dtypes are not supported)',
+        name,
+        body.slice(body.indexOf('descr'), body.indexOf('descr') + 40),
+      );
     fail("a 'descr' entry in the .npy header", name, body);
   }
   const fo = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(body);
   if (!fo) fail("a 'fortran_order' entry (True or False) in the .npy header", name, body);
   const sh = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(body);
   if (!sh) fail("a 'shape' tuple in the .npy header", name, body);
-  const parts = sh[1]!.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = sh[1]!
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   const shape = parts.map((p) => {
     const m = /^(\d+)L?$/.exec(p);
     if (!m) fail('non-negative integer dimensions in the .npy shape', name, `(${sh[1]})`);
@@ -47,28 +76,47 @@ function parseHeader(text: string, name: string): { descr: string; fortran: bool
  * data section whose length differs from the header's shape × item size (truncated or padded file).
  */
 export function parseNpy(bytes: Uint8Array, name = '.npy bytes'): NdArray {
-  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail('a .npy file (magic \\x93NUMPY)', name, `${bytes.byteLength} bytes starting ${Buffer.from(bytes.subarray(0, 6)).toString('latin1')}`);
-  const major = bytes[6]!, minor = bytes[7]!;
+  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    fail(
+      'a .npy file (magic \\x93NUMPY)',
+      name,
+      `${bytes.byteLength} bytes starting ${Buffer.from(bytes.subarray(0, 6)).toString('latin1')}`,
+    );
+  const major = bytes[6]!,
+    minor = bytes[7]!;
   if (![1, 2, 3].includes(major) || minor !== 0) fail('.npy format version 1.0, 2.0 or 3.0', name, `${major}.${minor}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lenBytes = major === 1 ? 2 : 4;
   if (bytes.byteLength < 8 + lenBytes) fail('a complete .npy header', name, `${bytes.byteLength} bytes (truncated)`);
   const headerLen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const dataStart = 8 + lenBytes + headerLen;
-  if (dataStart > bytes.byteLength) fail(`a .npy header of ${headerLen} bytes`, name, `${bytes.byteLength - 8 - lenBytes} header bytes (truncated file)`);
+  if (dataStart > bytes.byteLength)
+    fail(
+      `a .npy header of ${headerLen} bytes`,
+      name,
+      `${bytes.byteLength - 8 - lenBytes} header bytes (truncated file)`,
+    );
   const header = Buffer.from(bytes.subarray(8 + lenBytes, dataStart)).toString(major === 3 ? 'utf8' : 'latin1');
   const { descr, fortran, shape } = parseHeader(header, name);
   const order = descr[0]!;
   const code = descr.slice(1);
   const kind = '<>|='.includes(order) ? KINDS[code] : undefined;
   if (kind === undefined) {
-    fail('a supported .npy dtype (float16/32/64, int8–64, uint8–64 or bool, any byte order)', `the dtype of ${name}`, descr);
+    fail(
+      'a supported .npy dtype (float16/32/64, int8–64, uint8–64 or bool, any byte order)',
+      `the dtype of ${name}`,
+      descr,
+    );
   }
   const count = shapeSize(shape);
   const want = count * ITEM_SIZE[kind];
   const have = bytes.byteLength - dataStart;
   if (have !== want) {
-    fail(`${want} data bytes for shape (${shape.join(', ')}) of ${descr}`, name, `${have} bytes (${have < want ? 'truncated' : 'trailing data'})`);
+    fail(
+      `${want} data bytes for shape (${shape.join(', ')}) of ${descr}`,
+      name,
+      `${have} bytes (${have < want ? 'truncated' : 'trailing data'})`,
+    );
   }
   const bigEndian = order === '>' || (order === '=' && !LITTLE_ENDIAN_HOST);
   let data = decodeElements(bytes.subarray(dataStart), kind, count, bigEndian);

@@ -20,7 +20,15 @@ import { packageRoot } from '../native.js';
 import { nativeInfo } from '../linalg/index.js';
 import { checkNumber, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
 import { expectedPath, syncDir, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
-import { loadArrow, readShardRecords, scanShard, sealShard, ShardWriter, type ArrayRecord, type ShardScan } from './arrow.js';
+import {
+  loadArrow,
+  readShardRecords,
+  scanShard,
+  sealShard,
+  ShardWriter,
+  type ArrayRecord,
+  type ShardScan,
+} from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
 import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
 import type {
@@ -103,7 +111,10 @@ function readMeta(dir: string): RunMeta {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new SpecdynError(expectedPath(`a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'));
+      throw new SpecdynError(
+        expectedPath(`a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) +
+          (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'),
+      );
     }
     throw e;
   }
@@ -113,7 +124,8 @@ function readMeta(dir: string): RunMeta {
   } catch (e) {
     throw new SpecdynError(`Expected valid JSON in ${file} but it does not parse: ${(e as Error).message}`);
   }
-  if (meta?.format !== 'specdyn-run') throw new SpecdynError(expected(`a specdyn run.json (format 'specdyn-run')`, file, meta?.format));
+  if (meta?.format !== 'specdyn-run')
+    throw new SpecdynError(expected(`a specdyn run.json (format 'specdyn-run')`, file, meta?.format));
   if (meta.formatVersion !== 1) throw new SpecdynError(expected('run format version 1', file, meta.formatVersion));
   return meta;
 }
@@ -154,7 +166,10 @@ function scanShards(dir: string): Committed {
     const scan = scanShard(file);
     batches.set(Number(m[1]), scan.batches);
     scans.set(Number(m[1]), { file, scan });
-    if (scan.tornBytes > 0) problems.push(`${name}: dropped a torn trailing Arrow message (${scan.tornBytes} bytes) after ${scan.batches} complete batches`);
+    if (scan.tornBytes > 0)
+      problems.push(
+        `${name}: dropped a torn trailing Arrow message (${scan.tornBytes} bytes) after ${scan.batches} complete batches`,
+      );
   }
   return { batches, scans, problems };
 }
@@ -181,7 +196,8 @@ function parseSteps(dir: string, batches: Map<number, number>): ParsedLines {
   if (last.length > 0) problems.push(`${STEPS_FILE}: dropped a torn last line (${Buffer.byteLength(last)} bytes)`);
   const records: Record<string, Scalar>[] = [];
   const keep: string[] = [];
-  let uncommitted = 0, corrupt = 0;
+  let uncommitted = 0,
+    corrupt = 0;
   for (const line of lines) {
     if (line.length === 0) continue;
     const rec = decodeLine(line);
@@ -197,7 +213,8 @@ function parseSteps(dir: string, batches: Map<number, number>): ParsedLines {
     keep.push(line);
   }
   if (corrupt > 0) problems.push(`${STEPS_FILE}: skipped ${corrupt} malformed line(s)`);
-  if (uncommitted > 0) problems.push(`${STEPS_FILE}: dropped ${uncommitted} line(s) of flushes whose Arrow batch was never completed`);
+  if (uncommitted > 0)
+    problems.push(`${STEPS_FILE}: dropped ${uncommitted} line(s) of flushes whose Arrow batch was never completed`);
   return { records, keep, dropped: uncommitted + corrupt + (last.length > 0 ? 1 : 0), problems };
 }
 
@@ -211,7 +228,8 @@ function recover(dir: string, meta: RunMeta): string[] {
     const before = scanShard(file);
     if (before.format === 'stream') {
       sealShard(file);
-      if (before.tornBytes > 0) problems.push(`${name}: dropped a torn trailing Arrow message (${before.tornBytes} bytes)`);
+      if (before.tornBytes > 0)
+        problems.push(`${name}: dropped a torn trailing Arrow message (${before.tornBytes} bytes)`);
     }
   }
   const { batches } = scanShards(dir);
@@ -247,14 +265,27 @@ interface PendingSnapshot {
   arrays: Omit<ArrayRecord, 'session' | 'flush'>[];
 }
 
-function toArrayRecord(v: unknown, name: string): { dtype: 'float64' | 'float32'; rows: number; cols: number | null; values: Float64Array } {
+function toArrayRecord(
+  v: unknown,
+  name: string,
+): { dtype: 'float64' | 'float32'; rows: number; cols: number | null; values: Float64Array } {
   if (v instanceof Float64Array || v instanceof Float32Array) {
-    return { dtype: v instanceof Float32Array ? 'float32' : 'float64', rows: v.length, cols: null, values: Float64Array.from(v) };
+    return {
+      dtype: v instanceof Float32Array ? 'float32' : 'float64',
+      rows: v.length,
+      cols: null,
+      values: Float64Array.from(v),
+    };
   }
   if (v && typeof v === 'object' && 'data' in v) {
     checkMat(v, name);
     const m = v as Mat;
-    return { dtype: m.data instanceof Float32Array ? 'float32' : 'float64', rows: m.rows, cols: m.cols, values: Float64Array.from(m.data.subarray(0, m.rows * m.cols)) };
+    return {
+      dtype: m.data instanceof Float32Array ? 'float32' : 'float64',
+      rows: m.rows,
+      cols: m.cols,
+      values: Float64Array.from(m.data.subarray(0, m.rows * m.cols)),
+    };
   }
   throw new TypeError(expected('a Float64Array, Float32Array or Mat { data, rows, cols }', name, v));
 }
@@ -268,7 +299,8 @@ function checkSnapshot(snapshot: unknown): PendingSnapshot {
     const logs = checkObject(s.logs, 'snapshot.logs');
     const line: Record<string, Scalar> = { step, family: 'logs', observable: null };
     for (const [k, v] of Object.entries(logs)) {
-      if (RESERVED.has(k)) throw new RangeError(expected('a log name other than a reserved key', `snapshot.logs key`, k));
+      if (RESERVED.has(k))
+        throw new RangeError(expected('a log name other than a reserved key', `snapshot.logs key`, k));
       if (typeof v !== 'number') throw new TypeError(expected('a number', `snapshot.logs.${k}`, v));
       line[k] = v;
     }
@@ -279,15 +311,22 @@ function checkSnapshot(snapshot: unknown): PendingSnapshot {
   s.observables.forEach((o, i) => {
     const at = `snapshot.observables[${i}]`;
     checkObject(o, at);
-    if (typeof o.observable !== 'string' || o.observable.length === 0) throw new TypeError(expected('a non-empty string', `${at}.observable`, o.observable));
+    if (typeof o.observable !== 'string' || o.observable.length === 0)
+      throw new TypeError(expected('a non-empty string', `${at}.observable`, o.observable));
     const family = checkOneOf(o.family, `${at}.family`, FAMILIES);
     const key = `${family}\u0000${o.observable}`;
-    if (seen.has(key)) throw new RangeError(expected(`one record per (family, observable)`, `${at}`, `a second '${o.observable}' (${family})`));
+    if (seen.has(key))
+      throw new RangeError(
+        expected(`one record per (family, observable)`, `${at}`, `a second '${o.observable}' (${family})`),
+      );
     seen.add(key);
     const row = checkObject(o.row, `${at}.row`);
     const line: Record<string, Scalar> = { step, family, observable: o.observable };
     for (const [k, v] of Object.entries(row)) {
-      if (RESERVED.has(k)) throw new RangeError(expected('a column name other than step, family, observable, session, flush, _nonfinite', `${at}.row key`, k));
+      if (RESERVED.has(k))
+        throw new RangeError(
+          expected('a column name other than step, family, observable, session, flush, _nonfinite', `${at}.row key`, k),
+        );
       if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
         throw new TypeError(expected('a number, string, boolean or null', `${at}.row.${k}`, v));
       }
@@ -343,7 +382,10 @@ class Writer implements RunWriter {
   append(snapshot: Snapshot): void {
     if (this.closed) throw new SpecdynError(`Expected an open run writer for ${this.dir} but it is closed`);
     const p = checkSnapshot(snapshot);
-    if (p.step <= this.lastStep) throw new RangeError(expected(`a step greater than the previous snapshot's (${this.lastStep})`, 'snapshot.step', p.step));
+    if (p.step <= this.lastStep)
+      throw new RangeError(
+        expected(`a step greater than the previous snapshot's (${this.lastStep})`, 'snapshot.step', p.step),
+      );
     this.lastStep = p.step;
     this.queue.push(p);
   }
@@ -369,9 +411,14 @@ class Writer implements RunWriter {
     const batch = this.queue;
     this.queue = [];
     const flush = this.shard.count;
-    const text = batch.flatMap((p) => p.lines.map((l) => encodeLine({ ...l, session: this.session, flush }) + '\n')).join('');
+    const text = batch
+      .flatMap((p) => p.lines.map((l) => encodeLine({ ...l, session: this.session, flush }) + '\n'))
+      .join('');
     await writeAllAsync(this.stepsFd, Buffer.from(text, 'utf8'), this.durable);
-    await this.shard.append(batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))), this.durable);
+    await this.shard.append(
+      batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))),
+      this.durable,
+    );
     this.done += batch.length;
     const s = this.meta.sessions[this.meta.sessions.length - 1]!;
     s.flushes = this.shard.count;
@@ -403,7 +450,12 @@ class Writer implements RunWriter {
       s.endedAt = now;
       this.meta.status = status;
       this.meta.finishedAt = now;
-      this.meta.error = options.error === undefined ? null : options.error instanceof Error ? options.error.message : String(options.error);
+      this.meta.error =
+        options.error === undefined
+          ? null
+          : options.error instanceof Error
+            ? options.error.message
+            : String(options.error);
       try {
         await this.saveMeta();
       } finally {
@@ -437,23 +489,46 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
   if (!exists) {
     const others = fs.readdirSync(dir).filter((n) => n !== LOCK_FILE && !n.startsWith('.'));
     if (others.length > 0) {
-      throw new SpecdynError(expectedPath(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) + ` (it holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`);
+      throw new SpecdynError(
+        expectedPath(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) +
+          ` (it holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`,
+      );
     }
   }
   let meta: RunMeta | undefined = exists ? readMeta(dir) : undefined;
-  const shardIds = fs.readdirSync(dir).map((n) => SHARD_RE.exec(n)).filter((m) => m).map((m) => Number(m![1]));
+  const shardIds = fs
+    .readdirSync(dir)
+    .map((n) => SHARD_RE.exec(n))
+    .filter((m) => m)
+    .map((m) => Number(m![1]));
   const session = Math.max(-1, ...shardIds, ...(meta?.sessions.map((s) => s.id) ?? [])) + 1;
   const lock = acquireLock(dir, session);
   try {
     if (meta) {
       meta = readMeta(dir); // re-read under the lock
       if (config !== undefined && meta.config !== undefined && meta.config !== null && !sameJson(config, meta.config)) {
-        throw new SpecdynError(expected(`the run's own config (${JSON.stringify(meta.config).slice(0, 80)})`, 'config', JSON.stringify(config).slice(0, 80)) + `; a restarted run keeps its config`);
+        throw new SpecdynError(
+          expected(
+            `the run's own config (${JSON.stringify(meta.config).slice(0, 80)})`,
+            'config',
+            JSON.stringify(config).slice(0, 80),
+          ) + `; a restarted run keeps its config`,
+        );
       }
       recover(dir, meta);
     }
     const now = new Date().toISOString();
-    const info: SessionInfo = { id: session, shard: shardName(session), pid: process.pid, hostname: os.hostname(), startedAt: now, endedAt: null, status: 'running', flushes: 0, snapshots: 0 };
+    const info: SessionInfo = {
+      id: session,
+      shard: shardName(session),
+      pid: process.pid,
+      hostname: os.hostname(),
+      startedAt: now,
+      endedAt: null,
+      status: 'running',
+      flushes: 0,
+      snapshots: 0,
+    };
     if (!meta) {
       meta = {
         format: 'specdyn-run',
@@ -463,7 +538,12 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
         config: config ?? null,
         seed,
         meta: extra as Record<string, unknown>,
-        versions: { specdyn: specdynVersion(), node: process.versions.node, tfjs: options.tfjsVersion ?? readVersion('@tensorflow/tfjs-core'), arrow: readVersion('apache-arrow') ?? 'unknown' },
+        versions: {
+          specdyn: specdynVersion(),
+          node: process.versions.node,
+          tfjs: options.tfjsVersion ?? readVersion('@tensorflow/tfjs-core'),
+          arrow: readVersion('apache-arrow') ?? 'unknown',
+        },
         tfBackend: options.tfBackend ?? null,
         native: nativeFacts(),
         createdAt: now,
@@ -517,7 +597,11 @@ export async function repairRun(dir: string): Promise<string[]> {
 }
 
 function matches(rec: { family: unknown; observable: unknown; step: unknown }, f: RowFilter | ArrayFilter): boolean {
-  return (f.family === undefined || rec.family === f.family) && (f.observable === undefined || rec.observable === f.observable) && (f.step === undefined || rec.step === f.step);
+  return (
+    (f.family === undefined || rec.family === f.family) &&
+    (f.observable === undefined || rec.observable === f.observable) &&
+    (f.step === undefined || rec.step === f.step)
+  );
 }
 
 /**
@@ -539,7 +623,14 @@ export class Run {
   private arrayCache: StoredArray[] | undefined;
 
   /** @internal use {@link openRun}. */
-  constructor(dir: string, meta: RunMeta, status: RunStatus, lines: StepRow[], scans: Map<number, { file: string; scan: ShardScan }>, problems: string[]) {
+  constructor(
+    dir: string,
+    meta: RunMeta,
+    status: RunStatus,
+    lines: StepRow[],
+    scans: Map<number, { file: string; scan: ShardScan }>,
+    problems: string[],
+  ) {
     this.dir = dir;
     this.meta = meta;
     this.status = status;
@@ -561,7 +652,8 @@ export class Run {
   /** Names of the observables of a family (default every family except logs), in first-seen order. */
   observables(family?: Family): string[] {
     const out = new Set<string>();
-    for (const l of this.lines) if (l.family !== 'logs' && (family === undefined || l.family === family)) out.add(l.observable!);
+    for (const l of this.lines)
+      if (l.family !== 'logs' && (family === undefined || l.family === family)) out.add(l.observable!);
     return [...out];
   }
 
@@ -595,11 +687,18 @@ export class Run {
   trajectory(observable: string): StoredTrajectory {
     const rows = this.rows({ family: 'omd', observable });
     if (rows.length === 0) {
-      throw new RangeError(expected(`an OMD observable of this run (${this.observables('omd').join(', ') || 'none'})`, 'observable', observable));
+      throw new RangeError(
+        expected(
+          `an OMD observable of this run (${this.observables('omd').join(', ') || 'none'})`,
+          'observable',
+          observable,
+        ),
+      );
     }
     const clouds = new Map<number, Mat<Float64Array>>();
     for (const a of this.arrays({ family: 'omd', observable, name: 'cloud' })) {
-      if ('rows' in a.value) clouds.set(a.step, { data: Float64Array.from(a.value.data), rows: a.value.rows, cols: a.value.cols });
+      if ('rows' in a.value)
+        clouds.set(a.step, { data: Float64Array.from(a.value.data), rows: a.value.rows, cols: a.value.cols });
     }
     return new StoredTrajectory(observable, rows, clouds);
   }
@@ -611,11 +710,22 @@ export class Run {
         for (const r of batch) {
           const data = r.dtype === 'float32' ? Float32Array.from(r.values) : r.values;
           const value: StoredArrayValue = r.cols === null ? data : { data, rows: r.rows, cols: r.cols };
-          all.push({ step: r.step, family: r.family as Family, observable: r.observable, name: r.name, session: r.session, value });
+          all.push({
+            step: r.step,
+            family: r.family as Family,
+            observable: r.observable,
+            name: r.name,
+            session: r.session,
+            value,
+          });
         }
       }
     }
-    return supersede(all, (a) => `${a.family}\u0000${a.observable}\u0000${a.step}\u0000${a.name}`, (a) => a.session);
+    return supersede(
+      all,
+      (a) => `${a.family}\u0000${a.observable}\u0000${a.step}\u0000${a.name}`,
+      (a) => a.session,
+    );
   }
 }
 
@@ -644,7 +754,11 @@ export async function openRun(dir: string): Promise<Run> {
   const parsed = parseSteps(dir, batches);
   const lines = parsed.records.map((r) => r as StepRow);
   for (const l of lines) delete (l as Record<string, Scalar>).flush;
-  const rows = supersede(lines, (l) => `${l.family}\u0000${l.observable}\u0000${l.step}`, (l) => l.session);
+  const rows = supersede(
+    lines,
+    (l) => `${l.family}\u0000${l.observable}\u0000${l.step}`,
+    (l) => l.session,
+  );
   return new Run(dir, meta, status, rows, scans, [...problems, ...parsed.problems]);
 }
 

@@ -15,7 +15,19 @@ import { expected } from '../errors.js';
 import { decodeElements, ITEM_SIZE, shapeSize, type ElementKind, type NdArray } from './ndarray.js';
 
 const DTYPES: Record<string, ElementKind> = {
-  F16: 'f2', BF16: 'bf2', F32: 'f4', F64: 'f8', I8: 'i1', I16: 'i2', I32: 'i4', I64: 'i8', U8: 'u1', U16: 'u2', U32: 'u4', U64: 'u8', BOOL: 'b1',
+  F16: 'f2',
+  BF16: 'bf2',
+  F32: 'f4',
+  F64: 'f8',
+  I8: 'i1',
+  I16: 'i2',
+  I32: 'i4',
+  I64: 'i8',
+  U8: 'u1',
+  U16: 'u2',
+  U32: 'u4',
+  U64: 'u8',
+  BOOL: 'b1',
 };
 /** Largest header accepted (the format's own limit is 100 MB). */
 const MAX_HEADER = 100_000_000;
@@ -49,20 +61,28 @@ export interface SafetensorsHeader {
  * @throws RangeError naming `file` for malformed JSON, an unsupported dtype, a bad shape, offsets
  * outside the buffer, a byte range that does not match shape × item size, or overlapping tensors.
  */
-export function parseSafetensorsHeader(json: string, bufferSize: number, dataStart: number, file: string): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  json: string,
+  bufferSize: number,
+  dataStart: number,
+  file: string,
+): SafetensorsHeader {
   let obj: unknown;
   try {
     obj = JSON.parse(json);
   } catch (e) {
     fail('a JSON safetensors header', file, `unparsable text (${(e as Error).message})`);
   }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) fail('a JSON object as safetensors header', file, obj);
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    fail('a JSON object as safetensors header', file, obj);
   const tensors: SafetensorsEntry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(obj as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('an object of strings', `__metadata__ of ${file}`, v);
-      for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') fail('a string', `__metadata__.${k} of ${file}`, x);
+      if (v === null || typeof v !== 'object' || Array.isArray(v))
+        fail('an object of strings', `__metadata__ of ${file}`, v);
+      for (const [k, x] of Object.entries(v))
+        if (typeof x !== 'string') fail('a string', `__metadata__.${k} of ${file}`, x);
       metadata = v as Record<string, string>;
       continue;
     }
@@ -72,21 +92,43 @@ export function parseSafetensorsHeader(json: string, bufferSize: number, dataSta
     if (typeof e.dtype !== 'string' || !(e.dtype in DTYPES)) {
       fail('a supported safetensors dtype (F16, BF16, F32, F64, I8–I64, U8–U64, BOOL)', `the dtype of ${at}`, e.dtype);
     }
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('a shape of non-negative integers', `the shape of ${at}`, e.shape);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail('a shape of non-negative integers', `the shape of ${at}`, e.shape);
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      off[0] > off[1]
+    ) {
       fail('data_offsets [begin, end] with 0 ≤ begin ≤ end', at, Array.isArray(off) ? `[${off.join(', ')}]` : off);
     }
     const [begin, end] = off as [number, number];
-    if (end > bufferSize) fail(`data_offsets within the ${bufferSize}-byte data buffer (file truncated or header lying)`, at, `[${begin}, ${end}]`);
+    if (end > bufferSize)
+      fail(
+        `data_offsets within the ${bufferSize}-byte data buffer (file truncated or header lying)`,
+        at,
+        `[${begin}, ${end}]`,
+      );
     const want = shapeSize(e.shape as number[]) * ITEM_SIZE[DTYPES[e.dtype]!];
-    if (end - begin !== want) fail(`${want} bytes for shape [${(e.shape as number[]).join(', ')}] of ${e.dtype}`, at, `data_offsets [${begin}, ${end}] (${end - begin} bytes)`);
+    if (end - begin !== want)
+      fail(
+        `${want} bytes for shape [${(e.shape as number[]).join(', ')}] of ${e.dtype}`,
+        at,
+        `data_offsets [${begin}, ${end}] (${end - begin} bytes)`,
+      );
     tensors.push({ name, dtype: e.dtype, shape: e.shape as number[], begin, end });
   }
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < tensors.length; i++) {
-    const p = tensors[i - 1]!, t = tensors[i]!;
-    if (t.begin < p.end) fail(`non-overlapping tensors ('${p.name}' ends at ${p.end})`, `tensor '${t.name}' of ${file}`, `data_offsets [${t.begin}, ${t.end}]`);
+    const p = tensors[i - 1]!,
+      t = tensors[i]!;
+    if (t.begin < p.end)
+      fail(
+        `non-overlapping tensors ('${p.name}' ends at ${p.end})`,
+        `tensor '${t.name}' of ${file}`,
+        `data_offsets [${t.begin}, ${t.end}]`,
+      );
   }
   return { tensors, metadata, dataStart };
 }
@@ -122,7 +164,8 @@ async function headerOf(fh: fs.FileHandle, file: string): Promise<SafetensorsHea
   if (size < 8) fail('a safetensors file (8-byte header length, header, data)', file, `${size} bytes`);
   const lenBytes = await readExactly(fh, 8, 0);
   const n = new DataView(lenBytes.buffer).getBigUint64(0, true);
-  if (n > BigInt(size - 8)) fail(`a header length ≤ the ${size - 8} bytes after it (file truncated or not safetensors)`, file, n.toString());
+  if (n > BigInt(size - 8))
+    fail(`a header length ≤ the ${size - 8} bytes after it (file truncated or not safetensors)`, file, n.toString());
   if (n > BigInt(MAX_HEADER)) fail(`a header length ≤ ${MAX_HEADER}`, file, n.toString());
   const len = Number(n);
   const json = Buffer.from(await readExactly(fh, len, 8)).toString('utf8');
@@ -141,7 +184,10 @@ export interface ReadSafetensorsOptions {
  * @throws RangeError naming the file for every malformed, truncated or lying header (see
  * {@link parseSafetensorsHeader}); the file system's error for a missing file.
  */
-export async function readSafetensors(file: string, options: ReadSafetensorsOptions = {}): Promise<{ tensors: Record<string, NdArray>; metadata: Record<string, string> }> {
+export async function readSafetensors(
+  file: string,
+  options: ReadSafetensorsOptions = {},
+): Promise<{ tensors: Record<string, NdArray>; metadata: Record<string, string> }> {
   const fh = await open(file);
   try {
     const header = await headerOf(fh, file);
@@ -149,8 +195,17 @@ export async function readSafetensors(file: string, options: ReadSafetensorsOpti
     for (const t of header.tensors) {
       if (options.filter && !options.filter(t)) continue;
       const bytes = await readExactly(fh, t.end - t.begin, header.dataStart + t.begin);
-      if (bytes.byteLength !== t.end - t.begin) fail(`${t.end - t.begin} bytes of tensor '${t.name}'`, file, `${bytes.byteLength} (file changed while reading)`);
-      tensors[t.name] = { data: decodeElements(bytes, DTYPES[t.dtype]!, shapeSize(t.shape), false), shape: t.shape, dtype: t.dtype };
+      if (bytes.byteLength !== t.end - t.begin)
+        fail(
+          `${t.end - t.begin} bytes of tensor '${t.name}'`,
+          file,
+          `${bytes.byteLength} (file changed while reading)`,
+        );
+      tensors[t.name] = {
+        data: decodeElements(bytes, DTYPES[t.dtype]!, shapeSize(t.shape), false),
+        shape: t.shape,
+        dtype: t.dtype,
+      };
     }
     return { tensors, metadata: header.metadata };
   } finally {
@@ -159,16 +214,34 @@ export async function readSafetensors(file: string, options: ReadSafetensorsOpti
 }
 
 /** Parses a whole safetensors file held in memory (same checks as {@link readSafetensors}). */
-export function parseSafetensors(bytes: Uint8Array, name = 'safetensors bytes'): { tensors: Record<string, NdArray>; metadata: Record<string, string> } {
-  if (bytes.byteLength < 8) fail('a safetensors file (8-byte header length, header, data)', name, `${bytes.byteLength} bytes`);
+export function parseSafetensors(
+  bytes: Uint8Array,
+  name = 'safetensors bytes',
+): { tensors: Record<string, NdArray>; metadata: Record<string, string> } {
+  if (bytes.byteLength < 8)
+    fail('a safetensors file (8-byte header length, header, data)', name, `${bytes.byteLength} bytes`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(bytes.byteLength - 8)) fail(`a header length ≤ the ${bytes.byteLength - 8} bytes after it (file truncated or not safetensors)`, name, n.toString());
+  if (n > BigInt(bytes.byteLength - 8))
+    fail(
+      `a header length ≤ the ${bytes.byteLength - 8} bytes after it (file truncated or not safetensors)`,
+      name,
+      n.toString(),
+    );
   const len = Number(n);
-  const header = parseSafetensorsHeader(Buffer.from(bytes.subarray(8, 8 + len)).toString('utf8'), bytes.byteLength - 8 - len, 8 + len, name);
+  const header = parseSafetensorsHeader(
+    Buffer.from(bytes.subarray(8, 8 + len)).toString('utf8'),
+    bytes.byteLength - 8 - len,
+    8 + len,
+    name,
+  );
   const tensors: Record<string, NdArray> = {};
   for (const t of header.tensors) {
     const b = bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end);
-    tensors[t.name] = { data: decodeElements(b, DTYPES[t.dtype]!, shapeSize(t.shape), false), shape: t.shape, dtype: t.dtype };
+    tensors[t.name] = {
+      data: decodeElements(b, DTYPES[t.dtype]!, shapeSize(t.shape), false),
+      shape: t.shape,
+      dtype: t.dtype,
+    };
   }
   return { tensors, metadata: header.metadata };
 }

@@ -6,7 +6,13 @@
  */
 import { expected } from '../errors.js';
 import type { Mat } from '../matrix.js';
-import { OmdTrajectory, type Fingerprint, type MsdResult, type RegimeOptions, type RegimeReport } from '../omd/index.js';
+import {
+  OmdTrajectory,
+  type Fingerprint,
+  type MsdResult,
+  type RegimeOptions,
+  type RegimeReport,
+} from '../omd/index.js';
 import type { StepRow } from './types.js';
 
 /**
@@ -28,7 +34,9 @@ export interface StoredTrajectoryPoint {
   index: number;
   /** Band subspace overlap with the previous snapshot (NaN for the first). */
   overlap: number;
-  figures: { band: { clear: boolean; candidateSize: number; gapRatio: number; fingerprint: Fingerprint; clusterScore: number } };
+  figures: {
+    band: { clear: boolean; candidateSize: number; gapRatio: number; fingerprint: Fingerprint; clusterScore: number };
+  };
   /** Aligned MDS cloud (N x 3) when the run stored a `cloud` array for this step. */
   cloud?: Mat<Float64Array>;
 }
@@ -47,7 +55,13 @@ export class StoredTrajectory {
       const get = <T>(key: string, kind: 'number' | 'boolean' | 'string'): T => {
         const v = r[key];
         if (typeof v !== kind) {
-          throw new RangeError(expected(`a ${kind} column '${key}' in the OMD rows of '${observable}' (needed by regimes())`, `row at step ${r.step}`, v === undefined ? 'no such column' : v));
+          throw new RangeError(
+            expected(
+              `a ${kind} column '${key}' in the OMD rows of '${observable}' (needed by regimes())`,
+              `row at step ${r.step}`,
+              v === undefined ? 'no such column' : v,
+            ),
+          );
         }
         return v as T;
       };
@@ -80,7 +94,10 @@ export class StoredTrajectory {
    */
   msd(): MsdResult {
     const missing = this.points.find((p) => !p.cloud);
-    if (missing) throw new RangeError(expected(`a stored 'cloud' array at every step of '${this.observable}'`, `step ${missing.step}`, 'no cloud'));
+    if (missing)
+      throw new RangeError(
+        expected(`a stored 'cloud' array at every step of '${this.observable}'`, `step ${missing.step}`, 'no cloud'),
+      );
     return OmdTrajectory.prototype.msd.call(this.asTrajectory());
   }
 

@@ -83,8 +83,11 @@ function firstLine(err: unknown): string {
 
 function isNotInstalled(err: unknown, pkg: string): boolean {
   const e = err as { code?: string; message?: string } | null;
-  return (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') &&
-    typeof e.message === 'string' && e.message.includes(pkg);
+  return (
+    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') &&
+    typeof e.message === 'string' &&
+    e.message.includes(pkg)
+  );
 }
 
 async function importTfjs(): Promise<Tf> {
@@ -106,7 +109,8 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
         if (isNotInstalled(err, TFJS_NODE)) throw new SpecdynError(notInstalled);
         throw new SpecdynError(`${TFJS_NODE} is installed but failed to load: ${firstLine(err)}`);
       }
-      if (!(await mod.setBackend('tensorflow'))) throw new SpecdynError(`${TFJS_NODE} loaded but its 'tensorflow' backend failed to initialise`);
+      if (!(await mod.setBackend('tensorflow')))
+        throw new SpecdynError(`${TFJS_NODE} loaded but its 'tensorflow' backend failed to initialise`);
       await mod.ready();
       return { tf: mod, detail: 'libtensorflow through @tensorflow/tfjs-node' };
     }
@@ -114,7 +118,8 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
       native(); // the addon first: its load error is the reason this backend is passed over
       const tf = await importTfjs();
       registerNativeBackend();
-      if (!(await tf.setBackend(NATIVE_BACKEND_NAME))) throw new SpecdynError(`the '${NATIVE_BACKEND_NAME}' backend failed to initialise`);
+      if (!(await tf.setBackend(NATIVE_BACKEND_NAME)))
+        throw new SpecdynError(`the '${NATIVE_BACKEND_NAME}' backend failed to initialise`);
       await tf.ready();
       const info = native().nativeInfo();
       return {
@@ -125,7 +130,10 @@ async function tryBackend(choice: BackendChoice): Promise<{ tf: Tf; detail: stri
     case 'wasm': {
       const tf = await importTfjs();
       await import('@tensorflow/tfjs-backend-wasm');
-      if (!(await tf.setBackend('wasm'))) throw new SpecdynError("@tensorflow/tfjs-backend-wasm failed to initialise (see the console for tfjs's reason)");
+      if (!(await tf.setBackend('wasm')))
+        throw new SpecdynError(
+          "@tensorflow/tfjs-backend-wasm failed to initialise (see the console for tfjs's reason)",
+        );
       await tf.ready();
       return { tf, detail: 'XNNPACK in WebAssembly through @tensorflow/tfjs-backend-wasm' };
     }
@@ -166,14 +174,21 @@ export async function loadTf(options: LoadTfOptions = {}): Promise<LoadedTf> {
   if (options.backend !== undefined) {
     wanted = checkOneOf(options.backend, "loadTf option 'backend'", BACKEND_OPTIONS);
   } else if (process.env['SPECDYN_TF_BACKEND']) {
-    wanted = checkOneOf(process.env['SPECDYN_TF_BACKEND'], 'the SPECDYN_TF_BACKEND environment variable', BACKEND_OPTIONS);
+    wanted = checkOneOf(
+      process.env['SPECDYN_TF_BACKEND'],
+      'the SPECDYN_TF_BACKEND environment variable',
+      BACKEND_OPTIONS,
+    );
   } else {
     wanted = 'auto';
   }
-  const floor = options.require === undefined ? 'cpu' : checkOneOf(options.require, "loadTf option 'require'", BACKEND_CHOICES);
+  const floor =
+    options.require === undefined ? 'cpu' : checkOneOf(options.require, "loadTf option 'require'", BACKEND_CHOICES);
   const floorIndex = BACKEND_CHOICES.indexOf(floor);
   if (wanted !== 'auto' && BACKEND_CHOICES.indexOf(wanted) > floorIndex) {
-    throw new RangeError(`Expected a backend at least as fast as '${floor}' (loadTf option 'require') for loadTf option 'backend' but received '${wanted}'`);
+    throw new RangeError(
+      `Expected a backend at least as fast as '${floor}' (loadTf option 'require') for loadTf option 'backend' but received '${wanted}'`,
+    );
   }
   const order: readonly BackendChoice[] = wanted === 'auto' ? BACKEND_CHOICES.slice(0, floorIndex + 1) : [wanted];
   const attempts: BackendAttempt[] = [];

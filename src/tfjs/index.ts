@@ -22,14 +22,18 @@ export const BACKEND_CHOICES: typeof import('./backend.js').BACKEND_CHOICES = ba
 /** The tfjs backend name each choice registers. */
 export const TF_BACKEND_NAMES: typeof import('./backend.js').TF_BACKEND_NAMES = backend.TF_BACKEND_NAMES;
 /** Registers the 'specdyn-native' backend with tfjs (idempotent). */
-export const registerNativeBackend: typeof import('./native-kernels.js').registerNativeBackend = kernels.registerNativeBackend;
+export const registerNativeBackend: typeof import('./native-kernels.js').registerNativeBackend =
+  kernels.registerNativeBackend;
 /** The 'specdyn-native' backend class (tfjs's cpu backend with native kernels). */
-export const SpecdynNativeBackend: typeof import('./native-kernels.js').SpecdynNativeBackend = kernels.SpecdynNativeBackend;
+export const SpecdynNativeBackend: typeof import('./native-kernels.js').SpecdynNativeBackend =
+  kernels.SpecdynNativeBackend;
 /** The 'specdyn-native' backend instance type. */
 export type SpecdynNativeBackend = import('./native-kernels.js').SpecdynNativeBackend;
 /** The name under which the backend is registered with tfjs. */
-export const NATIVE_BACKEND_NAME: typeof import('./native-kernels.js').NATIVE_BACKEND_NAME = kernels.NATIVE_BACKEND_NAME;
+export const NATIVE_BACKEND_NAME: typeof import('./native-kernels.js').NATIVE_BACKEND_NAME =
+  kernels.NATIVE_BACKEND_NAME;
 /** Registration priority of 'specdyn-native' (above wasm and cpu, below tfjs-node). */
-export const NATIVE_BACKEND_PRIORITY: typeof import('./native-kernels.js').NATIVE_BACKEND_PRIORITY = kernels.NATIVE_BACKEND_PRIORITY;
+export const NATIVE_BACKEND_PRIORITY: typeof import('./native-kernels.js').NATIVE_BACKEND_PRIORITY =
+  kernels.NATIVE_BACKEND_PRIORITY;
 /** Kernels 'specdyn-native' computes natively. */
 export const NATIVE_KERNELS: typeof import('./native-kernels.js').NATIVE_KERNELS = kernels.NATIVE_KERNELS;

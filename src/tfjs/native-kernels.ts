@@ -26,8 +26,20 @@ export const NATIVE_BACKEND_PRIORITY = 2.5;
 /** Element-wise kernels computed natively for float32 inputs (others go to the cpu kernels). */
 const BINARY_KERNELS = [tfc.Add, tfc.Sub, tfc.Multiply, tfc.RealDiv, tfc.Maximum, tfc.Minimum, tfc.SquaredDifference];
 const UNARY_KERNELS = [
-  tfc.Sqrt, tfc.Rsqrt, tfc.Square, tfc.Neg, tfc.Abs, tfc.Exp, tfc.Log, tfc.Relu, tfc.Relu6, tfc.Elu,
-  tfc.Sigmoid, tfc.Tanh, tfc.Step, tfc.Reciprocal,
+  tfc.Sqrt,
+  tfc.Rsqrt,
+  tfc.Square,
+  tfc.Neg,
+  tfc.Abs,
+  tfc.Exp,
+  tfc.Log,
+  tfc.Relu,
+  tfc.Relu6,
+  tfc.Elu,
+  tfc.Sigmoid,
+  tfc.Tanh,
+  tfc.Step,
+  tfc.Reciprocal,
 ];
 
 /**
@@ -35,7 +47,13 @@ const UNARY_KERNELS = [
  * maps and the sum that dominate an optimizer step once the products are fast (profiled on the
  * 784-256-256-10 MLP with Adam: they were ~90% of the step).
  */
-export const NATIVE_KERNELS: readonly string[] = [tfc.BatchMatMul, tfc._FusedMatMul, ...BINARY_KERNELS, ...UNARY_KERNELS, tfc.Sum];
+export const NATIVE_KERNELS: readonly string[] = [
+  tfc.BatchMatMul,
+  tfc._FusedMatMul,
+  ...BINARY_KERNELS,
+  ...UNARY_KERNELS,
+  tfc.Sum,
+];
 
 type DataId = object;
 
@@ -116,7 +134,13 @@ export class SpecdynNativeBackend extends MathBackendCPU {
     return super.write(values, shape, dtype);
   }
 
-  override move(dataId: DataId, values: tfc.backend_util.BackendValues, shape: number[], dtype: tfc.DataType, refCount: number): void {
+  override move(
+    dataId: DataId,
+    values: tfc.backend_util.BackendValues,
+    shape: number[],
+    dtype: tfc.DataType,
+    refCount: number,
+  ): void {
     this.track(values);
     super.move(dataId, values, shape, dtype, refCount);
   }
@@ -150,7 +174,10 @@ type KernelArgs = { inputs: tfc.NamedTensorInfoMap; backend: unknown; attrs?: tf
 
 function cpuKernel(name: string): (args: KernelArgs) => TensorInfo {
   const k = tfc.getKernel(name, 'cpu');
-  if (!k) throw new SpecdynError(`specdyn-native: the cpu backend has no '${name}' kernel (is @tensorflow/tfjs-backend-cpu loaded?)`);
+  if (!k)
+    throw new SpecdynError(
+      `specdyn-native: the cpu backend has no '${name}' kernel (is @tensorflow/tfjs-backend-cpu loaded?)`,
+    );
   return k.kernelFunc as unknown as (args: KernelArgs) => TensorInfo;
 }
 
@@ -260,13 +287,33 @@ function epilogueFits(shape: readonly number[], outShape: readonly number[]): bo
 }
 
 function runProduct(
-  backend: MathBackendCPU, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, p: Plan,
-  bias: TensorInfo | null, activation: string | null, leakyreluAlpha: number | null, prelu: TensorInfo | null,
+  backend: MathBackendCPU,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  p: Plan,
+  bias: TensorInfo | null,
+  activation: string | null,
+  leakyreluAlpha: number | null,
+  prelu: TensorInfo | null,
 ): TensorInfo {
   const out = (backend as SpecdynNativeBackend).allocF32(p.batch * p.m * p.n);
   native().sgemmF32(
-    f32Values(backend, a), f32Values(backend, b), out, p.batch, p.m, p.n, p.k, transposeA, transposeB,
-    p.aIndex, p.bIndex, bias ? f32Values(backend, bias) : null, activation, leakyreluAlpha,
+    f32Values(backend, a),
+    f32Values(backend, b),
+    out,
+    p.batch,
+    p.m,
+    p.n,
+    p.k,
+    transposeA,
+    transposeB,
+    p.aIndex,
+    p.bIndex,
+    bias ? f32Values(backend, bias) : null,
+    activation,
+    leakyreluAlpha,
     prelu ? f32Values(backend, prelu) : null,
   );
   return backend.makeTensorInfo(p.outShape, 'float32', out);
@@ -281,29 +328,50 @@ function batchMatMulNative(args: KernelArgs): TensorInfo {
 }
 
 const ACTIVATION_KERNELS: Record<string, string> = {
-  relu: tfc.Relu, relu6: tfc.Relu6, elu: tfc.Elu, sigmoid: tfc.Sigmoid, leakyrelu: tfc.LeakyRelu, prelu: tfc.Prelu,
+  relu: tfc.Relu,
+  relu6: tfc.Relu6,
+  elu: tfc.Elu,
+  sigmoid: tfc.Sigmoid,
+  leakyrelu: tfc.LeakyRelu,
+  prelu: tfc.Prelu,
 };
 
 function fusedMatMulNative(args: KernelArgs): TensorInfo {
   const backend = args.backend as MathBackendCPU;
   const { a, b, bias, preluActivationWeights } = args.inputs as {
-    a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo;
+    a: TensorInfo;
+    b: TensorInfo;
+    bias?: TensorInfo;
+    preluActivationWeights?: TensorInfo;
   };
   const attrs = args.attrs as unknown as tfc._FusedMatMulAttrs;
   const activation: string = attrs.activation ?? 'linear';
   const p = plan(a, b, attrs.transposeA, attrs.transposeB);
-  if (p === null || !(activation === 'linear' || activation in ACTIVATION_KERNELS) ||
-    (activation === 'prelu' && preluActivationWeights == null)) {
+  if (
+    p === null ||
+    !(activation === 'linear' || activation in ACTIVATION_KERNELS) ||
+    (activation === 'prelu' && preluActivationWeights == null)
+  ) {
     return cpuKernel(tfc._FusedMatMul)(args);
   }
   const biasFits = bias == null || (bias.dtype === 'float32' && epilogueFits(bias.shape, p.outShape));
-  const preluFits = activation !== 'prelu' ||
-    (preluActivationWeights != null && preluActivationWeights.dtype === 'float32' &&
+  const preluFits =
+    activation !== 'prelu' ||
+    (preluActivationWeights != null &&
+      preluActivationWeights.dtype === 'float32' &&
       epilogueFits(preluActivationWeights.shape, p.outShape));
   if (biasFits && preluFits) {
     return runProduct(
-      backend, a, b, attrs.transposeA, attrs.transposeB, p, bias ?? null, activation,
-      attrs.leakyreluAlpha ?? 0.2, activation === 'prelu' ? preluActivationWeights ?? null : null,
+      backend,
+      a,
+      b,
+      attrs.transposeA,
+      attrs.transposeB,
+      p,
+      bias ?? null,
+      activation,
+      attrs.leakyreluAlpha ?? 0.2,
+      activation === 'prelu' ? (preluActivationWeights ?? null) : null,
     );
   }
   // Unusual broadcasting: native product, then the cpu kernels for bias and activation.
@@ -315,9 +383,8 @@ function fusedMatMulNative(args: KernelArgs): TensorInfo {
   }
   if (activation !== 'linear') {
     const name = ACTIVATION_KERNELS[activation]!;
-    const inputs: tfc.NamedTensorInfoMap = activation === 'prelu'
-      ? { x: current, alpha: preluActivationWeights! }
-      : { x: current };
+    const inputs: tfc.NamedTensorInfoMap =
+      activation === 'prelu' ? { x: current, alpha: preluActivationWeights! } : { x: current };
     const attrsFor: tfc.NamedAttrMap = activation === 'leakyrelu' ? { alpha: attrs.leakyreluAlpha ?? 0.2 } : {};
     const next = cpuKernel(name)({ inputs, backend, attrs: attrsFor });
     backend.disposeIntermediateTensorInfo(current);
@@ -354,8 +421,13 @@ function binaryNative(name: string): (args: KernelArgs) => TensorInfo {
       native().binaryF32(name, av, bv, out, null, null, null);
     } else {
       native().binaryF32(
-        name, av, bv, out, Int32Array.from(outShape),
-        broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape),
+        name,
+        av,
+        bv,
+        out,
+        Int32Array.from(outShape),
+        broadcastStrides(a.shape, outShape),
+        broadcastStrides(b.shape, outShape),
       );
     }
     return backend.makeTensorInfo(outShape, 'float32', out);
@@ -412,7 +484,9 @@ export function registerNativeBackend(): void {
   if (tfc.findBackendFactory(NATIVE_BACKEND_NAME) != null) return;
   const binding = native();
   if (typeof binding.sgemmF32 !== 'function' || typeof binding.binaryF32 !== 'function') {
-    throw new SpecdynError('specdyn-native: the loaded addon has no sgemmF32 (an older build); rebuild it with `npm run build:native`');
+    throw new SpecdynError(
+      'specdyn-native: the loaded addon has no sgemmF32 (an older build); rebuild it with `npm run build:native`',
+    );
   }
   const cpuKernels = tfc.getKernelsForBackend('cpu');
   if (cpuKernels.length === 0) {

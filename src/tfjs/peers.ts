@@ -8,7 +8,11 @@ import { isInstalled, requirePeers } from '../peers.js';
 export { isInstalled };
 
 /** The TensorFlow.js packages specdyn/tfjs imports, with the version range it is tested with. */
-export const TFJS_PEERS: readonly string[] = ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu'];
+export const TFJS_PEERS: readonly string[] = [
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-cpu',
+];
 
 /** The recommended install: the peers above plus the wasm backend loadTf falls back to. */
 export const TFJS_INSTALL = 'npm install @tensorflow/tfjs@^4.22.0 @tensorflow/tfjs-backend-wasm@^4.22.0';

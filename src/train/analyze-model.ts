@@ -15,12 +15,7 @@
  */
 import { expected, SpecdynError } from '../errors.js';
 import type { Mat } from '../matrix.js';
-import {
-  weightRow,
-  type AnalyzeWeightsOptions,
-  type WeightLayerType,
-  type WeightRow,
-} from '../rmt/weights.js';
+import { weightRow, type AnalyzeWeightsOptions, type WeightLayerType, type WeightRow } from '../rmt/weights.js';
 import { weightSpectrumSlices } from '../rmt/weight-spectrum.js';
 import { checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
 
@@ -66,7 +61,8 @@ const TYPES: Record<string, WeightLayerType> = { Dense: 'dense', Conv2D: 'conv2d
 /** Walks a model's layers depth first (nested models in place), each with its walk index. */
 export function walkLayers(model: ModelLike): Array<{ layerId: number; layer: LayerLike }> {
   checkObject(model, 'model', 'a tfjs LayersModel');
-  if (!Array.isArray(model.layers)) throw new TypeError(expected('a tfjs LayersModel (with a layers array)', 'model', model));
+  if (!Array.isArray(model.layers))
+    throw new TypeError(expected('a tfjs LayersModel (with a layers array)', 'model', model));
   const out: Array<{ layerId: number; layer: LayerLike }> = [];
   const visit = (layers: LayerLike[]): void => {
     for (const layer of layers) {
@@ -100,11 +96,20 @@ export function layerKernel(layer: LayerLike, layerId: number): ModelKernel | un
     const [kh, kw, cin, cout] = shape as [number, number, number, number];
     const size = cin * cout;
     const slices: Mat<Float32Array>[] = [];
-    for (let s = 0; s < kh * kw; s++) slices.push({ data: data.subarray(s * size, (s + 1) * size), rows: cin, cols: cout });
+    for (let s = 0; s < kh * kw; s++)
+      slices.push({ data: data.subarray(s * size, (s + 1) * size), rows: cin, cols: cout });
     return { layerId, name: layer.name, className, type, shape, slices, kernel: true };
   }
   const [rows, cols] = shape as [number, number];
-  return { layerId, name: layer.name, className, type, shape, slices: [{ data, rows, cols }], kernel: type === 'dense' };
+  return {
+    layerId,
+    name: layer.name,
+    className,
+    type,
+    shape,
+    slices: [{ data, rows, cols }],
+    kernel: type === 'dense',
+  };
 }
 
 /** Names of the layers analyzeModel reads (Dense, Conv2D, Embedding with a kernel), in walk order; nothing is copied. */
@@ -144,14 +149,17 @@ export async function analyzeModel(model: ModelLike, options: AnalyzeModelOption
   const convention = checkOneOf(options.convention ?? 'specdyn', 'convention', ['specdyn', 'weightwatcher']);
   let kernels = modelKernels(model);
   if (options.layers !== undefined) {
-    if (!Array.isArray(options.layers)) throw new TypeError(expected('an array of layer names', 'layers', options.layers));
+    if (!Array.isArray(options.layers))
+      throw new TypeError(expected('an array of layer names', 'layers', options.layers));
     const known = new Map(kernels.map((k) => [k.name, k]));
     for (const name of options.layers) {
-      if (!known.has(name)) throw new RangeError(expected(`the name of a weight layer (${[...known.keys()].join(', ')})`, 'layers', name));
+      if (!known.has(name))
+        throw new RangeError(expected(`the name of a weight layer (${[...known.keys()].join(', ')})`, 'layers', name));
     }
     kernels = options.layers.map((n) => known.get(n)!);
   }
-  if (kernels.length === 0) throw new SpecdynError(expected('a model with at least one Dense, Conv2D or Embedding layer', 'model', model));
+  if (kernels.length === 0)
+    throw new SpecdynError(expected('a model with at least one Dense, Conv2D or Embedding layer', 'model', model));
   const { layers: _l, ...rest } = options;
   return analyzeKernels(kernels, { ...rest, convention });
 }
@@ -160,7 +168,10 @@ export async function analyzeModel(model: ModelLike, options: AnalyzeModelOption
  * The rows of {@link analyzeModel} for kernels already taken from a model (modelKernels or
  * layerKernel), concurrently on the native pool, in input order.
  */
-export async function analyzeKernels(kernels: ModelKernel[], options: AnalyzeWeightsOptions = {}): Promise<WeightRow[]> {
+export async function analyzeKernels(
+  kernels: ModelKernel[],
+  options: AnalyzeWeightsOptions = {},
+): Promise<WeightRow[]> {
   checkOptionsObject(options);
   const convention = checkOneOf(options.convention ?? 'specdyn', 'convention', ['specdyn', 'weightwatcher']);
   const { convention: _c, ...spectrumOptions } = options;

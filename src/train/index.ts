@@ -16,4 +16,11 @@ export { analyzeModel, modelKernels, layerKernel, walkLayers } from './analyze-m
 export type { AnalyzeModelOptions, ModelKernel, ModelLike, LayerLike, TensorLike } from './analyze-model.js';
 export { analyzeKernels, weightLayerNames } from './analyze-model.js';
 export { SpectralMonitor } from './monitor.js';
-export type { CaptureOptions, MonitorCloseOptions, MonitorOptions, MonitorSnapshot, MonitorStats, Schedule } from './monitor.js';
+export type {
+  CaptureOptions,
+  MonitorCloseOptions,
+  MonitorOptions,
+  MonitorSnapshot,
+  MonitorStats,
+  Schedule,
+} from './monitor.js';

@@ -31,7 +31,14 @@ import type { Column } from '../rmt/columns.js';
 import { WEIGHT_ROW_COLUMNS, weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import { analyzeKernels, layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
+import {
+  analyzeKernels,
+  layerKernel,
+  walkLayers,
+  weightLayerNames,
+  type LayerLike,
+  type ModelKernel,
+} from './analyze-model.js';
 import { createRun, type ColumnMeta, type RunWriter } from '../store/index.js';
 import type { Tf } from '../tfjs/index.js';
 
@@ -151,7 +158,9 @@ interface Job {
 
 const META_DTYPE = { f64: 'float64', i32: 'int', str: 'string', bool: 'bool' } as const;
 const columnMeta = (cols: readonly Column[]): ColumnMeta[] =>
-  cols.filter((c) => c.name !== 'step').map((c) => ({ name: c.name, unit: c.unit, dtype: META_DTYPE[c.dtype], doc: c.doc }));
+  cols
+    .filter((c) => c.name !== 'step')
+    .map((c) => ({ name: c.name, unit: c.unit, dtype: META_DTYPE[c.dtype], doc: c.doc }));
 
 function checkSchedule(s: unknown): (step: number) => boolean {
   checkObject(s, 'schedule', 'a schedule { every }, { logSpaced, maxStep } or { steps }');
@@ -176,7 +185,12 @@ function checkSchedule(s: unknown): (step: number) => boolean {
 }
 
 function isTensor(x: unknown): x is Tensor {
-  return typeof x === 'object' && x !== null && Array.isArray((x as Tensor).shape) && typeof (x as Tensor).dataSync === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    Array.isArray((x as Tensor).shape) &&
+    typeof (x as Tensor).dataSync === 'function'
+  );
 }
 
 /** Rows of X that are all zeros. */
@@ -184,7 +198,11 @@ function zeroRowsOf(x: Mat): number[] {
   const out: number[] = [];
   for (let i = 0; i < x.rows; i++) {
     let any = false;
-    for (let j = i * x.cols, e = j + x.cols; j < e; j++) if (x.data[j] !== 0) { any = true; break; }
+    for (let j = i * x.cols, e = j + x.cols; j < e; j++)
+      if (x.data[j] !== 0) {
+        any = true;
+        break;
+      }
     if (!any) out.push(i);
   }
   return out;
@@ -266,7 +284,8 @@ export class SpectralMonitor {
     this.opts = options;
     const walk = walkLayers(model as unknown as { layers: LayerLike[] });
     const weighted = walk.filter(({ layer }) => layer.getWeights().length > 0);
-    if (weighted.length === 0) throw new SpecdynError(expected('a model with at least one weight layer', 'model', model.name ?? model));
+    if (weighted.length === 0)
+      throw new SpecdynError(expected('a model with at least one weight layer', 'model', model.name ?? model));
     // Probes: shape [N, ...input shape] against the model's input.
     const inputs = (model as unknown as { inputs?: SymbolicTensor[] }).inputs;
     if (!Array.isArray(inputs) || inputs.length !== 1) {
@@ -277,28 +296,52 @@ export class SpectralMonitor {
     if (isTensor(options.probes)) {
       const s = options.probes.shape;
       const ok = s.length === inShape.length + 1 && inShape.every((d, i) => d === null || d === s[i + 1]);
-      if (!ok || !(s[0]! >= 2)) throw new RangeError(expected(`a probe tensor of shape [N ≥ 2, ${inShape.map((d) => d ?? '*').join(', ')}]`, 'probes', `shape [${s.join(', ')}]`));
+      if (!ok || !(s[0]! >= 2))
+        throw new RangeError(
+          expected(
+            `a probe tensor of shape [N ≥ 2, ${inShape.map((d) => d ?? '*').join(', ')}]`,
+            'probes',
+            `shape [${s.join(', ')}]`,
+          ),
+        );
       this.probeCount = s[0]!;
     } else {
       checkMat(options.probes, 'probes');
       const size = inShape.reduce<number>((a, d) => a * (d ?? NaN), 1);
       if (options.probes.cols !== size || options.probes.rows < 2) {
-        throw new RangeError(expected(`a probe Mat N ≥ 2 x ${size} (input shape [${inShape.join(', ')}])`, 'probes', `${options.probes.rows} x ${options.probes.cols}`));
+        throw new RangeError(
+          expected(
+            `a probe Mat N ≥ 2 x ${size} (input shape [${inShape.join(', ')}])`,
+            'probes',
+            `${options.probes.rows} x ${options.probes.cols}`,
+          ),
+        );
       }
       this.probeCount = options.probes.rows;
     }
     if (options.probeLabels !== undefined && options.probeLabels.length !== this.probeCount) {
-      throw new RangeError(expected(`${this.probeCount} probe labels (one per probe)`, 'probeLabels', `${options.probeLabels.length} labels`));
+      throw new RangeError(
+        expected(
+          `${this.probeCount} probe labels (one per probe)`,
+          'probeLabels',
+          `${options.probeLabels.length} labels`,
+        ),
+      );
     }
     // OMD layers.
     const byName = new Map(walk.map(({ layer }) => [layer.name, layer]));
-    const outputs = new Set(((model as unknown as { outputLayers?: LayerLike[] }).outputLayers ?? []).map((l) => l.name));
+    const outputs = new Set(
+      ((model as unknown as { outputLayers?: LayerLike[] }).outputLayers ?? []).map((l) => l.name),
+    );
     const layerNames = options.layers ?? 'hidden';
     let names: string[];
     if (layerNames === 'hidden') names = weighted.map(({ layer }) => layer.name).filter((n) => !outputs.has(n));
     else {
-      if (!Array.isArray(layerNames)) throw new TypeError(expected("an array of layer names or 'hidden'", 'layers', layerNames));
-      for (const n of layerNames) if (!byName.has(n)) throw new RangeError(expected(`a layer name of the model (${[...byName.keys()].join(', ')})`, 'layers', n));
+      if (!Array.isArray(layerNames))
+        throw new TypeError(expected("an array of layer names or 'hidden'", 'layers', layerNames));
+      for (const n of layerNames)
+        if (!byName.has(n))
+          throw new RangeError(expected(`a layer name of the model (${[...byName.keys()].join(', ')})`, 'layers', n));
       names = [...layerNames];
     }
     this.layers = Object.freeze(names);
@@ -308,8 +351,13 @@ export class SpectralMonitor {
     const kernelNames = options.kernels ?? 'all';
     if (kernelNames === 'all') this.kernelLayers = Object.freeze(available);
     else {
-      if (!Array.isArray(kernelNames)) throw new TypeError(expected("an array of layer names or 'all'", 'kernels', kernelNames));
-      for (const n of kernelNames) if (!available.includes(n)) throw new RangeError(expected(`a Dense, Conv2D or Embedding layer name (${available.join(', ')})`, 'kernels', n));
+      if (!Array.isArray(kernelNames))
+        throw new TypeError(expected("an array of layer names or 'all'", 'kernels', kernelNames));
+      for (const n of kernelNames)
+        if (!available.includes(n))
+          throw new RangeError(
+            expected(`a Dense, Conv2D or Embedding layer name (${available.join(', ')})`, 'kernels', n),
+          );
       this.kernelLayers = Object.freeze(available.filter((n) => kernelNames.includes(n)));
     }
     this.kernelSet = new Set(this.kernelLayers);
@@ -322,9 +370,19 @@ export class SpectralMonitor {
     this.keepVectors = checkInteger(options.eigenvectors ?? 3, 'eigenvectors', { min: 0 });
     const bottomK = Math.max(3, this.keepVectors);
     for (const n of this.layers) {
-      this.trajectories.set(n, new OmdTrajectory({ ...(options.omd ?? {}), metric: this.metric, bottomK, input: 'distance', returnVectors: this.keepVectors > 0 }));
+      this.trajectories.set(
+        n,
+        new OmdTrajectory({
+          ...(options.omd ?? {}),
+          metric: this.metric,
+          bottomK,
+          input: 'distance',
+          returnVectors: this.keepVectors > 0,
+        }),
+      );
     }
-    if (options.run !== undefined && typeof options.run !== 'string') throw new TypeError(expected('a directory path', 'run', options.run));
+    if (options.run !== undefined && typeof options.run !== 'string')
+      throw new TypeError(expected('a directory path', 'run', options.run));
     if (options.meta !== undefined) checkObject(options.meta, 'meta');
   }
 
@@ -348,7 +406,10 @@ export class SpectralMonitor {
    * and captures each scheduled step after its batch (awaiting backpressure). Steps continue
    * across fit calls.
    */
-  callback(): { onTrainBegin: () => Promise<void>; onBatchEnd: (batch: number, logs?: Record<string, unknown>) => Promise<void> } {
+  callback(): {
+    onTrainBegin: () => Promise<void>;
+    onBatchEnd: (batch: number, logs?: Record<string, unknown>) => Promise<void>;
+  } {
     return {
       onTrainBegin: async () => {
         if (this.lastStep < 0) await this.capture(0, {});
@@ -370,17 +431,20 @@ export class SpectralMonitor {
    * SpecdynError from createRun for a run directory that is not empty and not a run.
    */
   async capture(step: number, logs: Record<string, unknown> = {}, options?: CaptureOptions): Promise<boolean> {
-    if (this.closed) throw new SpecdynError('Expected an open monitor for capture but received a closed one (close() was called)');
+    if (this.closed)
+      throw new SpecdynError('Expected an open monitor for capture but received a closed one (close() was called)');
     checkInteger(step, 'step', { min: 0 });
     const force = checkOptionsObject(options).force ?? false;
     if (typeof force !== 'boolean') throw new TypeError(expected('true or false', 'options.force', force));
     if (this.failure) throw this.failure;
     if (!force && !this.scheduled(step)) return false;
-    if (step <= this.lastStep) throw new RangeError(expected(`a step greater than the last captured (${this.lastStep})`, 'step', step));
+    if (step <= this.lastStep)
+      throw new RangeError(expected(`a step greater than the last captured (${this.lastStep})`, 'step', step));
     // One opening, even for captures that overlap; a failed opening fails every later capture.
     this.runOpening ??= this.openRun();
     this.run = await this.runOpening;
-    if (this.lastStep < 0 && step > 0) this.warn(`initialisation not captured: the first snapshot is at step ${step} (capture(0) before training)`);
+    if (this.lastStep < 0 && step > 0)
+      this.warn(`initialisation not captured: the first snapshot is at step ${step} (capture(0) before training)`);
     this.lastStep = step;
     this.step = Math.max(this.step, step);
     while (this.counts.pending >= this.bound) {
@@ -414,7 +478,12 @@ export class SpectralMonitor {
       await this.worker;
       const run = this.run;
       try {
-        if (run) await run.close(this.failure ? { status: 'failed', error: this.failure } : { status, ...(o.error !== undefined ? { error: o.error } : {}) });
+        if (run)
+          await run.close(
+            this.failure
+              ? { status: 'failed', error: this.failure }
+              : { status, ...(o.error !== undefined ? { error: o.error } : {}) },
+          );
       } finally {
         this.probeTensor?.dispose();
         this.subModel = undefined;
@@ -478,12 +547,31 @@ export class SpectralMonitor {
       meta: {
         ...(this.opts.meta ?? {}),
         monitor: {
-          probes: this.probeCount, layers: this.layers, kernels: this.kernelLayers, metric: this.metric, queue: this.bound,
-          ...(this.opts.probeLabels ? { probeLabels: Array.from(this.opts.probeLabels as ArrayLike<number | string>) } : {}),
+          probes: this.probeCount,
+          layers: this.layers,
+          kernels: this.kernelLayers,
+          metric: this.metric,
+          queue: this.bound,
+          ...(this.opts.probeLabels
+            ? { probeLabels: Array.from(this.opts.probeLabels as ArrayLike<number | string>) }
+            : {}),
         },
       },
       columns: {
-        omd: [...columnMeta(OMD_POINT_COLUMNS), { name: 'zero_rows', unit: 'count', dtype: 'int', doc: 'Probe rows mapped to all zeros at this layer (read as orthogonal to every row)' }, { name: 'warning', dtype: 'string', doc: "What the monitor worked around at this snapshot ('' when nothing)" }],
+        omd: [
+          ...columnMeta(OMD_POINT_COLUMNS),
+          {
+            name: 'zero_rows',
+            unit: 'count',
+            dtype: 'int',
+            doc: 'Probe rows mapped to all zeros at this layer (read as orthogonal to every row)',
+          },
+          {
+            name: 'warning',
+            dtype: 'string',
+            doc: "What the monitor worked around at this snapshot ('' when nothing)",
+          },
+        ],
         weights: columnMeta(WEIGHT_ROW_COLUMNS),
       },
     });
@@ -529,21 +617,39 @@ export class SpectralMonitor {
         warning = `${zeros.length} of ${x.rows} probe rows are all zeros at layer '${name}' (rows ${shown}): read as orthogonal to every row`;
         if (!this.zeroRowLayers.has(name)) {
           this.zeroRowLayers.add(name);
-          this.warn(`probe rows mapped to all zeros at layer '${name}' (first at step ${job.step}): read as orthogonal to every row for the ${this.metric} distance`);
+          this.warn(
+            `probe rows mapped to all zeros at layer '${name}' (first at step ${job.step}): read as orthogonal to every row for the ${this.metric} distance`,
+          );
         }
         d = await zeroSafeDistance(x, this.metric as 'angular' | 'cosine');
       } else {
         d = await distanceMatrix(x, { metric: this.metric });
       }
       const { bandVectors: _b, bottomVectors, ...point } = await this.trajectories.get(name)!.push(job.step, d);
-      const kept = bottomVectors && this.keepVectors > 0
-        ? { bottomVectors: { data: bottomVectors.data.slice(0, this.keepVectors * bottomVectors.cols), rows: this.keepVectors, cols: bottomVectors.cols } }
-        : {};
+      const kept =
+        bottomVectors && this.keepVectors > 0
+          ? {
+              bottomVectors: {
+                data: bottomVectors.data.slice(0, this.keepVectors * bottomVectors.cols),
+                rows: this.keepVectors,
+                cols: bottomVectors.cols,
+              },
+            }
+          : {};
       return [name, { ...point, ...kept, zeroRows, warning }] as const;
     });
-    const weightsP = job.kernels.length > 0 ? analyzeKernels(job.kernels, { bootstrap: 0, ...(this.opts.weights ?? {}) }) : Promise.resolve([]);
+    const weightsP =
+      job.kernels.length > 0
+        ? analyzeKernels(job.kernels, { bootstrap: 0, ...(this.opts.weights ?? {}) })
+        : Promise.resolve([]);
     const [omd, weights] = await Promise.all([Promise.all(omdEntries), weightsP]);
-    return { step: job.step, logs: job.logs, omd: Object.fromEntries(omd), weights, timings: { captureMs: job.captureMs, analysisMs: performance.now() - t0 } };
+    return {
+      step: job.step,
+      logs: job.logs,
+      omd: Object.fromEntries(omd),
+      weights,
+      timings: { captureMs: job.captureMs, analysisMs: performance.now() - t0 },
+    };
   }
 }
 
@@ -562,7 +668,16 @@ function toStoreSnapshot(s: MonitorSnapshot): import('../store/index.js').Snapsh
   const observables: import('../store/index.js').ObservableRecord[] = [];
   for (const [name, p] of Object.entries(s.omd)) {
     const { step: _s, ...row } = omdPointToRow(p);
-    observables.push({ observable: name, family: 'omd', row: { ...row, zero_rows: p.zeroRows, warning: p.warning }, arrays: { values: p.figures.values, cloud: p.cloud, ...(p.bottomVectors ? { bottom_vectors: p.bottomVectors } : {}) } });
+    observables.push({
+      observable: name,
+      family: 'omd',
+      row: { ...row, zero_rows: p.zeroRows, warning: p.warning },
+      arrays: {
+        values: p.figures.values,
+        cloud: p.cloud,
+        ...(p.bottomVectors ? { bottom_vectors: p.bottomVectors } : {}),
+      },
+    });
   }
   for (const w of s.weights) {
     observables.push({ observable: w.name, family: 'weights', row: weightRowToRow(w), arrays: { evals: w.evals } });

@@ -23,9 +23,24 @@ describe('training', () => {
     const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
     const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 4).toFloat();
     const model = tf.sequential();
-    model.add(tf.layers.dense({ units: 32, inputShape: [16], activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
-    model.add(tf.layers.dense({ units: 32, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-    model.add(tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+    model.add(
+      tf.layers.dense({
+        units: 32,
+        inputShape: [16],
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+    );
+    model.add(
+      tf.layers.dense({ units: 32, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    );
+    model.add(
+      tf.layers.dense({
+        units: 4,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
+    );
     model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
     const losses: number[] = [];
     for (let s = 0; s < steps; s++) {

@@ -11,18 +11,31 @@ const stats = (v: number[]) => {
 describe('estimateCriticalStep over 20 seeds', () => {
   it('no throw, a crossing every time, the mean within its reported error of ε_c; the Padé fit on the same data', async () => {
     const theory = lts.criticalStep({ sigmaW: 1, ratio: 0.5 });
-    const est: number[] = [], err: number[] = [], pade: number[] = [], padeErr: number[] = [];
+    const est: number[] = [],
+      err: number[] = [],
+      pade: number[] = [],
+      padeErr: number[] = [];
     for (let seed = 0; seed < 20; seed++) {
       const e = await estimateCriticalStep({ seed });
       expect(e.crossed).toBe(true);
       expect(e.error).toBeGreaterThan(0);
-      est.push(e.lrCritical); err.push(e.error);
-      if (e.collapse.ok) { pade.push(e.collapse.lrCritical); padeErr.push(e.collapse.error); }
+      est.push(e.lrCritical);
+      err.push(e.error);
+      if (e.collapse.ok) {
+        pade.push(e.collapse.lrCritical);
+        padeErr.push(e.collapse.error);
+      }
     }
-    const c = stats(est), ce = stats(err).mean;
-    const p = stats(pade), pe = stats(padeErr).mean;
-    console.log(`crossing: mean ${c.mean.toFixed(4)}, seed sd ${c.sd.toFixed(4)}, mean reported error ${ce.toFixed(4)}; theory ${theory.toFixed(4)}`);
-    console.log(`Padé collapse: ${pade.length}/20 fits accepted, mean ${p.mean.toFixed(4)}, seed sd ${p.sd.toFixed(4)}, mean reported error ${pe.toFixed(4)}`);
+    const c = stats(est),
+      ce = stats(err).mean;
+    const p = stats(pade),
+      pe = stats(padeErr).mean;
+    console.log(
+      `crossing: mean ${c.mean.toFixed(4)}, seed sd ${c.sd.toFixed(4)}, mean reported error ${ce.toFixed(4)}; theory ${theory.toFixed(4)}`,
+    );
+    console.log(
+      `Padé collapse: ${pade.length}/20 fits accepted, mean ${p.mean.toFixed(4)}, seed sd ${p.sd.toFixed(4)}, mean reported error ${pe.toFixed(4)}`,
+    );
     expect(Math.abs(c.mean - theory)).toBeLessThan(ce);
     // the jackknife error describes the seed-to-seed spread (within a factor 2)
     expect(c.sd / ce).toBeGreaterThan(0.5);
