@@ -14,6 +14,7 @@
 import { defaultConcurrency, mapConcurrent } from '../concurrency.js';
 import { expected } from '../errors.js';
 import { type EighResult, eigh, eighSync, gram, gramSync } from '../linalg/index.js';
+import { call, type Solve, solve } from '../linalg/route.js';
 import type { Mat } from '../matrix.js';
 import { median } from '../stats.js';
 import { checkInteger, checkNumber, checkOneOf } from '../validate.js';
@@ -291,9 +292,11 @@ export function squaredOverlap(vec: Float64Array, u: Float64Array): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One computation, two drivers. A computation is a generator that yields native requests and
-// receives their results; runSync serves them with the *Sync calls on this thread, runAsync with
-// the async calls on the native pool, fanning 'parallel' requests out `concurrency` at a time.
+// One computation, two drivers. A computation is a generator that yields native solves (the
+// {@link Solve} of linalg/route.ts: an async call and its Sync twin) and receives their results;
+// runSync serves them on this thread, runAsync on the native pool. What the models add to the
+// analysis drivers is 'parallel': independent sub-computations that runAsync fans out
+// `concurrency` at a time.
 
 /** Top eigenvalue, the second one (NaN if N = 1) and the top unit eigenvector of W Wᵀ. @internal */
 export interface TopEigen {
@@ -303,28 +306,35 @@ export interface TopEigen {
 }
 
 /** @internal */
-export type Request =
-  | { kind: 'top'; w: Mat<Float64Array> }
-  | { kind: 'gram'; x: Mat<Float64Array> }
-  | { kind: 'eigh'; a: Mat<Float64Array> }
-  | { kind: 'parallel'; tasks: Array<() => Computation<void>> };
+export type Request = Solve<unknown> | { kind: 'parallel'; tasks: Array<() => Computation<void>> };
 
 /** @internal */
 export type Computation<R> = Generator<Request, R, unknown>;
 
 /** Yields a top-eigenpair request for W Wᵀ. @internal */
 export function* topEigenOf(w: Mat<Float64Array>): Computation<TopEigen> {
-  return (yield { kind: 'top', w }) as TopEigen;
+  const n = w.rows;
+  const range: [number, number] = [Math.max(0, n - 2), n - 1];
+  return yield* solve({
+    run: async () => {
+      const r = await eigh(await gram(w), { range });
+      return topFrom(n, r.values, r.vectors.data);
+    },
+    runSync: () => {
+      const r = eighSync(gramSync(w), { range });
+      return topFrom(n, r.values, r.vectors.data);
+    },
+  });
 }
 
 /** Yields a Gram request X Xᵀ. @internal */
 export function* gramOf(x: Mat<Float64Array>): Computation<Mat<Float64Array>> {
-  return (yield { kind: 'gram', x }) as Mat<Float64Array>;
+  return yield* call(gram, gramSync, x);
 }
 
 /** Yields a full symmetric eigendecomposition request (ascending values, column eigenvectors). @internal */
 export function* eighOf(a: Mat<Float64Array>): Computation<EighResult> {
-  return (yield { kind: 'eigh', a }) as EighResult;
+  return yield* call(eigh, eighSync, a);
 }
 
 /** Runs the tasks (independent computations) concurrently under runAsync, one by one under runSync. @internal */
@@ -343,13 +353,8 @@ export function runSync<R>(c: Computation<R>): R {
   while (!step.done) {
     const req = step.value;
     let reply: unknown;
-    if (req.kind === 'top') {
-      const n = req.w.rows;
-      const r = eighSync(gramSync(req.w), { range: [Math.max(0, n - 2), n - 1] });
-      reply = topFrom(n, r.values, r.vectors.data);
-    } else if (req.kind === 'gram') reply = gramSync(req.x);
-    else if (req.kind === 'eigh') reply = eighSync(req.a);
-    else for (const task of req.tasks) runSync(task());
+    if ('kind' in req) for (const task of req.tasks) runSync(task());
+    else reply = req.runSync();
     step = c.next(reply);
   }
   return step.value;
@@ -377,17 +382,12 @@ export async function runAsync<R>(c: Computation<R>, concurrency: number, signal
   while (!step.done) {
     const req = step.value;
     let reply: unknown;
-    if (req.kind === 'top') {
-      const n = req.w.rows;
-      const r = await eigh(await gram(req.w), { range: [Math.max(0, n - 2), n - 1] });
-      reply = topFrom(n, r.values, r.vectors.data);
-    } else if (req.kind === 'gram') reply = await gram(req.x);
-    else if (req.kind === 'eigh') reply = await eigh(req.a);
-    else
+    if ('kind' in req) {
       await mapConcurrent(req.tasks, (task) => runAsync(task(), 1, signal), {
         concurrency,
         ...(signal ? { signal } : {}),
       });
+    } else reply = await req.run();
     step = c.next(reply);
   }
   return step.value;
