@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { Output, type GlobalFlags } from './output.js';
+import { Output } from './output.js';
+import { EXIT_INTERRUPTED, cliContext, examples, type CliState } from './context.js';
+import { ParamError } from '../experiments/types.js';
 import { TRAIN_OPTIONS, UsageError, describeDefault, flagName, resolveTrainConfig } from './train-config.js';
 import { packageVersion } from './package-info.js';
 import { missingPeerIn } from '../peers.js';
@@ -15,15 +17,9 @@ import { missingPeerIn } from '../peers.js';
 // --help and usage errors answer at once.
 const commands = () => import('./commands.js');
 
-/** Exit code of an interrupted command (128 + SIGINT), as shells report it. */
-export const EXIT_INTERRUPTED = 130;
-
-function examples(lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
-}
-
 /** Builds the program. `run` receives the command's exit code through `setExit`. */
-export function buildProgram(state: { exit: number; output?: Output; abort: AbortController }): Command {
+export function buildProgram(state: CliState): Command {
+  const context = cliContext(state);
   const program = new Command('specdyn')
     .description(
       'Watch neural networks learn through random-matrix spectra: train with the monitor on, analyse runs, write reports.',
@@ -46,7 +42,7 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
         'specdyn doctor --json',
       ]) + '\nExit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\n',
     );
-  const out = (cmd: Command): Output => (state.output = new Output(cmd.optsWithGlobals() as GlobalFlags));
+  const out = context.out;
 
   const trainCmd = program
     .command('train')
@@ -199,7 +195,7 @@ export function buildProgram(state: { exit: number; output?: Output; abort: Abor
 
 /** Runs the CLI on argv and returns the exit code (nothing here calls process.exit). */
 export async function main(argv: string[]): Promise<number> {
-  const state = { exit: 0, output: undefined as Output | undefined, abort: new AbortController() };
+  const state: CliState = { exit: 0, abort: new AbortController() };
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
@@ -227,7 +223,7 @@ export async function main(argv: string[]): Promise<number> {
     const peer = missingPeerIn(err);
     o.error(peer ? peer.message : err instanceof Error ? err.message : String(err));
     if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    return err instanceof UsageError ? 2 : 1;
+    return err instanceof UsageError || err instanceof ParamError ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }
