@@ -52,11 +52,19 @@ async function measure(backend) {
     },
     { repeat: REPEAT, warmup: 1 },
   );
+  // model.fit over a training set of `steps` batches: it shuffles and slices each batch itself.
+  const { x: xf, y: yf } = data(tf, BATCH * steps, 7);
+  const fit = await timeit(
+    async () => {
+      await model.fit(xf, yf, { batchSize: BATCH, epochs: 1, shuffle: true, verbose: 0 });
+    },
+    { repeat: REPEAT, warmup: 1 },
+  );
   const inferReps = Math.max(1, Math.round(steps / 2));
   const infer = await timeit(
     async () => {
       for (let s = 0; s < inferReps; s++) {
-        const out = model.predict(xi);
+        const out = model.predict(xi, { batchSize: INFER_BATCH });
         await out.data();
         out.dispose();
       }
@@ -64,11 +72,12 @@ async function measure(backend) {
     { repeat: REPEAT, warmup: 1 },
   );
   const loss = Number(await model.evaluate(x, y, { batchSize: BATCH }).data());
-  tf.dispose([x, y, xi]);
+  tf.dispose([x, y, xi, xf, yf]);
   model.dispose();
   return {
     backend,
     stepsPerSec: steps / train.median,
+    fitStepsPerSec: steps / fit.median,
     inferSamplesPerSec: (inferReps * INFER_BATCH) / infer.median,
     reason,
     loss,
@@ -91,6 +100,8 @@ export async function run() {
       backend: label,
       'train steps/s': r.stepsPerSec,
       'native / this (train)': nat.stepsPerSec / r.stepsPerSec,
+      'fit steps/s': r.fitStepsPerSec,
+      'fit / trainOnBatch': r.fitStepsPerSec / r.stepsPerSec,
       'infer samples/s': r.inferSamplesPerSec,
       'native / this (infer)': nat.inferSamplesPerSec / r.inferSamplesPerSec,
     });

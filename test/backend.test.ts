@@ -260,7 +260,14 @@ describe('element-wise kernels and Sum', () => {
   });
 
   it('covers exactly the kernels the backend replaces', () => {
-    const tested = new Set([...binary.map(([k]) => k), ...unary.map(([k]) => k), 'Sum', 'BatchMatMul', '_FusedMatMul']);
+    const tested = new Set([
+      ...binary.map(([k]) => k),
+      ...unary.map(([k]) => k),
+      'Sum',
+      'BatchMatMul',
+      '_FusedMatMul',
+      'GatherV2',
+    ]);
     expect(new Set(NATIVE_KERNELS)).toEqual(tested);
   });
 
@@ -328,6 +335,73 @@ describe('element-wise kernels and Sum', () => {
       for (const keepDims of [false, true]) expectSame(() => tf.sum(tf.tensor(x, [4, 5, 6, 7]), axis, keepDims));
     }
     expectSameError(() => tf.sum(tf.ones([2, 3]), 5));
+  });
+
+  it('GatherV2 matches the cpu backend: every axis, float32/int32/bool, repeated and 2-D indices', () => {
+    const x = randData(4 * 5 * 6);
+    const cases: Array<[number[], number[], number]> = [
+      [[3, 0, 3, 1], [4], 0],
+      [[2, 2, 0], [3], 1],
+      [[5, 0], [2], -1],
+      [[1, 0, 2, 3, 1, 0], [2, 3], 1],
+      [[], [0], 0],
+    ];
+    for (const [idx, shape, axis] of cases) {
+      const i = () => tf.tensor(idx, shape, 'int32');
+      expectSame(() => tf.gather(tf.tensor(x, [4, 5, 6]), i(), axis), 0);
+      expectSame(
+        () =>
+          tf.gather(
+            tf.tensor(
+              Int32Array.from(x, (v) => Math.round(v * 100)),
+              [4, 5, 6],
+              'int32',
+            ),
+            i(),
+            axis,
+          ),
+        0,
+      );
+      expectSame(
+        () =>
+          tf.gather(
+            tf.tensor(
+              Array.from(x, (v) => v > 0),
+              [4, 5, 6],
+              'bool',
+            ),
+            i(),
+            axis,
+          ),
+        0,
+      );
+    }
+    // A mini-batch slice of a training set, as model.fit takes it.
+    const rows = Int32Array.from({ length: 128 }, () => rng.int(1000));
+    const train = randData(1000 * 49);
+    expectSame(() => tf.gather(tf.tensor(train, [1000, 49]), tf.tensor(rows, [128], 'int32')), 0);
+    // batchDims and bad indices: the cpu kernel, its result or its error.
+    expectSame(
+      () =>
+        tf.gather(
+          tf.tensor(x, [4, 5, 6]),
+          tf.tensor(
+            [
+              [1, 0],
+              [2, 2],
+              [0, 4],
+              [3, 3],
+            ],
+            [4, 2],
+            'int32',
+          ),
+          1,
+          1,
+        ),
+      0,
+    );
+    expectSameError(() => tf.gather(tf.tensor(x, [4, 5, 6]), tf.tensor([4], [1], 'int32'), 0));
+    expectSameError(() => tf.gather(tf.tensor(x, [4, 5, 6]), tf.tensor([-1], [1], 'int32'), 0));
   });
 });
 

@@ -53,6 +53,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   ...BINARY_KERNELS,
   ...UNARY_KERNELS,
   tfc.Sum,
+  tfc.GatherV2,
 ];
 
 type DataId = object;
@@ -476,6 +477,51 @@ function sumNative(args: KernelArgs): TensorInfo {
 }
 
 /**
+ * Gather of whole contiguous blocks (no batch dimensions): each index copies one block of
+ * `inner` values with TypedArray.set. model.fit slices every mini-batch out of the training set
+ * with a gather along axis 0; the cpu kernel walks it element by element through index
+ * arithmetic (4.7 ms per 128 x 784 batch measured), this copies 128 rows. Out-of-range indices,
+ * batchDims and string tensors go to the cpu kernel, which raises tfjs's own error.
+ */
+function gatherNative(args: KernelArgs): TensorInfo {
+  const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+  const { axis, batchDims } = args.attrs as unknown as tfc.GatherV2Attrs;
+  const backend = args.backend as MathBackendCPU;
+  if (x.dtype === 'string' || x.dtype === 'complex64' || (batchDims ?? 0) !== 0) return cpuKernel(tfc.GatherV2)(args);
+  let ax: number;
+  try {
+    ax = tfc.util.parseAxisParam(axis, x.shape)[0]!;
+  } catch {
+    return cpuKernel(tfc.GatherV2)(args);
+  }
+  const values = backend.data.get(x.dataId).values as Float32Array | Int32Array | Uint8Array;
+  const idx = backend.data.get(indices.dataId).values as ArrayLike<number>;
+  const dim = x.shape[ax]!;
+  for (let i = 0; i < idx.length; i++) {
+    const k = idx[i]!;
+    if (!(k >= 0 && k < dim && Number.isInteger(k))) return cpuKernel(tfc.GatherV2)(args);
+  }
+  const outer = size(x.shape.slice(0, ax));
+  const inner = size(x.shape.slice(ax + 1));
+  const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
+  const n = outer * idx.length * inner;
+  const out =
+    values instanceof Float32Array
+      ? (backend as SpecdynNativeBackend).allocF32(n)
+      : new (values.constructor as Int32ArrayConstructor | Uint8ArrayConstructor)(n);
+  let o = 0;
+  for (let a = 0; a < outer; a++) {
+    const base = a * dim * inner;
+    for (let i = 0; i < idx.length; i++) {
+      const from = base + idx[i]! * inner;
+      out.set(values.subarray(from, from + inner), o);
+      o += inner;
+    }
+  }
+  return backend.makeTensorInfo(outShape, x.dtype, out);
+}
+
+/**
  * Registers 'specdyn-native' with tfjs (idempotent): copies every kernel of the cpu backend,
  * then installs the native products. Loads the addon first, so a missing build throws the
  * addon's actionable SpecdynError instead of failing inside a kernel later.
@@ -503,6 +549,7 @@ export function registerNativeBackend(): void {
     ...BINARY_KERNELS.map((k): [string, (args: KernelArgs) => TensorInfo] => [k, binaryNative(k)]),
     ...UNARY_KERNELS.map((k): [string, (args: KernelArgs) => TensorInfo] => [k, unaryNative(k)]),
     [tfc.Sum, sumNative],
+    [tfc.GatherV2, gatherNative],
   ];
   for (const [kernelName, fn] of own) {
     if (tfc.getKernel(kernelName, NATIVE_BACKEND_NAME)) continue;
