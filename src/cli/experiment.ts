@@ -4,7 +4,7 @@
  * generated from the experiment's parameters: `--kebab-case <value>`, `--flag`/`--no-flag` for
  * booleans, `--quick`, `--out <dir>`; without a name, the list of experiments).
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { AbortError, expected } from '../errors.js';
 import { demoExperiment } from '../experiments/demo.js';
 import { getExperiment, listExperiments } from '../experiments/registry.js';

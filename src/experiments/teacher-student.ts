@@ -77,9 +77,9 @@ export const teacherStudentExperiment: Experiment = {
     sizes: '64,128,256',
     samples: 60,
     times: '1,25',
-    nonlinearGrid: 5,
-    finiteN: 40,
-    finitePoints: 3,
+    nonlinearGrid: 4,
+    finiteN: 20,
+    finitePoints: 2,
     finiteReplicas: 2,
   },
   async run(params, context): Promise<ExperimentResult> {
