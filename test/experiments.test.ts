@@ -229,9 +229,13 @@ describe('ring --quick', () => {
     expect(r.figures.verdict).toBe('transition');
     const regimes = (await openRun(out)).trajectory('particles').regimes();
     expect(regimes.verdict).toBe('transition');
-    expect(r.figures.transitionStep).toBe(regimes.transitions[0]!.step);
-    expect(r.figures.initialBandSize).toBe(3); // the S² triplet at the uniform start
-    expect(r.summary.join('\n')).toContain(`transition at step ${regimes.transitions[0]!.step}`);
+    // The collapse: the S² triplet (uniform start) becomes the S¹ doublet of the ring.
+    const collapse = regimes.transitions.find((t) => t.previousBandSize === 3 && t.bandSize === 2);
+    expect(collapse).toBeDefined();
+    expect(r.figures.transitionStep).toBe(collapse!.step);
+    expect(r.figures.initialBandSize).toBe(3);
+    expect(r.figures.finalBandSize).toBe(2);
+    expect(r.summary.join('\n')).toContain(`transition at step ${collapse!.step}: band m̂ 3 → 2`);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
   });
 });
