@@ -241,7 +241,7 @@ describe('ring --quick', () => {
 });
 
 describe('lr-sweep --quick', () => {
-  it('produces complete cells named by cellKey, each a finished run with a result; a rerun reads them back', async () => {
+  it('produces complete cells named by cellKey, each a finished run with a result; an independent run per grid point', async () => {
     const e = await getExperiment('lr-sweep');
     const cell = await getExperiment('mnist-cell');
     const out = join(root, 'sweep');
@@ -261,7 +261,5 @@ describe('lr-sweep --quick', () => {
     }
     expect((await openRun(out)).status).toBe('finished');
     expect(existsSync(join(out, 'report.html'))).toBe(true);
-    // The cells are read back, not rerun: same figures in a fresh sweep directory over the same cells is not
-    // needed; a second sweep into a new directory recomputes identically (seeded).
   });
 });

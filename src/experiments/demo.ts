@@ -58,34 +58,29 @@ export const demoExperiment: Experiment = {
   quick: { steps: 40, probe: 100, every: 10, layers: '64,64', trainSize: 2000 },
   async run(params, context): Promise<ExperimentResult> {
     const hiddenSizes = parseIntList(params.layers, 'demo.layers');
-    const { earlyDenseSchedule, trainMlp } = await import('./mlp.js');
+    const { mnistExperimentOptions, trainMlp } = await import('./mlp.js');
     const { openRun } = await import('../store/index.js');
     const { kernelSpikes, layerRegimes, regimeLines, spikeLines } = await import('./training-summary.js');
     const steps = params.steps as number,
       every = params.every as number,
       probes = params.probe as number;
     const r = await trainMlp(
-      {
-        data: 'mnist',
+      mnistExperimentOptions({
+        experiment: 'demo',
+        params,
         hiddenSizes,
         steps,
-        batchSize: params.batchSize as number,
-        learningRate: params.lr as number,
-        optimizer: 'sgd',
-        seed: params.seed as number,
-        snapshotEvery: every,
+        every,
         probes,
+        lr: params.lr as number,
+        seed: params.seed as number,
+        batchSize: params.batchSize as number,
         trainSize: params.trainSize as number,
-        metric: 'angular',
+        testSize: MNIST_TEST - probes,
         backend: params.backend as 'auto',
         out: context.out,
         report: true,
-        balancedProbes: true,
-        schedule: earlyDenseSchedule(steps, every),
-        testSize: MNIST_TEST - probes,
-        command: 'specdyn demo',
-        meta: { experiment: 'demo', params },
-      },
+      }),
       trainHooks(context),
       context.signal,
     );

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expected } from '../errors.js';
-import { readResult, RESULT_FILE, startRun, throwIfAborted, writeFigureReport, writeResult } from './record.js';
+import { finishWithReport, readResult, RESULT_FILE, startRun, throwIfAborted } from './record.js';
 import { cellKey, ParamError, resolveParams, type Experiment, type ExperimentResult, type Params } from './types.js';
 
 /** The phases of the MNIST map: the loss blew up, training did not reach the threshold accuracy, or it did. */
@@ -296,26 +296,14 @@ export const lrSweepExperiment: Experiment = {
           ),
         );
       }
-      const report = await writeFigureReport(
-        context.out,
-        {
-          title: 'specdyn experiment: lr-sweep',
-          subtitle: `run directory ${context.out}`,
-          facts: figures,
-          summary,
-          figures: figs,
-        },
-        context,
-      );
-      summary.push(`report: ${report}`);
-      writeResult(context.out, {
+      return finishWithReport(context, {
         experiment: 'lr-sweep',
         params,
         figures,
         summary,
+        pages: figs,
         data: { lrs, invs, cells, overlaps },
       });
-      return { dir: context.out, report, figures, summary };
     }
   },
 };

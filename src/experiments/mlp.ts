@@ -242,6 +242,50 @@ export function earlyDenseSchedule(steps: number, every: number): number[] {
 }
 
 /**
+ * The options of a monitored MNIST run of an experiment (the main job, a sweep cell): SGD, the
+ * angular OMD distance, class-balanced probes, the early-dense schedule
+ * ({@link earlyDenseSchedule}), the experiment and its parameters in run.json `meta`.
+ */
+export function mnistExperimentOptions(o: {
+  experiment: string;
+  params: Record<string, unknown>;
+  hiddenSizes: number[];
+  steps: number;
+  every: number;
+  probes: number;
+  lr: number;
+  seed: number;
+  batchSize: number;
+  trainSize: number;
+  testSize: number;
+  backend: TrainConfig['backend'];
+  out: string;
+  report: boolean;
+}): MlpOptions {
+  return {
+    data: 'mnist',
+    hiddenSizes: o.hiddenSizes,
+    steps: o.steps,
+    batchSize: o.batchSize,
+    learningRate: o.lr,
+    optimizer: 'sgd',
+    seed: o.seed,
+    snapshotEvery: o.every,
+    probes: o.probes,
+    trainSize: o.trainSize,
+    metric: 'angular',
+    backend: o.backend,
+    out: o.out,
+    report: o.report,
+    balancedProbes: true,
+    schedule: earlyDenseSchedule(o.steps, o.every),
+    testSize: o.testSize,
+    command: o.experiment === 'demo' ? 'specdyn demo' : `specdyn experiment ${o.experiment}`,
+    meta: { experiment: o.experiment, params: o.params },
+  };
+}
+
+/**
  * Trains and records. `signal` aborting (Ctrl-C) stops after the current step: one last snapshot
  * of the state training stopped in, the queued analyses finish, the run is closed as
  * `interrupted`, and the report (if on) is written.

@@ -76,34 +76,31 @@ export const mnistCellExperiment: Experiment = {
   quick: { steps: 20, layers: '32,32', trainSize: 1000, probe: 50, testSize: 500, every: 10, report: false },
   async run(params, context): Promise<ExperimentResult> {
     const hiddenSizes = parseIntList(params.layers, 'mnist-cell.layers');
-    const { earlyDenseSchedule, trainMlp } = await import('./mlp.js');
+    const { mnistExperimentOptions, trainMlp } = await import('./mlp.js');
     const { openRun } = await import('../store/index.js');
     const { kernelSpikes } = await import('./training-summary.js');
     const { svd } = await import('../linalg/index.js');
     const steps = params.steps as number;
     const r = await trainMlp(
       {
-        data: 'mnist',
-        hiddenSizes,
-        steps,
-        batchSize: params.batchSize as number,
-        learningRate: params.lr as number,
-        optimizer: 'sgd',
-        seed: params.seed as number,
-        snapshotEvery: params.every as number,
-        probes: params.probe as number,
-        trainSize: params.trainSize as number,
-        metric: 'angular',
-        backend: params.backend as 'auto',
-        out: context.out,
-        report: params.report as boolean,
-        balancedProbes: true,
-        schedule: earlyDenseSchedule(steps, params.every as number),
+        ...mnistExperimentOptions({
+          experiment: 'mnist-cell',
+          params,
+          hiddenSizes,
+          steps,
+          every: params.every as number,
+          probes: params.probe as number,
+          lr: params.lr as number,
+          seed: params.seed as number,
+          batchSize: params.batchSize as number,
+          trainSize: params.trainSize as number,
+          testSize: params.testSize as number,
+          backend: params.backend as 'auto',
+          out: context.out,
+          report: params.report as boolean,
+        }),
         initScale: 1 / (params.invSigmaW as number),
-        testSize: params.testSize as number,
         keepKernels: true,
-        command: 'specdyn experiment mnist-cell',
-        meta: { experiment: 'mnist-cell', params },
       },
       trainHooks(context),
       context.signal,

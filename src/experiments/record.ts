@@ -157,6 +157,37 @@ export async function writeFigureReport(
   return path;
 }
 
+/**
+ * The end of an experiment with its own figures: writes the report page, adds its path to the
+ * summary, writes result.json and returns the {@link ExperimentResult}.
+ */
+export async function finishWithReport(
+  context: ExperimentContext,
+  o: {
+    experiment: string;
+    params: Params;
+    figures: ExperimentResult['figures'];
+    summary: string[];
+    pages: Figure[];
+    data?: unknown;
+  },
+): Promise<ExperimentResult> {
+  const report = await writeFigureReport(
+    context.out,
+    {
+      title: `specdyn experiment: ${o.experiment}`,
+      subtitle: `run directory ${context.out}`,
+      facts: o.figures,
+      summary: o.summary,
+      figures: o.pages,
+    },
+    context,
+  );
+  const summary = [...o.summary, `report: ${report}`];
+  writeResult(context.out, { experiment: o.experiment, params: o.params, figures: o.figures, summary, data: o.data });
+  return { dir: context.out, report, figures: o.figures, summary };
+}
+
 function fmtNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);

@@ -95,7 +95,9 @@ export const ringExperiment: Experiment = {
         ? `transition at step ${tr.step}: band m̂ ${tr.previousBandSize} → ${tr.bandSize} (the S² triplet becomes the S¹ doublet: 3 → 2)`
         : 'no transition found',
       ...(transitions.length > 1
-        ? [`all transitions: ${transitions.map((t) => `step ${t.step} (${t.previousBandSize} → ${t.bandSize})`).join(', ')}`]
+        ? [
+            `all transitions: ${transitions.map((t) => `step ${t.step} (${t.previousBandSize} → ${t.bandSize})`).join(', ')}`,
+          ]
         : []),
       ...regimeLines([regimes!]),
       `report: ${report}`,

@@ -13,7 +13,7 @@
  *    a cut at σ_W = 1 (the two differ strongly for ReLU, e.g. q² 0.24 vs 0.95 at ε = 1.8).
  */
 import { expected } from '../errors.js';
-import { parseIntList, recordRun, throwIfAborted, writeFigureReport, writeResult } from './record.js';
+import { finishWithReport, parseIntList, recordRun, throwIfAborted } from './record.js';
 import { ParamError, type Experiment, type ExperimentResult } from './types.js';
 
 /** The paper's fit of ε_c (σ_W = 1, r = 0.5) from its finite-size analysis. */
@@ -452,19 +452,6 @@ export const teacherStudentExperiment: Experiment = {
       })),
     };
     await recordRun(context.out, { experiment: 'teacher-student', params, seed, meta: { figures } });
-    const report = await writeFigureReport(
-      context.out,
-      {
-        title: 'specdyn experiment: teacher-student',
-        subtitle: `run directory ${context.out}`,
-        facts: figures,
-        summary,
-        figures: figs,
-      },
-      context,
-    );
-    summary.push(`report: ${report}`);
-    writeResult(context.out, { experiment: 'teacher-student', params, figures, summary, data });
-    return { dir: context.out, report, figures, summary };
+    return finishWithReport(context, { experiment: 'teacher-student', params, figures, summary, pages: figs, data });
   },
 };
