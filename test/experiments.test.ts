@@ -241,7 +241,7 @@ describe('ring --quick', () => {
 });
 
 describe('lr-sweep --quick', () => {
-  it('produces complete cells named by cellKey, each a finished run with a result; an independent run per grid point', async () => {
+  it('produces complete cells named by cellKey, each a finished run with a result; a second sweep reads them back', async () => {
     const e = await getExperiment('lr-sweep');
     const cell = await getExperiment('mnist-cell');
     const out = join(root, 'sweep');
@@ -261,5 +261,9 @@ describe('lr-sweep --quick', () => {
     }
     expect((await openRun(out)).status).toBe('finished');
     expect(existsSync(join(out, 'report.html'))).toBe(true);
+    // A second sweep over the same directory reads the cells back instead of rerunning them.
+    const again = await e.run(params, context(out));
+    expect(again.figures).toEqual(r.figures);
+    for (const d of dirs) expect((await openRun(join(out, 'cells', d))).meta.sessions).toHaveLength(1);
   });
 });
