@@ -14,8 +14,14 @@ import { expected } from '../errors.js';
 import { finishWithReport, readResult, RESULT_FILE, startRun, throwIfAborted } from './record.js';
 import { cellKey, ParamError, resolveParams, type Experiment, type ExperimentResult, type Params } from './types.js';
 
-/** The phases of the MNIST map: the loss blew up, training did not reach the threshold accuracy, or it did. */
-export type MnistPhase = 'diverged' | 'untrained' | 'trainable';
+/**
+ * The phases of the MNIST map, after the teacher–student diagram's: `trainable` (test accuracy at
+ * least the threshold), `slow` (below it, at a learning rate below the best one of its 1/σ_W row:
+ * too small a step for the steps given, the analogue of the disordered phase), `unstable` (below
+ * it at a larger learning rate: the steps overshoot, the analogue of the paramagnetic phase),
+ * `diverged` (the loss became non-finite).
+ */
+export type MnistPhase = 'trainable' | 'slow' | 'unstable' | 'diverged';
 
 /** One cell of the map as the sweep reads it back. */
 export interface SweepCell {
@@ -116,7 +122,7 @@ export const lrSweepExperiment: Experiment = {
     const cellsDir = join(context.out, 'cells');
     let done = 0;
     const overlapSeeds = params.overlapSeeds as number;
-    const total = lrs.length * invs.length + 2 * overlapSeeds;
+    const total = lrs.length * invs.length + 3 * overlapSeeds;
     /** Runs (or reads back) one cell. */
     const runCell = async (lr: number, invSigmaW: number, s: number) => {
       throwIfAborted(context);
@@ -138,7 +144,8 @@ export const lrSweepExperiment: Experiment = {
       for (const [k, v] of Object.entries(f))
         if (k.startsWith('spikes.') && typeof v === 'number') spikes[k.slice(7)] = v;
       const acc = typeof f.testAccuracy === 'number' ? f.testAccuracy : null;
-      const phase: MnistPhase = f.diverged ? 'diverged' : acc !== null && acc >= threshold ? 'trainable' : 'untrained';
+      // Provisional: slow or unstable is decided once the row's best learning rate is known.
+      const phase: MnistPhase = f.diverged ? 'diverged' : acc !== null && acc >= threshold ? 'trainable' : 'slow';
       const cell: SweepCell = { key, lr, invSigmaW, seed: s, phase, testAccuracy: acc, spikes };
       const sub = (res.data as { subspace?: { k: number; cols: number; v: number[] } | null }).subspace ?? null;
       return { cell, sub };
@@ -161,12 +168,19 @@ export const lrSweepExperiment: Experiment = {
       const cells: SweepCell[] = [];
       for (const inv of invs) for (const lr of lrs) cells.push((await runCell(lr, inv, seed)).cell);
 
-      // A representative point per phase: the best trainable cell, the median untrained cell.
+      for (const inv of invs) {
+        const row = cells.filter((c) => c.invSigmaW === inv);
+        const bestLr = row.reduce((b, c) => ((c.testAccuracy ?? -1) > (b.testAccuracy ?? -1) ? c : b)).lr;
+        for (const c of row) if (c.phase === 'slow' && c.lr > bestLr) c.phase = 'unstable';
+      }
+      // A representative point per phase: the best trainable cell, the median cell of the others.
       const reps: { phase: MnistPhase; cell: SweepCell }[] = [];
       const trainable = cells.filter((c) => c.phase === 'trainable').sort((a, b) => b.testAccuracy! - a.testAccuracy!);
       if (trainable[0]) reps.push({ phase: 'trainable', cell: trainable[0] });
-      const untrained = cells.filter((c) => c.phase === 'untrained').sort((a, b) => a.testAccuracy! - b.testAccuracy!);
-      if (untrained.length) reps.push({ phase: 'untrained', cell: untrained[Math.floor(untrained.length / 2)]! });
+      for (const phase of ['slow', 'unstable'] as const) {
+        const those = cells.filter((c) => c.phase === phase).sort((a, b) => a.testAccuracy! - b.testAccuracy!);
+        if (those.length) reps.push({ phase, cell: those[Math.floor(those.length / 2)]! });
+      }
       const overlaps: { phase: MnistPhase; lr: number; invSigmaW: number; k: number; q: number; random: number }[] = [];
       for (const { phase, cell } of reps) {
         const subs = [];
@@ -200,10 +214,12 @@ export const lrSweepExperiment: Experiment = {
         cells: cells.length,
         complete: cells.every((c) => c.phase === 'diverged' || c.testAccuracy !== null),
         trainable: byPhase('trainable').length,
-        untrained: byPhase('untrained').length,
+        slow: byPhase('slow').length,
+        unstable: byPhase('unstable').length,
         diverged: byPhase('diverged').length,
         bestAccuracyTrainable: best('trainable'),
-        bestAccuracyUntrained: best('untrained'),
+        bestAccuracySlow: best('slow'),
+        bestAccuracyUnstable: best('unstable'),
       };
       const topK = overlaps.filter(
         (o) => o.k === Math.max(...overlaps.filter((x) => x.phase === o.phase).map((x) => x.k)),
@@ -212,8 +228,8 @@ export const lrSweepExperiment: Experiment = {
       const fmt = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
       const summary = [
         `${cells.length} cells (${lrs.length} learning rates ${lrs[0]}…${lrs.at(-1)} x ${invs.length} values of 1/σ_W ${invs[0]}…${invs.at(-1)}), ${params.steps} steps each`,
-        `phases: ${figures.trainable} trainable (test accuracy ≥ ${threshold}), ${figures.untrained} untrained, ${figures.diverged} diverged`,
-        `best test accuracy: trainable ${fmt(figures.bestAccuracyTrainable)}, untrained ${fmt(figures.bestAccuracyUntrained)}`,
+        `phases: ${figures.trainable} trainable (test accuracy ≥ ${threshold}), ${figures.slow} slow, ${figures.unstable} unstable, ${figures.diverged} diverged`,
+        `best test accuracy: trainable ${fmt(figures.bestAccuracyTrainable)}, slow ${fmt(figures.bestAccuracySlow)}, unstable ${fmt(figures.bestAccuracyUnstable)}`,
         ...topK.map(
           (o) =>
             `q_C(${o.k}) over ${overlapSeeds} seeds at the ${o.phase} point (lr ${o.lr}, 1/σ_W ${o.invSigmaW}): ${o.q.toFixed(4)} (random subspaces: ${o.random.toFixed(4)})`,
@@ -224,7 +240,10 @@ export const lrSweepExperiment: Experiment = {
       const layers = [...new Set(cells.flatMap((c) => Object.keys(c.spikes)))];
       const rows = cells.map((c) => ({ lr: c.lr, invSigmaW: c.invSigmaW, phase: c.phase, accuracy: c.testAccuracy }));
       const axes = { x: { field: 'invSigmaW', title: '1/σ_W' }, y: { field: 'lr', title: 'learning rate' } };
-      const phaseScale = { domain: ['untrained', 'trainable', 'diverged'], range: spec.PHASE_COLOURS.range };
+      const phaseScale = {
+        domain: ['slow', 'trainable', 'unstable', 'diverged'],
+        range: [...spec.PHASE_COLOURS.range, '#000000'],
+      };
       const figs = [
         spec.figure(
           'lr-sweep-accuracy',
@@ -248,7 +267,7 @@ export const lrSweepExperiment: Experiment = {
         spec.figure(
           'lr-sweep-phase',
           'Phases',
-          `trainable: test accuracy ≥ ${threshold}; untrained: below; diverged: the loss became non-finite.`,
+          `trainable: test accuracy ≥ ${threshold}; slow / unstable: below it at a learning rate below / above the best of its 1/σ_W row; diverged: the loss became non-finite.`,
           spec.top(
             'MNIST trainability map: phases',
             spec.cellMap({
