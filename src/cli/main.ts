@@ -11,6 +11,7 @@ import { EXIT_INTERRUPTED, cliContext, examples, type CliState } from './context
 import { ParamError } from '../experiments/types.js';
 import { TRAIN_OPTIONS, UsageError, describeDefault, flagName, resolveTrainConfig } from './train-config.js';
 import { packageVersion } from './package-info.js';
+import { registerExperiment } from './experiment.js';
 import { missingPeerIn } from '../peers.js';
 
 // The commands load the store, the report and the native core: imported when a command runs, so
@@ -190,6 +191,7 @@ export function buildProgram(state: CliState): Command {
     .action(async (suites: string[], opts: { snapshots?: string }, cmd: Command) => {
       state.exit = await (await commands()).benchCommand(suites, opts, out(cmd));
     });
+  registerExperiment(program, context);
   return program;
 }
 

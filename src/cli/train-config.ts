@@ -18,23 +18,9 @@ interface OptionDef {
   min?: number;
 }
 
-/** The training configuration (config file keys; each also a flag). */
-export interface TrainConfig {
-  data: 'mnist' | 'synthetic';
-  hiddenSizes: number[];
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  optimizer: 'sgd' | 'adam';
-  seed: number;
-  snapshotEvery: number;
-  probes: number;
-  trainSize: number;
-  metric: 'angular' | 'euclidean' | 'cosine' | 'sqeuclidean';
-  backend: 'auto' | 'specdyn-native' | 'tfjs-node' | 'wasm' | 'cpu';
-  out: string;
-  report: boolean;
-}
+/** The training configuration (config file keys; each also a flag); defined beside the trainer. */
+export type { TrainConfig } from '../experiments/mlp.js';
+import type { TrainConfig } from '../experiments/mlp.js';
 
 /** Every train option: key, kind, default, help. */
 export const TRAIN_OPTIONS: readonly OptionDef[] = [

@@ -12,7 +12,33 @@ interface Entry {
 }
 
 // One line per experiment: name, one-line description, loader of its module.
-const ENTRIES: readonly Entry[] = [];
+const ENTRIES: readonly Entry[] = [
+  {
+    name: 'demo',
+    description: 'the main job: an MLP on MNIST under the spectral monitor (also: specdyn demo)',
+    load: async () => (await import('./demo.js')).demoExperiment,
+  },
+  {
+    name: 'teacher-student',
+    description: 'the teacher–student phase diagram, closed forms, finite-size ε_c, time dependence, ReLU/tanh',
+    load: async () => (await import('./teacher-student.js')).teacherStudentExperiment,
+  },
+  {
+    name: 'mnist-cell',
+    description: 'one MNIST training run at one (learning rate, 1/σ_W, seed): a cell of lr-sweep',
+    load: async () => (await import('./mnist-cell.js')).mnistCellExperiment,
+  },
+  {
+    name: 'lr-sweep',
+    description: 'the MNIST trainability map over learning rate and 1/σ_W, with inter-seed subspace overlaps',
+    load: async () => (await import('./lr-sweep.js')).lrSweepExperiment,
+  },
+  {
+    name: 'ring',
+    description: 'frustrated Brownian particles on S² collapsing onto a ring: a training-free OMD calibration run',
+    load: async () => (await import('./ring.js')).ringExperiment,
+  },
+];
 
 /** Names and descriptions of the shipped experiments, in listing order. */
 export function listExperiments(): { name: string; description: string }[] {
