@@ -132,7 +132,10 @@ function* nullSteps(reps: Mat, options: NullOptions): Steps<NullResult> {
     d = reps.cols;
   const m = method === 'subsample' ? Math.floor(fraction * n) : n;
   if (m < 4) throw new RangeError(expected('a subsample of at least 4 probes', 'fraction', fraction));
-  const opts: AnalyzeOptions = { ...analyze, input: 'reps' };
+  // Replicas and the observed set are read by the same fixed rule (no nested null; labels would
+  // not fit a subsample's probes).
+  const { labels: _l, reps: _r, ...plain } = analyze;
+  const opts: AnalyzeOptions = { ...plain, input: 'reps', significance: 'gap' };
   const obs = figures(yield* analysisSteps(reps, opts), undefined);
   const reps2: NullFigures[] = [];
   for (let r = 0; r < replicas; r++) {
