@@ -34,10 +34,10 @@ export function bandFigures(values: Float64Array, o: Resolved, scale = NaN, nul?
     return b > 0 ? a / b : a > 0 ? Infinity : 1;
   };
   const relativeGaps = new Float64Array(kMax);
-  const argmax = (upTo: number): number => {
+  const kMaxRatio = (): number => {
     let best = 1,
       bestRatio = 0;
-    for (let m = 1; m <= upTo; m++) {
+    for (let m = 1; m <= kMax; m++) {
       const ratio = ratioAt(m);
       if (ratio > bestRatio) {
         bestRatio = ratio;
@@ -51,7 +51,7 @@ export function bandFigures(values: Float64Array, o: Resolved, scale = NaN, nul?
       b = abs(k + 1);
     relativeGaps[k] = a > 0 ? (a - b) / a : 0;
   }
-  const ratioMaximizer = argmax(kMax);
+  const ratioMaximizer = kMaxRatio();
   const multiplets: number[] = [];
   let run = 1;
   for (let k = 0; k < kMax; k++) {
@@ -74,14 +74,19 @@ export function bandFigures(values: Float64Array, o: Resolved, scale = NaN, nul?
     while (significantCount < limit && abs(significantCount) / scale > nullThreshold) significantCount++;
     z = nr > 0 ? (abs(0) / scale - nul.mean) / sdEff : NaN;
   }
+  // The band: every ranked eigenvalue above the null threshold, extended to the ratio maximiser
+  // when that gap is clear (a low-dimensional structure, e.g. a sphere or a softmax output, whose
+  // shuffle null is as strong as the structure itself, is found by its gap alone).
+  const gapClear = ratioAt(ratioMaximizer) >= o.minGapRatio;
+  const nullSize = Math.min(significantCount, kMax);
   let decision: BandFigures['decision'];
   let m: number;
-  if (ratioAt(ratioMaximizer) >= o.minGapRatio) {
+  if (nullSize >= 1 && !(gapClear && ratioMaximizer > nullSize)) {
+    decision = 'null';
+    m = nullSize;
+  } else if (gapClear) {
     decision = 'gap';
     m = ratioMaximizer;
-  } else if (significantCount >= 1) {
-    decision = 'null';
-    m = argmax(Math.min(significantCount, kMax));
   } else {
     decision = 'none';
     m = ratioMaximizer;
@@ -149,7 +154,8 @@ function setBandSize(band: BandFigures, m: number, o: Resolved, scale: number, s
   else fingerprint = 'smooth-manifold';
   band.fingerprint = fingerprint;
   band.dimension = clear ? m - 1 : NaN;
-  band.dimensionValid = clear && fingerprint === 'smooth-manifold' && m >= 2;
+  // A sphere reading needs a multiplet set off by a clear gap (the I-BBS template), not just a count above the null.
+  band.dimensionValid = band.decision === 'gap' && fingerprint === 'smooth-manifold' && m >= 2;
   let total = 0,
     bandMass = 0;
   for (let k = 0; k < nr; k++) {

@@ -187,10 +187,13 @@ export interface BandFigures {
   /** A band is present: the gap rule (gapRatio ≥ minGapRatio) or, with the null, a significant top eigenvalue. */
   clear: boolean;
   /**
-   * Which rule made the reading: `gap` (gapRatio ≥ minGapRatio at the ratio maximiser, the
-   * template rule), `null` (no clear gap, but ranked eigenvalues above the shuffle-null
-   * threshold: m̂ is the ratio maximiser among the significant ones), `labels` (the labels explain
-   * the top K − 1 eigenvectors of a present band: m̂ = K − 1, fingerprint `clusters`), `none`.
+   * Which rule made the reading: `null` (m̂ = the number of ranked eigenvalues above the
+   * shuffle-null threshold, significantCount, capped at maxBand), `gap` (gapRatio ≥ minGapRatio at
+   * the ratio maximiser, the template rule, taken when no null was computed, when nothing is
+   * significant, or when that clear gap lies beyond the significant ones: low-dimensional
+   * structure such as a sphere or a softmax output, whose shuffle null is as strong as the
+   * structure itself), `labels` (the labels explain the top K − 1 eigenvectors of a present band:
+   * m̂ = K − 1, fingerprint `clusters`), `none` (no band).
    */
   decision: BandDecision;
   /** The m maximising |λ_m|/|λ_{m+1}| over 1 ≤ m ≤ maxBand, whatever the decision. */
@@ -225,7 +228,7 @@ export interface BandFigures {
   doubletSplit: number;
   /** Sphere reading d̂ = m̂ − 1 (I-BBS: the top multiplet of S^d has d + 1 members); NaN if no clear band. */
   dimension: number;
-  /** The sphere reading applies: a clear `smooth-manifold` band of at least 2 members (d̂ ≥ 1). */
+  /** The sphere reading applies: a `smooth-manifold` band of at least 2 members (d̂ ≥ 1) set off by a clear gap (decision `gap`). */
   dimensionValid: boolean;
   /**
    * `noise` (no clear band: un-relaxed), `fourier` (even band of exact-ish doublets, e.g. a

@@ -378,6 +378,7 @@ export class SpectralMonitor {
           bottomK,
           input: 'distance',
           returnVectors: this.keepVectors > 0,
+          ...(options.probeLabels !== undefined ? { labels: options.probeLabels } : {}),
         }),
       );
     }
@@ -625,7 +626,7 @@ export class SpectralMonitor {
       } else {
         d = await distanceMatrix(x, { metric: this.metric });
       }
-      const { bandVectors: _b, bottomVectors, ...point } = await this.trajectories.get(name)!.push(job.step, d);
+      const { bandVectors: _b, bottomVectors, ...point } = await this.trajectories.get(name)!.push(job.step, d, { reps: x });
       const kept =
         bottomVectors && this.keepVectors > 0
           ? {

@@ -1,0 +1,326 @@
+// Calibration of the OMD readings on real networks (docs/omd.md "Calibration").
+//
+//   npx tsc -p tsconfig.json && node scripts/calibrate-omd.mjs [--quick] [--out bench/results/omd-calibration.json]
+//
+// Trains a small calibration set on MNIST with tfjs on the specdyn-native backend: MLPs of two
+// widths and two depths and seeds, one small CNN, and a random-label control (the network can only
+// memorise: no class structure to learn). At a fixed schedule of steps it takes the hidden (and
+// output) representations of N = 2000 held-out probes (the first 2000 MNIST test images) and
+// records, per layer and step:
+//   - the OMD reading (analyzeObservable, angular) at N = 500 (the first 500 probes) and N = 2000,
+//     with and without the probe labels;
+//   - independent ground truth from the representations themselves: the between-class share of
+//     the variance of the L2-normalised representations (rep_eta), the accuracy of a ridge linear
+//     probe (fit on probes 0..999, scored on 1000..1999), and the network's test accuracy on
+//     MNIST test images 2000..3999 (disjoint from the probes);
+//   - the pure-noise templates' observed/null ratio and KS distance (the null margin, ambient KS).
+// Writes the table as JSON (one record per layer/step) and the held-out run's fixtures
+// (test/fixtures/omd/, uint8-quantised representations) used by test/omd-calibration.test.ts.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as sd from '../dist/index.js';
+import { loadTf } from '../dist/tfjs/index.js';
+import { loadMnist } from '../dist/store/idx.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const outIdx = args.indexOf('--out');
+const outFile = outIdx >= 0 ? args[outIdx + 1] : path.join(root, 'bench', 'results', 'omd-calibration.json');
+const STEPS = quick ? [0, 20] : [0, 10, 25, 50, 100, 200, 300, 400];
+const NPROBE = 2000;
+
+const { tf, reason } = await loadTf({ backend: 'specdyn-native' });
+console.error(`backend: ${reason}`);
+const train = loadMnist({ split: 'train', limit: 20000 });
+const test = loadMnist({ split: 'test', limit: 4000 });
+const probeX = test.images.subarray(0, NPROBE * 784);
+const probeY = test.labels.subarray(0, NPROBE);
+const evalX = test.images.subarray(NPROBE * 784, 4000 * 784);
+const evalY = test.labels.subarray(NPROBE, 4000);
+
+/** The calibration runs; `heldOut` runs are excluded from threshold choice and feed the fixtures. */
+const RUNS = [
+  { name: 'mlp-128x2-adam-s1', kind: 'mlp', hidden: [128, 128], opt: 'adam', lr: 1e-3, seed: 1 },
+  { name: 'mlp-256x2-sgd-s2', kind: 'mlp', hidden: [256, 256], opt: 'sgd', lr: 0.05, seed: 2 },
+  { name: 'mlp-64x3-adam-s3', kind: 'mlp', hidden: [64, 64, 64], opt: 'adam', lr: 1e-3, seed: 3 },
+  { name: 'cnn-8-16-64-adam-s5', kind: 'cnn', opt: 'adam', lr: 1e-3, seed: 5 },
+  { name: 'mlp-128x2-randlabels-s6', kind: 'mlp', hidden: [128, 128], opt: 'adam', lr: 1e-3, seed: 6, randomLabels: true },
+  { name: 'mlp-128x2-adam-s4', kind: 'mlp', hidden: [128, 128], opt: 'adam', lr: 1e-3, seed: 4, heldOut: true },
+];
+
+function build(run) {
+  const init = (i) => tf.initializers.glorotUniform({ seed: run.seed * 101 + i });
+  const m = tf.sequential();
+  if (run.kind === 'mlp') {
+    run.hidden.forEach((units, i) =>
+      m.add(
+        tf.layers.dense({
+          units,
+          activation: 'relu',
+          name: `hidden_${i + 1}`,
+          kernelInitializer: init(i),
+          ...(i === 0 ? { inputShape: [784] } : {}),
+        }),
+      ),
+    );
+  } else {
+    m.add(tf.layers.reshape({ targetShape: [28, 28, 1], inputShape: [784], name: 'image' }));
+    m.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', name: 'conv_1', kernelInitializer: init(0) }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool_1' }));
+    m.add(tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', name: 'conv_2', kernelInitializer: init(1) }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool_2' }));
+    m.add(tf.layers.flatten({ name: 'flat' }));
+    m.add(tf.layers.dense({ units: 64, activation: 'relu', name: 'hidden_1', kernelInitializer: init(2) }));
+  }
+  m.add(tf.layers.dense({ units: 10, activation: 'softmax', name: 'output', kernelInitializer: init(99) }));
+  m.compile({
+    optimizer: run.opt === 'adam' ? tf.train.adam(run.lr) : tf.train.sgd(run.lr),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+  const watched = m.layers.filter((l) => /^(hidden_|output|pool_2)/.test(l.name));
+  const sub = tf.model({ inputs: m.inputs, outputs: watched.map((l) => l.output) });
+  return { model: m, sub, names: watched.map((l) => l.name) };
+}
+
+/** Between-class share of the variance of the L2-normalised rows (ground truth, no spectrum). */
+function repEta(x, n, d, y) {
+  const u = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[i * d + j] ** 2;
+    const r = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < d; j++) u[i * d + j] = x[i * d + j] * r;
+  }
+  const mu = new Float64Array(d),
+    cm = new Float64Array(10 * d),
+    cnt = new Float64Array(10);
+  for (let i = 0; i < n; i++) {
+    cnt[y[i]]++;
+    for (let j = 0; j < d; j++) {
+      mu[j] += u[i * d + j] / n;
+      cm[y[i] * d + j] += u[i * d + j];
+    }
+  }
+  let tot = 0,
+    btw = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) tot += (u[i * d + j] - mu[j]) ** 2;
+  for (let c = 0; c < 10; c++) {
+    if (!cnt[c]) continue;
+    for (let j = 0; j < d; j++) btw += cnt[c] * (cm[c * d + j] / cnt[c] - mu[j]) ** 2;
+  }
+  return tot > 0 ? btw / tot : NaN;
+}
+
+/** Ridge linear probe (standardised features + bias, λ = 1e-2·trace/d): fit on the first half, accuracy on the second. */
+function probeAccuracy(x, n, d, y) {
+  const half = n >> 1;
+  const mean = new Float64Array(d),
+    sdv = new Float64Array(d);
+  for (let i = 0; i < half; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j] / half;
+  for (let i = 0; i < half; i++) for (let j = 0; j < d; j++) sdv[j] += (x[i * d + j] - mean[j]) ** 2 / half;
+  for (let j = 0; j < d; j++) sdv[j] = Math.sqrt(sdv[j]) || 1;
+  const p = d + 1;
+  const z = (i, j) => (j === d ? 1 : (x[i * d + j] - mean[j]) / sdv[j]);
+  const A = new Float64Array(p * p),
+    B = new Float64Array(p * 10);
+  for (let i = 0; i < half; i++) {
+    const row = new Float64Array(p);
+    for (let j = 0; j < p; j++) row[j] = z(i, j);
+    for (let a = 0; a < p; a++) {
+      const ra = row[a];
+      if (ra === 0) continue;
+      for (let b = 0; b < p; b++) A[a * p + b] += ra * row[b];
+      B[a * 10 + y[i]] += ra;
+    }
+  }
+  let tr = 0;
+  for (let a = 0; a < d; a++) tr += A[a * p + a];
+  const lam = (1e-2 * tr) / d;
+  for (let a = 0; a < d; a++) A[a * p + a] += lam;
+  A[d * p + d] += 1e-9;
+  // Cholesky solve A W = B.
+  const L = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * p + j];
+      for (let k = 0; k < j; k++) s -= L[i * p + k] * L[j * p + k];
+      L[i * p + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / L[j * p + j];
+    }
+  }
+  const W = new Float64Array(p * 10);
+  for (let c = 0; c < 10; c++) {
+    const t = new Float64Array(p);
+    for (let i = 0; i < p; i++) {
+      let s = B[i * 10 + c];
+      for (let k = 0; k < i; k++) s -= L[i * p + k] * t[k];
+      t[i] = s / L[i * p + i];
+    }
+    for (let i = p - 1; i >= 0; i--) {
+      let s = t[i];
+      for (let k = i + 1; k < p; k++) s -= L[k * p + i] * W[k * 10 + c];
+      W[i * 10 + c] = s / L[i * p + i];
+    }
+  }
+  let ok = 0;
+  for (let i = half; i < n; i++) {
+    let best = -Infinity,
+      arg = 0;
+    for (let c = 0; c < 10; c++) {
+      let s = 0;
+      for (let j = 0; j < p; j++) s += z(i, j) * W[j * 10 + c];
+      if (s > best) [best, arg] = [s, c];
+    }
+    if (arg === y[i]) ok++;
+  }
+  return ok / (n - half);
+}
+
+const reading = (s) => ({
+  fingerprint: s.band.fingerprint,
+  size: s.band.size,
+  decision: s.band.decision,
+  gapRatio: s.band.gapRatio,
+  ratioMaximizer: s.band.ratioMaximizer,
+  significantCount: s.band.significantCount,
+  topNormalized: Math.abs(s.band.ranked[0]) / (s.n * s.meanDistance),
+  nullTop: s.band.nullTop,
+  nullSd: s.band.nullSd,
+  z: s.band.z,
+  minZ: s.band.minZ,
+  clusterScore: s.band.clusterScore,
+  labelExplained: s.labels?.explained ?? null,
+  labelBandExplained: s.labels?.bandExplained ?? null,
+  labelSeparation: s.labels?.meanSeparation ?? null,
+  ambientValid: s.ambient.valid,
+  ambientKs: s.ambient.ks,
+  ambientDimension: s.ambient.dimension,
+});
+
+/** Zero rows (dead ReLU codes) cannot be read by the angular distance: the reading drops them (reported). */
+function nonZeroRows(x, n, d, y) {
+  const keep = [];
+  for (let i = 0; i < n; i++) {
+    let nz = false;
+    for (let j = 0; j < d && !nz; j++) nz = x[i * d + j] !== 0;
+    if (nz) keep.push(i);
+  }
+  const data = new Float64Array(keep.length * d);
+  keep.forEach((i, r) => data.set(x.subarray(i * d, (i + 1) * d), r * d));
+  return { reps: { data, rows: keep.length, cols: d }, labels: Array.from(keep, (i) => y[i]), dropped: n - keep.length };
+}
+
+const fixtures = path.join(root, 'test', 'fixtures', 'omd');
+function saveFixture(name, x, n, d) {
+  let max = 0;
+  for (let i = 0; i < n * d; i++) max = Math.max(max, x[i]);
+  const q = new Uint8Array(n * d);
+  for (let i = 0; i < n * d; i++) q[i] = Math.round((x[i] / (max || 1)) * 255);
+  mkdirSync(fixtures, { recursive: true });
+  writeFileSync(path.join(fixtures, `${name}.u8`), q);
+  return { file: `${name}.u8`, rows: n, cols: d, scale: (max || 1) / 255 };
+}
+
+const records = [];
+const regimes = [];
+const fixtureMeta = { probeLabels: 'labels.u8', snapshots: [] };
+for (const run of RUNS.filter((r) => !quick || r.name === 'mlp-128x2-adam-s4')) {
+  const t0 = performance.now();
+  const { model, sub, names } = build(run);
+  const rng = new sd.Rng(run.seed, 2);
+  const labelsFor = run.randomLabels
+    ? Uint8Array.from({ length: train.count }, () => Math.floor(rng.uniform() * 10))
+    : train.labels;
+  const probes = tf.tensor2d(probeX, [NPROBE, 784]);
+  const evalT = tf.tensor2d(evalX, [2000, 784]);
+  let step = 0;
+  // One trajectory per layer (N = 500, labels): the regime reading against the measured jumps.
+  // Dead (all-zero) codes get a 1e-6 offset here so that N stays fixed along the trajectory.
+  const trajectories = new Map();
+  for (const target of STEPS) {
+    for (; step < target; step++) {
+      const idx = Array.from({ length: 64 }, () => Math.floor(rng.uniform() * train.count));
+      const xb = new Float32Array(64 * 784);
+      idx.forEach((r, i) => xb.set(train.images.subarray(r * 784, (r + 1) * 784), i * 784));
+      const xs = tf.tensor2d(xb, [64, 784]);
+      const ys = tf.oneHot(tf.tensor1d(idx.map((r) => labelsFor[r]), 'int32'), 10);
+      await model.trainOnBatch(xs, ys);
+      xs.dispose();
+      ys.dispose();
+    }
+    const pred = model.predict(evalT);
+    const pc = await pred.argMax(1).data();
+    pred.dispose();
+    let ok = 0;
+    for (let i = 0; i < 2000; i++) if (pc[i] === evalY[i]) ok++;
+    const testAccuracy = ok / 2000;
+    const outs = sub.predict(probes);
+    const arrs = await Promise.all((Array.isArray(outs) ? outs : [outs]).map((t) => t.data()));
+    const shapes = (Array.isArray(outs) ? outs : [outs]).map((t) => t.shape);
+    (Array.isArray(outs) ? outs : [outs]).forEach((t) => t.dispose());
+    for (let l = 0; l < names.length; l++) {
+      const d = shapes[l].slice(1).reduce((a, b) => a * b, 1);
+      const x = arrs[l];
+      const rec = { run: run.name, heldOut: Boolean(run.heldOut), randomLabels: Boolean(run.randomLabels), layer: names[l], width: d, step, testAccuracy };
+      rec.repEta = repEta(x, NPROBE, d, probeY);
+      rec.probeAccuracy = probeAccuracy(x, NPROBE, d, probeY);
+      for (const n of [500, 2000]) {
+        const { reps, labels, dropped } = nonZeroRows(x.subarray(0, n * d), n, d, probeY);
+        rec[`dropped${n}`] = dropped;
+        const ta = performance.now();
+        const plain = sd.analyzeObservableSync(reps);
+        const tb = performance.now();
+        const withLabels = sd.analyzeObservableSync(reps, { labels });
+        rec[`plain${n}`] = reading(plain);
+        rec[`labels${n}`] = reading(withLabels);
+        rec[`seconds${n}`] = (tb - ta) / 1000;
+      }
+      records.push(rec);
+      if (!trajectories.has(names[l])) trajectories.set(names[l], new sd.OmdTrajectory({ labels: Array.from(probeY.subarray(0, 500)) }));
+      const tx = Float64Array.from(x.subarray(0, 500 * d), (v) => v + 1e-6);
+      trajectories.get(names[l]).pushSync(step, { data: tx, rows: 500, cols: d });
+      const r = rec.labels2000;
+      console.error(
+        `${run.name} ${names[l]} step ${step}: test ${testAccuracy.toFixed(3)} probe ${rec.probeAccuracy.toFixed(3)} repEta ${rec.repEta.toFixed(2)} | ` +
+          `500 ${rec.plain500.fingerprint}/${rec.plain500.size} L ${rec.labels500.fingerprint}/${rec.labels500.size} | ` +
+          `2000 ${rec.plain2000.fingerprint}/${rec.plain2000.size} L ${r.fingerprint}/${r.size} η ${r.labelExplained?.toFixed(2)} z ${r.z?.toFixed(0)} sig ${r.significantCount}`,
+      );
+      if (run.heldOut && (step === 0 || step === STEPS[STEPS.length - 1]) && names[l] === 'hidden_2') {
+        fixtureMeta.snapshots.push({ run: run.name, layer: names[l], step, testAccuracy, probeAccuracy: rec.probeAccuracy, repEta: rec.repEta, ...saveFixture(`${run.name}-${names[l]}-step${step}`, x, NPROBE, d) });
+      }
+    }
+  }
+  for (const [layer, tr] of trajectories) {
+    const r = tr.regimes();
+    regimes.push({
+      run: run.name,
+      heldOut: Boolean(run.heldOut),
+      layer,
+      verdict: r.verdict,
+      windows: r.windows.map((w) => ({ label: w.label, startStep: w.startStep, endStep: w.endStep, bandSize: w.bandSize, fingerprint: w.fingerprint })),
+      points: tr.points.map((p) => ({ step: p.step, overlap: p.overlap, size: p.figures.band.size, fingerprint: p.figures.band.fingerprint, decision: p.figures.band.decision })),
+    });
+  }
+  if (run.heldOut) {
+    writeFileSync(path.join(fixtures, 'labels.u8'), Uint8Array.from(probeY));
+    writeFileSync(path.join(fixtures, 'meta.json'), `${JSON.stringify(fixtureMeta, null, 2)}\n`);
+  }
+  probes.dispose();
+  evalT.dispose();
+  model.dispose();
+  console.error(`${run.name}: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+// Pure-noise templates: observed top over the null top, and the ambient KS (null margin, ambientMaxKs).
+const noise = [];
+for (const n of quick ? [300] : [100, 300, 1000, 2000])
+  for (const d of quick ? [50] : [5, 20, 100, 500, 2000])
+    for (const seed of quick ? [1] : [1, 2, 3]) {
+      const s = sd.analyzeObservableSync(sd.noiseTemplate({ n, dim: d, seed }).reps, { nullReplicas: 4, nullSeed: seed + 10 });
+      noise.push({ n, d, seed, ratio: Math.abs(s.band.ranked[0]) / (s.n * s.meanDistance) / s.band.nullTop, ks: s.ambient.ks, fingerprint: s.band.fingerprint, valid: s.ambient.valid });
+    }
+mkdirSync(path.dirname(outFile), { recursive: true });
+writeFileSync(outFile, `${JSON.stringify({ created: new Date().toISOString(), backend: reason, steps: STEPS, probes: NPROBE, records, regimes, noise }, null, 1)}\n`);
+console.error(`wrote ${records.length} records and ${noise.length} noise templates to ${path.relative(root, outFile)}`);
