@@ -58,7 +58,7 @@ export function resolveOptions(options: AnalyzeOptions | undefined | null): Reso
     significance: checkOneOf(o.significance ?? 'auto', 'significance', ['auto', 'null', 'gap']),
     nullReplicas: checkInteger(o.nullReplicas ?? 2, 'nullReplicas', { min: 1 }),
     nullSeed: checkInteger(o.nullSeed ?? 1, 'nullSeed'),
-    nullMargin: checkNumber(o.nullMargin ?? 0.1, 'nullMargin', { min: 0 }),
+    nullMargin: checkNumber(o.nullMargin ?? 0.25, 'nullMargin', { min: 0 }),
     nullZ: checkNumber(o.nullZ ?? 3, 'nullZ', { min: 0 }),
     ambientMaxKs: checkNumber(o.ambientMaxKs ?? 0.15, 'ambientMaxKs', { min: 0, max: 1 }),
   };

@@ -109,7 +109,11 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined):
   const classes = options?.labels !== undefined ? checkLabels(options.labels, n0, 'labels') : undefined;
   if (o.significance === 'null' && reps === undefined)
     throw new RangeError(
-      expected("the representations (a reps input, or the 'reps' option with a distance matrix)", "significance 'null'", 'a distance matrix alone'),
+      expected(
+        "the representations (a reps input, or the 'reps' option with a distance matrix)",
+        "significance 'null'",
+        'a distance matrix alone',
+      ),
     );
   let matrix: Mat<Float64Array>, mean: number;
   if (given) ({ matrix, mean } = given);
@@ -139,7 +143,14 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined):
   const range = neededRange(p);
   let vectors = eig.vectors;
   if (range[1] > guess) vectors = (yield* call(eigh, eighSync, matrix, { range, precision: o.precision })).vectors;
-  return finish(p, matrix, (idx) => vectors.data.subarray(idx * n, (idx + 1) * n), o, 'full', k > 0 ? classes : undefined);
+  return finish(
+    p,
+    matrix,
+    (idx) => vectors.data.subarray(idx * n, (idx + 1) * n),
+    o,
+    'full',
+    k > 0 ? classes : undefined,
+  );
 }
 
 const perronOf = (exact: { value: number }[]): number => exact.reduce((m, e) => Math.max(m, e.value), 0);

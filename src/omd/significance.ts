@@ -53,12 +53,7 @@ function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Arr
  * matrix (same metric) and its two eigenvalues of largest |λ| (Perron and the strongest other),
  * normalised by the replica's own N⟨d⟩.
  */
-export function* nullTopSteps(
-  reps: Mat,
-  metric: ObservableMetric,
-  replicas: number,
-  seed: number,
-): Steps<NullTop> {
+export function* nullTopSteps(reps: Mat, metric: ObservableMetric, replicas: number, seed: number): Steps<NullTop> {
   const tops: number[] = [];
   for (let r = 0; r < replicas; r++) {
     const x = shuffleColumns(reps, seed, r);

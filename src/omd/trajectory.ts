@@ -257,7 +257,7 @@ export class OmdTrajectory {
         expected(
           `the representation width of the earlier snapshots (D = ${this.width}; a trajectory follows one layer)`,
           name,
-          `D = ${width}`,
+          width,
         ),
       );
     }
