@@ -32,6 +32,119 @@ const STEPS = quick ? [0, 20] : [0, 10, 25, 50, 100, 200, 400];
 const NPROBE = 2000;
 const BIG_STEPS = quick ? [0, 20] : [0, 400];
 
+// --summarize <table.json>: the error rates of docs/omd.md "Calibration" from a written table.
+const sumIdx = args.indexOf('--summarize');
+if (sumIdx >= 0) {
+  const { readFileSync } = await import('node:fs');
+  console.log(JSON.stringify(summarize(JSON.parse(readFileSync(args[sumIdx + 1], 'utf8'))), null, 1));
+  process.exit(0);
+}
+
+/**
+ * Error rates of the readings against the independent ground truth (calibration runs only; the
+ * held-out run is reported separately):
+ * - labels: negatives = step 0 of every run and every snapshot of the random-label run;
+ *   positives = real-label snapshots at step ≥ 100 with test accuracy ≥ 0.85. FP = a negative
+ *   reading `clusters` by the label decision, FN = a positive not reading `clusters` with K − 1.
+ * - null: "a learned layer never reads noise" (real-label snapshots at step ≥ 10, N = 500 and
+ *   2000, without labels) and the noise controls' false bands.
+ * - probe-count stability: records with both N: same fingerprint and size, with and without labels.
+ * - regimes: an interval between snapshots is a jump when test accuracy rises ≥ 0.05, the linear
+ *   probe ≥ 0.03 or rep_eta ≥ 0.05; a transition at snapshot k is right when interval k or k − 1
+ *   is a jump; a trajectory with a jump and no transition (nor a stable window) is a miss.
+ */
+function summarize(t) {
+  const rate = (xs, f) => ({
+    n: xs.length,
+    k: xs.filter(f).length,
+    rate: xs.length ? xs.filter(f).length / xs.length : NaN,
+  });
+  const sets = { calibration: t.records.filter((r) => !r.heldOut), heldOut: t.records.filter((r) => r.heldOut) };
+  const out = {};
+  for (const [name, rs] of Object.entries(sets)) {
+    const neg = rs.filter((r) => r.step === 0 || r.randomLabels);
+    const pos = rs.filter((r) => !r.randomLabels && r.step >= 100 && r.testAccuracy >= 0.85);
+    const learned = rs.filter((r) => !r.randomLabels && r.step >= 10);
+    const both = rs.filter((r) => r.plain2000);
+    const readings = (r) => [r.plain500, r.plain2000].filter(Boolean);
+    out[name] = {
+      labelFalsePositive: rate(neg, (r) => r.labels500.decision === 'labels'),
+      labelFalseNegative: rate(pos, (r) => !(r.labels500.fingerprint === 'clusters' && r.labels500.size === 9)),
+      learnedReadsNoise: rate(learned.flatMap(readings), (x) => x.fingerprint === 'noise'),
+      stableWithLabels: rate(
+        both,
+        (r) => r.labels500.fingerprint === r.labels2000.fingerprint && r.labels500.size === r.labels2000.size,
+      ),
+      stableFingerprint: rate(both, (r) => r.plain500.fingerprint === r.plain2000.fingerprint),
+      stableSize: rate(both, (r) => r.plain500.size === r.plain2000.size),
+      ambientValid: rate(rs.flatMap(readings), (x) => x.ambientValid),
+      labelExplained: {
+        negativeMax: Math.max(...neg.map((r) => r.labels500.labelExplained)),
+        positiveMin: Math.min(...pos.map((r) => r.labels500.labelExplained)),
+      },
+      nullRatioLearnedMin: Math.min(...learned.map((r) => r.plain500.topNormalized / r.plain500.nullTop)),
+    };
+  }
+  out.noise = {
+    gaussianFalseBand: rate(
+      t.noise.filter((x) => x.kind === 'gaussian' && x.n <= x.d * 10),
+      (x) => x.fingerprint !== 'noise',
+    ),
+    gaussianRatioMax: Math.max(...t.noise.filter((x) => x.kind === 'gaussian').map((x) => x.ratio)),
+    reluRatios: t.noise.filter((x) => x.kind === 'random-relu-layer').map((x) => x.ratio),
+    reluFalseBand: rate(
+      t.noise.filter((x) => x.kind === 'random-relu-layer'),
+      (x) => x.fingerprint !== 'noise',
+    ),
+    gaussianKs: t.noise.filter((x) => x.kind === 'gaussian').map((x) => [x.n, x.d, +x.ks.toFixed(3), x.valid]),
+  };
+  // Regimes.
+  const reg = {
+    transitions: 0,
+    right: 0,
+    trajectoriesWithJump: 0,
+    missed: 0,
+    quietTrajectories: 0,
+    quietWithTransition: 0,
+    detail: [],
+  };
+  for (const g of t.regimes) {
+    const rs = t.records.filter((r) => r.run === g.run && r.layer === g.layer).sort((a, b) => a.step - b.step);
+    const jump = rs.map((r, k) =>
+      k === 0
+        ? false
+        : r.testAccuracy - rs[k - 1].testAccuracy >= 0.05 ||
+          r.probeAccuracy - rs[k - 1].probeAccuracy >= 0.03 ||
+          r.repEta - rs[k - 1].repEta >= 0.05,
+    );
+    const steps = rs.map((r) => r.step);
+    const starts = g.windows.filter((w) => w.label === 'transition').map((w) => steps.indexOf(w.startStep));
+    for (const k of starts) {
+      reg.transitions++;
+      if (jump[k] || jump[k - 1]) reg.right++;
+    }
+    const any = jump.some(Boolean);
+    if (any) {
+      reg.trajectoriesWithJump++;
+      if (starts.length === 0 && !g.windows.some((w) => w.label === 'stable')) reg.missed++;
+    } else {
+      reg.quietTrajectories++;
+      if (starts.length > 0) reg.quietWithTransition++;
+    }
+    reg.detail.push({
+      run: g.run,
+      layer: g.layer,
+      verdict: g.verdict,
+      windows: g.windows
+        .map((w) => `${w.label} ${w.startStep}-${w.endStep} m=${w.bandSize} ${w.fingerprint}`)
+        .join('; '),
+      jumps: steps.filter((_, k) => jump[k]).join(','),
+    });
+  }
+  out.regimes = reg;
+  return out;
+}
+
 const { tf, reason } = await loadTf({ backend: 'specdyn-native' });
 console.error(`backend: ${reason}`);
 const train = loadMnist({ split: 'train', limit: 20000 });
