@@ -22,8 +22,12 @@ export interface NullTop {
   replicas: number;
 }
 
-/** Row-major float64 copy of reps with every column permuted independently (Rng stream `stream`). */
-function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Array> {
+/**
+ * Row-major float64 copy of reps with every column permuted independently across the probes
+ * (Rng(seed, stream), one shuffle per column in column order): the column-shuffle replica of
+ * the i.i.d.-resample null, here and in iidResampleNull.
+ */
+export function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Array> {
   const n = reps.rows,
     d = reps.cols;
   const rng = new Rng(seed, stream);
@@ -34,8 +38,12 @@ function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Arr
     rng.shuffle(perm);
     for (let i = 0; i < n; i++) data[i * d + j] = reps.data[perm[i]! * d + j]!;
   }
-  // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero rows,
-  // so such rows are dropped from the replica (documented: N shrinks by their number).
+  return { data, rows: n, cols: d };
+}
+
+/** The rows that are not all zero (in place; a view of the kept prefix). */
+function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
+  const { data, rows: n, cols: d } = x;
   let keep = 0;
   for (let i = 0; i < n; i++) {
     let nz = false;
@@ -56,7 +64,9 @@ function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Arr
 export function* nullTopSteps(reps: Mat, metric: ObservableMetric, replicas: number, seed: number): Steps<NullTop> {
   const tops: number[] = [];
   for (let r = 0; r < replicas; r++) {
-    const x = shuffleColumns(reps, seed, r);
+    // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero
+    // rows, so such rows are dropped from the replica (N shrinks by their number).
+    const x = dropZeroRows(shuffleColumns(reps, seed, r));
     if (x.rows < 4) continue;
     const m = yield* call(distanceMatrix, distanceMatrixSync, x, { metric });
     const n = m.rows;
