@@ -32,6 +32,21 @@ const STEPS = quick ? [0, 20] : [0, 10, 25, 50, 100, 200, 400];
 const NPROBE = 2000;
 const BIG_STEPS = quick ? [0, 20] : [0, 400];
 
+// --merge a.json b.json … --out c.json: one table from calibrations run in parts (records,
+// regimes and noise controls concatenated).
+const mergeIdx = args.indexOf('--merge');
+if (mergeIdx >= 0) {
+  const { readFileSync } = await import('node:fs');
+  const parts = args.slice(mergeIdx + 1).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--out');
+  const tables = parts.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+  const merged = { ...tables[0], created: new Date().toISOString(), parts: tables.map((t) => t.created) };
+  for (const k of ['records', 'regimes', 'noise']) merged[k] = tables.flatMap((t) => t[k]);
+  merged.complete = tables.every((t) => t.complete !== false || t.records.length > 0);
+  writeFileSync(outFile, `${JSON.stringify(merged, null, 1)}\n`);
+  console.error(`merged ${parts.length} tables into ${outFile}`);
+  process.exit(0);
+}
+
 // --summarize <table.json>: the error rates of docs/omd.md "Calibration" from a written table.
 const sumIdx = args.indexOf('--summarize');
 if (sumIdx >= 0) {
@@ -160,7 +175,8 @@ const RUNS = [
   { name: 'mlp-128x2-adam-s1', kind: 'mlp', hidden: [128, 128], opt: 'adam', lr: 1e-3, seed: 1 },
   { name: 'mlp-256x2-sgd-s2', kind: 'mlp', hidden: [256, 256], opt: 'sgd', lr: 0.05, seed: 2, skip: true },
   { name: 'mlp-64x3-adam-s3', kind: 'mlp', hidden: [64, 64, 64], opt: 'adam', lr: 1e-3, seed: 3 },
-  { name: 'cnn-8-16-64-adam-s5', kind: 'cnn', opt: 'adam', lr: 1e-3, seed: 5 },
+  // tfjs's CPU conv kernels are slow on the shared machine: a shorter schedule and batch for the CNN.
+  { name: 'cnn-8-16-64-adam-s5', kind: 'cnn', opt: 'adam', lr: 1e-3, seed: 5, steps: [0, 10, 25, 50, 100], batch: 32 },
   {
     name: 'mlp-128x2-randlabels-s6',
     kind: 'mlp',
@@ -377,7 +393,13 @@ const noiseRecord = (kind, n, d, seed, s) => ({
 const fixtureMeta = { probeLabels: 'labels.u8', snapshots: [] };
 // The 256-wide run is listed but skipped by default (the shared machine): --all includes it.
 const all = args.includes('--all');
-for (const run of RUNS.filter((r) => (quick ? r.name === 'mlp-128x2-adam-s4' : all || !r.skip))) {
+// --runs a,b: only these runs (a calibration split over several sessions, joined with --merge).
+const runsIdx = args.indexOf('--runs');
+const only = runsIdx >= 0 ? args[runsIdx + 1].split(',') : undefined;
+const noNoise = args.includes('--no-noise');
+for (const run of RUNS.filter((r) =>
+  quick ? r.name === 'mlp-128x2-adam-s4' : only ? only.includes(r.name) : all || !r.skip,
+)) {
   const t0 = performance.now();
   const { model, sub, names } = build(run);
   const rng = new sd.Rng(run.seed, 2);
@@ -390,12 +412,13 @@ for (const run of RUNS.filter((r) => (quick ? r.name === 'mlp-128x2-adam-s4' : a
   // One trajectory per layer (N = 500, labels): the regime reading against the measured jumps.
   // Dead (all-zero) codes get a 1e-6 offset here so that N stays fixed along the trajectory.
   const trajectories = new Map();
-  for (const target of STEPS) {
+  const batch = run.batch ?? 64;
+  for (const target of run.steps ?? STEPS) {
     for (; step < target; step++) {
-      const idx = Array.from({ length: 64 }, () => Math.floor(rng.uniform() * train.count));
-      const xb = new Float32Array(64 * 784);
+      const idx = Array.from({ length: batch }, () => Math.floor(rng.uniform() * train.count));
+      const xb = new Float32Array(batch * 784);
       for (const [i, r] of idx.entries()) xb.set(train.images.subarray(r * 784, (r + 1) * 784), i * 784);
-      const xs = tf.tensor2d(xb, [64, 784]);
+      const xs = tf.tensor2d(xb, [batch, 784]);
       const ys = tf.oneHot(
         tf.tensor1d(
           idx.map((r) => labelsFor[r]),
@@ -504,7 +527,7 @@ for (const run of RUNS.filter((r) => (quick ? r.name === 'mlp-128x2-adam-s4' : a
 
 // Pure-noise templates and random ReLU layers on i.i.d. Gaussian inputs (no structure to carry):
 // the observed top over the null top (the null margin) and the ambient KS (ambientMaxKs).
-for (const n of quick ? [300] : [100, 300, 1000])
+for (const n of noNoise ? [] : quick ? [300] : [100, 300, 1000])
   for (const d of quick ? [50] : [5, 20, 100, 500, 2000])
     for (const seed of quick ? [1] : [1, 2]) {
       const s = sd.analyzeObservableSync(sd.noiseTemplate({ n, dim: d, seed }).reps, {
@@ -513,7 +536,7 @@ for (const n of quick ? [300] : [100, 300, 1000])
       });
       noise.push(noiseRecord('gaussian', n, d, seed, s));
     }
-for (const seed of quick ? [1] : [1, 2, 3]) {
+for (const seed of noNoise ? [] : quick ? [1] : [1, 2, 3]) {
   const rng = new sd.Rng(seed * 7919 + 13);
   const n = 500,
     din = 784,
