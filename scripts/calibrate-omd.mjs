@@ -111,7 +111,9 @@ function summarize(t) {
       t.noise.filter((x) => x.kind === 'random-relu-layer'),
       (x) => x.fingerprint !== 'noise',
     ),
-    gaussianKs: t.noise.filter((x) => x.kind === 'gaussian').map((x) => [x.n, x.d, +x.ks.toFixed(3), x.valid]),
+    gaussianKs: t.noise
+      .filter((x) => x.kind === 'gaussian')
+      .map((x) => [x.n, x.d, x.ks === null ? null : +x.ks.toFixed(3), x.valid]),
   };
   // Regimes.
   const reg = {

@@ -120,18 +120,19 @@ export interface AnalyzeOptions extends ObservableOptions {
   /**
    * A ranked eigenvalue is significant when |λ̃| > max(nullTop·(1 + nullMargin), nullTop + nullZ·nullSd).
    * Default margin 0.25: the observed top over the null top is ≤ 1.05 on pure-noise templates and
-   * 1.13–1.15 for a random ReLU layer on i.i.d. inputs (no structure to carry), ≥ 2.4 for every
+   * 1.13–1.17 for a random ReLU layer on i.i.d. inputs (no structure to carry), ≥ 2.25 for every
    * hidden layer of the MNIST calibration set, at initialisation included (the input's structure);
-   * 10-wide softmax outputs sit at 1.2–1.6 (a low-dimensional null is strong) and are read by their
-   * gap (docs/omd.md "Calibration").
+   * 10-wide softmax outputs sit at 1.15–2.6 (a low-dimensional null is strong) and are read by
+   * their gap where needed (docs/omd.md "Calibration").
    */
   nullMargin?: number;
   /** z part of the significance threshold (see nullMargin); default 3. */
   nullZ?: number;
   /**
    * The ambient fit is `valid` only when its KS distance to the fitted MP law is ≤ ambientMaxKs
-   * (and the fit is finite with D̂ ≥ 1). Default 0.15 (noise templates 0.01–0.05; a learned layer's
-   * bulk is not MP-like and scores 0.3–0.9).
+   * (and the fit is finite with D̂ ≥ 1). Default 0.15: pure noise with D ≥ N fits with KS
+   * 0.003–0.04; angular noise with N > D scores 0.43–0.58 (flagged, conservatively); every layer
+   * of the MNIST calibration set 0.72–0.85 (docs/omd.md "Calibration").
    */
   ambientMaxKs?: number;
 }
