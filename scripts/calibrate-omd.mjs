@@ -1,6 +1,13 @@
 // Calibration of the OMD readings on real networks (docs/omd.md "Calibration").
 //
 //   npx tsc -p tsconfig.json && node scripts/calibrate-omd.mjs [--quick] [--out bench/results/omd-calibration.json]
+//   node scripts/calibrate-omd.mjs --runs <name,name> --out part.json   (some runs only)
+//   node scripts/calibrate-omd.mjs --merge a.json b.json --out table.json
+//   node scripts/calibrate-omd.mjs --summarize table.json           (the error rates of docs/omd.md)
+//
+// The committed table bench/omd-calibration.json was made in two parts on the shared machine: the
+// runs mlp-128x2-adam-s4, mlp-128x2-adam-s1 and mlp-64x3-adam-s3 of a plain invocation (stopped
+// there), then `--runs cnn-8-16-64-adam-s5,mlp-128x2-randlabels-s6` with the null controls, merged.
 //
 // Trains a small calibration set on MNIST with tfjs on the specdyn-native backend: MLPs of two
 // widths and two depths and seeds, one small CNN, and a random-label control (the network can only
