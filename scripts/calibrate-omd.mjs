@@ -232,7 +232,8 @@ function build(run) {
     metrics: ['accuracy'],
   });
   const watched = m.layers.filter((l) => /^(hidden_|output|pool_2)/.test(l.name));
-  const sub = tf.model({ inputs: m.inputs, outputs: watched.map((l) => l.output) });
+  const outputs = /** @type {import('@tensorflow/tfjs').SymbolicTensor[]} */ (watched.map((l) => l.output));
+  const sub = tf.model({ inputs: m.inputs, outputs });
   return { model: m, sub, names: watched.map((l) => l.name) };
 }
 
@@ -439,7 +440,7 @@ for (const run of RUNS.filter((r) =>
       xs.dispose();
       ys.dispose();
     }
-    const pred = model.predict(evalT);
+    const pred = /** @type {import('@tensorflow/tfjs').Tensor} */ (model.predict(evalT));
     const pc = await pred.argMax(1).data();
     pred.dispose();
     let ok = 0;
