@@ -2,6 +2,8 @@
 // spectrum, the eigenvectors the figures need, every figure — against scikit-learn
 // pairwise_distances + SciPy eigh measured in this same run (target ≤ 1.2 x). (2) A 100-snapshot
 // N = 500 trajectory: sequential vs pipelined pushes, with CPU time / wall time showing both cores.
+// (3) The cost of the per-snapshot shuffle-null significance at N = 500 and 2000
+// (SPECDYN_BENCH_OMD=significance node bench/run.mjs omd runs only this part).
 import * as sd from '../dist/index.js';
 import { gaussian, pythonAvailable, runPython, timeit } from './lib.mjs';
 
@@ -16,7 +18,83 @@ function cpuWall(fn) {
   };
 }
 
+/**
+ * (3) The per-snapshot significance: analyzeObservable with the shuffle null (2 replicas: two
+ * distance matrices and two values-only eigsh solves) against the same call with the gap rule
+ * only, interleaved in one process, at N = 500 and N = 2000 (D = 128, a noisy 10-cluster cloud).
+ */
+/** Every column of reps permuted independently (Rng(seed, stream)), as the null's replicas are. */
+function shuffle(reps, seed, stream) {
+  const { rows: n, cols: d } = reps;
+  const rng = new sd.Rng(seed, stream);
+  const data = new Float64Array(n * d);
+  const perm = new Int32Array(n);
+  for (let j = 0; j < d; j++) {
+    for (let i = 0; i < n; i++) perm[i] = i;
+    rng.shuffle(perm);
+    for (let i = 0; i < n; i++) data[i * d + j] = reps.data[perm[i] * d + j];
+  }
+  return { data, rows: n, cols: d };
+}
+
+async function significance(rows, notes) {
+  for (const n of [500, 2000]) {
+    const { reps } = sd.clusterTemplate({ n, dim: 128, spread: 1.5, seed: 11 });
+    const gap = [];
+    const nul = [];
+    const repeat = n > 1000 ? 3 : 7;
+    for (let r = 0; r < repeat + 1; r++) {
+      const t0 = performance.now();
+      await sd.analyzeObservable(reps, { significance: 'gap' });
+      const t1 = performance.now();
+      await sd.analyzeObservable(reps, { significance: 'null' });
+      const t2 = performance.now();
+      if (r === 0) continue; // warm-up
+      gap.push((t1 - t0) / 1000);
+      nul.push((t2 - t1) / 1000);
+    }
+    // The null alone, as the analysis runs it: per replica a column shuffle, its distance matrix
+    // and a values-only eigsh (k = 2, tol 1e-4), measured on the same shuffles in this process.
+    const alone = [];
+    for (let r = 0; r < repeat; r++) {
+      const t0 = performance.now();
+      for (let k = 0; k < 2; k++) {
+        const x = shuffle(reps, 1, k);
+        const m = await sd.distanceMatrix(x, { metric: 'angular' });
+        await sd.eigsh(m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false });
+      }
+      alone.push((performance.now() - t0) / 1000);
+    }
+    const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    rows.push({
+      case: `significance N=${n} D=128: the null alone (2 x shuffle + distance matrix + values-only eigsh)`,
+      'specdyn s': med(alone),
+      'rival s': med(gap),
+      ratio: med(alone) / med(gap),
+      target: 'info',
+      'cpu/wall': '',
+    });
+    rows.push({
+      case: `significance N=${n} D=128: snapshot with the shuffle null (2 replicas) vs gap rule only`,
+      'specdyn s': med(nul),
+      'rival s': med(gap),
+      ratio: med(nul) / med(gap),
+      target: 'info',
+      'cpu/wall': '',
+    });
+    notes.push(
+      `Significance N=${n}: null cost ${(med(nul) - med(gap)).toFixed(3)} s per snapshot (median of ${repeat}, interleaved with the gap-only call).`,
+    );
+  }
+}
+
 export async function run() {
+  if (process.env.SPECDYN_BENCH_OMD === 'significance') {
+    const rows = [];
+    const notes = [];
+    await significance(rows, notes);
+    return { title: 'OMD: per-snapshot significance (shuffle null)', rows, notes };
+  }
   const py = pythonAvailable();
   const hasPy = Boolean(py.numpy && py.scipy && py.sklearn);
   const rows = [];
@@ -106,5 +184,6 @@ print(json.dumps({'snap': timeit(snap, repeat=5), 'dist': timeit(dist_only, repe
   notes.push(
     `Trajectory rows: ratio = wall time relative to the single-thread sequential run; cpu/wall = process CPU seconds per wall second (2 = both cores busy on this ${sd.nativeInfo().hardwareThreads}-thread machine).`,
   );
-  return { title: 'OMD: snapshot vs scikit-learn + SciPy; 100-snapshot trajectory', rows, notes };
+  await significance(rows, notes);
+  return { title: 'OMD: snapshot vs scikit-learn + SciPy; 100-snapshot trajectory; significance', rows, notes };
 }

@@ -7,8 +7,11 @@ import { marchenkoPastur } from '../rmt/marchenko-pastur.js';
 import { ksDistance } from '../stats.js';
 import type { AmbientFit, BandFigures, ObservableMetric } from './types.js';
 
-/** The {@link AmbientFit} of the eigenvalues outside the band (band.size of them skipped) for N probes. */
-export function ambientFit(n: number, band: BandFigures, metric: ObservableMetric): AmbientFit {
+/**
+ * The {@link AmbientFit} of the eigenvalues outside the band (band.size of them skipped) for N
+ * probes; `valid` as documented there (maxKs = AnalyzeOptions.ambientMaxKs).
+ */
+export function ambientFit(n: number, band: BandFigures, metric: ObservableMetric, maxKs = 0.15): AmbientFit {
   const skip = band.size;
   const u: number[] = [];
   for (let k = skip; k < band.ranked.length; k++) u.push(-band.ranked[k]!);
@@ -49,6 +52,7 @@ export function ambientFit(n: number, band: BandFigures, metric: ObservableMetri
     observedUpper,
     separation: NaN,
     ks: NaN,
+    valid: false,
   };
   if (!(b > 0) || !(varU > 0) || count < 2) return nan;
   const r = varU / (b * b);
@@ -67,6 +71,15 @@ export function ambientFit(n: number, band: BandFigures, metric: ObservableMetri
   const ks = ksDistance(ys, (x) => mp.cdf(x));
   const separation =
     band.size > 0 ? (Math.abs(band.ranked[band.size - 1]!) - Math.abs(lowerEdge)) / Math.abs(lowerEdge) : NaN;
+  const valid =
+    count >= 8 &&
+    Number.isFinite(r) &&
+    r > 0 &&
+    Number.isFinite(dim) &&
+    dim >= 1 &&
+    Number.isFinite(sigma) &&
+    Number.isFinite(ks) &&
+    ks <= maxKs;
   return {
     count,
     shift: a,
@@ -80,5 +93,6 @@ export function ambientFit(n: number, band: BandFigures, metric: ObservableMetri
     observedUpper,
     separation,
     ks,
+    valid,
   };
 }

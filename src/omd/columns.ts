@@ -67,6 +67,44 @@ const snapshotDefs: readonly ColumnDef<SnapshotFigures>[] = [
     (s) => s.band.fingerprint,
   ],
   [
+    col('band_decision', '', 'str', "Rule that made the band reading: 'gap', 'null', 'labels' or 'none'"),
+    (s) => s.band.decision,
+  ],
+  [
+    col('band_ratio_maximizer', 'count', 'i32', 'The m maximising |λ_m|/|λ_{m+1}| over 1 ≤ m ≤ maxBand'),
+    (s) => s.band.ratioMaximizer,
+  ],
+  [
+    col(
+      'band_null_top',
+      '',
+      'f64',
+      'Strongest non-Perron |λ|/(N⟨d⟩) of the column-shuffle null (mean over replicas); NaN without a null',
+    ),
+    (s) => s.band.nullTop,
+  ],
+  [col('band_null_sd', '', 'f64', 'Standard deviation of the null top over the replicas'), (s) => s.band.nullSd],
+  [
+    col('band_null_threshold', '', 'f64', 'Significance threshold on |λ|/(N⟨d⟩); NaN without a null'),
+    (s) => s.band.nullThreshold,
+  ],
+  [
+    col('band_significant_count', 'count', 'i32', 'Ranked non-Perron eigenvalues above the null threshold'),
+    (s) => s.band.significantCount,
+  ],
+  [
+    col('band_z', '', 'f64', 'z of the strongest non-Perron eigenvalue against the null; NaN without a null'),
+    (s) => s.band.z,
+  ],
+  [
+    col('band_min_z', '', 'f64', 'z of the weakest band member against the null; NaN without a null or a band'),
+    (s) => s.band.minZ,
+  ],
+  [
+    col('band_dimension_valid', '', 'bool', 'band_dimension is a sphere reading (clear smooth-manifold band, m̂ ≥ 2)'),
+    (s) => s.band.dimensionValid,
+  ],
+  [
     col('band_mass_fraction', '', 'f64', 'Σ_band |λ| / Σ_non-Perron |λ| (0 without a clear band)'),
     (s) => s.band.massFraction,
   ],
@@ -110,6 +148,37 @@ const snapshotDefs: readonly ColumnDef<SnapshotFigures>[] = [
     (s) => s.ambient.separation,
   ],
   [col('ambient_ks', '', 'f64', 'Kolmogorov–Smirnov distance of the fitted values to the MP law'), (s) => s.ambient.ks],
+  [
+    col('ambient_valid', '', 'bool', 'The ambient fit is a reading (finite, D̂ ≥ 1, KS ≤ ambientMaxKs)'),
+    (s) => s.ambient.valid,
+  ],
+  [col('label_classes', 'count', 'i32', 'Distinct probe labels K (0 without labels)'), (s) => s.labels?.classes ?? 0],
+  [
+    col(
+      'label_explained',
+      '',
+      'f64',
+      'Share of the top K − 1 non-Perron eigenvector variance explained by the labels (η²); NaN without labels',
+    ),
+    (s) => s.labels?.explained ?? NaN,
+  ],
+  [
+    col('label_band_explained', '', 'f64', 'η² of the candidate band eigenvectors; NaN without labels'),
+    (s) => s.labels?.bandExplained ?? NaN,
+  ],
+  [
+    col(
+      'label_separation',
+      '',
+      'f64',
+      'Mean over classes of 1 − within/between mean distance in M; NaN without labels',
+    ),
+    (s) => s.labels?.meanSeparation ?? NaN,
+  ],
+  [
+    col('label_explains_band', '', 'bool', 'label_explained ≥ labelThreshold (false without labels)'),
+    (s) => s.labels?.explainsBand ?? false,
+  ],
 ];
 
 const snapshot = columnFamily(snapshotDefs);

@@ -17,6 +17,8 @@ export type {
   BandFigures,
   AmbientFit,
   ObservableSnapshot,
+  LabelFigures,
+  BandDecision,
 } from './types.js';
 export * from './trajectory.js';
 export * from './null.js';

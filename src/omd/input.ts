@@ -26,6 +26,15 @@ export const ANALYZE_KEYS = optionKeys<AnalyzeOptions>({
   positiveTolerance: true,
   route: true,
   partialAbove: true,
+  labels: true,
+  labelThreshold: true,
+  significance: true,
+  reps: true,
+  nullReplicas: true,
+  nullSeed: true,
+  nullMargin: true,
+  nullZ: true,
+  ambientMaxKs: true,
 });
 
 const METRICS: readonly ObservableMetric[] = ['angular', 'euclidean', 'cosine', 'sqeuclidean'];
@@ -34,7 +43,7 @@ const METRICS: readonly ObservableMetric[] = ['angular', 'euclidean', 'cosine', 
 export function resolveOptions(options: AnalyzeOptions | undefined | null): Resolved {
   const o = checkOptionsObject(options ?? undefined);
   return {
-    metric: checkOneOf(o.metric ?? 'angular', 'metric', METRICS),
+    metric: checkMetric(o.metric),
     precision: checkOneOf(o.precision ?? 'float64', 'precision', ['float64', 'float32']),
     input: checkOneOf(o.input ?? 'auto', 'input', ['auto', 'reps', 'distance']),
     bottomK: checkInteger(o.bottomK ?? 3, 'bottomK', { min: 1 }),
@@ -45,7 +54,61 @@ export function resolveOptions(options: AnalyzeOptions | undefined | null): Reso
     doubletTolerance: checkNumber(o.doubletTolerance ?? 0.01, 'doubletTolerance', { min: 0 }),
     positiveTolerance: checkNumber(o.positiveTolerance ?? 1e-9, 'positiveTolerance', { min: 0 }),
     ...resolveRoute(o),
+    labelThreshold: checkNumber(o.labelThreshold ?? 0.5, 'labelThreshold', { min: 0, max: 1 }),
+    significance: checkOneOf(o.significance ?? 'auto', 'significance', ['auto', 'null', 'gap']),
+    nullReplicas: checkInteger(o.nullReplicas ?? 2, 'nullReplicas', { min: 1 }),
+    nullSeed: checkInteger(o.nullSeed ?? 1, 'nullSeed'),
+    nullMargin: checkNumber(o.nullMargin ?? 0.25, 'nullMargin', { min: 0 }),
+    nullZ: checkNumber(o.nullZ ?? 3, 'nullZ', { min: 0 }),
+    ambientMaxKs: checkNumber(o.ambientMaxKs ?? 0.15, 'ambientMaxKs', { min: 0, max: 1 }),
   };
+}
+
+/**
+ * The OMD metric, with the reason when a linalg metric that OMD does not read is asked for.
+ * @throws RangeError for `correlation` (saying why and what to use) or an unknown name; TypeError for a non-string.
+ */
+function checkMetric(m: unknown): ObservableMetric {
+  if (m === 'correlation') {
+    throw new RangeError(
+      expected(
+        "one of 'angular', 'euclidean', 'cosine', 'sqeuclidean' (OMD does not read 'correlation': centring each " +
+          'probe row over its own coordinates makes M depend on the coordinate basis, so the BBS reading and the ' +
+          "ambient fit do not apply; for the same matrix centre the rows yourself and use 'cosine', or keep " +
+          "the default 'angular')",
+        'metric',
+        m,
+      ),
+    );
+  }
+  return checkOneOf(m ?? 'angular', 'metric', METRICS);
+}
+
+/**
+ * Checks `labels` (one per probe, numbers or strings) and returns the class index of each probe
+ * (classes in sorted order of their label's string form) and the class names.
+ * @throws TypeError for a non-array; RangeError for a wrong length or a non-finite number.
+ */
+export function checkLabels(labels: unknown, n: number, name = 'labels'): { index: Int32Array; names: string[] } {
+  const ok = Array.isArray(labels) || (ArrayBuffer.isView(labels) && !(labels instanceof DataView));
+  if (!ok) throw new TypeError(expected('an array of one label per probe (numbers or strings)', name, labels));
+  const arr = labels as ArrayLike<unknown>;
+  if (arr.length !== n) throw new RangeError(expected(`${n} labels (one per probe)`, `${name}.length`, arr.length));
+  const keys: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = arr[i];
+    if (typeof v === 'number' && Number.isFinite(v)) keys[i] = String(v);
+    else if (typeof v === 'string') keys[i] = v;
+    else if (typeof v === 'bigint') keys[i] = String(v);
+    else throw new RangeError(expected('a finite number or a string', `${name}[${i}]`, v));
+  }
+  const names = [...new Set(keys)].sort((a, b) => {
+    const x = Number(a),
+      y = Number(b);
+    return Number.isFinite(x) && Number.isFinite(y) ? x - y : a < b ? -1 : a > b ? 1 : 0;
+  });
+  const id = new Map(names.map((k, c) => [k, c] as const));
+  return { index: Int32Array.from(keys, (k) => id.get(k)!), names };
 }
 
 /** Checks a representation Mat: a Mat with N ≥ 4 rows (NaN/Inf are rejected by the native kernel, naming row and column). */

@@ -9,6 +9,7 @@ import { ksDistance2 } from '../stats.js';
 import { checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 import { runSteps, runStepsSync, type Steps } from '../linalg/route.js';
 import { analysisSteps } from './observable.js';
+import { shuffleColumns } from './significance.js';
 import { optionKeys } from '../rmt/options.js';
 import { ANALYZE_KEYS, checkReps, resolveOptions } from './input.js';
 import type { AnalyzeOptions, ObservableSnapshot } from './types.js';
@@ -132,20 +133,18 @@ function* nullSteps(reps: Mat, options: NullOptions): Steps<NullResult> {
     d = reps.cols;
   const m = method === 'subsample' ? Math.floor(fraction * n) : n;
   if (m < 4) throw new RangeError(expected('a subsample of at least 4 probes', 'fraction', fraction));
-  const opts: AnalyzeOptions = { ...analyze, input: 'reps' };
+  // Replicas and the observed set are read by the same fixed rule (no nested null; labels would
+  // not fit a subsample's probes).
+  const { labels: _l, reps: _r, ...plain } = analyze;
+  const opts: AnalyzeOptions = { ...plain, input: 'reps', significance: 'gap' };
   const obs = figures(yield* analysisSteps(reps, opts), undefined);
   const reps2: NullFigures[] = [];
   for (let r = 0; r < replicas; r++) {
-    const rng = new Rng(seed, r);
-    const data = new Float64Array(m * d);
-    if (method === 'shuffle') {
-      const perm = new Int32Array(n);
-      for (let j = 0; j < d; j++) {
-        for (let i = 0; i < n; i++) perm[i] = i;
-        rng.shuffle(perm);
-        for (let i = 0; i < n; i++) data[i * d + j] = reps.data[perm[i]! * d + j]!;
-      }
-    } else {
+    let data: Float64Array;
+    if (method === 'shuffle') data = shuffleColumns(reps, seed, r).data;
+    else {
+      const rng = new Rng(seed, r);
+      data = new Float64Array(m * d);
       const perm = new Int32Array(n);
       for (let i = 0; i < n; i++) perm[i] = i;
       rng.shuffle(perm);

@@ -9,17 +9,20 @@ import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
+import { expected } from '../errors.js';
+import { nullTopSteps, type NullTop } from './significance.js';
 import {
   ANALYZE_KEYS,
   OBSERVABLE_KEYS,
   checkDistance,
+  checkLabels,
   checkReps,
   isDistanceInput,
   meanOffDiagonal,
   resolveOptions,
   toF64,
 } from './input.js';
-import { finish, neededRange, spectralFigures } from './snapshot.js';
+import { finish, neededRange, spectralFigures, type ProbeClasses } from './snapshot.js';
 import type { AnalyzeOptions, ObservableOptions, ObservableSnapshot, Resolved } from './types.js';
 import { checkOptions } from '../validate.js';
 /**
@@ -85,20 +88,50 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined):
   checkOptions('analyzeObservable', options, ANALYZE_KEYS);
   const o = resolveOptions(options);
   checkMat(input, 'input');
-  let matrix: Mat<Float64Array>;
-  let mean: number;
+  let given: { matrix: Mat<Float64Array>; mean: number } | undefined;
+  let reps: Mat | undefined;
   if (isDistanceInput(input, o)) {
-    mean = checkDistance(input, 'M');
-    matrix = toF64(input);
+    const mean = checkDistance(input, 'M');
+    given = { matrix: toF64(input), mean };
+    if (options?.reps !== undefined) {
+      checkReps(options.reps, 'options.reps');
+      if (options.reps.rows !== input.rows)
+        throw new RangeError(
+          expected(`${input.rows} rows (one per probe of M)`, 'options.reps.rows', options.reps.rows),
+        );
+      reps = options.reps;
+    }
   } else {
     checkReps(input, 'reps');
+    reps = input;
+  }
+  const n0 = input.rows;
+  const classes = options?.labels !== undefined ? checkLabels(options.labels, n0, 'labels') : undefined;
+  if (o.significance === 'null' && reps === undefined)
+    throw new RangeError(
+      expected(
+        "the representations (a reps input, or the 'reps' option with a distance matrix)",
+        "significance 'null'",
+        'a distance matrix alone',
+      ),
+    );
+  let matrix: Mat<Float64Array>, mean: number;
+  if (given) ({ matrix, mean } = given);
+  else {
+    // Not a distance input, so reps is the input (checked above).
     const opts = { metric: o.metric, precision: o.precision };
     matrix = yield* call(distanceMatrix, distanceMatrixSync, input, opts);
     mean = meanOffDiagonal(matrix);
   }
+  // The shuffle null of this snapshot (its own N and D), when the representations are at hand.
+  const nul =
+    reps !== undefined && o.significance !== 'gap'
+      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed)
+      : undefined;
   const n = matrix.rows;
+  const k = classes && classes.names.length >= 2 ? classes.names.length : 0;
   const route = chooseRoute(o, n);
-  if (route === 'partial') return yield* partialSteps(matrix, mean, o);
+  if (route === 'partial') return yield* partialSteps(matrix, mean, o, nul, classes, k);
   // One tridiagonal reduction for every eigenvalue and the eigenvectors the figures read: the
   // bottom-k and the candidate band, which for a BBS-proper M (one positive eigenvalue) are
   // indices 0 … max(bottomK, maxBand) − 1. An M whose band reaches above that (positive
@@ -106,11 +139,18 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined):
   const guess = Math.min(n - 1, Math.max(o.bottomK, o.maxBand) - 1);
   const allOpts = { range: [0, guess] as [number, number], allValues: true, precision: o.precision };
   const eig = yield* call(eigh, eighSync, matrix, allOpts);
-  const p = spectralFigures(eig.values, mean, o);
+  const p = spectralFigures(eig.values, mean, o, nul, k);
   const range = neededRange(p);
   let vectors = eig.vectors;
   if (range[1] > guess) vectors = (yield* call(eigh, eighSync, matrix, { range, precision: o.precision })).vectors;
-  return finish(p, matrix, (idx) => vectors.data.subarray(idx * n, (idx + 1) * n), o, 'full');
+  return finish(
+    p,
+    matrix,
+    (idx) => vectors.data.subarray(idx * n, (idx + 1) * n),
+    o,
+    'full',
+    k > 0 ? classes : undefined,
+  );
 }
 
 const perronOf = (exact: { value: number }[]): number => exact.reduce((m, e) => Math.max(m, e.value), 0);
@@ -130,7 +170,14 @@ const perronOf = (exact: { value: number }[]): number => exact.reduce((m, e) => 
  * bottom-k indices fall on exact values. Exact where possible (trace M = 0, Σλ² = ‖M‖²_F):
  * for a BBS-proper M, Σ_non-Perron |λ| = λ_Perron and Σ_non-Perron λ² = ‖M‖²_F − λ_Perron².
  */
-function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): Steps<ObservableSnapshot> {
+function* partialSteps(
+  matrix: Mat<Float64Array>,
+  mean: number,
+  o: Resolved,
+  nul: NullTop | undefined,
+  classes: ProbeClasses | undefined,
+  k: number,
+): Steps<ObservableSnapshot> {
   const n = matrix.rows;
   const kMag = Math.min(o.maxBand + 2, n - 1);
   const magOpts = { k: kMag, which: 'magnitude' as const, precision: o.precision };
@@ -176,7 +223,7 @@ function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): St
     values[n - above.length + i] = e.value;
     vecs.set(n - above.length + i, e.vec);
   }
-  const p = spectralFigures(values, mean, o);
+  const p = spectralFigures(values, mean, o, nul, k);
   // Exact sums where the trace identities allow (see above).
   const perron = p.perron;
   let exactPositives = 0;
@@ -208,5 +255,6 @@ function* partialSteps(matrix: Mat<Float64Array>, mean: number, o: Resolved): St
     },
     o,
     'partial',
+    k > 0 ? classes : undefined,
   );
 }

@@ -6,8 +6,15 @@
 import type { Mat } from '../matrix.js';
 import type { Route } from '../linalg/route.js';
 import { ambientFit } from './ambient.js';
-import { bandFigures, settleFingerprint } from './band.js';
-import type { AmbientFit, BandFigures, ObservableSnapshot, Resolved } from './types.js';
+import { applyLabelDecision, bandFigures, settleFingerprint } from './band.js';
+import { labelFigures, type NullTop } from './significance.js';
+import type { BandFigures, ObservableSnapshot, Resolved } from './types.js';
+
+/** Probe labels resolved to class indices (see checkLabels in input.ts). */
+export interface ProbeClasses {
+  index: Int32Array;
+  names: string[];
+}
 
 /** Spectrum-only figures; vectors are attached afterwards. */
 export interface SpectralFigures {
@@ -19,17 +26,28 @@ export interface SpectralFigures {
   positiveCount: number;
   participationRatio: number;
   entropyDimension: number;
-  ambient: AmbientFit;
   needed: number[];
+  /** Number of top ranked eigenvectors the label figures read (0 without labels). */
+  labelVectors: number;
 }
 
-/** The spectrum-only figures of a snapshot (ascending values, ⟨d⟩); `needed` lists the eigenvector indices finish() reads. */
-export function spectralFigures(values: Float64Array, meanDistance: number, o: Resolved): SpectralFigures {
+/**
+ * The spectrum-only figures of a snapshot (ascending values, ⟨d⟩, the shuffle-null top when one
+ * was computed, the number of classes K when labels were given); `needed` lists the eigenvector
+ * indices finish() reads.
+ */
+export function spectralFigures(
+  values: Float64Array,
+  meanDistance: number,
+  o: Resolved,
+  nul?: NullTop,
+  classes = 0,
+): SpectralFigures {
   const n = values.length;
   const perron = values[n - 1]!;
   let positiveCount = 0;
   for (let i = 0; i < n; i++) if (values[i]! > o.positiveTolerance * Math.abs(perron)) positiveCount++;
-  const band = bandFigures(values, o);
+  const band = bandFigures(values, o, n * meanDistance, nul);
   let s1 = 0,
     s2 = 0;
   for (let k = 0; k < band.ranked.length; k++) {
@@ -47,6 +65,8 @@ export function spectralFigures(values: Float64Array, meanDistance: number, o: R
   const needed: number[] = [];
   for (let j = 0; j < Math.min(o.bottomK, n); j++) needed.push(j);
   for (let k = 0; k < band.candidateSize; k++) needed.push(band.rankedIndex[k]!);
+  const labelVectors = classes >= 2 ? Math.min(classes - 1, o.maxBand, n - 2) : 0;
+  for (let k = 0; k < labelVectors; k++) needed.push(band.rankedIndex[k]!);
   return {
     n,
     values,
@@ -56,14 +76,15 @@ export function spectralFigures(values: Float64Array, meanDistance: number, o: R
     positiveCount,
     participationRatio: s2 > 0 ? (s1 * s1) / s2 : 0,
     entropyDimension: Math.exp(h),
-    ambient: ambientFit(n, band, o.metric),
     needed,
+    labelVectors,
   };
 }
 
 /**
- * The snapshot: attaches bottom-k vectors, the MDS cloud and the band vectors (vecRow(i) = unit
- * eigenvector of values[i]) to the spectral figures and settles the fingerprint.
+ * The snapshot: the label figures and decision (with `classes`), then the band vectors (vecRow(i)
+ * = unit eigenvector of values[i]), bottom-k vectors and the MDS cloud; settles the fingerprint
+ * and fits the ambient bulk outside the final band.
  */
 export function finish(
   p: SpectralFigures,
@@ -71,8 +92,17 @@ export function finish(
   vecRow: (idx: number) => Float64Array,
   o: Resolved,
   route: Route,
+  classes?: ProbeClasses,
 ): ObservableSnapshot {
   const n = p.n;
+  const scale0 = n * p.meanDistance;
+  let labels: ObservableSnapshot['labels'];
+  if (classes && p.labelVectors > 0) {
+    const top = Array.from({ length: p.labelVectors }, (_, k) => vecRow(p.band.rankedIndex[k]!));
+    const inBand = Array.from({ length: p.band.candidateSize }, (_, k) => vecRow(p.band.rankedIndex[k]!));
+    labels = labelFigures(matrix, classes, top, inBand, o.labelThreshold);
+    applyLabelDecision(p.band, labels, o, scale0);
+  }
   const k = Math.min(o.bottomK, n);
   const bottomValues = p.values.slice(0, k);
   const bottomVectors = { data: new Float64Array(k * n), rows: k, cols: n };
@@ -87,8 +117,9 @@ export function finish(
   const m = p.band.candidateSize;
   const bandVectors = { data: new Float64Array(m * n), rows: m, cols: n };
   for (let r = 0; r < m; r++) bandVectors.data.set(vecRow(p.band.rankedIndex[r]!), r * n);
-  settleFingerprint(p.band, bandVectors, o.clusterThreshold);
-  const scale = n * p.meanDistance;
+  if (p.band.decision !== 'labels') settleFingerprint(p.band, bandVectors, o.clusterThreshold);
+  else settleScoreOnly(p.band, bandVectors, o.clusterThreshold);
+  const scale = scale0;
   return {
     n,
     metric: o.metric,
@@ -102,14 +133,23 @@ export function finish(
     positiveCount: p.positiveCount,
     bbsProper: p.positiveCount === 1,
     band: p.band,
+    ...(labels ? { labels } : {}),
     participationRatio: p.participationRatio,
     entropyDimension: p.entropyDimension,
-    ambient: p.ambient,
+    ambient: ambientFit(n, p.band, o.metric, o.ambientMaxKs),
     bottomValues,
     bottomVectors,
     mds,
     bandVectors,
   };
+}
+
+/** The k-means score of a band the labels decided (the fingerprint stays `clusters`). */
+function settleScoreOnly(band: BandFigures, bandVectors: Mat<Float64Array>, clusterThreshold: number): void {
+  const fp = band.fingerprint;
+  settleFingerprint(band, bandVectors, clusterThreshold);
+  band.fingerprint = fp;
+  band.dimensionValid = false;
 }
 
 /** The smallest index range [0, hi] holding every needed eigenvector. */

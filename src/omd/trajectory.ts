@@ -13,9 +13,9 @@ import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
 import { checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { analyzeObservable, analyzeObservableSync } from './observable.js';
-import { ANALYZE_KEYS, resolveOptions } from './input.js';
+import { ANALYZE_KEYS, isDistanceInput, resolveOptions } from './input.js';
 import { optionKeys } from '../rmt/options.js';
-import type { AnalyzeOptions, Fingerprint, ObservableSnapshot } from './types.js';
+import type { AnalyzeOptions, Fingerprint, ObservableSnapshot, Resolved } from './types.js';
 
 const TRAJECTORY_KEYS = [
   ...ANALYZE_KEYS,
@@ -27,6 +27,17 @@ const TRAJECTORY_KEYS = [
   }),
 ];
 const REGIME_KEYS = optionKeys<RegimeOptions>({ minOverlap: true, minGapRatio: true, minWindow: true });
+const PUSH_KEYS = optionKeys<PushOptions>({ reps: true });
+
+/** Per-push options of {@link OmdTrajectory.push}. */
+export interface PushOptions {
+  /**
+   * With a distance-matrix push: the N x D representations M was made from (row i ↔ probe i), so
+   * the snapshot's band is also judged against the shuffle null (AnalyzeOptions.significance).
+   * Same width D at every push.
+   */
+  reps?: Mat;
+}
 
 /** Options of {@link OmdTrajectory}: the snapshot options plus trajectory settings. */
 export interface TrajectoryOptions extends AnalyzeOptions {
@@ -153,8 +164,12 @@ export interface Transition {
 export interface RegimeReport {
   windows: RegimeWindow[];
   transitions: Transition[];
-  /** `transition` if any transition was found, else `stable` if one stable window covers the run, else `diffusive`. */
-  verdict: 'transition' | 'stable' | 'diffusive';
+  /**
+   * `transition` if any transition was found, else `stable` if one stable window covers the run,
+   * else `diffusive`; `insufficient` when the trajectory has fewer than minWindow snapshots (no
+   * window can be established either way: `windows` and `transitions` are then empty).
+   */
+  verdict: 'transition' | 'stable' | 'diffusive' | 'insufficient';
 }
 
 interface Prev {
@@ -171,7 +186,8 @@ interface Prev {
  * input i). `push(step, reps | M)` analyses a snapshot (async; see {@link TrajectoryOptions.concurrency}
  * for pipelining) and links it to the previous one; `points`, `msd()` and `regimes()` read the result.
  *
- * Errors (RangeError): a different N than the first push, a step not greater than the previous
+ * Errors (RangeError): a different N than the first push, a representation width D different
+ * from the first representation push's, a step not greater than the previous
  * push's, plus everything {@link analyzeObservable} rejects (N < 4, NaN rows, bad distance
  * matrices, all-identical probes).
  *
@@ -182,6 +198,8 @@ interface Prev {
  */
 export class OmdTrajectory {
   private readonly options: AnalyzeOptions;
+  private readonly resolved: Resolved;
+  private width: number | undefined;
   private readonly persistenceWindow: number;
   private readonly velocityCount: number;
   private readonly limiter: Limiter;
@@ -195,7 +213,11 @@ export class OmdTrajectory {
   constructor(options: TrajectoryOptions = {}) {
     checkOptions('OmdTrajectory', options, TRAJECTORY_KEYS);
     options ??= {};
-    resolveOptions(options);
+    this.resolved = resolveOptions(options);
+    if (options.reps !== undefined)
+      throw new TypeError(
+        expected('representations given per push (push(step, M, { reps }))', 'OmdTrajectory options.reps', 'a Mat'),
+      );
     const { persistenceWindow, velocityCount, concurrency, returnVectors, ...rest } = options;
     this.options = rest;
     this.returnVectors = returnVectors === true;
@@ -214,36 +236,56 @@ export class OmdTrajectory {
     return this.pointsList;
   }
 
-  private admit(stepIn: unknown, x: unknown): void {
+  private admit(stepIn: unknown, x: unknown, pushOptions: unknown): AnalyzeOptions {
     const step = checkNumber(stepIn, 'step');
     if (step <= this.lastStep)
       throw new RangeError(expected(`a step greater than the previous one (${this.lastStep})`, 'step', step));
     checkMat(x, 'input');
+    checkOptions('OmdTrajectory.push', pushOptions, PUSH_KEYS);
+    const reps = (pushOptions as PushOptions | undefined)?.reps;
+    if (reps !== undefined) checkMat(reps, 'reps');
     const n = x.rows;
     if (this.n !== undefined && n !== this.n) {
       throw new RangeError(expected(`the probe count of the first snapshot (N = ${this.n})`, 'input.rows', n));
     }
+    // The representation width: the input's when it is read as reps, else the per-push reps'.
+    const isReps = !isDistanceInput(x, this.resolved);
+    const width = isReps ? x.cols : reps?.cols;
+    if (width !== undefined && this.width !== undefined && width !== this.width) {
+      const name = isReps ? 'input.cols' : 'reps.cols';
+      throw new RangeError(
+        expected(
+          `the representation width of the earlier snapshots (D = ${this.width}; a trajectory follows one layer)`,
+          name,
+          width,
+        ),
+      );
+    }
+    this.width ??= width;
     this.n ??= n;
     this.lastStep = step;
+    return reps !== undefined && !isReps ? { ...this.options, reps } : this.options;
   }
 
   /**
    * Analyses and links one snapshot: reps (N x D) or a distance matrix M (N x N; see
    * AnalyzeOptions.input). Several pushes may be in flight (pipelining); they link in push
-   * order. Resolves to the new point. Do not mutate the input until it resolves.
+   * order. Resolves to the new point. Do not mutate the input until it resolves. With a distance
+   * matrix, `pushOptions.reps` hands the representations for the shuffle null (see {@link PushOptions}).
+   * @throws RangeError (the promise rejects before anything is queued) for a different N or width D, or a step not increasing.
    */
-  async push(step: number, input: Mat): Promise<TrajectoryPoint> {
-    this.admit(step, input);
-    const analysis = this.limiter.run(() => analyzeObservable(input, this.options));
+  async push(step: number, input: Mat, pushOptions?: PushOptions): Promise<TrajectoryPoint> {
+    const opts = this.admit(step, input, pushOptions);
+    const analysis = this.limiter.run(() => analyzeObservable(input, opts));
     const linked = this.tail.then(() => analysis).then((snap) => this.link(step, snap));
     this.tail = linked.catch(() => undefined);
     return linked;
   }
 
   /** Synchronous {@link push} (no pipelining). */
-  pushSync(step: number, input: Mat): TrajectoryPoint {
-    this.admit(step, input);
-    return this.link(step, analyzeObservableSync(input, this.options));
+  pushSync(step: number, input: Mat, pushOptions?: PushOptions): TrajectoryPoint {
+    const opts = this.admit(step, input, pushOptions);
+    return this.link(step, analyzeObservableSync(input, opts));
   }
 
   /** Waits for every pending push. */
@@ -390,6 +432,7 @@ export class OmdTrajectory {
       options.minGapRatio === undefined ? undefined : checkNumber(options.minGapRatio, 'minGapRatio', { min: 1 });
     const pts = this.pointsList;
     const T = pts.length;
+    if (T < minWindow) return { windows: [], transitions: [], verdict: 'insufficient' };
     const clearOf = (p: TrajectoryPoint): boolean =>
       gapOpt === undefined ? p.figures.band.clear : p.figures.band.gapRatio >= gapOpt;
     const sizeOf = (p: TrajectoryPoint): number => (clearOf(p) ? p.figures.band.candidateSize : 0);

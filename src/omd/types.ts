@@ -86,7 +86,88 @@ export interface AnalyzeOptions extends ObservableOptions {
   route?: 'auto' | 'full' | 'partial';
   /** Size above which `auto` takes the partial route: N > partialAbove. Default 4000. */
   partialAbove?: number;
+  /**
+   * One label per probe (numbers or strings, row order of the input), e.g. the class of each
+   * probe input. With labels the snapshot carries {@link LabelFigures} and the band decision
+   * uses them: a band whose top K − 1 eigenvectors the K classes explain (label-explained share ≥
+   * labelThreshold) reads `clusters` with size K − 1, whatever the k-means score.
+   */
+  labels?: ArrayLike<number> | readonly string[];
+  /**
+   * Share of the top K − 1 band-eigenvector variance the labels must explain for the
+   * label decision (see {@link LabelFigures.explained}). Default 0.5, chosen on the calibration
+   * set of trained networks (docs/omd.md "Calibration").
+   */
+  labelThreshold?: number;
+  /**
+   * How "is there a band" is decided:
+   * - `gap`: the fixed ratio rule only (gapRatio ≥ minGapRatio), as on the templates;
+   * - `null`: the gap rule, or else significance against the i.i.d.-resample (column-shuffle)
+   *   null computed for this snapshot's own N and D (see {@link BandFigures.nullTop}); needs the
+   *   representations (reps input, or `reps` with a distance-matrix input);
+   * - `auto` (default): `null` when the representations are available, else `gap`.
+   */
+  significance?: 'auto' | 'null' | 'gap';
+  /**
+   * The N x D representations a distance-matrix input was made from (row i ↔ row i of M), for the
+   * null only. Ignored for a reps input (the input itself is used).
+   */
+  reps?: Mat;
+  /** Shuffle-null replicas per snapshot; default 2 (the null top concentrates: sd/mean ≈ 1–3 %). */
+  nullReplicas?: number;
+  /** Seed of the null shuffles (replica r uses Rng stream r); default 1. */
+  nullSeed?: number;
+  /**
+   * A ranked eigenvalue is significant when |λ̃| > max(nullTop·(1 + nullMargin), nullTop + nullZ·nullSd).
+   * Default margin 0.25: the observed top over the null top is ≤ 1.05 on pure-noise templates and
+   * 1.13–1.17 for a random ReLU layer on i.i.d. inputs (no structure to carry), ≥ 2.25 for every
+   * hidden layer of the MNIST calibration set, at initialisation included (the input's structure);
+   * 10-wide softmax outputs sit at 1.15–2.6 (a low-dimensional null is strong) and are read by
+   * their gap where needed (docs/omd.md "Calibration").
+   */
+  nullMargin?: number;
+  /** z part of the significance threshold (see nullMargin); default 3. */
+  nullZ?: number;
+  /**
+   * The ambient fit is `valid` only when its KS distance to the fitted MP law is ≤ ambientMaxKs
+   * (and the fit is finite with D̂ ≥ 1). Default 0.15: pure noise with D ≥ N fits with KS
+   * 0.003–0.04; angular noise with N > D scores 0.43–0.58 (flagged, conservatively); every layer
+   * of the MNIST calibration set 0.72–0.85 (docs/omd.md "Calibration").
+   */
+  ambientMaxKs?: number;
 }
+
+/**
+ * Label-aware figures of a snapshot (present when the analysis was given `labels` with at least
+ * two distinct values). η² below is the between-class share of variance: for a vector u over the
+ * probes, Σ_c n_c ū_c² / Σ_i (u_i − ū)² (ū_c the class mean, ū the overall mean); its chance level
+ * for a random vector is ≈ (K − 1)/(N − 1).
+ */
+export interface LabelFigures {
+  /** Number of distinct labels K. */
+  classes: number;
+  /** Number of ranked non-Perron eigenvectors read: min(K − 1, maxBand, N − 2). */
+  vectors: number;
+  /** η² pooled over the top `vectors` ranked non-Perron eigenvectors (the K − 1 a K-cluster band has), in [0, 1]. */
+  explained: number;
+  /** η² pooled over the candidate band's eigenvectors (band.candidateSize of them), in [0, 1]. */
+  bandExplained: number;
+  /**
+   * Per class c (classes in sorted order of their label): 1 − (mean within-class distance)/(mean
+   * distance from class c to the other classes), from M; 0 when the class is not separated, → 1
+   * for tight, distant clusters; NaN for a class with a single probe.
+   */
+  separation: Float64Array;
+  /** The distinct labels in the order of `separation` (as strings). */
+  classNames: string[];
+  /** Mean of the finite `separation` entries. */
+  meanSeparation: number;
+  /** explained ≥ labelThreshold: the labels explain the band. */
+  explainsBand: boolean;
+}
+
+/** Which rule produced the band reading (see {@link BandFigures.decision}). */
+export type BandDecision = 'gap' | 'null' | 'labels' | 'none';
 
 /** Top-of-spectrum band figures (non-Perron eigenvalues ranked by |λ|, descending). */
 export interface BandFigures {
@@ -98,14 +179,47 @@ export interface BandFigures {
   relativeGaps: Float64Array;
   /** Multiplet sizes among the first maxBand + 1 ranked values (split where g_k > splitGap). */
   multiplets: number[];
-  /** m̂ maximising |λ_m|/|λ_{m+1}| over 1 ≤ m ≤ maxBand (reported even when not clear). */
+  /**
+   * m̂: the band size the decision picked when the band is clear (see `decision`); without a clear
+   * band the m maximising |λ_m|/|λ_{m+1}| over 1 ≤ m ≤ maxBand (reported even when not clear).
+   */
   candidateSize: number;
   /** Band size m̂ = candidateSize when the band is clear, else 0. */
   size: number;
   /** |λ_m̂|/|λ_m̂+1| for m̂ = candidateSize (≥ 1). */
   gapRatio: number;
-  /** gapRatio ≥ minGapRatio. */
+  /** A band is present: the gap rule (gapRatio ≥ minGapRatio) or, with the null, a significant top eigenvalue. */
   clear: boolean;
+  /**
+   * Which rule made the reading: `null` (m̂ = the number of ranked eigenvalues above the
+   * shuffle-null threshold, significantCount, capped at maxBand), `gap` (gapRatio ≥ minGapRatio at
+   * the ratio maximiser, the template rule, taken when no null was computed, when nothing is
+   * significant, or when that clear gap lies beyond the significant ones: low-dimensional
+   * structure such as a sphere or a softmax output, whose shuffle null is as strong as the
+   * structure itself), `labels` (the labels explain the top K − 1 eigenvectors of a present band:
+   * m̂ = K − 1, fingerprint `clusters`), `none` (no band).
+   */
+  decision: BandDecision;
+  /** The m maximising |λ_m|/|λ_{m+1}| over 1 ≤ m ≤ maxBand, whatever the decision. */
+  ratioMaximizer: number;
+  /**
+   * Strongest non-Perron |λ̃| (λ̃ = λ/(N⟨d⟩)) of the i.i.d.-resample null, mean over the
+   * replicas; NaN when no null was computed (decision by the gap rule only).
+   */
+  nullTop: number;
+  /** Standard deviation of the null top over the replicas (NaN without a null or with one replica). */
+  nullSd: number;
+  /** Significance threshold on |λ̃| (see AnalyzeOptions.nullMargin); NaN without a null. */
+  nullThreshold: number;
+  /** Number of ranked non-Perron eigenvalues above nullThreshold (among the first maxBand + 1); 0 without a null. */
+  significantCount: number;
+  /**
+   * z of the strongest non-Perron eigenvalue against the null: (|λ̃_1| − nullTop)/max(nullSd, 0.01·nullTop)
+   * (the sd floor keeps z finite with few replicas); NaN without a null.
+   */
+  z: number;
+  /** The same z for the weakest member of the band (index m̂ − 1); NaN without a null or a band. */
+  minZ: number;
   /** (max − min)/max of |λ| within the candidate band (0 for a perfect multiplet). */
   spread: number;
   /**
@@ -118,6 +232,8 @@ export interface BandFigures {
   doubletSplit: number;
   /** Sphere reading d̂ = m̂ − 1 (I-BBS: the top multiplet of S^d has d + 1 members); NaN if no clear band. */
   dimension: number;
+  /** The sphere reading applies: a `smooth-manifold` band of at least 2 members (d̂ ≥ 1) set off by a clear gap (decision `gap`). */
+  dimensionValid: boolean;
   /**
    * `noise` (no clear band: un-relaxed), `fourier` (even band of exact-ish doublets, e.g. a
    * circulant token embedding), `clusters` (clusterScore ≥ clusterThreshold: K clusters give a
@@ -161,6 +277,12 @@ export interface AmbientFit {
   separation: number;
   /** Kolmogorov–Smirnov distance between the fitted values and the MP law (0 perfect, 1 worst). */
   ks: number;
+  /**
+   * The fit is a reading: at least 8 values, finite b > 0 and r > 0, D̂ ≥ 1, and ks ≤ ambientMaxKs.
+   * When false the numbers are kept for diagnosis but are not a measurement: do not print them
+   * as D̂ or σ̂.
+   */
+  valid: boolean;
 }
 
 /** Figures of one snapshot; see the module doc for conventions. */
@@ -194,6 +316,8 @@ export interface ObservableSnapshot {
   /** positiveCount === 1: M behaves as a BBS-type (conditionally negative definite) metric. */
   bbsProper: boolean;
   band: BandFigures;
+  /** Label-aware figures; present only when the analysis got `labels` with ≥ 2 distinct values. */
+  labels?: LabelFigures;
   /** Effective dimension over non-Perron eigenvalues: (Σ|λ|)²/Σλ² and exp(−Σ p log p), p = |λ|/Σ|λ|. */
   participationRatio: number;
   entropyDimension: number;
@@ -221,4 +345,11 @@ export interface Resolved {
   positiveTolerance: number;
   route: 'auto' | 'full' | 'partial';
   partialAbove: number;
+  labelThreshold: number;
+  significance: 'auto' | 'null' | 'gap';
+  nullReplicas: number;
+  nullSeed: number;
+  nullMargin: number;
+  nullZ: number;
+  ambientMaxKs: number;
 }

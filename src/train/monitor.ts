@@ -173,7 +173,7 @@ function checkSchedule(s: unknown): (step: number) => boolean {
     const count = checkInteger(o.logSpaced, 'schedule.logSpaced', { min: 1 });
     const max = checkInteger(o.maxStep, 'schedule.maxStep', { min: 1 });
     const set = new Set<number>([0]);
-    for (let i = 0; i < count; i++) set.add(Math.round(Math.pow(max, count === 1 ? 1 : i / (count - 1))));
+    for (let i = 0; i < count; i++) set.add(Math.round(max ** (count === 1 ? 1 : i / (count - 1))));
     return (step) => set.has(step);
   }
   if ('steps' in o) {
@@ -378,6 +378,7 @@ export class SpectralMonitor {
           bottomK,
           input: 'distance',
           returnVectors: this.keepVectors > 0,
+          ...(options.probeLabels !== undefined ? { labels: options.probeLabels } : {}),
         }),
       );
     }
@@ -625,7 +626,11 @@ export class SpectralMonitor {
       } else {
         d = await distanceMatrix(x, { metric: this.metric });
       }
-      const { bandVectors: _b, bottomVectors, ...point } = await this.trajectories.get(name)!.push(job.step, d);
+      const {
+        bandVectors: _b,
+        bottomVectors,
+        ...point
+      } = await this.trajectories.get(name)!.push(job.step, d, { reps: x });
       const kept =
         bottomVectors && this.keepVectors > 0
           ? {

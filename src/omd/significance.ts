@@ -1,0 +1,167 @@
+/**
+ * Per-snapshot significance and label-aware figures of an OMD snapshot.
+ *
+ * The null: the i.i.d.-resample (column-shuffle) null of Halperin's FDM ("Frustrated Dynamics of
+ * Distance Matrices", arXiv 2605.05376): every coordinate column of the representations is
+ * permuted independently across probes, so the probes are i.i.d. draws from the product of the
+ * observed marginals (per-coordinate scales and means kept, joint structure destroyed). Only the
+ * strongest non-Perron eigenvalue of each replica's M is computed (block Lanczos, eigsh), which
+ * is what the band decision compares with; the whole-snapshot null of every figure is
+ * iidResampleNull in null.ts.
+ */
+import type { Mat } from '../matrix.js';
+import { Rng } from '../random.js';
+import { distanceMatrix, distanceMatrixSync, eigsh, eigshSync } from '../linalg/index.js';
+import { call, type Steps } from '../linalg/route.js';
+import type { LabelFigures, ObservableMetric } from './types.js';
+
+/** The null top of one snapshot: mean and sd over the replicas of the strongest non-Perron |λ̃|. */
+export interface NullTop {
+  mean: number;
+  sd: number;
+  replicas: number;
+}
+
+/**
+ * Row-major float64 copy of reps with every column permuted independently across the probes
+ * (Rng(seed, stream), one shuffle per column in column order): the column-shuffle replica of
+ * the i.i.d.-resample null, here and in iidResampleNull.
+ */
+export function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Array> {
+  const n = reps.rows,
+    d = reps.cols;
+  const rng = new Rng(seed, stream);
+  const data = new Float64Array(n * d);
+  const perm = new Int32Array(n);
+  for (let j = 0; j < d; j++) {
+    for (let i = 0; i < n; i++) perm[i] = i;
+    rng.shuffle(perm);
+    for (let i = 0; i < n; i++) data[i * d + j] = reps.data[perm[i]! * d + j]!;
+  }
+  return { data, rows: n, cols: d };
+}
+
+/** The rows that are not all zero (in place; a view of the kept prefix). */
+function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
+  const { data, rows: n, cols: d } = x;
+  let keep = 0;
+  for (let i = 0; i < n; i++) {
+    let nz = false;
+    for (let j = 0; j < d && !nz; j++) nz = data[i * d + j] !== 0;
+    if (nz) {
+      if (keep !== i) data.copyWithin(keep * d, i * d, (i + 1) * d);
+      keep++;
+    }
+  }
+  return { data: data.subarray(0, keep * d), rows: keep, cols: d };
+}
+
+/**
+ * Solves of the shuffle null: `replicas` column-shuffled copies of reps, each one's distance
+ * matrix (same metric) and its two eigenvalues of largest |λ| (Perron and the strongest other),
+ * normalised by the replica's own N⟨d⟩.
+ */
+export function* nullTopSteps(reps: Mat, metric: ObservableMetric, replicas: number, seed: number): Steps<NullTop> {
+  const tops: number[] = [];
+  for (let r = 0; r < replicas; r++) {
+    // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero
+    // rows, so such rows are dropped from the replica (N shrinks by their number).
+    const x = dropZeroRows(shuffleColumns(reps, seed, r));
+    if (x.rows < 4) continue;
+    const m = yield* call(distanceMatrix, distanceMatrixSync, x, { metric });
+    const n = m.rows;
+    let sum = 0;
+    for (let i = 0; i < m.data.length; i++) sum += m.data[i]!;
+    const mean = sum / (n * (n - 1));
+    if (!(mean > 0)) continue;
+    // Values only; tol 1e-4 (relative to the Perron value) puts the strongest other value within
+    // ≈ 0.05 % at N = 500–2000, far below the significance margin, at a quarter of the default cost.
+    const e = yield* call(eigsh, eigshSync, m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false });
+    const vals = Array.from(e.values).sort((a, b) => Math.abs(b) - Math.abs(a));
+    tops.push(Math.abs(vals[1]!) / (n * mean));
+  }
+  const k = tops.length;
+  const mean = tops.reduce((a, b) => a + b, 0) / Math.max(1, k);
+  const sd = k > 1 ? Math.sqrt(tops.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1)) : NaN;
+  return { mean: k > 0 ? mean : NaN, sd, replicas: k };
+}
+
+/** η² pooled over `rows` vectors (rows of vecs, length N each): between-class over total variance. */
+function pooledEta(vecs: readonly Float64Array[], cls: Int32Array, k: number): number {
+  let num = 0,
+    den = 0;
+  const sums = new Float64Array(k),
+    counts = new Float64Array(k);
+  for (let i = 0; i < cls.length; i++) counts[cls[i]!]!++;
+  for (const v of vecs) {
+    const n = v.length;
+    let mu = 0;
+    for (let i = 0; i < n; i++) mu += v[i]!;
+    mu /= n;
+    sums.fill(0);
+    for (let i = 0; i < n; i++) {
+      const x = v[i]! - mu;
+      sums[cls[i]!]! += x;
+      den += x * x;
+    }
+    for (let c = 0; c < k; c++) if (counts[c]! > 0) num += (sums[c]! * sums[c]!) / counts[c]!;
+  }
+  return den > 0 ? Math.min(1, num / den) : NaN;
+}
+
+/**
+ * The {@link LabelFigures} of a snapshot: η² of the top ranked eigenvectors and of the band
+ * eigenvectors, and per-class separation read off M.
+ */
+export function labelFigures(
+  matrix: Mat<Float64Array>,
+  cls: { index: Int32Array; names: string[] },
+  topVectors: readonly Float64Array[],
+  bandVectors: readonly Float64Array[],
+  threshold: number,
+): LabelFigures {
+  const k = cls.names.length;
+  const n = matrix.rows;
+  const explained = pooledEta(topVectors, cls.index, k);
+  const bandExplained = bandVectors.length > 0 ? pooledEta(bandVectors, cls.index, k) : NaN;
+  // Within- and between-class mean distances per class, one pass over the upper triangle.
+  const within = new Float64Array(k),
+    between = new Float64Array(k),
+    counts = new Float64Array(k);
+  for (let i = 0; i < n; i++) counts[cls.index[i]!]!++;
+  for (let i = 0; i < n; i++) {
+    const ci = cls.index[i]!;
+    for (let j = i + 1; j < n; j++) {
+      const cj = cls.index[j]!;
+      const d = matrix.data[i * n + j]!;
+      if (ci === cj) within[ci]! += 2 * d;
+      else {
+        between[ci]! += d;
+        between[cj]! += d;
+      }
+    }
+  }
+  const separation = new Float64Array(k);
+  let s = 0,
+    ns = 0;
+  for (let c = 0; c < k; c++) {
+    const nc = counts[c]!;
+    const w = nc > 1 ? within[c]! / (nc * (nc - 1)) : NaN;
+    const b = between[c]! / (nc * (n - nc));
+    separation[c] = nc > 1 && b > 0 ? 1 - w / b : NaN;
+    if (Number.isFinite(separation[c]!)) {
+      s += separation[c]!;
+      ns++;
+    }
+  }
+  return {
+    classes: k,
+    vectors: topVectors.length,
+    explained,
+    bandExplained,
+    separation,
+    classNames: cls.names,
+    meanSeparation: ns > 0 ? s / ns : NaN,
+    explainsBand: explained >= threshold,
+  };
+}
