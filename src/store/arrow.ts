@@ -27,9 +27,9 @@ import type {
   Schema,
   Utf8,
 } from 'apache-arrow';
-import { InternalError } from '../errors.js';
+import { expected, InternalError } from '../errors.js';
 import { isInstalled, requirePeers } from '../peers.js';
-import { writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
+import { removeQuietly, writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
 
 /** The apache-arrow module namespace. */
 type Arrow = typeof import('apache-arrow');
@@ -203,20 +203,32 @@ function firstMessageLength(bytes: Uint8Array): number {
 
 /**
  * Appends batches to one session's shard, as an IPC stream (see the module doc). The schema
- * message is written on open; {@link append} writes one complete batch message; {@link seal}
- * rewrites the shard as an IPC file.
+ * message is written on open; {@link append} writes one complete batch message at the end of
+ * what is committed; {@link seal} rewrites the shard as an IPC file. A failed append cuts the
+ * file back to its last complete batch, so the next append never lands after a torn one.
  */
 export class ShardWriter {
   private fd: number | undefined;
   readonly file: string;
   private batches = 0;
+  /** Bytes of the schema message and the complete batches. */
+  private size = 0;
 
   constructor(file: string) {
     this.file = file;
     const empty = streamBytes(buildBatch([]));
-    this.fd = fs.openSync(file, 'wx');
-    writeAll(this.fd, empty.subarray(0, firstMessageLength(empty)));
-    fs.fsyncSync(this.fd);
+    const fd = fs.openSync(file, 'wx');
+    try {
+      const head = empty.subarray(0, firstMessageLength(empty));
+      writeAll(fd, head);
+      fs.fsyncSync(fd);
+      this.size = head.byteLength;
+    } catch (e) {
+      fs.closeSync(fd);
+      removeQuietly(file);
+      throw e;
+    }
+    this.fd = fd;
   }
 
   /** Number of batches written. */
@@ -224,13 +236,40 @@ export class ShardWriter {
     return this.batches;
   }
 
-  /** Writes one batch message (whole, off the main thread) and, if `durable`, fdatasyncs it. */
+  /**
+   * Writes one batch message (whole, off the main thread) and, if `durable`, fdatasyncs it. On a
+   * failed write the file is cut back to its previous length before the error is rethrown; if
+   * even that fails the error says so (the shard then ends in a torn message, which readers drop).
+   */
   async append(records: readonly ArrayRecord[], durable: boolean): Promise<void> {
     if (this.fd === undefined) throw new Error(`shard ${this.file} is closed`);
     const bytes = streamBytes(buildBatch(records));
     const start = firstMessageLength(bytes);
-    await writeAllAsync(this.fd, bytes.subarray(start, bytes.byteLength - 8), durable);
+    const mark = this.mark();
+    try {
+      await writeAllAsync(this.fd, bytes.subarray(start, bytes.byteLength - 8), durable, this.size);
+    } catch (e) {
+      this.restore(mark);
+      throw e;
+    }
+    this.size += bytes.byteLength - 8 - start;
     this.batches++;
+  }
+
+  /** The shard's committed extent (for {@link restore}). */
+  mark(): { size: number; batches: number } {
+    return { size: this.size, batches: this.batches };
+  }
+
+  /**
+   * Cuts the shard back to a {@link mark} (undoing the batches appended since).
+   * @throws the file system's error when the file cannot be truncated.
+   */
+  restore(mark: { size: number; batches: number }): void {
+    if (this.fd === undefined) throw new Error(`shard ${this.file} is closed`);
+    fs.ftruncateSync(this.fd, mark.size);
+    this.size = mark.size;
+    this.batches = mark.batches;
   }
 
   /** Closes the stream and rewrites the shard as an IPC file (Feather V2). */
@@ -322,39 +361,84 @@ export function scanShard(file: string): ShardScan {
   return { format: 'stream', batches, tornBytes: ended ? 0 : bytes.byteLength - complete, stream };
 }
 
-/** Decodes the complete batches of a scanned shard into records (copies the values out). */
-export function readShardRecords(scan: ShardScan): ArrayRecord[][] {
+const DTYPE_NAMES = new Set(['float64', 'float32']);
+
+/** One decoded row, checked against the schema's promises (a corrupt shard gives a RangeError, not garbage). */
+function checkRecord(r: ArrayRecord, where: string): ArrayRecord {
+  const bad = (what: string, field: string, value: unknown): never => {
+    throw new RangeError(`${expected(what, `${field} of ${where}`, value)} (the shard is corrupt)`);
+  };
+  if (!Number.isInteger(r.session) || r.session < 0) bad('a session number ≥ 0', 'session', r.session);
+  if (!Number.isInteger(r.flush) || r.flush < 0) bad('a flush number ≥ 0', 'flush', r.flush);
+  if (typeof r.step !== 'number' || !Number.isFinite(r.step)) bad('a finite step', 'step', r.step);
+  for (const k of ['family', 'observable', 'name'] as const)
+    if (typeof r[k] !== 'string' || r[k].length === 0) bad('a non-empty string', k, r[k]);
+  if (!DTYPE_NAMES.has(r.dtype)) bad("'float64' or 'float32'", 'dtype', r.dtype);
+  if (!Number.isInteger(r.rows) || r.rows < 0) bad('a row count ≥ 0', 'rows', r.rows);
+  if (r.cols !== null && (!Number.isInteger(r.cols) || r.cols < 0)) bad('a column count ≥ 0 or null', 'cols', r.cols);
+  const want = r.rows * (r.cols ?? 1);
+  if (r.values.length !== want)
+    bad(`${want} values (rows ${r.rows} x cols ${r.cols ?? 1})`, 'values', `${r.values.length} values`);
+  return r;
+}
+
+/**
+ * Decodes the complete batches of a scanned shard into records (copies the values out). `file`
+ * names the shard in errors.
+ * @throws RangeError naming the file, batch and row when the bytes do not decode as the spectra
+ * schema or a row breaks it (a corrupt shard; the message framing alone cannot tell).
+ */
+export function readShardRecords(scan: ShardScan, file = 'shard'): ArrayRecord[][] {
   if (scan.stream.byteLength === 0) return [];
   const out: ArrayRecord[][] = [];
-  for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
-    const col = (name: string) => batch.getChild(name)!;
-    const session = col('session'),
-      flush = col('flush'),
-      step = col('step'),
-      family = col('family');
-    const observable = col('observable'),
-      name = col('name'),
-      dtype = col('dtype'),
-      rows = col('rows'),
-      cols = col('cols');
-    const values = col('values');
-    const recs: ArrayRecord[] = [];
-    for (let i = 0; i < batch.numRows; i++) {
-      const v = values.get(i) as { toArray(): Float64Array } | null;
-      recs.push({
-        session: session.get(i) as number,
-        flush: flush.get(i) as number,
-        step: step.get(i) as number,
-        family: family.get(i) as string,
-        observable: observable.get(i) as string,
-        name: name.get(i) as string,
-        dtype: dtype.get(i) as 'float64' | 'float32',
-        rows: rows.get(i) as number,
-        cols: cols.get(i) as number | null,
-        values: v ? Float64Array.from(v.toArray()) : new Float64Array(0),
-      });
+  let b = 0;
+  try {
+    for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
+      const col = (name: string) => {
+        const c = batch.getChild(name);
+        if (!c)
+          throw new RangeError(`${expected(`a '${name}' column`, `batch ${b} of ${file}`, 'none')} (the shard is corrupt)`);
+        return c;
+      };
+      const session = col('session'),
+        flush = col('flush'),
+        step = col('step'),
+        family = col('family');
+      const observable = col('observable'),
+        name = col('name'),
+        dtype = col('dtype'),
+        rows = col('rows'),
+        cols = col('cols');
+      const values = col('values');
+      const recs: ArrayRecord[] = [];
+      for (let i = 0; i < batch.numRows; i++) {
+        const v = values.get(i) as { toArray(): Float64Array } | null;
+        recs.push(
+          checkRecord(
+            {
+              session: session.get(i) as number,
+              flush: flush.get(i) as number,
+              step: step.get(i) as number,
+              family: family.get(i) as string,
+              observable: observable.get(i) as string,
+              name: name.get(i) as string,
+              dtype: dtype.get(i) as 'float64' | 'float32',
+              rows: rows.get(i) as number,
+              cols: cols.get(i) as number | null,
+              values: v ? Float64Array.from(v.toArray()) : new Float64Array(0),
+            },
+            `row ${i} of batch ${b} of ${file}`,
+          ),
+        );
+      }
+      out.push(recs);
+      b++;
     }
-    out.push(recs);
+  } catch (e) {
+    if (e instanceof RangeError && e.message.endsWith('(the shard is corrupt)')) throw e;
+    throw new RangeError(
+      `Expected Arrow record batches of the spectra schema in ${file} but batch ${b} does not decode (the shard is corrupt): ${(e as Error)?.message ?? String(e)}`,
+    );
   }
   return out;
 }
@@ -368,7 +452,14 @@ export function sealShard(file: string): number {
   const scan = scanShard(file);
   if (scan.format === 'file') return scan.batches;
   const { RecordBatchFileWriter, RecordBatchReader } = arrow();
-  const batches = scan.stream.byteLength === 0 ? [] : [...RecordBatchReader.from(scan.stream)];
+  let batches: RecordBatch[];
+  try {
+    batches = scan.stream.byteLength === 0 ? [] : [...RecordBatchReader.from(scan.stream)];
+  } catch (e) {
+    throw new RangeError(
+      `Expected Arrow record batches of the spectra schema in ${file} but they do not decode (the shard is corrupt): ${(e as Error)?.message ?? String(e)}`,
+    );
+  }
   if (batches.length === 0) {
     // No complete batch (a session that never flushed): a file with the schema and no batch.
     const w = new RecordBatchFileWriter();
