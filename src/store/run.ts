@@ -626,6 +626,18 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
   }
 }
 
+/** mkdir -p, but with the real cause: a recursive mkdir reports ENOENT on a read-only file system. */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw e;
+    fs.mkdirSync(dir, { recursive: true });
+  }
+}
+
 /** What a new session on `dir` would be: a restart (run.json present) and its session number. */
 function survey(dir: string): { exists: boolean; session: number } {
   const runFile = path.join(dir, RUN_FILE);
@@ -655,7 +667,7 @@ async function openSession(
   extra: Record<string, unknown>,
   seed: number | null,
 ): Promise<RunWriter> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const runFile = path.join(dir, RUN_FILE);
   // The lock names the session, so the directory is surveyed before it is taken, and again
   // under it: a writer that finished in between (its run.json now present, or a newer shard)
