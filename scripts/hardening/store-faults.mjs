@@ -65,7 +65,10 @@ function diff(run, seed, step, observable = 'h1') {
   if (!row) return `step ${step}: no omd row`;
   if (row.step_sq !== step * step || row.inf !== Number.POSITIVE_INFINITY || row.tag !== `s${step}`)
     return `step ${step}: omd row ${JSON.stringify(row)}`;
-  if (run.rows({ family: 'weights', step }).filter((r) => r.observable === `${observable}/kernel`)[0]?.alpha !== step + 0.5)
+  if (
+    run.rows({ family: 'weights', step }).filter((r) => r.observable === `${observable}/kernel`)[0]?.alpha !==
+    step + 0.5
+  )
     return `step ${step}: weights row`;
   if (run.rows({ family: 'logs', step })[0]?.loss !== 1 / (step + 1)) return `step ${step}: logs row`;
   const len = lengthOf(seed, step);
@@ -123,9 +126,21 @@ async function childMonitor(dir, seed) {
   model.add(tf.layers.dense({ units: 3, name: 'out' }));
   model.compile({ optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError' });
   const rnd = prng(seed);
-  const x = tf.tensor2d(Float32Array.from({ length: 32 * 6 }, () => rnd() - 0.5), [32, 6]);
-  const y = tf.tensor2d(Float32Array.from({ length: 32 * 3 }, () => rnd() - 0.5), [32, 3]);
-  const monitor = new SpectralMonitor(model, { probes: x.slice([0, 0], [16, 6]), schedule: { every: 1 }, run: dir, keep: false, tf });
+  const x = tf.tensor2d(
+    Float32Array.from({ length: 32 * 6 }, () => rnd() - 0.5),
+    [32, 6],
+  );
+  const y = tf.tensor2d(
+    Float32Array.from({ length: 32 * 3 }, () => rnd() - 0.5),
+    [32, 3],
+  );
+  const monitor = new SpectralMonitor(model, {
+    probes: x.slice([0, 0], [16, 6]),
+    schedule: { every: 1 },
+    run: dir,
+    keep: false,
+    tf,
+  });
   out('ready');
   for (let step = 0; step < 24; step++) {
     if (step > 0) await model.trainOnBatch(x, y);
@@ -266,7 +281,17 @@ const budget = budgetSeconds(240);
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-faults-'));
-const childArgs = (mode, dir, seed) => [SELF, '--store', storeFile, '--child', mode, '--dir', dir, '--seed', String(seed)];
+const childArgs = (mode, dir, seed) => [
+  SELF,
+  '--store',
+  storeFile,
+  '--child',
+  mode,
+  '--dir',
+  dir,
+  '--seed',
+  String(seed),
+];
 
 /**
  * Restart check shared by the kill trials: a new session recovers the run, every snapshot read
@@ -289,7 +314,10 @@ async function restartAndCheck(mode, dir, seed, present) {
   if (run.steps.length !== present + 1) problems.push(`restart steps ${run.steps.length} ≠ ${present + 1}`);
   for (const name of fs.readdirSync(dir)) {
     if (name.endsWith('.tmp')) problems.push(`temp file left: ${name}`);
-    if (/^spectra-\d+\.arrow$/.test(name) && fs.readFileSync(path.join(dir, name)).subarray(0, 6).toString() !== 'ARROW1')
+    if (
+      /^spectra-\d+\.arrow$/.test(name) &&
+      fs.readFileSync(path.join(dir, name)).subarray(0, 6).toString() !== 'ARROW1'
+    )
       problems.push(`${name} not sealed`);
   }
   return problems;
@@ -324,7 +352,8 @@ async function killTrial(mode, seed, timing) {
   });
   clearTimeout(timer);
   const problems = [];
-  if (!killed && !closed) problems.push(`child ended by itself without closing (code ${res.code}): ${res.stderr.slice(-300)}`);
+  if (!killed && !closed)
+    problems.push(`child ended by itself without closing (code ${res.code}): ${res.stderr.slice(-300)}`);
   let run;
   try {
     run = await store.openRun(dir);
@@ -391,7 +420,10 @@ async function killCheck(name, mode, trials, share) {
   const timing = await calibrate(mode);
   const deadline = elapsed() + share;
   const sum = { trials: 0, acked: 0, lost: 0, corrupt: 0, midFlush: 0, findings: [] };
-  const seeds = Array.from({ length: trials }, (_, i) => Number(args.seed) * 100_000 + i + (mode === 'monitor' ? 50_000 : 0));
+  const seeds = Array.from(
+    { length: trials },
+    (_, i) => Number(args.seed) * 100_000 + i + (mode === 'monitor' ? 50_000 : 0),
+  );
   const worker = async () => {
     while (seeds.length > 0 && elapsed() < deadline) {
       const seed = seeds.shift();
@@ -445,8 +477,13 @@ async function diskFullCheck() {
     res = mounted
       ? await runNode(childArgs('diskfull', dir, 0))
       : await new Promise((resolve) => {
-          const cmd = `ulimit -f 1024 && exec "${process.execPath}" ${childArgs('diskfull', dir, 0).map((a) => `"${a}"`).join(' ')}`;
-          runNode(['-e', `require('child_process').execFileSync('bash', ['-c', ${JSON.stringify(cmd)}], { stdio: 'inherit' })`]).then(resolve);
+          const cmd = `ulimit -f 1024 && exec "${process.execPath}" ${childArgs('diskfull', dir, 0)
+            .map((a) => `"${a}"`)
+            .join(' ')}`;
+          runNode([
+            '-e',
+            `require('child_process').execFileSync('bash', ['-c', ${JSON.stringify(cmd)}], { stdio: 'inherit' })`,
+          ]).then(resolve);
         });
   } finally {
     if (mounted) umount(dir);
@@ -469,7 +506,8 @@ async function diskFullCheck() {
   if (r.lockLeft) why.push('writer.lock left after close');
   if (r.tempsLeft.length > 0) why.push(`temp files left: ${r.tempsLeft.join(', ')}`);
   if (r.afterSteps < r.acked) why.push(`${r.acked - r.afterSteps} acknowledged snapshots lost`);
-  if (!r.createError?.documented || !causeRe.test(r.createError.message)) why.push(`createRun: ${r.createError?.message}`);
+  if (!r.createError?.documented || !causeRe.test(r.createError.message))
+    why.push(`createRun: ${r.createError?.message}`);
   if (r.freshLeft.some((n) => n !== store.LOCK_FILE)) why.push(`createRun left ${r.freshLeft.join(', ')}`);
   return {
     ok: why.length === 0,
@@ -506,10 +544,12 @@ async function readOnlyCheck() {
     else execFileSync('chmod', ['-R', 'a-w', dir]);
     const before = listing();
     const f = await store.openRun(finished);
-    if (f.status !== 'finished' || f.steps.length !== 4) why.push(`finished run read as ${f.status} with ${f.steps.length}`);
+    if (f.status !== 'finished' || f.steps.length !== 4)
+      why.push(`finished run read as ${f.status} with ${f.steps.length}`);
     for (const s of f.steps) if (diff(f, 3, s)) why.push(diff(f, 3, s));
     const c = await store.openRun(crashed);
-    if (c.status !== 'interrupted' || c.steps.length < acked) why.push(`crashed run read as ${c.status} with ${c.steps.length} < ${acked}`);
+    if (c.status !== 'interrupted' || c.steps.length < acked)
+      why.push(`crashed run read as ${c.status} with ${c.steps.length} < ${acked}`);
     for (const s of c.steps) if (diff(c, 77, s)) why.push(diff(c, 77, s));
     const refusals = [];
     for (const [what, fn] of [
@@ -521,7 +561,8 @@ async function readOnlyCheck() {
         await fn();
         why.push(`${what} resolved on a read-only directory`);
       } catch (e) {
-        if (!isDocumented(e) || !/read-only|permission denied/.test(e.message)) why.push(`${what}: ${e?.name} ${e?.message}`);
+        if (!isDocumented(e) || !/read-only|permission denied/.test(e.message))
+          why.push(`${what}: ${e?.name} ${e?.message}`);
         else refusals.push(what);
       }
     }
@@ -574,7 +615,8 @@ async function twoWritersCheck(races) {
     }
     if (refusedHere === 0) {
       sum.serialised++;
-      if (run.meta.sessions.length !== 2) sum.findings.push(`race ${i}: both wrote but ${run.meta.sessions.length} session(s)`);
+      if (run.meta.sessions.length !== 2)
+        sum.findings.push(`race ${i}: both wrote but ${run.meta.sessions.length} session(s)`);
     } else sum.refused++;
     if (refusedHere === 2) sum.findings.push(`race ${i}: both refused`);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -16,20 +16,11 @@
  * values list<float64> (row-major, rows·cols entries).
  */
 import fs from 'node:fs';
-import type {
-  Data,
-  Float64,
-  Int32,
-  List,
-  Message,
-  RecordBatch,
-  RecordBatchFileReader,
-  Schema,
-  Utf8,
-} from 'apache-arrow';
+import type { Data, Float64, Int32, List, Message, RecordBatch, Schema, Utf8 } from 'apache-arrow';
 import { expected, InternalError } from '../errors.js';
 import { isInstalled, requirePeers } from '../peers.js';
 import { removeQuietly, writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
+import { messageMetadataFits } from './ipc-bounds.js';
 
 /** The apache-arrow module namespace. */
 type Arrow = typeof import('apache-arrow');
@@ -201,6 +192,17 @@ function firstMessageLength(bytes: Uint8Array): number {
   return 8 + dv.getInt32(4, true);
 }
 
+let schemaBytes: Uint8Array | undefined;
+
+/** The encapsulated schema message of the spectra schema (the head of every shard stream). */
+function schemaMessage(): Uint8Array {
+  if (!schemaBytes) {
+    const empty = streamBytes(buildBatch([]));
+    schemaBytes = empty.slice(0, firstMessageLength(empty));
+  }
+  return schemaBytes;
+}
+
 /**
  * Appends batches to one session's shard, as an IPC stream (see the module doc). The schema
  * message is written on open; {@link append} writes one complete batch message at the end of
@@ -216,10 +218,9 @@ export class ShardWriter {
 
   constructor(file: string) {
     this.file = file;
-    const empty = streamBytes(buildBatch([]));
     const fd = fs.openSync(file, 'wx');
     try {
-      const head = empty.subarray(0, firstMessageLength(empty));
+      const head = schemaMessage();
       writeAll(fd, head);
       fs.fsyncSync(fd);
       this.size = head.byteLength;
@@ -295,32 +296,26 @@ export interface ShardScan {
   batches: number;
   /** Bytes of a torn trailing message (0 when the shard ends cleanly). */
   tornBytes: number;
-  /** Bytes ready for RecordBatchReader: the sealed file, or the complete stream prefix (schema + complete batches + EOS). */
+  /** Bytes ready for RecordBatchReader: the complete messages as a stream (schema + complete batches + EOS). */
   stream: Uint8Array;
 }
 
 /**
  * Reads a shard's message framing and keeps its complete messages: a torn trailing message (a
- * crash mid-write) is dropped and reported in `tornBytes`. Throws when the file is not an Arrow
- * IPC stream or file at all.
+ * crash mid-write) is dropped and reported in `tornBytes`. A sealed file is read the same way
+ * (its messages follow the 8-byte magic; the footer is not trusted), and must end cleanly.
+ * Every length is checked against the file before it is used, so a damaged shard cannot make
+ * the reader loop, allocate or read beyond the file.
+ * @throws RangeError naming the file when it is not an Arrow IPC stream or file at all, or a
+ * sealed file whose messages do not end in the end-of-stream marker (it is damaged, not torn).
  */
 export function scanShard(file: string): ShardScan {
   const raw = fs.readFileSync(file);
   const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   const isFile = raw.subarray(0, 6).equals(ARROW_MAGIC);
-  if (isFile) {
-    // A sealed shard (written whole, then renamed into place): the footer indexes its batches.
-    let reader: RecordBatchFileReader;
-    try {
-      reader = arrow().RecordBatchReader.from(bytes).open() as RecordBatchFileReader;
-      return { format: 'file', batches: reader.numRecordBatches, tornBytes: 0, stream: bytes };
-    } catch (e) {
-      throw new RangeError(`Expected a readable Arrow IPC file for ${file} but it is corrupt: ${(e as Error).message}`);
-    }
-  }
   const { Message, MessageHeader } = arrow();
-  let pos = 0;
-  const start = pos;
+  const start = isFile ? 8 : 0;
+  let pos = start;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let batches = 0;
   let complete = pos;
@@ -340,25 +335,46 @@ export function scanShard(file: string): ShardScan {
       break;
     }
     if (metaLen < 0 || pos + 8 + metaLen > bytes.byteLength) break;
+    const metadata = bytes.subarray(pos + 8, pos + 8 + metaLen);
+    // apache-arrow trusts the vector lengths inside the metadata: check they fit first.
+    if (!messageMetadataFits(metadata)) break;
     let msg: Message;
     try {
-      msg = Message.decode(bytes.subarray(pos + 8, pos + 8 + metaLen));
+      msg = Message.decode(metadata);
     } catch {
       break;
     }
-    const end = pos + 8 + metaLen + Number(msg.bodyLength);
+    const bodyLength = Number(msg.bodyLength);
+    // A negative or fractional body length would move `pos` backwards: never trust it.
+    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) break;
+    const end = pos + 8 + metaLen + bodyLength;
     if (end > bytes.byteLength) break;
-    if (msg.headerType === MessageHeader.Schema) sawSchema = true;
-    else if (msg.headerType === MessageHeader.RecordBatch) batches++;
+    // The spectra layout: one schema message (a sealed file keeps it in its footer instead),
+    // then record batches only.
+    if (msg.headerType === MessageHeader.Schema && !sawSchema && batches === 0) sawSchema = true;
+    else if (msg.headerType === MessageHeader.RecordBatch && (sawSchema || isFile)) batches++;
+    else break;
     pos = end;
     complete = end;
   }
-  if (!sawSchema)
+  if (isFile && !ended)
+    throw new RangeError(
+      `Expected a sealed Arrow IPC file for ${file} but its messages end at byte ${complete} of ${bytes.byteLength} without the end-of-stream marker (the shard is corrupt)`,
+    );
+  if (!sawSchema && !isFile)
     return { format: 'stream', batches: 0, tornBytes: bytes.byteLength - start, stream: new Uint8Array(0) };
-  const stream = new Uint8Array(complete - start + 8);
-  stream.set(bytes.subarray(start, complete));
-  stream.set([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], complete - start);
-  return { format: 'stream', batches, tornBytes: ended ? 0 : bytes.byteLength - complete, stream };
+  // The batches are decoded against the spectra schema itself, never one read from the file.
+  const head = sawSchema ? new Uint8Array(0) : schemaMessage();
+  const stream = new Uint8Array(head.byteLength + complete - start + 8);
+  stream.set(head);
+  stream.set(bytes.subarray(start, complete), head.byteLength);
+  stream.set([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], head.byteLength + complete - start);
+  return {
+    format: isFile ? 'file' : 'stream',
+    batches,
+    tornBytes: ended || isFile ? 0 : bytes.byteLength - complete,
+    stream,
+  };
 }
 
 const DTYPE_NAMES = new Set(['float64', 'float32']);
@@ -392,12 +408,30 @@ export function readShardRecords(scan: ShardScan, file = 'shard'): ArrayRecord[]
   if (scan.stream.byteLength === 0) return [];
   const out: ArrayRecord[][] = [];
   let b = 0;
+  const want = schema().fields.map((f) => `${f.name}: ${String(f.type)}`);
   try {
     for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
+      // The columns are read by name and type below: a schema that differs (a damaged shard's
+      // List<Null> values, say) would be decoded into garbage or an endless list of nulls.
+      const got = batch.schema.fields.map((f) => `${f.name}: ${String(f.type)}`);
+      const at = want.findIndex((w, i) => got[i] !== w);
+      if (at >= 0 || got.length !== want.length) {
+        const i = at >= 0 ? at : want.length;
+        throw new RangeError(
+          `Expected column ${i} of the spectra schema to be ${want[i] ?? 'absent'} in batch ${b} of ${file} but it is ${got[i] ?? 'missing'} (the shard is corrupt)`,
+        );
+      }
+      // Every row holds at least its two int32 keys: more rows than that is a lying length.
+      if (batch.numRows > scan.stream.byteLength / 8)
+        throw new RangeError(
+          `${expected(`at most ${Math.floor(scan.stream.byteLength / 8)} rows`, `batch ${b} of ${file}`, batch.numRows)} (the shard is corrupt)`,
+        );
       const col = (name: string) => {
         const c = batch.getChild(name);
         if (!c)
-          throw new RangeError(`${expected(`a '${name}' column`, `batch ${b} of ${file}`, 'none')} (the shard is corrupt)`);
+          throw new RangeError(
+            `${expected(`a '${name}' column`, `batch ${b} of ${file}`, 'none')} (the shard is corrupt)`,
+          );
         return c;
       };
       const session = col('session'),

@@ -140,7 +140,9 @@ function readMeta(dir: string): RunMeta {
   if (meta.formatVersion !== 1) throw new SpecdynError(expected('run format version 1', file, meta.formatVersion));
   // The fields the store itself reads: a damaged run.json is named here, not met as a TypeError later.
   if (!STATUSES.has(meta.status as string))
-    throw new SpecdynError(expected('a run status (running, finished, failed, interrupted)', `status of ${file}`, meta.status));
+    throw new SpecdynError(
+      expected('a run status (running, finished, failed, interrupted)', `status of ${file}`, meta.status),
+    );
   if (
     !Array.isArray(meta.sessions) ||
     !meta.sessions.every((x) => x !== null && typeof x === 'object' && Number.isInteger(x.id) && x.id >= 0)

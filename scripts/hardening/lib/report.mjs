@@ -67,7 +67,11 @@ export function prng(seed) {
  */
 export function runNode(args, { onLine, onSpawn, env, cwd = root, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '',
       stderr = '',
       partial = '',
