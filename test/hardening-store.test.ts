@@ -45,7 +45,9 @@ async function expectExact(dir: string, steps: number[]): Promise<void> {
   expect(run.steps).toEqual(steps);
   for (const s of steps) {
     expect(run.rows({ family: 'omd', step: s })[0]!.x).toBe(s);
-    expect(Array.from(run.array(s, 'h', 'v') as Float64Array)).toEqual(Array.from(snap(s).observables[0]!.arrays!.v as Float64Array));
+    expect(Array.from(run.array(s, 'h', 'v') as Float64Array)).toEqual(
+      Array.from(snap(s).observables[0]!.arrays!.v as Float64Array),
+    );
   }
 }
 
@@ -82,35 +84,38 @@ describe('a full disk during a flush', () => {
   it.each([
     ['steps.jsonl', 0],
     ['the shard', 1],
-  ])('torn write of %s: the flush is undone, named, kept pending, and later flushes read back exactly', async (_what, nth) => {
-    const dir = fresh();
-    const w = await createRun(dir, { durable: false });
-    w.append(snap(0));
-    await w.flush();
-    w.append(snap(1));
-    w.append(snap(2));
-    failWriteAt(nth);
-    const err = await w.flush().catch((e: unknown) => e);
-    vi.restoreAllMocks();
-    expect(err).toBeInstanceOf(SpecdynError);
-    const message = (err as Error).message;
-    expect(message).toContain('2 snapshot(s) (steps 1–2)');
-    expect(message).toContain('the disk is full');
-    expect(message).toContain('nothing of this flush was committed');
-    expect(((err as Error).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
-    expect(w.pending).toBe(2);
-    expect(w.committed).toBe(1);
-    // Nothing torn is left behind for a reader.
-    await expectExact(dir, [0]);
-    // Space is back: the retry commits the pending snapshots; later flushes follow them.
-    await w.flush();
-    w.append(snap(3));
-    await w.flush();
-    w.append(snap(4));
-    await w.close();
-    await expectExact(dir, [0, 1, 2, 3, 4]);
-    expect((await openRun(dir)).status).toBe('finished');
-  });
+  ])(
+    'torn write of %s: the flush is undone, named, kept pending, and later flushes read back exactly',
+    async (_what, nth) => {
+      const dir = fresh();
+      const w = await createRun(dir, { durable: false });
+      w.append(snap(0));
+      await w.flush();
+      w.append(snap(1));
+      w.append(snap(2));
+      failWriteAt(nth);
+      const err = await w.flush().catch((e: unknown) => e);
+      vi.restoreAllMocks();
+      expect(err).toBeInstanceOf(SpecdynError);
+      const message = (err as Error).message;
+      expect(message).toContain('2 snapshot(s) (steps 1–2)');
+      expect(message).toContain('the disk is full');
+      expect(message).toContain('nothing of this flush was committed');
+      expect(((err as Error).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      expect(w.pending).toBe(2);
+      expect(w.committed).toBe(1);
+      // Nothing torn is left behind for a reader.
+      await expectExact(dir, [0]);
+      // Space is back: the retry commits the pending snapshots; later flushes follow them.
+      await w.flush();
+      w.append(snap(3));
+      await w.flush();
+      w.append(snap(4));
+      await w.close();
+      await expectExact(dir, [0, 1, 2, 3, 4]);
+      expect((await openRun(dir)).status).toBe('finished');
+    },
+  );
 
   it('a run.json that cannot be replaced undoes the flush too (flush rejected ⇔ not committed)', async () => {
     const dir = fresh();
@@ -220,7 +225,9 @@ describe('store fault injection script (few trials)', () => {
     const lines = r.stdout.trim().split('\n');
     expect(r.stderr).toBe('');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^kill -9: 4 trials, 0 snapshots lost, 0 corrupt, \d+ acknowledged, .* restart recovered 4\/4$/);
+    expect(lines[0]).toMatch(
+      /^kill -9: 4 trials, 0 snapshots lost, 0 corrupt, \d+ acknowledged, .* restart recovered 4\/4$/,
+    );
     expect(lines[1]).toMatch(/^read-only: .* 3\/3 writes refused/);
     expect(lines[2]).toMatch(/^two writers: 2 races of two processes: .* 0 snapshots lost/);
     expect(r.status).toBe(0);

@@ -9,6 +9,7 @@
 //   node scripts/hardening/fuzz-readers.mjs [--seconds 60] [--targets npy,npz,safetensors,idx,run]
 //        [--seed 1] [--save <dir>] [--store <store/index.js>]
 //   node scripts/hardening/fuzz-readers.mjs --replay test/fixtures/fuzz [--store <store/index.js>]
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -611,6 +612,10 @@ function runTarget(target, seconds, seed, storeFile) {
   });
 }
 
+function digest(input) {
+  return createHash('sha256').update(input).digest('hex').slice(0, 10);
+}
+
 /** Writes an input to the corpus: `<dir>/<target>/<name>.bin`, or a run directory for 'run'. */
 function saveInput(dir, target, name, input) {
   const base = path.join(dir, target);
@@ -689,14 +694,18 @@ async function main() {
   for (const [i, target] of targets.entries()) {
     const r = await fuzzTarget(target, per, Number(args.seed) * 1000 + i, storeFile);
     if (args.save) {
-      for (const f of r.findings.slice(0, 20)) {
-        const id = `finding-${Buffer.from(f.detail).toString('base64url').slice(0, 10)}-${f.input.length}`;
-        saveInput(args.save, target, id, f.input);
+      // At most 4 inputs per kind of finding, then the smallest input of up to 12 distinct messages.
+      const perKind = new Map();
+      for (const f of r.findings) {
+        const kind = f.detail.split(':')[0];
+        if ((perKind.get(kind) ?? 0) >= 4) continue;
+        perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
+        saveInput(args.save, target, `finding-${kind.replace(/\W+/g, '-')}-${digest(f.input)}`, f.input);
       }
       r.templates
         .filter((t) => t.input.length <= 8192)
         .slice(0, 12)
-        .forEach((t, k) => saveInput(args.save, target, `msg-${String(k).padStart(2, '0')}`, t.input));
+        .forEach((t) => saveInput(args.save, target, `msg-${digest(t.input)}`, t.input));
     }
     const kinds = new Map();
     for (const f of r.findings) {
