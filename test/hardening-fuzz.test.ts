@@ -1,5 +1,5 @@
-// The reader fuzzer's regression corpus (test/fixtures/fuzz/<target>/: .npy, .npz, safetensors,
-// IDX inputs and damaged run directories, found by scripts/hardening/fuzz-readers.mjs), replayed
+// The reader fuzzer's regression corpus (test/fixtures/fuzz/<target>/*.bin: .npy, .npz, safetensors,
+// IDX inputs and damaged run directories packed as one file, found by scripts/hardening/fuzz-readers.mjs), replayed
 // on the current sources: every input parses consistently or is refused with a documented error
 // that names it, within the allocation bound; none hangs. The inputs named finding-* made the
 // readers before this corpus hang, run out of memory, allocate gigabytes or throw undocumented errors.

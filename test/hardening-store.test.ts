@@ -186,6 +186,20 @@ describe('two writers', () => {
   });
 });
 
+describe('temp files of a killed writer', () => {
+  it('are removed by the next session, also when the writer died before run.json existed; a live pid’s stay', async () => {
+    const dir = fresh();
+    fs.mkdirSync(dir);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const stale = [`.writer.lock.${dead.stdout}.0.tmp`, `.run.json.${dead.stdout}.3.tmp`];
+    const live = `.writer.lock.${process.ppid}.1.tmp`;
+    for (const n of [...stale, live]) fs.writeFileSync(path.join(dir, n), 'x');
+    const w = await createRun(dir, {});
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([live]);
+    await w.close();
+  });
+});
+
 describe('damaged run.json', () => {
   it('is named with the field, not met as a TypeError later', async () => {
     const dir = fresh();

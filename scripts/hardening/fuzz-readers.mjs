@@ -99,7 +99,9 @@ async function execute(target, input, mods, scratch) {
       const dir = path.join(scratch, name);
       fs.rmSync(dir, { recursive: true, force: true });
       fs.mkdirSync(dir);
-      unpackRun(input).forEach((p, i) => fs.writeFileSync(path.join(dir, RUN_FILES[i]), p));
+      unpackRun(input).forEach((p, i) => {
+        fs.writeFileSync(path.join(dir, RUN_FILES[i]), p);
+      });
       try {
         const run = await mods.store.openRun(dir);
         const rows = run.rows();
@@ -223,7 +225,9 @@ function idxBytes(code, shape, data) {
   const out = new Uint8Array(4 + 4 * shape.length + data.length);
   out.set([0, 0, code, shape.length]);
   const dv = new DataView(out.buffer);
-  shape.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
+  shape.forEach((d, i) => {
+    dv.setUint32(4 + 4 * i, d, false);
+  });
   out.set(data, 4 + 4 * shape.length);
   return out;
 }
@@ -354,8 +358,9 @@ function mutate(target, seed, rnd, other) {
   if (target === 'idx' && r < 0.35) {
     if (b.length >= 4) {
       const dv = new DataView(b.buffer);
-      if (rnd() < 0.3) b[2] = pick([0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x0a, 0xff]);
-      else if (rnd() < 0.3) b[3] = pick([0, 1, 2, 3, 7, 255]);
+      const which = rnd();
+      if (which < 0.3) b[2] = pick([0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x0a, 0xff]);
+      else if (which < 0.5) b[3] = pick([0, 1, 2, 3, 7, 255]);
       else if (b.length >= 8) {
         const dims = Math.min(b[3], Math.floor((b.length - 4) / 4));
         if (dims > 0) dv.setUint32(4 + 4 * Math.floor(rnd() * dims), pick(INTERESTING32), false);
@@ -600,7 +605,7 @@ function runTarget(target, seconds, seed, storeFile) {
         result.templates = m.templates;
       }
     });
-    worker.on('error', (e) => {
+    worker.on('error', (/** @type {any} */ e) => {
       result.crashed = `worker died: ${e?.code ?? ''} ${e?.message ?? e}`;
       result.findings.push({ input: current(), detail: result.crashed });
     });
@@ -616,15 +621,14 @@ function digest(input) {
   return createHash('sha256').update(input).digest('hex').slice(0, 10);
 }
 
-/** Writes an input to the corpus: `<dir>/<target>/<name>.bin`, or a run directory for 'run'. */
+/**
+ * Writes an input to the corpus as `<dir>/<target>/<name>.bin` (a run input in the packed form
+ * of packRun: the three files, each after its u32 length).
+ */
 function saveInput(dir, target, name, input) {
   const base = path.join(dir, target);
   fs.mkdirSync(base, { recursive: true });
-  if (target === 'run') {
-    const d = path.join(base, name);
-    fs.mkdirSync(d, { recursive: true });
-    unpackRun(input).forEach((p, i) => fs.writeFileSync(path.join(d, RUN_FILES[i]), p));
-  } else fs.writeFileSync(path.join(base, `${name}.bin`), input);
+  fs.writeFileSync(path.join(base, `${name}.bin`), input);
 }
 
 function loadCorpus(dir) {
@@ -632,16 +636,9 @@ function loadCorpus(dir) {
   for (const target of TARGETS) {
     const base = path.join(dir, target);
     if (!fs.existsSync(base)) continue;
-    for (const name of fs.readdirSync(base).sort()) {
-      const p = path.join(base, name);
-      if (target === 'run') {
-        if (!fs.statSync(p).isDirectory()) continue;
-        const parts = RUN_FILES.map((f) =>
-          fs.existsSync(path.join(p, f)) ? new Uint8Array(fs.readFileSync(path.join(p, f))) : new Uint8Array(0),
-        );
-        inputs.push({ target, name, input: packRun(parts) });
-      } else if (name.endsWith('.bin')) inputs.push({ target, name, input: new Uint8Array(fs.readFileSync(p)) });
-    }
+    for (const name of fs.readdirSync(base).sort())
+      if (name.endsWith('.bin'))
+        inputs.push({ target, name, input: new Uint8Array(fs.readFileSync(path.join(base, name))) });
   }
   return inputs;
 }
@@ -689,7 +686,8 @@ async function main() {
     return;
   }
   const targets = args.targets.split(',');
-  const total = Number(args.seconds ?? budgetSeconds(100) * 0.9);
+  // Alone: 100 s; under scripts/hardening.mjs: its share, at most 150 s (more finds little more).
+  const total = Number(args.seconds ?? Math.min(budgetSeconds(100), 150) * 0.9);
   const per = Math.max(2, total / targets.length);
   for (const [i, target] of targets.entries()) {
     const r = await fuzzTarget(target, per, Number(args.seed) * 1000 + i, storeFile);
@@ -705,7 +703,9 @@ async function main() {
       r.templates
         .filter((t) => t.input.length <= 8192)
         .slice(0, 12)
-        .forEach((t) => saveInput(args.save, target, `msg-${digest(t.input)}`, t.input));
+        .forEach((t) => {
+          saveInput(args.save, target, `msg-${digest(t.input)}`, t.input);
+        });
     }
     const kinds = new Map();
     for (const f of r.findings) {

@@ -64,6 +64,7 @@ function oneCall(rnd) {
   const m = 3 + Math.floor(rnd() * 12);
   const sync = rnd() < 0.5;
   const bad = rnd() < 1 / 6 ? Math.floor(rnd() * 4) : -1;
+  /** @type {[string, () => any, (r: any) => boolean, any?][]} */
   const ops = [
     ['gram', () => randomMat(rnd, n, m), (r) => r.rows === n && r.cols === n],
     ['distanceMatrix', () => randomMat(rnd, n, m), (r) => r.rows === n, { metric: 'euclidean' }],
@@ -264,7 +265,7 @@ function historyBytes(monitor) {
     }
     for (const v of Object.values(x)) walk(v, depth + 1);
   };
-  for (const t of monitor['trajectories']?.values() ?? []) for (const p of t['pointsList'] ?? []) walk(p, 0);
+  for (const t of monitor.trajectories?.values() ?? []) for (const p of t.pointsList ?? []) walk(p, 0);
   return bytes;
 }
 

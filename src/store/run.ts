@@ -37,7 +37,7 @@ import {
   type ShardScan,
 } from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
-import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
+import { acquireLock, LOCK_FILE, lockHeld, pidAlive, readLock, releaseLock, type LockInfo } from './lock.js';
 import type {
   ArrayFilter,
   CloseOptions,
@@ -253,13 +253,21 @@ function parseSteps(dir: string, batches: Map<number, number>): ParsedLines {
 }
 
 /** Seals stream shards and drops uncommitted/torn lines; the caller holds the lock. */
+/**
+ * Removes the temp files of writers killed mid-replace (a dead pid; the caller holds the lock).
+ * A live pid's are left alone: a contender for the lock writes its temp lock file before it
+ * tries to link it.
+ */
+function removeStaleTemps(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const t = TEMP_RE.exec(name);
+    if (t && Number(t[1]) !== process.pid && !pidAlive(Number(t[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 function recover(dir: string, meta: RunMeta): string[] {
   const problems: string[] = [];
-  for (const name of fs.readdirSync(dir)) {
-    // Temp files of a writer killed mid-replace (the lock is ours, so no live writer owns them).
-    const t = TEMP_RE.exec(name);
-    if (t && Number(t[1]) !== process.pid) fs.rmSync(path.join(dir, name), { force: true });
-  }
+  removeStaleTemps(dir);
   for (const name of fs.readdirSync(dir)) {
     const m = SHARD_RE.exec(name);
     if (!m) continue;
@@ -701,6 +709,7 @@ async function openSession(
   }
   let meta: RunMeta | undefined;
   try {
+    if (!exists) removeStaleTemps(dir); // a writer killed before it wrote run.json
     if (exists) {
       meta = readMeta(dir);
       if (config !== undefined && meta.config !== undefined && meta.config !== null && !sameJson(config, meta.config)) {

@@ -65,6 +65,13 @@ export function prng(seed) {
  * Spawns `node <args>` and collects its output; `onSpawn(child)` runs once it is started and
  * `onLine(line, child)` sees each stdout line as it arrives (e.g. to kill the child at a chosen point). Resolves with { code, signal, stdout, stderr }.
  */
+/**
+ * @param {string[]} args
+ * @param {{ onLine?: (line: string, child: import('node:child_process').ChildProcess) => void,
+ *   onSpawn?: (child: import('node:child_process').ChildProcess) => void, env?: Record<string, string>,
+ *   cwd?: string, timeoutMs?: number }} [options]
+ * @returns {Promise<{ code: number | null, signal: string | null, stdout: string, stderr: string, timedOut: boolean }>}
+ */
 export function runNode(args, { onLine, onSpawn, env, cwd = root, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
@@ -84,8 +91,7 @@ export function runNode(args, { onLine, onSpawn, env, cwd = root, timeoutMs = 12
     child.stdout.on('data', (d) => {
       stdout += d;
       partial += d;
-      let i;
-      while ((i = partial.indexOf('\n')) >= 0) {
+      for (let i = partial.indexOf('\n'); i >= 0; i = partial.indexOf('\n')) {
         const line = partial.slice(0, i);
         partial = partial.slice(i + 1);
         onLine?.(line, child);
