@@ -49,23 +49,13 @@ export class Checks {
   }
 }
 
-/** A seeded PRNG (mulberry32): deterministic runs, a seed printed with every finding. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, uniform in [0, 1) (bench's mulberry32): deterministic runs, a seed printed with every finding. */
+export { rng as prng } from '../../../bench/lib.mjs';
 
 /**
  * Spawns `node <args>` and collects its output; `onSpawn(child)` runs once it is started and
- * `onLine(line, child)` sees each stdout line as it arrives (e.g. to kill the child at a chosen point). Resolves with { code, signal, stdout, stderr }.
- */
-/**
+ * `onLine(line, child)` sees each stdout line as it arrives (e.g. to kill the child at a chosen
+ * point). Resolves with { code, signal, stdout, stderr, timedOut } when the child has exited.
  * @param {string[]} args
  * @param {{ onLine?: (line: string, child: import('node:child_process').ChildProcess) => void,
  *   onSpawn?: (child: import('node:child_process').ChildProcess) => void, env?: Record<string, string>,
