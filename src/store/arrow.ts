@@ -16,20 +16,11 @@
  * values list<float64> (row-major, rows·cols entries).
  */
 import fs from 'node:fs';
-import type {
-  Data,
-  Float64,
-  Int32,
-  List,
-  Message,
-  RecordBatch,
-  RecordBatchFileReader,
-  Schema,
-  Utf8,
-} from 'apache-arrow';
-import { InternalError } from '../errors.js';
+import type { Data, Float64, Int32, List, Message, RecordBatch, Schema, Utf8 } from 'apache-arrow';
+import { expected, InternalError } from '../errors.js';
 import { isInstalled, requirePeers } from '../peers.js';
-import { writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
+import { removeQuietly, writeAll, writeAllAsync, writeFileAtomic } from './atomic.js';
+import { messageMetadataFits } from './ipc-bounds.js';
 
 /** The apache-arrow module namespace. */
 type Arrow = typeof import('apache-arrow');
@@ -201,22 +192,44 @@ function firstMessageLength(bytes: Uint8Array): number {
   return 8 + dv.getInt32(4, true);
 }
 
+let schemaBytes: Uint8Array | undefined;
+
+/** The encapsulated schema message of the spectra schema (the head of every shard stream). */
+function schemaMessage(): Uint8Array {
+  if (!schemaBytes) {
+    const empty = streamBytes(buildBatch([]));
+    schemaBytes = empty.slice(0, firstMessageLength(empty));
+  }
+  return schemaBytes;
+}
+
 /**
  * Appends batches to one session's shard, as an IPC stream (see the module doc). The schema
- * message is written on open; {@link append} writes one complete batch message; {@link seal}
- * rewrites the shard as an IPC file.
+ * message is written on open; {@link append} writes one complete batch message at the end of
+ * what is committed; {@link seal} rewrites the shard as an IPC file. A failed append cuts the
+ * file back to its last complete batch, so the next append never lands after a torn one.
  */
 export class ShardWriter {
   private fd: number | undefined;
   readonly file: string;
   private batches = 0;
+  /** Bytes of the schema message and the complete batches. */
+  private size = 0;
 
   constructor(file: string) {
     this.file = file;
-    const empty = streamBytes(buildBatch([]));
-    this.fd = fs.openSync(file, 'wx');
-    writeAll(this.fd, empty.subarray(0, firstMessageLength(empty)));
-    fs.fsyncSync(this.fd);
+    const fd = fs.openSync(file, 'wx');
+    try {
+      const head = schemaMessage();
+      writeAll(fd, head);
+      fs.fsyncSync(fd);
+      this.size = head.byteLength;
+    } catch (e) {
+      fs.closeSync(fd);
+      removeQuietly(file);
+      throw e;
+    }
+    this.fd = fd;
   }
 
   /** Number of batches written. */
@@ -224,13 +237,40 @@ export class ShardWriter {
     return this.batches;
   }
 
-  /** Writes one batch message (whole, off the main thread) and, if `durable`, fdatasyncs it. */
+  /**
+   * Writes one batch message (whole, off the main thread) and, if `durable`, fdatasyncs it. On a
+   * failed write the file is cut back to its previous length before the error is rethrown; if
+   * even that fails the error says so (the shard then ends in a torn message, which readers drop).
+   */
   async append(records: readonly ArrayRecord[], durable: boolean): Promise<void> {
     if (this.fd === undefined) throw new Error(`shard ${this.file} is closed`);
     const bytes = streamBytes(buildBatch(records));
     const start = firstMessageLength(bytes);
-    await writeAllAsync(this.fd, bytes.subarray(start, bytes.byteLength - 8), durable);
+    const mark = this.mark();
+    try {
+      await writeAllAsync(this.fd, bytes.subarray(start, bytes.byteLength - 8), durable, this.size);
+    } catch (e) {
+      this.restore(mark);
+      throw e;
+    }
+    this.size += bytes.byteLength - 8 - start;
     this.batches++;
+  }
+
+  /** The shard's committed extent (for {@link restore}). */
+  mark(): { size: number; batches: number } {
+    return { size: this.size, batches: this.batches };
+  }
+
+  /**
+   * Cuts the shard back to a {@link mark} (undoing the batches appended since).
+   * @throws the file system's error when the file cannot be truncated.
+   */
+  restore(mark: { size: number; batches: number }): void {
+    if (this.fd === undefined) throw new Error(`shard ${this.file} is closed`);
+    fs.ftruncateSync(this.fd, mark.size);
+    this.size = mark.size;
+    this.batches = mark.batches;
   }
 
   /** Closes the stream and rewrites the shard as an IPC file (Feather V2). */
@@ -256,32 +296,26 @@ export interface ShardScan {
   batches: number;
   /** Bytes of a torn trailing message (0 when the shard ends cleanly). */
   tornBytes: number;
-  /** Bytes ready for RecordBatchReader: the sealed file, or the complete stream prefix (schema + complete batches + EOS). */
+  /** Bytes ready for RecordBatchReader: the complete messages as a stream (schema + complete batches + EOS). */
   stream: Uint8Array;
 }
 
 /**
  * Reads a shard's message framing and keeps its complete messages: a torn trailing message (a
- * crash mid-write) is dropped and reported in `tornBytes`. Throws when the file is not an Arrow
- * IPC stream or file at all.
+ * crash mid-write) is dropped and reported in `tornBytes`. A sealed file is read the same way
+ * (its messages follow the 8-byte magic; the footer is not trusted), and must end cleanly.
+ * Every length is checked against the file before it is used, so a damaged shard cannot make
+ * the reader loop, allocate or read beyond the file.
+ * @throws RangeError naming the file when it is not an Arrow IPC stream or file at all, or a
+ * sealed file whose messages do not end in the end-of-stream marker (it is damaged, not torn).
  */
 export function scanShard(file: string): ShardScan {
   const raw = fs.readFileSync(file);
   const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   const isFile = raw.subarray(0, 6).equals(ARROW_MAGIC);
-  if (isFile) {
-    // A sealed shard (written whole, then renamed into place): the footer indexes its batches.
-    let reader: RecordBatchFileReader;
-    try {
-      reader = arrow().RecordBatchReader.from(bytes).open() as RecordBatchFileReader;
-      return { format: 'file', batches: reader.numRecordBatches, tornBytes: 0, stream: bytes };
-    } catch (e) {
-      throw new RangeError(`Expected a readable Arrow IPC file for ${file} but it is corrupt: ${(e as Error).message}`);
-    }
-  }
   const { Message, MessageHeader } = arrow();
-  let pos = 0;
-  const start = pos;
+  const start = isFile ? 8 : 0;
+  let pos = start;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let batches = 0;
   let complete = pos;
@@ -301,60 +335,144 @@ export function scanShard(file: string): ShardScan {
       break;
     }
     if (metaLen < 0 || pos + 8 + metaLen > bytes.byteLength) break;
+    const metadata = bytes.subarray(pos + 8, pos + 8 + metaLen);
+    // apache-arrow trusts the vector lengths inside the metadata: check they fit first.
+    if (!messageMetadataFits(metadata)) break;
     let msg: Message;
     try {
-      msg = Message.decode(bytes.subarray(pos + 8, pos + 8 + metaLen));
+      msg = Message.decode(metadata);
     } catch {
       break;
     }
-    const end = pos + 8 + metaLen + Number(msg.bodyLength);
+    const bodyLength = Number(msg.bodyLength);
+    // A negative or fractional body length would move `pos` backwards: never trust it.
+    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) break;
+    const end = pos + 8 + metaLen + bodyLength;
     if (end > bytes.byteLength) break;
-    if (msg.headerType === MessageHeader.Schema) sawSchema = true;
-    else if (msg.headerType === MessageHeader.RecordBatch) batches++;
+    // The spectra layout: one schema message (a sealed file keeps it in its footer instead),
+    // then record batches only.
+    if (msg.headerType === MessageHeader.Schema && !sawSchema && batches === 0) sawSchema = true;
+    else if (msg.headerType === MessageHeader.RecordBatch && (sawSchema || isFile)) batches++;
+    else break;
     pos = end;
     complete = end;
   }
-  if (!sawSchema)
+  if (isFile && !ended)
+    throw new RangeError(
+      `Expected a sealed Arrow IPC file for ${file} but its messages end at byte ${complete} of ${bytes.byteLength} without the end-of-stream marker (the shard is corrupt)`,
+    );
+  if (!sawSchema && !isFile)
     return { format: 'stream', batches: 0, tornBytes: bytes.byteLength - start, stream: new Uint8Array(0) };
-  const stream = new Uint8Array(complete - start + 8);
-  stream.set(bytes.subarray(start, complete));
-  stream.set([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], complete - start);
-  return { format: 'stream', batches, tornBytes: ended ? 0 : bytes.byteLength - complete, stream };
+  // The batches are decoded against the spectra schema itself, never one read from the file.
+  const head = sawSchema ? new Uint8Array(0) : schemaMessage();
+  const stream = new Uint8Array(head.byteLength + complete - start + 8);
+  stream.set(head);
+  stream.set(bytes.subarray(start, complete), head.byteLength);
+  stream.set([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], head.byteLength + complete - start);
+  return {
+    format: isFile ? 'file' : 'stream',
+    batches,
+    tornBytes: ended || isFile ? 0 : bytes.byteLength - complete,
+    stream,
+  };
 }
 
-/** Decodes the complete batches of a scanned shard into records (copies the values out). */
-export function readShardRecords(scan: ShardScan): ArrayRecord[][] {
+const DTYPE_NAMES = new Set(['float64', 'float32']);
+
+/** One decoded row, checked against the schema's promises (a corrupt shard gives a RangeError, not garbage). */
+function checkRecord(r: ArrayRecord, where: string): ArrayRecord {
+  const bad = (what: string, field: string, value: unknown): never => {
+    throw new RangeError(`${expected(what, `${field} of ${where}`, value)} (the shard is corrupt)`);
+  };
+  if (!Number.isInteger(r.session) || r.session < 0) bad('a session number ≥ 0', 'session', r.session);
+  if (!Number.isInteger(r.flush) || r.flush < 0) bad('a flush number ≥ 0', 'flush', r.flush);
+  if (typeof r.step !== 'number' || !Number.isFinite(r.step)) bad('a finite step', 'step', r.step);
+  for (const k of ['family', 'observable', 'name'] as const)
+    if (typeof r[k] !== 'string' || r[k].length === 0) bad('a non-empty string', k, r[k]);
+  if (!DTYPE_NAMES.has(r.dtype)) bad("'float64' or 'float32'", 'dtype', r.dtype);
+  if (!Number.isInteger(r.rows) || r.rows < 0) bad('a row count ≥ 0', 'rows', r.rows);
+  if (r.cols !== null && (!Number.isInteger(r.cols) || r.cols < 0)) bad('a column count ≥ 0 or null', 'cols', r.cols);
+  const want = r.rows * (r.cols ?? 1);
+  if (r.values.length !== want)
+    bad(`${want} values (rows ${r.rows} x cols ${r.cols ?? 1})`, 'values', `${r.values.length} values`);
+  return r;
+}
+
+/**
+ * Decodes the complete batches of a scanned shard into records (copies the values out). `file`
+ * names the shard in errors.
+ * @throws RangeError naming the file, batch and row when the bytes do not decode as the spectra
+ * schema or a row breaks it (a corrupt shard; the message framing alone cannot tell).
+ */
+export function readShardRecords(scan: ShardScan, file = 'shard'): ArrayRecord[][] {
   if (scan.stream.byteLength === 0) return [];
   const out: ArrayRecord[][] = [];
-  for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
-    const col = (name: string) => batch.getChild(name)!;
-    const session = col('session'),
-      flush = col('flush'),
-      step = col('step'),
-      family = col('family');
-    const observable = col('observable'),
-      name = col('name'),
-      dtype = col('dtype'),
-      rows = col('rows'),
-      cols = col('cols');
-    const values = col('values');
-    const recs: ArrayRecord[] = [];
-    for (let i = 0; i < batch.numRows; i++) {
-      const v = values.get(i) as { toArray(): Float64Array } | null;
-      recs.push({
-        session: session.get(i) as number,
-        flush: flush.get(i) as number,
-        step: step.get(i) as number,
-        family: family.get(i) as string,
-        observable: observable.get(i) as string,
-        name: name.get(i) as string,
-        dtype: dtype.get(i) as 'float64' | 'float32',
-        rows: rows.get(i) as number,
-        cols: cols.get(i) as number | null,
-        values: v ? Float64Array.from(v.toArray()) : new Float64Array(0),
-      });
+  let b = 0;
+  const want = schema().fields.map((f) => `${f.name}: ${String(f.type)}`);
+  try {
+    for (const batch of arrow().RecordBatchReader.from(scan.stream)) {
+      // The columns are read by name and type below: a schema that differs (a damaged shard's
+      // List<Null> values, say) would be decoded into garbage or an endless list of nulls.
+      const got = batch.schema.fields.map((f) => `${f.name}: ${String(f.type)}`);
+      const at = want.findIndex((w, i) => got[i] !== w);
+      if (at >= 0 || got.length !== want.length) {
+        const i = at >= 0 ? at : want.length;
+        throw new RangeError(
+          `Expected column ${i} of the spectra schema to be ${want[i] ?? 'absent'} in batch ${b} of ${file} but it is ${got[i] ?? 'missing'} (the shard is corrupt)`,
+        );
+      }
+      // Every row holds at least its two int32 keys: more rows than that is a lying length.
+      if (batch.numRows > scan.stream.byteLength / 8)
+        throw new RangeError(
+          `${expected(`at most ${Math.floor(scan.stream.byteLength / 8)} rows`, `batch ${b} of ${file}`, batch.numRows)} (the shard is corrupt)`,
+        );
+      const col = (name: string) => {
+        const c = batch.getChild(name);
+        if (!c)
+          throw new RangeError(
+            `${expected(`a '${name}' column`, `batch ${b} of ${file}`, 'none')} (the shard is corrupt)`,
+          );
+        return c;
+      };
+      const session = col('session'),
+        flush = col('flush'),
+        step = col('step'),
+        family = col('family');
+      const observable = col('observable'),
+        name = col('name'),
+        dtype = col('dtype'),
+        rows = col('rows'),
+        cols = col('cols');
+      const values = col('values');
+      const recs: ArrayRecord[] = [];
+      for (let i = 0; i < batch.numRows; i++) {
+        const v = values.get(i) as { toArray(): Float64Array } | null;
+        recs.push(
+          checkRecord(
+            {
+              session: session.get(i) as number,
+              flush: flush.get(i) as number,
+              step: step.get(i) as number,
+              family: family.get(i) as string,
+              observable: observable.get(i) as string,
+              name: name.get(i) as string,
+              dtype: dtype.get(i) as 'float64' | 'float32',
+              rows: rows.get(i) as number,
+              cols: cols.get(i) as number | null,
+              values: v ? Float64Array.from(v.toArray()) : new Float64Array(0),
+            },
+            `row ${i} of batch ${b} of ${file}`,
+          ),
+        );
+      }
+      out.push(recs);
+      b++;
     }
-    out.push(recs);
+  } catch (e) {
+    if (e instanceof RangeError && e.message.endsWith('(the shard is corrupt)')) throw e;
+    throw new RangeError(
+      `Expected Arrow record batches of the spectra schema in ${file} but batch ${b} does not decode (the shard is corrupt): ${(e as Error)?.message ?? String(e)}`,
+    );
   }
   return out;
 }
@@ -368,7 +486,14 @@ export function sealShard(file: string): number {
   const scan = scanShard(file);
   if (scan.format === 'file') return scan.batches;
   const { RecordBatchFileWriter, RecordBatchReader } = arrow();
-  const batches = scan.stream.byteLength === 0 ? [] : [...RecordBatchReader.from(scan.stream)];
+  let batches: RecordBatch[];
+  try {
+    batches = scan.stream.byteLength === 0 ? [] : [...RecordBatchReader.from(scan.stream)];
+  } catch (e) {
+    throw new RangeError(
+      `Expected Arrow record batches of the spectra schema in ${file} but they do not decode (the shard is corrupt): ${(e as Error)?.message ?? String(e)}`,
+    );
+  }
   if (batches.length === 0) {
     // No complete batch (a session that never flushed): a file with the schema and no batch.
     const w = new RecordBatchFileWriter();

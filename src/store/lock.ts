@@ -56,8 +56,8 @@ export function acquireLock(dir: string, session: number): LockInfo {
   const file = path.join(dir, LOCK_FILE);
   const info: LockInfo = { pid: process.pid, hostname: os.hostname(), session, startedAt: new Date().toISOString() };
   const tmp = tempName(file);
-  fs.writeFileSync(tmp, JSON.stringify(info));
   try {
+    fs.writeFileSync(tmp, JSON.stringify(info));
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         fs.linkSync(tmp, file);

@@ -137,8 +137,23 @@ export async function readNpy(file: string): Promise<NdArray> {
  */
 export function parseNpz(bytes: Uint8Array, name = '.npz bytes'): Record<string, NdArray> {
   let entries: Record<string, Uint8Array>;
+  // The sizes in a zip's directory are claims: fflate allocates the claimed size before it
+  // inflates, so a lying header could ask for gigabytes. Deflate expands at most 1032:1 and a
+  // stored entry not at all; entries cannot outnumber the 46-byte directory records.
+  let seen = 0;
+  const filter = (f: { name: string; size: number; originalSize: number; compression: number }): boolean => {
+    if (++seen > bytes.byteLength / 46)
+      throw new RangeError(`more entries than the ${bytes.byteLength}-byte archive can hold`);
+    if (!f.name.endsWith('.npy')) return false;
+    const bound = f.compression === 0 ? f.size : 1032 * f.size + 1024;
+    if (f.originalSize > bound || f.size > bytes.byteLength)
+      throw new RangeError(
+        `entry ${f.name} claims ${f.originalSize} bytes from ${f.size} compressed (${f.compression === 0 ? 'stored' : 'deflate'}), more than its data can hold`,
+      );
+    return true;
+  };
   try {
-    entries = unzipSync(bytes, { filter: (f) => f.name.endsWith('.npy') });
+    entries = unzipSync(bytes, { filter });
   } catch (e) {
     fail('a zip archive of .npy files (.npz)', name, `bytes that do not unzip (${(e as Error).message})`);
   }

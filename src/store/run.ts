@@ -19,7 +19,14 @@ import { checkMat, type Mat } from '../matrix.js';
 import { packageRoot } from '../native.js';
 import { nativeInfo } from '../linalg/index.js';
 import { checkNumber, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import { expectedPath, syncDir, writeAllAsync, writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
+import {
+  expectedPath,
+  fileSystemError,
+  syncDir,
+  writeAllAsync,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+} from './atomic.js';
 import {
   loadArrow,
   readShardRecords,
@@ -30,7 +37,7 @@ import {
   type ShardScan,
 } from './arrow.js';
 import { decodeLine, encodeLine, NONFINITE_KEY } from './jsonl.js';
-import { acquireLock, LOCK_FILE, lockHeld, readLock, releaseLock, type LockInfo } from './lock.js';
+import { acquireLock, LOCK_FILE, lockHeld, pidAlive, readLock, releaseLock, type LockInfo } from './lock.js';
 import type {
   ArrayFilter,
   CloseOptions,
@@ -61,9 +68,13 @@ export function shardName(session: number): string {
   return `spectra-${String(session).padStart(3, '0')}.arrow`;
 }
 const SHARD_RE = /^spectra-(\d+)\.arrow$/;
+/** Temp names of atomic.ts tempName: .<file>.<pid>.<n>.tmp */
+const TEMP_RE = /^\..+\.(\d+)\.\d+\.tmp$/;
 
 const RESERVED = new Set(['step', 'family', 'observable', 'session', 'flush', NONFINITE_KEY]);
 const FAMILIES: readonly Family[] = ['omd', 'weights'];
+const LINE_FAMILIES = new Set<string>([...FAMILIES, 'logs']);
+const STATUSES = new Set<string>(['running', 'finished', 'failed', 'interrupted']);
 
 function requireJson(): NodeJS.Require {
   return createRequire(path.join(packageRoot, 'package.json'));
@@ -116,7 +127,7 @@ function readMeta(dir: string): RunMeta {
           (fs.existsSync(dir) ? ` (it has no ${RUN_FILE})` : ' (it does not exist)'),
       );
     }
-    throw e;
+    throw fileSystemError(e, `a readable ${RUN_FILE}`, 'dir', dir);
   }
   let meta: RunMeta;
   try {
@@ -127,6 +138,22 @@ function readMeta(dir: string): RunMeta {
   if (meta?.format !== 'specdyn-run')
     throw new SpecdynError(expected(`a specdyn run.json (format 'specdyn-run')`, file, meta?.format));
   if (meta.formatVersion !== 1) throw new SpecdynError(expected('run format version 1', file, meta.formatVersion));
+  // The fields the store itself reads: a damaged run.json is named here, not met as a TypeError later.
+  if (!STATUSES.has(meta.status as string))
+    throw new SpecdynError(
+      expected('a run status (running, finished, failed, interrupted)', `status of ${file}`, meta.status),
+    );
+  if (
+    !Array.isArray(meta.sessions) ||
+    !meta.sessions.every((x) => x !== null && typeof x === 'object' && Number.isInteger(x.id) && x.id >= 0)
+  )
+    throw new SpecdynError(expected('an array of sessions with integer ids', `sessions of ${file}`, meta.sessions));
+  if (meta.meta === null || typeof meta.meta !== 'object' || Array.isArray(meta.meta))
+    throw new SpecdynError(expected('an object', `meta of ${file}`, meta.meta));
+  if (meta.columns === null || typeof meta.columns !== 'object' || Array.isArray(meta.columns))
+    throw new SpecdynError(expected('an object', `columns of ${file}`, meta.columns));
+  if (typeof meta.timings?.writeSeconds !== 'number' || typeof meta.timings.flushSeconds !== 'number')
+    throw new SpecdynError(expected('timings { writeSeconds, flushSeconds }', `timings of ${file}`, meta.timings));
   return meta;
 }
 
@@ -201,7 +228,14 @@ function parseSteps(dir: string, batches: Map<number, number>): ParsedLines {
   for (const line of lines) {
     if (line.length === 0) continue;
     const rec = decodeLine(line);
-    if (!rec || typeof rec.session !== 'number' || typeof rec.flush !== 'number' || typeof rec.step !== 'number') {
+    if (
+      !rec ||
+      typeof rec.session !== 'number' ||
+      typeof rec.flush !== 'number' ||
+      typeof rec.step !== 'number' ||
+      !LINE_FAMILIES.has(rec.family as string) ||
+      (rec.family === 'logs' ? rec.observable !== null : typeof rec.observable !== 'string')
+    ) {
       corrupt++;
       continue;
     }
@@ -219,8 +253,21 @@ function parseSteps(dir: string, batches: Map<number, number>): ParsedLines {
 }
 
 /** Seals stream shards and drops uncommitted/torn lines; the caller holds the lock. */
+/**
+ * Removes the temp files of writers killed mid-replace (a dead pid; the caller holds the lock).
+ * A live pid's are left alone: a contender for the lock writes its temp lock file before it
+ * tries to link it.
+ */
+function removeStaleTemps(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const t = TEMP_RE.exec(name);
+    if (t && Number(t[1]) !== process.pid && !pidAlive(Number(t[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 function recover(dir: string, meta: RunMeta): string[] {
   const problems: string[] = [];
+  removeStaleTemps(dir);
   for (const name of fs.readdirSync(dir)) {
     const m = SHARD_RE.exec(name);
     if (!m) continue;
@@ -343,6 +390,13 @@ function checkSnapshot(snapshot: unknown): PendingSnapshot {
   return { step, lines, arrays };
 }
 
+/** "steps 3–7" / "step 3" for messages about a batch of snapshots. */
+function stepRange(batch: readonly PendingSnapshot[]): string {
+  const first = batch[0]!.step,
+    last = batch[batch.length - 1]!.step;
+  return batch.length === 1 ? `step ${first}` : `steps ${first}–${last}`;
+}
+
 class Writer implements RunWriter {
   readonly dir: string;
   readonly session: number;
@@ -359,6 +413,8 @@ class Writer implements RunWriter {
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
   private metaDirty = false;
+  /** Set when a failed flush could not be undone: the writer refuses further writes. */
+  private broken: SpecdynError | undefined;
 
   constructor(dir: string, meta: RunMeta, session: number, lock: LockInfo, durable: boolean) {
     this.dir = dir;
@@ -368,7 +424,12 @@ class Writer implements RunWriter {
     this.durable = durable;
     this.baseWriteSeconds = meta.timings.writeSeconds;
     this.stepsFd = fs.openSync(path.join(dir, STEPS_FILE), 'a');
-    this.shard = new ShardWriter(path.join(dir, shardName(session)));
+    try {
+      this.shard = new ShardWriter(path.join(dir, shardName(session)));
+    } catch (e) {
+      fs.closeSync(this.stepsFd);
+      throw e;
+    }
   }
 
   get pending(): number {
@@ -379,8 +440,13 @@ class Writer implements RunWriter {
     return this.done;
   }
 
-  append(snapshot: Snapshot): void {
+  private checkOpen(): void {
+    if (this.broken) throw this.broken;
     if (this.closed) throw new SpecdynError(`Expected an open run writer for ${this.dir} but it is closed`);
+  }
+
+  append(snapshot: Snapshot): void {
+    this.checkOpen();
     const p = checkSnapshot(snapshot);
     if (p.step <= this.lastStep)
       throw new RangeError(
@@ -391,7 +457,7 @@ class Writer implements RunWriter {
   }
 
   setMeta(patch: Record<string, unknown>): void {
-    if (this.closed) throw new SpecdynError(`Expected an open run writer for ${this.dir} but it is closed`);
+    this.checkOpen();
     Object.assign(this.meta.meta, jsonClone(checkObject(patch, 'patch'), 'patch'));
     this.metaDirty = true;
   }
@@ -402,29 +468,84 @@ class Writer implements RunWriter {
     return run;
   }
 
+  /**
+   * One flush, all or nothing: if any write fails (a full disk, a read-only remount, an I/O
+   * error), steps.jsonl and the shard are cut back to their length before the flush, run.json
+   * keeps its previous counters, the snapshots go back to the front of the queue (a later flush
+   * or close retries them) and the error names the steps and the cause. Only when the cut-back
+   * itself fails is the writer broken (further writes refused; the next session's recovery drops
+   * the partial flush).
+   */
   private async flushNow(): Promise<void> {
+    if (this.broken) throw this.broken;
     if (this.queue.length === 0) {
-      if (this.metaDirty) await this.saveMeta();
+      if (this.metaDirty) {
+        try {
+          await this.saveMeta();
+        } catch (e) {
+          this.metaDirty = true;
+          throw fileSystemError(e, `a writable ${RUN_FILE}`, 'the run metadata', path.join(this.dir, RUN_FILE));
+        }
+      }
       return;
     }
     const t0 = performance.now();
     const batch = this.queue;
     this.queue = [];
-    const flush = this.shard.count;
-    const text = batch
-      .flatMap((p) => p.lines.map((l) => encodeLine({ ...l, session: this.session, flush }) + '\n'))
-      .join('');
-    await writeAllAsync(this.stepsFd, Buffer.from(text, 'utf8'), this.durable);
-    await this.shard.append(
-      batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))),
-      this.durable,
-    );
-    this.done += batch.length;
     const s = this.meta.sessions[this.meta.sessions.length - 1]!;
-    s.flushes = this.shard.count;
-    s.snapshots = this.done;
-    this.meta.timings.flushSeconds += (performance.now() - t0) / 1000;
-    await this.saveMeta();
+    const before = {
+      steps: fs.fstatSync(this.stepsFd).size,
+      shard: this.shard.mark(),
+      flushes: s.flushes,
+      snapshots: s.snapshots,
+      flushSeconds: this.meta.timings.flushSeconds,
+      metaDirty: this.metaDirty,
+    };
+    const flush = this.shard.count;
+    let stage = STEPS_FILE;
+    try {
+      const text = batch
+        .flatMap((p) => p.lines.map((l) => encodeLine({ ...l, session: this.session, flush }) + '\n'))
+        .join('');
+      await writeAllAsync(this.stepsFd, Buffer.from(text, 'utf8'), this.durable);
+      stage = shardName(this.session);
+      await this.shard.append(
+        batch.flatMap((p) => p.arrays.map((a) => ({ ...a, session: this.session, flush }))),
+        this.durable,
+      );
+      s.flushes = this.shard.count;
+      s.snapshots = this.done + batch.length;
+      this.meta.timings.flushSeconds += (performance.now() - t0) / 1000;
+      stage = RUN_FILE;
+      await this.saveMeta();
+    } catch (e) {
+      this.queue = batch.concat(this.queue);
+      s.flushes = before.flushes;
+      s.snapshots = before.snapshots;
+      this.meta.timings.flushSeconds = before.flushSeconds;
+      this.metaDirty = before.metaDirty;
+      const what = `${batch.length} snapshot(s) (${stepRange(batch)}) committed to ${this.dir}`;
+      try {
+        fs.ftruncateSync(this.stepsFd, before.steps);
+        this.shard.restore(before.shard);
+      } catch (undo) {
+        this.broken = new SpecdynError(
+          `Expected ${what} but writing ${stage} failed (${(e as Error).message}) and cutting the files back failed too ` +
+            `(${(undo as Error).message}): this writer refuses further writes; whether these snapshots were committed is ` +
+            `decided by the files (createRun or repairRun on the directory recovers it)`,
+          { cause: e },
+        );
+        throw this.broken;
+      }
+      throw fileSystemError(
+        e,
+        `${what}, but writing ${stage} failed`,
+        'the run directory',
+        this.dir,
+        `; nothing of this flush was committed and its snapshots stay pending: free the cause and flush() again, or close()`,
+      );
+    }
+    this.done += batch.length;
   }
 
   private async saveMeta(): Promise<void> {
@@ -439,29 +560,54 @@ class Writer implements RunWriter {
     const status = checkOneOf(options.status ?? 'finished', 'status', ['finished', 'failed', 'interrupted']);
     if (this.closed) return;
     this.closed = true;
+    // Every step below runs whatever failed before it: the lock is always released, the shard
+    // sealed if it can be, and the first failure is rethrown at the end.
+    let failure: unknown;
     try {
       await this.flush();
-    } finally {
+    } catch (e) {
+      failure = e;
+    }
+    try {
       fs.closeSync(this.stepsFd);
+    } catch {
+      // nothing left to lose on a descriptor being closed
+    }
+    try {
       this.shard.seal();
+    } catch (e) {
+      this.shard.abandon();
+      // The shard stays an IPC stream with its complete batches: readers and the next session cope.
+      failure ??= fileSystemError(e, 'a shard sealed as an Arrow IPC file', 'the run directory', this.dir);
+    }
+    try {
       const now = new Date().toISOString();
       const s = this.meta.sessions[this.meta.sessions.length - 1]!;
-      s.status = status;
+      const lost = this.queue.length;
+      const final = lost > 0 ? 'failed' : status;
+      s.status = final;
       s.endedAt = now;
-      this.meta.status = status;
+      this.meta.status = final;
       this.meta.finishedAt = now;
       this.meta.error =
-        options.error === undefined
-          ? null
-          : options.error instanceof Error
-            ? options.error.message
-            : String(options.error);
+        lost > 0
+          ? `${lost} snapshot(s) could not be committed: ${(failure as Error).message}`
+          : options.error === undefined
+            ? null
+            : options.error instanceof Error
+              ? options.error.message
+              : String(options.error);
+      await this.saveMeta();
+    } catch (e) {
+      failure ??= fileSystemError(e, `a writable ${RUN_FILE}`, 'the run metadata', path.join(this.dir, RUN_FILE));
+    } finally {
       try {
-        await this.saveMeta();
-      } finally {
         releaseLock(this.dir, this.lock);
+      } catch (e) {
+        failure ??= fileSystemError(e, 'a removable writer lock', 'the run directory', this.dir);
       }
     }
+    if (failure !== undefined) throw failure;
   }
 }
 
@@ -483,7 +629,27 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
   const extra = options.meta === undefined ? {} : jsonClone(checkObject(options.meta, 'meta'), 'meta');
   const seed = options.seed === undefined || options.seed === null ? null : checkNumber(options.seed, 'seed');
   await loadArrow();
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    return await openSession(dir, options, config, extra, seed);
+  } catch (e) {
+    throw fileSystemError(e, 'a writable run directory', 'dir', dir);
+  }
+}
+
+/** mkdir -p, but with the real cause: a recursive mkdir reports ENOENT on a read-only file system. */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw e;
+    fs.mkdirSync(dir, { recursive: true });
+  }
+}
+
+/** What a new session on `dir` would be: a restart (run.json present) and its session number. */
+function survey(dir: string): { exists: boolean; session: number } {
   const runFile = path.join(dir, RUN_FILE);
   const exists = fs.existsSync(runFile);
   if (!exists) {
@@ -495,17 +661,57 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
       );
     }
   }
-  let meta: RunMeta | undefined = exists ? readMeta(dir) : undefined;
+  const meta = exists ? readMeta(dir) : undefined;
   const shardIds = fs
     .readdirSync(dir)
     .map((n) => SHARD_RE.exec(n))
     .filter((m) => m)
     .map((m) => Number(m![1]));
-  const session = Math.max(-1, ...shardIds, ...(meta?.sessions.map((s) => s.id) ?? [])) + 1;
-  const lock = acquireLock(dir, session);
+  return { exists, session: Math.max(-1, ...shardIds, ...(meta?.sessions.map((s) => s.id) ?? [])) + 1 };
+}
+
+async function openSession(
+  dir: string,
+  options: CreateRunOptions,
+  config: unknown,
+  extra: Record<string, unknown>,
+  seed: number | null,
+): Promise<RunWriter> {
+  makeDir(dir);
+  const runFile = path.join(dir, RUN_FILE);
+  // The lock names the session, so the directory is surveyed before it is taken, and again
+  // under it: a writer that finished in between (its run.json now present, or a newer shard)
+  // makes this one start over as a restart instead of writing a second session 0 over it.
+  let lock: LockInfo | undefined;
+  let exists = false,
+    session = 0;
+  for (let attempt = 0; lock === undefined; attempt++) {
+    const before = survey(dir);
+    const held = acquireLock(dir, before.session);
+    let after: { exists: boolean; session: number };
+    try {
+      after = survey(dir);
+    } catch (e) {
+      releaseLock(dir, held);
+      throw e;
+    }
+    if (after.exists === before.exists && after.session === before.session) {
+      lock = held;
+      exists = after.exists;
+      session = after.session;
+    } else {
+      releaseLock(dir, held);
+      if (attempt >= 4)
+        throw new SpecdynError(
+          `Expected to open a writer session on run directory ${dir} but other writers kept changing it`,
+        );
+    }
+  }
+  let meta: RunMeta | undefined;
   try {
-    if (meta) {
-      meta = readMeta(dir); // re-read under the lock
+    if (!exists) removeStaleTemps(dir); // a writer killed before it wrote run.json
+    if (exists) {
+      meta = readMeta(dir);
       if (config !== undefined && meta.config !== undefined && meta.config !== null && !sameJson(config, meta.config)) {
         throw new SpecdynError(
           expected(
@@ -583,16 +789,23 @@ export async function createRun(dir: string, options: CreateRunOptions = {}): Pr
  * its stream shards as Arrow IPC files (dropping a torn trailing batch), removes torn and
  * uncommitted lines from steps.jsonl, marks run.json `interrupted`. Afterwards pandas/polars
  * read every shard as a Feather/IPC file. Returns what it dropped (empty when nothing).
- * @throws SpecdynError for a directory that is not a run or a live writer.
+ * @throws SpecdynError for a directory that is not a run, a live writer, or a directory it cannot
+ * write (read-only, full: the message names the cause); RangeError for a shard that is corrupt
+ * beyond a torn tail.
  */
 export async function repairRun(dir: string): Promise<string[]> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(expected('a directory path', 'dir', dir));
   await loadArrow();
-  const meta0 = readMeta(dir);
-  const lock = acquireLock(dir, meta0.sessions.length > 0 ? meta0.sessions[meta0.sessions.length - 1]!.id : 0);
   try {
-    return recover(dir, readMeta(dir));
-  } finally {
-    releaseLock(dir, lock);
+    const meta0 = readMeta(dir);
+    const lock = acquireLock(dir, meta0.sessions.length > 0 ? meta0.sessions[meta0.sessions.length - 1]!.id : 0);
+    try {
+      return recover(dir, readMeta(dir));
+    } finally {
+      releaseLock(dir, lock);
+    }
+  } catch (e) {
+    throw fileSystemError(e, 'a writable run directory', 'dir', dir);
   }
 }
 
@@ -705,8 +918,8 @@ export class Run {
 
   private loadArrays(): StoredArray[] {
     const all: StoredArray[] = [];
-    for (const [, { scan }] of [...this.scans].sort((a, b) => a[0] - b[0])) {
-      for (const batch of readShardRecords(scan)) {
+    for (const [, { file, scan }] of [...this.scans].sort((a, b) => a[0] - b[0])) {
+      for (const batch of readShardRecords(scan, file)) {
         for (const r of batch) {
           const data = r.dtype === 'float32' ? Float32Array.from(r.values) : r.values;
           const value: StoredArrayValue = r.cols === null ? data : { data, rows: r.rows, cols: r.cols };
@@ -743,15 +956,23 @@ function supersede<T extends { step: number }>(recs: T[], key: (r: T) => string,
  * Reads run directory `dir`: run.json, the committed lines of steps.jsonl and the shards'
  * complete batches. A torn last JSONL line or Arrow batch (a crash mid-write) is skipped and
  * reported in `problems`; the run is then reported unfinished (`interrupted`).
- * @throws SpecdynError when `dir` is not a specdyn run directory (no or invalid run.json).
+ * @throws SpecdynError when `dir` is not a specdyn run directory (no or invalid run.json) or cannot
+ * be read (the message names the cause); RangeError for a shard that is not Arrow IPC at all.
+ * {@link Run.arrays} throws RangeError naming the shard when a batch does not decode.
  */
 export async function openRun(dir: string): Promise<Run> {
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(expected('a directory path', 'dir', dir));
   await loadArrow();
-  const meta = readMeta(dir);
-  const status = effectiveStatus(dir, meta);
-  const { batches, scans, problems } = scanShards(dir);
-  const parsed = parseSteps(dir, batches);
+  let meta: RunMeta, status: RunStatus, committed: Committed, parsed: ParsedLines;
+  try {
+    meta = readMeta(dir);
+    status = effectiveStatus(dir, meta);
+    committed = scanShards(dir);
+    parsed = parseSteps(dir, committed.batches);
+  } catch (e) {
+    throw fileSystemError(e, 'a readable run directory', 'dir', dir);
+  }
+  const { scans, problems } = committed;
   const lines = parsed.records.map((r) => r as StepRow);
   for (const l of lines) delete (l as Record<string, Scalar>).flush;
   const rows = supersede(
