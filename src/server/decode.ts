@@ -48,7 +48,10 @@ const RAW_DTYPES: Record<string, 'f4' | 'f8'> = {
   F64: 'f8',
 };
 
-type ParamKind = { kind: 'bool' } | { kind: 'number' | 'int'; min?: number; max?: number } | { kind: 'choice'; choices: readonly string[] };
+type ParamKind =
+  | { kind: 'bool' }
+  | { kind: 'number' | 'int'; min?: number; max?: number }
+  | { kind: 'choice'; choices: readonly string[] };
 
 const COMMON_PARAMS: Record<string, ParamKind> = {
   format: { kind: 'choice', choices: ['auto', 'npy', 'safetensors', 'raw'] },
@@ -121,7 +124,10 @@ function value(key: string, text: string, spec: ParamKind): string | number | bo
       case 'int': {
         const x = text.trim() === '' ? NaN : Number(text);
         if (Number.isNaN(x)) throw new RangeError(`Expected a number for ${param(key)} but received '${text}'`);
-        const bounds = { ...(spec.min !== undefined && { min: spec.min }), ...(spec.max !== undefined && { max: spec.max }) };
+        const bounds = {
+          ...(spec.min !== undefined && { min: spec.min }),
+          ...(spec.max !== undefined && { max: spec.max }),
+        };
         return spec.kind === 'int' ? checkInteger(x, param(key), bounds) : checkNumber(x, param(key), bounds);
       }
       case 'choice':
@@ -211,7 +217,8 @@ export function checkSize(kind: AnalysisKind, rows: number, cols: number, maxEle
     );
 }
 
-const startsWith = (b: Uint8Array, magic: number[]) => b.byteLength >= magic.length && magic.every((x, i) => b[i] === x);
+const startsWith = (b: Uint8Array, magic: number[]) =>
+  b.byteLength >= magic.length && magic.every((x, i) => b[i] === x);
 
 /** A body that looks like safetensors: an 8-byte length within the body, then a '{'. */
 function looksLikeSafetensors(b: Uint8Array): boolean {
@@ -256,7 +263,10 @@ export function decodeBody(kind: AnalysisKind, body: Uint8Array, q: ParsedQuery,
   }
   let arr: NdArray;
   try {
-    arr = format === 'npy' ? parseNpy(body, 'the .npy body') : pickTensor(parseSafetensors(body, 'the safetensors body').tensors, q.tensor);
+    arr =
+      format === 'npy'
+        ? parseNpy(body, 'the .npy body')
+        : pickTensor(parseSafetensors(body, 'the safetensors body').tensors, q.tensor);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw bad((err as Error).message);

@@ -18,7 +18,13 @@ export {
   type ServiceCounts,
   type HealthReport,
 } from './service.js';
-export { specdynRoutes, startServer, type SpecdynRoutesOptions, type ServeOptions, type RunningServer } from './fastify.js';
+export {
+  specdynRoutes,
+  startServer,
+  type SpecdynRoutesOptions,
+  type ServeOptions,
+  type RunningServer,
+} from './fastify.js';
 export { nodeHandler, nodeHealthHandler, disconnectSignal, sendResponse, type NodeHandler } from './node.js';
 export { HttpError } from './http-error.js';
 export { AdmissionQueue, type QueueState } from './queue.js';

@@ -205,7 +205,11 @@ export class AnalysisService {
 
   /** `GET /health` as a response. */
   healthResponse(): AnalysisResponse {
-    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(this.health()) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(this.health()),
+    };
   }
 
   /** `GET /columns` as a response: the column registries of both families (name, unit, dtype, doc). */
@@ -239,7 +243,8 @@ export class AnalysisService {
    * client has gone away the returned response is only for the counters: nobody reads it.
    */
   async handle(kind: AnalysisKind, request: AnalysisRequest): Promise<AnalysisResponse> {
-    if (kind !== 'weights' && kind !== 'omd') return errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`);
+    if (kind !== 'weights' && kind !== 'omd')
+      return errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`);
     if (this.closing) {
       this.counts.rejected++;
       return errorResponse(503, 'The service is shutting down; retry on another instance', { 'retry-after': '1' });
@@ -264,7 +269,11 @@ export class AnalysisService {
     }
   }
 
-  private async admitted(kind: AnalysisKind, request: AnalysisRequest, signal?: AbortSignal): Promise<AnalysisResponse> {
+  private async admitted(
+    kind: AnalysisKind,
+    request: AnalysisRequest,
+    signal?: AbortSignal,
+  ): Promise<AnalysisResponse> {
     const q = parseQuery(kind, request.query);
     const ct = request.headers['content-type'];
     const declared = contentLength(request.headers['content-length']);
@@ -281,7 +290,9 @@ export class AnalysisService {
     if (signal?.aborted) this.counts.abandoned++;
     else this.counts.served++;
     const head = JSON.stringify({ family: kind, format: input.format, shape: input.shape, dtype: input.dtype });
-    const arrays = q.arrays ? `,"arrays":${JSON.stringify(result.arrays, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v))}` : '';
+    const arrays = q.arrays
+      ? `,"arrays":${JSON.stringify(result.arrays, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v))}`
+      : '';
     return {
       status: 200,
       headers: { 'content-type': 'application/json; charset=utf-8' },
