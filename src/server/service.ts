@@ -14,7 +14,7 @@
  * where `row` has exactly the run store's columns ({@link WEIGHT_SPECTRUM_COLUMNS} or
  * {@link OMD_SNAPSHOT_COLUMNS}) and non-finite numbers are written as steps.jsonl writes them
  * (null, named in the row's `_nonfinite` map); with `?arrays=1` also `"arrays":{…}`. Errors:
- * `{"error":"<one line>","status":<code>}`.
+ * `{"error":"<one line>","status":<code>}`. A 200 carries `Server-Timing: queue;dur=<ms>, analysis;dur=<ms>`.
  */
 import { AbortError, LapackError, NoConvergenceError } from '../errors.js';
 import { defaultConcurrency } from '../concurrency.js';
@@ -280,12 +280,15 @@ export class AnalysisService {
     precheck(kind, q, Array.isArray(ct) ? ct[0] : ct, declared, this.limits.maxMatrixElements);
     const bytes = await readBody(request.body, this.limits.maxUploadBytes, declared);
     const input = decodeBody(kind, bytes, q, this.limits.maxMatrixElements);
-    const t0 = performance.now();
+    const queued = performance.now();
+    let started = queued;
     const result = await this.queue.run(() => {
+      started = performance.now();
       this.counts.started++;
       return analyze(kind, input, q.options);
     }, signal);
-    const seconds = (performance.now() - t0) / 1000;
+    const ended = performance.now();
+    const seconds = (ended - started) / 1000;
     this.ewmaSeconds = this.ewmaSeconds === 0 ? seconds : 0.8 * this.ewmaSeconds + 0.2 * seconds;
     if (signal?.aborted) this.counts.abandoned++;
     else this.counts.served++;
@@ -295,7 +298,11 @@ export class AnalysisService {
       : '';
     return {
       status: 200,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        // Time waiting for a running slot and time analysing, in ms (the Server-Timing header).
+        'server-timing': `queue;dur=${(started - queued).toFixed(1)}, analysis;dur=${(ended - started).toFixed(1)}`,
+      },
       body: `${head.slice(0, -1)},"row":${encodeLine(result.row)}${arrays}}`,
     };
   }

@@ -1,0 +1,226 @@
+// Load benchmark of `specdyn serve` (docs/server.md, docs/performance.md "Serving under load").
+// For each payload — a 500 x 500 float32 weight matrix (raw, POST /v1/weights) and a 1000 x 256
+// float32 representation snapshot (.npy, POST /v1/omd) — and each of 1, 8 and 64 concurrent
+// clients, a fresh server process (`specdyn serve`, maxConcurrent = hardware threads, queue =
+// 4 x that) is loaded for a fixed time by undici clients on loopback. Each client posts, waits
+// for the answer, and on 429/503 sleeps for Retry-After before its next post (a well-behaved
+// client; SPECDYN_SERVE_BACKOFF=0 retries at once instead).
+//
+// Reported per cell: requests/s answered 200, p50/p99 latency of the 200s, counts by status,
+// errors (5xx other than 503, and transport failures), the deepest queue seen on /v1/health,
+// the server's peak RSS (VmHWM from /proc), and three checks: throughput at 64 ≥ at 8 (no
+// collapse), p99 ≤ (queueLength/maxConcurrent + 2) x the p99 analysis time s the server reported
+// in Server-Timing (the FIFO bound: at most s until a running analysis ends, (queueLength − 1)/
+// maxConcurrent x s for the requests queued ahead, s for its own; upload and client time are not
+// in it), peak RSS ≤ the documented ceiling.
+//
+// SPECDYN_SERVE_SECONDS (default 8) sets the time per cell.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { benchDir, gaussian } from './lib.mjs';
+
+const BIN = path.join(benchDir, '..', 'dist', 'cli', 'main.js');
+const SECONDS = Number(process.env.SPECDYN_SERVE_SECONDS ?? 8);
+const BACKOFF = process.env.SPECDYN_SERVE_BACKOFF !== '0';
+const CLIENTS = [1, 8, 64];
+const MIB = 1024 * 1024;
+
+/** The documented RSS ceiling (docs/server.md "Memory"): base + places x per-request + running x workspace. */
+function rssCeiling({ maxConcurrent, queueLength }, uploadBytes, workspaceBytes) {
+  return 256 * MIB + (maxConcurrent + queueLength) * 4 * uploadBytes + maxConcurrent * workspaceBytes;
+}
+
+function npyBytes(data, rows, cols) {
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  dict = `${dict.padEnd(total - 11, ' ')}\n`;
+  const pre = Buffer.alloc(10);
+  pre.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  pre.writeUInt16LE(dict.length, 8);
+  return Buffer.concat([pre, Buffer.from(dict, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+const PAYLOADS = (() => {
+  const w = gaussian(500, 500, 11, Float32Array);
+  const reps = gaussian(1000, 256, 12, Float32Array);
+  return [
+    {
+      name: 'weights 500x500',
+      path: '/v1/weights?shape=500x500&dtype=float32',
+      body: Buffer.from(w.data.buffer),
+      // svdvals of 500 x 500 in float64: the copy, the matrix LAPACK overwrites, work space.
+      workspace: 6 * 500 * 500 * 8,
+    },
+    {
+      name: 'omd 1000x256',
+      path: '/v1/omd',
+      body: npyBytes(reps.data, 1000, 256),
+      // the float64 copy, the 1000 x 1000 distance matrix, eigh's copy, vectors and work space.
+      workspace: 6 * 1000 * 1000 * 8,
+    },
+  ];
+})();
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Starts `specdyn serve --port 0 --json` in a child process; resolves with its URL and pid. */
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
+      out += d;
+      try {
+        const doc = JSON.parse(out);
+        resolve({ child, url: doc.url, origin: new URL(doc.url).origin, limits: doc.limits });
+      } catch {
+        // not all of it yet
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`specdyn serve exited (${code}): ${err}`)));
+  });
+}
+
+function stopServer(child) {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', () => resolve());
+    child.kill('SIGINT');
+  });
+}
+
+function peakRss(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function loadCell(payload, clients) {
+  const srv = await startServer();
+  const pool = new Pool(srv.origin, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
+  const latencies = [];
+  const analysis = [];
+  const statuses = {};
+  let transport = 0;
+  let maxWaiting = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const request = async () => {
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({
+        path: payload.path,
+        method: 'POST',
+        body: payload.body,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(payload.body.length) },
+      });
+      await res.body.text();
+      const ms = performance.now() - t0;
+      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      if (res.statusCode === 200) {
+        latencies.push(ms);
+        const m = /analysis;dur=([\d.]+)/.exec(String(res.headers['server-timing']));
+        if (m) analysis.push(Number(m[1]));
+      }
+      return res.statusCode === 429 || res.statusCode === 503 ? Number(res.headers['retry-after'] ?? 1) : 0;
+    } catch {
+      transport++;
+      return 0.1;
+    }
+  };
+  const client = async () => {
+    while (performance.now() < deadline) {
+      const wait = await request();
+      if (wait > 0 && BACKOFF) await sleep(Math.min(wait * 1000, Math.max(0, deadline - performance.now())));
+    }
+  };
+  const poller = (async () => {
+    while (performance.now() < deadline) {
+      try {
+        const res = await fetch(`${srv.url}/health`);
+        const h = await res.json();
+        maxWaiting = Math.max(maxWaiting, h.queue.waiting);
+      } catch {
+        // the poller is best effort
+      }
+      await sleep(200);
+    }
+  })();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, client));
+  const elapsed = (performance.now() - t0) / 1000;
+  await poller;
+  const rss = peakRss(srv.child.pid);
+  await pool.close();
+  await stopServer(srv.child);
+  latencies.sort((a, b) => a - b);
+  analysis.sort((a, b) => a - b);
+  const errors5xx = Object.entries(statuses)
+    .filter(([s]) => Number(s) >= 500 && Number(s) !== 503)
+    .reduce((a, [, n]) => a + n, 0);
+  const limits = srv.limits;
+  return {
+    payload: payload.name,
+    clients,
+    rps: (statuses[200] ?? 0) / elapsed,
+    p50_ms: percentile(latencies, 0.5),
+    p99_ms: percentile(latencies, 0.99),
+    analysis_p99_ms: percentile(analysis, 0.99),
+    ok: statuses[200] ?? 0,
+    r429: statuses[429] ?? 0,
+    r503: statuses[503] ?? 0,
+    other4xx: Object.entries(statuses)
+      .filter(([s]) => Number(s) >= 400 && Number(s) < 500 && Number(s) !== 429)
+      .reduce((a, [, n]) => a + n, 0),
+    errors: errors5xx + transport,
+    max_waiting: maxWaiting,
+    peak_rss_mib: rss / MIB,
+    ceiling_mib: rssCeiling(limits, payload.body.length, payload.workspace) / MIB,
+    p99_bound_ms: (limits.queueLength / limits.maxConcurrent + 2) * percentile(analysis, 0.99),
+  };
+}
+
+export async function run() {
+  const rows = [];
+  const notes = [];
+  const load0 = os.loadavg()[0];
+  for (const payload of PAYLOADS) {
+    for (const clients of CLIENTS) {
+      const r = await loadCell(payload, clients);
+      rows.push(r);
+    }
+  }
+  const load1 = os.loadavg()[0];
+  for (const payload of PAYLOADS) {
+    const cells = rows.filter((r) => r.payload === payload.name);
+    const at8 = cells.find((r) => r.clients === 8);
+    const at64 = cells.find((r) => r.clients === 64);
+    notes.push(
+      `${payload.name}: throughput at 64 clients / at 8 = ${(at64.rps / at8.rps).toFixed(3)} (${at64.rps >= at8.rps ? 'no collapse' : 'LOWER at 64'})`,
+    );
+    for (const r of cells) {
+      notes.push(
+        `${payload.name}, ${r.clients} clients: p99 ${r.p99_ms.toFixed(0)} ms vs bound (queue/concurrent + 2) x p99 analysis = ${r.p99_bound_ms.toFixed(0)} ms (${r.p99_ms <= r.p99_bound_ms ? 'within' : 'OVER'}); peak RSS ${r.peak_rss_mib.toFixed(0)} MiB vs ceiling ${r.ceiling_mib.toFixed(0)} MiB (${r.peak_rss_mib <= r.ceiling_mib ? 'under' : 'OVER'}); 5xx/transport errors ${r.errors}`,
+      );
+    }
+  }
+  notes.push(
+    `${SECONDS} s per cell, clients ${BACKOFF ? 'honour Retry-After' : 'retry at once'}; load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after, on ${os.cpus().length} cores (the figures are as noisy as that load).`,
+  );
+  return { title: `specdyn serve under load (${SECONDS} s per cell, loopback)`, rows, notes };
+}
