@@ -15,6 +15,7 @@ interface ServeFlags {
   maxConcurrent?: string;
   queue?: string;
   threads?: string;
+  requestTimeout?: string;
 }
 
 const UNITS: Record<string, number> = {
@@ -62,6 +63,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--max-concurrent <n>', 'analyses running at once (default: hardware threads)')
     .option('--queue <n>', 'requests admitted beyond the running ones (default 4 x max-concurrent); beyond: 429')
     .option('--threads <n>', 'BLAS threads of large operations (setThreads; default: as configured)')
+    .option('--request-timeout <seconds>', 'longest time a request may take to arrive in full (default 120)')
     .addHelpText(
       'after',
       examples([
@@ -83,6 +85,9 @@ export function registerServe(program: Command, context: CliContext): void {
           maxConcurrent: parseCount(flags.maxConcurrent, '--max-concurrent', 1),
         }),
         ...(flags.queue !== undefined && { queueLength: parseCount(flags.queue, '--queue', 0) }),
+        ...(flags.requestTimeout !== undefined && {
+          requestTimeoutMs: 1000 * parseCount(flags.requestTimeout, '--request-timeout', 1),
+        }),
       };
       if (options.port > 65535)
         throw new UsageError(`Expected a port in [0, 65535] for --port but received ${options.port}`);

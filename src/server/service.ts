@@ -14,7 +14,7 @@
  * where `row` has exactly the run store's columns ({@link WEIGHT_SPECTRUM_COLUMNS} or
  * {@link OMD_SNAPSHOT_COLUMNS}) and non-finite numbers are written as steps.jsonl writes them
  * (null, named in the row's `_nonfinite` map); with `?arrays=1` also `"arrays":{…}`. Errors:
- * `{"error":"<one line>","status":<code>}`. A 200 carries `Server-Timing: queue;dur=<ms>, analysis;dur=<ms>`.
+ * `{"error":"<one line>","status":<code>}`. A 200 carries `Server-Timing: upload;dur=<ms>, queue;dur=<ms>, analysis;dur=<ms>`.
  */
 import { AbortError, LapackError, NoConvergenceError } from '../errors.js';
 import { defaultConcurrency } from '../concurrency.js';
@@ -274,11 +274,19 @@ export class AnalysisService {
     request: AnalysisRequest,
     signal?: AbortSignal,
   ): Promise<AnalysisResponse> {
+    const arrived = performance.now();
     const q = parseQuery(kind, request.query);
     const ct = request.headers['content-type'];
     const declared = contentLength(request.headers['content-length']);
     precheck(kind, q, Array.isArray(ct) ? ct[0] : ct, declared, this.limits.maxMatrixElements);
-    const bytes = await readBody(request.body, this.limits.maxUploadBytes, declared);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(request.body, this.limits.maxUploadBytes, declared);
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      // The stream failed: the client went away mid-upload (ECONNRESET, 'aborted').
+      throw new AbortError('The client went away during the upload', { cause: err });
+    }
     const input = decodeBody(kind, bytes, q, this.limits.maxMatrixElements);
     const queued = performance.now();
     let started = queued;
@@ -300,8 +308,8 @@ export class AnalysisService {
       status: 200,
       headers: {
         'content-type': 'application/json; charset=utf-8',
-        // Time waiting for a running slot and time analysing, in ms (the Server-Timing header).
-        'server-timing': `queue;dur=${(started - queued).toFixed(1)}, analysis;dur=${(ended - started).toFixed(1)}`,
+        // Time reading and decoding the body, waiting for a running slot, analysing, in ms.
+        'server-timing': `upload;dur=${(queued - arrived).toFixed(1)}, queue;dur=${(started - queued).toFixed(1)}, analysis;dur=${(ended - started).toFixed(1)}`,
       },
       body: `${head.slice(0, -1)},"row":${encodeLine(result.row)}${arrays}}`,
     };
