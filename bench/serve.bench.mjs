@@ -167,7 +167,7 @@ async function loadCell(payload, clients) {
     while (performance.now() < deadline) {
       try {
         const res = await fetch(`${srv.url}/health`);
-        const h = await res.json();
+        const h = /** @type {{ queue: { waiting: number } }} */ (await res.json());
         maxWaiting = Math.max(maxWaiting, h.queue.waiting);
       } catch {
         // the poller is best effort
