@@ -232,6 +232,38 @@ describe('figures equal direct library calls', () => {
   });
 });
 
+describe('worker threads', () => {
+  it('with workers the rows, arrays and 400s are those of the event-loop service', async () => {
+    // The worker script is the built dist/server/worker.js (run node scripts/bootstrap.mjs).
+    const s = await startServer({ port: 0, maxConcurrent: 2, workers: 2 });
+    try {
+      const want = await weightSpectrum(W);
+      const [a, b] = await Promise.all([
+        send(`${s.url}/weights?shape=120x60&dtype=float64&arrays=1`, { body: bytesOf(W.data) }),
+        send(`${s.url}/omd?metric=euclidean`, { body: npy('<f8', [80, 16], REPS.data) }),
+      ]);
+      expect(a.status, a.text).toBe(200);
+      expectSameRow(rowOf(a), weightSpectrumToRow(want));
+      const evals = (a.json().arrays as { evals: number[] }).evals;
+      expect(evals).toHaveLength(want.evals.length);
+      for (let i = 0; i < evals.length; i++)
+        expect(Math.abs(evals[i]! - want.evals[i]!)).toBeLessThanOrEqual(1e-9 * want.lambda_max);
+      expect(b.status, b.text).toBe(200);
+      expectSameRow(rowOf(b), omdSnapshotToRow(await analyzeObservable(REPS, { metric: 'euclidean' })));
+      const nan = Float64Array.from(W.data);
+      nan[61] = NaN;
+      const bad = await send(`${s.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(nan) });
+      expect(bad.status).toBe(400);
+      expect(bad.json().error).toMatch(/NaN at index 61 \(row 1, column 1\)/);
+      const h = await health(s.url);
+      expect(h.counts).toMatchObject({ served: 2, badRequest: 1, failed: 0 });
+      expect((h.limits as unknown as { workers: number }).workers).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('bad input: a 400 with a one-line reason, and the process keeps serving', () => {
   const good = () => send(`${base}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) });
   const nan = Float64Array.from(W.data);

@@ -16,6 +16,7 @@ interface ServeFlags {
   queue?: string;
   threads?: string;
   requestTimeout?: string;
+  workers?: string;
 }
 
 const UNITS: Record<string, number> = {
@@ -62,13 +63,14 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--max-matrix <entries>', 'largest matrix in entries (rows x cols; OMD also N x N), default 4194304')
     .option('--max-concurrent <n>', 'analyses running at once (default: hardware threads)')
     .option('--queue <n>', 'requests admitted beyond the running ones (default 4 x max-concurrent); beyond: 429')
+    .option('--workers <n>', 'worker threads running the analyses off the event loop (default 0; use max-concurrent)')
     .option('--threads <n>', 'BLAS threads of large operations (setThreads; default: as configured)')
     .option('--request-timeout <seconds>', 'longest time a request may take to arrive in full (default 120)')
     .addHelpText(
       'after',
       examples([
         'specdyn serve',
-        'specdyn serve --port 9000 --max-concurrent 2 --queue 8',
+        'specdyn serve --port 9000 --max-concurrent 2 --queue 8 --workers 2',
         'UV_THREADPOOL_SIZE=8 specdyn serve --host 0.0.0.0 --max-upload 256MiB --max-matrix 16777216',
         "curl --data-binary @w.npy 'http://127.0.0.1:8080/v1/weights'",
       ]) +
@@ -85,6 +87,7 @@ export function registerServe(program: Command, context: CliContext): void {
           maxConcurrent: parseCount(flags.maxConcurrent, '--max-concurrent', 1),
         }),
         ...(flags.queue !== undefined && { queueLength: parseCount(flags.queue, '--queue', 0) }),
+        ...(flags.workers !== undefined && { workers: parseCount(flags.workers, '--workers', 0) }),
         ...(flags.requestTimeout !== undefined && {
           requestTimeoutMs: 1000 * parseCount(flags.requestTimeout, '--request-timeout', 1),
         }),
@@ -106,7 +109,7 @@ export function registerServe(program: Command, context: CliContext): void {
       o.result(summary, () =>
         [
           `specdyn serve: listening on ${server.url} (POST /weights, POST /omd, GET /health, GET /columns)`,
-          `limits: upload ${h.limits.maxUploadBytes} bytes, matrix ${h.limits.maxMatrixElements} entries, ${h.limits.maxConcurrent} running + ${h.limits.queueLength} queued`,
+          `limits: upload ${h.limits.maxUploadBytes} bytes, matrix ${h.limits.maxMatrixElements} entries, ${h.limits.maxConcurrent} running + ${h.limits.queueLength} queued, ${h.limits.workers} workers`,
           `threads: BLAS ${h.threads.blas}, libuv pool ${h.threads.uvThreadpool}, hardware ${h.threads.hardware}`,
         ].join('\n'),
       );

@@ -16,23 +16,17 @@
  * (null, named in the row's `_nonfinite` map); with `?arrays=1` also `"arrays":{…}`. Errors:
  * `{"error":"<one line>","status":<code>}`. A 200 carries `Server-Timing: upload;dur=<ms>, queue;dur=<ms>, analysis;dur=<ms>`.
  */
-import { AbortError, LapackError, NoConvergenceError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { defaultConcurrency } from '../concurrency.js';
 import { getThreads, nativeInfo } from '../linalg/index.js';
-import { WEIGHT_SPECTRUM_COLUMNS, weightSpectrum, weightSpectrumToRow } from '../rmt/index.js';
-import { OMD_SNAPSHOT_COLUMNS, analyzeObservable, omdSnapshotToRow } from '../omd/index.js';
+import { WEIGHT_SPECTRUM_COLUMNS } from '../rmt/index.js';
+import { OMD_SNAPSHOT_COLUMNS } from '../omd/index.js';
 import { encodeLine } from '../store/jsonl.js';
 import { checkInteger } from '../validate.js';
 import { contentLength, readBody } from './body.js';
-import {
-  decodeBody,
-  parseQuery,
-  precheck,
-  type AnalysisKind,
-  type DecodedMatrix,
-  type ParsedQuery,
-  type QueryInput,
-} from './decode.js';
+import { decodeBody, parseQuery, precheck, type AnalysisKind, type QueryInput } from './decode.js';
+import { analyze, failureStatus } from './analysis.js';
+import { WorkerPool } from './pool.js';
 import { HttpError, oneLine } from './http-error.js';
 import { AdmissionQueue, type QueueState } from './queue.js';
 
@@ -49,6 +43,12 @@ export interface ServiceOptions {
   maxConcurrent?: number;
   /** Requests admitted beyond the running ones, uploading or waiting (default 4 x maxConcurrent). Beyond: 429. */
   queueLength?: number;
+  /**
+   * Worker threads that run the analyses (default 0: on the event loop). With workers the
+   * TypeScript part of each analysis (the fits) leaves the event loop that reads uploads and
+   * answers requests; use as many as maxConcurrent. Each worker loads the native core.
+   */
+  workers?: number;
 }
 
 /** One request, as the adapters hand it over. */
@@ -127,6 +127,7 @@ export function resolveServiceOptions(options: ServiceOptions = {}): Required<Se
     maxMatrixElements: checkInteger(options.maxMatrixElements ?? 2048 * 2048, 'maxMatrixElements', { min: 4 }),
     maxConcurrent,
     queueLength: checkInteger(options.queueLength ?? 4 * maxConcurrent, 'queueLength', { min: 0 }),
+    workers: checkInteger(options.workers ?? 0, 'workers', { min: 0 }),
   };
 }
 
@@ -144,6 +145,7 @@ export class AnalysisService {
   /** The resolved limits. */
   readonly limits: Readonly<Required<ServiceOptions>>;
   private readonly queue: AdmissionQueue;
+  private readonly pool: WorkerPool | undefined;
   private readonly counts: ServiceCounts = {
     served: 0,
     started: 0,
@@ -162,6 +164,7 @@ export class AnalysisService {
   constructor(options: ServiceOptions = {}) {
     this.limits = Object.freeze(resolveServiceOptions(options));
     this.queue = new AdmissionQueue(this.limits.maxConcurrent, this.limits.queueLength);
+    this.pool = this.limits.workers > 0 ? new WorkerPool(this.limits.workers) : undefined;
   }
 
   /** The queue state now. */
@@ -227,8 +230,8 @@ export class AnalysisService {
    */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.queue.state().admitted === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.queue.state().admitted > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.pool?.close();
   }
 
   /** Seconds a refused client should wait: the queue ahead of it at the mean service time, at least 1. */
@@ -293,7 +296,7 @@ export class AnalysisService {
     const result = await this.queue.run(() => {
       started = performance.now();
       this.counts.started++;
-      return analyze(kind, input, q.options);
+      return this.pool ? this.pool.run(kind, input.mat, q.options) : analyze(kind, input.mat, q.options);
     }, signal);
     const ended = performance.now();
     const seconds = (ended - started) / 1000;
@@ -319,36 +322,16 @@ export class AnalysisService {
     if (err instanceof HttpError) {
       if (err.status === 413) this.counts.tooLarge++;
       else if (err.status === 400) this.counts.badRequest++;
+      else if (err.status >= 422) this.counts.failed++; // from a worker (failureStatus)
       return errorResponse(err.status, err.message, { ...err.headers });
     }
     if (signal?.aborted || err instanceof AbortError) {
       this.counts.cancelled++;
       return errorResponse(499, 'The client went away before the analysis started');
     }
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof TypeError || err instanceof RangeError) {
-      this.counts.badRequest++;
-      return errorResponse(400, message);
-    }
-    this.counts.failed++;
-    if (err instanceof NoConvergenceError || (err instanceof LapackError && err.kind === 'numerical'))
-      return errorResponse(422, message);
-    return errorResponse(500, `Internal error: ${message}`);
+    const { status, message } = failureStatus(err);
+    if (status === 400) this.counts.badRequest++;
+    else this.counts.failed++;
+    return errorResponse(status, message);
   }
-}
-
-/** The row and arrays of one analysis. */
-interface Analysis {
-  row: Record<string, number | string | boolean>;
-  arrays: Record<string, Float64Array>;
-}
-
-async function analyze(kind: AnalysisKind, input: DecodedMatrix, options: ParsedQuery['options']): Promise<Analysis> {
-  // parseQuery admits only the options of `kind`, so they pass through as they are.
-  if (kind === 'weights') {
-    const r = await weightSpectrum(input.mat, options);
-    return { row: weightSpectrumToRow(r), arrays: { evals: r.evals, spikes: r.spikes, snr: r.snr } };
-  }
-  const s = await analyzeObservable(input.mat, options);
-  return { row: omdSnapshotToRow(s), arrays: { values: s.values } };
 }
