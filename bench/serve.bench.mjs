@@ -14,9 +14,10 @@
 // maxConcurrent x s for the requests queued ahead, s for its own; upload and client time are not
 // in it), peak RSS ≤ the documented ceiling.
 //
-// Cells run in the order 1, 8, 64, 64, 8 per payload (8 and 64 interleaved, pooled), and
-// throughput counts only the answers completed inside each cell's window.
-// SPECDYN_SERVE_SECONDS (default 6) sets the time per cell (the suite takes about 10 x that).
+// 8 and 64 clients run twice each way, with the analyses on the event loop (`--workers 0`) and
+// in worker threads (`--workers <cores>`), interleaved A B B A and pooled; throughput counts
+// only the answers completed inside each cell's window.
+// SPECDYN_SERVE_SECONDS (default 5) sets the time per cell (the suite takes about 25 x that).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,14 +26,17 @@ import { Pool } from 'undici';
 import { benchDir, gaussian } from './lib.mjs';
 
 const BIN = path.join(benchDir, '..', 'dist', 'cli', 'main.js');
-const SECONDS = Number(process.env.SPECDYN_SERVE_SECONDS ?? 6);
+const SECONDS = Number(process.env.SPECDYN_SERVE_SECONDS ?? 5);
 const BACKOFF = process.env.SPECDYN_SERVE_BACKOFF !== '0';
-const CLIENTS = [1, 8, 64];
+// Worker threads of the second variant: one per running analysis (maxConcurrent = hardware threads).
+const WORKERS = os.availableParallelism?.() ?? os.cpus().length;
 const MIB = 1024 * 1024;
 
-/** The documented RSS ceiling (docs/server.md "Memory"): base + places x per-request + running x workspace. */
-function rssCeiling({ maxConcurrent, queueLength }, uploadBytes, workspaceBytes) {
-  return 256 * MIB + (maxConcurrent + queueLength) * 4 * uploadBytes + maxConcurrent * workspaceBytes;
+/** The documented RSS ceiling (docs/server.md "Memory"): base + workers + places x per-request + running x workspace. */
+function rssCeiling({ maxConcurrent, queueLength, workers }, uploadBytes, workspaceBytes) {
+  return (
+    256 * MIB + workers * 20 * MIB + (maxConcurrent + queueLength) * 4 * uploadBytes + maxConcurrent * workspaceBytes
+  );
 }
 
 function npyBytes(data, rows, cols) {
@@ -72,9 +76,9 @@ function percentile(sorted, p) {
 }
 
 /** Starts `specdyn serve --port 0 --json` in a child process; resolves with its URL and pid. */
-function startServer() {
+function startServer(workers) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json'], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--workers', String(workers)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
@@ -118,8 +122,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * inside the window (requests still in flight at its end are awaited for their status and
  * latency, not counted), so the drain of a full queue does not stretch the measured time.
  */
-async function loadCell(payload, clients) {
-  const srv = await startServer();
+async function loadCell(payload, clients, workers) {
+  const srv = await startServer(workers);
   const pool = new Pool(srv.origin, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies = [];
   const analysis = [];
@@ -184,7 +188,7 @@ async function loadCell(payload, clients) {
 }
 
 /** The row of one payload x client count, from its cells (pooled). */
-function summarise(payload, clients, cells) {
+function summarise(payload, clients, workers, cells) {
   const latencies = cells.flatMap((c) => c.latencies).sort((a, b) => a - b);
   const analysis = cells.flatMap((c) => c.analysis).sort((a, b) => a - b);
   const uploads = cells.flatMap((c) => c.uploads).sort((a, b) => a - b);
@@ -200,6 +204,7 @@ function summarise(payload, clients, cells) {
   return {
     payload: payload.name,
     clients,
+    workers,
     cells: cells.length,
     rps: cells.reduce((a, c) => a + c.inWindow, 0) / (cells.length * SECONDS),
     p50_ms: percentile(latencies, 0.5),
@@ -225,21 +230,39 @@ export async function run() {
   const load0 = os.loadavg()[0];
   for (const payload of PAYLOADS) {
     // 1 client once; 8 and 64 interleaved A B B A, so that drift in the machine's load falls on both.
-    const cells = { 1: [], 8: [], 64: [] };
-    for (const clients of [1, 8, 64, 64, 8]) cells[clients].push(await loadCell(payload, clients));
-    for (const clients of CLIENTS) rows.push(summarise(payload, clients, cells[clients]));
+    // 1 client once; then 8 and 64 clients, each with the analyses on the event loop (workers 0)
+    // and in WORKERS worker threads, in an A B B A order so that drift in the machine's load
+    // falls on every variant alike.
+    const cells = new Map();
+    const order = [[1, 0]];
+    for (const clients of [8, 64]) order.push([clients, 0], [clients, WORKERS], [clients, WORKERS], [clients, 0]);
+    for (const [clients, workers] of order) {
+      const key = `${clients}/${workers}`;
+      if (!cells.has(key)) cells.set(key, []);
+      cells.get(key).push(await loadCell(payload, clients, workers));
+    }
+    for (const [key, list] of cells) {
+      const [clients, workers] = key.split('/').map(Number);
+      rows.push(summarise(payload, clients, workers, list));
+    }
   }
   const load1 = os.loadavg()[0];
   for (const payload of PAYLOADS) {
     const cells = rows.filter((r) => r.payload === payload.name);
-    const at8 = cells.find((r) => r.clients === 8);
-    const at64 = cells.find((r) => r.clients === 64);
-    notes.push(
-      `${payload.name}: throughput at 64 clients / at 8 = ${(at64.rps / at8.rps).toFixed(3)} (${at64.rps >= at8.rps ? 'no collapse' : 'LOWER at 64'})`,
-    );
+    const at = (clients, workers) => cells.find((r) => r.clients === clients && r.workers === workers);
+    for (const workers of [0, WORKERS]) {
+      const ratio = at(64, workers).rps / at(8, workers).rps;
+      notes.push(
+        `${payload.name}, workers ${workers}: throughput at 64 clients / at 8 = ${ratio.toFixed(3)} (${ratio >= 1 ? 'no collapse' : 'LOWER at 64'})`,
+      );
+    }
+    for (const clients of [8, 64])
+      notes.push(
+        `${payload.name}, ${clients} clients: throughput with ${WORKERS} workers / without = ${(at(clients, WORKERS).rps / at(clients, 0).rps).toFixed(3)}, upload p99 ${at(clients, WORKERS).upload_p99_ms.toFixed(0)} vs ${at(clients, 0).upload_p99_ms.toFixed(0)} ms`,
+      );
     for (const r of cells) {
       notes.push(
-        `${payload.name}, ${r.clients} clients: p99 ${r.p99_ms.toFixed(0)} ms vs bound (queue/concurrent + 2) x p99 analysis = ${r.p99_bound_ms.toFixed(0)} ms (${r.p99_ms <= r.p99_bound_ms ? 'within' : 'OVER'}); peak RSS ${r.peak_rss_mib.toFixed(0)} MiB vs ceiling ${r.ceiling_mib.toFixed(0)} MiB (${r.peak_rss_mib <= r.ceiling_mib ? 'under' : 'OVER'}); 5xx/transport errors ${r.errors}`,
+        `${payload.name}, ${r.clients} clients, workers ${r.workers}: p99 ${r.p99_ms.toFixed(0)} ms vs bound (queue/concurrent + 2) x p99 analysis = ${r.p99_bound_ms.toFixed(0)} ms (${r.p99_ms <= r.p99_bound_ms ? 'within' : 'OVER'}); peak RSS ${r.peak_rss_mib.toFixed(0)} MiB vs ceiling ${r.ceiling_mib.toFixed(0)} MiB (${r.peak_rss_mib <= r.ceiling_mib ? 'under' : 'OVER'}); 5xx/transport errors ${r.errors}`,
       );
     }
   }
