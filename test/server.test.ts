@@ -207,6 +207,20 @@ describe('figures equal direct library calls', () => {
     expectSameRow(rowOf(r), want);
   });
 
+  it('weights: a 4-D kernel is flattened as the checkpoint importer does (PyTorch rows first, ?kernel=1 output last)', async () => {
+    const k = randn(1, 2 * 3 * 4 * 5, 9).data; // one seeded buffer read two ways
+    const torch = await send(`${base}/weights`, { body: npy('<f8', [5, 4, 3, 2], k) }); // [out, in, kh, kw]
+    expect(torch.status, torch.text).toBe(200);
+    expectSameRow(rowOf(torch), weightSpectrumToRow(await weightSpectrum({ data: k, rows: 5, cols: 24 })));
+    const keras = await send(`${base}/weights?kernel=1`, { body: npy('<f8', [2, 3, 4, 5], k) }); // [kh, kw, in, out]
+    expect(keras.status, keras.text).toBe(200);
+    expect(rowOf(keras)).toMatchObject({ N: 5, M: 24 });
+    expectSameRow(
+      rowOf(keras),
+      weightSpectrumToRow(await weightSpectrum({ data: k, rows: 24, cols: 5 }, { kernel: true })),
+    );
+  });
+
   it('omd: a snapshot gives analyzeObservable’s row (the run store’s OMD snapshot columns), arrays on request', async () => {
     const snap = await analyzeObservable(REPS, { metric: 'euclidean' });
     const want = omdSnapshotToRow(snap);

@@ -2,7 +2,7 @@
  * From a request body and its query to a matrix and analysis options: `.npy`, safetensors (the
  * run store's readers) or raw little-endian float32/float64 with `?shape=RxC&dtype=`, the float
  * dtypes only, at least two dimensions (more are flattened as the importers do: rows =
- * shape[0]), within the matrix-size limit. Every refusal is an {@link HttpError} with a one-line
+ * shape[0]; with `kernel`, cols = the last dimension), within the matrix-size limit. Every refusal is an {@link HttpError} with a one-line
  * reason: 400 for malformed input, 413 for a matrix over the limit.
  */
 import type { Mat } from '../matrix.js';
@@ -278,7 +278,13 @@ export function decodeBody(kind: AnalysisKind, body: Uint8Array, q: ParsedQuery,
     );
   if (arr.shape.length < 2 || arr.shape.some((d) => d < 1))
     throw bad(`Expected an array of at least 2 non-zero dimensions but received shape [${arr.shape.join(', ')}]`);
-  const mat = toMat(arr, 'the uploaded array');
+  // A Keras/Flax kernel keeps its output axis last ([kh, kw, in, out]): flattened to
+  // (kh·kw·in) x out before the transpose, as the checkpoint importer reads it.
+  const last = arr.shape[arr.shape.length - 1]!;
+  const mat: Mat =
+    q.options.kernel && arr.shape.length > 2
+      ? { data: arr.data, rows: arr.data.length / last, cols: last }
+      : toMat(arr, 'the uploaded array');
   checkSize(kind, mat.rows, mat.cols, maxElements);
   return { mat, format, shape: arr.shape, dtype: arr.dtype };
 }
