@@ -181,6 +181,7 @@ describe('figures equal direct library calls', () => {
     for (const [label, path, bytes] of [
       ['raw', '/weights?shape=120x60&dtype=float32', bytesOf(w32.data)],
       ['npy', '/weights', npy('<f4', [120, 60], w32.data)],
+      ['npy', '/weights?format=npy', npy('<f4', [120, 60], w32.data)],
       [
         'safetensors',
         '/weights?tensor=fc.weight',
@@ -190,7 +191,9 @@ describe('figures equal direct library calls', () => {
         ]),
       ],
     ] as const) {
-      const r = await send(base + path, { body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+      // curl --data-binary sends application/x-www-form-urlencoded unless told otherwise.
+      const type = path.includes('format=') ? 'application/x-www-form-urlencoded' : 'application/octet-stream';
+      const r = await send(base + path, { body: bytes, headers: { 'content-type': type } });
       expect(r.status, `${label}: ${r.text}`).toBe(200);
       expect(r.json().format).toBe(label);
       expectSameRow(rowOf(r), want32);
@@ -707,6 +710,30 @@ describe('specdyn serve', () => {
     const r = await send(`${doc.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) });
     expect(r.status).toBe(200);
     child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('closed; served 1');
+  });
+
+  it('SIGTERM drains and exits 0 as Ctrl-C does', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--workers', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const url = await new Promise<string>((resolveUrl) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d;
+        try {
+          resolveUrl(JSON.parse(stdout).url);
+        } catch {
+          // not all of it yet
+        }
+      });
+    });
+    expect((await send(`${url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) })).status).toBe(200);
+    child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toContain('closed; served 1');
   });

@@ -1,6 +1,6 @@
 /**
- * `specdyn serve`: the analysis service over HTTP (src/server, docs/server.md) until Ctrl-C, which
- * stops admitting (503), lets the admitted requests finish and closes.
+ * `specdyn serve`: the analysis service over HTTP (src/server, docs/server.md) until Ctrl-C or
+ * SIGTERM, which stop admitting (503), let the admitted requests finish and close.
  */
 import type { Command } from 'commander';
 import { examples, type CliContext } from './context.js';
@@ -74,7 +74,7 @@ export function registerServe(program: Command, context: CliContext): void {
         'UV_THREADPOOL_SIZE=8 specdyn serve --host 0.0.0.0 --max-upload 256MiB --max-matrix 16777216',
         "curl --data-binary @w.npy 'http://127.0.0.1:8080/v1/weights'",
       ]) +
-        '\nRoutes: POST /v1/weights, POST /v1/omd, GET /v1/health, GET /v1/columns (docs/server.md). Ctrl-C: stop admitting, finish, exit 0.\n',
+        '\nRoutes: POST /v1/weights, POST /v1/omd, GET /v1/health, GET /v1/columns (docs/server.md). Ctrl-C or SIGTERM: stop admitting, finish, exit 0.\n',
     )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const o = context.out(cmd);
@@ -113,11 +113,16 @@ export function registerServe(program: Command, context: CliContext): void {
           `threads: BLAS ${h.threads.blas}, libuv pool ${h.threads.uvThreadpool}, hardware ${h.threads.hardware}`,
         ].join('\n'),
       );
+      // Ctrl-C (main.ts) or SIGTERM (what process managers and containers send) drain and close.
       const signal = context.state.abort.signal;
+      let onTerm = () => {};
       await new Promise<void>((resolve) => {
+        onTerm = resolve;
+        process.once('SIGTERM', onTerm);
         if (signal.aborted) resolve();
         else signal.addEventListener('abort', () => resolve(), { once: true });
       });
+      process.off('SIGTERM', onTerm);
       o.info('specdyn serve: closing (finishing admitted requests)');
       await server.close();
       const c = server.service.stats();

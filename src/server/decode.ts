@@ -172,7 +172,7 @@ function rawShape(text: string): [number, number] {
 
 /**
  * What the request's headers and query already say before the body is read: the Content-Type
- * must not be JSON, text or a form, and a raw upload's declared length must match its shape and
+ * must not be JSON, text or multipart, and a raw upload's declared length must match its shape and
  * dtype (checked against Content-Length when present) and its shape the size limit.
  * @throws HttpError 400 or 413.
  */
@@ -184,7 +184,8 @@ export function precheck(
   maxElements: number,
 ): void {
   const ct = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  if (/^application\/(.+\+)?json$|^text\/|^application\/x-www-form-urlencoded$|^multipart\//.test(ct))
+  // Not refused: application/x-www-form-urlencoded, which curl --data-binary sends by default.
+  if (/^application\/(.+\+)?json$|^text\/|^multipart\//.test(ct))
     throw bad(
       `Expected a binary body (.npy, safetensors, or raw float32/float64 with ?shape=RxC&dtype=) but received Content-Type ${ct}`,
     );
