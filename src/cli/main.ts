@@ -13,6 +13,7 @@ import { TRAIN_OPTIONS, UsageError, describeDefault, flagName, resolveTrainConfi
 import { packageVersion } from './package-info.js';
 import { registerExperiment } from './experiment.js';
 import { missingPeerIn } from '../peers.js';
+import { registerServe } from './serve.js';
 
 // The commands load the store, the report and the native core: imported when a command runs, so
 // --help and usage errors answer at once.
@@ -192,6 +193,7 @@ export function buildProgram(state: CliState): Command {
       state.exit = await (await commands()).benchCommand(suites, opts, out(cmd));
     });
   registerExperiment(program, context);
+  registerServe(program, context);
   return program;
 }
 

@@ -1,0 +1,337 @@
+/**
+ * The analysis service, independent of any web framework: one {@link AnalysisService} holds the
+ * limits, the admission queue and the counters, and turns a request (a body stream, its headers,
+ * its query, an AbortSignal that fires when the client goes away) into a response (status,
+ * headers, JSON text). The Fastify plugin (fastify.ts) and the node:http / Express handler
+ * (node.ts) are thin adapters over {@link AnalysisService.handle}.
+ *
+ * Request path: admission (429 with Retry-After when every place is taken, 503 while closing) →
+ * header checks (400/413 before reading) → the body under the byte limit (413 as soon as it is
+ * passed) → decoding (400/413) → a running slot (FIFO; a client that disconnects while waiting
+ * is dropped, its analysis never starts) → the analysis on the native pool → the row.
+ *
+ * Response of an analysis (200): `{"family":"weights"|"omd","format","shape","dtype","row":{…}}`
+ * where `row` has exactly the run store's columns ({@link WEIGHT_SPECTRUM_COLUMNS} or
+ * {@link OMD_SNAPSHOT_COLUMNS}) and non-finite numbers are written as steps.jsonl writes them
+ * (null, named in the row's `_nonfinite` map); with `?arrays=1` also `"arrays":{…}`. Errors:
+ * `{"error":"<one line>","status":<code>}`. A 200 carries `Server-Timing: upload;dur=<ms>, queue;dur=<ms>, analysis;dur=<ms>`.
+ */
+import { AbortError } from '../errors.js';
+import { defaultConcurrency } from '../concurrency.js';
+import { getThreads, nativeInfo } from '../linalg/index.js';
+import { WEIGHT_SPECTRUM_COLUMNS } from '../rmt/index.js';
+import { OMD_SNAPSHOT_COLUMNS } from '../omd/index.js';
+import { encodeLine } from '../store/jsonl.js';
+import { checkInteger } from '../validate.js';
+import { contentLength, readBody } from './body.js';
+import { decodeBody, parseQuery, precheck, type AnalysisKind, type QueryInput } from './decode.js';
+import { analyze, failureStatus } from './analysis.js';
+import { WorkerPool } from './pool.js';
+import { HttpError, oneLine } from './http-error.js';
+import { AdmissionQueue, type QueueState } from './queue.js';
+
+/** Limits of an {@link AnalysisService}; every field optional. */
+export interface ServiceOptions {
+  /** Largest request body accepted, in bytes (default 64 MiB). Over it: 413, before the body is buffered. */
+  maxUploadBytes?: number;
+  /**
+   * Largest matrix accepted, in entries: rows x cols of the upload and, for OMD, N x N of the
+   * distance matrix it makes (default 4 194 304 = 2048²). Over it: 413.
+   */
+  maxMatrixElements?: number;
+  /** Analyses running at once (default: the hardware threads the native core sees). */
+  maxConcurrent?: number;
+  /** Requests admitted beyond the running ones, uploading or waiting (default 4 x maxConcurrent). Beyond: 429. */
+  queueLength?: number;
+  /**
+   * Worker threads that run the analyses (default 0: on the event loop). With workers the
+   * TypeScript part of each analysis (the fits) leaves the event loop that reads uploads and
+   * answers requests; use as many as maxConcurrent. Each worker loads the native core.
+   */
+  workers?: number;
+}
+
+/** One request, as the adapters hand it over. */
+export interface AnalysisRequest {
+  /** The body, not yet read (a node IncomingMessage, or any async iterable of bytes). */
+  body: AsyncIterable<Uint8Array>;
+  /** The request headers (lower-case names); content-length and content-type are read. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The query parameters. */
+  query: QueryInput;
+  /** Fires when the client goes away: a request not yet started is dropped. */
+  signal?: AbortSignal;
+}
+
+/** One response: status, headers, JSON text. */
+export interface AnalysisResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Counters since the service was made. */
+export interface ServiceCounts {
+  /** Analyses answered with 200. */
+  served: number;
+  /** Analyses started on the pool. */
+  started: number;
+  /** Refused at admission: 429 (queue full) or 503 (closing). */
+  rejected: number;
+  /** Refused with 413 (upload or matrix over its limit). */
+  tooLarge: number;
+  /** Refused with 400 (malformed input). */
+  badRequest: number;
+  /** Dropped because the client went away before its analysis started (mid-upload or while queued). */
+  cancelled: number;
+  /** Started analyses whose client had gone away by the time they finished (result discarded). */
+  abandoned: number;
+  /** Failed for a reason that is not the client's (500) or a numerical failure (422). */
+  failed: number;
+}
+
+/** What `GET /health` returns. */
+export interface HealthReport {
+  status: 'ok' | 'closing';
+  native: { blas: string; core: string; buildType: string; staticBlas: boolean; compiler: string; napiVersion: number };
+  threads: {
+    /** BLAS threads of large operations (setThreads). */
+    blas: number;
+    /** Hardware threads the native core sees. */
+    hardware: number;
+    /** libuv's pool size: UV_THREADPOOL_SIZE, or libuv's default 4. */
+    uvThreadpool: number;
+  };
+  queue: QueueState;
+  counts: ServiceCounts;
+  limits: Required<ServiceOptions>;
+  memory: {
+    rss: number;
+    heapUsed: number;
+    external: number;
+    arrayBuffers: number;
+    /** The native memory pool as nativeInfo() reports it, or null when this build does not report it. */
+    pool: unknown;
+  };
+  /** Mean service time of the last analyses, in seconds (exponentially weighted; 0 before the first). */
+  serviceSeconds: number;
+}
+
+const MIB = 1024 * 1024;
+
+/** The limits with defaults filled in and checked. @throws TypeError/RangeError naming the option. */
+export function resolveServiceOptions(options: ServiceOptions = {}): Required<ServiceOptions> {
+  const maxConcurrent = checkInteger(options.maxConcurrent ?? defaultConcurrency(), 'maxConcurrent', { min: 1 });
+  return {
+    maxUploadBytes: checkInteger(options.maxUploadBytes ?? 64 * MIB, 'maxUploadBytes', { min: 1 }),
+    maxMatrixElements: checkInteger(options.maxMatrixElements ?? 2048 * 2048, 'maxMatrixElements', { min: 4 }),
+    maxConcurrent,
+    queueLength: checkInteger(options.queueLength ?? 4 * maxConcurrent, 'queueLength', { min: 0 }),
+    workers: checkInteger(options.workers ?? 0, 'workers', { min: 0 }),
+  };
+}
+
+/** The JSON of an error response. */
+function errorResponse(status: number, message: string, headers: Record<string, string> = {}): AnalysisResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify({ error: oneLine(message), status }),
+  };
+}
+
+/** The service (see the module doc). Make one per process and share it among routes. */
+export class AnalysisService {
+  /** The resolved limits. */
+  readonly limits: Readonly<Required<ServiceOptions>>;
+  private readonly queue: AdmissionQueue;
+  private readonly pool: WorkerPool | undefined;
+  private readonly counts: ServiceCounts = {
+    served: 0,
+    started: 0,
+    rejected: 0,
+    tooLarge: 0,
+    badRequest: 0,
+    cancelled: 0,
+    abandoned: 0,
+    failed: 0,
+  };
+  private ewmaSeconds = 0;
+  private closing = false;
+  private idleWaiters: (() => void)[] = [];
+
+  /** @throws TypeError/RangeError for a bad limit (see {@link ServiceOptions}). */
+  constructor(options: ServiceOptions = {}) {
+    this.limits = Object.freeze(resolveServiceOptions(options));
+    this.queue = new AdmissionQueue(this.limits.maxConcurrent, this.limits.queueLength);
+    this.pool = this.limits.workers > 0 ? new WorkerPool(this.limits.workers) : undefined;
+  }
+
+  /** The queue state now. */
+  queueState(): QueueState {
+    return this.queue.state();
+  }
+
+  /** A copy of the counters. */
+  stats(): ServiceCounts {
+    return { ...this.counts };
+  }
+
+  /** The health report (cheap: no native work). */
+  health(): HealthReport {
+    const info = nativeInfo();
+    const mem = process.memoryUsage();
+    const pool = (info as unknown as { pool?: unknown }).pool ?? null;
+    const uv = Number(process.env.UV_THREADPOOL_SIZE);
+    return {
+      status: this.closing ? 'closing' : 'ok',
+      native: {
+        blas: info.blas,
+        core: info.core,
+        buildType: info.buildType,
+        staticBlas: info.staticBlas,
+        compiler: info.compiler,
+        napiVersion: info.napiVersion,
+      },
+      threads: {
+        blas: getThreads(),
+        hardware: info.hardwareThreads,
+        uvThreadpool: Number.isInteger(uv) && uv > 0 ? Math.min(uv, 1024) : 4,
+      },
+      queue: this.queue.state(),
+      counts: this.stats(),
+      limits: { ...this.limits },
+      memory: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, pool },
+      serviceSeconds: this.ewmaSeconds,
+    };
+  }
+
+  /** `GET /health` as a response. */
+  healthResponse(): AnalysisResponse {
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(this.health()),
+    };
+  }
+
+  /** `GET /columns` as a response: the column registries of both families (name, unit, dtype, doc). */
+  columnsResponse(): AnalysisResponse {
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ weights: WEIGHT_SPECTRUM_COLUMNS, omd: OMD_SNAPSHOT_COLUMNS }),
+    };
+  }
+
+  /**
+   * Stops admitting (new requests get 503 with Retry-After) and resolves once every admitted
+   * request is over. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.queue.state().admitted > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.pool?.close();
+  }
+
+  /** Seconds a refused client should wait: the queue ahead of it at the mean service time, at least 1. */
+  private retryAfter(): string {
+    const s = this.queue.state();
+    const ahead = s.admitted - s.maxConcurrent + 1;
+    return String(Math.max(1, Math.ceil((this.ewmaSeconds * Math.max(1, ahead)) / s.maxConcurrent)));
+  }
+
+  /**
+   * Answers one analysis request (never rejects; see the module doc for the statuses). When the
+   * client has gone away the returned response is only for the counters: nobody reads it.
+   */
+  async handle(kind: AnalysisKind, request: AnalysisRequest): Promise<AnalysisResponse> {
+    if (kind !== 'weights' && kind !== 'omd')
+      return errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`);
+    if (this.closing) {
+      this.counts.rejected++;
+      return errorResponse(503, 'The service is shutting down; retry on another instance', { 'retry-after': '1' });
+    }
+    if (!this.queue.admit()) {
+      this.counts.rejected++;
+      const s = this.queue.state();
+      return errorResponse(
+        429,
+        `Expected a free place (${s.maxConcurrent} running + ${s.queueLength} queued) but all ${s.admitted} are taken; retry later`,
+        { 'retry-after': this.retryAfter() },
+      );
+    }
+    const signal = request.signal;
+    try {
+      return await this.admitted(kind, request, signal);
+    } catch (err) {
+      return this.failure(err, signal);
+    } finally {
+      this.queue.leave();
+      if (this.closing && this.queue.state().admitted === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async admitted(
+    kind: AnalysisKind,
+    request: AnalysisRequest,
+    signal?: AbortSignal,
+  ): Promise<AnalysisResponse> {
+    const arrived = performance.now();
+    const q = parseQuery(kind, request.query);
+    const ct = request.headers['content-type'];
+    const declared = contentLength(request.headers['content-length']);
+    precheck(kind, q, Array.isArray(ct) ? ct[0] : ct, declared, this.limits.maxMatrixElements);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(request.body, this.limits.maxUploadBytes, declared);
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      // The stream failed: the client went away mid-upload (ECONNRESET, 'aborted').
+      throw new AbortError('The client went away during the upload', { cause: err });
+    }
+    const input = decodeBody(kind, bytes, q, this.limits.maxMatrixElements);
+    const queued = performance.now();
+    let started = queued;
+    const result = await this.queue.run(() => {
+      started = performance.now();
+      this.counts.started++;
+      return this.pool ? this.pool.run(kind, input.mat, q.options) : analyze(kind, input.mat, q.options);
+    }, signal);
+    const ended = performance.now();
+    const seconds = (ended - started) / 1000;
+    this.ewmaSeconds = this.ewmaSeconds === 0 ? seconds : 0.8 * this.ewmaSeconds + 0.2 * seconds;
+    if (signal?.aborted) this.counts.abandoned++;
+    else this.counts.served++;
+    const head = JSON.stringify({ family: kind, format: input.format, shape: input.shape, dtype: input.dtype });
+    const arrays = q.arrays
+      ? `,"arrays":${JSON.stringify(result.arrays, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v))}`
+      : '';
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        // Time reading and decoding the body, waiting for a running slot, analysing, in ms.
+        'server-timing': `upload;dur=${(queued - arrived).toFixed(1)}, queue;dur=${(started - queued).toFixed(1)}, analysis;dur=${(ended - started).toFixed(1)}`,
+      },
+      body: `${head.slice(0, -1)},"row":${encodeLine(result.row)}${arrays}}`,
+    };
+  }
+
+  private failure(err: unknown, signal: AbortSignal | undefined): AnalysisResponse {
+    if (err instanceof HttpError) {
+      if (err.status === 413) this.counts.tooLarge++;
+      else if (err.status === 400) this.counts.badRequest++;
+      else if (err.status >= 422) this.counts.failed++; // from a worker (failureStatus)
+      return errorResponse(err.status, err.message, { ...err.headers });
+    }
+    if (signal?.aborted || err instanceof AbortError) {
+      this.counts.cancelled++;
+      return errorResponse(499, 'The client went away before the analysis started');
+    }
+    const { status, message } = failureStatus(err);
+    if (status === 400) this.counts.badRequest++;
+    else this.counts.failed++;
+    return errorResponse(status, message);
+  }
+}
