@@ -12,6 +12,7 @@ import { ParamError } from '../experiments/types.js';
 import { TRAIN_OPTIONS, UsageError, describeDefault, flagName, resolveTrainConfig } from './train-config.js';
 import { packageVersion } from './package-info.js';
 import { missingPeerIn } from '../peers.js';
+import { registerSweep } from './sweep.js';
 
 // The commands load the store, the report and the native core: imported when a command runs, so
 // --help and usage errors answer at once.
@@ -190,6 +191,7 @@ export function buildProgram(state: CliState): Command {
     .action(async (suites: string[], opts: { snapshots?: string }, cmd: Command) => {
       state.exit = await (await commands()).benchCommand(suites, opts, out(cmd));
     });
+  registerSweep(program, context);
   return program;
 }
 

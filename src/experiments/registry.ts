@@ -12,7 +12,13 @@ interface Entry {
 }
 
 // One line per experiment: name, one-line description, loader of its module.
-const ENTRIES: readonly Entry[] = [];
+const ENTRIES: readonly Entry[] = [
+  {
+    name: 'teacher-student-cell',
+    description: 'one (1/σ_W, ε) point of the linear teacher–student phase diagram (simulation vs closed forms)',
+    load: async () => (await import('./teacher-student-cell.js')).teacherStudentCellExperiment,
+  },
+];
 
 /** Names and descriptions of the shipped experiments, in listing order. */
 export function listExperiments(): { name: string; description: string }[] {
