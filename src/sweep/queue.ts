@@ -74,14 +74,17 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {
-    // reported by connect() below
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, ...) arrives as an event; connect() then
+  // rejects with a generic "Connection is closed".
+  let cause: unknown;
+  client.on('error', (err) => {
+    cause ??= err;
   });
   try {
     await client.connect();
     await client.ping();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
+    const e = (cause ?? err) as NodeJS.ErrnoException;
     const why =
       e.code === 'ECONNREFUSED'
         ? 'connection refused (is redis-server running there?)'
@@ -90,7 +93,7 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
           : e.code === 'ETIMEDOUT' || /timeout/i.test(e.message)
             ? `no answer within ${timeoutMs} ms`
             : e.message;
-    throw new SpecdynError(`Cannot reach Redis at ${url}: ${why}`, { cause: err });
+    throw new SpecdynError(`Cannot reach Redis at ${url}: ${why}`, { cause: cause ?? err });
   } finally {
     client.disconnect();
   }
