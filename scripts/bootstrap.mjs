@@ -124,11 +124,7 @@ if (
 
 // The sweep queue's tests (test/slow/sweep-queue.test.ts) start Debian's redis-server on a free
 // loopback port: installed for test runs only, or on demand with --redis.
-if (
-  !nativeOnly &&
-  (args.has('--redis') || process.env.npm_lifecycle_event === 'pretest') &&
-  !have('redis-server')
-) {
+if (!nativeOnly && (args.has('--redis') || process.env.npm_lifecycle_event === 'pretest') && !have('redis-server')) {
   log("redis-server missing: installing Debian's redis-server for the sweep queue tests");
   if (!aptInstall(['redis-server'], { fatal: false }))
     log('continuing without redis-server (the queue tests will fail and say so)');

@@ -38,7 +38,11 @@ const flaky = {
     if (fail.includes(params.x)) throw new Error(`flaky-cell fails at x=${params.x} on purpose`);
     mkdirSync(ctx.out, { recursive: true });
     writeFileSync(join(ctx.out, 'y.txt'), String(params.x * params.x));
-    return { dir: ctx.out, figures: { y: params.x * params.x, parity: params.x % 2 === 0 ? 'even' : 'odd' }, summary: [] };
+    return {
+      dir: ctx.out,
+      figures: { y: params.x * params.x, parity: params.x % 2 === 0 ? 'even' : 'odd' },
+      summary: [],
+    };
   },
 };
 
@@ -46,5 +50,7 @@ const flaky = {
 export async function getExperiment(name) {
   if (name === 'teacher-student-cell') return hanging;
   if (name === 'flaky-cell') return flaky;
-  throw new Error(`Expected one of the experiments 'teacher-student-cell', 'flaky-cell' for experiment but received '${name}'`);
+  throw new Error(
+    `Expected one of the experiments 'teacher-student-cell', 'flaky-cell' for experiment but received '${name}'`,
+  );
 }

@@ -35,7 +35,7 @@ beforeAll(() => {
 });
 
 /** The small sweep every runner is compared on: 3 x 3 grid x 2 seeds = 18 cells. */
-export const SMALL_SWEEP = {
+const SMALL_SWEEP = {
   experiment: 'teacher-student-cell',
   grid: { invSigmaW: [0.5, 1, 2], lr: [0.1, 0.6, 1.5] },
   seeds: [0, 1],
@@ -82,7 +82,15 @@ describe('sweep files', () => {
       [1, 0.1, 0],
     ]);
     for (const c of s.cells) {
-      expect(c.params).toEqual({ invSigmaW: c.params.invSigmaW, lr: c.params.lr, t: 1, n: 30, m: 60, replicas: 4, seed: c.params.seed });
+      expect(c.params).toEqual({
+        invSigmaW: c.params.invSigmaW,
+        lr: c.params.lr,
+        t: 1,
+        n: 30,
+        m: 60,
+        replicas: 4,
+        seed: c.params.seed,
+      });
       expect(c.key).toBe(cellKey('teacher-student-cell', c.params));
     }
     expect(s.cells.map((c) => c.index)).toEqual([...Array(18).keys()]);
@@ -94,24 +102,56 @@ describe('sweep files', () => {
   it('ranges: linspace and logspace axes', async () => {
     const exp = await getExperiment('teacher-student-cell');
     const s = expandSweep(
-      parseSweepSpec({ experiment: 'teacher-student-cell', grid: { lr: { linspace: [0.1, 0.5, 3] }, invSigmaW: { logspace: [-1, 1, 3] } } }),
+      parseSweepSpec({
+        experiment: 'teacher-student-cell',
+        grid: { lr: { linspace: [0.1, 0.5, 3] }, invSigmaW: { logspace: [-1, 1, 3] } },
+      }),
       exp,
     );
-    expect(s.cells.map((c) => c.params.lr)).toEqual([0.1, 0.1, 0.1, 0.30000000000000004, 0.30000000000000004, 0.30000000000000004, 0.5, 0.5, 0.5]);
+    expect(s.cells.map((c) => c.params.lr)).toEqual([
+      0.1, 0.1, 0.1, 0.30000000000000004, 0.30000000000000004, 0.30000000000000004, 0.5, 0.5, 0.5,
+    ]);
     expect(s.cells.slice(0, 3).map((c) => c.params.invSigmaW)).toEqual([0.1, 1, 10]);
   });
 
   it.each([
-    [{ experiment: 'teacher-student-cell', grid: { lr: [] } }, 'Expected a non-empty axis for grid.lr but received Array(0)'],
-    [{ experiment: 'teacher-student-cell', grid: { lr: [0.1, '0.5'] } }, "Expected a number for grid.lr[1] but received '0.5'"],
-    [{ experiment: 'teacher-student-cell', grid: { lr: [0.1, 0.1] } }, 'Expected distinct cells (no repeated axis value) for cell 1'],
+    [
+      { experiment: 'teacher-student-cell', grid: { lr: [] } },
+      'Expected a non-empty axis for grid.lr but received Array(0)',
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: { lr: [0.1, '0.5'] } },
+      "Expected a number for grid.lr[1] but received '0.5'",
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: { lr: [0.1, 0.1] } },
+      'Expected distinct cells (no repeated axis value) for cell 1',
+    ],
     [{ experiment: 'teacher-student-cell', grid: { lr: [0.1] }, seeds: [3, 3] }, 'the same parameters as cell 0'],
-    [{ experiment: 'teacher-student-cell', grid: { lr: [9] } }, 'Expected a finite number in [0, 4] for grid.lr[0] but received 9'],
-    [{ experiment: 'teacher-student-cell', grid: { t: [1.5] } }, 'Expected an integer in [1, 1000] for grid.t[0] but received 1.5'],
-    [{ experiment: 'teacher-student-cell', grid: { depth: [1] } }, "of 'teacher-student-cell' (invSigmaW, lr, t, n, m, replicas, seed) for parameter but received 'depth'"],
-    [{ experiment: 'teacher-student-cell', grid: { lr: [0.1] }, params: { lr: 0.2 } }, 'Expected a key that is not also a sweep axis for params.lr but received 0.2'],
-    [{ experiment: 'teacher-student-cell', grid: {} }, "Expected at least one axis (grid or seeds) for the sweep file field 'grid'"],
-    [{ experiment: 'teacher-student-cell', grid: { lr: [0.1] }, extra: 1 }, "for the sweep file field but received 'extra'"],
+    [
+      { experiment: 'teacher-student-cell', grid: { lr: [9] } },
+      'Expected a finite number in [0, 4] for grid.lr[0] but received 9',
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: { t: [1.5] } },
+      'Expected an integer in [1, 1000] for grid.t[0] but received 1.5',
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: { depth: [1] } },
+      "of 'teacher-student-cell' (invSigmaW, lr, t, n, m, replicas, seed) for parameter but received 'depth'",
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: { lr: [0.1] }, params: { lr: 0.2 } },
+      'Expected a key that is not also a sweep axis for params.lr but received 0.2',
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: {} },
+      "Expected at least one axis (grid or seeds) for the sweep file field 'grid'",
+    ],
+    [
+      { experiment: 'teacher-student-cell', grid: { lr: [0.1] }, extra: 1 },
+      "for the sweep file field but received 'extra'",
+    ],
     [{ experiment: 'no-such-experiment', grid: { lr: [0.1] } }, "for experiment but received 'no-such-experiment'"],
   ])('refuses %j with SweepSpecError (a ParamError)', async (doc, message) => {
     const err = await prepareSweep(doc).catch((e: unknown) => e);
@@ -147,7 +187,9 @@ describe('shards', () => {
       [2, 5, 8],
     ]);
     for (const bad of ['3/3', '1', '-1/2', 'a/b', '0/0'])
-      expect(() => parseShard(bad)).toThrow(new SweepSpecError(`Expected i/n with 0 ≤ i < n (e.g. 0/4) for --shard but received '${bad}'`));
+      expect(() => parseShard(bad)).toThrow(
+        new SweepSpecError(`Expected i/n with 0 ≤ i < n (e.g. 0/4) for --shard but received '${bad}'`),
+      );
   });
 
   it('Slurm arrays need not start at 0 nor step by 1; a list of ids is refused', () => {
@@ -159,20 +201,31 @@ describe('shards', () => {
       SLURM_ARRAY_TASK_COUNT: '5',
       ...extra,
     });
-    expect([1, 3, 5, 7, 9].map((id) => shardFromEnv(env(id)))).toEqual([0, 1, 2, 3, 4].map((index) => ({ index, count: 5 })));
-    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_MIN: '5', SLURM_ARRAY_TASK_MAX: '8' })).toEqual({ index: 2, count: 4 });
-    expect(() => shardFromEnv(env(4))).toThrow('Expected a task id in 1..9 by 2 for SLURM_ARRAY_TASK_ID but received 4');
-    expect(() => shardFromEnv(env(4, { SLURM_ARRAY_TASK_MAX: '10', SLURM_ARRAY_TASK_STEP: '1', SLURM_ARRAY_TASK_COUNT: '3' }))).toThrow(
-      'for a list of ids pass --shard i/n for the Slurm array but received',
+    expect([1, 3, 5, 7, 9].map((id) => shardFromEnv(env(id)))).toEqual(
+      [0, 1, 2, 3, 4].map((index) => ({ index, count: 5 })),
     );
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_MIN: '5', SLURM_ARRAY_TASK_MAX: '8' })).toEqual({
+      index: 2,
+      count: 4,
+    });
+    expect(() => shardFromEnv(env(4))).toThrow(
+      'Expected a task id in 1..9 by 2 for SLURM_ARRAY_TASK_ID but received 4',
+    );
+    expect(() =>
+      shardFromEnv(env(4, { SLURM_ARRAY_TASK_MAX: '10', SLURM_ARRAY_TASK_STEP: '1', SLURM_ARRAY_TASK_COUNT: '3' })),
+    ).toThrow('for a list of ids pass --shard i/n for the Slurm array but received');
     expect(shardFromEnv({})).toBeUndefined();
   });
 
   it('Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX with the count passed', () => {
     expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2' }, 4)).toEqual({ index: 2, count: 4 });
     expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '2' })).toThrow(SweepSpecError);
-    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '2' })).toThrow("the number of shards (--shards n, the Job's completions)");
-    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '4' }, 4)).toThrow('Expected an index below --shards 4 for JOB_COMPLETION_INDEX but received 4');
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '2' })).toThrow(
+      "the number of shards (--shards n, the Job's completions)",
+    );
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '4' }, 4)).toThrow(
+      'Expected an index below --shards 4 for JOB_COMPLETION_INDEX but received 4',
+    );
   });
 });
 
@@ -234,7 +287,9 @@ describe('local runs and shards (built CLI)', () => {
       SLURM_ARRAY_TASK_STEP: '2',
       SLURM_ARRAY_TASK_COUNT: '3',
     });
-    const runs = await Promise.all([1, 3, 5].map((id) => cliAsync(['sweep', 'run', file, '--out', sharded, '--jobs', '1'], slurm(id))));
+    const runs = await Promise.all(
+      [1, 3, 5].map((id) => cliAsync(['sweep', 'run', file, '--out', sharded, '--jobs', '1'], slurm(id))),
+    );
     for (const x of runs) expect(x.code, x.stderr).toBe(0);
     expect(runs.map((x) => /shard (\d)\/3: (\d) cells/.exec(x.stderr)?.slice(1))).toEqual([
       ['0', '6'],
@@ -280,7 +335,9 @@ describe('local runs and shards (built CLI)', () => {
 
     const partial = cli(['sweep', 'collect', out, '--no-report']);
     expect(partial.code).toBe(1);
-    expect(partial.stderr).toContain(`Expected a complete sweep for ${out} but 6 of 10 cells are complete (0 missing, 4 failed)`);
+    expect(partial.stderr).toContain(
+      `Expected a complete sweep for ${out} but 6 of 10 cells are complete (0 missing, 4 failed)`,
+    );
     expect(partial.stderr).toContain('flaky-cell fails at x=5 on purpose');
     expect(existsSync(join(out, 'sweep.csv'))).toBe(false);
     const marked = cli(['sweep', 'collect', out, '--partial', '--json']);
@@ -313,7 +370,7 @@ describe('local runs and shards (built CLI)', () => {
     const other = writeJson('other.json', { experiment: 'flaky-cell', grid: { x: [7] } });
     const r = cli(['sweep', 'run', other, '--out', out, '--experiments', CELLS]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('(it holds a sweep of 4 cells of \'flaky-cell\'; use another --out)');
+    expect(r.stderr).toContain("(it holds a sweep of 4 cells of 'flaky-cell'; use another --out)");
   });
 });
 
@@ -331,7 +388,9 @@ describe('queue: unreachable Redis', () => {
 
   it('checkRedis rejects with SpecdynError naming the URL and the cause', async () => {
     const url = `redis://127.0.0.1:${closedPort}`;
-    await expect(checkRedis(url)).rejects.toThrow(new SpecdynError(`Cannot reach Redis at ${url}: connection refused (is redis-server running there?)`));
+    await expect(checkRedis(url)).rejects.toThrow(
+      new SpecdynError(`Cannot reach Redis at ${url}: connection refused (is redis-server running there?)`),
+    );
     await expect(checkRedis('localhost:6379')).rejects.toThrow(
       "Expected a redis:// or rediss:// URL (e.g. redis://localhost:6379) for --redis but received 'localhost:6379'",
     );
@@ -341,10 +400,14 @@ describe('queue: unreachable Redis', () => {
     const url = `redis://127.0.0.1:${closedPort}`;
     const out = join(root, `unreachable-${cmd}`);
     const args =
-      cmd === 'enqueue' ? ['sweep', 'enqueue', writeJson('q.json', SMALL_SWEEP), '--redis', url, '--out', out] : ['sweep', cmd, '--redis', url];
+      cmd === 'enqueue'
+        ? ['sweep', 'enqueue', writeJson('q.json', SMALL_SWEEP), '--redis', url, '--out', out]
+        : ['sweep', cmd, '--redis', url];
     const r = cli(args);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`error: Cannot reach Redis at ${url}: connection refused (is redis-server running there?)`);
+    expect(r.stderr.trim()).toBe(
+      `error: Cannot reach Redis at ${url}: connection refused (is redis-server running there?)`,
+    );
     expect(existsSync(out)).toBe(false);
   });
 });

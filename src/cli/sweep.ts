@@ -34,7 +34,9 @@ interface QueueFlags {
 
 function settingsOf(o: QueueFlags) {
   const s: Record<string, number> = {};
-  const set = (key: string, v: number | undefined) => v !== undefined && (s[key] = v);
+  const set = (key: string, v: number | undefined) => {
+    if (v !== undefined) s[key] = v;
+  };
   set('lockDurationMs', intFlag(o.lockDuration, '--lock-duration', 100));
   set('stalledIntervalMs', intFlag(o.stalledInterval, '--stalled-interval', 100));
   set('maxStalledCount', intFlag(o.maxStalled, '--max-stalled', 0));
@@ -48,7 +50,9 @@ export function registerSweep(program: Command, context: CliContext): void {
   const { state, out } = context;
   const group = program
     .command('sweep')
-    .description('run one experiment over a grid of parameters: locally, as array-job shards or through a Redis queue; merge the cells')
+    .description(
+      'run one experiment over a grid of parameters: locally, as array-job shards or through a Redis queue; merge the cells',
+    )
     .addHelpText(
       'after',
       examples([
@@ -66,7 +70,10 @@ export function registerSweep(program: Command, context: CliContext): void {
     .argument('<sweep.json>', 'the sweep description')
     .option('-o, --out <root>', 'the sweep root, shared by all shards (default sweeps/<file name>)')
     .option('-j, --jobs <n>', 'cell processes at once (default: the CPU count)')
-    .option('--shard <i/n>', 'run only shard i of n (0-based); default: from SLURM_ARRAY_TASK_* or JOB_COMPLETION_INDEX')
+    .option(
+      '--shard <i/n>',
+      'run only shard i of n (0-based); default: from SLURM_ARRAY_TASK_* or JOB_COMPLETION_INDEX',
+    )
     .option('--shards <n>', 'the shard count of a Kubernetes Indexed Job (its completions), with JOB_COMPLETION_INDEX')
     .option('--retries <n>', 'extra attempts of a failing cell (default 0)')
     .option('--experiments <module>', 'module exporting getExperiment(name), for experiments outside the registry')
@@ -101,21 +108,25 @@ export function registerSweep(program: Command, context: CliContext): void {
         );
         const bar = o.progress('cells', mine);
         let finished = 0;
-        const r = await s.runSweep(expanded, {
-          root,
-          shard,
-          ...(jobs !== undefined ? { jobs } : {}),
-          ...(retries !== undefined ? { retries } : {}),
-          ...(opts.experiments ? { resolver: opts.experiments } : {}),
-          signal: state.abort.signal,
-          onEvent: (e) => {
-            if (e.type === 'done' || e.type === 'skip' || (e.type === 'fail' && e.final)) bar.update(++finished, e.cell.key);
-            if (e.type === 'fail') o.warn(`cell ${e.cell.index} ${e.cell.key} failed (attempt ${e.attempt}): ${e.error}`);
-          },
-        }).catch((err: Error) => {
-          if (err.name === 'AbortError') state.exit = EXIT_INTERRUPTED;
-          throw err;
-        });
+        const r = await s
+          .runSweep(expanded, {
+            root,
+            shard,
+            ...(jobs !== undefined ? { jobs } : {}),
+            ...(retries !== undefined ? { retries } : {}),
+            ...(opts.experiments ? { resolver: opts.experiments } : {}),
+            signal: state.abort.signal,
+            onEvent: (e) => {
+              if (e.type === 'done' || e.type === 'skip' || (e.type === 'fail' && e.final))
+                bar.update(++finished, e.cell.key);
+              if (e.type === 'fail')
+                o.warn(`cell ${e.cell.index} ${e.cell.key} failed (attempt ${e.attempt}): ${e.error}`);
+            },
+          })
+          .catch((err: Error) => {
+            if (err.name === 'AbortError') state.exit = EXIT_INTERRUPTED;
+            throw err;
+          });
         bar.done();
         o.result(r, () =>
           [
@@ -137,7 +148,10 @@ export function registerSweep(program: Command, context: CliContext): void {
     .option('--backoff <ms>', 'first retry delay, doubling (default 1000)')
     .option('--experiments <module>', 'module exporting getExperiment(name), for experiments outside the registry')
     .description('put every cell that is not complete on a BullMQ queue (idempotent; failed cells are retried)')
-    .addHelpText('after', examples(['specdyn sweep enqueue sweep.json --redis redis://localhost:6379 --out /shared/pd']))
+    .addHelpText(
+      'after',
+      examples(['specdyn sweep enqueue sweep.json --redis redis://localhost:6379 --out /shared/pd']),
+    )
     .action(
       async (
         file: string,
@@ -181,7 +195,13 @@ export function registerSweep(program: Command, context: CliContext): void {
     )
     .action(
       async (
-        opts: QueueFlags & { redis?: string; queue?: string; jobs?: string; untilEmpty?: boolean; experiments?: string },
+        opts: QueueFlags & {
+          redis?: string;
+          queue?: string;
+          jobs?: string;
+          untilEmpty?: boolean;
+          experiments?: string;
+        },
         cmd: Command,
       ) => {
         const o = out(cmd);
@@ -197,9 +217,12 @@ export function registerSweep(program: Command, context: CliContext): void {
           signal: state.abort.signal,
           onEvent: (e) => {
             if (e.type === 'ready') o.info(`worker ${e.pid} on queue ${e.queue}`);
-            else if (e.type === 'start') o.info(`started cell ${e.key} (attempt ${e.attempt}, cell process ${e.childPid})`);
-            else if (e.type === 'done') o.info(`done cell ${e.key} (${e.seconds.toFixed(2)} s${e.ran ? '' : ', already complete'})`);
-            else if (e.type === 'fail') o.warn(`cell ${e.key} failed (attempt ${e.attempt}${e.final ? ', final' : ''}): ${e.error}`);
+            else if (e.type === 'start')
+              o.info(`started cell ${e.key} (attempt ${e.attempt}, cell process ${e.childPid})`);
+            else if (e.type === 'done')
+              o.info(`done cell ${e.key} (${e.seconds.toFixed(2)} s${e.ran ? '' : ', already complete'})`);
+            else if (e.type === 'fail')
+              o.warn(`cell ${e.key} failed (attempt ${e.attempt}${e.final ? ', final' : ''}): ${e.error}`);
             else o.warn(`queue: ${e.error}`);
           },
         });
@@ -212,7 +235,10 @@ export function registerSweep(program: Command, context: CliContext): void {
     .option('--redis <url>', 'Redis URL (default $SPECDYN_REDIS)')
     .option('--queue <name>', 'queue name (default specdyn-sweep)')
     .description('counts of the queue’s cells by state; the running and the failed ones with their errors')
-    .addHelpText('after', examples(['specdyn sweep status --redis redis://localhost:6379', 'specdyn sweep status --json']))
+    .addHelpText(
+      'after',
+      examples(['specdyn sweep status --redis redis://localhost:6379', 'specdyn sweep status --json']),
+    )
     .action(async (opts: { redis?: string; queue?: string }, cmd: Command) => {
       const o = out(cmd);
       const s = await sweep();
@@ -222,7 +248,9 @@ export function registerSweep(program: Command, context: CliContext): void {
           `queue ${r.queue}: ${Object.entries(r.counts)
             .map(([k, v]) => `${v} ${k}`)
             .join(', ')}`,
-          ...r.active.map((j) => `running: ${j.key} (attempt ${j.attempts + 1}${j.progress !== null ? `, ${j.progress}%` : ''})`),
+          ...r.active.map(
+            (j) => `running: ${j.key} (attempt ${j.attempts + 1}${j.progress !== null ? `, ${j.progress}%` : ''})`,
+          ),
           ...r.failed.map((j) => `failed: ${j.key} after ${j.attempts} attempts: ${j.error ?? ''}`),
         ].join('\n'),
       );
@@ -235,7 +263,10 @@ export function registerSweep(program: Command, context: CliContext): void {
     .option('--partial', 'write the table of the complete cells even if some are missing or failed (marked partial)')
     .option('--no-report', 'only the table (no vega needed)')
     .description('merge the cells into one table (Arrow and CSV) and one report; refuses a partial sweep')
-    .addHelpText('after', examples(['specdyn sweep collect sweeps/pd', 'specdyn sweep collect /shared/pd --partial --out pd-so-far']))
+    .addHelpText(
+      'after',
+      examples(['specdyn sweep collect sweeps/pd', 'specdyn sweep collect /shared/pd --partial --out pd-so-far']),
+    )
     .action(async (root: string, opts: { out?: string; partial?: boolean; report?: boolean }, cmd: Command) => {
       const o = out(cmd);
       const s = await sweep();

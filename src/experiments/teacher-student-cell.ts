@@ -21,14 +21,22 @@ function finite(x: number): number | null {
 /** The `teacher-student-cell` experiment (see the module doc). */
 export const teacherStudentCellExperiment: Experiment = {
   name: 'teacher-student-cell',
-  description: 'one (1/σ_W, ε) point of the linear teacher–student phase diagram: simulated q², λ_max, phase vs the closed forms',
+  description:
+    'one (1/σ_W, ε) point of the linear teacher–student phase diagram: simulated q², λ_max, phase vs the closed forms',
   params: [
     { key: 'invSigmaW', kind: 'number', default: 1, min: 0.01, max: 100, doc: '1/σ_W (init W₀_ij ~ N(0, σ_W²/M))' },
     { key: 'lr', kind: 'number', default: 0.5, min: 0, max: 4, doc: 'GD step ε' },
     { key: 't', kind: 'int', default: 1, min: 1, max: 1000, doc: 'GD steps' },
     { key: 'n', kind: 'int', default: 60, min: 2, max: 4000, doc: 'N: rows of W' },
     { key: 'm', kind: 'int', default: 120, min: 2, max: 8000, doc: 'M: columns of W (r = N/M)' },
-    { key: 'replicas', kind: 'int', default: 8, min: 1, max: 1000, doc: 'independent initialisations sharing the teacher' },
+    {
+      key: 'replicas',
+      kind: 'int',
+      default: 8,
+      min: 1,
+      max: 1000,
+      doc: 'independent initialisations sharing the teacher',
+    },
     { key: 'seed', kind: 'int', default: 0, min: 0, max: 2 ** 31 - 1, doc: 'seed of the teacher and the replicas' },
   ],
   quick: { n: 30, m: 60, replicas: 4 },
@@ -43,7 +51,17 @@ export const teacherStudentCellExperiment: Experiment = {
     const sigmaW = 1 / invSigmaW;
     const ratio = n / m;
     ctx.progress(0, 1, `1/σ_W=${invSigmaW} ε=${lr}`);
-    const pd = await phaseDiagram({ sigmaW: [sigmaW], lr: [lr], t, n, m, replicas, seed, concurrency: 1, signal: ctx.signal });
+    const pd = await phaseDiagram({
+      sigmaW: [sigmaW],
+      lr: [lr],
+      t,
+      n,
+      m,
+      replicas,
+      seed,
+      concurrency: 1,
+      signal: ctx.signal,
+    });
     const cell = pd.cells[0]!;
     const bound = pd.boundaries[0]!;
     const point = { sigmaW, ratio, lr, t };

@@ -119,7 +119,9 @@ function readManifestIfAny(root: string): SweepManifest | undefined {
   }
   const m = JSON.parse(text) as SweepManifest;
   if (m?.format !== 'specdyn-sweep' || m.formatVersion !== 1 || !Array.isArray(m.cells))
-    throw new SpecdynError(expected(`a sweep manifest (format 'specdyn-sweep', version 1)`, path.join(root, MANIFEST_FILE), m?.format));
+    throw new SpecdynError(
+      expected(`a sweep manifest (format 'specdyn-sweep', version 1)`, path.join(root, MANIFEST_FILE), m?.format),
+    );
   return m;
 }
 

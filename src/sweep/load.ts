@@ -28,7 +28,9 @@ export async function loadResolver(module?: string): Promise<ExperimentResolver>
         : await import('../experiments/registry.js')
     ) as { getExperiment?: ExperimentResolver };
     if (typeof mod.getExperiment !== 'function')
-      throw new TypeError(`Expected a module exporting getExperiment(name) for the experiment resolver but received '${module}'`);
+      throw new TypeError(
+        `Expected a module exporting getExperiment(name) for the experiment resolver but received '${module}'`,
+      );
     r = mod.getExperiment;
     resolvers.set(key, r);
   }
@@ -45,7 +47,9 @@ export function readSweepFile(file: string): unknown {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SweepSpecError(`Cannot read the sweep file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new SweepSpecError(
+      `Cannot read the sweep file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -58,7 +62,10 @@ export function readSweepFile(file: string): unknown {
  * Parses, resolves and expands a sweep description (see spec.ts for the format).
  * @throws SweepSpecError (a ParamError) for a bad description or an unknown experiment.
  */
-export async function prepareSweep(raw: unknown, options: { resolver?: string; source?: string } = {}): Promise<ExpandedSweep> {
+export async function prepareSweep(
+  raw: unknown,
+  options: { resolver?: string; source?: string } = {},
+): Promise<ExpandedSweep> {
   const spec = parseSweepSpec(raw, options.source);
   const resolve = await loadResolver(options.resolver);
   let experiment: Experiment;

@@ -22,7 +22,9 @@ function childEntry(): string {
   if (fs.existsSync(here)) return here;
   const built = path.join(packageRoot, 'dist', 'sweep', 'child.js');
   if (fs.existsSync(built)) return built;
-  throw new SpecdynError(`Expected the compiled cell process at ${built} but it is missing: run npx tsc (or node scripts/bootstrap.mjs)`);
+  throw new SpecdynError(
+    `Expected the compiled cell process at ${built} but it is missing: run npx tsc (or node scripts/bootstrap.mjs)`,
+  );
 }
 
 /** What a pool reports while cells run. */
@@ -63,7 +65,8 @@ export class CellPool {
 
   /** @throws RangeError when size is not an integer ≥ 1. */
   constructor(size: number, options: CellPoolOptions = {}) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`Expected an integer ≥ 1 for jobs but received ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`Expected an integer ≥ 1 for jobs but received ${size}`);
     this.size = size;
     this.resolver =
       options.resolver && !options.resolver.startsWith('file:') ? path.resolve(options.resolver) : options.resolver;
@@ -71,7 +74,12 @@ export class CellPool {
   }
 
   /** Runs `cell` of `experiment` into `root` in a free child; resolves with the cell's record. */
-  run(root: string, cell: Cell, experiment: string, hooks: PoolHooks = {}): Promise<{ record: CellRecord; ran: boolean }> {
+  run(
+    root: string,
+    cell: Cell,
+    experiment: string,
+    hooks: PoolHooks = {},
+  ): Promise<{ record: CellRecord; ran: boolean }> {
     if (this.closed) return Promise.reject(new SpecdynError('Expected an open cell pool but it was closed'));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
@@ -96,7 +104,10 @@ export class CellPool {
   }
 
   private spawn(i: number): Slot {
-    const proc = fork(childEntry(), ['--specdyn-sweep-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const proc = fork(childEntry(), ['--specdyn-sweep-child'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
     const slot: Slot = { proc };
     proc.on('message', (m: { type: string; id?: number; [k: string]: unknown }) => this.onMessage(slot, m));
     proc.on('exit', (code, signal) => {
@@ -122,7 +133,8 @@ export class CellPool {
     const t = slot.task;
     if (!t || m.id !== t.id) return;
     if (m.type === 'started') t.hooks.onStart?.(slot.proc.pid ?? 0);
-    else if (m.type === 'progress') t.hooks.progress?.(m.done as number, m.total as number, m.label as string | undefined);
+    else if (m.type === 'progress')
+      t.hooks.progress?.(m.done as number, m.total as number, m.label as string | undefined);
     else if (m.type === 'log') t.hooks.log?.(m.line as string);
     else if (m.type === 'done' || m.type === 'failed') {
       slot.task = undefined;
@@ -154,8 +166,14 @@ export class CellPool {
         const onAbort = () => slot.task === t && slot.proc.send({ type: 'abort', id: t.id });
         signal.addEventListener('abort', onAbort, { once: true });
         const { resolve, reject } = t;
-        t.resolve = (r) => (signal.removeEventListener('abort', onAbort), resolve(r));
-        t.reject = (e) => (signal.removeEventListener('abort', onAbort), reject(e));
+        t.resolve = (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        t.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
       }
       slot.proc.send(t.message);
     }

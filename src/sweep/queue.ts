@@ -147,7 +147,15 @@ export async function enqueueSweep(sweep: ExpandedSweep, options: EnqueueOptions
   const { Queue } = (await import('bullmq')) as Bull;
   const name = options.queue ?? DEFAULT_QUEUE;
   const queue = new Queue<CellJobData>(name, { connection: connection(options.redis) });
-  const result: EnqueueResult = { queue: name, root, total: sweep.cells.length, complete: 0, added: 0, retried: 0, pending: 0 };
+  const result: EnqueueResult = {
+    queue: name,
+    root,
+    total: sweep.cells.length,
+    complete: 0,
+    added: 0,
+    retried: 0,
+    pending: 0,
+  };
   try {
     const fresh: { name: string; data: CellJobData; opts: Record<string, unknown> }[] = [];
     for (const cell of sweep.cells) {
@@ -164,7 +172,8 @@ export async function enqueueSweep(sweep: ExpandedSweep, options: EnqueueOptions
           result.retried++;
           continue;
         }
-        if (state === 'completed') await job.remove(); // the cell was deleted since: run it again
+        if (state === 'completed')
+          await job.remove(); // the cell was deleted since: run it again
         else {
           result.pending++;
           continue;
@@ -325,7 +334,13 @@ export async function queueStatus(options: { redis: string; queue?: string; limi
   const limit = options.limit ?? 100;
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
-    const summary = (j: { id?: string; data: CellJobData; attemptsMade: number; progress: unknown; failedReason?: string }): JobSummary => ({
+    const summary = (j: {
+      id?: string;
+      data: CellJobData;
+      attemptsMade: number;
+      progress: unknown;
+      failedReason?: string;
+    }): JobSummary => ({
       id: j.id ?? '',
       key: j.data.cell.key,
       root: j.data.root,

@@ -31,7 +31,10 @@ export function heatmapSpecs(manifest: SweepManifest, table: SweepTable) {
         gy = y ? y.values[i]! : '';
       const id = JSON.stringify([gx, gy]);
       let g = groups.get(id);
-      if (!g) groups.set(id, (g = { x: gx, y: gy, values: [] }));
+      if (!g) {
+        g = { x: gx, y: gy, values: [] };
+        groups.set(id, g);
+      }
       g.values.push(f.values[i]!);
     }
     const numeric = f.kind === 'float64';
@@ -81,7 +84,12 @@ export function heatmapSpecs(manifest: SweepManifest, table: SweepTable) {
  * Writes report.html (and figures/*.svg) of a collected sweep into `out`; returns its path.
  * @throws SpecdynError when vega or vega-lite is not installed (nothing written then).
  */
-export async function writeSweepReport(manifest: SweepManifest, table: SweepTable, result: CollectResult, out: string): Promise<string> {
+export async function writeSweepReport(
+  manifest: SweepManifest,
+  table: SweepTable,
+  result: CollectResult,
+  out: string,
+): Promise<string> {
   await loadVega();
   const specs = heatmapSpecs(manifest, table);
   fs.mkdirSync(path.join(out, 'figures'), { recursive: true });

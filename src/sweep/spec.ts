@@ -79,7 +79,10 @@ function rangeAxis(x: Record<string, unknown>, name: string): number[] {
     r.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
     Number.isInteger(r[2]) &&
     (r[2] as number) >= 1;
-  if (!ok) throw new SweepSpecError(expected('[lo, hi, count] (finite numbers, count an integer ≥ 1)', `${name}.${kind}`, JSON.stringify(r)));
+  if (!ok)
+    throw new SweepSpecError(
+      expected('[lo, hi, count] (finite numbers, count an integer ≥ 1)', `${name}.${kind}`, JSON.stringify(r)),
+    );
   const [lo, hi, count] = r as [number, number, number];
   return Array.from({ length: count }, (_, k) => {
     const u = count === 1 ? lo : lo + ((hi - lo) * k) / (count - 1);
@@ -95,10 +98,12 @@ function rangeAxis(x: Record<string, unknown>, name: string): number[] {
 export function parseSweepSpec(raw: unknown, source = 'the sweep file'): SweepSpec {
   if (!isObject(raw)) throw new SweepSpecError(expected('a JSON object', source, raw));
   for (const k of Object.keys(raw))
-    if (!SPEC_KEYS.includes(k)) throw new SweepSpecError(expected(`one of the fields ${SPEC_KEYS.join(', ')}`, `${source} field`, k));
+    if (!SPEC_KEYS.includes(k))
+      throw new SweepSpecError(expected(`one of the fields ${SPEC_KEYS.join(', ')}`, `${source} field`, k));
   if (typeof raw.experiment !== 'string' || raw.experiment === '')
     throw new SweepSpecError(expected('an experiment name', `${source} field 'experiment'`, raw.experiment));
-  if (!isObject(raw.grid)) throw new SweepSpecError(expected('an object of axes { key: [values] }', `${source} field 'grid'`, raw.grid));
+  if (!isObject(raw.grid))
+    throw new SweepSpecError(expected('an object of axes { key: [values] }', `${source} field 'grid'`, raw.grid));
   const grid: Record<string, ParamValue[]> = {};
   for (const [key, axis] of Object.entries(raw.grid)) {
     const name = `grid.${key}`;
@@ -114,7 +119,9 @@ export function parseSweepSpec(raw: unknown, source = 'the sweep file'): SweepSp
   let seeds: number[] | undefined;
   if (raw.seeds !== undefined) {
     if (!Array.isArray(raw.seeds) || raw.seeds.length === 0)
-      throw new SweepSpecError(expected('a non-empty array of integer seeds', `${source} field 'seeds'`, JSON.stringify(raw.seeds)));
+      throw new SweepSpecError(
+        expected('a non-empty array of integer seeds', `${source} field 'seeds'`, JSON.stringify(raw.seeds)),
+      );
     raw.seeds.forEach((s, i) => {
       if (!Number.isInteger(s)) throw new SweepSpecError(expected('an integer', `seeds[${i}]`, s));
     });
@@ -125,7 +132,8 @@ export function parseSweepSpec(raw: unknown, source = 'the sweep file'): SweepSp
     throw new SweepSpecError(expected('at least one axis (grid or seeds)', `${source} field 'grid'`, '{}'));
   let params: Record<string, ParamValue> | undefined;
   if (raw.params !== undefined) {
-    if (!isObject(raw.params)) throw new SweepSpecError(expected('an object of shared values', `${source} field 'params'`, raw.params));
+    if (!isObject(raw.params))
+      throw new SweepSpecError(expected('an object of shared values', `${source} field 'params'`, raw.params));
     for (const [k, v] of Object.entries(raw.params)) {
       if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean')
         throw new SweepSpecError(expected('a number, string or boolean', `params.${k}`, JSON.stringify(v)));
@@ -153,7 +161,11 @@ function checkValue(experiment: Experiment, key: string, raw: ParamValue, name: 
   const spec = experiment.params.find((p) => p.key === key);
   if (!spec)
     throw new SweepSpecError(
-      expected(`one of the parameters of '${experiment.name}' (${experiment.params.map((p) => p.key).join(', ')})`, 'parameter', key),
+      expected(
+        `one of the parameters of '${experiment.name}' (${experiment.params.map((p) => p.key).join(', ')})`,
+        'parameter',
+        key,
+      ),
     );
   if ((spec.kind === 'number' || spec.kind === 'int') && typeof raw !== 'number')
     throw new SweepSpecError(expected(spec.kind === 'int' ? 'an integer' : 'a number', name, raw));
@@ -255,7 +267,13 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard | un
     const max = int('SLURM_ARRAY_TASK_MAX');
     const n = int('SLURM_ARRAY_TASK_COUNT') ?? (max !== undefined ? Math.floor((max - min) / step) + 1 : undefined);
     if (n === undefined)
-      throw new SweepSpecError(expected('SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MAX with SLURM_ARRAY_TASK_ID', 'the Slurm environment', `SLURM_ARRAY_TASK_ID=${id}`));
+      throw new SweepSpecError(
+        expected(
+          'SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MAX with SLURM_ARRAY_TASK_ID',
+          'the Slurm environment',
+          `SLURM_ARRAY_TASK_ID=${id}`,
+        ),
+      );
     if (step < 1) throw new SweepSpecError(expected('a step ≥ 1', 'SLURM_ARRAY_TASK_STEP', step));
     if (max !== undefined && Math.floor((max - min) / step) + 1 !== n)
       throw new SweepSpecError(
@@ -266,14 +284,20 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard | un
         ),
       );
     if (id < min || (id - min) % step !== 0 || (id - min) / step >= n)
-      throw new SweepSpecError(expected(`a task id in ${min}..${min + (n - 1) * step} by ${step}`, 'SLURM_ARRAY_TASK_ID', id));
+      throw new SweepSpecError(
+        expected(`a task id in ${min}..${min + (n - 1) * step} by ${step}`, 'SLURM_ARRAY_TASK_ID', id),
+      );
     return { index: (id - min) / step, count: n };
   }
   const k = int('JOB_COMPLETION_INDEX');
   if (k !== undefined) {
     if (count === undefined)
       throw new SweepSpecError(
-        expected("the number of shards (--shards n, the Job's completions)", 'a Kubernetes Indexed Job', `JOB_COMPLETION_INDEX=${k}`),
+        expected(
+          "the number of shards (--shards n, the Job's completions)",
+          'a Kubernetes Indexed Job',
+          `JOB_COMPLETION_INDEX=${k}`,
+        ),
       );
     if (k >= count) throw new SweepSpecError(expected(`an index below --shards ${count}`, 'JOB_COMPLETION_INDEX', k));
     return { index: k, count };

@@ -86,9 +86,13 @@ beforeAll(async () => {
     );
   const port = await freePort();
   url = `redis://127.0.0.1:${port}`;
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   redis.stdout!.on('data', (d) => (out += d));
   await until(() => out.includes('Ready to accept connections'), 'redis-server to start', 20_000);
@@ -117,10 +121,12 @@ describe('sweep queue on Redis', () => {
     expect(enq.code, enq.stderr).toBe(0);
     expect(JSON.parse(enq.stdout)).toMatchObject({ total: 18, added: 18, complete: 0 });
     // Enqueueing again adds nothing (one job per cell).
-    expect(JSON.parse(cli(['sweep', 'enqueue', file, '--redis', url, '--out', queued, '--json']).stdout)).toMatchObject({
-      added: 0,
-      pending: 18,
-    });
+    expect(JSON.parse(cli(['sweep', 'enqueue', file, '--redis', url, '--out', queued, '--json']).stdout)).toMatchObject(
+      {
+        added: 0,
+        pending: 18,
+      },
+    );
 
     // Worker A hangs inside its first cell (after the experiment wrote its run directory), then is killed.
     const marker = join(root, 'hung');
@@ -132,7 +138,9 @@ describe('sweep queue on Redis', () => {
     const status = cli(['sweep', 'status', '--redis', url, '--json']);
     expect(status.code, status.stderr).toBe(0);
     const hungTmp = readFileSync(marker, 'utf8');
-    const hungKey = JSON.parse(status.stdout).active.map((j: { key: string }) => j.key).find((k: string) => hungTmp.includes(k));
+    const hungKey = JSON.parse(status.stdout)
+      .active.map((j: { key: string }) => j.key)
+      .find((k: string) => hungTmp.includes(k));
     expect(hungKey, 'the hung cell is listed as running').toBeDefined();
     a.proc.kill('SIGKILL');
     const killedAt = performance.now();
@@ -143,8 +151,12 @@ describe('sweep queue on Redis', () => {
     // The hung cell was taken again by B or C.
     const rerun = [...b.lines, ...c.lines].find((l) => l.line.startsWith(`started cell ${hungKey}`));
     expect(rerun, 'the killed worker’s cell was started again by another worker').toBeDefined();
-    console.log(`recovery: the killed worker's cell restarted ${((rerun!.t - killedAt) / 1000).toFixed(2)} s after the kill`);
-    const doneLines = [...b.lines, ...c.lines].filter((l) => l.line.startsWith('done cell')).map((l) => l.line.split(' ')[2]);
+    console.log(
+      `recovery: the killed worker's cell restarted ${((rerun!.t - killedAt) / 1000).toFixed(2)} s after the kill`,
+    );
+    const doneLines = [...b.lines, ...c.lines]
+      .filter((l) => l.line.startsWith('done cell'))
+      .map((l) => l.line.split(' ')[2]);
     expect(new Set(doneLines).size).toBe(18);
 
     const st = JSON.parse(cli(['sweep', 'status', '--redis', url, '--json']).stdout);
@@ -154,7 +166,9 @@ describe('sweep queue on Redis', () => {
     expect(col.code, col.stderr).toBe(0);
     expect(readFileSync(join(queued, 'sweep.csv'), 'utf8')).toBe(readFileSync(join(local, 'sweep.csv'), 'utf8'));
     expect(readFileSync(join(queued, 'sweep.arrow'))).toEqual(readFileSync(join(local, 'sweep.arrow')));
-    expect(hungKey).toBe(cellKey('teacher-student-cell', JSON.parse(readFileSync(join(queued, hungKey, 'cell.json'), 'utf8')).params));
+    expect(hungKey).toBe(
+      cellKey('teacher-student-cell', JSON.parse(readFileSync(join(queued, hungKey, 'cell.json'), 'utf8')).params),
+    );
   });
 
   it('a cell that keeps failing is retried with backoff, then failed: listed by status and by collect', async () => {
@@ -163,11 +177,31 @@ describe('sweep queue on Redis', () => {
     const out = join(root, 'flaky');
     const log = join(root, 'flaky.log');
     const queue = ['--queue', 'flaky'];
-    expect(cli(['sweep', 'enqueue', file, '--redis', url, '--out', out, ...queue, '--attempts', '2', '--backoff', '200', '--experiments', CELLS]).code).toBe(0);
-    const w = cli(['sweep', 'worker', '--redis', url, ...queue, '--until-empty', '--experiments', CELLS, ...QUEUE_FLAGS], {
-      SWEEP_TEST_FAIL: '2',
-      SWEEP_TEST_LOG: log,
-    });
+    expect(
+      cli([
+        'sweep',
+        'enqueue',
+        file,
+        '--redis',
+        url,
+        '--out',
+        out,
+        ...queue,
+        '--attempts',
+        '2',
+        '--backoff',
+        '200',
+        '--experiments',
+        CELLS,
+      ]).code,
+    ).toBe(0);
+    const w = cli(
+      ['sweep', 'worker', '--redis', url, ...queue, '--until-empty', '--experiments', CELLS, ...QUEUE_FLAGS],
+      {
+        SWEEP_TEST_FAIL: '2',
+        SWEEP_TEST_LOG: log,
+      },
+    );
     expect(w.code, w.stderr).toBe(0);
     expect(w.stderr).toContain('failed (attempt 1): flaky-cell fails at x=2 on purpose');
     expect(w.stderr).toContain('failed (attempt 2, final): flaky-cell fails at x=2 on purpose');
@@ -181,10 +215,16 @@ describe('sweep queue on Redis', () => {
     expect(col.stderr).toContain('2 of 3 cells are complete (0 missing, 1 failed)');
 
     // Enqueue again: the failed job is retried, the complete cells are not enqueued; now it passes.
-    const again = JSON.parse(cli(['sweep', 'enqueue', file, '--redis', url, '--out', out, ...queue, '--json', '--experiments', CELLS]).stdout);
+    const again = JSON.parse(
+      cli(['sweep', 'enqueue', file, '--redis', url, '--out', out, ...queue, '--json', '--experiments', CELLS]).stdout,
+    );
     expect(again).toMatchObject({ complete: 2, retried: 1, added: 0 });
     writeFileSync(log, '');
-    expect(cli(['sweep', 'worker', '--redis', url, ...queue, '--until-empty', '--experiments', CELLS], { SWEEP_TEST_LOG: log }).code).toBe(0);
+    expect(
+      cli(['sweep', 'worker', '--redis', url, ...queue, '--until-empty', '--experiments', CELLS], {
+        SWEEP_TEST_LOG: log,
+      }).code,
+    ).toBe(0);
     expect(readFileSync(log, 'utf8')).toBe('2.0\n');
     expect(cli(['sweep', 'collect', out, '--no-report']).code).toBe(0);
   });
