@@ -3,11 +3,10 @@
 // in child processes: a local run and the same sweep as 3 Slurm-array shards in 3 processes
 // give the same merged table; a re-run after failures does only the missing cells; collect
 // refuses a partial sweep; an unreachable Redis fails at once.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromIPC } from 'apache-arrow';
 import { cellKey, ParamError } from '../src/experiments/types.js';
@@ -24,9 +23,8 @@ import {
   shardFromEnv,
   SweepSpecError,
 } from '../src/sweep/index.js';
+import { BIN, CELLS, cli, freePort } from './sweep-helpers.js';
 
-const BIN = resolve('dist/cli/main.js');
-const CELLS = resolve('test/sweep-cells.mjs');
 const root = mkdtempSync(join(tmpdir(), 'specdyn-sweep-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -41,15 +39,6 @@ const SMALL_SWEEP = {
   seeds: [0, 1],
   params: { n: 30, m: 60, replicas: 4 },
 };
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    timeout: 110_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function cliAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((res) => {
@@ -378,12 +367,7 @@ describe('queue: unreachable Redis', () => {
   let closedPort = 0;
   beforeAll(async () => {
     // A port that was free a moment ago and has no listener now.
-    closedPort = await new Promise<number>((res) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => res(port));
-      });
-    });
+    closedPort = await freePort();
   });
 
   it('checkRedis rejects with SpecdynError naming the URL and the cause', async () => {

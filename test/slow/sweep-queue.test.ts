@@ -5,14 +5,12 @@
 // when it cannot be, this file fails and says so (it is never skipped).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellKey } from '../../src/experiments/types.js';
+import { BIN, CELLS, cli, freePort } from '../sweep-helpers.js';
 
-const BIN = resolve('dist/cli/main.js');
-const CELLS = resolve('test/sweep-cells.mjs');
 const root = mkdtempSync(join(tmpdir(), 'specdyn-sweep-queue-'));
 const SWEEP = {
   experiment: 'teacher-student-cell',
@@ -29,24 +27,6 @@ const children: ChildProcess[] = [];
 
 function haveRedis(): boolean {
   return spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    timeout: 300_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A worker process; its stderr lines are collected with the time they arrived. */
