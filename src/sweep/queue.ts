@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { SpecdynError, expected } from '../errors.js';
-import { readCell, writeFailure, writeManifest } from './cells.js';
+import { readCell, removeStaleTemps, writeFailure, writeManifest } from './cells.js';
 import { CellPool } from './pool.js';
 import type { Cell, ExpandedSweep } from './spec.js';
 
@@ -243,10 +243,16 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const pool = new CellPool(jobs, { resolver: options.resolver });
   const result: WorkerResult = { completed: 0, failed: 0 };
   let running = 0;
+  const roots = new Set<string>();
   const worker = new Worker<CellJobData>(
     name,
     async (job) => {
       const { root, experiment, cell } = job.data;
+      if (!roots.has(root)) {
+        // Temporary cells of this host's dead workers (a worker killed here before) go first.
+        roots.add(root);
+        removeStaleTemps(root);
+      }
       const attempt = job.attemptsMade + 1;
       running++;
       try {
