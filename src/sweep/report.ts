@@ -53,7 +53,11 @@ export function heatmapSpecs(manifest: SweepManifest, table: SweepTable) {
       type: 'ordinal',
       sort: 'ascending',
       title: key ?? '',
-      axis: { labelExpr: "isNumber(datum.value) ? format(datum.value, '.3~g') : datum.value", labelAngle: 0, grid: false },
+      axis: {
+        labelExpr: "isNumber(datum.value) ? format(datum.value, '.3~g') : datum.value",
+        labelAngle: 0,
+        grid: false,
+      },
     });
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
