@@ -42,7 +42,11 @@ async function startRedis(dir) {
   while (!out.includes('Ready to accept connections')) await new Promise((r) => setTimeout(r, 20));
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () => new Promise((r) => (proc.on('exit', r), proc.kill('SIGTERM'))),
+    stop: () =>
+      new Promise((r) => {
+        proc.on('exit', r);
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
