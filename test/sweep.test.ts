@@ -4,7 +4,7 @@
 // give the same merged table; a re-run after failures does only the missing cells; collect
 // refuses a partial sweep; an unreachable Redis fails at once.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +20,12 @@ import {
   parseSweepSpec,
   prepareSweep,
   shardCells,
+  runCell,
+  readCell,
   shardFromEnv,
   SweepSpecError,
 } from '../src/sweep/index.js';
+import type { Experiment } from '../src/experiments/types.js';
 import { BIN, CELLS, cli, freePort } from './sweep-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'specdyn-sweep-'));
@@ -162,7 +165,26 @@ describe('sweep files', () => {
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain(`Expected JSON in ${notJson} but it does not parse`);
     expect(existsSync(out)).toBe(false);
+    const good = writeJson('good.json', SMALL_SWEEP);
+    const k8s = cli(['sweep', 'run', good, '--out', out], { JOB_COMPLETION_INDEX: '1' });
+    expect(k8s.code).toBe(2);
+    expect(k8s.stderr).toContain(
+      "the number of shards (--shards n, the Job's completions) for a Kubernetes Indexed Job",
+    );
+    expect(existsSync(out)).toBe(false);
   });
+});
+
+describe('sweep --help', () => {
+  it.each(['run', 'enqueue', 'worker', 'status', 'collect'])(
+    'sweep %s --help shows usage and examples, exit 0',
+    (cmd) => {
+      const r = cli(['sweep', cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: specdyn sweep ${cmd}`);
+      expect(r.stdout).toMatch(new RegExp(`Examples:\\n  \\$ specdyn sweep ${cmd}`));
+    },
+  );
 });
 
 describe('shards', () => {
@@ -242,6 +264,55 @@ describe('teacher-student-cell', () => {
       expect(Math.abs((r.figures.q2 as number) - linearTeacherStudent.overlap(p))).toBeLessThan(0.15);
       expect(readdirSync(out)).toContain('run.json');
     }
+  });
+});
+
+describe('cell writes', () => {
+  it('two writers of one cell: both succeed, one complete directory, no temporary left', async () => {
+    const dir = join(root, 'twice');
+    let runs = 0;
+    const exp: Experiment = {
+      name: 'slow-cell',
+      description: 'test',
+      params: [{ key: 'x', kind: 'int', default: 1, doc: 'x' }],
+      async run(params, ctx) {
+        runs++;
+        mkdirSync(ctx.out, { recursive: true });
+        writeFileSync(join(ctx.out, 'x.txt'), String(params.x));
+        await new Promise((r) => setTimeout(r, 50));
+        return { dir: ctx.out, figures: { y: 2 * (params.x as number) }, summary: [] };
+      },
+    };
+    const cell = { index: 0, key: cellKey('slow-cell', { x: 3 }), params: { x: 3 } };
+    const hooks = { signal: new AbortController().signal };
+    const [a, b] = await Promise.all([runCell(dir, cell, exp, hooks), runCell(dir, cell, exp, hooks)]);
+    expect(runs).toBe(2);
+    expect(a.record.figures).toEqual({ y: 6 });
+    expect(b.record.figures).toEqual({ y: 6 });
+    expect(readCell(dir, cell.key)?.figures).toEqual({ y: 6 });
+    expect(readdirSync(join(dir, '.sweep', 'tmp'))).toEqual([]);
+    expect(readFileSync(join(dir, cell.key, 'x.txt'), 'utf8')).toBe('3');
+    // Complete: not run again.
+    expect((await runCell(dir, cell, exp, hooks)).ran).toBe(false);
+    expect(runs).toBe(2);
+  });
+
+  it('a failing experiment leaves neither the cell nor its temporary directory', async () => {
+    const dir = join(root, 'fails');
+    const exp: Experiment = {
+      name: 'bad-cell',
+      description: 'test',
+      params: [],
+      async run(_params, ctx) {
+        mkdirSync(ctx.out, { recursive: true });
+        writeFileSync(join(ctx.out, 'half.txt'), 'half');
+        throw new RangeError('Expected a good cell for bad-cell but received a bad one');
+      },
+    };
+    const cell = { index: 0, key: cellKey('bad-cell', {}), params: {} };
+    await expect(runCell(dir, cell, exp, { signal: new AbortController().signal })).rejects.toThrow(RangeError);
+    expect(existsSync(join(dir, cell.key))).toBe(false);
+    expect(readdirSync(join(dir, '.sweep', 'tmp'))).toEqual([]);
   });
 });
 

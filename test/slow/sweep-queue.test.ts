@@ -125,6 +125,9 @@ describe('sweep queue on Redis', () => {
     a.proc.kill('SIGKILL');
     const killedAt = performance.now();
     expect(await a.exit).toBe(null);
+    // Mid-cell: the killed worker's run directory is only a temporary one; the cell is absent.
+    expect(existsSync(hungTmp)).toBe(true);
+    expect(existsSync(join(queued, hungKey))).toBe(false);
     const [codeB, codeC] = await Promise.all([b.exit, c.exit]);
     expect([codeB, codeC]).toEqual([0, 0]);
 
