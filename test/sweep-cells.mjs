@@ -3,10 +3,10 @@
 // the cell processes run the compiled sources in dist/.
 //
 // - 'teacher-student-cell': the real experiment; with SWEEP_TEST_HANG=<file> in the environment,
-//   the first cell this process runs writes its run directory, then writes <file> (its key) and
+//   the first cell this process runs writes its run directory, then writes <file> (its temporary run directory) and
 //   never returns: a worker caught mid-cell, to be killed.
-// - 'flaky-cell': { x, seed } → figures { y: x², x, seed }; appends x to SWEEP_TEST_LOG on every
-//   execution and fails when x is listed in SWEEP_TEST_FAIL (comma-separated).
+// - 'flaky-cell': { x, seed, label } → figures { y: x², parity }; prints a line on stdout, appends
+//   x.seed to SWEEP_TEST_LOG on every execution and fails when x is in SWEEP_TEST_FAIL (comma list).
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { teacherStudentCellExperiment } from '../dist/experiments/teacher-student-cell.js';
@@ -33,6 +33,8 @@ const flaky = {
     { key: 'label', kind: 'string', default: 'a', choices: ['a', 'b'], doc: 'a label' },
   ],
   async run(params, ctx) {
+    // Chatter on stdout: the runner must keep it out of its own stdout (--json).
+    console.log(`flaky-cell x=${params.x}`);
     if (process.env.SWEEP_TEST_LOG) appendFileSync(process.env.SWEEP_TEST_LOG, `${params.x}.${params.seed}\n`);
     const fail = (process.env.SWEEP_TEST_FAIL ?? '').split(',').filter(Boolean).map(Number);
     if (fail.includes(params.x)) throw new Error(`flaky-cell fails at x=${params.x} on purpose`);

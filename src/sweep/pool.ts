@@ -104,10 +104,12 @@ export class CellPool {
   }
 
   private spawn(i: number): Slot {
+    // An experiment's stdout goes to our stderr: stdout may be the one JSON document of --json.
     const proc = fork(childEntry(), ['--specdyn-sweep-child'], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
+    proc.stdout?.pipe(process.stderr, { end: false });
     const slot: Slot = { proc };
     proc.on('message', (m: { type: string; id?: number; [k: string]: unknown }) => this.onMessage(slot, m));
     proc.on('exit', (code, signal) => {

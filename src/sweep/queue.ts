@@ -258,7 +258,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
       try {
         const { record, ran } = await pool.run(root, cell, experiment, {
           onStart: (childPid) => emit({ type: 'start', key: cell.key, attempt, childPid }),
-          progress: (done, total) => void job.updateProgress(total > 0 ? Math.round((100 * done) / total) : 0),
+          progress: (done, total) => {
+            // Progress is best effort: a lost lock or a Redis hiccup must not end the worker.
+            job.updateProgress(total > 0 ? Math.round((100 * done) / total) : 0).catch(() => {});
+          },
         });
         result.completed++;
         emit({ type: 'done', key: cell.key, seconds: record.seconds, ran });
