@@ -21,7 +21,7 @@ const REPEAT = Number(process.env.SWEEP_BENCH_REPEAT ?? 3);
 async function freePort() {
   return new Promise((res) => {
     const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => res(port));
     });
   });
