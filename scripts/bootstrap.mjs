@@ -122,6 +122,14 @@ if (
     log('continuing without Chromium (the browser test will fail and say so)');
 }
 
+// The sweep queue's tests (test/slow/sweep-queue.test.ts) start Debian's redis-server on a free
+// loopback port: installed for test runs only, or on demand with --redis.
+if (!nativeOnly && (args.has('--redis') || process.env.npm_lifecycle_event === 'pretest') && !have('redis-server')) {
+  log("redis-server missing: installing Debian's redis-server for the sweep queue tests");
+  if (!aptInstall(['redis-server'], { fatal: false }))
+    log('continuing without redis-server (the queue tests will fail and say so)');
+}
+
 // 2. npm dependencies.
 if (!nativeOnly) {
   const lock = path.join(root, 'package-lock.json');

@@ -14,6 +14,7 @@ import { packageVersion } from './package-info.js';
 import { registerExperiment } from './experiment.js';
 import { missingPeerIn } from '../peers.js';
 import { registerServe } from './serve.js';
+import { registerSweep } from './sweep.js';
 
 // The commands load the store, the report and the native core: imported when a command runs, so
 // --help and usage errors answer at once.
@@ -194,6 +195,7 @@ export function buildProgram(state: CliState): Command {
     });
   registerExperiment(program, context);
   registerServe(program, context);
+  registerSweep(program, context);
   return program;
 }
 

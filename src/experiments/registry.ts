@@ -38,6 +38,11 @@ const ENTRIES: readonly Entry[] = [
     description: 'frustrated Brownian particles on S² collapsing onto a ring: a training-free OMD calibration run',
     load: async () => (await import('./ring.js')).ringExperiment,
   },
+  {
+    name: 'teacher-student-cell',
+    description: 'one (1/σ_W, ε) point of the linear teacher–student phase diagram (simulation vs closed forms)',
+    load: async () => (await import('./teacher-student-cell.js')).teacherStudentCellExperiment,
+  },
 ];
 
 /** Names and descriptions of the shipped experiments, in listing order. */
