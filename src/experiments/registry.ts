@@ -12,7 +12,13 @@ interface Entry {
 }
 
 // One line per experiment: name, one-line description, loader of its module.
-const ENTRIES: readonly Entry[] = [];
+const ENTRIES: readonly Entry[] = [
+  {
+    name: 'grokking',
+    description: 'Modular addition with AdamW: the grokking jump against the OMD alarm over seeds, with controls',
+    load: async () => (await import('./grokking.js')).grokkingExperiment,
+  },
+];
 
 /** Names and descriptions of the shipped experiments, in listing order. */
 export function listExperiments(): { name: string; description: string }[] {
