@@ -49,7 +49,13 @@ export function detectOnset(report: RegimeReport, steps: readonly number[], minW
     throw new RangeError(
       `Expected at least ${t.index + minWindow} trajectory steps for steps but received ${steps.length}`,
     );
-  return { onsetStep: t.step, alarmStep: alarm, bandSize: t.bandSize, fingerprint: t.fingerprint, verdict: report.verdict };
+  return {
+    onsetStep: t.step,
+    alarmStep: alarm,
+    bandSize: t.bandSize,
+    fingerprint: t.fingerprint,
+    verdict: report.verdict,
+  };
 }
 
 /** First step whose value is ≥ threshold (curve in step order); null if none. */

@@ -9,13 +9,17 @@
  * tokens: row a of its kernel is token a's vector; a pair's output is the two vectors, read as
  * one 2d-vector) → `hidden` (Dense, ReLU) → `logits` (Dense p).
  * Loss: mean softmax cross-entropy over the whole train set (one step = one full-batch AdamW
- * update). Step s = after s updates; step 0 is the initialisation.
+ * update). Step s = after s updates; step 0 is the initialisation. Logged at every snapshot:
+ * `loss` (the train loss of the step's own forward pass, i.e. before its update), `acc` (train
+ * accuracy after the update), `val_acc` / `val_loss` (the test set), `embed_fourier_top5` (share of the token
+ * embedding's power in its 5 strongest frequencies, see fourierFingerprint).
  */
 import { AbortError, SpecdynError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Tf } from '../tfjs/index.js';
 import { SpectralMonitor } from '../train/index.js';
 import { AdamW } from './grokking-adamw.js';
+import { fourierFingerprint } from './grokking-detect.js';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Variable = import('@tensorflow/tfjs').Variable;
@@ -179,7 +183,7 @@ export function pairTensor(tf: Tf, s: PairSet, p: number): import('@tensorflow/t
   const n = s.a.length;
   const x = new Float32Array(n * 2 * p);
   for (let i = 0; i < n; i++) {
-    x[(2 * i) * p + s.a[i]!] = 1;
+    x[2 * i * p + s.a[i]!] = 1;
     x[(2 * i + 1) * p + s.b[i]!] = 1;
   }
   return tf.tensor3d(x, [n, 2, p]);
@@ -229,12 +233,14 @@ export async function trainGrokkingRun(o: GrokkingRunOptions): Promise<GrokkingR
     if (jumpStep === null && testAcc >= o.jumpThreshold) jumpStep = step;
     if (memorizeStep === null && trainAcc >= 0.99) memorizeStep = step;
     o.onEval?.(step, testAcc);
-    return { loss, acc: trainAcc, val_acc: testAcc, val_loss: testLoss };
+    const fourier = fourierFingerprint(embedOf(), p, o.embedDim);
+    return { loss, acc: trainAcc, val_acc: testAcc, val_loss: testLoss, embed_fourier_top5: fourier.top5Share };
   };
   const lossFn = (): import('@tensorflow/tfjs').Scalar =>
-    tf.losses.softmaxCrossEntropy(yTrain, model.apply(xTrain, { training: true }) as Tensor) as import(
-      '@tensorflow/tfjs'
-    ).Scalar;
+    tf.losses.softmaxCrossEntropy(
+      yTrain,
+      model.apply(xTrain, { training: true }) as Tensor,
+    ) as import('@tensorflow/tfjs').Scalar;
   let step = 0;
   let status: 'finished' | 'interrupted' | 'failed' = 'finished';
   let failure: unknown;

@@ -17,7 +17,13 @@
 import { join } from 'node:path';
 import { SpecdynError } from '../errors.js';
 import { ParamError, type Experiment, type ExperimentContext, type ExperimentResult, type Params } from './types.js';
-import { detectOnset, embeddingOmd, fourierFingerprint, GROKKING_DETECTOR, type OmdDetection } from './grokking-detect.js';
+import {
+  detectOnset,
+  embeddingOmd,
+  fourierFingerprint,
+  GROKKING_DETECTOR,
+  type OmdDetection,
+} from './grokking-detect.js';
 import type { GrokkingRunResult } from './grokking-train.js';
 
 const BACKENDS = ['auto', 'tfjs-node', 'specdyn-native', 'wasm', 'cpu'] as const;
@@ -89,8 +95,15 @@ export const grokkingExperiment: Experiment = {
       max: 100,
       doc: 'AdamW decoupled weight decay λ of the grokking runs (per unit learning rate)',
     },
-    { key: 'lr', kind: 'number', default: 0.003, min: 1e-6, max: 1, doc: 'AdamW learning rate η' },
-    { key: 'steps', kind: 'int', default: 3000, min: 1, max: 1_000_000, doc: 'Step budget of every run (full-batch updates)' },
+    { key: 'lr', kind: 'number', default: 0.01, min: 1e-6, max: 1, doc: 'AdamW learning rate η' },
+    {
+      key: 'steps',
+      kind: 'int',
+      default: 2000,
+      min: 1,
+      max: 1_000_000,
+      doc: 'Step budget of every run (full-batch updates)',
+    },
     { key: 'embedDim', kind: 'int', default: 64, min: 2, max: 1024, doc: 'Token embedding dimension d' },
     { key: 'hidden', kind: 'int', default: 128, min: 2, max: 4096, doc: 'Hidden ReLU units' },
     { key: 'seeds', kind: 'int', default: 5, min: 1, max: 50, doc: 'Number of grokking seeds (seed, seed+1, …)' },
@@ -111,7 +124,14 @@ export const grokkingExperiment: Experiment = {
       max: 0.95,
       doc: 'Train fraction of the small-fraction control (same weight decay as the grokking runs)',
     },
-    { key: 'snapshotEvery', kind: 'int', default: 50, min: 1, max: 100_000, doc: 'Steps between OMD snapshots (and evaluations)' },
+    {
+      key: 'snapshotEvery',
+      kind: 'int',
+      default: 50,
+      min: 1,
+      max: 100_000,
+      doc: 'Steps between OMD snapshots (and evaluations)',
+    },
     { key: 'probes', kind: 'int', default: 200, min: 8, max: 4000, doc: 'Held set size N: test pairs the OMD reads' },
     {
       key: 'jumpThreshold',
@@ -134,7 +154,6 @@ export const grokkingExperiment: Experiment = {
   quick: {
     p: 31,
     trainFraction: 0.6,
-    lr: 0.01,
     steps: 1000,
     seeds: 1,
     controlSeeds: 1,
@@ -174,7 +193,12 @@ async function runGrokking(params: Params, ctx: ExperimentContext): Promise<Expe
   const first = params.seed as number;
   const range = (n: number): number[] => Array.from({ length: n }, (_, i) => first + i);
   const conditions: Condition[] = [
-    { name: 'grok', trainFraction: params.trainFraction as number, weightDecay: params.weightDecay as number, seeds: range(params.seeds as number) },
+    {
+      name: 'grok',
+      trainFraction: params.trainFraction as number,
+      weightDecay: params.weightDecay as number,
+      seeds: range(params.seeds as number),
+    },
   ];
   if ((params.controlSeeds as number) > 0) {
     const seeds = range(params.controlSeeds as number);
@@ -213,7 +237,14 @@ async function runGrokking(params: Params, ctx: ExperimentContext): Promise<Expe
         afterJump: params.afterJump as number,
         seed,
         run: dir,
-        config: { experiment: 'grokking', params, condition: cond.name, seed, trainFraction: cond.trainFraction, weightDecay: cond.weightDecay },
+        config: {
+          experiment: 'grokking',
+          params,
+          condition: cond.name,
+          seed,
+          trainFraction: cond.trainFraction,
+          weightDecay: cond.weightDecay,
+        },
         meta: { experiment: 'grokking', condition: cond.name, backend: loaded.backend, detector: GROKKING_DETECTOR },
         signal: ctx.signal,
         onEval: (step) => ctx.progress(base + step, total, label),
@@ -224,7 +255,11 @@ async function runGrokking(params: Params, ctx: ExperimentContext): Promise<Expe
       const detect = (layer: string): OmdDetection => {
         const traj = run.trajectory(layer);
         const { layer: _l, ...opts } = GROKKING_DETECTOR;
-        return detectOnset(traj.regimes(opts), traj.points.map((q) => q.step), opts.minWindow);
+        return detectOnset(
+          traj.regimes(opts),
+          traj.points.map((q) => q.step),
+          opts.minWindow,
+        );
       };
       const hidden = detect(GROKKING_DETECTOR.layer);
       const embed = detect('embed');
