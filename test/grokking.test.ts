@@ -12,6 +12,7 @@ import {
   firstStepAtLeast,
   fourierFingerprint,
   GROKKING_DETECTOR,
+  participationDecline,
 } from '../src/experiments/grokking-detect.js';
 import { splitPairs } from '../src/experiments/grokking-train.js';
 import type { RegimeReport } from '../src/omd/index.js';
@@ -230,5 +231,15 @@ describe('parameters', () => {
     const params = resolveParams(exp, { p: 7, trainFraction: 0.5, probes: 40 });
     await expect(exp.run(params, ctx('unused'))).rejects.toThrow(ParamError);
     await expect(exp.run(params, ctx('unused'))).rejects.toThrow(/grokking\.trainFraction/);
+  });
+});
+
+describe('exploratory participation-ratio decline', () => {
+  it('finds the peak (step 0 skipped) and the first step after it below 95 % of the peak', () => {
+    const pr = [200, 80, 90, 100, 97, 94, 96, 60];
+    const rows = pr.map((participation_ratio, i) => ({ step: i * 50, participation_ratio }));
+    expect(participationDecline(rows)).toEqual({ peakStep: 150, peakValue: 100, declineStep: 250 });
+    expect(participationDecline(rows, 0.5).declineStep).toBeNull();
+    expect(participationDecline(rows.slice(0, 2)).peakStep).toBeNull();
   });
 });

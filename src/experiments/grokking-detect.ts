@@ -58,6 +58,33 @@ export function detectOnset(report: RegimeReport, steps: readonly number[], minW
   };
 }
 
+/** An exploratory reading: where the OMD effective dimension of a layer starts to fall. */
+export interface ParticipationDecline {
+  /** Step of the largest participation ratio (step 0 excluded); null for fewer than two snapshots. */
+  peakStep: number | null;
+  peakValue: number;
+  /** First step after the peak with participation ratio < fraction · peak; null if none. */
+  declineStep: number | null;
+}
+
+/**
+ * Exploratory, not pre-registered (defined after reading the first grokking runs, see
+ * docs/experiments.md): the step at which the participation ratio (Σ|λ|)²/Σλ² of the non-Perron
+ * spectrum first falls below `fraction` of its running-maximum peak. Rows in step order, step 0
+ * (the initialisation) skipped.
+ */
+export function participationDecline(
+  rows: readonly { step: number; participation_ratio: number }[],
+  fraction = 0.95,
+): ParticipationDecline {
+  const body = rows.filter((r) => r.step > 0 && Number.isFinite(r.participation_ratio));
+  if (body.length < 2) return { peakStep: null, peakValue: NaN, declineStep: null };
+  let peak = body[0]!;
+  for (const r of body) if (r.participation_ratio > peak.participation_ratio) peak = r;
+  const decline = body.find((r) => r.step > peak.step && r.participation_ratio < fraction * peak.participation_ratio);
+  return { peakStep: peak.step, peakValue: peak.participation_ratio, declineStep: decline?.step ?? null };
+}
+
 /** First step whose value is ≥ threshold (curve in step order); null if none. */
 export function firstStepAtLeast(curve: readonly { step: number; value: number }[], threshold: number): number | null {
   for (const c of curve) if (c.value >= threshold) return c.step;

@@ -6,7 +6,10 @@
  * the OMD alarm step of the pre-registered detector on the hidden layer (grokking-detect.ts; it
  * reads OMD figures only), the lead = jump − alarm, and the Fourier fingerprint of the token
  * embedding at the end. The detector's false-alarm rate is the share of control runs that did not
- * grok in which it fired at all.
+ * grok in which it fired at all. Beside it, one exploratory reading that was defined after the
+ * first runs were read, and is labelled so everywhere: the step at which the hidden layer's OMD
+ * participation ratio falls 5 % below its peak (participationDecline), with its lead and its
+ * firings in the controls.
  *
  * Run directory: the first grokking seed is the run in `out` itself (written by the
  * SpectralMonitor: OMD of the held set at `embed` and `hidden`, weight spectra of every kernel,
@@ -22,7 +25,9 @@ import {
   embeddingOmd,
   fourierFingerprint,
   GROKKING_DETECTOR,
+  participationDecline,
   type OmdDetection,
+  type ParticipationDecline,
 } from './grokking-detect.js';
 import type { GrokkingRunResult } from './grokking-train.js';
 
@@ -51,6 +56,10 @@ export interface GrokkingRunRecord {
   /** Detector on the hidden layer (the pre-registered one) and, for comparison, on the embedding layer. */
   hidden: OmdDetection;
   embed: OmdDetection;
+  /** Exploratory (post hoc): where the hidden layer's OMD participation ratio falls 5 % below its peak. */
+  declineHidden: ParticipationDecline;
+  /** jumpStep − declineHidden.declineStep; null when either is missing. */
+  declineLead: number | null;
   /** jumpStep − hidden.alarmStep (positive: OMD first); null when either is missing. */
   lead: number | null;
   /** jumpStep − hidden.onsetStep. */
@@ -262,6 +271,11 @@ async function runGrokking(params: Params, ctx: ExperimentContext): Promise<Expe
         );
       };
       const hidden = detect(GROKKING_DETECTOR.layer);
+      const declineHidden = participationDecline(
+        run
+          .rows({ family: 'omd', observable: GROKKING_DETECTOR.layer })
+          .map((q) => ({ step: q.step, participation_ratio: q.participation_ratio as number })),
+      );
       const embed = detect('embed');
       const d = params.embedDim as number;
       const fInit = fourierFingerprint(r.embedInit, p, d);
@@ -278,6 +292,9 @@ async function runGrokking(params: Params, ctx: ExperimentContext): Promise<Expe
         finalTestAcc: round(r.curve[r.curve.length - 1]!.testAcc, 4),
         hidden,
         embed,
+        declineHidden,
+        declineLead:
+          r.jumpStep !== null && declineHidden.declineStep !== null ? r.jumpStep - declineHidden.declineStep : null,
         lead: r.jumpStep !== null && hidden.alarmStep !== null ? r.jumpStep - hidden.alarmStep : null,
         onsetLead: r.jumpStep !== null && hidden.onsetStep !== null ? r.jumpStep - hidden.onsetStep : null,
         fourierTop5Init: round(fInit.top5Share),
@@ -324,6 +341,8 @@ function summarise(
   const controls = records.filter((r) => r.condition !== 'grok');
   const quiet = controls.filter((r) => r.jumpStep === null);
   const fired = quiet.filter((r) => r.hidden.alarmStep !== null);
+  const declineLeads = grokked.filter((r) => r.declineLead !== null).map((r) => r.declineLead!);
+  const declineFired = quiet.filter((r) => r.declineHidden.declineStep !== null).length;
   const last = grokked[grokked.length - 1] ?? grok[grok.length - 1]!;
   const msPerStep = median(records.map((r) => r.msPerStep));
   const figures: ExperimentResult['figures'] = {
@@ -346,6 +365,10 @@ function summarise(
     controlsNotGrokked: quiet.length,
     falseAlarms: fired.length,
     falseAlarmRate: quiet.length ? round(fired.length / quiet.length) : null,
+    exploratoryDeclineLeadMedian: median(declineLeads),
+    exploratoryDeclineLeadMin: declineLeads.length ? Math.min(...declineLeads) : null,
+    exploratoryDeclineLeadMax: declineLeads.length ? Math.max(...declineLeads) : null,
+    exploratoryDeclineFalseAlarms: declineFired,
     fourierTop5Init: last.fourierTop5Init,
     fourierTop5Final: last.fourierTop5Final,
     tokenOmdFingerprint: last.tokenOmd.fingerprint,
@@ -360,6 +383,7 @@ function summarise(
     controls.length
       ? `false alarms: fired in ${fired.length}/${quiet.length} control runs that did not grok (${controls.length} control runs: no weight decay and train fraction ${params.controlFraction}; ${controls.length - quiet.length} grokked anyway)`
       : 'false alarms: no control runs (controlSeeds = 0)',
+    `exploratory, not pre-registered: the hidden layer's OMD participation ratio falls 5 % below its peak ${fmt(figures.exploratoryDeclineLeadMedian as number | null)} steps before the jump (median; range ${fmt(figures.exploratoryDeclineLeadMin as number | null)}…${fmt(figures.exploratoryDeclineLeadMax as number | null)}, ${declineLeads.length}/${grokked.length} runs), and also in ${declineFired}/${quiet.length} controls that did not grok`,
     `token embedding after training (${last.condition} seed ${last.seed}): top-5 Fourier share ${last.fourierTop5Init} at init → ${last.fourierTop5Final} (key frequencies ${last.keyFrequencies.join(', ')}); OMD of the tokens reads ${last.tokenOmd.fingerprint}, band ${last.tokenOmd.bandSize}, circulant deviation ${figures.tokenOmdCirculantDeviation}`,
     `backend ${backend}, ${fmt(msPerStep)} ms per full-batch step (median over runs)`,
   ];
