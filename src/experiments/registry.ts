@@ -43,6 +43,11 @@ const ENTRIES: readonly Entry[] = [
     description: 'one (1/σ_W, ε) point of the linear teacher–student phase diagram (simulation vs closed forms)',
     load: async () => (await import('./teacher-student-cell.js')).teacherStudentCellExperiment,
   },
+  {
+    name: 'grokking',
+    description: 'modular addition with AdamW: the grokking jump against the OMD alarm over seeds, with controls',
+    load: async () => (await import('./grokking.js')).grokkingExperiment,
+  },
 ];
 
 /** Names and descriptions of the shipped experiments, in listing order. */
