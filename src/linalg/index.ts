@@ -231,6 +231,44 @@ export interface NativeInfo {
   staticBlas: boolean;
   compiler: string;
   napiVersion: number;
+  /** The native memory pool ({@link PoolInfo}). */
+  pool: PoolInfo;
+}
+
+/**
+ * The native memory pool: large buffers (≥ `minBlockBytes`, 2 MiB) come from huge-page-backed
+ * blocks, and released blocks are kept for reuse (the next call of a similar size then skips
+ * ~12 µs of page faults per 4 KiB page). One pool per process, shared by every worker_thread.
+ */
+export interface PoolInfo {
+  /** Bytes held in released blocks kept for reuse (not in use by any result or call). */
+  bytes: number;
+  /** Number of such blocks. */
+  blocks: number;
+  /** The most bytes the pool keeps (default 512 MiB; {@link setPoolLimit}). */
+  limit: number;
+  /** Requests below this size bypass the pool (plain malloc). */
+  minBlockBytes: number;
+}
+
+/**
+ * Frees every block the native memory pool keeps for reuse (e.g. after a burst of large
+ * solves, in a long-running process). Blocks in use by results or running calls are not
+ * affected; they return to the pool, within its limit, when released.
+ * @returns the bytes freed.
+ */
+export function trimPool(): number {
+  return native().trimPool();
+}
+
+/**
+ * Sets the most bytes the native memory pool keeps for reuse (process-wide; default 512 MiB;
+ * 0 keeps nothing, so every released block is freed at once), trimming the pool to it now.
+ * @throws TypeError/RangeError unless `bytes` is an integer in [0, 2^53 − 1].
+ * @returns the bytes freed to meet the new limit.
+ */
+export function setPoolLimit(bytes: number): number {
+  return native().setPoolLimit(bytes);
 }
 /** Build and runtime facts about the native core (BLAS vendor/version, threads, build type). */
 export function nativeInfo(): NativeInfo {

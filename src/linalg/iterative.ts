@@ -12,8 +12,8 @@
  * one GEMM each, so the n x n matrix is streamed once per b vectors.
  *
  * Long solves run on the libuv pool; `signal` cancels them (the Promise rejects with an
- * {@link AbortError} within one block product, typically well under a second, and no result is
- * produced), `onProgress` reports work done. Inputs are pinned and read from another thread
+ * {@link AbortError} at once, also while the solve still waits for a pool thread or for the BLAS
+ * gate; the native solve stops within one block product and no result is produced), `onProgress` reports work done. Inputs are pinned and read from another thread
  * while the Promise is pending: do not mutate them. Method, accuracy and figures: docs/scale.md.
  */
 import { AbortError, expected, optionName, withCallSite } from '../errors.js';
@@ -265,8 +265,16 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
       const abortError = () => withCallSite(new AbortError(`${fn} was aborted`, { cause: signal?.reason }), site);
       let control: Int32Array | undefined;
       let timer: ReturnType<typeof setInterval> | undefined;
+      // An abort settles the call at once, even while the solve still waits for a pool thread
+      // or at the BLAS gate; the native side sees the flag and ends without a result.
+      let rejectAborted: (err: unknown) => void = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        rejectAborted = reject;
+      });
+      aborted.catch(() => {});
       const onAbort = () => {
         if (control) Atomics.store(control, 0, 1);
+        rejectAborted(new AbortError(`${fn} was aborted`));
       };
       try {
         checkRun(options, fn, keys);
@@ -279,7 +287,9 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         if (onProgress) timer = setInterval(report, options?.progressInterval ?? 200);
-        const result = await pick(native())(input, nativeOptions(options), control, true);
+        const pending = pick(native())(input, nativeOptions(options), control, true);
+        pending.catch(() => {}); // settled by the abort first, its own rejection is expected
+        const result = await (signal ? Promise.race([pending, aborted]) : pending);
         report();
         return result;
       } catch (err) {
