@@ -192,7 +192,7 @@ describe('U2, U4: option ranges', () => {
     }
     expect(err).toBeInstanceOf(NoConvergenceError);
     expect((err as Error).message).toMatch(
-      /^Expected eigsh to converge to tol 1e-15 but received \d of 4 pairs converged, the residuals stalled at .* \* \|A\| for 40 restarts \(tol is below the attainable accuracy/,
+      /^Expected eigsh to converge to tol 1e-15 but received \d of 4 pairs converged, the residuals stalled at .* \* \|A\| for 40 restarts \(tol is below the accuracy the products attain: raise tol\)$/,
     );
     // The default tol still converges on the same matrix.
     expect(eigshSync(a, { k: 4 }).values.length).toBe(4);

@@ -288,6 +288,7 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
   // Below the round-off of the products no residual test can pass (tol: 0 would run every
   // restart); a tol above that but still unattainable ends as a stall (kernels/eigsh.cc).
   const double minTol = p == Precision::F64 ? 0x1p-52 : 0x1p-23;
+  o.roundoff = p == Precision::F64 ? 0x1p-52 : 0x1p-24;
   if (o.tol < minTol)
     ThrowRange(env,
                "a number of at least " + FormatNumber(minTol) + " (the round-off of " +

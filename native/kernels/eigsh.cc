@@ -148,9 +148,9 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
       }
       return Status::Ok();
     }
-    // Stall: no new converged pair, and the closest unconverged one not twice closer, for
-    // kStallRestarts restarts. Residuals then sit at round-off (tol below what float64
-    // attains, ~sqrt(n)·eps·‖A‖), and more restarts would only spend time.
+    // Stall: the closest unconverged pair's residual is down at round-off (~sqrt(n)·eps·‖A‖,
+    // so tol is below what the products attain), and for kStallRestarts restarts neither a new
+    // pair converged nor that residual halved: more restarts would only spend time.
     double front = INFINITY;
     for (int64_t j = 0; j < k; ++j)
       if (!(rn[j] <= o.tol * anorm)) front = std::min(front, anorm > 0 ? rn[j] / anorm : rn[j]);
@@ -159,7 +159,8 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
       bestFront = std::min(bestFront, front);
       lastProgress = restart;
     }
-    const bool stalled = restart - lastProgress >= kStallRestarts;
+    const bool stalled = restart - lastProgress >= kStallRestarts &&
+                         bestFront <= 64.0 * std::sqrt(double(n)) * o.roundoff;
     if (restart + 1 >= maxRestarts || stalled) {
       // The pairs that did converge, most extreme first, in the first `conv` slots.
       int64_t c = 0;
@@ -179,7 +180,7 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
           stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " + got +
                         ", the residuals stalled at " + FormatNumber(bestFront) + " * |A| for " +
                         std::to_string(kStallRestarts) +
-                        " restarts (tol is below the attainable accuracy, about sqrt(n) * 1e-16: raise tol)"
+                        " restarts (tol is below the accuracy the products attain: raise tol)"
                   : "Expected eigsh to converge within " + std::to_string(maxRestarts) + " restarts but received " +
                         got + " (raise maxRestarts or tol, or enlarge the basis)");
       s.routine = "eigsh";
