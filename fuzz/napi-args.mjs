@@ -113,7 +113,7 @@ const CALLS = [
   () => {
     const [m, n, k, batch] = [small(), small(), small(), pick([1, 2, 0, -1])];
     const len = (x) => (Number.isInteger(x) && x >= 0 && x < 100 ? x : int(8));
-    const f = (x) => (chance(0.9) ? new Float32Array(len(x) + (chance(0.2) ? int(3) - 1 : 0)) : junk());
+    const f = (x) => (chance(0.9) ? new Float32Array(Math.max(0, len(x) + (chance(0.2) ? int(3) - 1 : 0))) : junk());
     return b.sgemmF32(f(batch * m * k), f(batch * k * n), f(batch * m * n), batch, m, n, k, chance(0.5), chance(0.5),
       chance(0.8) ? null : new Int32Array(Math.max(0, len(batch))).fill(int(3) - 1), null,
       chance(0.7) ? null : new Float32Array(int(10)), pick([null, 'relu', 'prelu', 'elu', 'sigmoid', 'leakyrelu', 'relu6', 'linear', 'gelu']),
