@@ -7,12 +7,12 @@
 
 #include "harness.h"
 
-#define SPECDYN_FUZZ_TARGET(name)                                                          \
-  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {                \
-    const specdyn::harness::Outcome o = specdyn::harness::Run(name, data, size);           \
-    if (o.kind == specdyn::harness::Outcome::Bug) {                                        \
+#define SPECDYN_FUZZ_TARGET(name)                                                            \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {                  \
+    const specdyn::harness::Outcome o = specdyn::harness::Run(name, data, size);             \
+    if (o.kind == specdyn::harness::Outcome::Bug) {                                          \
       std::fprintf(stderr, "specdyn fuzz %s: invariant failed: %s\n", name, o.what.c_str()); \
-      std::abort();                                                                        \
-    }                                                                                      \
-    return 0;                                                                              \
+      std::abort();                                                                          \
+    }                                                                                        \
+    return 0;                                                                                \
   }

@@ -113,9 +113,13 @@ if (args.has('--bench')) {
 
 // --fuzz: clang and libFuzzer for the native fuzz harnesses (scripts/hardening/fuzz-native.mjs),
 // installed on demand only, never for npm test.
-if (args.has('--fuzz') && !(have('clang++-14') && existsSync('/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a'))) {
+if (
+  args.has('--fuzz') &&
+  !(have('clang++-14') && existsSync('/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a'))
+) {
   log('clang/libFuzzer missing: installing Debian clang-14 and libclang-rt-14-dev for the fuzz harnesses');
-  if (!aptInstall(['clang-14', 'libclang-rt-14-dev'], { fatal: false })) log('continuing without clang (fuzzing is skipped)');
+  if (!aptInstall(['clang-14', 'libclang-rt-14-dev'], { fatal: false }))
+    log('continuing without clang (fuzzing is skipped)');
 }
 
 // The report's browser test (test/report.test.ts) opens report.html in Debian's headless

@@ -69,7 +69,12 @@ describe('W1: entries near 1e-200', () => {
     const w = scaled(randn(7, 11, 6), 2 ** -500);
     const s = svdvalsSync(w);
     const r = eigshSync(gramOperator(w), { k: 3 });
-    expect(relErr(r.values, Array.from(s.subarray(0, 3), (v) => v * v))).toBeLessThan(1e-10);
+    expect(
+      relErr(
+        r.values,
+        Array.from(s.subarray(0, 3), (v) => v * v),
+      ),
+    ).toBeLessThan(1e-10);
   });
 });
 
@@ -249,7 +254,9 @@ describe('the native memory pool', () => {
   });
 
   it('bad limits: TypeError and RangeError naming the argument', () => {
-    expect(() => setPoolLimit(-1)).toThrow(new RangeError('Expected an integer in [0, 9007199254740991] for bytes but received -1'));
+    expect(() => setPoolLimit(-1)).toThrow(
+      new RangeError('Expected an integer in [0, 9007199254740991] for bytes but received -1'),
+    );
     expect(() => setPoolLimit('1' as never)).toThrow(TypeError);
     expect(() => setPoolLimit(1.5)).toThrow(RangeError);
   });

@@ -61,9 +61,7 @@ Napi::Value InfoFn(const Napi::CallbackInfo& info) {
 }
 
 // Releases every block the memory pool keeps for reuse; returns the bytes freed.
-Napi::Value TrimPoolFn(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), double(TrimPool()));
-}
+Napi::Value TrimPoolFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(TrimPool())); }
 
 // Sets the most bytes the pool keeps (0: none); returns the bytes freed to meet it now.
 Napi::Value SetPoolLimitFn(const Napi::CallbackInfo& info) {

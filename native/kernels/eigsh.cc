@@ -159,8 +159,8 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
       bestFront = std::min(bestFront, front);
       lastProgress = restart;
     }
-    const bool stalled = restart - lastProgress >= kStallRestarts &&
-                         bestFront <= 64.0 * std::sqrt(double(n)) * o.roundoff;
+    const bool stalled =
+        restart - lastProgress >= kStallRestarts && bestFront <= 64.0 * std::sqrt(double(n)) * o.roundoff;
     if (restart + 1 >= maxRestarts || stalled) {
       // The pairs that did converge, most extreme first, in the first `conv` slots.
       int64_t c = 0;
@@ -175,14 +175,14 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
         ++c;
       }
       const std::string got = std::to_string(conv) + " of " + std::to_string(k) + " pairs converged";
-      Status s = Status::Make(
-          ErrKind::NoConvergence,
-          stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " + got +
-                        ", the residuals stalled at " + FormatNumber(bestFront) + " * |A| for " +
-                        std::to_string(kStallRestarts) +
-                        " restarts (tol is below the accuracy the products attain: raise tol)"
-                  : "Expected eigsh to converge within " + std::to_string(maxRestarts) + " restarts but received " +
-                        got + " (raise maxRestarts or tol, or enlarge the basis)");
+      Status s = Status::Make(ErrKind::NoConvergence,
+                              stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " +
+                                            got + ", the residuals stalled at " + FormatNumber(bestFront) +
+                                            " * |A| for " + std::to_string(kStallRestarts) +
+                                            " restarts (tol is below the accuracy the products attain: raise tol)"
+                                      : "Expected eigsh to converge within " + std::to_string(maxRestarts) +
+                                            " restarts but received " + got +
+                                            " (raise maxRestarts or tol, or enlarge the basis)");
       s.routine = "eigsh";
       s.info = int(conv);
       return s;

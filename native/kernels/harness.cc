@@ -34,10 +34,10 @@ class Reader {
   // A value: mostly small integers and fractions, and the patterns that break numerics (NaN,
   // ±Infinity, ±0, subnormals, values near the float64 and float32 limits), or 8 raw bytes.
   double Value() {
-    static const double kSpecial[] = {0.0,     -0.0,     1.0,      -1.0,    0.5,     1e-200, -3e-201, 1e200,
-                                      -2e200,  1e-310,   5e-324,   1e308,   -1.7e308, 1e154, 1.4e154, 1e-154,
-                                      3.4e38,  3.5e38,   1.2e-38,  1e-45,   NAN,      INFINITY, -INFINITY, 1e16,
-                                      2.0,     1e-16,    -7.25,    0.1};
+    static const double kSpecial[] = {0.0,      -0.0,      1.0,    -1.0,   0.5,     1e-200,   -3e-201,
+                                      1e200,    -2e200,    1e-310, 5e-324, 1e308,   -1.7e308, 1e154,
+                                      1.4e154,  1e-154,    3.4e38, 3.5e38, 1.2e-38, 1e-45,    NAN,
+                                      INFINITY, -INFINITY, 1e16,   2.0,    1e-16,   -7.25,    0.1};
     const uint8_t sel = U8();
     if (sel < 128) return double(int(sel % 17) - 8) / double(1 + sel / 17);
     if (sel < 240) return kSpecial[(sel - 128) % (sizeof kSpecial / sizeof kSpecial[0])];
@@ -222,7 +222,8 @@ Outcome EigshTarget(Reader& r) {
   if (r.Bool()) o.basis = r.Int(std::min<int64_t>(2, n), n);
   o.maxRestarts = r.Int(1, 30);
   o.seed = r.U16();
-  std::vector<double> values(static_cast<size_t>(o.k)), vectors(static_cast<size_t>(o.k * n)), res(static_cast<size_t>(o.k));
+  std::vector<double> values(static_cast<size_t>(o.k)), vectors(static_cast<size_t>(o.k * n)),
+      res(static_cast<size_t>(o.k));
   EigshStats st;
   s = Eigsh(*op, o, Control(), values.data(), vectors.data(), res.data(), &st);
   if (s.kind == ErrKind::NoConvergence) {
@@ -334,11 +335,9 @@ Outcome ElementwiseTarget(Reader& r) {
                   int64_t(out.size()), rank, rank ? shape.data() : nullptr, rank ? as.data() : nullptr,
                   rank ? bs.data() : nullptr);
   } else if (which == 1) {
-    s = UnaryF32(UnaryOp(r.Int(0, 13)), a.data(), int64_t(a.size()), out.data(), int64_t(out.size()),
-                 float(r.Value()));
+    s = UnaryF32(UnaryOp(r.Int(0, 13)), a.data(), int64_t(a.size()), out.data(), int64_t(out.size()), float(r.Value()));
   } else {
-    s = SumF32(a.data(), int64_t(a.size()), r.Int(-1, 6), r.Int(-1, 6), r.Int(-1, 6), out.data(),
-               int64_t(out.size()));
+    s = SumF32(a.data(), int64_t(a.size()), r.Int(-1, 6), r.Int(-1, 6), r.Int(-1, 6), out.data(), int64_t(out.size()));
   }
   return s.ok() ? Fine() : Refused(s);
 }
@@ -355,8 +354,8 @@ Outcome FormatTarget(Reader& r) {
 }  // namespace
 
 const std::vector<std::string>& Targets() {
-  static const std::vector<std::string> t = {"gram", "distance",    "eigen",  "svd",  "eigsh",
-                                             "density", "sgemm", "elementwise", "format"};
+  static const std::vector<std::string> t = {"gram",    "distance", "eigen",       "svd",   "eigsh",
+                                             "density", "sgemm",    "elementwise", "format"};
   return t;
 }
 

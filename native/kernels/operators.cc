@@ -140,8 +140,8 @@ const T* Cast(const MatView& w, int e, std::vector<T>* owned) {
   if (same && e == 0) return static_cast<const T*>(w.data);
   owned->resize(static_cast<size_t>(w.size()));
   for (int64_t i = 0; i < w.size(); ++i)
-    (*owned)[i] = T(std::ldexp(
-        w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i], -e));
+    (*owned)[i] =
+        T(std::ldexp(w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i], -e));
   return owned->data();
 }
 

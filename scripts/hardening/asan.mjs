@@ -45,7 +45,10 @@ function newest(dir) {
   return t;
 }
 
-if (!existsSync(addon) || statSync(addon).mtimeMs < Math.max(newest('native'), statSync(path.join(root, 'CMakeLists.txt')).mtimeMs)) {
+if (
+  !existsSync(addon) ||
+  statSync(addon).mtimeMs < Math.max(newest('native'), statSync(path.join(root, 'CMakeLists.txt')).mtimeMs)
+) {
   console.error('[asan] building the sanitizer addon: npm run build:asan');
   const b = spawnSync('npm', ['run', 'build:asan'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) {
@@ -89,7 +92,10 @@ for (const file of files) {
   );
   if (!ok) {
     failed++;
-    const first = out.indexOf('ERROR: AddressSanitizer') >= 0 ? out.indexOf('ERROR: AddressSanitizer') : out.indexOf('runtime error:');
+    const first =
+      out.indexOf('ERROR: AddressSanitizer') >= 0
+        ? out.indexOf('ERROR: AddressSanitizer')
+        : out.indexOf('runtime error:');
     console.error(first >= 0 ? out.slice(Math.max(0, first - 200), first + 4000) : out.slice(-4000));
   }
 }

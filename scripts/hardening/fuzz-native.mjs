@@ -63,7 +63,8 @@ function runLibFuzzer() {
     ['-S', root, '-B', build, ...gen, '-DSPECDYN_FUZZ=ON', `-DCMAKE_CXX_COMPILER=${cxx}`, '-DCMAKE_BUILD_TYPE=Release'],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  if (r.status === 0) r = spawnSync('cmake', ['--build', build, '-j', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status === 0)
+    r = spawnSync('cmake', ['--build', build, '-j', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) {
     console.log('fuzz build: failed');
     failures++;
@@ -92,11 +93,15 @@ function runLibFuzzer() {
       { cwd: work, env, encoding: 'utf8', maxBuffer: 256 << 20 },
     );
     const out = `${run.stdout}\n${run.stderr}`;
-    const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1] ?? 0);
+    const execs = Number(
+      /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1] ?? 0,
+    );
     const found = readdirSync(crashes);
     for (const f of found) copyFileSync(path.join(crashes, f), path.join(corpus, f));
     const crashed = found.length > 0 || (run.status !== 0 && run.status !== null && execs === 0) || run.signal;
-    console.log(`fuzz ${target}: ${execs} execs, ${found.length} crashes${crashed && !found.length ? ' (fuzzer failed)' : ''}`);
+    console.log(
+      `fuzz ${target}: ${execs} execs, ${found.length} crashes${crashed && !found.length ? ' (fuzzer failed)' : ''}`,
+    );
     if (crashed) {
       failures++;
       const at = out.search(/ERROR: |==\d+==|invariant failed|runtime error/);

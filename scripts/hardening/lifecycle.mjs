@@ -56,13 +56,21 @@ function runChild(name, script, timeout) {
     timeout,
     maxBuffer: 16 << 20,
   });
-  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', hung: r.error?.code === 'ETIMEDOUT' };
+  return {
+    status: r.status,
+    signal: r.signal,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    hung: r.error?.code === 'ETIMEDOUT',
+  };
 }
 function report(line, ok, r) {
   console.log(line);
   if (!ok) {
     failures++;
-    console.error(`  status ${r?.status} signal ${r?.signal}${r?.hung ? ' (timed out)' : ''}\n${(r?.stderr ?? '').slice(-3000)}`);
+    console.error(
+      `  status ${r?.status} signal ${r?.signal}${r?.hung ? ' (timed out)' : ''}\n${(r?.stderr ?? '').slice(-3000)}`,
+    );
   }
 }
 const workerScript = (body) => `import { Worker } from 'node:worker_threads';

@@ -117,7 +117,12 @@ export interface BatchOptions {
 }
 
 const gramOp = twins('gram', GRAM_KEYS, (b) => b.gram);
-/** The Gram matrix X Xᵀ (rows x rows) via ?syrk; exactly symmetric. */
+/**
+ * The Gram matrix X Xᵀ (rows x rows) via ?syrk; exactly symmetric. Entries whose squares would
+ * leave the float64 range are scaled by a power of two internally; a Gram matrix that is itself
+ * beyond float64 (entries above ~1.3e154, or all entries below ~1.5e-154) is a RangeError, never
+ * Infinity or zeros.
+ */
 export const gram: (x: Mat, options?: GramOptions) => Promise<Mat<Float64Array>> = gramOp.async;
 /** Synchronous {@link gram}. */
 export const gramSync: (x: Mat, options?: GramOptions) => Mat<Float64Array> = gramOp.sync;
@@ -129,6 +134,10 @@ const distanceMatrixOp = twins('distanceMatrix', DISTANCE_KEYS, (b) => b.distanc
  * `precision: 'float32'`); near-coincident pairs, where that expansion cancels, are recomputed
  * directly. The diagonal is exactly 0, the matrix exactly symmetric, squared distances ≥ 0.
  * Cosine-type metrics reject zero rows (correlation: constant rows) with a RangeError.
+ * Inputs near the ends of the float64 range are scaled by powers of two internally (cosine-type
+ * metrics row by row, as they do not depend on a row's scale), so rows of 1e-200 or 1e200 keep
+ * full accuracy; distances that are themselves beyond float64 (sqeuclidean of rows ~1e-200
+ * apart: ~1e-400) are a RangeError, never Infinity or zeros.
  *
  * @throws TypeError for a wrong kind or an unknown option; RangeError for NaN/Inf (with its
  *   index), a zero row under a cosine-type metric, or a problem too large for memory.
