@@ -155,6 +155,18 @@ describe('W3 and U1: entries whose squares overflow', () => {
     }
   });
 
+  it('a dense operator whose products could overflow is refused before the solve, not overflowed', () => {
+    const n = 40;
+    const a = scaled(randSym(n, 11), 1.5e307);
+    expect(() => eigshSync(a, { k: 2 })).toThrow(
+      /^Expected entries of magnitude at most 2\.80\d*e\+305 for a \(the solver's products would overflow\) but received .*e\+307 \(rescale the input, or use eigvalsh\)$/,
+    );
+    expect(() => spectralDensitySync(a)).toThrow(RangeError);
+    // 1e300 on a 2 x 2 matrix is fine: its products stay in range.
+    const small = { data: new Float64Array([1e300, 0, 0, 2e300]), rows: 2, cols: 2 };
+    expect(eigshSync(small, { k: 1 }).values[0]).toBeCloseTo(2e300, -286);
+  });
+
   it('spectralDensity(gramOperator) of entries 2^500: edges in eigenvalue units', () => {
     const w = randn(12, 20, 9);
     const s = svdvalsSync(w);

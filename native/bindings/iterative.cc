@@ -79,6 +79,7 @@ Status BuildOperator(const OperatorArg& a, Precision p, double symTol, std::uniq
   switch (a.kind) {
     case OpKind::Dense:
       s = CheckSymmetric(a.mat.view, symTol);
+      if (s.ok()) s = CheckDenseOperatorRange(a.mat.view, p);
       if (!s.ok()) return s;
       *out = DenseOperator(a.mat.view, p);
       return Status::Ok();

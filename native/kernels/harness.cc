@@ -53,7 +53,12 @@ class Reader {
   size_t n_, pos_ = 0;
 };
 
-Outcome Refused(const Status& s) { return Outcome{Outcome::Refused, s.message}; }
+// A refusal, except a LAPACK "illegal argument" (info < 0): specdyn passed LAPACK something it
+// should have refused itself (the message asks for a bug report), so that is a bug.
+Outcome Refused(const Status& s) {
+  if (s.kind == ErrKind::Lapack && s.info < 0) return Outcome{Outcome::Bug, s.message};
+  return Outcome{Outcome::Refused, s.message};
+}
 Outcome Bug(const std::string& what) { return Outcome{Outcome::Bug, what}; }
 Outcome Fine() { return Outcome{}; }
 
@@ -196,6 +201,7 @@ Status MakeOperator(Reader& r, Mat* m, Precision p, std::unique_ptr<SymOperator>
   if (!s.ok()) return s;
   if (kind == 0) {
     s = CheckSymmetric(m->view, f32 ? 1e-5 : 1e-10);
+    if (s.ok()) s = CheckDenseOperatorRange(m->view, p);
     if (s.ok()) *op = DenseOperator(m->view, p);
     return s;
   }

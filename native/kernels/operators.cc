@@ -252,6 +252,15 @@ std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p) {
   return std::unique_ptr<SymOperator>(new DenseOp(a, p));
 }
 
+Status CheckDenseOperatorRange(const MatView& a, Precision p) {
+  // ‖A‖₂ ≤ n·max|a_ij| bounds every product and Ritz value.
+  const double amax = MaxAbs(a), limit = std::ldexp(1.0, p == Precision::F64 ? 1020 : 124) / double(a.rows);
+  if (amax <= limit) return Status::Ok();
+  return Status::Range("Expected entries of magnitude at most " + FormatNumber(limit) + " for " + a.name +
+                       " (the solver's products would overflow) but received " + FormatNumber(amax) +
+                       " (rescale the input, or use eigvalsh)");
+}
+
 std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precision p) {
   if (p == Precision::F64) return std::unique_ptr<SymOperator>(new GramOp<double>(w, outer, GramExp<double>(w)));
   return std::unique_ptr<SymOperator>(new GramOp<float>(w, outer, GramExp<float>(w)));

@@ -61,7 +61,7 @@ function runChild(name, script, timeout) {
     signal: r.signal,
     stdout: r.stdout ?? '',
     stderr: r.stderr ?? '',
-    hung: r.error?.code === 'ETIMEDOUT',
+    hung: /** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code === 'ETIMEDOUT',
   };
 }
 function report(line, ok, r) {
