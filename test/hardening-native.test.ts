@@ -7,6 +7,7 @@ import { NoConvergenceError } from '../src/errors.js';
 import {
   distanceMatrixSync,
   eigsh,
+  eigvalshSync,
   eigshSync,
   gramOperator,
   gramSync,
@@ -159,8 +160,11 @@ describe('W3 and U1: entries whose squares overflow', () => {
     const n = 40;
     const a = scaled(randSym(n, 11), 1.5e307);
     expect(() => eigshSync(a, { k: 2 })).toThrow(
-      /^Expected entries of magnitude at most 2\.80\d*e\+305 for a \(the solver's products would overflow\) but received .*e\+307 \(rescale the input, or use eigvalsh\)$/,
+      /^Expected entries of magnitude within \[1\.0\d*e-289, 2\.80\d*e\+305\] \(or all zero\) for a \(the solver's products would overflow\) but received a largest magnitude of .*e\+307 \(rescale the input, or use eigvalsh\)$/,
     );
+    // Found by the fuzzer: entries of 5e-324 gave LAPACK a NaN (reported as a specdyn bug).
+    const sub = { data: new Float64Array(25).fill(5e-324), rows: 5, cols: 5 };
+    expect(() => eigshSync(sub, { k: 1 })).toThrow(/would underflow\) but received a largest magnitude of 5e-324/);
     expect(() => spectralDensitySync(a)).toThrow(RangeError);
     // 1e300 on a 2 x 2 matrix is fine: its products stay in range.
     const small = { data: new Float64Array([1e300, 0, 0, 2e300]), rows: 2, cols: 2 };
@@ -299,5 +303,42 @@ describe('an all-zero weight matrix', () => {
     const row = weightSpectrumSync(w);
     expect(Number.isNaN(row.stable_rank)).toBe(true);
     expect(row.warning).not.toMatch(/all-zero/);
+  });
+});
+
+describe('inputs the native fuzzer found (fuzz/corpus/*/crash-*)', () => {
+  it('cosine of nearly parallel rows of very different norms stays in [0, 2] (was 7e44)', () => {
+    const x = { data: new Float64Array([4 / 3, 4 / 3, -8, 3.4e38, -0.125, 3.1514e-319]), rows: 6, cols: 1 };
+    const d = distanceMatrixSync(x, { metric: 'cosine' }).data;
+    for (let i = 0; i < 6; i++)
+      for (let j = 0; j < 6; j++) {
+        const want = Math.sign(x.data[i]!) === Math.sign(x.data[j]!) ? 0 : 2;
+        expect(Math.abs(d[i * 6 + j]! - want)).toBeLessThan(1e-15);
+      }
+    const y = { data: new Float64Array([1, 1e-9, 1e30, 2e21]), rows: 2, cols: 2 };
+    const c = distanceMatrixSync(y, { metric: 'cosine' }).data[1]!;
+    expect(Math.abs(c - 5e-19) / 5e-19).toBeLessThan(1e-6); // 1 − cos ≈ (1e-9)² / 2
+  });
+
+  it('eigenvalues and singular values beyond float64 are a RangeError, not Infinity', () => {
+    const a = {
+      data: new Float64Array([-1.7e308, -1.7e308, 1, -1.7e308, 0.5, -2e200, 1, -2e200, -8]),
+      rows: 3,
+      cols: 3,
+    };
+    expect(() => eigvalshSync(a)).toThrow(
+      /^Expected eigenvalues within the float64 range for a but received -Infinity/,
+    );
+    const w = { data: new Float64Array([-1.7e308, -1.7e308, -1.7e308, 0.5, 0.5]), rows: 5, cols: 1 };
+    expect(() => svdvalsSync(w)).toThrow(
+      /^Expected singular values within the float64 range for w but received Infinity/,
+    );
+  });
+
+  it('SLQ on a probe orthogonal to the range of a Gram operator (was LAPACK dstev info = -4)', () => {
+    const w = { data: new Float64Array([2, 2, 2, 2, 3.564289805e-315]), rows: 1, cols: 5 };
+    const r = spectralDensitySync(gramOperator(w, 'inner'), { probes: 2, steps: 2 });
+    expect(r.mass.reduce((p, q) => p + q, 0)).toBeCloseTo(1, 12);
+    expect(r.hi).toBeCloseTo(16, 10);
   });
 });

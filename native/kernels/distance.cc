@@ -74,6 +74,16 @@ double SqDiff(const T* a, const T* b, int64_t d) {
 // x_i/n_i − x_j/n_j = δ/n_i + x_j (n_j − n_i)/(n_i n_j), and n_j − n_i = −δ·(x_i + x_j)/(n_i + n_j).
 template <typename T>
 double UnitChord2(const T* a, double na, const T* b, double nb, int64_t d) {
+  if (na > 2 * nb || nb > 2 * na) {
+    // Norms far apart: the expansion below cancels (both of its terms grow like nb/na), while
+    // the unit vectors themselves subtract accurately.
+    double s = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      const double t = double(a[k]) / na - double(b[k]) / nb;
+      s += t * t;
+    }
+    return s;
+  }
   double dn = 0;
   for (int64_t k = 0; k < d; ++k) dn -= (double(a[k]) - double(b[k])) * (double(a[k]) + double(b[k]));
   const double c = dn / (na + nb) / (na * nb);

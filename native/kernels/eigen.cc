@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "lapack_traits.h"
 #include "memory.h"
+#include "scale.h"
 
 namespace specdyn {
 namespace {
@@ -160,8 +161,11 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
 
 Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
   FaultPoint(FaultSite::Kernel);
-  return p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
-                             : EigenAllT<float>(a, lo, hi, values, vectors);
+  Status s = p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
+                                 : EigenAllT<float>(a, lo, hi, values, vectors);
+  if (s.ok()) s = CheckFiniteResult(values, a.rows, "eigenvalues", a.name);
+  if (s.ok() && vectors) s = CheckFiniteResult(vectors, (hi - lo + 1) * a.rows, "eigenvectors", a.name);
+  return s;
 }
 
 double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
@@ -172,7 +176,12 @@ double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
 
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
   FaultPoint(FaultSite::Kernel);
-  return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors) : EigenT<float>(a, lo, hi, values, vectors);
+  Status s =
+      p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors) : EigenT<float>(a, lo, hi, values, vectors);
+  const int64_t k = lo < 0 ? a.rows : hi - lo + 1;
+  if (s.ok()) s = CheckFiniteResult(values, k, "eigenvalues", a.name);
+  if (s.ok() && vectors) s = CheckFiniteResult(vectors, k * a.rows, "eigenvectors", a.name);
+  return s;
 }
 
 double EigenLworkElems(int64_t n, bool ranged, bool vectors) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -79,6 +80,13 @@ void Fill(Reader& r, int64_t rows, int64_t cols, bool f32, Mat* m, bool symmetri
   m->view.rows = rows;
   m->view.cols = cols;
   m->view.f32 = f32;
+  // SPECDYN_FUZZ_DEBUG=1 prints each decoded matrix (to read a corpus input).
+  if (std::getenv("SPECDYN_FUZZ_DEBUG")) {
+    std::fprintf(stderr, "matrix %lld x %lld%s:", static_cast<long long>(rows), static_cast<long long>(cols),
+                 f32 ? " float32" : "");
+    for (double v : m->d) std::fprintf(stderr, " %s", FormatNumber(f32 ? double(float(v)) : v).c_str());
+    std::fprintf(stderr, "\n");
+  }
   m->view.name = "x";
   if (f32) {
     m->f.resize(m->d.size());

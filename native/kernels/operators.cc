@@ -253,12 +253,15 @@ std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p) {
 }
 
 Status CheckDenseOperatorRange(const MatView& a, Precision p) {
-  // ‖A‖₂ ≤ n·max|a_ij| bounds every product and Ritz value.
-  const double amax = MaxAbs(a), limit = std::ldexp(1.0, p == Precision::F64 ? 1020 : 124) / double(a.rows);
-  if (amax <= limit) return Status::Ok();
-  return Status::Range("Expected entries of magnitude at most " + FormatNumber(limit) + " for " + a.name +
-                       " (the solver's products would overflow) but received " + FormatNumber(amax) +
-                       " (rescale the input, or use eigvalsh)");
+  // ‖A‖₂ ≤ n·max|a_ij| bounds every product and Ritz value from above; below 2^-960 (float32:
+  // 2^-100) the products of unit vectors underflow into subnormals and lose all accuracy.
+  const double amax = MaxAbs(a), hi = std::ldexp(1.0, p == Precision::F64 ? 1020 : 124) / double(a.rows),
+               lo = std::ldexp(1.0, p == Precision::F64 ? -960 : -100);
+  if (amax <= hi && (amax >= lo || amax == 0)) return Status::Ok();
+  return Status::Range("Expected entries of magnitude within [" + FormatNumber(lo) + ", " + FormatNumber(hi) +
+                       "] (or all zero) for " + a.name + " (the solver's products would " +
+                       (amax > hi ? "overflow" : "underflow") + ") but received a largest magnitude of " +
+                       FormatNumber(amax) + " (rescale the input, or use eigvalsh)");
 }
 
 std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precision p) {

@@ -54,9 +54,9 @@ class SymOperator {
 // single precision (a float32 copy is made of float64 input); float32 input at float64
 // precision is widened panel by panel, never copied whole.
 std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p);
-// A dense operator is applied unscaled: entries above 2^1020 / n (float32 precision: 2^124 / n)
-// could overflow its products (sums of n terms), so they are refused (RangeError) before a
-// solve starts.
+// A dense operator is applied unscaled: a largest entry above 2^1020 / n (float32 precision:
+// 2^124 / n) could overflow its products (sums of n terms), one below 2^-960 (float32: 2^-100)
+// underflow them; both are refused (RangeError) before a solve starts.
 Status CheckDenseOperatorRange(const MatView& a, Precision p);
 // W Wᵀ (outer: order rows) or Wᵀ W (inner: order cols) of the row-major W, never formed. W is
 // scaled by a power of two 2^-e when its entries would underflow or overflow when squared

@@ -57,4 +57,12 @@ Status CheckResultRange(double largest, int e, const std::string& what, const st
                        FormatScaled(a, e) + (over ? ", beyond 1.8e+308" : ", below 2.2e-308") + " (" + hint + ")");
 }
 
+Status CheckFiniteResult(const double* v, int64_t n, const std::string& what, const std::string& name) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]))
+      return Status::Range("Expected " + what + " within the float64 range for " + name + " but received " +
+                           FormatNumber(v[i]) + " (entries too large: rescale the input)");
+  return Status::Ok();
+}
+
 }  // namespace specdyn

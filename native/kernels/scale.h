@@ -39,4 +39,8 @@ std::string FormatScaled(double x, int e);
 Status CheckResultRange(double largest, int e, const std::string& what, const std::string& name,
                         const std::string& hint);
 
+// Refuses a result holding a non-finite number (LAPACK overflowed on entries near the float64
+// limit, whose eigen- or singular values are beyond it): RangeError naming `name`.
+Status CheckFiniteResult(const double* v, int64_t n, const std::string& what, const std::string& name);
+
 }  // namespace specdyn
