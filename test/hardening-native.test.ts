@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { NoConvergenceError } from '../src/errors.js';
 import {
   distanceMatrixSync,
+  eighSync,
   eigsh,
   eigvalshSync,
   eigshSync,
@@ -333,6 +334,26 @@ describe('inputs the native fuzzer found (fuzz/corpus/*/crash-*)', () => {
     expect(() => svdvalsSync(w)).toThrow(
       /^Expected singular values within the float64 range for w but received Infinity/,
     );
+  });
+
+  it('eigh allValues (one ?sytrd reduction) on entries near the float32 and float64 limits (was ?sterf info = -2)', () => {
+    const a = randSym(6, 12);
+    const big = scaled(a, 2 ** 600);
+    const got = eighSync(big, { range: [4, 5], allValues: true }).values;
+    const want = eigvalshSync(a);
+    for (let i = 0; i < 6; i++) expect(got[i]! / 2 ** 600).toBeCloseTo(want[i]!, 12);
+    const f = { data: new Float32Array(9).fill(3.39e38), rows: 3, cols: 3 };
+    // float32 reduction of entries near FLT_MAX: scaled first; the eigenvalues come back in float64.
+    const v = eighSync(f, { range: [2, 2], allValues: true, precision: 'float32' }).values;
+    expect(Math.abs(v[2]! - 3 * 3.39e38) / (3 * 3.39e38)).toBeLessThan(1e-6);
+    expect(Math.abs(v[0]!)).toBeLessThan(1e33);
+  });
+
+  it('SLQ of a spectrum a few ulps wide keeps distinct edges and a total mass of 1', () => {
+    const a = { data: new Float64Array([-7, 5e-324, 5e-324, -7]), rows: 2, cols: 2 };
+    const r = spectralDensitySync(a, { bins: 12 });
+    expect(r.mass.reduce((p, q) => p + q, 0)).toBeCloseTo(1, 12);
+    for (let i = 1; i < r.edges.length; i++) expect(r.edges[i]!).toBeGreaterThan(r.edges[i - 1]!);
   });
 
   it('SLQ on a probe orthogonal to the range of a Gram operator (was LAPACK dstev info = -4)', () => {

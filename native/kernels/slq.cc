@@ -114,7 +114,11 @@ Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl,
     out->edges = o.edges;
   } else {
     // Extreme Ritz values lie just inside the spectrum; pad so the edges hold it all.
-    const double pad = hi > lo ? 0.01 * (hi - lo) : std::max(1.0, std::fabs(hi)) * 1e-3;
+    // Bins at least 64 ulps wide, so that a range of a few ulps (a degenerate spectrum seen
+    // through round-off) still has distinct edges.
+    const double pad =
+        hi > lo ? std::max(0.01 * (hi - lo), double(o.bins) * 64 * 0x1p-52 * std::max(std::fabs(lo), std::fabs(hi)))
+                : std::max(1.0, std::fabs(hi)) * 1e-3;
     out->edges.resize(static_cast<size_t>(o.bins + 1));
     for (int64_t i = 0; i <= o.bins; ++i) out->edges[i] = (lo - pad) + (hi - lo + 2 * pad) * double(i) / double(o.bins);
   }
