@@ -68,11 +68,11 @@ const env = {
 // `ulimit -v`; and its slowdown (~3x here) makes a fixed 400 ms wait too short for the first
 // progress report of an N = 3000 solve. Their failures are listed, not counted.
 const KNOWN = [
-  [/under ulimit -v 4000000/, 'ASan cannot start under ulimit -v'],
-  [
-    /an AbortSignal stops a long solve within a second/,
-    'its 400 ms wait precedes the first progress report under ASan',
-  ],
+  { re: /under ulimit -v 4000000/, why: 'ASan cannot start under ulimit -v' },
+  {
+    re: /an AbortSignal stops a long solve within a second/,
+    why: 'its 400 ms wait precedes the first progress report under ASan',
+  },
 ];
 let failed = 0;
 for (const file of files) {
@@ -88,11 +88,11 @@ for (const file of files) {
   const passed = Number(/Tests\s+(?:\d+ failed \| )?(\d+) passed/.exec(out)?.[1] ?? 0);
   const failedTests = Number(/Tests\s+(\d+) failed/.exec(out)?.[1] ?? 0);
   const failing = [...out.matchAll(/^ FAIL .*? > (.*)$/gm)].map((m) => m[1]);
-  const known = failing.filter((name) => KNOWN.some(([re]) => re.test(name)));
+  const known = failing.filter((name) => KNOWN.some((k) => k.re.test(name)));
   const unknown = failedTests - known.length;
   const ok = (r.status === 0 || (unknown === 0 && failedTests > 0)) && reports === 0;
   console.log(
-    `asan ${path.basename(file, '.test.ts')}: ${passed} tests passed, ${unknown} failed, ${reports} sanitizer reports${known.length ? ` (${known.length} failing for reasons of ASan itself: ${known.map((n) => KNOWN.find(([re]) => re.test(n))[1]).join('; ')})` : ''}`,
+    `asan ${path.basename(file, '.test.ts')}: ${passed} tests passed, ${unknown} failed, ${reports} sanitizer reports${known.length ? ` (${known.length} failing for reasons of ASan itself: ${known.map((n) => KNOWN.find((k) => k.re.test(n)).why).join('; ')})` : ''}`,
   );
   if (!ok) {
     failed++;
