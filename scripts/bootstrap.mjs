@@ -2,7 +2,8 @@
 // Makes a fresh clone runnable, installing only what is missing and saying what it runs:
 //   1. system packages: OpenBLAS + LAPACKE headers, cmake, a C++ compiler (apt-get as root,
 //      otherwise prints the exact command and exits non-zero); with --bench also Debian's
-//      NumPy/SciPy/scikit-learn for the side-by-side benchmarks (optional, never fatal);
+//      NumPy/SciPy/scikit-learn for the side-by-side benchmarks (optional, never fatal); with
+//      --fuzz clang-14 and libFuzzer for the native fuzz harnesses (optional, never fatal);
 //   2. `npm ci` when node_modules is missing or older than package-lock.json;
 //   3. the native addon (cmake-js, node-gyp as fallback) when missing or older than its sources;
 //   4. the TypeScript build (dist/) when missing or older than src/.
@@ -108,6 +109,17 @@ if (args.has('--bench')) {
     if (!aptInstall(['python3-numpy', 'python3-scipy', 'python3-sklearn'], { fatal: false }))
       log('continuing without Python rivals (the benchmark says so in its table)');
   }
+}
+
+// --fuzz: clang and libFuzzer for the native fuzz harnesses (scripts/hardening/fuzz-native.mjs),
+// installed on demand only, never for npm test.
+if (
+  args.has('--fuzz') &&
+  !(have('clang++-14') && existsSync('/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a'))
+) {
+  log('clang/libFuzzer missing: installing Debian clang-14 and libclang-rt-14-dev for the fuzz harnesses');
+  if (!aptInstall(['clang-14', 'libclang-rt-14-dev'], { fatal: false }))
+    log('continuing without clang (fuzzing is skipped)');
 }
 
 // The report's browser test (test/report.test.ts) opens report.html in Debian's headless

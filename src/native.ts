@@ -1,6 +1,7 @@
 /**
  * The one place that loads the native binary. node-gyp-build looks in build/Release (a local
- * cmake-js or node-gyp build) and then prebuilds/<platform>-<arch>/. A failure raises one
+ * cmake-js or node-gyp build) and then prebuilds/<platform>-<arch>/; the environment variable
+ * SPECDYN_ADDON, when set, names a .node file to load instead (e.g. the sanitizer build). A failure raises one
  * SpecdynError that names the cause and the fix; there is no silent JavaScript fallback.
  */
 import { createRequire } from 'node:module';
@@ -66,6 +67,10 @@ export interface NativeBinding {
   setThreads(n: number): void;
   getThreads(): number;
   nativeInfo(): NativeInfo;
+  /** Frees the memory pool's kept blocks; returns the bytes freed. */
+  trimPool(): number;
+  /** Sets the pool's limit in bytes; returns the bytes freed to meet it. */
+  setPoolLimit(bytes: number): number;
   /** Benchmark probe: seconds for one n x n x n dgemm (not public API). */
   _dgemmSeconds(n: number): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */
@@ -81,6 +86,12 @@ export interface NativeBinding {
    * result is allocated on the main thread). 'none' disarms.
    */
   __injectFault(site: FaultSite, kind?: FaultKind): void;
+  /**
+   * Test hook, not public API: runs one input of a native fuzz target (native/kernels/harness.h;
+   * the regression corpus fuzz/corpus/<target>/) and says whether the kernel ran, refused the
+   * input, or broke an invariant ('bug', with what broke).
+   */
+  __fuzzReplay(target: string, input: Uint8Array): { kind: 'ok' | 'refused' | 'bug'; what: string };
   /**
    * Synchronous batched float32 product for the tfjs backend (src/tfjs/native-kernels.ts):
    * out[i] = act(op(a[aIndex[i]]) · op(b[bIndex[i]]) + bias), row-major, in place on the given
@@ -166,8 +177,11 @@ export function native(): NativeBinding {
   if (binding) return binding;
   const require = createRequire(import.meta.url);
   try {
+    // SPECDYN_ADDON names another build of the addon to load instead (the sanitizer build of
+    // `npm run build:asan`, docs/reliability.md); otherwise build/Release or prebuilds/.
+    const override = process.env.SPECDYN_ADDON;
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = load(packageRoot);
+    binding = override ? (require(path.resolve(override)) as NativeBinding) : load(packageRoot);
   } catch (err) {
     throw new SpecdynError(explainLoadError(err));
   }

@@ -259,10 +259,10 @@ describe('cancellation and progress', () => {
     const a = randSym(3000, 2);
     const controller = new AbortController();
     const seen: number[] = [];
-    // tol = 0 never converges: without the signal this runs for minutes.
+    // tol at its floor (2^-52) is never met: without the signal this runs until it stalls, far past the abort.
     const p = eigsh(a, {
       k: 20,
-      tol: 0,
+      tol: 2 ** -52,
       signal: controller.signal,
       onProgress: (q) => seen.push(q.done),
       progressInterval: 50,
@@ -342,10 +342,10 @@ describe('bad input', () => {
   });
 
   it('non-convergence is a NoConvergenceError (not a LapackError) carrying the pairs that converged', async () => {
-    // tol 0: no pair can converge; the error says so and carries none.
+    // tol at its floor (2^-52): no pair converges in 2 restarts; the error says so and carries none.
     let err: unknown;
     try {
-      eigshSync(randSym(200, 4), { k: 4, tol: 0, maxRestarts: 2 });
+      eigshSync(randSym(200, 4), { k: 4, tol: 2 ** -52, maxRestarts: 2 });
     } catch (e) {
       err = e;
     }

@@ -2,11 +2,15 @@
 #include <cblas.h>
 #include <napi.h>
 
+#include <algorithm>
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include "../kernels/blas_gate.h"
 #include "../kernels/fault.h"
+#include "../kernels/harness.h"
+#include "../kernels/memory.h"
 #include "../kernels/threads.h"
 #include "args.h"
 #include "bindings.h"
@@ -26,6 +30,17 @@ Napi::Value SetThreadsFn(const Napi::CallbackInfo& info) {
 
 Napi::Value GetThreadsFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ConfiguredThreads()); }
 
+// The memory pool (kernels/memory.h): released blocks kept for reuse, and the limit.
+Napi::Object PoolObject(Napi::Env env) {
+  const PoolStats st = GetPoolStats();
+  Napi::Object p = Napi::Object::New(env);
+  p.Set("bytes", Napi::Number::New(env, double(st.bytes)));
+  p.Set("blocks", Napi::Number::New(env, double(st.blocks)));
+  p.Set("limit", Napi::Number::New(env, double(st.limit)));
+  p.Set("minBlockBytes", Napi::Number::New(env, double(kPoolMinBytes)));
+  return p;
+}
+
 Napi::Value InfoFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -41,7 +56,17 @@ Napi::Value InfoFn(const Napi::CallbackInfo& info) {
   o.Set("staticBlas", Napi::Boolean::New(env, SPECDYN_STATIC_BLAS != 0));
   o.Set("compiler", Napi::String::New(env, __VERSION__));
   o.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  o.Set("pool", PoolObject(env));
   return o;
+}
+
+// Releases every block the memory pool keeps for reuse; returns the bytes freed.
+Napi::Value TrimPoolFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(TrimPool())); }
+
+// Sets the most bytes the pool keeps (0: none); returns the bytes freed to meet it now.
+Napi::Value SetPoolLimitFn(const Napi::CallbackInfo& info) {
+  const int64_t bytes = ParseInteger(info.Env(), info[0], "bytes", 0, (int64_t(1) << 53) - 1);
+  return Napi::Number::New(info.Env(), double(SetPoolLimit(size_t(bytes))));
 }
 
 // Lets the JS layer supply its error classes ({ LapackError, AbortError, NoConvergenceError,
@@ -80,6 +105,27 @@ Napi::Value InjectFaultFn(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Test hook (not public API): runs one input of a fuzz target (kernels/harness.h), for the
+// regression corpus in fuzz/corpus/; returns { kind: 'ok' | 'refused' | 'bug', what }.
+Napi::Value FuzzReplayFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> names(harness::Targets().begin(), harness::Targets().end());
+  if (!info[0].IsString()) ThrowType(env, DescribeChoices(names), "target", Describe(info[0]));
+  const std::string target = info[0].As<Napi::String>().Utf8Value();
+  if (std::find(names.begin(), names.end(), target) == names.end())
+    ThrowRange(env, DescribeChoices(names), "target", Describe(info[0]));
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    ThrowType(env, "a Uint8Array", "input", Describe(info[1]));
+  auto bytes = info[1].As<Napi::Uint8Array>();
+  const std::vector<uint8_t> copy(bytes.Data(), bytes.Data() + bytes.ElementLength());
+  const harness::Outcome o = harness::Run(target, copy.data(), copy.size());
+  Napi::Object r = Napi::Object::New(env);
+  const char* kinds[] = {"ok", "refused", "bug"};
+  r.Set("kind", Napi::String::New(env, kinds[o.kind]));
+  r.Set("what", Napi::String::New(env, o.what));
+  return r;
+}
+
 // Benchmark probe: seconds for one n x n x n dgemm at the current thread count, so that the
 // benchmark can state a FLOP bound measured in the same run (not part of the public API).
 Napi::Value DgemmSecondsFn(const Napi::CallbackInfo& info) {
@@ -99,9 +145,12 @@ void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "setThreads", SetThreadsFn);
   Export(env, exports, "getThreads", GetThreadsFn);
   Export(env, exports, "nativeInfo", InfoFn);
+  Export(env, exports, "trimPool", TrimPoolFn);
+  Export(env, exports, "setPoolLimit", SetPoolLimitFn);
   Export(env, exports, "_dgemmSeconds", DgemmSecondsFn);
   Export(env, exports, "setErrorClasses", SetErrorClassesFn);
   Export(env, exports, "__injectFault", InjectFaultFn);
+  Export(env, exports, "__fuzzReplay", FuzzReplayFn);
 }
 
 }  // namespace specdyn

@@ -9,6 +9,7 @@
 
 #include "../kernels/checks.h"
 #include "../kernels/eigsh.h"
+#include "../kernels/scale.h"
 #include "../kernels/slq.h"
 #include "args.h"
 #include "bindings.h"
@@ -78,6 +79,7 @@ Status BuildOperator(const OperatorArg& a, Precision p, double symTol, std::uniq
   switch (a.kind) {
     case OpKind::Dense:
       s = CheckSymmetric(a.mat.view, symTol);
+      if (s.ok()) s = CheckDenseOperatorRange(a.mat.view, p);
       if (!s.ok()) return s;
       *out = DenseOperator(a.mat.view, p);
       return Status::Ok();
@@ -111,6 +113,7 @@ class IterativeOp : public Op {
     Input(a_.mat, &a_.mat.view);
   }
   void SetControl(int32_t* slots) { ctl_.slots = slots; }
+  const int32_t* CancelFlag() const override { return ctl_.slots; }
 
  protected:
   Status Build(std::unique_ptr<SymOperator>* op) { return BuildOperator(a_, p_, symTol_, op); }
@@ -137,7 +140,21 @@ class EigshOp : public IterativeOp {
     s = Eigsh(*op, o_, ctl_, values_.data(), vectors_.empty() ? nullptr : vectors_.data(), residuals_.data(), &stats_);
     // Out of restarts, the converged pairs (the first s.info slots) travel with the error.
     const bool partial = s.kind == ErrKind::NoConvergence;
-    if (!(s.ok() || partial) || !svd_) return s;
+    if (!(s.ok() || partial)) return s;
+    // A scaled operator (operators.h ScaleExp): eigenvalues and residuals are 2^se times those
+    // found; svds takes square roots, exactly 2^(se/2) times those of the scaled values.
+    const int se = op->ScaleExp();
+    if (!svd_ && se != 0) {
+      Status r = CheckResultRange(stats_.normEstimate, se, "eigenvalues", a_.mat.view.name,
+                                  se > 0 ? "entries too large: rescale the input"
+                                         : "entries too small: rescale the input, or use svds, whose singular "
+                                           "values are the square roots");
+      if (!r.ok()) return r;
+      for (auto& v : values_) v = std::ldexp(v, se);
+      for (auto& v : residuals_) v = std::ldexp(v, se);
+      stats_.normEstimate = std::ldexp(stats_.normEstimate, se);
+    }
+    if (!svd_) return s;
     if (partial) {
       s.routine = "svds";
       s.message.replace(s.message.find("eigsh"), 5, "svds");
@@ -173,8 +190,13 @@ class EigshOp : public IterativeOp {
       if (nrm > 0) cblas_dscal(int(m), 1.0 / nrm, row, 1);
       double& r = residuals_[i];
       if (sigma > 0) r /= sigma;
-      values_[i] = sigma;
+      values_[i] = std::ldexp(sigma, se / 2);
+      r = std::ldexp(r, se / 2);
     }
+    stats_.normEstimate = std::ldexp(stats_.normEstimate, se);  // of W Wᵀ: may be out of range
+    if (c > 0 && !std::isfinite(values_[0]))
+      return CheckResultRange(std::sqrt(std::max(0.0, stats_.normEstimate)), se / 2, "singular values", w.name,
+                              "entries too large: rescale the input");
     return s;
   }
   // NoConvergenceError carries the pairs that converged: values (eigsh: eigenvalues; svds:
@@ -264,10 +286,19 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
         env, which, OptionName(fn, "which"),
         {{"largest", Which::Largest}, {"smallest", Which::Smallest}, {"magnitude", Which::Magnitude}});
   o.tol = ParseNonNegative(env, opts, "tol", fn, p == Precision::F64 ? 1e-10 : 1e-5);
+  // Below the round-off of the products no residual test can pass (tol: 0 would run every
+  // restart); a tol above that but still unattainable ends as a stall (kernels/eigsh.cc).
+  const double minTol = p == Precision::F64 ? 0x1p-52 : 0x1p-23;
+  o.roundoff = p == Precision::F64 ? 0x1p-52 : 0x1p-24;
+  if (o.tol < minTol)
+    ThrowRange(env,
+               "a number of at least " + FormatNumber(minTol) + " (the round-off of " +
+                   (p == Precision::F64 ? "float64" : "float32") + " products)",
+               OptionName(fn, "tol"), Describe(opts.Get("tol")));
   if (!opts.Get("blockSize").IsUndefined())
     o.block = ParseInteger(env, opts.Get("blockSize"), fn + " option 'blockSize'", 1, n);
   if (!opts.Get("basisSize").IsUndefined())
-    o.basis = ParseInteger(env, opts.Get("basisSize"), fn + " option 'basisSize'", 2, n);
+    o.basis = ParseInteger(env, opts.Get("basisSize"), fn + " option 'basisSize'", std::min<int64_t>(2, n), n);
   if (!opts.Get("maxRestarts").IsUndefined())
     o.maxRestarts = ParseInteger(env, opts.Get("maxRestarts"), fn + " option 'maxRestarts'", 1, INT32_MAX);
   o.seed = ParseSeed(env, opts, fn);
@@ -297,7 +328,23 @@ class DensityOp : public IterativeOp {
     std::unique_ptr<SymOperator> op;
     Status s = Build(&op);
     if (!s.ok()) return s;
-    return SpectralDensity(*op, o_, ctl_, &res_);
+    // A scaled operator (operators.h ScaleExp): the grid goes in in its units, edges and the
+    // extreme Ritz values come out multiplied back; the caller's own edges are returned as given.
+    const int se = op->ScaleExp();
+    SlqOptions o = o_;
+    for (auto& e : o.edges) e = std::ldexp(e, -se);
+    s = SpectralDensity(*op, o, ctl_, &res_);
+    if (!s.ok() || se == 0) return s;
+    s = CheckResultRange(std::fmax(std::fabs(res_.lo), std::fabs(res_.hi)), se, "eigenvalues", a_.mat.view.name,
+                         se > 0 ? "entries too large: rescale the input" : "entries too small: rescale the input");
+    if (!s.ok()) return s;
+    res_.lo = std::ldexp(res_.lo, se);
+    res_.hi = std::ldexp(res_.hi, se);
+    if (!o_.edges.empty())
+      res_.edges = o_.edges;
+    else
+      for (auto& e : res_.edges) e = std::ldexp(e, se);
+    return s;
   }
   Napi::Value Result(Napi::Env env) override {
     auto copy = [&](const std::vector<double>& v) {

@@ -51,7 +51,10 @@ namespace {
 // specdyn bug) an InternalError, instead of std::terminate on a pool thread.
 Status SafeRun(Op& op) {
   try {
-    BlasScope scope(op.Flops());
+    const int32_t* cancel = op.CancelFlag();
+    if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0) return Status::Aborted();
+    BlasScope scope(op.Flops(), cancel);
+    if (!scope.entered()) return Status::Aborted();
     return op.Run();
   } catch (...) {
     return StatusOfException(op.name, std::current_exception());

@@ -43,6 +43,9 @@ class Op {
   // thread and back costs two thread wake-ups (~80 µs measured on a 2-core VM), more than the
   // work itself (eigvalsh of N = 64 is ~3.5e5 flops, ~0.1 ms).
   virtual bool Tiny() const { return Flops() < 1e6; }
+  // The caller's cancel flag (slot 0 of the control block), or null: an operation cancelled
+  // while it waits (on the libuv queue or at the BLAS gate) ends without running.
+  virtual const int32_t* CancelFlag() const { return nullptr; }
 
   // Keeps a JS object alive for the life of the Op.
   void Pin(Napi::Object o) { pins_.push_back(Napi::Persistent(o)); }

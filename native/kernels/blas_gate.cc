@@ -1,6 +1,8 @@
 #include "blas_gate.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -52,23 +54,44 @@ void SetConfiguredThreads(int n) {
   if (!g.exclusive && g.shared == 0) g.Apply(n);
 }
 
-BlasScope::BlasScope(double flops) : threaded_(ConfiguredThreads() > 1 && flops >= kThreadedMinFlops) {
+BlasScope::BlasScope(double flops, const int32_t* cancel)
+    : threaded_(ConfiguredThreads() > 1 && flops >= kThreadedMinFlops) {
   Gate& g = TheGate();
   std::unique_lock<std::mutex> l(g.m);
   const uint64_t ticket = g.nextTicket++;
+  const auto cancelled = [&] { return cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0; };
+  // Waits for `ready`; with a cancel flag, in short slices that look at the flag in between.
+  const auto wait = [&](auto ready) {
+    if (!cancel) {
+      g.cv.wait(l, ready);
+      return true;
+    }
+    while (!ready()) {
+      if (cancelled()) return false;
+      g.cv.wait_for(l, std::chrono::milliseconds(2));
+    }
+    return true;
+  };
   if (threaded_) {
     g.waitingLarge.push_back(ticket);
-    g.cv.wait(l, [&] { return !g.exclusive && g.shared == 0 && g.waitingLarge.front() == ticket; });
+    if (!wait([&] { return !g.exclusive && g.shared == 0 && g.waitingLarge.front() == ticket; })) {
+      g.waitingLarge.erase(std::find(g.waitingLarge.begin(), g.waitingLarge.end(), ticket));
+      l.unlock();
+      g.cv.notify_all();  // the ticket behind this one may now go
+      return;
+    }
     g.waitingLarge.pop_front();
     g.exclusive = true;
     g.Apply(ConfiguredThreads());
   } else {
-    g.cv.wait(l, [&] { return !g.exclusive && (g.waitingLarge.empty() || g.waitingLarge.front() > ticket); });
+    if (!wait([&] { return !g.exclusive && (g.waitingLarge.empty() || g.waitingLarge.front() > ticket); })) return;
     if (g.shared++ == 0) g.Apply(1);
   }
+  entered_ = true;
 }
 
 BlasScope::~BlasScope() {
+  if (!entered_) return;
   Gate& g = TheGate();
   {
     std::lock_guard<std::mutex> l(g.m);

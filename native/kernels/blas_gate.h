@@ -9,6 +9,8 @@
 // it, large ones run one at a time in arrival order (neither kind starves the other).
 #pragma once
 
+#include <cstdint>
+
 namespace specdyn {
 
 // Work (in flops) above which one call is worth all the BLAS threads.
@@ -18,17 +20,21 @@ constexpr double kThreadedMinFlops = 1e8;
 int ConfiguredThreads();
 void SetConfiguredThreads(int n);
 
-// RAII passage through the gate for an operation of about `flops` work.
+// RAII passage through the gate for an operation of about `flops` work. With a cancel flag
+// (slot 0 of a control block, operators.h Control), a wait at the gate ends as soon as the flag
+// is set: the scope is then not entered (entered() false) and the operation must not run.
 class BlasScope {
  public:
-  explicit BlasScope(double flops);
+  explicit BlasScope(double flops, const int32_t* cancel = nullptr);
   ~BlasScope();
   BlasScope(const BlasScope&) = delete;
   BlasScope& operator=(const BlasScope&) = delete;
   bool threaded() const { return threaded_; }
+  bool entered() const { return entered_; }
 
  private:
   bool threaded_;
+  bool entered_ = false;
 };
 
 }  // namespace specdyn

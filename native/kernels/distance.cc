@@ -9,10 +9,12 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "distance.h"
 #include "fault.h"
 #include "memory.h"
+#include "scale.h"
 #include "threads.h"
 
 namespace specdyn {
@@ -72,6 +74,16 @@ double SqDiff(const T* a, const T* b, int64_t d) {
 // x_i/n_i − x_j/n_j = δ/n_i + x_j (n_j − n_i)/(n_i n_j), and n_j − n_i = −δ·(x_i + x_j)/(n_i + n_j).
 template <typename T>
 double UnitChord2(const T* a, double na, const T* b, double nb, int64_t d) {
+  if (na > 2 * nb || nb > 2 * na) {
+    // Norms far apart: the expansion below cancels (both of its terms grow like nb/na), while
+    // the unit vectors themselves subtract accurately.
+    double s = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      const double t = double(a[k]) / na - double(b[k]) / nb;
+      s += t * t;
+    }
+    return s;
+  }
   double dn = 0;
   for (int64_t k = 0; k < d; ++k) dn -= (double(a[k]) - double(b[k])) * (double(a[k]) + double(b[k]));
   const double c = dn / (na + nb) / (na * nb);
@@ -151,21 +163,34 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
   return Status::Ok();
 }
 
-// Copies x into T storage, centring each row when asked (correlation distance).
+// Copies x into T storage, scaling row i by 2^-exps[i] when exps is given (exact: a power of
+// two) and then centring each row when asked (correlation distance).
 template <typename T>
-const T* Working(const MatView& x, bool centre, PooledArray<T>& w) {
+const T* Working(const MatView& x, bool centre, PooledArray<T>& w, const std::vector<int>* exps = nullptr) {
   const int64_t n = x.rows, d = x.cols;
   w.reset(static_cast<size_t>(n * d));
   for (int64_t i = 0; i < n; ++i) {
+    const int e = exps ? (*exps)[size_t(i)] : 0;
     double mean = 0;
     if (centre) {
-      for (int64_t k = 0; k < d; ++k) mean += x.at(i, k);
+      for (int64_t k = 0; k < d; ++k) mean += std::ldexp(x.at(i, k), -e);
       mean /= double(d);
     }
     T* wi = w.get() + i * d;
-    for (int64_t k = 0; k < d; ++k) wi[k] = static_cast<T>(x.at(i, k) - mean);
+    for (int64_t k = 0; k < d; ++k) wi[k] = static_cast<T>(std::ldexp(x.at(i, k), -e) - mean);
   }
   return w.get();
+}
+
+// Multiplies the n x n result by 2^e after checking that its largest entry stays in range.
+Status Unscale(double* out, int64_t n, int e, const std::string& what, const std::string& name) {
+  double largest = 0;
+  for (int64_t i = 0; i < n * n; ++i) largest = std::fmax(largest, std::fabs(out[i]));
+  Status s = CheckResultRange(largest, e, what, name,
+                              e > 0 ? "entries too large: rescale the input" : "entries too small: rescale the input");
+  if (!s.ok()) return s;
+  for (int64_t i = 0; i < n * n; ++i) out[i] = std::ldexp(out[i], e);
+  return s;
 }
 
 void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
@@ -185,53 +210,77 @@ void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
 Status Gram(const MatView& x, Precision p, double* out) {
   FaultPoint(FaultSite::Kernel);
   const int64_t n = x.rows, d = x.cols;
+  // Entries whose squares would underflow or overflow are scaled by 2^-e first (scale.h).
+  const int e = ScaleExponent(MaxAbs(x), SafeExp(p));
+  std::vector<int> exps;
+  if (e != 0) exps.assign(size_t(n), e);
+  const std::vector<int>* ex = e != 0 ? &exps : nullptr;
   if (p == Precision::F64) {
     PooledArray<double> copy;
-    const double* a = x.f32 ? Working<double>(x, false, copy) : static_cast<const double*>(x.data);
+    const double* a = (x.f32 || ex) ? Working<double>(x, false, copy, ex) : static_cast<const double*>(x.data);
     UpperGram(a, n, d, out);
   } else {
     PooledArray<float> copy;
-    const float* a = x.f32 ? static_cast<const float*>(x.data) : Working<float>(x, false, copy);
+    const float* a = (x.f32 && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, false, copy, ex);
     UpperGramF32(a, n, d, out);
   }
   MirrorUpper(out, n);
-  return Status::Ok();
+  return e != 0 ? Unscale(out, n, 2 * e, "a Gram matrix", x.name) : Status::Ok();
 }
 
 Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
   FaultPoint(FaultSite::Kernel);
   const int64_t n = x.rows, d = x.cols;
   const bool centre = metric == Metric::Correlation;
+  const bool angular = metric == Metric::Cosine || metric == Metric::Angular || metric == Metric::Correlation;
+  // Scaling by powers of two (scale.h): cosine-type metrics do not depend on a row's scale, so
+  // each row gets its own exponent (and none is scaled back); the Euclidean ones scale the whole
+  // matrix by one exponent, undone on the distances.
+  const int safe = SafeExp(p);
+  std::vector<int> exps;
+  int e = 0;
+  if (angular) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int ei = ScaleExponent(MaxAbsRow(x, i), safe);
+      if (ei != 0 && exps.empty()) exps.assign(size_t(n), 0);
+      if (ei != 0) exps[size_t(i)] = ei;
+    }
+  } else {
+    e = ScaleExponent(MaxAbs(x), safe);
+    if (e != 0) exps.assign(size_t(n), e);
+  }
+  const std::vector<int>* ex = exps.empty() ? nullptr : &exps;
+  Status s;
   if (p == Precision::F64) {
     // Pairs whose Gram expansion would lose more than ~1e-13 relative accuracy are recomputed.
     const double tol = 1e-3;
     PooledArray<double> copy;
-    const double* a = (x.f32 || centre) ? Working<double>(x, centre, copy) : static_cast<const double*>(x.data);
+    const double* a =
+        (x.f32 || centre || ex) ? Working<double>(x, centre, copy, ex) : static_cast<const double*>(x.data);
     UpperGram(a, n, d, out);
-    return GramToDistance(a, n, d, metric, tol, x.name, out);
-  }
-  // float32 Gram (opt-in speed): close pairs are still recomputed in double from the rows.
-  const double tol = 3e-2;
-  if (x.f32 && !centre) {
-    const float* a = static_cast<const float*>(x.data);
+    s = GramToDistance(a, n, d, metric, tol, x.name, out);
+  } else {
+    // float32 Gram (opt-in speed): close pairs are still recomputed in double from the rows.
+    const double tol = 3e-2;
+    PooledArray<float> copy;
+    const float* a =
+        (x.f32 && !centre && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, centre, copy, ex);
     UpperGramF32(a, n, d, out);
-    return GramToDistance(a, n, d, metric, tol, x.name, out);
+    s = GramToDistance(a, n, d, metric, tol, x.name, out);
   }
-  PooledArray<float> copy;
-  const float* a = Working<float>(x, centre, copy);
-  UpperGramF32(a, n, d, out);
-  return GramToDistance(a, n, d, metric, tol, x.name, out);
+  if (!s.ok() || e == 0) return s;
+  return Unscale(out, n, metric == Metric::SqEuclidean ? 2 * e : e, "distances", x.name);
 }
 
 double DistanceWorkBytes(const MatView& x, Metric metric, Precision p) {
   const double n = double(x.rows), d = double(x.cols);
   double bytes = 16.0 * n;  // norms
-  const bool centre = metric == Metric::Correlation;
+  // A working copy of x (widened, centred, or scaled: scale.h) is counted whether or not needed.
+  (void)metric;
   if (p == Precision::F64) {
-    if (x.f32 || centre) bytes += 8.0 * n * d;
+    bytes += 8.0 * n * d;
   } else {
-    bytes += 4.0 * n * n;
-    if (!x.f32 || centre) bytes += 4.0 * n * d;
+    bytes += 4.0 * n * n + 4.0 * n * d;
   }
   return bytes;
 }

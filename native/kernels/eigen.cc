@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "lapack_traits.h"
 #include "memory.h"
+#include "scale.h"
 
 namespace specdyn {
 namespace {
@@ -114,6 +115,11 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
   const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
   PooledArray<T> abuf(size_t(n) * size_t(n)), z(size_t(n) * size_t(k));
   CopyInto(a, abuf.get());
+  // ?sytrd does not scale (?syevd does): entries near the limits of T are scaled by 2^-se
+  // first (scale.h), the eigenvalues by 2^se after; the vectors do not change.
+  const int se = ScaleExponent(MaxAbs(a), std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32);
+  if (se != 0)
+    for (size_t i = 0; i < size_t(n) * size_t(n); ++i) abuf[i] = T(std::ldexp(double(abuf[i]), -se));
   std::unique_ptr<T[]> d(new T[size_t(n)]), e(new T[size_t(n)]), tau(new T[size_t(n)]), d2(new T[size_t(n)]),
       e2(new T[size_t(n)]), w(new T[size_t(n)]);
   T wq = 0;
@@ -130,7 +136,7 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
   std::copy(e.get(), e.get() + n, e2.get());
   info = L::Sterf(n, d2.get(), e2.get());
   if (info != 0) return Status::Lapack(L::sterf, info);
-  for (lapack_int i = 0; i < n; ++i) values[i] = double(d2[i]);
+  for (lapack_int i = 0; i < n; ++i) values[i] = std::ldexp(double(d2[i]), se);
   std::unique_ptr<lapack_int[]> isuppz(new lapack_int[2 * size_t(k)]);
   lapack_int m = 0;
   lapack_logical tryrac = 1;
@@ -160,8 +166,11 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
 
 Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
   FaultPoint(FaultSite::Kernel);
-  return p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
-                             : EigenAllT<float>(a, lo, hi, values, vectors);
+  Status s = p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
+                                 : EigenAllT<float>(a, lo, hi, values, vectors);
+  if (s.ok()) s = CheckFiniteResult(values, a.rows, "eigenvalues", a.name);
+  if (s.ok() && vectors) s = CheckFiniteResult(vectors, (hi - lo + 1) * a.rows, "eigenvectors", a.name);
+  return s;
 }
 
 double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
@@ -172,7 +181,12 @@ double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
 
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
   FaultPoint(FaultSite::Kernel);
-  return p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors) : EigenT<float>(a, lo, hi, values, vectors);
+  Status s =
+      p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors) : EigenT<float>(a, lo, hi, values, vectors);
+  const int64_t k = lo < 0 ? a.rows : hi - lo + 1;
+  if (s.ok()) s = CheckFiniteResult(values, k, "eigenvalues", a.name);
+  if (s.ok() && vectors) s = CheckFiniteResult(vectors, k * a.rows, "eigenvectors", a.name);
+  return s;
 }
 
 double EigenLworkElems(int64_t n, bool ranged, bool vectors) {

@@ -26,6 +26,11 @@
 
 namespace specdyn {
 
+namespace {
+// Restarts without progress after which a solve is declared stalled (see Eigsh).
+constexpr int64_t kStallRestarts = 40;
+}  // namespace
+
 void EigshSizes(int64_t n, const EigshOptions& o, int64_t* block, int64_t* basis) {
   int64_t b = o.block > 0 ? o.block : std::max<int64_t>(4, std::min<int64_t>(o.k, 32));
   b = std::min(b, n);
@@ -56,7 +61,8 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
   std::vector<double> Xr, AXr, rn;
   Rng64 rng(o.seed, 1);
   for (auto& v : X) v = rng.Normal();
-  int64_t cur = 0, nx = b, matvecs = 0;
+  int64_t cur = 0, nx = b, matvecs = 0, bestConv = 0, lastProgress = 0;
+  double bestFront = INFINITY;
   double anorm = 0;
   if (stats) {
     stats->block = b;
@@ -142,7 +148,20 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
       }
       return Status::Ok();
     }
-    if (restart + 1 >= maxRestarts) {
+    // Stall: the closest unconverged pair's residual is down at round-off (~sqrt(n)·eps·‖A‖,
+    // so tol is below what the products attain), and for kStallRestarts restarts neither a new
+    // pair converged nor that residual halved: more restarts would only spend time.
+    double front = INFINITY;
+    for (int64_t j = 0; j < k; ++j)
+      if (!(rn[j] <= o.tol * anorm)) front = std::min(front, anorm > 0 ? rn[j] / anorm : rn[j]);
+    if (conv > bestConv || front < 0.5 * bestFront) {
+      bestConv = std::max(bestConv, conv);
+      bestFront = std::min(bestFront, front);
+      lastProgress = restart;
+    }
+    const bool stalled =
+        restart - lastProgress >= kStallRestarts && bestFront <= 64.0 * std::sqrt(double(n)) * o.roundoff;
+    if (restart + 1 >= maxRestarts || stalled) {
       // The pairs that did converge, most extreme first, in the first `conv` slots.
       int64_t c = 0;
       for (int64_t j = 0; j < k; ++j) {
@@ -155,10 +174,15 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
         }
         ++c;
       }
+      const std::string got = std::to_string(conv) + " of " + std::to_string(k) + " pairs converged";
       Status s = Status::Make(ErrKind::NoConvergence,
-                              "Expected eigsh to converge within " + std::to_string(maxRestarts) +
-                                  " restarts but received " + std::to_string(conv) + " of " + std::to_string(k) +
-                                  " pairs converged (raise maxRestarts or tol, or enlarge the basis)");
+                              stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " +
+                                            got + ", the residuals stalled at " + FormatNumber(bestFront) +
+                                            " * |A| for " + std::to_string(kStallRestarts) +
+                                            " restarts (tol is below the accuracy the products attain: raise tol)"
+                                      : "Expected eigsh to converge within " + std::to_string(maxRestarts) +
+                                            " restarts but received " + got +
+                                            " (raise maxRestarts or tol, or enlarge the basis)");
       s.routine = "eigsh";
       s.info = int(conv);
       return s;

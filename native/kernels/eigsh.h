@@ -17,6 +17,9 @@ struct EigshOptions {
   int64_t basis = 0;        // 0: automatic
   int64_t maxRestarts = 0;  // 0: automatic
   uint64_t seed = 0;
+  // Unit round-off of the operator products (2^-52 float64, 2^-24 float32): a solve whose
+  // residuals sit within ~64·sqrt(n)·roundoff·‖A‖ without progress is declared stalled.
+  double roundoff = 0x1p-52;
 };
 
 struct EigshStats {

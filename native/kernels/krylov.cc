@@ -48,6 +48,10 @@ void OrthoAppend(double* V, int64_t n, int64_t cur, double* X, int64_t add, Rng6
       ProjectOut(V, n, cur + j, x, c);  // one more sweep: the block pass left O(eps) overlap
       nrm = Nrm2(x, n);
     }
+    if (nrm > 0 && nrm < 0x1p-960) {  // 1 / nrm would overflow: divide instead
+      for (int64_t i = 0; i < n; ++i) dst[i] = x[i] / nrm;
+      continue;
+    }
     const double inv = nrm > 0 ? 1.0 / nrm : 0.0;
     for (int64_t i = 0; i < n; ++i) dst[i] = x[i] * inv;
   }

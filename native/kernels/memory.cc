@@ -21,8 +21,20 @@ namespace {
 
 struct Pool {
   std::mutex m;
-  std::vector<std::pair<size_t, void*>> blocks;  // (capacity, memory)
+  std::vector<std::pair<size_t, void*>> blocks;  // (capacity, memory), oldest first
   size_t bytes = 0;
+  size_t limit = kPoolBytes;
+  // Frees the oldest blocks until `keep` more bytes fit under the limit; returns bytes freed.
+  size_t Shrink(size_t keep) {
+    size_t freed = 0;
+    while (!blocks.empty() && bytes + keep > limit) {
+      std::free(blocks.front().second);
+      bytes -= blocks.front().first;
+      freed += blocks.front().first;
+      blocks.erase(blocks.begin());
+    }
+    return freed;
+  }
 };
 
 Pool& ThePool() {
@@ -151,24 +163,45 @@ void ReleaseBlock(void* data, size_t capacity) {
   if (capacity >= kPoolMinBytes) {
     Pool& pool = ThePool();
     std::lock_guard<std::mutex> l(pool.m);
-    if (pool.bytes + capacity <= kPoolBytes) {
-      pool.blocks.emplace_back(capacity, data);
-      pool.bytes += capacity;
-      return;
-    }
-    // Full: drop the oldest block to keep the most recent sizes.
-    while (!pool.blocks.empty() && pool.bytes + capacity > kPoolBytes) {
-      std::free(pool.blocks.front().second);
-      pool.bytes -= pool.blocks.front().first;
-      pool.blocks.erase(pool.blocks.begin());
-    }
-    if (pool.bytes + capacity <= kPoolBytes) {
+    // Full: drop the oldest blocks to keep the most recent sizes.
+    if (capacity <= pool.limit) pool.Shrink(capacity);
+    if (pool.bytes + capacity <= pool.limit) {
       pool.blocks.emplace_back(capacity, data);
       pool.bytes += capacity;
       return;
     }
   }
   std::free(data);
+}
+
+PoolStats GetPoolStats() {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> l(pool.m);
+  PoolStats s;
+  s.bytes = pool.bytes;
+  s.blocks = pool.blocks.size();
+  s.limit = pool.limit;
+  return s;
+}
+
+size_t TrimPool() {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> l(pool.m);
+  size_t freed = 0;
+  for (auto& b : pool.blocks) {
+    std::free(b.second);
+    freed += b.first;
+  }
+  pool.blocks.clear();
+  pool.bytes = 0;
+  return freed;
+}
+
+size_t SetPoolLimit(size_t bytes) {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> l(pool.m);
+  pool.limit = bytes;
+  return pool.Shrink(0);
 }
 
 namespace {

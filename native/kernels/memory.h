@@ -3,7 +3,8 @@
 // On this class of machine (a VM) every fresh 4 KiB page costs a ~12 µs fault on first touch:
 // filling a new 32 MB buffer takes ~100 ms, longer than the O(N²D) work that fills it. Blocks
 // here are 2 MiB-aligned and marked for transparent huge pages (512x fewer faults), and released
-// blocks are kept (up to kPoolBytes) so the next call of a similar size reuses mapped memory.
+// blocks are kept (up to the pool limit, kPoolBytes by default, SetPoolLimit) so the next call
+// of a similar size reuses mapped memory.
 // Small requests bypass the pool. Memory is never zero-filled.
 #pragma once
 #include <cstddef>
@@ -19,6 +20,17 @@ constexpr size_t kPoolBytes = size_t(512) << 20;
 // (v2 memory.max, v1 memory.limit_in_bytes; the mount is /sys/fs/cgroup, or the directory in
 // the environment variable SPECDYN_CGROUP_ROOT). *source names the binding limit for messages.
 double AvailableMemoryBytes(const char** source);
+
+// What the pool holds: released blocks kept for reuse (bytes, count) and its limit in bytes.
+struct PoolStats {
+  size_t bytes = 0, blocks = 0, limit = 0;
+};
+PoolStats GetPoolStats();
+// Frees every kept block; returns the bytes freed. Blocks in use are not affected.
+size_t TrimPool();
+// Sets the most the pool keeps (0: keep nothing, every release frees), trimming it down to
+// the new limit now; returns the bytes freed.
+size_t SetPoolLimit(size_t bytes);
 
 // A block of at least `bytes`; *capacity receives its real size (pass it back to ReleaseBlock).
 // Throws std::bad_alloc on failure.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "colmajor.h"
+#include "scale.h"
 
 namespace specdyn {
 namespace {
@@ -132,21 +133,30 @@ class GramCore {
   std::vector<T> vbuf_, ybuf_, t_;
 };
 
+// w in T storage, scaled by 2^-e: in place when neither a conversion nor a scaling is needed.
 template <typename T>
-const T* Cast(const MatView& w, std::vector<T>* owned) {
+const T* Cast(const MatView& w, int e, std::vector<T>* owned) {
   const bool same = w.f32 == std::is_same<T, float>::value;
-  if (same) return static_cast<const T*>(w.data);
+  if (same && e == 0) return static_cast<const T*>(w.data);
   owned->resize(static_cast<size_t>(w.size()));
   for (int64_t i = 0; i < w.size(); ++i)
-    (*owned)[i] = T(w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i]);
+    (*owned)[i] =
+        T(std::ldexp(w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i], -e));
   return owned->data();
+}
+
+template <typename T>
+int GramExp(const MatView& w) {
+  return ScaleExponent(MaxAbs(w), std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32);
 }
 
 template <typename T>
 class GramOp : public SymOperator {
  public:
-  GramOp(const MatView& w, bool outer)
-      : outer_(outer), n_(outer ? w.rows : w.cols), core_(Cast<T>(w, &owned_), w.rows, w.cols) {}
+  GramOp(const MatView& w, bool outer, int e)
+      : outer_(outer), n_(outer ? w.rows : w.cols), core_(Cast<T>(w, e, &owned_), w.rows, w.cols) {
+    scaleExp_ = 2 * e;
+  }
   int64_t Size() const override { return n_; }
   void Apply(const double* x, double* y, int64_t b) override { core_.Apply(x, y, b, outer_, 1.0); }
 
@@ -162,8 +172,10 @@ class GramOp : public SymOperator {
 template <typename T>
 class DistanceOp : public SymOperator {
  public:
-  DistanceOp(std::vector<T> x, std::vector<double> s, int64_t rows, int64_t cols, double c)
-      : x_(std::move(x)), s_(std::move(s)), n_(rows), c_(c), core_(x_.data(), rows, cols) {}
+  DistanceOp(std::vector<T> x, std::vector<double> s, int64_t rows, int64_t cols, double c, int scaleExp)
+      : x_(std::move(x)), s_(std::move(s)), n_(rows), c_(c), core_(x_.data(), rows, cols) {
+    scaleExp_ = scaleExp;
+  }
   int64_t Size() const override { return n_; }
   void Apply(const double* x, double* y, int64_t b) override {
     core_.Apply(x, y, b, true, c_);
@@ -192,15 +204,20 @@ Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperato
   const int64_t n = x.rows, d = x.cols;
   std::vector<double> row(static_cast<size_t>(d)), mean(static_cast<size_t>(d), 0.0), s(static_cast<size_t>(n));
   std::vector<T> xs(static_cast<size_t>(n * d));
+  // Powers of two (scale.h): sqeuclidean scales the whole matrix by 2^-e (undone by the caller
+  // through ScaleExp() = 2e), cosine and correlation each row by its own (no effect on D).
+  const int safe = std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32;
+  const int e = metric == Metric::SqEuclidean ? ScaleExponent(MaxAbs(x), safe) : 0;
   if (metric == Metric::SqEuclidean) {
     // Translation leaves D unchanged; centring keeps the expansion from cancelling.
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < d; ++j) mean[j] += x.at(i, j);
+      for (int64_t j = 0; j < d; ++j) mean[j] += std::ldexp(x.at(i, j), -e);
     for (auto& m : mean) m /= double(n);
   }
   for (int64_t i = 0; i < n; ++i) {
     double rm = 0;
-    for (int64_t j = 0; j < d; ++j) row[j] = x.at(i, j) - mean[j];
+    const int ei = metric == Metric::SqEuclidean ? e : ScaleExponent(MaxAbsRow(x, i), safe);
+    for (int64_t j = 0; j < d; ++j) row[j] = std::ldexp(x.at(i, j), -ei) - mean[j];
     if (metric == Metric::Correlation) {
       for (double v : row) rm += v;
       rm /= double(d);
@@ -225,7 +242,7 @@ Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperato
     for (int64_t j = 0; j < d; ++j) xs[i * d + j] = T(row[j]);
   }
   const double c = metric == Metric::SqEuclidean ? -2.0 : -1.0;
-  out->reset(new DistanceOp<T>(std::move(xs), std::move(s), n, d, c));
+  out->reset(new DistanceOp<T>(std::move(xs), std::move(s), n, d, c, 2 * e));
   return Status::Ok();
 }
 
@@ -235,9 +252,21 @@ std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p) {
   return std::unique_ptr<SymOperator>(new DenseOp(a, p));
 }
 
+Status CheckDenseOperatorRange(const MatView& a, Precision p) {
+  // ‖A‖₂ ≤ n·max|a_ij| bounds every product and Ritz value from above; below 2^-960 (float32:
+  // 2^-100) the products of unit vectors underflow into subnormals and lose all accuracy.
+  const double amax = MaxAbs(a), hi = std::ldexp(1.0, p == Precision::F64 ? 1020 : 124) / double(a.rows),
+               lo = std::ldexp(1.0, p == Precision::F64 ? -960 : -100);
+  if (amax <= hi && (amax >= lo || amax == 0)) return Status::Ok();
+  return Status::Range("Expected entries of magnitude within [" + FormatNumber(lo) + ", " + FormatNumber(hi) +
+                       "] (or all zero) for " + a.name + " (the solver's products would " +
+                       (amax > hi ? "overflow" : "underflow") + ") but received a largest magnitude of " +
+                       FormatNumber(amax) + " (rescale the input, or use eigvalsh)");
+}
+
 std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precision p) {
-  if (p == Precision::F64) return std::unique_ptr<SymOperator>(new GramOp<double>(w, outer));
-  return std::unique_ptr<SymOperator>(new GramOp<float>(w, outer));
+  if (p == Precision::F64) return std::unique_ptr<SymOperator>(new GramOp<double>(w, outer, GramExp<double>(w)));
+  return std::unique_ptr<SymOperator>(new GramOp<float>(w, outer, GramExp<float>(w)));
 }
 
 Status MakeDistanceOperator(const MatView& x, Metric metric, Precision p, std::unique_ptr<SymOperator>* out) {
@@ -257,9 +286,9 @@ double DenseOperatorBytes(const MatView& a, Precision p) {
 
 double GramOperatorBytes(const MatView& w, bool outer, Precision p) {
   const double el = p == Precision::F64 ? 8.0 : 4.0;
-  const bool same = w.f32 == (p == Precision::F32);
   const double n = double(outer ? w.rows : w.cols), inner = double(outer ? w.cols : w.rows);
-  return (same ? 0.0 : el * double(w.size())) + el * 64.0 * (2.0 * n + inner);
+  // A converted or scaled copy of w is counted whether or not it is needed.
+  return el * double(w.size()) + el * 64.0 * (2.0 * n + inner);
 }
 
 double DistanceOperatorBytes(const MatView& x, Precision p) {

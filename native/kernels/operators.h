@@ -37,9 +37,14 @@ class SymOperator {
   // Large products run in row panels and stop early (leaving y unspecified) once the control
   // flag is set, so that a cancel lands within a fraction of a second even for n ~ 10⁴–10⁵.
   void SetControl(const Control* c) { ctl_ = c; }
+  // The operator applied is 2^-ScaleExp() times the true one (scale.h): eigenvalues, residuals
+  // and spectral edges the solvers find are multiplied by 2^ScaleExp() by the caller. Non-zero
+  // only for Gram-type products of entries that would underflow or overflow when squared.
+  int ScaleExp() const { return scaleExp_; }
 
  protected:
   bool Stopped() const { return ctl_ && ctl_->Cancelled(); }
+  int scaleExp_ = 0;
 
  private:
   const Control* ctl_ = nullptr;
@@ -49,11 +54,19 @@ class SymOperator {
 // single precision (a float32 copy is made of float64 input); float32 input at float64
 // precision is widened panel by panel, never copied whole.
 std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p);
-// W Wᵀ (outer: order rows) or Wᵀ W (inner: order cols) of the row-major W, never formed.
+// A dense operator is applied unscaled: a largest entry above 2^1020 / n (float32 precision:
+// 2^124 / n) could overflow its products (sums of n terms), one below 2^-960 (float32: 2^-100)
+// underflow them; both are refused (RangeError) before a solve starts.
+Status CheckDenseOperatorRange(const MatView& a, Precision p);
+// W Wᵀ (outer: order rows) or Wᵀ W (inner: order cols) of the row-major W, never formed. W is
+// scaled by a power of two 2^-e when its entries would underflow or overflow when squared
+// (ScaleExp() = 2e).
 std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precision p);
 // The N x N distance matrix of the rows of x in its Gram form (sqeuclidean: s1ᵀ + 1sᵀ − 2XXᵀ on
 // centred rows; cosine: 11ᵀ − X̂X̂ᵀ; correlation: cosine of the mean-centred rows), never
-// formed. Other metrics have no Gram form: RangeError. Zero (constant) rows: RangeError.
+// formed. Other metrics have no Gram form: RangeError. Zero (constant) rows: RangeError. Rows
+// are scaled by powers of two as Distance does (sqeuclidean: ScaleExp() = 2e; cosine and
+// correlation: each row by its own, ScaleExp() = 0).
 Status MakeDistanceOperator(const MatView& x, Metric metric, Precision p, std::unique_ptr<SymOperator>* out);
 
 // Extra bytes the operators above allocate.

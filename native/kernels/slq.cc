@@ -43,6 +43,7 @@ Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl,
   for (int64_t p = 0; p < P; ++p)
     for (int64_t i = 0; i < n; ++i) basisOf(i, p) = (rng.Next() >> 63) ? inv : -inv;  // Rademacher
   int64_t matvecs = 0;
+  double seen = 0;  // the largest |alpha| or beta so far, over all probes
   for (int64_t j = 0; j < ms; ++j) {
     if (ctl.Cancelled()) return Status::Aborted();
     for (int64_t p = 0; p < P; ++p) {
@@ -67,10 +68,16 @@ Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl,
       ProjectOut(vb, n, j + 1, w, c);  // full reorthogonalisation: exact Gauss quadrature
       const double bt = Nrm2(w, n);
       be(j, p) = bt;
+      seen = std::max(seen, std::max(std::fabs(a), bt));
       if (j + 1 < ms) {
-        const double scale = std::fabs(a) + (j > 0 ? be(j - 1, p) : 0.0);
+        // Breakdown relative to the local tridiagonal entries and to the largest entry seen
+        // over all probes (a probe orthogonal to the range has a = 0 and a round-off b).
+        const double scale = std::max(std::fabs(a) + (j > 0 ? be(j - 1, p) : 0.0), seen);
         if (!(bt > 1e-12 * scale) || !std::isfinite(bt)) {
           len[p] = j + 1;  // invariant subspace: the quadrature is exact already
+        } else if (bt < 0x1p-960) {
+          // 1 / bt would overflow: divide instead.
+          for (int64_t i = 0; i < n; ++i) vb[(j + 1) * n + i] = w[i] / bt;
         } else {
           const double ib = 1.0 / bt;
           for (int64_t i = 0; i < n; ++i) vb[(j + 1) * n + i] = w[i] * ib;
@@ -107,7 +114,11 @@ Status SpectralDensity(SymOperator& op, const SlqOptions& o, const Control& ctl,
     out->edges = o.edges;
   } else {
     // Extreme Ritz values lie just inside the spectrum; pad so the edges hold it all.
-    const double pad = hi > lo ? 0.01 * (hi - lo) : std::max(1.0, std::fabs(hi)) * 1e-3;
+    // Bins at least 64 ulps wide, so that a range of a few ulps (a degenerate spectrum seen
+    // through round-off) still has distinct edges.
+    const double pad =
+        hi > lo ? std::max(0.01 * (hi - lo), double(o.bins) * 64 * 0x1p-52 * std::max(std::fabs(lo), std::fabs(hi)))
+                : std::max(1.0, std::fabs(hi)) * 1e-3;
     out->edges.resize(static_cast<size_t>(o.bins + 1));
     for (int64_t i = 0; i <= o.bins; ++i) out->edges[i] = (lo - pad) + (hi - lo + 2 * pad) * double(i) / double(o.bins);
   }

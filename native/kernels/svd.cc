@@ -11,6 +11,7 @@
 #include "fault.h"
 #include "lapack_traits.h"
 #include "memory.h"
+#include "scale.h"
 #include "svd.h"
 
 namespace specdyn {
@@ -64,7 +65,11 @@ Status SvdT(const MatView& w, int64_t k, double* s, double* u, double* v) {
 
 Status Svd(const MatView& w, Precision p, int64_t k, double* s, double* u, double* v) {
   FaultPoint(FaultSite::Kernel);
-  return p == Precision::F64 ? SvdT<double>(w, k, s, u, v) : SvdT<float>(w, k, s, u, v);
+  Status st = p == Precision::F64 ? SvdT<double>(w, k, s, u, v) : SvdT<float>(w, k, s, u, v);
+  if (st.ok()) st = CheckFiniteResult(s, std::min(w.rows, w.cols), "singular values", w.name);
+  if (st.ok() && u) st = CheckFiniteResult(u, k * w.rows, "singular vectors", w.name);
+  if (st.ok() && v) st = CheckFiniteResult(v, k * w.cols, "singular vectors", w.name);
+  return st;
 }
 
 double SvdLworkElems(int64_t rows, int64_t cols, bool vectors) {

@@ -12,8 +12,8 @@
  * one GEMM each, so the n x n matrix is streamed once per b vectors.
  *
  * Long solves run on the libuv pool; `signal` cancels them (the Promise rejects with an
- * {@link AbortError} within one block product, typically well under a second, and no result is
- * produced), `onProgress` reports work done. Inputs are pinned and read from another thread
+ * {@link AbortError} at once, also while the solve still waits for a pool thread or for the BLAS
+ * gate; the native solve stops within one block product and no result is produced), `onProgress` reports work done. Inputs are pinned and read from another thread
  * while the Promise is pending: do not mutate them. Method, accuracy and figures: docs/scale.md.
  */
 import { AbortError, expected, optionName, withCallSite } from '../errors.js';
@@ -42,7 +42,13 @@ const DENSITY_KEYS = [...RUN_KEYS, 'bins', 'grid', 'probes', 'steps', 'seed', 's
 /** Which end of the spectrum: algebraically largest, smallest, or largest in magnitude. */
 export type Which = 'largest' | 'smallest' | 'magnitude';
 
-/** W Wᵀ (`side: 'outer'`, order rows) or Wᵀ W (`'inner'`, order cols), applied without forming. */
+/**
+ * W Wᵀ (`side: 'outer'`, order rows) or Wᵀ W (`'inner'`, order cols), applied without forming.
+ * Entries whose squares would leave the float64 range (|w| below ~1e-120 or above ~1e120) are
+ * scaled by a power of two internally: {@link svds} is then exact to working accuracy for any
+ * finite W, while {@link eigsh} and {@link spectralDensity}, whose results are the squares,
+ * refuse eigenvalues beyond float64 (above 1.8e308, or all below 2.2e-308) with a RangeError.
+ */
 export interface GramOperator {
   kind: 'gram';
   w: Mat;
@@ -114,14 +120,18 @@ export interface EigshOptions extends IterativeOptions {
   /**
    * Convergence: every returned pair has ‖A x − λ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest
    * |Ritz value|). Default 1e-10 (float64), 1e-5 (float32). Eigenvalue errors are of order
-   * residual² / gap, far below tol · ‖A‖ unless the pair is nearly degenerate.
+   * residual² / gap, far below tol · ‖A‖ unless the pair is nearly degenerate. At least 2^-52
+   * (float64) or 2^-23 (float32): below the products' round-off no residual test can pass
+   * (RangeError). A tol above that but still beyond what the products attain (≈ √n · 2^-52)
+   * ends as a {@link NoConvergenceError} once the residuals have sat at round-off for 40
+   * restarts without progress, instead of running every restart.
    */
   tol?: number;
   /** Return eigenvectors (default true). */
   vectors?: boolean;
   /** Block size b (default clamp(k, 4, 32)); at least the largest multiplicity you expect. */
   blockSize?: number;
-  /** Basis columns before a restart (default max(k + 4b, 3k), at most n). */
+  /** Basis columns before a restart (default max(k + 4b, 3k)), in [min(2, n), n]. */
   basisSize?: number;
   /** Restart cycles before giving up with a {@link NoConvergenceError} (carrying the converged pairs); default 1000. */
   maxRestarts?: number;
@@ -265,8 +275,16 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
       const abortError = () => withCallSite(new AbortError(`${fn} was aborted`, { cause: signal?.reason }), site);
       let control: Int32Array | undefined;
       let timer: ReturnType<typeof setInterval> | undefined;
+      // An abort settles the call at once, even while the solve still waits for a pool thread
+      // or at the BLAS gate; the native side sees the flag and ends without a result.
+      let rejectAborted: (err: unknown) => void = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        rejectAborted = reject;
+      });
+      aborted.catch(() => {});
       const onAbort = () => {
         if (control) Atomics.store(control, 0, 1);
+        rejectAborted(new AbortError(`${fn} was aborted`));
       };
       try {
         checkRun(options, fn, keys);
@@ -279,7 +297,9 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         if (onProgress) timer = setInterval(report, options?.progressInterval ?? 200);
-        const result = await pick(native())(input, nativeOptions(options), control, true);
+        const pending = pick(native())(input, nativeOptions(options), control, true);
+        pending.catch(() => {}); // settled by the abort first, its own rejection is expected
+        const result = await (signal ? Promise.race([pending, aborted]) : pending);
         report();
         return result;
       } catch (err) {

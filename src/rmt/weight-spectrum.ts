@@ -98,7 +98,7 @@ export interface WeightSpectrumRow {
   spectral_norm: number;
   /** Frobenius norm squared Σλ = ‖W‖²_F (both routes: exact, from the entries on the partial route). */
   norm: number;
-  /** Σλ / λ_max = ‖W‖²_F/‖W‖²₂. */
+  /** Σλ / λ_max = ‖W‖²_F/‖W‖²₂; 0 for an all-zero W (its rank). */
   stable_rank: number;
   /**
    * Normalised spectral entropy −Σ p_i ln p_i / ln R with p_i = λ_i/Σλ over the R positive
@@ -114,7 +114,7 @@ export interface WeightSpectrumRow {
   bulk_min: number;
   /** λ₊ of the fit. */
   bulk_max: number;
-  /** Spikes above λ₊ + margin · TW scale. */
+  /** Spikes above λ₊ + margin · TW scale; 0 for an all-zero W, NaN when no MP fit is possible. */
   num_spikes: number;
   /** bulk_max / lambda_max (1 when there is no spike; → 0 for a strong one). */
   mp_softrank: number;
@@ -144,7 +144,8 @@ export interface WeightSpectrumRow {
   /**
    * Why columns are NaN, '' when none are: fewer than `minEvals` nonzero eigenvalues (MP and
    * power-law columns NaN), or outliers leaving fewer than `minEvals` levels below the fitted
-   * edge (MP columns NaN; the power law, norms and entropy are still read). Several reasons are
+   * edge (MP columns NaN; the power law, norms and entropy are still read), or an all-zero
+   * matrix (stable_rank and num_spikes 0, the MP, power-law and entropy columns NaN). Several reasons are
    * joined with '; '.
    */
   warning: string;
@@ -278,7 +279,8 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
     lambda_max: lambdaMax,
     spectral_norm: lambdaMax,
     norm,
-    stable_rank: lambdaMax > 0 ? norm / lambdaMax : NaN,
+    // An all-zero W has rank 0 and no spike: both defined as 0 (see `warning`).
+    stable_rank: lambdaMax > 0 ? norm / lambdaMax : allZero(Ws) ? 0 : NaN,
     entropy,
     sigma_mp: NaN,
     variance_mp: NaN,
@@ -302,7 +304,12 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
   for (const v of evals) if (v > 1e-10 * lambdaMax) positive++;
   const exactLevels = route === 'full';
   if (positive >= 3 && exactLevels) row.gap_ratio = gapRatio(evals.subarray(k - positive));
-  if (positive < minEvals) {
+  if (positive === 0 && allZero(Ws)) {
+    row.num_spikes = 0;
+    warnings.push(
+      'all-zero matrix: every eigenvalue is 0; stable_rank and num_spikes are 0, the MP, power-law and entropy columns NaN',
+    );
+  } else if (positive < minEvals) {
     warnings.push(`too few eigenvalues: ${positive} nonzero < minEvals ${minEvals}; MP and power-law columns are NaN`);
   } else {
     const pl = powerLawFit(evals, { minTail: Math.min(minEvals, positive) });
@@ -433,4 +440,10 @@ function* partialSpectrum(W: Mat, topK: number): Steps<{ evals: Float64Array; no
   let norm = 0;
   for (let i = 0; i < W.data.length; i++) norm += W.data[i]! * W.data[i]!;
   return { evals, norm };
+}
+
+/** True when every entry of every slice is 0 (the spectrum is then exactly zero, not merely underflowed). */
+function allZero(Ws: Mat[]): boolean {
+  for (const w of Ws) for (let i = 0; i < w.data.length; i++) if (w.data[i] !== 0) return false;
+  return true;
 }

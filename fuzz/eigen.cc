@@ -1,0 +1,4 @@
+// libFuzzer harness: the 'eigen' target of native/kernels/harness.cc.
+#include "target.h"
+
+SPECDYN_FUZZ_TARGET("eigen")

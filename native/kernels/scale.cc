@@ -1,0 +1,68 @@
+#include "scale.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+
+namespace specdyn {
+
+namespace {
+template <typename T>
+double MaxAbsOf(const T* p, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) m = std::fmax(m, std::fabs(double(p[i])));
+  return m;
+}
+}  // namespace
+
+double MaxAbs(const MatView& m) {
+  return m.f32 ? MaxAbsOf(static_cast<const float*>(m.data), m.size())
+               : MaxAbsOf(static_cast<const double*>(m.data), m.size());
+}
+
+double MaxAbsRow(const MatView& m, int64_t row) {
+  return m.f32 ? MaxAbsOf(static_cast<const float*>(m.data) + row * m.cols, m.cols)
+               : MaxAbsOf(static_cast<const double*>(m.data) + row * m.cols, m.cols);
+}
+
+int ScaleExponent(double amax, int safe) {
+  if (!(amax > 0) || !std::isfinite(amax)) return 0;
+  const int e = std::ilogb(amax);  // 2^e ≤ amax < 2^(e+1)
+  if (e >= -safe && e < safe) return 0;
+  return e + 1;
+}
+
+std::string FormatScaled(double x, int e) {
+  if (x == 0 || !std::isfinite(x)) return FormatNumber(x);
+  const double l = std::log10(std::fabs(x)) + double(e) * std::log10(2.0);
+  double ex = std::floor(l), mant = std::pow(10.0, l - ex);
+  if (mant >= 9.995) {
+    mant /= 10;
+    ex += 1;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s%.3g", x < 0 ? "-" : "", mant);
+  std::string s = buf;
+  if (ex != 0) s += (ex > 0 ? "e+" : "e-") + std::to_string(static_cast<long long>(std::fabs(ex)));
+  return s;
+}
+
+Status CheckResultRange(double largest, int e, const std::string& what, const std::string& name,
+                        const std::string& hint) {
+  const double a = std::fabs(largest), v = std::ldexp(a, e);
+  if (std::isfinite(v) && (a == 0 || v >= DBL_MIN)) return Status::Ok();
+  const bool over = !std::isfinite(v);
+  return Status::Range("Expected " + what + " within the float64 range for " + name + " but received " +
+                       (over ? "a largest magnitude of about " : "a largest magnitude of only about ") +
+                       FormatScaled(a, e) + (over ? ", beyond 1.8e+308" : ", below 2.2e-308") + " (" + hint + ")");
+}
+
+Status CheckFiniteResult(const double* v, int64_t n, const std::string& what, const std::string& name) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]))
+      return Status::Range("Expected " + what + " within the float64 range for " + name + " but received " +
+                           FormatNumber(v[i]) + " (entries too large: rescale the input)");
+  return Status::Ok();
+}
+
+}  // namespace specdyn
