@@ -609,7 +609,9 @@ describe('health and columns', () => {
     expect(h.queue).toMatchObject({ maxConcurrent: 2, queueLength: 4 });
     expect(h.limits).toMatchObject({ maxUploadBytes: 1 << 20, maxConcurrent: 2, queueLength: 4 });
     expect(h.memory!.rss as number).toBeGreaterThan(0);
-    expect('pool' in h.memory!).toBe(true);
+    const pool = h.memory!.pool as { bytes: number; blocks: number; limit: number };
+    expect(Number.isInteger(pool.bytes) && pool.bytes >= 0).toBe(true);
+    expect(pool.limit).toBeGreaterThan(0);
   });
 
   it('columns are the registries', async () => {

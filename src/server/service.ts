@@ -18,7 +18,7 @@
  */
 import { AbortError } from '../errors.js';
 import { defaultConcurrency } from '../concurrency.js';
-import { getThreads, nativeInfo } from '../linalg/index.js';
+import { getThreads, nativeInfo, type PoolInfo } from '../linalg/index.js';
 import { WEIGHT_SPECTRUM_COLUMNS } from '../rmt/index.js';
 import { OMD_SNAPSHOT_COLUMNS } from '../omd/index.js';
 import { encodeLine } from '../store/jsonl.js';
@@ -110,8 +110,8 @@ export interface HealthReport {
     heapUsed: number;
     external: number;
     arrayBuffers: number;
-    /** The native memory pool as nativeInfo() reports it, or null when this build does not report it. */
-    pool: unknown;
+    /** The native memory pool: bytes and blocks kept for reuse, and its limit (nativeInfo().pool). */
+    pool: PoolInfo;
   };
   /** Mean service time of the last analyses, in seconds (exponentially weighted; 0 before the first). */
   serviceSeconds: number;
@@ -181,7 +181,7 @@ export class AnalysisService {
   health(): HealthReport {
     const info = nativeInfo();
     const mem = process.memoryUsage();
-    const pool = (info as unknown as { pool?: unknown }).pool ?? null;
+    const pool = info.pool;
     const uv = Number(process.env.UV_THREADPOOL_SIZE);
     return {
       status: this.closing ? 'closing' : 'ok',
