@@ -129,9 +129,9 @@ export interface EigshOptions extends IterativeOptions {
   tol?: number;
   /** Return eigenvectors (default true). */
   vectors?: boolean;
-  /** Block size b (default clamp(k, 4, 32)); at least the largest multiplicity you expect. */
+  /** Block size b (default clamp(⌈k/4⌉, 2, 16)); at least the largest multiplicity you expect. */
   blockSize?: number;
-  /** Basis columns before a restart (default max(k + 4b, 3k)), in [min(2, n), n]. */
+  /** Basis columns before a restart (default max(2k + 6b, 32), at most n), in [min(2, n), n]. */
   basisSize?: number;
   /** Restart cycles before giving up with a {@link NoConvergenceError} (carrying the converged pairs); default 1000. */
   maxRestarts?: number;
