@@ -123,24 +123,9 @@ export async function writeFigureReport(
   o: { title: string; subtitle: string; facts: ExperimentResult['figures']; summary: string[]; figures: Figure[] },
   context?: Pick<ExperimentContext, 'progress'>,
 ): Promise<string> {
-  const { renderSvg, loadVega, prefixSvgIds } = await import('../report/render.js');
+  const { writeFigures } = await import('../report/index.js');
   const { pageHtml, esc } = await import('../report/html.js');
-  await loadVega();
-  mkdirSync(join(dir, 'figures'), { recursive: true });
-  const page = [];
-  for (const [i, f] of o.figures.entries()) {
-    const svg = await renderSvg(f.spec, f.id);
-    const file = `figures/${f.id}.svg`;
-    writeAtomic(join(dir, file), svg);
-    page.push({
-      id: f.id,
-      title: f.title,
-      caption: f.caption,
-      file,
-      svg: prefixSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ''), `f${i}-`),
-    });
-    context?.progress(i + 1, o.figures.length, 'report figures');
-  }
+  const page = await writeFigures(o.figures, dir, (done, total) => context?.progress(done, total, 'report figures'));
   const rows = Object.entries(o.facts)
     .map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(typeof v === 'number' ? fmtNumber(v) : String(v))}</td></tr>`)
     .join('\n');

@@ -44,6 +44,36 @@ function writeAtomic(path: string, text: string): void {
 }
 
 /**
+ * Renders figures to `<outDir>/figures/<id>.svg` (each written atomically) and returns them as
+ * page figures for {@link pageHtml}, their SVG ids prefixed so that several inline on one page.
+ * Every page specdyn writes (run reports, experiment pages, sweep reports) goes through here.
+ * @throws SpecdynError when vega or vega-lite is not installed (nothing is written then).
+ */
+export async function writeFigures(
+  figures: readonly Pick<Figure, 'id' | 'title' | 'caption' | 'spec'>[],
+  outDir: string,
+  onFigure?: (done: number, total: number, id: string) => void,
+): Promise<PageFigure[]> {
+  await loadVega();
+  mkdirSync(join(outDir, 'figures'), { recursive: true });
+  const page: PageFigure[] = [];
+  for (const [i, f] of figures.entries()) {
+    const svg = await renderSvg(f.spec, f.id);
+    const file = `figures/${f.id}.svg`;
+    writeAtomic(join(outDir, file), svg);
+    page.push({
+      id: f.id,
+      title: f.title,
+      caption: f.caption,
+      file,
+      svg: prefixSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ''), `f${i}-`),
+    });
+    onFigure?.(i + 1, figures.length, f.id);
+  }
+  return page;
+}
+
+/**
  * Builds the report of one run (all applicable figures) or of several (headline overlays plus each
  * run's summary) and writes it.
  * @throws RangeError when no run is given, or several are given without `outDir`.
@@ -58,22 +88,7 @@ export async function writeReport(runs: ReportRun[], options: ReportOptions = {}
     throw new RangeError('Expected an output directory for outDir (several runs) but received undefined');
   await loadVega(); // before anything is written
   const figures: Figure[] = runs.length === 1 ? runFigures(runs[0]!) : overlayFigures(runs);
-  const figDir = join(outDir, 'figures');
-  mkdirSync(figDir, { recursive: true });
-  const page: PageFigure[] = [];
-  for (const [i, f] of figures.entries()) {
-    const svg = await renderSvg(f.spec, f.id);
-    const file = `figures/${f.id}.svg`;
-    writeAtomic(join(outDir, file), svg);
-    page.push({
-      id: f.id,
-      title: f.title,
-      caption: f.caption,
-      file,
-      svg: prefixSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ''), `f${i}-`),
-    });
-    options.onFigure?.(i + 1, figures.length, f.id);
-  }
+  const page = await writeFigures(figures, outDir, options.onFigure);
   const single = runs.length === 1 ? runs[0]! : undefined;
   const title = single ? `specdyn report: ${single.name}` : `specdyn report: ${runs.length} runs`;
   const subtitle = single ? `run directory ${single.dir}` : runs.map((r) => r.name).join(', ');

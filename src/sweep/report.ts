@@ -6,12 +6,11 @@
  */
 import path from 'node:path';
 import { CONFIG } from '../report/figures.js';
-import { esc, pageHtml, type PageFigure } from '../report/html.js';
-import { loadVega, prefixSvgIds, renderSvg } from '../report/render.js';
+import { esc, pageHtml } from '../report/html.js';
+import { writeFigures } from '../report/index.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { SweepManifest } from './cells.js';
 import type { CollectResult, SweepTable, TableValue } from './collect.js';
-import fs from 'node:fs';
 
 /** Heatmap specs (id, title, caption, Vega-Lite) of a table's figure columns over the first two axes. */
 export function heatmapSpecs(manifest: SweepManifest, table: SweepTable) {
@@ -94,16 +93,7 @@ export async function writeSweepReport(
   result: CollectResult,
   out: string,
 ): Promise<string> {
-  await loadVega();
-  const specs = heatmapSpecs(manifest, table);
-  fs.mkdirSync(path.join(out, 'figures'), { recursive: true });
-  const page: PageFigure[] = [];
-  for (const [i, f] of specs.entries()) {
-    const svg = await renderSvg(f.spec, f.id);
-    const file = `figures/${f.id}.svg`;
-    writeFileAtomic(path.join(out, file), svg);
-    page.push({ ...f, file, svg: prefixSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ''), `f${i}-`) });
-  }
+  const page = await writeFigures(heatmapSpecs(manifest, table), out);
   const status = result.finished
     ? `<p data-key="status">complete: all ${result.total} cells</p>`
     : `<p class="unfinished" data-key="status">PARTIAL: ${result.complete} of ${result.total} cells complete (${result.missing.length} missing, ${result.failed.length} failed); the figures show the complete cells only.</p>`;
