@@ -217,7 +217,7 @@ function runCheck(app, { expectStatic }) {
     !existsSync(path.join(app, 'node_modules', '@tensorflow')),
     'node_modules/@tensorflow exists: TensorFlow.js was installed',
   );
-  for (const peer of ['apache-arrow', 'vega', 'vega-lite'])
+  for (const peer of ['apache-arrow', 'vega', 'vega-lite', 'fastify', 'bullmq', 'ioredis'])
     check(
       !existsSync(path.join(app, 'node_modules', peer)),
       `node_modules/${peer} exists: an optional peer was installed`,

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const hidden = new Set<string>(['apache-arrow', 'vega', 'vega-lite']);
+const hidden = new Set<string>(['apache-arrow', 'vega', 'vega-lite', 'fastify', 'bullmq', 'ioredis']);
 
 vi.mock('node:module', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:module')>();
@@ -34,6 +34,8 @@ const store = await import('../src/store/index.js');
 const { ARROW_INSTALL, ARROW_RANGE } = await import('../src/store/arrow.js');
 const { writeReport, renderSvg } = await import('../src/report/index.js');
 const { VEGA_RANGES } = await import('../src/report/render.js');
+const { FASTIFY_INSTALL, FASTIFY_RANGE, startServer } = await import('../src/server/fastify.js');
+const { QUEUE_INSTALL, QUEUE_RANGES, checkRedis } = await import('../src/sweep/queue.js');
 const { writeSyntheticRun } = await import('./report-fixture.js');
 
 const ARROW_MESSAGE =
@@ -88,7 +90,7 @@ describe('the generic peer check', () => {
 
   it("the install commands use package.json's peer ranges, which are ^ of the pinned devDependencies", () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, Record<string, unknown>>;
-    const ranges = { 'apache-arrow': ARROW_RANGE, ...VEGA_RANGES };
+    const ranges = { 'apache-arrow': ARROW_RANGE, ...VEGA_RANGES, fastify: FASTIFY_RANGE, ...QUEUE_RANGES };
     for (const [name, range] of Object.entries(ranges)) {
       expect(pkg['peerDependencies']![name], name).toBe(range);
       expect(pkg['peerDependenciesMeta']![name], name).toEqual({ optional: true });
@@ -96,6 +98,8 @@ describe('the generic peer check', () => {
       expect(pkg['dependencies']![name], name).toBeUndefined();
     }
     expect(ARROW_INSTALL).toBe(`npm install apache-arrow@${ARROW_RANGE}`);
+    expect(FASTIFY_INSTALL).toBe(`npm install fastify@${FASTIFY_RANGE}`);
+    expect(QUEUE_INSTALL).toBe(`npm install bullmq@${QUEUE_RANGES.bullmq} ioredis@${QUEUE_RANGES.ioredis}`);
   });
 });
 
@@ -138,6 +142,17 @@ describe('the report without vega / vega-lite', () => {
     expect(e2.message).toBe(vegaMessage('vega-lite'));
     expect(existsSync(out)).toBe(false);
     hidden.add('vega');
+  });
+});
+
+describe('the server and the sweep queue without their peers', () => {
+  it('startServer names fastify and its install command; the queue names bullmq, ioredis and theirs', async () => {
+    await expect(startServer({ port: 0 })).rejects.toThrow(
+      `specdyn serve needs fastify, an optional peer dependency of specdyn that is not installed (missing: fastify). Install it in your app: ${FASTIFY_INSTALL}`,
+    );
+    await expect(checkRedis('redis://127.0.0.1:1')).rejects.toThrow(
+      `specdyn's sweep queue needs bullmq and ioredis, optional peer dependencies of specdyn that are not installed (missing: bullmq, ioredis). Install them in your app: ${QUEUE_INSTALL}`,
+    );
   });
 });
 

@@ -6,7 +6,13 @@
  * Routes (relative to the plugin's prefix; `startServer` uses `/v1`):
  * `POST /weights`, `POST /omd` (the analyses), `GET /health`, `GET /columns` (the registries).
  */
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { requirePeers } from '../peers.js';
+
+/** The fastify range specdyn supports (an optional peer: only the standalone server needs it). */
+export const FASTIFY_RANGE = '^5.12.8';
+/** The command that installs it. */
+export const FASTIFY_INSTALL = `npm install fastify@${FASTIFY_RANGE}`;
 import type { AnalysisKind } from './decode.js';
 import { disconnectSignal } from './node.js';
 import { AnalysisService, type ServiceOptions } from './service.js';
@@ -84,6 +90,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   checkInteger(port, 'port', { min: 0, max: 65535 });
   if (typeof host !== 'string' || host === '') throw new TypeError(expected('a host name or address', 'host', host));
   checkInteger(requestTimeoutMs, 'requestTimeoutMs', { min: 1 });
+  requirePeers(['fastify'], { entry: 'specdyn serve', install: FASTIFY_INSTALL });
+  const { default: Fastify } = await import('fastify');
   const service = new AnalysisService(limits);
   const app = Fastify({ logger: false, requestTimeout: requestTimeoutMs, forceCloseConnections: 'idle' });
   await app.register(specdynRoutes, { prefix: '/v1', service });

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { SpecdynError, expected } from '../errors.js';
+import { requirePeers } from '../peers.js';
 import { readCell, removeStaleTemps, writeFailure, writeManifest } from './cells.js';
 import { CellPool } from './pool.js';
 import type { Cell, ExpandedSweep } from './spec.js';
@@ -58,6 +59,16 @@ export interface CellJobData {
 
 type Bull = typeof import('bullmq');
 
+/** The bullmq and ioredis ranges specdyn supports (optional peers: only the queue commands need them). */
+export const QUEUE_RANGES = { bullmq: '^6.7.0', ioredis: '^6.0.0' } as const;
+/** The command that installs them. */
+export const QUEUE_INSTALL = `npm install bullmq@${QUEUE_RANGES.bullmq} ioredis@${QUEUE_RANGES.ioredis}`;
+
+/** Checks that the queue's peers are installed. @throws SpecdynError naming them and the install command. */
+function requireQueuePeers(): void {
+  requirePeers(['bullmq', 'ioredis'], { entry: "specdyn's sweep queue", install: QUEUE_INSTALL });
+}
+
 /**
  * Checks a Redis URL and connects once with no retry, so that an unreachable server fails at
  * once with one clear message instead of retrying forever.
@@ -66,6 +77,7 @@ type Bull = typeof import('bullmq');
 export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   if (typeof url !== 'string' || !/^rediss?:\/\/[^/]/.test(url))
     throw new SpecdynError(expected('a redis:// or rediss:// URL (e.g. redis://localhost:6379)', '--redis', url));
+  requireQueuePeers();
   const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
@@ -144,6 +156,7 @@ export async function enqueueSweep(sweep: ExpandedSweep, options: EnqueueOptions
   const root = path.resolve(options.root);
   const s = { ...QUEUE_DEFAULTS, ...options.settings };
   writeManifest(root, sweep);
+  requireQueuePeers();
   const { Queue } = (await import('bullmq')) as Bull;
   const name = options.queue ?? DEFAULT_QUEUE;
   const queue = new Queue<CellJobData>(name, { connection: connection(options.redis) });
@@ -239,6 +252,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const jobs = options.jobs ?? 1;
   const name = options.queue ?? DEFAULT_QUEUE;
   const emit = options.onEvent ?? (() => {});
+  requireQueuePeers();
   const { Queue, Worker } = (await import('bullmq')) as Bull;
   const pool = new CellPool(jobs, { resolver: options.resolver });
   const result: WorkerResult = { completed: 0, failed: 0 };
@@ -337,6 +351,7 @@ export interface QueueStatus {
  */
 export async function queueStatus(options: { redis: string; queue?: string; limit?: number }): Promise<QueueStatus> {
   await checkRedis(options.redis);
+  requireQueuePeers();
   const { Queue } = (await import('bullmq')) as Bull;
   const name = options.queue ?? DEFAULT_QUEUE;
   const queue = new Queue<CellJobData>(name, { connection: connection(options.redis) });
