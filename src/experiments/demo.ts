@@ -61,23 +61,13 @@ export const demoExperiment: Experiment = {
     const { mnistExperimentOptions, trainMlp } = await import('./mlp.js');
     const { openRun } = await import('../store/index.js');
     const { kernelSpikes, layerRegimes, regimeLines, spikeLines } = await import('./training-summary.js');
-    const steps = params.steps as number,
-      every = params.every as number,
-      probes = params.probe as number;
+    const probes = params.probe as number;
     const r = await trainMlp(
       mnistExperimentOptions({
         experiment: 'demo',
         params,
         hiddenSizes,
-        steps,
-        every,
-        probes,
-        lr: params.lr as number,
-        seed: params.seed as number,
-        batchSize: params.batchSize as number,
-        trainSize: params.trainSize as number,
         testSize: MNIST_TEST - probes,
-        backend: params.backend as 'auto',
         out: context.out,
         report: true,
       }),

@@ -244,41 +244,38 @@ export function earlyDenseSchedule(steps: number, every: number): number[] {
 /**
  * The options of a monitored MNIST run of an experiment (the main job, a sweep cell): SGD, the
  * angular OMD distance, class-balanced probes, the early-dense schedule
- * ({@link earlyDenseSchedule}), the experiment and its parameters in run.json `meta`.
+ * ({@link earlyDenseSchedule}), the experiment and its parameters in run.json `meta`. The
+ * training keys every such experiment declares (`steps`, `every`, `probe`, `lr`, `seed`,
+ * `batchSize`, `trainSize`, `backend`) are read from `params`.
  */
 export function mnistExperimentOptions(o: {
   experiment: string;
-  params: Record<string, unknown>;
+  params: Readonly<Record<string, unknown>>;
   hiddenSizes: number[];
-  steps: number;
-  every: number;
-  probes: number;
-  lr: number;
-  seed: number;
-  batchSize: number;
-  trainSize: number;
   testSize: number;
-  backend: TrainConfig['backend'];
   out: string;
   report: boolean;
 }): MlpOptions {
+  const p = o.params;
+  const steps = p.steps as number;
+  const every = p.every as number;
   return {
     data: 'mnist',
     hiddenSizes: o.hiddenSizes,
-    steps: o.steps,
-    batchSize: o.batchSize,
-    learningRate: o.lr,
+    steps,
+    batchSize: p.batchSize as number,
+    learningRate: p.lr as number,
     optimizer: 'sgd',
-    seed: o.seed,
-    snapshotEvery: o.every,
-    probes: o.probes,
-    trainSize: o.trainSize,
+    seed: p.seed as number,
+    snapshotEvery: every,
+    probes: p.probe as number,
+    trainSize: p.trainSize as number,
     metric: 'angular',
-    backend: o.backend,
+    backend: p.backend as TrainConfig['backend'],
     out: o.out,
     report: o.report,
     balancedProbes: true,
-    schedule: earlyDenseSchedule(o.steps, o.every),
+    schedule: earlyDenseSchedule(steps, every),
     testSize: o.testSize,
     command: o.experiment === 'demo' ? 'specdyn demo' : `specdyn experiment ${o.experiment}`,
     meta: { experiment: o.experiment, params: o.params },

@@ -80,22 +80,13 @@ export const mnistCellExperiment: Experiment = {
     const { openRun } = await import('../store/index.js');
     const { kernelSpikes } = await import('./training-summary.js');
     const { svd } = await import('../linalg/index.js');
-    const steps = params.steps as number;
     const r = await trainMlp(
       {
         ...mnistExperimentOptions({
           experiment: 'mnist-cell',
           params,
           hiddenSizes,
-          steps,
-          every: params.every as number,
-          probes: params.probe as number,
-          lr: params.lr as number,
-          seed: params.seed as number,
-          batchSize: params.batchSize as number,
-          trainSize: params.trainSize as number,
           testSize: params.testSize as number,
-          backend: params.backend as 'auto',
           out: context.out,
           report: params.report as boolean,
         }),
