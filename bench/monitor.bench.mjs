@@ -1,8 +1,9 @@
 // Cost of watching: a 784-256-256-10 MLP (ReLU, softmax, Adam, batch 128) trained for STEPS steps
 // with a SpectralMonitor snapshotting every 50 steps (N = 500 probes, both hidden layers' OMD, all
 // three kernels' spectra, committed to a run directory) against the same training without it.
-// Goal: at most 10% slower. Blocks alternate (plain, monitored, plain, …) so drifts in machine load
-// hit both; the monitored time includes close() (every queued analysis finished and committed).
+// Goal: at most 10% slower. Blocks alternate (plain, monitored in its worker (the default),
+// monitored inline, plain, …) so drifts in machine load hit all three; the monitored time
+// includes close() (every queued analysis finished and committed).
 //   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
 // SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
 import fs from 'node:fs';
@@ -32,11 +33,11 @@ function batches(tf, count) {
   return out;
 }
 
-async function block(tf, data, probes, monitored) {
+async function block(tf, data, probes, monitored, analysis = 'worker') {
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
   const monitor = monitored
-    ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), tf })
+    ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
     : undefined;
   const t0 = process.hrtime.bigint();
   if (monitor) await monitor.capture(0);
@@ -68,27 +69,33 @@ export async function run() {
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
   await block(tf, data, probes, false); // warm-up (kernels, allocator)
   const plain = [],
-    watched = [];
+    watched = [],
+    inline = [];
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
-    watched.push(await block(tf, data, probes, true));
+    watched.push(await block(tf, data, probes, true, 'worker'));
+    inline.push(await block(tf, data, probes, true, 'inline'));
   }
   const p = median(plain.map((b) => b.seconds)),
-    w = median(watched.map((b) => b.seconds));
+    w = median(watched.map((b) => b.seconds)),
+    wi = median(inline.map((b) => b.seconds));
   const last = watched[watched.length - 1];
+  const lastInline = inline[inline.length - 1];
   const info = nativeInfo();
   return {
     title: `SpectralMonitor overhead: MLP ${SIZES.join('-')}, batch ${BATCH}, ${STEPS} steps, snapshot every ${EVERY} (N = ${PROBES} probes, 2 OMD layers, 3 kernels)`,
     rows: [
       { run: 'plain', 'steps/s': STEPS / p, seconds: p, slowdown: 1 },
-      { run: 'monitored', 'steps/s': STEPS / w, seconds: w, slowdown: w / p },
+      { run: 'monitored (analysis in its worker, default)', 'steps/s': STEPS / w, seconds: w, slowdown: w / p },
+      { run: 'monitored (analysis inline)', 'steps/s': STEPS / wi, seconds: wi, slowdown: wi / p },
     ],
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''})`,
-      `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median (off the training thread, on the native pool), capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
+      `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker (${lastInline.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps), capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending} (inline ${lastInline.maxPending})`,
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],
     plain,
     watched,
+    inline,
   };
 }

@@ -148,3 +148,24 @@ async function run<T, R>(
   if (failure) throw failure.error;
   return results;
 }
+
+/**
+ * The parent's `process.execArgv` minus what a worker_thread refuses or must not repeat: the
+ * entry-point options (`--input-type`, `-e`/`--eval`, `-p`/`--print` and their code). For
+ * `new Worker(url, { execArgv: workerExecArgv() })`: a worker of specdyn's own starts the same
+ * way whether its process was started from a file or from `node --input-type=module -e`.
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--input-type')) continue;
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '-pe') {
+      i++; // the code that follows
+      continue;
+    }
+    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return out;
+}

@@ -66,6 +66,8 @@ export interface NativeBinding {
   >;
   setThreads(n: number): void;
   getThreads(): number;
+  setThreadLimit(n: number): void;
+  getThreadLimit(): number;
   nativeInfo(): NativeInfo;
   /** Frees the memory pool's kept blocks; returns the bytes freed. */
   trimPool(): number;

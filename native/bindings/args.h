@@ -19,6 +19,9 @@ namespace specdyn {
 struct AddonData {
   // specdyn's JavaScript error classes, set by setErrorClasses(); plain Errors until then.
   Napi::FunctionReference lapackError, abortError, noConvergenceError, internalError;
+  // BLAS threads at most for the operations this environment (the main thread or one
+  // worker_thread) starts; 0 = no cap beyond the configured count (setThreadLimit).
+  int threadLimit = 0;
 };
 
 // A short description of a JS value for error messages: "undefined", "3.5", "'abc'",

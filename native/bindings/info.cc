@@ -30,6 +30,17 @@ Napi::Value SetThreadsFn(const Napi::CallbackInfo& info) {
 
 Napi::Value GetThreadsFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ConfiguredThreads()); }
 
+// The calling environment's cap on BLAS threads (0 = none): AddonData::threadLimit.
+Napi::Value SetThreadLimitFn(const Napi::CallbackInfo& info) {
+  int64_t n = ParseInteger(info.Env(), info[0], "n", 0, 1024);
+  info.Env().GetInstanceData<AddonData>()->threadLimit = int(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreadLimitFn(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), info.Env().GetInstanceData<AddonData>()->threadLimit);
+}
+
 // The memory pool (kernels/memory.h): released blocks kept for reuse, and the limit.
 Napi::Object PoolObject(Napi::Env env) {
   const PoolStats st = GetPoolStats();
@@ -144,6 +155,8 @@ Napi::Value DgemmSecondsFn(const Napi::CallbackInfo& info) {
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "setThreads", SetThreadsFn);
   Export(env, exports, "getThreads", GetThreadsFn);
+  Export(env, exports, "setThreadLimit", SetThreadLimitFn);
+  Export(env, exports, "getThreadLimit", GetThreadLimitFn);
   Export(env, exports, "nativeInfo", InfoFn);
   Export(env, exports, "trimPool", TrimPoolFn);
   Export(env, exports, "setPoolLimit", SetPoolLimitFn);

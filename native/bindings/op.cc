@@ -53,7 +53,7 @@ Status SafeRun(Op& op) {
   try {
     const int32_t* cancel = op.CancelFlag();
     if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0) return Status::Aborted();
-    BlasScope scope(op.Flops(), cancel);
+    BlasScope scope(op.Flops(), cancel, op.threadLimit);
     if (!scope.entered()) return Status::Aborted();
     return op.Run();
   } catch (...) {
@@ -128,6 +128,7 @@ Napi::Value RunSync(Napi::Env env, Op& op) {
 
 Napi::Value Dispatch(Napi::Env env, std::unique_ptr<Op> op, bool async, const char* fn) {
   op->name = fn;
+  op->threadLimit = env.GetInstanceData<AddonData>()->threadLimit;
   try {
     op->BindInputs(env, async);
   } catch (...) {

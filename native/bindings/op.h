@@ -39,6 +39,8 @@ class Op {
   virtual Napi::Value Error(Napi::Env env, const Status& s) { return MakeError(env, s); }
   // The binding's name, for messages about C++ exceptions (set by Dispatch).
   const char* name = "specdyn";
+  // The calling environment's BLAS thread cap (AddonData::threadLimit; set by Dispatch).
+  int threadLimit = 0;
   // A tiny async operation runs inline and returns a settled Promise: handing it to a pool
   // thread and back costs two thread wake-ups (~80 µs measured on a 2-core VM), more than the
   // work itself (eigvalsh of N = 64 is ~3.5e5 flops, ~0.1 ms).

@@ -96,7 +96,8 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
     // for analysis calls to drain and runs alone with the configured threads; smaller ones run
     // single-threaded beside small analysis calls. This can block the JS thread while a large
     // analysis call holds the gate (tfjs kernels are synchronous).
-    BlasScope scope(2.0 * double(g.batch) * double(g.m) * double(g.n) * double(g.k));
+    BlasScope scope(2.0 * double(g.batch) * double(g.m) * double(g.n) * double(g.k), nullptr,
+                    env.GetInstanceData<AddonData>()->threadLimit);
     s = SgemmBatch(g);
   }
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));

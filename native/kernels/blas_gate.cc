@@ -54,8 +54,9 @@ void SetConfiguredThreads(int n) {
   if (!g.exclusive && g.shared == 0) g.Apply(n);
 }
 
-BlasScope::BlasScope(double flops, const int32_t* cancel)
-    : threaded_(ConfiguredThreads() > 1 && flops >= kThreadedMinFlops) {
+BlasScope::BlasScope(double flops, const int32_t* cancel, int limit)
+    : threads_(limit > 0 ? std::min(ConfiguredThreads(), limit) : ConfiguredThreads()),
+      threaded_(threads_ > 1 && flops >= kThreadedMinFlops) {
   Gate& g = TheGate();
   std::unique_lock<std::mutex> l(g.m);
   const uint64_t ticket = g.nextTicket++;
@@ -82,7 +83,7 @@ BlasScope::BlasScope(double flops, const int32_t* cancel)
     }
     g.waitingLarge.pop_front();
     g.exclusive = true;
-    g.Apply(ConfiguredThreads());
+    g.Apply(threads_);
   } else {
     if (!wait([&] { return !g.exclusive && (g.waitingLarge.empty() || g.waitingLarge.front() > ticket); })) return;
     if (g.shared++ == 0) g.Apply(1);

@@ -23,9 +23,12 @@ void SetConfiguredThreads(int n);
 // RAII passage through the gate for an operation of about `flops` work. With a cancel flag
 // (slot 0 of a control block, operators.h Control), a wait at the gate ends as soon as the flag
 // is set: the scope is then not entered (entered() false) and the operation must not run.
+// `limit` > 0 caps the operation's threads below the configured count (the caller's thread
+// limit, setThreadLimit): with limit 1 a large operation runs as a small one, single-threaded
+// beside the others, instead of alone.
 class BlasScope {
  public:
-  explicit BlasScope(double flops, const int32_t* cancel = nullptr);
+  explicit BlasScope(double flops, const int32_t* cancel = nullptr, int limit = 0);
   ~BlasScope();
   BlasScope(const BlasScope&) = delete;
   BlasScope& operator=(const BlasScope&) = delete;
@@ -33,6 +36,7 @@ class BlasScope {
   bool entered() const { return entered_; }
 
  private:
+  int threads_;
   bool threaded_;
   bool entered_ = false;
 };

@@ -227,6 +227,24 @@ export function getThreads(): number {
   return native().getThreads();
 }
 
+/**
+ * Caps the BLAS threads of every native operation started from the calling JavaScript thread
+ * (the main thread, or the worker_thread that calls it) at `n`, below the process-wide
+ * {@link setThreads} count; `0` removes the cap. Other threads are not affected. With `n = 1`
+ * this thread's large operations run single-threaded beside other operations instead of alone
+ * with every thread: a background analysis (e.g. SpectralMonitor's worker) then takes one core
+ * and never makes the training thread wait for it at the BLAS gate.
+ * @throws RangeError when n is not an integer in 0..1024.
+ */
+export function setThreadLimit(n: number): void {
+  native().setThreadLimit(n);
+}
+
+/** The calling thread's cap set by {@link setThreadLimit} (0: none). */
+export function getThreadLimit(): number {
+  return native().getThreadLimit();
+}
+
 /** What the native core was built with and runs on. */
 export interface NativeInfo {
   /** OpenBLAS configuration string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell". */

@@ -210,9 +210,22 @@ export async function weightSpectrumSlices(
   slices: Mat[],
   options: WeightSpectrumOptions = {},
 ): Promise<WeightSpectrumRow> {
+  return runSteps(weightSpectrumSteps(...manySlices(slices, options, 'weightSpectrumSlices')));
+}
+
+/**
+ * Synchronous {@link weightSpectrumSlices}: the same body and row, every solve on the calling
+ * thread. Blocks the event loop: for small layers or worker threads.
+ */
+export function weightSpectrumSlicesSync(slices: Mat[], options: WeightSpectrumOptions = {}): WeightSpectrumRow {
+  return runStepsSync(weightSpectrumSteps(...manySlices(slices, options, 'weightSpectrumSlicesSync')));
+}
+
+/** Checks the slices (one shape) and the options, and transposes kernels. */
+function manySlices(slices: Mat[], options: WeightSpectrumOptions, fn: string): [Mat[], WeightSpectrumOptions] {
   if (!Array.isArray(slices)) throw new TypeError(expected('an array of matrices', 'slices', slices));
   if (slices.length === 0) throw new RangeError(expected('at least one matrix', 'slices', slices));
-  checkOptions('weightSpectrumSlices', options, WEIGHT_SPECTRUM_KEYS);
+  checkOptions(fn, options, WEIGHT_SPECTRUM_KEYS);
   options ??= {};
   const Ws = slices.map((s, i) => {
     checkMat(s, `slices[${i}]`);
@@ -225,7 +238,7 @@ export async function weightSpectrumSlices(
       );
     }
   });
-  return runSteps(weightSpectrumSteps(Ws, { ...options, kernel: false }));
+  return [Ws, { ...options, kernel: false }];
 }
 
 /** The one body of weightSpectrum, weightSpectrumSlices and a Sync twin (yields each native solve; see linalg/route.ts). Ws are checked, untransposed, of one shape. */

@@ -16,7 +16,7 @@
 import { expected, SpecdynError } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { weightRow, type AnalyzeWeightsOptions, type WeightLayerType, type WeightRow } from '../rmt/weights.js';
-import { weightSpectrumSlices } from '../rmt/weight-spectrum.js';
+import { weightSpectrumSlices, weightSpectrumSlicesSync } from '../rmt/weight-spectrum.js';
 import { checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
 
 /** The parts of a tfjs tensor the analysis reads. */
@@ -172,13 +172,34 @@ export async function analyzeKernels(
   kernels: ModelKernel[],
   options: AnalyzeWeightsOptions = {},
 ): Promise<WeightRow[]> {
-  checkOptionsObject(options);
-  const convention = checkOneOf(options.convention ?? 'specdyn', 'convention', ['specdyn', 'weightwatcher']);
-  const { convention: _c, ...spectrumOptions } = options;
+  const { convention, spectrumOptions } = kernelOptions(options);
   return Promise.all(
     kernels.map(async (k) => {
       const row = await weightSpectrumSlices(k.slices, { ...spectrumOptions, kernel: k.kernel });
       return weightRow(row, { layerId: k.layerId, name: k.name, type: k.type, convention });
     }),
   );
+}
+
+/**
+ * Synchronous {@link analyzeKernels}: one kernel after another on the calling thread (blocks the
+ * event loop: for worker threads).
+ */
+export function analyzeKernelsSync(kernels: ModelKernel[], options: AnalyzeWeightsOptions = {}): WeightRow[] {
+  const { convention, spectrumOptions } = kernelOptions(options);
+  return kernels.map((k) =>
+    weightRow(weightSpectrumSlicesSync(k.slices, { ...spectrumOptions, kernel: k.kernel }), {
+      layerId: k.layerId,
+      name: k.name,
+      type: k.type,
+      convention,
+    }),
+  );
+}
+
+function kernelOptions(options: AnalyzeWeightsOptions) {
+  checkOptionsObject(options);
+  const convention = checkOneOf(options.convention ?? 'specdyn', 'convention', ['specdyn', 'weightwatcher']);
+  const { convention: _c, ...spectrumOptions } = options;
+  return { convention, spectrumOptions };
 }

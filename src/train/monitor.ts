@@ -2,7 +2,7 @@
  * SpectralMonitor: watches a tfjs model learn. At scheduled steps it evaluates a fixed, ordered
  * probe set once through a sub-model that outputs the chosen layers' representations (OMD), copies
  * the chosen kernels once to Float32Array (weight spectra), and hands both to an analysis queue
- * that runs on the native thread pool while training goes on. Each snapshot (loss and metrics,
+ * that runs in a worker thread of its own while training goes on (snapshot-analysis.ts). Each snapshot (loss and metrics,
  * one OMD trajectory point per layer, one weight row per kernel) is kept in memory and, with
  * `run`, committed to a run directory (specdyn/store) as soon as it is analysed.
  *
@@ -24,22 +24,21 @@
  */
 import { expected, SpecdynError } from '../errors.js';
 import { checkMat, type Mat } from '../matrix.js';
-import { distanceMatrix, gram } from '../linalg/index.js';
-import { OmdTrajectory, type ObservableMetric, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
+import type { ObservableMetric, TrajectoryOptions } from '../omd/index.js';
 import { omdPointToRow, OMD_POINT_COLUMNS } from '../omd/columns.js';
 import type { Column } from '../rmt/columns.js';
 import { WEIGHT_ROW_COLUMNS, weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
-import {
-  analyzeKernels,
-  layerKernel,
-  walkLayers,
-  weightLayerNames,
-  type LayerLike,
-  type ModelKernel,
-} from './analyze-model.js';
+import { layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
 import { createRun, type ColumnMeta, type RunWriter } from '../store/index.js';
+import {
+  createSnapshotAnalysis,
+  SnapshotAnalyzer,
+  type AnalyzerConfig,
+  type MonitorPoint,
+  type SnapshotAnalysis,
+} from './snapshot-analysis.js';
 import type { Tf } from '../tfjs/index.js';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -87,6 +86,21 @@ export interface MonitorOptions {
   weights?: AnalyzeWeightsOptions;
   /** Snapshots captured but not yet analysed, at most (default 2; ≥ 1). */
   queue?: number;
+  /**
+   * Where snapshots are analysed: `worker` (default): a worker_thread of the monitor's own, every
+   * solve synchronous on it, its BLAS calls capped at `analysisThreads` — the analysis takes one
+   * core beside training and the training thread only evaluates the probes and copies the
+   * kernels; `inline`: on the training thread's event loop with the native solves on the libuv
+   * pool (the TypeScript part of the analysis then runs between training steps). The figures are
+   * the same either way. Options that cannot be posted to a worker are analysed inline.
+   */
+  analysis?: 'worker' | 'inline';
+  /**
+   * BLAS threads of the analysis worker's solves (setThreadLimit in the worker); default 1, so a
+   * large solve runs single-threaded beside the training products instead of making them wait;
+   * 0: the process-wide setting.
+   */
+  analysisThreads?: number;
   /** Run directory to commit snapshots to (specdyn/store createRun); default none (memory only). */
   run?: string;
   /** Configuration and seed recorded in run.json. */
@@ -109,7 +123,7 @@ export interface MonitorSnapshot {
   /** Loss and metrics as the callback (or the caller) saw them; `batch` and `size` dropped. */
   logs: Record<string, number>;
   /** One OMD trajectory point per representation layer. */
-  omd: Record<string, TrajectoryPoint & { zeroRows: number; warning: string }>;
+  omd: Record<string, MonitorPoint>;
   /** One weight row per kernel. */
   weights: WeightRow[];
   /** Milliseconds on the training thread (probe evaluation and copies) and in analysis. */
@@ -193,48 +207,6 @@ function isTensor(x: unknown): x is Tensor {
   );
 }
 
-/** Rows of X that are all zeros. */
-function zeroRowsOf(x: Mat): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < x.rows; i++) {
-    let any = false;
-    for (let j = i * x.cols, e = j + x.cols; j < e; j++)
-      if (x.data[j] !== 0) {
-        any = true;
-        break;
-      }
-    if (!any) out.push(i);
-  }
-  return out;
-}
-
-/**
- * Angular or cosine distance matrix with zero rows read as orthogonal to every row (see the
- * module doc): the Gram matrix of the L2-normalised rows (zero rows stay zero), then
- * arccos(clamped cos) or 1 − cos, diagonal 0.
- */
-async function zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Promise<Mat<Float64Array>> {
-  const { rows, cols } = x;
-  const u = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    let s = 0;
-    for (let j = 0; j < cols; j++) s += x.data[i * cols + j]! ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < cols; j++) u[i * cols + j] = x.data[i * cols + j]! * inv;
-  }
-  const g = await gram({ data: u, rows, cols });
-  const d = g.data;
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < rows; j++) {
-      const c = Math.min(1, Math.max(-1, d[i * rows + j]!));
-      d[i * rows + j] = i === j ? 0 : metric === 'angular' ? Math.acos(c) : 1 - c;
-    }
-  }
-  // symmetrise exactly (the Gram product is symmetric up to rounding in its two triangles)
-  for (let i = 0; i < rows; i++) for (let j = 0; j < i; j++) d[j * rows + i] = d[i * rows + j]!;
-  return g;
-}
-
 /**
  * Watches a tfjs LayersModel learn (see the module doc). Construction checks everything it can:
  * @throws RangeError naming an unknown layer or kernel name, or a probe of the wrong shape;
@@ -257,12 +229,13 @@ export class SpectralMonitor {
   private readonly scheduled: (step: number) => boolean;
   private readonly bound: number;
   private readonly metric: ObservableMetric;
-  private readonly trajectories = new Map<string, OmdTrajectory>();
+  private readonly analyzer: SnapshotAnalyzer;
+  private readonly analysisMode: 'inline' | 'worker';
+  private readonly analysisThreads: number;
+  private analysis: SnapshotAnalysis | undefined;
   private readonly kernelSet: ReadonlySet<string>;
   private readonly keepVectors: number;
   private readonly layerObjects: LayerLike[];
-  /** Layers already reported in {@link warnings} for zero probe rows (once per layer). */
-  private readonly zeroRowLayers = new Set<string>();
   private tf: Tf | undefined;
   private subModel: LayersModel | undefined;
   private probeTensor: Tensor | undefined;
@@ -369,19 +342,26 @@ export class SpectralMonitor {
     this.metric = checkOneOf(options.metric ?? 'angular', 'metric', ['angular', 'euclidean', 'cosine', 'sqeuclidean']);
     this.keepVectors = checkInteger(options.eigenvectors ?? 3, 'eigenvectors', { min: 0 });
     const bottomK = Math.max(3, this.keepVectors);
-    for (const n of this.layers) {
-      this.trajectories.set(
-        n,
-        new OmdTrajectory({
-          ...(options.omd ?? {}),
-          metric: this.metric,
-          bottomK,
-          input: 'distance',
-          returnVectors: this.keepVectors > 0,
-          ...(options.probeLabels !== undefined ? { labels: options.probeLabels } : {}),
-        }),
-      );
-    }
+    const analysisConfig: AnalyzerConfig = {
+      layers: [...names],
+      metric: this.metric,
+      keepVectors: this.keepVectors,
+      trajectory: {
+        ...(options.omd ?? {}),
+        metric: this.metric,
+        bottomK,
+        input: 'distance',
+        returnVectors: this.keepVectors > 0,
+        ...(options.probeLabels !== undefined
+          ? { labels: Array.from(options.probeLabels as ArrayLike<number | string>) as number[] | string[] }
+          : {}),
+      },
+      weights: { bootstrap: 0, ...(options.weights ?? {}) },
+    };
+    // Built here whatever the mode, so that every option is checked on the caller's thread.
+    this.analyzer = new SnapshotAnalyzer(analysisConfig);
+    this.analysisMode = checkOneOf(options.analysis ?? 'worker', 'analysis', ['worker', 'inline']);
+    this.analysisThreads = checkInteger(options.analysisThreads ?? 1, 'analysisThreads', { min: 0, max: 1024 });
     if (options.run !== undefined && typeof options.run !== 'string')
       throw new TypeError(expected('a directory path', 'run', options.run));
     if (options.meta !== undefined) checkObject(options.meta, 'meta');
@@ -488,6 +468,7 @@ export class SpectralMonitor {
       } finally {
         this.probeTensor?.dispose();
         this.subModel = undefined;
+        await this.analysis?.close();
       }
     }
     if (this.failure) throw this.failure;
@@ -605,55 +586,15 @@ export class SpectralMonitor {
   }
 
   private async analyse(job: Job): Promise<MonitorSnapshot> {
-    const t0 = performance.now();
-    const omdEntries = this.layers.map(async (name, i) => {
-      const x = job.reps[i]!;
-      let warning = '';
-      let zeroRows = 0;
-      let d: Mat<Float64Array>;
-      const zeros = this.metric === 'angular' || this.metric === 'cosine' ? zeroRowsOf(x) : [];
-      if (zeros.length > 0) {
-        zeroRows = zeros.length;
-        const shown = zeros.slice(0, 10).join(', ') + (zeros.length > 10 ? ', …' : '');
-        warning = `${zeros.length} of ${x.rows} probe rows are all zeros at layer '${name}' (rows ${shown}): read as orthogonal to every row`;
-        if (!this.zeroRowLayers.has(name)) {
-          this.zeroRowLayers.add(name);
-          this.warn(
-            `probe rows mapped to all zeros at layer '${name}' (first at step ${job.step}): read as orthogonal to every row for the ${this.metric} distance`,
-          );
-        }
-        d = await zeroSafeDistance(x, this.metric as 'angular' | 'cosine');
-      } else {
-        d = await distanceMatrix(x, { metric: this.metric });
-      }
-      const {
-        bandVectors: _b,
-        bottomVectors,
-        ...point
-      } = await this.trajectories.get(name)!.push(job.step, d, { reps: x });
-      const kept =
-        bottomVectors && this.keepVectors > 0
-          ? {
-              bottomVectors: {
-                data: bottomVectors.data.slice(0, this.keepVectors * bottomVectors.cols),
-                rows: this.keepVectors,
-                cols: bottomVectors.cols,
-              },
-            }
-          : {};
-      return [name, { ...point, ...kept, zeroRows, warning }] as const;
-    });
-    const weightsP =
-      job.kernels.length > 0
-        ? analyzeKernels(job.kernels, { bootstrap: 0, ...(this.opts.weights ?? {}) })
-        : Promise.resolve([]);
-    const [omd, weights] = await Promise.all([Promise.all(omdEntries), weightsP]);
+    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads);
+    const r = await this.analysis.analyse(job.step, job.reps, job.kernels);
+    for (const w of r.warnings) this.warn(w);
     return {
       step: job.step,
       logs: job.logs,
-      omd: Object.fromEntries(omd),
-      weights,
-      timings: { captureMs: job.captureMs, analysisMs: performance.now() - t0 },
+      omd: r.omd,
+      weights: r.weights,
+      timings: { captureMs: job.captureMs, analysisMs: r.analysisMs },
     };
   }
 }

@@ -1,0 +1,207 @@
+// Where SpectralMonitor analyses: in its worker thread (default) or inline — the same figures
+// either way, errors of their own class, an idle worker never holding the process — and the
+// per-thread BLAS thread cap (setThreadLimit) the worker runs under.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eigvalsh, getThreadLimit, setThreadLimit } from '../src/linalg/index.js';
+import { packageRoot } from '../src/native.js';
+import { openRun } from '../src/store/index.js';
+import { loadTf, type Tf } from '../src/tfjs/index.js';
+import { SpectralMonitor } from '../src/train/monitor.js';
+import { workerExecArgv } from '../src/concurrency.js';
+import { transpileSources } from './helpers.js';
+
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+const { tf }: { tf: Tf } = await loadTf();
+
+const D = 8,
+  N = 40;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-worker-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** An 8-24-16-4 ReLU MLP, seeded. */
+function mlp(): LayersModel {
+  const model = tf.sequential();
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  model.add(
+    tf.layers.dense({ inputShape: [D], units: 24, activation: 'relu', name: 'h1', kernelInitializer: init(3) }),
+  );
+  model.add(tf.layers.dense({ units: 16, activation: 'relu', name: 'h2', kernelInitializer: init(4) }));
+  model.add(tf.layers.dense({ units: 4, name: 'out', kernelInitializer: init(5) }));
+  model.compile({ optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError' });
+  return model;
+}
+
+function batch(): { x: import('@tensorflow/tfjs').Tensor2D; y: import('@tensorflow/tfjs').Tensor2D } {
+  const xs = Float32Array.from({ length: N * D }, (_, i) => Math.sin(0.37 * i + 1));
+  const ys = Float32Array.from({ length: N * 4 }, (_, i) => Math.cos(0.61 * i));
+  return { x: tf.tensor2d(xs, [N, D]), y: tf.tensor2d(ys, [N, 4]) };
+}
+
+/** Deep equality, numbers to 1e-12 relative (strings, booleans, shapes exact). */
+function expectNear(a: unknown, b: unknown, at: string): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Number.isNaN(a) || Number.isNaN(b)) expect([at, a]).toEqual([at, b]);
+    else expect([at, Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a))]).toEqual([at, true]);
+  } else if (a !== null && typeof a === 'object' && b !== null && typeof b === 'object') {
+    const ka = Object.keys(a),
+      kb = Object.keys(b);
+    expect([at, ka]).toEqual([at, kb]);
+    for (const k of ka) expectNear((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
+  } else expect([at, a]).toEqual([at, b]);
+}
+
+async function train(analysis: 'worker' | 'inline', run?: string): Promise<SpectralMonitor> {
+  const model = mlp();
+  const { x, y } = batch();
+  const labels = Array.from({ length: N }, (_, i) => i % 4);
+  const monitor = new SpectralMonitor(model, {
+    probes: x,
+    probeLabels: labels,
+    schedule: { every: 3 },
+    analysis,
+    tf,
+    ...(run ? { run } : {}),
+  });
+  await monitor.capture(0);
+  for (let s = 1; s <= 9; s++) {
+    const loss = await model.trainOnBatch(x, y);
+    await monitor.capture(s, { loss: loss as number });
+  }
+  await monitor.close();
+  return monitor;
+}
+
+describe('SpectralMonitor analysis modes', () => {
+  it('worker and inline give the same snapshots (OMD points with labels, weight rows) and runs', async () => {
+    const w = await train('worker', path.join(tmp, 'w'));
+    const i = await train('inline', path.join(tmp, 'i'));
+    expect(w.snapshots.map((s) => s.step)).toEqual([0, 3, 6, 9]);
+    expect(i.snapshots.map((s) => s.step)).toEqual([0, 3, 6, 9]);
+    for (let k = 0; k < 4; k++) {
+      const a = w.snapshots[k]!,
+        b = i.snapshots[k]!;
+      for (const layer of ['h1', 'h2']) {
+        const pa = a.omd[layer]!,
+          pb = b.omd[layer]!;
+        // The same solves; the null's Lanczos solves may differ in the last bits (sync vs pool thread).
+        expect(Array.from(pa.figures.values)).toEqual(Array.from(pb.figures.values));
+        expectNear(pa.figures.band, pb.figures.band, 'band');
+        expectNear(pa.figures.labels, pb.figures.labels, 'labels');
+        expect(pa.fingerprint).toBe(pb.fingerprint);
+        expect(Array.from(pa.cloud.data)).toEqual(Array.from(pb.cloud.data));
+        expect(Array.from(pa.bottomVectors!.data)).toEqual(Array.from(pb.bottomVectors!.data));
+      }
+      expect(a.weights.map((r) => [r.name, r.alpha, r.num_spikes, Array.from(r.evals)])).toEqual(
+        b.weights.map((r) => [r.name, r.alpha, r.num_spikes, Array.from(r.evals)]),
+      );
+    }
+    const ra = await openRun(path.join(tmp, 'w')),
+      rb = await openRun(path.join(tmp, 'i'));
+    expect(ra.status).toBe('finished');
+    expectNear(ra.rows({ family: 'omd' }), rb.rows({ family: 'omd' }), 'rows');
+  });
+
+  it('an analysis that fails in the worker fails close() with the same error class and message as inline', async () => {
+    const failures: unknown[] = [];
+    for (const analysis of ['worker', 'inline'] as const) {
+      const model = mlp();
+      const { x } = batch();
+      // NaN weights in the first layer: NaN representations, which the OMD analysis refuses.
+      const [k, b] = model.getLayer('h1').getWeights();
+      model.getLayer('h1').setWeights([tf.fill(k!.shape, Number.NaN), b!]);
+      const dir = path.join(tmp, `nan-${analysis}`);
+      const monitor = new SpectralMonitor(model, { probes: x, kernels: [], run: dir, analysis, tf });
+      await monitor.capture(0);
+      failures.push(await monitor.close().catch((e: unknown) => e));
+      const run = await openRun(dir);
+      expect(run.status).toBe('failed');
+    }
+    const [w, i] = failures as Error[];
+    expect(w).toBeInstanceOf(RangeError);
+    expect(i).toBeInstanceOf(RangeError);
+    expect(w!.message).toBe(i!.message);
+  });
+
+  it('a loop that ends without close(): the process still exits and every captured snapshot is committed', async () => {
+    const build = transpileSources(packageRoot, 'monitor-worker-test');
+    const dir = path.join(tmp, 'no-close');
+    const code = `import { loadTf } from ${JSON.stringify(path.join(build, 'src/tfjs/index.js'))};
+import { SpectralMonitor } from ${JSON.stringify(path.join(build, 'src/train/monitor.js'))};
+const { tf } = await loadTf({ backend: 'cpu' });
+const model = tf.sequential();
+model.add(tf.layers.dense({ inputShape: [${D}], units: 12, activation: 'relu', name: 'h1' }));
+model.add(tf.layers.dense({ units: 3, name: 'out' }));
+model.compile({ optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError' });
+const x = tf.randomNormal([${N}, ${D}], 0, 1, 'float32', 1), y = tf.randomNormal([${N}, 3], 0, 1, 'float32', 2);
+const monitor = new SpectralMonitor(model, { probes: x, schedule: { every: 1 }, run: ${JSON.stringify(dir)}, tf });
+await monitor.capture(0);
+for (let step = 1; step <= 3; step++) await monitor.capture(step, { loss: await model.trainOnBatch(x, y) });
+process.stdout.write('done capturing\\n');`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: packageRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exitCode = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(err).not.toMatch(/Error/);
+    expect(out).toContain('done capturing');
+    expect(exitCode).toBe(0);
+    const run = await openRun(dir);
+    expect(run.steps).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('setThreadLimit', () => {
+  it('caps only the calling thread, 0 removes the cap, results unchanged; bad values are RangeErrors', async () => {
+    expect(getThreadLimit()).toBe(0);
+    const a = {
+      data: Float64Array.from({ length: 400 * 400 }, (_, i) => Math.sin(i % 401) + (i % 401 === 0 ? 3 : 0)),
+      rows: 400,
+      cols: 400,
+    };
+    for (let i = 0; i < 400; i++) for (let j = 0; j < i; j++) a.data[i * 400 + j] = a.data[j * 400 + i]!;
+    const free = await eigvalsh(a);
+    setThreadLimit(1);
+    try {
+      expect(getThreadLimit()).toBe(1);
+      // A worker_thread has its own cap (none), and setting it there leaves this thread's alone.
+      const seen = await new Promise<number[]>((resolve, reject) => {
+        const url = new URL('../dist/linalg/index.js', import.meta.url).href;
+        const w = new Worker(
+          `import(${JSON.stringify(url)}).then((m) => { const before = m.getThreadLimit(); m.setThreadLimit(3); require('node:worker_threads').parentPort.postMessage([before, m.getThreadLimit()]); });`,
+          { eval: true, execArgv: workerExecArgv() },
+        );
+        w.once('message', (m: number[]) => {
+          void w.terminate();
+          resolve(m);
+        });
+        w.once('error', reject);
+      });
+      expect(seen).toEqual([0, 3]);
+      expect(getThreadLimit()).toBe(1);
+      const capped = await eigvalsh(a);
+      // Single- against multi-threaded LAPACK: the same spectrum to rounding.
+      for (let i = 0; i < 400; i++) expect(Math.abs(capped[i]! - free[i]!)).toBeLessThan(1e-10 * Math.abs(free[399]!));
+    } finally {
+      setThreadLimit(0);
+    }
+    expect(getThreadLimit()).toBe(0);
+    for (const bad of [-1, 1.5, 2000, Number.NaN]) expect(() => setThreadLimit(bad)).toThrow(RangeError);
+    expect(() => setThreadLimit('2' as never)).toThrow(TypeError);
+  });
+
+  it('workerExecArgv drops the entry-point options a worker refuses', () => {
+    expect(workerExecArgv(['--input-type=module', '-e', 'code()', '--enable-source-maps'])).toEqual([
+      '--enable-source-maps',
+    ]);
+    expect(workerExecArgv(['--eval=x', '-p', '1+1', '--max-old-space-size=100'])).toEqual(['--max-old-space-size=100']);
+  });
+});
