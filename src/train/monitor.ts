@@ -494,7 +494,11 @@ export class SpectralMonitor {
       const inShape = this.model.inputs[0]!.shape.slice(1) as number[];
       this.probeTensor = isTensor(p) ? tf.clone(p) : tf.tensor(Float32Array.from(p.data), [p.rows, ...inShape]);
     }
-    const out = this.subModel.predict(this.probeTensor!) as Tensor | Tensor[];
+    // One pass in batches of up to 1024 probes: predict's default of 32 spends the capture in
+    // per-batch op overhead (16 passes for 500 probes).
+    const out = this.subModel.predict(this.probeTensor!, {
+      batchSize: Math.min(this.probeCount, 1024),
+    }) as Tensor | Tensor[];
     const list = Array.isArray(out) ? out : [out];
     const n = this.probeCount;
     const mats = list.map((t) => {

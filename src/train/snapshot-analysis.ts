@@ -186,6 +186,10 @@ export class SnapshotAnalyzer {
 /** Where a monitor's snapshots are analysed (see the module doc). */
 export interface SnapshotAnalysis {
   readonly mode: 'inline' | 'worker';
+  /**
+   * Analyses one snapshot. In a worker the kernels' buffers are transferred (detached here):
+   * pass kernels the caller does not use again.
+   */
   analyse(step: number, reps: Mat<Float32Array>[], kernels: ModelKernel[]): Promise<AnalyzedSnapshot>;
   /** Ends the worker (after the analyses in flight); idempotent. */
   close(): Promise<void>;
@@ -279,7 +283,10 @@ class WorkerAnalysis implements SnapshotAnalysis {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ type: 'analyse', id, step, reps, kernels } satisfies WorkerRequest);
+      // The kernels are the monitor's own copies (layerKernel): their buffers move to the worker.
+      // The representations are cloned: they may be buffers a tfjs backend reuses.
+      const moved = [...new Set(kernels.flatMap((k) => k.slices.map((m) => m.data.buffer as ArrayBuffer)))];
+      this.worker.postMessage({ type: 'analyse', id, step, reps, kernels } satisfies WorkerRequest, moved);
     });
   }
 
