@@ -14,7 +14,7 @@ export {
 } from '../tfjs/index.js';
 export { analyzeModel, modelKernels, layerKernel, walkLayers } from './analyze-model.js';
 export type { AnalyzeModelOptions, ModelKernel, ModelLike, LayerLike, TensorLike } from './analyze-model.js';
-export { analyzeKernels, weightLayerNames } from './analyze-model.js';
+export { analyzeKernels, analyzeKernelsSync, weightLayerNames } from './analyze-model.js';
 export { SpectralMonitor } from './monitor.js';
 export type {
   CaptureOptions,
@@ -24,3 +24,4 @@ export type {
   MonitorStats,
   Schedule,
 } from './monitor.js';
+export type { MonitorPoint } from './snapshot-analysis.js';
