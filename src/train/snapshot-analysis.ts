@@ -37,7 +37,11 @@ export interface AnalyzerConfig {
   weights: AnalyzeWeightsOptions;
 }
 
-/** One OMD point as the monitor records it. */
+/**
+ * One OMD point as the monitor records it: the layer's trajectory point (bottom eigenvectors
+ * trimmed to the monitor's `eigenvectors`), `zeroRows` (probe rows the layer maps to all zeros)
+ * and `warning` ('' when nothing was worked around).
+ */
 export type MonitorPoint = TrajectoryPoint & { zeroRows: number; warning: string };
 
 /** The figures of one snapshot. */
