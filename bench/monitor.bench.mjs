@@ -23,6 +23,19 @@ const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
 const REPEAT = QUICK ? 1 : 3;
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
+/**
+ * CPU milliseconds of the training (main) thread so far, from /proc (Linux; NaN elsewhere): what
+ * the monitor costs that thread, a figure machine load barely moves (unlike wall time).
+ */
+function mainThreadCpuMs() {
+  try {
+    const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function batches(tf, count) {
   const out = [];
   for (let b = 0; b < count; b++) {
@@ -40,6 +53,7 @@ async function block(tf, data, probes, monitored, analysis = 'worker') {
     ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
     : undefined;
   const t0 = process.hrtime.bigint();
+  const c0 = mainThreadCpuMs();
   if (monitor) await monitor.capture(0);
   for (let s = 1; s <= STEPS; s++) {
     const { x, y } = data[s % data.length];
@@ -48,11 +62,13 @@ async function block(tf, data, probes, monitored, analysis = 'worker') {
   }
   if (monitor) await monitor.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const mainCpuSeconds = (mainThreadCpuMs() - c0) / 1000;
   const snaps = monitor?.snapshots ?? [];
   model.dispose();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   return {
     seconds,
+    mainCpuSeconds,
     snapshots: snaps.length,
     analysisMs: snaps.length ? median(snaps.map((s) => s.timings.analysisMs)) : NaN,
     captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
@@ -79,18 +95,32 @@ export async function run() {
   const p = median(plain.map((b) => b.seconds)),
     w = median(watched.map((b) => b.seconds)),
     wi = median(inline.map((b) => b.seconds));
+  const cpu = (blocks) => median(blocks.map((b) => b.mainCpuSeconds));
   const last = watched[watched.length - 1];
   const lastInline = inline[inline.length - 1];
   const info = nativeInfo();
   return {
     title: `SpectralMonitor overhead: MLP ${SIZES.join('-')}, batch ${BATCH}, ${STEPS} steps, snapshot every ${EVERY} (N = ${PROBES} probes, 2 OMD layers, 3 kernels)`,
     rows: [
-      { run: 'plain', 'steps/s': STEPS / p, seconds: p, slowdown: 1 },
-      { run: 'monitored (analysis in its worker, default)', 'steps/s': STEPS / w, seconds: w, slowdown: w / p },
-      { run: 'monitored (analysis inline)', 'steps/s': STEPS / wi, seconds: wi, slowdown: wi / p },
+      { run: 'plain', 'steps/s': STEPS / p, seconds: p, slowdown: 1, 'training-thread CPU s': cpu(plain) },
+      {
+        run: 'monitored (analysis in its worker, default)',
+        'steps/s': STEPS / w,
+        seconds: w,
+        slowdown: w / p,
+        'training-thread CPU s': cpu(watched),
+      },
+      {
+        run: 'monitored (analysis inline)',
+        'steps/s': STEPS / wi,
+        seconds: wi,
+        slowdown: wi / p,
+        'training-thread CPU s': cpu(inline),
+      },
     ],
     notes: [
-      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''})`,
+      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${os.loadavg()[0].toFixed(2)} at the end`,
+      `training-thread CPU: ${((cpu(watched) / cpu(plain) - 1) * 100).toFixed(1)} % more with the worker, ${((cpu(inline) / cpu(plain) - 1) * 100).toFixed(1)} % more inline (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches)`,
       `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker (${lastInline.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps), capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending} (inline ${lastInline.maxPending})`,
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],

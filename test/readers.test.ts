@@ -130,6 +130,18 @@ describe('.npy', () => {
     expect(Array.from(toMat(v3, 'v3').data)).toEqual([1, 2, 3, 4]);
   });
 
+  it('reads from a Node Buffer, also one that is a view at an offset into a larger buffer, and keeps no view on it', () => {
+    const bytes = npy('<f4', [2, 3], [0, 1, 2, 3, 4.5, -5]);
+    const big = Buffer.alloc(bytes.length + 13, 7);
+    big.set(bytes, 13);
+    for (const input of [Buffer.from(bytes), big.subarray(13)]) {
+      const a = parseNpy(input, 'x.npy');
+      expect(Array.from(a.data)).toEqual([0, 1, 2, 3, 4.5, -5]);
+      expect(a.data.buffer).not.toBe(input.buffer); // its own memory: the caller's buffer can be reused
+      expect(a.data.byteLength).toBe(a.data.buffer.byteLength);
+    }
+  });
+
   it('reads a 3-D Fortran-order array into C order', () => {
     const shape = [2, 3, 4];
     const c = Array.from({ length: 24 }, (_, i) => i); // value = C index
@@ -364,6 +376,9 @@ describe('safetensors', () => {
     expect(t.empty!.shape).toEqual([0, 4]);
     const mem = parseSafetensors(fs.readFileSync(p), 'mem');
     expect(Array.from(mem.tensors.brain!.data)).toEqual(BF16.map((x) => x[1]));
+    // From a Node Buffer (a view into a larger one): the float32 fast path copies exactly its bytes.
+    expect(Array.from(mem.tensors['fc1.weight']!.data)).toEqual(Array.from(Float32Array.of(1, 2, 3, 4, 5, 0.1)));
+    expect(Array.from(mem.tensors['fc1.bias']!.data)).toEqual([-1e-300, 7]);
     const only = await readSafetensors(p, { filter: (e) => e.shape.length === 2 });
     expect(Object.keys(only.tensors)).toEqual(['fc1.weight', 'empty']);
     expect((await readSafetensorsHeader(p)).tensors.map((e) => e.dtype)).toEqual([

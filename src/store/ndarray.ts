@@ -73,9 +73,11 @@ export function decodeElements(
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = !bigEndian;
   if (le === LITTLE_ENDIAN_HOST && (kind === 'f4' || kind === 'f8')) {
-    // Same byte order as the host: one aligned copy, no per-element decode.
-    const copy = bytes.slice(0, count * ITEM_SIZE[kind]).buffer;
-    return kind === 'f4' ? new Float32Array(copy) : new Float64Array(copy);
+    // Same byte order as the host: one aligned copy, no per-element decode. Copied into an
+    // ArrayBuffer of its own: a Node Buffer's slice() is a view on the whole (pooled or file) buffer.
+    const copy = new Uint8Array(count * ITEM_SIZE[kind]);
+    copy.set(bytes.subarray(0, copy.length));
+    return kind === 'f4' ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer);
   }
   if (kind === 'f4') {
     const out = new Float32Array(count);
