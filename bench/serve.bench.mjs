@@ -23,7 +23,7 @@
 // 1 client runs once per kind; 8 and 64 clients run twice per kind, interleaved A B B A (plain,
 // expect, expect, plain) and pooled; throughput counts only the answers completed inside each
 // cell's window. SPECDYN_SERVE_WORKERS=0,2 (a list; 'default' = the server's default) repeats
-// every cell for each worker count. Last, the cost of one refusal: a server whose only place is
+// every cell for each worker count, interleaved within each step of A B B A. Last, the cost of one refusal: a server whose only place is
 // held answers 300 requests of each kind with 429, and the server's CPU time (/proc) per refusal
 // is reported, with the client's.
 // SPECDYN_SERVE_SECONDS (default 5) sets the time per cell (the suite takes about 25 x that).
@@ -377,11 +377,13 @@ export async function run() {
     // plain), so that drift in the machine's load falls on both kinds alike.
     const cells = new Map();
     const order = [];
-    for (const workers of WORKER_VARIANTS) {
-      order.push([1, workers, 'plain'], [1, workers, 'expect']);
-      for (const clients of [8, 64])
-        for (const kind of ['plain', 'expect', 'expect', 'plain']) order.push([clients, workers, kind]);
-    }
+    // With several worker counts, each step of A B B A runs them all, in alternating order.
+    for (const workers of WORKER_VARIANTS) order.push([1, workers, 'plain'], [1, workers, 'expect']);
+    for (const clients of [8, 64])
+      ['plain', 'expect', 'expect', 'plain'].forEach((kind, i) => {
+        for (const workers of i % 2 ? [...WORKER_VARIANTS].reverse() : WORKER_VARIANTS)
+          order.push([clients, workers, kind]);
+      });
     for (const [clients, workers, kind] of order) {
       const key = `${clients}/${workersShown(workers)}/${kind}`;
       if (!cells.has(key)) cells.set(key, { clients, workers, kind, list: [] });

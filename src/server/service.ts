@@ -283,6 +283,8 @@ export class AnalysisService {
     request: { headers: AnalysisRequest['headers']; query: QueryInput; raw: object },
   ): AnalysisResponse | undefined {
     const close = (r: AnalysisResponse): AnalysisResponse => ({ ...r, headers: { ...r.headers, connection: 'close' } });
+    if (kind !== 'weights' && kind !== 'omd')
+      return close(errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`));
     try {
       this.headerChecks(kind, request.headers, request.query);
     } catch (err) {
