@@ -20,10 +20,11 @@
 // maxConcurrent x s for the requests queued ahead, s for its own; upload and client time are not
 // in it), peak RSS ≤ the documented ceiling.
 //
-// 1 client runs once per kind; 8 and 64 clients run twice per kind, interleaved A B B A (plain,
-// expect, expect, plain) and pooled; throughput counts only the answers completed inside each
-// cell's window. SPECDYN_SERVE_WORKERS=0,2 (a list; 'default' = the server's default) repeats
-// every cell for each worker count, interleaved within each step of A B B A. Last, the cost of one refusal: a server whose only place is
+// 1 client runs once per kind; 8 and 64 clients run twice per kind, in an order symmetric about
+// its middle (so that a linear drift in the machine's load cancels in the kind and in the 64/8
+// comparisons), and are pooled; throughput counts only the answers completed inside each cell's
+// window. SPECDYN_SERVE_WORKERS=0,2 (a list; 'default' = the server's default) repeats every
+// cell for each worker count, interleaved within each step. Last, the cost of one refusal: a server whose only place is
 // held answers 300 requests of each kind with 429, and the server's CPU time (/proc) per refusal
 // is reported, with the client's.
 // SPECDYN_SERVE_SECONDS (default 5) sets the time per cell (the suite takes about 25 x that).
@@ -373,23 +374,35 @@ export async function run() {
   const started = new Date().toISOString();
   const workersShown = (w) => (w === undefined ? 'default' : String(w));
   for (const payload of PAYLOADS) {
-    // 1 client once per kind; 8 and 64 clients twice per kind, A B B A (plain, expect, expect,
-    // plain), so that drift in the machine's load falls on both kinds alike.
-    const cells = new Map();
+    // 1 client once per kind; 8 and 64 clients twice per kind, in an order symmetric about its
+    // middle (plain 8, plain 64, expect 8, expect 64, expect 64, expect 8, plain 64, plain 8),
+    // so that a drift in the machine's load falls alike on both kinds and on 8 and 64 clients.
+    // With several worker counts, each step runs them all, in alternating order.
     const order = [];
-    // With several worker counts, each step of A B B A runs them all, in alternating order.
     for (const workers of WORKER_VARIANTS) order.push([1, workers, 'plain'], [1, workers, 'expect']);
-    for (const clients of [8, 64])
-      ['plain', 'expect', 'expect', 'plain'].forEach((kind, i) => {
-        for (const workers of i % 2 ? [...WORKER_VARIANTS].reverse() : WORKER_VARIANTS)
-          order.push([clients, workers, kind]);
-      });
+    const steps = [
+      [8, 'plain'],
+      [64, 'plain'],
+      [8, 'expect'],
+      [64, 'expect'],
+    ];
+    [...steps, ...[...steps].reverse()].forEach(([clients, kind], i) => {
+      for (const workers of i % 2 ? [...WORKER_VARIANTS].reverse() : WORKER_VARIANTS)
+        order.push([clients, workers, kind]);
+    });
+    const cells = new Map();
     for (const [clients, workers, kind] of order) {
       const key = `${clients}/${workersShown(workers)}/${kind}`;
       if (!cells.has(key)) cells.set(key, { clients, workers, kind, list: [] });
       cells.get(key).list.push(await loadCell(payload, clients, workers, kind));
     }
-    for (const { clients, workers, kind, list } of cells.values())
+    const sorted = [...cells.values()].sort(
+      (a, b) =>
+        a.clients - b.clients ||
+        KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind) ||
+        WORKER_VARIANTS.indexOf(a.workers) - WORKER_VARIANTS.indexOf(b.workers),
+    );
+    for (const { clients, workers, kind, list } of sorted)
       rows.push({ ...summarise(payload, clients, kind, list), variant: workersShown(workers) });
   }
   const refusals = await refusalCost(PAYLOADS[0]);
