@@ -773,6 +773,12 @@ describe('Expect: 100-continue', () => {
       expectSameRow(rowOf(ok), weightSpectrumToRow(await weightSpectrum(W)));
       expect(service.stats()).toMatchObject({ served: 1, rejected: 0 });
       expect(service.queueState().admitted).toBe(0);
+      expect(() => continueListener(service, srv, 42 as unknown as string)).toThrow(
+        "Expected a path prefix or a route matcher for continueListener's routes but received 42",
+      );
+      expect(() => continueListener({} as AnalysisService, srv)).toThrow(
+        "Expected an AnalysisService for continueListener's service but received an object",
+      );
     } finally {
       await new Promise<void>((r) => srv.close(() => r()));
       await service.close();

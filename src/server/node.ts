@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AnalysisKind } from './decode.js';
-import type { AnalysisResponse, AnalysisService } from './service.js';
+import { AnalysisService, type AnalysisResponse } from './service.js';
+import { expected } from '../errors.js';
 
 /** A node:http / Express request handler. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -81,6 +82,7 @@ export function prefixRoutes(prefix: string): RouteMatcher {
  * is taken, `100 Continue` is sent and the request goes on to `server`'s 'request' listeners
  * (the handlers then use that place). Every other request gets `100 Continue` and goes on as
  * Node would have sent it without a listener.
+ * @throws TypeError when `service` is not an AnalysisService or `routes` neither a string nor a function.
  * @example
  * server.on('checkContinue', continueListener(service, server, '/spectra'));
  */
@@ -89,6 +91,10 @@ export function continueListener(
   server: Server,
   routes: string | RouteMatcher = '',
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  if (!(service instanceof AnalysisService))
+    throw new TypeError(expected('an AnalysisService', "continueListener's service", service));
+  if (typeof routes !== 'string' && typeof routes !== 'function')
+    throw new TypeError(expected('a path prefix or a route matcher', "continueListener's routes", routes));
   const match = typeof routes === 'function' ? routes : prefixRoutes(routes);
   return (req, res) => {
     const kind = match(req);
