@@ -13,8 +13,10 @@ import {
   AdmissionQueue,
   AnalysisService,
   HttpError,
+  continueListener,
   nodeHandler,
   nodeHealthHandler,
+  resolveServiceOptions,
   specdynRoutes,
   startServer,
   type RunningServer,
@@ -109,6 +111,55 @@ function open(url: string, headers: Record<string, string | number> = {}) {
   });
   response.catch(() => {}); // a request destroyed on purpose
   return { req, response };
+}
+
+/**
+ * A POST sent with `Expect: 100-continue`: the body is written only when the server answers
+ * `100 Continue`. Resolves with the final answer, whether 100 came, and the number of bytes the
+ * server's socket of this request has read (headers and any body) once the answer is in.
+ */
+function sendExpecting(
+  url: string,
+  headers: Record<string, string | number>,
+  body: Uint8Array,
+  serverSockets: Map<number, import('node:net').Socket>,
+): Promise<Reply & { continued: boolean; serverBytesRead: number }> {
+  return new Promise((resolvePromise, reject) => {
+    let continued = false;
+    let localPort = -1;
+    const req = http.request(url, { method: 'POST', headers: { ...headers, expect: '100-continue' }, agent: false });
+    req.on('socket', (sock) => sock.once('connect', () => (localPort = sock.localPort!)));
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (!continued) req.destroy(); // refused before the body: the request cannot be finished
+        const text = Buffer.concat(chunks).toString('utf8');
+        const serverBytesRead = serverSockets.get(localPort)?.bytesRead ?? NaN;
+        resolvePromise({
+          status: res.statusCode!,
+          headers: res.headers,
+          text,
+          json: () => JSON.parse(text),
+          continued,
+          serverBytesRead,
+        });
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+/** The server side of every connection to `server`, by the client's port. */
+function trackSockets(server: http.Server): Map<number, import('node:net').Socket> {
+  const sockets = new Map<number, import('node:net').Socket>();
+  server.on('connection', (sock: import('node:net').Socket) => sockets.set(sock.remotePort!, sock));
+  return sockets;
 }
 
 async function health(base: string) {
@@ -250,6 +301,38 @@ describe('figures equal direct library calls', () => {
 });
 
 describe('worker threads', () => {
+  it('by default there is one worker per running analysis; 0 runs them on the event loop', async () => {
+    expect(resolveServiceOptions({ maxConcurrent: 3 }).workers).toBe(3);
+    expect(resolveServiceOptions().workers).toBe(resolveServiceOptions().maxConcurrent);
+    expect(resolveServiceOptions().maxConcurrent).toBe(nativeInfo().hardwareThreads);
+    expect(resolveServiceOptions({ maxConcurrent: 2, workers: 0 }).workers).toBe(0);
+    expect(() => resolveServiceOptions({ workers: -1 })).toThrow(RangeError);
+    expect((server.service.health().limits as { workers: number }).workers).toBe(2); // maxConcurrent 2
+  });
+
+  it('the caller’s body memory stays its own when the analysis moves to a worker', async () => {
+    const svc = new AnalysisService({ maxConcurrent: 1, workers: 1 });
+    try {
+      const mine = Buffer.from(bytesOf(W.data));
+      // A Buffer that is all of its ArrayBuffer, as an embedding app or an injected payload hands it over.
+      const own = Buffer.from(new ArrayBuffer(mine.length));
+      own.set(mine);
+      async function* body() {
+        yield own;
+      }
+      const r = await svc.handle('weights', {
+        body: body(),
+        headers: {},
+        query: new URLSearchParams('shape=120x60&dtype=float64'),
+      });
+      expect(r.status, r.body).toBe(200);
+      expect(own.buffer.byteLength).toBe(mine.length); // not detached
+      expect(Buffer.compare(own, mine)).toBe(0);
+    } finally {
+      await svc.close();
+    }
+  });
+
   it('with workers the rows, arrays and 400s are those of the event-loop service', async () => {
     // The worker script is the built dist/server/worker.js (run node scripts/bootstrap.mjs).
     const s = await startServer({ port: 0, maxConcurrent: 2, workers: 2 });
@@ -476,10 +559,11 @@ describe('limits', () => {
 });
 
 describe('overload and disconnects', () => {
-  it('a full queue answers 429 with Retry-After at once; the admitted requests are served', async () => {
+  it('a full queue answers 429 with Retry-After at once (before the body with Expect: 100-continue); the admitted requests are served', async () => {
     // 1 running + 1 queued place. Two uploads left open hold both places (admission happens on
     // arrival, before the body is read), so the third request deterministically finds none.
     const s = await startServer({ port: 0, maxConcurrent: 1, queueLength: 1 });
+    const sockets = trackSockets(s.app.server);
     try {
       const body = bytesOf(W.data);
       const a = open(`${s.url}/weights?shape=120x60&dtype=float64`, { 'content-length': body.length });
@@ -491,12 +575,27 @@ describe('overload and disconnects', () => {
       expect(c.status).toBe(429);
       expect(Number(c.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(c.json().error).toBe('Expected a free place (1 running + 1 queued) but all 2 are taken; retry later');
+      // With Expect: 100-continue the refusal comes before the body, which the client never sends.
+      const d = await sendExpecting(
+        `${s.url}/weights?shape=120x60&dtype=float64`,
+        { 'content-length': body.length },
+        body,
+        sockets,
+      );
+      expect(d.status).toBe(429);
+      expect(d.continued).toBe(false);
+      expect(Number(d.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(d.headers.connection).toBe('close');
+      expect(d.json().error).toBe(c.json().error);
+      // Only the request head reached the server (the body is 57 600 bytes).
+      expect(d.serverBytesRead).toBeGreaterThan(0);
+      expect(d.serverBytesRead).toBeLessThan(1024);
       a.req.end(body.subarray(100));
       b.req.end(body.subarray(100));
       expect((await a.response).status).toBe(200);
       expect((await b.response).status).toBe(200);
       const h = await health(s.url);
-      expect(h.counts).toMatchObject({ served: 2, rejected: 1, started: 2 });
+      expect(h.counts).toMatchObject({ served: 2, rejected: 2, started: 2 });
       expect(h.queue.admitted).toBe(0);
     } finally {
       await s.close();
@@ -564,6 +663,126 @@ describe('overload and disconnects', () => {
     expect((await pending).status).toBe(200);
     await closed;
     expect(svc.health().status).toBe('closing');
+  });
+});
+
+describe('Expect: 100-continue', () => {
+  it('with a free place the server sends 100 Continue, then the row of the direct library call', async () => {
+    const s = await startServer({ port: 0, maxConcurrent: 1, queueLength: 1 });
+    const sockets = trackSockets(s.app.server);
+    try {
+      const body = bytesOf(W.data);
+      const r = await sendExpecting(
+        `${s.url}/weights?shape=120x60&dtype=float64`,
+        { 'content-length': body.length },
+        body,
+        sockets,
+      );
+      expect(r.status, r.text).toBe(200);
+      expect(r.continued).toBe(true);
+      expect(r.serverBytesRead).toBeGreaterThan(body.length);
+      expectSameRow(rowOf(r), weightSpectrumToRow(await weightSpectrum(W)));
+      const snap = npy('<f8', [80, 16], REPS.data);
+      const o = await sendExpecting(`${s.url}/omd`, { 'content-length': snap.length }, snap, sockets);
+      expect(o.status, o.text).toBe(200);
+      expect(o.continued).toBe(true);
+      expectSameRow(rowOf(o), omdSnapshotToRow(await analyzeObservable(REPS)));
+      // The place taken when 100 Continue was sent is the request's own: none is left over.
+      const h = await health(s.url);
+      expect(h.queue.admitted).toBe(0);
+      expect(h.counts).toMatchObject({ served: 2, rejected: 0, started: 2 });
+      // A plain request (no Expect) on the same server is served as before.
+      const plain = await send(`${s.url}/weights?shape=120x60&dtype=float64`, { body });
+      expect(plain.status).toBe(200);
+      expectSameRow(rowOf(plain), weightSpectrumToRow(await weightSpectrum(W)));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a Content-Length over maxUploadBytes is a 413 before any body byte, and a lying raw length a 400', async () => {
+    const sockets = trackSockets(server.app.server);
+    const before = await health(base);
+    const big = Buffer.alloc(2 << 20);
+    const r = await sendExpecting(`${base}/weights`, { 'content-length': big.length }, big, sockets);
+    expect(r.status).toBe(413);
+    expect(r.continued).toBe(false);
+    expect(r.serverBytesRead).toBeLessThan(1024);
+    expect(r.headers.connection).toBe('close');
+    expect(r.json().error).toBe(
+      'Expected a body of at most 1048576 bytes (maxUploadBytes) but received Content-Length 2097152',
+    );
+    const lying = await sendExpecting(
+      `${base}/weights?shape=120x60&dtype=float64`,
+      { 'content-length': 1000 },
+      Buffer.alloc(1000),
+      sockets,
+    );
+    expect(lying.status).toBe(400);
+    expect(lying.continued).toBe(false);
+    expect(lying.json().error).toBe(
+      'Expected 57600 bytes for shape 120x60 of float64 but received Content-Length 1000',
+    );
+    const after = await health(base);
+    expect(after.counts.tooLarge).toBe(before.counts.tooLarge! + 1);
+    expect(after.counts.badRequest).toBe(before.counts.badRequest! + 1);
+    expect(after.queue.admitted).toBe(0);
+  });
+
+  it('embedded in node:http: other routes get 100 Continue, and a place taken for a request answered elsewhere is given back', async () => {
+    const service = new AnalysisService({ maxConcurrent: 1, queueLength: 0, workers: 0 });
+    const weights = nodeHandler(service, 'weights');
+    const srv = http.createServer((req, res) => {
+      // An authorisation check in front of the analysis route answers some requests itself.
+      if (req.headers.authorization !== 'ok') {
+        res.writeHead(401, { connection: 'close' }).end();
+        return;
+      }
+      if (req.url?.startsWith('/spectra/weights')) void weights(req, res);
+      else req.pipe(res); // an echo route of the app's own
+    });
+    srv.on('checkContinue', continueListener(service, srv, '/spectra'));
+    const sockets = trackSockets(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    try {
+      const body = bytesOf(W.data);
+      const echo = await sendExpecting(
+        `${at}/echo`,
+        { 'content-length': 5, authorization: 'ok' },
+        Buffer.from('hello'),
+        sockets,
+      );
+      expect([echo.status, echo.continued, echo.text]).toEqual([200, true, 'hello']);
+      const denied = await sendExpecting(
+        `${at}/spectra/weights?shape=120x60&dtype=float64`,
+        { 'content-length': body.length },
+        body,
+        sockets,
+      );
+      expect([denied.status, denied.continued]).toEqual([401, true]);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(service.queueState().admitted).toBe(0); // the one place is free again
+      const ok = await sendExpecting(
+        `${at}/spectra/weights?shape=120x60&dtype=float64`,
+        { 'content-length': body.length, authorization: 'ok' },
+        body,
+        sockets,
+      );
+      expect([ok.status, ok.continued]).toEqual([200, true]);
+      expectSameRow(rowOf(ok), weightSpectrumToRow(await weightSpectrum(W)));
+      expect(service.stats()).toMatchObject({ served: 1, rejected: 0 });
+      expect(service.queueState().admitted).toBe(0);
+      expect(() => continueListener(service, srv, 42 as unknown as string)).toThrow(
+        "Expected a path prefix or a route matcher for continueListener's routes but received 42",
+      );
+      expect(() => continueListener({} as AnalysisService, srv)).toThrow(
+        "Expected an AnalysisService for continueListener's service but received an object",
+      );
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+      await service.close();
+    }
   });
 });
 
@@ -708,7 +927,7 @@ describe('specdyn serve', () => {
       child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
     });
     expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-    expect(doc.limits).toMatchObject({ maxConcurrent: 1, queueLength: 3 });
+    expect(doc.limits).toMatchObject({ maxConcurrent: 1, queueLength: 3, workers: 1 });
     const r = await send(`${doc.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) });
     expect(r.status).toBe(200);
     child.kill('SIGINT');

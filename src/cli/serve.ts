@@ -63,16 +63,20 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--max-matrix <entries>', 'largest matrix in entries (rows x cols; OMD also N x N), default 4194304')
     .option('--max-concurrent <n>', 'analyses running at once (default: hardware threads)')
     .option('--queue <n>', 'requests admitted beyond the running ones (default 4 x max-concurrent); beyond: 429')
-    .option('--workers <n>', 'worker threads running the analyses off the event loop (default 0; use max-concurrent)')
+    .option(
+      '--workers <n>',
+      'worker threads running the analyses off the event loop (default: max-concurrent; 0 = on the event loop)',
+    )
     .option('--threads <n>', 'BLAS threads of large operations (setThreads; default: as configured)')
     .option('--request-timeout <seconds>', 'longest time a request may take to arrive in full (default 120)')
     .addHelpText(
       'after',
       examples([
         'specdyn serve',
-        'specdyn serve --port 9000 --max-concurrent 2 --queue 8 --workers 2',
+        'specdyn serve --port 9000 --max-concurrent 2 --queue 8',
+        'specdyn serve --workers 0    # analyses on the event loop, no worker threads',
         'UV_THREADPOOL_SIZE=8 specdyn serve --host 0.0.0.0 --max-upload 256MiB --max-matrix 16777216',
-        "curl --data-binary @w.npy 'http://127.0.0.1:8080/v1/weights'",
+        "curl --data-binary @w.npy 'http://127.0.0.1:8080/v1/weights'   # curl sends Expect: 100-continue for large bodies",
       ]) +
         '\nRoutes: POST /v1/weights, POST /v1/omd, GET /v1/health, GET /v1/columns (docs/server.md). Ctrl-C or SIGTERM: stop admitting, finish, exit 0.\n',
     )

@@ -22,7 +22,7 @@ export function tooLarge(limit: number, received: string): HttpError {
 }
 
 /**
- * Reads a body of at most `limit` bytes into one Uint8Array. `declared` is the Content-Length
+ * Reads a body of at most `limit` bytes into one Uint8Array of its own (never a chunk's memory). `declared` is the Content-Length
  * (checked against the limit before reading; the body must then have exactly that many bytes).
  * @throws HttpError 413 over the limit (before reading when declared, else as soon as the count
  * passes it); HttpError 400 when the body ends before its declared length; the stream's own error
@@ -55,7 +55,8 @@ export async function readBody(
     if (total > limit) throw tooLarge(limit, `more than ${limit} bytes (chunked)`);
     chunks.push(chunk);
   }
-  if (chunks.length === 1) return chunks[0]!;
+  // Always a copy: a lone chunk may be the caller's own memory (an embedding app's Buffer, an
+  // injected payload), and the analysis workers take over the buffer they are sent.
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {

@@ -14,7 +14,7 @@ export const FASTIFY_RANGE = '^5.12.8';
 /** The command that installs it. */
 export const FASTIFY_INSTALL = `npm install fastify@${FASTIFY_RANGE}`;
 import type { AnalysisKind } from './decode.js';
-import { disconnectSignal } from './node.js';
+import { continueListener, disconnectSignal } from './node.js';
 import { AnalysisService, type ServiceOptions } from './service.js';
 import { checkInteger } from '../validate.js';
 import { expected } from '../errors.js';
@@ -31,7 +31,8 @@ async function* noBody(): AsyncIterable<Uint8Array> {}
  * A Fastify plugin serving the analyses on `service`. Register it with a prefix:
  * `await app.register(specdynRoutes, { prefix: '/spectra', service })`. Inside the plugin every
  * content type reaches the handlers as the raw stream (JSON and text bodies are refused with 400),
- * so the body is read once, under the service's byte limit.
+ * so the body is read once, under the service's byte limit. To answer `Expect: 100-continue`
+ * before the body is sent, add `app.server.on('checkContinue', continueListener(service, app.server, prefix))`.
  */
 export const specdynRoutes: FastifyPluginAsync<SpecdynRoutesOptions> = async (app, opts) => {
   const service = opts.service;
@@ -46,6 +47,7 @@ export const specdynRoutes: FastifyPluginAsync<SpecdynRoutesOptions> = async (ap
         headers: request.headers,
         query: (request.query ?? {}) as Record<string, unknown>,
         signal: disconnectSignal(reply.raw),
+        raw: request.raw,
       });
       return reply.code(r.status).headers(r.headers).send(r.body);
     });
@@ -82,7 +84,9 @@ export interface RunningServer {
 }
 
 /**
- * Starts the standalone server: Fastify with {@link specdynRoutes} under `/v1`, no logger.
+ * Starts the standalone server: Fastify with {@link specdynRoutes} under `/v1`, no logger, and
+ * {@link continueListener} answering `Expect: 100-continue` (a full queue or an over-limit
+ * Content-Length is refused before the client uploads its body).
  * @throws TypeError/RangeError for a bad option; the listen error (EADDRINUSE, EACCES) as is.
  */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
@@ -95,6 +99,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const service = new AnalysisService(limits);
   const app = Fastify({ logger: false, requestTimeout: requestTimeoutMs, forceCloseConnections: 'idle' });
   await app.register(specdynRoutes, { prefix: '/v1', service });
+  // Expect: 100-continue on /v1/weights and /v1/omd: refused before the body is sent when full.
+  app.server.on('checkContinue', continueListener(service, app.server, '/v1'));
   await app.listen({ port, host });
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;

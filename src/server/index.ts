@@ -6,7 +6,8 @@
  * - {@link AnalysisService}: the framework-independent core (limits, queue, counters, health).
  * - {@link specdynRoutes}: a Fastify plugin; {@link startServer}: the standalone server of
  *   `specdyn serve`.
- * - {@link nodeHandler} / {@link nodeHealthHandler}: for node:http and Express.
+ * - {@link nodeHandler} / {@link nodeHealthHandler}: for node:http and Express;
+ *   {@link continueListener}: `Expect: 100-continue` answered before the body is sent.
  * See docs/server.md.
  */
 export {
@@ -25,7 +26,16 @@ export {
   type ServeOptions,
   type RunningServer,
 } from './fastify.js';
-export { nodeHandler, nodeHealthHandler, disconnectSignal, sendResponse, type NodeHandler } from './node.js';
+export {
+  nodeHandler,
+  nodeHealthHandler,
+  disconnectSignal,
+  sendResponse,
+  continueListener,
+  prefixRoutes,
+  type NodeHandler,
+  type RouteMatcher,
+} from './node.js';
 export { HttpError } from './http-error.js';
 export { AdmissionQueue, type QueueState } from './queue.js';
 export type { AnalysisKind, BodyFormat, QueryInput } from './decode.js';

@@ -5,7 +5,9 @@
  * headers, JSON text). The Fastify plugin (fastify.ts) and the node:http / Express handler
  * (node.ts) are thin adapters over {@link AnalysisService.handle}.
  *
- * Request path: admission (429 with Retry-After when every place is taken, 503 while closing) →
+ * Request path: admission (429 with Retry-After when every place is taken, 503 while closing;
+ * for a request sent with `Expect: 100-continue`, {@link AnalysisService.checkContinue} does it
+ * and the header checks before the client uploads anything) →
  * header checks (400/413 before reading) → the body under the byte limit (413 as soon as it is
  * passed) → decoding (400/413) → a running slot (FIFO; a client that disconnects while waiting
  * is dropped, its analysis never starts) → the analysis on the native pool → the row.
@@ -23,7 +25,7 @@ import { WEIGHT_SPECTRUM_COLUMNS } from '../rmt/index.js';
 import { OMD_SNAPSHOT_COLUMNS } from '../omd/index.js';
 import { encodeLine } from '../store/jsonl.js';
 import { checkInteger } from '../validate.js';
-import { contentLength, readBody } from './body.js';
+import { contentLength, readBody, tooLarge } from './body.js';
 import { decodeBody, parseQuery, precheck, type AnalysisKind, type QueryInput } from './decode.js';
 import { analyze, failureStatus } from './analysis.js';
 import { WorkerPool } from './pool.js';
@@ -44,9 +46,10 @@ export interface ServiceOptions {
   /** Requests admitted beyond the running ones, uploading or waiting (default 4 x maxConcurrent). Beyond: 429. */
   queueLength?: number;
   /**
-   * Worker threads that run the analyses (default 0: on the event loop). With workers the
-   * TypeScript part of each analysis (the fits) leaves the event loop that reads uploads and
-   * answers requests; use as many as maxConcurrent. Each worker loads the native core.
+   * Worker threads that run the analyses (default: maxConcurrent, one per running analysis;
+   * 0 runs them on the event loop). With workers the TypeScript part of each analysis (the fits)
+   * leaves the event loop that reads uploads and answers requests. Each worker loads the native
+   * core and adds its own V8 heap (10–20 MiB of RSS); they start with the service.
    */
   workers?: number;
 }
@@ -61,6 +64,12 @@ export interface AnalysisRequest {
   query: QueryInput;
   /** Fires when the client goes away: a request not yet started is dropped. */
   signal?: AbortSignal;
+  /**
+   * The framework's underlying request object (node's IncomingMessage), when
+   * {@link AnalysisService.checkContinue} was called with it: the request then uses the place
+   * taken there instead of being admitted again.
+   */
+  raw?: object;
 }
 
 /** One response: status, headers, JSON text. */
@@ -127,7 +136,7 @@ export function resolveServiceOptions(options: ServiceOptions = {}): Required<Se
     maxMatrixElements: checkInteger(options.maxMatrixElements ?? 2048 * 2048, 'maxMatrixElements', { min: 4 }),
     maxConcurrent,
     queueLength: checkInteger(options.queueLength ?? 4 * maxConcurrent, 'queueLength', { min: 0 }),
-    workers: checkInteger(options.workers ?? 0, 'workers', { min: 0 }),
+    workers: checkInteger(options.workers ?? maxConcurrent, 'workers', { min: 0 }),
   };
 }
 
@@ -158,6 +167,8 @@ export class AnalysisService {
   };
   private ewmaSeconds = 0;
   private closing = false;
+  /** Requests that took their place in checkContinue and have not reached handle() yet. */
+  private readonly reserved = new WeakSet<object>();
   private idleWaiters: (() => void)[] = [];
 
   /** @throws TypeError/RangeError for a bad limit (see {@link ServiceOptions}). */
@@ -241,6 +252,74 @@ export class AnalysisService {
     return String(Math.max(1, Math.ceil((this.ewmaSeconds * Math.max(1, ahead)) / s.maxConcurrent)));
   }
 
+  /** The refusal of a request that finds every place taken (429), or the service closing (503); undefined when it was admitted. */
+  private admission(): AnalysisResponse | undefined {
+    if (this.closing) {
+      this.counts.rejected++;
+      return errorResponse(503, 'The service is shutting down; retry on another instance', { 'retry-after': '1' });
+    }
+    if (this.queue.admit()) return undefined;
+    this.counts.rejected++;
+    const s = this.queue.state();
+    return errorResponse(
+      429,
+      `Expected a free place (${s.maxConcurrent} running + ${s.queueLength} queued) but all ${s.admitted} are taken; retry later`,
+      { 'retry-after': this.retryAfter() },
+    );
+  }
+
+  /**
+   * The answer to a request sent with `Expect: 100-continue`, before its body is sent: the
+   * header checks (query, Content-Type, Content-Length against `maxUploadBytes` and, for raw
+   * bodies, against shape x dtype) and admission. Returns undefined when the client should be
+   * sent `100 Continue`: a place is then taken for `raw` (the request's own object, e.g. node's
+   * IncomingMessage), which {@link handle} uses when called with the same `raw`, or
+   * {@link releaseContinue} gives back when the request never gets there. Otherwise returns the
+   * refusal (400, 413, 429 with Retry-After, 503), with `Connection: close`: the client has not
+   * sent its body, so the connection cannot carry another request.
+   */
+  checkContinue(
+    kind: AnalysisKind,
+    request: { headers: AnalysisRequest['headers']; query: QueryInput; raw: object },
+  ): AnalysisResponse | undefined {
+    const close = (r: AnalysisResponse): AnalysisResponse => ({ ...r, headers: { ...r.headers, connection: 'close' } });
+    if (kind !== 'weights' && kind !== 'omd')
+      return close(errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`));
+    try {
+      this.headerChecks(kind, request.headers, request.query);
+    } catch (err) {
+      return close(this.failure(err, undefined));
+    }
+    const refused = this.admission();
+    if (refused) return close(refused);
+    this.reserved.add(request.raw);
+    return undefined;
+  }
+
+  /**
+   * Gives back the place {@link checkContinue} took for `raw` if {@link handle} has not used it
+   * (call it when the response is over, e.g. on the response's 'close'); a no-op otherwise.
+   */
+  releaseContinue(raw: object): void {
+    if (this.reserved.delete(raw)) this.leave();
+  }
+
+  private leave(): void {
+    this.queue.leave();
+    if (this.closing && this.queue.state().admitted === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** The checks made from the headers and the query alone. @throws HttpError 400/413. */
+  private headerChecks(kind: AnalysisKind, headers: AnalysisRequest['headers'], query: QueryInput) {
+    const q = parseQuery(kind, query);
+    const ct = headers['content-type'];
+    const declared = contentLength(headers['content-length']);
+    precheck(kind, q, Array.isArray(ct) ? ct[0] : ct, declared, this.limits.maxMatrixElements);
+    if (declared !== undefined && declared > this.limits.maxUploadBytes)
+      throw tooLarge(this.limits.maxUploadBytes, `Content-Length ${declared}`);
+    return { q, declared };
+  }
+
   /**
    * Answers one analysis request (never rejects; see the module doc for the statuses). When the
    * client has gone away the returned response is only for the counters: nobody reads it.
@@ -248,18 +327,10 @@ export class AnalysisService {
   async handle(kind: AnalysisKind, request: AnalysisRequest): Promise<AnalysisResponse> {
     if (kind !== 'weights' && kind !== 'omd')
       return errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`);
-    if (this.closing) {
-      this.counts.rejected++;
-      return errorResponse(503, 'The service is shutting down; retry on another instance', { 'retry-after': '1' });
-    }
-    if (!this.queue.admit()) {
-      this.counts.rejected++;
-      const s = this.queue.state();
-      return errorResponse(
-        429,
-        `Expected a free place (${s.maxConcurrent} running + ${s.queueLength} queued) but all ${s.admitted} are taken; retry later`,
-        { 'retry-after': this.retryAfter() },
-      );
+    // A place taken in checkContinue is this request's; otherwise it is admitted now.
+    if (!(request.raw !== undefined && this.reserved.delete(request.raw))) {
+      const refused = this.admission();
+      if (refused) return refused;
     }
     const signal = request.signal;
     try {
@@ -267,8 +338,7 @@ export class AnalysisService {
     } catch (err) {
       return this.failure(err, signal);
     } finally {
-      this.queue.leave();
-      if (this.closing && this.queue.state().admitted === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.leave();
     }
   }
 
@@ -278,10 +348,7 @@ export class AnalysisService {
     signal?: AbortSignal,
   ): Promise<AnalysisResponse> {
     const arrived = performance.now();
-    const q = parseQuery(kind, request.query);
-    const ct = request.headers['content-type'];
-    const declared = contentLength(request.headers['content-length']);
-    precheck(kind, q, Array.isArray(ct) ? ct[0] : ct, declared, this.limits.maxMatrixElements);
+    const { q, declared } = this.headerChecks(kind, request.headers, request.query);
     let bytes: Uint8Array;
     try {
       bytes = await readBody(request.body, this.limits.maxUploadBytes, declared);
