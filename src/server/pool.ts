@@ -14,6 +14,7 @@ import type { AnalysisKind, ParsedQuery } from './decode.js';
 import { HttpError } from './http-error.js';
 import type { WorkerJob } from './worker.js';
 import { checkInteger } from '../validate.js';
+import { workerExecArgv } from '../concurrency.js';
 
 interface Pending {
   resolve: (a: Analysis) => void;
@@ -49,7 +50,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl()) };
+    const slot: Slot = { worker: new Worker(workerUrl(), { execArgv: workerExecArgv() }) };
     slot.worker.on(
       'message',
       (m: { id: number; row?: Analysis['row']; arrays?: Analysis['arrays']; status?: number; message?: string }) => {
