@@ -73,6 +73,10 @@ export interface NativeBinding {
   setPoolLimit(bytes: number): number;
   /** Benchmark probe: seconds for one n x n x n dgemm (not public API). */
   _dgemmSeconds(n: number): number;
+  /** Benchmark probe: seconds for one bare ?syrk of x in its own element type (not public API). */
+  _syrkSeconds(x: Mat): number;
+  /** Benchmark probe: seconds for one bare LAPACK eigensolver call on float64 a (not public API). */
+  _eigSeconds(a: Mat, driver: 'syevd' | 'syevr' | 'syev' | 'syevd_2stage', vectors: boolean): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */
   setErrorClasses(classes: {
     LapackError: typeof LapackError;
