@@ -53,6 +53,13 @@ class Op {
   void Input(const MatArg& m, MatView* slot);
   // Binds every registered input; throws a RangeError if a buffer changed size or was detached.
   void BindInputs(Napi::Env env, bool async);
+  // The private copy BindInputs made of the bound input v (an async call on an ordinary
+  // ArrayBuffer), which Run() may overwrite; null when v is read in place.
+  void* WritableCopy(const MatView& v) const {
+    for (const auto& c : copies_)
+      if (c->get() == v.data) return c->get();
+    return nullptr;
+  }
 
  private:
   struct Bound {

@@ -126,11 +126,12 @@ class EigenOp : public Op {
     vectorsPtr_ = vectors.IsEmpty() ? nullptr : vectors.Data();
   }
   Status Run() override {
-    Status s = CheckInput(a_, p_);
-    if (s.ok()) s = CheckSymmetric(a_, symTol_);
+    // One pass checks finiteness and symmetry; the safety copy of an async input (op.h), if
+    // any, is the matrix LAPACK then works in.
+    Status s = CheckSymmetricInput(a_, p_, symTol_);
     if (s.ok())
       s = allValues_ ? EigenAllValues(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_)
-                     : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
+                     : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_, WritableCopy(a_));
     return s;
   }
   // Counted at a tenth: the tridiagonal reduction is memory-bound and gains little from a
