@@ -8,10 +8,21 @@
 
 namespace specdyn {
 
+// Blocks of 1024 are screened branch-free (x − x is 0 for finite x, NaN otherwise: one sum
+// per block, four accumulators); only a block that fails is searched for its first bad entry.
 template <typename T>
 static int64_t FirstNonFinite(const T* p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(p[i])) return i;
+  constexpr int64_t B = 1024;
+  for (int64_t b = 0; b < n; b += B) {
+    const int64_t e = std::min(n, b + B);
+    T acc[4] = {0, 0, 0, 0};
+    int64_t i = b;
+    for (; i + 4 <= e; i += 4)
+      for (int k = 0; k < 4; ++k) acc[k] += p[i + k] - p[i + k];
+    for (; i < e; ++i) acc[0] += p[i] - p[i];
+    if ((acc[0] + acc[1]) + (acc[2] + acc[3]) == T(0)) continue;
+    for (int64_t i = b; i < e; ++i)
+      if (!std::isfinite(p[i])) return i;
   }
   return -1;
 }

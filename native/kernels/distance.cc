@@ -4,6 +4,9 @@
 // three terms cancel). Such pairs are detected from the Gram entries and recomputed directly
 // from the rows, so every entry keeps full relative accuracy at the cost of O(D) per close pair.
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -72,14 +75,27 @@ double SqDiff(const T* a, const T* b, int64_t d) {
   return s;
 }
 
-// t[k] = √t[k] for k < m (t ≥ 0). IEEE square roots are exact whatever the instruction, so the
-// loop may be vectorised: math-errno handling (never triggered here) would prevent it.
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-math-errno")))
-#endif
+// t[k] = √t[k] for k < m (t ≥ 0). IEEE square roots are correctly rounded whatever the
+// instruction, so packed square roots give the same bits; the compiler will not vectorise
+// std::sqrt itself (errno handling), hence the explicit forms: AVX when the CPU has it, else SSE2.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx"))) void SqrtAvx(double* t, int64_t m) {
+  int64_t k = 0;
+  for (; k + 4 <= m; k += 4) _mm256_storeu_pd(t + k, _mm256_sqrt_pd(_mm256_loadu_pd(t + k)));
+  for (; k < m; ++k) t[k] = std::sqrt(t[k]);
+}
+void SqrtRange(double* t, int64_t m) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) return SqrtAvx(t, m);
+  int64_t k = 0;
+  for (; k + 2 <= m; k += 2) _mm_storeu_pd(t + k, _mm_sqrt_pd(_mm_loadu_pd(t + k)));
+  for (; k < m; ++k) t[k] = std::sqrt(t[k]);
+}
+#else
 void SqrtRange(double* t, int64_t m) {
   for (int64_t k = 0; k < m; ++k) t[k] = std::sqrt(t[k]);
 }
+#endif
 
 // ‖x_i/n_i − x_j/n_j‖² without cancellation for nearly parallel rows: with δ = x_i − x_j,
 // x_i/n_i − x_j/n_j = δ/n_i + x_j (n_j − n_i)/(n_i n_j), and n_j − n_i = −δ·(x_i + x_j)/(n_i + n_j).

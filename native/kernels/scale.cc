@@ -9,9 +9,21 @@ namespace specdyn {
 namespace {
 template <typename T>
 double MaxAbsOf(const T* p, int64_t n) {
-  double m = 0;
-  for (int64_t i = 0; i < n; ++i) m = std::fmax(m, std::fabs(double(p[i])));
-  return m;
+  // a > m ? a : m skips NaN exactly as fmax(m, a) does, without fmax's library call; four
+  // running maxima keep the loop from waiting on one dependency chain.
+  double m[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) {
+      const double a = std::fabs(double(p[i + k]));
+      m[k] = a > m[k] ? a : m[k];
+    }
+  for (; i < n; ++i) {
+    const double a = std::fabs(double(p[i]));
+    m[0] = a > m[0] ? a : m[0];
+  }
+  const double m01 = m[1] > m[0] ? m[1] : m[0], m23 = m[3] > m[2] ? m[3] : m[2];
+  return m23 > m01 ? m23 : m01;
 }
 }  // namespace
 
