@@ -30,7 +30,12 @@ const secs = (f) => {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 };
 
-console.log(`# ${new Date().toISOString()} load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; threads ${sd.getThreads()}`);
+console.log(
+  `# ${new Date().toISOString()} load ${os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}; threads ${sd.getThreads()}`,
+);
 console.log('type\tN\tD\tmetric\tsyrk_ms\tdist_out_ms\tdist_new_ms\tratio_out\tratio_new\tmin_ratio_out');
 for (const type of types)
   for (const n of sizes)
@@ -59,4 +64,9 @@ for (const type of types)
         );
       }
     }
-console.log(`# load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(
+  `# load ${os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);

@@ -19,7 +19,11 @@ const calls = Number(arg('calls', '9'));
 const rounds = Number(arg('rounds', '3'));
 const precision = arg('precision', 'float64');
 const x = { data: Float32Array.from(gaussian(n, d, 5).data), rows: n, cols: d };
-const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
 async function loop(name, step) {
   const ms = [],
@@ -38,7 +42,9 @@ async function loop(name, step) {
   );
 }
 
-console.log(`# ${new Date().toISOString()} N=${n} D=${d} float32 input, precision ${precision}; load ${load()}; threads ${sd.getThreads()}`);
+console.log(
+  `# ${new Date().toISOString()} N=${n} D=${d} float32 input, precision ${precision}; load ${load()}; threads ${sd.getThreads()}`,
+);
 for (let r = 0; r < rounds; r++) {
   await loop('sync, fresh result each call', () => sd.distanceMatrixSync(x, { precision }));
   await loop('sync, previous result as out', (prev) => sd.distanceMatrixSync(x, { precision, out: prev?.data }));

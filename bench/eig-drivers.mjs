@@ -28,7 +28,11 @@ function symmetric(n, seed) {
 }
 const now = () => process.hrtime.bigint();
 const since = (t0) => Number(now() - t0) / 1e9;
-const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
 console.log(`# ${new Date().toISOString()} load ${load()}; threads ${sd.getThreads()}`);
 for (const n of sizes) {
@@ -56,7 +60,9 @@ for (const n of sizes) {
   for (let c = 0; c < cases.length; c++) {
     const vec = /vectors|eigh /.test(cases[c][0]) || cases[c][0].startsWith('eighSync');
     const ref = vec ? bestW : bestV;
-    console.log(`N=${n}\t${cases[c][0].padEnd(22)}\t${(med[c] * 1e3).toFixed(2)} ms\t${(med[c] / ref).toFixed(3)}x best bare`);
+    console.log(
+      `N=${n}\t${cases[c][0].padEnd(22)}\t${(med[c] * 1e3).toFixed(2)} ms\t${(med[c] / ref).toFixed(3)}x best bare`,
+    );
   }
   console.log(`# load ${load()}`);
 }
