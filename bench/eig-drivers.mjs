@@ -5,7 +5,8 @@
 //
 // Per N: the bare LAPACKE call of each driver (native probe; the input copy is not timed),
 // values only and with vectors (syevd_2stage: values only, LAPACK has no vector path for it), then
-// eigvalshSync / eigvalsh (async, an ordinary ArrayBuffer: one safety copy) / eighSync / eigh.
+// eigvalshSync / eigvalsh (async, an ordinary ArrayBuffer: one safety copy) / eigvalsh on a
+// SharedArrayBuffer (read in place: the difference is the safety copy) / eighSync / eigh.
 // Medians of wall time and the ratio to the fastest bare driver; the load average is printed.
 import os from 'node:os';
 import * as sd from '../dist/index.js';
@@ -49,6 +50,10 @@ for (const n of sizes) {
   };
   cases.push(['eigvalshSync', timed(() => sd.eigvalshSync(a))]);
   cases.push(['eigvalsh async', timed(() => sd.eigvalsh(a))]);
+  // The same matrix in a SharedArrayBuffer: read in place, no safety copy.
+  const shared = { data: new Float64Array(new SharedArrayBuffer(n * n * 8)), rows: n, cols: n };
+  shared.data.set(a.data);
+  cases.push(['eigvalsh async (SAB)', timed(() => sd.eigvalsh(shared))]);
   cases.push(['eighSync', timed(() => sd.eighSync(a))]);
   cases.push(['eigh async', timed(() => sd.eigh(a))]);
   const ts = cases.map(() => []);
