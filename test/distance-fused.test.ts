@@ -125,6 +125,38 @@ function refSq(x: { data: ArrayLike<number> }, i: number): number {
   return s;
 }
 
+describe('distanceMatrix: results of 16 MB and more (streaming stores)', () => {
+  // n odd: every other row of out starts off a 16-byte boundary (the unaligned head is handled).
+  const m = 1501,
+    k = 3;
+  const x = randn(m, k, 9);
+  for (const precision of ['float64', 'float32'] as const)
+    it(`euclidean, precision ${precision}: every entry against the direct formula; zero diagonal; symmetric`, () => {
+      const src = precision === 'float64' ? x : { data: Float32Array.from(x.data), rows: m, cols: k };
+      const got = distanceMatrixSync(src, { precision }).data;
+      let worst = 0;
+      for (let i = 0; i < m; i++) {
+        expect(got[i * m + i]).toBe(0);
+        for (let j = i + 1; j < m; j++) {
+          let s2 = 0,
+            scale = 0;
+          for (let c = 0; c < k; c++) {
+            s2 += (src.data[i * k + c]! - src.data[j * k + c]!) ** 2;
+            scale += src.data[i * k + c]! ** 2 + src.data[j * k + c]! ** 2;
+          }
+          const g = got[i * m + j]!;
+          if (g !== got[j * m + i]) expect([i, j]).toBe('symmetric');
+          // float64: relative to the distance; float32 accumulation: to the norms (as above).
+          worst = Math.max(
+            worst,
+            precision === 'float64' ? Math.abs(g - Math.sqrt(s2)) / Math.sqrt(s2) : Math.abs(g * g - s2) / scale,
+          );
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(precision === 'float64' ? 1e-11 : 1e-5);
+    });
+});
+
 describe('distanceMatrix: a previous result reused as `out`', () => {
   // 600 x 600 float64 = 2.9 MB: a pool-backed result (kernels/memory.h).
   const big = randn(600, 8, 5);
