@@ -2,6 +2,7 @@
 // the bare call, interleaved in one process.
 //
 //   node bench/eig-drivers.mjs [--size 200,500,1000,2000] [--repeat 5] [--drivers syevd,syevr,syevd_2stage]
+//                              [--threads 2]
 //
 // Per N: the bare LAPACKE call of each driver (native probe; the input copy is not timed),
 // values only and with vectors (syevd_2stage: values only, LAPACK has no vector path for it), then
@@ -20,6 +21,7 @@ function arg(name, fallback) {
 const sizes = arg('size', '200,500,1000,2000').split(',').map(Number);
 const repeat = Number(arg('repeat', '5'));
 const drivers = arg('drivers', 'syevd,syevr,syevd_2stage').split(',');
+if (arg('threads')) sd.setThreads(Number(arg('threads')));
 
 function symmetric(n, seed) {
   const g = gaussian(n, n, seed).data;
