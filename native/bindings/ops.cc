@@ -159,6 +159,12 @@ class EigenOp : public Op {
                      : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_, WritableCopy(a_));
     return s;
   }
+  // Full float64 eigenvectors: LAPACK works in the vectors output (kernels/eigen.cc), so the
+  // safety copy of an async input goes straight there.
+  void* CopyTarget(const MatView& v, size_t bytes) override {
+    const bool inPlace = vectorsPtr_ && lo_ < 0 && !allValues_ && p_ == Precision::F64 && !a_.f32;
+    return inPlace && &v == &a_ && bytes == size_t(a_.rows) * size_t(a_.rows) * sizeof(double) ? vectorsPtr_ : nullptr;
+  }
   // Counted at a tenth: the tridiagonal reduction is memory-bound and gains little from a
   // second thread below N ≈ 600 (eigh) or 900 (eigvalsh), measured on 2 cores.
   double Flops() const override {

@@ -78,7 +78,7 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
   PooledArray<T> owned;
   if (!inPlace && !useScratch) owned.reset(size_t(n) * size_t(n));
   T* abuf = inPlace ? reinterpret_cast<T*>(vectors) : useScratch ? static_cast<T*>(scratch) : owned.get();
-  if (!useScratch) CopyUpper(a, abuf);
+  if (!useScratch && a.data != abuf) CopyUpper(a, abuf);  // a may already be the output (op.h)
   std::unique_ptr<T[]> w(new T[size_t(n)]);
   T wq = 0;
   lapack_int iwq = 0, info;
