@@ -42,10 +42,12 @@ for (const type of types)
     for (const d of dims) {
       const g = gaussian(n, d, n + d);
       const x = type === 'f32' ? { data: Float32Array.from(g.data), rows: n, cols: d } : g;
+      /** @type {import('../dist/index.js').DistanceOptions} */
       const opts = type === 'f32' ? { precision: 'float32' } : {};
       const out = new Float64Array(n * n);
       for (const metric of metrics) {
-        const o = { ...opts, metric };
+        /** @type {import('../dist/index.js').DistanceOptions} */
+        const o = { ...opts, metric: /** @type {import('../dist/index.js').Metric} */ (metric) };
         native()._syrkSeconds(x);
         sd.distanceMatrixSync(x, { ...o, out });
         const ts = [],

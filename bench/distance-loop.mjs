@@ -17,7 +17,7 @@ const n = Number(arg('size', '2000'));
 const d = Number(arg('dims', '784'));
 const calls = Number(arg('calls', '9'));
 const rounds = Number(arg('rounds', '3'));
-const precision = arg('precision', 'float64');
+const precision = /** @type {import('../dist/index.js').Precision} */ (arg('precision', 'float64'));
 const x = { data: Float32Array.from(gaussian(n, d, 5).data), rows: n, cols: d };
 const load = () =>
   os

@@ -40,6 +40,7 @@ const load = () =>
 console.log(`# ${new Date().toISOString()} load ${load()}; threads ${sd.getThreads()}`);
 for (const n of sizes) {
   const a = symmetric(n, n);
+  /** @type {Array<[string, () => Promise<number>]>} */
   const cases = [];
   for (const dr of drivers) {
     cases.push([`bare ${dr} values`, async () => native()._eigSeconds(a, dr, false)]);

@@ -149,10 +149,10 @@ print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'),
   );
   // distanceMatrixSync against the bare ?syrk it is built on (native probe), interleaved in this
   // process; the previous result is passed as out (the loop pattern), and NumPy's y @ y.T.
-  for (const [type, xs, opts] of [
-    ['f64', x, {}],
-    ['f32', { data: Float32Array.from(x.data), rows: N, cols: D }, { precision: 'float32' }],
-  ]) {
+  for (const type of ['f64', 'f32']) {
+    const xs = type === 'f32' ? { data: Float32Array.from(x.data), rows: N, cols: D } : x;
+    /** @type {import('../dist/index.js').DistanceOptions} */
+    const opts = type === 'f32' ? { precision: 'float32' } : {};
     const out = new Float64Array(N * N);
     const ts = [],
       tdist = [];

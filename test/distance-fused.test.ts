@@ -190,7 +190,7 @@ describe('distanceMatrix: a previous result reused as `out`', () => {
     const p = distanceMatrix(big, { metric: 'sqeuclidean', out: m.data });
     // External (pool) buffers are copied rather than detached by a transfer; if one ever were
     // detached, the call must reject with a RangeError instead of writing freed memory.
-    structuredClone(m.data.buffer, { transfer: [m.data.buffer] });
+    structuredClone(m.data.buffer, { transfer: [m.data.buffer as ArrayBuffer] });
     if (m.data.length === 600 * 600) {
       const r = await p;
       expect(r.data).toBe(m.data);

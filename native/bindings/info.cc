@@ -141,7 +141,6 @@ Napi::Value DgemmSecondsFn(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::chrono::duration<double>(t1 - t0).count());
 }
 
-
 // Benchmark probe: seconds for one bare ?syrk of x (its own element type: ssyrk for float32,
 // dsyrk for float64; upper triangle only) into a pooled n x n buffer, at the current thread
 // count: the figure the distance kernel is measured against (not part of the public API).
@@ -181,8 +180,9 @@ Napi::Value EigSecondsFn(const Napi::CallbackInfo& info) {
   RequireSquare(env, a);
   if (a.view.f32) ThrowType(env, "a float64 matrix", "a", "a float32 matrix");
   enum class D { Syevd, Syevr, Syev, Syevd2 };
-  const D drv = ParseChoice<D>(env, info[1], "driver",
-                               {{"syevd", D::Syevd}, {"syevr", D::Syevr}, {"syev", D::Syev}, {"syevd_2stage", D::Syevd2}});
+  const D drv =
+      ParseChoice<D>(env, info[1], "driver",
+                     {{"syevd", D::Syevd}, {"syevr", D::Syevr}, {"syev", D::Syev}, {"syevd_2stage", D::Syevd2}});
   const bool vectors = info[2].ToBoolean();
   const char jobz = vectors ? 'V' : 'N';
   const lapack_int n = lapack_int(a.view.rows);
