@@ -56,11 +56,8 @@ class GramOp : public Op {
   ~GramOp() override {
     if (outPin_) UnpinExternal(outPin_);
   }
-  Status Run() override {
-    Status s = CheckInput(x_, p_);
-    if (!s.ok()) return s;
-    return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_);
-  }
+  // The kernels check the input (CheckInput) in the pass that scales it (distance.h).
+  Status Run() override { return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_); }
   double Flops() const override { return double(x_.rows) * double(x_.rows) * double(x_.cols); }
   Napi::Value Result(Napi::Env env) override {
     const size_t nn = size_t(x_.rows) * size_t(x_.rows);

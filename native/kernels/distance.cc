@@ -12,9 +12,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <vector>
 
+#include "checks.h"
 #include "distance.h"
 #include "fault.h"
 #include "memory.h"
@@ -276,13 +278,61 @@ void MirrorGram(const G* g, int64_t n, double* out) {
   });
 }
 
+// max|x_ik| of every row into rowMax, and the input checks (CheckInput: finite values, the
+// float32 range for precision 'float32'), in one threaded pass over x instead of a check pass
+// and a scaling pass; on failure the separate checks name the entry.
+template <typename T>
+bool RowMaxFinite(const T* p, int64_t n, int64_t d, double* rowMax) {
+  const int t = (n * d < (int64_t(1) << 18)) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
+  std::vector<char> ok(size_t(std::max(t, 1)), 1);
+  const int64_t chunk = (n + t - 1) / t;
+  ParallelFor(n, t, [&](int64_t r0, int64_t r1) {
+    double bad = 0;
+    for (int64_t i = r0; i < r1; ++i) {
+      const T* row = p + i * d;
+      double m[4] = {0, 0, 0, 0};
+      int64_t k = 0;
+      for (; k + 4 <= d; k += 4)
+        for (int q = 0; q < 4; ++q) {
+          const double a = std::fabs(double(row[k + q]));
+          m[q] = a > m[q] ? a : m[q];
+          bad += a - a;  // NaN for a non-finite entry
+        }
+      for (; k < d; ++k) {
+        const double a = std::fabs(double(row[k]));
+        m[0] = a > m[0] ? a : m[0];
+        bad += a - a;
+      }
+      const double m01 = m[1] > m[0] ? m[1] : m[0], m23 = m[3] > m[2] ? m[3] : m[2];
+      rowMax[i] = m23 > m01 ? m23 : m01;
+    }
+    if (!(bad == 0)) ok[size_t(r0 / chunk)] = 0;
+  });
+  return std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
+}
+
+Status CheckedRowMax(const MatView& x, Precision p, double* rowMax, double* overall) {
+  const bool finite = x.f32 ? RowMaxFinite(static_cast<const float*>(x.data), x.rows, x.cols, rowMax)
+                            : RowMaxFinite(static_cast<const double*>(x.data), x.rows, x.cols, rowMax);
+  double m = 0;
+  for (int64_t i = 0; i < x.rows; ++i) m = rowMax[i] > m ? rowMax[i] : m;
+  *overall = m;
+  if (!finite || (p == Precision::F32 && !x.f32 && m > double(std::numeric_limits<float>::max())))
+    return CheckInput(x, p);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Gram(const MatView& x, Precision p, double* out) {
   FaultPoint(FaultSite::Kernel);
   const int64_t n = x.rows, d = x.cols;
+  std::vector<double> rowMax(static_cast<size_t>(n));
+  double amax = 0;
+  Status checked = CheckedRowMax(x, p, rowMax.data(), &amax);
+  if (!checked.ok()) return checked;
   // Entries whose squares would underflow or overflow are scaled by 2^-e first (scale.h).
-  const int e = ScaleExponent(MaxAbs(x), SafeExp(p));
+  const int e = ScaleExponent(amax, SafeExp(p));
   std::vector<int> exps;
   if (e != 0) exps.assign(size_t(n), e);
   const std::vector<int>* ex = e != 0 ? &exps : nullptr;
@@ -309,17 +359,21 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
   // Scaling by powers of two (scale.h): cosine-type metrics do not depend on a row's scale, so
   // each row gets its own exponent (and none is scaled back); the Euclidean ones scale the whole
   // matrix by one exponent, undone on the distances.
+  std::vector<double> rowMax(static_cast<size_t>(n));
+  double amax = 0;
+  Status checked = CheckedRowMax(x, p, rowMax.data(), &amax);
+  if (!checked.ok()) return checked;
   const int safe = SafeExp(p);
   std::vector<int> exps;
   int e = 0;
   if (angular) {
     for (int64_t i = 0; i < n; ++i) {
-      const int ei = ScaleExponent(MaxAbsRow(x, i), safe);
+      const int ei = ScaleExponent(rowMax[size_t(i)], safe);
       if (ei != 0 && exps.empty()) exps.assign(size_t(n), 0);
       if (ei != 0) exps[size_t(i)] = ei;
     }
   } else {
-    e = ScaleExponent(MaxAbs(x), safe);
+    e = ScaleExponent(amax, safe);
     if (e != 0) exps.assign(size_t(n), e);
   }
   const std::vector<int>* ex = exps.empty() ? nullptr : &exps;
