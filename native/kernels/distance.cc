@@ -278,42 +278,30 @@ void MirrorGram(const G* g, int64_t n, double* out) {
   });
 }
 
-// max|x_ik| of every row into rowMax, and the input checks (CheckInput: finite values, the
-// float32 range for precision 'float32'), in one threaded pass over x instead of a check pass
-// and a scaling pass; on failure the separate checks name the entry.
-template <typename T>
-bool RowMaxFinite(const T* p, int64_t n, int64_t d, double* rowMax) {
-  const int t = (n * d < (int64_t(1) << 18)) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
+// max|x_ik| of every row into rowMax (MaxAbsRowFinite), rows split across threads; returns
+// whether every entry is finite.
+bool RowMaxFinite(const MatView& x, double* rowMax) {
+  const int64_t n = x.rows;
+  const int t = (n * x.cols < (int64_t(1) << 18)) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
   std::vector<char> ok(size_t(std::max(t, 1)), 1);
   const int64_t chunk = (n + t - 1) / t;
   ParallelFor(n, t, [&](int64_t r0, int64_t r1) {
-    double bad = 0;
+    bool all = true;
     for (int64_t i = r0; i < r1; ++i) {
-      const T* row = p + i * d;
-      double m[4] = {0, 0, 0, 0};
-      int64_t k = 0;
-      for (; k + 4 <= d; k += 4)
-        for (int q = 0; q < 4; ++q) {
-          const double a = std::fabs(double(row[k + q]));
-          m[q] = a > m[q] ? a : m[q];
-          bad += a - a;  // NaN for a non-finite entry
-        }
-      for (; k < d; ++k) {
-        const double a = std::fabs(double(row[k]));
-        m[0] = a > m[0] ? a : m[0];
-        bad += a - a;
-      }
-      const double m01 = m[1] > m[0] ? m[1] : m[0], m23 = m[3] > m[2] ? m[3] : m[2];
-      rowMax[i] = m23 > m01 ? m23 : m01;
+      bool finite = true;
+      rowMax[i] = MaxAbsRowFinite(x, i, &finite);
+      all = all && finite;
     }
-    if (!(bad == 0)) ok[size_t(r0 / chunk)] = 0;
+    if (!all) ok[size_t(r0 / chunk)] = 0;
   });
   return std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
 }
 
+// The input checks (CheckInput: finite values, the float32 range for precision 'float32') in
+// the pass that finds the scale (rowMax, *overall = max|x|), instead of a check pass and a
+// scaling pass; on failure CheckInput names the entry.
 Status CheckedRowMax(const MatView& x, Precision p, double* rowMax, double* overall) {
-  const bool finite = x.f32 ? RowMaxFinite(static_cast<const float*>(x.data), x.rows, x.cols, rowMax)
-                            : RowMaxFinite(static_cast<const double*>(x.data), x.rows, x.cols, rowMax);
+  const bool finite = RowMaxFinite(x, rowMax);
   double m = 0;
   for (int64_t i = 0; i < x.rows; ++i) m = rowMax[i] > m ? rowMax[i] : m;
   *overall = m;
