@@ -75,6 +75,10 @@ export interface NativeBinding {
   setPoolLimit(bytes: number): number;
   /** Benchmark probe: seconds for one n x n x n dgemm (not public API). */
   _dgemmSeconds(n: number): number;
+  /** Benchmark probe: seconds for one bare ?syrk of x in its own element type (not public API). */
+  _syrkSeconds(x: Mat): number;
+  /** Benchmark probe: seconds for one bare LAPACK eigensolver call on float64 a (not public API). */
+  _eigSeconds(a: Mat, driver: 'syevd' | 'syevr' | 'syev' | 'syevd_2stage', vectors: boolean): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */
   setErrorClasses(classes: {
     LapackError: typeof LapackError;
@@ -182,6 +186,12 @@ export function native(): NativeBinding {
     // SPECDYN_ADDON names another build of the addon to load instead (the sanitizer build of
     // `npm run build:asan`, docs/reliability.md); otherwise build/Release or prebuilds/.
     const override = process.env.SPECDYN_ADDON;
+    // OpenBLAS reads this when the addon loads it: its idle threads spin for 2^n cycles after a
+    // call before they sleep. The default (n = 28, ~0.1 s) lets them take the cores from the
+    // O(N²) pass that follows a ?syrk; 2^20 (~0.4 ms) still spans the gaps inside one LAPACK
+    // call (measured: distances 1.25x → 1.14x the bare dsyrk at 2000 x 784, eigvalsh/eigh
+    // unchanged; docs/performance.md). A value the user set is kept.
+    process.env.OPENBLAS_THREAD_TIMEOUT ??= '20';
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     binding = override ? (require(path.resolve(override)) as NativeBinding) : load(packageRoot);
   } catch (err) {

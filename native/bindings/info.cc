@@ -1,9 +1,11 @@
 // Thread control, build information and the LapackError hook.
 #include <cblas.h>
+#include <lapacke.h>
 #include <napi.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -150,6 +152,86 @@ Napi::Value DgemmSecondsFn(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::chrono::duration<double>(t1 - t0).count());
 }
 
+// Benchmark probe: seconds for one bare ?syrk of x (its own element type: ssyrk for float32,
+// dsyrk for float64; upper triangle only) into a pooled n x n buffer, at the current thread
+// count: the figure the distance kernel is measured against (not part of the public API).
+Napi::Value SyrkSecondsFn(const Napi::CallbackInfo& info) {
+  MatArg x = ParseMat(info.Env(), info[0], "x");
+  const int n = int(x.view.rows), d = int(x.view.cols);
+  BlasScope scope(double(n) * double(n) * double(d));
+  double seconds = 0;
+  // One buffer kept for the probe's lifetime, so that every call writes warm memory (a pooled
+  // block could be handed to a result in between and the next call would fault fresh pages).
+  static std::vector<double> buffer;
+  if (buffer.size() < size_t(n) * size_t(n)) buffer.assign(size_t(n) * size_t(n), 0.0);
+  if (x.view.f32) {
+    float* c = reinterpret_cast<float*>(buffer.data());
+    auto t0 = std::chrono::steady_clock::now();
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0f, static_cast<const float*>(x.view.data), d, 0.0f, c,
+                n);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } else {
+    double* c = buffer.data();
+    auto t0 = std::chrono::steady_clock::now();
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0, static_cast<const double*>(x.view.data), d, 0.0, c,
+                n);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return Napi::Number::New(info.Env(), seconds);
+}
+
+// Benchmark probe: seconds for one bare LAPACK symmetric eigensolver call on a copy of the
+// float64 matrix a (the copy is not timed): driver 'syevd', 'syevr', 'syev' or 'syevd_2stage'
+// (values only), vectors or not. The matrix and the workspaces come from the memory pool, as
+// the kernels' do (huge-page-backed: a malloc'd 32 MB matrix made ?sytrd measurably slower), so
+// that drivers are compared as specdyn would run them (not part of the public API).
+Napi::Value EigSecondsFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MatArg a = ParseMat(env, info[0], "a");
+  RequireSquare(env, a);
+  if (a.view.f32) ThrowType(env, "a float64 matrix", "a", "a float32 matrix");
+  enum class D { Syevd, Syevr, Syev, Syevd2 };
+  const D drv =
+      ParseChoice<D>(env, info[1], "driver",
+                     {{"syevd", D::Syevd}, {"syevr", D::Syevr}, {"syev", D::Syev}, {"syevd_2stage", D::Syevd2}});
+  const bool vectors = info[2].ToBoolean();
+  const char jobz = vectors ? 'V' : 'N';
+  const lapack_int n = lapack_int(a.view.rows);
+  const size_t nn = size_t(n) * size_t(n);
+  PooledArray<double> abuf{nn}, w{static_cast<size_t>(n)}, z{vectors && drv == D::Syevr ? nn : 1};
+  std::memcpy(abuf.get(), a.view.data, nn * sizeof(double));
+  std::vector<lapack_int> isuppz(2 * size_t(n));
+  // The BLAS gate as eigvalsh/eigh see it (ops.cc: a tenth of the nominal flops).
+  BlasScope scope(0.1 * (vectors ? 4.0 : 4.0 / 3.0) * double(n) * double(n) * double(n));
+  double wq = 0;
+  lapack_int iwq = 0, m = 0, info_ = 0;
+  const lapack_int ldz = vectors ? n : 1;
+  auto call = [&](double* work, lapack_int lwork, lapack_int* iwork, lapack_int liwork) {
+    switch (drv) {
+      case D::Syevd:
+        return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, 'L', n, abuf.get(), n, w.get(), work, lwork, iwork, liwork);
+      case D::Syevd2:
+        return LAPACKE_dsyevd_2stage_work(LAPACK_COL_MAJOR, jobz, 'L', n, abuf.get(), n, w.get(), work, lwork, iwork,
+                                          liwork);
+      case D::Syev: return LAPACKE_dsyev_work(LAPACK_COL_MAJOR, jobz, 'L', n, abuf.get(), n, w.get(), work, lwork);
+      case D::Syevr:
+        return LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, jobz, 'A', 'L', n, abuf.get(), n, 0.0, 0.0, 0, 0, 0.0, &m, w.get(),
+                                   z.get(), ldz, isuppz.data(), work, lwork, iwork, liwork);
+    }
+    return lapack_int(-1);
+  };
+  info_ = call(&wq, -1, &iwq, -1);
+  if (info_ != 0) ThrowRange(env, "a successful LAPACK workspace query", "driver", "info " + std::to_string(info_));
+  const lapack_int lwork = lapack_int(wq) + 1, liwork = std::max<lapack_int>(iwq, 1);
+  PooledArray<double> work{static_cast<size_t>(lwork)};
+  std::vector<lapack_int> iwork(static_cast<size_t>(liwork));
+  auto t0 = std::chrono::steady_clock::now();
+  info_ = call(work.get(), lwork, iwork.data(), liwork);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (info_ != 0) ThrowRange(env, "a successful LAPACK call", "driver", "info " + std::to_string(info_));
+  return Napi::Number::New(env, seconds);
+}
+
 }  // namespace
 
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
@@ -161,6 +243,8 @@ void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "trimPool", TrimPoolFn);
   Export(env, exports, "setPoolLimit", SetPoolLimitFn);
   Export(env, exports, "_dgemmSeconds", DgemmSecondsFn);
+  Export(env, exports, "_syrkSeconds", SyrkSecondsFn);
+  Export(env, exports, "_eigSeconds", EigSecondsFn);
   Export(env, exports, "setErrorClasses", SetErrorClassesFn);
   Export(env, exports, "__injectFault", InjectFaultFn);
   Export(env, exports, "__fuzzReplay", FuzzReplayFn);

@@ -36,9 +36,13 @@ void Op::BindInputs(Napi::Env env, bool async) {
     if (block) pinned_.push_back(block);
     if (async && !shared && !block) {
       const size_t bytes = size_t(len) * (v.f32 ? sizeof(float) : sizeof(double));
-      copies_.push_back(std::make_unique<PooledArray<unsigned char>>(bytes));
-      std::memcpy(copies_.back()->get(), data, bytes);
-      data = copies_.back()->get();
+      void* target = CopyTarget(v, bytes);
+      if (!target) {
+        copies_.push_back(std::make_unique<PooledArray<unsigned char>>(bytes));
+        target = copies_.back()->get();
+      }
+      std::memcpy(target, data, bytes);
+      data = target;
     }
     v.data = data;
   }

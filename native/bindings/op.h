@@ -55,6 +55,21 @@ class Op {
   void Input(const MatArg& m, MatView* slot);
   // Binds every registered input; throws a RangeError if a buffer changed size or was detached.
   void BindInputs(Napi::Env env, bool async);
+  // Where BindInputs should put the safety copy of input v (bytes long), or null for a pooled
+  // block of its own: an op whose output must start as a copy of its input anyway (LAPACK
+  // working in the result) names that output, saving a block and a copy.
+  virtual void* CopyTarget(const MatView& v, size_t bytes) {
+    (void)v;
+    (void)bytes;
+    return nullptr;
+  }
+  // The private copy BindInputs made of the bound input v (an async call on an ordinary
+  // ArrayBuffer), which Run() may overwrite; null when v is read in place.
+  void* WritableCopy(const MatView& v) const {
+    for (const auto& c : copies_)
+      if (c->get() == v.data) return c->get();
+    return nullptr;
+  }
 
  private:
   struct Bound {

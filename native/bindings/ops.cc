@@ -44,19 +44,26 @@ class GramOp : public Op {
  public:
   // userOut: the caller's `out` buffer when the kernel cannot write into it directly (an async
   // call on a detachable buffer): the result is copied into it when the call completes.
-  GramOp(const MatArg& x, Precision p, Napi::Float64Array out, Napi::Float64Array userOut, Metric metric, bool distance)
-      : x_(x.view), p_(p), out_(out.Data()), metric_(metric), distance_(distance) {
+  // outPin: the pinned block of an `out` that is one of specdyn's own results, written in
+  // place by an async call (kernels/memory.h); unpinned when the Op ends.
+  GramOp(const MatArg& x, Precision p, Napi::Float64Array out, Napi::Float64Array userOut, Metric metric, bool distance,
+         void* outPin)
+      : x_(x.view), p_(p), out_(out.Data()), metric_(metric), distance_(distance), outPin_(outPin) {
     Input(x, &x_);
     outRef_ = Napi::Persistent(out);
     if (!userOut.IsEmpty()) userOut_ = Napi::Persistent(userOut);
   }
-  Status Run() override {
-    Status s = CheckInput(x_, p_);
-    if (!s.ok()) return s;
-    return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_);
+  ~GramOp() override {
+    if (outPin_) UnpinExternal(outPin_);
   }
+  // The kernels check the input (CheckInput) in the pass that scales it (distance.h).
+  Status Run() override { return distance_ ? Distance(x_, metric_, p_, out_) : Gram(x_, p_, out_); }
   double Flops() const override { return double(x_.rows) * double(x_.rows) * double(x_.cols); }
   Napi::Value Result(Napi::Env env) override {
+    const size_t nn = size_t(x_.rows) * size_t(x_.rows);
+    if (outPin_ && outRef_.Value().ElementLength() != nn)  // transferred away mid-call
+      ThrowRange(env, "a Float64Array of length " + std::to_string(nn) + ", unchanged during the call", "option 'out'",
+                 "length " + std::to_string(outRef_.Value().ElementLength()) + " (detached or resized)");
     if (userOut_.IsEmpty()) return MatObject(env, outRef_.Value(), x_.rows, x_.rows);
     Napi::Float64Array dst = userOut_.Value();
     const size_t n = size_t(x_.rows) * size_t(x_.rows);
@@ -73,6 +80,7 @@ class GramOp : public Op {
   double* out_;
   Metric metric_;
   bool distance_;
+  void* outPin_;
   Napi::Reference<Napi::Float64Array> outRef_, userOut_;
 };
 
@@ -102,12 +110,26 @@ Napi::Value GramLike(const Napi::CallbackInfo& info, bool distance) {
   CheckFits(env, 8.0 * n * n + work, 0, x);
   const bool async = IsAsync(info, 2);
   Napi::Float64Array out = SquareOutput(env, outOpt, fn, x), userOut;
+  // An async call writes an ordinary ArrayBuffer `out` only when it completes (a transfer could
+  // free it mid-call): into a fresh result first, then copied. One of specdyn's own results is
+  // pinned instead (its memory outlives a transfer) and written in place: no allocation, no copy,
+  // the loop pattern of docs/performance.md.
+  void* outPin = nullptr;
   if (async && !outOpt.IsUndefined() && out.ArrayBuffer().IsArrayBuffer()) {
-    userOut = out;
-    out = NewResult(env, x.view.rows * x.view.rows);
+    outPin = PinExternal(out.Data(), out.ByteLength());
+    if (!outPin) {
+      userOut = out;
+      out = NewResult(env, x.view.rows * x.view.rows);
+    }
   }
-  return Dispatch(env, std::make_unique<GramOp>(x, p, out, userOut, metric, distance), async,
-                  distance ? "distanceMatrix" : "gram");
+  std::unique_ptr<GramOp> op;
+  try {
+    op = std::make_unique<GramOp>(x, p, out, userOut, metric, distance, outPin);
+  } catch (...) {
+    if (outPin) UnpinExternal(outPin);
+    throw;
+  }
+  return Dispatch(env, std::move(op), async, distance ? "distanceMatrix" : "gram");
 }
 
 Napi::Value GramFn(const Napi::CallbackInfo& info) { return GramLike(info, false); }
@@ -126,12 +148,19 @@ class EigenOp : public Op {
     vectorsPtr_ = vectors.IsEmpty() ? nullptr : vectors.Data();
   }
   Status Run() override {
-    Status s = CheckInput(a_, p_);
-    if (s.ok()) s = CheckSymmetric(a_, symTol_);
+    // One pass checks finiteness and symmetry; the safety copy of an async input (op.h), if
+    // any, is the matrix LAPACK then works in.
+    Status s = CheckSymmetricInput(a_, p_, symTol_);
     if (s.ok())
       s = allValues_ ? EigenAllValues(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_)
-                     : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_);
+                     : Eigen(a_, p_, lo_, hi_, valuesPtr_, vectorsPtr_, WritableCopy(a_));
     return s;
+  }
+  // Full float64 eigenvectors: LAPACK works in the vectors output (kernels/eigen.cc), so the
+  // safety copy of an async input goes straight there.
+  void* CopyTarget(const MatView& v, size_t bytes) override {
+    const bool inPlace = vectorsPtr_ && lo_ < 0 && !allValues_ && p_ == Precision::F64 && !a_.f32;
+    return inPlace && &v == &a_ && bytes == size_t(a_.rows) * size_t(a_.rows) * sizeof(double) ? vectorsPtr_ : nullptr;
   }
   // Counted at a tenth: the tridiagonal reduction is memory-bound and gains little from a
   // second thread below N ≈ 600 (eigh) or 900 (eigvalsh), measured on 2 cores.

@@ -13,5 +13,8 @@ Status CheckSymmetric(const MatView& m, double rtol);
 Status CheckFloat32Range(const MatView& m);
 // CheckFinite, then CheckFloat32Range when p is F32.
 Status CheckInput(const MatView& m, Precision p);
+// CheckInput, then CheckSymmetric, in one tiled pass over the matrix (what the dense
+// eigensolvers check); the same errors, found by the separate checks once the pass has failed.
+Status CheckSymmetricInput(const MatView& m, Precision p, double rtol);
 
 }  // namespace specdyn

@@ -4,13 +4,19 @@
 // three terms cancel). Such pairs are detected from the Gram entries and recomputed directly
 // from the rows, so every entry keeps full relative accuracy at the cost of O(D) per close pair.
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <vector>
 
+#include "checks.h"
 #include "distance.h"
 #include "fault.h"
 #include "memory.h"
@@ -20,43 +26,79 @@
 namespace specdyn {
 namespace {
 
-// Row boundaries that give each of t threads about the same number of upper-triangle entries.
-std::vector<int64_t> TriangleSplit(int64_t n, int t) {
-  std::vector<int64_t> b(t + 1, n);
-  b[0] = 0;
-  double total = 0.5 * double(n) * double(n + 1), acc = 0;
-  int k = 1;
-  for (int64_t i = 0; i < n && k < t; ++i) {
-    acc += double(n - i);
-    if (acc >= total * k / t) b[k++] = i + 1;
-  }
-  return b;
-}
+// Edge of the square tiles of the O(N²) pass: a 64 x 64 tile of doubles is 32 KiB, so a tile
+// of the Gram matrix, its distances and the transposed write stay in L1/L2.
+constexpr int64_t kTile = 64;
 
-template <typename F>
-void ParallelTriangle(int64_t n, F fn) {
-  int t = (n < 256) ? 1 : std::min(BlasThreads(), HardwareThreads());
-  t = std::max(t, 1);
-  auto b = TriangleSplit(n, t);
-  ParallelFor(t, t, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) fn(b[c], b[c + 1]);
-  });
+// One cache-blocked pass over the upper triangle of a Gram matrix g (row-major, leading
+// dimension n, float or double; g may be out itself) that writes both triangles of out. The
+// tiles (I ≤ J) are split evenly across threads; each is computed into a local buffer by
+// fill(i, jBegin, jEnd, g + i*n, t), which sets t[j − jBegin0] for j in [jBegin, jEnd) (t is the
+// tile row, indexed from the tile's first column), then stored to out[i][j] and, transposed,
+// to out[j][i]. The diagonal becomes exact zeros when zeroDiagonal, else fill covers it.
+// Streaming (non-temporal) stores for the rows of out that no one reads back soon: they skip
+// the read-for-ownership of each cache line, a third of the O(N²) pass's memory traffic when
+// the result is larger than the caches. Values are stored exactly as plain stores would.
+#if defined(__x86_64__) && defined(__GNUC__)
+inline void StreamRow(double* dst, const double* src, int64_t m) {
+  int64_t k = 0;
+  if ((reinterpret_cast<uintptr_t>(dst) & 15) != 0 && m > 0) dst[k++] = src[0];
+  for (; k + 2 <= m; k += 2) _mm_stream_pd(dst + k, _mm_loadu_pd(src + k));
+  for (; k < m; ++k) dst[k] = src[k];
 }
+inline void StreamFence() { _mm_sfence(); }
+#else
+inline void StreamRow(double* dst, const double* src, int64_t m) {
+  for (int64_t k = 0; k < m; ++k) dst[k] = src[k];
+}
+inline void StreamFence() {}
+#endif
 
-// Copies the upper triangle into the lower one, tile by tile so reads stay in cache.
-void MirrorUpper(double* out, int64_t n) {
-  constexpr int64_t B = 64;
-  const int64_t nb = (n + B - 1) / B;
-  int t = (n < 256) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
-  ParallelFor(nb, t, [&](int64_t b0, int64_t b1) {
-    for (int64_t ib = b0; ib < b1; ++ib) {
-      const int64_t i0 = ib * B, i1 = std::min(n, i0 + B);
-      for (int64_t j0 = 0; j0 <= i0; j0 += B) {
-        const int64_t j1 = std::min(n, j0 + B);
-        for (int64_t i = i0; i < i1; ++i)
-          for (int64_t j = j0; j < std::min(j1, i); ++j) out[i * n + j] = out[j * n + i];
+// Results of at least this many bytes are written with streaming stores: smaller ones fit the
+// caches, where the caller reads them next.
+constexpr double kStreamBytes = 16.0 * (1 << 20);
+
+template <typename G, typename F>
+void TiledSymmetric(const G* g, int64_t n, bool zeroDiagonal, double* out, F fill) {
+  constexpr int64_t B = kTile;
+  const int64_t nb = (n + B - 1) / B, tiles = nb * (nb + 1) / 2;
+  const int t = (n < 256) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
+  ParallelFor(tiles, t, [&](int64_t t0, int64_t t1) {
+    std::vector<double> buf(static_cast<size_t>(B * B)), col(static_cast<size_t>(B));
+    double* tile = buf.data();
+    // Rows of out that hold the Gram matrix (g is out) were just read: plain stores there.
+    const bool stream = 8.0 * double(n) * double(n) >= kStreamBytes;
+    const bool streamUpper = stream && static_cast<const void*>(g) != static_cast<const void*>(out);
+    int64_t I = 0, rem = t0;
+    while (rem >= nb - I) rem -= nb - I++;
+    int64_t J = I + rem;
+    for (int64_t k = t0; k < t1; ++k) {
+      const int64_t i0 = I * B, i1 = std::min(n, i0 + B), j0 = J * B, j1 = std::min(n, j0 + B);
+      const bool diag = I == J;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t jb = diag ? (zeroDiagonal ? i + 1 : i) : j0;
+        double* ti = tile + (i - i0) * B - j0;
+        if (jb < j1) fill(i, jb, j1, g + i * n, ti);
+        double* oi = out + i * n;
+        if (diag && zeroDiagonal) ti[i] = 0.0;
+        const int64_t js = diag && zeroDiagonal ? i : jb;
+        if (streamUpper)
+          StreamRow(oi + js, ti + js, j1 - js);
+        else
+          for (int64_t j = js; j < j1; ++j) oi[j] = ti[j];
       }
+      for (int64_t j = j0; j < j1; ++j) {
+        double* oj = out + j * n;
+        const int64_t ie = diag ? std::min(i1, j) : i1;
+        for (int64_t i = i0; i < ie; ++i) col[size_t(i - i0)] = tile[(i - i0) * B + (j - j0)];
+        if (stream)
+          StreamRow(oj + i0, col.data(), ie - i0);
+        else
+          for (int64_t i = i0; i < ie; ++i) oj[i] = col[size_t(i - i0)];
+      }
+      if (++J == nb) J = ++I;
     }
+    StreamFence();
   });
 }
 
@@ -69,6 +111,28 @@ double SqDiff(const T* a, const T* b, int64_t d) {
   }
   return s;
 }
+
+// t[k] = √t[k] for k < m (t ≥ 0). IEEE square roots are correctly rounded whatever the
+// instruction, so packed square roots give the same bits; the compiler will not vectorise
+// std::sqrt itself (errno handling), hence the explicit forms: AVX when the CPU has it, else SSE2.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx"))) void SqrtAvx(double* t, int64_t m) {
+  int64_t k = 0;
+  for (; k + 4 <= m; k += 4) _mm256_storeu_pd(t + k, _mm256_sqrt_pd(_mm256_loadu_pd(t + k)));
+  for (; k < m; ++k) t[k] = std::sqrt(t[k]);
+}
+void SqrtRange(double* t, int64_t m) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) return SqrtAvx(t, m);
+  int64_t k = 0;
+  for (; k + 2 <= m; k += 2) _mm_storeu_pd(t + k, _mm_sqrt_pd(_mm_loadu_pd(t + k)));
+  for (; k < m; ++k) t[k] = std::sqrt(t[k]);
+}
+#else
+void SqrtRange(double* t, int64_t m) {
+  for (int64_t k = 0; k < m; ++k) t[k] = std::sqrt(t[k]);
+}
+#endif
 
 // ‖x_i/n_i − x_j/n_j‖² without cancellation for nearly parallel rows: with δ = x_i − x_j,
 // x_i/n_i − x_j/n_j = δ/n_i + x_j (n_j − n_i)/(n_i n_j), and n_j − n_i = −δ·(x_i + x_j)/(n_i + n_j).
@@ -95,14 +159,15 @@ double UnitChord2(const T* a, double na, const T* b, double nb, int64_t d) {
   return s;
 }
 
-// Turns the upper triangle of a Gram matrix (in out, row-major n x n) into distances.
+// Turns the upper triangle of a Gram matrix g (row-major n x n, float or double; g may be out
+// itself) into the full distance matrix in out, in one tiled pass (TiledSymmetric).
 // rows: the (possibly centred) data the Gram matrix was built from, used for close pairs.
-template <typename T>
+template <typename T, typename G>
 Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double closeTol, const std::string& name,
-                      double* out) {
+                      const G* g, double* out) {
   std::vector<double> sq(n), inv(n);
   for (int64_t i = 0; i < n; ++i) {
-    sq[i] = out[i * n + i];
+    sq[i] = double(g[i * n + i]);
     if (!std::isfinite(sq[i])) {
       char buf[256];
       std::snprintf(buf, sizeof buf,
@@ -129,37 +194,40 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
       inv[i] = 1.0 / std::sqrt(sq[i]);
     }
   }
-  ParallelTriangle(n, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      double* row = out + i * n;
-      row[i] = 0.0;
+  const double* sqp = sq.data();
+  const double* invp = inv.data();
+  if (!angular) {
+    const bool root = metric != Metric::SqEuclidean;
+    TiledSymmetric(g, n, true, out, [&](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
+      const double si = sqp[i];
+      // Branch-free first (vectorised), then the rare close pairs, then the roots.
+      for (int64_t j = jb; j < je; ++j) t[j] = (si + sqp[j]) - 2.0 * double(gi[j]);
       const T* xi = rows + i * d;
-      if (!angular) {
-        for (int64_t j = i + 1; j < n; ++j) {
-          double s = sq[i] + sq[j];
-          double d2 = s - 2.0 * row[j];
-          if (d2 < closeTol * s) d2 = SqDiff(xi, rows + j * d, d);
-          d2 = std::max(d2, 0.0);
-          row[j] = metric == Metric::SqEuclidean ? d2 : std::sqrt(d2);
+      for (int64_t j = jb; j < je; ++j)
+        if (t[j] < closeTol * (si + sqp[j])) t[j] = SqDiff(xi, rows + j * d, d);
+      for (int64_t j = jb; j < je; ++j) t[j] = t[j] > 0.0 ? t[j] : 0.0;
+      if (root) SqrtRange(t + jb, je - jb);
+    });
+  } else {
+    const bool arc = metric == Metric::Angular;
+    TiledSymmetric(g, n, true, out, [&](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
+      const double ii = invp[i];
+      const T* xi = rows + i * d;
+      for (int64_t j = jb; j < je; ++j) {
+        double c = double(gi[j]) * ii * invp[j];
+        double v;
+        if (1.0 - c < closeTol) {
+          // Chord length of the two unit vectors, computed directly.
+          const double chord2 = UnitChord2(xi, 1.0 / ii, rows + j * d, 1.0 / invp[j], d);
+          v = arc ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2))) : 0.5 * chord2;
+        } else {
+          c = std::min(1.0, std::max(-1.0, c));
+          v = arc ? std::acos(c) : 1.0 - c;
         }
-      } else {
-        for (int64_t j = i + 1; j < n; ++j) {
-          double c = row[j] * inv[i] * inv[j];
-          double v;
-          if (1.0 - c < closeTol) {
-            // Chord length of the two unit vectors, computed directly.
-            double chord2 = UnitChord2(xi, 1.0 / inv[i], rows + j * d, 1.0 / inv[j], d);
-            v = metric == Metric::Angular ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2))) : 0.5 * chord2;
-          } else {
-            c = std::min(1.0, std::max(-1.0, c));
-            v = metric == Metric::Angular ? std::acos(c) : 1.0 - c;
-          }
-          row[j] = v;
-        }
+        t[j] = v;
       }
-    }
-  });
-  MirrorUpper(out, n);
+    });
+  }
   return Status::Ok();
 }
 
@@ -197,12 +265,49 @@ void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0, a, int(d), 0.0, out, int(n));
 }
 
-// Single-precision Gram into out (upper triangle, widened to double).
-void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
-  PooledArray<float> g(static_cast<size_t>(n * n));
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f, g.get(), int(n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i; j < n; ++j) out[i * n + j] = g[i * n + j];
+// Single-precision Gram, upper triangle, into g (n x n floats).
+void UpperGramF32(const float* a, int64_t n, int64_t d, float* g) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f, g, int(n));
+}
+
+// Both triangles of out from the upper triangle of the Gram matrix g (widened to double).
+template <typename G>
+void MirrorGram(const G* g, int64_t n, double* out) {
+  TiledSymmetric(g, n, false, out, [](int64_t, int64_t jb, int64_t je, const G* gi, double* t) {
+    for (int64_t j = jb; j < je; ++j) t[j] = double(gi[j]);
+  });
+}
+
+// max|x_ik| of every row into rowMax (MaxAbsRowFinite), rows split across threads; returns
+// whether every entry is finite.
+bool RowMaxFinite(const MatView& x, double* rowMax) {
+  const int64_t n = x.rows;
+  const int t = (n * x.cols < (int64_t(1) << 18)) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
+  std::vector<char> ok(size_t(std::max(t, 1)), 1);
+  const int64_t chunk = (n + t - 1) / t;
+  ParallelFor(n, t, [&](int64_t r0, int64_t r1) {
+    bool all = true;
+    for (int64_t i = r0; i < r1; ++i) {
+      bool finite = true;
+      rowMax[i] = MaxAbsRowFinite(x, i, &finite);
+      all = all && finite;
+    }
+    if (!all) ok[size_t(r0 / chunk)] = 0;
+  });
+  return std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
+}
+
+// The input checks (CheckInput: finite values, the float32 range for precision 'float32') in
+// the pass that finds the scale (rowMax, *overall = max|x|), instead of a check pass and a
+// scaling pass; on failure CheckInput names the entry.
+Status CheckedRowMax(const MatView& x, Precision p, double* rowMax, double* overall) {
+  const bool finite = RowMaxFinite(x, rowMax);
+  double m = 0;
+  for (int64_t i = 0; i < x.rows; ++i) m = rowMax[i] > m ? rowMax[i] : m;
+  *overall = m;
+  if (!finite || (p == Precision::F32 && !x.f32 && m > double(std::numeric_limits<float>::max())))
+    return CheckInput(x, p);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -210,8 +315,12 @@ void UpperGramF32(const float* a, int64_t n, int64_t d, double* out) {
 Status Gram(const MatView& x, Precision p, double* out) {
   FaultPoint(FaultSite::Kernel);
   const int64_t n = x.rows, d = x.cols;
+  std::vector<double> rowMax(static_cast<size_t>(n));
+  double amax = 0;
+  Status checked = CheckedRowMax(x, p, rowMax.data(), &amax);
+  if (!checked.ok()) return checked;
   // Entries whose squares would underflow or overflow are scaled by 2^-e first (scale.h).
-  const int e = ScaleExponent(MaxAbs(x), SafeExp(p));
+  const int e = ScaleExponent(amax, SafeExp(p));
   std::vector<int> exps;
   if (e != 0) exps.assign(size_t(n), e);
   const std::vector<int>* ex = e != 0 ? &exps : nullptr;
@@ -219,12 +328,14 @@ Status Gram(const MatView& x, Precision p, double* out) {
     PooledArray<double> copy;
     const double* a = (x.f32 || ex) ? Working<double>(x, false, copy, ex) : static_cast<const double*>(x.data);
     UpperGram(a, n, d, out);
+    MirrorGram(out, n, out);
   } else {
     PooledArray<float> copy;
     const float* a = (x.f32 && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, false, copy, ex);
-    UpperGramF32(a, n, d, out);
+    PooledArray<float> g(size_t(n) * size_t(n));
+    UpperGramF32(a, n, d, g.get());
+    MirrorGram(g.get(), n, out);
   }
-  MirrorUpper(out, n);
   return e != 0 ? Unscale(out, n, 2 * e, "a Gram matrix", x.name) : Status::Ok();
 }
 
@@ -236,17 +347,21 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
   // Scaling by powers of two (scale.h): cosine-type metrics do not depend on a row's scale, so
   // each row gets its own exponent (and none is scaled back); the Euclidean ones scale the whole
   // matrix by one exponent, undone on the distances.
+  std::vector<double> rowMax(static_cast<size_t>(n));
+  double amax = 0;
+  Status checked = CheckedRowMax(x, p, rowMax.data(), &amax);
+  if (!checked.ok()) return checked;
   const int safe = SafeExp(p);
   std::vector<int> exps;
   int e = 0;
   if (angular) {
     for (int64_t i = 0; i < n; ++i) {
-      const int ei = ScaleExponent(MaxAbsRow(x, i), safe);
+      const int ei = ScaleExponent(rowMax[size_t(i)], safe);
       if (ei != 0 && exps.empty()) exps.assign(size_t(n), 0);
       if (ei != 0) exps[size_t(i)] = ei;
     }
   } else {
-    e = ScaleExponent(MaxAbs(x), safe);
+    e = ScaleExponent(amax, safe);
     if (e != 0) exps.assign(size_t(n), e);
   }
   const std::vector<int>* ex = exps.empty() ? nullptr : &exps;
@@ -258,15 +373,16 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     const double* a =
         (x.f32 || centre || ex) ? Working<double>(x, centre, copy, ex) : static_cast<const double*>(x.data);
     UpperGram(a, n, d, out);
-    s = GramToDistance(a, n, d, metric, tol, x.name, out);
+    s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const double*>(out), out);
   } else {
     // float32 Gram (opt-in speed): close pairs are still recomputed in double from the rows.
     const double tol = 3e-2;
     PooledArray<float> copy;
     const float* a =
         (x.f32 && !centre && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, centre, copy, ex);
-    UpperGramF32(a, n, d, out);
-    s = GramToDistance(a, n, d, metric, tol, x.name, out);
+    PooledArray<float> g(size_t(n) * size_t(n));
+    UpperGramF32(a, n, d, g.get());
+    s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const float*>(g.get()), out);
   }
   if (!s.ok() || e == 0) return s;
   return Unscale(out, n, metric == Metric::SqEuclidean ? 2 * e : e, "distances", x.name);

@@ -6,6 +6,8 @@
 
 namespace specdyn {
 
+// Both check their input first (CheckInput: finite values; the float32 range for precision
+// F32), in the same pass that finds its scale.
 // X Xᵀ (rows x rows) into out (row-major, exactly symmetric).
 Status Gram(const MatView& x, Precision p, double* out);
 

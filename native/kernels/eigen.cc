@@ -17,6 +17,22 @@
 namespace specdyn {
 namespace {
 
+// The row-major upper triangle of a (what LAPACK reads as 'L' column-major) into dst; the rest
+// of dst is left as it is (LAPACK neither reads it nor needs it).
+template <typename T>
+void CopyUpper(const MatView& a, T* dst) {
+  const int64_t n = a.rows;
+  if (a.f32) {
+    const float* s = static_cast<const float*>(a.data);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i; j < n; ++j) dst[i * n + j] = static_cast<T>(s[i * n + j]);
+  } else {
+    const double* s = static_cast<const double*>(a.data);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i; j < n; ++j) dst[i * n + j] = static_cast<T>(s[i * n + j]);
+  }
+}
+
 template <typename T>
 void CopyInto(const MatView& a, T* dst) {
   const int64_t n = a.size();
@@ -50,17 +66,19 @@ void FixSigns(double* vectors, int64_t k, int64_t n) {
 }
 
 template <typename T>
-Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* vectors) {
+Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* vectors, void* scratch) {
   using L = Lapack<T>;
   const lapack_int n = static_cast<lapack_int>(a.rows);
   const bool full = lo < 0;
   const char jobz = vectors ? 'V' : 'N';
   // Full float64 eigenvectors overwrite the copy of a in place: LAPACK works in the output.
+  // Otherwise a private copy of a in T (scratch) is worked in as it is.
   const bool inPlace = std::is_same<T, double>::value && full && vectors;
+  const bool useScratch = !inPlace && scratch && a.f32 == std::is_same<T, float>::value;
   PooledArray<T> owned;
-  if (!inPlace) owned.reset(size_t(n) * size_t(n));
-  T* abuf = inPlace ? reinterpret_cast<T*>(vectors) : owned.get();
-  CopyInto(a, abuf);
+  if (!inPlace && !useScratch) owned.reset(size_t(n) * size_t(n));
+  T* abuf = inPlace ? reinterpret_cast<T*>(vectors) : useScratch ? static_cast<T*>(scratch) : owned.get();
+  if (!useScratch && a.data != abuf) CopyUpper(a, abuf);  // a may already be the output (op.h)
   std::unique_ptr<T[]> w(new T[size_t(n)]);
   T wq = 0;
   lapack_int iwq = 0, info;
@@ -146,7 +164,7 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
     // equal distances of probe rows that a ReLU maps to zero. ?syevr on the same range uses
     // bisection and inverse iteration there (?stebz + ?stein): recompute the pairs that way.
     std::unique_ptr<double[]> rangeValues(new double[size_t(k)]);
-    return EigenT<T>(a, lo, hi, rangeValues.get(), vectors);
+    return EigenT<T>(a, lo, hi, rangeValues.get(), vectors, nullptr);
   }
   info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), &wq, -1);
   if (info != 0) return Status::Lapack(L::ormtr, info);
@@ -179,10 +197,10 @@ double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
   return el * (dn * dn + dn * dk + 6.0 * dn + 18.0 * dn + 64.0 * std::max(dk, dn)) + 4.0 * (10.0 * dn + 2.0 * dk);
 }
 
-Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
+Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors, void* scratch) {
   FaultPoint(FaultSite::Kernel);
-  Status s =
-      p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors) : EigenT<float>(a, lo, hi, values, vectors);
+  Status s = p == Precision::F64 ? EigenT<double>(a, lo, hi, values, vectors, scratch)
+                                 : EigenT<float>(a, lo, hi, values, vectors, scratch);
   const int64_t k = lo < 0 ? a.rows : hi - lo + 1;
   if (s.ok()) s = CheckFiniteResult(values, k, "eigenvalues", a.name);
   if (s.ok() && vectors) s = CheckFiniteResult(vectors, k * a.rows, "eigenvectors", a.name);

@@ -11,7 +11,11 @@ namespace specdyn {
 // Symmetric eigen-solvers. Eigenvalues ascending. lo < 0 means the full spectrum (?syevd);
 // otherwise the index range [lo, hi] (?syevr). vectors (nullable) receives k x n row-major:
 // row j is the unit eigenvector of values[j]. The row-major upper triangle of a is read.
-Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors);
+// scratch (nullable): a private, writable copy of a's elements (n x n, a's element type) that
+// the solver may overwrite instead of copying a again (the copy an async call makes of an
+// ordinary ArrayBuffer); it is used when its element type is the precision's.
+Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors,
+             void* scratch = nullptr);
 
 // All n eigenvalues (ascending, into values) and the unit eigenvectors of the index range
 // [lo, hi] (k = hi − lo + 1 rows of n, row-major, into vectors) from one tridiagonal reduction

@@ -7,17 +7,41 @@
 namespace specdyn {
 
 namespace {
+// *bad (when given) gains a − a for every |entry| a: 0 while all are finite, NaN otherwise.
 template <typename T>
-double MaxAbsOf(const T* p, int64_t n) {
-  double m = 0;
-  for (int64_t i = 0; i < n; ++i) m = std::fmax(m, std::fabs(double(p[i])));
-  return m;
+double MaxAbsOf(const T* p, int64_t n, double* bad = nullptr) {
+  // a > m ? a : m skips NaN exactly as fmax(m, a) does, without fmax's library call; four
+  // running maxima keep the loop from waiting on one dependency chain.
+  double m[4] = {0, 0, 0, 0}, b = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) {
+      const double a = std::fabs(double(p[i + k]));
+      m[k] = a > m[k] ? a : m[k];
+      b += a - a;
+    }
+  for (; i < n; ++i) {
+    const double a = std::fabs(double(p[i]));
+    m[0] = a > m[0] ? a : m[0];
+    b += a - a;
+  }
+  if (bad) *bad += b;
+  const double m01 = m[1] > m[0] ? m[1] : m[0], m23 = m[3] > m[2] ? m[3] : m[2];
+  return m23 > m01 ? m23 : m01;
 }
 }  // namespace
 
 double MaxAbs(const MatView& m) {
   return m.f32 ? MaxAbsOf(static_cast<const float*>(m.data), m.size())
                : MaxAbsOf(static_cast<const double*>(m.data), m.size());
+}
+
+double MaxAbsRowFinite(const MatView& m, int64_t row, bool* finite) {
+  double bad = 0;
+  const double r = m.f32 ? MaxAbsOf(static_cast<const float*>(m.data) + row * m.cols, m.cols, &bad)
+                         : MaxAbsOf(static_cast<const double*>(m.data) + row * m.cols, m.cols, &bad);
+  *finite = bad == 0;
+  return r;
 }
 
 double MaxAbsRow(const MatView& m, int64_t row) {

@@ -23,6 +23,8 @@ inline int SafeExp(Precision p) { return p == Precision::F64 ? kSafeExpF64 : kSa
 // max |m_ij| over the whole matrix (rows0 ≤ i < rows1 with the overload below).
 double MaxAbs(const MatView& m);
 double MaxAbsRow(const MatView& m, int64_t row);
+// MaxAbsRow, and *finite = whether every entry of the row is finite, in the same pass.
+double MaxAbsRowFinite(const MatView& m, int64_t row, bool* finite);
 
 // The exponent e such that 2^-e · amax lies in [0.5, 1), or 0 when amax is 0 or within
 // [2^-safe, 2^safe] (no scaling needed).

@@ -44,7 +44,16 @@ export type Metric = 'euclidean' | 'sqeuclidean' | 'cosine' | 'angular' | 'corre
 /** Options of {@link gram}. */
 export interface GramOptions {
   precision?: Precision;
-  /** Caller-supplied n x n Float64Array to write into (returned as the result's data). */
+  /**
+   * Caller-supplied n x n Float64Array to write into (returned as the result's data). In a
+   * loop, pass the previous result's `data` back: every call then reuses memory that is
+   * already mapped instead of a fresh result whose pages must be faulted in (results are
+   * returned to the memory pool only after a garbage collection and a turn of the event loop,
+   * so a synchronous loop otherwise takes a fresh block on every call). The previous contents
+   * are overwritten. Async calls write one of specdyn's own results in place (its memory is
+   * pinned for the call); any other ArrayBuffer is filled when the call completes (from a
+   * temporary, as it could be transferred mid-call). See docs/performance.md.
+   */
   out?: Float64Array;
 }
 
@@ -131,8 +140,10 @@ const distanceMatrixOp = twins('distanceMatrix', DISTANCE_KEYS, (b) => b.distanc
 /**
  * The N x N matrix of pairwise distances between the N rows of x (see {@link Metric}).
  * Computed from the Gram matrix with one BLAS-3 ?syrk (float64 accumulation unless
- * `precision: 'float32'`); near-coincident pairs, where that expansion cancels, are recomputed
- * directly. The diagonal is exactly 0, the matrix exactly symmetric, squared distances ≥ 0.
+ * `precision: 'float32'`) and one cache-blocked, threaded pass over its triangle that writes
+ * both triangles; near-coincident pairs, where that expansion cancels, are recomputed
+ * directly. For repeated calls of one size, pass the previous result as `out`
+ * ({@link GramOptions.out}). The diagonal is exactly 0, the matrix exactly symmetric, squared distances ≥ 0.
  * Cosine-type metrics reject zero rows (correlation: constant rows) with a RangeError.
  * Inputs near the ends of the float64 range are scaled by powers of two internally (cosine-type
  * metrics row by row, as they do not depend on a row's scale), so rows of 1e-200 or 1e200 keep
@@ -145,6 +156,14 @@ const distanceMatrixOp = twins('distanceMatrix', DISTANCE_KEYS, (b) => b.distanc
  * // 500 probe representations of width 256 (float32 straight from tfjs is fine)
  * const reps = { data: new Float32Array(500 * 256), rows: 500, cols: 256 };
  * const m = await distanceMatrix(reps, { metric: 'angular' }); // 500 x 500, float64
+ * @example
+ * // One snapshot after another: the previous matrix becomes the next one's output (no fresh
+ * // 32 MB result per call at N = 2000, so no page faults; the old values are overwritten).
+ * let d: Mat<Float64Array> | undefined;
+ * for (const snapshot of snapshots) {
+ *   d = distanceMatrixSync(snapshot, { out: d?.data });
+ *   use(d);
+ * }
  */
 export const distanceMatrix: (x: Mat, options?: DistanceOptions) => Promise<Mat<Float64Array>> = distanceMatrixOp.async;
 /** Synchronous {@link distanceMatrix}. */
@@ -153,7 +172,10 @@ export const distanceMatrixSync: (x: Mat, options?: DistanceOptions) => Mat<Floa
 const eigvalshOp = twins('eigvalsh', EIG_KEYS, (b) => b.eigvalsh);
 /**
  * Eigenvalues of the symmetric matrix a, ascending: LAPACK ?syevd for the whole spectrum,
- * ?syevr for `range: [lo, hi]` (hi − lo + 1 values).
+ * ?syevr for `range: [lo, hi]` (hi − lo + 1 values). (?syevd_2stage and ?syevr were measured
+ * no faster for the whole spectrum on OpenBLAS at N = 200–2000: docs/performance.md.) One
+ * tiled pass checks finiteness and symmetry; an async call on an ordinary ArrayBuffer copies
+ * the matrix once and LAPACK works in that copy.
  *
  * @throws TypeError for a wrong kind or an unknown option; RangeError for a non-square or
  *   non-symmetric matrix (beyond `symmetryTolerance`), NaN/Inf, or a bad range; LapackError if

@@ -1,0 +1,74 @@
+// distanceMatrixSync against the bare ?syrk it is built on, interleaved in one process.
+//
+//   node bench/distance-kernel.mjs [--size 500,2000,4000] [--dims 64,256,784] [--repeat 5]
+//                                  [--metrics euclidean,sqeuclidean,cosine,angular] [--types f64,f32] [--threads 2]
+//
+// f64: float64 input, default precision, against dsyrk of the same input; f32: float32 input with
+// precision 'float32', against ssyrk. Each repeat times the bare ?syrk (native probe, warm pooled
+// buffer) and then distanceMatrixSync into a reused `out` (and, separately, with a fresh result),
+// so the ratio is measured under the same load. Prints medians, the ratio of medians distance /
+// ?syrk and the ratio of minima (the least disturbed runs on a shared machine).
+import os from 'node:os';
+import * as sd from '../dist/index.js';
+import { native } from '../dist/native.js';
+import { gaussian, median } from './lib.mjs';
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+const sizes = arg('size', '500,2000,4000').split(',').map(Number);
+const dims = arg('dims', '64,256,784').split(',').map(Number);
+const repeat = Number(arg('repeat', '5'));
+const metrics = arg('metrics', 'euclidean,sqeuclidean,cosine,angular').split(',');
+const types = arg('types', 'f64,f32').split(',');
+if (arg('threads')) sd.setThreads(Number(arg('threads')));
+
+const secs = (f) => {
+  const t0 = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+};
+
+console.log(
+  `# ${new Date().toISOString()} load ${os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}; threads ${sd.getThreads()}`,
+);
+console.log('type\tN\tD\tmetric\tsyrk_ms\tdist_out_ms\tdist_new_ms\tratio_out\tratio_new\tmin_ratio_out');
+for (const type of types)
+  for (const n of sizes)
+    for (const d of dims) {
+      const g = gaussian(n, d, n + d);
+      const x = type === 'f32' ? { data: Float32Array.from(g.data), rows: n, cols: d } : g;
+      /** @type {import('../dist/index.js').DistanceOptions} */
+      const opts = type === 'f32' ? { precision: 'float32' } : {};
+      const out = new Float64Array(n * n);
+      for (const metric of metrics) {
+        /** @type {import('../dist/index.js').DistanceOptions} */
+        const o = { ...opts, metric: /** @type {import('../dist/index.js').Metric} */ (metric) };
+        native()._syrkSeconds(x);
+        sd.distanceMatrixSync(x, { ...o, out });
+        const ts = [],
+          to = [],
+          tn = [];
+        for (let r = 0; r < repeat; r++) {
+          ts.push(native()._syrkSeconds(x));
+          to.push(secs(() => sd.distanceMatrixSync(x, { ...o, out })));
+          tn.push(secs(() => sd.distanceMatrixSync(x, o)));
+        }
+        const s = median(ts),
+          a = median(to),
+          b = median(tn);
+        console.log(
+          `${type}\t${n}\t${d}\t${metric}\t${(s * 1e3).toFixed(2)}\t${(a * 1e3).toFixed(2)}\t${(b * 1e3).toFixed(2)}\t${(a / s).toFixed(3)}\t${(b / s).toFixed(3)}\t${(Math.min(...to) / Math.min(...ts)).toFixed(3)}`,
+        );
+      }
+    }
+console.log(
+  `# load ${os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);
