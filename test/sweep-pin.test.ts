@@ -164,10 +164,7 @@ describe('cell processes report their own CPUs', () => {
       // Two at once: slot 0 takes the first, slot 1 the second.
       const [s0, s1] = await Promise.all([fig(sweep.cells[0]!), fig(sweep.cells[1]!)]);
       // The crash goes to slot 0 (the first free one), slot 1 keeps running.
-      const [crashed, again1] = await Promise.allSettled([
-        pool.run(dir, crash, 'affinity-cell'),
-        fig(sweep.cells[2]!),
-      ]);
+      const [crashed, again1] = await Promise.allSettled([pool.run(dir, crash, 'affinity-cell'), fig(sweep.cells[2]!)]);
       expect(crashed.status).toBe('rejected');
       expect((crashed as PromiseRejectedResult).reason).toBeInstanceOf(CellProcessError);
       expect((again1 as PromiseFulfilledResult<Report>).value.pid).toBe(s1.pid);

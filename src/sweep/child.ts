@@ -65,7 +65,7 @@ function pinSelf(pin: PinRequest): string | undefined {
   const failed = pinProcess(process.pid, pin.cpu, pin.taskset);
   if (failed) return failed;
   const now = allowedCpus();
-  if (!now || now.length !== 1 || now[0] !== pin.cpu)
+  if (now?.length !== 1 || now[0] !== pin.cpu)
     return `after ${pin.taskset} the allowed CPUs are ${now ? now.join(',') : 'unknown'}, not ${pin.cpu}`;
   return undefined;
 }

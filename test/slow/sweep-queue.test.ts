@@ -221,7 +221,9 @@ describe('sweep queue on Redis', () => {
     const cpusOf = (flags: string[], name: string) => {
       const out = join(root, name);
       const queue = ['--queue', name];
-      expect(cli(['sweep', 'enqueue', file, '--redis', url, '--out', out, ...queue, '--experiments', CELLS]).code).toBe(0);
+      expect(cli(['sweep', 'enqueue', file, '--redis', url, '--out', out, ...queue, '--experiments', CELLS]).code).toBe(
+        0,
+      );
       const w = cli([
         'sweep',
         'worker',
