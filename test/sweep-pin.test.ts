@@ -5,7 +5,7 @@
 // and without pinning, `--no-pin`, and a runner confined to one CPU by taskset (a cpuset) that
 // must not pin. The branches that depend on the machine assert the one that applies here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,7 +127,7 @@ describe('cell processes report their own CPUs', () => {
     expect(byPid.size).toBe(2);
     if (pinsTwo) {
       expect([...byPid.values()].sort()).toEqual([String(allowed![0]), String(allowed![1])].sort());
-      expect(notes).toEqual([`cell processes pinned to CPU ${allowed![0]}, ${allowed![1]}`]);
+      expect(notes).toEqual([`pinning cell processes to CPU ${allowed![0]}, ${allowed![1]}`]);
     } else {
       for (const cpus of byPid.values()) expect(cpus).toBe(fullList);
       expect(notes).toEqual([]);
@@ -198,6 +198,47 @@ describe('cell processes report their own CPUs', () => {
   });
 });
 
+describe('bad input and a failing taskset', () => {
+  it('pin must be a boolean: TypeError naming it', () => {
+    expect(() => new CellPool(2, { pin: 'yes' as unknown as boolean })).toThrow(
+      new TypeError('Expected true, false or undefined for pin but received "yes"'),
+    );
+  });
+
+  it('pin true tells the log why it does not pin; automatic stays silent', () => {
+    const notes: string[] = [];
+    new CellPool(1, { pin: true, log: (l) => notes.push(l) }).close();
+    new CellPool(1, { log: (l) => notes.push(l) }).close();
+    new CellPool(2, { pin: false, log: (l) => notes.push(l) }).close();
+    expect(notes).toEqual(['cell processes not pinned: one cell process is left to the scheduler']);
+  });
+
+  it(`a taskset that fails: ${pinsTwo ? 'the runner says so once and the cells run unpinned' : 'not tried on this machine (no pinning)'}`, async () => {
+    // A taskset on PATH that refuses, as the real one does for a CPU outside the cpuset.
+    const bin = join(root, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'taskset'),
+      '#!/bin/sh\necho "taskset: failed to set pid 0\'s affinity: Invalid argument" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const sweep = await affinitySweep([0, 1, 2, 3]);
+    const file = join(root, 'affinity-fake.json');
+    writeFileSync(file, JSON.stringify({ experiment: 'affinity-cell', grid: { x: [0, 1, 2, 3] } }));
+    const out = join(root, 'cli-fake');
+    const r = cli(['sweep', 'run', file, '--out', out, '--jobs', '2', '--experiments', CELLS], {
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const notes = r.stderr.split('\n').filter((l) => l.includes('could not pin itself'));
+    if (pinsTwo) {
+      expect(notes).toHaveLength(1);
+      expect(notes[0]).toContain(`${join(bin, 'taskset')} exited with 1: taskset: failed to set pid 0's affinity`);
+    } else expect(notes).toEqual([]);
+    for (const rep of reports(out, sweep)) expect(rep.cpus).toBe(fullList);
+  });
+});
+
 describe('the CLI', () => {
   it('sweep run --no-pin leaves the processes on the full set; sweep worker has --no-pin', async () => {
     const sweep = await affinitySweep([0, 1, 2, 3]);
@@ -206,13 +247,15 @@ describe('the CLI', () => {
     const out = join(root, 'cli-nopin');
     const r = cli(['sweep', 'run', file, '--out', out, '--jobs', '2', '--no-pin', '--experiments', CELLS]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).not.toContain('pinned');
+    expect(r.stderr).not.toContain('pinning cell processes');
     for (const rep of reports(out, sweep)) expect(rep.cpus).toBe(fullList);
 
     const auto = join(root, 'cli-auto');
     const a = cli(['sweep', 'run', file, '--out', auto, '--jobs', '2', '--experiments', CELLS]);
     expect(a.code, a.stderr).toBe(0);
-    const pinnedLine = pinsTwo ? `cell processes pinned to CPU ${allowed![0]}, ${allowed![1]}` : 'pinned';
+    const pinnedLine = pinsTwo
+      ? `pinning cell processes to CPU ${allowed![0]}, ${allowed![1]}`
+      : 'pinning cell processes';
     if (pinsTwo) expect(a.stderr).toContain(pinnedLine);
     else expect(a.stderr).not.toContain(pinnedLine);
     expect(new Set(reports(auto, sweep).map((x) => x.cpus)).size).toBe(pinsTwo ? 2 : 1);
@@ -235,7 +278,7 @@ describe('the CLI', () => {
           })
         : spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).not.toContain('pinned');
+    expect(r.stderr).not.toContain('pinning cell processes');
     const reps = reports(out, sweep);
     expect(new Set(reps.map((x) => x.pid)).size).toBe(2);
     // Both processes keep the runner's set: the one CPU under taskset, else the full one.

@@ -81,10 +81,12 @@ export class CellPool {
   private nextId = 0;
   private closed = false;
 
-  /** @throws RangeError when size is not an integer ≥ 1. */
+  /** @throws RangeError when size is not an integer ≥ 1; TypeError when pin is neither a boolean nor undefined. */
   constructor(size: number, options: CellPoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`Expected an integer ≥ 1 for jobs but received ${size}`);
+    if (options.pin !== undefined && typeof options.pin !== 'boolean')
+      throw new TypeError(`Expected true, false or undefined for pin but received ${JSON.stringify(options.pin)}`);
     this.size = size;
     this.resolver =
       options.resolver && !options.resolver.startsWith('file:') ? path.resolve(options.resolver) : options.resolver;
@@ -92,7 +94,7 @@ export class CellPool {
     this.log = options.log ?? (() => {});
     this.plan = planPinning(size, options.pin, pinEnvironment());
     this.cpus = this.plan.cpus;
-    if (this.plan.cpus) this.log(`cell processes pinned to CPU ${this.plan.cpus.join(', ')}`);
+    if (this.plan.cpus) this.log(`pinning cell processes to CPU ${this.plan.cpus.join(', ')}`);
     else if (options.pin === true) this.log(`cell processes not pinned: ${this.plan.reason}`);
   }
 

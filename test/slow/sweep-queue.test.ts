@@ -254,9 +254,9 @@ describe('sweep queue on Redis', () => {
       // One CPU per process, a different one each (a fast queue may leave the second process unused).
       for (const c of auto.cpus) expect([String(allowed![0]), String(allowed![1])]).toContain(c);
       expect(new Set(auto.cpus).size).toBe(auto.cpus.length);
-      expect(auto.stderr).toContain(`cell processes pinned to CPU ${allowed![0]}, ${allowed![1]}`);
+      expect(auto.stderr).toContain(`pinning cell processes to CPU ${allowed![0]}, ${allowed![1]}`);
     } else expect(fullList(auto.cpus)).toBe(true);
     expect(fullList(off.cpus)).toBe(true);
-    expect(off.stderr).not.toContain('pinned');
+    expect(off.stderr).not.toContain('pinning cell processes');
   });
 });
