@@ -86,6 +86,7 @@ export async function run() {
     ];
     const times = Object.fromEntries(ways.map((w) => [w.name, []]));
     const busy = Object.fromEntries(ways.map((w) => [w.name, []]));
+    const firstStart = Object.fromEntries(ways.map((w) => [w.name, []]));
     const pinNotes = new Set();
     let k = 0;
     for (let r = 0; r < REPEAT; r++)
@@ -93,6 +94,7 @@ export async function run() {
         const way = ways[(j + r) % ways.length];
         const t0 = performance.now();
         let cellSeconds = 0;
+        let first;
         const res = await sw.runSweep(heavy, {
           root: path.join(tmp, `heavy-${k++}`),
           jobs: way.jobs,
@@ -100,11 +102,13 @@ export async function run() {
           log: (line) => way.jobs > 1 && way.pin !== false && pinNotes.add(line),
           onEvent: (e) => {
             if (e.type === 'done') cellSeconds += e.seconds;
+            if (e.type === 'start') first ??= performance.now() - t0;
           },
         });
         if (res.failed.length) throw new Error(`bench cells failed: ${res.failed[0].error}`);
         const wall = (performance.now() - t0) / 1000;
         times[way.name].push(wall);
+        firstStart[way.name].push(first);
         busy[way.name].push(cellSeconds / wall);
       }
     const t = Object.fromEntries(ways.map((w) => [w.name, median(times[w.name])]));
@@ -121,6 +125,14 @@ export async function run() {
       ratio: t1 / t['2 unpinned'],
     });
     notes.push(`pinning: ${[...pinNotes].join('; ') || 'no note'}`);
+    // Per repetition (its three runs back to back), so that load drifting between repetitions cancels.
+    const paired = (name) => median(times['1'].map((x, r) => x / times[name][r]));
+    notes.push(
+      `throughput per repetition (median of the ${REPEAT} paired ratios): pinned ${paired('2 pinned').toFixed(2)}x, unpinned ${paired('2 unpinned').toFixed(2)}x`,
+    );
+    notes.push(
+      `start of the first cell (cell processes started, experiment loaded; median): ${ways.map((w) => `${median(firstStart[w.name]).toFixed(0)} ms (${w.name})`).join(', ')}`,
+    );
     notes.push(
       `cells in flight on average (Σ cell time / wall): ${ways.map((w) => `${median(busy[w.name]).toFixed(2)} (${w.name})`).join(', ')}`,
     );
