@@ -1,6 +1,7 @@
 // Sweep runners (dist/sweep): three figures for docs/scale-out.md.
-//   1. Local throughput: a CPU-bound teacher-student-cell sweep with 2 cell processes vs 1,
-//      interleaved (1, 2, 1, 2, ...) so that machine load hits both alike; ratio of medians.
+//   1. Local throughput: a CPU-bound teacher-student-cell sweep with 1 cell process, 2 pinned to
+//      one CPU each (the default) and 2 unpinned, interleaved (order rotated each repetition) so
+//      that machine load hits all alike; ratios of medians. SWEEP_BENCH_REPEAT repetitions (3).
 //   2. Queue overhead per cell: trivial cells through BullMQ on a loopback redis-server (one
 //      worker, one cell process) vs the local runner with one cell process: the median gap
 //      between one cell's end and the next one's start, queue minus local.
@@ -76,34 +77,67 @@ export async function run() {
       grid: { invSigmaW: [0.5, 1, 2, 4], lr: [0.1, 0.5, 0.9, 1.5] },
       params: { n: 400, m: 800, replicas: 8 },
     });
-    const times = { 1: [], 2: [] };
-    const busy = { 1: [], 2: [] };
+    // Three ways, interleaved (the order rotated each repetition): 1 cell process, 2 pinned to a
+    // CPU each (the default on Linux), 2 unpinned (--no-pin).
+    const ways = [
+      { name: '1', jobs: 1, pin: undefined },
+      { name: '2 pinned', jobs: 2, pin: undefined },
+      { name: '2 unpinned', jobs: 2, pin: false },
+    ];
+    const times = Object.fromEntries(ways.map((w) => [w.name, []]));
+    const busy = Object.fromEntries(ways.map((w) => [w.name, []]));
+    const firstStart = Object.fromEntries(ways.map((w) => [w.name, []]));
+    const pinNotes = new Set();
     let k = 0;
     for (let r = 0; r < REPEAT; r++)
-      for (const jobs of [1, 2]) {
+      for (let j = 0; j < ways.length; j++) {
+        const way = ways[(j + r) % ways.length];
         const t0 = performance.now();
         let cellSeconds = 0;
+        let first;
         const res = await sw.runSweep(heavy, {
           root: path.join(tmp, `heavy-${k++}`),
-          jobs,
+          jobs: way.jobs,
+          ...(way.pin === false ? { pin: false } : { pin: way.jobs > 1 ? true : undefined }),
+          log: (line) => way.jobs > 1 && way.pin !== false && pinNotes.add(line),
           onEvent: (e) => {
             if (e.type === 'done') cellSeconds += e.seconds;
+            if (e.type === 'start') first ??= performance.now() - t0;
           },
         });
         if (res.failed.length) throw new Error(`bench cells failed: ${res.failed[0].error}`);
         const wall = (performance.now() - t0) / 1000;
-        times[jobs].push(wall);
-        busy[jobs].push(cellSeconds / wall);
+        times[way.name].push(wall);
+        firstStart[way.name].push(first);
+        busy[way.name].push(cellSeconds / wall);
       }
-    const t1 = median(times[1]),
-      t2 = median(times[2]);
+    const t = Object.fromEntries(ways.map((w) => [w.name, median(times[w.name])]));
+    const t1 = t['1'];
     rows.push({ figure: 'local, 1 cell process (16 cells, N=400, 8 replicas)', value: `${t1.toFixed(2)} s`, ratio: 1 });
-    rows.push({ figure: 'local, 2 cell processes', value: `${t2.toFixed(2)} s`, ratio: t1 / t2 });
+    rows.push({
+      figure: 'local, 2 cell processes, pinned (default)',
+      value: `${t['2 pinned'].toFixed(2)} s`,
+      ratio: t1 / t['2 pinned'],
+    });
+    rows.push({
+      figure: 'local, 2 cell processes, unpinned (--no-pin)',
+      value: `${t['2 unpinned'].toFixed(2)} s`,
+      ratio: t1 / t['2 unpinned'],
+    });
+    notes.push(`pinning: ${[...pinNotes].join('; ') || 'no note'}`);
+    // Per repetition (its three runs back to back), so that load drifting between repetitions cancels.
+    const paired = (name) => median(times['1'].map((x, r) => x / times[name][r]));
     notes.push(
-      `cells in flight on average (Σ cell time / wall): ${median(busy[1]).toFixed(2)} with 1 process, ${median(busy[2]).toFixed(2)} with 2 (the runner keeps its processes busy; the speed-up beyond that is the CPU share the machine gives)`,
+      `throughput per repetition (median of the ${REPEAT} paired ratios): pinned ${paired('2 pinned').toFixed(2)}x, unpinned ${paired('2 unpinned').toFixed(2)}x`,
     );
     notes.push(
-      `throughput 2 processes / 1 process: ${(t1 / t2).toFixed(2)}x (goal ≥ 1.8x; runs ${times[1].map((x) => x.toFixed(2)).join(', ')} vs ${times[2].map((x) => x.toFixed(2)).join(', ')} s)`,
+      `start of the first cell (cell processes started, experiment loaded; median): ${ways.map((w) => `${median(firstStart[w.name]).toFixed(0)} ms (${w.name})`).join(', ')}`,
+    );
+    notes.push(
+      `cells in flight on average (Σ cell time / wall): ${ways.map((w) => `${median(busy[w.name]).toFixed(2)} (${w.name})`).join(', ')}`,
+    );
+    notes.push(
+      `throughput vs 1 process: pinned ${(t1 / t['2 pinned']).toFixed(2)}x, unpinned ${(t1 / t['2 unpinned']).toFixed(2)}x (goal ≥ 1.8x); runs ${ways.map((w) => `${w.name}: ${times[w.name].map((x) => x.toFixed(2)).join(', ')} s`).join('; ')}`,
     );
 
     const redis = await startRedis(tmp);
@@ -114,7 +148,7 @@ export async function run() {
       return { title: 'Sweep runners', rows, notes };
     }
     try {
-      say(`throughput: ${(t1 / t2).toFixed(2)}x`);
+      say(`throughput: pinned ${(t1 / t['2 pinned']).toFixed(2)}x, unpinned ${(t1 / t['2 unpinned']).toFixed(2)}x`);
       // 2. Queue overhead per cell.
       const CELLS = 60;
       const light = await sw.prepareSweep({

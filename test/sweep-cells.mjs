@@ -7,7 +7,10 @@
 //   never returns: a worker caught mid-cell, to be killed.
 // - 'flaky-cell': { x, seed, label } → figures { y: x², parity }; prints a line on stdout, appends
 //   x.seed to SWEEP_TEST_LOG on every execution and fails when x is in SWEEP_TEST_FAIL (comma list).
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// - 'affinity-cell': { x, crash } → figures { pid, cpus, threads, threadCount }: after one async
+//   native call (so libuv's pool threads exist), the Cpus_allowed_list of the cell process's main
+//   thread and the distinct lists of all its threads ('|'-joined); crash=1 SIGKILLs the process.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { teacherStudentCellExperiment } from '../dist/experiments/teacher-student-cell.js';
 
@@ -48,11 +51,52 @@ const flaky = {
   },
 };
 
+/** Cpus_allowed_list of a /proc status file; null where there is none (off Linux, a thread gone). */
+function allowedList(status) {
+  try {
+    return /^Cpus_allowed_list:\s*(.*)$/m.exec(readFileSync(status, 'utf8'))?.[1].trim() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const affinity = {
+  name: 'affinity-cell',
+  description: 'test cell: the CPUs the cell process and its threads may run on',
+  params: [
+    { key: 'x', kind: 'int', default: 0, min: 0, max: 1000, doc: 'cell number' },
+    { key: 'crash', kind: 'int', default: 0, min: 0, max: 1, doc: '1: the process kills itself' },
+  ],
+  async run(params, ctx) {
+    if (params.crash === 1) process.kill(process.pid, 'SIGKILL');
+    const { eigvalsh } = await import('../dist/linalg/index.js');
+    await eigvalsh({ data: new Float64Array([2, 1, 1, 2]), rows: 2, cols: 2 });
+    const tids = existsSync('/proc/self/task') ? readdirSync('/proc/self/task') : [];
+    const lists = new Set();
+    for (const tid of tids) {
+      const list = allowedList(`/proc/self/task/${tid}/status`);
+      if (list !== null) lists.add(list);
+    }
+    mkdirSync(ctx.out, { recursive: true });
+    return {
+      dir: ctx.out,
+      figures: {
+        pid: process.pid,
+        cpus: allowedList('/proc/self/status'),
+        threads: [...lists].sort().join('|'),
+        threadCount: tids.length,
+      },
+      summary: [],
+    };
+  },
+};
+
 /** The resolver the sweep's cell processes call. */
 export async function getExperiment(name) {
   if (name === 'teacher-student-cell') return hanging;
   if (name === 'flaky-cell') return flaky;
+  if (name === 'affinity-cell') return affinity;
   throw new Error(
-    `Expected one of the experiments 'teacher-student-cell', 'flaky-cell' for experiment but received '${name}'`,
+    `Expected one of the experiments 'teacher-student-cell', 'flaky-cell', 'affinity-cell' for experiment but received '${name}'`,
   );
 }

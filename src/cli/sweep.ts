@@ -77,6 +77,7 @@ export function registerSweep(program: Command, context: CliContext): void {
     .option('--shards <n>', 'the shard count of a Kubernetes Indexed Job (its completions), with JOB_COMPLETION_INDEX')
     .option('--retries <n>', 'extra attempts of a failing cell (default 0)')
     .option('--experiments <module>', 'module exporting getExperiment(name), for experiments outside the registry')
+    .option('--no-pin', 'do not pin the cell processes to one CPU each (Linux; pinned when 2 ≤ jobs ≤ allowed CPUs)')
     .description('run the cells locally across the cores (or one shard of them); complete cells are skipped')
     .addHelpText(
       'after',
@@ -91,7 +92,15 @@ export function registerSweep(program: Command, context: CliContext): void {
     .action(
       async (
         file: string,
-        opts: { out?: string; jobs?: string; shard?: string; shards?: string; retries?: string; experiments?: string },
+        opts: {
+          out?: string;
+          jobs?: string;
+          shard?: string;
+          shards?: string;
+          retries?: string;
+          experiments?: string;
+          pin?: boolean;
+        },
         cmd: Command,
       ) => {
         const o = out(cmd);
@@ -115,6 +124,8 @@ export function registerSweep(program: Command, context: CliContext): void {
             ...(jobs !== undefined ? { jobs } : {}),
             ...(retries !== undefined ? { retries } : {}),
             ...(opts.experiments ? { resolver: opts.experiments } : {}),
+            ...(opts.pin === false ? { pin: false } : {}),
+            log: (line) => o.info(line),
             signal: state.abort.signal,
             onEvent: (e) => {
               if (e.type === 'done' || e.type === 'skip' || (e.type === 'fail' && e.final))
@@ -185,6 +196,7 @@ export function registerSweep(program: Command, context: CliContext): void {
     .option('--max-stalled <n>', 'stalls a cell survives before it fails (default 2)')
     .option('--until-empty', 'leave once nothing is waiting, delayed or running')
     .option('--experiments <module>', 'module exporting getExperiment(name), for experiments outside the registry')
+    .option('--no-pin', 'do not pin the cell processes to one CPU each (Linux; pinned when 2 ≤ jobs ≤ allowed CPUs)')
     .description('take cells from the queue and run them until Ctrl-C (or until the queue is empty)')
     .addHelpText(
       'after',
@@ -201,6 +213,7 @@ export function registerSweep(program: Command, context: CliContext): void {
           jobs?: string;
           untilEmpty?: boolean;
           experiments?: string;
+          pin?: boolean;
         },
         cmd: Command,
       ) => {
@@ -214,6 +227,8 @@ export function registerSweep(program: Command, context: CliContext): void {
           settings: settingsOf(opts),
           ...(opts.experiments ? { resolver: opts.experiments } : {}),
           untilEmpty: !!opts.untilEmpty,
+          ...(opts.pin === false ? { pin: false } : {}),
+          log: (line) => o.info(line),
           signal: state.abort.signal,
           onEvent: (e) => {
             if (e.type === 'ready') o.info(`worker ${e.pid} on queue ${e.queue}`);

@@ -30,7 +30,8 @@ export {
   type CellRecord,
   type FailureRecord,
 } from './cells.js';
-export { CellPool, CellProcessError } from './pool.js';
+export { CellPool, CellProcessError, type CellPoolOptions } from './pool.js';
+export { allowedCpus, parseCpuList, planPinning, type PinPlan, type PinEnvironment } from './affinity.js';
 export { runSweep, type RunSweepOptions, type RunSweepResult, type SweepEvent } from './local.js';
 export {
   checkRedis,

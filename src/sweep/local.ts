@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { AbortError } from '../errors.js';
 import { readCell, removeStaleTemps, writeFailure, writeManifest } from './cells.js';
-import { CellPool } from './pool.js';
+import { CellPool, type CellPoolOptions } from './pool.js';
 import { shardCells, type Cell, type ExpandedSweep, type Shard } from './spec.js';
 
 /** Options of {@link runSweep}. */
@@ -22,6 +22,10 @@ export interface RunSweepOptions {
   retries?: number;
   /** Resolver module for experiments outside the registry (see load.ts). */
   resolver?: string;
+  /** CPU pinning of the cell processes (see {@link CellPoolOptions.pin}; default automatic). */
+  pin?: boolean;
+  /** Notes of the runner (the pinning decision). */
+  log?: (line: string) => void;
   signal?: AbortSignal;
   /** Called as cells start, finish, fail or are skipped. */
   onEvent?: (e: SweepEvent) => void;
@@ -79,7 +83,11 @@ export async function runSweep(sweep: ExpandedSweep, options: RunSweepOptions): 
       options.onEvent?.({ type: 'skip', cell: c });
     } else todo.push(c);
   }
-  const pool = new CellPool(Math.max(1, Math.min(jobs, todo.length)), { resolver: options.resolver });
+  const pool = new CellPool(Math.max(1, Math.min(jobs, todo.length)), {
+    resolver: options.resolver,
+    pin: options.pin,
+    log: options.log,
+  });
   const emit = options.onEvent ?? (() => {});
   try {
     await Promise.all(

@@ -2,6 +2,10 @@
  * A pool of cell processes ({@link ./child.ts}): `size` children, one cell each at a time; a
  * cell waits for a free child. A child that dies mid-cell (killed, out of memory, a crash in
  * native code) fails that cell with {@link CellProcessError} and is replaced for the next one.
+ *
+ * On Linux a pool of 2 or more processes, no more than the CPUs this process may run on, pins
+ * process i (all its threads) to the i-th allowed CPU, and a replacement to the same CPU
+ * (affinity.ts says why; `pin: false` turns it off).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, SpecdynError } from '../errors.js';
 import { packageRoot } from '../native.js';
+import { pinEnvironment, planPinning, type PinPlan } from './affinity.js';
 import type { CellRecord } from './cells.js';
 import type { RunMessage } from './child.js';
 import type { Cell } from './spec.js';
@@ -52,25 +57,45 @@ interface Slot {
 export interface CellPoolOptions {
   /** Module resolving experiment names in the children (exports `getExperiment(name)`); default: the registry. */
   resolver?: string;
+  /**
+   * CPU pinning of the processes: undefined (default) pins when it helps and can be done (Linux,
+   * taskset, 2 ≤ size ≤ allowed CPUs) and is silent otherwise; false never pins; true pins when
+   * it can and tells `log` why not when it cannot.
+   */
+  pin?: boolean;
+  /** Notes of the pool (the pinning decision, a child that could not pin itself). */
+  log?: (line: string) => void;
 }
 
 /** The pool (see the module doc). */
 export class CellPool {
   readonly size: number;
+  /** The CPU of each process (index = process slot), or undefined when the pool does not pin. */
+  readonly cpus: readonly number[] | undefined;
+  private readonly plan: PinPlan;
+  private readonly log: (line: string) => void;
+  private pinFailureLogged = false;
   private readonly resolver: string | undefined;
   private readonly slots: (Slot | undefined)[];
   private readonly waiting: Task[] = [];
   private nextId = 0;
   private closed = false;
 
-  /** @throws RangeError when size is not an integer ≥ 1. */
+  /** @throws RangeError when size is not an integer ≥ 1; TypeError when pin is neither a boolean nor undefined. */
   constructor(size: number, options: CellPoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`Expected an integer ≥ 1 for jobs but received ${size}`);
+    if (options.pin !== undefined && typeof options.pin !== 'boolean')
+      throw new TypeError(`Expected true, false or undefined for pin but received ${JSON.stringify(options.pin)}`);
     this.size = size;
     this.resolver =
       options.resolver && !options.resolver.startsWith('file:') ? path.resolve(options.resolver) : options.resolver;
     this.slots = new Array<Slot | undefined>(size).fill(undefined);
+    this.log = options.log ?? (() => {});
+    this.plan = planPinning(size, options.pin, pinEnvironment());
+    this.cpus = this.plan.cpus;
+    if (this.plan.cpus) this.log(`pinning cell processes to CPU ${this.plan.cpus.join(', ')}`);
+    else if (options.pin === true) this.log(`cell processes not pinned: ${this.plan.reason}`);
   }
 
   /** Runs `cell` of `experiment` into `root` in a free child; resolves with the cell's record. */
@@ -105,7 +130,8 @@ export class CellPool {
 
   private spawn(i: number): Slot {
     // An experiment's stdout goes to our stderr: stdout may be the one JSON document of --json.
-    const proc = fork(childEntry(), ['--specdyn-sweep-child'], {
+    const pin = this.plan.cpus ? ['--pin', String(this.plan.cpus[i]), this.plan.taskset] : [];
+    const proc = fork(childEntry(), ['--specdyn-sweep-child', ...pin], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -132,6 +158,10 @@ export class CellPool {
   }
 
   private onMessage(slot: Slot, m: { type: string; id?: number; [k: string]: unknown }): void {
+    if (m.type === 'ready' && typeof m.pinError === 'string' && !this.pinFailureLogged) {
+      this.pinFailureLogged = true;
+      this.log(`cell process ${slot.proc.pid} could not pin itself, it runs unpinned: ${m.pinError}`);
+    }
     const t = slot.task;
     if (!t || m.id !== t.id) return;
     if (m.type === 'started') t.hooks.onStart?.(slot.proc.pid ?? 0);

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { SpecdynError, expected } from '../errors.js';
 import { requirePeers } from '../peers.js';
 import { readCell, removeStaleTemps, writeFailure, writeManifest } from './cells.js';
-import { CellPool } from './pool.js';
+import { CellPool, type CellPoolOptions } from './pool.js';
 import type { Cell, ExpandedSweep } from './spec.js';
 
 /** Default queue name. */
@@ -221,6 +221,10 @@ export interface WorkerOptions {
   settings?: Partial<QueueSettings>;
   /** Resolver module for experiments outside the registry (load.ts). */
   resolver?: string;
+  /** CPU pinning of the cell processes (see {@link CellPoolOptions.pin}; default automatic). */
+  pin?: boolean;
+  /** Notes of the worker (the pinning decision). */
+  log?: (line: string) => void;
   /** Leave once the queue has nothing waiting, delayed or active. */
   untilEmpty?: boolean;
   /** Stops taking jobs; running cells finish first. */
@@ -254,7 +258,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const emit = options.onEvent ?? (() => {});
   requireQueuePeers();
   const { Queue, Worker } = (await import('bullmq')) as Bull;
-  const pool = new CellPool(jobs, { resolver: options.resolver });
+  const pool = new CellPool(jobs, { resolver: options.resolver, pin: options.pin, log: options.log });
   const result: WorkerResult = { completed: 0, failed: 0 };
   let running = 0;
   const roots = new Set<string>();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellKey } from '../../src/experiments/types.js';
+import { allowedCpus, findTaskset, parseCpuList } from '../../src/sweep/affinity.js';
 import { BIN, CELLS, cli, freePort } from '../sweep-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'specdyn-sweep-queue-'));
@@ -210,5 +211,52 @@ describe('sweep queue on Redis', () => {
     ).toBe(0);
     expect(readFileSync(log, 'utf8')).toBe('2.0\n');
     expect(cli(['sweep', 'collect', out, '--no-report']).code).toBe(0);
+  });
+
+  it('a worker with 2 cell processes pins them like the local runner; --no-pin leaves the full set', () => {
+    const allowed = allowedCpus();
+    const pins = !!allowed && allowed.length >= 2 && !!findTaskset();
+    const file = join(root, 'affinity.json');
+    writeFileSync(file, JSON.stringify({ experiment: 'affinity-cell', grid: { x: [0, 1, 2, 3, 4, 5] } }));
+    const cpusOf = (flags: string[], name: string) => {
+      const out = join(root, name);
+      const queue = ['--queue', name];
+      expect(cli(['sweep', 'enqueue', file, '--redis', url, '--out', out, ...queue, '--experiments', CELLS]).code).toBe(
+        0,
+      );
+      const w = cli([
+        'sweep',
+        'worker',
+        '--redis',
+        url,
+        ...queue,
+        '--jobs',
+        '2',
+        '--until-empty',
+        '--experiments',
+        CELLS,
+        ...flags,
+      ]);
+      expect(w.code, w.stderr).toBe(0);
+      const byPid = new Map<number, string>();
+      for (let x = 0; x < 6; x++) {
+        const f = JSON.parse(readFileSync(join(out, cellKey('affinity-cell', { x, crash: 0 }), 'cell.json'), 'utf8'))
+          .figures as { pid: number; cpus: string; threads: string };
+        expect(f.threads).toBe(f.cpus);
+        byPid.set(f.pid, f.cpus);
+      }
+      return { stderr: w.stderr, cpus: [...byPid.values()].sort() };
+    };
+    const auto = cpusOf([], 'affinity-auto');
+    const off = cpusOf(['--no-pin'], 'affinity-off');
+    const fullList = (cpus: string[]) => new Set(cpus).size === 1 && parseCpuList(cpus[0]!)!.join() === allowed!.join();
+    if (pins) {
+      // One CPU per process, a different one each (a fast queue may leave the second process unused).
+      for (const c of auto.cpus) expect([String(allowed![0]), String(allowed![1])]).toContain(c);
+      expect(new Set(auto.cpus).size).toBe(auto.cpus.length);
+      expect(auto.stderr).toContain(`pinning cell processes to CPU ${allowed![0]}, ${allowed![1]}`);
+    } else expect(fullList(auto.cpus)).toBe(true);
+    expect(fullList(off.cpus)).toBe(true);
+    expect(off.stderr).not.toContain('pinning cell processes');
   });
 });
