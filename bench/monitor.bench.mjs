@@ -21,6 +21,8 @@ const BATCH = 128,
   EVERY = 50;
 const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
 const REPEAT = QUICK ? 1 : 3;
+// SPECDYN_MONITOR_INLINE=0: leave out the inline blocks (the default worker against plain only).
+const WITH_INLINE = process.env.SPECDYN_MONITOR_INLINE !== '0';
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 /**
@@ -90,38 +92,30 @@ export async function run() {
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
     watched.push(await block(tf, data, probes, true, 'worker'));
-    inline.push(await block(tf, data, probes, true, 'inline'));
+    if (WITH_INLINE) inline.push(await block(tf, data, probes, true, 'inline'));
   }
   const p = median(plain.map((b) => b.seconds)),
-    w = median(watched.map((b) => b.seconds)),
-    wi = median(inline.map((b) => b.seconds));
+    w = median(watched.map((b) => b.seconds));
   const cpu = (blocks) => median(blocks.map((b) => b.mainCpuSeconds));
+  const more = (blocks) => `${((cpu(blocks) / cpu(plain) - 1) * 100).toFixed(1)} %`;
   const last = watched[watched.length - 1];
-  const lastInline = inline[inline.length - 1];
   const info = nativeInfo();
+  const row = (run, blocks) => {
+    const t = median(blocks.map((b) => b.seconds));
+    return { run, 'steps/s': STEPS / t, seconds: t, slowdown: t / p, 'training-thread CPU s': cpu(blocks) };
+  };
+  const li = WITH_INLINE ? inline[inline.length - 1] : undefined;
   return {
     title: `SpectralMonitor overhead: MLP ${SIZES.join('-')}, batch ${BATCH}, ${STEPS} steps, snapshot every ${EVERY} (N = ${PROBES} probes, 2 OMD layers, 3 kernels)`,
     rows: [
-      { run: 'plain', 'steps/s': STEPS / p, seconds: p, slowdown: 1, 'training-thread CPU s': cpu(plain) },
-      {
-        run: 'monitored (analysis in its worker, default)',
-        'steps/s': STEPS / w,
-        seconds: w,
-        slowdown: w / p,
-        'training-thread CPU s': cpu(watched),
-      },
-      {
-        run: 'monitored (analysis inline)',
-        'steps/s': STEPS / wi,
-        seconds: wi,
-        slowdown: wi / p,
-        'training-thread CPU s': cpu(inline),
-      },
+      row('plain', plain),
+      row('monitored (analysis in its worker, default)', watched),
+      ...(WITH_INLINE ? [row('monitored (analysis inline)', inline)] : []),
     ],
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${os.loadavg()[0].toFixed(2)} at the end`,
-      `training-thread CPU: ${((cpu(watched) / cpu(plain) - 1) * 100).toFixed(1)} % more with the worker, ${((cpu(inline) / cpu(plain) - 1) * 100).toFixed(1)} % more inline (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches)`,
-      `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker (${lastInline.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps), capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending} (inline ${lastInline.maxPending})`,
+      `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches)`,
+      `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker${li ? ` (${li.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps)` : ''}, capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],
     plain,

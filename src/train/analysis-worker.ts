@@ -4,9 +4,25 @@
  * message is answered with `{ id, result }` (the figures, copied back) or `{ id, error }`.
  * Snapshots are analysed in arrival order, synchronously, one at a time.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { setThreadLimit } from '../linalg/index.js';
 import { SnapshotAnalyzer, type WorkerReply, type WorkerRequest } from './snapshot-analysis.js';
+
+/**
+ * Lowers this thread's scheduling priority (Linux: setpriority on the thread id, which
+ * /proc/thread-self names; a no-op elsewhere or when refused): when the analysis and training
+ * want the same core, the training thread gets it.
+ */
+function lowerPriority(nice: number): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // not Linux, or not allowed: the analysis runs at the process's priority
+  }
+}
 
 const port = parentPort;
 if (port) {
@@ -14,6 +30,7 @@ if (port) {
   let initError: unknown;
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'init') {
+      if (m.nice > 0) lowerPriority(m.nice);
       try {
         setThreadLimit(m.threadLimit);
         analyzer = new SnapshotAnalyzer(m.config);

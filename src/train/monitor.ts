@@ -31,6 +31,7 @@ import { WEIGHT_ROW_COLUMNS, weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
 import { layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
+import { getThreadLimit, setThreadLimit } from '../linalg/index.js';
 import { createRun, type ColumnMeta, type RunWriter } from '../store/index.js';
 import {
   createSnapshotAnalysis,
@@ -495,10 +496,19 @@ export class SpectralMonitor {
       this.probeTensor = isTensor(p) ? tf.clone(p) : tf.tensor(Float32Array.from(p.data), [p.rows, ...inShape]);
     }
     // One pass in batches of up to 1024 probes: predict's default of 32 spends the capture in
-    // per-batch op overhead (16 passes for 500 probes).
-    const out = this.subModel.predict(this.probeTensor!, {
-      batchSize: Math.min(this.probeCount, 1024),
-    }) as Tensor | Tensor[];
+    // per-batch op overhead (16 passes for 500 probes). With the analysis in its worker, the
+    // pass is capped at one BLAS thread: a product of ≥ 1e8 flops would otherwise wait at the
+    // BLAS gate for the worker's running solve to end (the training thread idle meanwhile).
+    const limit = this.analysisMode === 'worker' ? getThreadLimit() : 0;
+    if (this.analysisMode === 'worker') setThreadLimit(1);
+    let out: Tensor | Tensor[];
+    try {
+      out = this.subModel.predict(this.probeTensor!, { batchSize: Math.min(this.probeCount, 1024) }) as
+        | Tensor
+        | Tensor[];
+    } finally {
+      if (this.analysisMode === 'worker') setThreadLimit(limit);
+    }
     const list = Array.isArray(out) ? out : [out];
     const n = this.probeCount;
     const mats = list.map((t) => {

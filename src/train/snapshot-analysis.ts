@@ -4,7 +4,8 @@
  * - `inline`: on the calling thread's event loop, native solves on the libuv pool, layers and
  *   kernels concurrently (the training thread's loop runs the TypeScript part between steps);
  * - `worker`: in a worker_thread of its own, everything synchronous on that thread, one solve
- *   after another, its BLAS calls capped at `threadLimit` threads (setThreadLimit). The analysis
+ *   after another, its BLAS calls capped at `threadLimit` threads (setThreadLimit), the thread
+ *   at a lower scheduling priority (nice 10, Linux). The analysis
  *   then takes one core beside training instead of sharing the training thread's loop, and a
  *   large solve never makes a training product wait at the BLAS gate.
  * Both run the same {@link SnapshotAnalyzer}, so a snapshot's figures do not depend on the mode.
@@ -206,7 +207,7 @@ export type WorkerReply =
 
 /** A message to the analysis worker. @internal */
 export type WorkerRequest =
-  | { type: 'init'; config: AnalyzerConfig; threadLimit: number }
+  | { type: 'init'; config: AnalyzerConfig; threadLimit: number; nice: number }
   | { type: 'analyse'; id: number; step: number; reps: Mat<Float32Array>[]; kernels: ModelKernel[] };
 
 const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
@@ -248,6 +249,12 @@ class InlineAnalysis implements SnapshotAnalysis {
   async close(): Promise<void> {}
 }
 
+/**
+ * Nice value of the analysis worker's thread (Linux): when it and the training thread want the
+ * same core, training gets about ten times the share.
+ */
+const ANALYSIS_NICE = 10;
+
 class WorkerAnalysis implements SnapshotAnalysis {
   readonly mode = 'worker' as const;
   private readonly worker: Worker;
@@ -278,7 +285,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
       if (!this.closed) fail(new Error(`it exited with code ${code}`));
     });
     // A DataCloneError here (an option that cannot be posted) is the caller's to handle.
-    this.worker.postMessage({ type: 'init', config, threadLimit } satisfies WorkerRequest);
+    this.worker.postMessage({ type: 'init', config, threadLimit, nice: ANALYSIS_NICE } satisfies WorkerRequest);
   }
 
   analyse(step: number, reps: Mat<Float32Array>[], kernels: ModelKernel[]): Promise<AnalyzedSnapshot> {
