@@ -641,6 +641,41 @@ describe('overload and disconnects', () => {
     }
   });
 
+  it('Retry-After counts the clients already told to come back: it grows through a burst of refusals', async () => {
+    const svc = new AnalysisService({ maxConcurrent: 1, queueLength: 1, workers: 0 });
+    const q = new URLSearchParams('shape=120x60&dtype=float64');
+    async function* once() {
+      yield bytesOf(W.data);
+    }
+    expect((await svc.handle('weights', { body: once(), headers: {}, query: q })).status).toBe(200);
+    const mean = svc.health().serviceSeconds; // the analysis just measured
+    expect(mean).toBeGreaterThan(0);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* held() {
+      await gate;
+      yield bytesOf(W.data);
+    }
+    const a = svc.handle('weights', { body: held(), headers: {}, query: q });
+    const b = svc.handle('weights', { body: held(), headers: {}, query: q });
+    // Every place is taken: 2 admitted, so 2 ahead of a newcomer (admitted − running slots + 1).
+    // Refusal k (the k earlier ones not due back yet) is told ceil(mean · (2 + k) / 1) seconds,
+    // at least 1; enough refusals to pass 2 s.
+    const n = Math.ceil(2 / mean) + 2;
+    const told: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const r = await svc.handle('weights', { body: once(), headers: {}, query: q });
+      expect(r.status).toBe(429);
+      told.push(Number(r.headers['retry-after']));
+    }
+    for (let k = 0; k < n; k++) expect([k, told[k]]).toEqual([k, Math.max(1, Math.ceil(mean * (2 + k)))]);
+    expect(told[n - 1]).toBeGreaterThan(2);
+    release();
+    expect((await a).status).toBe(200);
+    expect((await b).status).toBe(200);
+    await svc.close();
+  });
+
   it('closing: new requests get 503 with Retry-After while the admitted ones finish', async () => {
     const svc = new AnalysisService({ maxConcurrent: 1, queueLength: 1 });
     const chunks = [bytesOf(W.data)];

@@ -127,6 +127,8 @@ export interface HealthReport {
 }
 
 const MIB = 1024 * 1024;
+/** Refused clients whose return is tracked for Retry-After, at most (beyond: counted as none). */
+const MAX_TRACKED_RETURNS = 100_000;
 
 /** The limits with defaults filled in and checked. @throws TypeError/RangeError naming the option. */
 export function resolveServiceOptions(options: ServiceOptions = {}): Required<ServiceOptions> {
@@ -166,6 +168,8 @@ export class AnalysisService {
     failed: 0,
   };
   private ewmaSeconds = 0;
+  /** When the clients told to retry are due back (performance.now() ms; see retryAfter). */
+  private readonly returns: number[] = [];
   private closing = false;
   /** Requests that took their place in checkContinue and have not reached handle() yet. */
   private readonly reserved = new WeakSet<object>();
@@ -245,11 +249,22 @@ export class AnalysisService {
     await this.pool?.close();
   }
 
-  /** Seconds a refused client should wait: the queue ahead of it at the mean service time, at least 1. */
+  /**
+   * Seconds a refused client should wait: the requests ahead of it — the queue, plus the clients
+   * refused earlier whose Retry-After has not yet passed (they come back to compete for the same
+   * places) — at the mean service time over the running slots, rounded up, at least 1.
+   */
   private retryAfter(): string {
     const s = this.queue.state();
-    const ahead = s.admitted - s.maxConcurrent + 1;
-    return String(Math.max(1, Math.ceil((this.ewmaSeconds * Math.max(1, ahead)) / s.maxConcurrent)));
+    const now = performance.now();
+    const returns = this.returns;
+    let live = 0;
+    for (const t of returns) if (t > now) returns[live++] = t;
+    returns.length = live;
+    const ahead = Math.max(1, s.admitted - s.maxConcurrent + 1) + live;
+    const seconds = Math.max(1, Math.ceil((this.ewmaSeconds * ahead) / s.maxConcurrent));
+    if (returns.length < MAX_TRACKED_RETURNS) returns.push(now + seconds * 1000);
+    return String(seconds);
   }
 
   /** The refusal of a request that finds every place taken (429), or the service closing (503); undefined when it was admitted. */
