@@ -120,7 +120,11 @@ export async function run() {
       }
     const t = Object.fromEntries(ways.map((w) => [w.name, median(times[w.name])]));
     const t1 = t['1'];
-    rows.push({ figure: `local, 1 cell process (${LR_GRID.inv.length * LR_GRID.lr.length} cells, N=400, 8 replicas)`, value: `${t1.toFixed(2)} s`, ratio: 1 });
+    rows.push({
+      figure: `local, 1 cell process (${LR_GRID.inv.length * LR_GRID.lr.length} cells, N=400, 8 replicas)`,
+      value: `${t1.toFixed(2)} s`,
+      ratio: 1,
+    });
     rows.push({
       figure: 'local, 2 cell processes, pinned (default)',
       value: `${t['2 pinned'].toFixed(2)} s`,
