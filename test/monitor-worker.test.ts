@@ -92,7 +92,7 @@ describe('SpectralMonitor analysis modes', () => {
         expect(Array.from(pa.figures.values)).toEqual(Array.from(pb.figures.values));
         expectNear(pa.figures.band, pb.figures.band, 'band');
         expectNear(pa.figures.labels, pb.figures.labels, 'labels');
-        expect(pa.figures.fingerprint).toBe(pb.figures.fingerprint);
+        expect(pa.figures.band.fingerprint).toBe(pb.figures.band.fingerprint);
         expect(Array.from(pa.cloud.data)).toEqual(Array.from(pb.cloud.data));
         expect(Array.from(pa.bottomVectors!.data)).toEqual(Array.from(pb.bottomVectors!.data));
       }
