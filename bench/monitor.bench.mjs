@@ -48,6 +48,7 @@ function batches(tf, count) {
   return out;
 }
 
+/** One training block, plain or watched by a monitor analysing in `analysis` mode. @param {'worker' | 'inline'} [analysis] */
 async function block(tf, data, probes, monitored, analysis = 'worker') {
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
