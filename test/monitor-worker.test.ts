@@ -13,7 +13,7 @@ import { openRun } from '../src/store/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { SpectralMonitor } from '../src/train/monitor.js';
 import { workerExecArgv } from '../src/concurrency.js';
-import { transpileSources } from './helpers.js';
+import { randSym, transpileSources } from './helpers.js';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
 const { tf }: { tf: Tf } = await loadTf();
@@ -162,12 +162,7 @@ process.stdout.write('done capturing\\n');`;
 describe('setThreadLimit', () => {
   it('caps only the calling thread, 0 removes the cap, results unchanged; bad values are RangeErrors', async () => {
     expect(getThreadLimit()).toBe(0);
-    const a = {
-      data: Float64Array.from({ length: 400 * 400 }, (_, i) => Math.sin(i % 401) + (i % 401 === 0 ? 3 : 0)),
-      rows: 400,
-      cols: 400,
-    };
-    for (let i = 0; i < 400; i++) for (let j = 0; j < i; j++) a.data[i * 400 + j] = a.data[j * 400 + i]!;
+    const a = randSym(400, 7);
     const free = await eigvalsh(a);
     setThreadLimit(1);
     try {

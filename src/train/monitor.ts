@@ -499,15 +499,16 @@ export class SpectralMonitor {
     // per-batch op overhead (16 passes for 500 probes). With the analysis in its worker, the
     // pass is capped at one BLAS thread: a product of ≥ 1e8 flops would otherwise wait at the
     // BLAS gate for the worker's running solve to end (the training thread idle meanwhile).
-    const limit = this.analysisMode === 'worker' ? getThreadLimit() : 0;
-    if (this.analysisMode === 'worker') setThreadLimit(1);
+    const cap = this.analysisMode === 'worker';
+    const limit = getThreadLimit();
+    if (cap) setThreadLimit(1);
     let out: Tensor | Tensor[];
     try {
       out = this.subModel.predict(this.probeTensor!, { batchSize: Math.min(this.probeCount, 1024) }) as
         | Tensor
         | Tensor[];
     } finally {
-      if (this.analysisMode === 'worker') setThreadLimit(limit);
+      if (cap) setThreadLimit(limit);
     }
     const list = Array.isArray(out) ? out : [out];
     const n = this.probeCount;
