@@ -204,6 +204,7 @@ async function loadCell(payload, clients, workers, kind) {
   let maxWaiting = 0;
   let refusedUploads = 0;
   const deadline = performance.now() + SECONDS * 1000;
+  const cpu0 = { server: cpuMs(srv.child.pid), main: cpuMs(srv.child.pid, srv.child.pid), client: process.cpuUsage() };
   const request = async () => {
     const t0 = performance.now();
     try {
@@ -245,6 +246,12 @@ async function loadCell(payload, clients, workers, kind) {
   })();
   await Promise.all(Array.from({ length: clients }, client));
   await poller;
+  const clientCpu = process.cpuUsage(cpu0.client);
+  const cpu = {
+    server: cpuMs(srv.child.pid) - cpu0.server,
+    main: cpuMs(srv.child.pid, srv.child.pid) - cpu0.main,
+    client: (clientCpu.user + clientCpu.system) / 1000,
+  };
   const rss = peakRss(srv.child.pid);
   await pool?.close();
   agent?.destroy();
@@ -260,13 +267,15 @@ async function loadCell(payload, clients, workers, kind) {
     maxWaiting,
     rss,
     refusedUploads,
+    cpu,
     limits: srv.limits,
   };
 }
 
-/** CPU time of a process so far, in ms (utime + stime from /proc, 10 ms ticks). */
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** CPU time of a process (or of its thread `tid`) so far, in ms (utime + stime from /proc, 10 ms ticks). */
+function cpuMs(pid, tid) {
+  const file = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const f = readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
@@ -325,6 +334,13 @@ async function refusalCost(payload, n = 300) {
   return out;
 }
 
+/** CPU time per 200 (ms) of the server, its main thread and the clients, over the cells' windows and drains. */
+function perOk(cells) {
+  const ok = cells.reduce((a, c) => a + (c.statuses[200] ?? 0), 0);
+  const sum = (k) => cells.reduce((a, c) => a + c.cpu[k], 0) / ok;
+  return { server_cpu_ms: sum('server'), main_cpu_ms: sum('main'), client_cpu_ms: sum('client') };
+}
+
 /** The row of one payload x client count x kind x workers, from its cells (pooled). */
 function summarise(payload, clients, kind, cells) {
   const latencies = cells.flatMap((c) => c.latencies).sort((a, b) => a - b);
@@ -362,6 +378,9 @@ function summarise(payload, clients, kind, cells) {
     other4xx: count((s) => s >= 400 && s < 500 && s !== 429),
     errors: count((s) => s >= 500 && s !== 503) + cells.reduce((a, c) => a + c.transport, 0),
     max_waiting: Math.max(...cells.map((c) => c.maxWaiting)),
+    // CPU per answered request (ms): the whole server process, its event-loop thread, the client.
+    ...perOk(cells),
+    analysis_p50_ms: percentile(analysis, 0.5),
     peak_rss_mib: rss / MIB,
     ceiling_mib: rssCeiling(limits, payload.body.length, payload.workspace) / MIB,
   };
@@ -449,6 +468,7 @@ export async function run() {
     '429s with body sent': String(r.refused_uploaded),
     '5xx + transport': String(r.errors),
     'deepest queue': String(r.max_waiting),
+    'CPU ms per 200: server (loop) / client': `${r.server_cpu_ms.toFixed(1)} (${r.main_cpu_ms.toFixed(1)}) / ${r.client_cpu_ms.toFixed(1)}`,
     'peak RSS MiB (ceiling)': `${r.peak_rss_mib.toFixed(0)} (${r.ceiling_mib.toFixed(0)})`,
   }));
   return {

@@ -164,7 +164,7 @@ function trackSockets(server: http.Server): Map<number, import('node:net').Socke
 
 async function health(base: string) {
   return (await send(`${base}/health`, { method: 'GET' })).json() as unknown as {
-    queue: { active: number; waiting: number; uploading: number; admitted: number };
+    queue: { active: number; waiting: number; uploading: number; admitted: number; held: number };
     counts: Record<string, number>;
     [k: string]: unknown;
   };
@@ -559,10 +559,10 @@ describe('limits', () => {
 });
 
 describe('overload and disconnects', () => {
-  it('a full queue answers 429 with Retry-After at once (before the body with Expect: 100-continue); the admitted requests are served', async () => {
+  it('a full queue without a hold line answers 429 with Retry-After at once (before the body with Expect: 100-continue); the admitted requests are served', async () => {
     // 1 running + 1 queued place. Two uploads left open hold both places (admission happens on
     // arrival, before the body is read), so the third request deterministically finds none.
-    const s = await startServer({ port: 0, maxConcurrent: 1, queueLength: 1 });
+    const s = await startServer({ port: 0, maxConcurrent: 1, queueLength: 1, holdLength: 0 });
     const sockets = trackSockets(s.app.server);
     try {
       const body = bytesOf(W.data);
@@ -574,7 +574,7 @@ describe('overload and disconnects', () => {
       const c = await send(`${s.url}/weights?shape=120x60&dtype=float64`, { body });
       expect(c.status).toBe(429);
       expect(Number(c.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      expect(c.json().error).toBe('Expected a free place (1 running + 1 queued) but all 2 are taken; retry later');
+      expect(c.json().error).toBe('Expected a free place (1 running + 1 queued, 0 waiting) but all are taken; retry later');
       // With Expect: 100-continue the refusal comes before the body, which the client never sends.
       const d = await sendExpecting(
         `${s.url}/weights?shape=120x60&dtype=float64`,
@@ -642,7 +642,7 @@ describe('overload and disconnects', () => {
   });
 
   it('Retry-After counts the clients already told to come back: it grows through a burst of refusals', async () => {
-    const svc = new AnalysisService({ maxConcurrent: 1, queueLength: 1, workers: 0 });
+    const svc = new AnalysisService({ maxConcurrent: 1, queueLength: 1, holdLength: 0, workers: 0 });
     const q = new URLSearchParams('shape=120x60&dtype=float64');
     async function* once() {
       yield bytesOf(W.data);
@@ -676,6 +676,79 @@ describe('overload and disconnects', () => {
     await svc.close();
   });
 
+  it('a full queue holds the next requests, bodies unread, and gives freed places first come first served; a full hold line answers 429', async () => {
+    const s = await startServer({ port: 0, maxConcurrent: 1, queueLength: 1, holdLength: 2 });
+    const sockets = trackSockets(s.app.server);
+    try {
+      const body = bytesOf(W.data);
+      const path = `${s.url}/weights?shape=120x60&dtype=float64`;
+      const a = open(path, { 'content-length': body.length });
+      const b = open(path, { 'content-length': body.length });
+      a.req.write(body.subarray(0, 100));
+      b.req.write(body.subarray(0, 100));
+      await until(s.url, (h) => h.queue.uploading === 2);
+      // c sends its body with the headers, d waits for 100 Continue: both wait for a place.
+      const order: string[] = [];
+      const c = send(path, { body }).then((r) => (order.push('c'), r));
+      await until(s.url, (h) => h.queue.held === 1);
+      const d = sendExpecting(path, { 'content-length': body.length }, body, sockets).then((r) => (order.push('d'), r));
+      await until(s.url, (h) => h.queue.held === 2);
+      const e = await send(path, { body });
+      expect(e.status).toBe(429);
+      expect(e.json().error).toBe('Expected a free place (1 running + 1 queued, 2 waiting) but all are taken; retry later');
+      // Retry-After counts the hold line: 2 admitted − 1 running + 1, plus 2 waiting, at ≥ 1 s.
+      expect(Number(e.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      let h = await health(s.url);
+      expect(h.queue).toMatchObject({ admitted: 2, held: 2, uploading: 2 });
+      expect(h.counts).toMatchObject({ started: 0, rejected: 1 });
+      a.req.end(body.subarray(100));
+      expect((await a.response).status).toBe(200);
+      // a's place went to c, the first in line; d still waits and has not been sent 100 Continue.
+      h = await until(s.url, (x) => x.queue.held === 1);
+      b.req.end(body.subarray(100));
+      const [rb, rc, rd] = await Promise.all([b.response, c, d]);
+      expect([rb.status, rc.status, rd.status, rd.continued]).toEqual([200, 200, 200, true]);
+      expect(order).toEqual(['c', 'd']);
+      expectSameRow(rowOf(rd), weightSpectrumToRow(await weightSpectrum(W)));
+      h = await health(s.url);
+      expect(h.counts).toMatchObject({ served: 4, started: 4, rejected: 1, cancelled: 0 });
+      expect(h.queue).toMatchObject({ admitted: 0, held: 0 });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a client that disconnects while it waits for a place leaves the hold line and takes no place', async () => {
+    const s = await startServer({ port: 0, maxConcurrent: 1, queueLength: 0, holdLength: 4 });
+    const sockets = trackSockets(s.app.server);
+    try {
+      const body = bytesOf(W.data);
+      const path = `${s.url}/weights?shape=120x60&dtype=float64`;
+      const a = open(path, { 'content-length': body.length });
+      a.req.write(body.subarray(0, 100));
+      await until(s.url, (h) => h.queue.uploading === 1);
+      const b = open(path, { 'content-length': body.length });
+      b.req.write(body);
+      const c = open(path, { 'content-length': body.length, expect: '100-continue' });
+      c.req.flushHeaders();
+      await until(s.url, (h) => h.queue.held === 2);
+      b.req.destroy();
+      c.req.destroy();
+      let h = await until(s.url, (x) => x.queue.held === 0);
+      expect(h.queue.admitted).toBe(1);
+      h = await until(s.url, (x) => x.counts.cancelled === 2);
+      a.req.end(body.subarray(100));
+      expect((await a.response).status).toBe(200);
+      h = await health(s.url);
+      expect(h.counts).toMatchObject({ served: 1, started: 1, cancelled: 2, rejected: 0 });
+      expect(h.queue).toMatchObject({ admitted: 0, held: 0 });
+      const after = await sendExpecting(path, { 'content-length': body.length }, body, sockets);
+      expect([after.status, after.continued]).toEqual([200, true]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('closing: new requests get 503 with Retry-After while the admitted ones finish', async () => {
     const svc = new AnalysisService({ maxConcurrent: 1, queueLength: 1 });
     const chunks = [bytesOf(W.data)];
@@ -685,17 +758,22 @@ describe('overload and disconnects', () => {
       await gate;
       yield* chunks;
     }
-    const pending = svc.handle('weights', {
-      body: slowBody(),
-      headers: {},
-      query: new URLSearchParams('shape=120x60&dtype=float64'),
-    });
+    const query = new URLSearchParams('shape=120x60&dtype=float64');
+    const pending = svc.handle('weights', { body: slowBody(), headers: {}, query });
+    const queued = svc.handle('weights', { body: slowBody(), headers: {}, query });
+    const held = svc.handle('weights', { body: slowBody(), headers: {}, query });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(svc.queueState()).toMatchObject({ admitted: 2, held: 1 });
     const closed = svc.close();
     const refused = await svc.handle('weights', { body: slowBody(), headers: {}, query: new URLSearchParams() });
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
+    // The request in the hold line is refused too; the admitted ones go on.
+    expect((await held).status).toBe(503);
+    expect(svc.queueState().held).toBe(0);
     release();
     expect((await pending).status).toBe(200);
+    expect((await queued).status).toBe(200);
     await closed;
     expect(svc.health().status).toBe('closing');
   });
@@ -841,6 +919,33 @@ describe('AdmissionQueue', () => {
     for (let i = 0; i < 3; i++) q.leave();
     expect(q.state()).toMatchObject({ active: 0, waiting: 0, admitted: 0 });
     expect(() => q.leave()).toThrow(/without admit/);
+  });
+
+  it('holds requests FIFO while every place is taken, hands a freed place to the head, drops an aborted one, refuses when full', async () => {
+    const q = new AdmissionQueue(1, 0, 2);
+    expect(q.admit()).toBe(true);
+    const ac = new AbortController();
+    const first = q.enter();
+    const second = q.enter(ac.signal);
+    expect(await q.enter()).toBe(false); // the hold line is full
+    expect(q.admit()).toBe(false); // nobody jumps the line
+    expect(q.state()).toMatchObject({ admitted: 1, held: 2, holdLength: 2 });
+    ac.abort();
+    await expect(second).rejects.toBeInstanceOf(AbortError);
+    expect(q.state().held).toBe(1);
+    const third = q.enter();
+    q.leave(); // the place goes to `first`, not back to the pool
+    expect(await first).toBe(true);
+    expect(q.state()).toMatchObject({ admitted: 1, held: 1 });
+    q.refuseHeld();
+    expect(await third).toBe(false);
+    q.leave();
+    expect(q.state()).toMatchObject({ admitted: 0, held: 0 });
+    const aborted = new AbortController();
+    aborted.abort();
+    expect(q.admit()).toBe(true);
+    await expect(q.enter(aborted.signal)).rejects.toBeInstanceOf(AbortError);
+    expect(() => new AdmissionQueue(1, 0, -1)).toThrow('Expected an integer ≥ 0 for holdLength but received -1');
   });
 
   it('checks its limits', () => {

@@ -14,6 +14,7 @@ interface ServeFlags {
   maxMatrix?: string;
   maxConcurrent?: string;
   queue?: string;
+  hold?: string;
   threads?: string;
   requestTimeout?: string;
   workers?: string;
@@ -62,7 +63,11 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--max-upload <bytes>', 'largest request body, e.g. 64MiB (default 64MiB); larger: 413 before buffering')
     .option('--max-matrix <entries>', 'largest matrix in entries (rows x cols; OMD also N x N), default 4194304')
     .option('--max-concurrent <n>', 'analyses running at once (default: hardware threads)')
-    .option('--queue <n>', 'requests admitted beyond the running ones (default 4 x max-concurrent); beyond: 429')
+    .option('--queue <n>', 'requests admitted beyond the running ones (default 4 x max-concurrent)')
+    .option(
+      '--hold <n>',
+      'requests that wait for a place, bodies unread, when every one is taken (default 16 x max-concurrent; 0 = none); beyond: 429',
+    )
     .option(
       '--workers <n>',
       'worker threads running the analyses off the event loop (default: max-concurrent; 0 = on the event loop)',
@@ -91,6 +96,7 @@ export function registerServe(program: Command, context: CliContext): void {
           maxConcurrent: parseCount(flags.maxConcurrent, '--max-concurrent', 1),
         }),
         ...(flags.queue !== undefined && { queueLength: parseCount(flags.queue, '--queue', 0) }),
+        ...(flags.hold !== undefined && { holdLength: parseCount(flags.hold, '--hold', 0) }),
         ...(flags.workers !== undefined && { workers: parseCount(flags.workers, '--workers', 0) }),
         ...(flags.requestTimeout !== undefined && {
           requestTimeoutMs: 1000 * parseCount(flags.requestTimeout, '--request-timeout', 1),
@@ -113,7 +119,7 @@ export function registerServe(program: Command, context: CliContext): void {
       o.result(summary, () =>
         [
           `specdyn serve: listening on ${server.url} (POST /weights, POST /omd, GET /health, GET /columns)`,
-          `limits: upload ${h.limits.maxUploadBytes} bytes, matrix ${h.limits.maxMatrixElements} entries, ${h.limits.maxConcurrent} running + ${h.limits.queueLength} queued, ${h.limits.workers} workers`,
+          `limits: upload ${h.limits.maxUploadBytes} bytes, matrix ${h.limits.maxMatrixElements} entries, ${h.limits.maxConcurrent} running + ${h.limits.queueLength} queued + ${h.limits.holdLength} waiting, ${h.limits.workers} workers`,
           `threads: BLAS ${h.threads.blas}, libuv pool ${h.threads.uvThreadpool}, hardware ${h.threads.hardware}`,
         ].join('\n'),
       );

@@ -78,9 +78,9 @@ export function prefixRoutes(prefix: string): RouteMatcher {
  * `Expect: 100-continue`, whose client waits before sending the body). For the service's routes
  * (`routes`: a prefix such as '/v1', as {@link prefixRoutes}, or a matcher) it runs
  * {@link AnalysisService.checkContinue}: a refusal (429 with Retry-After, 413, 400, 503) is sent
- * at once with `Connection: close`, so the body is never uploaded; otherwise the request's place
- * is taken, `100 Continue` is sent and the request goes on to `server`'s 'request' listeners
- * (the handlers then use that place). Every other request gets `100 Continue` and goes on as
+ * with `Connection: close`, so the body is never uploaded; otherwise the request's place is
+ * taken (after a wait in the hold line when every place is taken), `100 Continue` is sent and
+ * the request goes on to `server`'s 'request' listeners (the handlers then use that place). Every other request gets `100 Continue` and goes on as
  * Node would have sent it without a listener.
  * @throws TypeError when `service` is not an AnalysisService or `routes` neither a string nor a function.
  * @example
@@ -96,16 +96,21 @@ export function continueListener(
   if (typeof routes !== 'string' && typeof routes !== 'function')
     throw new TypeError(expected('a path prefix or a route matcher', "continueListener's routes", routes));
   const match = typeof routes === 'function' ? routes : prefixRoutes(routes);
-  return (req, res) => {
-    const kind = match(req);
-    if (kind !== undefined) {
-      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-      const refusal = service.checkContinue(kind, { headers: req.headers, query, raw: req });
-      if (refusal) return sendResponse(res, refusal);
-      // A request that never reaches the handler (another listener answered it, the client left) gives its place back.
-      res.once('close', () => service.releaseContinue(req));
-    }
+  const proceed = (req: IncomingMessage, res: ServerResponse) => {
     res.writeContinue();
     server.emit('request', req, res);
+  };
+  return (req, res) => {
+    const kind = match(req);
+    if (kind === undefined) return proceed(req, res);
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const signal = disconnectSignal(res);
+    void service.checkContinue(kind, { headers: req.headers, query, raw: req, signal }).then((refusal) => {
+      if (refusal) return sendResponse(res, refusal);
+      // A request that never reaches the handler (another listener answered it, the client left) gives its place back.
+      if (res.destroyed) return service.releaseContinue(req);
+      res.once('close', () => service.releaseContinue(req));
+      proceed(req, res);
+    });
   };
 }

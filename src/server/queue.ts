@@ -4,8 +4,11 @@
  * and the FIFO of requests waiting for a running slot, each cancellable while it waits.
  *
  * A request takes its place when it arrives, before its body is read, so the memory held by
- * uploads and queued matrices is bounded by (maxConcurrent + queueLength) uploads; a request that
- * finds every place taken is refused at once (the caller answers 429 with Retry-After).
+ * uploads and queued matrices is bounded by (maxConcurrent + queueLength) uploads. A request that
+ * finds every place taken waits for one in the hold line (FIFO, at most `holdLength` requests,
+ * none of whose bodies has been read: each costs its headers), and a place freed goes to the
+ * head of that line before anyone else; a request that finds the hold line full too is refused
+ * at once (the caller answers 429 with Retry-After).
  */
 import { AbortError } from '../errors.js';
 import { checkInteger } from '../validate.js';
@@ -20,8 +23,16 @@ export interface QueueState {
   uploading: number;
   /** Admitted requests in all (active + waiting + uploading). */
   admitted: number;
+  /** Requests waiting for a place, bodies unread (≤ holdLength). */
+  held: number;
   maxConcurrent: number;
   queueLength: number;
+  holdLength: number;
+}
+
+interface Holder {
+  admit: () => void;
+  refuse: () => void;
 }
 
 interface Waiter {
@@ -35,14 +46,21 @@ export class AdmissionQueue {
   readonly maxConcurrent: number;
   /** Places for admitted requests beyond the running ones, an integer ≥ 0. */
   readonly queueLength: number;
+  /** Requests that may wait for a place, an integer ≥ 0 (0: refuse as soon as every place is taken). */
+  readonly holdLength: number;
   private admittedCount = 0;
   private activeCount = 0;
   private readonly waiters: Waiter[] = [];
+  private readonly holders: Holder[] = [];
 
-  /** @throws TypeError/RangeError when maxConcurrent is not an integer ≥ 1 or queueLength not an integer ≥ 0. */
-  constructor(maxConcurrent: number, queueLength: number) {
+  /**
+   * @throws TypeError/RangeError when maxConcurrent is not an integer ≥ 1, or queueLength or
+   * holdLength not an integer ≥ 0.
+   */
+  constructor(maxConcurrent: number, queueLength: number, holdLength = 0) {
     this.maxConcurrent = checkInteger(maxConcurrent, 'maxConcurrent', { min: 1 });
     this.queueLength = checkInteger(queueLength, 'queueLength', { min: 0 });
+    this.holdLength = checkInteger(holdLength, 'holdLength', { min: 0 });
   }
 
   /** The current state (counts, limits). */
@@ -53,25 +71,63 @@ export class AdmissionQueue {
       waiting,
       uploading: this.admittedCount - this.activeCount - waiting,
       admitted: this.admittedCount,
+      held: this.holders.length,
       maxConcurrent: this.maxConcurrent,
       queueLength: this.queueLength,
+      holdLength: this.holdLength,
     };
   }
 
   /**
    * Takes a place for a new request: true when one was free (the caller must {@link leave}
    * exactly once when the request is over, whatever its outcome), false when all are taken.
+   * Never waits (see {@link enter}).
    */
   admit(): boolean {
-    if (this.admittedCount >= this.maxConcurrent + this.queueLength) return false;
+    if (this.admittedCount >= this.maxConcurrent + this.queueLength || this.holders.length > 0) return false;
     this.admittedCount++;
     return true;
   }
 
-  /** Gives back the place taken by {@link admit}. */
+  /**
+   * Takes a place, waiting in the hold line while every place is taken: resolves true once the
+   * request has its place (then {@link leave} exactly once, as after {@link admit}), false at
+   * once when the hold line is full too, or later when {@link refuseHeld} empties it. When
+   * `signal` aborts while the request waits it leaves the line (no place is taken) and the
+   * Promise rejects with an {@link AbortError}.
+   */
+  enter(signal?: AbortSignal): Promise<boolean> {
+    if (this.admit()) return Promise.resolve(true);
+    if (this.holders.length >= this.holdLength) return Promise.resolve(false);
+    if (signal?.aborted)
+      return Promise.reject(new AbortError('The request was cancelled while it waited for a place', { cause: signal.reason }));
+    return new Promise<boolean>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.holders.indexOf(holder);
+        if (i >= 0) this.holders.splice(i, 1);
+        reject(new AbortError('The request was cancelled while it waited for a place', { cause: signal?.reason }));
+      };
+      const settle = (admitted: boolean) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(admitted);
+      };
+      const holder: Holder = { admit: () => settle(true), refuse: () => settle(false) };
+      this.holders.push(holder);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Refuses every request in the hold line (their {@link enter} resolves false), e.g. when the service closes. */
+  refuseHeld(): void {
+    for (const h of this.holders.splice(0)) h.refuse();
+  }
+
+  /** Gives back the place taken by {@link admit} or {@link enter}: to the head of the hold line if anyone waits. */
   leave(): void {
     if (this.admittedCount <= 0) throw new Error('internal: AdmissionQueue.leave without admit');
-    this.admittedCount--;
+    const next = this.holders.shift();
+    if (next) next.admit();
+    else this.admittedCount--;
   }
 
   /**

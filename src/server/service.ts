@@ -5,9 +5,10 @@
  * headers, JSON text). The Fastify plugin (fastify.ts) and the node:http / Express handler
  * (node.ts) are thin adapters over {@link AnalysisService.handle}.
  *
- * Request path: admission (429 with Retry-After when every place is taken, 503 while closing;
- * for a request sent with `Expect: 100-continue`, {@link AnalysisService.checkContinue} does it
- * and the header checks before the client uploads anything) →
+ * Request path: admission (a place, or a wait in the hold line with the body unread; 429 with
+ * Retry-After when the hold line is full too, 503 while closing; for a request sent with
+ * `Expect: 100-continue`, {@link AnalysisService.checkContinue} does it and the header checks
+ * before the client uploads anything) →
  * header checks (400/413 before reading) → the body under the byte limit (413 as soon as it is
  * passed) → decoding (400/413) → a running slot (FIFO; a client that disconnects while waiting
  * is dropped, its analysis never starts) → the analysis on the native pool → the row.
@@ -43,8 +44,15 @@ export interface ServiceOptions {
   maxMatrixElements?: number;
   /** Analyses running at once (default: the hardware threads the native core sees). */
   maxConcurrent?: number;
-  /** Requests admitted beyond the running ones, uploading or waiting (default 4 x maxConcurrent). Beyond: 429. */
+  /** Requests admitted beyond the running ones, uploading or waiting (default 4 x maxConcurrent). */
   queueLength?: number;
+  /**
+   * Requests that wait for a place when every one is taken, their bodies unread (default 16 x
+   * maxConcurrent; 0: refuse at once). FIFO: a freed place goes to the longest waiting. Each
+   * costs its headers in memory (and, for a client that sent its body without
+   * `Expect: 100-continue`, what the socket buffers of that body). Beyond: 429 with Retry-After.
+   */
+  holdLength?: number;
   /**
    * Worker threads that run the analyses (default: maxConcurrent, one per running analysis;
    * 0 runs them on the event loop). With workers the TypeScript part of each analysis (the fits)
@@ -138,6 +146,7 @@ export function resolveServiceOptions(options: ServiceOptions = {}): Required<Se
     maxMatrixElements: checkInteger(options.maxMatrixElements ?? 2048 * 2048, 'maxMatrixElements', { min: 4 }),
     maxConcurrent,
     queueLength: checkInteger(options.queueLength ?? 4 * maxConcurrent, 'queueLength', { min: 0 }),
+    holdLength: checkInteger(options.holdLength ?? 16 * maxConcurrent, 'holdLength', { min: 0 }),
     workers: checkInteger(options.workers ?? maxConcurrent, 'workers', { min: 0 }),
   };
 }
@@ -178,7 +187,7 @@ export class AnalysisService {
   /** @throws TypeError/RangeError for a bad limit (see {@link ServiceOptions}). */
   constructor(options: ServiceOptions = {}) {
     this.limits = Object.freeze(resolveServiceOptions(options));
-    this.queue = new AdmissionQueue(this.limits.maxConcurrent, this.limits.queueLength);
+    this.queue = new AdmissionQueue(this.limits.maxConcurrent, this.limits.queueLength, this.limits.holdLength);
     this.pool = this.limits.workers > 0 ? new WorkerPool(this.limits.workers) : undefined;
   }
 
@@ -240,19 +249,21 @@ export class AnalysisService {
   }
 
   /**
-   * Stops admitting (new requests get 503 with Retry-After) and resolves once every admitted
-   * request is over. Idempotent.
+   * Stops admitting (new requests and those in the hold line get 503 with Retry-After) and
+   * resolves once every admitted request is over. Idempotent.
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.queue.refuseHeld();
     if (this.queue.state().admitted > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.pool?.close();
   }
 
   /**
-   * Seconds a refused client should wait: the requests ahead of it — the queue, plus the clients
-   * refused earlier whose Retry-After has not yet passed (they come back to compete for the same
-   * places) — at the mean service time over the running slots, rounded up, at least 1.
+   * Seconds a refused client should wait: the requests ahead of it — the queue, the hold line,
+   * plus the clients refused earlier whose Retry-After has not yet passed (they come back to
+   * compete for the same places) — at the mean service time over the running slots, rounded up,
+   * at least 1.
    */
   private retryAfter(): string {
     const s = this.queue.state();
@@ -261,24 +272,28 @@ export class AnalysisService {
     let live = 0;
     for (const t of returns) if (t > now) returns[live++] = t;
     returns.length = live;
-    const ahead = Math.max(1, s.admitted - s.maxConcurrent + 1) + live;
+    const ahead = Math.max(1, s.admitted - s.maxConcurrent + 1) + s.held + live;
     const seconds = Math.max(1, Math.ceil((this.ewmaSeconds * ahead) / s.maxConcurrent));
     if (returns.length < MAX_TRACKED_RETURNS) returns.push(now + seconds * 1000);
     return String(seconds);
   }
 
-  /** The refusal of a request that finds every place taken (429), or the service closing (503); undefined when it was admitted. */
-  private admission(): AnalysisResponse | undefined {
-    if (this.closing) {
-      this.counts.rejected++;
-      return errorResponse(503, 'The service is shutting down; retry on another instance', { 'retry-after': '1' });
-    }
-    if (this.queue.admit()) return undefined;
+  /**
+   * Admission: undefined once the request has its place (at once, or after a wait in the hold
+   * line); the refusal when the hold line is full too (429) or the service is closing (503).
+   * @throws AbortError when `signal` aborts while the request waits.
+   */
+  private async admission(signal: AbortSignal | undefined): Promise<AnalysisResponse | undefined> {
+    const admitted = !this.closing && (await this.queue.enter(signal));
+    if (admitted && !this.closing) return undefined;
+    if (admitted) this.leave(); // admitted from the hold line as the service began to close
     this.counts.rejected++;
+    if (this.closing)
+      return errorResponse(503, 'The service is shutting down; retry on another instance', { 'retry-after': '1' });
     const s = this.queue.state();
     return errorResponse(
       429,
-      `Expected a free place (${s.maxConcurrent} running + ${s.queueLength} queued) but all ${s.admitted} are taken; retry later`,
+      `Expected a free place (${s.maxConcurrent} running + ${s.queueLength} queued, ${s.holdLength} waiting) but all are taken; retry later`,
       { 'retry-after': this.retryAfter() },
     );
   }
@@ -289,14 +304,16 @@ export class AnalysisService {
    * bodies, against shape x dtype) and admission. Returns undefined when the client should be
    * sent `100 Continue`: a place is then taken for `raw` (the request's own object, e.g. node's
    * IncomingMessage), which {@link handle} uses when called with the same `raw`, or
-   * {@link releaseContinue} gives back when the request never gets there. Otherwise returns the
-   * refusal (400, 413, 429 with Retry-After, 503), with `Connection: close`: the client has not
-   * sent its body, so the connection cannot carry another request.
+   * {@link releaseContinue} gives back when the request never gets there. While every place is
+   * taken the request waits in the hold line (the client waits for its `100 Continue`). Otherwise
+   * resolves with the refusal (400, 413, 429 with Retry-After, 503, or 499 when `signal` aborts
+   * while it waits), with `Connection: close`: the client has not sent its body, so the
+   * connection cannot carry another request.
    */
-  checkContinue(
+  async checkContinue(
     kind: AnalysisKind,
-    request: { headers: AnalysisRequest['headers']; query: QueryInput; raw: object },
-  ): AnalysisResponse | undefined {
+    request: { headers: AnalysisRequest['headers']; query: QueryInput; raw: object; signal?: AbortSignal },
+  ): Promise<AnalysisResponse | undefined> {
     const close = (r: AnalysisResponse): AnalysisResponse => ({ ...r, headers: { ...r.headers, connection: 'close' } });
     if (kind !== 'weights' && kind !== 'omd')
       return close(errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`));
@@ -305,7 +322,12 @@ export class AnalysisService {
     } catch (err) {
       return close(this.failure(err, undefined));
     }
-    const refused = this.admission();
+    let refused: AnalysisResponse | undefined;
+    try {
+      refused = await this.admission(request.signal);
+    } catch (err) {
+      return close(this.failure(err, request.signal));
+    }
     if (refused) return close(refused);
     this.reserved.add(request.raw);
     return undefined;
@@ -342,12 +364,17 @@ export class AnalysisService {
   async handle(kind: AnalysisKind, request: AnalysisRequest): Promise<AnalysisResponse> {
     if (kind !== 'weights' && kind !== 'omd')
       return errorResponse(404, `Expected 'weights' or 'omd' but received '${kind}'`);
+    const signal = request.signal;
     // A place taken in checkContinue is this request's; otherwise it is admitted now.
     if (!(request.raw !== undefined && this.reserved.delete(request.raw))) {
-      const refused = this.admission();
+      let refused: AnalysisResponse | undefined;
+      try {
+        refused = await this.admission(signal);
+      } catch (err) {
+        return this.failure(err, signal);
+      }
       if (refused) return refused;
     }
-    const signal = request.signal;
     try {
       return await this.admitted(kind, request, signal);
     } catch (err) {
