@@ -15,8 +15,8 @@
 // Reported per cell: requests/s answered 200, p50/p99 latency of the 200s, counts by status,
 // errors (5xx other than 503, and transport failures), the deepest queue seen on /v1/health,
 // the server's peak RSS (VmHWM from /proc), and three checks: throughput at 64 ≥ at 8 (no
-// collapse), p99 ≤ (queueLength/maxConcurrent + 2) x the p99 analysis time s the server reported
-// in Server-Timing (the FIFO bound: at most s until a running analysis ends, (queueLength − 1)/
+// collapse), p99 ≤ ((queueLength + holdLength)/maxConcurrent + 2) x the p99 analysis time s the server reported
+// in Server-Timing (the FIFO bound: the hold line ahead, holdLength/maxConcurrent x s at most; at most s until a running analysis ends, (queueLength − 1)/
 // maxConcurrent x s for the requests queued ahead, s for its own; upload and client time are not
 // in it), peak RSS ≤ the documented ceiling.
 //
@@ -44,12 +44,18 @@ const WORKER_VARIANTS = (process.env.SPECDYN_SERVE_WORKERS ?? 'default')
   .split(',')
   .map((w) => (w.trim() === 'default' ? undefined : Number(w)));
 const KINDS = ['plain', 'expect'];
+// The server's hold line (--hold; undefined: its default, 16 x maxConcurrent). SPECDYN_SERVE_HOLD=0 refuses at once.
+const HOLD = process.env.SPECDYN_SERVE_HOLD;
 const MIB = 1024 * 1024;
 
 /** The documented RSS ceiling (docs/server.md "Memory"): base + workers + places x per-request + running x workspace. */
-function rssCeiling({ maxConcurrent, queueLength, workers }, uploadBytes, workspaceBytes) {
+function rssCeiling({ maxConcurrent, queueLength, holdLength, workers }, uploadBytes, workspaceBytes) {
   return (
-    256 * MIB + workers * 20 * MIB + (maxConcurrent + queueLength) * 4 * uploadBytes + maxConcurrent * workspaceBytes
+    256 * MIB +
+    workers * 20 * MIB +
+    (maxConcurrent + queueLength) * 4 * uploadBytes +
+    maxConcurrent * workspaceBytes +
+    holdLength * 128 * 1024
   );
 }
 
@@ -92,7 +98,10 @@ function percentile(sorted, p) {
 /** Starts `specdyn serve --port 0 --json` in a child process; resolves with its URL and pid. */
 function startServer(workers, extra = []) {
   return new Promise((resolve, reject) => {
-    const flags = workers === undefined ? [] : ['--workers', String(workers)];
+    const flags = [
+      ...(workers === undefined ? [] : ['--workers', String(workers)]),
+      ...(HOLD === undefined || extra.includes('--hold') ? [] : ['--hold', HOLD]),
+    ];
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', ...flags, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
@@ -287,7 +296,7 @@ function cpuMs(pid, tid) {
 async function refusalCost(payload, n = 300) {
   const out = {};
   for (const kind of ['plain', 'expect', 'expect', 'plain']) {
-    const srv = await startServer(undefined, ['--max-concurrent', '1', '--queue', '0']);
+    const srv = await startServer(undefined, ['--max-concurrent', '1', '--queue', '0', '--hold', '0']);
     const hold = http.request(`${srv.origin}${payload.path}`, {
       method: 'POST',
       agent: false,
@@ -356,7 +365,7 @@ function summarise(payload, clients, kind, cells) {
   const limits = cells[0].limits;
   const rss = Math.max(...cells.map((c) => c.rss));
   const p99 = percentile(latencies, 0.99);
-  const bound = (limits.queueLength / limits.maxConcurrent + 2) * percentile(analysis, 0.99);
+  const bound = ((limits.queueLength + limits.holdLength) / limits.maxConcurrent + 2) * percentile(analysis, 0.99);
   return {
     payload: payload.name,
     clients,
@@ -440,7 +449,7 @@ export async function run() {
       }
     for (const r of cells) {
       notes.push(
-        `${payload.name}, ${r.clients} ${r.client} clients, workers ${r.workers}: p99 ${r.p99_ms.toFixed(0)} ms vs bound (queue/concurrent + 2) x p99 analysis = ${r.p99_bound_ms.toFixed(0)} ms (${r.p99_ms <= r.p99_bound_ms ? 'within' : 'OVER'}); peak RSS ${r.peak_rss_mib.toFixed(0)} MiB vs ceiling ${r.ceiling_mib.toFixed(0)} MiB (${r.peak_rss_mib <= r.ceiling_mib ? 'under' : 'OVER'}); 5xx/transport errors ${r.errors}; 429s ${r.r429}, of which uploaded their body ${r.refused_uploaded}`,
+        `${payload.name}, ${r.clients} ${r.client} clients, workers ${r.workers}: p99 ${r.p99_ms.toFixed(0)} ms vs bound ((queue + hold)/concurrent + 2) x p99 analysis = ${r.p99_bound_ms.toFixed(0)} ms (${r.p99_ms <= r.p99_bound_ms ? 'within' : 'OVER'}); peak RSS ${r.peak_rss_mib.toFixed(0)} MiB vs ceiling ${r.ceiling_mib.toFixed(0)} MiB (${r.peak_rss_mib <= r.ceiling_mib ? 'under' : 'OVER'}); 5xx/transport errors ${r.errors}; 429s ${r.r429}, of which uploaded their body ${r.refused_uploaded}`,
       );
     }
   }

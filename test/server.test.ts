@@ -574,7 +574,9 @@ describe('overload and disconnects', () => {
       const c = await send(`${s.url}/weights?shape=120x60&dtype=float64`, { body });
       expect(c.status).toBe(429);
       expect(Number(c.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      expect(c.json().error).toBe('Expected a free place (1 running + 1 queued, 0 waiting) but all are taken; retry later');
+      expect(c.json().error).toBe(
+        'Expected a free place (1 running + 1 queued, 0 waiting) but all are taken; retry later',
+      );
       // With Expect: 100-continue the refusal comes before the body, which the client never sends.
       const d = await sendExpecting(
         `${s.url}/weights?shape=120x60&dtype=float64`,
@@ -695,7 +697,9 @@ describe('overload and disconnects', () => {
       await until(s.url, (h) => h.queue.held === 2);
       const e = await send(path, { body });
       expect(e.status).toBe(429);
-      expect(e.json().error).toBe('Expected a free place (1 running + 1 queued, 2 waiting) but all are taken; retry later');
+      expect(e.json().error).toBe(
+        'Expected a free place (1 running + 1 queued, 2 waiting) but all are taken; retry later',
+      );
       // Retry-After counts the hold line: 2 admitted − 1 running + 1, plus 2 waiting, at ≥ 1 s.
       expect(Number(e.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       let h = await health(s.url);

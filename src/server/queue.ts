@@ -100,7 +100,9 @@ export class AdmissionQueue {
     if (this.admit()) return Promise.resolve(true);
     if (this.holders.length >= this.holdLength) return Promise.resolve(false);
     if (signal?.aborted)
-      return Promise.reject(new AbortError('The request was cancelled while it waited for a place', { cause: signal.reason }));
+      return Promise.reject(
+        new AbortError('The request was cancelled while it waited for a place', { cause: signal.reason }),
+      );
     return new Promise<boolean>((resolve, reject) => {
       const onAbort = () => {
         const i = this.holders.indexOf(holder);
