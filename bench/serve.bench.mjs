@@ -211,6 +211,7 @@ async function loadCell(payload, clients, workers, kind) {
   let transport = 0;
   let inWindow = 0;
   let maxWaiting = 0;
+  let maxHeld = 0;
   let refusedUploads = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const cpu0 = { server: cpuMs(srv.child.pid), main: cpuMs(srv.child.pid, srv.child.pid), client: process.cpuUsage() };
@@ -245,8 +246,9 @@ async function loadCell(payload, clients, workers, kind) {
     while (performance.now() < deadline) {
       try {
         const res = await fetch(`${srv.url}/health`);
-        const h = /** @type {{ queue: { waiting: number } }} */ (await res.json());
+        const h = /** @type {{ queue: { waiting: number, held: number } }} */ (await res.json());
         maxWaiting = Math.max(maxWaiting, h.queue.waiting);
+        maxHeld = Math.max(maxHeld, h.queue.held);
       } catch {
         // the poller is best effort
       }
@@ -274,6 +276,7 @@ async function loadCell(payload, clients, workers, kind) {
     transport,
     inWindow,
     maxWaiting,
+    maxHeld,
     rss,
     refusedUploads,
     cpu,
@@ -387,6 +390,7 @@ function summarise(payload, clients, kind, cells) {
     other4xx: count((s) => s >= 400 && s < 500 && s !== 429),
     errors: count((s) => s >= 500 && s !== 503) + cells.reduce((a, c) => a + c.transport, 0),
     max_waiting: Math.max(...cells.map((c) => c.maxWaiting)),
+    max_held: Math.max(...cells.map((c) => c.maxHeld)),
     // CPU per answered request (ms): the whole server process, its event-loop thread, the client.
     ...perOk(cells),
     analysis_p50_ms: percentile(analysis, 0.5),
@@ -477,6 +481,7 @@ export async function run() {
     '429s with body sent': String(r.refused_uploaded),
     '5xx + transport': String(r.errors),
     'deepest queue': String(r.max_waiting),
+    'longest hold line': String(r.max_held),
     'CPU ms per 200: server (loop) / client': `${r.server_cpu_ms.toFixed(1)} (${r.main_cpu_ms.toFixed(1)}) / ${r.client_cpu_ms.toFixed(1)}`,
     'peak RSS MiB (ceiling)': `${r.peak_rss_mib.toFixed(0)} (${r.ceiling_mib.toFixed(0)})`,
   }));
