@@ -9,6 +9,44 @@ import { fileURLToPath } from 'node:url';
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const PYTHON = process.env.SPECDYN_PYTHON ?? '/usr/bin/python3';
 
+/**
+ * The command line's `--size <n[,n…]>` (sizes a suite measures instead of its defaults) and
+ * `--repeat <n>` (timed runs per figure), which bench/run.mjs passes on in SPECDYN_BENCH_SIZE and
+ * SPECDYN_BENCH_REPEAT so that child processes see them too.
+ */
+export function benchSizes(defaults) {
+  const v = process.env.SPECDYN_BENCH_SIZE;
+  return v ? v.split(',').map(Number) : defaults;
+}
+/** See {@link benchSizes}. */
+export function benchRepeat(fallback) {
+  const v = process.env.SPECDYN_BENCH_REPEAT;
+  return v ? Number(v) : fallback;
+}
+
+let rivals;
+/**
+ * The Python builds to measure as rivals: Debian's (PYTHON, NumPy/SciPy on the same OpenBLAS as
+ * specdyn) and the `python3` first on PATH when it is another interpreter (newer wheels with
+ * their own OpenBLAS), each with the versions it imports ({ label, exe, numpy, scipy, sklearn });
+ * a build without NumPy and SciPy is left out. SPECDYN_PYTHON_WHEELS names the second one.
+ */
+export function pythonRivals() {
+  if (rivals) return rivals;
+  const probe = (exe) => {
+    const r = spawnSync(exe, ['-c', PROBE], { encoding: 'utf8' });
+    return r.status === 0 ? { ...JSON.parse(r.stdout.trim().split('\n').pop()) } : undefined;
+  };
+  rivals = [];
+  const debian = probe(PYTHON);
+  if (debian?.numpy && debian.scipy) rivals.push({ label: 'Debian', exe: PYTHON, ...debian });
+  const other = process.env.SPECDYN_PYTHON_WHEELS ?? 'python3';
+  const wheels = probe(other);
+  if (wheels?.numpy && wheels.scipy && wheels.executable !== debian?.executable)
+    rivals.push({ label: 'wheels', exe: other, ...wheels });
+  return rivals;
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -27,18 +65,19 @@ export async function timeit(fn, { repeat = 5, warmup = 1 } = {}) {
   return { median: median(times), min: Math.min(...times), times };
 }
 
-let pyStatus;
-/** Which Python modules are importable: { numpy, scipy, sklearn } booleans, plus versions. */
-export function pythonAvailable() {
-  if (pyStatus) return pyStatus;
-  const code = `import json,importlib
-out={}
+const PROBE = `import json,importlib,os,sys
+out={'executable': os.path.realpath(sys.executable)}
 for m in ['numpy','scipy','sklearn']:
     try:
         mod=importlib.import_module(m); out[m]=getattr(mod,'__version__','?')
     except Exception: out[m]=None
 print(json.dumps(out))`;
-  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
+
+let pyStatus;
+/** Which Python modules are importable: { numpy, scipy, sklearn } booleans, plus versions. */
+export function pythonAvailable() {
+  if (pyStatus) return pyStatus;
+  const r = spawnSync(PYTHON, ['-c', PROBE], { encoding: 'utf8' });
   pyStatus = r.status === 0 ? JSON.parse(r.stdout) : { numpy: null, scipy: null, sklearn: null };
   return pyStatus;
 }
@@ -47,7 +86,7 @@ print(json.dumps(out))`;
  * Runs a Python snippet that prints one JSON object on its last line; returns it parsed.
  * The snippet gets `timeit(fn, repeat, warmup)` → median seconds.
  */
-export function runPython(body, { timeoutMs = 20 * 60_000 } = {}) {
+export function runPython(body, { timeoutMs = 20 * 60_000, python = PYTHON } = {}) {
   const prelude = `import json, time, statistics
 def timeit(fn, repeat=5, warmup=1):
     for _ in range(warmup): fn()
@@ -56,7 +95,7 @@ def timeit(fn, repeat=5, warmup=1):
         t0=time.perf_counter(); fn(); ts.append(time.perf_counter()-t0)
     return statistics.median(ts)
 `;
-  const r = spawnSync(PYTHON, ['-c', prelude + body], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const r = spawnSync(python, ['-c', prelude + body], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr || r.error}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);

@@ -1,11 +1,23 @@
-// Foundation benchmarks (issue: native LAPACK/BLAS core). Every figure is a median ratio against
-// a rival measured in this same run: SciPy/NumPy/scikit-learn (same OpenBLAS, via /usr/bin/python3),
-// ml-matrix (pure JS) and tfjs (distances via matMul).
+// Foundation benchmarks of the native core. Every figure is a median ratio against a rival
+// measured in this same run: SciPy/NumPy of both Python builds (Debian's on the same OpenBLAS and
+// the newer wheels on PATH, bench/lib.mjs pythonRivals), scikit-learn, ml-matrix (pure JS) and
+// tfjs (distances via matMul). `--size` sets the eigensolver sizes (default 1000,2000),
+// `--repeat` the timed runs per figure.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import * as sd from '../dist/index.js';
 import { native } from '../dist/native.js';
-import { benchDir, gaussian, median, pythonAvailable, runPython, timeit } from './lib.mjs';
+import {
+  benchDir,
+  benchRepeat,
+  benchSizes,
+  gaussian,
+  median,
+  pythonAvailable,
+  pythonRivals,
+  runPython,
+  timeit,
+} from './lib.mjs';
 
 function symmetric(n, seed) {
   const g = gaussian(n, n, seed).data;
@@ -57,7 +69,6 @@ console.log(JSON.stringify({ before, after, inputBytes: x.data.byteLength, outpu
 
 export async function run() {
   const py = pythonAvailable();
-  const hasPy = Boolean(py.numpy && py.scipy);
   const rows = [];
   const notes = [];
   const add = (figure, specdyn, rival, rivalName, target, pass) =>
@@ -71,25 +82,41 @@ export async function run() {
       pass: pass ?? '',
     });
 
-  // eigvalsh N = 1000, 2000 vs SciPy; N = 1000 vs ml-matrix. eigh N = 1000 vs numpy.
-  const pyEig = hasPy
-    ? runPython(`import numpy as np, scipy.linalg as sl
+  const rivals = pythonRivals();
+  const sizes = benchSizes([1000, 2000]);
+  const repeat = benchRepeat(5);
+  // eigvalsh vs SciPy and eigh vs NumPy, for each Python build; N = 1000 vs ml-matrix.
+  const pyEig = rivals.map((p) => ({
+    label: p.label,
+    t: runPython(
+      `import numpy as np, scipy.linalg as sl
 out={}
-for n in (1000, 2000):
+for n in (${sizes.join(', ')},):
     g=np.random.default_rng(n).standard_normal((n,n)); a=(g+g.T)/2
-    out[f'eigvalsh{n}']=timeit(lambda: sl.eigh(a, eigvals_only=True), repeat=5)
-    out[f'eigh{n}']=timeit(lambda: np.linalg.eigh(a), repeat=5 if n==1000 else 3)
-print(json.dumps(out))`)
-    : null;
-  if (!hasPy)
+    out[f'eigvalsh{n}']=timeit(lambda: sl.eigh(a, eigvals_only=True), repeat=${repeat})
+    out[f'eigh{n}']=timeit(lambda: np.linalg.eigh(a), repeat=${repeat})
+print(json.dumps(out))`,
+      { python: p.exe },
+    ),
+  }));
+  if (rivals.length === 0)
     notes.push(
-      'NumPy/SciPy not importable from /usr/bin/python3: Python rivals skipped (install python3-numpy python3-scipy python3-sklearn).',
+      'NumPy/SciPy not importable from /usr/bin/python3 or python3: Python rivals skipped (install python3-numpy python3-scipy python3-sklearn).',
     );
-  for (const n of [1000, 2000]) {
+  for (const n of sizes) {
     const a = symmetric(n, n);
-    const t = (await timeit(() => sd.eigvalsh(a), { repeat: 5 })).median;
-    const r = pyEig?.[`eigvalsh${n}`];
-    add(`eigvalsh N=${n} vs SciPy eigh(eigvals_only)`, t, r, 'scipy', '≤ 1.10', r ? t / r <= 1.1 : '');
+    const t = (await timeit(() => sd.eigvalsh(a), { repeat })).median;
+    for (const p of pyEig) {
+      const r = p.t[`eigvalsh${n}`];
+      add(
+        `eigvalsh N=${n} vs SciPy eigh(eigvals_only), ${p.label}`,
+        t,
+        r,
+        `scipy (${p.label})`,
+        '≤ 1.10',
+        t / r <= 1.1,
+      );
+    }
     if (n === 1000) {
       const { Matrix, EigenvalueDecomposition } = await import('ml-matrix');
       const m = new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.data.subarray(i * n, (i + 1) * n))));
@@ -106,13 +133,22 @@ print(json.dumps(out))`)
         pass: tm / t >= 100,
       });
     }
-    const te = (await timeit(() => sd.eigh(a), { repeat: n === 1000 ? 5 : 3 })).median;
-    const re = pyEig?.[`eigh${n}`];
-    add(`eigh (vectors) N=${n} vs numpy.linalg.eigh`, te, re, 'numpy', '≤ 1.10', re ? te / re <= 1.1 : '');
+    const te = (await timeit(() => sd.eigh(a), { repeat })).median;
+    for (const p of pyEig) {
+      const re = p.t[`eigh${n}`];
+      add(
+        `eigh (vectors) N=${n} vs numpy.linalg.eigh, ${p.label}`,
+        te,
+        re,
+        `numpy (${p.label})`,
+        '≤ 1.10',
+        te / re <= 1.1,
+      );
+    }
     // What the async call adds over the bare LAPACK driver (probe: copy not timed), interleaved.
     const bare = [],
       asy = [];
-    for (let r = 0; r < 5; r++) {
+    for (let r = 0; r < repeat; r++) {
       bare.push(native()._eigSeconds(a, 'syevd', false));
       const t0 = process.hrtime.bigint();
       await sd.eigvalsh(a);
@@ -174,19 +210,22 @@ print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'),
       '≤ 1.10',
       mdist / ms <= 1.1,
     );
-    const npy = hasPy
-      ? runPython(`import numpy as np
+    for (const p of rivals) {
+      const npy = runPython(
+        `import numpy as np
 y=np.random.default_rng(5).standard_normal((${N},${D})).astype(np.${type === 'f32' ? 'float32' : 'float64'})
-print(json.dumps({'t': timeit(lambda: y @ y.T, repeat=7)}))`).t
-      : null;
-    add(
-      `distanceMatrixSync euclidean N=${N} D=${D} ${type} vs NumPy y @ y.T`,
-      mdist,
-      npy,
-      'numpy',
-      '≤ 1.10',
-      npy ? mdist / npy <= 1.1 : '',
-    );
+print(json.dumps({'t': timeit(lambda: y @ y.T, repeat=7)}))`,
+        { python: p.exe },
+      ).t;
+      add(
+        `distanceMatrixSync euclidean N=${N} D=${D} ${type} vs NumPy y @ y.T, ${p.label}`,
+        mdist,
+        npy,
+        `numpy (${p.label})`,
+        '≤ 1.10',
+        mdist / npy <= 1.1,
+      );
+    }
   }
 
   const gemmN = 2000;

@@ -1,11 +1,37 @@
-// npm run bench [suite ...]: runs bench/<suite>.bench.mjs (all of them by default). Each suite
-// exports `async function run()` returning { title, rows, notes? }; rows hold median ratios
-// against rivals measured in the same run.
+// npm run bench [suite ...] [--size n[,n…]] [--repeat n]: runs bench/<suite>.bench.mjs (all of
+// them by default). Each suite exports `async function run()` returning { title, rows, notes? };
+// rows hold median ratios against rivals measured in the same run. --size and --repeat reach the
+// suites that take them through SPECDYN_BENCH_SIZE / SPECDYN_BENCH_REPEAT (bench/lib.mjs).
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { benchDir, printTable, pythonAvailable, writeResults } from './lib.mjs';
+import { benchDir, printTable, pythonRivals, writeResults } from './lib.mjs';
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const wanted = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  const flag = /^--(size|repeat)(?:=(.*))?$/.exec(a);
+  if (!flag) {
+    if (a.startsWith('-')) {
+      console.error(`Expected a suite name, --size <n[,n...]> or --repeat <n> but received '${a}'`);
+      process.exit(2);
+    }
+    wanted.push(a);
+    continue;
+  }
+  const value = flag[2] ?? args[++i];
+  const ok =
+    value !== undefined &&
+    value.split(',').every((v) => /^[1-9]\d*$/.test(v)) &&
+    (flag[1] === 'size' || !value.includes(','));
+  if (!ok) {
+    console.error(
+      `Expected ${flag[1] === 'size' ? 'positive integers separated by commas' : 'a positive integer'} for --${flag[1]} but received '${value ?? ''}'`,
+    );
+    process.exit(2);
+  }
+  process.env[flag[1] === 'size' ? 'SPECDYN_BENCH_SIZE' : 'SPECDYN_BENCH_REPEAT'] = value;
+}
 const suites = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.mjs'))
   .map((f) => f.replace('.bench.mjs', ''))
@@ -19,9 +45,11 @@ if (wanted.length && suites.length !== wanted.length) {
   );
   process.exit(2);
 }
-const py = pythonAvailable();
+const py = pythonRivals();
 console.log(
-  `Python rivals (${process.env.SPECDYN_PYTHON ?? '/usr/bin/python3'}): numpy ${py.numpy ?? 'not importable'}, scipy ${py.scipy ?? 'not importable'}, scikit-learn ${py.sklearn ?? 'not importable'}`,
+  py.length
+    ? `Python rivals: ${py.map((p) => `${p.label} (${p.exe}): numpy ${p.numpy}, scipy ${p.scipy}, scikit-learn ${p.sklearn ?? 'not importable'}`).join('; ')}`
+    : 'Python rivals: none importable (install python3-numpy python3-scipy python3-sklearn)',
 );
 for (const s of suites) {
   const mod = await import(path.join(benchDir, `${s}.bench.mjs`));
