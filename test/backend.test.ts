@@ -267,6 +267,7 @@ describe('element-wise kernels and Sum', () => {
       'BatchMatMul',
       '_FusedMatMul',
       'GatherV2',
+      'Softmax', // tested in backend-fused.test.ts
     ]);
     expect(new Set(NATIVE_KERNELS)).toEqual(tested);
   });

@@ -9,6 +9,7 @@
 
 #include "../kernels/blas_gate.h"
 #include "../kernels/elementwise.h"
+#include "../kernels/fused.h"
 #include "../kernels/gemm.h"
 #include "args.h"
 #include "bindings.h"
@@ -230,6 +231,62 @@ Napi::Value SumF32Fn(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxF32(x, out, rows, cols): a softmax over each row of x viewed as rows x cols.
+Napi::Value SoftmaxF32Fn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "softmaxF32";
+  auto x = InArg(env, info[0], fn, "x");
+  auto out = OutArg(env, info[1], fn);
+  ThrowIfAliased(env, out, x, fn, "x");
+  const int64_t limit = int64_t(1) << 52;
+  int64_t rows = ParseInteger(env, info[2], fn + " argument 'rows'", 0, limit);
+  int64_t cols = ParseInteger(env, info[3], fn + " argument 'cols'", 0, limit);
+  if (double(rows) * double(cols) > double(limit))
+    ThrowRange(env, "sizes whose product is below 2^52", fn + " arguments", "larger sizes");
+  Status s = SoftmaxRowsF32(x.Data(), int64_t(x.ElementLength()), rows, cols, out.Data(), int64_t(out.ElementLength()));
+  if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
+  return env.Undefined();
+}
+
+float FloatArg(Napi::Env env, Napi::Value v, const std::string& name) {
+  if (!v.IsNumber()) ThrowType(env, "a number", name, Describe(v));
+  return v.As<Napi::Number>().FloatValue();
+}
+
+// adamF32(g, m, v, w, mOut, vOut, wOut, beta1, oneMinusBeta1, beta2, oneMinusBeta2, accBeta1,
+// accBeta2, epsilon, negLearningRate): one Adam step (fused.h). All seven arrays have one length;
+// an output is either disjoint from every input or exactly one of them.
+Napi::Value AdamF32Fn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "adamF32";
+  const char* names[7] = {"g", "m", "v", "w", "mOut", "vOut", "wOut"};
+  Napi::Float32Array arr[7];
+  for (int i = 0; i < 7; ++i) arr[i] = InArg(env, info[i], fn, names[i]);
+  const size_t n = arr[0].ElementLength();
+  for (int i = 1; i < 7; ++i)
+    if (arr[i].ElementLength() != n)
+      ThrowRange(env, "a Float32Array of length " + std::to_string(n) + " (the length of g)",
+                 fn + " argument '" + names[i] + "'", Describe(arr[i]));
+  for (int o = 4; o < 7; ++o) {
+    for (int i = 0; i < 7; ++i) {
+      if (i == o) continue;
+      if (i >= 4 && arr[i].Data() == arr[o].Data() && n > 0)
+        ThrowRange(env, "outputs distinct from each other", fn + " argument '" + names[o] + "'", Describe(arr[o]));
+      ThrowIfAliased(env, arr[o], arr[i], fn, names[i]);
+    }
+  }
+  AdamConsts c;
+  float* fields[8] = {&c.beta1,    &c.oneMinusBeta1, &c.beta2,   &c.oneMinusBeta2,
+                      &c.accBeta1, &c.accBeta2,      &c.epsilon, &c.negLearningRate};
+  const char* cnames[8] = {"beta1",    "oneMinusBeta1", "beta2",   "oneMinusBeta2",
+                           "accBeta1", "accBeta2",      "epsilon", "negLearningRate"};
+  for (int i = 0; i < 8; ++i) *fields[i] = FloatArg(env, info[7 + i], fn + " argument '" + cnames[i] + "'");
+  Status s = AdamUpdateF32(arr[0].Data(), arr[1].Data(), arr[2].Data(), arr[3].Data(), int64_t(n), c, arr[4].Data(),
+                           arr[5].Data(), arr[6].Data());
+  if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterTfjs(Napi::Env env, Napi::Object exports) {
@@ -237,6 +294,8 @@ void RegisterTfjs(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "binaryF32", BinaryF32Fn);
   Export(env, exports, "unaryF32", UnaryF32Fn);
   Export(env, exports, "sumF32", SumF32Fn);
+  Export(env, exports, "softmaxF32", SoftmaxF32Fn);
+  Export(env, exports, "adamF32", AdamF32Fn);
 }
 
 }  // namespace specdyn
