@@ -101,7 +101,9 @@ export interface NativeBinding {
   /**
    * Synchronous batched float32 product for the tfjs backend (src/tfjs/native-kernels.ts):
    * out[i] = act(op(a[aIndex[i]]) · op(b[bIndex[i]]) + bias), row-major, in place on the given
-   * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n.
+   * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n. threadedMinFlops
+   * (> 0): products of at least this many flops use the BLAS threads when the BLAS gate is idle
+   * and run single-threaded at once otherwise; 0 or absent: the gate's default (1e8, waiting).
    */
   sgemmF32(
     a: Float32Array,
@@ -119,6 +121,7 @@ export interface NativeBinding {
     activation: string | null,
     leakyreluAlpha: number | null,
     preluWeights: Float32Array | null,
+    threadedMinFlops?: number,
   ): void;
   /** out = a op b (tfjs kernel name), flat (strides null) or broadcast by per-dim strides. */
   binaryF32(

@@ -48,7 +48,8 @@ bool BoolArg(Napi::Env env, Napi::Value v, const char* name) {
 }
 
 // sgemmF32(a, b, out, batch, m, n, k, transA, transB, aIndex, bIndex, bias, activation,
-//          leakyreluAlpha, preluWeights) -> undefined. Shapes and semantics: see gemm.h.
+//          leakyreluAlpha, preluWeights, threadedMinFlops?) -> undefined. Shapes and semantics:
+//          see gemm.h.
 Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GemmBatch g;
@@ -91,14 +92,25 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   if (overlaps(g.out, g.outLen, g.a, g.aLen) || overlaps(g.out, g.outLen, g.b, g.bLen) ||
       overlaps(g.out, g.outLen, g.bias, g.biasLen) || overlaps(g.out, g.outLen, g.prelu, g.preluLen))
     ThrowRange(env, "an output buffer that overlaps no input", fn + " argument 'out'", Describe(info[2]));
+  // threadedMinFlops (optional, > 0): products of at least this many flops use the BLAS threads
+  // when the gate is idle, and run single-threaded at once otherwise (opportunistic, never
+  // waiting for analysis work to drain). 0 or absent: the gate's default rule below.
+  double threadedMin = 0;
+  if (!info[15].IsUndefined() && !info[15].IsNull()) {
+    if (!info[15].IsNumber()) ThrowType(env, "a number", fn + " argument 'threadedMinFlops'", Describe(info[15]));
+    threadedMin = info[15].As<Napi::Number>().DoubleValue();
+    if (!(threadedMin >= 0))
+      ThrowRange(env, "a non-negative number", fn + " argument 'threadedMinFlops'", Describe(info[15]));
+  }
   Status s;
   {
-    // Through the BLAS gate like every other native operation: a product of >= 1e8 flops waits
-    // for analysis calls to drain and runs alone with the configured threads; smaller ones run
-    // single-threaded beside small analysis calls. This can block the JS thread while a large
-    // analysis call holds the gate (tfjs kernels are synchronous).
+    // Through the BLAS gate like every other native operation: by default a product of >= 1e8
+    // flops waits for analysis calls to drain and runs alone with the configured threads;
+    // smaller ones run single-threaded beside small analysis calls. This can block the JS thread
+    // while a large analysis call holds the gate (tfjs kernels are synchronous). The caller's
+    // thread limit (setThreadLimit) caps either way.
     BlasScope scope(2.0 * double(g.batch) * double(g.m) * double(g.n) * double(g.k), nullptr,
-                    env.GetInstanceData<AddonData>()->threadLimit);
+                    env.GetInstanceData<AddonData>()->threadLimit, threadedMin);
     s = SgemmBatch(g);
   }
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));

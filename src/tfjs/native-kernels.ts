@@ -90,6 +90,13 @@ export class SpecdynNativeBackend extends MathBackendCPU {
    * is active (default true; false runs tfjs's own fourteen kernels per variable, e.g. to compare).
    */
   static fuseAdam = true;
+  /**
+   * Products of at least this many flops (2·m·n·k per batch) use the BLAS threads when no other
+   * BLAS work runs (the BLAS gate is idle), and run single-threaded at once when some does, so
+   * training never waits for analysis to drain. 0 restores the gate's default rule (threaded
+   * only from 1e8 flops, waiting for other work to finish). The caller's setThreadLimit caps it.
+   */
+  static threadedMinFlops = 0;
 
   /** Buffers made by allocF32 and never handed out: how many live data ids store each. */
   private readonly owned = new WeakMap<Float32Array, number>();
@@ -332,6 +339,7 @@ function runProduct(
     activation,
     leakyreluAlpha,
     prelu ? f32Values(backend, prelu) : null,
+    SpecdynNativeBackend.threadedMinFlops,
   );
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
