@@ -116,14 +116,24 @@ async function kernelCalls(tf, model, x, y) {
 
 /** The specdyn-native training options compared in one process, block by block. */
 const VARIANTS = [
-  { label: "tfjs's Adam (14 kernels per variable), products 1 thread", fuseAdam: false, threadedMinFlops: 0 },
-  { label: 'fused Adam kernel, products 1 thread (default)', fuseAdam: true, threadedMinFlops: 0 },
-  { label: 'fused Adam, products >= 1e7 flops threaded when the gate is idle', fuseAdam: true, threadedMinFlops: 1e7 },
+  {
+    label: "tfjs's Adam (14 kernels per variable), products 1 thread",
+    set: { fuseAdam: false, productThreads: 'single' },
+  },
+  { label: 'fused Adam kernel, products 1 thread', set: { fuseAdam: true, productThreads: 'single' } },
+  {
+    label: 'fused Adam, products >= 1e7 flops threaded (when the gate is idle)',
+    set: { fuseAdam: true, productThreads: 'threaded' },
+  },
+  {
+    label: "fused Adam, products' threads chosen by timing ('auto', the default)",
+    set: { fuseAdam: true, productThreads: 'auto' },
+  },
 ];
 
 /** Interleaved A/B of VARIANTS on one model: every round times each variant once. */
 async function variants(tf) {
-  const saved = { fuseAdam: SpecdynNativeBackend.fuseAdam, threadedMinFlops: SpecdynNativeBackend.threadedMinFlops };
+  const saved = { fuseAdam: SpecdynNativeBackend.fuseAdam, productThreads: SpecdynNativeBackend.productThreads };
   const model = buildModel(tf, 1);
   const { x, y } = data(tf, BATCH, 3);
   const steps = STEPS['specdyn-native'];
@@ -131,15 +141,12 @@ async function variants(tf) {
   const calls = [];
   try {
     for (const v of VARIANTS) {
-      Object.assign(SpecdynNativeBackend, { fuseAdam: v.fuseAdam, threadedMinFlops: v.threadedMinFlops });
+      Object.assign(SpecdynNativeBackend, v.set);
       calls.push(await kernelCalls(tf, model, x, y));
     }
     for (let round = -1; round < REPEAT * 2; round++) {
       for (let j = 0; j < VARIANTS.length; j++) {
-        Object.assign(SpecdynNativeBackend, {
-          fuseAdam: VARIANTS[j].fuseAdam,
-          threadedMinFlops: VARIANTS[j].threadedMinFlops,
-        });
+        Object.assign(SpecdynNativeBackend, VARIANTS[j].set);
         const t0 = process.hrtime.bigint();
         for (let s = 0; s < steps; s++) await model.trainOnBatch(x, y);
         if (round >= 0) times[j].push(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -150,7 +157,12 @@ async function variants(tf) {
     tf.dispose([x, y]);
     model.dispose();
   }
-  return VARIANTS.map((v, j) => ({ ...v, stepsPerSec: steps / median(times[j]), kernelCalls: calls[j] }));
+  return VARIANTS.map((v, j) => ({
+    label: v.label,
+    ...v.set,
+    stepsPerSec: steps / median(times[j]),
+    kernelCalls: calls[j],
+  }));
 }
 
 /** GFLOP/s of tf.matMul at 2048^2 on the active backend (the product peak). */

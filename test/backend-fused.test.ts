@@ -9,6 +9,7 @@ import {
   ADAM_UPDATE_KERNEL,
   NATIVE_BACKEND_NAME,
   NATIVE_KERNELS,
+  productThreadStats,
   SpecdynNativeBackend,
 } from '../src/tfjs/native-kernels.js';
 
@@ -387,5 +388,54 @@ describe('native softmaxF32 and adamF32 on bad input (clean errors, no crash)', 
     expect(m2).toEqual(out[0]);
     expect(v2).toEqual(out[1]);
     expect(w2).toEqual(out[2]);
+  });
+});
+
+describe('threads of training-sized products', () => {
+  it("'auto' times each product shape both ways; every mode gives the cpu backend's product", () => {
+    // 2·128·300·260 = 20 MFLOP: between threadedMinFlops (1e7) and the gate's 1e8.
+    const a = randData(128 * 300);
+    const w = randData(300 * 260);
+    const want = on('cpu', () => tf.matMul(tf.tensor(a, [128, 300]), tf.tensor(w, [300, 260])));
+    const saved = SpecdynNativeBackend.productThreads;
+    try {
+      for (const mode of ['single', 'threaded', 'auto'] as const) {
+        SpecdynNativeBackend.productThreads = mode;
+        for (let i = 0; i < 8; i++) {
+          const got = on(NATIVE_BACKEND_NAME, () => tf.matMul(tf.tensor(a, [128, 300]), tf.tensor(w, [300, 260])));
+          expect(relErr(got.values, want.values), mode).toBeLessThanOrEqual(1e-5);
+        }
+        const st = productThreadStats().get('1x128x260x300NN');
+        if (mode === 'auto') {
+          // Three timed calls each way before it settles on one.
+          expect(st!.runs[0]).toBeGreaterThanOrEqual(3);
+          expect(st!.runs[1]).toBeGreaterThanOrEqual(3);
+          expect(st!.runs[0] + st!.runs[1]).toBe(8);
+          expect(st!.single > 0 && st!.threaded > 0).toBe(true);
+        } else {
+          expect(st).toBeUndefined(); // only 'auto' times products
+        }
+      }
+      // Below threadedMinFlops nothing is timed: 2·64·64·64 = 0.5 MFLOP.
+      const s64 = randData(64 * 64);
+      on(NATIVE_BACKEND_NAME, () => tf.matMul(tf.tensor(s64, [64, 64]), tf.tensor(s64, [64, 64])));
+      expect(productThreadStats().has('1x64x64x64NN')).toBe(false);
+    } finally {
+      SpecdynNativeBackend.productThreads = saved;
+    }
+  });
+
+  it('rejects a bad threadedMinFlops in the binding', () => {
+    const f = (n: number) => new Float32Array(n);
+    const call = (t: unknown) => () =>
+      native().sgemmF32(f(4), f(4), f(4), 1, 2, 2, 2, false, false, null, null, null, null, null, null, t as number);
+    expect(call(-1)).toThrow(
+      new RangeError("Expected a non-negative number for sgemmF32 argument 'threadedMinFlops' but received -1"),
+    );
+    expect(call('1e7')).toThrow(
+      new TypeError("Expected a number for sgemmF32 argument 'threadedMinFlops' but received '1e7'"),
+    );
+    expect(call(Number.NaN)).toThrow(RangeError);
+    expect(call(1)).not.toThrow();
   });
 });

@@ -91,12 +91,19 @@ export class SpecdynNativeBackend extends MathBackendCPU {
    */
   static fuseAdam = true;
   /**
-   * Products of at least this many flops (2·m·n·k per batch) use the BLAS threads when no other
-   * BLAS work runs (the BLAS gate is idle), and run single-threaded at once when some does, so
-   * training never waits for analysis to drain. 0 restores the gate's default rule (threaded
-   * only from 1e8 flops, waiting for other work to finish). The caller's setThreadLimit caps it.
+   * How products from {@link threadedMinFlops} up to 1e8 flops (2·batch·m·n·k) choose their BLAS
+   * threads. 'auto' (default): each product shape is timed both ways, single-threaded and
+   * threaded, and then runs the faster way, re-timing the other every 32nd call (on an idle
+   * machine two threads win; on a loaded one, where the second thread waits for a core, one
+   * wins). 'threaded': always threaded; 'single': always single-threaded (the BLAS gate's default
+   * rule, as for every smaller product). Threaded here is opportunistic: only when no other
+   * BLAS work runs (the gate is idle), else single-threaded at once, so training never waits
+   * for analysis to drain. Products of 1e8 flops or more follow the gate's default rule
+   * (threaded, waiting their turn); the caller's setThreadLimit caps every product.
    */
-  static threadedMinFlops = 0;
+  static productThreads: 'auto' | 'threaded' | 'single' = 'auto';
+  /** The smallest product (flops) that {@link productThreads} may thread. */
+  static threadedMinFlops = 1e7;
 
   /** Buffers made by allocF32 and never handed out: how many live data ids store each. */
   private readonly owned = new WeakMap<Float32Array, number>();
@@ -310,6 +317,51 @@ function epilogueFits(shape: readonly number[], outShape: readonly number[]): bo
   return p.every((d, i) => d === outShape[i]);
 }
 
+/** The gate's own threshold: from here on products are threaded by its default rule. */
+const GATE_THREADED_MIN_FLOPS = 1e8;
+/** In 'auto', every RECHECK-th call of a shape runs the slower way, to notice a change of load. */
+const RECHECK = 32;
+
+/** Per product shape: smoothed seconds per call single-threaded [0] and threaded [1]. */
+interface ThreadStats {
+  secs: [number, number];
+  runs: [number, number];
+  calls: number;
+}
+const threadStats = new Map<string, ThreadStats>();
+
+/** Whether this product runs threaded (opportunistically), by {@link SpecdynNativeBackend.productThreads}. */
+function chooseThreaded(key: string, flops: number): { threaded: boolean; stats: ThreadStats | null } {
+  const mode = SpecdynNativeBackend.productThreads;
+  if (flops < SpecdynNativeBackend.threadedMinFlops || flops >= GATE_THREADED_MIN_FLOPS || mode === 'single')
+    return { threaded: false, stats: null };
+  if (mode === 'threaded') return { threaded: true, stats: null };
+  let st = threadStats.get(key);
+  if (st === undefined) {
+    st = { secs: [0, 0], runs: [0, 0], calls: 0 };
+    threadStats.set(key, st);
+  }
+  st.calls++;
+  // Three timed calls each way first (alternating), then the faster way, rechecking the other.
+  if (st.runs[0] < 3 || st.runs[1] < 3) return { threaded: st.runs[1] < st.runs[0], stats: st };
+  const faster = st.secs[1] < st.secs[0];
+  return { threaded: st.calls % RECHECK === 0 ? !faster : faster, stats: st };
+}
+
+function recordThreaded(st: ThreadStats, threaded: boolean, secs: number): void {
+  const i = threaded ? 1 : 0;
+  // Exponential smoothing after a plain mean of the first three.
+  st.secs[i] = st.runs[i] < 3 ? (st.secs[i] * st.runs[i] + secs) / (st.runs[i] + 1) : 0.75 * st.secs[i] + 0.25 * secs;
+  st.runs[i]++;
+}
+
+/** Test hook: what 'auto' has measured per product shape (seconds per call, calls each way). */
+export function productThreadStats(): Map<string, { single: number; threaded: number; runs: [number, number] }> {
+  const out = new Map<string, { single: number; threaded: number; runs: [number, number] }>();
+  for (const [k, v] of threadStats) out.set(k, { single: v.secs[0], threaded: v.secs[1], runs: [...v.runs] });
+  return out;
+}
+
 function runProduct(
   backend: MathBackendCPU,
   a: TensorInfo,
@@ -323,6 +375,10 @@ function runProduct(
   prelu: TensorInfo | null,
 ): TensorInfo {
   const out = (backend as SpecdynNativeBackend).allocF32(p.batch * p.m * p.n);
+  const flops = 2 * p.batch * p.m * p.n * p.k;
+  const key = `${p.batch}x${p.m}x${p.n}x${p.k}${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
+  const { threaded, stats } = chooseThreaded(key, flops);
+  const t0 = stats ? performance.now() : 0;
   native().sgemmF32(
     f32Values(backend, a),
     f32Values(backend, b),
@@ -339,8 +395,9 @@ function runProduct(
     activation,
     leakyreluAlpha,
     prelu ? f32Values(backend, prelu) : null,
-    SpecdynNativeBackend.threadedMinFlops,
+    threaded ? flops : 0,
   );
+  if (stats) recordThreaded(stats, threaded, (performance.now() - t0) / 1000);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
 
