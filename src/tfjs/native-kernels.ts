@@ -93,9 +93,9 @@ export class SpecdynNativeBackend extends MathBackendCPU {
   /**
    * How products from {@link threadedMinFlops} up to 1e8 flops (2·batch·m·n·k) choose their BLAS
    * threads. 'auto' (default): each product shape is timed both ways, single-threaded and
-   * threaded, and then runs the faster way, re-timing the other every 32nd call (on an idle
-   * machine two threads win; on a loaded one, where the second thread waits for a core, one
-   * wins). 'threaded': always threaded; 'single': always single-threaded (the BLAS gate's default
+   * threaded, and then runs the faster way, re-timing the other after 32 calls, then after
+   * twice as many each time it loses again, up to 1024 (on an idle machine two threads win; on a
+   * loaded one, where the second thread waits for a core, one wins). 'threaded': always threaded; 'single': always single-threaded (the BLAS gate's default
    * rule, as for every smaller product). Threaded here is opportunistic: only when no other
    * BLAS work runs (the gate is idle), else single-threaded at once, so training never waits
    * for analysis to drain. Products of 1e8 flops or more follow the gate's default rule
@@ -319,14 +319,26 @@ function epilogueFits(shape: readonly number[], outShape: readonly number[]): bo
 
 /** The gate's own threshold: from here on products are threaded by its default rule. */
 const GATE_THREADED_MIN_FLOPS = 1e8;
-/** In 'auto', every RECHECK-th call of a shape runs the slower way, to notice a change of load. */
+/**
+ * In 'auto', the slower way is re-timed after RECHECK calls, then after twice as many each time
+ * it loses again (up to RECHECK_MAX), and after RECHECK again once it wins: on a machine whose
+ * load persists, a losing threaded product costs a few milliseconds only every ~1000 calls.
+ */
 const RECHECK = 32;
+const RECHECK_MAX = 1024;
 
-/** Per product shape: smoothed seconds per call single-threaded [0] and threaded [1]. */
+/** Timings kept per way: the estimate is their median, so one descheduled call cannot flip it. */
+const KEEP = 5;
+
+/** Per product shape: the last KEEP seconds per call single-threaded [0] and threaded [1]. */
 interface ThreadStats {
+  samples: [number[], number[]];
   secs: [number, number];
   runs: [number, number];
   calls: number;
+  interval: number;
+  nextCheck: number;
+  checking: boolean;
 }
 const threadStats = new Map<string, ThreadStats>();
 
@@ -338,21 +350,34 @@ function chooseThreaded(key: string, flops: number): { threaded: boolean; stats:
   if (mode === 'threaded') return { threaded: true, stats: null };
   let st = threadStats.get(key);
   if (st === undefined) {
-    st = { secs: [0, 0], runs: [0, 0], calls: 0 };
+    st = { samples: [[], []], secs: [0, 0], runs: [0, 0], calls: 0, interval: RECHECK, nextCheck: 0, checking: false };
     threadStats.set(key, st);
   }
   st.calls++;
   // Three timed calls each way first (alternating), then the faster way, rechecking the other.
-  if (st.runs[0] < 3 || st.runs[1] < 3) return { threaded: st.runs[1] < st.runs[0], stats: st };
+  if (st.runs[0] < 3 || st.runs[1] < 3) {
+    st.nextCheck = st.calls + st.interval;
+    return { threaded: st.runs[1] < st.runs[0], stats: st };
+  }
   const faster = st.secs[1] < st.secs[0];
-  return { threaded: st.calls % RECHECK === 0 ? !faster : faster, stats: st };
+  st.checking = st.calls >= st.nextCheck;
+  return { threaded: st.checking ? !faster : faster, stats: st };
 }
 
 function recordThreaded(st: ThreadStats, threaded: boolean, secs: number): void {
   const i = threaded ? 1 : 0;
-  // Exponential smoothing after a plain mean of the first three.
-  st.secs[i] = st.runs[i] < 3 ? (st.secs[i] * st.runs[i] + secs) / (st.runs[i] + 1) : 0.75 * st.secs[i] + 0.25 * secs;
+  const kept = st.samples[i];
+  kept.push(secs);
+  if (kept.length > KEEP) kept.shift();
+  const sorted = [...kept].sort((p, q) => p - q);
+  st.secs[i] = sorted[sorted.length >> 1]!;
   st.runs[i]++;
+  if (st.checking) {
+    st.checking = false;
+    const wonNow = st.secs[1] < st.secs[0] === threaded;
+    st.interval = wonNow ? RECHECK : Math.min(2 * st.interval, RECHECK_MAX);
+    st.nextCheck = st.calls + st.interval;
+  }
 }
 
 /** Test hook: what 'auto' has measured per product shape (seconds per call, calls each way). */
