@@ -10,6 +10,7 @@
  * weights that broadcast in an unusual way) is handed to the cpu kernels, so results and error
  * messages stay those of the cpu backend.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
@@ -94,8 +95,9 @@ export class SpecdynNativeBackend extends MathBackendCPU {
    * How products from {@link threadedMinFlops} up to 1e8 flops (2·batch·m·n·k) choose their BLAS
    * threads. 'auto' (default): each product shape is timed both ways, single-threaded and
    * threaded, and then runs the faster way, re-timing the other after 32 calls, then after
-   * twice as many each time it loses again, up to 1024 (on an idle machine two threads win; on a
-   * loaded one, where the second thread waits for a core, one wins). 'threaded': always threaded; 'single': always single-threaded (the BLAS gate's default
+   * twice as many each time it loses again, up to 1024, skipping a threaded re-time while the load
+   * average is at least the core count (on an idle machine two threads win; on a loaded one,
+   * where the second thread waits for a core, one wins). 'threaded': always threaded; 'single': always single-threaded (the BLAS gate's default
    * rule, as for every smaller product). Threaded here is opportunistic: only when no other
    * BLAS work runs (the gate is idle), else single-threaded at once, so training never waits
    * for analysis to drain. Products of 1e8 flops or more follow the gate's default rule
@@ -361,7 +363,19 @@ function chooseThreaded(key: string, flops: number): { threaded: boolean; stats:
   }
   const faster = st.secs[1] < st.secs[0];
   st.checking = st.calls >= st.nextCheck;
+  if (st.checking && !faster && busyCores()) {
+    // No core to spare (load average at least the core count): a threaded probe would only
+    // lose again, and its waiting second thread would slow what follows. Count it as lost.
+    st.checking = false;
+    st.interval = Math.min(2 * st.interval, RECHECK_MAX);
+    st.nextCheck = st.calls + st.interval;
+  }
   return { threaded: st.checking ? !faster : faster, stats: st };
+}
+
+/** Whether the 1-minute load average is at least the number of cores this process may use. */
+function busyCores(): boolean {
+  return (loadavg()[0] ?? 0) >= availableParallelism();
 }
 
 function recordThreaded(st: ThreadStats, threaded: boolean, secs: number): void {
