@@ -386,6 +386,16 @@ describe('threads of training-sized products', () => {
           expect(st).toBeUndefined(); // only 'auto' times products
         }
       }
+      // From the gate's 1e8 on, only 'auto' times (2·512·256·400 = 105 MFLOP); the products agree.
+      const big = [randData(512 * 400), randData(400 * 256)] as const;
+      const prod = () => tf.matMul(tf.tensor(big[0], [512, 400]), tf.tensor(big[1], [400, 256]));
+      SpecdynNativeBackend.productThreads = 'single';
+      const ref = on(NATIVE_BACKEND_NAME, prod);
+      expect(productThreadStats().has('1x512x256x400NN')).toBe(false);
+      SpecdynNativeBackend.productThreads = 'auto';
+      for (let i = 0; i < 6; i++)
+        expect(relErr(on(NATIVE_BACKEND_NAME, prod).values, ref.values)).toBeLessThanOrEqual(1e-5);
+      expect(productThreadStats().get('1x512x256x400NN')!.runs).toEqual([3, 3]);
       // Below threadedMinFlops nothing is timed: 2·64·64·64 = 0.5 MFLOP.
       const s64 = randData(64 * 64);
       on(NATIVE_BACKEND_NAME, () => tf.matMul(tf.tensor(s64, [64, 64]), tf.tensor(s64, [64, 64])));

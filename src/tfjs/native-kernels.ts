@@ -92,16 +92,17 @@ export class SpecdynNativeBackend extends MathBackendCPU {
    */
   static fuseAdam = true;
   /**
-   * How products from {@link threadedMinFlops} up to 1e8 flops (2·batch·m·n·k) choose their BLAS
+   * How products of at least {@link threadedMinFlops} flops (2·batch·m·n·k) choose their BLAS
    * threads. 'auto' (default): each product shape is timed both ways, single-threaded and
    * threaded, and then runs the faster way, re-timing the other after 32 calls, then after
-   * twice as many each time it loses again, up to 1024, skipping a threaded re-time while the load
-   * average is at least the core count (on an idle machine two threads win; on a loaded one,
-   * where the second thread waits for a core, one wins). 'threaded': always threaded; 'single': always single-threaded (the BLAS gate's default
-   * rule, as for every smaller product). Threaded here is opportunistic: only when no other
-   * BLAS work runs (the gate is idle), else single-threaded at once, so training never waits
-   * for analysis to drain. Products of 1e8 flops or more follow the gate's default rule
-   * (threaded, waiting their turn); the caller's setThreadLimit caps every product.
+   * twice as many each time it loses again, up to 1024, skipping a threaded re-time while the
+   * load average is at least the core count (on an idle machine two threads win; on a loaded
+   * one, where the second thread waits for a core, one wins). 'threaded' threads every product
+   * from threadedMinFlops; 'single' runs those below 1e8 single-threaded (the previous rule).
+   * Below 1e8, threaded is opportunistic: only when no other BLAS work runs (the gate is idle),
+   * else single-threaded at once, so training never waits for analysis to drain; from 1e8,
+   * threaded is the gate's own rule (waiting for other work, then alone). The caller's
+   * setThreadLimit caps every product.
    */
   static productThreads: 'auto' | 'threaded' | 'single' = 'auto';
   /** The smallest product (flops) that {@link productThreads} may thread. */
@@ -347,9 +348,10 @@ const threadStats = new Map<string, ThreadStats>();
 /** Whether this product runs threaded (opportunistically), by {@link SpecdynNativeBackend.productThreads}. */
 function chooseThreaded(key: string, flops: number): { threaded: boolean; stats: ThreadStats | null } {
   const mode = SpecdynNativeBackend.productThreads;
-  if (flops < SpecdynNativeBackend.threadedMinFlops || flops >= GATE_THREADED_MIN_FLOPS || mode === 'single')
-    return { threaded: false, stats: null };
-  if (mode === 'threaded') return { threaded: true, stats: null };
+  // 'single' and 'threaded' leave products from 1e8 flops to the gate's rule (threaded).
+  if (flops < SpecdynNativeBackend.threadedMinFlops || (mode !== 'auto' && flops >= GATE_THREADED_MIN_FLOPS))
+    return { threaded: flops >= GATE_THREADED_MIN_FLOPS, stats: null };
+  if (mode !== 'auto') return { threaded: mode === 'threaded', stats: null };
   let st = threadStats.get(key);
   if (st === undefined) {
     st = { samples: [[], []], secs: [0, 0], runs: [0, 0], calls: 0, interval: RECHECK, nextCheck: 0, checking: false };
@@ -434,7 +436,9 @@ function runProduct(
     activation,
     leakyreluAlpha,
     prelu ? f32Values(backend, prelu) : null,
-    threaded ? flops : 0,
+    // Threaded: opportunistic below the gate's 1e8 (0 = the gate's own rule from there on);
+    // single: a threshold no product reaches.
+    threaded ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
   );
   if (stats) recordThreaded(stats, threaded, (performance.now() - t0) / 1000);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
