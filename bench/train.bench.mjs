@@ -1,16 +1,38 @@
 // Training and inference speed of a 784-256-256-10 MLP (ReLU, softmax, Adam, batch 128) on the
 // tfjs backends available without libtensorflow: specdyn-native (OpenBLAS sgemm), wasm and the
-// pure-JS cpu backend, all measured in the same process, medians of timed blocks.
+// pure-JS cpu backend, all measured in the same process, medians of timed blocks. Then, on
+// specdyn-native alone, an interleaved A/B of its training options (tfjs's own Adam against the
+// fused Adam kernel; products single-threaded against opportunistically threaded), kernel calls
+// per step, the 2048^2 sgemm and the fraction of it a training step reaches, and the Python
+// rivals (PyTorch hand loop, TensorFlow tf.function loop and Keras fit, inference at batch 1024,
+// NumPy/torch sgemm) when they import (bench/train-rivals.py, run with SPECDYN_PYTHON).
 //   node bench/run.mjs train        (after `npx tsc -p tsconfig.json` and the native build)
+//   SPECDYN_PYTHON=<venv>/bin/python node bench/run.mjs train   (with torch / tensorflow-cpu)
 // SPECDYN_BENCH_QUICK=1 shortens every block (smoke runs).
-import { gaussian, timeit } from './lib.mjs';
-import { loadTf } from '../dist/tfjs/index.js';
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { PYTHON, benchDir, gaussian, median, timeit } from './lib.mjs';
+import { loadTf, SpecdynNativeBackend } from '../dist/tfjs/index.js';
 import { getThreads, nativeInfo } from '../dist/index.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
 const BATCH = 128;
 const INFER_BATCH = 1024;
 const SIZES = [784, 256, 256, 10];
+/**
+ * Flops of one training step: the forward products 2·B·Σ in·out, the same again for the weight
+ * gradients, and the input gradients of every layer but the first (tfjs skips the data's).
+ */
+const FLOPS_PER_STEP = (() => {
+  let fwd = 0;
+  let dx = 0;
+  for (let i = 1; i < SIZES.length; i++) {
+    fwd += 2 * BATCH * SIZES[i - 1] * SIZES[i];
+    if (i > 1) dx += 2 * BATCH * SIZES[i - 1] * SIZES[i];
+  }
+  return 2 * fwd + dx;
+})();
 
 /** The benchmark MLP (also used by monitor.bench.mjs). */
 export function buildModel(tf, seed) {
@@ -84,7 +106,113 @@ async function measure(backend) {
   };
 }
 
+/** Kernel calls tfjs makes for one trainOnBatch step (counted by tf.profile, outside timing). */
+async function kernelCalls(tf, model, x, y) {
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  return info.kernels.length;
+}
+
+/**
+ * The specdyn-native training options compared in one process, block by block ('threaded' last:
+ * on a loaded machine its second thread, still waiting for a core, slows the block after it).
+ */
+const VARIANTS = [
+  {
+    label: "tfjs's Adam (14 kernels per variable), products 1 thread",
+    set: { fuseAdam: false, productThreads: 'single' },
+  },
+  { label: 'fused Adam kernel, products 1 thread', set: { fuseAdam: true, productThreads: 'single' } },
+  {
+    label: "fused Adam, products' threads chosen by timing ('auto', the default)",
+    set: { fuseAdam: true, productThreads: 'auto' },
+  },
+  {
+    label: 'fused Adam, products >= 1e7 flops threaded (when the gate is idle)',
+    set: { fuseAdam: true, productThreads: 'threaded' },
+  },
+];
+
+/** Interleaved A/B of VARIANTS on one model: every round times each variant once. */
+async function variants(tf) {
+  const saved = { fuseAdam: SpecdynNativeBackend.fuseAdam, productThreads: SpecdynNativeBackend.productThreads };
+  const model = buildModel(tf, 1);
+  const { x, y } = data(tf, BATCH, 3);
+  const steps = STEPS['specdyn-native'];
+  const times = VARIANTS.map(() => []);
+  const calls = [];
+  try {
+    for (const v of VARIANTS) {
+      Object.assign(SpecdynNativeBackend, v.set);
+      calls.push(await kernelCalls(tf, model, x, y));
+    }
+    for (let round = -1; round < REPEAT * 2; round++) {
+      for (let j = 0; j < VARIANTS.length; j++) {
+        Object.assign(SpecdynNativeBackend, VARIANTS[j].set);
+        const t0 = process.hrtime.bigint();
+        for (let s = 0; s < steps; s++) await model.trainOnBatch(x, y);
+        if (round >= 0) times[j].push(Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+    }
+  } finally {
+    Object.assign(SpecdynNativeBackend, saved);
+    tf.dispose([x, y]);
+    model.dispose();
+  }
+  return VARIANTS.map((v, j) => ({
+    label: v.label,
+    ...v.set,
+    stepsPerSec: steps / median(times[j]),
+    kernelCalls: calls[j],
+  }));
+}
+
+/** GFLOP/s of tf.matMul at 2048^2 with all BLAS threads (the gate's rule: the product peak). */
+async function sgemmPeak(tf) {
+  const saved = SpecdynNativeBackend.productThreads;
+  SpecdynNativeBackend.productThreads = 'single'; // leaves products from 1e8 flops threaded
+  const a = tf.ones([2048, 2048]);
+  const t = await timeit(
+    async () => {
+      const c = tf.matMul(a, a);
+      await c.data();
+      c.dispose();
+    },
+    { repeat: QUICK ? 2 : REPEAT, warmup: 1 },
+  );
+  a.dispose();
+  SpecdynNativeBackend.productThreads = saved;
+  return (2 * 2048 ** 3) / t.median / 1e9;
+}
+
+/** The Python rivals (bench/train-rivals.py), or null with the reason when they cannot run. */
+function rivals(threads) {
+  const probe = spawnSync(
+    PYTHON,
+    ['-c', 'import importlib.util as u; print(int(bool(u.find_spec("torch") or u.find_spec("tensorflow"))))'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (probe.status !== 0 || probe.stdout.trim() !== '1')
+    return { result: null, reason: `neither torch nor tensorflow imports in ${PYTHON} (set SPECDYN_PYTHON)` };
+  const r = spawnSync(
+    PYTHON,
+    [path.join(benchDir, 'train-rivals.py'), String(STEPS['specdyn-native']), String(REPEAT), String(threads)],
+    { encoding: 'utf8', timeout: 20 * 60_000, maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } },
+  );
+  if (r.status !== 0)
+    return {
+      result: null,
+      reason: `train-rivals.py failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`,
+    };
+  const lines = r.stdout.trim().split('\n');
+  return { result: JSON.parse(lines[lines.length - 1]), reason: PYTHON };
+}
+
 export async function run() {
+  const load0 = loadavg()[0];
   const auto = await loadTf(); // what specdyn picks by itself here, and why
   const threads = getThreads();
   const results = {};
@@ -106,18 +234,105 @@ export async function run() {
       'native / this (infer)': nat.inferSamplesPerSec / r.inferSamplesPerSec,
     });
   }
+  const { tf } = await loadTf({ backend: 'specdyn-native' });
+  const ab = await variants(tf);
+  const peak = await sgemmPeak(tf);
+  // The rivals at the default thread count and single-threaded (on a loaded machine OpenMP's
+  // spinning threads can make 2 threads far slower than 1; the best of both is the rival), then
+  // specdyn-native once more: its figure for the rival ratios is the mean of before and after.
+  const pys = [...new Set([threads, 1])].map((n) => rivals(n));
+  const natAfter = await measure('specdyn-native');
+  const mean = (key) => 0.5 * (nat[key] + natAfter[key]);
+  const natR = {
+    stepsPerSec: mean('stepsPerSec'),
+    fitStepsPerSec: mean('fitStepsPerSec'),
+    inferSamplesPerSec: mean('inferSamplesPerSec'),
+  };
+  const load1 = loadavg()[0];
   const info = nativeInfo();
+  const base = ab[0].stepsPerSec;
+  const notes = [
+    `BLAS: ${info.blas} (core ${info.core}, ${info.staticBlas ? 'static prebuild' : 'system library'}), ${threads} threads by default; ${info.hardwareThreads} hardware threads; load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end`,
+    `loadTf() here: ${auto.reason}`,
+    `one training step is ${(FLOPS_PER_STEP / 1e6).toFixed(1)} MFLOP of products; the largest product is ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8: single-threaded by the BLAS gate's rule; productThreads 'auto' times both ways)`,
+    `targets: native >= 5x wasm and >= 20x cpu for training steps/s; medians of ${REPEAT} timed blocks after one warm-up block`,
+    `final losses (same seed, different step counts): ${Object.values(results)
+      .map((r) => `${r.backend} ${r.loss.toFixed(4)}`)
+      .join(', ')}`,
+    'specdyn-native options, interleaved in one process (medians of ' + REPEAT * 2 + ' blocks each):',
+    ...ab.map(
+      (v) =>
+        `  ${v.label}: ${v.stepsPerSec.toFixed(1)} steps/s (${(v.stepsPerSec / base).toFixed(2)}x the first), ${v.kernelCalls} kernel calls per step, ${((v.stepsPerSec * FLOPS_PER_STEP) / 1e9).toFixed(1)} GFLOP/s = ${((100 * v.stepsPerSec * FLOPS_PER_STEP) / 1e9 / peak).toFixed(1)} % of the 2048^2 sgemm`,
+    ),
+    `specdyn-native tf.matMul 2048^2: ${peak.toFixed(1)} GFLOP/s (${threads} threads)`,
+  ];
+  const rivalRows = [];
+  const row = (workload, mine, rival, theirs) =>
+    rivalRows.push({
+      workload,
+      'specdyn-native': mine,
+      rival,
+      'rival figure': theirs,
+      'rival / specdyn': theirs / mine,
+    });
+  notes.push(
+    `specdyn-native for the rival ratios: mean of the run before and after the rivals (train ${nat.stepsPerSec.toFixed(1)} / ${natAfter.stepsPerSec.toFixed(1)}, fit ${nat.fitStepsPerSec.toFixed(1)} / ${natAfter.fitStepsPerSec.toFixed(1)}, infer ${nat.inferSamplesPerSec.toFixed(0)} / ${natAfter.inferSamplesPerSec.toFixed(0)})`,
+  );
+  for (const py of pys) {
+    const p = py.result;
+    if (p === null) {
+      notes.push(`Python rivals not run: ${py.reason}`);
+      continue;
+    }
+    const t = p.torch && !p.torch.error ? p.torch : null;
+    const k = p.tensorflow && !p.tensorflow.error ? p.tensorflow : null;
+    const np = p.numpy && !p.numpy.error ? p.numpy : null;
+    const th = `${p.threads} thread${p.threads === 1 ? '' : 's'}`;
+    if (t) {
+      row('train, hand loop (steps/s)', natR.stepsPerSec, `PyTorch ${t.version}, ${th}`, t.trainStepsPerSec);
+      row(
+        'inference, batch 1024 (samples/s)',
+        natR.inferSamplesPerSec,
+        `PyTorch ${t.version}, ${th}`,
+        t.inferSamplesPerSec,
+      );
+      row('sgemm 2048^2 (GFLOP/s)', peak, `torch ${t.version}, ${th}`, t.sgemm2048GflopS);
+    }
+    if (k) {
+      row(
+        'train, hand loop (steps/s)',
+        natR.stepsPerSec,
+        `TensorFlow ${k.version} tf.function, ${th}`,
+        k.trainStepsPerSec,
+      );
+      row('train through fit (steps/s)', natR.fitStepsPerSec, `Keras ${k.keras ?? ''} fit, ${th}`, k.fitStepsPerSec);
+      row(
+        'inference, batch 1024 (samples/s)',
+        natR.inferSamplesPerSec,
+        `TensorFlow ${k.version}, ${th}`,
+        k.inferSamplesPerSec,
+      );
+    }
+    if (np) row('sgemm 2048^2 (GFLOP/s)', peak, `NumPy ${np.version}, ${th}`, np.sgemm2048GflopS);
+    for (const [name, v] of Object.entries(p)) if (v?.error) notes.push(`rival ${name} failed: ${v.error}`);
+    notes.push(`Python rivals (${th}): ${py.reason}, ${p.steps} steps per block, medians of ${p.repeat}`);
+  }
+  if (rivalRows.length) {
+    notes.push('rival table (rival / specdyn > 1: the rival is faster):');
+    for (const r of rivalRows)
+      notes.push(
+        `  ${r.workload}: specdyn-native ${r['specdyn-native'].toFixed(1)}, ${r.rival} ${r['rival figure'].toFixed(1)}, rival / specdyn ${r['rival / specdyn'].toFixed(2)}`,
+      );
+  }
   return {
     title: `MLP ${SIZES.join('-')} (ReLU, softmax, Adam), train batch ${BATCH}, inference batch ${INFER_BATCH}`,
     rows,
-    notes: [
-      `BLAS: ${info.blas} (core ${info.core}, ${info.staticBlas ? 'static prebuild' : 'system library'}), ${threads} threads by default; ${info.hardwareThreads} hardware threads`,
-      `loadTf() here: ${auto.reason}`,
-      `largest product per step: ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8), so the BLAS gate runs every product of this model single-threaded`,
-      `targets: native >= 5x wasm and >= 20x cpu for training steps/s; medians of ${REPEAT} timed blocks after one warm-up block`,
-      `final losses (same seed, different step counts): ${Object.values(results)
-        .map((r) => `${r.backend} ${r.loss.toFixed(4)}`)
-        .join(', ')}`,
-    ],
+    notes,
+    variants: ab,
+    sgemm2048GflopS: peak,
+    rivals: pys.map((py) => py.result),
+    rivalRows,
+    flopsPerStep: FLOPS_PER_STEP,
+    loadAverage: [load0, load1],
   };
 }

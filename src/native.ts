@@ -101,7 +101,9 @@ export interface NativeBinding {
   /**
    * Synchronous batched float32 product for the tfjs backend (src/tfjs/native-kernels.ts):
    * out[i] = act(op(a[aIndex[i]]) · op(b[bIndex[i]]) + bias), row-major, in place on the given
-   * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n.
+   * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n. threadedMinFlops
+   * (> 0): products of at least this many flops use the BLAS threads when the BLAS gate is idle
+   * and run single-threaded at once otherwise; 0 or absent: the gate's default (1e8, waiting).
    */
   sgemmF32(
     a: Float32Array,
@@ -119,6 +121,7 @@ export interface NativeBinding {
     activation: string | null,
     leakyreluAlpha: number | null,
     preluWeights: Float32Array | null,
+    threadedMinFlops?: number,
   ): void;
   /** out = a op b (tfjs kernel name), flat (strides null) or broadcast by per-dim strides. */
   binaryF32(
@@ -134,6 +137,29 @@ export interface NativeBinding {
   unaryF32(op: string, x: Float32Array, out: Float32Array, alpha?: number): void;
   /** x as [outer, reduce, inner] summed over the middle axis into out (outer x inner). */
   sumF32(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
+  /** out[r, :] = softmax of row r of x viewed as rows x cols (the cpu kernel's rounding). */
+  softmaxF32(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /**
+   * One Adam step in one pass (tfjs's order of operations, float32): writes the new first and
+   * second moments and weights into mOut, vOut, wOut; the constants are float32 values.
+   */
+  adamF32(
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    w: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    wOut: Float32Array,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    accBeta1: number,
+    accBeta2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
 }
 
 /** The package root: one level above src/ (tests) or dist/ (the published build). */

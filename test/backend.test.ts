@@ -8,6 +8,7 @@ import { native } from '../src/native.js';
 import { eigvalsh } from '../src/linalg/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { NATIVE_BACKEND_NAME, NATIVE_KERNELS, type SpecdynNativeBackend } from '../src/tfjs/native-kernels.js';
+import { expectSameError as expectSameErrorOn, relErr } from './tfjs-compare.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 let tf: Tf;
@@ -30,26 +31,9 @@ function on(backend: string, fn: () => Tensor): { values: Float32Array | Int32Ar
   });
 }
 
-/**
- * max |native - cpu| / max(|cpu|): 1e-5 is a few float32 ulps of the largest entry, which bounds
- * the reordering error of a BLAS product and is exact for element-wise maps. NaN must match NaN.
- */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) scale = Math.max(scale, Math.abs(want[i]!));
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!;
-    const w = want[i]!;
-    if (Number.isNaN(w) || !Number.isFinite(w)) {
-      if (!Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w))) return Infinity;
-      continue;
-    }
-    err = Math.max(err, Math.abs(g - w) / (scale || 1));
-  }
-  return err;
-}
-
+// relErr: max |native - cpu| / max(|cpu|); 1e-5 is a few float32 ulps of the largest entry, which
+// bounds the reordering error of a BLAS product and is exact for element-wise maps. NaN must
+// match NaN.
 /** Compares fn on the native backend with fn on the cpu backend (values, shape, dtype). */
 function expectSame(fn: () => Tensor, tol = 1e-5): void {
   const want = on('cpu', fn);
@@ -62,21 +46,7 @@ function expectSame(fn: () => Tensor, tol = 1e-5): void {
 
 /** Both backends throw, with the same error class and message. */
 function expectSameError(fn: () => unknown): void {
-  const grab = (backend: string): Error => {
-    tf.setBackend(backend);
-    try {
-      tf.tidy(() => {
-        fn();
-      });
-    } catch (e) {
-      return e as Error;
-    }
-    throw new Error(`no error on ${backend}`);
-  };
-  const want = grab('cpu');
-  const got = grab(NATIVE_BACKEND_NAME);
-  expect(got.constructor).toBe(want.constructor);
-  expect(got.message).toBe(want.message);
+  expectSameErrorOn(tf, fn, NATIVE_BACKEND_NAME);
 }
 
 const rng = new Rng(20261128);
@@ -267,6 +237,7 @@ describe('element-wise kernels and Sum', () => {
       'BatchMatMul',
       '_FusedMatMul',
       'GatherV2',
+      'Softmax', // tested in backend-fused.test.ts
     ]);
     expect(new Set(NATIVE_KERNELS)).toEqual(tested);
   });

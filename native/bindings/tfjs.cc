@@ -9,6 +9,7 @@
 
 #include "../kernels/blas_gate.h"
 #include "../kernels/elementwise.h"
+#include "../kernels/fused.h"
 #include "../kernels/gemm.h"
 #include "args.h"
 #include "bindings.h"
@@ -47,7 +48,8 @@ bool BoolArg(Napi::Env env, Napi::Value v, const char* name) {
 }
 
 // sgemmF32(a, b, out, batch, m, n, k, transA, transB, aIndex, bIndex, bias, activation,
-//          leakyreluAlpha, preluWeights) -> undefined. Shapes and semantics: see gemm.h.
+//          leakyreluAlpha, preluWeights, threadedMinFlops?) -> undefined. Shapes and semantics:
+//          see gemm.h.
 Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GemmBatch g;
@@ -90,14 +92,25 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   if (overlaps(g.out, g.outLen, g.a, g.aLen) || overlaps(g.out, g.outLen, g.b, g.bLen) ||
       overlaps(g.out, g.outLen, g.bias, g.biasLen) || overlaps(g.out, g.outLen, g.prelu, g.preluLen))
     ThrowRange(env, "an output buffer that overlaps no input", fn + " argument 'out'", Describe(info[2]));
+  // threadedMinFlops (optional, > 0): products of at least this many flops use the BLAS threads
+  // when the gate is idle, and run single-threaded at once otherwise (opportunistic, never
+  // waiting for analysis work to drain). 0 or absent: the gate's default rule below.
+  double threadedMin = 0;
+  if (!info[15].IsUndefined() && !info[15].IsNull()) {
+    if (!info[15].IsNumber()) ThrowType(env, "a number", fn + " argument 'threadedMinFlops'", Describe(info[15]));
+    threadedMin = info[15].As<Napi::Number>().DoubleValue();
+    if (!(threadedMin >= 0))
+      ThrowRange(env, "a non-negative number", fn + " argument 'threadedMinFlops'", Describe(info[15]));
+  }
   Status s;
   {
-    // Through the BLAS gate like every other native operation: a product of >= 1e8 flops waits
-    // for analysis calls to drain and runs alone with the configured threads; smaller ones run
-    // single-threaded beside small analysis calls. This can block the JS thread while a large
-    // analysis call holds the gate (tfjs kernels are synchronous).
+    // Through the BLAS gate like every other native operation: by default a product of >= 1e8
+    // flops waits for analysis calls to drain and runs alone with the configured threads;
+    // smaller ones run single-threaded beside small analysis calls. This can block the JS thread
+    // while a large analysis call holds the gate (tfjs kernels are synchronous). The caller's
+    // thread limit (setThreadLimit) caps either way.
     BlasScope scope(2.0 * double(g.batch) * double(g.m) * double(g.n) * double(g.k), nullptr,
-                    env.GetInstanceData<AddonData>()->threadLimit);
+                    env.GetInstanceData<AddonData>()->threadLimit, threadedMin);
     s = SgemmBatch(g);
   }
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
@@ -230,6 +243,62 @@ Napi::Value SumF32Fn(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxF32(x, out, rows, cols): a softmax over each row of x viewed as rows x cols.
+Napi::Value SoftmaxF32Fn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "softmaxF32";
+  auto x = InArg(env, info[0], fn, "x");
+  auto out = OutArg(env, info[1], fn);
+  ThrowIfAliased(env, out, x, fn, "x");
+  const int64_t limit = int64_t(1) << 52;
+  int64_t rows = ParseInteger(env, info[2], fn + " argument 'rows'", 0, limit);
+  int64_t cols = ParseInteger(env, info[3], fn + " argument 'cols'", 0, limit);
+  if (double(rows) * double(cols) > double(limit))
+    ThrowRange(env, "sizes whose product is below 2^52", fn + " arguments", "larger sizes");
+  Status s = SoftmaxRowsF32(x.Data(), int64_t(x.ElementLength()), rows, cols, out.Data(), int64_t(out.ElementLength()));
+  if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
+  return env.Undefined();
+}
+
+float FloatArg(Napi::Env env, Napi::Value v, const std::string& name) {
+  if (!v.IsNumber()) ThrowType(env, "a number", name, Describe(v));
+  return v.As<Napi::Number>().FloatValue();
+}
+
+// adamF32(g, m, v, w, mOut, vOut, wOut, beta1, oneMinusBeta1, beta2, oneMinusBeta2, accBeta1,
+// accBeta2, epsilon, negLearningRate): one Adam step (fused.h). All seven arrays have one length;
+// an output is either disjoint from every input or exactly one of them.
+Napi::Value AdamF32Fn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "adamF32";
+  const char* names[7] = {"g", "m", "v", "w", "mOut", "vOut", "wOut"};
+  Napi::Float32Array arr[7];
+  for (int i = 0; i < 7; ++i) arr[i] = InArg(env, info[i], fn, names[i]);
+  const size_t n = arr[0].ElementLength();
+  for (int i = 1; i < 7; ++i)
+    if (arr[i].ElementLength() != n)
+      ThrowRange(env, "a Float32Array of length " + std::to_string(n) + " (the length of g)",
+                 fn + " argument '" + names[i] + "'", Describe(arr[i]));
+  for (int o = 4; o < 7; ++o) {
+    for (int i = 0; i < 7; ++i) {
+      if (i == o) continue;
+      if (i >= 4 && arr[i].Data() == arr[o].Data() && n > 0)
+        ThrowRange(env, "outputs distinct from each other", fn + " argument '" + names[o] + "'", Describe(arr[o]));
+      ThrowIfAliased(env, arr[o], arr[i], fn, names[i]);
+    }
+  }
+  AdamConsts c;
+  float* fields[8] = {&c.beta1,    &c.oneMinusBeta1, &c.beta2,   &c.oneMinusBeta2,
+                      &c.accBeta1, &c.accBeta2,      &c.epsilon, &c.negLearningRate};
+  const char* cnames[8] = {"beta1",    "oneMinusBeta1", "beta2",   "oneMinusBeta2",
+                           "accBeta1", "accBeta2",      "epsilon", "negLearningRate"};
+  for (int i = 0; i < 8; ++i) *fields[i] = FloatArg(env, info[7 + i], fn + " argument '" + cnames[i] + "'");
+  Status s = AdamUpdateF32(arr[0].Data(), arr[1].Data(), arr[2].Data(), arr[3].Data(), int64_t(n), c, arr[4].Data(),
+                           arr[5].Data(), arr[6].Data());
+  if (!s.ok()) throw Napi::Error(env, MakeError(env, s));
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterTfjs(Napi::Env env, Napi::Object exports) {
@@ -237,6 +306,8 @@ void RegisterTfjs(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "binaryF32", BinaryF32Fn);
   Export(env, exports, "unaryF32", UnaryF32Fn);
   Export(env, exports, "sumF32", SumF32Fn);
+  Export(env, exports, "softmaxF32", SoftmaxF32Fn);
+  Export(env, exports, "adamF32", AdamF32Fn);
 }
 
 }  // namespace specdyn

@@ -54,11 +54,13 @@ void SetConfiguredThreads(int n) {
   if (!g.exclusive && g.shared == 0) g.Apply(n);
 }
 
-BlasScope::BlasScope(double flops, const int32_t* cancel, int limit)
+BlasScope::BlasScope(double flops, const int32_t* cancel, int limit, double threadedMin)
     : threads_(limit > 0 ? std::min(ConfiguredThreads(), limit) : ConfiguredThreads()),
-      threaded_(threads_ > 1 && flops >= kThreadedMinFlops) {
+      threaded_(threads_ > 1 && flops >= (threadedMin > 0 ? threadedMin : kThreadedMinFlops)) {
   Gate& g = TheGate();
   std::unique_lock<std::mutex> l(g.m);
+  // Opportunistic: threaded only when the gate is idle, else small (never waits for a drain).
+  if (threaded_ && threadedMin > 0 && (g.exclusive || g.shared > 0 || !g.waitingLarge.empty())) threaded_ = false;
   const uint64_t ticket = g.nextTicket++;
   const auto cancelled = [&] { return cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0; };
   // Waits for `ready`; with a cancel flag, in short slices that look at the flag in between.

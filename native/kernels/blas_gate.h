@@ -26,9 +26,13 @@ void SetConfiguredThreads(int n);
 // `limit` > 0 caps the operation's threads below the configured count (the caller's thread
 // limit, setThreadLimit): with limit 1 a large operation runs as a small one, single-threaded
 // beside the others, instead of alone.
+// `threadedMin` > 0 replaces kThreadedMinFlops for this call and makes it opportunistic: at or
+// above it the operation runs threaded only if the gate is idle (nothing running or waiting),
+// and otherwise at once as a small single-threaded one; it never waits for other work to drain.
+// For short operations issued in a stream on the JS thread (the tfjs backend's products).
 class BlasScope {
  public:
-  explicit BlasScope(double flops, const int32_t* cancel = nullptr, int limit = 0);
+  explicit BlasScope(double flops, const int32_t* cancel = nullptr, int limit = 0, double threadedMin = 0);
   ~BlasScope();
   BlasScope(const BlasScope&) = delete;
   BlasScope& operator=(const BlasScope&) = delete;

@@ -12,9 +12,10 @@
  * option turns that fallback into an error.
  *
  * Threads: tfjs kernels are synchronous, so the native products run on the JavaScript thread.
- * Each product is one OpenBLAS call that uses the BLAS thread count (`setThreads()` /
- * `getThreads()` from specdyn; OpenBLAS itself keeps small products single-threaded). See
- * docs/training.md for how this shares the cores with analysis queued on the libuv pool.
+ * Each product is one OpenBLAS call through specdyn's BLAS gate; whether it uses more than one
+ * thread (`setThreads()` / `getThreads()` from specdyn, capped by `setThreadLimit()`) is chosen
+ * per product shape by `SpecdynNativeBackend.productThreads`. See docs/training.md for how this
+ * shares the cores with analysis queued on the libuv pool.
  */
 import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';

@@ -1,14 +1,16 @@
 /**
  * The 'specdyn-native' TensorFlow.js backend: the cpu backend's storage and every one of its
  * kernels, with the matrix products (BatchMatMul, _FusedMatMul) replaced by OpenBLAS sgemm from
- * the specdyn addon, and the float32 element-wise maps and sums an optimizer step spends its
- * time in replaced by native loops. Products read the tensors' Float32Array buffers in place and write into a
+ * the specdyn addon, the float32 element-wise maps and sums an optimizer step spends its
+ * time in replaced by native loops, a one-pass Softmax, and Adam's update fused into one kernel
+ * per variable (see {@link ADAM_UPDATE_KERNEL}). Products read the tensors' Float32Array buffers in place and write into a
  * fresh Float32Array that becomes the output tensor's storage (no copies either way).
  *
  * Anything the native path does not cover (non-float32 dtypes, invalid shapes, bias or PReLU
  * weights that broadcast in an unusual way) is handed to the cpu kernels, so results and error
  * messages stay those of the cpu backend.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
@@ -54,7 +56,17 @@ export const NATIVE_KERNELS: readonly string[] = [
   ...UNARY_KERNELS,
   tfc.Sum,
   tfc.GatherV2,
+  tfc.Softmax,
 ];
+
+/**
+ * The fused Adam update, a kernel 'specdyn-native' adds to tfjs's set (registered for this
+ * backend only). Inputs `gradient`, `m`, `v`, `value` (float32, one shape) and the scalars
+ * `accBeta1`, `accBeta2` (beta^t); attrs `beta1`, `beta2`, `epsilon`, `learningRate`. Outputs
+ * [m', v', value'] in the order of operations (and so the float32 rounding) of tfjs's
+ * AdamOptimizer, in one pass instead of fourteen element-wise kernels.
+ */
+export const ADAM_UPDATE_KERNEL = 'SpecdynAdamUpdate';
 
 type DataId = object;
 
@@ -74,6 +86,27 @@ export class SpecdynNativeBackend extends MathBackendCPU {
   static maxPooledElements = 16 * 1024 * 1024;
   /** Buffers shorter than this are not pooled (small allocations are cheap). */
   static minPooledLength = 1024;
+  /**
+   * Whether `tf.train.adam` optimizers step through {@link ADAM_UPDATE_KERNEL} while this backend
+   * is active (default true; false runs tfjs's own fourteen kernels per variable, e.g. to compare).
+   */
+  static fuseAdam = true;
+  /**
+   * How products of at least {@link threadedMinFlops} flops (2·batch·m·n·k) choose their BLAS
+   * threads. 'auto' (default): each product shape is timed both ways, single-threaded and
+   * threaded, and then runs the faster way, re-timing the other after 32 calls, then after
+   * twice as many each time it loses again, up to 1024, skipping a threaded re-time while the
+   * load average is at least the core count (on an idle machine two threads win; on a loaded
+   * one, where the second thread waits for a core, one wins). 'threaded' threads every product
+   * from threadedMinFlops; 'single' runs those below 1e8 single-threaded (the previous rule).
+   * Below 1e8, threaded is opportunistic: only when no other BLAS work runs (the gate is idle),
+   * else single-threaded at once, so training never waits for analysis to drain; from 1e8,
+   * threaded is the gate's own rule (waiting for other work, then alone). The caller's
+   * setThreadLimit caps every product.
+   */
+  static productThreads: 'auto' | 'threaded' | 'single' = 'auto';
+  /** The smallest product (flops) that {@link productThreads} may thread. */
+  static threadedMinFlops = 1e7;
 
   /** Buffers made by allocF32 and never handed out: how many live data ids store each. */
   private readonly owned = new WeakMap<Float32Array, number>();
@@ -287,6 +320,89 @@ function epilogueFits(shape: readonly number[], outShape: readonly number[]): bo
   return p.every((d, i) => d === outShape[i]);
 }
 
+/** The gate's own threshold: from here on products are threaded by its default rule. */
+const GATE_THREADED_MIN_FLOPS = 1e8;
+/**
+ * In 'auto', the slower way is re-timed after RECHECK calls, then after twice as many each time
+ * it loses again (up to RECHECK_MAX), and after RECHECK again once it wins: on a machine whose
+ * load persists, a losing threaded product costs a few milliseconds only every ~1000 calls.
+ */
+const RECHECK = 32;
+const RECHECK_MAX = 1024;
+
+/** Timings kept per way: the estimate is their median, so one descheduled call cannot flip it. */
+const KEEP = 5;
+
+/** Per product shape: the last KEEP seconds per call single-threaded [0] and threaded [1]. */
+interface ThreadStats {
+  samples: [number[], number[]];
+  secs: [number, number];
+  runs: [number, number];
+  calls: number;
+  interval: number;
+  nextCheck: number;
+  checking: boolean;
+}
+const threadStats = new Map<string, ThreadStats>();
+
+/** Whether this product runs threaded (opportunistically), by {@link SpecdynNativeBackend.productThreads}. */
+function chooseThreaded(key: string, flops: number): { threaded: boolean; stats: ThreadStats | null } {
+  const mode = SpecdynNativeBackend.productThreads;
+  // 'single' and 'threaded' leave products from 1e8 flops to the gate's rule (threaded).
+  if (flops < SpecdynNativeBackend.threadedMinFlops || (mode !== 'auto' && flops >= GATE_THREADED_MIN_FLOPS))
+    return { threaded: flops >= GATE_THREADED_MIN_FLOPS, stats: null };
+  if (mode !== 'auto') return { threaded: mode === 'threaded', stats: null };
+  let st = threadStats.get(key);
+  if (st === undefined) {
+    st = { samples: [[], []], secs: [0, 0], runs: [0, 0], calls: 0, interval: RECHECK, nextCheck: 0, checking: false };
+    threadStats.set(key, st);
+  }
+  st.calls++;
+  // Three timed calls each way first (alternating), then the faster way, rechecking the other.
+  if (st.runs[0] < 3 || st.runs[1] < 3) {
+    st.nextCheck = st.calls + st.interval;
+    return { threaded: st.runs[1] < st.runs[0], stats: st };
+  }
+  const faster = st.secs[1] < st.secs[0];
+  st.checking = st.calls >= st.nextCheck;
+  if (st.checking && !faster && busyCores()) {
+    // No core to spare (load average at least the core count): a threaded probe would only
+    // lose again, and its waiting second thread would slow what follows. Count it as lost.
+    st.checking = false;
+    st.interval = Math.min(2 * st.interval, RECHECK_MAX);
+    st.nextCheck = st.calls + st.interval;
+  }
+  return { threaded: st.checking ? !faster : faster, stats: st };
+}
+
+/** Whether the 1-minute load average is at least the number of cores this process may use. */
+function busyCores(): boolean {
+  return (loadavg()[0] ?? 0) >= availableParallelism();
+}
+
+function recordThreaded(st: ThreadStats, threaded: boolean, secs: number): void {
+  const i = threaded ? 1 : 0;
+  const kept = st.samples[i];
+  kept.push(secs);
+  if (kept.length > KEEP) kept.shift();
+  const sorted = [...kept].sort((p, q) => p - q);
+  st.secs[i] = sorted[sorted.length >> 1]!;
+  st.runs[i]++;
+  if (st.checking) {
+    st.checking = false;
+    const wonNow = st.secs[1] < st.secs[0] === threaded;
+    st.interval = wonNow ? RECHECK : Math.min(2 * st.interval, RECHECK_MAX);
+    st.nextCheck = st.calls + st.interval;
+  }
+}
+
+/** Test hook: what 'auto' has measured per product shape (seconds per call, calls each way). */
+export function productThreadStats(): Map<string, { single: number; threaded: number; runs: [number, number] }> {
+  const out = new Map<string, { single: number; threaded: number; runs: [number, number] }>();
+  for (const [k, v] of threadStats) out.set(k, { single: v.secs[0], threaded: v.secs[1], runs: [...v.runs] });
+  return out;
+}
+
 function runProduct(
   backend: MathBackendCPU,
   a: TensorInfo,
@@ -300,6 +416,10 @@ function runProduct(
   prelu: TensorInfo | null,
 ): TensorInfo {
   const out = (backend as SpecdynNativeBackend).allocF32(p.batch * p.m * p.n);
+  const flops = 2 * p.batch * p.m * p.n * p.k;
+  const key = `${p.batch}x${p.m}x${p.n}x${p.k}${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
+  const { threaded, stats } = chooseThreaded(key, flops);
+  const t0 = stats ? performance.now() : 0;
   native().sgemmF32(
     f32Values(backend, a),
     f32Values(backend, b),
@@ -316,7 +436,11 @@ function runProduct(
     activation,
     leakyreluAlpha,
     prelu ? f32Values(backend, prelu) : null,
+    // Threaded: opportunistic below the gate's 1e8 (0 = the gate's own rule from there on);
+    // single: a threshold no product reaches.
+    threaded ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
   );
+  if (stats) recordThreaded(stats, threaded, (performance.now() - t0) / 1000);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
 
@@ -521,6 +645,170 @@ function gatherNative(args: KernelArgs): TensorInfo {
   return backend.makeTensorInfo(outShape, x.dtype, out);
 }
 
+/** Softmax over the last axis in one native pass (float32); anything else goes to the cpu kernel. */
+function softmaxNative(args: KernelArgs): TensorInfo {
+  const { logits } = args.inputs as { logits: TensorInfo };
+  const { dim } = args.attrs as unknown as tfc.SoftmaxAttrs;
+  const r = logits.shape.length;
+  if (logits.dtype !== 'float32' || r === 0 || (dim !== -1 && dim !== r - 1)) return cpuKernel(tfc.Softmax)(args);
+  const backend = args.backend as MathBackendCPU;
+  const xv = f32Values(backend, logits);
+  const cols = logits.shape[r - 1]!;
+  const out = (backend as SpecdynNativeBackend).allocF32(xv.length);
+  native().softmaxF32(xv, out, size(logits.shape.slice(0, -1)), cols);
+  return backend.makeTensorInfo(logits.shape, 'float32', out);
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+function kernelInput(inputs: tfc.NamedTensorInfoMap, name: string, shape: readonly number[] | null): TensorInfo {
+  const t = inputs[name];
+  const where = `${ADAM_UPDATE_KERNEL} input '${name}'`;
+  if (t == null) throw new TypeError(`Expected a float32 tensor for ${where} but received ${String(t)}`);
+  if (t.dtype !== 'float32')
+    throw new TypeError(`Expected a float32 tensor for ${where} but received dtype ${t.dtype}`);
+  if (shape !== null && !sameShape(t.shape, shape))
+    throw new RangeError(`Expected shape [${shape.join(',')}] for ${where} but received [${t.shape.join(',')}]`);
+  return t;
+}
+
+function kernelAttr(attrs: tfc.NamedAttrMap | undefined, name: string): number {
+  const v = attrs?.[name];
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new TypeError(`Expected a finite number for ${ADAM_UPDATE_KERNEL} attr '${name}' but received ${String(v)}`);
+  return v;
+}
+
+/** The kernel behind {@link ADAM_UPDATE_KERNEL}. */
+function adamUpdateNative(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as SpecdynNativeBackend;
+  const value = kernelInput(args.inputs, 'value', null);
+  const g = kernelInput(args.inputs, 'gradient', value.shape);
+  const m = kernelInput(args.inputs, 'm', value.shape);
+  const v = kernelInput(args.inputs, 'v', value.shape);
+  const acc1 = kernelInput(args.inputs, 'accBeta1', []);
+  const acc2 = kernelInput(args.inputs, 'accBeta2', []);
+  const beta1 = kernelAttr(args.attrs, 'beta1');
+  const beta2 = kernelAttr(args.attrs, 'beta2');
+  const epsilon = kernelAttr(args.attrs, 'epsilon');
+  const lr = kernelAttr(args.attrs, 'learningRate');
+  const n = size(value.shape);
+  const outs = [backend.allocF32(n), backend.allocF32(n), backend.allocF32(n)] as const;
+  // tfjs makes float32 scalars of beta1, 1 - beta1, ... (computed in double first), as here.
+  const f = Math.fround;
+  native().adamF32(
+    f32Values(backend, g),
+    f32Values(backend, m),
+    f32Values(backend, v),
+    f32Values(backend, value),
+    outs[0],
+    outs[1],
+    outs[2],
+    f(beta1),
+    f(1 - beta1),
+    f(beta2),
+    f(1 - beta2),
+    f32Values(backend, acc1)[0]!,
+    f32Values(backend, acc2)[0]!,
+    f(epsilon),
+    f(-lr),
+  );
+  return outs.map((o) => backend.makeTensorInfo(value.shape, 'float32', o));
+}
+
+/** What the fused step reads of a tfjs AdamOptimizer (its fields are private in the typings). */
+interface AdamState {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tfc.Variable;
+  accBeta2: tfc.Variable;
+  accumulatedFirstMoment: Array<{ originalName: string; variable: tfc.Variable } | undefined>;
+  accumulatedSecondMoment: Array<{ originalName: string; variable: tfc.Variable } | undefined>;
+  incrementIterations(): void;
+}
+
+type Gradients = tfc.NamedTensorMap | Array<{ name: string; tensor: tfc.Tensor }>;
+
+const isF32Like = (t: TensorInfo | undefined | null, shape: readonly number[]): boolean =>
+  t != null && t.dtype === 'float32' && sameShape(t.shape, shape);
+
+/**
+ * One Adam step through {@link ADAM_UPDATE_KERNEL}, or false (nothing done) when the step is not
+ * the plain float32 case: then tfjs's own applyGradients runs. Moment variables are created
+ * exactly as tfjs creates them (names `<variable>/m`, `/v`, not trainable), so getWeights,
+ * setWeights and dispose are unchanged.
+ */
+function fusedAdamStep(opt: AdamState, grads: Gradients): boolean {
+  const engine = tfc.engine();
+  if (!SpecdynNativeBackend.fuseAdam || tfc.getBackend() !== NATIVE_BACKEND_NAME) return false;
+  if (engine.state.gradientDepth > 0) return false; // a step inside tf.grad must stay differentiable
+  const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
+  const gradOf = (i: number): tfc.Tensor | undefined =>
+    Array.isArray(grads) ? grads[i]!.tensor : (grads as tfc.NamedTensorMap)[names[i]!];
+  const scalarF32 = (t: tfc.Variable | undefined) => t != null && t.dtype === 'float32' && t.shape.length === 0;
+  if (!scalarF32(opt.accBeta1) || !scalarF32(opt.accBeta2)) return false;
+  for (const k of ['learningRate', 'beta1', 'beta2', 'epsilon'] as const)
+    if (typeof opt[k] !== 'number' || !Number.isFinite(opt[k])) return false;
+  for (let i = 0; i < names.length; i++) {
+    const value = engine.registeredVariables[names[i]!];
+    if (value == null || value.dtype !== 'float32') return false;
+    const g = gradOf(i);
+    if (g != null && !isF32Like(g, value.shape)) return false;
+    for (const slot of [opt.accumulatedFirstMoment[i], opt.accumulatedSecondMoment[i]])
+      if (slot != null && !isF32Like(slot.variable, value.shape)) return false;
+  }
+  tfc.tidy(() => {
+    names.forEach((name, i) => {
+      const value = engine.registeredVariables[name]!;
+      opt.accumulatedFirstMoment[i] ??= {
+        originalName: `${name}/m`,
+        variable: tfc.tidy(() => tfc.zerosLike(value).variable(false)),
+      };
+      opt.accumulatedSecondMoment[i] ??= {
+        originalName: `${name}/v`,
+        variable: tfc.tidy(() => tfc.zerosLike(value).variable(false)),
+      };
+      const gradient = gradOf(i);
+      if (gradient == null) return;
+      const m = opt.accumulatedFirstMoment[i]!.variable;
+      const v = opt.accumulatedSecondMoment[i]!.variable;
+      const [nm, nv, nw] = engine.runKernel(
+        ADAM_UPDATE_KERNEL,
+        { gradient, m, v, value, accBeta1: opt.accBeta1, accBeta2: opt.accBeta2 },
+        { beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon, learningRate: opt.learningRate },
+      ) as tfc.Tensor[];
+      m.assign(nm!);
+      v.assign(nv!);
+      value.assign(nw!);
+    });
+    opt.accBeta1.assign(tfc.mul(opt.accBeta1, opt.beta1));
+    opt.accBeta2.assign(tfc.mul(opt.accBeta2, opt.beta2));
+  });
+  opt.incrementIterations();
+  return true;
+}
+
+let adamInstalled = false;
+
+/**
+ * Routes AdamOptimizer.applyGradients through {@link fusedAdamStep} (once per process). tfjs has
+ * no optimizer kernels, so its optimizers cannot be served through the kernel registry alone;
+ * the wrapper changes nothing unless 'specdyn-native' is the active backend and the step is the
+ * plain float32 case, and otherwise calls tfjs's own method.
+ */
+function installFusedAdam(): void {
+  if (adamInstalled) return;
+  adamInstalled = true;
+  const proto = tfc.AdamOptimizer.prototype as unknown as { applyGradients: (g: Gradients) => void };
+  const original = proto.applyGradients;
+  proto.applyGradients = function applyGradients(this: tfc.AdamOptimizer, grads: Gradients): void {
+    if (!fusedAdamStep(this as unknown as AdamState, grads)) original.call(this, grads);
+  };
+}
+
 /**
  * Registers 'specdyn-native' with tfjs (idempotent): copies every kernel of the cpu backend,
  * then installs the native products. Loads the addon first, so a missing build throws the
@@ -529,9 +817,9 @@ function gatherNative(args: KernelArgs): TensorInfo {
 export function registerNativeBackend(): void {
   if (tfc.findBackendFactory(NATIVE_BACKEND_NAME) != null) return;
   const binding = native();
-  if (typeof binding.sgemmF32 !== 'function' || typeof binding.binaryF32 !== 'function') {
+  if (typeof binding.sgemmF32 !== 'function' || typeof binding.adamF32 !== 'function') {
     throw new SpecdynError(
-      'specdyn-native: the loaded addon has no sgemmF32 (an older build); rebuild it with `npm run build:native`',
+      'specdyn-native: the loaded addon lacks the tfjs kernels (an older build); rebuild it with `npm run build:native`',
     );
   }
   const cpuKernels = tfc.getKernelsForBackend('cpu');
@@ -543,17 +831,20 @@ export function registerNativeBackend(): void {
     if (tfc.getKernel(k.kernelName, NATIVE_BACKEND_NAME)) continue;
     tfc.registerKernel({ ...k, backendName: NATIVE_BACKEND_NAME });
   }
-  const own: Array<[string, (args: KernelArgs) => TensorInfo]> = [
+  const own: Array<[string, (args: KernelArgs) => TensorInfo | TensorInfo[]]> = [
     [tfc.BatchMatMul, batchMatMulNative],
     [tfc._FusedMatMul, fusedMatMulNative],
     ...BINARY_KERNELS.map((k): [string, (args: KernelArgs) => TensorInfo] => [k, binaryNative(k)]),
     ...UNARY_KERNELS.map((k): [string, (args: KernelArgs) => TensorInfo] => [k, unaryNative(k)]),
     [tfc.Sum, sumNative],
     [tfc.GatherV2, gatherNative],
+    [tfc.Softmax, softmaxNative],
+    [ADAM_UPDATE_KERNEL, adamUpdateNative],
   ];
   for (const [kernelName, fn] of own) {
     if (tfc.getKernel(kernelName, NATIVE_BACKEND_NAME)) continue;
     tfc.registerKernel({ kernelName, backendName: NATIVE_BACKEND_NAME, kernelFunc: fn as unknown as tfc.KernelFunc });
   }
+  installFusedAdam();
   tfc.registerBackend(NATIVE_BACKEND_NAME, () => new SpecdynNativeBackend(), NATIVE_BACKEND_PRIORITY);
 }
