@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchDir, gaussian, median } from './lib.mjs';
+import { benchDir, gaussian, median, writeResults } from './lib.mjs';
 
 const root = path.resolve(benchDir, '..');
 function arg(name, fallback) {
@@ -255,6 +255,7 @@ async function main() {
         const out = runChild(n, b);
         results[n][b.label].push(CASES[n].rate ? out.flops / out.seconds : out.seconds);
         checks[n][b.label] = out;
+        console.log(`# round ${r + 1} ${n} ${b.label}: ${(out.seconds * 1e3).toFixed(1)} ms; load ${loadavg()}`);
       }
     }
     if (names.includes('eigvalsh-2000')) {
@@ -306,6 +307,8 @@ async function main() {
       }
   }
   console.log(`\nload average after each round: ${loads.join('; ')}`);
+  const file = writeResults('vendor', { builds, results, checks, rival, loads, rounds, reps });
+  console.log(`results: ${path.relative(process.cwd(), file)}`);
   console.log(
     `threads per child: ${Object.values(checks[names[0]])
       .map((o) => `${o.vendor} ${o.threads}`)
