@@ -8,7 +8,7 @@
 #endif
 
 #if SPECDYN_BLAS_MKL
-// Intel MKL (BLA_VENDOR=Intel10_64lp or _seq; CMakeLists.txt). The gate (blas_gate.cc) sets one
+// Intel MKL (BLA_VENDOR=Intel10_64lp, GNU OpenMP threads; CMakeLists.txt). The gate (blas_gate.cc) sets one
 // count for the whole process, as with OpenBLAS: a large operation runs alone with every thread,
 // small ones run side by side with 1, and that 1 must also hold for BLAS calls made on
 // ParallelFor's helper threads. So the process-wide mkl_set_num_threads, not the per-thread
@@ -27,8 +27,7 @@ namespace {
 // libraries with RTLD_GLOBAL | RTLD_NOLOAD, when the addon loads, puts them there (a name that
 // is not loaded is skipped: NOLOAD never loads anything).
 bool ExposeMklToItsKernels() {
-  const char* names[] = {"libmkl_core.so", "libmkl_gnu_thread.so", "libmkl_sequential.so", "libmkl_intel_lp64.so",
-                         "libgomp.so.1"};
+  const char* names[] = {"libmkl_core.so", "libmkl_gnu_thread.so", "libmkl_intel_lp64.so", "libgomp.so.1"};
   bool core = false;
   for (const char* name : names) {
     void* h = dlopen(name, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);

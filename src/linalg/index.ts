@@ -278,8 +278,7 @@ export interface NativeInfo {
   core: string;
   /**
    * The BLAS the native core's thread control was built for: 'openblas' (the default build and
-   * the prebuilt binaries), 'mkl' (built with BLA_VENDOR=Intel10_64lp or Intel10_64lp_seq:
-   * docs/install.md), 'unknown' (another BLAS through the override variables: thread counts
+   * the prebuilt binaries), 'mkl' (built with BLA_VENDOR=Intel10_64lp: docs/install.md), 'unknown' (another BLAS through the override variables: thread counts
    * are then not applied).
    */
   blasVendor: 'openblas' | 'mkl' | 'unknown';
