@@ -59,6 +59,8 @@ Napi::Value InfoFn(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("blas", Napi::String::New(env, BlasConfig()));
   o.Set("core", Napi::String::New(env, BlasCore()));
+  o.Set("blasVendor", Napi::String::New(env, BlasVendor()));
+  o.Set("blasThreads", Napi::Number::New(env, BlasThreads()));
   o.Set("threads", Napi::Number::New(env, ConfiguredThreads()));
   o.Set("hardwareThreads", Napi::Number::New(env, HardwareThreads()));
 #ifdef NDEBUG

@@ -22,7 +22,7 @@ struct Gate {
   bool exclusive = false;  // a large operation running
   uint64_t nextTicket = 0;
   std::deque<uint64_t> waitingLarge;  // tickets of waiting large operations, ascending
-  int applied = -1;                   // thread count last given to OpenBLAS
+  int applied = -1;                   // thread count last given to the BLAS (threads.cc)
   // openblas_set_num_threads is not free (~0.1 ms): call it only on a change.
   void Apply(int n) {
     if (n != applied) {

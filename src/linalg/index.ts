@@ -269,10 +269,24 @@ export function getThreadLimit(): number {
 
 /** What the native core was built with and runs on. */
 export interface NativeInfo {
-  /** OpenBLAS configuration string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell". */
+  /**
+   * The BLAS's own description: OpenBLAS's configuration string, e.g. "OpenBLAS 0.3.21
+   * DYNAMIC_ARCH ... Haswell", or MKL's version string.
+   */
   blas: string;
-  /** The CPU kernel set OpenBLAS selected. */
+  /** The CPU kernel set the BLAS selected (OpenBLAS's core name, MKL's processor line). */
   core: string;
+  /**
+   * The BLAS the native core's thread control was built for: 'openblas' (the default build and
+   * the prebuilt binaries), 'mkl' (built with BLA_VENDOR=Intel10_64lp: docs/install.md), 'unknown' (another BLAS through the override variables: thread counts
+   * are then not applied).
+   */
+  blasVendor: 'openblas' | 'mkl' | 'unknown';
+  /**
+   * The thread count the BLAS library holds right now: {@link setThreads}'s count after a large
+   * operation (or when set while idle), 1 after small ones; always 1 for 'unknown'.
+   */
+  blasThreads: number;
   threads: number;
   hardwareThreads: number;
   buildType: 'Release' | 'Debug';

@@ -110,7 +110,16 @@ export interface ServiceCounts {
 /** What `GET /health` returns. */
 export interface HealthReport {
   status: 'ok' | 'closing';
-  native: { blas: string; core: string; buildType: string; staticBlas: boolean; compiler: string; napiVersion: number };
+  native: {
+    blas: string;
+    core: string;
+    /** nativeInfo().blasVendor: 'openblas', 'mkl' or 'unknown'. */
+    blasVendor: string;
+    buildType: string;
+    staticBlas: boolean;
+    compiler: string;
+    napiVersion: number;
+  };
   threads: {
     /** BLAS threads of large operations (setThreads). */
     blas: number;
@@ -212,6 +221,7 @@ export class AnalysisService {
       native: {
         blas: info.blas,
         core: info.core,
+        blasVendor: info.blasVendor,
         buildType: info.buildType,
         staticBlas: info.staticBlas,
         compiler: info.compiler,
