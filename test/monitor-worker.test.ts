@@ -103,7 +103,33 @@ describe('SpectralMonitor analysis modes', () => {
     const ra = await openRun(path.join(tmp, 'w')),
       rb = await openRun(path.join(tmp, 'i'));
     expect(ra.status).toBe('finished');
-    expectNear(ra.rows({ family: 'omd' }), rb.rows({ family: 'omd' }), 'rows');
+    expect(rb.status).toBe('finished');
+    // The worker commits the run itself: every line (logs, OMD, weights) and every array as inline.
+    expect(ra.steps).toEqual([0, 3, 6, 9]);
+    expect(ra.rows({ family: 'logs' }).map((r) => r.loss)).toEqual(w.snapshots.map((s) => s.logs.loss ?? undefined));
+    expectNear(ra.rows(), rb.rows(), 'rows');
+    const arrays = (r: typeof ra) =>
+      r.arrays().map((a) => ({ ...a, value: 'data' in a.value ? { ...a.value, data: Array.from(a.value.data) } : Array.from(a.value) }));
+    expect(ra.arrays().length).toBe(4 * (2 * 3 + 3)); // per snapshot: values, cloud, bottom_vectors of 2 layers; 3 evals
+    expectNear(arrays(ra), arrays(rb), 'arrays');
+    expect(ra.meta.meta).toEqual(rb.meta.meta);
+  });
+
+  it('the run opened in the worker refuses what createRun refuses inline, with the same class and message', async () => {
+    const failures: Error[] = [];
+    for (const analysis of ['worker', 'inline'] as const) {
+      const model = mlp();
+      const { x } = batch();
+      // a BigInt config: structured-cloneable, so it reaches the worker's createRun, but not JSON
+      const monitor = new SpectralMonitor(model, { probes: x, run: path.join(tmp, `bigint-${analysis}`), config: { n: 1n }, analysis, tf });
+      failures.push((await monitor.capture(0).catch((e: unknown) => e)) as Error);
+      await monitor.close();
+    }
+    const [w, i] = failures;
+    expect(w).toBeInstanceOf(TypeError);
+    expect(i).toBeInstanceOf(TypeError);
+    expect(w!.message).toBe(i!.message);
+    expect(w!.message).toMatch(/JSON-serialisable value for config/);
   });
 
   it('an analysis that fails in the worker fails close() with the same error class and message as inline', async () => {
