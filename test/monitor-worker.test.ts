@@ -109,7 +109,12 @@ describe('SpectralMonitor analysis modes', () => {
     expect(ra.rows({ family: 'logs' }).map((r) => r.loss)).toEqual(w.snapshots.map((s) => s.logs.loss ?? undefined));
     expectNear(ra.rows(), rb.rows(), 'rows');
     const arrays = (r: typeof ra) =>
-      r.arrays().map((a) => ({ ...a, value: 'data' in a.value ? { ...a.value, data: Array.from(a.value.data) } : Array.from(a.value) }));
+      r
+        .arrays()
+        .map((a) => ({
+          ...a,
+          value: 'data' in a.value ? { ...a.value, data: Array.from(a.value.data) } : Array.from(a.value),
+        }));
     expect(ra.arrays().length).toBe(4 * (2 * 3 + 3)); // per snapshot: values, cloud, bottom_vectors of 2 layers; 3 evals
     expectNear(arrays(ra), arrays(rb), 'arrays');
     expect(ra.meta.meta).toEqual(rb.meta.meta);
@@ -121,7 +126,13 @@ describe('SpectralMonitor analysis modes', () => {
       const model = mlp();
       const { x } = batch();
       // a BigInt config: structured-cloneable, so it reaches the worker's createRun, but not JSON
-      const monitor = new SpectralMonitor(model, { probes: x, run: path.join(tmp, `bigint-${analysis}`), config: { n: 1n }, analysis, tf });
+      const monitor = new SpectralMonitor(model, {
+        probes: x,
+        run: path.join(tmp, `bigint-${analysis}`),
+        config: { n: 1n },
+        analysis,
+        tf,
+      });
       failures.push((await monitor.capture(0).catch((e: unknown) => e)) as Error);
       await monitor.close();
     }

@@ -385,7 +385,10 @@ const ANALYSIS_NICE = 10;
 class WorkerAnalysis implements SnapshotAnalysis {
   readonly mode = 'worker' as const;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: AnalyzedSnapshot | null) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: AnalyzedSnapshot | null) => void; reject: (e: Error) => void }
+  >();
   private nextId = 1;
   private failure: Error | undefined;
   private closed = false;
@@ -416,7 +419,10 @@ class WorkerAnalysis implements SnapshotAnalysis {
   }
 
   /** Posts one request (answered in order by the worker) and waits for its reply. */
-  private request(message: WorkerRequest & { id: number }, transfer: ArrayBuffer[] = []): Promise<AnalyzedSnapshot | null> {
+  private request(
+    message: WorkerRequest & { id: number },
+    transfer: ArrayBuffer[] = [],
+  ): Promise<AnalyzedSnapshot | null> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });
