@@ -109,12 +109,10 @@ describe('SpectralMonitor analysis modes', () => {
     expect(ra.rows({ family: 'logs' }).map((r) => r.loss)).toEqual(w.snapshots.map((s) => s.logs.loss ?? undefined));
     expectNear(ra.rows(), rb.rows(), 'rows');
     const arrays = (r: typeof ra) =>
-      r
-        .arrays()
-        .map((a) => ({
-          ...a,
-          value: 'data' in a.value ? { ...a.value, data: Array.from(a.value.data) } : Array.from(a.value),
-        }));
+      r.arrays().map((a) => ({
+        ...a,
+        value: 'data' in a.value ? { ...a.value, data: Array.from(a.value.data) } : Array.from(a.value),
+      }));
     expect(ra.arrays().length).toBe(4 * (2 * 3 + 3)); // per snapshot: values, cloud, bottom_vectors of 2 layers; 3 evals
     expectNear(arrays(ra), arrays(rb), 'arrays');
     expect(ra.meta.meta).toEqual(rb.meta.meta);
