@@ -6,6 +6,7 @@
 // includes close() (every queued analysis finished and committed).
 //   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
 // SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
+// SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ const BATCH = 128,
   PROBES = 500,
   EVERY = 50;
 const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
-const REPEAT = QUICK ? 1 : 3;
+const REPEAT = Number(process.env.SPECDYN_MONITOR_REPEAT ?? (QUICK ? 1 : 3));
 // SPECDYN_MONITOR_INLINE=0: leave out the inline blocks (the default worker against plain only).
 const WITH_INLINE = process.env.SPECDYN_MONITOR_INLINE !== '0';
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
@@ -57,6 +58,7 @@ async function block(tf, data, probes, monitored, analysis = 'worker') {
     : undefined;
   const t0 = process.hrtime.bigint();
   const c0 = mainThreadCpuMs();
+  const p0 = process.cpuUsage();
   if (monitor) await monitor.capture(0);
   for (let s = 1; s <= STEPS; s++) {
     const { x, y } = data[s % data.length];
@@ -66,12 +68,15 @@ async function block(tf, data, probes, monitored, analysis = 'worker') {
   if (monitor) await monitor.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const mainCpuSeconds = (mainThreadCpuMs() - c0) / 1000;
+  const pu = process.cpuUsage(p0);
+  const processCpuSeconds = (pu.user + pu.system) / 1e6;
   const snaps = monitor?.snapshots ?? [];
   model.dispose();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   return {
     seconds,
     mainCpuSeconds,
+    processCpuSeconds,
     snapshots: snaps.length,
     analysisMs: snaps.length ? median(snaps.map((s) => s.timings.analysisMs)) : NaN,
     captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
@@ -86,6 +91,7 @@ export async function run() {
   const data = batches(tf, 8);
   const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
+  const loadBefore = os.loadavg()[0];
   await block(tf, data, probes, false); // warm-up (kernels, allocator)
   const plain = [],
     watched = [],
@@ -103,7 +109,14 @@ export async function run() {
   const info = nativeInfo();
   const row = (run, blocks) => {
     const t = median(blocks.map((b) => b.seconds));
-    return { run, 'steps/s': STEPS / t, seconds: t, slowdown: t / p, 'training-thread CPU s': cpu(blocks) };
+    return {
+      run,
+      'steps/s': STEPS / t,
+      seconds: t,
+      slowdown: t / p,
+      'training-thread CPU s': cpu(blocks),
+      'process CPU s': median(blocks.map((b) => b.processCpuSeconds)),
+    };
   };
   const li = WITH_INLINE ? inline[inline.length - 1] : undefined;
   return {
@@ -114,8 +127,8 @@ export async function run() {
       ...(WITH_INLINE ? [row('monitored (analysis inline)', inline)] : []),
     ],
     notes: [
-      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${os.loadavg()[0].toFixed(2)} at the end`,
-      `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches)`,
+      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
+      `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches); process CPU (every thread: training, analysis worker, GC, libuv) in the table`,
       `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker${li ? ` (${li.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps)` : ''}, capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],
