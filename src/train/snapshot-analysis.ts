@@ -85,7 +85,7 @@ function zeroRowsOf(x: Mat): number[] {
  * module doc): the Gram matrix of the L2-normalised rows (zero rows stay zero), then
  * arccos(clamped cos) or 1 − cos, diagonal 0.
  */
-function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Steps<Mat<Float64Array>> {
+function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine', out?: Float64Array): Steps<Mat<Float64Array>> {
   const { rows, cols } = x;
   const u = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) {
@@ -94,7 +94,7 @@ function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Steps<Mat<Floa
     const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
     for (let j = 0; j < cols; j++) u[i * cols + j] = x.data[i * cols + j]! * inv;
   }
-  const g = yield* call(gram, gramSync, { data: u, rows, cols });
+  const g = yield* call(gram, gramSync, { data: u, rows, cols }, out ? { out } : undefined);
   const d = g.data;
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < rows; j++) {
@@ -109,14 +109,20 @@ function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Steps<Mat<Floa
 
 /**
  * One layer's distance matrix and the dead-row bookkeeping, as steps (one body for the
- * asynchronous and the synchronous analysis).
+ * asynchronous and the synchronous analysis). `out`: an N x N buffer to write the matrix into
+ * (the previous snapshot's, so that no fresh pages are faulted in per snapshot).
  */
-function* layerDistance(x: Mat, metric: ObservableMetric): Steps<{ d: Mat<Float64Array>; zeros: number[] }> {
+function* layerDistance(
+  x: Mat,
+  metric: ObservableMetric,
+  out?: Float64Array,
+): Steps<{ d: Mat<Float64Array>; zeros: number[] }> {
   const zeros = metric === 'angular' || metric === 'cosine' ? zeroRowsOf(x) : [];
+  const buf = out && out.length === x.rows * x.rows ? out : undefined;
   const d =
     zeros.length > 0
-      ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine')
-      : yield* call(distanceMatrix, distanceMatrixSync, x, { metric });
+      ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine', buf)
+      : yield* call(distanceMatrix, distanceMatrixSync, x, buf ? { metric, out: buf } : { metric });
   return { d, zeros };
 }
 
@@ -127,6 +133,11 @@ export class SnapshotAnalyzer {
   private readonly trajectories = new Map<string, OmdTrajectory>();
   /** Layers already warned about for zero probe rows (once per layer). */
   private readonly zeroRowLayers = new Set<string>();
+  /**
+   * Each layer's distance matrix of the last snapshot, the next one's output buffer: the
+   * analysis copies M (the trajectory keeps its own), so the buffer is free once push returns.
+   */
+  private readonly distanceBuffers = new Map<string, Float64Array>();
 
   constructor(config: AnalyzerConfig) {
     this.config = config;
@@ -139,8 +150,9 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omdEntries = this.config.layers.map(async (name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric));
+      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric, this.distanceBuffers.get(name)));
       const point = await this.trajectories.get(name)!.push(step, d, { reps: x });
+      this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
     });
     const weightsP = kernels.length > 0 ? analyzeKernels(kernels, this.config.weights) : Promise.resolve([]);
@@ -154,8 +166,9 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omd = this.config.layers.map((name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric));
+      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric, this.distanceBuffers.get(name)));
       const point = this.trajectories.get(name)!.pushSync(step, d, { reps: x });
+      this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
     });
     const weights = kernels.length > 0 ? analyzeKernelsSync(kernels, this.config.weights) : [];
