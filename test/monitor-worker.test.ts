@@ -141,6 +141,30 @@ describe('SpectralMonitor analysis modes', () => {
     expect(w!.message).toMatch(/JSON-serialisable value for config/);
   });
 
+  it('the worker thread runs at analysisNice (Linux), the training thread unchanged; bad values are RangeErrors', async () => {
+    const nices = (): number[] =>
+      fs.readdirSync('/proc/self/task').map((t) => {
+        const f = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(f[16]); // field 19 of stat(5): nice
+      });
+    const model = mlp();
+    const { x } = batch();
+    for (const bad of [-1, 20, 2.5]) {
+      expect(() => new SpectralMonitor(model, { probes: x, analysisNice: bad, tf })).toThrow(RangeError);
+    }
+    const linux = process.platform === 'linux';
+    const selfNice = () => Number(fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[16]);
+    const before = linux ? { sevens: nices().filter((n) => n === 7).length, self: selfNice() } : undefined;
+    const monitor = new SpectralMonitor(model, { probes: x, analysisNice: 7, run: path.join(tmp, 'nice'), tf });
+    // the run is opened by the worker after its init message: the priority is set by then
+    await monitor.capture(0);
+    if (before) {
+      expect(nices().filter((n) => n === 7).length).toBe(before.sevens + 1);
+      expect(selfNice()).toBe(before.self);
+    }
+    await monitor.close();
+  });
+
   it('an analysis that fails in the worker fails close() with the same error class and message as inline', async () => {
     const failures: unknown[] = [];
     for (const analysis of ['worker', 'inline'] as const) {

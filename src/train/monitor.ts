@@ -36,6 +36,7 @@ import { layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKe
 import { getThreadLimit, setThreadLimit } from '../linalg/index.js';
 import type { ColumnMeta, CreateRunOptions } from '../store/index.js';
 import {
+  ANALYSIS_NICE,
   createSnapshotAnalysis,
   SnapshotAnalyzer,
   type AnalyzerConfig,
@@ -105,6 +106,13 @@ export interface MonitorOptions {
    * 0: the process-wide setting.
    */
   analysisThreads?: number;
+  /**
+   * Nice value of the analysis worker's thread (Linux; 0–19, default 10): how much of a core the
+   * analysis yields to the training thread when both want it. 0: the analysis competes as an
+   * equal (on a machine oversubscribed by other work a niced analysis falls behind, and the
+   * queue's backpressure then holds training). Ignored inline and elsewhere.
+   */
+  analysisNice?: number;
   /** Run directory to commit snapshots to (specdyn/store createRun); default none (memory only). */
   run?: string;
   /** Configuration and seed recorded in run.json. */
@@ -232,6 +240,7 @@ export class SpectralMonitor {
   private readonly analyzer: SnapshotAnalyzer;
   private readonly analysisMode: 'inline' | 'worker';
   private readonly analysisThreads: number;
+  private readonly analysisNice: number;
   private analysis: SnapshotAnalysis | undefined;
   private readonly kernelSet: ReadonlySet<string>;
   private readonly keepVectors: number;
@@ -363,6 +372,7 @@ export class SpectralMonitor {
     this.analyzer = new SnapshotAnalyzer(analysisConfig);
     this.analysisMode = checkOneOf(options.analysis ?? 'worker', 'analysis', ['worker', 'inline']);
     this.analysisThreads = checkInteger(options.analysisThreads ?? 1, 'analysisThreads', { min: 0, max: 1024 });
+    this.analysisNice = checkInteger(options.analysisNice ?? ANALYSIS_NICE, 'analysisNice', { min: 0, max: 19 });
     if (options.run !== undefined && typeof options.run !== 'string')
       throw new TypeError(expected('a directory path', 'run', options.run));
     if (options.meta !== undefined) checkObject(options.meta, 'meta');
@@ -536,7 +546,7 @@ export class SpectralMonitor {
 
   /** The analysis, started at the first capture (in worker mode: the worker). */
   private analysisFor(): SnapshotAnalysis {
-    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads);
+    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads, this.analysisNice);
     return this.analysis;
   }
 

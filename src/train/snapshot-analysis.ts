@@ -390,10 +390,10 @@ class InlineAnalysis implements SnapshotAnalysis {
 }
 
 /**
- * Nice value of the analysis worker's thread (Linux): when it and the training thread want the
- * same core, training gets about ten times the share.
+ * Default nice value of the analysis worker's thread (Linux): when it and the training thread
+ * want the same core, training gets about ten times the share.
  */
-const ANALYSIS_NICE = 10;
+export const ANALYSIS_NICE = 10;
 
 class WorkerAnalysis implements SnapshotAnalysis {
   readonly mode = 'worker' as const;
@@ -406,7 +406,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(config: AnalyzerConfig, threadLimit: number) {
+  constructor(config: AnalyzerConfig, threadLimit: number, nice: number) {
     this.worker = new Worker(workerUrl(), { execArgv: workerExecArgv() });
     // Referenced only while requests are in flight: an idle monitor never keeps the process alive.
     this.worker.unref();
@@ -428,7 +428,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
       if (!this.closed) fail(new Error(`it exited with code ${code}`));
     });
     // A DataCloneError here (an option that cannot be posted) is the caller's to handle.
-    this.worker.postMessage({ type: 'init', config, threadLimit, nice: ANALYSIS_NICE } satisfies WorkerRequest);
+    this.worker.postMessage({ type: 'init', config, threadLimit, nice } satisfies WorkerRequest);
   }
 
   /** Posts one request (answered in order by the worker) and waits for its reply. */
@@ -483,11 +483,12 @@ export function createSnapshotAnalysis(
   analyzer: SnapshotAnalyzer,
   mode: 'inline' | 'worker',
   threadLimit: number,
+  nice = ANALYSIS_NICE,
 ): SnapshotAnalysis {
   if (mode === 'worker') {
     try {
       structuredClone(analyzer.config);
-      return new WorkerAnalysis(analyzer.config, threadLimit);
+      return new WorkerAnalysis(analyzer.config, threadLimit, nice);
     } catch {
       // not cloneable: inline below
     }
