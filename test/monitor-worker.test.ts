@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eigvalsh, getThreadLimit, setThreadLimit } from '../src/linalg/index.js';
 import { packageRoot } from '../src/native.js';
-import { openRun } from '../src/store/index.js';
+import { openRun, SpecdynError } from '../src/store/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { SpectralMonitor } from '../src/train/monitor.js';
 import { workerExecArgv } from '../src/concurrency.js';
@@ -139,6 +139,39 @@ describe('SpectralMonitor analysis modes', () => {
     expect(i).toBeInstanceOf(TypeError);
     expect(w!.message).toBe(i!.message);
     expect(w!.message).toMatch(/JSON-serialisable value for config/);
+  });
+
+  it('a commit that fails in the worker (run.json replaced by a directory) fails capture and close as inline: class, message, cause code', async () => {
+    const seen: { capture: Error; close: Error }[] = [];
+    for (const analysis of ['worker', 'inline'] as const) {
+      const model = mlp();
+      const { x } = batch();
+      const dir = path.join(tmp, `broken-${analysis}`);
+      const monitor = new SpectralMonitor(model, { probes: x, kernels: [], run: dir, analysis, tf });
+      await monitor.capture(0);
+      while (monitor.stats.analysed < 1) await new Promise((r) => setTimeout(r, 5));
+      // the next flush's atomic rename onto run.json fails
+      fs.rmSync(path.join(dir, 'run.json'));
+      fs.mkdirSync(path.join(dir, 'run.json', 'x'), { recursive: true });
+      await monitor.capture(1, {}, { force: true });
+      while (monitor.stats.pending > 0) await new Promise((r) => setTimeout(r, 5));
+      const capture = (await monitor.capture(2, {}, { force: true }).catch((e: unknown) => e)) as Error;
+      const close = (await monitor.close().catch((e: unknown) => e)) as Error;
+      seen.push({ capture, close });
+      expect(monitor.snapshots.map((s) => s.step)).toEqual([0]);
+    }
+    const [w, i] = seen;
+    const strip = (e: Error) => e.message.replaceAll(/broken-(worker|inline)/g, 'broken');
+    for (const k of ['capture', 'close'] as const) {
+      expect(w![k]).toBeInstanceOf(SpecdynError);
+      expect(i![k]).toBeInstanceOf(SpecdynError);
+      expect(strip(w![k])).toBe(strip(i![k]));
+      expect((w![k].cause as NodeJS.ErrnoException | undefined)?.code).toBe(
+        (i![k].cause as NodeJS.ErrnoException | undefined)?.code,
+      );
+    }
+    expect(w!.capture.message).toMatch(/committed to/);
+    expect((w!.capture.cause as NodeJS.ErrnoException).code).toMatch(/^E[A-Z]+$/); // e.g. EISDIR
   });
 
   it('the worker thread runs at analysisNice (Linux), the training thread unchanged; bad values are RangeErrors', async () => {
