@@ -6,10 +6,12 @@
 // includes close() (every queued analysis finished and committed).
 //   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
 // SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
-// SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks.
+// SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks;
+// SPECDYN_MONITOR_COMPARE=<dir>: also blocks of the monitor of the build in <dir> (see run()).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gaussian, median } from './lib.mjs';
 import { buildModel } from './train.bench.mjs';
 import { loadTf } from '../dist/tfjs/index.js';
@@ -63,12 +65,15 @@ function batches(tf, count) {
   return out;
 }
 
-/** One training block, plain or watched by a monitor analysing in `analysis` mode. @param {'worker' | 'inline'} [analysis] */
-async function block(tf, data, probes, monitored, analysis = 'worker') {
+/**
+ * One training block, plain or watched by a monitor analysing in `analysis` mode (`Monitor`: the
+ * SpectralMonitor class to use, e.g. another build's). @param {'worker' | 'inline'} [analysis]
+ */
+async function block(tf, data, probes, monitored, analysis = 'worker', Monitor = SpectralMonitor) {
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
   const monitor = monitored
-    ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
+    ? new Monitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
     : undefined;
   const t0 = process.hrtime.bigint();
   const c0 = mainThreadCpuMs();
@@ -117,13 +122,25 @@ export async function run() {
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
   const loadBefore = os.loadavg()[0];
   await block(tf, data, probes, false); // warm-up (kernels, allocator)
+  // SPECDYN_MONITOR_COMPARE=<package root of another build (its dist/ compiled)>: blocks of that
+  // build's monitor (worker mode) interleaved with these, e.g. the previous commit's, to measure a
+  // change in one process under the same load.
+  const other = process.env.SPECDYN_MONITOR_COMPARE
+    ? (
+        await import(
+          pathToFileURL(path.join(path.resolve(process.env.SPECDYN_MONITOR_COMPARE), 'dist/train/index.js')).href
+        )
+      ).SpectralMonitor
+    : undefined;
   const plain = [],
     watched = [],
-    inline = [];
+    inline = [],
+    compared = [];
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
     watched.push(await block(tf, data, probes, true, 'worker'));
     if (WITH_INLINE) inline.push(await block(tf, data, probes, true, 'inline'));
+    if (other) compared.push(await block(tf, data, probes, true, 'worker', other));
   }
   const p = median(plain.map((b) => b.seconds)),
     w = median(watched.map((b) => b.seconds));
@@ -152,6 +169,7 @@ export async function run() {
       row('plain', plain),
       row('monitored (analysis in its worker, default)', watched),
       ...(WITH_INLINE ? [row('monitored (analysis inline)', inline)] : []),
+      ...(other ? [row(`monitored by ${process.env.SPECDYN_MONITOR_COMPARE} (worker)`, compared)] : []),
     ],
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
@@ -162,5 +180,6 @@ export async function run() {
     plain,
     watched,
     inline,
+    compared,
   };
 }
