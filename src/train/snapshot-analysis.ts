@@ -5,10 +5,12 @@
  *   kernels concurrently (the training thread's loop runs the TypeScript part between steps);
  * - `worker`: in a worker_thread of its own, everything synchronous on that thread, one solve
  *   after another, its BLAS calls capped at `threadLimit` threads (setThreadLimit), the thread
- *   at a lower scheduling priority (nice 10, Linux). The analysis
- *   then takes one core beside training instead of sharing the training thread's loop, and a
- *   large solve never makes a training product wait at the BLAS gate.
- * Both run the same {@link SnapshotAnalyzer}, so a snapshot's figures do not depend on the mode.
+ *   at a lower scheduling priority (nice 10 by default, Linux). The analysis then takes one
+ *   core beside training instead of sharing the training thread's loop, and a large solve never
+ *   makes a training product wait at the BLAS gate.
+ * Both run the same {@link SnapshotAnalyzer} and commit through the same
+ * {@link SnapshotRecorder} (the run writer lives where the analysis runs), so a snapshot's
+ * figures and run files do not depend on the mode.
  *
  * Dead probe rows (see the monitor's module doc): with the angular or cosine metric, rows that a
  * layer maps to all zeros are read as orthogonal to every row.
