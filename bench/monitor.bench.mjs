@@ -6,9 +6,12 @@
 // includes close() (every queued analysis finished and committed).
 //   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
 // SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
+// SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks;
+// SPECDYN_MONITOR_COMPARE=<dir>: also blocks of the monitor of the build in <dir> (see run()).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gaussian, median } from './lib.mjs';
 import { buildModel } from './train.bench.mjs';
 import { loadTf } from '../dist/tfjs/index.js';
@@ -20,7 +23,7 @@ const BATCH = 128,
   PROBES = 500,
   EVERY = 50;
 const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
-const REPEAT = QUICK ? 1 : 3;
+const REPEAT = Number(process.env.SPECDYN_MONITOR_REPEAT ?? (QUICK ? 1 : 3));
 // SPECDYN_MONITOR_INLINE=0: leave out the inline blocks (the default worker against plain only).
 const WITH_INLINE = process.env.SPECDYN_MONITOR_INLINE !== '0';
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
@@ -38,6 +41,20 @@ function mainThreadCpuMs() {
   }
 }
 
+/**
+ * The training (main) thread's scheduler account from /proc (Linux; NaN elsewhere), in seconds:
+ * `run` on a CPU (nanosecond resolution) and `wait` runnable but not running (the wall time
+ * beyond its CPU that other threads and processes took).
+ */
+function mainThreadSched() {
+  try {
+    const [run, wait] = fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: run / 1e9, wait: wait / 1e9 };
+  } catch {
+    return { run: Number.NaN, wait: Number.NaN };
+  }
+}
+
 function batches(tf, count) {
   const out = [];
   for (let b = 0; b < count; b++) {
@@ -48,30 +65,47 @@ function batches(tf, count) {
   return out;
 }
 
-/** One training block, plain or watched by a monitor analysing in `analysis` mode. @param {'worker' | 'inline'} [analysis] */
-async function block(tf, data, probes, monitored, analysis = 'worker') {
+/**
+ * One training block, plain or watched by a monitor analysing in `analysis` mode (`Monitor`: the
+ * SpectralMonitor class to use, e.g. another build's). @param {'worker' | 'inline'} [analysis]
+ */
+async function block(tf, data, probes, monitored, analysis = 'worker', Monitor = SpectralMonitor) {
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
   const monitor = monitored
-    ? new SpectralMonitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
+    ? new Monitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
     : undefined;
   const t0 = process.hrtime.bigint();
   const c0 = mainThreadCpuMs();
-  if (monitor) await monitor.capture(0);
+  const p0 = process.cpuUsage();
+  const s0 = mainThreadSched();
+  let captureCpuSeconds = 0; // training-thread CPU inside capture() (probe pass, copies, posting)
+  const capture = async (step, logs) => {
+    const a = mainThreadSched().run;
+    if (await monitor.capture(step, logs)) captureCpuSeconds += mainThreadSched().run - a;
+  };
+  if (monitor) await capture(0);
   for (let s = 1; s <= STEPS; s++) {
     const { x, y } = data[s % data.length];
     const loss = await model.trainOnBatch(x, y);
-    if (monitor) await monitor.capture(s, { loss });
+    if (monitor) await capture(s, { loss });
   }
   if (monitor) await monitor.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const mainCpuSeconds = (mainThreadCpuMs() - c0) / 1000;
+  const pu = process.cpuUsage(p0);
+  const processCpuSeconds = (pu.user + pu.system) / 1e6;
+  const s1 = mainThreadSched();
   const snaps = monitor?.snapshots ?? [];
   model.dispose();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   return {
     seconds,
     mainCpuSeconds,
+    processCpuSeconds,
+    runSeconds: s1.run - s0.run,
+    waitSeconds: s1.wait - s0.wait,
+    captureCpuSeconds,
     snapshots: snaps.length,
     analysisMs: snaps.length ? median(snaps.map((s) => s.timings.analysisMs)) : NaN,
     captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
@@ -86,24 +120,47 @@ export async function run() {
   const data = batches(tf, 8);
   const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
+  const loadBefore = os.loadavg()[0];
   await block(tf, data, probes, false); // warm-up (kernels, allocator)
+  // SPECDYN_MONITOR_COMPARE=<package root of another build (its dist/ compiled)>: blocks of that
+  // build's monitor (worker mode) interleaved with these, e.g. the previous commit's, to measure a
+  // change in one process under the same load.
+  const other = process.env.SPECDYN_MONITOR_COMPARE
+    ? (
+        await import(
+          pathToFileURL(path.join(path.resolve(process.env.SPECDYN_MONITOR_COMPARE), 'dist/train/index.js')).href
+        )
+      ).SpectralMonitor
+    : undefined;
   const plain = [],
     watched = [],
-    inline = [];
+    inline = [],
+    compared = [];
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
     watched.push(await block(tf, data, probes, true, 'worker'));
     if (WITH_INLINE) inline.push(await block(tf, data, probes, true, 'inline'));
+    if (other) compared.push(await block(tf, data, probes, true, 'worker', other));
   }
   const p = median(plain.map((b) => b.seconds)),
     w = median(watched.map((b) => b.seconds));
-  const cpu = (blocks) => median(blocks.map((b) => b.mainCpuSeconds));
+  // schedstat's nanosecond run time where there is one, else /proc stat's 10 ms ticks
+  const cpu = (blocks) => median(blocks.map((b) => (Number.isNaN(b.runSeconds) ? b.mainCpuSeconds : b.runSeconds)));
   const more = (blocks) => `${((cpu(blocks) / cpu(plain) - 1) * 100).toFixed(1)} %`;
   const last = watched[watched.length - 1];
   const info = nativeInfo();
   const row = (run, blocks) => {
     const t = median(blocks.map((b) => b.seconds));
-    return { run, 'steps/s': STEPS / t, seconds: t, slowdown: t / p, 'training-thread CPU s': cpu(blocks) };
+    return {
+      run,
+      'steps/s': STEPS / t,
+      seconds: t,
+      slowdown: t / p,
+      'training-thread CPU s': cpu(blocks),
+      'training-thread wait s': median(blocks.map((b) => b.waitSeconds)),
+      'CPU in capture() s': median(blocks.map((b) => b.captureCpuSeconds)),
+      'process CPU s': median(blocks.map((b) => b.processCpuSeconds)),
+    };
   };
   const li = WITH_INLINE ? inline[inline.length - 1] : undefined;
   return {
@@ -112,15 +169,17 @@ export async function run() {
       row('plain', plain),
       row('monitored (analysis in its worker, default)', watched),
       ...(WITH_INLINE ? [row('monitored (analysis inline)', inline)] : []),
+      ...(other ? [row(`monitored by ${process.env.SPECDYN_MONITOR_COMPARE} (worker)`, compared)] : []),
     ],
     notes: [
-      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${os.loadavg()[0].toFixed(2)} at the end`,
-      `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches)`,
+      `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
+      `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches); process CPU (every thread: training, analysis worker, GC, libuv) in the table`,
       `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker${li ? ` (${li.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps)` : ''}, capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],
     plain,
     watched,
     inline,
+    compared,
   };
 }

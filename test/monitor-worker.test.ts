@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eigvalsh, getThreadLimit, setThreadLimit } from '../src/linalg/index.js';
 import { packageRoot } from '../src/native.js';
-import { openRun } from '../src/store/index.js';
+import { openRun, SpecdynError } from '../src/store/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { SpectralMonitor } from '../src/train/monitor.js';
 import { workerExecArgv } from '../src/concurrency.js';
@@ -103,7 +103,103 @@ describe('SpectralMonitor analysis modes', () => {
     const ra = await openRun(path.join(tmp, 'w')),
       rb = await openRun(path.join(tmp, 'i'));
     expect(ra.status).toBe('finished');
-    expectNear(ra.rows({ family: 'omd' }), rb.rows({ family: 'omd' }), 'rows');
+    expect(rb.status).toBe('finished');
+    // The worker commits the run itself: every line (logs, OMD, weights) and every array as inline.
+    expect(ra.steps).toEqual([0, 3, 6, 9]);
+    expect(ra.rows({ family: 'logs' }).map((r) => r.loss)).toEqual(w.snapshots.map((s) => s.logs.loss ?? undefined));
+    expectNear(ra.rows(), rb.rows(), 'rows');
+    const arrays = (r: typeof ra) =>
+      r.arrays().map((a) => ({
+        ...a,
+        value: 'data' in a.value ? { ...a.value, data: Array.from(a.value.data) } : Array.from(a.value),
+      }));
+    expect(ra.arrays().length).toBe(4 * (2 * 3 + 3)); // per snapshot: values, cloud, bottom_vectors of 2 layers; 3 evals
+    expectNear(arrays(ra), arrays(rb), 'arrays');
+    expect(ra.meta.meta).toEqual(rb.meta.meta);
+  });
+
+  it('the run opened in the worker refuses what createRun refuses inline, with the same class and message', async () => {
+    const failures: Error[] = [];
+    for (const analysis of ['worker', 'inline'] as const) {
+      const model = mlp();
+      const { x } = batch();
+      // a BigInt config: structured-cloneable, so it reaches the worker's createRun, but not JSON
+      const monitor = new SpectralMonitor(model, {
+        probes: x,
+        run: path.join(tmp, `bigint-${analysis}`),
+        config: { n: 1n },
+        analysis,
+        tf,
+      });
+      failures.push((await monitor.capture(0).catch((e: unknown) => e)) as Error);
+      await monitor.close();
+    }
+    const [w, i] = failures;
+    expect(w).toBeInstanceOf(TypeError);
+    expect(i).toBeInstanceOf(TypeError);
+    expect(w!.message).toBe(i!.message);
+    expect(w!.message).toMatch(/JSON-serialisable value for config/);
+  });
+
+  it('a commit that fails in the worker (run.json replaced by a directory) fails capture and close as inline: class, message, cause code', async () => {
+    const seen: { capture: Error; close: Error }[] = [];
+    for (const analysis of ['worker', 'inline'] as const) {
+      const model = mlp();
+      const { x } = batch();
+      const dir = path.join(tmp, `broken-${analysis}`);
+      const monitor = new SpectralMonitor(model, { probes: x, kernels: [], run: dir, analysis, tf });
+      await monitor.capture(0);
+      while (monitor.stats.analysed < 1) await new Promise((r) => setTimeout(r, 5));
+      // the next flush's atomic rename onto run.json fails
+      fs.rmSync(path.join(dir, 'run.json'));
+      fs.mkdirSync(path.join(dir, 'run.json', 'x'), { recursive: true });
+      await monitor.capture(1, {}, { force: true });
+      while (monitor.stats.pending > 0) await new Promise((r) => setTimeout(r, 5));
+      const capture = (await monitor.capture(2, {}, { force: true }).catch((e: unknown) => e)) as Error;
+      const close = (await monitor.close().catch((e: unknown) => e)) as Error;
+      seen.push({ capture, close });
+      expect(monitor.snapshots.map((s) => s.step)).toEqual([0]);
+    }
+    const [w, i] = seen;
+    // the directories differ, and so does the temp file's counter (one per thread's store module)
+    const strip = (e: Error) =>
+      e.message
+        .replaceAll(/broken-(worker|inline)/g, 'broken')
+        .replaceAll(/\.run\.json\.\d+\.\d+\.tmp/g, '.run.json.tmp');
+    for (const k of ['capture', 'close'] as const) {
+      expect(w![k]).toBeInstanceOf(SpecdynError);
+      expect(i![k]).toBeInstanceOf(SpecdynError);
+      expect(strip(w![k])).toBe(strip(i![k]));
+      expect((w![k].cause as NodeJS.ErrnoException | undefined)?.code).toBe(
+        (i![k].cause as NodeJS.ErrnoException | undefined)?.code,
+      );
+    }
+    expect(w!.capture.message).toMatch(/committed to/);
+    expect((w!.capture.cause as NodeJS.ErrnoException).code).toMatch(/^E[A-Z]+$/); // e.g. EISDIR
+  });
+
+  it('the worker thread runs at analysisNice (Linux), the training thread unchanged; bad values are RangeErrors', async () => {
+    const nices = (): number[] =>
+      fs.readdirSync('/proc/self/task').map((t) => {
+        const f = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(f[16]); // field 19 of stat(5): nice
+      });
+    const model = mlp();
+    const { x } = batch();
+    for (const bad of [-1, 20, 2.5]) {
+      expect(() => new SpectralMonitor(model, { probes: x, analysisNice: bad, tf })).toThrow(RangeError);
+    }
+    const linux = process.platform === 'linux';
+    const selfNice = () => Number(fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[16]);
+    const before = linux ? { sevens: nices().filter((n) => n === 7).length, self: selfNice() } : undefined;
+    const monitor = new SpectralMonitor(model, { probes: x, analysisNice: 7, run: path.join(tmp, 'nice'), tf });
+    // the run is opened by the worker after its init message: the priority is set by then
+    await monitor.capture(0);
+    if (before) {
+      expect(nices().filter((n) => n === 7).length).toBe(before.sevens + 1);
+      expect(selfNice()).toBe(before.self);
+    }
+    await monitor.close();
   });
 
   it('an analysis that fails in the worker fails close() with the same error class and message as inline', async () => {

@@ -1,14 +1,23 @@
 /**
  * The entry of a SpectralMonitor's analysis worker thread (snapshot-analysis.ts): an `init`
- * message builds the {@link SnapshotAnalyzer} and caps this thread's BLAS calls; each `analyse`
- * message is answered with `{ id, result }` (the figures, copied back) or `{ id, error }`.
- * Snapshots are analysed in arrival order, synchronously, one at a time.
+ * message builds the {@link SnapshotAnalyzer} and caps this thread's BLAS calls; `open` opens
+ * the run writer here (createRun); each `analyse` message is analysed synchronously, committed
+ * to the run (appended and flushed) and answered with `{ id, result }` (the figures, copied
+ * back) or `{ id, error }`; `closeRun` closes the run. Requests are handled one at a time, in
+ * arrival order, so the snapshots reach the run in the order they were captured.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { setThreadLimit } from '../linalg/index.js';
-import { SnapshotAnalyzer, type WorkerReply, type WorkerRequest } from './snapshot-analysis.js';
+import {
+  postError,
+  SnapshotAnalyzer,
+  SnapshotRecorder,
+  type AnalyzedSnapshot,
+  type WorkerReply,
+  type WorkerRequest,
+} from './snapshot-analysis.js';
 
 /**
  * Lowers this thread's scheduling priority (Linux: setpriority on the thread id, which
@@ -26,27 +35,37 @@ function lowerPriority(nice: number): void {
 
 const port = parentPort;
 if (port) {
-  let analyzer: SnapshotAnalyzer | undefined;
+  let recorder: SnapshotRecorder | undefined;
   let initError: unknown;
+  let chain: Promise<void> = Promise.resolve();
+
+  const handle = async (m: Exclude<WorkerRequest, { type: 'init' }>): Promise<WorkerReply> => {
+    try {
+      if (!recorder) throw initError;
+      let result: AnalyzedSnapshot | null = null;
+      if (m.type === 'open') await recorder.openRun(m.dir, m.options);
+      else if (m.type === 'closeRun') await recorder.closeRun(m.end);
+      else {
+        const r = await recorder.record(m.job, true);
+        result = m.figures ? r : { ...r, omd: {}, weights: [] };
+      }
+      return { id: m.id, result };
+    } catch (err) {
+      return { id: m.id, error: postError(err) };
+    }
+  };
+
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'init') {
       if (m.nice > 0) lowerPriority(m.nice);
       try {
         setThreadLimit(m.threadLimit);
-        analyzer = new SnapshotAnalyzer(m.config);
+        recorder = new SnapshotRecorder(new SnapshotAnalyzer(m.config));
       } catch (err) {
-        initError = err; // answered at every analyse
+        initError = err; // answered at every request
       }
       return;
     }
-    let reply: WorkerReply;
-    try {
-      if (!analyzer) throw initError;
-      reply = { id: m.id, result: analyzer.analyseSync(m.step, m.reps, m.kernels) };
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply = { id: m.id, error: { name: e.name, message: e.message, stack: e.stack } };
-    }
-    port.postMessage(reply);
+    chain = chain.then(async () => port.postMessage(await handle(m)));
   });
 }

@@ -76,7 +76,9 @@ export function walkLayers(model: ModelLike): Array<{ layerId: number; layer: La
 
 /** Copies a tensor once into a Float32Array (a typed array of the right kind is still copied: tfjs may reuse its buffer). */
 function copyData(t: TensorLike): Float32Array {
-  return Float32Array.from(t.dataSync());
+  const d = t.dataSync();
+  // slice: one memcpy (Float32Array.from walks the source element by element)
+  return d instanceof Float32Array ? d.slice() : Float32Array.from(d as ArrayLike<number>);
 }
 
 /**

@@ -2,9 +2,11 @@
  * SpectralMonitor: watches a tfjs model learn. At scheduled steps it evaluates a fixed, ordered
  * probe set once through a sub-model that outputs the chosen layers' representations (OMD), copies
  * the chosen kernels once to Float32Array (weight spectra), and hands both to an analysis queue
- * that runs in a worker thread of its own while training goes on (snapshot-analysis.ts). Each snapshot (loss and metrics,
- * one OMD trajectory point per layer, one weight row per kernel) is kept in memory and, with
- * `run`, committed to a run directory (specdyn/store) as soon as it is analysed.
+ * that runs in a worker thread of its own while training goes on (snapshot-analysis.ts). Each
+ * snapshot (loss and metrics, one OMD trajectory point per layer, one weight row per kernel) is
+ * kept in memory and, with `run`, committed to a run directory (specdyn/store) as soon as it is
+ * analysed — by the thread that analysed it: in worker mode the run writer lives in the worker
+ * too, and the training thread only evaluates the probes, copies the kernels and posts them.
  *
  * Use it as a `model.fit` callback (`callbacks: monitor.callback()`; it counts batches: step s =
  * after s optimizer steps, step 0 = initialisation, captured at the start of the first fit) or by
@@ -25,20 +27,22 @@
 import { expected, SpecdynError } from '../errors.js';
 import { checkMat, type Mat } from '../matrix.js';
 import type { ObservableMetric, TrajectoryOptions } from '../omd/index.js';
-import { omdPointToRow, OMD_POINT_COLUMNS } from '../omd/columns.js';
+import { OMD_POINT_COLUMNS } from '../omd/columns.js';
 import type { Column } from '../rmt/columns.js';
-import { WEIGHT_ROW_COLUMNS, weightRowToRow } from '../rmt/columns.js';
+import { WEIGHT_ROW_COLUMNS } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
 import { layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
 import { getThreadLimit, setThreadLimit } from '../linalg/index.js';
-import { createRun, type ColumnMeta, type RunWriter } from '../store/index.js';
+import type { ColumnMeta, CreateRunOptions } from '../store/index.js';
 import {
+  ANALYSIS_NICE,
   createSnapshotAnalysis,
   SnapshotAnalyzer,
   type AnalyzerConfig,
   type MonitorPoint,
   type SnapshotAnalysis,
+  type SnapshotJob,
 } from './snapshot-analysis.js';
 import type { Tf } from '../tfjs/index.js';
 
@@ -102,6 +106,13 @@ export interface MonitorOptions {
    * 0: the process-wide setting.
    */
   analysisThreads?: number;
+  /**
+   * Nice value of the analysis worker's thread (Linux; 0–19, default 10): how much of a core the
+   * analysis yields to the training thread when both want it. 0: the analysis competes as an
+   * equal (on a machine oversubscribed by other work a niced analysis falls behind, and the
+   * queue's backpressure then holds training). Ignored inline and elsewhere.
+   */
+  analysisNice?: number;
   /** Run directory to commit snapshots to (specdyn/store createRun); default none (memory only). */
   run?: string;
   /** Configuration and seed recorded in run.json. */
@@ -163,11 +174,7 @@ export interface MonitorStats {
   maxPending: number;
 }
 
-interface Job {
-  step: number;
-  logs: Record<string, number>;
-  reps: Mat<Float32Array>[];
-  kernels: ModelKernel[];
+interface Job extends SnapshotJob {
   captureMs: number;
 }
 
@@ -233,6 +240,7 @@ export class SpectralMonitor {
   private readonly analyzer: SnapshotAnalyzer;
   private readonly analysisMode: 'inline' | 'worker';
   private readonly analysisThreads: number;
+  private readonly analysisNice: number;
   private analysis: SnapshotAnalysis | undefined;
   private readonly kernelSet: ReadonlySet<string>;
   private readonly keepVectors: number;
@@ -240,8 +248,9 @@ export class SpectralMonitor {
   private tf: Tf | undefined;
   private subModel: LayersModel | undefined;
   private probeTensor: Tensor | undefined;
-  private run: RunWriter | undefined;
-  private runOpening: Promise<RunWriter | undefined> | undefined;
+  private runOpening: Promise<void> | undefined;
+  /** Whether the run directory was opened (by the analysis, where it runs). */
+  private runOpen = false;
   private readonly queue: Job[] = [];
   private worker: Promise<void> | undefined;
   private readonly waiters: Array<() => void> = [];
@@ -363,6 +372,7 @@ export class SpectralMonitor {
     this.analyzer = new SnapshotAnalyzer(analysisConfig);
     this.analysisMode = checkOneOf(options.analysis ?? 'worker', 'analysis', ['worker', 'inline']);
     this.analysisThreads = checkInteger(options.analysisThreads ?? 1, 'analysisThreads', { min: 0, max: 1024 });
+    this.analysisNice = checkInteger(options.analysisNice ?? ANALYSIS_NICE, 'analysisNice', { min: 0, max: 19 });
     if (options.run !== undefined && typeof options.run !== 'string')
       throw new TypeError(expected('a directory path', 'run', options.run));
     if (options.meta !== undefined) checkObject(options.meta, 'meta');
@@ -424,7 +434,7 @@ export class SpectralMonitor {
       throw new RangeError(expected(`a step greater than the last captured (${this.lastStep})`, 'step', step));
     // One opening, even for captures that overlap; a failed opening fails every later capture.
     this.runOpening ??= this.openRun();
-    this.run = await this.runOpening;
+    await this.runOpening;
     if (this.lastStep < 0 && step > 0)
       this.warn(`initialisation not captured: the first snapshot is at step ${step} (capture(0) before training)`);
     this.lastStep = step;
@@ -458,13 +468,12 @@ export class SpectralMonitor {
     if (!this.closed) {
       this.closed = true;
       await this.worker;
-      const run = this.run;
       try {
-        if (run)
-          await run.close(
+        if (this.runOpen)
+          await this.analysis!.closeRun(
             this.failure
-              ? { status: 'failed', error: this.failure }
-              : { status, ...(o.error !== undefined ? { error: o.error } : {}) },
+              ? { status: 'failed', error: errorMessage(this.failure) }
+              : { status, ...(o.error !== undefined ? { error: errorMessage(o.error) } : {}) },
           );
       } finally {
         this.probeTensor?.dispose();
@@ -512,9 +521,11 @@ export class SpectralMonitor {
     }
     const list = Array.isArray(out) ? out : [out];
     const n = this.probeCount;
+    // One copy into a buffer of the monitor's own (the tensor's may be shared with another
+    // tensor or be a backend's), which then moves to the analysis worker without another copy.
     const mats = list.map((t) => {
       const raw = t.dataSync();
-      const data = raw instanceof Float32Array ? raw : Float32Array.from(raw);
+      const data = raw instanceof Float32Array ? new Float32Array(raw) : Float32Array.from(raw);
       return { data, rows: n, cols: data.length / n };
     });
     for (const t of list) t.dispose();
@@ -533,16 +544,22 @@ export class SpectralMonitor {
     return out;
   }
 
-  private async openRun(): Promise<RunWriter | undefined> {
-    if (this.opts.run === undefined) return undefined;
+  /** The analysis, started at the first capture (in worker mode: the worker). */
+  private analysisFor(): SnapshotAnalysis {
+    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads, this.analysisNice);
+    return this.analysis;
+  }
+
+  private async openRun(): Promise<void> {
+    if (this.opts.run === undefined) return;
     const tf = await this.tfjs();
-    return createRun(this.opts.run, {
-      config: this.opts.config,
+    const options: CreateRunOptions = {
+      config: this.opts.config === undefined ? undefined : asJson(this.opts.config),
       seed: this.opts.seed,
       tfBackend: tf.getBackend(),
       tfjsVersion: tf.version?.tfjs,
       meta: {
-        ...(this.opts.meta ?? {}),
+        ...((this.opts.meta === undefined ? {} : asJson(this.opts.meta)) as Record<string, unknown>),
         monitor: {
           probes: this.probeCount,
           layers: this.layers,
@@ -571,7 +588,9 @@ export class SpectralMonitor {
         ],
         weights: columnMeta(WEIGHT_ROW_COLUMNS),
       },
-    });
+    };
+    await this.analysisFor().openRun(this.opts.run, options);
+    this.runOpen = true;
   }
 
   private async drain(): Promise<void> {
@@ -579,11 +598,6 @@ export class SpectralMonitor {
       while (this.queue.length > 0 && !this.failure) {
         const job = this.queue[0]!;
         const snapshot = await this.analyse(job);
-        const run = this.run;
-        if (run) {
-          run.append(toStoreSnapshot(snapshot));
-          await run.flush();
-        }
         if (this.opts.keep ?? true) this.snapshots.push(snapshot);
         this.queue.shift();
         this.counts.analysed++;
@@ -600,16 +614,17 @@ export class SpectralMonitor {
     }
   }
 
+  /** Analyses (and, with a run, commits) one job; its buffers are not used again here. */
   private async analyse(job: Job): Promise<MonitorSnapshot> {
-    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads);
-    const r = await this.analysis.analyse(job.step, job.reps, job.kernels);
+    const { captureMs, ...posted } = job;
+    const r = await this.analysisFor().analyse(posted, this.opts.keep ?? true);
     for (const w of r.warnings) this.warn(w);
     return {
       step: job.step,
       logs: job.logs,
       omd: r.omd,
       weights: r.weights,
-      timings: { captureMs: job.captureMs, analysisMs: r.analysisMs },
+      timings: { captureMs, analysisMs: r.analysisMs },
     };
   }
 }
@@ -624,24 +639,20 @@ function cleanLogs(logs: Record<string, unknown>): Record<string, number> {
   return out;
 }
 
-/** A monitor snapshot as a store snapshot: OMD point rows (+ spectrum `values` and aligned `cloud`), weight rows (+ `evals`). */
-function toStoreSnapshot(s: MonitorSnapshot): import('../store/index.js').Snapshot {
-  const observables: import('../store/index.js').ObservableRecord[] = [];
-  for (const [name, p] of Object.entries(s.omd)) {
-    const { step: _s, ...row } = omdPointToRow(p);
-    observables.push({
-      observable: name,
-      family: 'omd',
-      row: { ...row, zero_rows: p.zeroRows, warning: p.warning },
-      arrays: {
-        values: p.figures.values,
-        cloud: p.cloud,
-        ...(p.bottomVectors ? { bottom_vectors: p.bottomVectors } : {}),
-      },
-    });
+/**
+ * `x` as createRun keeps it (a JSON round trip), so that it can be posted to the analysis
+ * worker; a value JSON cannot write is passed on unchanged, for createRun to refuse by name.
+ */
+function asJson(x: unknown): unknown {
+  try {
+    const s = JSON.stringify(x);
+    return s === undefined ? null : (JSON.parse(s) as unknown);
+  } catch {
+    return x;
   }
-  for (const w of s.weights) {
-    observables.push({ observable: w.name, family: 'weights', row: weightRowToRow(w), arrays: { evals: w.evals } });
-  }
-  return { step: s.step, logs: s.logs, observables };
+}
+
+/** The message run.json records for an error (as RunWriter.close does). */
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -5,10 +5,12 @@
  *   kernels concurrently (the training thread's loop runs the TypeScript part between steps);
  * - `worker`: in a worker_thread of its own, everything synchronous on that thread, one solve
  *   after another, its BLAS calls capped at `threadLimit` threads (setThreadLimit), the thread
- *   at a lower scheduling priority (nice 10, Linux). The analysis
- *   then takes one core beside training instead of sharing the training thread's loop, and a
- *   large solve never makes a training product wait at the BLAS gate.
- * Both run the same {@link SnapshotAnalyzer}, so a snapshot's figures do not depend on the mode.
+ *   at a lower scheduling priority (nice 10 by default, Linux). The analysis then takes one
+ *   core beside training instead of sharing the training thread's loop, and a large solve never
+ *   makes a training product wait at the BLAS gate.
+ * Both run the same {@link SnapshotAnalyzer} and commit through the same
+ * {@link SnapshotRecorder} (the run writer lives where the analysis runs), so a snapshot's
+ * figures and run files do not depend on the mode.
  *
  * Dead probe rows (see the monitor's module doc): with the angular or cosine metric, rows that a
  * layer maps to all zeros are read as orthogonal to every row.
@@ -22,7 +24,17 @@ import type { Mat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, gram, gramSync } from '../linalg/index.js';
 import { call, runSteps, runStepsSync, type Steps } from '../linalg/route.js';
 import { OmdTrajectory, type ObservableMetric, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
+import { omdPointToRow } from '../omd/columns.js';
+import { weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
+import {
+  createRun,
+  type CloseOptions,
+  type CreateRunOptions,
+  type ObservableRecord,
+  type RunWriter,
+  type Snapshot,
+} from '../store/index.js';
 import { analyzeKernels, analyzeKernelsSync, type ModelKernel } from './analyze-model.js';
 
 /** What a snapshot analysis is built from (structured-cloneable: it is posted to the worker). */
@@ -75,7 +87,7 @@ function zeroRowsOf(x: Mat): number[] {
  * module doc): the Gram matrix of the L2-normalised rows (zero rows stay zero), then
  * arccos(clamped cos) or 1 − cos, diagonal 0.
  */
-function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Steps<Mat<Float64Array>> {
+function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine', out?: Float64Array): Steps<Mat<Float64Array>> {
   const { rows, cols } = x;
   const u = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) {
@@ -84,7 +96,7 @@ function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Steps<Mat<Floa
     const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
     for (let j = 0; j < cols; j++) u[i * cols + j] = x.data[i * cols + j]! * inv;
   }
-  const g = yield* call(gram, gramSync, { data: u, rows, cols });
+  const g = yield* call(gram, gramSync, { data: u, rows, cols }, out ? { out } : undefined);
   const d = g.data;
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < rows; j++) {
@@ -99,14 +111,20 @@ function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine'): Steps<Mat<Floa
 
 /**
  * One layer's distance matrix and the dead-row bookkeeping, as steps (one body for the
- * asynchronous and the synchronous analysis).
+ * asynchronous and the synchronous analysis). `out`: an N x N buffer to write the matrix into
+ * (the previous snapshot's, so that no fresh pages are faulted in per snapshot).
  */
-function* layerDistance(x: Mat, metric: ObservableMetric): Steps<{ d: Mat<Float64Array>; zeros: number[] }> {
+function* layerDistance(
+  x: Mat,
+  metric: ObservableMetric,
+  out?: Float64Array,
+): Steps<{ d: Mat<Float64Array>; zeros: number[] }> {
   const zeros = metric === 'angular' || metric === 'cosine' ? zeroRowsOf(x) : [];
+  const buf = out && out.length === x.rows * x.rows ? out : undefined;
   const d =
     zeros.length > 0
-      ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine')
-      : yield* call(distanceMatrix, distanceMatrixSync, x, { metric });
+      ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine', buf)
+      : yield* call(distanceMatrix, distanceMatrixSync, x, buf ? { metric, out: buf } : { metric });
   return { d, zeros };
 }
 
@@ -117,6 +135,11 @@ export class SnapshotAnalyzer {
   private readonly trajectories = new Map<string, OmdTrajectory>();
   /** Layers already warned about for zero probe rows (once per layer). */
   private readonly zeroRowLayers = new Set<string>();
+  /**
+   * Each layer's distance matrix of the last snapshot, the next one's output buffer: the
+   * analysis copies M (the trajectory keeps its own), so the buffer is free once push returns.
+   */
+  private readonly distanceBuffers = new Map<string, Float64Array>();
 
   constructor(config: AnalyzerConfig) {
     this.config = config;
@@ -129,8 +152,9 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omdEntries = this.config.layers.map(async (name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric));
+      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric, this.distanceBuffers.get(name)));
       const point = await this.trajectories.get(name)!.push(step, d, { reps: x });
+      this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
     });
     const weightsP = kernels.length > 0 ? analyzeKernels(kernels, this.config.weights) : Promise.resolve([]);
@@ -144,8 +168,9 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omd = this.config.layers.map((name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric));
+      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric, this.distanceBuffers.get(name)));
       const point = this.trajectories.get(name)!.pushSync(step, d, { reps: x });
+      this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
     });
     const weights = kernels.length > 0 ? analyzeKernelsSync(kernels, this.config.weights) : [];
@@ -188,27 +213,122 @@ export class SnapshotAnalyzer {
   }
 }
 
-/** Where a monitor's snapshots are analysed (see the module doc). */
+/** One captured snapshot, as the analysis receives it. */
+export interface SnapshotJob {
+  step: number;
+  /** Loss and metrics recorded with the snapshot (numbers only). */
+  logs: Record<string, number>;
+  /** One N x D representation per OMD layer, in the analyzer's layer order. */
+  reps: Mat<Float32Array>[];
+  kernels: ModelKernel[];
+}
+
+/**
+ * A monitor snapshot as a store snapshot: OMD point rows (+ spectrum `values`, aligned `cloud`
+ * and `bottom_vectors`), weight rows (+ `evals`).
+ */
+export function storeSnapshot(step: number, logs: Record<string, number>, r: AnalyzedSnapshot): Snapshot {
+  const observables: ObservableRecord[] = [];
+  for (const [name, p] of Object.entries(r.omd)) {
+    const { step: _s, ...row } = omdPointToRow(p);
+    observables.push({
+      observable: name,
+      family: 'omd',
+      row: { ...row, zero_rows: p.zeroRows, warning: p.warning },
+      arrays: {
+        values: p.figures.values,
+        cloud: p.cloud,
+        ...(p.bottomVectors ? { bottom_vectors: p.bottomVectors } : {}),
+      },
+    });
+  }
+  for (const w of r.weights) {
+    observables.push({ observable: w.name, family: 'weights', row: weightRowToRow(w), arrays: { evals: w.evals } });
+  }
+  return { step, logs, observables };
+}
+
+/**
+ * The analyzer and the run writer of one monitor, on the thread where the analysis runs: each
+ * snapshot is analysed, then appended and flushed to the run (committed) before its result is
+ * returned, so a snapshot reported analysed is on disk.
+ */
+export class SnapshotRecorder {
+  private readonly analyzer: SnapshotAnalyzer;
+  private run: RunWriter | undefined;
+
+  constructor(analyzer: SnapshotAnalyzer) {
+    this.analyzer = analyzer;
+  }
+
+  /** Opens the run writer (createRun). @throws createRun's errors. */
+  async openRun(dir: string, options: CreateRunOptions): Promise<void> {
+    this.run = await createRun(dir, options);
+  }
+
+  /** Analyses one snapshot (`sync`: on this thread, one solve after another) and commits it to the open run. */
+  async record(job: SnapshotJob, sync: boolean): Promise<AnalyzedSnapshot> {
+    const r = sync
+      ? this.analyzer.analyseSync(job.step, job.reps, job.kernels)
+      : await this.analyzer.analyse(job.step, job.reps, job.kernels);
+    const run = this.run;
+    if (run) {
+      run.append(storeSnapshot(job.step, job.logs, r));
+      await run.flush();
+    }
+    return r;
+  }
+
+  /** Closes the run, if one is open (RunWriter.close; the error as its message). */
+  async closeRun(options: CloseOptions): Promise<void> {
+    const run = this.run;
+    this.run = undefined;
+    if (run) await run.close(options);
+  }
+}
+
+/** How a monitor's run ends (RunWriter.close), the error already reduced to its message. */
+export interface RunEnd {
+  status: 'finished' | 'interrupted' | 'failed';
+  error?: string;
+}
+
+/** Where a monitor's snapshots are analysed and committed (see the module doc). */
 export interface SnapshotAnalysis {
   readonly mode: 'inline' | 'worker';
+  /** Opens the run writer where the analysis runs (createRun there). @throws createRun's errors, of their class. */
+  openRun(dir: string, options: CreateRunOptions): Promise<void>;
   /**
-   * Analyses one snapshot. In a worker the kernels' buffers are transferred (detached here):
-   * pass kernels the caller does not use again.
+   * Analyses one snapshot and, with a run open, commits it (appended and flushed) before
+   * resolving. In a worker the kernels' and representations' buffers are transferred (detached
+   * here): pass buffers the caller does not use again. `figures: false`: only the warnings and
+   * the timing come back (`omd` and `weights` empty), for a monitor that keeps no snapshots.
    */
-  analyse(step: number, reps: Mat<Float32Array>[], kernels: ModelKernel[]): Promise<AnalyzedSnapshot>;
+  analyse(job: SnapshotJob, figures: boolean): Promise<AnalyzedSnapshot>;
+  /** Closes the run, if one was opened, after every snapshot in flight. */
+  closeRun(end: RunEnd): Promise<void>;
   /** Ends the worker (after the analyses in flight); idempotent. */
   close(): Promise<void>;
 }
 
+/** An error as it crosses the thread boundary (class name, message, stack, and its cause's). @internal */
+export interface PostedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  cause?: PostedError;
+}
+
 /** A message from the analysis worker. @internal */
-export type WorkerReply =
-  | { id: number; result: AnalyzedSnapshot }
-  | { id: number; error: { name: string; message: string; stack?: string } };
+export type WorkerReply = { id: number; result: AnalyzedSnapshot | null } | { id: number; error: PostedError };
 
 /** A message to the analysis worker. @internal */
 export type WorkerRequest =
   | { type: 'init'; config: AnalyzerConfig; threadLimit: number; nice: number }
-  | { type: 'analyse'; id: number; step: number; reps: Mat<Float32Array>[]; kernels: ModelKernel[] };
+  | { type: 'open'; id: number; dir: string; options: CreateRunOptions }
+  | { type: 'analyse'; id: number; job: SnapshotJob; figures: boolean }
+  | { type: 'closeRun'; id: number; end: RunEnd };
 
 const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
   TypeError,
@@ -218,15 +338,31 @@ const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
   InternalError,
 };
 
+/** An error as posted from a worker (see {@link revive}). @internal */
+export function postError(err: unknown, depth = 0): PostedError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as NodeJS.ErrnoException).code;
+  return {
+    name: e.name,
+    message: e.message,
+    ...(e.stack ? { stack: e.stack } : {}),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(e.cause !== undefined && depth < 3 ? { cause: postError(e.cause, depth + 1) } : {}),
+  };
+}
+
 /**
  * The worker's error again as an instance of its class where the class takes a message alone;
  * any other name (LapackError, NoConvergenceError, …) comes back as a SpecdynError of that name.
+ * The cause (e.g. the file-system error under a failed commit) comes back the same way, with its `code`.
  */
-function revive(e: { name: string; message: string; stack?: string }): Error {
+function revive(e: PostedError): Error {
   const Ctor = ERROR_CLASSES[e.name] ?? (e.name === 'Error' ? Error : SpecdynError);
   const err = new Ctor(e.message);
   if (err.name !== e.name) Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
   if (e.stack) err.stack = e.stack;
+  if (e.code !== undefined) (err as NodeJS.ErrnoException).code = e.code;
+  if (e.cause) Object.defineProperty(err, 'cause', { value: revive(e.cause), configurable: true, writable: true });
   return err;
 }
 
@@ -239,33 +375,42 @@ function workerUrl(): URL {
 
 class InlineAnalysis implements SnapshotAnalysis {
   readonly mode = 'inline' as const;
-  private readonly analyzer: SnapshotAnalyzer;
+  private readonly recorder: SnapshotRecorder;
   constructor(analyzer: SnapshotAnalyzer) {
-    this.analyzer = analyzer;
+    this.recorder = new SnapshotRecorder(analyzer);
   }
-  analyse(step: number, reps: Mat<Float32Array>[], kernels: ModelKernel[]): Promise<AnalyzedSnapshot> {
-    return this.analyzer.analyse(step, reps, kernels);
+  openRun(dir: string, options: CreateRunOptions): Promise<void> {
+    return this.recorder.openRun(dir, options);
+  }
+  analyse(job: SnapshotJob): Promise<AnalyzedSnapshot> {
+    return this.recorder.record(job, false);
+  }
+  closeRun(end: RunEnd): Promise<void> {
+    return this.recorder.closeRun(end);
   }
   async close(): Promise<void> {}
 }
 
 /**
- * Nice value of the analysis worker's thread (Linux): when it and the training thread want the
- * same core, training gets about ten times the share.
+ * Default nice value of the analysis worker's thread (Linux): when it and the training thread
+ * want the same core, training gets about ten times the share.
  */
-const ANALYSIS_NICE = 10;
+export const ANALYSIS_NICE = 10;
 
 class WorkerAnalysis implements SnapshotAnalysis {
   readonly mode = 'worker' as const;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: AnalyzedSnapshot) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: AnalyzedSnapshot | null) => void; reject: (e: Error) => void }
+  >();
   private nextId = 1;
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(config: AnalyzerConfig, threadLimit: number) {
+  constructor(config: AnalyzerConfig, threadLimit: number, nice: number) {
     this.worker = new Worker(workerUrl(), { execArgv: workerExecArgv() });
-    // Referenced only while analyses are in flight: an idle monitor never keeps the process alive.
+    // Referenced only while requests are in flight: an idle monitor never keeps the process alive.
     this.worker.unref();
     this.worker.on('message', (m: WorkerReply) => {
       const p = this.pending.get(m.id);
@@ -285,20 +430,43 @@ class WorkerAnalysis implements SnapshotAnalysis {
       if (!this.closed) fail(new Error(`it exited with code ${code}`));
     });
     // A DataCloneError here (an option that cannot be posted) is the caller's to handle.
-    this.worker.postMessage({ type: 'init', config, threadLimit, nice: ANALYSIS_NICE } satisfies WorkerRequest);
+    this.worker.postMessage({ type: 'init', config, threadLimit, nice } satisfies WorkerRequest);
   }
 
-  analyse(step: number, reps: Mat<Float32Array>[], kernels: ModelKernel[]): Promise<AnalyzedSnapshot> {
+  /** Posts one request (answered in order by the worker) and waits for its reply. */
+  private request(
+    message: WorkerRequest & { id: number },
+    transfer: ArrayBuffer[] = [],
+  ): Promise<AnalyzedSnapshot | null> {
     if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(message.id, { resolve, reject });
       this.worker.ref();
-      // The kernels are the monitor's own copies (layerKernel): their buffers move to the worker.
-      // The representations are cloned: they may be buffers a tfjs backend reuses.
-      const moved = [...new Set(kernels.flatMap((k) => k.slices.map((m) => m.data.buffer as ArrayBuffer)))];
-      this.worker.postMessage({ type: 'analyse', id, step, reps, kernels } satisfies WorkerRequest, moved);
+      try {
+        this.worker.postMessage(message, transfer);
+      } catch (err) {
+        this.pending.delete(message.id);
+        if (this.pending.size === 0) this.worker.unref();
+        reject(err as Error);
+      }
     });
+  }
+
+  async openRun(dir: string, options: CreateRunOptions): Promise<void> {
+    await this.request({ type: 'open', id: this.nextId++, dir, options });
+  }
+
+  async analyse(job: SnapshotJob, figures: boolean): Promise<AnalyzedSnapshot> {
+    // The kernels and representations are the monitor's own copies: their buffers move to the worker.
+    const moved = new Set<ArrayBuffer>();
+    for (const k of job.kernels) for (const m of k.slices) moved.add(m.data.buffer as ArrayBuffer);
+    for (const r of job.reps) moved.add(r.data.buffer as ArrayBuffer);
+    const r = await this.request({ type: 'analyse', id: this.nextId++, job, figures }, [...moved]);
+    return r!;
+  }
+
+  async closeRun(end: RunEnd): Promise<void> {
+    await this.request({ type: 'closeRun', id: this.nextId++, end });
   }
 
   async close(): Promise<void> {
@@ -317,11 +485,12 @@ export function createSnapshotAnalysis(
   analyzer: SnapshotAnalyzer,
   mode: 'inline' | 'worker',
   threadLimit: number,
+  nice = ANALYSIS_NICE,
 ): SnapshotAnalysis {
   if (mode === 'worker') {
     try {
       structuredClone(analyzer.config);
-      return new WorkerAnalysis(analyzer.config, threadLimit);
+      return new WorkerAnalysis(analyzer.config, threadLimit, nice);
     } catch {
       // not cloneable: inline below
     }
