@@ -29,16 +29,223 @@ namespace specdyn {
 namespace {
 // Restarts without progress after which a solve is declared stalled (see Eigsh).
 constexpr int64_t kStallRestarts = 40;
+
+// Sort key of a Ritz value: the wanted end first.
+double WantKey(Which w, double t) { return w == Which::Largest ? -t : w == Which::Smallest ? t : -std::fabs(t); }
+
+// Ritz value order, most wanted first (stable: ties keep dsyevd's ascending order).
+std::vector<int64_t> WantedOrder(const std::vector<double>& theta, int64_t cur, Which w) {
+  std::vector<int64_t> idx(static_cast<size_t>(cur));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](int64_t a, int64_t c) { return WantKey(w, theta[a]) < WantKey(w, theta[c]); });
+  return idx;
+}
+
+// Pair j of the outputs: value, residual, and the unit vector with its deterministic sign.
+void PutPair(int64_t j, double value, const double* x, double res, int64_t n, double* values, double* vectors,
+             double* residuals) {
+  values[j] = value;
+  if (residuals) residuals[j] = res;
+  if (vectors) {
+    std::copy(x, x + n, vectors + j * n);
+    FixSign(vectors + j * n, n);
+  }
+}
+
+// Progress of the convergence front across restarts, for the stall test: the closest
+// unconverged pair's residual is down at round-off (~sqrt(n)·eps·‖A‖, so tol is below what the
+// products attain), and for kStallRestarts restarts neither a new pair converged nor that
+// residual halved: more restarts would only spend time.
+struct StallWatch {
+  int64_t bestConv = 0, lastProgress = 0;
+  double bestFront = INFINITY;
+  // rn: residuals of the k wanted pairs; returns whether the solve has stalled.
+  bool Update(int64_t restart, const double* rn, int64_t k, int64_t conv, double tol, double anorm, int64_t n,
+              double roundoff) {
+    double front = INFINITY;
+    for (int64_t j = 0; j < k; ++j)
+      if (!(rn[j] <= tol * anorm)) front = std::min(front, anorm > 0 ? rn[j] / anorm : rn[j]);
+    if (conv > bestConv || front < 0.5 * bestFront) {
+      bestConv = std::max(bestConv, conv);
+      bestFront = std::min(bestFront, front);
+      lastProgress = restart;
+    }
+    return restart - lastProgress >= kStallRestarts && bestFront <= 64.0 * std::sqrt(double(n)) * roundoff;
+  }
+};
+
+// The NoConvergence status (info = converged pairs) for running out of restarts or a stall.
+Status NotConverged(const EigshOptions& o, int64_t conv, bool stalled, double bestFront, int64_t maxRestarts) {
+  const std::string got = std::to_string(conv) + " of " + std::to_string(o.k) + " pairs converged";
+  Status s = Status::Make(ErrKind::NoConvergence,
+                          stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " + got +
+                                        ", the residuals stalled at " + FormatNumber(bestFront) + " * |A| for " +
+                                        std::to_string(kStallRestarts) +
+                                        " restarts (tol is below the accuracy the products attain: raise tol)"
+                                  : "Expected eigsh to converge within " + std::to_string(maxRestarts) +
+                                        " restarts but received " + got +
+                                        " (raise maxRestarts or tol, or enlarge the basis)");
+  s.routine = "eigsh";
+  s.info = int(conv);
+  return s;
+}
+
+// Writes the wanted pairs (columns of x, residuals rn) that converged, most extreme first, to
+// the first slots of the outputs; returns how many.
+int64_t PutConverged(const std::vector<int64_t>& idx, const std::vector<double>& theta, const double* x,
+                     const std::vector<double>& rn, int64_t k, int64_t n, double bound, double* values,
+                     double* vectors, double* residuals) {
+  int64_t c = 0;
+  for (int64_t j = 0; j < k; ++j)
+    if (rn[j] <= bound) PutPair(c++, theta[idx[j]], x + j * n, rn[j], n, values, vectors, residuals);
+  return c;
+}
+
+// Thick-restart Lanczos with one vector (Wu & Simon; in exact arithmetic what ARPACK's
+// implicitly restarted Lanczos computes). Each step is one operator product on a single
+// vector, then classical Gram–Schmidt against the whole basis (two ?gemv), repeated once when
+// it removed more than 30 % of the vector (the DGKS test, "twice is enough"). The projected
+// matrix H = Vᵀ A V is kept dense from the Gram–Schmidt coefficients (an arrowhead after each
+// restart, tridiagonal otherwise), and the products A V are stored, so the residuals tested are
+// ‖A x − θ x‖ formed from vectors, not the |β s| estimate, and stay honest at round-off.
+Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, int64_t m, double* values,
+                  double* vectors, double* residuals, EigshStats* stats) {
+  const int64_t n = op.Size(), k = o.k;
+  const int64_t maxRestarts = o.maxRestarts > 0 ? o.maxRestarts : 1000;
+  const bool full = m >= n;
+  std::vector<double> V(static_cast<size_t>(n * (m + 1))), W(static_cast<size_t>(n * m));
+  std::vector<double> H(static_cast<size_t>(m * m), 0.0), S(static_cast<size_t>(m * m)), theta(static_cast<size_t>(m));
+  std::vector<double> h(static_cast<size_t>(m + 1)), c(static_cast<size_t>(m + 1)), Xr, AXr, Y, rn, r(static_cast<size_t>(n));
+  Rng64 rng(o.seed, 1);
+  auto randomUnit = [&](double* x, int64_t against) {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      for (int64_t i = 0; i < n; ++i) x[i] = rng.Normal();
+      ProjectOut(V.data(), n, against, x, c);
+      const double nrm = Nrm2(x, n);
+      if (nrm > 1e-8) {
+        cblas_dscal(I(n), 1.0 / nrm, x, 1);
+        return;
+      }
+    }
+  };
+  randomUnit(V.data(), 0);
+  int64_t cur = 0, matvecs = 0;
+  double anorm = 0;
+  StallWatch watch;
+  if (stats) {
+    stats->block = 1;
+    stats->basis = m;
+  }
+  const auto hv = ColMajorView(H.data(), m);
+  for (int64_t restart = 0;; ++restart) {
+    // Lanczos steps until the basis holds m vectors (and the continuation vector v_m).
+    for (int64_t j = cur; j < m; ++j) {
+      if (ctl.Cancelled()) return Status::Aborted();
+      double* vj = V.data() + j * n;
+      double* wj = W.data() + j * n;
+      double* f = V.data() + (j + 1) * n;
+      op.Apply(vj, wj, 1);
+      ++matvecs;
+      if (ctl.Cancelled()) return Status::Aborted();
+      const int64_t cols = j + 1;
+      std::copy(wj, wj + n, f);
+      const double wnorm = Nrm2(f, n);
+      cblas_dgemv(CblasColMajor, CblasTrans, I(n), I(cols), 1.0, V.data(), I(n), f, 1, 0.0, h.data(), 1);
+      cblas_dgemv(CblasColMajor, CblasNoTrans, I(n), I(cols), -1.0, V.data(), I(n), h.data(), 1, 1.0, f, 1);
+      double beta = Nrm2(f, n), before = wnorm;
+      bool invariant = !(beta > 0);
+      for (int pass = 0; beta < 0.717 * before && !invariant; ++pass) {
+        if (pass == 2) {  // still cancelling: f is rounding noise, the basis spans an invariant subspace
+          invariant = true;
+          break;
+        }
+        cblas_dgemv(CblasColMajor, CblasTrans, I(n), I(cols), 1.0, V.data(), I(n), f, 1, 0.0, c.data(), 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, I(n), I(cols), -1.0, V.data(), I(n), c.data(), 1, 1.0, f, 1);
+        for (int64_t i = 0; i < cols; ++i) h[i] += c[i];
+        before = beta;
+        beta = Nrm2(f, n);
+        invariant = !(beta > 0);
+      }
+      // Column j of H (and its mirror: H stays exactly symmetric).
+      for (int64_t i = 0; i < cols; ++i) hv(i, j) = hv(j, i) = h[i];
+      if (cols >= n) break;  // the basis is the whole space
+      if (invariant)
+        randomUnit(f, cols);  // continue in a fresh direction; its coupling to V is zero
+      else
+        cblas_dscal(I(n), 1.0 / beta, f, 1);
+    }
+    cur = std::min(m, n);
+    ctl.Report(matvecs, 0, 0);
+    // Rayleigh–Ritz on the basis.
+    const auto sv = ColMajorView(S.data(), cur);
+    for (int64_t j = 0; j < cur; ++j)
+      for (int64_t i = 0; i < cur; ++i) sv(i, j) = hv(i, j);
+    const lapack_int info =
+        LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', lapack_int(cur), S.data(), lapack_int(cur), theta.data());
+    if (info != 0) return Status::Lapack("dsyevd", info);
+    const std::vector<int64_t> idx = WantedOrder(theta, cur, o.which);
+    for (int64_t i = 0; i < cur; ++i) anorm = std::max(anorm, std::fabs(theta[i]));
+    // Converged wanted pairs stay (locked in the basis); so do the Ritz vectors next to the
+    // wanted ones, about half of the rest, which carry the cluster beyond the k-th value.
+    const int64_t keep = full ? k : std::min(cur - 1, k + std::max<int64_t>((cur - k) / 2, 1));
+    Y.resize(static_cast<size_t>(cur * keep));
+    for (int64_t j = 0; j < keep; ++j) std::copy(sv.col(idx[j]), sv.col(idx[j] + 1), Y.data() + j * cur);
+    Xr.resize(static_cast<size_t>(n * keep));
+    AXr.resize(static_cast<size_t>(n * keep));
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(keep), I(cur), 1.0, V.data(), I(n), Y.data(), I(cur),
+                0.0, Xr.data(), I(n));
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(keep), I(cur), 1.0, W.data(), I(n), Y.data(), I(cur),
+                0.0, AXr.data(), I(n));
+    rn.assign(static_cast<size_t>(k), 0.0);
+    int64_t conv = 0;
+    const double bound = o.tol * anorm;
+    for (int64_t j = 0; j < k; ++j) {
+      const double t = theta[idx[j]];
+      const double* x = Xr.data() + j * n;
+      const double* ax = AXr.data() + j * n;
+      for (int64_t i = 0; i < n; ++i) r[i] = ax[i] - t * x[i];
+      rn[j] = Nrm2(r.data(), n);
+      if (rn[j] <= bound) ++conv;
+    }
+    ctl.Report(matvecs, 0, conv);
+    if (stats) {
+      stats->restarts = restart;
+      stats->matvecs = matvecs;
+      stats->normEstimate = anorm;
+    }
+    if (conv == k || full) {
+      for (int64_t j = 0; j < k; ++j) PutPair(j, theta[idx[j]], Xr.data() + j * n, rn[j], n, values, vectors, residuals);
+      return Status::Ok();
+    }
+    const bool stalled = watch.Update(restart, rn.data(), k, conv, o.tol, anorm, n, o.roundoff);
+    if (restart + 1 >= maxRestarts || stalled) {
+      PutConverged(idx, theta, Xr.data(), rn, k, n, bound, values, vectors, residuals);
+      return NotConverged(o, conv, stalled, watch.bestFront, maxRestarts);
+    }
+    if (ctl.Cancelled()) return Status::Aborted();
+    // Thick restart: the kept Ritz vectors (H = diag(θ)) and the continuation vector v_m, whose
+    // products with them are the arrowhead the next step computes.
+    std::copy(Xr.begin(), Xr.end(), V.begin());
+    std::copy(AXr.begin(), AXr.end(), W.begin());
+    std::copy(V.begin() + cur * n, V.begin() + (cur + 1) * n, V.begin() + keep * n);
+    std::fill(H.begin(), H.end(), 0.0);
+    for (int64_t j = 0; j < keep; ++j) hv(j, j) = theta[idx[j]];
+    cur = keep;
+  }
+}
 }  // namespace
 
 void EigshSizes(int64_t n, const EigshOptions& o, int64_t* block, int64_t* basis) {
-  // Defaults chosen by operator products to convergence (bench/iterative.bench.mjs): a small
-  // block and a basis of about 2k + 6b give each restart a Krylov polynomial of useful degree;
-  // the former b = clamp(k, 4, 32), m = max(k + 4b, 3k) restarted so often that a Wishart edge
-  // (X Xᵀ, 3000 x 200) took 2-3x the products (384 vs 96 for k = 1, 630 vs 198 for k = 10).
-  int64_t b = o.block > 0 ? o.block : std::max<int64_t>(2, std::min<int64_t>((o.k + 3) / 4, 16));
+  // Single-vector Lanczos by default (bench/iterative.bench.mjs: fewer products than any block
+  // size on every spectrum measured, and BLAS-2 products cost little more per vector than
+  // blocked ones for Gram and distance operators), with ARPACK's basis max(2k + 1, 20).
+  // An explicit block b > 1 runs block Lanczos with a basis of about 2k + 6b (block
+  // products stream a large dense matrix once per b vectors; blocks find multiplets of size ≤ b
+  // by construction).
+  int64_t b = o.block > 0 ? o.block : 1;
   b = std::min(b, n);
-  int64_t m = o.basis > 0 ? o.basis : std::max<int64_t>(2 * o.k + 6 * b, 32);
+  int64_t m = o.basis > 0 ? o.basis : b == 1 ? std::max<int64_t>(2 * o.k + 1, 20) : std::max<int64_t>(2 * o.k + 6 * b, 32);
   m = std::max(m, o.k + 2 * b);
   *block = b;
   *basis = std::min(m, n);
@@ -59,15 +266,16 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
   int64_t b, m;
   EigshSizes(n, o, &b, &m);
   op.SetControl(&ctl);
+  if (b == 1) return LanczosOne(op, o, ctl, m, values, vectors, residuals, stats);
   const int64_t maxRestarts = o.maxRestarts > 0 ? o.maxRestarts : 1000;
   std::vector<double> V(static_cast<size_t>(n * m)), AV(static_cast<size_t>(n * m)), H(static_cast<size_t>(m * m), 0.0);
   std::vector<double> X(static_cast<size_t>(n * b)), work, S(static_cast<size_t>(m * m)), theta(static_cast<size_t>(m));
   std::vector<double> Xr, AXr, rn;
   Rng64 rng(o.seed, 1);
   for (auto& v : X) v = rng.Normal();
-  int64_t cur = 0, nx = b, matvecs = 0, bestConv = 0, lastProgress = 0;
-  double bestFront = INFINITY;
+  int64_t cur = 0, nx = b, matvecs = 0;
   double anorm = 0;
+  StallWatch watch;
   if (stats) {
     stats->block = b;
     stats->basis = m;
@@ -104,13 +312,7 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
     lapack_int info =
         LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', lapack_int(cur), S.data(), lapack_int(cur), theta.data());
     if (info != 0) return Status::Lapack("dsyevd", info);
-    std::vector<int64_t> idx(static_cast<size_t>(cur));
-    std::iota(idx.begin(), idx.end(), 0);
-    auto key = [&](int64_t i) {
-      const double t = theta[i];
-      return o.which == Which::Largest ? -t : o.which == Which::Smallest ? t : -std::fabs(t);
-    };
-    std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t c) { return key(a) < key(c); });
+    const std::vector<int64_t> idx = WantedOrder(theta, cur, o.which);
     for (int64_t i = 0; i < cur; ++i) anorm = std::max(anorm, std::fabs(theta[i]));
     const bool full = cur >= n;
     // Keep about half of the unwanted part too (as Krylov–Schur does): it holds the Ritz
@@ -142,54 +344,13 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
       stats->normEstimate = anorm;
     }
     if (conv == k || full) {
-      for (int64_t j = 0; j < k; ++j) {
-        values[j] = theta[idx[j]];
-        if (residuals) residuals[j] = rn[j];
-        if (vectors) {
-          std::copy(xr.col(j), xr.col(j + 1), vectors + j * n);
-          FixSign(vectors + j * n, n);
-        }
-      }
+      for (int64_t j = 0; j < k; ++j) PutPair(j, theta[idx[j]], xr.col(j), rn[j], n, values, vectors, residuals);
       return Status::Ok();
     }
-    // Stall: the closest unconverged pair's residual is down at round-off (~sqrt(n)·eps·‖A‖,
-    // so tol is below what the products attain), and for kStallRestarts restarts neither a new
-    // pair converged nor that residual halved: more restarts would only spend time.
-    double front = INFINITY;
-    for (int64_t j = 0; j < k; ++j)
-      if (!(rn[j] <= o.tol * anorm)) front = std::min(front, anorm > 0 ? rn[j] / anorm : rn[j]);
-    if (conv > bestConv || front < 0.5 * bestFront) {
-      bestConv = std::max(bestConv, conv);
-      bestFront = std::min(bestFront, front);
-      lastProgress = restart;
-    }
-    const bool stalled =
-        restart - lastProgress >= kStallRestarts && bestFront <= 64.0 * std::sqrt(double(n)) * o.roundoff;
+    const bool stalled = watch.Update(restart, rn.data(), k, conv, o.tol, anorm, n, o.roundoff);
     if (restart + 1 >= maxRestarts || stalled) {
-      // The pairs that did converge, most extreme first, in the first `conv` slots.
-      int64_t c = 0;
-      for (int64_t j = 0; j < k; ++j) {
-        if (!(rn[j] <= o.tol * anorm)) continue;
-        values[c] = theta[idx[j]];
-        if (residuals) residuals[c] = rn[j];
-        if (vectors) {
-          std::copy(xr.col(j), xr.col(j + 1), vectors + c * n);
-          FixSign(vectors + c * n, n);
-        }
-        ++c;
-      }
-      const std::string got = std::to_string(conv) + " of " + std::to_string(k) + " pairs converged";
-      Status s = Status::Make(ErrKind::NoConvergence,
-                              stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " +
-                                            got + ", the residuals stalled at " + FormatNumber(bestFront) +
-                                            " * |A| for " + std::to_string(kStallRestarts) +
-                                            " restarts (tol is below the accuracy the products attain: raise tol)"
-                                      : "Expected eigsh to converge within " + std::to_string(maxRestarts) +
-                                            " restarts but received " + got +
-                                            " (raise maxRestarts or tol, or enlarge the basis)");
-      s.routine = "eigsh";
-      s.info = int(conv);
-      return s;
+      PutConverged(idx, theta, Xr.data(), rn, k, n, o.tol * anorm, values, vectors, residuals);
+      return NotConverged(o, conv, stalled, watch.bestFront, maxRestarts);
     }
     if (ctl.Cancelled()) return Status::Aborted();
     // Thick restart: keep the wanted Ritz pairs, continue from their residuals (the next

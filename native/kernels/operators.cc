@@ -23,6 +23,41 @@ void ToDouble(const float* x, double* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = double(x[i]);
 }
 
+// Column-major view helpers for a row-major r x c matrix M: read column-major it is Mᵀ (c x r,
+// leading dimension c).
+template <typename T>
+struct Gemm;
+// A single vector (n = 1) goes to ?gemv: OpenBLAS's ?gemm packs its operands even then, which
+// costs more than the product itself for the single-vector Lanczos of eigsh (eigsh.cc).
+template <>
+struct Gemm<double> {
+  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
+                  int ldb, double beta, double* c, int ldc) {
+    if (n == 1) {
+      if (ta == CblasNoTrans)
+        cblas_dgemv(CblasColMajor, CblasNoTrans, m, k, alpha, a, lda, b, 1, beta, c, 1);
+      else
+        cblas_dgemv(CblasColMajor, CblasTrans, k, m, alpha, a, lda, b, 1, beta, c, 1);
+      return;
+    }
+    cblas_dgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
+template <>
+struct Gemm<float> {
+  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                  int ldb, float beta, float* c, int ldc) {
+    if (n == 1) {
+      if (ta == CblasNoTrans)
+        cblas_sgemv(CblasColMajor, CblasNoTrans, m, k, alpha, a, lda, b, 1, beta, c, 1);
+      else
+        cblas_sgemv(CblasColMajor, CblasTrans, k, m, alpha, a, lda, b, 1, beta, c, 1);
+      return;
+    }
+    cblas_sgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
+
 class DenseOp : public SymOperator {
  public:
   DenseOp(const MatView& a, Precision p) : a_(a), p_(p) {
@@ -41,8 +76,7 @@ class DenseOp : public SymOperator {
       const double* a = static_cast<const double*>(a_.data);
       for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += panelRows) {
         const int64_t r = std::min(panelRows, n - r0);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0, a + r0 * n, I(n), x, I(n), 0.0,
-                    y + r0, I(n));
+        Gemm<double>::Run(CblasTrans, I(r), I(b), I(n), 1.0, a + r0 * n, I(n), x, I(n), 0.0, y + r0, I(n));
       }
     } else if (p_ == Precision::F64) {
       // float32 storage, float64 arithmetic: widen a panel of rows at a time.
@@ -52,8 +86,7 @@ class DenseOp : public SymOperator {
       for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += rowsPer) {
         const int64_t r = std::min(rowsPer, n - r0);
         ToDouble(a + r0 * n, panel_.data(), r * n);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0, panel_.data(), I(n), x, I(n), 0.0,
-                    y + r0, I(n));
+        Gemm<double>::Run(CblasTrans, I(r), I(b), I(n), 1.0, panel_.data(), I(n), x, I(n), 0.0, y + r0, I(n));
       }
     } else {
       const float* a = a_.f32 ? static_cast<const float*>(a_.data) : a32_.data();
@@ -62,8 +95,8 @@ class DenseOp : public SymOperator {
       ToFloat(x, x32_.data(), n * b);
       for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += 2 * panelRows) {
         const int64_t r = std::min(2 * panelRows, n - r0);
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0f, a + r0 * n, I(n), x32_.data(),
-                    I(n), 0.0f, y32_.data() + r0, I(n));
+        Gemm<float>::Run(CblasTrans, I(r), I(b), I(n), 1.0f, a + r0 * n, I(n), x32_.data(), I(n), 0.0f,
+                         y32_.data() + r0, I(n));
       }
       ToDouble(y32_.data(), y, n * b);
     }
@@ -74,25 +107,6 @@ class DenseOp : public SymOperator {
   Precision p_;
   std::vector<float> a32_, x32_, y32_;
   std::vector<double> panel_;
-};
-
-// Column-major view helpers for a row-major r x c matrix M: read column-major it is Mᵀ (c x r,
-// leading dimension c).
-template <typename T>
-struct Gemm;
-template <>
-struct Gemm<double> {
-  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
-                  int ldb, double beta, double* c, int ldc) {
-    cblas_dgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-};
-template <>
-struct Gemm<float> {
-  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                  int ldb, float beta, float* c, int ldc) {
-    cblas_sgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
 };
 
 // y = ± X (Xᵀ v) for a row-major rows x cols X held in T; order rows (outer) or cols (inner).
