@@ -1,11 +1,12 @@
-// npm run bench [suite ...]: runs bench/<suite>.bench.mjs (all of them by default). Each suite
+// npm run bench [suite ...] [--flag value ...]: runs bench/<suite>.bench.mjs (all of them by default). Each suite
 // exports `async function run()` returning { title, rows, notes? }; rows hold median ratios
 // against rivals measured in the same run.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { benchDir, printTable, pythonAvailable, writeResults } from './lib.mjs';
 
-const wanted = process.argv.slice(2);
+// Suite names; `--flag value` pairs are options the suites read (lib.mjs flag()).
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.match(/^--[^=]+$/));
 const suites = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.mjs'))
   .map((f) => f.replace('.bench.mjs', ''))

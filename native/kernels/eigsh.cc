@@ -102,6 +102,21 @@ int64_t PutConverged(const std::vector<int64_t>& idx, const std::vector<double>&
   return c;
 }
 
+// Whether ARPACK's residual estimates |β s_{cols,i}| of the k wanted Ritz pairs of the leading
+// cols x cols block of H (leading dimension ld) all pass tol · max(anorm, max |θ|). S and theta
+// are scratch.
+bool EstimatesPass(const double* H, int64_t ld, int64_t cols, double beta, const EigshOptions& o, double anorm,
+                   std::vector<double>& S, std::vector<double>& theta) {
+  for (int64_t j = 0; j < cols; ++j) std::copy(H + j * ld, H + j * ld + cols, S.data() + j * cols);
+  if (LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', lapack_int(cols), S.data(), lapack_int(cols), theta.data()) != 0)
+    return false;
+  for (int64_t i = 0; i < cols; ++i) anorm = std::max(anorm, std::fabs(theta[i]));
+  const std::vector<int64_t> idx = WantedOrder(theta, cols, o.which);
+  for (int64_t j = 0; j < o.k; ++j)
+    if (!(std::fabs(beta * S[idx[j] * cols + cols - 1]) <= o.tol * anorm)) return false;
+  return true;
+}
+
 // Thick-restart Lanczos with one vector (Wu & Simon; in exact arithmetic what ARPACK's
 // implicitly restarted Lanczos computes). Each step is one operator product on a single
 // vector, then classical Gram–Schmidt against the whole basis (two ?gemv), repeated once when
@@ -113,7 +128,6 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
                   double* vectors, double* residuals, EigshStats* stats) {
   const int64_t n = op.Size(), k = o.k;
   const int64_t maxRestarts = o.maxRestarts > 0 ? o.maxRestarts : 1000;
-  const bool full = m >= n;
   std::vector<double> V(static_cast<size_t>(n * (m + 1))), W(static_cast<size_t>(n * m));
   std::vector<double> H(static_cast<size_t>(m * m), 0.0), S(static_cast<size_t>(m * m)), theta(static_cast<size_t>(m));
   std::vector<double> h(static_cast<size_t>(m + 1)), c(static_cast<size_t>(m + 1)), Xr, AXr, Y, rn, r(static_cast<size_t>(n));
@@ -140,7 +154,8 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
   const auto hv = ColMajorView(H.data(), m);
   for (int64_t restart = 0;; ++restart) {
     // Lanczos steps until the basis holds m vectors (and the continuation vector v_m).
-    for (int64_t j = cur; j < m; ++j) {
+    const int64_t start = cur;
+    for (int64_t j = start; j < m; ++j) {
       if (ctl.Cancelled()) return Status::Aborted();
       double* vj = V.data() + j * n;
       double* wj = W.data() + j * n;
@@ -169,13 +184,19 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
       }
       // Column j of H (and its mirror: H stays exactly symmetric).
       for (int64_t i = 0; i < cols; ++i) hv(i, j) = hv(j, i) = h[i];
+      cur = cols;
       if (cols >= n) break;  // the basis is the whole space
       if (invariant)
         randomUnit(f, cols);  // continue in a fresh direction; its coupling to V is zero
       else
         cblas_dscal(I(n), 1.0 / beta, f, 1);
+      // Every few steps (about 8 checks per basis size, so the small eigensolves cost little
+      // beside the products), ARPACK's convergence estimates |β s_j| of the wanted Ritz pairs
+      // on the basis so far: once they all pass, stop expanding and test the true residuals.
+      if (cols > k && cols < m && (cols - start) % std::max<int64_t>(1, cols / 8) == 0 &&
+          EstimatesPass(H.data(), m, cols, invariant ? 0.0 : beta, o, anorm, S, theta))
+        break;
     }
-    cur = std::min(m, n);
     ctl.Report(matvecs, 0, 0);
     // Rayleigh–Ritz on the basis.
     const auto sv = ColMajorView(S.data(), cur);
@@ -188,6 +209,7 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
     for (int64_t i = 0; i < cur; ++i) anorm = std::max(anorm, std::fabs(theta[i]));
     // Converged wanted pairs stay (locked in the basis); so do the Ritz vectors next to the
     // wanted ones, about half of the rest, which carry the cluster beyond the k-th value.
+    const bool full = cur >= n;
     const int64_t keep = full ? k : std::min(cur - 1, k + std::max<int64_t>((cur - k) / 2, 1));
     Y.resize(static_cast<size_t>(cur * keep));
     for (int64_t j = 0; j < keep; ++j) std::copy(sv.col(idx[j]), sv.col(idx[j] + 1), Y.data() + j * cur);
@@ -237,15 +259,18 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
 }  // namespace
 
 void EigshSizes(int64_t n, const EigshOptions& o, int64_t* block, int64_t* basis) {
-  // Single-vector Lanczos by default (bench/iterative.bench.mjs: fewer products than any block
-  // size on every spectrum measured, and BLAS-2 products cost little more per vector than
-  // blocked ones for Gram and distance operators), with ARPACK's basis max(2k + 1, 20).
-  // An explicit block b > 1 runs block Lanczos with a basis of about 2k + 6b (block
-  // products stream a large dense matrix once per b vectors; blocks find multiplets of size ≤ b
-  // by construction).
-  int64_t b = o.block > 0 ? o.block : 1;
+  // Defaults chosen by operator products and time to convergence (bench/iterative.bench.mjs,
+  // docs/performance.md). Implicit operators (Gram, distance): single-vector Lanczos with
+  // ARPACK's basis max(2k + 1, 20), fewer products than any block on every spectrum measured,
+  // and a BLAS-2 product costs little more per vector than a blocked one. Dense matrices:
+  // a block b = clamp(⌈k/4⌉, 2, 16) with a basis of about 2k + 6b, since a block product
+  // streams the n² matrix once per b vectors (k = 20, N = 6000: 3.5x faster than b = 1
+  // despite 1.7x the products), and a block finds exact multiplets of size ≤ b by construction.
+  int64_t b = o.block > 0 ? o.block : o.preferBlocks ? std::max<int64_t>(2, std::min<int64_t>((o.k + 3) / 4, 16)) : 1;
   b = std::min(b, n);
-  int64_t m = o.basis > 0 ? o.basis : b == 1 ? std::max<int64_t>(2 * o.k + 1, 20) : std::max<int64_t>(2 * o.k + 6 * b, 32);
+  int64_t m = o.basis > 0     ? o.basis
+              : b == 1 ? std::max<int64_t>(2 * o.k + 1, 20)
+                       : std::max<int64_t>(2 * o.k + 6 * b, 32);
   m = std::max(m, o.k + 2 * b);
   *block = b;
   *basis = std::min(m, n);
