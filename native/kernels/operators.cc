@@ -224,14 +224,16 @@ Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperato
   const int e = metric == Metric::SqEuclidean ? ScaleExponent(MaxAbs(x), safe) : 0;
   if (metric == Metric::SqEuclidean) {
     // Translation leaves D unchanged; centring keeps the expansion from cancelling.
+    const double sc = std::ldexp(1.0, -e);  // a power of two: the scaling is exact
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < d; ++j) mean[j] += std::ldexp(x.at(i, j), -e);
+      for (int64_t j = 0; j < d; ++j) mean[j] += x.at(i, j) * sc;
     for (auto& m : mean) m /= double(n);
   }
   for (int64_t i = 0; i < n; ++i) {
     double rm = 0;
     const int ei = metric == Metric::SqEuclidean ? e : ScaleExponent(MaxAbsRow(x, i), safe);
-    for (int64_t j = 0; j < d; ++j) row[j] = std::ldexp(x.at(i, j), -ei) - mean[j];
+    const double sc = std::ldexp(1.0, -ei);
+    for (int64_t j = 0; j < d; ++j) row[j] = x.at(i, j) * sc - mean[j];
     if (metric == Metric::Correlation) {
       for (double v : row) rm += v;
       rm /= double(d);
