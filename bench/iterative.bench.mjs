@@ -142,9 +142,13 @@ function pythons() {
     ['Debian', PYTHON],
     ['wheels', 'python3'],
   ]) {
-    const r = spawnSync(exe, ['-c', 'import sys, numpy, scipy; print(sys.executable, numpy.__version__, scipy.__version__)'], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      exe,
+      ['-c', 'import sys, numpy, scipy; print(sys.executable, numpy.__version__, scipy.__version__)'],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) continue;
     const [where, numpy, scipy] = r.stdout.trim().split(' ');
     if (out.some((p) => p.where === where)) continue;
@@ -271,7 +275,8 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
             row['ARPACK products'] = String(a[0].matvecs);
             // Largest eigenvalue difference against ARPACK, relative to ‖A‖.
             let d = 0;
-            for (let i = 0; i < j.k; i++) d = Math.max(d, Math.abs(j.res.values[i] - a[0].values[i]) / j.res.normEstimate);
+            for (let i = 0; i < j.k; i++)
+              d = Math.max(d, Math.abs(j.res.values[i] - a[0].values[i]) / j.res.normEstimate);
             j.delta = d;
           }
           const l = j.py[pi].lobpcg;
@@ -294,7 +299,10 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
     `Rivals: ${py.map((p) => `${p.label} ${p.where} (NumPy ${p.numpy}, SciPy ${p.scipy})`).join('; ') || 'no Python with NumPy and SciPy: rivals skipped'}; OPENBLAS_NUM_THREADS=${getThreads()} for all.`,
   );
   notes.push(
-    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Times: median of ${repeat} interleaved rounds, solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}.`,
+    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Times: median of ${repeat} interleaved rounds, solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}.`,
   );
   return rows;
 }
@@ -416,7 +424,11 @@ export async function run() {
     const scaleRows = [];
     await scale(scaleRows, notes);
     // One table per suite: the scale rows go in the notes when the rivals table is printed.
-    if (rows.length) for (const r of scaleRows) notes.push(`${r.case} | ${r.method} | ${r.seconds.toFixed(2)} s | speed-up ${r.speedup.toFixed(1)} | ${r.accuracy}`);
+    if (rows.length)
+      for (const r of scaleRows)
+        notes.push(
+          `${r.case} | ${r.method} | ${r.seconds.toFixed(2)} s | speed-up ${r.speedup.toFixed(1)} | ${r.accuracy}`,
+        );
     else rows = scaleRows;
   }
   return { title: `eigsh against ARPACK and LOBPCG (N = ${sizes.join(', ')}; k = ${ks.join(', ')})`, rows, notes };

@@ -452,7 +452,8 @@ describe('eigsh, single-vector Lanczos', () => {
     const rng = new Rng(seed);
     const centres = rng.fillNormal(new Float64Array(clusters * d), 0, 3);
     const x = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = centres[(i % clusters) * d + j]! + rng.normal();
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) x[i * d + j] = centres[(i % clusters) * d + j]! + rng.normal();
     return { data: x, rows: n, cols: d };
   }
   const separated = randn(400, 80, 31);
@@ -545,7 +546,8 @@ describe('eigsh, single-vector Lanczos', () => {
       const one = eigshSync(op, { k, vectors: false });
       const block = eigshSync(op, { k, vectors: false, blockSize: Math.max(2, Math.ceil(k / 4)) });
       expect(one.matvecs).toBeLessThan(block.matvecs);
-      for (let j = 0; j < k; j++) expect(Math.abs(one.values[j]! - block.values[j]!)).toBeLessThan(1e-9 * one.values[0]!);
+      for (let j = 0; j < k; j++)
+        expect(Math.abs(one.values[j]! - block.values[j]!)).toBeLessThan(1e-9 * one.values[0]!);
     }
   });
 

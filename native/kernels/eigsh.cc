@@ -79,14 +79,14 @@ struct StallWatch {
 // The NoConvergence status (info = converged pairs) for running out of restarts or a stall.
 Status NotConverged(const EigshOptions& o, int64_t conv, bool stalled, double bestFront, int64_t maxRestarts) {
   const std::string got = std::to_string(conv) + " of " + std::to_string(o.k) + " pairs converged";
-  Status s = Status::Make(ErrKind::NoConvergence,
-                          stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " + got +
-                                        ", the residuals stalled at " + FormatNumber(bestFront) + " * |A| for " +
-                                        std::to_string(kStallRestarts) +
-                                        " restarts (tol is below the accuracy the products attain: raise tol)"
-                                  : "Expected eigsh to converge within " + std::to_string(maxRestarts) +
-                                        " restarts but received " + got +
-                                        " (raise maxRestarts or tol, or enlarge the basis)");
+  Status s =
+      Status::Make(ErrKind::NoConvergence,
+                   stalled ? "Expected eigsh to converge to tol " + FormatNumber(o.tol) + " but received " + got +
+                                 ", the residuals stalled at " + FormatNumber(bestFront) + " * |A| for " +
+                                 std::to_string(kStallRestarts) +
+                                 " restarts (tol is below the accuracy the products attain: raise tol)"
+                           : "Expected eigsh to converge within " + std::to_string(maxRestarts) +
+                                 " restarts but received " + got + " (raise maxRestarts or tol, or enlarge the basis)");
   s.routine = "eigsh";
   s.info = int(conv);
   return s;
@@ -95,13 +95,46 @@ Status NotConverged(const EigshOptions& o, int64_t conv, bool stalled, double be
 // Writes the wanted pairs (columns of x, residuals rn) that converged, most extreme first, to
 // the first slots of the outputs; returns how many.
 int64_t PutConverged(const std::vector<int64_t>& idx, const std::vector<double>& theta, const double* x,
-                     const std::vector<double>& rn, int64_t k, int64_t n, double bound, double* values,
-                     double* vectors, double* residuals) {
+                     const std::vector<double>& rn, int64_t k, int64_t n, double bound, double* values, double* vectors,
+                     double* residuals) {
   int64_t c = 0;
   for (int64_t j = 0; j < k; ++j)
     if (rn[j] <= bound) PutPair(c++, theta[idx[j]], x + j * n, rn[j], n, values, vectors, residuals);
   return c;
 }
+
+// The verdict after a Rayleigh–Ritz step of either path: records the statistics and returns
+// true with *out set when the solve ends (every wanted pair converged or the basis spanned the
+// whole space: Ok; out of restarts or stalled: NoConvergence with the converged pairs), false
+// to restart. x holds the k wanted Ritz vectors (columns of length n), rn their residuals.
+struct Verdict {
+  const EigshOptions& o;
+  int64_t n, maxRestarts;
+  StallWatch watch;
+  bool Ends(int64_t restart, int64_t matvecs, double anorm, int64_t conv, bool full, const std::vector<int64_t>& idx,
+            const std::vector<double>& theta, const double* x, const std::vector<double>& rn, const Control& ctl,
+            double* values, double* vectors, double* residuals, EigshStats* stats, Status* out) {
+    const int64_t k = o.k;
+    ctl.Report(matvecs, 0, conv);
+    if (stats) {
+      stats->restarts = restart;
+      stats->matvecs = matvecs;
+      stats->normEstimate = anorm;
+    }
+    if (conv == k || full) {
+      for (int64_t j = 0; j < k; ++j) PutPair(j, theta[idx[j]], x + j * n, rn[j], n, values, vectors, residuals);
+      *out = Status::Ok();
+      return true;
+    }
+    const bool stalled = watch.Update(restart, rn.data(), k, conv, o.tol, anorm, n, o.roundoff);
+    if (restart + 1 >= maxRestarts || stalled) {
+      PutConverged(idx, theta, x, rn, k, n, o.tol * anorm, values, vectors, residuals);
+      *out = NotConverged(o, conv, stalled, watch.bestFront, maxRestarts);
+      return true;
+    }
+    return false;
+  }
+};
 
 // Whether ARPACK's residual estimates |β s_{cols,i}| of the k wanted Ritz pairs of the leading
 // cols x cols block of H (leading dimension ld) all pass tol · max(anorm, max |θ|). S and theta
@@ -155,7 +188,7 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
   randomUnit(V, 0);
   int64_t cur = 0, matvecs = 0;
   double anorm = 0;
-  StallWatch watch;
+  Verdict verdict{o, n, maxRestarts, {}};
   if (stats) {
     stats->block = 1;
     stats->basis = m;
@@ -164,9 +197,7 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
   for (int64_t restart = 0;; ++restart) {
     // The early check's eigensolve costs ~cols³ against ~4·n·cols per step for the Gram–Schmidt
     // alone: check at most every cols/8 steps, and so that the checks cost below ~1/8 of the steps.
-    const auto interval = [n](int64_t cols) {
-      return std::max<int64_t>({1, cols / 8, (8 * cols * cols + n - 1) / n});
-    };
+    const auto interval = [n](int64_t cols) { return std::max<int64_t>({1, cols / 8, (8 * cols * cols + n - 1) / n}); };
     int64_t nextCheck = cur + interval(cur + 1);
     // Lanczos steps until the basis holds m vectors (and the continuation vector v_m).
     for (int64_t j = cur; j < m; ++j) {
@@ -227,10 +258,10 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
     const int64_t keep = full ? k : std::min(cur - 1, k + std::max<int64_t>((cur - k) / 2, 1));
     Y.resize(static_cast<size_t>(cur * keep));
     for (int64_t j = 0; j < keep; ++j) std::copy(sv.col(idx[j]), sv.col(idx[j] + 1), Y.data() + j * cur);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(keep), I(cur), 1.0, V, I(n), Y.data(), I(cur),
-                0.0, Xr, I(n));
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(keep), I(cur), 1.0, W, I(n), Y.data(), I(cur),
-                0.0, AXr, I(n));
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(keep), I(cur), 1.0, V, I(n), Y.data(), I(cur), 0.0,
+                Xr, I(n));
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(keep), I(cur), 1.0, W, I(n), Y.data(), I(cur), 0.0,
+                AXr, I(n));
     rn.assign(static_cast<size_t>(k), 0.0);
     int64_t conv = 0;
     const double bound = o.tol * anorm;
@@ -242,21 +273,10 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
       rn[j] = Nrm2(r.data(), n);
       if (rn[j] <= bound) ++conv;
     }
-    ctl.Report(matvecs, 0, conv);
-    if (stats) {
-      stats->restarts = restart;
-      stats->matvecs = matvecs;
-      stats->normEstimate = anorm;
-    }
-    if (conv == k || full) {
-      for (int64_t j = 0; j < k; ++j) PutPair(j, theta[idx[j]], Xr + j * n, rn[j], n, values, vectors, residuals);
-      return Status::Ok();
-    }
-    const bool stalled = watch.Update(restart, rn.data(), k, conv, o.tol, anorm, n, o.roundoff);
-    if (restart + 1 >= maxRestarts || stalled) {
-      PutConverged(idx, theta, Xr, rn, k, n, bound, values, vectors, residuals);
-      return NotConverged(o, conv, stalled, watch.bestFront, maxRestarts);
-    }
+    Status done;
+    if (verdict.Ends(restart, matvecs, anorm, conv, full, idx, theta, Xr, rn, ctl, values, vectors, residuals, stats,
+                     &done))
+      return done;
     if (ctl.Cancelled()) return Status::Aborted();
     // Thick restart: the kept Ritz vectors (H = diag(θ)) and the continuation vector v_m, whose
     // products with them are the arrowhead the next step computes.
@@ -280,9 +300,9 @@ void EigshSizes(int64_t n, const EigshOptions& o, int64_t* block, int64_t* basis
   // despite 1.7x the products), and a block finds exact multiplets of size ≤ b by construction.
   int64_t b = o.block > 0 ? o.block : o.preferBlocks ? std::max<int64_t>(2, std::min<int64_t>((o.k + 3) / 4, 16)) : 1;
   b = std::min(b, n);
-  int64_t m = o.basis > 0     ? o.basis
-              : b == 1 ? std::max<int64_t>(2 * o.k + 1, 20)
-                       : std::max<int64_t>(2 * o.k + 6 * b, 32);
+  int64_t m = o.basis > 0 ? o.basis
+              : b == 1    ? std::max<int64_t>(2 * o.k + 1, 20)
+                          : std::max<int64_t>(2 * o.k + 6 * b, 32);
   m = std::max(m, o.k + 2 * b);
   *block = b;
   *basis = std::min(m, n);
@@ -312,7 +332,7 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
   for (auto& v : X) v = rng.Normal();
   int64_t cur = 0, nx = b, matvecs = 0;
   double anorm = 0;
-  StallWatch watch;
+  Verdict verdict{o, n, maxRestarts, {}};
   if (stats) {
     stats->block = b;
     stats->basis = m;
@@ -374,21 +394,10 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
     int64_t conv = 0;
     for (int64_t j = 0; j < k; ++j)
       if (rn[j] <= o.tol * anorm) ++conv;
-    ctl.Report(matvecs, 0, conv);
-    if (stats) {
-      stats->restarts = restart;
-      stats->matvecs = matvecs;
-      stats->normEstimate = anorm;
-    }
-    if (conv == k || full) {
-      for (int64_t j = 0; j < k; ++j) PutPair(j, theta[idx[j]], xr.col(j), rn[j], n, values, vectors, residuals);
-      return Status::Ok();
-    }
-    const bool stalled = watch.Update(restart, rn.data(), k, conv, o.tol, anorm, n, o.roundoff);
-    if (restart + 1 >= maxRestarts || stalled) {
-      PutConverged(idx, theta, Xr.data(), rn, k, n, o.tol * anorm, values, vectors, residuals);
-      return NotConverged(o, conv, stalled, watch.bestFront, maxRestarts);
-    }
+    Status done;
+    if (verdict.Ends(restart, matvecs, anorm, conv, full, idx, theta, Xr.data(), rn, ctl, values, vectors, residuals,
+                     stats, &done))
+      return done;
     if (ctl.Cancelled()) return Status::Aborted();
     // Thick restart: keep the wanted Ritz pairs, continue from their residuals (the next
     // Krylov block), unconverged wanted pairs first.

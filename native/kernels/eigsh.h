@@ -12,8 +12,8 @@ enum class Which { Largest, Smallest, Magnitude };
 struct EigshOptions {
   int64_t k = 6;
   Which which = Which::Largest;
-  double tol = 1e-10;       // residual ‖A x − θ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest |θ|)
-  int64_t block = 0;        // 0: automatic (see preferBlocks)
+  double tol = 1e-10;  // residual ‖A x − θ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest |θ|)
+  int64_t block = 0;   // 0: automatic (see preferBlocks)
   // The automatic block: single-vector Lanczos (block 1) unless the operator streams a large
   // dense matrix per product (then a block, which is also what finds exact multiplets up to
   // its size by construction).
