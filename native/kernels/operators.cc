@@ -155,7 +155,7 @@ class GramCore {
 template <typename T>
 const T* Cast(const MatView& w, int e, PooledArray<T>* owned) {
   const bool same = w.f32 == std::is_same<T, float>::value;
-  owned->reset(static_cast<size_t>(w.size()));
+  owned->reset(std::max(static_cast<size_t>(w.size()), kPoolMinBytes / sizeof(T)));  // pooled even when small
   T* out = owned->get();
   if (same && e == 0) {
     std::memcpy(out, w.data, sizeof(T) * static_cast<size_t>(w.size()));
@@ -197,7 +197,10 @@ class DistanceOp : public SymOperator {
   // The prepared rows (rows x cols, in a huge-page block of the pool: see Cast) and s are filled
   // by the caller through X() and SetNorms before the first Apply.
   DistanceOp(int64_t rows, int64_t cols, double c, int scaleExp)
-      : x_(static_cast<size_t>(rows * cols)), n_(rows), c_(c), core_(x_.get(), rows, cols) {
+      : x_(std::max(static_cast<size_t>(rows * cols), kPoolMinBytes / sizeof(T))),
+        n_(rows),
+        c_(c),
+        core_(x_.get(), rows, cols) {
     scaleExp_ = scaleExp;
   }
   T* X() { return x_.get(); }
