@@ -161,9 +161,10 @@ const T* Cast(const MatView& w, int e, PooledArray<T>* owned) {
     std::memcpy(out, w.data, sizeof(T) * static_cast<size_t>(w.size()));
     return out;
   }
-  const double sc = std::ldexp(1.0, -e);  // a power of two: exact unless the result underflows
+  // ldexp, not a product with 2^-e: for subnormal entries 2^-e itself would overflow.
   for (int64_t i = 0; i < w.size(); ++i)
-    out[i] = T((w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i]) * sc);
+    out[i] =
+        T(std::ldexp(w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i], -e));
   return out;
 }
 
@@ -240,16 +241,15 @@ Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperato
   T* xs = op->X();
   if (metric == Metric::SqEuclidean) {
     // Translation leaves D unchanged; centring keeps the expansion from cancelling.
-    const double sc = std::ldexp(1.0, -e);  // a power of two: the scaling is exact
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < d; ++j) mean[j] += x.at(i, j) * sc;
+      for (int64_t j = 0; j < d; ++j) mean[j] += e == 0 ? x.at(i, j) : std::ldexp(x.at(i, j), -e);
     for (auto& m : mean) m /= double(n);
   }
   for (int64_t i = 0; i < n; ++i) {
     double rm = 0;
     const int ei = metric == Metric::SqEuclidean ? e : ScaleExponent(MaxAbsRow(x, i), safe);
-    const double sc = std::ldexp(1.0, -ei);
-    for (int64_t j = 0; j < d; ++j) row[j] = x.at(i, j) * sc - mean[j];
+    // ldexp, not a product with 2^-ei: for subnormal rows 2^-ei itself would overflow.
+    for (int64_t j = 0; j < d; ++j) row[j] = (ei == 0 ? x.at(i, j) : std::ldexp(x.at(i, j), -ei)) - mean[j];
     if (metric == Metric::Correlation) {
       for (double v : row) rm += v;
       rm /= double(d);
