@@ -1,6 +1,7 @@
-// Thick-restart block Lanczos (eigsh).
+// Thick-restart Lanczos (eigsh): single-vector (LanczosOne, the default for implicit operators)
+// and block (Eigsh below, the default for dense matrices); EigshSizes says which and why.
 //
-// Why block Lanczos and not LOBPCG: without a preconditioner (we have none for a distance or
+// Why Lanczos and not LOBPCG: without a preconditioner (we have none for a distance or
 // Gram matrix) LOBPCG converges like a 3-block Krylov method, while a block Krylov basis of
 // m columns carries the whole polynomial filter of degree m/b. Each expansion step is one
 // operator product on an n x b block (BLAS-3, so the n² matrix is streamed once per b vectors)
@@ -154,8 +155,9 @@ bool EstimatesPass(const double* H, int64_t ld, int64_t cols, double beta, const
 
 // Thick-restart Lanczos with one vector (Wu & Simon; in exact arithmetic what ARPACK's
 // implicitly restarted Lanczos computes). Each step is one operator product on a single
-// vector, then classical Gram–Schmidt against the whole basis (two ?gemv), repeated once when
-// it removed more than 30 % of the vector (the DGKS test, "twice is enough"). The projected
+// vector, then classical Gram–Schmidt against the whole basis (two ?gemv), repeated when it
+// removed more than 30 % of the vector (the DGKS test, "twice is enough"; a third such loss
+// means the basis spans an invariant subspace). The projected
 // matrix H = Vᵀ A V is kept dense from the Gram–Schmidt coefficients (an arrowhead after each
 // restart, tridiagonal otherwise), and the products A V are stored, so the residuals tested are
 // ‖A x − θ x‖ formed from vectors, not the |β s| estimate, and stay honest at round-off.
@@ -176,10 +178,11 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
   std::vector<double> H(static_cast<size_t>(m * m), 0.0), S(static_cast<size_t>(m * m)), theta(static_cast<size_t>(m));
   std::vector<double> h(static_cast<size_t>(m + 1)), c(static_cast<size_t>(m + 1)), Y, rn, r(static_cast<size_t>(n));
   Rng64 rng(o.seed, 1);
+  std::vector<double> cr;  // ProjectOut's scratch (it resizes it), apart from c
   auto randomUnit = [&](double* x, int64_t against) {
     for (int attempt = 0; attempt < 8; ++attempt) {
       for (int64_t i = 0; i < n; ++i) x[i] = rng.Normal();
-      ProjectOut(V, n, against, x, c);
+      ProjectOut(V, n, against, x, cr);
       const double nrm = Nrm2(x, n);
       if (nrm > 1e-8) {
         cblas_dscal(I(n), 1.0 / nrm, x, 1);

@@ -1,4 +1,5 @@
-// A few extreme eigenpairs of a large symmetric operator by thick-restart block Lanczos.
+// A few extreme eigenpairs of a large symmetric operator by thick-restart Lanczos, single-vector
+// or block (EigshSizes).
 #pragma once
 
 #include <cstdint>
