@@ -1,11 +1,29 @@
-// Partial spectra and densities at scale (issue 5): eigsh vs the full dense eigh, SLQ density
-// vs the full eigenvalues (same run, same matrices), and an OMD-style snapshot at N = 20 000 in
-// a child process so that its peak RSS is its own.
+// Partial spectra and densities at scale: eigsh against ARPACK and LOBPCG (SciPy, both Python
+// builds, same run, interleaved), eigsh vs the full dense eigh, SLQ density vs the full
+// eigenvalues (same run, same matrices), and an OMD-style snapshot at N = 20 000 in a child
+// process so that its peak RSS is its own.
 //
-//   npx tsc -p tsconfig.json && node bench/run.mjs iterative
+//   npx tsc -p tsconfig.json && node bench/run.mjs iterative [--size 3000,8000] [--k 1,10,50]
+//     [--repeat 3] [--sections rivals,scale] [--spectra separated,clustered,bulk,distance]
+//     [--lobpcg yes|no] [--lobpcg-maxiter 300]
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, distanceMatrix, eigh, eigsh, eigvalsh, spectralDensity } from '../dist/index.js';
+import {
+  Rng,
+  distanceMatrix,
+  distanceOperator,
+  eigh,
+  eigsh,
+  eigshSync,
+  eigvalsh,
+  getThreads,
+  gramOperator,
+  spectralDensity,
+} from '../dist/index.js';
+import { benchDir, flag, gaussian, median, PYTHON } from './lib.mjs';
 
 const N = Number(process.env.SPECDYN_BENCH_N ?? 8000);
 const N_OMD = Number(process.env.SPECDYN_BENCH_OMD_N ?? 20000);
@@ -115,10 +133,188 @@ async function omdSnapshot(n) {
   };
 }
 
-export async function run() {
-  const rows = [];
-  const notes = [];
+// ------------------------------------------------------------------ eigsh against SciPy
 
+/** The Python builds that run the rivals: Debian's (same OpenBLAS) and the default python3. */
+function pythons() {
+  const out = [];
+  for (const [label, exe] of [
+    ['Debian', PYTHON],
+    ['wheels', 'python3'],
+  ]) {
+    const r = spawnSync(
+      exe,
+      ['-c', 'import sys, numpy, scipy; print(sys.executable, numpy.__version__, scipy.__version__)'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (r.status !== 0) continue;
+    const [where, numpy, scipy] = r.stdout.trim().split(' ');
+    if (out.some((p) => p.where === where)) continue;
+    out.push({ label, exe, where, numpy, scipy });
+  }
+  return out;
+}
+
+/**
+ * The spectra compared, each an implicit operator of an N x p matrix X (so N = 20 000 fits):
+ * - separated: X Xᵀ with column j of X scaled by 1 + 10·0.93^j (top eigenvalues 3–13 % apart);
+ * - clustered edge: X Xᵀ, X Gaussian N x 200 (the Wishart edge of rank 200);
+ * - Wishart bulk: X Xᵀ, X Gaussian N x min(N/4, 1000) (a denser edge);
+ * - distance: the squared Euclidean distance matrix of a 10-blob mixture in 64 dims, largest |λ|.
+ */
+/** @returns {Array<{ key: string, name: string, x: any, kind: string, which: 'largest' | 'magnitude' }>} */
+function rivalCases(n, spectra) {
+  const separated = () => {
+    const sep = gaussian(n, 200, 11);
+    for (let i = 0; i < n; i++) for (let j = 0; j < 200; j++) sep.data[i * 200 + j] *= 1 + 10 * 0.93 ** j;
+    return sep;
+  };
+  /** @type {Array<{ key: string, name: string, x: () => any, kind: string, which: 'largest' | 'magnitude' }>} */
+  const all = [
+    { key: 'separated', name: 'separated', x: separated, kind: 'gram', which: 'largest' },
+    { key: 'clustered', name: 'clustered edge', x: () => gaussian(n, 200, 12), kind: 'gram', which: 'largest' },
+    {
+      key: 'bulk',
+      name: 'Wishart bulk',
+      x: () => gaussian(n, Math.min(n >> 2, 1000), 13),
+      kind: 'gram',
+      which: 'largest',
+    },
+    { key: 'distance', name: 'distance', x: () => mixture(n, 64, 10, 14), kind: 'distance', which: 'magnitude' },
+  ];
+  return all.filter((c) => spectra.includes(c.key)).map((c) => ({ ...c, x: c.x() }));
+}
+
+const asOperator = (c) => (c.kind === 'gram' ? gramOperator(c.x) : distanceOperator(c.x));
+
+async function rivals(sizes, ks, repeat, withLobpcg, notes) {
+  const rows = [];
+  const spectra = flag('spectra', 'separated,clustered,bulk,distance').split(',');
+  const lobpcgMaxiter = Number(flag('lobpcg-maxiter', '300'));
+  const py = pythons();
+  const tol = 1e-10;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'specdyn-eigsh-'));
+  try {
+    for (const n of sizes) {
+      const cases = rivalCases(n, spectra);
+      const jobs = [];
+      for (const [ci, c] of cases.entries()) {
+        const file = path.join(dir, `x-${n}-${ci}.f64`);
+        writeFileSync(file, new Uint8Array(c.x.data.buffer, c.x.data.byteOffset, c.x.data.byteLength));
+        for (const k of ks) {
+          // A first solve for the norm LOBPCG's absolute tolerance needs (and a warm-up).
+          const first = eigshSync(asOperator(c), { k, which: c.which, tol, vectors: true });
+          jobs.push({
+            c,
+            k,
+            first,
+            /** @type {any} */ res: undefined,
+            /** @type {number | undefined} */ delta: undefined,
+            times: [],
+            py: py.map(() => ({ arpack: [], lobpcg: [] })),
+            spec: {
+              id: `${ci}-${k}`,
+              file,
+              rows: n,
+              cols: c.x.cols,
+              kind: c.kind,
+              k,
+              which: c.which === 'largest' ? 'LA' : 'LM',
+              tol,
+              norm: first.normEstimate,
+            },
+          });
+        }
+      }
+      // Interleaved: each round times every case once in specdyn, then in each Python build.
+      for (let r = 0; r < repeat; r++) {
+        for (const j of jobs) {
+          const t0 = process.hrtime.bigint();
+          const res = eigshSync(asOperator(j.c), { k: j.k, which: j.c.which, tol, vectors: true });
+          j.times.push(secs(t0));
+          j.res = res;
+        }
+        for (const [pi, p] of py.entries()) {
+          const out = spawnSync(p.exe, [path.join(benchDir, 'eigsh-rivals.py')], {
+            input: JSON.stringify({
+              cases: jobs.map((j) => j.spec),
+              // LOBPCG needs 3-20x ARPACK's products here: timed in the first round only.
+              methods: withLobpcg && r === 0 ? ['arpack', 'lobpcg'] : ['arpack'],
+              lobpcgMaxiter,
+            }),
+            encoding: 'utf8',
+            env: { ...process.env, OPENBLAS_NUM_THREADS: String(getThreads()), OMP_NUM_THREADS: String(getThreads()) },
+            maxBuffer: 64 << 20,
+          });
+          if (out.status !== 0) throw new Error(`${p.exe} eigsh-rivals.py failed: ${out.stderr}`);
+          const parsed = JSON.parse(out.stdout.trim().split('\n').pop());
+          for (const res of parsed.results) {
+            const j = jobs.find((x) => x.spec.id === res.id);
+            j.py[pi][res.method].push(res);
+          }
+        }
+      }
+      for (const j of jobs) {
+        const t = median(j.times);
+        const row = {
+          spectrum: j.c.name,
+          N: String(n),
+          k: String(j.k),
+          'specdyn products': String(j.res.matvecs),
+          'ARPACK products': '—',
+          'LOBPCG products': withLobpcg && j.c.which === 'largest' ? '—' : 'n/a',
+          'specdyn s': t,
+        };
+        let bestArpack = Infinity;
+        let bestArpackMin = Infinity;
+        let bestLobpcg = Infinity;
+        for (const [pi, p] of py.entries()) {
+          const a = j.py[pi].arpack;
+          const ta = median(a.map((x) => x.seconds));
+          bestArpack = Math.min(bestArpack, ta);
+          bestArpackMin = Math.min(bestArpackMin, ...a.map((x) => x.seconds));
+          row[`ARPACK s (${p.label})`] = ta;
+          if (pi === 0) {
+            row['ARPACK products'] = String(a[0].matvecs);
+            // Largest eigenvalue difference against ARPACK, relative to ‖A‖.
+            let d = 0;
+            for (let i = 0; i < j.k; i++)
+              d = Math.max(d, Math.abs(j.res.values[i] - a[0].values[i]) / j.res.normEstimate);
+            j.delta = d;
+          }
+          const l = j.py[pi].lobpcg;
+          if (l.length) {
+            if (l.every((x) => x.converged)) bestLobpcg = Math.min(bestLobpcg, median(l.map((x) => x.seconds)));
+            if (pi === 0) row['LOBPCG products'] = `${l[0].matvecs}${l[0].converged ? '' : ' (not converged)'}`;
+          }
+        }
+        row['LOBPCG s (best)'] = bestLobpcg;
+        row['specdyn / best ARPACK'] = t / bestArpack;
+        // Minima are the least disturbed by other load on a shared machine.
+        row['same, fastest runs'] = Math.min(...j.times) / bestArpackMin;
+        row['specdyn / LOBPCG'] = Number.isFinite(bestLobpcg) ? t / bestLobpcg : NaN;
+        row['|Δλ|/‖A‖ vs ARPACK'] = j.delta ?? NaN;
+        rows.push(row);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  notes.push(
+    `Rivals: ${py.map((p) => `${p.label} ${p.where} (NumPy ${p.numpy}, SciPy ${p.scipy})`).join('; ') || 'no Python with NumPy and SciPy: rivals skipped'}; OPENBLAS_NUM_THREADS=${getThreads()} for all.`,
+  );
+  notes.push(
+    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Times: median of ${repeat} interleaved rounds ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}.`,
+  );
+  return rows;
+}
+
+async function scale(rows, notes) {
   // 1. Top 20 eigenpairs (by |λ|: Perron value and band) of an N x N Euclidean distance matrix
   // (no Gram form: dense).
   const x = mixture(N, 64, 10, 1);
@@ -221,7 +417,28 @@ export async function run() {
   notes.push(
     'speedup = dense seconds (one run) / iterative seconds (median of 3) in this run; residuals are ‖A x − λ x‖ / ‖A‖ computed independently in JavaScript (eigsh float32: as reported by the solver).',
   );
-  return { title: `Iterative eigensolvers and SLQ density (N=${N})`, rows, notes };
+}
+
+export async function run() {
+  const notes = [];
+  const sections = flag('sections', 'rivals,scale').split(',');
+  const sizes = flag('size', '3000,8000').split(',').map(Number);
+  const ks = flag('k', '1,10,50').split(',').map(Number);
+  const repeat = Number(flag('repeat', '3'));
+  let rows = [];
+  if (sections.includes('rivals')) rows = await rivals(sizes, ks, repeat, flag('lobpcg', 'yes') !== 'no', notes);
+  if (sections.includes('scale')) {
+    const scaleRows = [];
+    await scale(scaleRows, notes);
+    // One table per suite: the scale rows go in the notes when the rivals table is printed.
+    if (rows.length)
+      for (const r of scaleRows)
+        notes.push(
+          `${r.case} | ${r.method} | ${r.seconds.toFixed(2)} s | speed-up ${r.speedup.toFixed(1)} | ${r.accuracy}`,
+        );
+    else rows = scaleRows;
+  }
+  return { title: `eigsh against ARPACK and LOBPCG (N = ${sizes.join(', ')}; k = ${ks.join(', ')})`, rows, notes };
 }
 
 if (process.argv[2] === 'omd-snapshot') {

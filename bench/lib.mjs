@@ -47,6 +47,21 @@ export function pythonRivals() {
   return rivals;
 }
 
+/**
+ * The value of a command-line flag `--name value` (or `--name=value`) given to bench/run.mjs,
+ * or `fallback` when absent.
+ * @param {string} name
+ * @param {string} [fallback]
+ */
+export function flag(name, fallback) {
+  const argv = process.argv;
+  for (let i = 2; i < argv.length; i++) {
+    if (argv[i] === `--${name}` && i + 1 < argv.length) return argv[i + 1];
+    if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
+  }
+  return fallback;
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -1,7 +1,9 @@
-// npm run bench [suite ...] [--size n[,n…]] [--repeat n]: runs bench/<suite>.bench.mjs (all of
-// them by default). Each suite exports `async function run()` returning { title, rows, notes? };
-// rows hold median ratios against rivals measured in the same run. --size and --repeat reach the
-// suites that take them through SPECDYN_BENCH_SIZE / SPECDYN_BENCH_REPEAT (bench/lib.mjs).
+// npm run bench [suite ...] [--size n[,n…]] [--repeat n] [--flag value ...]: runs
+// bench/<suite>.bench.mjs (all of them by default). Each suite exports `async function run()`
+// returning { title, rows, notes? }; rows hold median ratios against rivals measured in the same
+// run. --size and --repeat reach the suites that take them through SPECDYN_BENCH_SIZE /
+// SPECDYN_BENCH_REPEAT (bench/lib.mjs benchSizes, benchRepeat); other flags are a suite's own
+// (lib.mjs flag()).
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { benchDir, printTable, pythonRivals, writeResults } from './lib.mjs';
@@ -10,27 +12,30 @@ const args = process.argv.slice(2);
 const wanted = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  const flag = /^--(size|repeat)(?:=(.*))?$/.exec(a);
-  if (!flag) {
+  const named = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(a);
+  if (!named) {
     if (a.startsWith('-')) {
-      console.error(`Expected a suite name, --size <n[,n...]> or --repeat <n> but received '${a}'`);
+      console.error(`Expected a suite name or --<flag> <value> but received '${a}'`);
       process.exit(2);
     }
     wanted.push(a);
     continue;
   }
-  const value = flag[2] ?? args[++i];
-  const ok =
-    value !== undefined &&
-    value.split(',').every((v) => /^[1-9]\d*$/.test(v)) &&
-    (flag[1] === 'size' || !value.includes(','));
+  const value = named[2] ?? args[++i];
+  if (value === undefined) {
+    console.error(`Expected a value after --${named[1]}`);
+    process.exit(2);
+  }
+  // --size and --repeat are common to the suites; any other flag is a suite's own (lib.mjs flag()).
+  if (named[1] !== 'size' && named[1] !== 'repeat') continue;
+  const ok = value.split(',').every((v) => /^[1-9]\d*$/.test(v)) && (named[1] === 'size' || !value.includes(','));
   if (!ok) {
     console.error(
-      `Expected ${flag[1] === 'size' ? 'positive integers separated by commas' : 'a positive integer'} for --${flag[1]} but received '${value ?? ''}'`,
+      `Expected ${named[1] === 'size' ? 'positive integers separated by commas' : 'a positive integer'} for --${named[1]} but received '${value}'`,
     );
     process.exit(2);
   }
-  process.env[flag[1] === 'size' ? 'SPECDYN_BENCH_SIZE' : 'SPECDYN_BENCH_REPEAT'] = value;
+  process.env[named[1] === 'size' ? 'SPECDYN_BENCH_SIZE' : 'SPECDYN_BENCH_REPEAT'] = value;
 }
 const suites = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.mjs'))

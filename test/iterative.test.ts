@@ -421,3 +421,152 @@ describe('eigsh when k + 2·block exceeds n (the basis holds the whole space)', 
     });
   }
 });
+
+// Single-vector thick-restart Lanczos: the default for implicit operators (Gram, distance) and
+// blockSize: 1 on dense matrices. Every returned pair is checked against the full eigvalsh of
+// the dense equivalent: |λ_j − exact_j| ≤ 1e-9·‖A‖ (the exact wanted set, in order),
+// ‖A x_j − λ_j x_j‖ ≤ 1e-9·‖A‖ recomputed here with the dense matrix (tol is 1e-10), and
+// |x_iᵀ x_j − δ_ij| ≤ 1e-9.
+describe('eigsh, single-vector Lanczos', () => {
+  /** ‖A x − λ x‖ with the dense matrix. */
+  function residualNorm(a: Mat, x: Float64Array, lambda: number): number {
+    const ax = matVec(a, x);
+    let r = 0;
+    for (let i = 0; i < x.length; i++) r += (ax[i]! - lambda * x[i]!) ** 2;
+    return Math.sqrt(r);
+  }
+  function checkAgainstDense(dense: Mat, res: { values: Float64Array; vectors?: Mat<Float64Array> }, which: Which) {
+    const n = dense.rows;
+    const exact = eigvalshSync(dense);
+    const norm = Math.max(Math.abs(exact[0]!), Math.abs(exact[n - 1]!));
+    const k = res.values.length;
+    const want = wanted(exact, k, which);
+    for (let j = 0; j < k; j++) {
+      expect(Math.abs(res.values[j]! - want[j]!)).toBeLessThanOrEqual(1e-9 * norm);
+      const x = res.vectors!.data.subarray(j * n, (j + 1) * n);
+      expect(residualNorm(dense, x, res.values[j]!)).toBeLessThanOrEqual(1e-9 * norm);
+      for (let l = 0; l <= j; l++) {
+        const y = res.vectors!.data.subarray(l * n, (l + 1) * n);
+        expect(Math.abs(dot(x, y) - (l === j ? 1 : 0))).toBeLessThanOrEqual(1e-9);
+      }
+    }
+  }
+  /** A Gaussian mixture of `clusters` blobs in `d` dimensions (OMD-like representations). */
+  function mixture(n: number, d: number, clusters: number, seed: number): Mat<Float64Array> {
+    const rng = new Rng(seed);
+    const centres = rng.fillNormal(new Float64Array(clusters * d), 0, 3);
+    const x = new Float64Array(n * d);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) x[i * d + j] = centres[(i % clusters) * d + j]! + rng.normal();
+    return { data: x, rows: n, cols: d };
+  }
+  const separated = randn(400, 80, 31);
+  for (let i = 0; i < 400; i++) for (let j = 0; j < 80; j++) separated.data[i * 80 + j]! *= 1 + 10 * 0.93 ** j;
+  const cases: Array<[string, Mat<Float64Array>, 'gram' | 'distance', Which[]]> = [
+    ['well separated (scaled columns)', separated, 'gram', ['largest']],
+    ['clustered edge (Wishart, rank 80)', randn(400, 80, 32), 'gram', ['largest', 'magnitude']],
+    ['Wishart bulk (300 x 150)', randn(300, 150, 33), 'gram', ['largest']],
+    ['distance matrix (10-blob mixture)', mixture(300, 64, 10, 34), 'distance', ['magnitude', 'smallest', 'largest']],
+  ];
+  for (const [name, x, kind, whichs] of cases) {
+    const op = kind === 'gram' ? gramOperator(x) : distanceOperator(x);
+    const dense = kind === 'gram' ? gramSync(x) : distanceMatrixSync(x, { metric: 'sqeuclidean' });
+    for (const which of whichs)
+      for (const k of [1, 10, 50]) {
+        // 'largest' on a distance matrix: one positive eigenvalue, then the zeros of its rank
+        // deficiency (any vector of that null space is an eigenvector): only k = 1 is a fair ask.
+        if (kind === 'distance' && which === 'largest' && k > 1) continue;
+        it(`${name}, ${which}, k = ${k}`, () => {
+          const res = eigshSync(op, { k, which });
+          expect(res.blockSize).toBe(1);
+          checkAgainstDense(dense, res, which);
+        });
+      }
+  }
+
+  it('dense input with blockSize: 1 takes the same path', () => {
+    const a = withSpectrum(
+      Array.from({ length: 200 }, (_, i) => (i >= 190 ? 10 + (i - 190) * 0.5 : Math.cos(i))),
+      13,
+    );
+    for (const which of ['largest', 'smallest', 'magnitude'] as const) {
+      const res = eigshSync(a, { k: 10, which, blockSize: 1 });
+      expect([res.blockSize, res.basisSize]).toEqual([1, 21]);
+      checkAgainstDense(a, res, which);
+    }
+  });
+
+  it('a repeated top eigenvalue: blockSize ≥ its multiplicity finds every copy; the default returns true pairs', () => {
+    // W = U diag(s) with orthonormal columns U: W Wᵀ has eigenvalues s², the top one a triplet.
+    const n = 400;
+    const s = Array.from({ length: 40 }, (_, j) => (j < 3 ? 2 : 1.2 - j / 100));
+    const u = eighSync(randSym(n, 17)).vectors.data; // rows: orthonormal vectors
+    const w: Mat<Float64Array> = { data: new Float64Array(n * 40), rows: n, cols: 40 };
+    for (let j = 0; j < 40; j++) for (let i = 0; i < n; i++) w.data[i * 40 + j] = s[j]! * u[j * n + i]!;
+    const dense = gramSync(w);
+    const block = eigshSync(gramOperator(w), { k: 5, blockSize: 3 });
+    expect(block.blockSize).toBe(3);
+    checkAgainstDense(dense, block, 'largest');
+    for (let j = 0; j < 3; j++) expect(Math.abs(block.values[j]! - 4)).toBeLessThan(1e-9 * 4);
+    // Single-vector Lanczos (like ARPACK) sees a multiplet only through rounding: whatever it
+    // returns is an eigenpair of A, and the largest value is the triplet's.
+    const one = eigshSync(gramOperator(w), { k: 5 });
+    expect(Math.abs(one.values[0]! - 4)).toBeLessThan(1e-9 * 4);
+    for (let j = 0; j < 5; j++) {
+      const x = one.vectors!.data.subarray(j * n, (j + 1) * n);
+      expect(residualNorm(dense, x, one.values[j]!)).toBeLessThanOrEqual(1e-9 * 4);
+    }
+  });
+
+  it('a tiny operator with k close to n matches eigvalsh', () => {
+    for (const [rows, k, which] of [
+      [3, 3, 'largest'],
+      [5, 4, 'magnitude'],
+      [12, 12, 'largest'],
+      [25, 23, 'smallest'],
+      [25, 24, 'magnitude'],
+    ] as const) {
+      const x = randn(rows, 7, rows);
+      const op = distanceOperator(x);
+      const res = eigshSync(op, { k, which });
+      expect(res.basisSize).toBe(Math.min(rows, Math.max(2 * k + 1, 20)));
+      checkAgainstDense(distanceMatrixSync(x, { metric: 'sqeuclidean' }), res, which);
+    }
+  });
+
+  it('float32 products: eigenvalues within 1e-5·‖A‖', () => {
+    const x = randn(500, 60, 41);
+    const exact = wanted(eigvalshSync(gramSync(x)), 6, 'largest');
+    const res = eigshSync(gramOperator(x), { k: 6, precision: 'float32' });
+    for (let j = 0; j < 6; j++) expect(Math.abs(res.values[j]! - exact[j]!)).toBeLessThan(1e-5 * exact[0]!);
+  });
+
+  it('fewer products than the block method on a Wishart edge (counts, not time)', () => {
+    const op = gramOperator(randn(600, 100, 42));
+    for (const k of [1, 10]) {
+      const one = eigshSync(op, { k, vectors: false });
+      const block = eigshSync(op, { k, vectors: false, blockSize: Math.max(2, Math.ceil(k / 4)) });
+      expect(one.matvecs).toBeLessThan(block.matvecs);
+      for (let j = 0; j < k; j++)
+        expect(Math.abs(one.values[j]! - block.values[j]!)).toBeLessThan(1e-9 * one.values[0]!);
+    }
+  });
+
+  it('out of restarts: a NoConvergenceError carrying only true converged pairs', () => {
+    const x = randn(500, 100, 43);
+    const dense = gramSync(x);
+    let e: NoConvergenceError | undefined;
+    try {
+      eigshSync(gramOperator(x), { k: 10, basisSize: 14, maxRestarts: 3 });
+    } catch (err) {
+      e = err as NoConvergenceError;
+    }
+    expect(e).toBeInstanceOf(NoConvergenceError);
+    expect(e!.message).toMatch(/^Expected eigsh to converge within 3 restarts but received \d+ of 10 pairs converged/);
+    const norm = eigvalshSync(dense)[499]!;
+    for (let j = 0; j < e!.converged; j++) {
+      const v = e!.vectors!.data.subarray(j * 500, (j + 1) * 500);
+      expect(residualNorm(dense, v, e!.values[j]!)).toBeLessThanOrEqual(1e-10 * norm * 1.0001);
+    }
+  });
+});

@@ -302,6 +302,7 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
   if (!opts.Get("maxRestarts").IsUndefined())
     o.maxRestarts = ParseInteger(env, opts.Get("maxRestarts"), fn + " option 'maxRestarts'", 1, INT32_MAX);
   o.seed = ParseSeed(env, opts, fn);
+  o.preferBlocks = a.kind == OpKind::Dense;
   const bool vectors = svd || ParseBool(env, opts, "vectors", fn, true);
   const double symTol =
       a.kind == OpKind::Dense ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view)) : 0.0;

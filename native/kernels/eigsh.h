@@ -1,4 +1,5 @@
-// A few extreme eigenpairs of a large symmetric operator by thick-restart block Lanczos.
+// A few extreme eigenpairs of a large symmetric operator by thick-restart Lanczos, single-vector
+// or block (EigshSizes).
 #pragma once
 
 #include <cstdint>
@@ -12,8 +13,12 @@ enum class Which { Largest, Smallest, Magnitude };
 struct EigshOptions {
   int64_t k = 6;
   Which which = Which::Largest;
-  double tol = 1e-10;       // residual ‖A x − θ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest |θ|)
-  int64_t block = 0;        // 0: automatic
+  double tol = 1e-10;  // residual ‖A x − θ x‖ ≤ tol · ‖A‖ (‖A‖ estimated by the largest |θ|)
+  int64_t block = 0;   // 0: automatic (see preferBlocks)
+  // The automatic block: single-vector Lanczos (block 1) unless the operator streams a large
+  // dense matrix per product (then a block, which is also what finds exact multiplets up to
+  // its size by construction).
+  bool preferBlocks = false;
   int64_t basis = 0;        // 0: automatic
   int64_t maxRestarts = 0;  // 0: automatic
   uint64_t seed = 0;

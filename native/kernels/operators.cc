@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "colmajor.h"
+#include "memory.h"
 #include "scale.h"
 
 namespace specdyn {
@@ -22,6 +23,41 @@ void ToFloat(const double* x, float* y, int64_t n) {
 void ToDouble(const float* x, double* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = double(x[i]);
 }
+
+// Column-major view helpers for a row-major r x c matrix M: read column-major it is Mᵀ (c x r,
+// leading dimension c).
+template <typename T>
+struct Gemm;
+// A single vector (n = 1) goes to ?gemv: OpenBLAS's ?gemm packs its operands even then, which
+// costs more than the product itself for the single-vector Lanczos of eigsh (eigsh.cc).
+template <>
+struct Gemm<double> {
+  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
+                  int ldb, double beta, double* c, int ldc) {
+    if (n == 1) {
+      if (ta == CblasNoTrans)
+        cblas_dgemv(CblasColMajor, CblasNoTrans, m, k, alpha, a, lda, b, 1, beta, c, 1);
+      else
+        cblas_dgemv(CblasColMajor, CblasTrans, k, m, alpha, a, lda, b, 1, beta, c, 1);
+      return;
+    }
+    cblas_dgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
+template <>
+struct Gemm<float> {
+  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                  int ldb, float beta, float* c, int ldc) {
+    if (n == 1) {
+      if (ta == CblasNoTrans)
+        cblas_sgemv(CblasColMajor, CblasNoTrans, m, k, alpha, a, lda, b, 1, beta, c, 1);
+      else
+        cblas_sgemv(CblasColMajor, CblasTrans, k, m, alpha, a, lda, b, 1, beta, c, 1);
+      return;
+    }
+    cblas_sgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+};
 
 class DenseOp : public SymOperator {
  public:
@@ -41,8 +77,7 @@ class DenseOp : public SymOperator {
       const double* a = static_cast<const double*>(a_.data);
       for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += panelRows) {
         const int64_t r = std::min(panelRows, n - r0);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0, a + r0 * n, I(n), x, I(n), 0.0,
-                    y + r0, I(n));
+        Gemm<double>::Run(CblasTrans, I(r), I(b), I(n), 1.0, a + r0 * n, I(n), x, I(n), 0.0, y + r0, I(n));
       }
     } else if (p_ == Precision::F64) {
       // float32 storage, float64 arithmetic: widen a panel of rows at a time.
@@ -52,8 +87,7 @@ class DenseOp : public SymOperator {
       for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += rowsPer) {
         const int64_t r = std::min(rowsPer, n - r0);
         ToDouble(a + r0 * n, panel_.data(), r * n);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0, panel_.data(), I(n), x, I(n), 0.0,
-                    y + r0, I(n));
+        Gemm<double>::Run(CblasTrans, I(r), I(b), I(n), 1.0, panel_.data(), I(n), x, I(n), 0.0, y + r0, I(n));
       }
     } else {
       const float* a = a_.f32 ? static_cast<const float*>(a_.data) : a32_.data();
@@ -62,8 +96,8 @@ class DenseOp : public SymOperator {
       ToFloat(x, x32_.data(), n * b);
       for (int64_t r0 = 0; r0 < n && !Stopped(); r0 += 2 * panelRows) {
         const int64_t r = std::min(2 * panelRows, n - r0);
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(r), I(b), I(n), 1.0f, a + r0 * n, I(n), x32_.data(),
-                    I(n), 0.0f, y32_.data() + r0, I(n));
+        Gemm<float>::Run(CblasTrans, I(r), I(b), I(n), 1.0f, a + r0 * n, I(n), x32_.data(), I(n), 0.0f,
+                         y32_.data() + r0, I(n));
       }
       ToDouble(y32_.data(), y, n * b);
     }
@@ -74,25 +108,6 @@ class DenseOp : public SymOperator {
   Precision p_;
   std::vector<float> a32_, x32_, y32_;
   std::vector<double> panel_;
-};
-
-// Column-major view helpers for a row-major r x c matrix M: read column-major it is Mᵀ (c x r,
-// leading dimension c).
-template <typename T>
-struct Gemm;
-template <>
-struct Gemm<double> {
-  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
-                  int ldb, double beta, double* c, int ldc) {
-    cblas_dgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-};
-template <>
-struct Gemm<float> {
-  static void Run(CBLAS_TRANSPOSE ta, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                  int ldb, float beta, float* c, int ldc) {
-    cblas_sgemm(CblasColMajor, ta, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
 };
 
 // y = ± X (Xᵀ v) for a row-major rows x cols X held in T; order rows (outer) or cols (inner).
@@ -133,16 +148,24 @@ class GramCore {
   std::vector<T> vbuf_, ybuf_, t_;
 };
 
-// w in T storage, scaled by 2^-e: in place when neither a conversion nor a scaling is needed.
+// w in T storage, scaled by 2^-e, in a huge-page block of the pool (memory.h). Even when no
+// conversion or scaling is needed the copy pays: each product streams w twice, and with w on
+// 4 KiB pages eigsh's single-vector solves took ~1.1-1.2x longer (3000 x 200, k = 10 and 50,
+// one thread); the copy costs about one product.
 template <typename T>
-const T* Cast(const MatView& w, int e, std::vector<T>* owned) {
+const T* Cast(const MatView& w, int e, PooledArray<T>* owned) {
   const bool same = w.f32 == std::is_same<T, float>::value;
-  if (same && e == 0) return static_cast<const T*>(w.data);
-  owned->resize(static_cast<size_t>(w.size()));
+  owned->reset(std::max(static_cast<size_t>(w.size()), kPoolMinBytes / sizeof(T)));  // pooled even when small
+  T* out = owned->get();
+  if (same && e == 0) {
+    std::memcpy(out, w.data, sizeof(T) * static_cast<size_t>(w.size()));
+    return out;
+  }
+  // ldexp, not a product with 2^-e: for subnormal entries 2^-e itself would overflow.
   for (int64_t i = 0; i < w.size(); ++i)
-    (*owned)[i] =
+    out[i] =
         T(std::ldexp(w.f32 ? double(static_cast<const float*>(w.data)[i]) : static_cast<const double*>(w.data)[i], -e));
-  return owned->data();
+  return out;
 }
 
 template <typename T>
@@ -161,7 +184,7 @@ class GramOp : public SymOperator {
   void Apply(const double* x, double* y, int64_t b) override { core_.Apply(x, y, b, outer_, 1.0); }
 
  private:
-  std::vector<T> owned_;  // declared before core_: Cast fills it first
+  PooledArray<T> owned_;  // declared before core_: Cast fills it first
   bool outer_;
   int64_t n_;
   GramCore<T> core_;
@@ -172,10 +195,17 @@ class GramOp : public SymOperator {
 template <typename T>
 class DistanceOp : public SymOperator {
  public:
-  DistanceOp(std::vector<T> x, std::vector<double> s, int64_t rows, int64_t cols, double c, int scaleExp)
-      : x_(std::move(x)), s_(std::move(s)), n_(rows), c_(c), core_(x_.data(), rows, cols) {
+  // The prepared rows (rows x cols, in a huge-page block of the pool: see Cast) and s are filled
+  // by the caller through X() and SetNorms before the first Apply.
+  DistanceOp(int64_t rows, int64_t cols, double c, int scaleExp)
+      : x_(std::max(static_cast<size_t>(rows * cols), kPoolMinBytes / sizeof(T))),
+        n_(rows),
+        c_(c),
+        core_(x_.get(), rows, cols) {
     scaleExp_ = scaleExp;
   }
+  T* X() { return x_.get(); }
+  void SetNorms(std::vector<double> s) { s_ = std::move(s); }
   int64_t Size() const override { return n_; }
   void Apply(const double* x, double* y, int64_t b) override {
     core_.Apply(x, y, b, true, c_);
@@ -192,7 +222,7 @@ class DistanceOp : public SymOperator {
   }
 
  private:
-  std::vector<T> x_;
+  PooledArray<T> x_;
   std::vector<double> s_;
   int64_t n_;
   double c_;
@@ -203,21 +233,23 @@ template <typename T>
 Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperator>* out) {
   const int64_t n = x.rows, d = x.cols;
   std::vector<double> row(static_cast<size_t>(d)), mean(static_cast<size_t>(d), 0.0), s(static_cast<size_t>(n));
-  std::vector<T> xs(static_cast<size_t>(n * d));
   // Powers of two (scale.h): sqeuclidean scales the whole matrix by 2^-e (undone by the caller
   // through ScaleExp() = 2e), cosine and correlation each row by its own (no effect on D).
   const int safe = std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32;
   const int e = metric == Metric::SqEuclidean ? ScaleExponent(MaxAbs(x), safe) : 0;
+  std::unique_ptr<DistanceOp<T>> op(new DistanceOp<T>(n, d, metric == Metric::SqEuclidean ? -2.0 : -1.0, 2 * e));
+  T* xs = op->X();
   if (metric == Metric::SqEuclidean) {
     // Translation leaves D unchanged; centring keeps the expansion from cancelling.
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < d; ++j) mean[j] += std::ldexp(x.at(i, j), -e);
+      for (int64_t j = 0; j < d; ++j) mean[j] += e == 0 ? x.at(i, j) : std::ldexp(x.at(i, j), -e);
     for (auto& m : mean) m /= double(n);
   }
   for (int64_t i = 0; i < n; ++i) {
     double rm = 0;
     const int ei = metric == Metric::SqEuclidean ? e : ScaleExponent(MaxAbsRow(x, i), safe);
-    for (int64_t j = 0; j < d; ++j) row[j] = std::ldexp(x.at(i, j), -ei) - mean[j];
+    // ldexp, not a product with 2^-ei: for subnormal rows 2^-ei itself would overflow.
+    for (int64_t j = 0; j < d; ++j) row[j] = (ei == 0 ? x.at(i, j) : std::ldexp(x.at(i, j), -ei)) - mean[j];
     if (metric == Metric::Correlation) {
       for (double v : row) rm += v;
       rm /= double(d);
@@ -241,8 +273,8 @@ Status MakeDistanceT(const MatView& x, Metric metric, std::unique_ptr<SymOperato
     }
     for (int64_t j = 0; j < d; ++j) xs[i * d + j] = T(row[j]);
   }
-  const double c = metric == Metric::SqEuclidean ? -2.0 : -1.0;
-  out->reset(new DistanceOp<T>(std::move(xs), std::move(s), n, d, c, 2 * e));
+  op->SetNorms(std::move(s));
+  *out = std::move(op);
   return Status::Ok();
 }
 

@@ -1,15 +1,17 @@
 /**
  * Partial spectra and spectral densities of large symmetric matrices (native iterative solvers).
  *
- * - {@link eigsh}: a few extreme eigenpairs by thick-restart block Lanczos (full
- *   reorthogonalisation, explicit Rayleigh–Ritz, restarts that keep the wanted Ritz vectors).
+ * - {@link eigsh}: a few extreme eigenpairs by thick-restart Lanczos (full
+ *   reorthogonalisation, explicit Rayleigh–Ritz, restarts that keep the wanted Ritz vectors):
+ *   single-vector for implicit operators, block Lanczos for dense matrices or an explicit
+ *   `blockSize` above 1.
  * - {@link svds}: the top singular triplets of W through the implicit Gram operator of its
  *   smaller side (W Wᵀ is applied as W (Wᵀ X), never formed).
  * - {@link spectralDensity}: the eigenvalue histogram by stochastic Lanczos quadrature (SLQ).
  *
  * Each takes a dense symmetric {@link Mat} or an implicit {@link SymmetricOperator}
  * ({@link gramOperator}, {@link distanceOperator}). The operator is applied to n x b blocks with
- * one GEMM each, so the n x n matrix is streamed once per b vectors.
+ * one GEMM each (one GEMV for a single vector), so the n x n matrix is streamed once per b vectors.
  *
  * Long solves run on the libuv pool; `signal` cancels them (the Promise rejects with an
  * {@link AbortError} at once, also while the solve still waits for a pool thread or for the BLAS
@@ -129,9 +131,19 @@ export interface EigshOptions extends IterativeOptions {
   tol?: number;
   /** Return eigenvectors (default true). */
   vectors?: boolean;
-  /** Block size b (default clamp(⌈k/4⌉, 2, 16)); at least the largest multiplicity you expect. */
+  /**
+   * Block size b. Default: 1 (single-vector thick-restart Lanczos, as ARPACK) for implicit
+   * operators ({@link gramOperator}, {@link distanceOperator}); clamp(⌈k/4⌉, 2, 16) for a dense
+   * matrix, whose block products stream the matrix once per b vectors. A block finds exact
+   * multiplets of size ≤ b by construction; single-vector Lanczos (like ARPACK) finds the extra
+   * copies of an exactly repeated eigenvalue only through rounding, usually but not surely:
+   * pass at least the largest multiplicity you expect when exact multiplets matter.
+   */
   blockSize?: number;
-  /** Basis columns before a restart (default max(2k + 6b, 32), at most n), in [min(2, n), n]. */
+  /**
+   * Basis columns before a restart, in [min(2, n), n]; default max(2k + 1, 20) for b = 1
+   * (ARPACK's ncv), max(2k + 6b, 32) for blocks; at least k + 2b, at most n.
+   */
   basisSize?: number;
   /** Restart cycles before giving up with a {@link NoConvergenceError} (carrying the converged pairs); default 1000. */
   maxRestarts?: number;
@@ -323,16 +335,17 @@ const densityOp = iterativeTwins('spectralDensity', DENSITY_KEYS, (b) => b.spect
 
 /**
  * The k extreme eigenpairs of a symmetric matrix or operator (see {@link EigshOptions}) by
- * thick-restart block Lanczos. Agrees with {@link eigh} on the requested pairs to the stated
- * tolerance, including exact multiplets up to the block size.
+ * thick-restart Lanczos (single-vector for implicit operators, block Lanczos for dense
+ * matrices). Agrees with {@link eigh} on the requested pairs to the stated tolerance, including
+ * exact multiplets up to the block size (see {@link EigshOptions.blockSize}).
  */
 export const eigsh: (a: Mat | SymmetricOperator, options?: EigshOptions) => Promise<EigshResult> = eigshOp.async;
 /** Synchronous {@link eigsh} (blocks the event loop; `signal` and `onProgress` are checked, then ignored). */
 export const eigshSync: (a: Mat | SymmetricOperator, options?: EigshOptions) => EigshResult = eigshOp.sync;
 
 /**
- * The top-k singular triplets of w (rows x cols) without forming W Wᵀ: block Lanczos on the
- * Gram operator of the smaller side, then the other vectors by one product (W v / s or Wᵀ u / s).
+ * The top-k singular triplets of w (rows x cols) without forming W Wᵀ: Lanczos (single-vector
+ * unless `blockSize` > 1) on the Gram operator of the smaller side, then the other vectors by one product (W v / s or Wᵀ u / s).
  * Relative accuracy of s_i is that of s_i² from {@link eigsh}: excellent for the leading
  * values; for singular values near √eps · s_1 use {@link svd}.
  */
