@@ -20,8 +20,9 @@ import { getThreads, nativeInfo, setThreads } from '../dist/index.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
 const BATCH = 128,
-  PROBES = 500,
-  EVERY = 50;
+  PROBES = 500;
+// SPECDYN_MONITOR_EVERY: steps between snapshots (default 50).
+const EVERY = Number(process.env.SPECDYN_MONITOR_EVERY ?? 50);
 const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
 const REPEAT = Number(process.env.SPECDYN_MONITOR_REPEAT ?? (QUICK ? 1 : 3));
 // SPECDYN_MONITOR_INLINE=0: leave out the inline blocks (the default worker against plain only).
