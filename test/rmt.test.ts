@@ -2,6 +2,7 @@
 // Fixtures are seeded Wishart / spiked Wishart / GOE / Poisson samples made in code; every
 // number is checked against theory or an independent evaluation with a stated tolerance.
 import { describe, expect, it } from 'vitest';
+import { randn } from './helpers.js';
 import { Rng } from '../src/random.js';
 import type { Mat } from '../src/matrix.js';
 import { eighSync, eigvalshBatchSync, eigvalshSync, gramSync, svdvalsSync } from '../src/linalg/index.js';
@@ -434,6 +435,27 @@ describe('weightSpectrum', () => {
     const again = await weightSpectrum(w, { randomize: { replicas: 2, seed: 4 } });
     expect(again.rand_distance).toBe(row.rand_distance);
     expect(again.variance_mp_ci).toEqual(row.variance_mp_ci);
+  });
+
+  it('a shuffled replica whose MP fit fails is left out of rand_num_spikes and named, not thrown', async () => {
+    // 10 eigenvalues (minEvals 10): one shuffled level above the fitted edge leaves 9 below it.
+    // Seeds found by search: with replicas 2 and seed 3, replica 1 fails for randn(64, 10, 6) and
+    // replica 0 for randn(64, 10, 9) (Rng(seed, rep) gives replica rep the same stream either way).
+    const opts = (replicas: number) => ({ kernel: true, bootstrap: 0, randomize: { replicas, seed: 3 } });
+    const w = randn(64, 10, 6);
+    const two = await weightSpectrum(w, opts(2));
+    expect(two.warning).toContain(
+      'randomized replica 1: too few bulk eigenvalues for an MP fit (only 9 of 10 are below it); rand_num_spikes is the mean over the others',
+    );
+    const one = await weightSpectrum(w, opts(1)); // replica 0 alone
+    expect(one.warning).not.toContain('randomized replica');
+    expect(two.rand_num_spikes).toBe(one.rand_num_spikes);
+    expect(Number.isFinite(two.max_rand_eval)).toBe(true);
+    // Every replica failing: NaN, with the reason.
+    const none = await weightSpectrum(randn(64, 10, 9), opts(1));
+    expect(none.warning).toContain('randomized replica 0: too few bulk eigenvalues');
+    expect(none.rand_num_spikes).toBeNaN();
+    expect(none.num_spikes).toBeGreaterThanOrEqual(0); // the row itself is read as before
   });
 
   it('kernel: true reads a tfjs [in, out] kernel as Wᵀ; bad input', async () => {

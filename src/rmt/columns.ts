@@ -128,7 +128,12 @@ const weightSpectrumDefs: readonly ColumnDef<WeightSpectrumRow>[] = [
     (r) => r.gap_ratio,
   ],
   [
-    col('rand_num_spikes', 'count', 'f64', 'Mean spikes per shuffled-entries replica; NaN without randomize'),
+    col(
+      'rand_num_spikes',
+      'count',
+      'f64',
+      'Mean spikes per shuffled-entries replica (over the replicas an MP fit can read; the warning names the others); NaN without randomize or when none can',
+    ),
     (r) => r.rand_num_spikes ?? NaN,
   ],
   [

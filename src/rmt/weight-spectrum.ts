@@ -390,24 +390,37 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
       const pooled = new Float64Array(replicas * k);
       for (const [j, e] of rand.entries()) pooled.set(e, j * k);
       pooled.sort();
-      // Spikes that survive shuffling, each replica read against its own MP fit.
+      // Spikes that survive shuffling, each replica read against its own MP fit. A replica can meet
+      // the same failure as the fit above (outliers leave too few levels below its edge): it is
+      // left out of the mean, and named in the warning.
       let randSpikes = 0;
-      for (const e of rand) {
-        const rfit = fitMarchenkoPastur(e, {
-          ratio,
-          rows: N,
-          margin,
-          bootstrap: 0,
-          minBulk: Math.min(minEvals, positive),
-        });
+      let fitted = 0;
+      for (const [rep, e] of rand.entries()) {
+        let rfit: MarchenkoPasturFit;
+        try {
+          rfit = fitMarchenkoPastur(e, {
+            ratio,
+            rows: N,
+            margin,
+            bootstrap: 0,
+            minBulk: Math.min(minEvals, positive),
+          });
+        } catch (err) {
+          if (!(err instanceof RangeError) || !/bulk eigenvalues below/.test(err.message)) throw err;
+          warnings.push(
+            `randomized replica ${rep}: too few bulk eigenvalues for an MP fit (${err.message.replace(/^.*\((only .*)\)$/, '$1')}); rand_num_spikes is the mean over the others`,
+          );
+          continue;
+        }
         randSpikes += detectSpikes(e, rfit, { rows: N, cols: M, margin }).count;
+        fitted++;
       }
       const hi = Math.max(lambdaMax, pooled[pooled.length - 1]!);
       const lo = Math.min(0, pooled[0]!);
       const h1 = histogram(evals, bins, lo, hi),
         h2 = histogram(pooled, bins, lo, hi);
       Object.assign(row, {
-        rand_num_spikes: randSpikes / replicas,
+        rand_num_spikes: fitted > 0 ? randSpikes / fitted : Number.NaN,
         max_rand_eval: pooled[pooled.length - 1]!,
         rand_distance: jensenShannonDistance(h1.counts, h2.counts),
         rand_ks: ksDistance2(evals, pooled),
