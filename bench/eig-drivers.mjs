@@ -9,19 +9,16 @@
 // eigvalshSync / eigvalsh (async, an ordinary ArrayBuffer: one safety copy) / eigvalsh on a
 // SharedArrayBuffer (read in place: the difference is the safety copy) / eighSync / eigh.
 // Medians of wall time and the ratio to the fastest bare driver; the load average is printed.
-import os from 'node:os';
 import * as sd from '../dist/index.js';
 import { native } from '../dist/native.js';
-import { gaussian, median } from './lib.mjs';
+import { flag, gaussian, loadText, median, now, since } from './lib.mjs';
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-const sizes = arg('size', '200,500,1000,2000').split(',').map(Number);
-const repeat = Number(arg('repeat', '5'));
-const drivers = arg('drivers', 'syevd,syevr,syevd_2stage').split(',');
-if (arg('threads')) sd.setThreads(Number(arg('threads')));
+const sizes = flag('size', '200,500,1000,2000').split(',').map(Number);
+const repeat = Number(flag('repeat', '5'));
+const drivers = /** @type {('syevd' | 'syevr' | 'syev' | 'syevd_2stage')[]} */ (
+  flag('drivers', 'syevd,syevr,syevd_2stage').split(',')
+);
+if (flag('threads')) sd.setThreads(Number(flag('threads')));
 
 function symmetric(n, seed) {
   const g = gaussian(n, n, seed).data;
@@ -29,15 +26,8 @@ function symmetric(n, seed) {
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = 0.5 * (g[i * n + j] + g[j * n + i]);
   return { data, rows: n, cols: n };
 }
-const now = () => process.hrtime.bigint();
-const since = (t0) => Number(now() - t0) / 1e9;
-const load = () =>
-  os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(' ');
 
-console.log(`# ${new Date().toISOString()} load ${load()}; threads ${sd.getThreads()}`);
+console.log(`# ${new Date().toISOString()} load ${loadText()}; threads ${sd.getThreads()}`);
 for (const n of sizes) {
   const a = symmetric(n, n);
   /** @type {Array<[string, () => Promise<number>]>} */
@@ -72,5 +62,5 @@ for (const n of sizes) {
       `N=${n}\t${cases[c][0].padEnd(22)}\t${(med[c] * 1e3).toFixed(2)} ms\t${(med[c] / ref).toFixed(3)}x best bare`,
     );
   }
-  console.log(`# load ${load()}`);
+  console.log(`# load ${loadText()}`);
 }

@@ -23,7 +23,7 @@ import {
   gramOperator,
   spectralDensity,
 } from '../dist/index.js';
-import { benchDir, flag, gaussian, median, PYTHON } from './lib.mjs';
+import { benchDir, benchRepeat, benchSizes, flag, gaussian, median, PYTHON } from './lib.mjs';
 
 const N = Number(process.env.SPECDYN_BENCH_N ?? 8000);
 const N_OMD = Number(process.env.SPECDYN_BENCH_OMD_N ?? 20000);
@@ -422,9 +422,9 @@ async function scale(rows, notes) {
 export async function run() {
   const notes = [];
   const sections = flag('sections', 'rivals,scale').split(',');
-  const sizes = flag('size', '3000,8000').split(',').map(Number);
+  const sizes = benchSizes([3000, 8000]);
   const ks = flag('k', '1,10,50').split(',').map(Number);
-  const repeat = Number(flag('repeat', '3'));
+  const repeat = benchRepeat(3);
   let rows = [];
   if (sections.includes('rivals')) rows = await rivals(sizes, ks, repeat, flag('lobpcg', 'yes') !== 'no', notes);
   if (sections.includes('scale')) {

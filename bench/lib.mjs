@@ -3,6 +3,7 @@
 // measured in the same run, because wall-clock numbers on shared machines are noisy.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,15 +13,16 @@ export const PYTHON = process.env.SPECDYN_PYTHON ?? '/usr/bin/python3';
 /**
  * The command line's `--size <n[,n…]>` (sizes a suite measures instead of its defaults) and
  * `--repeat <n>` (timed runs per figure), which bench/run.mjs passes on in SPECDYN_BENCH_SIZE and
- * SPECDYN_BENCH_REPEAT so that child processes see them too.
+ * SPECDYN_BENCH_REPEAT so that child processes see them too (a script run alone reads its own
+ * command line).
  */
 export function benchSizes(defaults) {
-  const v = process.env.SPECDYN_BENCH_SIZE;
+  const v = process.env.SPECDYN_BENCH_SIZE ?? flag('size');
   return v ? v.split(',').map(Number) : defaults;
 }
 /** See {@link benchSizes}. */
 export function benchRepeat(fallback) {
-  const v = process.env.SPECDYN_BENCH_REPEAT;
+  const v = process.env.SPECDYN_BENCH_REPEAT ?? flag('repeat');
   return v ? Number(v) : fallback;
 }
 
@@ -61,6 +63,17 @@ export function flag(name, fallback) {
   }
   return fallback;
 }
+
+/** A monotonic time stamp for {@link since}. */
+export const now = () => process.hrtime.bigint();
+/** Seconds since the stamp `t0` of {@link now}. */
+export const since = (t0) => Number(now() - t0) / 1e9;
+/** The 1-, 5- and 15-minute load averages as text, e.g. '1.02 0.87 0.66'. */
+export const loadText = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -12,9 +12,8 @@
 // eigvalshSync(gramSync(X)). The Python side draws its own Gaussian of the same shape: the
 // timings compare, the numbers are checked within each side. Medians of the rounds; the load
 // average is printed.
-import os from 'node:os';
 import * as sd from '../dist/index.js';
-import { flag, gaussian, median, pythonRivals, runPython } from './lib.mjs';
+import { flag, gaussian, loadText, median, now, pythonRivals, runPython, since } from './lib.mjs';
 
 const repeat = Number(flag('repeat', '3'));
 const k = Number(flag('k', '10'));
@@ -22,13 +21,6 @@ const SHAPES = [
   [3000, 200],
   [4000, 1000],
 ];
-const now = () => process.hrtime.bigint();
-const since = (t0) => Number(now() - t0) / 1e9;
-const load = () =>
-  os
-    .loadavg()
-    .map((v) => v.toFixed(2))
-    .join(' ');
 
 function pyRound(python) {
   return runPython(
@@ -44,7 +36,9 @@ print(json.dumps(out))`,
   );
 }
 
-console.log(`# ${new Date().toISOString()} load ${load()}; BLAS threads ${sd.getThreads()}; k ${k}; ${repeat} rounds`);
+console.log(
+  `# ${new Date().toISOString()} load ${loadText()}; BLAS threads ${sd.getThreads()}; k ${k}; ${repeat} rounds`,
+);
 const rivals = pythonRivals();
 const mats = SHAPES.map(([n, m]) => gaussian(n, m, n));
 const x = gaussian(3000, 200, 7);
@@ -120,4 +114,4 @@ console.log(
   `| spectralDensity, X Xᵀ 3000 x 3000 | ${ms(ours.density)} | specdyn eigvalsh(gram(X)) | ${ms(ours.eig)} | ${(median(ours.density) / median(ours.eig)).toFixed(2)} |`,
 );
 for (const c of checks) console.log(`- ${c}`);
-console.log(`- load average at the end ${load()}`);
+console.log(`- load average at the end ${loadText()}`);

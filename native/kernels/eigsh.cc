@@ -216,8 +216,7 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
       const int64_t cols = j + 1;
       std::copy(wj, wj + n, f);
       const double wnorm = Nrm2(f, n);
-      cblas_dgemv(CblasColMajor, CblasTrans, I(n), I(cols), 1.0, V, I(n), f, 1, 0.0, h.data(), 1);
-      cblas_dgemv(CblasColMajor, CblasNoTrans, I(n), I(cols), -1.0, V, I(n), h.data(), 1, 1.0, f, 1);
+      ProjectOnce(V, n, cols, f, h.data());
       double beta = Nrm2(f, n), before = wnorm;
       bool invariant = !(beta > 0);
       for (int pass = 0; beta < 0.717 * before && !invariant; ++pass) {
@@ -225,8 +224,7 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
           invariant = true;
           break;
         }
-        cblas_dgemv(CblasColMajor, CblasTrans, I(n), I(cols), 1.0, V, I(n), f, 1, 0.0, c.data(), 1);
-        cblas_dgemv(CblasColMajor, CblasNoTrans, I(n), I(cols), -1.0, V, I(n), c.data(), 1, 1.0, f, 1);
+        ProjectOnce(V, n, cols, f, c.data());
         for (int64_t i = 0; i < cols; ++i) h[i] += c[i];
         before = beta;
         beta = Nrm2(f, n);

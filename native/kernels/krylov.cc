@@ -10,13 +10,15 @@ namespace specdyn {
 
 double Nrm2(const double* x, int64_t n) { return cblas_dnrm2(I(n), x, 1); }
 
+void ProjectOnce(const double* v, int64_t n, int64_t cols, double* x, double* c) {
+  cblas_dgemv(CblasColMajor, CblasTrans, I(n), I(cols), 1.0, v, I(n), x, 1, 0.0, c, 1);
+  cblas_dgemv(CblasColMajor, CblasNoTrans, I(n), I(cols), -1.0, v, I(n), c, 1, 1.0, x, 1);
+}
+
 void ProjectOut(const double* v, int64_t n, int64_t cols, double* x, std::vector<double>& c) {
   if (cols == 0) return;
   c.resize(static_cast<size_t>(cols));
-  for (int pass = 0; pass < 2; ++pass) {
-    cblas_dgemv(CblasColMajor, CblasTrans, I(n), I(cols), 1.0, v, I(n), x, 1, 0.0, c.data(), 1);
-    cblas_dgemv(CblasColMajor, CblasNoTrans, I(n), I(cols), -1.0, v, I(n), c.data(), 1, 1.0, x, 1);
-  }
+  for (int pass = 0; pass < 2; ++pass) ProjectOnce(v, n, cols, x, c.data());
 }
 
 void OrthoAppend(double* V, int64_t n, int64_t cur, double* X, int64_t add, Rng64& rng, std::vector<double>& work) {

@@ -12,6 +12,10 @@ namespace specdyn {
 // ‖x‖₂ of n doubles.
 double Nrm2(const double* x, int64_t n);
 
+// One classical Gram–Schmidt pass against the first `cols` columns of V (column-major, leading
+// dim n): c = Vᵀ x (cols entries), then x −= V c. Two ?gemv.
+void ProjectOnce(const double* v, int64_t n, int64_t cols, double* x, double* c);
+
 // x −= V (Vᵀ x), twice, for the first `cols` columns of V (column-major, leading dim n).
 void ProjectOut(const double* v, int64_t n, int64_t cols, double* x, std::vector<double>& c);
 

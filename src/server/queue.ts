@@ -99,15 +99,14 @@ export class AdmissionQueue {
   enter(signal?: AbortSignal): Promise<boolean> {
     if (this.admit()) return Promise.resolve(true);
     if (this.holders.length >= this.holdLength) return Promise.resolve(false);
-    if (signal?.aborted)
-      return Promise.reject(
-        new AbortError('The request was cancelled while it waited for a place', { cause: signal.reason }),
-      );
+    const cancelled = () =>
+      new AbortError('The request was cancelled while it waited for a place', { cause: signal?.reason });
+    if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise<boolean>((resolve, reject) => {
       const onAbort = () => {
         const i = this.holders.indexOf(holder);
         if (i >= 0) this.holders.splice(i, 1);
-        reject(new AbortError('The request was cancelled while it waited for a place', { cause: signal?.reason }));
+        reject(cancelled());
       };
       const settle = (admitted: boolean) => {
         signal?.removeEventListener('abort', onAbort);
