@@ -7,6 +7,7 @@
 //   node bench/run.mjs monitor      (after `npx tsc -p tsconfig.json` and the native build)
 // SPECDYN_BENCH_QUICK=1: 100 steps, one block each (smoke run); SPECDYN_MONITOR_STEPS=n sets the steps.
 // SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks;
+// SPECDYN_PRODUCT_THREADS=auto|threaded|single: the training products' threads (default auto).
 // SPECDYN_MONITOR_COMPARE=<dir>: also blocks of the monitor of the build in <dir> (see run()).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gaussian, median } from './lib.mjs';
 import { buildModel } from './train.bench.mjs';
-import { loadTf } from '../dist/tfjs/index.js';
+import { loadTf, SpecdynNativeBackend } from '../dist/tfjs/index.js';
 import { SpectralMonitor } from '../dist/train/index.js';
 import { getThreads, nativeInfo, setThreads } from '../dist/index.js';
 
@@ -27,6 +28,8 @@ const STEPS = Number(process.env.SPECDYN_MONITOR_STEPS ?? (QUICK ? 100 : 1000));
 const REPEAT = Number(process.env.SPECDYN_MONITOR_REPEAT ?? (QUICK ? 1 : 3));
 // SPECDYN_MONITOR_INLINE=0: leave out the inline blocks (the default worker against plain only).
 const WITH_INLINE = process.env.SPECDYN_MONITOR_INLINE !== '0';
+// SPECDYN_MONITOR_OPTIONS='<json>': extra SpectralMonitor options (e.g. '{"omd":{"significance":"gap"}}').
+const EXTRA = JSON.parse(process.env.SPECDYN_MONITOR_OPTIONS ?? '{}');
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 /**
@@ -74,7 +77,7 @@ async function block(tf, data, probes, monitored, analysis = 'worker', Monitor =
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
   const monitor = monitored
-    ? new Monitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf })
+    ? new Monitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf, ...EXTRA })
     : undefined;
   const t0 = process.hrtime.bigint();
   const c0 = mainThreadCpuMs();
@@ -118,6 +121,8 @@ export async function run() {
   // SPECDYN_MONITOR_THREADS=n: OpenBLAS threads for training products and analysis alike (default: the library's).
   if (process.env.SPECDYN_MONITOR_THREADS) setThreads(Number(process.env.SPECDYN_MONITOR_THREADS));
   const { tf, backend, reason } = await loadTf();
+  // SPECDYN_PRODUCT_THREADS=auto|threaded|single: SpecdynNativeBackend.productThreads for every block.
+  if (process.env.SPECDYN_PRODUCT_THREADS) SpecdynNativeBackend.productThreads = process.env.SPECDYN_PRODUCT_THREADS;
   const data = batches(tf, 8);
   const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
