@@ -27,7 +27,10 @@
 // cell for each worker count, interleaved within each step. Last, the cost of one refusal: a server whose only place is
 // held answers 300 requests of each kind with 429, and the server's CPU time (/proc) per refusal
 // is reported, with the client's.
-// SPECDYN_SERVE_SECONDS (default 5) sets the time per cell (the suite takes about 25 x that).
+// SPECDYN_SERVE_SECONDS (default 5) sets the time per cell (the suite takes about 25 x that);
+// SPECDYN_SERVE_ROUNDS=R runs the symmetric sequence of 8- and 64-client cells R times, and each
+// 64-client cell is also compared with the 8-client cell next to it (a ratio per adjacent pair,
+// with a 95 % interval over the pairs, for throughput and for server CPU per answer).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -44,8 +47,10 @@ const WORKER_VARIANTS = (process.env.SPECDYN_SERVE_WORKERS ?? 'default')
   .split(',')
   .map((w) => (w.trim() === 'default' ? undefined : Number(w)));
 const KINDS = ['plain', 'expect'];
-// The server's hold line (--hold; undefined: its default, 16 x maxConcurrent). SPECDYN_SERVE_HOLD=0 refuses at once.
+// The server's hold line (--hold; undefined: its default, 32 x maxConcurrent). SPECDYN_SERVE_HOLD=0 refuses at once.
 const HOLD = process.env.SPECDYN_SERVE_HOLD;
+// SPECDYN_SERVE_ROUNDS: how many times the symmetric sequence of 8- and 64-client cells runs (default 1).
+const ROUNDS = Number(process.env.SPECDYN_SERVE_ROUNDS ?? 1);
 const MIB = 1024 * 1024;
 
 /** The documented RSS ceiling (docs/server.md "Memory"): base + workers + places x per-request + running x workspace. */
@@ -353,6 +358,36 @@ function perOk(cells) {
   return { server_cpu_ms: sum('server'), main_cpu_ms: sum('main'), client_cpu_ms: sum('client') };
 }
 
+/** Two-sided 97.5 % quantiles of Student's t for 1…10 degrees of freedom (beyond: the normal's). */
+const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/**
+ * The 64-client cells against the 8-client cells run next to them (the i-th of each, adjacent in
+ * the symmetric order): per pair, the throughput ratio and the ratio of server CPU per answered
+ * request (8 over 64: above 1 when a request costs the server less at 64 clients); their geometric
+ * means with a 95 % interval (t on the logs) when there are at least two pairs.
+ */
+function pairStats(cells64, cells8) {
+  const n = Math.min(cells64.length, cells8.length);
+  const rate = (c) => c.inWindow / SECONDS;
+  const cpuPerOk = (c) => c.cpu.server / Math.max(1, c.statuses[200] ?? 0);
+  const geo = (xs) => {
+    const logs = xs.map(Math.log);
+    const m = logs.reduce((a, b) => a + b, 0) / logs.length;
+    if (logs.length < 2) return `${Math.exp(m).toFixed(3)}`;
+    const sd = Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
+    const h = (T975[logs.length - 2] ?? 1.96) * (sd / Math.sqrt(logs.length));
+    return `${Math.exp(m).toFixed(3)} (95 % interval ${Math.exp(m - h).toFixed(3)}–${Math.exp(m + h).toFixed(3)})`;
+  };
+  const thr = [],
+    eff = [];
+  for (let i = 0; i < n; i++) {
+    thr.push(rate(cells64[i]) / rate(cells8[i]));
+    eff.push(cpuPerOk(cells8[i]) / cpuPerOk(cells64[i]));
+  }
+  return `${n} adjacent pairs: throughput ratios ${thr.map((x) => x.toFixed(3)).join(', ')}, geometric mean ${geo(thr)}; server CPU per answer at 8 / at 64 ${geo(eff)}`;
+}
+
 /** The row of one payload x client count x kind x workers, from its cells (pooled). */
 function summarise(payload, clients, kind, cells) {
   const latencies = cells.flatMap((c) => c.latencies).sort((a, b) => a - b);
@@ -418,10 +453,11 @@ export async function run() {
       [8, 'expect'],
       [64, 'expect'],
     ];
-    [...steps, ...[...steps].reverse()].forEach(([clients, kind], i) => {
-      for (const workers of i % 2 ? [...WORKER_VARIANTS].reverse() : WORKER_VARIANTS)
-        order.push([clients, workers, kind]);
-    });
+    for (let round = 0; round < ROUNDS; round++)
+      [...steps, ...[...steps].reverse()].forEach(([clients, kind], i) => {
+        for (const workers of i % 2 ? [...WORKER_VARIANTS].reverse() : WORKER_VARIANTS)
+          order.push([clients, workers, kind]);
+      });
     const cells = new Map();
     for (const [clients, workers, kind] of order) {
       const key = `${clients}/${workersShown(workers)}/${kind}`;
@@ -435,7 +471,7 @@ export async function run() {
         WORKER_VARIANTS.indexOf(a.workers) - WORKER_VARIANTS.indexOf(b.workers),
     );
     for (const { clients, workers, kind, list } of sorted)
-      rows.push({ ...summarise(payload, clients, kind, list), variant: workersShown(workers) });
+      rows.push({ ...summarise(payload, clients, kind, list), variant: workersShown(workers), cellList: list });
   }
   const refusals = await refusalCost(PAYLOADS[0]);
   const load1 = os.loadavg();
@@ -447,8 +483,9 @@ export async function run() {
       for (const kind of KINDS) {
         const r64 = at(64, variant, kind);
         const ratio = r64.rps / at(8, variant, kind).rps;
+        const pairs = pairStats(r64.cellList, at(8, variant, kind).cellList);
         notes.push(
-          `${payload.name}, ${kind} clients, workers ${r64.workers}: throughput at 64 clients / at 8 = ${ratio.toFixed(3)} (${ratio >= 1 ? 'at least: no collapse' : 'LOWER at 64'})`,
+          `${payload.name}, ${kind} clients, workers ${r64.workers}: throughput at 64 clients / at 8 = ${ratio.toFixed(3)} (${ratio >= 1 ? 'at least: no collapse' : 'LOWER at 64'}); ${pairs}`,
         );
       }
     for (const r of cells) {
@@ -488,7 +525,7 @@ export async function run() {
   return {
     title: `specdyn serve under load (${SECONDS} s per cell, loopback)`,
     rows: table,
-    data: rows.map(({ variant: _variant, ...r }) => r),
+    data: rows.map(({ variant: _variant, cellList: _cells, ...r }) => r),
     notes,
   };
 }

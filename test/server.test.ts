@@ -301,6 +301,11 @@ describe('figures equal direct library calls', () => {
 });
 
 describe('worker threads', () => {
+  it('the hold line defaults to 32 waiting requests per running analysis (64 clients at 2 cores)', () => {
+    expect(resolveServiceOptions({ maxConcurrent: 3 }).holdLength).toBe(96);
+    expect(resolveServiceOptions({ maxConcurrent: 2 }).holdLength).toBe(64);
+    expect(resolveServiceOptions({ maxConcurrent: 2, holdLength: 0 }).holdLength).toBe(0);
+  });
   it('by default there is one worker per running analysis; 0 runs them on the event loop', async () => {
     expect(resolveServiceOptions({ maxConcurrent: 3 }).workers).toBe(3);
     expect(resolveServiceOptions().workers).toBe(resolveServiceOptions().maxConcurrent);

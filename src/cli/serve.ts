@@ -66,7 +66,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--queue <n>', 'requests admitted beyond the running ones (default 4 x max-concurrent)')
     .option(
       '--hold <n>',
-      'requests that wait for a place, bodies unread, when every one is taken (default 16 x max-concurrent; 0 = none); beyond: 429',
+      'requests that wait for a place, bodies unread, when every one is taken (default 32 x max-concurrent; 0 = none); beyond: 429',
     )
     .option(
       '--workers <n>',

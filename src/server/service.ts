@@ -47,8 +47,8 @@ export interface ServiceOptions {
   /** Requests admitted beyond the running ones, uploading or waiting (default 4 x maxConcurrent). */
   queueLength?: number;
   /**
-   * Requests that wait for a place when every one is taken, their bodies unread (default 16 x
-   * maxConcurrent; 0: refuse at once). FIFO: a freed place goes to the longest waiting. Each
+   * Requests that wait for a place when every one is taken, their bodies unread (default 32 x
+   * maxConcurrent: at 2 cores, 64 waiting clients; 0: refuse at once). FIFO: a freed place goes to the longest waiting. Each
    * costs its headers in memory (and, for a client that sent its body without
    * `Expect: 100-continue`, what the socket buffers of that body). Beyond: 429 with Retry-After.
    */
@@ -155,7 +155,7 @@ export function resolveServiceOptions(options: ServiceOptions = {}): Required<Se
     maxMatrixElements: checkInteger(options.maxMatrixElements ?? 2048 * 2048, 'maxMatrixElements', { min: 4 }),
     maxConcurrent,
     queueLength: checkInteger(options.queueLength ?? 4 * maxConcurrent, 'queueLength', { min: 0 }),
-    holdLength: checkInteger(options.holdLength ?? 16 * maxConcurrent, 'holdLength', { min: 0 }),
+    holdLength: checkInteger(options.holdLength ?? 32 * maxConcurrent, 'holdLength', { min: 0 }),
     workers: checkInteger(options.workers ?? maxConcurrent, 'workers', { min: 0 }),
   };
 }
