@@ -30,6 +30,9 @@ const REPEAT = Number(process.env.SPECDYN_MONITOR_REPEAT ?? (QUICK ? 1 : 3));
 const WITH_INLINE = process.env.SPECDYN_MONITOR_INLINE !== '0';
 // SPECDYN_MONITOR_OPTIONS='<json>': extra SpectralMonitor options (e.g. '{"omd":{"significance":"gap"}}').
 const EXTRA = JSON.parse(process.env.SPECDYN_MONITOR_OPTIONS ?? '{}');
+// SPECDYN_MONITOR_VARIANT='<json>': also monitored (worker) blocks with these options on top, e.g.
+// '{"analysisScheduling":"nice"}', interleaved with the others (an A/B in one process).
+const VARIANT = process.env.SPECDYN_MONITOR_VARIANT ? JSON.parse(process.env.SPECDYN_MONITOR_VARIANT) : undefined;
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 /**
@@ -73,11 +76,11 @@ function batches(tf, count) {
  * One training block, plain or watched by a monitor analysing in `analysis` mode (`Monitor`: the
  * SpectralMonitor class to use, e.g. another build's). @param {'worker' | 'inline'} [analysis]
  */
-async function block(tf, data, probes, monitored, analysis = 'worker', Monitor = SpectralMonitor) {
+async function block(tf, data, probes, monitored, analysis = 'worker', Monitor = SpectralMonitor, extra = EXTRA) {
   const model = buildModel(tf, 1);
   const dir = monitored ? fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-bench-')) : undefined;
   const monitor = monitored
-    ? new Monitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf, ...EXTRA })
+    ? new Monitor(model, { probes, schedule: { every: EVERY }, run: path.join(dir, 'run'), analysis, tf, ...extra })
     : undefined;
   const t0 = process.hrtime.bigint();
   const c0 = mainThreadCpuMs();
@@ -141,12 +144,14 @@ export async function run() {
   const plain = [],
     watched = [],
     inline = [],
-    compared = [];
+    compared = [],
+    variant = [];
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
     watched.push(await block(tf, data, probes, true, 'worker'));
     if (WITH_INLINE) inline.push(await block(tf, data, probes, true, 'inline'));
     if (other) compared.push(await block(tf, data, probes, true, 'worker', other));
+    if (VARIANT) variant.push(await block(tf, data, probes, true, 'worker', SpectralMonitor, { ...EXTRA, ...VARIANT }));
   }
   const p = median(plain.map((b) => b.seconds)),
     w = median(watched.map((b) => b.seconds));
@@ -176,6 +181,7 @@ export async function run() {
       row('monitored (analysis in its worker, default)', watched),
       ...(WITH_INLINE ? [row('monitored (analysis inline)', inline)] : []),
       ...(other ? [row(`monitored by ${process.env.SPECDYN_MONITOR_COMPARE} (worker)`, compared)] : []),
+      ...(VARIANT ? [row(`monitored, ${JSON.stringify(VARIANT)} (worker)`, variant)] : []),
     ],
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
@@ -187,5 +193,6 @@ export async function run() {
     watched,
     inline,
     compared,
+    variant,
   };
 }

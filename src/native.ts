@@ -68,6 +68,8 @@ export interface NativeBinding {
   getThreads(): number;
   setThreadLimit(n: number): void;
   getThreadLimit(): number;
+  /** Moves the calling OS thread to SCHED_IDLE (Linux); false where unsupported or refused. */
+  setThreadIdle(): boolean;
   nativeInfo(): NativeInfo;
   /** Frees the memory pool's kept blocks; returns the bytes freed. */
   trimPool(): number;

@@ -202,6 +202,29 @@ describe('SpectralMonitor analysis modes', () => {
     await monitor.close();
   });
 
+  it("the worker thread is in the idle scheduling class by default (Linux), normal with 'nice'; the training thread unchanged", async () => {
+    // field 41 of stat(5): the policy (0 SCHED_OTHER, 5 SCHED_IDLE)
+    const policy = (t: string): number =>
+      Number(fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]);
+    const idleThreads = (): number => fs.readdirSync('/proc/self/task').filter((t) => policy(t) === 5).length;
+    const model = mlp();
+    const { x } = batch();
+    expect(() => new SpectralMonitor(model, { probes: x, analysisScheduling: 'low' as never, tf })).toThrow(
+      "Expected 'idle' or 'nice' for analysisScheduling but received 'low'",
+    );
+    if (process.platform !== 'linux') return;
+    const before = idleThreads();
+    const idle = new SpectralMonitor(model, { probes: x, run: path.join(tmp, 'idle'), tf });
+    await idle.capture(0); // the run is opened by the worker after its init message
+    expect(idleThreads()).toBe(before + 1);
+    expect(policy(String(process.pid))).toBe(0);
+    await idle.close();
+    const nice = new SpectralMonitor(model, { probes: x, analysisScheduling: 'nice', run: path.join(tmp, 'idle2'), tf });
+    await nice.capture(0);
+    expect(idleThreads()).toBe(before);
+    await nice.close();
+  });
+
   it('an analysis that fails in the worker fails close() with the same error class and message as inline', async () => {
     const failures: unknown[] = [];
     for (const analysis of ['worker', 'inline'] as const) {

@@ -9,6 +9,11 @@
 #include <string>
 #include <vector>
 
+#ifdef __linux__
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 #include "../kernels/blas_gate.h"
 #include "../kernels/fault.h"
 #include "../kernels/harness.h"
@@ -41,6 +46,18 @@ Napi::Value SetThreadLimitFn(const Napi::CallbackInfo& info) {
 
 Napi::Value GetThreadLimitFn(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), info.Env().GetInstanceData<AddonData>()->threadLimit);
+}
+
+// Moves the calling thread to SCHED_IDLE (Linux): it runs only on a core nothing else at normal
+// priority wants. Lowering one's own policy needs no privilege. false where unsupported or refused.
+Napi::Value SetThreadIdleFn(const Napi::CallbackInfo& info) {
+#ifdef __linux__
+  sched_param param{};
+  param.sched_priority = 0;
+  return Napi::Boolean::New(info.Env(), pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
 }
 
 // The memory pool (kernels/memory.h): released blocks kept for reuse, and the limit.
@@ -241,6 +258,7 @@ void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "getThreads", GetThreadsFn);
   Export(env, exports, "setThreadLimit", SetThreadLimitFn);
   Export(env, exports, "getThreadLimit", GetThreadLimitFn);
+  Export(env, exports, "setThreadIdle", SetThreadIdleFn);
   Export(env, exports, "nativeInfo", InfoFn);
   Export(env, exports, "trimPool", TrimPoolFn);
   Export(env, exports, "setPoolLimit", SetPoolLimitFn);

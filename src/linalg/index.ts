@@ -267,6 +267,17 @@ export function getThreadLimit(): number {
   return native().getThreadLimit();
 }
 
+/**
+ * Moves the calling OS thread (the main thread, or the worker_thread that calls it) to the
+ * idle scheduling class (Linux SCHED_IDLE): from then on it runs only on a core that no thread
+ * of normal priority wants, so background work on it never takes CPU time from the rest of the
+ * process or the machine (it can starve while every core is busy). There is no way back for an
+ * unprivileged thread. Returns false, changing nothing, where unsupported (not Linux) or refused.
+ */
+export function setThreadIdle(): boolean {
+  return native().setThreadIdle();
+}
+
 /** What the native core was built with and runs on. */
 export interface NativeInfo {
   /**

@@ -9,7 +9,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { setThreadLimit } from '../linalg/index.js';
+import { setThreadIdle, setThreadLimit } from '../linalg/index.js';
 import {
   postError,
   SnapshotAnalyzer,
@@ -57,7 +57,9 @@ if (port) {
 
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'init') {
-      if (m.nice > 0) lowerPriority(m.nice);
+      if (m.priority.nice > 0) lowerPriority(m.priority.nice);
+      // The idle class (a no-op where unsupported: the nice value above then applies).
+      if (m.priority.idle) setThreadIdle();
       try {
         setThreadLimit(m.threadLimit);
         recorder = new SnapshotRecorder(new SnapshotAnalyzer(m.config));

@@ -113,6 +113,16 @@ export interface MonitorOptions {
    * queue's backpressure then holds training). Ignored inline and elsewhere.
    */
   analysisNice?: number;
+  /**
+   * Scheduling class of the analysis worker's thread (Linux): `'idle'` (default) puts it in the
+   * idle class (SCHED_IDLE, `setThreadIdle`), so it runs only on a core that training (its
+   * BLAS threads included) and everything else at normal priority leave free, and never delays
+   * a training step by taking a core; its nice value is still set to `analysisNice`. On a machine
+   * whose cores other work keeps busy the analysis then falls behind, and the queue's
+   * backpressure holds training until it catches up. `'nice'`: normal scheduling at
+   * `analysisNice`. Ignored inline and elsewhere (there `'idle'` falls back to the nice value).
+   */
+  analysisScheduling?: 'idle' | 'nice';
   /** Run directory to commit snapshots to (specdyn/store createRun); default none (memory only). */
   run?: string;
   /** Configuration and seed recorded in run.json. */
@@ -241,6 +251,7 @@ export class SpectralMonitor {
   private readonly analysisMode: 'inline' | 'worker';
   private readonly analysisThreads: number;
   private readonly analysisNice: number;
+  private readonly analysisIdle: boolean;
   private analysis: SnapshotAnalysis | undefined;
   private readonly kernelSet: ReadonlySet<string>;
   private readonly keepVectors: number;
@@ -373,6 +384,7 @@ export class SpectralMonitor {
     this.analysisMode = checkOneOf(options.analysis ?? 'worker', 'analysis', ['worker', 'inline']);
     this.analysisThreads = checkInteger(options.analysisThreads ?? 1, 'analysisThreads', { min: 0, max: 1024 });
     this.analysisNice = checkInteger(options.analysisNice ?? ANALYSIS_NICE, 'analysisNice', { min: 0, max: 19 });
+    this.analysisIdle = checkOneOf(options.analysisScheduling ?? 'idle', 'analysisScheduling', ['idle', 'nice']) === 'idle';
     if (options.run !== undefined && typeof options.run !== 'string')
       throw new TypeError(expected('a directory path', 'run', options.run));
     if (options.meta !== undefined) checkObject(options.meta, 'meta');
@@ -546,7 +558,10 @@ export class SpectralMonitor {
 
   /** The analysis, started at the first capture (in worker mode: the worker). */
   private analysisFor(): SnapshotAnalysis {
-    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads, this.analysisNice);
+    this.analysis ??= createSnapshotAnalysis(this.analyzer, this.analysisMode, this.analysisThreads, {
+      nice: this.analysisNice,
+      idle: this.analysisIdle,
+    });
     return this.analysis;
   }
 

@@ -5,9 +5,9 @@
  *   kernels concurrently (the training thread's loop runs the TypeScript part between steps);
  * - `worker`: in a worker_thread of its own, everything synchronous on that thread, one solve
  *   after another, its BLAS calls capped at `threadLimit` threads (setThreadLimit), the thread
- *   at a lower scheduling priority (nice 10 by default, Linux). The analysis then takes one
- *   core beside training instead of sharing the training thread's loop, and a large solve never
- *   makes a training product wait at the BLAS gate.
+ *   at a lower scheduling priority (Linux: the idle class by default, nice 10 otherwise). The
+ *   analysis then takes a core only when training leaves it free instead of sharing the training
+ *   thread's loop, and a large solve never makes a training product wait at the BLAS gate.
  * Both run the same {@link SnapshotAnalyzer} and commit through the same
  * {@link SnapshotRecorder} (the run writer lives where the analysis runs), so a snapshot's
  * figures and run files do not depend on the mode.
@@ -325,7 +325,7 @@ export type WorkerReply = { id: number; result: AnalyzedSnapshot | null } | { id
 
 /** A message to the analysis worker. @internal */
 export type WorkerRequest =
-  | { type: 'init'; config: AnalyzerConfig; threadLimit: number; nice: number }
+  | { type: 'init'; config: AnalyzerConfig; threadLimit: number; priority: AnalysisPriority }
   | { type: 'open'; id: number; dir: string; options: CreateRunOptions }
   | { type: 'analyse'; id: number; job: SnapshotJob; figures: boolean }
   | { type: 'closeRun'; id: number; end: RunEnd };
@@ -397,6 +397,15 @@ class InlineAnalysis implements SnapshotAnalysis {
  */
 export const ANALYSIS_NICE = 10;
 
+/**
+ * The analysis worker thread's priority (Linux): its nice value, and whether it moves to the
+ * idle scheduling class (SCHED_IDLE: it runs only on a core nothing else wants).
+ */
+export interface AnalysisPriority {
+  nice: number;
+  idle: boolean;
+}
+
 class WorkerAnalysis implements SnapshotAnalysis {
   readonly mode = 'worker' as const;
   private readonly worker: Worker;
@@ -408,7 +417,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(config: AnalyzerConfig, threadLimit: number, nice: number) {
+  constructor(config: AnalyzerConfig, threadLimit: number, priority: AnalysisPriority) {
     this.worker = new Worker(workerUrl(), { execArgv: workerExecArgv() });
     // Referenced only while requests are in flight: an idle monitor never keeps the process alive.
     this.worker.unref();
@@ -430,7 +439,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
       if (!this.closed) fail(new Error(`it exited with code ${code}`));
     });
     // A DataCloneError here (an option that cannot be posted) is the caller's to handle.
-    this.worker.postMessage({ type: 'init', config, threadLimit, nice } satisfies WorkerRequest);
+    this.worker.postMessage({ type: 'init', config, threadLimit, priority } satisfies WorkerRequest);
   }
 
   /** Posts one request (answered in order by the worker) and waits for its reply. */
@@ -485,12 +494,12 @@ export function createSnapshotAnalysis(
   analyzer: SnapshotAnalyzer,
   mode: 'inline' | 'worker',
   threadLimit: number,
-  nice = ANALYSIS_NICE,
+  priority: AnalysisPriority = { nice: ANALYSIS_NICE, idle: true },
 ): SnapshotAnalysis {
   if (mode === 'worker') {
     try {
       structuredClone(analyzer.config);
-      return new WorkerAnalysis(analyzer.config, threadLimit, nice);
+      return new WorkerAnalysis(analyzer.config, threadLimit, priority);
     } catch {
       // not cloneable: inline below
     }
