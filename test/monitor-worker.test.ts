@@ -219,7 +219,12 @@ describe('SpectralMonitor analysis modes', () => {
     expect(idleThreads()).toBe(before + 1);
     expect(policy(String(process.pid))).toBe(0);
     await idle.close();
-    const nice = new SpectralMonitor(model, { probes: x, analysisScheduling: 'nice', run: path.join(tmp, 'idle2'), tf });
+    const nice = new SpectralMonitor(model, {
+      probes: x,
+      analysisScheduling: 'nice',
+      run: path.join(tmp, 'idle2'),
+      tf,
+    });
     await nice.capture(0);
     expect(idleThreads()).toBe(before);
     await nice.close();

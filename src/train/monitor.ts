@@ -384,7 +384,8 @@ export class SpectralMonitor {
     this.analysisMode = checkOneOf(options.analysis ?? 'worker', 'analysis', ['worker', 'inline']);
     this.analysisThreads = checkInteger(options.analysisThreads ?? 1, 'analysisThreads', { min: 0, max: 1024 });
     this.analysisNice = checkInteger(options.analysisNice ?? ANALYSIS_NICE, 'analysisNice', { min: 0, max: 19 });
-    this.analysisIdle = checkOneOf(options.analysisScheduling ?? 'idle', 'analysisScheduling', ['idle', 'nice']) === 'idle';
+    this.analysisIdle =
+      checkOneOf(options.analysisScheduling ?? 'idle', 'analysisScheduling', ['idle', 'nice']) === 'idle';
     if (options.run !== undefined && typeof options.run !== 'string')
       throw new TypeError(expected('a directory path', 'run', options.run));
     if (options.meta !== undefined) checkObject(options.meta, 'meta');
