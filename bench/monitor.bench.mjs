@@ -125,7 +125,10 @@ export async function run() {
   if (process.env.SPECDYN_MONITOR_THREADS) setThreads(Number(process.env.SPECDYN_MONITOR_THREADS));
   const { tf, backend, reason } = await loadTf();
   // SPECDYN_PRODUCT_THREADS=auto|threaded|single: SpecdynNativeBackend.productThreads for every block.
-  if (process.env.SPECDYN_PRODUCT_THREADS) SpecdynNativeBackend.productThreads = process.env.SPECDYN_PRODUCT_THREADS;
+  if (process.env.SPECDYN_PRODUCT_THREADS)
+    SpecdynNativeBackend.productThreads = /** @type {'auto' | 'threaded' | 'single'} */ (
+      process.env.SPECDYN_PRODUCT_THREADS
+    );
   const data = batches(tf, 8);
   const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
