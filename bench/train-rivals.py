@@ -1,6 +1,7 @@
 """Rivals of bench/train.bench.mjs: the same MLP (784-256-256-10, ReLU, softmax, categorical
 cross-entropy, Adam 1e-3), batch 128, trained by PyTorch's hand loop, TensorFlow's tf.function
-loop and Keras fit, inference at batch 1024, and the 2048^2 sgemm of NumPy and torch.
+loop and Keras fit, inference at batch 1024, and the 2048^2 sgemm of NumPy and torch (and
+the three products of one inference batch, back to back).
 
 Usage: python train-rivals.py STEPS REPEAT THREADS
 Prints one JSON object on its last line; a framework that does not import is reported as null.
@@ -37,6 +38,23 @@ def data(np, n, seed):
     return x, y
 
 
+INFER_SHAPES = [(INFER_BATCH, SIZES[i - 1], SIZES[i]) for i in range(1, len(SIZES))]
+INFER_FLOPS = sum(2 * m * k * n for m, k, n in INFER_SHAPES)
+
+
+def infer_products(make, matmul):
+    """GFLOP/s of the three products of one inference batch (1024 x 784 @ 784 x 256, ...), run back to back."""
+    pairs = [(make(m, k), make(k, n)) for m, k, n in INFER_SHAPES]
+    reps = 20
+
+    def run():
+        for _ in range(reps):
+            for a, b in pairs:
+                matmul(a, b)
+
+    return reps * INFER_FLOPS / timed(run) / 1e9
+
+
 def numpy_sgemm():
     try:
         import numpy as np
@@ -44,7 +62,11 @@ def numpy_sgemm():
         return None
     a = np.ones((2048, 2048), np.float32)
     t = timed(lambda: a @ a)
-    return {"version": np.__version__, "sgemm2048GflopS": 2 * 2048**3 / t / 1e9}
+    return {
+        "version": np.__version__,
+        "sgemm2048GflopS": 2 * 2048**3 / t / 1e9,
+        "inferProductsGflopS": infer_products(lambda r, c: np.ones((r, c), np.float32), lambda a, b: a @ b),
+    }
 
 
 def torch_rival():
@@ -88,6 +110,7 @@ def torch_rival():
         "trainStepsPerSec": STEPS / timed(train),
         "inferSamplesPerSec": reps * INFER_BATCH / timed(infer),
         "sgemm2048GflopS": 2 * 2048**3 / timed(lambda: a @ a) / 1e9,
+        "inferProductsGflopS": infer_products(lambda r, c: torch.ones(r, c), lambda a, b: a @ b),
     }
 
 

@@ -186,6 +186,31 @@ async function sgemmPeak(tf) {
   return (2 * 2048 ** 3) / t.median / 1e9;
 }
 
+/**
+ * GFLOP/s of tf.matMul on the three products of one inference batch (1024 x 784 @ 784 x 256,
+ * 1024 x 256 @ 256 x 256, 1024 x 256 @ 256 x 10), run back to back as predict() runs them.
+ */
+async function inferProducts(tf) {
+  const shapes = [];
+  for (let i = 1; i < SIZES.length; i++) shapes.push([INFER_BATCH, SIZES[i - 1], SIZES[i]]);
+  const flops = shapes.reduce((a, [m, k, n]) => a + 2 * m * k * n, 0);
+  const pairs = shapes.map(([m, k, n]) => [tf.ones([m, k]), tf.ones([k, n])]);
+  const reps = 20;
+  const t = await timeit(
+    async () => {
+      for (let r = 0; r < reps; r++)
+        for (const [a, b] of pairs) {
+          const c = tf.matMul(a, b);
+          c.dataSync();
+          c.dispose();
+        }
+    },
+    { repeat: QUICK ? 2 : REPEAT, warmup: 1 },
+  );
+  for (const p of pairs) tf.dispose(p);
+  return (reps * flops) / t.median / 1e9;
+}
+
 /** The Python rivals (bench/train-rivals.py), or null with the reason when they cannot run. */
 function rivals(threads) {
   const probe = spawnSync(
@@ -237,6 +262,7 @@ export async function run() {
   const { tf } = await loadTf({ backend: 'specdyn-native' });
   const ab = await variants(tf);
   const peak = await sgemmPeak(tf);
+  const inferGflops = await inferProducts(tf);
   // The rivals at the default thread count and single-threaded (on a loaded machine OpenMP's
   // spinning threads can make 2 threads far slower than 1; the best of both is the rival), then
   // specdyn-native once more: its figure for the rival ratios is the mean of before and after.
@@ -264,7 +290,7 @@ export async function run() {
       (v) =>
         `  ${v.label}: ${v.stepsPerSec.toFixed(1)} steps/s (${(v.stepsPerSec / base).toFixed(2)}x the first), ${v.kernelCalls} kernel calls per step, ${((v.stepsPerSec * FLOPS_PER_STEP) / 1e9).toFixed(1)} GFLOP/s = ${((100 * v.stepsPerSec * FLOPS_PER_STEP) / 1e9 / peak).toFixed(1)} % of the 2048^2 sgemm`,
     ),
-    `specdyn-native tf.matMul 2048^2: ${peak.toFixed(1)} GFLOP/s (${threads} threads)`,
+    `specdyn-native tf.matMul 2048^2: ${peak.toFixed(1)} GFLOP/s (${threads} threads); the three products of one inference batch, back to back: ${inferGflops.toFixed(1)} GFLOP/s`,
   ];
   const rivalRows = [];
   const row = (workload, mine, rival, theirs) =>
@@ -297,6 +323,8 @@ export async function run() {
         t.inferSamplesPerSec,
       );
       row('sgemm 2048^2 (GFLOP/s)', peak, `torch ${t.version}, ${th}`, t.sgemm2048GflopS);
+      if (t.inferProductsGflopS)
+        row('inference products (GFLOP/s)', inferGflops, `torch ${t.version}, ${th}`, t.inferProductsGflopS);
     }
     if (k) {
       row(
@@ -314,6 +342,8 @@ export async function run() {
       );
     }
     if (np) row('sgemm 2048^2 (GFLOP/s)', peak, `NumPy ${np.version}, ${th}`, np.sgemm2048GflopS);
+    if (np?.inferProductsGflopS)
+      row('inference products (GFLOP/s)', inferGflops, `NumPy ${np.version}, ${th}`, np.inferProductsGflopS);
     for (const [name, v] of Object.entries(p)) if (v?.error) notes.push(`rival ${name} failed: ${v.error}`);
     notes.push(`Python rivals (${th}): ${py.reason}, ${p.steps} steps per block, medians of ${p.repeat}`);
   }
