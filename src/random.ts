@@ -102,14 +102,43 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
-  /** Shuffles arr in place (Fisher–Yates) and returns it. */
+  /**
+   * Shuffles arr in place (Fisher–Yates: for i = length − 1 … 1, swap i with int(i + 1)) and
+   * returns it. The draws are those of `int`, with the generator state held in locals for the loop.
+   */
   shuffle<T extends { length: number; [i: number]: unknown }>(arr: T): T {
+    let a = this.a,
+      b = this.b,
+      c = this.c,
+      d = this.d;
     for (let i = arr.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const t = arr[i];
+      // uniform(): two nextUint32 steps, inlined (the same arithmetic, so the same values).
+      const r1 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+      let t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = rotl(d, 11);
+      const r2 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+      t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = rotl(d, 11);
+      const u = ((r1 >>> 5) * 67108864 + (r2 >>> 6)) / 9007199254740992;
+      const j = Math.floor(u * (i + 1));
+      const x = arr[i];
       arr[i] = arr[j];
-      arr[j] = t;
+      arr[j] = x;
     }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     return arr;
   }
 
