@@ -25,14 +25,15 @@ export interface NullTop {
 /**
  * Row-major float64 copy of reps with every column permuted independently across the probes
  * (Rng(seed, stream), one shuffle per column in column order): the column-shuffle replica of
- * the i.i.d.-resample null, here and in iidResampleNull.
+ * the i.i.d.-resample null, here and in iidResampleNull. `out`: a buffer of N·D entries to
+ * write it into (overwritten; e.g. the previous replica's), else a fresh one.
  */
-export function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Array> {
+export function shuffleColumns(reps: Mat, seed: number, stream: number, out?: Float64Array): Mat<Float64Array> {
   const n = reps.rows,
     d = reps.cols,
     src = reps.data;
   const rng = new Rng(seed, stream);
-  const data = new Float64Array(n * d);
+  const data = out && out.length === n * d ? out : new Float64Array(n * d);
   const perm = new Int32Array(n);
   for (let j = 0; j < d; j++) {
     for (let i = 0; i < n; i++) perm[i] = i;
@@ -75,12 +76,20 @@ function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
  */
 export function* nullTopSteps(reps: Mat, metric: ObservableMetric, replicas: number, seed: number): Steps<NullTop> {
   const tops: number[] = [];
+  // The replicas run one after another: each writes its shuffled copy and its distance matrix
+  // into the previous one's buffers (no fresh pages per replica).
+  let shuffled: Float64Array | undefined;
+  let distances: Float64Array | undefined;
   for (let r = 0; r < replicas; r++) {
     // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero
     // rows, so such rows are dropped from the replica (N shrinks by their number).
-    const x = dropZeroRows(shuffleColumns(reps, seed, r));
+    const full = shuffleColumns(reps, seed, r, shuffled);
+    shuffled = full.data;
+    const x = dropZeroRows(full);
     if (x.rows < 4) continue;
-    const m = yield* call(distanceMatrix, distanceMatrixSync, x, { metric });
+    const out = distances && distances.length === x.rows * x.rows ? distances : undefined;
+    const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, out } : { metric });
+    distances = m.data;
     const n = m.rows;
     const mean = sumAll(m.data) / (n * (n - 1));
     if (!(mean > 0)) continue;
