@@ -9,7 +9,7 @@
 // figures are compared between builds bit for bit (a hash of every analysed snapshot, the timing
 // left out). --compare <dir>: also the analyzer of the build whose compiled dist/ is in <dir>
 // (e.g. a copy of the previous commit's dist/ beside a node_modules link), measured the same way.
-// Parts (median CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
+// Parts (mean CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
 // distance matrix, both layers), eigh (range [0, guess] + all values, both layers), null (the
 // column-shuffle null of both layers: shuffles, distances, eigsh), weights (analyzeKernelsSync,
 // three kernels), commit (storeSnapshot + RunWriter append + flush); `rest` = analyseSync minus
@@ -21,7 +21,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildModel } from './train.bench.mjs';
-import { benchRepeat, flag, gaussian, loadText, median } from './lib.mjs';
+import { benchRepeat, flag, gaussian, loadText } from './lib.mjs';
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const REPEAT = benchRepeat(5);
 const SNAPS = Number(flag('snaps', '8'));
@@ -91,8 +93,10 @@ const copyJob = (s) => ({
 });
 
 /**
- * CPU ms of this thread (Linux: /proc/thread-self/schedstat, ns resolution), else of the process:
- * the figure the worker's thread would spend, without the training backend's idle BLAS threads.
+ * CPU ms of this thread (Linux: /proc/thread-self/schedstat), else of the process: the figure the
+ * worker's thread would spend, without the training backend's threads. The kernel updates it at
+ * scheduler ticks (4 ms here), so single readings are quantised: figures are means over many
+ * snapshots, never medians.
  */
 const cpuMs = (() => {
   try {
@@ -205,11 +209,11 @@ async function main() {
     }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  console.log(`monitor analysis per snapshot (CPU ms, median of ${REPEAT} x ${SNAPS - 1} snapshots), load ${loadText()}`);
+  console.log(`monitor analysis per snapshot (thread CPU ms, mean of ${REPEAT} x ${SNAPS - 1} snapshots), load ${loadText()}`);
   for (const [i, lib] of libs.entries()) {
     const q = per[i];
-    const parts = Object.fromEntries(Object.entries(q.parts).map(([k, v]) => [k, median(v)]));
-    const total = median(q.total);
+    const parts = Object.fromEntries(Object.entries(q.parts).map(([k, v]) => [k, mean(v)]));
+    const total = mean(q.total);
     const rest = total - parts.distance - parts.eigh - parts.null - parts.weights;
     const f = (x) => x.toFixed(1).padStart(6);
     console.log(
