@@ -114,7 +114,8 @@ const cpuMs = (() => {
 function hashOf(r) {
   const h = createHash('sha256');
   const walk = (v) => {
-    if (ArrayBuffer.isView(v)) h.update(`${v.constructor.name}:`).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    if (ArrayBuffer.isView(v))
+      h.update(`${v.constructor.name}:`).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     else if (Array.isArray(v)) {
       h.update('[');
       for (const x of v) walk(x);
@@ -197,7 +198,11 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
     return;
   }
-  const per = libs.map(() => ({ total: [], hashes: new Set(), parts: { distance: [], eigh: [], null: [], weights: [], commit: [] } }));
+  const per = libs.map(() => ({
+    total: [],
+    hashes: new Set(),
+    parts: { distance: [], eigh: [], null: [], weights: [], commit: [] },
+  }));
   for (const lib of libs) analysePass(lib, snaps.slice(0, 2)); // warm-up
   for (let r = 0; r < REPEAT; r++) {
     for (const [i, lib] of libs.entries()) {
@@ -209,8 +214,10 @@ async function main() {
     }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  console.log(`monitor analysis per snapshot (thread CPU ms, mean of ${REPEAT} x ${SNAPS - 1} snapshots), load ${loadText()}`);
-  for (const [i, lib] of libs.entries()) {
+  console.log(
+    `monitor analysis per snapshot (thread CPU ms, mean of ${REPEAT} x ${SNAPS - 1} snapshots), load ${loadText()}`,
+  );
+  for (const i of libs.keys()) {
     const q = per[i];
     const parts = Object.fromEntries(Object.entries(q.parts).map(([k, v]) => [k, mean(v)]));
     const total = mean(q.total);
@@ -221,7 +228,8 @@ async function main() {
     );
   }
   if (libs.length > 1) {
-    const same = per[0].hashes.size === 1 && per[1].hashes.size === 1 && [...per[0].hashes][0] === [...per[1].hashes][0];
+    const same =
+      per[0].hashes.size === 1 && per[1].hashes.size === 1 && [...per[0].hashes][0] === [...per[1].hashes][0];
     console.log(`figures identical between the builds: ${same ? 'yes' : 'NO'}`);
   }
 }

@@ -476,13 +476,32 @@ describe('bad input', () => {
       return { data: d, rows: n, cols: n };
     };
     // An asymmetry in a later 32 x 32 tile than a negative entry, but earlier in row order.
-    expect(() => checkDistance(bad([[40, 80, 5], [41, 45, -1], [45, 41, -1]]))).toThrow(/for M\[40\]\[80\]/);
-    expect(() => checkDistance(bad([[41, 45, -1], [45, 41, -1], [70, 85, 5]]))).toThrow(
-      /Expected a non-negative distance for M\[41\]\[45\]/,
-    );
-    expect(() => checkDistance(bad([[60, 60, 0.5], [10, 88, 7]]))).toThrow(
-      /Expected a symmetric matrix \(M\[88\]\[10\] = .*\) for M\[10\]\[88\]/,
-    );
+    expect(() =>
+      checkDistance(
+        bad([
+          [40, 80, 5],
+          [41, 45, -1],
+          [45, 41, -1],
+        ]),
+      ),
+    ).toThrow(/for M\[40\]\[80\]/);
+    expect(() =>
+      checkDistance(
+        bad([
+          [41, 45, -1],
+          [45, 41, -1],
+          [70, 85, 5],
+        ]),
+      ),
+    ).toThrow(/Expected a non-negative distance for M\[41\]\[45\]/);
+    expect(() =>
+      checkDistance(
+        bad([
+          [60, 60, 0.5],
+          [10, 88, 7],
+        ]),
+      ),
+    ).toThrow(/Expected a symmetric matrix \(M\[88\]\[10\] = .*\) for M\[10\]\[88\]/);
     expect(() => checkDistance(bad([[60, 60, 0.5]]))).toThrow(/Expected a zero diagonal for M\[60\]\[60\]/);
   });
 
