@@ -13,8 +13,9 @@
 // distance matrix, both layers), eigh (range [0, guess] + all values, both layers), null (the
 // column-shuffle null of both layers: shuffles, distances, eigsh), weights (analyzeKernelsSync,
 // three kernels), commit (storeSnapshot + RunWriter append + flush); `rest` = analyseSync minus
-// the solve parts (the JS figures: checks, band, linking, …). --profile: only the analyses of
-// this build (for `node --cpu-prof`).
+// the solve parts (the JS figures: checks, band, linking, …); `cold`: the mean of each build's
+// first pass over the sequence (its code not yet optimised, as in a fresh worker; the first
+// snapshot included). --profile: only the analyses of this build (for `node --cpu-prof`).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -203,7 +204,9 @@ async function main() {
     hashes: new Set(),
     parts: { distance: [], eigh: [], null: [], weights: [], commit: [] },
   }));
-  for (const lib of libs) analysePass(lib, snaps.slice(0, 2)); // warm-up
+  // The first pass of each build is its code's first run (each build's functions are its own, so
+  // the JIT warms them separately), as in a monitor's fresh worker: reported as `cold`.
+  const cold = libs.map((lib) => mean(analysePass(lib, snaps).ms));
   for (let r = 0; r < REPEAT; r++) {
     for (const [i, lib] of libs.entries()) {
       const { ms, hash } = analysePass(lib, snaps);
@@ -224,7 +227,7 @@ async function main() {
     const rest = total - parts.distance - parts.eigh - parts.null - parts.weights;
     const f = (x) => x.toFixed(1).padStart(6);
     console.log(
-      `${i === 0 ? 'this build' : 'compared  '}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
+      `${i === 0 ? 'this build' : 'compared  '}  cold ${f(cold[i])}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
     );
   }
   if (libs.length > 1) {
