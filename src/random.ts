@@ -111,29 +111,28 @@ export class Rng {
       b = this.b,
       c = this.c,
       d = this.d;
-    for (let i = arr.length - 1; i > 0; i--) {
-      // uniform(): two nextUint32 steps, inlined (the same arithmetic, so the same values).
-      const r1 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-      let t = b << 9;
+    // One generator step per turn (nextUint32 inlined: the same arithmetic, so the same values);
+    // every second turn completes uniform() (27 high bits, then 26 low) and makes the swap.
+    let hi = -1;
+    for (let i = arr.length - 1; i > 0; ) {
+      const r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+      const t = b << 9;
       c ^= a;
       d ^= b;
       b ^= c;
       a ^= d;
       c ^= t;
       d = rotl(d, 11);
-      const r2 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-      t = b << 9;
-      c ^= a;
-      d ^= b;
-      b ^= c;
-      a ^= d;
-      c ^= t;
-      d = rotl(d, 11);
-      const u = ((r1 >>> 5) * 67108864 + (r2 >>> 6)) / 9007199254740992;
-      const j = Math.floor(u * (i + 1));
+      if (hi < 0) {
+        hi = r >>> 5;
+        continue;
+      }
+      const j = Math.floor(((hi * 67108864 + (r >>> 6)) / 9007199254740992) * (i + 1));
+      hi = -1;
       const x = arr[i];
       arr[i] = arr[j];
       arr[j] = x;
+      i--;
     }
     this.a = a;
     this.b = b;
