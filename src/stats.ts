@@ -215,18 +215,16 @@ export function kmeansExplained(points: { data: Float64Array; rows: number; cols
   const P = points.data;
   const mean = new Float64Array(m);
   for (let i = 0; i < n; i++) for (let r = 0; r < m; r++) mean[r]! += P[i * m + r]! / n;
-  const dist = (i: number, c: Float64Array, j: number): number => {
-    let d = 0;
-    for (let r = 0; r < m; r++) d += (P[i * m + r]! - c[j * m + r]!) ** 2;
-    return d;
-  };
   let total = 0,
     far = 0,
     best = -1;
   for (let i = 0; i < n; i++) {
-    const d = dist(i, mean, 0);
+    const d = squaredDistance(P, i * m, mean, 0, m);
     total += d;
-    if (d > best) [best, far] = [d, i];
+    if (d > best) {
+      best = d;
+      far = i;
+    }
   }
   if (!(total > 0)) return NaN;
   const C = new Float64Array(k * m);
@@ -235,8 +233,11 @@ export function kmeansExplained(points: { data: Float64Array; rows: number; cols
     C.set(P.subarray(far * m, far * m + m), c * m);
     let bd = -1;
     for (let i = 0; i < n; i++) {
-      nearest[i] = Math.min(nearest[i]!, dist(i, C, c));
-      if (nearest[i]! > bd) [bd, far] = [nearest[i]!, i];
+      nearest[i] = Math.min(nearest[i]!, squaredDistance(P, i * m, C, c * m, m));
+      if (nearest[i]! > bd) {
+        bd = nearest[i]!;
+        far = i;
+      }
     }
   }
   const label = new Int32Array(n).fill(-1);
@@ -248,9 +249,18 @@ export function kmeansExplained(points: { data: Float64Array; rows: number; cols
     for (let i = 0; i < n; i++) {
       let bk = 0,
         bd = Infinity;
+      const o = i * m;
       for (let c = 0; c < k; c++) {
-        const d = dist(i, C, c);
-        if (d < bd) [bd, bk] = [d, c];
+        // The squared distance to centre c, abandoned once it reaches the best so far: the terms
+        // are ≥ 0, so the partial sum only grows and centre c could not have been taken.
+        const co = c * m;
+        let d = 0,
+          r = 0;
+        for (; r < m && !(d >= bd); r++) d += (P[o + r]! - C[co + r]!) ** 2;
+        if (r === m && d < bd) {
+          bd = d;
+          bk = c;
+        }
       }
       if (label[i] !== bk) changed = true;
       label[i] = bk;
@@ -267,4 +277,11 @@ export function kmeansExplained(points: { data: Float64Array; rows: number; cols
     for (let c = 0; c < k; c++) if (count[c]! > 0) for (let r = 0; r < m; r++) C[c * m + r]! /= count[c]!;
   }
   return Math.max(0, 1 - within / total);
+}
+
+/** Σ_r (a[ao + r] − b[bo + r])², r = 0 … m − 1 in order. */
+function squaredDistance(a: Float64Array, ao: number, b: Float64Array, bo: number, m: number): number {
+  let d = 0;
+  for (let r = 0; r < m; r++) d += (a[ao + r]! - b[bo + r]!) ** 2;
+  return d;
 }

@@ -48,6 +48,26 @@ describe('Rng', () => {
     }
   });
 
+  it('shuffle draws exactly int(i + 1) for i = n − 1 … 1 and leaves the stream where those draws end', () => {
+    for (const [seed, stream, n] of [
+      [3, 0, 1],
+      [3, 0, 2],
+      [11, 4, 500],
+      [-7, 2, 1037],
+    ] as const) {
+      const a = new Rng(seed, stream),
+        b = new Rng(seed, stream);
+      const got = a.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+      const ref = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = b.int(i + 1);
+        [ref[i], ref[j]] = [ref[j]!, ref[i]!];
+      }
+      expect(Array.from(got)).toEqual(ref);
+      expect([a.nextUint32(), a.uniform(), a.normal()]).toEqual([b.nextUint32(), b.uniform(), b.normal()]);
+    }
+  });
+
   it('rejects a non-integer seed', () => {
     expect(() => new Rng(1.5)).toThrow(RangeError);
     expect(() => new Rng(NaN)).toThrow(/Expected an integer for seed but received NaN/);

@@ -19,6 +19,7 @@ import {
   ringCollapseTrajectory,
   sphereTemplate,
 } from '../src/omd/index.js';
+import { checkDistance } from '../src/omd/input.js';
 
 /** Composite Simpson rule on [a, b] with n (even) intervals. */
 function simpson(f: (x: number) => number, a: number, b: number, n = 20000): number {
@@ -461,6 +462,47 @@ describe('bad input', () => {
     const a = analyzeObservableSync(M);
     const b = analyzeObservableSync(good);
     expect(Array.from(a.values)).toEqual(Array.from(b.values));
+  });
+
+  it('checkDistance: ⟨d⟩ is the row-order upper-triangle mean; with several violations it names the first in row order', () => {
+    const M = observableMatrixSync(sphereTemplate({ n: 90, dim: 3, seed: 4 }).reps);
+    const n = M.rows;
+    let sum = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) sum += M.data[i * n + j]!;
+    expect(checkDistance(M)).toBe((2 * sum) / (n * (n - 1)));
+    const bad = (edits: [number, number, number][]): Mat => {
+      const d = Float64Array.from(M.data);
+      for (const [i, j, v] of edits) d[i * n + j] = v;
+      return { data: d, rows: n, cols: n };
+    };
+    // An asymmetry in a later 32 x 32 tile than a negative entry, but earlier in row order.
+    expect(() =>
+      checkDistance(
+        bad([
+          [40, 80, 5],
+          [41, 45, -1],
+          [45, 41, -1],
+        ]),
+      ),
+    ).toThrow(/for M\[40\]\[80\]/);
+    expect(() =>
+      checkDistance(
+        bad([
+          [41, 45, -1],
+          [45, 41, -1],
+          [70, 85, 5],
+        ]),
+      ),
+    ).toThrow(/Expected a non-negative distance for M\[41\]\[45\]/);
+    expect(() =>
+      checkDistance(
+        bad([
+          [60, 60, 0.5],
+          [10, 88, 7],
+        ]),
+      ),
+    ).toThrow(/Expected a symmetric matrix \(M\[88\]\[10\] = .*\) for M\[10\]\[88\]/);
+    expect(() => checkDistance(bad([[60, 60, 0.5]]))).toThrow(/Expected a zero diagonal for M\[60\]\[60\]/);
   });
 
   it('all-identical probes (⟨d⟩ = 0) raise a RangeError, not NaN figures', async () => {

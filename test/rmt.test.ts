@@ -298,6 +298,58 @@ describe('powerLawFit', () => {
       expect(fit.alpha).toBeCloseTo(1 + k / s, 10);
     }
   });
+  it('equals the exhaustive scan (every candidate x_min scanned to the end, the first smallest D kept), ties included', () => {
+    // The definition written out: candidates i = 0, step, … ≤ n − minTail at distinct values.
+    const exhaustive = (eigs: Float64Array, minTail: number, maxCandidates: number, both: boolean) => {
+      const x = Float64Array.from(eigs)
+        .sort()
+        .filter((v) => v > 0);
+      const n = x.length;
+      const last = n - minTail;
+      const step = Math.max(1, Math.ceil((last + 1) / maxCandidates));
+      let best = { i: -1, alpha: NaN, ks: Infinity };
+      const ds: number[] = [];
+      for (let i = 0; i <= last; i += step) {
+        if (i > 0 && x[i] === x[i - 1]) continue;
+        const m = n - i;
+        let s = 0;
+        for (let j = n - 1; j >= i; j--) s += Math.log(x[j]!);
+        s -= m * Math.log(x[i]!);
+        if (!(s > 0)) continue;
+        const alpha = 1 + m / s;
+        let d = 0;
+        for (let j = i; j < n; j++) {
+          const f = 1 - Math.pow(x[j]! / x[i]!, 1 - alpha);
+          d = Math.max(d, both ? Math.abs((j - i + 1) / m - f) : 0, Math.abs(f - (j - i) / m));
+        }
+        ds.push(d);
+        if (d < best.ks) best = { i, alpha, ks: d };
+      }
+      if (best.i < 0) return undefined;
+      const tied = ds.filter((d) => d === best.ks).length > 1;
+      return { alpha: best.alpha, xmin: x[best.i]!, ks: best.ks, tailCount: n - best.i, tied };
+    };
+    const rng = new Rng(12);
+    let ties = 0;
+    for (let t = 0; t < 1500; t++) {
+      const n = t % 3 === 2 ? 4 + rng.int(8) : 12 + rng.int(60);
+      // Few distinct values (integers or powers of √e): many equal candidates and equal D's.
+      const levels = 2 + rng.int(t % 3 === 2 ? 2 : 6);
+      const x = Float64Array.from({ length: n }, () => (t % 2 ? 1 + rng.int(levels) : Math.exp(0.5 * rng.int(levels))));
+      const minTail = 2 + rng.int(t % 3 === 2 ? 2 : 4);
+      const maxCandidates = t % 3 === 0 ? 1 + rng.int(6) : 2000;
+      const both = t % 4 !== 1;
+      const want = exhaustive(x, minTail, maxCandidates, both);
+      if (!want) {
+        expect(() => powerLawFit(x, { minTail, maxCandidates, ksSide: both ? 'both' : 'lower' })).toThrow(RangeError);
+        continue;
+      }
+      const got = powerLawFit(x, { minTail, maxCandidates, ksSide: both ? 'both' : 'lower' });
+      expect([got.alpha, got.xmin, got.ks, got.tailCount]).toEqual([want.alpha, want.xmin, want.ks, want.tailCount]);
+      if (want.tied) ties++;
+    }
+    expect(ties).toBeGreaterThan(0); // the tie rule was exercised
+  });
   it('bad input', () => {
     expect(() => powerLawFit([1, 2, 3])).toThrow('Expected at least 10 positive values for eigs but received Array(3)');
     expect(() => powerLawFit([1, 2, Infinity, 4, 5, 6, 7, 8, 9, 10, 11])).toThrow(

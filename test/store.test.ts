@@ -80,6 +80,28 @@ describe('run store round trip', () => {
     expect(run.observables()).toEqual(['dense_1', 'dense_1/kernel']);
   });
 
+  it("a sealed shard is read by apache-arrow's package entry (the build other readers import) with every value exact", async () => {
+    const dir = fresh();
+    const w = await createRun(dir);
+    for (const s of [0, 10]) w.append(snapshot(s));
+    await w.flush();
+    await w.close();
+    const arrow = await import('apache-arrow');
+    const table = arrow.tableFromIPC(fs.readFileSync(path.join(dir, 'spectra-000.arrow')));
+    const rows = table.toArray().map((r) => r.toJSON());
+    expect(rows.map((r) => [r.step, r.name, r.dtype, r.rows, r.cols])).toEqual([
+      [0, 'values', 'float64', 7, null],
+      [0, 'bandVectors', 'float32', 2, 3],
+      [10, 'values', 'float64', 7, null],
+      [10, 'bandVectors', 'float32', 2, 3],
+    ]);
+    const s10 = snapshot(10).observables[0]!.arrays!;
+    expect(Array.from(rows[2]!.values.toArray())).toEqual(Array.from(s10.values as Float64Array));
+    expect(Array.from(rows[3]!.values.toArray())).toEqual(
+      Array.from((s10.bandVectors as { data: Float32Array }).data, (v) => v),
+    );
+  });
+
   it('refuses a second live writer and a directory that is not a run', async () => {
     const dir = fresh();
     const w = await createRun(dir, {});

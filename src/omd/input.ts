@@ -2,7 +2,7 @@
  * Input side of an OMD snapshot: option resolution and the checks of representation and
  * distance matrices.
  */
-import { expected } from '../errors.js';
+import { expected, InternalError } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
 import { resolveRoute } from '../linalg/route.js';
@@ -130,6 +130,50 @@ export function checkDistance(m: unknown, name = 'M'): number {
   if (m.cols !== n) throw new RangeError(expected('a square N x N distance matrix', name, `${m.rows} x ${m.cols}`));
   if (n < 4) throw new RangeError(expected('at least 4 probes', `${name}.rows`, n));
   const a = m.data;
+  // One pass over every entry (the diagonal, then each pair m_ij, m_ji with i < j): finiteness,
+  // max |m|, the worst diagonal, sign and asymmetry, and the upper-triangle sum in row order.
+  // The bounds are then compared once; any violation is named by the exact scan below.
+  let finite = true,
+    max = 0,
+    diag = 0,
+    lowest = Infinity,
+    asym = 0,
+    sum = 0;
+  for (let i = 0; i < n; i++) {
+    const d = a[i * n + i]!;
+    if (d - d !== 0) finite = false;
+    const ad = Math.abs(d);
+    if (ad > max) max = ad;
+    if (ad > diag) diag = ad;
+    for (let j = i + 1; j < n; j++) {
+      const x = a[i * n + j]!;
+      const y = a[j * n + i]!;
+      if (x - x !== 0 || y - y !== 0) finite = false;
+      const ax = Math.abs(x),
+        ay = Math.abs(y);
+      if (ax > max) max = ax;
+      if (ay > max) max = ay;
+      if (x < lowest) lowest = x;
+      const e = Math.abs(x - y);
+      if (e > asym) asym = e;
+      sum += x;
+    }
+  }
+  if (!finite || diag > 1e-12 * max || lowest < -1e-12 * max || asym > 1e-10 * max) distanceViolation(a, n, name);
+  const mean = (2 * sum) / (n * (n - 1));
+  if (!(mean > 0)) {
+    throw new RangeError(
+      expected('distinct probe representations (mean off-diagonal distance > 0)', `${name} mean distance`, mean),
+    );
+  }
+  return mean;
+}
+
+/**
+ * Throws checkDistance's RangeError for the first violation: a non-finite entry in index order,
+ * else the first bad diagonal, sign or asymmetry in row order (relative to max |m|).
+ */
+function distanceViolation(a: ArrayLike<number>, n: number, name: string): never {
   let max = 0;
   for (let i = 0; i < a.length; i++) {
     const v = a[i]!;
@@ -140,7 +184,6 @@ export function checkDistance(m: unknown, name = 'M'): number {
     const av = Math.abs(v);
     if (av > max) max = av;
   }
-  let sum = 0;
   for (let i = 0; i < n; i++) {
     const d = a[i * n + i]!;
     if (Math.abs(d) > 1e-12 * max) throw new RangeError(expected('a zero diagonal', `${name}[${i}][${i}]`, d));
@@ -151,16 +194,9 @@ export function checkDistance(m: unknown, name = 'M'): number {
       if (Math.abs(x - y) > 1e-10 * max) {
         throw new RangeError(expected(`a symmetric matrix (${name}[${j}][${i}] = ${y})`, `${name}[${i}][${j}]`, x));
       }
-      sum += x;
     }
   }
-  const mean = (2 * sum) / (n * (n - 1));
-  if (!(mean > 0)) {
-    throw new RangeError(
-      expected('distinct probe representations (mean off-diagonal distance > 0)', `${name} mean distance`, mean),
-    );
-  }
-  return mean;
+  throw new InternalError(`checkDistance found a violation in ${name} that the exact scan did not`);
 }
 
 /** Square with an exactly zero diagonal. */
@@ -195,5 +231,6 @@ export function meanOffDiagonal(m: Mat<Float64Array>): number {
 
 /** A float64 copy (the snapshot, and trajectories after it, keep M; the caller may reuse its buffer). */
 export function toF64(m: Mat): Mat<Float64Array> {
-  return { data: Float64Array.from(m.data), rows: m.rows, cols: m.cols };
+  // The typed-array constructor: one native copy (or conversion), where `from` walks the source.
+  return { data: new Float64Array(m.data), rows: m.rows, cols: m.cols };
 }

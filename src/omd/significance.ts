@@ -25,20 +25,33 @@ export interface NullTop {
 /**
  * Row-major float64 copy of reps with every column permuted independently across the probes
  * (Rng(seed, stream), one shuffle per column in column order): the column-shuffle replica of
- * the i.i.d.-resample null, here and in iidResampleNull.
+ * the i.i.d.-resample null, here and in iidResampleNull. `out`: a buffer of N·D entries to
+ * write it into (overwritten; e.g. the previous replica's), else a fresh one.
  */
-export function shuffleColumns(reps: Mat, seed: number, stream: number): Mat<Float64Array> {
+export function shuffleColumns(reps: Mat, seed: number, stream: number, out?: Float64Array): Mat<Float64Array> {
   const n = reps.rows,
-    d = reps.cols;
+    d = reps.cols,
+    src = reps.data;
   const rng = new Rng(seed, stream);
-  const data = new Float64Array(n * d);
+  const data = out && out.length === n * d ? out : new Float64Array(n * d);
   const perm = new Int32Array(n);
   for (let j = 0; j < d; j++) {
     for (let i = 0; i < n; i++) perm[i] = i;
     rng.shuffle(perm);
-    for (let i = 0; i < n; i++) data[i * d + j] = reps.data[perm[i]! * d + j]!;
+    for (let i = 0; i < n; i++) data[i * d + j] = src[perm[i]! * d + j]!;
   }
   return { data, rows: n, cols: d };
+}
+
+/**
+ * Σ of every entry, in index order. The long loops of the null live in plain functions like this
+ * one, not in the generator body of nullTopSteps, which runs a few times per snapshot and would
+ * run them unoptimised.
+ */
+function sumAll(x: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i]!;
+  return sum;
 }
 
 /** The rows that are not all zero (in place; a view of the kept prefix). */
@@ -63,16 +76,22 @@ function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
  */
 export function* nullTopSteps(reps: Mat, metric: ObservableMetric, replicas: number, seed: number): Steps<NullTop> {
   const tops: number[] = [];
+  // The replicas run one after another: each writes its shuffled copy and its distance matrix
+  // into the previous one's buffers (no fresh pages per replica).
+  let shuffled: Float64Array | undefined;
+  let distances: Float64Array | undefined;
   for (let r = 0; r < replicas; r++) {
     // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero
     // rows, so such rows are dropped from the replica (N shrinks by their number).
-    const x = dropZeroRows(shuffleColumns(reps, seed, r));
+    const full = shuffleColumns(reps, seed, r, shuffled);
+    shuffled = full.data;
+    const x = dropZeroRows(full);
     if (x.rows < 4) continue;
-    const m = yield* call(distanceMatrix, distanceMatrixSync, x, { metric });
+    const out = distances && distances.length === x.rows * x.rows ? distances : undefined;
+    const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, out } : { metric });
+    distances = m.data;
     const n = m.rows;
-    let sum = 0;
-    for (let i = 0; i < m.data.length; i++) sum += m.data[i]!;
-    const mean = sum / (n * (n - 1));
+    const mean = sumAll(m.data) / (n * (n - 1));
     if (!(mean > 0)) continue;
     // Values only; tol 1e-4 (relative to the Perron value) puts the strongest other value within
     // ≈ 0.05 % at N = 500–2000, far below the significance margin, at a quarter of the default cost.

@@ -113,6 +113,27 @@ function weightedMedianScale(x: ArrayLike<number>, q: Float64Array, idx?: Int32A
 }
 
 /**
+ * The midpoint grid Q₁((i + ½)/count), i = 0 … count − 1, of the unit-variance law `unit`: a pure
+ * function of (ratio, count), kept for the shapes seen last (a monitor fits the same kernels at
+ * every snapshot, and each grid point is a bisection). Read only.
+ */
+const GRIDS = new Map<string, Float64Array>();
+const GRID_CACHE = 32;
+function unitGrid(unit: MarchenkoPastur, count: number): Float64Array {
+  const key = `${unit.ratio}:${count}`;
+  let q = GRIDS.get(key);
+  if (q) {
+    GRIDS.delete(key); // re-inserted below: most recently used last
+  } else {
+    q = new Float64Array(count);
+    for (let i = 0; i < count; i++) q[i] = unit.bulkQuantile((i + 0.5) / count);
+    if (GRIDS.size >= GRID_CACHE) GRIDS.delete(GRIDS.keys().next().value!);
+  }
+  GRIDS.set(key, q);
+  return q;
+}
+
+/**
  * Fits the MP bulk variance σ² to eigenvalues of X = W Wᵀ (any order; see the module doc for
  * the method). RangeError for NaN/Inf, clearly negative eigenvalues, ratio ≤ 0, fewer than
  * `minBulk` nonzero eigenvalues, or a fit whose bulk would be empty.
@@ -142,11 +163,7 @@ export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPastu
   const cols = Math.max(2, Math.round(rows / r));
   const unit = marchenkoPastur({ ratio: r, variance: 1 });
   const twUnit = tracyWidomScale({ rows, cols, variance: 1 });
-  const gridFor = (count: number): Float64Array => {
-    const q = new Float64Array(count);
-    for (let i = 0; i < count; i++) q[i] = unit.bulkQuantile((i + 0.5) / count);
-    return q;
-  };
+  const gridFor = (count: number): Float64Array => unitGrid(unit, count);
   const thresholdFor = (s2: number): number => s2 * (unit.upper + margin * twUnit);
   const countAbove = (t: number): number => {
     let k = 0;
@@ -156,7 +173,9 @@ export function fitMarchenkoPastur(eigs: NumberArray, options: FitMarchenkoPastu
 
   let s2 = median(v) / unit.bulkQuantile(0.5);
   let k = -1;
-  let grid = gridFor(n);
+  // Set by the first iteration, which always runs (k = −1 never equals a count): the grid of the
+  // final bulk, n − k points.
+  let grid: Float64Array = new Float64Array(0);
   for (let it = 0; it < 50; it++) {
     const kNew = countAbove(thresholdFor(s2));
     if (kNew === k) break;

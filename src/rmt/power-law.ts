@@ -68,14 +68,17 @@ export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): P
   const logs = new Float64Array(n + 1);
   for (let i = n - 1; i >= 0; i--) logs[i] = logs[i + 1]! + Math.log(x[i]!);
 
-  const fitAt = (i: number): { alpha: number; ks: number } => {
+  // The fit at candidate i. `bound`: the best D so far; the scan of the tail stops once D
+  // exceeds it (D only grows along the tail, so such a candidate cannot win) and returns the
+  // partial D, which is > bound. A candidate that can win or tie is always scanned to the end.
+  const fitAt = (i: number, bound: number): { alpha: number; ks: number } => {
     const m = n - i;
     const xm = x[i]!;
     const s = logs[i]! - m * Math.log(xm);
     if (!(s > 0)) return { alpha: NaN, ks: Infinity };
     const alpha = 1 + m / s;
     let d = 0;
-    for (let j = i; j < n; j++) {
+    for (let j = i; j < n && d <= bound; j++) {
       const f = 1 - Math.pow(x[j]! / xm, 1 - alpha);
       const k = j - i;
       d = Math.max(d, both ? Math.abs((k + 1) / m - f) : 0, Math.abs(f - k / m));
@@ -90,14 +93,17 @@ export function powerLawFit(eigs: NumberArray, options: PowerLawOptions = {}): P
     while (i < n && x[i]! < xmin) i++;
     if (n - i < minTail)
       throw new RangeError(expected(`an xmin leaving at least ${minTail} values in the tail`, 'xmin', xmin));
-    best = { i, ...fitAt(i) };
+    best = { i, ...fitAt(i, Infinity) };
   } else {
     const last = n - minTail; // largest start index allowed
     const step = Math.max(1, Math.ceil((last + 1) / maxCand));
-    for (let i = 0; i <= last; i += step) {
+    // From the shortest tail to the longest: short tails are cheap to scan and set a bound that
+    // abandons most longer ones early. A tie goes to the smaller i (the longer tail), the
+    // candidate a scan upwards with a strict comparison would keep.
+    for (let i = last - (last % step); i >= 0; i -= step) {
       if (i > 0 && x[i] === x[i - 1]) continue; // candidates are distinct values
-      const f = fitAt(i);
-      if (f.ks < best.ks) best = { i, ...f };
+      const f = fitAt(i, best.ks);
+      if (f.ks <= best.ks && Number.isFinite(f.ks)) best = { i, ...f };
     }
   }
   if (best.i < 0 || !Number.isFinite(best.alpha)) {

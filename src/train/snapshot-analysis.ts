@@ -23,18 +23,15 @@ import { AbortError, InternalError, SpecdynError } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, gram, gramSync } from '../linalg/index.js';
 import { call, runSteps, runStepsSync, type Steps } from '../linalg/route.js';
-import { OmdTrajectory, type ObservableMetric, type TrajectoryOptions, type TrajectoryPoint } from '../omd/index.js';
+// The modules themselves, not the omd/ and store/ index files: the worker thread loads only what
+// it runs (templates, the null, array readers, … are not loaded into every monitor's worker).
+import { OmdTrajectory, type TrajectoryOptions, type TrajectoryPoint } from '../omd/trajectory.js';
+import type { ObservableMetric } from '../omd/types.js';
 import { omdPointToRow } from '../omd/columns.js';
 import { weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
-import {
-  createRun,
-  type CloseOptions,
-  type CreateRunOptions,
-  type ObservableRecord,
-  type RunWriter,
-  type Snapshot,
-} from '../store/index.js';
+import { createRun } from '../store/run.js';
+import type { CloseOptions, CreateRunOptions, ObservableRecord, RunWriter, Snapshot } from '../store/types.js';
 import { analyzeKernels, analyzeKernelsSync, type ModelKernel } from './analyze-model.js';
 
 /** What a snapshot analysis is built from (structured-cloneable: it is posted to the worker). */

@@ -1,0 +1,240 @@
+// CPU of one SpectralMonitor snapshot analysis where the worker runs it (SnapshotAnalyzer.analyseSync
+// on one thread, BLAS capped at one thread as in the worker), broken down by part, on inputs
+// captured from the bench's model (bench/monitor.bench.mjs: 784-256-256-10 ReLU MLP, Adam, batch
+// 128, N = 500 Gaussian probes): the two hidden layers' representations and the three kernels at
+// steps 0, 50, …, 50·(SNAPS − 1) of one training run.
+//   node bench/monitor-analysis.mjs [--repeat n] [--snaps n] [--compare <package root>] [--profile]
+// Per repetition every build analyses the whole captured sequence with a fresh analyzer (one
+// trajectory per layer, as a monitored run), builds interleaved so that load drifts hit all; the
+// figures are compared between builds bit for bit (a hash of every analysed snapshot, the timing
+// left out). --compare <dir>: also the analyzer of the build whose compiled dist/ is in <dir>
+// (e.g. a copy of the previous commit's dist/ beside a node_modules link), measured the same way.
+// Parts (mean CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
+// distance matrix, both layers), eigh (range [0, guess] + all values, both layers), null (the
+// column-shuffle null of both layers: shuffles, distances, eigsh), weights (analyzeKernelsSync,
+// three kernels), commit (storeSnapshot + RunWriter append + flush); `rest` = analyseSync minus
+// the solve parts (the JS figures: checks, band, linking, …); `cold`: the mean of each build's
+// first pass over the sequence (its code not yet optimised, as in a fresh worker; the first
+// snapshot included). --profile: only the analyses of this build (for `node --cpu-prof`).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildModel } from './train.bench.mjs';
+import { benchRepeat, flag, gaussian, loadText } from './lib.mjs';
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const REPEAT = benchRepeat(5);
+const SNAPS = Number(flag('snaps', '8'));
+const EVERY = 50,
+  PROBES = 500,
+  BATCH = 128;
+const PROFILE = process.argv.includes('--profile');
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+async function load(dir) {
+  const imp = (p) => import(pathToFileURL(path.join(dir, 'dist', p)).href);
+  const [sa, lin, sig, inp, am, store] = await Promise.all([
+    imp('train/snapshot-analysis.js'),
+    imp('linalg/index.js'),
+    imp('omd/significance.js'),
+    imp('omd/input.js'),
+    imp('train/analyze-model.js'),
+    imp('store/index.js'),
+  ]);
+  const route = await imp('linalg/route.js');
+  return { dir, ...sa, ...lin, ...sig, ...inp, ...am, ...store, runStepsSync: route.runStepsSync };
+}
+
+/** The monitor's analyzer config (monitor.ts defaults: angular, 3 eigenvectors, weights bootstrap 0). */
+const CONFIG = {
+  layers: ['dense_1', 'dense_2'],
+  metric: 'angular',
+  keepVectors: 3,
+  trajectory: { metric: 'angular', bottomK: 3, input: 'distance', returnVectors: true },
+  weights: { bootstrap: 0 },
+};
+
+/** Representations and kernels of the bench's model at SNAPS snapshots of one training run. */
+async function capture(lib) {
+  const { loadTf } = await import(pathToFileURL(path.join(root, 'dist/tfjs/index.js')).href);
+  const { tf } = await loadTf();
+  const model = buildModel(tf, 1);
+  const probes = tf.tensor2d(gaussian(PROBES, 784, 99, Float32Array).data, [PROBES, 784]);
+  const sub = tf.model({ inputs: model.inputs, outputs: [model.layers[0].output, model.layers[1].output] });
+  const data = [];
+  for (let b = 0; b < 8; b++) {
+    const x = tf.tensor2d(gaussian(BATCH, 784, 10 + b, Float32Array).data, [BATCH, 784]);
+    const labels = new Int32Array(BATCH).map((_, i) => (i * 7 + b) % 10);
+    data.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
+  }
+  const snaps = [];
+  for (let s = 0; snaps.length < SNAPS; s++) {
+    if (s > 0) {
+      const { x, y } = data[s % data.length];
+      await model.trainOnBatch(x, y);
+    }
+    if (s % EVERY !== 0) continue;
+    const outs = sub.predict(probes, { batchSize: PROBES });
+    const reps = outs.map((t) => ({ data: Float32Array.from(t.dataSync()), rows: t.shape[0], cols: t.shape[1] }));
+    for (const t of outs) t.dispose();
+    snaps.push({ step: s, reps, kernels: lib.modelKernels(model) });
+  }
+  model.dispose();
+  return snaps;
+}
+
+/** A copy of a snapshot's inputs (the analysis may keep or transfer them). */
+const copyJob = (s) => ({
+  step: s.step,
+  reps: s.reps.map((r) => ({ ...r, data: r.data.slice() })),
+  kernels: s.kernels.map((k) => ({ ...k, slices: k.slices.map((m) => ({ ...m, data: m.data.slice() })) })),
+});
+
+/**
+ * CPU ms of this thread (Linux: /proc/thread-self/schedstat), else of the process: the figure the
+ * worker's thread would spend, without the training backend's threads. The kernel updates it at
+ * scheduler ticks (4 ms here), so single readings are quantised: figures are means over many
+ * snapshots, never medians.
+ */
+const cpuMs = (() => {
+  try {
+    fs.readFileSync('/proc/thread-self/schedstat', 'utf8');
+    return () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+  }
+})();
+
+/** Hash of an analysed snapshot's figures (analysisMs left out; typed arrays by their bytes). */
+function hashOf(r) {
+  const h = createHash('sha256');
+  const walk = (v) => {
+    if (ArrayBuffer.isView(v))
+      h.update(`${v.constructor.name}:`).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    else if (Array.isArray(v)) {
+      h.update('[');
+      for (const x of v) walk(x);
+      h.update(']');
+    } else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v).sort()) {
+        if (k === 'analysisMs') continue;
+        h.update(`${k}=`);
+        walk(v[k]);
+      }
+    } else h.update(`${typeof v}:${Object.is(v, -0) ? '-0' : String(v)};`);
+  };
+  walk(r);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** One pass of a build's analyzer over the captured sequence: CPU ms per snapshot and the figures' hash. */
+function analysePass(lib, snaps) {
+  const a = new lib.SnapshotAnalyzer(structuredClone(CONFIG));
+  const ms = [];
+  const h = createHash('sha256');
+  for (const s of snaps) {
+    const j = copyJob(s);
+    const c0 = cpuMs();
+    const r = a.analyseSync(j.step, j.reps, j.kernels);
+    ms.push(cpuMs() - c0);
+    h.update(hashOf(r));
+  }
+  return { ms, hash: h.digest('hex').slice(0, 16) };
+}
+
+/** The parts of one snapshot, each timed alone (CPU ms). */
+async function partsPass(lib, snaps, runDir) {
+  const o = lib.resolveOptions(CONFIG.trajectory);
+  const guess = Math.min(PROBES - 1, Math.max(o.bottomK, o.maxBand) - 1);
+  const out = { distance: [], eigh: [], null: [], weights: [], commit: [] };
+  const analyzer = new lib.SnapshotAnalyzer(structuredClone(CONFIG));
+  const recorder = new lib.SnapshotRecorder(analyzer);
+  fs.rmSync(runDir, { recursive: true, force: true });
+  await recorder.openRun(runDir, { meta: { bench: 'monitor-analysis' } });
+  const results = snaps.map((s) => {
+    const j = copyJob(s);
+    return analyzer.analyseSync(j.step, j.reps, j.kernels);
+  });
+  // The recorder's writer (private field): append + flush as SnapshotRecorder.record does.
+  const run = recorder.run;
+  for (const [i, s] of snaps.entries()) {
+    let t = cpuMs();
+    const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular' }));
+    out.distance.push(cpuMs() - t);
+    t = cpuMs();
+    for (const d of ds) lib.eighSync(d, { range: [0, guess], allValues: true, precision: o.precision });
+    out.eigh.push(cpuMs() - t);
+    t = cpuMs();
+    for (const x of s.reps) lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed));
+    out.null.push(cpuMs() - t);
+    t = cpuMs();
+    lib.analyzeKernelsSync(copyJob(s).kernels, CONFIG.weights);
+    out.weights.push(cpuMs() - t);
+    if (run) {
+      t = cpuMs();
+      run.append(lib.storeSnapshot(s.step, { loss: 1 }, results[i]));
+      await run.flush();
+      out.commit.push(cpuMs() - t);
+    }
+  }
+  await recorder.closeRun({ status: 'finished' });
+  return out;
+}
+
+async function main() {
+  const libs = [await load(root)];
+  const other = flag('compare');
+  if (other && !PROFILE) libs.push(await load(path.resolve(other)));
+  libs[0].setThreadLimit(1);
+  const snaps = await capture(libs[0]);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-analysis-'));
+  if (PROFILE) {
+    for (let r = 0; r < REPEAT; r++) analysePass(libs[0], snaps);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return;
+  }
+  const per = libs.map(() => ({
+    total: [],
+    hashes: new Set(),
+    parts: { distance: [], eigh: [], null: [], weights: [], commit: [] },
+  }));
+  // The first pass of each build is its code's first run (each build's functions are its own, so
+  // the JIT warms them separately), as in a monitor's fresh worker: reported as `cold`.
+  const cold = libs.map((lib) => mean(analysePass(lib, snaps).ms));
+  for (let r = 0; r < REPEAT; r++) {
+    for (const [i, lib] of libs.entries()) {
+      const { ms, hash } = analysePass(lib, snaps);
+      per[i].total.push(...ms.slice(1)); // the first snapshot has no link
+      per[i].hashes.add(hash);
+      const p = await partsPass(lib, snaps, path.join(tmp, `run${i}`));
+      for (const k of Object.keys(p)) per[i].parts[k].push(...p[k]);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(
+    `monitor analysis per snapshot (thread CPU ms, mean of ${REPEAT} x ${SNAPS - 1} snapshots), load ${loadText()}`,
+  );
+  for (const i of libs.keys()) {
+    const q = per[i];
+    const parts = Object.fromEntries(Object.entries(q.parts).map(([k, v]) => [k, mean(v)]));
+    const total = mean(q.total);
+    const rest = total - parts.distance - parts.eigh - parts.null - parts.weights;
+    const f = (x) => x.toFixed(1).padStart(6);
+    console.log(
+      `${i === 0 ? 'this build' : 'compared  '}  cold ${f(cold[i])}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
+    );
+  }
+  if (libs.length > 1) {
+    const same =
+      per[0].hashes.size === 1 && per[1].hashes.size === 1 && [...per[0].hashes][0] === [...per[1].hashes][0];
+    console.log(`figures identical between the builds: ${same ? 'yes' : 'NO'}`);
+  }
+}
+
+await main();
