@@ -125,7 +125,7 @@ const VARIANTS = [
   },
   { label: 'fused Adam kernel, products 1 thread', set: { fuseAdam: true, productThreads: 'single' } },
   {
-    label: "fused Adam, products' threads chosen by timing ('auto', the default)",
+    label: "fused Adam, products threaded while other processes leave the cores free ('auto', the default)",
     set: { fuseAdam: true, productThreads: 'auto' },
   },
   {
@@ -280,7 +280,7 @@ export async function run() {
   const notes = [
     `BLAS: ${info.blas} (core ${info.core}, ${info.staticBlas ? 'static prebuild' : 'system library'}), ${threads} threads by default; ${info.hardwareThreads} hardware threads; load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end`,
     `loadTf() here: ${auto.reason}`,
-    `one training step is ${(FLOPS_PER_STEP / 1e6).toFixed(1)} MFLOP of products; the largest product is ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8: single-threaded by the BLAS gate's rule; productThreads 'auto' times both ways)`,
+    `one training step is ${(FLOPS_PER_STEP / 1e6).toFixed(1)} MFLOP of products; the largest product is ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8: single-threaded by the BLAS gate's rule; productThreads 'auto' threads it while other processes leave the cores free)`,
     `targets: native >= 5x wasm and >= 20x cpu for training steps/s; medians of ${REPEAT} timed blocks after one warm-up block`,
     `final losses (same seed, different step counts): ${Object.values(results)
       .map((r) => `${r.backend} ${r.loss.toFixed(4)}`)

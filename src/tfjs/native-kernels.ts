@@ -10,6 +10,7 @@
  * weights that broadcast in an unusual way) is handed to the cpu kernels, so results and error
  * messages stay those of the cpu backend.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -93,11 +94,13 @@ export class SpecdynNativeBackend extends MathBackendCPU {
   static fuseAdam = true;
   /**
    * How products of at least {@link threadedMinFlops} flops (2·batch·m·n·k) choose their BLAS
-   * threads. 'auto' (default): each product shape is timed both ways, single-threaded and
-   * threaded, and then runs the faster way, re-timing the other after 32 calls, then after
-   * twice as many each time it loses again, up to 1024, skipping a threaded re-time while the
-   * load average is at least the core count (on an idle machine two threads win; on a loaded
-   * one, where the second thread waits for a core, one wins). 'threaded' threads every product
+   * threads. 'auto' (default): threaded while other processes leave the cores free, i.e. use
+   * less than half a core (sampled once a second from /proc/stat less this process's own CPU
+   * time; elsewhere, the load average below the core count), single-threaded otherwise: on an
+   * idle machine every product threaded makes the step fastest (the BLAS threads stay awake
+   * between products, which timing one product at a time cannot see: one threaded call among
+   * single-threaded ones pays for waking them), and on a loaded one a second thread waits for a
+   * core and loses by far. 'threaded' threads every product
    * from threadedMinFlops; 'single' runs those below 1e8 single-threaded (the previous rule).
    * Below 1e8, threaded is opportunistic: only when no other BLAS work runs (the gate is idle),
    * else single-threaded at once, so training never waits for analysis to drain; from 1e8,
@@ -323,84 +326,86 @@ function epilogueFits(shape: readonly number[], outShape: readonly number[]): bo
 /** The gate's own threshold: from here on products are threaded by its default rule. */
 const GATE_THREADED_MIN_FLOPS = 1e8;
 /**
- * In 'auto', the slower way is re-timed after RECHECK calls, then after twice as many each time
- * it loses again (up to RECHECK_MAX), and after RECHECK again once it wins: on a machine whose
- * load persists, a losing threaded product costs a few milliseconds only every ~1000 calls.
+ * In 'auto', the share of a core that other processes may take (measured over the last second)
+ * with training's products still threaded: from there on a second BLAS thread would wait for a
+ * core and lose by far (9.0 against 0.7 ms per product on a loaded 2-core machine).
  */
-const RECHECK = 32;
-const RECHECK_MAX = 1024;
+const OTHERS_BUSY_CORES = 0.5;
+/** How often 'auto' samples the machine's CPU time, in milliseconds. */
+const SAMPLE_MS = 1000;
 
-/** Timings kept per way: the estimate is their median, so one descheduled call cannot flip it. */
-const KEEP = 5;
-
-/** Per product shape: the last KEEP seconds per call single-threaded [0] and threaded [1]. */
-interface ThreadStats {
-  samples: [number[], number[]];
-  secs: [number, number];
-  runs: [number, number];
-  calls: number;
-  interval: number;
-  nextCheck: number;
-  checking: boolean;
+/** One sample: wall time (ms), the machine's busy CPU seconds (/proc/stat), this process's (s). */
+export interface CpuSample {
+  wall: number;
+  machine: number;
+  self: number;
 }
-const threadStats = new Map<string, ThreadStats>();
+
+/**
+ * The machine's busy CPU time in seconds from the aggregate line of /proc/stat (user, nice,
+ * system, irq, softirq and steal ticks; idle and iowait left out; USER_HZ = 100), or undefined
+ * where there is no /proc/stat.
+ */
+function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return Number.isFinite(busy) ? busy / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Cores' worth of CPU that other processes used between two samples: the machine's busy time
+ * less this process's (every thread of it: training, BLAS threads, an analysis worker), over the
+ * wall time between them. @internal exported for tests.
+ */
+export function othersCores(a: CpuSample, b: CpuSample): number {
+  const wall = (b.wall - a.wall) / 1000;
+  if (!(wall > 0)) return 0;
+  return Math.max(0, (b.machine - a.machine - (b.self - a.self)) / wall);
+}
+
+let lastSample: CpuSample | undefined;
+let othersBusy = false;
+
+/**
+ * Whether other processes keep a core's share of at least OTHERS_BUSY_CORES busy, sampled at most
+ * once per SAMPLE_MS (before the first full window: no). Where /proc/stat cannot be read, the
+ * 1-minute load average against the cores this process may use.
+ */
+function othersKeepACore(): boolean {
+  const now = performance.now();
+  if (lastSample !== undefined && now - lastSample.wall < SAMPLE_MS) return othersBusy;
+  const machine = machineBusySeconds();
+  if (machine === undefined) {
+    othersBusy = (loadavg()[0] ?? 0) >= availableParallelism();
+    lastSample = { wall: now, machine: Number.NaN, self: Number.NaN };
+    return othersBusy;
+  }
+  const u = process.cpuUsage();
+  const sample = { wall: now, machine, self: (u.user + u.system) / 1e6 };
+  if (lastSample !== undefined && Number.isFinite(lastSample.machine))
+    othersBusy = othersCores(lastSample, sample) >= OTHERS_BUSY_CORES;
+  lastSample = sample;
+  return othersBusy;
+}
 
 /** Whether this product runs threaded (opportunistically), by {@link SpecdynNativeBackend.productThreads}. */
-function chooseThreaded(key: string, flops: number): { threaded: boolean; stats: ThreadStats | null } {
+function chooseThreaded(flops: number): boolean {
   const mode = SpecdynNativeBackend.productThreads;
   // 'single' and 'threaded' leave products from 1e8 flops to the gate's rule (threaded).
   if (flops < SpecdynNativeBackend.threadedMinFlops || (mode !== 'auto' && flops >= GATE_THREADED_MIN_FLOPS))
-    return { threaded: flops >= GATE_THREADED_MIN_FLOPS, stats: null };
-  if (mode !== 'auto') return { threaded: mode === 'threaded', stats: null };
-  let st = threadStats.get(key);
-  if (st === undefined) {
-    st = { samples: [[], []], secs: [0, 0], runs: [0, 0], calls: 0, interval: RECHECK, nextCheck: 0, checking: false };
-    threadStats.set(key, st);
-  }
-  st.calls++;
-  // Three timed calls each way first (alternating), then the faster way, rechecking the other.
-  if (st.runs[0] < 3 || st.runs[1] < 3) {
-    st.nextCheck = st.calls + st.interval;
-    return { threaded: st.runs[1] < st.runs[0], stats: st };
-  }
-  const faster = st.secs[1] < st.secs[0];
-  st.checking = st.calls >= st.nextCheck;
-  if (st.checking && !faster && busyCores()) {
-    // No core to spare (load average at least the core count): a threaded probe would only
-    // lose again, and its waiting second thread would slow what follows. Count it as lost.
-    st.checking = false;
-    st.interval = Math.min(2 * st.interval, RECHECK_MAX);
-    st.nextCheck = st.calls + st.interval;
-  }
-  return { threaded: st.checking ? !faster : faster, stats: st };
+    return flops >= GATE_THREADED_MIN_FLOPS;
+  if (mode !== 'auto') return mode === 'threaded';
+  return !othersKeepACore();
 }
 
-/** Whether the 1-minute load average is at least the number of cores this process may use. */
-function busyCores(): boolean {
-  return (loadavg()[0] ?? 0) >= availableParallelism();
-}
-
-function recordThreaded(st: ThreadStats, threaded: boolean, secs: number): void {
-  const i = threaded ? 1 : 0;
-  const kept = st.samples[i];
-  kept.push(secs);
-  if (kept.length > KEEP) kept.shift();
-  const sorted = [...kept].sort((p, q) => p - q);
-  st.secs[i] = sorted[sorted.length >> 1]!;
-  st.runs[i]++;
-  if (st.checking) {
-    st.checking = false;
-    const wonNow = st.secs[1] < st.secs[0] === threaded;
-    st.interval = wonNow ? RECHECK : Math.min(2 * st.interval, RECHECK_MAX);
-    st.nextCheck = st.calls + st.interval;
-  }
-}
-
-/** Test hook: what 'auto' has measured per product shape (seconds per call, calls each way). */
-export function productThreadStats(): Map<string, { single: number; threaded: number; runs: [number, number] }> {
-  const out = new Map<string, { single: number; threaded: number; runs: [number, number] }>();
-  for (const [k, v] of threadStats) out.set(k, { single: v.secs[0], threaded: v.secs[1], runs: [...v.runs] });
-  return out;
+/** Test hook: what 'auto' reads now (whether other processes keep a core busy) and the last sample. @internal */
+export function productThreadState(): { othersBusy: boolean; sample: CpuSample | undefined } {
+  return { othersBusy, sample: lastSample && { ...lastSample } };
 }
 
 function runProduct(
@@ -417,9 +422,7 @@ function runProduct(
 ): TensorInfo {
   const out = (backend as SpecdynNativeBackend).allocF32(p.batch * p.m * p.n);
   const flops = 2 * p.batch * p.m * p.n * p.k;
-  const key = `${p.batch}x${p.m}x${p.n}x${p.k}${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
-  const { threaded, stats } = chooseThreaded(key, flops);
-  const t0 = stats ? performance.now() : 0;
+  const threaded = chooseThreaded(flops);
   native().sgemmF32(
     f32Values(backend, a),
     f32Values(backend, b),
@@ -440,7 +443,6 @@ function runProduct(
     // single: a threshold no product reaches.
     threaded ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
   );
-  if (stats) recordThreaded(stats, threaded, (performance.now() - t0) / 1000);
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
 
