@@ -23,7 +23,7 @@
 // 1 client runs once per kind; 8 and 64 clients run twice per kind, in an order symmetric about
 // its middle (so that a linear drift in the machine's load cancels in the kind and in the 64/8
 // comparisons), and are pooled; throughput counts only the answers completed inside each cell's
-// window. SPECDYN_SERVE_WORKERS=0,2 (a list; 'default' = the server's default) repeats every
+// window after its first second (SPECDYN_SERVE_WARMUP). SPECDYN_SERVE_WORKERS=0,2 (a list; 'default' = the server's default) repeats every
 // cell for each worker count, interleaved within each step. Last, the cost of one refusal: a server whose only place is
 // held answers 300 requests of each kind with 429, and the server's CPU time (/proc) per refusal
 // is reported, with the client's.
@@ -41,6 +41,9 @@ import { benchDir, gaussian } from './lib.mjs';
 
 const BIN = path.join(benchDir, '..', 'dist', 'cli', 'main.js');
 const SECONDS = Number(process.env.SPECDYN_SERVE_SECONDS ?? 5);
+// Throughput counts the answers completed after this warm-up (SPECDYN_SERVE_WARMUP, default 1 s):
+// the steady rate, not the start of 64 clients connecting and uploading at once.
+const WARMUP_SECONDS = Number(process.env.SPECDYN_SERVE_WARMUP ?? 1);
 const BACKOFF = process.env.SPECDYN_SERVE_BACKOFF !== '0';
 // Worker counts to run (undefined: the server's default, no --workers flag).
 const WORKER_VARIANTS = (process.env.SPECDYN_SERVE_WORKERS ?? 'default')
@@ -218,7 +221,11 @@ async function loadCell(payload, clients, workers, kind) {
   let maxWaiting = 0;
   let maxHeld = 0;
   let refusedUploads = 0;
-  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  // Steady state: answers completed after the warm-up (the clients' first connections and
+  // uploads, all at once) and before the deadline.
+  const steadyFrom = started + WARMUP_SECONDS * 1000;
   const cpu0 = { server: cpuMs(srv.child.pid), main: cpuMs(srv.child.pid, srv.child.pid), client: process.cpuUsage() };
   const request = async () => {
     const t0 = performance.now();
@@ -228,7 +235,7 @@ async function loadCell(payload, clients, workers, kind) {
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (res.status === 200) {
         latencies.push(end - t0);
-        if (end <= deadline) inWindow++;
+        if (end <= deadline && end >= steadyFrom) inWindow++;
         const timing = String(res.headers['server-timing']);
         const phase = (name) => Number(new RegExp(`${name};dur=([\\d.]+)`).exec(timing)?.[1] ?? NaN);
         analysis.push(phase('analysis'));
@@ -369,7 +376,7 @@ const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.
  */
 function pairStats(cells64, cells8) {
   const n = Math.min(cells64.length, cells8.length);
-  const rate = (c) => c.inWindow / SECONDS;
+  const rate = (c) => c.inWindow / (SECONDS - WARMUP_SECONDS);
   const cpuPerOk = (c) => c.cpu.server / Math.max(1, c.statuses[200] ?? 0);
   const geo = (xs) => {
     const logs = xs.map(Math.log);
@@ -410,7 +417,7 @@ function summarise(payload, clients, kind, cells) {
     client: kind,
     workers: limits.workers,
     cells: cells.length,
-    rps: cells.reduce((a, c) => a + c.inWindow, 0) / (cells.length * SECONDS),
+    rps: cells.reduce((a, c) => a + c.inWindow, 0) / (cells.length * (SECONDS - WARMUP_SECONDS)),
     p50_ms: percentile(latencies, 0.5),
     p99_ms: p99,
     p99_bound_ms: bound,
