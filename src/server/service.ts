@@ -48,8 +48,8 @@ export interface ServiceOptions {
   queueLength?: number;
   /**
    * Requests that wait for a place when every one is taken, their bodies unread (default 32 x
-   * maxConcurrent: at 2 cores, 64 waiting clients; 0: refuse at once). FIFO: a freed place goes to the longest waiting. Each
-   * costs its headers in memory (and, for a client that sent its body without
+   * maxConcurrent: at 2 cores, 64 waiting clients; 0: refuse at once). FIFO: a freed place goes
+   * to the longest waiting. Each costs its headers in memory (and, for a client that sent its body without
    * `Expect: 100-continue`, what the socket buffers of that body). Beyond: 429 with Retry-After.
    */
   holdLength?: number;

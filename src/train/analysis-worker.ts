@@ -58,9 +58,9 @@ if (port) {
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'init') {
       if (m.priority.nice > 0) lowerPriority(m.priority.nice);
-      // The idle class (a no-op where unsupported: the nice value above then applies).
-      if (m.priority.idle) setThreadIdle();
       try {
+        // The idle class (a no-op where unsupported: the nice value above then applies).
+        if (m.priority.idle) setThreadIdle();
         setThreadLimit(m.threadLimit);
         recorder = new SnapshotRecorder(new SnapshotAnalyzer(m.config));
       } catch (err) {
