@@ -24,6 +24,7 @@ import {
   wignerSurmise,
 } from '../src/rmt/index.js';
 import { erf, jackknife } from '../src/stats.js';
+import { weightedMedianScale } from '../src/rmt/fit.js';
 
 /** W = θ u vᵀ + Z, Z_ij ~ N(0, s²/M), θ² = τ s² (τ = 0: pure noise). */
 function spiked(
@@ -100,6 +101,33 @@ describe('marchenkoPastur', () => {
 });
 
 describe('fitMarchenkoPastur', () => {
+  it('weightedMedianScale is the weighted median of x/q: the same value as a stable sort of (ratio, weight) pairs', () => {
+    // The definition, written plainly: pairs sorted by ratio (stable: ties keep index order),
+    // weights summed in that order until they reach half the total.
+    const reference = (x: ArrayLike<number>, q: Float64Array, idx?: Int32Array): number => {
+      const pairs = Array.from(q, (w, i) => [w > 0 ? x[idx ? idx[i]! : i]! / w : Infinity, w] as const);
+      const total = q.reduce((a, w) => a + w, 0);
+      pairs.sort((a, b) => a[0] - b[0]);
+      let acc = 0;
+      for (const [r, w] of pairs) {
+        acc += w;
+        if (acc >= total / 2) return r;
+      }
+      return pairs[pairs.length - 1]![0];
+    };
+    const rng = new Rng(7, 1);
+    for (let t = 0; t < 300; t++) {
+      const n = 1 + rng.int(60);
+      // coarse values so that ratios tie, some zero weights (ratio Infinity), an index map
+      const x = Float64Array.from({ length: 3 * n }, () => rng.int(5) * 0.5);
+      const q = Float64Array.from({ length: n }, () => (rng.uniform() < 0.15 ? 0 : 0.25 * (1 + rng.int(4))));
+      if (q.every((w) => w === 0)) q[0] = 1;
+      const idx = Int32Array.from({ length: n }, () => rng.int(3 * n));
+      expect(Object.is(weightedMedianScale(x, q), reference(x, q))).toBe(true);
+      expect(Object.is(weightedMedianScale(x, q, idx), reference(x, q, idx))).toBe(true);
+    }
+  });
+
   it('recovers σ² within 2% on Wishart samples (N ≥ 500, r = 0.25, 0.5, 1, 2) with a covering interval', () => {
     const s2 = 1.7;
     for (const [n, m] of [

@@ -92,24 +92,33 @@ export interface MarchenkoPasturFit {
   law: MarchenkoPastur;
 }
 
-/** σ² minimising Σ q_i |x_i/q_i − σ²|: the weighted median of x_i/q_i with weights q_i. */
-function weightedMedianScale(x: ArrayLike<number>, q: Float64Array, idx?: Int32Array): number {
+/**
+ * σ² minimising Σ q_i |x_i/q_i − σ²|: the weighted median of x_i/q_i with weights q_i (the
+ * ratios in ascending order, ties in index order, weights summed in that order until they reach
+ * half the total). An index permutation sorted on a typed array: no pair objects to allocate,
+ * which the bootstrap's 200 calls per fit made the fit's largest cost. @internal exported for tests.
+ */
+export function weightedMedianScale(x: ArrayLike<number>, q: Float64Array, idx?: Int32Array): number {
   const n = q.length;
-  const pairs: Array<[number, number]> = new Array(n);
+  const ratio = new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const xi = x[idx ? idx[i]! : i]!;
     const w = q[i]!;
-    pairs[i] = [w > 0 ? xi / w : Infinity, w];
+    ratio[i] = w > 0 ? xi / w : Infinity;
     total += w;
   }
-  pairs.sort((a, b) => a[0] - b[0]);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // A total order: equal ratios (and Infinity against Infinity, whose difference is NaN) by index.
+  order.sort((a, b) => ratio[a]! - ratio[b]! || a - b);
   let acc = 0;
-  for (const [ratio, w] of pairs) {
-    acc += w;
-    if (acc >= total / 2) return ratio;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    acc += q[i]!;
+    if (acc >= total / 2) return ratio[i]!;
   }
-  return pairs[n - 1]![0];
+  return ratio[order[n - 1]!]!;
 }
 
 /**
