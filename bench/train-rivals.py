@@ -14,9 +14,8 @@ import statistics
 import sys
 import time
 
-STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-REPEAT = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+# Set from the command line in __main__ (bench/train-rival-block.py imports the builders below).
+STEPS, REPEAT, THREADS = 40, 5, 2
 BATCH, INFER_BATCH, SIZES = 128, 1024, [784, 256, 256, 10]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -69,13 +68,8 @@ def numpy_sgemm():
     }
 
 
-def torch_rival():
-    try:
-        import numpy as np
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(THREADS)
+def torch_mlp(torch):
+    """The benchmark MLP in PyTorch (seeded), its Adam and its loss (softmax + cross-entropy in one)."""
     torch.manual_seed(1)
     layers = []
     for i in range(1, len(SIZES)):
@@ -83,8 +77,41 @@ def torch_rival():
         if i < len(SIZES) - 1:
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()  # softmax + categorical cross-entropy in one
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.nn.CrossEntropyLoss()
+
+
+def keras_mlp(tf):
+    """The benchmark MLP in Keras and one tf.function training step (Adam, categorical cross-entropy)."""
+    keras = tf.keras
+    model = keras.Sequential(
+        [keras.Input((SIZES[0],))]
+        + [
+            keras.layers.Dense(SIZES[i], activation="softmax" if i == len(SIZES) - 1 else "relu")
+            for i in range(1, len(SIZES))
+        ]
+    )
+    opt = keras.optimizers.Adam(1e-3)
+    loss_fn = keras.losses.CategoricalCrossentropy()
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    return model, step
+
+
+def torch_rival():
+    try:
+        import numpy as np
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    model, opt, loss_fn = torch_mlp(torch)
     x, y = (torch.from_numpy(a) for a in data(np, BATCH, 3))
     target = y.argmax(1)
 
@@ -123,25 +150,9 @@ def tf_rival():
     tf.config.threading.set_intra_op_parallelism_threads(THREADS)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras = tf.keras
-    model = keras.Sequential(
-        [keras.Input((SIZES[0],))]
-        + [
-            keras.layers.Dense(SIZES[i], activation="softmax" if i == len(SIZES) - 1 else "relu")
-            for i in range(1, len(SIZES))
-        ]
-    )
-    opt = keras.optimizers.Adam(1e-3)
-    loss_fn = keras.losses.CategoricalCrossentropy()
+    model, step = keras_mlp(tf)
     x, y = data(np, BATCH, 3)
     xt, yt = tf.constant(x), tf.constant(y)
-
-    @tf.function
-    def step(xb, yb):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(yb, model(xb, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
 
     def train():
         for _ in range(STEPS):
@@ -174,10 +185,14 @@ def tf_rival():
     }
 
 
-out = {"steps": STEPS, "repeat": REPEAT, "threads": THREADS}
-for name, fn in (("numpy", numpy_sgemm), ("torch", torch_rival), ("tensorflow", tf_rival)):
-    try:
-        out[name] = fn()
-    except Exception as e:  # a rival that fails to run is reported, not fatal
-        out[name] = {"error": f"{type(e).__name__}: {e}"}
-print(json.dumps(out))
+if __name__ == "__main__":
+    STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else STEPS
+    REPEAT = int(sys.argv[2]) if len(sys.argv) > 2 else REPEAT
+    THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else THREADS
+    out = {"steps": STEPS, "repeat": REPEAT, "threads": THREADS}
+    for name, fn in (("numpy", numpy_sgemm), ("torch", torch_rival), ("tensorflow", tf_rival)):
+        try:
+            out[name] = fn()
+        except Exception as e:  # a rival that fails to run is reported, not fatal
+            out[name] = {"error": f"{type(e).__name__}: {e}"}
+    print(json.dumps(out))
