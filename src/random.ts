@@ -102,42 +102,14 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
-  /**
-   * Shuffles arr in place (Fisher–Yates: for i = length − 1 … 1, swap i with int(i + 1)) and
-   * returns it. The draws are those of `int`, with the generator state held in locals for the loop.
-   */
+  /** Shuffles arr in place (Fisher–Yates: for i = length − 1 … 1, swap i with int(i + 1)) and returns it. */
   shuffle<T extends { length: number; [i: number]: unknown }>(arr: T): T {
-    let a = this.a,
-      b = this.b,
-      c = this.c,
-      d = this.d;
-    // One generator step per turn (nextUint32 inlined: the same arithmetic, so the same values);
-    // every second turn completes uniform() (27 high bits, then 26 low) and makes the swap.
-    let hi = -1;
-    for (let i = arr.length - 1; i > 0; ) {
-      const r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-      const t = b << 9;
-      c ^= a;
-      d ^= b;
-      b ^= c;
-      a ^= d;
-      c ^= t;
-      d = rotl(d, 11);
-      if (hi < 0) {
-        hi = r >>> 5;
-        continue;
-      }
-      const j = Math.floor(((hi * 67108864 + (r >>> 6)) / 9007199254740992) * (i + 1));
-      hi = -1;
-      const x = arr[i];
+    for (let i = arr.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = arr[i];
       arr[i] = arr[j];
-      arr[j] = x;
-      i--;
+      arr[j] = t;
     }
-    this.a = a;
-    this.b = b;
-    this.c = c;
-    this.d = d;
     return arr;
   }
 
