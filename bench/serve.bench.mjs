@@ -27,6 +27,7 @@
 // cell for each worker count, interleaved within each step. Last, the cost of one refusal: a server whose only place is
 // held answers 300 requests of each kind with 429, and the server's CPU time (/proc) per refusal
 // is reported, with the client's.
+// SPECDYN_SERVE_HEAP_GROWTH passes --heap-growth to the server (0: V8's own heap growth).
 // SPECDYN_SERVE_SECONDS (default 5) sets the time per cell (the suite takes about 25 x that);
 // SPECDYN_SERVE_ROUNDS=R runs the symmetric sequence of 8- and 64-client cells R times, and each
 // 64-client cell is also compared with the 8-client cell next to it (a ratio per adjacent pair,
@@ -54,6 +55,8 @@ const KINDS = ['plain', 'expect'];
 const HOLD = process.env.SPECDYN_SERVE_HOLD;
 // SPECDYN_SERVE_ROUNDS: how many times the symmetric sequence of 8- and 64-client cells runs (default 1).
 const ROUNDS = Number(process.env.SPECDYN_SERVE_ROUNDS ?? 1);
+// The server's V8 heap growth (--heap-growth, percent; undefined: its default). SPECDYN_SERVE_HEAP_GROWTH=0 leaves it to V8.
+const HEAP_GROWTH = process.env.SPECDYN_SERVE_HEAP_GROWTH;
 const MIB = 1024 * 1024;
 
 /** The documented RSS ceiling (docs/server.md "Memory"): base + workers + places x per-request + running x workspace. */
@@ -109,6 +112,7 @@ function startServer(workers, extra = []) {
     const flags = [
       ...(workers === undefined ? [] : ['--workers', String(workers)]),
       ...(HOLD === undefined || extra.includes('--hold') ? [] : ['--hold', HOLD]),
+      ...(HEAP_GROWTH === undefined ? [] : ['--heap-growth', HEAP_GROWTH]),
     ];
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', ...flags, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -227,6 +231,7 @@ async function loadCell(payload, clients, workers, kind) {
   // uploads, all at once) and before the deadline.
   const steadyFrom = started + WARMUP_SECONDS * 1000;
   const cpu0 = { server: cpuMs(srv.child.pid), main: cpuMs(srv.child.pid, srv.child.pid), client: process.cpuUsage() };
+  const gc0 = await healthGc(srv.url);
   const request = async () => {
     const t0 = performance.now();
     try {
@@ -275,6 +280,8 @@ async function loadCell(payload, clients, workers, kind) {
     main: cpuMs(srv.child.pid, srv.child.pid) - cpu0.main,
     client: (clientCpu.user + clientCpu.system) / 1000,
   };
+  const gc1 = await healthGc(srv.url);
+  const gc = { full: gc1.full - gc0.full, fullMs: gc1.fullMs - gc0.fullMs };
   const rss = peakRss(srv.child.pid);
   await pool?.close();
   agent?.destroy();
@@ -292,8 +299,15 @@ async function loadCell(payload, clients, workers, kind) {
     rss,
     refusedUploads,
     cpu,
+    gc,
     limits: srv.limits,
   };
+}
+
+/** The server's event-loop GC tally (/health `gc`: full collections and their pause ms). */
+async function healthGc(url) {
+  const h = /** @type {{ gc: { full: number, fullMs: number } }} */ (await (await fetch(`${url}/health`)).json());
+  return h.gc;
 }
 
 /** CPU time of a process (or of its thread `tid`) so far, in ms (utime + stime from /proc, 10 ms ticks). */
@@ -362,7 +376,15 @@ async function refusalCost(payload, n = 300) {
 function perOk(cells) {
   const ok = cells.reduce((a, c) => a + (c.statuses[200] ?? 0), 0);
   const sum = (k) => cells.reduce((a, c) => a + c.cpu[k], 0) / ok;
-  return { server_cpu_ms: sum('server'), main_cpu_ms: sum('main'), client_cpu_ms: sum('client') };
+  const gcSum = (k) => cells.reduce((a, c) => a + c.gc[k], 0);
+  return {
+    server_cpu_ms: sum('server'),
+    main_cpu_ms: sum('main'),
+    client_cpu_ms: sum('client'),
+    // The event loop's full collections per 100 answers and their pause per answer (ms).
+    gc_full_per_100: (100 * gcSum('full')) / ok,
+    gc_full_ms: gcSum('fullMs') / ok,
+  };
 }
 
 /** Two-sided 97.5 % quantiles of Student's t for 1…10 degrees of freedom (beyond: the normal's). */
@@ -527,6 +549,7 @@ export async function run() {
     'deepest queue': String(r.max_waiting),
     'longest hold line': String(r.max_held),
     'CPU ms per 200: server (loop) / client': `${r.server_cpu_ms.toFixed(1)} (${r.main_cpu_ms.toFixed(1)}) / ${r.client_cpu_ms.toFixed(1)}`,
+    'loop full GCs per 100 (ms per 200)': `${r.gc_full_per_100.toFixed(1)} (${r.gc_full_ms.toFixed(2)})`,
     'peak RSS MiB (ceiling)': `${r.peak_rss_mib.toFixed(0)} (${r.ceiling_mib.toFixed(0)})`,
   }));
   return {

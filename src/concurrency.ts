@@ -7,10 +7,13 @@
  * - {@link mapConcurrent}: maps a fixed list with bounded concurrency, results in input order,
  *   cancellable with an AbortSignal; the first failure cancels the rest.
  * - {@link defaultConcurrency}: the hardware thread count the native core sees.
+ * - {@link startWorker}: a worker_thread of specdyn's own (the monitor's analysis, the server's
+ *   pool) started with its parent's options, less those a worker refuses.
  *
  * No thread setting is changed here: the native BLAS gate runs small problems side by side
  * single-threaded and large ones alone with all threads.
  */
+import { Worker } from 'node:worker_threads';
 import { AbortError, expected } from './errors.js';
 import { native } from './native.js';
 import { checkInteger } from './validate.js';
@@ -168,4 +171,39 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
     out.push(a);
   }
   return out;
+}
+
+/**
+ * The options named in Node's ERR_WORKER_INVALID_EXEC_ARGV message ("… invalid execArgv flags:
+ * a, b"): V8's and the other process-wide options, which a worker refuses because they already
+ * apply to the whole process (its isolate included).
+ */
+export function refusedExecArgv(message: string): string[] {
+  const at = message.lastIndexOf(': ');
+  if (at < 0) return [];
+  return message
+    .slice(at + 2)
+    .split(', ')
+    .map((f) => f.trim())
+    .filter((f) => f.startsWith('-'));
+}
+
+/**
+ * A worker of specdyn's own started like its parent: `execArgv` is {@link workerExecArgv}, less the
+ * process-wide options the worker refuses (a server started with `node --max-old-space-size=4096`
+ * or a V8 garbage-collector flag), which already apply to the worker's isolate since they are the
+ * process's.
+ * @throws what `new Worker` throws for anything else (a missing script, a refused option that
+ * its message does not name).
+ */
+export function startWorker(url: URL, execArgv: readonly string[] = workerExecArgv()): Worker {
+  try {
+    return new Worker(url, { execArgv: [...execArgv] });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    const refused = new Set(refusedExecArgv((err as Error).message));
+    const kept = execArgv.filter((a) => !refused.has(a));
+    if (kept.length === execArgv.length) throw err;
+    return new Worker(url, { execArgv: kept });
+  }
 }

@@ -12,7 +12,7 @@ import { packageRoot } from '../src/native.js';
 import { openRun, SpecdynError } from '../src/store/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { SpectralMonitor } from '../src/train/monitor.js';
-import { workerExecArgv } from '../src/concurrency.js';
+import { refusedExecArgv, startWorker, workerExecArgv } from '../src/concurrency.js';
 import { randSym, transpileSources } from './helpers.js';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -322,5 +322,32 @@ describe('setThreadLimit', () => {
       '--enable-source-maps',
     ]);
     expect(workerExecArgv(['--eval=x', '-p', '1+1', '--max-old-space-size=100'])).toEqual(['--max-old-space-size=100']);
+  });
+
+  it('startWorker leaves out the process-wide options a worker refuses (V8 heap and GC flags) and keeps the rest', async () => {
+    const url = new URL(
+      'data:text/javascript,import { parentPort } from "node:worker_threads"; parentPort.postMessage(process.execArgv);',
+    );
+    const flags = ['--max-old-space-size=100', '--enable-source-maps', '--heap-growing-percent=200'];
+    // The premise: node itself refuses them in a worker's execArgv.
+    let refusal: unknown;
+    try {
+      await new Worker(url, { execArgv: flags }).terminate();
+    } catch (err) {
+      refusal = err;
+    }
+    expect((refusal as { code?: string }).code).toBe('ERR_WORKER_INVALID_EXEC_ARGV');
+    expect(refusedExecArgv((refusal as Error).message).sort()).toEqual([
+      '--heap-growing-percent=200',
+      '--max-old-space-size=100',
+    ]);
+    const w = startWorker(url, flags);
+    const seen = await new Promise<string[]>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    expect(seen).toEqual(['--enable-source-maps']);
+    expect(refusedExecArgv('no list here')).toEqual([]);
   });
 });

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { resolve } from 'node:path';
 import Fastify from 'fastify';
 import {
@@ -982,6 +984,24 @@ describe('health and columns', () => {
     expect(pool.limit).toBeGreaterThan(0);
   });
 
+  it("health's gc counts the event loop's full collections", async () => {
+    const svc = new AnalysisService({ workers: 0 });
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const before = svc.health().gc;
+    collect();
+    collect();
+    // The observer's entries arrive on a later turn of the event loop.
+    let after = svc.health().gc;
+    for (let i = 0; i < 50 && after.full < before.full + 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = svc.health().gc;
+    }
+    expect(after.full).toBeGreaterThanOrEqual(before.full + 2);
+    expect(after.fullMs).toBeGreaterThan(before.fullMs);
+    await svc.close();
+  });
+
   it('columns are the registries', async () => {
     const r = await send(`${base}/columns`, { method: 'GET' });
     expect(r.json()).toEqual(
@@ -1106,6 +1126,52 @@ describe('specdyn serve', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toContain('closed; served 1');
+  });
+
+  it("runs its workers under node's own V8 flags, sets the heap growth unless node has one, and reports the event loop's collections", async () => {
+    const start = async (nodeFlags: string[], flags: string[]) => {
+      const child = spawn(
+        process.execPath,
+        [...nodeFlags, BIN, 'serve', '--port', '0', '--json', '--workers', '1', ...flags],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const doc = await new Promise<{ url: string; heapGrowth: string }>((resolveDoc, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+          try {
+            resolveDoc(JSON.parse(stdout));
+          } catch {
+            // not all of it yet
+          }
+        });
+        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+      });
+      return { child, exited, doc };
+    };
+    // --max-old-space-size is one of the process-wide flags a worker_thread refuses in its execArgv.
+    const a = await start(['--max-old-space-size=512'], []);
+    expect(a.doc.heapGrowth).toBe('200%');
+    expect((await send(`${a.doc.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) })).status).toBe(200);
+    const h = (await (await send(`${a.doc.url}/health`, { method: 'GET' })).json()) as {
+      gc: { full: number; fullMs: number; young: number; youngMs: number };
+    };
+    for (const k of ['full', 'fullMs', 'young', 'youngMs'] as const) expect(h.gc[k]).toBeGreaterThanOrEqual(0);
+    a.child.kill('SIGINT');
+    expect(await a.exited).toBe(0);
+    const b = await start(['--heap-growing-percent=150'], ['--heap-growth', '300']);
+    expect(b.doc.heapGrowth).toBe('--heap-growing-percent=150');
+    b.child.kill('SIGINT');
+    expect(await b.exited).toBe(0);
+    const c = await start([], ['--heap-growth', '0']);
+    expect(c.doc.heapGrowth).toBe("V8's own");
+    c.child.kill('SIGINT');
+    expect(await c.exited).toBe(0);
   });
 
   it('a bad flag is a usage error (exit 2) naming the flag', async () => {

@@ -17,6 +17,7 @@ export {
   type AnalysisRequest,
   type AnalysisResponse,
   type ServiceCounts,
+  type GcTally,
   type HealthReport,
 } from './service.js';
 export {

@@ -7,14 +7,14 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Mat } from '../matrix.js';
 import type { Analysis } from './analysis.js';
 import type { AnalysisKind, ParsedQuery } from './decode.js';
 import { HttpError } from './http-error.js';
 import type { WorkerJob } from './worker.js';
 import { checkInteger } from '../validate.js';
-import { workerExecArgv } from '../concurrency.js';
+import { startWorker } from '../concurrency.js';
 
 interface Pending {
   resolve: (a: Analysis) => void;
@@ -50,7 +50,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl(), { execArgv: workerExecArgv() }) };
+    const slot: Slot = { worker: startWorker(workerUrl()) };
     slot.worker.on(
       'message',
       (m: { id: number; row?: Analysis['row']; arrays?: Analysis['arrays']; status?: number; message?: string }) => {

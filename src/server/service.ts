@@ -19,6 +19,7 @@
  * (null, named in the row's `_nonfinite` map); with `?arrays=1` also `"arrays":{…}`. Errors:
  * `{"error":"<one line>","status":<code>}`. A 200 carries `Server-Timing: upload;dur=<ms>, queue;dur=<ms>, analysis;dur=<ms>`.
  */
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { AbortError } from '../errors.js';
 import { defaultConcurrency } from '../concurrency.js';
 import { getThreads, nativeInfo, type PoolInfo } from '../linalg/index.js';
@@ -141,6 +142,43 @@ export interface HealthReport {
   };
   /** Mean service time of the last analyses, in seconds (exponentially weighted; 0 before the first). */
   serviceSeconds: number;
+  /**
+   * The garbage collections of this thread (the event loop's isolate; the analysis workers have
+   * their own) since the first service of the process was made: full (mark-compact) and young
+   * (scavenge) collections, counts and pause milliseconds on this thread.
+   */
+  gc: GcTally;
+}
+
+/** Collections of one isolate: counts and the milliseconds they held its thread. */
+export interface GcTally {
+  full: number;
+  fullMs: number;
+  young: number;
+  youngMs: number;
+}
+
+let gcTally: GcTally | undefined;
+
+/** The process's event-loop GC tally, started at the first call (one observer per process). */
+function eventLoopGc(): GcTally {
+  if (gcTally) return gcTally;
+  const tally: GcTally = { full: 0, fullMs: 0, young: 0, youngMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+        tally.full++;
+        tally.fullMs += e.duration;
+      } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+        tally.young++;
+        tally.youngMs += e.duration;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  gcTally = tally;
+  return tally;
 }
 
 const MIB = 1024 * 1024;
@@ -198,6 +236,7 @@ export class AnalysisService {
     this.limits = Object.freeze(resolveServiceOptions(options));
     this.queue = new AdmissionQueue(this.limits.maxConcurrent, this.limits.queueLength, this.limits.holdLength);
     this.pool = this.limits.workers > 0 ? new WorkerPool(this.limits.workers) : undefined;
+    eventLoopGc();
   }
 
   /** The queue state now. */
@@ -237,6 +276,7 @@ export class AnalysisService {
       limits: { ...this.limits },
       memory: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, pool },
       serviceSeconds: this.ewmaSeconds,
+      gc: { ...eventLoopGc() },
     };
   }
 

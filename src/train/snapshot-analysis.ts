@@ -17,8 +17,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { workerExecArgv } from '../concurrency.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../concurrency.js';
 import { AbortError, InternalError, SpecdynError } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { distanceMatrix, distanceMatrixSync, gram, gramSync } from '../linalg/index.js';
@@ -415,7 +415,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
   private closed = false;
 
   constructor(config: AnalyzerConfig, threadLimit: number, priority: AnalysisPriority) {
-    this.worker = new Worker(workerUrl(), { execArgv: workerExecArgv() });
+    this.worker = startWorker(workerUrl());
     // Referenced only while requests are in flight: an idle monitor never keeps the process alive.
     this.worker.unref();
     this.worker.on('message', (m: WorkerReply) => {
