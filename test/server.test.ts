@@ -1156,7 +1156,7 @@ describe('specdyn serve', () => {
     };
     // --max-old-space-size is one of the process-wide flags a worker_thread refuses in its execArgv.
     const a = await start(['--max-old-space-size=512'], []);
-    expect(a.doc.heapGrowth).toBe('200%');
+    expect(a.doc.heapGrowth).toBe('300%');
     expect((await send(`${a.doc.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) })).status).toBe(200);
     const h = (await (await send(`${a.doc.url}/health`, { method: 'GET' })).json()) as {
       gc: { full: number; fullMs: number; young: number; youngMs: number };

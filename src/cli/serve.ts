@@ -23,12 +23,13 @@ interface ServeFlags {
 
 /**
  * V8's old-generation growth between full collections that `specdyn serve` sets for its process
- * (`--heap-growing-percent`), unless node was started with its own: 200 % lets the heap triple.
+ * (`--heap-growing-percent`), unless node was started with its own: 300 % lets the heap grow to four
+ * times its live size between full collections, the largest factor V8 itself chooses.
  * V8's own choice for the event loop's small heap (≈ 11 MB live) leaves less room than one young
  * generation, so with many clients in flight it re-marks the heap every few hundred ms
  * (docs/server.md "Garbage collection").
  */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 200;
+export const DEFAULT_HEAP_GROWTH_PERCENT = 300;
 
 const UNITS: Record<string, number> = {
   '': 1,
