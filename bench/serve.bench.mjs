@@ -396,25 +396,31 @@ const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.
  * request (8 over 64: above 1 when a request costs the server less at 64 clients); their geometric
  * means with a 95 % interval (t on the logs) when there are at least two pairs.
  */
+/** The geometric mean of positive ratios, with a 95 % interval (t on the logs) from two on. */
+function geometricMean(xs) {
+  const logs = xs.map(Math.log);
+  const m = logs.reduce((a, b) => a + b, 0) / logs.length;
+  if (logs.length < 2) return `${Math.exp(m).toFixed(3)}`;
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
+  const h = (T975[logs.length - 2] ?? 1.96) * (sd / Math.sqrt(logs.length));
+  return `${Math.exp(m).toFixed(3)} (95 % interval ${Math.exp(m - h).toFixed(3)}–${Math.exp(m + h).toFixed(3)})`;
+}
+
 function pairStats(cells64, cells8) {
   const n = Math.min(cells64.length, cells8.length);
   const rate = (c) => c.inWindow / (SECONDS - WARMUP_SECONDS);
   const cpuPerOk = (c) => c.cpu.server / Math.max(1, c.statuses[200] ?? 0);
-  const geo = (xs) => {
-    const logs = xs.map(Math.log);
-    const m = logs.reduce((a, b) => a + b, 0) / logs.length;
-    if (logs.length < 2) return `${Math.exp(m).toFixed(3)}`;
-    const sd = Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
-    const h = (T975[logs.length - 2] ?? 1.96) * (sd / Math.sqrt(logs.length));
-    return `${Math.exp(m).toFixed(3)} (95 % interval ${Math.exp(m - h).toFixed(3)}–${Math.exp(m + h).toFixed(3)})`;
-  };
+  const geo = geometricMean;
   const thr = [],
     eff = [];
   for (let i = 0; i < n; i++) {
     thr.push(rate(cells64[i]) / rate(cells8[i]));
     eff.push(cpuPerOk(cells8[i]) / cpuPerOk(cells64[i]));
   }
-  return `${n} adjacent pairs: throughput ratios ${thr.map((x) => x.toFixed(3)).join(', ')}, geometric mean ${geo(thr)}; server CPU per answer at 8 / at 64 ${geo(eff)}`;
+  return {
+    ratios: thr,
+    text: `${n} adjacent pairs: throughput ratios ${thr.map((x) => x.toFixed(3)).join(', ')}, geometric mean ${geo(thr)}; server CPU per answer at 8 / at 64 ${geo(eff)}`,
+  };
 }
 
 /** The row of one payload x client count x kind x workers, from its cells (pooled). */
@@ -504,6 +510,7 @@ export async function run() {
   }
   const refusals = await refusalCost(PAYLOADS[0]);
   const load1 = os.loadavg();
+  const allRatios = [];
   for (const payload of PAYLOADS) {
     const cells = rows.filter((r) => r.payload === payload.name);
     const at = (clients, variant, kind) =>
@@ -513,8 +520,9 @@ export async function run() {
         const r64 = at(64, variant, kind);
         const ratio = r64.rps / at(8, variant, kind).rps;
         const pairs = pairStats(r64.cellList, at(8, variant, kind).cellList);
+        allRatios.push(...pairs.ratios);
         notes.push(
-          `${payload.name}, ${kind} clients, workers ${r64.workers}: throughput at 64 clients / at 8 = ${ratio.toFixed(3)} (${ratio >= 1 ? 'at least: no collapse' : 'LOWER at 64'}); ${pairs}`,
+          `${payload.name}, ${kind} clients, workers ${r64.workers}: throughput at 64 clients / at 8 = ${ratio.toFixed(3)} (${ratio >= 1 ? 'at least: no collapse' : 'LOWER at 64'}); ${pairs.text}`,
         );
       }
     for (const r of cells) {
@@ -523,12 +531,25 @@ export async function run() {
       );
     }
   }
+  if (allRatios.length > 1)
+    notes.push(
+      `all payloads and clients: ${allRatios.length} adjacent pairs, throughput at 64 / at 8 geometric mean ${geometricMean(allRatios)}`,
+    );
   for (const [kind, o] of Object.entries(refusals))
     notes.push(
       `one refusal (${PAYLOADS[0].name}, ${kind} client, ${o.n} refusals over 2 servers): server CPU ${((1000 * o.serverMs) / o.n).toFixed(0)} us, client CPU ${((1000 * o.clientMs) / o.n).toFixed(0)} us per refusal; answers other than 429 or failed: ${o.other}`,
     );
   notes.push(
-    `${SECONDS} s per cell, clients ${BACKOFF ? 'honour Retry-After' : 'retry at once'}; started ${started}; load average (1/5/15 min) ${load0.map((x) => x.toFixed(2)).join('/')} before, ${load1.map((x) => x.toFixed(2)).join('/')} after, on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); the figures are as noisy as that load. Command: node bench/run.mjs serve${process.env.SPECDYN_SERVE_WORKERS ? ` (SPECDYN_SERVE_WORKERS=${process.env.SPECDYN_SERVE_WORKERS})` : ''}`,
+    `${SECONDS} s per cell, clients ${BACKOFF ? 'honour Retry-After' : 'retry at once'}; started ${started}; load average (1/5/15 min) ${load0.map((x) => x.toFixed(2)).join('/')} before, ${load1.map((x) => x.toFixed(2)).join('/')} after, on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); the figures are as noisy as that load. Command: ${[
+      'SPECDYN_SERVE_WORKERS',
+      'SPECDYN_SERVE_ROUNDS',
+      'SPECDYN_SERVE_SECONDS',
+      'SPECDYN_SERVE_HEAP_GROWTH',
+      'SPECDYN_SERVE_HOLD',
+    ]
+      .filter((k) => process.env[k] !== undefined)
+      .map((k) => `${k}=${process.env[k]} `)
+      .join('')}node bench/run.mjs serve`,
   );
   // The printed table is the one docs/performance.md shows; `data` keeps every figure unrounded.
   const table = rows.map((r) => ({
