@@ -419,6 +419,7 @@ function pairStats(cells64, cells8) {
   }
   return {
     ratios: thr,
+    cpuRatios: eff,
     text: `${n} adjacent pairs: throughput ratios ${thr.map((x) => x.toFixed(3)).join(', ')}, geometric mean ${geo(thr)}; server CPU per answer at 8 / at 64 ${geo(eff)}`,
   };
 }
@@ -511,6 +512,7 @@ export async function run() {
   const refusals = await refusalCost(PAYLOADS[0]);
   const load1 = os.loadavg();
   const allRatios = [];
+  const allCpuRatios = [];
   for (const payload of PAYLOADS) {
     const cells = rows.filter((r) => r.payload === payload.name);
     const at = (clients, variant, kind) =>
@@ -521,6 +523,7 @@ export async function run() {
         const ratio = r64.rps / at(8, variant, kind).rps;
         const pairs = pairStats(r64.cellList, at(8, variant, kind).cellList);
         allRatios.push(...pairs.ratios);
+        allCpuRatios.push(...pairs.cpuRatios);
         notes.push(
           `${payload.name}, ${kind} clients, workers ${r64.workers}: throughput at 64 clients / at 8 = ${ratio.toFixed(3)} (${ratio >= 1 ? 'at least: no collapse' : 'LOWER at 64'}); ${pairs.text}`,
         );
@@ -533,7 +536,7 @@ export async function run() {
   }
   if (allRatios.length > 1)
     notes.push(
-      `all payloads and clients: ${allRatios.length} adjacent pairs, throughput at 64 / at 8 geometric mean ${geometricMean(allRatios)}`,
+      `all payloads and clients: ${allRatios.length} adjacent pairs, throughput at 64 / at 8 geometric mean ${geometricMean(allRatios)}; server CPU per answer at 8 / at 64 ${geometricMean(allCpuRatios)}`,
     );
   for (const [kind, o] of Object.entries(refusals))
     notes.push(
