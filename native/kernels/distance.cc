@@ -9,13 +9,16 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "blas_gate.h"
 #include "checks.h"
 #include "distance.h"
 #include "fault.h"
@@ -25,6 +28,8 @@
 
 namespace specdyn {
 namespace {
+
+inline bool IsAngular(Metric m) { return m == Metric::Cosine || m == Metric::Angular || m == Metric::Correlation; }
 
 // Edge of the square tiles of the O(N²) pass: a 64 x 64 tile of doubles is 32 KiB, so a tile
 // of the Gram matrix, its distances and the transposed write stay in L1/L2.
@@ -58,6 +63,37 @@ inline void StreamFence() {}
 // caches, where the caller reads them next.
 constexpr double kStreamBytes = 16.0 * (1 << 20);
 
+// One tile of the O(N²) pass: rows [i0, i1) x columns [j0, j1) of a tile of at most kTile x kTile
+// (diag: the tile on the diagonal, i0 = j0, of which only j ≥ i is computed). gRow(i) points at
+// row i of the Gram matrix, indexed by the global column j. The tile is computed into `tile`
+// (kTile x kTile) by fill, stored to its place in out and, transposed through `col`, to its mirror.
+template <typename G, typename GRow, typename F>
+inline void StoreTile(int64_t n, int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool diag, bool zeroDiagonal,
+                      GRow gRow, bool streamUpper, bool stream, double* tile, double* col, double* out, F& fill) {
+  constexpr int64_t B = kTile;
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t jb = diag ? (zeroDiagonal ? i + 1 : i) : j0;
+    double* ti = tile + (i - i0) * B - j0;
+    if (jb < j1) fill(i, jb, j1, static_cast<const G*>(gRow(i)), ti);
+    double* oi = out + i * n;
+    if (diag && zeroDiagonal) ti[i] = 0.0;
+    const int64_t js = diag && zeroDiagonal ? i : jb;
+    if (streamUpper)
+      StreamRow(oi + js, ti + js, j1 - js);
+    else
+      for (int64_t j = js; j < j1; ++j) oi[j] = ti[j];
+  }
+  for (int64_t j = j0; j < j1; ++j) {
+    double* oj = out + j * n;
+    const int64_t ie = diag ? std::min(i1, j) : i1;
+    for (int64_t i = i0; i < ie; ++i) col[size_t(i - i0)] = tile[(i - i0) * B + (j - j0)];
+    if (stream)
+      StreamRow(oj + i0, col, ie - i0);
+    else
+      for (int64_t i = i0; i < ie; ++i) oj[i] = col[size_t(i - i0)];
+  }
+}
+
 template <typename G, typename F>
 void TiledSymmetric(const G* g, int64_t n, bool zeroDiagonal, double* out, F fill) {
   constexpr int64_t B = kTile;
@@ -65,37 +101,17 @@ void TiledSymmetric(const G* g, int64_t n, bool zeroDiagonal, double* out, F fil
   const int t = (n < 256) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
   ParallelFor(tiles, t, [&](int64_t t0, int64_t t1) {
     std::vector<double> buf(static_cast<size_t>(B * B)), col(static_cast<size_t>(B));
-    double* tile = buf.data();
     // Rows of out that hold the Gram matrix (g is out) were just read: plain stores there.
     const bool stream = 8.0 * double(n) * double(n) >= kStreamBytes;
     const bool streamUpper = stream && static_cast<const void*>(g) != static_cast<const void*>(out);
+    const auto gRow = [g, n](int64_t i) { return g + i * n; };
     int64_t I = 0, rem = t0;
     while (rem >= nb - I) rem -= nb - I++;
     int64_t J = I + rem;
     for (int64_t k = t0; k < t1; ++k) {
       const int64_t i0 = I * B, i1 = std::min(n, i0 + B), j0 = J * B, j1 = std::min(n, j0 + B);
-      const bool diag = I == J;
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t jb = diag ? (zeroDiagonal ? i + 1 : i) : j0;
-        double* ti = tile + (i - i0) * B - j0;
-        if (jb < j1) fill(i, jb, j1, g + i * n, ti);
-        double* oi = out + i * n;
-        if (diag && zeroDiagonal) ti[i] = 0.0;
-        const int64_t js = diag && zeroDiagonal ? i : jb;
-        if (streamUpper)
-          StreamRow(oi + js, ti + js, j1 - js);
-        else
-          for (int64_t j = js; j < j1; ++j) oi[j] = ti[j];
-      }
-      for (int64_t j = j0; j < j1; ++j) {
-        double* oj = out + j * n;
-        const int64_t ie = diag ? std::min(i1, j) : i1;
-        for (int64_t i = i0; i < ie; ++i) col[size_t(i - i0)] = tile[(i - i0) * B + (j - j0)];
-        if (stream)
-          StreamRow(oj + i0, col.data(), ie - i0);
-        else
-          for (int64_t i = i0; i < ie; ++i) oj[i] = col[size_t(i - i0)];
-      }
+      StoreTile<G>(n, i0, i1, j0, j1, I == J, zeroDiagonal, gRow, streamUpper, stream, buf.data(), col.data(), out,
+                   fill);
       if (++J == nb) J = ++I;
     }
     StreamFence();
@@ -159,15 +175,11 @@ double UnitChord2(const T* a, double na, const T* b, double nb, int64_t d) {
   return s;
 }
 
-// Turns the upper triangle of a Gram matrix g (row-major n x n, float or double; g may be out
-// itself) into the full distance matrix in out, in one tiled pass (TiledSymmetric).
-// rows: the (possibly centred) data the Gram matrix was built from, used for close pairs.
-template <typename T, typename G>
-Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double closeTol, const std::string& name,
-                      const G* g, double* out) {
-  std::vector<double> sq(n), inv(n);
+// The squared norms sq[0..n) (the Gram diagonal) checked in index order: finite (else the entries
+// were too large), and non-zero for the angular metrics, which get inv[i] = 1/√sq[i].
+template <typename T>
+Status CheckNorms(const double* sq, int64_t n, Metric metric, const std::string& name, double* inv) {
   for (int64_t i = 0; i < n; ++i) {
-    sq[i] = double(g[i * n + i]);
     if (!std::isfinite(sq[i])) {
       char buf[256];
       std::snprintf(buf, sizeof buf,
@@ -178,8 +190,7 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
       return Status::Range(buf);
     }
   }
-  const bool angular = metric == Metric::Cosine || metric == Metric::Angular || metric == Metric::Correlation;
-  if (angular) {
+  if (IsAngular(metric)) {
     for (int64_t i = 0; i < n; ++i) {
       if (!(sq[i] > 0)) {
         char buf[256];
@@ -194,11 +205,18 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
       inv[i] = 1.0 / std::sqrt(sq[i]);
     }
   }
-  const double* sqp = sq.data();
-  const double* invp = inv.data();
-  if (!angular) {
+  return Status::Ok();
+}
+
+// Calls body(fill) with the fill of StoreTile that turns Gram entries (G) into distances of
+// `metric`, given the squared norms sqp and (angular metrics) their inverse roots invp.
+// rows: the (possibly centred) data the Gram matrix was built from, used for close pairs.
+template <typename T, typename G, typename Body>
+void WithDistanceFill(const T* rows, int64_t d, Metric metric, double closeTol, const double* sqp, const double* invp,
+                      Body body) {
+  if (!IsAngular(metric)) {
     const bool root = metric != Metric::SqEuclidean;
-    TiledSymmetric(g, n, true, out, [&](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
+    auto fill = [=](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
       const double si = sqp[i];
       // Branch-free first (vectorised), then the rare close pairs, then the roots.
       for (int64_t j = jb; j < je; ++j) t[j] = (si + sqp[j]) - 2.0 * double(gi[j]);
@@ -207,10 +225,11 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
         if (t[j] < closeTol * (si + sqp[j])) t[j] = SqDiff(xi, rows + j * d, d);
       for (int64_t j = jb; j < je; ++j) t[j] = t[j] > 0.0 ? t[j] : 0.0;
       if (root) SqrtRange(t + jb, je - jb);
-    });
+    };
+    body(fill);
   } else {
     const bool arc = metric == Metric::Angular;
-    TiledSymmetric(g, n, true, out, [&](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
+    auto fill = [=](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
       const double ii = invp[i];
       const T* xi = rows + i * d;
       for (int64_t j = jb; j < je; ++j) {
@@ -226,9 +245,127 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
         }
         t[j] = v;
       }
-    });
+    };
+    body(fill);
   }
+}
+
+// Turns the upper triangle of a Gram matrix g (row-major n x n, float or double; g may be out
+// itself) into the full distance matrix in out, in one tiled pass (TiledSymmetric).
+template <typename T, typename G>
+Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double closeTol, const std::string& name,
+                      const G* g, double* out) {
+  std::vector<double> sq(n), inv(n);
+  for (int64_t i = 0; i < n; ++i) sq[i] = double(g[i * n + i]);
+  Status s = CheckNorms<T>(sq.data(), n, metric, name, inv.data());
+  if (!s.ok()) return s;
+  WithDistanceFill<T, G>(rows, d, metric, closeTol, sq.data(), inv.data(),
+                         [&](auto& fill) { TiledSymmetric(g, n, true, out, fill); });
   return Status::Ok();
+}
+
+// The single-threaded products of one block of the Gram matrix, in T: the upper triangle of
+// A Aᵀ (?syrk, m x m) and A Bᵀ (?gemm, m x k), row-major with leading dimension ldc.
+template <typename T>
+struct BlockBlas;
+template <>
+struct BlockBlas<double> {
+  static void Syrk(int m, int d, const double* a, double* c, int ldc) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0, a, d, 0.0, c, ldc);
+  }
+  static void Gemm(int m, int k, int d, const double* a, const double* b, double* c, int ldc) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, d, 1.0, a, d, b, d, 0.0, c, ldc);
+  }
+};
+template <>
+struct BlockBlas<float> {
+  static void Syrk(int m, int d, const float* a, float* c, int ldc) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0f, a, d, 0.0f, c, ldc);
+  }
+  static void Gemm(int m, int k, int d, const float* a, const float* b, float* c, int ldc) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, d, 1.0f, a, d, b, d, 0.0f, c, ldc);
+  }
+};
+
+// Runs work(k, gBlock, tile, col) for k in [0, count) on `threads` threads, each taking the next
+// k as it finishes one (blocks are taken in order; a thread slowed by other work takes fewer).
+template <typename T, typename W>
+void EachBlock(int64_t count, int threads, int64_t block, W work) {
+  std::atomic<int64_t> next{0};
+  ParallelFor(threads, threads, [&](int64_t, int64_t) {
+    std::vector<T> g(static_cast<size_t>(block * block));
+    std::vector<double> tile(static_cast<size_t>(kTile * kTile)), col(static_cast<size_t>(kTile));
+    for (int64_t k = next++; k < count; k = next++) work(k, g.data(), tile.data(), col.data());
+    StreamFence();
+  });
+}
+
+// Distances without an N x N Gram matrix: the Gram matrix is computed block by block (block x
+// block: ?syrk on the diagonal, ?gemm off it, the flops of one ?syrk), and each block is turned
+// into distances and stored, with its mirror, while it is still in cache, so the O(N²) pass
+// never reads a Gram matrix back from memory. The diagonal blocks come first: they give the
+// squared norms (the Gram diagonal) every other block needs. Inside a threaded scope the blocks
+// are shared among the scope's threads, each calling the BLAS single-threaded (BlasSplit).
+template <typename T>
+Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double closeTol, const std::string& name,
+                       int64_t block, double* out) {
+  std::vector<double> sq(static_cast<size_t>(n)), inv(static_cast<size_t>(n));
+  const int64_t nb = (n + block - 1) / block;
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  pairs.reserve(static_cast<size_t>(nb * (nb - 1) / 2));
+  for (int64_t I = 0; I < nb; ++I)
+    for (int64_t J = I + 1; J < nb; ++J) pairs.emplace_back(I, J);
+  const bool stream = 8.0 * double(n) * double(n) >= kStreamBytes;
+  const bool angular = IsAngular(metric);
+  BlasSplit split;
+  Status status;
+  WithDistanceFill<T, T>(a, d, metric, closeTol, sq.data(), inv.data(), [&](auto& fill) {
+    // Sub-tiles of kTile of the block rows [i0, i1) x columns [j0, j1) (diag: its upper triangle).
+    const auto store = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool diag, const T* g, double* tile,
+                           double* col) {
+      const int64_t ld = j1 - j0;
+      const auto gRow = [=](int64_t i) { return g + (i - i0) * ld - j0; };
+      for (int64_t r0 = i0; r0 < i1; r0 += kTile)
+        for (int64_t c0 = diag ? r0 : j0; c0 < j1; c0 += kTile)
+          StoreTile<T>(n, r0, std::min(i1, r0 + kTile), c0, std::min(j1, c0 + kTile), diag && r0 == c0, true, gRow,
+                       stream, stream, tile, col, out, fill);
+    };
+    EachBlock<T>(nb, split.threads(), block, [&](int64_t I, T* g, double* tile, double* col) {
+      const int64_t i0 = I * block, i1 = std::min(n, i0 + block), m = i1 - i0;
+      BlockBlas<T>::Syrk(int(m), int(d), a + i0 * d, g, int(m));
+      bool ok = true;
+      for (int64_t i = i0; i < i1; ++i) {
+        const double s = double(g[(i - i0) * m + (i - i0)]);
+        sq[size_t(i)] = s;
+        ok = ok && std::isfinite(s) && (!angular || s > 0);
+        if (ok && angular) inv[size_t(i)] = 1.0 / std::sqrt(s);
+      }
+      if (ok) store(i0, i1, i0, i1, true, g, tile, col);  // else CheckNorms below reports the row
+    });
+    status = CheckNorms<T>(sq.data(), n, metric, name, inv.data());
+    if (!status.ok()) return;
+    EachBlock<T>(int64_t(pairs.size()), split.threads(), block, [&](int64_t k, T* g, double* tile, double* col) {
+      const int64_t i0 = pairs[size_t(k)].first * block, i1 = std::min(n, i0 + block);
+      const int64_t j0 = pairs[size_t(k)].second * block, j1 = std::min(n, j0 + block);
+      BlockBlas<T>::Gemm(int(i1 - i0), int(j1 - j0), int(d), a + i0 * d, a + j0 * d, g, int(j1 - j0));
+      store(i0, i1, j0, j1, false, g, tile, col);
+    });
+  });
+  return status;
+}
+
+// The block edge of BlockedDistance for n rows of d columns, or 0 for one ?syrk of the whole
+// matrix followed by the tiled pass (GramToDistance). A test and benchmark hook can force either.
+std::atomic<int>& BlockOverride() {
+  static std::atomic<int> v{-1};
+  return v;
+}
+
+int64_t DistanceBlock(int64_t n, int64_t d) {
+  const int forced = BlockOverride().load();
+  if (forced >= 0) return forced;
+  (void)d;
+  return n >= 1024 ? 256 : 0;
 }
 
 // Copies x into T storage, scaling row i by 2^-exps[i] when exps is given (exact: a power of
@@ -372,21 +509,31 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     PooledArray<double> copy;
     const double* a =
         (x.f32 || centre || ex) ? Working<double>(x, centre, copy, ex) : static_cast<const double*>(x.data);
-    UpperGram(a, n, d, out);
-    s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const double*>(out), out);
+    if (const int64_t block = DistanceBlock(n, d)) {
+      s = BlockedDistance(a, n, d, metric, tol, x.name, block, out);
+    } else {
+      UpperGram(a, n, d, out);
+      s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const double*>(out), out);
+    }
   } else {
     // float32 Gram (opt-in speed): close pairs are still recomputed in double from the rows.
     const double tol = 3e-2;
     PooledArray<float> copy;
     const float* a =
         (x.f32 && !centre && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, centre, copy, ex);
-    PooledArray<float> g(size_t(n) * size_t(n));
-    UpperGramF32(a, n, d, g.get());
-    s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const float*>(g.get()), out);
+    if (const int64_t block = DistanceBlock(n, d)) {
+      s = BlockedDistance(a, n, d, metric, tol, x.name, block, out);
+    } else {
+      PooledArray<float> g(size_t(n) * size_t(n));
+      UpperGramF32(a, n, d, g.get());
+      s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const float*>(g.get()), out);
+    }
   }
   if (!s.ok() || e == 0) return s;
   return Unscale(out, n, metric == Metric::SqEuclidean ? 2 * e : e, "distances", x.name);
 }
+
+void SetDistanceBlock(int block) { BlockOverride().store(block < 0 ? -1 : block); }
 
 double DistanceWorkBytes(const MatView& x, Metric metric, Precision p) {
   const double n = double(x.rows), d = double(x.cols);

@@ -16,6 +16,11 @@ Status Gram(const MatView& x, Precision p, double* out);
 // cancels, are recomputed directly so that every entry keeps full relative accuracy.
 Status Distance(const MatView& x, Metric metric, Precision p, double* out);
 
+// Test and benchmark hook (not public API): how Distance computes the Gram matrix. block > 0:
+// block by block with that edge, each block turned into distances while in cache; 0: one ?syrk
+// of the whole matrix, then one tiled pass; −1 (the default): chosen by size (distance.cc).
+void SetDistanceBlock(int block);
+
 // Bytes of temporary memory Gram/Distance allocate (excluding the output), used to refuse a
 // problem before allocating anything.
 double DistanceWorkBytes(const MatView& x, Metric metric, Precision p);
