@@ -2,12 +2,18 @@
 //
 //   node bench/distance-kernel.mjs [--size 500,2000,4000] [--dims 64,256,784] [--repeat 5]
 //                                  [--metrics euclidean,sqeuclidean,cosine,angular] [--types f64,f32] [--threads 2]
+//                                  [--blocks auto,0,256] [--fresh 0]
 //
 // f64: float64 input, default precision, against dsyrk of the same input; f32: float32 input with
 // precision 'float32', against ssyrk. Each repeat times the bare ?syrk (native probe, warm pooled
 // buffer) and then distanceMatrixSync into a reused `out` (and, separately, with a fresh result),
 // so the ratio is measured under the same load. Prints medians, the ratio of medians distance /
 // ?syrk and the ratio of minima (the least disturbed runs on a shared machine).
+// --blocks: how the kernel computes its Gram matrix, each setting timed in turn within every
+// repeat (interleaved): auto (the choice by size, the default), 0 (one ?syrk of the whole
+// matrix, then the tiled pass), a panel height (the blocked Gram of distance.cc in whole row
+// panels) or height x width (panels in chunks of that many columns, e.g. 256x1024). --fresh 0
+// skips the fresh-result timing.
 import os from 'node:os';
 import * as sd from '../dist/index.js';
 import { native } from '../dist/native.js';
@@ -22,7 +28,12 @@ const dims = arg('dims', '64,256,784').split(',').map(Number);
 const repeat = Number(arg('repeat', '5'));
 const metrics = arg('metrics', 'euclidean,sqeuclidean,cosine,angular').split(',');
 const types = arg('types', 'f64,f32').split(',');
+const blocks = arg('blocks', 'auto').split(',');
+const fresh = arg('fresh', '1') !== '0';
 if (arg('threads')) sd.setThreads(Number(arg('threads')));
+// A setting: auto, 0, a panel height, or height x chunk width (256x1024).
+const setBlock = (b) =>
+  b === 'auto' ? native()._setDistanceBlock(-1) : native()._setDistanceBlock(...b.split('x').map(Number));
 
 const secs = (f) => {
   const t0 = process.hrtime.bigint();
@@ -36,7 +47,7 @@ console.log(
     .map((v) => v.toFixed(2))
     .join(' ')}; threads ${sd.getThreads()}`,
 );
-console.log('type\tN\tD\tmetric\tsyrk_ms\tdist_out_ms\tdist_new_ms\tratio_out\tratio_new\tmin_ratio_out');
+console.log('type\tN\tD\tmetric\tblock\tsyrk_ms\tdist_out_ms\tdist_new_ms\tratio_out\tratio_new\tmin_ratio_out');
 for (const type of types)
   for (const n of sizes)
     for (const d of dims) {
@@ -49,23 +60,32 @@ for (const type of types)
         /** @type {import('../dist/index.js').DistanceOptions} */
         const o = { ...opts, metric: /** @type {import('../dist/index.js').Metric} */ (metric) };
         native()._syrkSeconds(x);
-        sd.distanceMatrixSync(x, { ...o, out });
+        for (const b of blocks) {
+          setBlock(b);
+          sd.distanceMatrixSync(x, { ...o, out });
+        }
         const ts = [],
-          to = [],
-          tn = [];
+          to = blocks.map(() => []),
+          tn = blocks.map(() => []);
         for (let r = 0; r < repeat; r++) {
           ts.push(native()._syrkSeconds(x));
-          to.push(secs(() => sd.distanceMatrixSync(x, { ...o, out })));
-          tn.push(secs(() => sd.distanceMatrixSync(x, o)));
+          blocks.forEach((b, k) => {
+            setBlock(b);
+            to[k].push(secs(() => sd.distanceMatrixSync(x, { ...o, out })));
+            if (fresh) tn[k].push(secs(() => sd.distanceMatrixSync(x, o)));
+          });
         }
-        const s = median(ts),
-          a = median(to),
-          b = median(tn);
-        console.log(
-          `${type}\t${n}\t${d}\t${metric}\t${(s * 1e3).toFixed(2)}\t${(a * 1e3).toFixed(2)}\t${(b * 1e3).toFixed(2)}\t${(a / s).toFixed(3)}\t${(b / s).toFixed(3)}\t${(Math.min(...to) / Math.min(...ts)).toFixed(3)}`,
-        );
+        const s = median(ts);
+        blocks.forEach((blk, k) => {
+          const a = median(to[k]),
+            b = fresh ? median(tn[k]) : NaN;
+          console.log(
+            `${type}\t${n}\t${d}\t${metric}\t${blk}\t${(s * 1e3).toFixed(2)}\t${(a * 1e3).toFixed(2)}\t${(b * 1e3).toFixed(2)}\t${(a / s).toFixed(3)}\t${(b / s).toFixed(3)}\t${(Math.min(...to[k]) / Math.min(...ts)).toFixed(3)}`,
+          );
+        });
       }
     }
+setBlock('auto');
 console.log(
   `# load ${os
     .loadavg()

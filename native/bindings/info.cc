@@ -255,9 +255,11 @@ Napi::Value EigSecondsFn(const Napi::CallbackInfo& info) {
 }  // namespace
 
 // Test and benchmark hook: how distanceMatrix computes its Gram matrix (kernels/distance.h
-// SetDistanceBlock: a block edge, 0 for one ?syrk, −1 for the choice by size). Not public API.
+// SetDistanceBlock: a panel height, 0 for one ?syrk, −1 for the choice by size; a chunk width,
+// 0 or absent for whole panels). Not public API.
 Napi::Value SetDistanceBlockFn(const Napi::CallbackInfo& info) {
-  SetDistanceBlock(int(ParseInteger(info.Env(), info[0], "block", -1, 8192)));
+  const int width = info[1].IsUndefined() ? 0 : int(ParseInteger(info.Env(), info[1], "width", 0, 1 << 30));
+  SetDistanceBlock(int(ParseInteger(info.Env(), info[0], "block", -1, 8192)), width);
   return info.Env().Undefined();
 }
 

@@ -63,13 +63,48 @@ inline void StreamFence() {}
 // caches, where the caller reads them next.
 constexpr double kStreamBytes = 16.0 * (1 << 20);
 
+// dst[c][r] = src[r][c] for r < rows, c < cols, both with row stride kTile: 4 x 4 blocks in AVX
+// registers when the CPU has it (a column gathered element by element from a 512-byte stride
+// cost about a third of the O(N²) pass), else element by element.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx"))) void TransposeTileAvx(const double* src, int64_t rows, int64_t cols, double* dst) {
+  constexpr int64_t B = kTile;
+  const int64_t r4 = rows & ~int64_t(3), c4 = cols & ~int64_t(3);
+  for (int64_t r = 0; r < r4; r += 4)
+    for (int64_t c = 0; c < c4; c += 4) {
+      const double* s0 = src + r * B + c;
+      const __m256d a0 = _mm256_loadu_pd(s0), a1 = _mm256_loadu_pd(s0 + B), a2 = _mm256_loadu_pd(s0 + 2 * B),
+                    a3 = _mm256_loadu_pd(s0 + 3 * B);
+      const __m256d t0 = _mm256_unpacklo_pd(a0, a1), t1 = _mm256_unpackhi_pd(a0, a1);
+      const __m256d t2 = _mm256_unpacklo_pd(a2, a3), t3 = _mm256_unpackhi_pd(a2, a3);
+      double* d0 = dst + c * B + r;
+      _mm256_storeu_pd(d0, _mm256_permute2f128_pd(t0, t2, 0x20));
+      _mm256_storeu_pd(d0 + B, _mm256_permute2f128_pd(t1, t3, 0x20));
+      _mm256_storeu_pd(d0 + 2 * B, _mm256_permute2f128_pd(t0, t2, 0x31));
+      _mm256_storeu_pd(d0 + 3 * B, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = r < r4 ? c4 : 0; c < cols; ++c) dst[c * B + r] = src[r * B + c];
+}
+#endif
+void TransposeTile(const double* src, int64_t rows, int64_t cols, double* dst) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) return TransposeTileAvx(src, rows, cols, dst);
+#endif
+  constexpr int64_t B = kTile;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * B + r] = src[r * B + c];
+}
+
 // One tile of the O(N²) pass: rows [i0, i1) x columns [j0, j1) of a tile of at most kTile x kTile
 // (diag: the tile on the diagonal, i0 = j0, of which only j ≥ i is computed). gRow(i) points at
 // row i of the Gram matrix, indexed by the global column j. The tile is computed into `tile`
-// (kTile x kTile) by fill, stored to its place in out and, transposed through `col`, to its mirror.
+// (kTile x kTile) by fill, stored to its place in out and, transposed into `tt` (kTile x kTile),
+// to its mirror.
 template <typename G, typename GRow, typename F>
 inline void StoreTile(int64_t n, int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool diag, bool zeroDiagonal,
-                      GRow gRow, bool streamUpper, bool stream, double* tile, double* col, double* out, F& fill) {
+                      GRow gRow, bool streamUpper, bool stream, double* tile, double* tt, double* out, F& fill) {
   constexpr int64_t B = kTile;
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t jb = diag ? (zeroDiagonal ? i + 1 : i) : j0;
@@ -83,14 +118,15 @@ inline void StoreTile(int64_t n, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
     else
       for (int64_t j = js; j < j1; ++j) oi[j] = ti[j];
   }
+  TransposeTile(tile, i1 - i0, j1 - j0, tt);
   for (int64_t j = j0; j < j1; ++j) {
     double* oj = out + j * n;
     const int64_t ie = diag ? std::min(i1, j) : i1;
-    for (int64_t i = i0; i < ie; ++i) col[size_t(i - i0)] = tile[(i - i0) * B + (j - j0)];
+    const double* col = tt + (j - j0) * B;
     if (stream)
       StreamRow(oj + i0, col, ie - i0);
     else
-      for (int64_t i = i0; i < ie; ++i) oj[i] = col[size_t(i - i0)];
+      for (int64_t i = i0; i < ie; ++i) oj[i] = col[i - i0];
   }
 }
 
@@ -100,7 +136,7 @@ void TiledSymmetric(const G* g, int64_t n, bool zeroDiagonal, double* out, F fil
   const int64_t nb = (n + B - 1) / B, tiles = nb * (nb + 1) / 2;
   const int t = (n < 256) ? 1 : std::max(1, std::min(BlasThreads(), HardwareThreads()));
   ParallelFor(tiles, t, [&](int64_t t0, int64_t t1) {
-    std::vector<double> buf(static_cast<size_t>(B * B)), col(static_cast<size_t>(B));
+    std::vector<double> buf(static_cast<size_t>(B * B)), col(static_cast<size_t>(B * B));
     // Rows of out that hold the Gram matrix (g is out) were just read: plain stores there.
     const bool stream = 8.0 * double(n) * double(n) >= kStreamBytes;
     const bool streamUpper = stream && static_cast<const void*>(g) != static_cast<const void*>(out);
@@ -147,6 +183,29 @@ void SqrtRange(double* t, int64_t m) {
 #else
 void SqrtRange(double* t, int64_t m) {
   for (int64_t k = 0; k < m; ++k) t[k] = std::sqrt(t[k]);
+}
+#endif
+
+// t[k] = √max(t[k], 0) for k < m (t not NaN): the clamp and the roots in one sweep, the same bits
+// as the clamp t > 0 ? t : +0 followed by SqrtRange (max returns its second operand, +0, for
+// either signed zero).
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx"))) void ClampSqrtAvx(double* t, int64_t m) {
+  const __m256d zero = _mm256_setzero_pd();
+  int64_t k = 0;
+  for (; k + 4 <= m; k += 4) _mm256_storeu_pd(t + k, _mm256_sqrt_pd(_mm256_max_pd(_mm256_loadu_pd(t + k), zero)));
+  for (; k < m; ++k) t[k] = std::sqrt(t[k] > 0.0 ? t[k] : 0.0);
+}
+void ClampSqrtRange(double* t, int64_t m) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) return ClampSqrtAvx(t, m);
+  for (int64_t k = 0; k < m; ++k) t[k] = t[k] > 0.0 ? t[k] : 0.0;
+  SqrtRange(t, m);
+}
+#else
+void ClampSqrtRange(double* t, int64_t m) {
+  for (int64_t k = 0; k < m; ++k) t[k] = t[k] > 0.0 ? t[k] : 0.0;
+  SqrtRange(t, m);
 }
 #endif
 
@@ -218,13 +277,23 @@ void WithDistanceFill(const T* rows, int64_t d, Metric metric, double closeTol, 
     const bool root = metric != Metric::SqEuclidean;
     auto fill = [=](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
       const double si = sqp[i];
-      // Branch-free first (vectorised), then the rare close pairs, then the roots.
-      for (int64_t j = jb; j < je; ++j) t[j] = (si + sqp[j]) - 2.0 * double(gi[j]);
-      const T* xi = rows + i * d;
-      for (int64_t j = jb; j < je; ++j)
-        if (t[j] < closeTol * (si + sqp[j])) t[j] = SqDiff(xi, rows + j * d, d);
-      for (int64_t j = jb; j < je; ++j) t[j] = t[j] > 0.0 ? t[j] : 0.0;
-      if (root) SqrtRange(t + jb, je - jb);
+      // Branch-free first (vectorised, noting whether any pair is close), then the rare close
+      // pairs, then the clamp at 0 and the roots.
+      int close = 0;
+      for (int64_t j = jb; j < je; ++j) {
+        const double s = si + sqp[j], v = s - 2.0 * double(gi[j]);
+        t[j] = v;
+        close |= v < closeTol * s;
+      }
+      if (close) {
+        const T* xi = rows + i * d;
+        for (int64_t j = jb; j < je; ++j)
+          if (t[j] < closeTol * (si + sqp[j])) t[j] = SqDiff(xi, rows + j * d, d);
+      }
+      if (root)
+        ClampSqrtRange(t + jb, je - jb);
+      else
+        for (int64_t j = jb; j < je; ++j) t[j] = t[j] > 0.0 ? t[j] : 0.0;
     };
     body(fill);
   } else {
@@ -287,15 +356,16 @@ struct BlockBlas<float> {
   }
 };
 
-// Runs work(k, gBlock, tile, col) for k in [0, count) on `threads` threads, each taking the next
+// Runs work(k, g, tile, col) for k in [0, count) on `threads` threads, each taking the next
 // k as it finishes one (blocks are taken in order; a thread slowed by other work takes fewer).
+// g: the thread's part of `buffers` (bufferSize elements each).
 template <typename T, typename W>
-void EachBlock(int64_t count, int threads, int64_t block, W work) {
+void EachBlock(int64_t count, int threads, T* buffers, int64_t bufferSize, W work) {
   std::atomic<int64_t> next{0};
-  ParallelFor(threads, threads, [&](int64_t, int64_t) {
-    std::vector<T> g(static_cast<size_t>(block * block));
-    std::vector<double> tile(static_cast<size_t>(kTile * kTile)), col(static_cast<size_t>(kTile));
-    for (int64_t k = next++; k < count; k = next++) work(k, g.data(), tile.data(), col.data());
+  ParallelFor(threads, threads, [&](int64_t w, int64_t) {
+    T* g = buffers + w * bufferSize;
+    std::vector<double> tile(static_cast<size_t>(kTile * kTile)), col(static_cast<size_t>(kTile * kTile));
+    for (int64_t k = next++; k < count; k = next++) work(k, g, tile.data(), col.data());
     StreamFence();
   });
 }
@@ -308,16 +378,22 @@ void EachBlock(int64_t count, int threads, int64_t block, W work) {
 // are shared among the scope's threads, each calling the BLAS single-threaded (BlasSplit).
 template <typename T>
 Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double closeTol, const std::string& name,
-                       int64_t block, double* out) {
+                       int64_t block, int64_t width, double* out) {
   std::vector<double> sq(static_cast<size_t>(n)), inv(static_cast<size_t>(n));
   const int64_t nb = (n + block - 1) / block;
-  std::vector<std::pair<int64_t, int64_t>> pairs;
-  pairs.reserve(static_cast<size_t>(nb * (nb - 1) / 2));
-  for (int64_t I = 0; I < nb; ++I)
-    for (int64_t J = I + 1; J < nb; ++J) pairs.emplace_back(I, J);
+  // The off-diagonal part of each row panel of `block` rows, in chunks of at most `width` columns.
+  struct Unit {
+    int64_t i0, j0, j1;
+  };
+  std::vector<Unit> units;
+  for (int64_t i0 = 0; i0 + block < n; i0 += block)
+    for (int64_t j0 = i0 + block; j0 < n; j0 += width) units.push_back({i0, j0, std::min(n, j0 + width)});
   const bool stream = 8.0 * double(n) * double(n) >= kStreamBytes;
   const bool angular = IsAngular(metric);
   BlasSplit split;
+  // One Gram block or chunk per thread, from the pool (mapped memory reused across calls).
+  const int64_t bufferSize = block * std::max(block, std::min(width, n));
+  PooledArray<T> buffers(size_t(bufferSize) * size_t(split.threads()));
   Status status;
   WithDistanceFill<T, T>(a, d, metric, closeTol, sq.data(), inv.data(), [&](auto& fill) {
     // Sub-tiles of kTile of the block rows [i0, i1) x columns [j0, j1) (diag: its upper triangle).
@@ -330,7 +406,7 @@ Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double c
           StoreTile<T>(n, r0, std::min(i1, r0 + kTile), c0, std::min(j1, c0 + kTile), diag && r0 == c0, true, gRow,
                        stream, stream, tile, col, out, fill);
     };
-    EachBlock<T>(nb, split.threads(), block, [&](int64_t I, T* g, double* tile, double* col) {
+    EachBlock<T>(nb, split.threads(), buffers.get(), bufferSize, [&](int64_t I, T* g, double* tile, double* col) {
       const int64_t i0 = I * block, i1 = std::min(n, i0 + block), m = i1 - i0;
       BlockBlas<T>::Syrk(int(m), int(d), a + i0 * d, g, int(m));
       bool ok = true;
@@ -344,28 +420,37 @@ Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double c
     });
     status = CheckNorms<T>(sq.data(), n, metric, name, inv.data());
     if (!status.ok()) return;
-    EachBlock<T>(int64_t(pairs.size()), split.threads(), block, [&](int64_t k, T* g, double* tile, double* col) {
-      const int64_t i0 = pairs[size_t(k)].first * block, i1 = std::min(n, i0 + block);
-      const int64_t j0 = pairs[size_t(k)].second * block, j1 = std::min(n, j0 + block);
-      BlockBlas<T>::Gemm(int(i1 - i0), int(j1 - j0), int(d), a + i0 * d, a + j0 * d, g, int(j1 - j0));
-      store(i0, i1, j0, j1, false, g, tile, col);
+    EachBlock<T>(int64_t(units.size()), split.threads(), buffers.get(), bufferSize, [&](int64_t k, T* g, double* tile,
+                                                                                         double* col) {
+      const Unit& u = units[size_t(k)];
+      const int64_t i0 = u.i0, i1 = std::min(n, i0 + block);
+      BlockBlas<T>::Gemm(int(i1 - i0), int(u.j1 - u.j0), int(d), a + i0 * d, a + u.j0 * d, g, int(u.j1 - u.j0));
+      store(i0, i1, u.j0, u.j1, false, g, tile, col);
     });
   });
   return status;
 }
 
-// The block edge of BlockedDistance for n rows of d columns, or 0 for one ?syrk of the whole
-// matrix followed by the tiled pass (GramToDistance). A test and benchmark hook can force either.
-std::atomic<int>& BlockOverride() {
+// How Distance computes the Gram matrix of n rows of d columns: block = 0, one ?syrk of the
+// whole matrix and the tiled pass (GramToDistance); else BlockedDistance with row panels of
+// `block` rows in chunks of `width` columns. A test and benchmark hook can force either.
+struct Layout {
+  int64_t block, width;
+};
+std::atomic<int>& ForcedBlock() {
   static std::atomic<int> v{-1};
   return v;
 }
+std::atomic<int>& ForcedWidth() {
+  static std::atomic<int> v{0};
+  return v;
+}
 
-int64_t DistanceBlock(int64_t n, int64_t d) {
-  const int forced = BlockOverride().load();
-  if (forced >= 0) return forced;
+Layout DistanceLayout(int64_t n, int64_t d) {
+  const int block = ForcedBlock().load(), width = ForcedWidth().load();
+  if (block >= 0) return {block, width > 0 ? width : n};
   (void)d;
-  return n >= 1024 ? 256 : 0;
+  return n >= 1024 ? Layout{256, n} : Layout{0, 0};
 }
 
 // Copies x into T storage, scaling row i by 2^-exps[i] when exps is given (exact: a power of
@@ -509,8 +594,8 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     PooledArray<double> copy;
     const double* a =
         (x.f32 || centre || ex) ? Working<double>(x, centre, copy, ex) : static_cast<const double*>(x.data);
-    if (const int64_t block = DistanceBlock(n, d)) {
-      s = BlockedDistance(a, n, d, metric, tol, x.name, block, out);
+    if (const Layout l = DistanceLayout(n, d); l.block > 0) {
+      s = BlockedDistance(a, n, d, metric, tol, x.name, l.block, l.width, out);
     } else {
       UpperGram(a, n, d, out);
       s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const double*>(out), out);
@@ -521,8 +606,8 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     PooledArray<float> copy;
     const float* a =
         (x.f32 && !centre && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, centre, copy, ex);
-    if (const int64_t block = DistanceBlock(n, d)) {
-      s = BlockedDistance(a, n, d, metric, tol, x.name, block, out);
+    if (const Layout l = DistanceLayout(n, d); l.block > 0) {
+      s = BlockedDistance(a, n, d, metric, tol, x.name, l.block, l.width, out);
     } else {
       PooledArray<float> g(size_t(n) * size_t(n));
       UpperGramF32(a, n, d, g.get());
@@ -533,7 +618,10 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
   return Unscale(out, n, metric == Metric::SqEuclidean ? 2 * e : e, "distances", x.name);
 }
 
-void SetDistanceBlock(int block) { BlockOverride().store(block < 0 ? -1 : block); }
+void SetDistanceBlock(int block, int width) {
+  ForcedBlock().store(block < 0 ? -1 : block);
+  ForcedWidth().store(width > 0 ? width : 0);
+}
 
 double DistanceWorkBytes(const MatView& x, Metric metric, Precision p) {
   const double n = double(x.rows), d = double(x.cols);

@@ -17,9 +17,10 @@ Status Gram(const MatView& x, Precision p, double* out);
 Status Distance(const MatView& x, Metric metric, Precision p, double* out);
 
 // Test and benchmark hook (not public API): how Distance computes the Gram matrix. block > 0:
-// block by block with that edge, each block turned into distances while in cache; 0: one ?syrk
-// of the whole matrix, then one tiled pass; −1 (the default): chosen by size (distance.cc).
-void SetDistanceBlock(int block);
+// in row panels of `block` rows (?syrk on the diagonal block, ?gemm in chunks of `width`
+// columns off it; width 0: the whole panel), each chunk turned into distances while in cache;
+// 0: one ?syrk of the whole matrix, then one tiled pass; −1 (the default): chosen by size.
+void SetDistanceBlock(int block, int width);
 
 // Bytes of temporary memory Gram/Distance allocate (excluding the output), used to refuse a
 // problem before allocating anything.
