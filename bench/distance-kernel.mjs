@@ -13,7 +13,8 @@
 // repeat (interleaved): auto (the choice by size, the default), 0 (one ?syrk of the whole
 // matrix, then the tiled pass), a panel height (the blocked Gram of distance.cc in whole row
 // panels) or height x width (panels in chunks of that many columns, e.g. 256x1024). --fresh 0
-// skips the fresh-result timing.
+// skips the fresh-result timing. cpu_ratio_out: median CPU time (all threads) of the distance
+// call / of the ?syrk probe call (which includes the probe's own small overhead).
 import os from 'node:os';
 import * as sd from '../dist/index.js';
 import { native } from '../dist/native.js';
@@ -35,10 +36,16 @@ if (arg('threads')) sd.setThreads(Number(arg('threads')));
 const setBlock = (b) =>
   b === 'auto' ? native()._setDistanceBlock(-1) : native()._setDistanceBlock(...b.split('x').map(Number));
 
-const secs = (f) => {
+// Wall seconds of f(); its CPU seconds (every thread of the process: user + system) are pushed
+// onto cpu, a figure less disturbed by other processes than the wall time on a shared machine.
+const secs = (f, cpu) => {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   f();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  cpu?.push((c.user + c.system) / 1e6);
+  return wall;
 };
 
 console.log(
@@ -47,7 +54,9 @@ console.log(
     .map((v) => v.toFixed(2))
     .join(' ')}; threads ${sd.getThreads()}`,
 );
-console.log('type\tN\tD\tmetric\tblock\tsyrk_ms\tdist_out_ms\tdist_new_ms\tratio_out\tratio_new\tmin_ratio_out');
+console.log(
+  'type\tN\tD\tmetric\tblock\tsyrk_ms\tdist_out_ms\tdist_new_ms\tratio_out\tratio_new\tmin_ratio_out\tcpu_ratio_out',
+);
 for (const type of types)
   for (const n of sizes)
     for (const d of dims) {
@@ -65,13 +74,17 @@ for (const type of types)
           sd.distanceMatrixSync(x, { ...o, out });
         }
         const ts = [],
+          cs = [],
           to = blocks.map(() => []),
+          co = blocks.map(() => []),
           tn = blocks.map(() => []);
         for (let r = 0; r < repeat; r++) {
-          ts.push(native()._syrkSeconds(x));
+          let probe = 0;
+          secs(() => (probe = native()._syrkSeconds(x)), cs);
+          ts.push(probe);
           blocks.forEach((b, k) => {
             setBlock(b);
-            to[k].push(secs(() => sd.distanceMatrixSync(x, { ...o, out })));
+            to[k].push(secs(() => sd.distanceMatrixSync(x, { ...o, out }), co[k]));
             if (fresh) tn[k].push(secs(() => sd.distanceMatrixSync(x, o)));
           });
         }
@@ -80,7 +93,7 @@ for (const type of types)
           const a = median(to[k]),
             b = fresh ? median(tn[k]) : NaN;
           console.log(
-            `${type}\t${n}\t${d}\t${metric}\t${blk}\t${(s * 1e3).toFixed(2)}\t${(a * 1e3).toFixed(2)}\t${(b * 1e3).toFixed(2)}\t${(a / s).toFixed(3)}\t${(b / s).toFixed(3)}\t${(Math.min(...to[k]) / Math.min(...ts)).toFixed(3)}`,
+            `${type}\t${n}\t${d}\t${metric}\t${blk}\t${(s * 1e3).toFixed(2)}\t${(a * 1e3).toFixed(2)}\t${(b * 1e3).toFixed(2)}\t${(a / s).toFixed(3)}\t${(b / s).toFixed(3)}\t${(Math.min(...to[k]) / Math.min(...ts)).toFixed(3)}\t${(median(co[k]) / median(cs)).toFixed(3)}`,
           );
         });
       }

@@ -278,12 +278,17 @@ void WithDistanceFill(const T* rows, int64_t d, Metric metric, double closeTol, 
     auto fill = [=](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
       const double si = sqp[i];
       // Branch-free first (vectorised, noting whether any pair is close), then the rare close
-      // pairs, then the clamp at 0 and the roots.
+      // pairs, then the clamp at 0 and the roots. Locals and __restrict: stores to t cannot
+      // change them, so the loop needs no reloads.
+      const double tol = closeTol;
+      const double* __restrict sj = sqp;
+      const G* __restrict gr = gi;
+      double* __restrict tr = t;
       int close = 0;
       for (int64_t j = jb; j < je; ++j) {
-        const double s = si + sqp[j], v = s - 2.0 * double(gi[j]);
-        t[j] = v;
-        close |= v < closeTol * s;
+        const double s = si + sj[j], v = s - 2.0 * double(gr[j]);
+        tr[j] = v;
+        close |= v < tol * s;
       }
       if (close) {
         const T* xi = rows + i * d;
@@ -631,8 +636,13 @@ double DistanceWorkBytes(const MatView& x, Metric metric, Precision p) {
   if (p == Precision::F64) {
     bytes += 8.0 * n * d;
   } else {
-    bytes += 4.0 * n * n + 4.0 * n * d;
+    bytes += 4.0 * n * n + 4.0 * n * d;  // the float32 Gram matrix of the one-?syrk path (and of Gram)
   }
+  // The blocked Gram: one panel chunk per thread.
+  const Layout l = DistanceLayout(x.rows, x.cols);
+  if (l.block > 0)
+    bytes += (p == Precision::F64 ? 8.0 : 4.0) * double(HardwareThreads()) * double(l.block) *
+             double(std::max(l.block, std::min(l.width, x.rows)));
   return bytes;
 }
 
