@@ -464,8 +464,12 @@ std::atomic<int>& ForcedWidth() {
 Layout DistanceLayout(int64_t n, int64_t d) {
   const int block = ForcedBlock().load(), width = ForcedWidth().load();
   if (block >= 0) return {block, width > 0 ? width : n};
+  // Measured (docs/performance.md, "Distances: the Gram matrix block by block"): the blocked
+  // Gram is at least as fast from a few hundred rows on, for every D measured (64-784); whole row
+  // panels of 128 rows below 1024 rows (enough panels for two threads), of 256 above.
   (void)d;
-  return n >= 1024 ? Layout{256, n} : Layout{0, 0};
+  if (n < 384) return {0, 0};
+  return {n < 1024 ? 128 : 256, n};
 }
 
 // Copies x into T storage, scaling row i by 2^-exps[i] when exps is given (exact: a power of
