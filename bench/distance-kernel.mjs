@@ -37,8 +37,11 @@ if (arg('threads')) sd.setThreads(Number(arg('threads')));
 // run, on a later turn of the event loop: without a turn between calls a long synchronous run
 // kept every fresh result (tens of GB at N = 4000).
 const turn = () => new Promise((resolve) => setImmediate(resolve));
-const setBlock = (b) =>
-  b === 'auto' ? native()._setDistanceBlock(-1) : native()._setDistanceBlock(...b.split('x').map(Number));
+/** @param {string} b */
+const setBlock = (b) => {
+  const [block, width] = b === 'auto' ? [-1, 0] : b.split('x').map(Number);
+  native()._setDistanceBlock(block ?? -1, width ?? 0);
+};
 
 // Wall seconds of f(); its CPU seconds (every thread of the process: user + system) are pushed
 // onto cpu, a figure less disturbed by other processes than the wall time on a shared machine.

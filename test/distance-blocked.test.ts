@@ -126,7 +126,8 @@ function exactShape(got: Float64Array, n: number): void {
 function withNearCopies(n: number, d: number, seed: number, copies: [number, number, number][]): Input {
   const x = randn(n, d, seed);
   for (const [a, b, eps] of copies)
-    if (a < n && b < n) for (let k = 0; k < d; k++) x.data[b * d + k] = x.data[a * d + k]! * (1 + eps * Math.sin(k + 1));
+    if (a < n && b < n)
+      for (let k = 0; k < d; k++) x.data[b * d + k] = x.data[a * d + k]! * (1 + eps * Math.sin(k + 1));
   return x;
 }
 
@@ -152,7 +153,16 @@ describe('distanceMatrix: the blocked Gram against float64 pair by pair and agai
     [1, 3, 16, 0, []], // one row: N below one block
     [5, 1, 16, 0, []], // D = 1, N below one block
     [130, 1, 64, 0, [[2, 129, 1e-9]]], // D = 1, N not a multiple of the block
-    [77, 13, 16, 0, [[3, 70, 1e-9], [5, 6, 1e-5]]], // ragged last panel; near copies in and across panels
+    [
+      77,
+      13,
+      16,
+      0,
+      [
+        [3, 70, 1e-9],
+        [5, 6, 1e-5],
+      ],
+    ], // ragged last panel; near copies in and across panels
     [77, 13, 16, 20, [[3, 70, 1e-9]]], // chunks narrower than a tile and not a multiple of the block
     [200, 9, 7, 0, [[0, 199, 1e-7]]], // a block height that is no multiple of anything
   ];

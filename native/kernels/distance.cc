@@ -1,4 +1,7 @@
-// Gram matrices and pairwise distances through one BLAS-3 ?syrk.
+// Gram matrices and pairwise distances through BLAS-3: one ?syrk of the whole matrix followed by
+// one tiled pass (Gram, and Distance for small inputs), or, for Distance from a few hundred rows
+// on, the Gram matrix in row panels (?syrk on the diagonal blocks, ?gemm off them) each turned
+// into distances while it is still in cache (BlockedDistance).
 //
 // d²(i,j) = g_ii + g_jj − 2 g_ij loses relative accuracy when two rows nearly coincide (the
 // three terms cancel). Such pairs are detected from the Gram entries and recomputed directly
