@@ -280,24 +280,16 @@ void WithDistanceFill(const T* rows, int64_t d, Metric metric, double closeTol, 
     const bool root = metric != Metric::SqEuclidean;
     auto fill = [=](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
       const double si = sqp[i];
-      // Branch-free first (vectorised, noting whether any pair is close), then the rare close
-      // pairs, then the clamp at 0 and the roots. Locals and __restrict: stores to t cannot
-      // change them, so the loop needs no reloads.
+      // Branch-free first (vectorised), then the rare close pairs, then the clamp at 0 and the
+      // roots. Locals and __restrict: stores to t cannot change them, so the loops need no reloads.
       const double tol = closeTol;
       const double* __restrict sj = sqp;
       const G* __restrict gr = gi;
       double* __restrict tr = t;
-      int close = 0;
-      for (int64_t j = jb; j < je; ++j) {
-        const double s = si + sj[j], v = s - 2.0 * double(gr[j]);
-        tr[j] = v;
-        close |= v < tol * s;
-      }
-      if (close) {
-        const T* xi = rows + i * d;
-        for (int64_t j = jb; j < je; ++j)
-          if (t[j] < closeTol * (si + sqp[j])) t[j] = SqDiff(xi, rows + j * d, d);
-      }
+      for (int64_t j = jb; j < je; ++j) tr[j] = (si + sj[j]) - 2.0 * double(gr[j]);
+      const T* xi = rows + i * d;
+      for (int64_t j = jb; j < je; ++j)
+        if (tr[j] < tol * (si + sj[j])) tr[j] = SqDiff(xi, rows + j * d, d);
       if (root)
         ClampSqrtRange(t + jb, je - jb);
       else
@@ -308,29 +300,25 @@ void WithDistanceFill(const T* rows, int64_t d, Metric metric, double closeTol, 
     const bool arc = metric == Metric::Angular;
     auto fill = [=](int64_t i, int64_t jb, int64_t je, const G* gi, double* t) {
       const double ii = invp[i];
-      // The cosines first (vectorised, noting whether any pair is nearly parallel), then their
-      // distances, then the nearly parallel pairs recomputed from the rows.
+      // The cosines first (vectorised), then their distances, nearly parallel pairs from the rows.
       const double tol = closeTol;
       const double* __restrict vj = invp;
       const G* __restrict gr = gi;
       double* __restrict tr = t;
-      int close = 0;
-      for (int64_t j = jb; j < je; ++j) {
-        const double c = double(gr[j]) * ii * vj[j];
-        tr[j] = std::min(1.0, std::max(-1.0, c));
-        close |= 1.0 - c < tol;
-      }
-      if (arc)
-        for (int64_t j = jb; j < je; ++j) tr[j] = std::acos(tr[j]);
-      else
-        for (int64_t j = jb; j < je; ++j) tr[j] = 1.0 - tr[j];
-      if (!close) return;
+      for (int64_t j = jb; j < je; ++j) tr[j] = double(gr[j]) * ii * vj[j];
       const T* xi = rows + i * d;
       for (int64_t j = jb; j < je; ++j) {
-        if (!(1.0 - double(gi[j]) * ii * invp[j] < tol)) continue;
-        // Chord length of the two unit vectors, computed directly.
-        const double chord2 = UnitChord2(xi, 1.0 / ii, rows + j * d, 1.0 / invp[j], d);
-        t[j] = arc ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2))) : 0.5 * chord2;
+        double c = tr[j];
+        double v;
+        if (1.0 - c < tol) {
+          // Chord length of the two unit vectors, computed directly.
+          const double chord2 = UnitChord2(xi, 1.0 / ii, rows + j * d, 1.0 / invp[j], d);
+          v = arc ? 2.0 * std::asin(std::min(1.0, 0.5 * std::sqrt(chord2))) : 0.5 * chord2;
+        } else {
+          c = std::min(1.0, std::max(-1.0, c));
+          v = arc ? std::acos(c) : 1.0 - c;
+        }
+        tr[j] = v;
       }
     };
     body(fill);
