@@ -339,28 +339,24 @@ Status GramToDistance(const T* rows, int64_t n, int64_t d, Metric metric, double
   return Status::Ok();
 }
 
-// The single-threaded products of one block of the Gram matrix, in T: the upper triangle of
-// A Aᵀ (?syrk, m x m) and A Bᵀ (?gemm, m x k), row-major with leading dimension ldc.
-template <typename T>
-struct BlockBlas;
-template <>
-struct BlockBlas<double> {
-  static void Syrk(int m, int d, const double* a, double* c, int ldc) {
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0, a, d, 0.0, c, ldc);
-  }
-  static void Gemm(int m, int k, int d, const double* a, const double* b, double* c, int ldc) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, d, 1.0, a, d, b, d, 0.0, c, ldc);
-  }
-};
-template <>
-struct BlockBlas<float> {
-  static void Syrk(int m, int d, const float* a, float* c, int ldc) {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0f, a, d, 0.0f, c, ldc);
-  }
-  static void Gemm(int m, int k, int d, const float* a, const float* b, float* c, int ldc) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, d, 1.0f, a, d, b, d, 0.0f, c, ldc);
-  }
-};
+// The upper triangle of A Aᵀ (?syrk) of the n x d rows a into out (n x n, row-major), in the
+// precision of a.
+void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0, a, int(d), 0.0, out, int(n));
+}
+void UpperGram(const float* a, int64_t n, int64_t d, float* out) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f, out, int(n));
+}
+
+// A Bᵀ (?gemm) of the m x d rows a and the k x d rows b into out (m x k, row-major).
+void CrossGram(const double* a, const double* b, int64_t m, int64_t k, int64_t d, double* out) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(k), int(d), 1.0, a, int(d), b, int(d), 0.0, out,
+              int(k));
+}
+void CrossGram(const float* a, const float* b, int64_t m, int64_t k, int64_t d, float* out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(k), int(d), 1.0f, a, int(d), b, int(d), 0.0f, out,
+              int(k));
+}
 
 // Runs work(k, g, tile, col) for k in [0, count) on `threads` threads, each taking the next
 // k as it finishes one (blocks are taken in order; a thread slowed by other work takes fewer).
@@ -414,7 +410,7 @@ Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double c
     };
     EachBlock<T>(nb, split.threads(), buffers.get(), bufferSize, [&](int64_t I, T* g, double* tile, double* col) {
       const int64_t i0 = I * block, i1 = std::min(n, i0 + block), m = i1 - i0;
-      BlockBlas<T>::Syrk(int(m), int(d), a + i0 * d, g, int(m));
+      UpperGram(a + i0 * d, m, d, g);
       bool ok = true;
       for (int64_t i = i0; i < i1; ++i) {
         const double s = double(g[(i - i0) * m + (i - i0)]);
@@ -430,7 +426,7 @@ Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double c
                                                                                          double* col) {
       const Unit& u = units[size_t(k)];
       const int64_t i0 = u.i0, i1 = std::min(n, i0 + block);
-      BlockBlas<T>::Gemm(int(i1 - i0), int(u.j1 - u.j0), int(d), a + i0 * d, a + u.j0 * d, g, int(u.j1 - u.j0));
+      CrossGram(a + i0 * d, a + u.j0 * d, i1 - i0, u.j1 - u.j0, d, g);
       store(i0, i1, u.j0, u.j1, false, g, tile, col);
     });
   });
@@ -493,14 +489,6 @@ Status Unscale(double* out, int64_t n, int e, const std::string& what, const std
   return s;
 }
 
-void UpperGram(const double* a, int64_t n, int64_t d, double* out) {
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0, a, int(d), 0.0, out, int(n));
-}
-
-// Single-precision Gram, upper triangle, into g (n x n floats).
-void UpperGramF32(const float* a, int64_t n, int64_t d, float* g) {
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0f, a, int(d), 0.0f, g, int(n));
-}
 
 // Both triangles of out from the upper triangle of the Gram matrix g (widened to double).
 template <typename G>
@@ -565,7 +553,7 @@ Status Gram(const MatView& x, Precision p, double* out) {
     PooledArray<float> copy;
     const float* a = (x.f32 && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, false, copy, ex);
     PooledArray<float> g(size_t(n) * size_t(n));
-    UpperGramF32(a, n, d, g.get());
+    UpperGram(a, n, d, g.get());
     MirrorGram(g.get(), n, out);
   }
   return e != 0 ? Unscale(out, n, 2 * e, "a Gram matrix", x.name) : Status::Ok();
@@ -620,7 +608,7 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
       s = BlockedDistance(a, n, d, metric, tol, x.name, l.block, l.width, out);
     } else {
       PooledArray<float> g(size_t(n) * size_t(n));
-      UpperGramF32(a, n, d, g.get());
+      UpperGram(a, n, d, g.get());
       s = GramToDistance(a, n, d, metric, tol, x.name, static_cast<const float*>(g.get()), out);
     }
   }
