@@ -122,11 +122,12 @@ BlasSplit::BlasSplit() {
   }
   // Exclusive: no other operation is inside the gate, and none can apply a count until this
   // scope ends (SetConfiguredThreads applies only when the gate is idle).
+  restore_ = s->threads_;
   SetBlasThreads(1);
 }
 
 BlasSplit::~BlasSplit() {
-  if (threads_ > 1) SetBlasThreads(tScope->threads_);
+  if (restore_ > 0) SetBlasThreads(restore_);
 }
 
 }  // namespace specdyn

@@ -64,6 +64,7 @@ class BlasSplit {
 
  private:
   int threads_ = 1;
+  int restore_ = 0;  // the scope's count, given back to the BLAS on destruction (0: nothing to do)
 };
 
 }  // namespace specdyn
