@@ -4,7 +4,7 @@
 // awkward shapes: N below one block, N not a multiple of the block or of the chunk width, D = 1,
 // near copies in different panels, and a size large enough to run on the scope's threads.
 import { afterEach, describe, expect, it } from 'vitest';
-import { distanceMatrix, distanceMatrixSync, type Metric } from '../src/index.js';
+import { distanceMatrix, distanceMatrixSync, eigvalsh, eigvalshSync, type Metric, nativeInfo } from '../src/index.js';
 import { native } from '../src/native.js';
 import { randn } from './helpers.js';
 
@@ -229,6 +229,29 @@ describe('distanceMatrix: the blocked Gram against float64 pair by pair and agai
       exactShape(got, 2000);
       expect(worstError(x, metric, false, got, run(x, metric, false, [0]))).toBeLessThanOrEqual(TOL_OLD.f64[metric]);
     }
+  });
+});
+
+describe('distanceMatrix: the blocked Gram beside concurrent callers (the BLAS gate)', () => {
+  it('threaded and small calls at once: every result as when alone; the BLAS count restored', async () => {
+    // Threaded calls (≥ 1e8 flops) set the BLAS to one thread while their panels run on two
+    // threads; small calls and an eigensolver run meanwhile. Each must see the count the gate
+    // gave it, and the count the gate applied last must hold again once everything is done.
+    const big = [randn(1100, 83, 21), randn(1200, 80, 22)];
+    const small = [randn(300, 10, 23), randn(450, 30, 24)];
+    const sym = randn(300, 300, 25);
+    for (let i = 0; i < 300; i++)
+      for (let j = 0; j < i; j++) sym.data[i * 300 + j] = sym.data[j * 300 + i] = sym.data[i * 300 + j]!;
+    const alone = [...big, ...small].map((x) => distanceMatrixSync(x, { metric: 'cosine' }).data);
+    const valuesAlone = eigvalshSync(sym);
+    const before = nativeInfo().blasThreads;
+    const [results, values] = await Promise.all([
+      Promise.all([...big, ...small, ...big].map((x) => distanceMatrix(x, { metric: 'cosine' }))),
+      eigvalsh(sym),
+    ]);
+    results.forEach((r, k) => expect(firstDifference(r.data, alone[k % 4]!)).toBe(-1));
+    expect(Array.from(values)).toEqual(Array.from(valuesAlone));
+    expect(nativeInfo().blasThreads).toBe(before);
   });
 });
 
