@@ -79,6 +79,14 @@ export interface NativeBinding {
   _dgemmSeconds(n: number): number;
   /** Benchmark probe: seconds for one bare ?syrk of x in its own element type (not public API). */
   _syrkSeconds(x: Mat): number;
+  /**
+   * Test and benchmark hook (not public API): how distanceMatrix computes its Gram matrix.
+   * `block` 1–8192: in row panels of that many rows (?syrk on the diagonal block, ?gemm in
+   * chunks of `width` columns off it, 0 or absent: whole panels), each chunk turned into
+   * distances while in cache; 0: one ?syrk of the whole matrix, then one tiled pass; −1 (the
+   * default): chosen by size.
+   */
+  _setDistanceBlock(block: number, width?: number): void;
   /** Benchmark probe: seconds for one bare LAPACK eigensolver call on float64 a (not public API). */
   _eigSeconds(a: Mat, driver: 'syevd' | 'syevr' | 'syev' | 'syevd_2stage', vectors: boolean): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */

@@ -15,6 +15,7 @@
 #endif
 
 #include "../kernels/blas_gate.h"
+#include "../kernels/distance.h"
 #include "../kernels/fault.h"
 #include "../kernels/harness.h"
 #include "../kernels/memory.h"
@@ -253,6 +254,15 @@ Napi::Value EigSecondsFn(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// Test and benchmark hook: how distanceMatrix computes its Gram matrix (kernels/distance.h
+// SetDistanceBlock: a panel height, 0 for one ?syrk, −1 for the choice by size; a chunk width,
+// 0 or absent for whole panels). Not public API.
+Napi::Value SetDistanceBlockFn(const Napi::CallbackInfo& info) {
+  const int width = info[1].IsUndefined() ? 0 : int(ParseInteger(info.Env(), info[1], "width", 0, 1 << 30));
+  SetDistanceBlock(int(ParseInteger(info.Env(), info[0], "block", -1, 8192)), width);
+  return info.Env().Undefined();
+}
+
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "setThreads", SetThreadsFn);
   Export(env, exports, "getThreads", GetThreadsFn);
@@ -265,6 +275,7 @@ void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "_dgemmSeconds", DgemmSecondsFn);
   Export(env, exports, "_syrkSeconds", SyrkSecondsFn);
   Export(env, exports, "_eigSeconds", EigSecondsFn);
+  Export(env, exports, "_setDistanceBlock", SetDistanceBlockFn);
   Export(env, exports, "setErrorClasses", SetErrorClassesFn);
   Export(env, exports, "__injectFault", InjectFaultFn);
   Export(env, exports, "__fuzzReplay", FuzzReplayFn);

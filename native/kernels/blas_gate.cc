@@ -37,6 +37,9 @@ Gate& TheGate() {
   return g;
 }
 
+// The scope the calling thread holds (the innermost one), for BlasSplit.
+thread_local const BlasScope* tScope = nullptr;
+
 std::atomic<int>& Configured() {
   static std::atomic<int> n{BlasThreads()};
   return n;
@@ -91,10 +94,13 @@ BlasScope::BlasScope(double flops, const int32_t* cancel, int limit, double thre
     if (g.shared++ == 0) g.Apply(1);
   }
   entered_ = true;
+  outer_ = tScope;
+  tScope = this;
 }
 
 BlasScope::~BlasScope() {
   if (!entered_) return;
+  tScope = outer_;
   Gate& g = TheGate();
   {
     std::lock_guard<std::mutex> l(g.m);
@@ -104,6 +110,24 @@ BlasScope::~BlasScope() {
       --g.shared;
   }
   g.cv.notify_all();
+}
+
+BlasSplit::BlasSplit() {
+  const BlasScope* s = tScope;
+  if (!s || !s->threaded_ || s->threads_ < 2) return;
+  threads_ = std::min(s->threads_, HardwareThreads());
+  if (threads_ < 2) {
+    threads_ = 1;
+    return;
+  }
+  // Exclusive: no other operation is inside the gate, and none can apply a count until this
+  // scope ends (SetConfiguredThreads applies only when the gate is idle).
+  restore_ = s->threads_;
+  SetBlasThreads(1);
+}
+
+BlasSplit::~BlasSplit() {
+  if (restore_ > 0) SetBlasThreads(restore_);
 }
 
 }  // namespace specdyn

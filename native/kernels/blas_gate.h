@@ -43,6 +43,28 @@ class BlasScope {
   int threads_;
   bool threaded_;
   bool entered_ = false;
+  const BlasScope* outer_ = nullptr;  // the calling thread's scope before this one
+  friend class BlasSplit;
+};
+
+// Splitting a threaded operation into single-threaded BLAS calls on the caller's own threads.
+// Inside a threaded (exclusive) scope held by the calling thread, nothing else runs BLAS, so the
+// BLAS may be set to one thread for a while and the scope's threads used for calls side by side
+// (each one single-threaded, as small operations run); the destructor restores the scope's
+// count before the scope can end, so the gate's record of what it applied stays true. Outside
+// such a scope (a small operation, or no scope at all) nothing changes and threads() is 1.
+class BlasSplit {
+ public:
+  BlasSplit();
+  ~BlasSplit();
+  BlasSplit(const BlasSplit&) = delete;
+  BlasSplit& operator=(const BlasSplit&) = delete;
+  // The threads to run single-threaded BLAS calls on (1: only the calling thread).
+  int threads() const { return threads_; }
+
+ private:
+  int threads_ = 1;
+  int restore_ = 0;  // the scope's count, given back to the BLAS on destruction (0: nothing to do)
 };
 
 }  // namespace specdyn
