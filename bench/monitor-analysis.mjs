@@ -45,17 +45,39 @@ async function load(dir) {
     imp('store/index.js'),
   ]);
   const route = await imp('linalg/route.js');
-  return { dir, ...sa, ...lin, ...sig, ...inp, ...am, ...store, runStepsSync: route.runStepsSync };
+  const ws = await imp('rmt/weight-spectrum.js');
+  return {
+    dir,
+    ...sa,
+    ...lin,
+    ...sig,
+    ...inp,
+    ...am,
+    ...store,
+    runStepsSync: route.runStepsSync,
+    weightSpectrumSync: ws.weightSpectrumSync,
+  };
 }
 
-/** The monitor's analyzer config (monitor.ts defaults: angular, 3 eigenvectors, weights bootstrap 0). */
+/** The monitor's analyzer config (monitor.ts defaults: angular, 3 eigenvectors, weights bootstrap 0, Gram solver). */
 const CONFIG = {
   layers: ['dense_1', 'dense_2'],
   metric: 'angular',
   keepVectors: 3,
   trajectory: { metric: 'angular', bottomK: 3, input: 'distance', returnVectors: true },
-  weights: { bootstrap: 0 },
+  weights: { bootstrap: 0, solver: 'gram' },
 };
+
+/** CONFIG as a build accepts it: a build older than the weight spectra's `solver` option gets the default it had (?gesdd). */
+function configOf(lib) {
+  try {
+    lib.weightSpectrumSync(gaussian(12, 20, 1), { ...CONFIG.weights, minEvals: 2 });
+    return CONFIG;
+  } catch {
+    const { solver: _s, ...weights } = CONFIG.weights;
+    return { ...CONFIG, weights };
+  }
+}
 
 /** Representations and kernels of the bench's model at SNAPS snapshots of one training run. */
 async function capture(lib) {
@@ -133,10 +155,51 @@ function hashOf(r) {
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * Every number of two builds' analysed snapshots compared: the largest relative (to max(|a|, |b|))
+ * and absolute difference per figure path (array indices folded into `[]`, NaN = NaN), and the
+ * paths whose categorical content differs (strings, booleans, integers outside typed arrays,
+ * array lengths, keys).
+ */
+function compareResults(ra, rb) {
+  const worst = new Map();
+  const categorical = [];
+  const walk = (a, b, key) => {
+    if (ArrayBuffer.isView(a) || Array.isArray(a)) {
+      if (!b || a.length !== b.length) return void categorical.push(`${key}: length ${a.length} vs ${b?.length}`);
+      for (let i = 0; i < a.length; i++) walk(a[i], b[i], ArrayBuffer.isView(a) ? `${key}[]` : `${key}[${i}]`);
+    } else if (a && typeof a === 'object') {
+      const ka = Object.keys(a).sort().join(','),
+        kb = b && typeof b === 'object' ? Object.keys(b).sort().join(',') : '';
+      if (ka !== kb) categorical.push(`${key}: keys differ`);
+      for (const k of Object.keys(a)) if (k !== 'analysisMs' && b && k in b) walk(a[k], b[k], `${key}.${k}`);
+    } else if (typeof a === 'number' && typeof b === 'number') {
+      const folded = key.replace(/\[\d+\]/g, '[]');
+      if (Number.isInteger(a) && Number.isInteger(b) && !key.endsWith('[]') && a !== b && Math.abs(a) < 2 ** 31)
+        categorical.push(`${key}: ${a} vs ${b}`);
+      if (Number.isNaN(a) && Number.isNaN(b)) return;
+      const abs = a === b ? 0 : Math.abs(a - b);
+      const rel = a === b ? 0 : abs / Math.max(Math.abs(a), Math.abs(b));
+      const w = worst.get(folded);
+      if (!w || rel > w.rel || (rel === w.rel && abs > w.abs)) worst.set(folded, { rel, abs, a, b });
+    } else if (a !== b) categorical.push(`${key}: ${String(a)} vs ${String(b)}`);
+  };
+  ra.forEach((r, i) => walk(r, rb[i], `[${i}]`));
+  // Per figure: the worst over snapshots (the snapshot index folded too).
+  const byFigure = new Map();
+  for (const [k, w] of worst) {
+    const f = k.replace(/^\[\d+\]/, '');
+    const v = byFigure.get(f);
+    if (!v || w.rel > v.rel || (w.rel === v.rel && w.abs > v.abs)) byFigure.set(f, w);
+  }
+  return { worst: byFigure, categorical };
+}
+
 /** One pass of a build's analyzer over the captured sequence: CPU ms per snapshot and the figures' hash. */
 function analysePass(lib, snaps) {
-  const a = new lib.SnapshotAnalyzer(structuredClone(CONFIG));
+  const a = new lib.SnapshotAnalyzer(structuredClone(lib.config));
   const ms = [];
+  const results = [];
   const h = createHash('sha256');
   for (const s of snaps) {
     const j = copyJob(s);
@@ -144,8 +207,9 @@ function analysePass(lib, snaps) {
     const r = a.analyseSync(j.step, j.reps, j.kernels);
     ms.push(cpuMs() - c0);
     h.update(hashOf(r));
+    results.push(r);
   }
-  return { ms, hash: h.digest('hex').slice(0, 16) };
+  return { ms, hash: h.digest('hex').slice(0, 16), results };
 }
 
 /** The parts of one snapshot, each timed alone (CPU ms). */
@@ -153,7 +217,7 @@ async function partsPass(lib, snaps, runDir) {
   const o = lib.resolveOptions(CONFIG.trajectory);
   const guess = Math.min(PROBES - 1, Math.max(o.bottomK, o.maxBand) - 1);
   const out = { distance: [], eigh: [], null: [], weights: [], commit: [] };
-  const analyzer = new lib.SnapshotAnalyzer(structuredClone(CONFIG));
+  const analyzer = new lib.SnapshotAnalyzer(structuredClone(lib.config));
   const recorder = new lib.SnapshotRecorder(analyzer);
   fs.rmSync(runDir, { recursive: true, force: true });
   await recorder.openRun(runDir, { meta: { bench: 'monitor-analysis' } });
@@ -174,7 +238,7 @@ async function partsPass(lib, snaps, runDir) {
     for (const x of s.reps) lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed));
     out.null.push(cpuMs() - t);
     t = cpuMs();
-    lib.analyzeKernelsSync(copyJob(s).kernels, CONFIG.weights);
+    lib.analyzeKernelsSync(copyJob(s).kernels, lib.config.weights);
     out.weights.push(cpuMs() - t);
     if (run) {
       t = cpuMs();
@@ -191,6 +255,7 @@ async function main() {
   const libs = [await load(root)];
   const other = flag('compare');
   if (other && !PROFILE) libs.push(await load(path.resolve(other)));
+  for (const lib of libs) lib.config = configOf(lib);
   libs[0].setThreadLimit(1);
   const snaps = await capture(libs[0]);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-analysis-'));
@@ -206,7 +271,8 @@ async function main() {
   }));
   // The first pass of each build is its code's first run (each build's functions are its own, so
   // the JIT warms them separately), as in a monitor's fresh worker: reported as `cold`.
-  const cold = libs.map((lib) => mean(analysePass(lib, snaps).ms));
+  const first = libs.map((lib) => analysePass(lib, snaps));
+  const cold = first.map((p) => mean(p.ms));
   for (let r = 0; r < REPEAT; r++) {
     for (const [i, lib] of libs.entries()) {
       const { ms, hash } = analysePass(lib, snaps);
@@ -234,6 +300,15 @@ async function main() {
     const same =
       per[0].hashes.size === 1 && per[1].hashes.size === 1 && [...per[0].hashes][0] === [...per[1].hashes][0];
     console.log(`figures identical between the builds: ${same ? 'yes' : 'NO'}`);
+    if (!same) {
+      const d = compareResults(first[0].results, first[1].results);
+      console.log(
+        `categorical readings (strings, booleans, integers, array lengths) identical: ${d.categorical.length === 0 ? 'yes' : `NO (${d.categorical.slice(0, 5).join('; ')})`}`,
+      );
+      console.log('largest differences of the numbers (this build against the compared one), by figure:');
+      for (const [k, w] of [...d.worst.entries()].sort((p, q) => q[1].rel - p[1].rel).slice(0, 25))
+        console.log(`  ${k.padEnd(44)} rel ${w.rel.toExponential(2)}  abs ${w.abs.toExponential(2)}  (${w.a} vs ${w.b})`);
+    }
   }
 }
 

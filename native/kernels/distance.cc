@@ -237,6 +237,20 @@ template <typename T>
 const T* Working(const MatView& x, bool centre, PooledArray<T>& w, const std::vector<int>* exps = nullptr) {
   const int64_t n = x.rows, d = x.cols;
   w.reset(static_cast<size_t>(n * d));
+  if (!exps && !centre) {
+    // The common case, a plain widening (or float32 copy): one conversion loop the compiler
+    // vectorises, where the general loop below calls ldexp per entry (a fifth of a 500 x 256
+    // angular distance matrix). The same values: ldexp(v, 0) − 0 is v.
+    T* wp = w.get();
+    if (x.f32) {
+      const float* s = static_cast<const float*>(x.data);
+      for (int64_t i = 0; i < n * d; ++i) wp[i] = static_cast<T>(s[i]);
+    } else {
+      const double* s = static_cast<const double*>(x.data);
+      for (int64_t i = 0; i < n * d; ++i) wp[i] = static_cast<T>(s[i]);
+    }
+    return wp;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const int e = exps ? (*exps)[size_t(i)] : 0;
     double mean = 0;
