@@ -10,7 +10,8 @@
 // left out). --compare <dir>: also the analyzer of the build whose compiled dist/ is in <dir>
 // (e.g. a copy of the previous commit's dist/ beside a node_modules link), measured the same way.
 // Parts (mean CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
-// distance matrix, both layers), eigh (range [0, guess] + all values, both layers), null (the
+// distance matrix, both layers), eigh (all values and the needed vectors, both layers: eighReduce +
+// eighVectors where the build has them, else eigh with range [0, guess] + all values), null (the
 // column-shuffle null of both layers: shuffles, distances, eigsh), weights (analyzeKernelsSync,
 // three kernels), commit (storeSnapshot + RunWriter append + flush); `rest` = analyseSync minus
 // the solve parts (the JS figures: checks, band, linking, …); `cold`: the mean of each build's
@@ -46,6 +47,7 @@ async function load(dir) {
   ]);
   const route = await imp('linalg/route.js');
   const ws = await imp('rmt/weight-spectrum.js');
+  const snap = await imp('omd/snapshot.js');
   return {
     dir,
     ...sa,
@@ -56,6 +58,8 @@ async function load(dir) {
     ...store,
     runStepsSync: route.runStepsSync,
     weightSpectrumSync: ws.weightSpectrumSync,
+    spectralFigures: snap.spectralFigures,
+    neededRange: snap.neededRange,
   };
 }
 
@@ -232,11 +236,18 @@ async function partsPass(lib, snaps, runDir) {
     const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular' }));
     out.distance.push(cpuMs() - t);
     t = cpuMs();
-    for (const d of ds) lib.eighSync(d, { range: [0, guess], allValues: true, precision: o.precision });
-    out.eigh.push(cpuMs() - t);
-    t = cpuMs();
-    for (const x of s.reps) lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed));
+    const nuls = s.reps.map((x) => lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed)));
     out.null.push(cpuMs() - t);
+    t = cpuMs();
+    if (lib.eighReduceSync) {
+      // values first, then the vectors of the indices they call for (observable.ts)
+      for (const [j, d] of ds.entries()) {
+        const red = lib.eighReduceSync(d, { precision: o.precision });
+        const f = lib.spectralFigures(red.values, lib.meanOffDiagonal(d), o, nuls[j], 0);
+        lib.eighVectorsSync(red, { range: lib.neededRange(f) });
+      }
+    } else for (const d of ds) lib.eighSync(d, { range: [0, guess], allValues: true, precision: o.precision });
+    out.eigh.push(cpuMs() - t);
     t = cpuMs();
     lib.analyzeKernelsSync(copyJob(s).kernels, lib.config.weights);
     out.weights.push(cpuMs() - t);

@@ -12,6 +12,7 @@ import { AbortError, InternalError, LapackError, NoConvergenceError, SpecdynErro
 // run time, so the base still loads nothing above it.
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions } from './linalg/index.js';
+import type { EighReduceOptions, EighVectorsOptions } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { GramOptions, NativeInfo, Precision, SvdOptions, SvdResult } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
@@ -55,6 +56,8 @@ export interface NativeBinding {
   distanceMatrix: NativeOp<[x: Mat, options: DistanceOptions | undefined], Mat<Float64Array>>;
   eigvalsh: NativeOp<[a: Mat, options: EigOptions | undefined], Float64Array>;
   eigh: NativeOp<[a: Mat, options: EighOptions | undefined], EighResult>;
+  eighReduce: NativeOp<[a: Mat, options: EighReduceOptions | undefined], { values: Float64Array; handle: object }>;
+  eighVectors: NativeOp<[handle: object, options: EighVectorsOptions | undefined], Mat<Float64Array>>;
   svdvals: NativeOp<[w: Mat, options: { precision?: Precision } | undefined], Float64Array>;
   svd: NativeOp<[w: Mat, options: SvdOptions | undefined], SvdResult>;
   eigvalshBatch: NativeOp<[mats: Mat[], options: BatchOptions | undefined], Float64Array[]>;
