@@ -47,7 +47,7 @@ export interface RawDensity {
 }
 
 /** Test hook sites and kinds of {@link NativeBinding.__injectFault}. */
-export type FaultSite = 'none' | 'kernel' | 'result';
+export type FaultSite = 'none' | 'kernel' | 'result' | 'stemr';
 export type FaultKind = 'length_error' | 'bad_alloc' | 'unknown';
 
 /** The raw addon surface, typed (src/linalg wraps it into the documented API). */

@@ -179,7 +179,7 @@ Status EigenReduction::VectorsT(int64_t lo, int64_t hi, double* vectors) const {
   lapack_int m = 0;
   lapack_logical tryrac = 1;
   lapack_int info = L::Stemr(n, d.get(), e.get(), il, iu, &m, w.get(), z.get(), k, isuppz.get(), &tryrac);
-  if (info != 0 || m != k) {
+  if (TakeFault(FaultSite::Stemr) || info != 0 || m != k) {
     // ?stemr on an index range can fail on tight clusters (info 22: ?larrv), e.g. the many
     // equal distances of probe rows that a ReLU maps to zero. Bisection and inverse iteration
     // on the same T instead (?stebz + ?stein, what ?syevr runs for an index range).
