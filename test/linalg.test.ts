@@ -821,6 +821,44 @@ describe('bad input gets a clear error, never a crash', () => {
   });
 });
 
+describe('angular distance: the branch-free arccos', () => {
+  it('agrees with Math.acos of the cosine over the whole range (|c| ≤ 1/2, c > 1/2, c < −1/2, antipodal) to the cosine rounding', () => {
+    // 3-D rows: random directions, their exact negatives (c = −1) and pairs at 60° and 120°
+    // (c = ±1/2, the branch edges); each entry is checked against Math.acos of the cosine from
+    // the rows, within what the rounding of that cosine (a few 1e-16) moves arccos by.
+    const rng = randn(300, 3, 41).data;
+    const rows: number[][] = [];
+    for (let i = 0; i < 100; i++) {
+      const v = [rng[3 * i]!, rng[3 * i + 1]!, rng[3 * i + 2]!];
+      rows.push(v, v.map((x) => -x));
+    }
+    for (let i = 0; i < 50; i++) {
+      const t = (i / 50) * Math.PI;
+      rows.push([Math.cos(t), Math.sin(t), 0], [Math.cos(t + Math.PI / 3), Math.sin(t + Math.PI / 3), 0]);
+      rows.push([Math.cos(t + (2 * Math.PI) / 3), Math.sin(t + (2 * Math.PI) / 3), 0]);
+    }
+    const n = rows.length;
+    const x = { data: Float64Array.from(rows.flat()), rows: n, cols: 3 };
+    const m = distanceMatrixSync(x, { metric: 'angular' });
+    let checked = 0,
+      worst = 0; // the largest error in units of its bound
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        const a = rows[i]!,
+          b = rows[j]!;
+        const c = Math.max(-1, Math.min(1, dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b))));
+        if (i === j || 1 - c < 1e-3) continue; // the diagonal, and close pairs (their own, direct path)
+        const tol = Math.min(1e-15 + 8e-16 / Math.sqrt(Math.max(1 - c * c, 1e-32)), 3e-8);
+        worst = Math.max(worst, Math.abs(m.data[i * n + j]! - Math.acos(c)) / tol);
+        checked++;
+      }
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(checked).toBeGreaterThan(0.9 * n * n);
+    // antipodal rows: π, to the rounding of π itself
+    expect(Math.abs(m.data[0 * n + 1]! - Math.PI)).toBeLessThan(3e-8);
+  });
+});
+
 describe('eighReduce + eighVectors: values first, then the eigenvectors of any range from one reduction', () => {
   // Reference: eigvalsh (?syevd) for the values, eigh(range) (?syevr, its own reduction) for the vectors.
   function checkVectors(a: Mat, values: Float64Array, lo: number, vecs: Mat<Float64Array>, k: number, tol: number) {
