@@ -8,7 +8,12 @@
 // trajectory per layer, as a monitored run), builds interleaved so that load drifts hit all; the
 // figures are compared between builds bit for bit (a hash of every analysed snapshot, the timing
 // left out). --compare <dir>: also the analyzer of the build whose compiled dist/ is in <dir>
-// (e.g. a copy of the previous commit's dist/ beside a node_modules link), measured the same way.
+// (e.g. a copy of the previous commit's dist/ and build/Release/ beside a node_modules link),
+// measured the same way; when the hashes differ, the two builds' first-pass snapshots are
+// compared figure by figure: whether every categorical reading (strings such as fingerprints,
+// booleans, integers such as band sizes, array lengths) is identical, and the largest relative
+// and absolute difference of each numeric figure. Each build gets the monitor's config as it
+// accepts it (a build without the weight spectra's `solver` option runs its ?gesdd default).
 // Parts (mean CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
 // distance matrix, both layers), eigh (all values and the needed vectors, both layers: eighReduce +
 // eighVectors where the build has them, else eigh with range [0, guess] + all values), null (the
