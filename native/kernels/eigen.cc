@@ -33,6 +33,18 @@ void CopyUpper(const MatView& a, T* dst) {
   }
 }
 
+// CopyInto that also returns max|a_ij| (NaN skipped, as MaxAbs does): one pass, not two.
+template <typename T, typename S>
+double CopyMaxAbs(const S* s, int64_t n, T* dst) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = std::fabs(double(s[i]));
+    m = v > m ? v : m;
+    dst[i] = static_cast<T>(s[i]);
+  }
+  return m;
+}
+
 template <typename T>
 void CopyInto(const MatView& a, T* dst) {
   const int64_t n = a.size();
@@ -137,10 +149,11 @@ Status EigenReduction::ReduceT(const MatView& a, double* values) {
   T* tau = reinterpret_cast<T*>(tau_.get());
   T* d = reinterpret_cast<T*>(d_.get());
   T* e = reinterpret_cast<T*>(e_.get());
-  CopyInto(a, q);
+  const double amax = a.f32 ? CopyMaxAbs(static_cast<const float*>(a.data), a.size(), q)
+                            : CopyMaxAbs(static_cast<const double*>(a.data), a.size(), q);
   // ?sytrd does not scale (?syevd does): entries near the limits of T are scaled by 2^-se
   // first (scale.h), the eigenvalues by 2^se after; the vectors do not change.
-  se_ = ScaleExponent(MaxAbs(a), std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32);
+  se_ = ScaleExponent(amax, std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32);
   if (se_ != 0)
     for (size_t i = 0; i < size_t(n) * size_t(n); ++i) q[i] = T(std::ldexp(double(q[i]), -se_));
   T wq = 0;
