@@ -321,8 +321,18 @@ async function main() {
       console.log(
         `categorical readings (strings, booleans, integers, array lengths) identical: ${d.categorical.length === 0 ? 'yes' : `NO (${d.categorical.slice(0, 5).join('; ')})`}`,
       );
+      const all = [...d.worst.entries()];
+      const top = (xs, k) => xs.reduce((b, x) => (x[1][k] > b[1][k] ? x : b), ['', { rel: 0, abs: 0 }]);
+      const [absKey, absW] = top(all, 'abs');
+      const [relKey, relW] = top(
+        all.filter(([k]) => !k.endsWith('[]')),
+        'rel',
+      );
+      console.log(
+        `over every number: largest absolute difference ${absW.abs.toExponential(2)} (${absKey}); largest relative difference of a scalar figure ${relW.rel.toExponential(2)} (${relKey})`,
+      );
       console.log('largest differences of the numbers (this build against the compared one), by figure:');
-      for (const [k, w] of [...d.worst.entries()].sort((p, q) => q[1].rel - p[1].rel).slice(0, 25))
+      for (const [k, w] of [...d.worst.entries()].sort((p, q) => q[1].rel - p[1].rel).slice(0, 40))
         console.log(`  ${k.padEnd(44)} rel ${w.rel.toExponential(2)}  abs ${w.abs.toExponential(2)}  (${w.a} vs ${w.b})`);
     }
   }
