@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildModel } from './train.bench.mjs';
+import { buildModel, cycledBatches } from './train.bench.mjs';
 import { benchRepeat, flag, gaussian, loadText } from './lib.mjs';
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -95,12 +95,7 @@ async function capture(lib) {
   const model = buildModel(tf, 1);
   const probes = tf.tensor2d(gaussian(PROBES, 784, 99, Float32Array).data, [PROBES, 784]);
   const sub = tf.model({ inputs: model.inputs, outputs: [model.layers[0].output, model.layers[1].output] });
-  const data = [];
-  for (let b = 0; b < 8; b++) {
-    const x = tf.tensor2d(gaussian(BATCH, 784, 10 + b, Float32Array).data, [BATCH, 784]);
-    const labels = new Int32Array(BATCH).map((_, i) => (i * 7 + b) % 10);
-    data.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
-  }
+  const data = cycledBatches(tf, 8, BATCH);
   const snaps = [];
   for (let s = 0; snaps.length < SNAPS; s++) {
     if (s > 0) {
@@ -193,7 +188,7 @@ function compareResults(ra, rb) {
       if (!w || rel > w.rel || (rel === w.rel && abs > w.abs)) worst.set(folded, { rel, abs, a, b });
     } else if (a !== b) categorical.push(`${key}: ${String(a)} vs ${String(b)}`);
   };
-  ra.forEach((r, i) => walk(r, rb[i], `[${i}]`));
+  for (const [i, r] of ra.entries()) walk(r, rb[i], `[${i}]`);
   // Per figure: the worst over snapshots (the snapshot index folded too).
   const byFigure = new Map();
   for (const [k, w] of worst) {
@@ -249,7 +244,10 @@ async function partsPass(lib, snaps, runDir) {
       for (const [j, d] of ds.entries()) {
         const red = lib.eighReduceSync(d, { precision: o.precision });
         const f = lib.spectralFigures(red.values, lib.meanOffDiagonal(d), o, nuls[j], 0);
-        lib.eighVectorsSync(red, { range: lib.neededRange(f) });
+        const range = lib.neededRange(f);
+        lib.eighVectorsSync(red, { range });
+        lib.vectorCounts ??= [];
+        lib.vectorCounts.push(range[1] - range[0] + 1);
       }
     } else for (const d of ds) lib.eighSync(d, { range: [0, guess], allValues: true, precision: o.precision });
     out.eigh.push(cpuMs() - t);
@@ -312,6 +310,14 @@ async function main() {
       `${i === 0 ? 'this build' : 'compared  '}  cold ${f(cold[i])}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
     );
   }
+  // Before the values-first path the one-reduction eigh computed max(bottomK, maxBand) vectors.
+  const ro = libs[0].resolveOptions(CONFIG.trajectory);
+  const before = Math.min(PROBES, Math.max(ro.bottomK, ro.maxBand));
+  for (const [i, lib] of libs.entries())
+    if (lib.vectorCounts)
+      console.log(
+        `${i === 0 ? 'this build' : 'compared  '}: eigenvectors computed per layer and snapshot ${Math.min(...lib.vectorCounts)}–${Math.max(...lib.vectorCounts)} (mean ${mean(lib.vectorCounts).toFixed(1)}; before eighReduce, ${before})`,
+      );
   if (libs.length > 1) {
     const same =
       per[0].hashes.size === 1 && per[1].hashes.size === 1 && [...per[0].hashes][0] === [...per[1].hashes][0];
@@ -333,7 +339,9 @@ async function main() {
       );
       console.log('largest differences of the numbers (this build against the compared one), by figure:');
       for (const [k, w] of [...d.worst.entries()].sort((p, q) => q[1].rel - p[1].rel).slice(0, 40))
-        console.log(`  ${k.padEnd(44)} rel ${w.rel.toExponential(2)}  abs ${w.abs.toExponential(2)}  (${w.a} vs ${w.b})`);
+        console.log(
+          `  ${k.padEnd(44)} rel ${w.rel.toExponential(2)}  abs ${w.abs.toExponential(2)}  (${w.a} vs ${w.b})`,
+        );
     }
   }
 }

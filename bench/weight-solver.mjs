@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildModel } from './train.bench.mjs';
-import { benchRepeat, flag, gaussian, loadText } from './lib.mjs';
+import { buildModel, cycledBatches } from './train.bench.mjs';
+import { benchRepeat, flag, loadText } from './lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const imp = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
@@ -28,12 +28,7 @@ const { setThreadLimit } = await imp('linalg/index.js');
 setThreadLimit(1);
 const { tf } = await loadTf();
 const model = buildModel(tf, 1);
-const data = [];
-for (let b = 0; b < 8; b++) {
-  const x = tf.tensor2d(gaussian(BATCH, 784, 10 + b, Float32Array).data, [BATCH, 784]);
-  const labels = new Int32Array(BATCH).map((_, i) => (i * 7 + b) % 10);
-  data.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
-}
+const data = cycledBatches(tf, 8, BATCH);
 const snaps = [];
 for (let s = 0; s <= STEPS[STEPS.length - 1]; s++) {
   if (s > 0) await model.trainOnBatch(data[s % 8].x, data[s % 8].y);
@@ -80,4 +75,6 @@ console.log(
 console.log('largest relative difference per column (gram against svd), nonzero only:');
 for (const [k, w] of [...worst.entries()].sort((p, q) => q[1].d - p[1].d))
   if (w.d > 0) console.log(`  ${k.padEnd(18)} ${w.d.toExponential(2)}  (${w.layer}: ${w.x} vs ${w.y})`);
-console.log(`integer columns identical: ${integersSame ? 'yes' : 'NO'}; warnings identical: ${warningsSame ? 'yes' : 'NO'}`);
+console.log(
+  `integer columns identical: ${integersSame ? 'yes' : 'NO'}; warnings identical: ${warningsSame ? 'yes' : 'NO'}`,
+);

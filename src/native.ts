@@ -12,6 +12,7 @@ import { AbortError, InternalError, LapackError, NoConvergenceError, SpecdynErro
 // run time, so the base still loads nothing above it.
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions } from './linalg/index.js';
+// biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { EighReduceOptions, EighVectorsOptions } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { GramOptions, NativeInfo, Precision, SvdOptions, SvdResult } from './linalg/index.js';

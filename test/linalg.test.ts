@@ -830,7 +830,10 @@ describe('angular distance: the branch-free arccos', () => {
     const rows: number[][] = [];
     for (let i = 0; i < 100; i++) {
       const v = [rng[3 * i]!, rng[3 * i + 1]!, rng[3 * i + 2]!];
-      rows.push(v, v.map((x) => -x));
+      rows.push(
+        v,
+        v.map((x) => -x),
+      );
     }
     for (let i = 0; i < 50; i++) {
       const t = (i / 50) * Math.PI;
@@ -906,7 +909,9 @@ describe('eighReduce + eighVectors: values first, then the eigenvectors of any r
         const ref = eighSync(a, { range: [lo, hi] });
         for (let j = 0; j < k; j++)
           expect(
-            Math.abs(Math.abs(dot(v.data.subarray(j * n, (j + 1) * n), ref.vectors.data.subarray(j * n, (j + 1) * n))) - 1),
+            Math.abs(
+              Math.abs(dot(v.data.subarray(j * n, (j + 1) * n), ref.vectors.data.subarray(j * n, (j + 1) * n))) - 1,
+            ),
           ).toBeLessThan(1e-8);
         // … and exactly those of eigh { range, allValues } (the same reduction), sync and async
         const one = eighSync(a, { range: [lo, hi], allValues: true });
@@ -974,7 +979,7 @@ describe('eighReduce + eighVectors: values first, then the eigenvectors of any r
     checkVectors(r, rr.values, 30, eighVectorsSync(rr, { range: [30, 39] }), 10, 1e-12);
   });
 
-  it("where ?stemr fails, bisection and inverse iteration (?stebz + ?stein) give the same pairs", () => {
+  it('where ?stemr fails, bisection and inverse iteration (?stebz + ?stein) give the same pairs', () => {
     // ?stemr fails only on rare tight clusters; the test hook makes the next call count as failed.
     const a = randSym(50, 23);
     const red = eighReduceSync(a);
@@ -987,8 +992,13 @@ describe('eighReduce + eighVectors: values first, then the eigenvectors of any r
       native().__injectFault('none');
     }
     checkVectors(a, red.values, 3, bisected, 10, 1e-12);
-    for (let j = 0; j < 10; j++) // the same vectors (simple eigenvalues, both with the sign rule)
-      for (let i = 0; i < 50; i++) expect(Math.abs(bisected.data[j * 50 + i]! - mrrr.data[j * 50 + i]!)).toBeLessThan(1e-9);
+    for (
+      let j = 0;
+      j < 10;
+      j++ // the same vectors (simple eigenvalues, both with the sign rule)
+    )
+      for (let i = 0; i < 50; i++)
+        expect(Math.abs(bisected.data[j * 50 + i]! - mrrr.data[j * 50 + i]!)).toBeLessThan(1e-9);
   });
 
   it('float32: values and vectors to float32 accuracy', () => {
@@ -1020,9 +1030,9 @@ describe('eighReduce + eighVectors: values first, then the eigenvectors of any r
       ),
     );
     expect(() => eighVectorsSync(red, { range: [0, 1], k: 2 } as never)).toThrow(TypeError);
-    expect(() => eighVectorsSync({ values: red.values, n: 6, precision: 'float64', handle: {} }, { range: [0, 1] })).toThrow(
-      new TypeError('Expected the handle of an eighReduce result for reduction.handle but received an object'),
-    );
+    expect(() =>
+      eighVectorsSync({ values: red.values, n: 6, precision: 'float64', handle: {} }, { range: [0, 1] }),
+    ).toThrow(new TypeError('Expected the handle of an eighReduce result for reduction.handle but received an object'));
     expect(() => eighVectorsSync(null as never, { range: [0, 1] })).toThrow(
       new TypeError('Expected an EighReduction (the result of eighReduce) for reduction but received null'),
     );

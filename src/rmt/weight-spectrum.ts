@@ -279,9 +279,7 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
     );
   }
   const { evals, norm } =
-    route === 'full'
-      ? yield* fullSpectrum(Ws, solver)
-      : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
+    route === 'full' ? yield* fullSpectrum(Ws, solver) : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
   const k = evals.length;
   const lambdaMax = evals[k - 1]!;
   let entropy = NaN;
@@ -467,7 +465,7 @@ function* fullSpectrum(Ws: Mat[], solver: 'svd' | 'gram'): Steps<{ evals: Float6
   }
   const k = parts[0]!.length;
   const evals = new Float64Array(k * parts.length);
-  parts.forEach((ev, j) => evals.set(ev, j * k));
+  for (const [j, ev] of parts.entries()) evals.set(ev, j * k);
   evals.sort();
   let norm = 0;
   for (const v of evals) norm += v;
