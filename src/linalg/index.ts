@@ -304,7 +304,8 @@ const svdvalsOp = twins('svdvals', SVDVALS_KEYS, (b) => b.svdvals);
 /**
  * Singular values of w (rows x cols), descending, min(rows, cols) of them, via LAPACK ?gesdd.
  * (The Gram route, sqrt(eig(W Wᵀ)), is faster but loses relative accuracy for small singular
- * values; specdyn always uses ?gesdd.) The eigenvalues of W Wᵀ are their squares.
+ * values; svdvals always uses ?gesdd, and weightSpectrum takes the Gram route only when asked,
+ * `solver: 'gram'`.) The eigenvalues of W Wᵀ are their squares.
  */
 export const svdvals: (w: Mat, options?: { precision?: Precision }) => Promise<Float64Array> = svdvalsOp.async;
 /** Synchronous {@link svdvals}. */
