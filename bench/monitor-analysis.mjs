@@ -8,9 +8,15 @@
 // trajectory per layer, as a monitored run), builds interleaved so that load drifts hit all; the
 // figures are compared between builds bit for bit (a hash of every analysed snapshot, the timing
 // left out). --compare <dir>: also the analyzer of the build whose compiled dist/ is in <dir>
-// (e.g. a copy of the previous commit's dist/ beside a node_modules link), measured the same way.
+// (e.g. a copy of the previous commit's dist/ and build/Release/ beside a node_modules link),
+// measured the same way; when the hashes differ, the two builds' first-pass snapshots are
+// compared figure by figure: whether every categorical reading (strings such as fingerprints,
+// booleans, integers such as band sizes, array lengths) is identical, and the largest relative
+// and absolute difference of each numeric figure. Each build gets the monitor's config as it
+// accepts it (a build without the weight spectra's `solver` option runs its ?gesdd default).
 // Parts (mean CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
-// distance matrix, both layers), eigh (range [0, guess] + all values, both layers), null (the
+// distance matrix, both layers), eigh (all values and the needed vectors, both layers: eighReduce +
+// eighVectors where the build has them, else eigh with range [0, guess] + all values), null (the
 // column-shuffle null of both layers: shuffles, distances, eigsh), weights (analyzeKernelsSync,
 // three kernels), commit (storeSnapshot + RunWriter append + flush); `rest` = analyseSync minus
 // the solve parts (the JS figures: checks, band, linking, …); `cold`: the mean of each build's
@@ -21,7 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildModel } from './train.bench.mjs';
+import { buildModel, cycledBatches } from './train.bench.mjs';
 import { benchRepeat, flag, gaussian, loadText } from './lib.mjs';
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -45,17 +51,42 @@ async function load(dir) {
     imp('store/index.js'),
   ]);
   const route = await imp('linalg/route.js');
-  return { dir, ...sa, ...lin, ...sig, ...inp, ...am, ...store, runStepsSync: route.runStepsSync };
+  const ws = await imp('rmt/weight-spectrum.js');
+  const snap = await imp('omd/snapshot.js');
+  return {
+    dir,
+    ...sa,
+    ...lin,
+    ...sig,
+    ...inp,
+    ...am,
+    ...store,
+    runStepsSync: route.runStepsSync,
+    weightSpectrumSync: ws.weightSpectrumSync,
+    spectralFigures: snap.spectralFigures,
+    neededRange: snap.neededRange,
+  };
 }
 
-/** The monitor's analyzer config (monitor.ts defaults: angular, 3 eigenvectors, weights bootstrap 0). */
+/** The monitor's analyzer config (monitor.ts defaults: angular, 3 eigenvectors, weights bootstrap 0, Gram solver). */
 const CONFIG = {
   layers: ['dense_1', 'dense_2'],
   metric: 'angular',
   keepVectors: 3,
   trajectory: { metric: 'angular', bottomK: 3, input: 'distance', returnVectors: true },
-  weights: { bootstrap: 0 },
+  weights: { bootstrap: 0, solver: 'gram' },
 };
+
+/** CONFIG as a build accepts it: a build older than the weight spectra's `solver` option gets the default it had (?gesdd). */
+function configOf(lib) {
+  try {
+    lib.weightSpectrumSync(gaussian(12, 20, 1), { ...CONFIG.weights, minEvals: 2 });
+    return CONFIG;
+  } catch {
+    const { solver: _s, ...weights } = CONFIG.weights;
+    return { ...CONFIG, weights };
+  }
+}
 
 /** Representations and kernels of the bench's model at SNAPS snapshots of one training run. */
 async function capture(lib) {
@@ -64,12 +95,7 @@ async function capture(lib) {
   const model = buildModel(tf, 1);
   const probes = tf.tensor2d(gaussian(PROBES, 784, 99, Float32Array).data, [PROBES, 784]);
   const sub = tf.model({ inputs: model.inputs, outputs: [model.layers[0].output, model.layers[1].output] });
-  const data = [];
-  for (let b = 0; b < 8; b++) {
-    const x = tf.tensor2d(gaussian(BATCH, 784, 10 + b, Float32Array).data, [BATCH, 784]);
-    const labels = new Int32Array(BATCH).map((_, i) => (i * 7 + b) % 10);
-    data.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
-  }
+  const data = cycledBatches(tf, 8, BATCH);
   const snaps = [];
   for (let s = 0; snaps.length < SNAPS; s++) {
     if (s > 0) {
@@ -133,10 +159,51 @@ function hashOf(r) {
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * Every number of two builds' analysed snapshots compared: the largest relative (to max(|a|, |b|))
+ * and absolute difference per figure path (array indices folded into `[]`, NaN = NaN), and the
+ * paths whose categorical content differs (strings, booleans, integers outside typed arrays,
+ * array lengths, keys).
+ */
+function compareResults(ra, rb) {
+  const worst = new Map();
+  const categorical = [];
+  const walk = (a, b, key) => {
+    if (ArrayBuffer.isView(a) || Array.isArray(a)) {
+      if (!b || a.length !== b.length) return void categorical.push(`${key}: length ${a.length} vs ${b?.length}`);
+      for (let i = 0; i < a.length; i++) walk(a[i], b[i], ArrayBuffer.isView(a) ? `${key}[]` : `${key}[${i}]`);
+    } else if (a && typeof a === 'object') {
+      const ka = Object.keys(a).sort().join(','),
+        kb = b && typeof b === 'object' ? Object.keys(b).sort().join(',') : '';
+      if (ka !== kb) categorical.push(`${key}: keys differ`);
+      for (const k of Object.keys(a)) if (k !== 'analysisMs' && b && k in b) walk(a[k], b[k], `${key}.${k}`);
+    } else if (typeof a === 'number' && typeof b === 'number') {
+      const folded = key.replace(/\[\d+\]/g, '[]');
+      if (Number.isInteger(a) && Number.isInteger(b) && !key.endsWith('[]') && a !== b && Math.abs(a) < 2 ** 31)
+        categorical.push(`${key}: ${a} vs ${b}`);
+      if (Number.isNaN(a) && Number.isNaN(b)) return;
+      const abs = a === b ? 0 : Math.abs(a - b);
+      const rel = a === b ? 0 : abs / Math.max(Math.abs(a), Math.abs(b));
+      const w = worst.get(folded);
+      if (!w || rel > w.rel || (rel === w.rel && abs > w.abs)) worst.set(folded, { rel, abs, a, b });
+    } else if (a !== b) categorical.push(`${key}: ${String(a)} vs ${String(b)}`);
+  };
+  for (const [i, r] of ra.entries()) walk(r, rb[i], `[${i}]`);
+  // Per figure: the worst over snapshots (the snapshot index folded too).
+  const byFigure = new Map();
+  for (const [k, w] of worst) {
+    const f = k.replace(/^\[\d+\]/, '');
+    const v = byFigure.get(f);
+    if (!v || w.rel > v.rel || (w.rel === v.rel && w.abs > v.abs)) byFigure.set(f, w);
+  }
+  return { worst: byFigure, categorical };
+}
+
 /** One pass of a build's analyzer over the captured sequence: CPU ms per snapshot and the figures' hash. */
 function analysePass(lib, snaps) {
-  const a = new lib.SnapshotAnalyzer(structuredClone(CONFIG));
+  const a = new lib.SnapshotAnalyzer(structuredClone(lib.config));
   const ms = [];
+  const results = [];
   const h = createHash('sha256');
   for (const s of snaps) {
     const j = copyJob(s);
@@ -144,8 +211,9 @@ function analysePass(lib, snaps) {
     const r = a.analyseSync(j.step, j.reps, j.kernels);
     ms.push(cpuMs() - c0);
     h.update(hashOf(r));
+    results.push(r);
   }
-  return { ms, hash: h.digest('hex').slice(0, 16) };
+  return { ms, hash: h.digest('hex').slice(0, 16), results };
 }
 
 /** The parts of one snapshot, each timed alone (CPU ms). */
@@ -153,7 +221,7 @@ async function partsPass(lib, snaps, runDir) {
   const o = lib.resolveOptions(CONFIG.trajectory);
   const guess = Math.min(PROBES - 1, Math.max(o.bottomK, o.maxBand) - 1);
   const out = { distance: [], eigh: [], null: [], weights: [], commit: [] };
-  const analyzer = new lib.SnapshotAnalyzer(structuredClone(CONFIG));
+  const analyzer = new lib.SnapshotAnalyzer(structuredClone(lib.config));
   const recorder = new lib.SnapshotRecorder(analyzer);
   fs.rmSync(runDir, { recursive: true, force: true });
   await recorder.openRun(runDir, { meta: { bench: 'monitor-analysis' } });
@@ -168,13 +236,23 @@ async function partsPass(lib, snaps, runDir) {
     const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular' }));
     out.distance.push(cpuMs() - t);
     t = cpuMs();
-    for (const d of ds) lib.eighSync(d, { range: [0, guess], allValues: true, precision: o.precision });
-    out.eigh.push(cpuMs() - t);
-    t = cpuMs();
-    for (const x of s.reps) lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed));
+    const nuls = s.reps.map((x) => lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed)));
     out.null.push(cpuMs() - t);
     t = cpuMs();
-    lib.analyzeKernelsSync(copyJob(s).kernels, CONFIG.weights);
+    if (lib.eighReduceSync) {
+      // values first, then the vectors of the indices they call for (observable.ts)
+      for (const [j, d] of ds.entries()) {
+        const red = lib.eighReduceSync(d, { precision: o.precision });
+        const f = lib.spectralFigures(red.values, lib.meanOffDiagonal(d), o, nuls[j], 0);
+        const range = lib.neededRange(f);
+        lib.eighVectorsSync(red, { range });
+        lib.vectorCounts ??= [];
+        lib.vectorCounts.push(range[1] - range[0] + 1);
+      }
+    } else for (const d of ds) lib.eighSync(d, { range: [0, guess], allValues: true, precision: o.precision });
+    out.eigh.push(cpuMs() - t);
+    t = cpuMs();
+    lib.analyzeKernelsSync(copyJob(s).kernels, lib.config.weights);
     out.weights.push(cpuMs() - t);
     if (run) {
       t = cpuMs();
@@ -191,6 +269,7 @@ async function main() {
   const libs = [await load(root)];
   const other = flag('compare');
   if (other && !PROFILE) libs.push(await load(path.resolve(other)));
+  for (const lib of libs) lib.config = configOf(lib);
   libs[0].setThreadLimit(1);
   const snaps = await capture(libs[0]);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-analysis-'));
@@ -206,7 +285,8 @@ async function main() {
   }));
   // The first pass of each build is its code's first run (each build's functions are its own, so
   // the JIT warms them separately), as in a monitor's fresh worker: reported as `cold`.
-  const cold = libs.map((lib) => mean(analysePass(lib, snaps).ms));
+  const first = libs.map((lib) => analysePass(lib, snaps));
+  const cold = first.map((p) => mean(p.ms));
   for (let r = 0; r < REPEAT; r++) {
     for (const [i, lib] of libs.entries()) {
       const { ms, hash } = analysePass(lib, snaps);
@@ -230,10 +310,39 @@ async function main() {
       `${i === 0 ? 'this build' : 'compared  '}  cold ${f(cold[i])}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
     );
   }
+  // Before the values-first path the one-reduction eigh computed max(bottomK, maxBand) vectors.
+  const ro = libs[0].resolveOptions(CONFIG.trajectory);
+  const before = Math.min(PROBES, Math.max(ro.bottomK, ro.maxBand));
+  for (const [i, lib] of libs.entries())
+    if (lib.vectorCounts)
+      console.log(
+        `${i === 0 ? 'this build' : 'compared  '}: eigenvectors computed per layer and snapshot ${Math.min(...lib.vectorCounts)}–${Math.max(...lib.vectorCounts)} (mean ${mean(lib.vectorCounts).toFixed(1)}; before eighReduce, ${before})`,
+      );
   if (libs.length > 1) {
     const same =
       per[0].hashes.size === 1 && per[1].hashes.size === 1 && [...per[0].hashes][0] === [...per[1].hashes][0];
     console.log(`figures identical between the builds: ${same ? 'yes' : 'NO'}`);
+    if (!same) {
+      const d = compareResults(first[0].results, first[1].results);
+      console.log(
+        `categorical readings (strings, booleans, integers, array lengths) identical: ${d.categorical.length === 0 ? 'yes' : `NO (${d.categorical.slice(0, 5).join('; ')})`}`,
+      );
+      const all = [...d.worst.entries()];
+      const top = (xs, k) => xs.reduce((b, x) => (x[1][k] > b[1][k] ? x : b), ['', { rel: 0, abs: 0 }]);
+      const [absKey, absW] = top(all, 'abs');
+      const [relKey, relW] = top(
+        all.filter(([k]) => !k.endsWith('[]')),
+        'rel',
+      );
+      console.log(
+        `over every number: largest absolute difference ${absW.abs.toExponential(2)} (${absKey}); largest relative difference of a scalar figure ${relW.rel.toExponential(2)} (${relKey})`,
+      );
+      console.log('largest differences of the numbers (this build against the compared one), by figure:');
+      for (const [k, w] of [...d.worst.entries()].sort((p, q) => q[1].rel - p[1].rel).slice(0, 40))
+        console.log(
+          `  ${k.padEnd(44)} rel ${w.rel.toExponential(2)}  abs ${w.abs.toExponential(2)}  (${w.a} vs ${w.b})`,
+        );
+    }
   }
 }
 

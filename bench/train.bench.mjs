@@ -51,6 +51,21 @@ export function buildModel(tf, seed) {
   return model;
 }
 
+/**
+ * The `count` training batches the monitor benches cycle through (batch i: Gaussian inputs of
+ * seed 10 + i, labels (row · 7 + i) mod 10, one-hot): bench/monitor-analysis.mjs and
+ * bench/weight-solver.mjs train on these.
+ */
+export function cycledBatches(tf, count, batch) {
+  const out = [];
+  for (let b = 0; b < count; b++) {
+    const x = tf.tensor2d(gaussian(batch, SIZES[0], 10 + b, Float32Array).data, [batch, SIZES[0]]);
+    const labels = new Int32Array(batch).map((_, i) => (i * 7 + b) % 10);
+    out.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
+  }
+  return out;
+}
+
 function data(tf, n, seed) {
   const x = tf.tensor2d(gaussian(n, SIZES[0], seed, Float32Array).data, [n, SIZES[0]]);
   const labels = new Int32Array(n).map((_, i) => (i * 7 + seed) % 10);

@@ -13,6 +13,8 @@ import { AbortError, InternalError, LapackError, NoConvergenceError, SpecdynErro
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
+import type { EighReduceOptions, EighVectorsOptions } from './linalg/index.js';
+// biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { GramOptions, NativeInfo, Precision, SvdOptions, SvdResult } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { DensityOptions, EigshOptions, EigshResult, SvdsOptions, SvdsResult } from './linalg/iterative.js';
@@ -46,7 +48,7 @@ export interface RawDensity {
 }
 
 /** Test hook sites and kinds of {@link NativeBinding.__injectFault}. */
-export type FaultSite = 'none' | 'kernel' | 'result';
+export type FaultSite = 'none' | 'kernel' | 'result' | 'stemr';
 export type FaultKind = 'length_error' | 'bad_alloc' | 'unknown';
 
 /** The raw addon surface, typed (src/linalg wraps it into the documented API). */
@@ -55,6 +57,8 @@ export interface NativeBinding {
   distanceMatrix: NativeOp<[x: Mat, options: DistanceOptions | undefined], Mat<Float64Array>>;
   eigvalsh: NativeOp<[a: Mat, options: EigOptions | undefined], Float64Array>;
   eigh: NativeOp<[a: Mat, options: EighOptions | undefined], EighResult>;
+  eighReduce: NativeOp<[a: Mat, options: EighReduceOptions | undefined], { values: Float64Array; handle: object }>;
+  eighVectors: NativeOp<[handle: object, options: EighVectorsOptions | undefined], Mat<Float64Array>>;
   svdvals: NativeOp<[w: Mat, options: { precision?: Precision } | undefined], Float64Array>;
   svd: NativeOp<[w: Mat, options: SvdOptions | undefined], SvdResult>;
   eigvalshBatch: NativeOp<[mats: Mat[], options: BatchOptions | undefined], Float64Array[]>;

@@ -5,7 +5,11 @@ import {
   distanceMatrix,
   distanceMatrixSync,
   eigh,
+  eighReduce,
+  eighReduceSync,
   eighSync,
+  eighVectors,
+  eighVectorsSync,
   eigvalsh,
   eigvalshBatch,
   eigvalshBatchSync,
@@ -19,7 +23,7 @@ import {
   type Mat,
   type Metric,
 } from '../src/index.js';
-import { packageRoot } from '../src/native.js';
+import { native, packageRoot } from '../src/native.js';
 import { dot, frobenius, matVec, maxRelErr, randSym, randn } from './helpers.js';
 
 function toeplitz(n: number): Mat<Float64Array> {
@@ -814,5 +818,233 @@ describe('bad input gets a clear error, never a crash', () => {
     const e = new LapackError('x', 'dsyevd', 3);
     expect(e).toBeInstanceOf(Error);
     expect([e.name, e.routine, e.info]).toEqual(['LapackError', 'dsyevd', 3]);
+  });
+});
+
+describe('angular distance: the branch-free arccos', () => {
+  it('agrees with Math.acos of the cosine over the whole range (|c| ≤ 1/2, c > 1/2, c < −1/2, antipodal) to the cosine rounding', () => {
+    // 3-D rows: random directions, their exact negatives (c = −1) and pairs at 60° and 120°
+    // (c = ±1/2, the branch edges); each entry is checked against Math.acos of the cosine from
+    // the rows, within what the rounding of that cosine (a few 1e-16) moves arccos by.
+    const rng = randn(300, 3, 41).data;
+    const rows: number[][] = [];
+    for (let i = 0; i < 100; i++) {
+      const v = [rng[3 * i]!, rng[3 * i + 1]!, rng[3 * i + 2]!];
+      rows.push(
+        v,
+        v.map((x) => -x),
+      );
+    }
+    for (let i = 0; i < 50; i++) {
+      const t = (i / 50) * Math.PI;
+      rows.push([Math.cos(t), Math.sin(t), 0], [Math.cos(t + Math.PI / 3), Math.sin(t + Math.PI / 3), 0]);
+      rows.push([Math.cos(t + (2 * Math.PI) / 3), Math.sin(t + (2 * Math.PI) / 3), 0]);
+    }
+    const n = rows.length;
+    const x = { data: Float64Array.from(rows.flat()), rows: n, cols: 3 };
+    const m = distanceMatrixSync(x, { metric: 'angular' });
+    let checked = 0,
+      worst = 0; // the largest error in units of its bound
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        const a = rows[i]!,
+          b = rows[j]!;
+        const c = Math.max(-1, Math.min(1, dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b))));
+        if (i === j || 1 - c < 1e-3) continue; // the diagonal, and close pairs (their own, direct path)
+        const tol = Math.min(1e-15 + 8e-16 / Math.sqrt(Math.max(1 - c * c, 1e-32)), 3e-8);
+        worst = Math.max(worst, Math.abs(m.data[i * n + j]! - Math.acos(c)) / tol);
+        checked++;
+      }
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(checked).toBeGreaterThan(0.9 * n * n);
+    // antipodal rows: π, to the rounding of π itself
+    expect(Math.abs(m.data[0 * n + 1]! - Math.PI)).toBeLessThan(3e-8);
+  });
+});
+
+describe('eighReduce + eighVectors: values first, then the eigenvectors of any range from one reduction', () => {
+  // Reference: eigvalsh (?syevd) for the values, eigh(range) (?syevr, its own reduction) for the vectors.
+  function checkVectors(a: Mat, values: Float64Array, lo: number, vecs: Mat<Float64Array>, k: number, tol: number) {
+    const n = a.rows;
+    expect([vecs.rows, vecs.cols]).toEqual([k, n]);
+    const norm = Math.max(Math.abs(values[0]!), Math.abs(values[n - 1]!), 1e-300);
+    for (let j = 0; j < k; j++) {
+      const v = vecs.data.subarray(j * n, (j + 1) * n);
+      const av = matVec(a, v);
+      let res = 0;
+      for (let i = 0; i < n; i++) res += (av[i]! - values[lo + j]! * v[i]!) ** 2;
+      expect(Math.sqrt(res)).toBeLessThanOrEqual(tol * norm * Math.sqrt(n)); // ‖Av − λv‖ ≤ tol·‖A‖·√n
+      for (let i = 0; i <= j; i++)
+        expect(Math.abs(dot(v, vecs.data.subarray(i * n, (i + 1) * n)) - (i === j ? 1 : 0))).toBeLessThan(tol * n);
+      let big = 0;
+      for (let i = 1; i < n; i++) if (Math.abs(v[i]!) > Math.abs(v[big]!)) big = i;
+      expect(v[big]!).toBeGreaterThan(0);
+    }
+  }
+
+  for (const n of [1, 2, 7, 33, 130]) {
+    it(`n = ${n}: every value as eigvalsh, vectors of k = 0, 1, a middle range and k = n as eigh(range)`, async () => {
+      const a = randSym(n, 3 * n + 1);
+      const red = eighReduceSync(a);
+      expect(red.n).toBe(n);
+      expect(red.precision).toBe('float64');
+      const all = eigvalshSync(a);
+      const norm = Math.max(Math.abs(all[0]!), Math.abs(all[n - 1]!));
+      expect(red.values.length).toBe(n);
+      for (let i = 0; i < n; i++) expect(Math.abs(red.values[i]! - all[i]!)).toBeLessThanOrEqual(1e-13 * norm);
+      const mid = Math.floor(n / 3),
+        hiMid = Math.min(n - 1, mid + 4);
+      for (const [lo, hi] of [
+        [0, -1],
+        [n, n - 1],
+        [n - 1, n - 1],
+        [mid, hiMid],
+        [0, n - 1],
+      ] as const) {
+        const k = hi - lo + 1;
+        const v = eighVectorsSync(red, { range: [lo, hi] });
+        checkVectors(a, red.values, lo, v, k, 1e-12);
+        if (k === 0) continue;
+        // the same vectors as ?syevr's up to sign (the eigenvalues of a random matrix are simple) …
+        const ref = eighSync(a, { range: [lo, hi] });
+        for (let j = 0; j < k; j++)
+          expect(
+            Math.abs(
+              Math.abs(dot(v.data.subarray(j * n, (j + 1) * n), ref.vectors.data.subarray(j * n, (j + 1) * n))) - 1,
+            ),
+          ).toBeLessThan(1e-8);
+        // … and exactly those of eigh { range, allValues } (the same reduction), sync and async
+        const one = eighSync(a, { range: [lo, hi], allValues: true });
+        expect(Array.from(v.data)).toEqual(Array.from(one.vectors.data));
+        expect(Array.from(one.values)).toEqual(Array.from(red.values));
+        const va = await eighVectors(red, { range: [lo, hi] });
+        expect(Array.from(va.data)).toEqual(Array.from(v.data));
+      }
+      const ra = await eighReduce(a);
+      expect(Array.from(ra.values)).toEqual(Array.from(red.values));
+    });
+  }
+
+  it('several ranges of one reduction at once (async), each as it would be alone; the input may change after eighReduce', async () => {
+    const a = randSym(90, 17);
+    const copy = { data: a.data.slice(), rows: 90, cols: 90 };
+    const red = await eighReduce(a);
+    a.data.fill(0); // the reduction is the matrix as it was
+    const ranges: [number, number][] = [
+      [0, 4],
+      [10, 29],
+      [85, 89],
+      [0, 89],
+    ];
+    const got = await Promise.all(ranges.map((range) => eighVectors(red, { range })));
+    for (const [i, [lo, hi]] of ranges.entries()) {
+      checkVectors(copy, red.values, lo, got[i]!, hi - lo + 1, 1e-12);
+      expect(Array.from(got[i]!.data)).toEqual(Array.from(eighVectorsSync(red, { range: [lo, hi] }).data));
+    }
+  });
+
+  it('clustered and degenerate spectra: a block of equal entries (the distances of ReLU rows mapped to zero) and the ring Laplacian', () => {
+    // 40 of 60 probes at one point (pairwise distance 0 among them would be a zero block; here
+    // π/2 to every other, as the angular distance reads zero rows) give an eigenvalue of
+    // multiplicity 39 and a tight cluster, where ?stemr may give up and bisection takes over.
+    const n = 60,
+      z = 40,
+      m = new Float64Array(n * n);
+    const x = randn(n - z, 5, 8).data;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        if (i === j) continue;
+        if (i < z || j < z) m[i * n + j] = Math.PI / 2;
+        else {
+          const a = x.subarray((i - z) * 5, (i - z + 1) * 5),
+            b = x.subarray((j - z) * 5, (j - z + 1) * 5);
+          m[i * n + j] = Math.acos(Math.max(-1, Math.min(1, dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b)))));
+        }
+      }
+    const a = { data: m, rows: n, cols: n };
+    const red = eighReduceSync(a);
+    const all = eigvalshSync(a);
+    for (let i = 0; i < n; i++) expect(Math.abs(red.values[i]! - all[i]!)).toBeLessThan(1e-12 * Math.abs(all[n - 1]!));
+    checkVectors(a, red.values, 0, eighVectorsSync(red, { range: [0, n - 1] }), n, 1e-12);
+    checkVectors(a, red.values, 5, eighVectorsSync(red, { range: [5, 44] }), 40, 1e-12);
+    const ring = new Float64Array(40 * 40);
+    for (let i = 0; i < 40; i++) {
+      ring[i * 40 + i] = 2;
+      ring[i * 40 + ((i + 1) % 40)] = ring[((i + 1) % 40) * 40 + i] = -1;
+    }
+    const r = { data: ring, rows: 40, cols: 40 };
+    const rr = eighReduceSync(r);
+    const want = Array.from({ length: 40 }, (_, q) => 2 - 2 * Math.cos((2 * Math.PI * q) / 40)).sort((p, q) => p - q);
+    for (let i = 0; i < 40; i++) expect(Math.abs(rr.values[i]! - want[i]!)).toBeLessThan(4e-13);
+    checkVectors(r, rr.values, 30, eighVectorsSync(rr, { range: [30, 39] }), 10, 1e-12);
+  });
+
+  it('where ?stemr fails, bisection and inverse iteration (?stebz + ?stein) give the same pairs', () => {
+    // ?stemr fails only on rare tight clusters; the test hook makes the next call count as failed.
+    const a = randSym(50, 23);
+    const red = eighReduceSync(a);
+    const mrrr = eighVectorsSync(red, { range: [3, 12] });
+    native().__injectFault('stemr');
+    let bisected: Mat<Float64Array>;
+    try {
+      bisected = eighVectorsSync(red, { range: [3, 12] });
+    } finally {
+      native().__injectFault('none');
+    }
+    checkVectors(a, red.values, 3, bisected, 10, 1e-12);
+    for (
+      let j = 0;
+      j < 10;
+      j++ // the same vectors (simple eigenvalues, both with the sign rule)
+    )
+      for (let i = 0; i < 50; i++)
+        expect(Math.abs(bisected.data[j * 50 + i]! - mrrr.data[j * 50 + i]!)).toBeLessThan(1e-9);
+  });
+
+  it('float32: values and vectors to float32 accuracy', () => {
+    const a = randSym(70, 5);
+    const f = { data: Float32Array.from(a.data), rows: 70, cols: 70 };
+    const red = eighReduceSync(f, { precision: 'float32' });
+    expect(red.precision).toBe('float32');
+    const all = eigvalshSync(f);
+    for (let i = 0; i < 70; i++) expect(Math.abs(red.values[i]! - all[i]!)).toBeLessThan(1e-5 * Math.abs(all[69]!));
+    checkVectors(f, red.values, 60, eighVectorsSync(red, { range: [60, 69] }), 10, 2e-6);
+  });
+
+  it('bad input: clear errors naming the argument and the value', async () => {
+    const a = randSym(6, 2);
+    const red = eighReduceSync(a);
+    expect(() => eighVectorsSync(red, { range: [0, 6] })).toThrow(
+      new RangeError("Expected an integer in [-1, 5] for eighVectors option 'range'[1] but received 6"),
+    );
+    expect(() => eighVectorsSync(red, { range: [-1, 2] })).toThrow(
+      new RangeError("Expected an integer in [0, 6] for eighVectors option 'range'[0] but received -1"),
+    );
+    expect(() => eighVectorsSync(red, { range: [4, 2] })).toThrow(
+      new RangeError("Expected an integer in [3, 5] for eighVectors option 'range'[1] but received 2"),
+    );
+    expect(() => eighVectorsSync(red, { range: [1.5, 2] })).toThrow(RangeError);
+    expect(() => eighVectorsSync(red, {} as never)).toThrow(
+      new TypeError(
+        "Expected an array [lo, hi] of two eigenvalue indices for eighVectors option 'range' but received undefined",
+      ),
+    );
+    expect(() => eighVectorsSync(red, { range: [0, 1], k: 2 } as never)).toThrow(TypeError);
+    expect(() =>
+      eighVectorsSync({ values: red.values, n: 6, precision: 'float64', handle: {} }, { range: [0, 1] }),
+    ).toThrow(new TypeError('Expected the handle of an eighReduce result for reduction.handle but received an object'));
+    expect(() => eighVectorsSync(null as never, { range: [0, 1] })).toThrow(
+      new TypeError('Expected an EighReduction (the result of eighReduce) for reduction but received null'),
+    );
+    await expect(eighVectors(red, { range: [0, 7] })).rejects.toThrow(RangeError);
+    expect(() => eighReduceSync({ data: new Float64Array(6), rows: 2, cols: 3 })).toThrow(RangeError);
+    const nan = { data: a.data.slice(), rows: 6, cols: 6 };
+    nan.data[7] = Number.NaN;
+    expect(() => eighReduceSync(nan)).toThrow(RangeError);
+    const asym = { data: a.data.slice(), rows: 6, cols: 6 };
+    asym.data[1]! += 1;
+    expect(() => eighReduceSync(asym)).toThrow(RangeError);
+    expect(() => eighReduceSync(a, { range: [0, 1] } as never)).toThrow(TypeError);
+    await expect(eighReduce(asym)).rejects.toThrow(RangeError);
   });
 });

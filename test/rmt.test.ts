@@ -550,6 +550,61 @@ describe('weightSpectrum', () => {
   });
 });
 
+describe("weightSpectrum solver 'gram'", () => {
+  // Relative difference of two numbers (NaN = NaN).
+  const rel = (a: number, b: number) =>
+    (Number.isNaN(a) && Number.isNaN(b)) || a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+
+  it('the same row as ?gesdd: fitted columns to 1e-9 relative, counts identical, eigenvalues to 1e-13 · λ_max (wide, tall, square, spiked, slices)', async () => {
+    const cases: Mat<Float64Array>[] = [
+      spiked(120, 300, { snr: 3, seed: 5 }).w,
+      spiked(260, 90, { snr: 2, variance: 3, seed: 6 }).w, // tall: WᵀW is the smaller side
+      randn(150, 150, 7), // square: the smallest levels near 0, where the Gram route loses relative accuracy
+    ];
+    for (const w of cases) {
+      const a = await weightSpectrum(w, { bootstrap: 0 });
+      const b = await weightSpectrum(w, { bootstrap: 0, solver: 'gram' });
+      const n = Math.min(w.rows, w.cols);
+      expect(b.evals.length).toBe(n);
+      for (let i = 0; i < n; i++) {
+        expect(b.evals[i]!).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(b.evals[i]! - a.evals[i]!)).toBeLessThan(1e-13 * a.lambda_max);
+      }
+      for (const k of ['num_evals', 'num_spikes', 'N', 'M', 'route', 'warning'] as const) expect(b[k]).toEqual(a[k]);
+      for (const k of [
+        'lambda_max',
+        'norm',
+        'stable_rank',
+        'entropy',
+        'sigma_mp',
+        'variance_mp',
+        'bulk_min',
+        'bulk_max',
+        'mp_softrank',
+        'mp_ks',
+        'alpha',
+        'xmin',
+        'alpha_ks',
+        'gap_ratio',
+      ] as const)
+        expect(rel(b[k] as number, a[k] as number)).toBeLessThan(1e-9);
+      for (let i = 0; i < a.snr.length; i++) expect(rel(b.snr[i]!, a.snr[i]!)).toBeLessThan(1e-9);
+    }
+    const { weightSpectrumSlicesSync } = await import('../src/rmt/weight-spectrum.js');
+    const slices = [randn(40, 70, 1), randn(40, 70, 2), randn(40, 70, 3)];
+    const sa = weightSpectrumSlicesSync(slices, { bootstrap: 0 });
+    const sb = weightSpectrumSlicesSync(slices, { bootstrap: 0, solver: 'gram' });
+    expect(sb.num_evals).toBe(120);
+    for (let i = 0; i < 120; i++) expect(Math.abs(sb.evals[i]! - sa.evals[i]!)).toBeLessThan(1e-13 * sa.lambda_max);
+    expect(rel(sb.variance_mp, sa.variance_mp)).toBeLessThan(1e-9);
+  });
+
+  it('a bad solver is refused', async () => {
+    await expect(weightSpectrum(randn(10, 20, 1), { solver: 'qr' as never })).rejects.toThrow(RangeError);
+    await expect(weightSpectrum(randn(10, 20, 1), { solver: 3 as never })).rejects.toThrow(TypeError);
+  });
+});
+
 describe('weightSpectrum routes (full / partial)', () => {
   // Partial route: top-k exact (svds), bulk from SLQ pseudo-eigenvalues. Tolerances: exact
   // quantities to 1e-8 relative; the MP variance within 3 % of the full route's.

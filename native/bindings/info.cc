@@ -124,11 +124,15 @@ Napi::Value SetErrorClassesFn(const Napi::CallbackInfo& info) {
 
 // Test hook (not public API): arms one C++ exception at the next fault point of the given
 // site ('kernel': inside a kernel, on the pool thread for async calls; 'result': allocating a
-// result on the main thread) of the given kind ('length_error', 'bad_alloc', 'unknown').
+// result on the main thread) of the given kind ('length_error', 'bad_alloc', 'unknown'); site
+// 'stemr': the next ?stemr of eighVectors counts as failed (its fallback runs; no exception).
 Napi::Value InjectFaultFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const FaultSite site = ParseChoice<FaultSite>(
-      env, info[0], "site", {{"none", FaultSite::None}, {"kernel", FaultSite::Kernel}, {"result", FaultSite::Result}});
+      env, info[0], "site", {{"none", FaultSite::None},
+                          {"kernel", FaultSite::Kernel},
+                          {"result", FaultSite::Result},
+                          {"stemr", FaultSite::Stemr}});
   const FaultKind kind = info[1].IsUndefined() ? FaultKind::LengthError
                                                : ParseChoice<FaultKind>(env, info[1], "kind",
                                                                         {{"length_error", FaultKind::LengthError},

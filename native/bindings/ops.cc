@@ -224,6 +224,118 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
 }
 
 Napi::Value EigvalshFn(const Napi::CallbackInfo& info) { return EigenLike(info, false); }
+
+// The tag of the handles eighReduce returns, so that eighVectors accepts nothing else.
+const napi_type_tag kReductionTag = {0x7a3c1f0e5b8d4a21ULL, 0x9e6b2d47c1f03a85ULL};
+
+// eighReduce(a, options, async) -> { values, handle }: the tridiagonal reduction of a, kept in
+// a native handle (an External owning the EigenReduction) for eighVectors.
+class EigenReduceOp : public Op {
+ public:
+  EigenReduceOp(MatArg a, Precision p, double symTol, Napi::Float64Array values)
+      : a_(a.view), p_(p), symTol_(symTol), red_(new EigenReduction) {
+    Input(a, &a_);
+    values_ = Napi::Persistent(values);
+    valuesPtr_ = values.Data();
+  }
+  Status Run() override {
+    Status s = CheckSymmetricInput(a_, p_, symTol_);
+    return s.ok() ? red_->Reduce(a_, p_, valuesPtr_) : s;
+  }
+  double Flops() const override {
+    const double n = double(a_.rows);
+    return 0.1 * 4.0 / 3.0 * n * n * n;  // counted as eigvalsh is (see EigenOp::Flops)
+  }
+  Napi::Value Result(Napi::Env env) override {
+    const int64_t bytes = int64_t(EigenReduction::KeptBytes(red_->n(), red_->precision()));
+    auto handle = Napi::External<EigenReduction>::New(env, red_.release(), [bytes](Napi::Env e, EigenReduction* r) {
+      delete r;
+      Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
+    });
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+    handle.TypeTag(&kReductionTag);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("values", values_.Value());
+    o.Set("handle", handle);
+    return o;
+  }
+
+ private:
+  MatView a_;
+  Precision p_;
+  double symTol_;
+  std::unique_ptr<EigenReduction> red_;
+  Napi::Reference<Napi::Float64Array> values_;
+  double* valuesPtr_;
+};
+
+Napi::Value EighReduceFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "eighReduce";
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  Napi::Value tol = opts.Get("symmetryTolerance");
+  MatArg a = ParseMat(env, info[0], "a");
+  RequireSquare(env, a);
+  const double symTol = ParseNonNegative(env, tol, fn + " option 'symmetryTolerance'", DefaultSymTol(a.view));
+  const int64_t n = a.view.rows;
+  const double el = p == Precision::F64 ? 8.0 : 4.0;
+  CheckFits(env, 8.0 * double(n) + EigenReduction::KeptBytes(n, p) + el * 66.0 * double(n), 64.0 * double(n), a);
+  Napi::Float64Array values = NewResult(env, n);
+  return Dispatch(env, std::make_unique<EigenReduceOp>(a, p, symTol, values), IsAsync(info, 2), "eighReduce");
+}
+
+// eighVectors(handle, options, async) -> Mat (k x n): the eigenvectors of options.range.
+class EigenVectorsOp : public Op {
+ public:
+  EigenVectorsOp(Napi::External<EigenReduction> handle, int64_t lo, int64_t hi, Napi::Float64Array vectors)
+      : red_(handle.Data()), lo_(lo), hi_(hi) {
+    handle_ = Napi::Persistent(handle);  // the reduction lives at least as long as this call
+    vectors_ = Napi::Persistent(vectors);
+    vectorsPtr_ = vectors.Data();
+  }
+  Status Run() override { return red_->Vectors(lo_, hi_, vectorsPtr_); }
+  // ?ormtr's 2 n² k plus ?stemr's O(n k): a small operation at the BLAS gate for a few vectors.
+  double Flops() const override {
+    const double n = double(red_->n());
+    return 2.0 * n * n * double(hi_ - lo_ + 1) + 1.0;
+  }
+  Napi::Value Result(Napi::Env env) override { return MatObject(env, vectors_.Value(), hi_ - lo_ + 1, red_->n()); }
+
+ private:
+  const EigenReduction* red_;
+  int64_t lo_, hi_;
+  Napi::Reference<Napi::External<EigenReduction>> handle_;
+  Napi::Reference<Napi::Float64Array> vectors_;
+  double* vectorsPtr_;
+};
+
+Napi::Value EighVectorsFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "eighVectors";
+  Napi::Value h = info[0];
+  if (!h.IsExternal() || !h.As<Napi::External<EigenReduction>>().CheckTypeTag(&kReductionTag))
+    ThrowType(env, "the handle of an eighReduce result", "reduction.handle", Describe(h));
+  auto handle = h.As<Napi::External<EigenReduction>>();
+  const int64_t n = handle.Data()->n();
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Napi::Value range = opts.Get("range");
+  const std::string name = fn + " option 'range'";
+  if (!range.IsArray() || range.As<Napi::Array>().Length() != 2)
+    ThrowType(env, "an array [lo, hi] of two eigenvalue indices", name, Describe(range));
+  Napi::Array r = range.As<Napi::Array>();
+  // [lo, lo − 1] is the empty range (no vectors).
+  const int64_t lo = ParseInteger(env, r.Get(0u), name + "[0]", 0, n);
+  const int64_t hi = ParseInteger(env, r.Get(1u), name + "[1]", lo - 1, n - 1);
+  const int64_t k = hi - lo + 1;
+  MatArg shape;  // names the reduced matrix in a memory error
+  shape.view.rows = shape.view.cols = n;
+  shape.view.name = "reduction";
+  CheckFits(env, 8.0 * double(k) * double(n) + EigenReduction::VectorsWorkBytes(n, k, handle.Data()->precision()),
+            64.0 * double(std::max<int64_t>(k, n)), shape);
+  Napi::Float64Array vectors = NewResult(env, k * n);
+  return Dispatch(env, std::make_unique<EigenVectorsOp>(handle, lo, hi, vectors), IsAsync(info, 2), "eighVectors");
+}
 Napi::Value EighFn(const Napi::CallbackInfo& info) { return EigenLike(info, true); }
 
 class SvdOp : public Op {
@@ -382,6 +494,8 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "distanceMatrix", DistanceFn);
   Export(env, exports, "eigvalsh", EigvalshFn);
   Export(env, exports, "eigh", EighFn);
+  Export(env, exports, "eighReduce", EighReduceFn);
+  Export(env, exports, "eighVectors", EighVectorsFn);
   Export(env, exports, "svdvals", SvdvalsFn);
   Export(env, exports, "svd", SvdFn);
   Export(env, exports, "eigvalshBatch", EigvalshBatchFn);

@@ -33,6 +33,18 @@ void CopyUpper(const MatView& a, T* dst) {
   }
 }
 
+// CopyInto that also returns max|a_ij| (NaN skipped, as MaxAbs does): one pass, not two.
+template <typename T, typename S>
+double CopyMaxAbs(const S* s, int64_t n, T* dst) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = std::fabs(double(s[i]));
+    m = v > m ? v : m;
+    dst[i] = static_cast<T>(s[i]);
+  }
+  return m;
+}
+
 template <typename T>
 void CopyInto(const MatView& a, T* dst) {
   const int64_t n = a.size();
@@ -123,55 +135,98 @@ Status EigenT(const MatView& a, int64_t lo, int64_t hi, double* values, double* 
   return Status::Ok();
 }
 
-// All eigenvalues and the eigenvectors of [lo, hi] from one tridiagonal reduction:
-// ?sytrd (A = Q T Qᵀ), ?sterf (every eigenvalue of T), ?stemr (the selected pairs of T, the
-// MRRR algorithm ?syevr uses), ?ormtr (back to A's basis: Z ← Q Z).
+}  // namespace
+
 template <typename T>
-Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, double* vectors) {
+Status EigenReduction::ReduceT(const MatView& a, double* values) {
   using L = Lapack<T>;
   const lapack_int n = static_cast<lapack_int>(a.rows);
-  const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
-  PooledArray<T> abuf(size_t(n) * size_t(n)), z(size_t(n) * size_t(k));
-  CopyInto(a, abuf.get());
+  q_.reset(size_t(n) * size_t(n) * sizeof(T));
+  tau_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T));
+  d_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T));
+  e_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T));
+  T* q = reinterpret_cast<T*>(q_.get());
+  T* tau = reinterpret_cast<T*>(tau_.get());
+  T* d = reinterpret_cast<T*>(d_.get());
+  T* e = reinterpret_cast<T*>(e_.get());
+  const double amax = a.f32 ? CopyMaxAbs(static_cast<const float*>(a.data), a.size(), q)
+                            : CopyMaxAbs(static_cast<const double*>(a.data), a.size(), q);
   // ?sytrd does not scale (?syevd does): entries near the limits of T are scaled by 2^-se
   // first (scale.h), the eigenvalues by 2^se after; the vectors do not change.
-  const int se = ScaleExponent(MaxAbs(a), std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32);
-  if (se != 0)
-    for (size_t i = 0; i < size_t(n) * size_t(n); ++i) abuf[i] = T(std::ldexp(double(abuf[i]), -se));
-  std::unique_ptr<T[]> d(new T[size_t(n)]), e(new T[size_t(n)]), tau(new T[size_t(n)]), d2(new T[size_t(n)]),
-      e2(new T[size_t(n)]), w(new T[size_t(n)]);
+  se_ = ScaleExponent(amax, std::is_same<T, double>::value ? kSafeExpF64 : kSafeExpF32);
+  if (se_ != 0)
+    for (size_t i = 0; i < size_t(n) * size_t(n); ++i) q[i] = T(std::ldexp(double(q[i]), -se_));
   T wq = 0;
-  lapack_int info = L::Sytrd(n, abuf.get(), d.get(), e.get(), tau.get(), &wq, -1);
+  lapack_int info = L::Sytrd(n, q, d, e, tau, &wq, -1);
   if (info != 0) return Status::Lapack(L::sytrd, info);
   {
     const lapack_int lwork = WorkSize(wq, 1.0);
     PooledArray<T> work{size_t(lwork)};
-    info = L::Sytrd(n, abuf.get(), d.get(), e.get(), tau.get(), work.get(), lwork);
+    info = L::Sytrd(n, q, d, e, tau, work.get(), lwork);
     if (info != 0) return Status::Lapack(L::sytrd, info);
   }
-  // ?sterf and ?stemr both overwrite d and e.
-  std::copy(d.get(), d.get() + n, d2.get());
-  std::copy(e.get(), e.get() + n, e2.get());
+  // ?sterf overwrites its d and e; T itself is kept for Vectors.
+  std::unique_ptr<T[]> d2(new T[size_t(std::max<lapack_int>(n, 1))]), e2(new T[size_t(std::max<lapack_int>(n, 1))]);
+  std::copy(d, d + n, d2.get());
+  std::copy(e, e + n, e2.get());
   info = L::Sterf(n, d2.get(), e2.get());
   if (info != 0) return Status::Lapack(L::sterf, info);
-  for (lapack_int i = 0; i < n; ++i) values[i] = std::ldexp(double(d2[i]), se);
+  for (lapack_int i = 0; i < n; ++i) values[i] = std::ldexp(double(d2[i]), se_);
+  return Status::Ok();
+}
+
+template <typename T>
+Status EigenReduction::VectorsT(int64_t lo, int64_t hi, double* vectors) const {
+  using L = Lapack<T>;
+  const lapack_int n = static_cast<lapack_int>(n_);
+  const lapack_int il = lapack_int(lo + 1), iu = lapack_int(hi + 1), k = iu - il + 1;
+  if (k <= 0) return Status::Ok();
+  const T* q = reinterpret_cast<const T*>(q_.get());
+  const T* tau = reinterpret_cast<const T*>(tau_.get());
+  PooledArray<T> z(size_t(n) * size_t(k));
+  // ?stemr overwrites d and e: copies, so that the reduction stays as it is.
+  std::unique_ptr<T[]> d(new T[size_t(n)]), e(new T[size_t(n)]), w(new T[size_t(n)]);
+  std::copy(reinterpret_cast<const T*>(d_.get()), reinterpret_cast<const T*>(d_.get()) + n, d.get());
+  std::copy(reinterpret_cast<const T*>(e_.get()), reinterpret_cast<const T*>(e_.get()) + n, e.get());
   std::unique_ptr<lapack_int[]> isuppz(new lapack_int[2 * size_t(k)]);
   lapack_int m = 0;
   lapack_logical tryrac = 1;
-  info = L::Stemr(n, d.get(), e.get(), il, iu, &m, w.get(), z.get(), k, isuppz.get(), &tryrac);
-  if (info != 0 || m != k) {
+  lapack_int info = L::Stemr(n, d.get(), e.get(), il, iu, &m, w.get(), z.get(), k, isuppz.get(), &tryrac);
+  if (TakeFault(FaultSite::Stemr) || info != 0 || m != k) {
     // ?stemr on an index range can fail on tight clusters (info 22: ?larrv), e.g. the many
-    // equal distances of probe rows that a ReLU maps to zero. ?syevr on the same range uses
-    // bisection and inverse iteration there (?stebz + ?stein): recompute the pairs that way.
-    std::unique_ptr<double[]> rangeValues(new double[size_t(k)]);
-    return EigenT<T>(a, lo, hi, rangeValues.get(), vectors, nullptr);
+    // equal distances of probe rows that a ReLU maps to zero. Bisection and inverse iteration
+    // on the same T instead (?stebz + ?stein, what ?syevr runs for an index range).
+    const T* d0 = reinterpret_cast<const T*>(d_.get());
+    const T* e0 = reinterpret_cast<const T*>(e_.get());
+    std::unique_ptr<lapack_int[]> iblock(new lapack_int[size_t(n)]), isplit(new lapack_int[size_t(n)]),
+        iwork(new lapack_int[3 * size_t(n)]), ifail(new lapack_int[size_t(k)]);
+    std::unique_ptr<T[]> work(new T[5 * size_t(n)]);
+    lapack_int nsplit = 0;
+    m = 0;
+    info = L::Stebz(n, d0, e0, il, iu, &m, &nsplit, w.get(), iblock.get(), isplit.get(), work.get(), iwork.get());
+    if (info != 0) return Status::Lapack(L::stebz, info);
+    if (m != k) return RangeUnresolved(L::stebz, k, m);
+    info = L::Stein(n, d0, e0, m, w.get(), iblock.get(), isplit.get(), z.get(), work.get(), iwork.get(), ifail.get());
+    if (info != 0) return Status::Lapack(L::stein, info);
+    // ?stebz ordered the values by split-off block: into ascending order, vectors with them.
+    for (lapack_int j = 0; j + 1 < m; ++j) {
+      lapack_int best = j;
+      for (lapack_int i = j + 1; i < m; ++i)
+        if (w[i] < w[best]) best = i;
+      if (best != j) {
+        std::swap(w[j], w[best]);
+        std::swap_ranges(z.get() + size_t(j) * size_t(n), z.get() + size_t(j + 1) * size_t(n),
+                         z.get() + size_t(best) * size_t(n));
+      }
+    }
   }
-  info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), &wq, -1);
+  T wq = 0;
+  info = L::Ormtr(n, k, q, tau, z.get(), &wq, -1);
   if (info != 0) return Status::Lapack(L::ormtr, info);
   {
     const lapack_int lwork = WorkSize(wq, double(std::max<lapack_int>(k, 1)));
     PooledArray<T> work{size_t(lwork)};
-    info = L::Ormtr(n, k, abuf.get(), tau.get(), z.get(), work.get(), lwork);
+    info = L::Ormtr(n, k, q, tau, z.get(), work.get(), lwork);
     if (info != 0) return Status::Lapack(L::ormtr, info);
   }
   const size_t nk = size_t(n) * size_t(k);
@@ -180,21 +235,45 @@ Status EigenAllT(const MatView& a, int64_t lo, int64_t hi, double* values, doubl
   return Status::Ok();
 }
 
-}  // namespace
-
-Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
+Status EigenReduction::Reduce(const MatView& a, Precision p, double* values) {
   FaultPoint(FaultSite::Kernel);
-  Status s = p == Precision::F64 ? EigenAllT<double>(a, lo, hi, values, vectors)
-                                 : EigenAllT<float>(a, lo, hi, values, vectors);
+  n_ = a.rows;
+  p_ = p;
+  name_ = a.name;
+  Status s = p == Precision::F64 ? ReduceT<double>(a, values) : ReduceT<float>(a, values);
   if (s.ok()) s = CheckFiniteResult(values, a.rows, "eigenvalues", a.name);
-  if (s.ok() && vectors) s = CheckFiniteResult(vectors, (hi - lo + 1) * a.rows, "eigenvectors", a.name);
   return s;
 }
 
+Status EigenReduction::Vectors(int64_t lo, int64_t hi, double* vectors) const {
+  FaultPoint(FaultSite::Kernel);
+  Status s = p_ == Precision::F64 ? VectorsT<double>(lo, hi, vectors) : VectorsT<float>(lo, hi, vectors);
+  if (s.ok() && hi >= lo) s = CheckFiniteResult(vectors, (hi - lo + 1) * n_, "eigenvectors", name_);
+  return s;
+}
+
+double EigenReduction::KeptBytes(int64_t n, Precision p) {
+  const double el = p == Precision::F64 ? 8.0 : 4.0, dn = double(n);
+  return el * (dn * dn + 3.0 * dn);
+}
+
+double EigenReduction::VectorsWorkBytes(int64_t n, int64_t k, Precision p) {
+  const double el = p == Precision::F64 ? 8.0 : 4.0, dn = double(n), dk = double(std::max<int64_t>(k, 0));
+  // Z, three length-n vectors, ?stemr's work (18n) and iwork (10n), the fallback's (5n, 5n),
+  // ?ormtr's work
+  return el * (dn * dk + 3.0 * dn + 18.0 * dn + 5.0 * dn + 64.0 * std::max(dk, dn)) + 4.0 * (15.0 * dn + 3.0 * dk);
+}
+
+Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors) {
+  EigenReduction r;
+  Status s = r.Reduce(a, p, values);
+  return s.ok() ? r.Vectors(lo, hi, vectors) : s;
+}
+
 double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p) {
-  const double el = p == Precision::F64 ? 8.0 : 4.0, dn = double(n), dk = double(k);
-  // copy of a, Z, six length-n vectors, ?stemr's work (18n) and iwork (10n), ?ormtr's work
-  return el * (dn * dn + dn * dk + 6.0 * dn + 18.0 * dn + 64.0 * std::max(dk, dn)) + 4.0 * (10.0 * dn + 2.0 * dk);
+  // the kept reduction and Vectors' temporaries, and ?sytrd's work (64n) and ?sterf's copies (2n)
+  const double el = p == Precision::F64 ? 8.0 : 4.0;
+  return EigenReduction::KeptBytes(n, p) + EigenReduction::VectorsWorkBytes(n, k, p) + el * 66.0 * double(n);
 }
 
 Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors, void* scratch) {

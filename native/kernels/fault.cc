@@ -25,4 +25,9 @@ void FaultPoint(FaultSite where) {
   }
 }
 
+bool TakeFault(FaultSite where) {
+  int expected = int(where);
+  return where != FaultSite::None && g_faultSite.compare_exchange_strong(expected, 0);
+}
+
 }  // namespace specdyn

@@ -27,6 +27,21 @@ struct Lapack<double> {
   static constexpr const char* sterf = "dsterf";
   static constexpr const char* stemr = "dstemr";
   static constexpr const char* ormtr = "dormtr";
+  static constexpr const char* stebz = "dstebz";
+  static constexpr const char* stein = "dstein";
+  // Bisection for the eigenvalues il..iu of the tridiagonal (d, e), ordered by split-off block
+  // (what ?stein reads), abstol 0 (LAPACK's default); then their eigenvectors by inverse
+  // iteration: the pair ?syevr uses for an index range.
+  static lapack_int Stebz(lapack_int n, const double* d, const double* e, lapack_int il, lapack_int iu, lapack_int* m,
+                          lapack_int* nsplit, double* w, lapack_int* iblock, lapack_int* isplit, double* work,
+                          lapack_int* iwork) {
+    return LAPACKE_dstebz_work('I', 'B', n, 0.0, 0.0, il, iu, 0.0, d, e, m, nsplit, w, iblock, isplit, work, iwork);
+  }
+  static lapack_int Stein(lapack_int n, const double* d, const double* e, lapack_int m, const double* w,
+                          const lapack_int* iblock, const lapack_int* isplit, double* z, double* work, lapack_int* iwork,
+                          lapack_int* ifail) {
+    return LAPACKE_dstein_work(LAPACK_COL_MAJOR, n, d, e, m, w, iblock, isplit, z, n, work, iwork, ifail);
+  }
   static lapack_int Sytrd(lapack_int n, double* a, double* d, double* e, double* tau, double* work, lapack_int lwork) {
     return LAPACKE_dsytrd_work(LAPACK_COL_MAJOR, 'L', n, a, n, d, e, tau, work, lwork);
   }
@@ -64,6 +79,21 @@ struct Lapack<float> {
   static constexpr const char* sterf = "ssterf";
   static constexpr const char* stemr = "sstemr";
   static constexpr const char* ormtr = "sormtr";
+  static constexpr const char* stebz = "sstebz";
+  static constexpr const char* stein = "sstein";
+  // Bisection for the eigenvalues il..iu of the tridiagonal (d, e), ordered by split-off block
+  // (what ?stein reads), abstol 0 (LAPACK's default); then their eigenvectors by inverse
+  // iteration: the pair ?syevr uses for an index range.
+  static lapack_int Stebz(lapack_int n, const float* d, const float* e, lapack_int il, lapack_int iu, lapack_int* m,
+                          lapack_int* nsplit, float* w, lapack_int* iblock, lapack_int* isplit, float* work,
+                          lapack_int* iwork) {
+    return LAPACKE_sstebz_work('I', 'B', n, 0.0f, 0.0f, il, iu, 0.0f, d, e, m, nsplit, w, iblock, isplit, work, iwork);
+  }
+  static lapack_int Stein(lapack_int n, const float* d, const float* e, lapack_int m, const float* w,
+                          const lapack_int* iblock, const lapack_int* isplit, float* z, float* work, lapack_int* iwork,
+                          lapack_int* ifail) {
+    return LAPACKE_sstein_work(LAPACK_COL_MAJOR, n, d, e, m, w, iblock, isplit, z, n, work, iwork, ifail);
+  }
   static lapack_int Sytrd(lapack_int n, float* a, float* d, float* e, float* tau, float* work, lapack_int lwork) {
     return LAPACKE_ssytrd_work(LAPACK_COL_MAJOR, 'L', n, a, n, d, e, tau, work, lwork);
   }

@@ -17,6 +17,7 @@
  */
 import type { Mat } from '../matrix.js';
 import { native } from '../native.js';
+import { expected } from '../errors.js';
 import { twins } from './twins.js';
 
 /** The option keys each function accepts (unknown keys are a TypeError, {@link checkOptions}). */
@@ -24,6 +25,8 @@ const GRAM_KEYS = ['precision', 'out'] as const;
 const DISTANCE_KEYS = ['precision', 'out', 'metric'] as const;
 const EIG_KEYS = ['range', 'precision', 'symmetryTolerance'] as const;
 const EIGH_KEYS = [...EIG_KEYS, 'allValues'] as const;
+const EIGH_REDUCE_KEYS = ['precision', 'symmetryTolerance'] as const;
+const EIGH_VECTORS_KEYS = ['range'] as const;
 const SVDVALS_KEYS = ['precision'] as const;
 const SVD_KEYS = ['k', 'precision'] as const;
 const BATCH_KEYS = ['precision', 'threads'] as const;
@@ -203,11 +206,106 @@ export const eigh: (a: Mat, options?: EighOptions) => Promise<EighResult> = eigh
 /** Synchronous {@link eigh}. */
 export const eighSync: (a: Mat, options?: EighOptions) => EighResult = eighOp.sync;
 
+/** Options of {@link eighReduce}. */
+export interface EighReduceOptions {
+  precision?: Precision;
+  /** As {@link EigOptions.symmetryTolerance}. */
+  symmetryTolerance?: number;
+}
+
+/** Options of {@link eighVectors}. */
+export interface EighVectorsOptions {
+  /**
+   * Inclusive index range [lo, hi] into the ascending spectrum (0-based): 0 ≤ lo ≤ n and
+   * lo − 1 ≤ hi ≤ n − 1; [lo, lo − 1] is empty (a 0 x n result). Required.
+   */
+  range?: [number, number];
+}
+
+/**
+ * A symmetric matrix reduced once to tridiagonal form, A = Q T Qᵀ (LAPACK ?sytrd), with every
+ * eigenvalue, from {@link eighReduce}: the eigenvectors of any index range follow from it by
+ * {@link eighVectors} without a second reduction. It holds n² + 3n elements of native memory
+ * (8 bytes each, 4 for float32) until it is garbage-collected, and does not change once made:
+ * several eighVectors calls may read it at once, and the input matrix may change after
+ * eighReduce has returned.
+ */
+export interface EighReduction {
+  /** Every eigenvalue, ascending (length n); the same values as {@link eigvalsh} on A. */
+  readonly values: Float64Array;
+  /** The order n of A. */
+  readonly n: number;
+  /** The precision of the reduction. */
+  readonly precision: Precision;
+  /** The native reduction (opaque; eighVectors accepts no other object). */
+  readonly handle: object;
+}
+
+const eighReduceOp = twins('eighReduce', EIGH_REDUCE_KEYS, (b) => b.eighReduce);
+const reductionOf = (r: { values: Float64Array; handle: object }, precision: Precision): EighReduction =>
+  Object.freeze({ values: r.values, n: r.values.length, precision, handle: r.handle });
+
+/**
+ * The values-first symmetric eigensolver: every eigenvalue now (?sytrd, then ?sterf: the same
+ * values as {@link eigvalsh}), the eigenvectors later, of whichever index range the values show
+ * to be needed ({@link eighVectors}), from the one reduction. What `eigh(a, { range, allValues:
+ * true })` gives when the range is known in advance; this is for when it is not (e.g. an OMD
+ * snapshot whose band size is read off the values). The same checks as {@link eigvalsh}.
+ *
+ * @throws TypeError for a wrong kind or an unknown option; RangeError for a non-square or
+ *   non-symmetric matrix (beyond `symmetryTolerance`) or NaN/Inf; LapackError if LAPACK fails.
+ * @example
+ * const red = await eighReduce(m);
+ * const k = red.values.filter((v) => v < -1).length;          // how many the values call for
+ * const vecs = await eighVectors(red, { range: [0, k - 1] }); // k x n, row j ↔ values[j]
+ */
+export async function eighReduce(a: Mat, options?: EighReduceOptions): Promise<EighReduction> {
+  const precision: Precision = options?.precision === 'float32' ? 'float32' : 'float64';
+  return reductionOf(await eighReduceOp.async(a, options), precision);
+}
+
+/** Synchronous {@link eighReduce}. */
+export function eighReduceSync(a: Mat, options?: EighReduceOptions): EighReduction {
+  const precision: Precision = options?.precision === 'float32' ? 'float32' : 'float64';
+  return reductionOf(eighReduceOp.sync(a, options), precision);
+}
+
+const eighVectorsOp = twins('eighVectors', EIGH_VECTORS_KEYS, (b) => b.eighVectors);
+
+/** The native handle of an EighReduction, or a TypeError naming `reduction`. */
+function handleOf(reduction: EighReduction): object {
+  const h = (reduction as { handle?: unknown } | null | undefined)?.handle;
+  if (typeof reduction !== 'object' || reduction === null || typeof h !== 'object' || h === null)
+    throw new TypeError(expected('an EighReduction (the result of eighReduce)', 'reduction', reduction));
+  return h;
+}
+
+/**
+ * The unit eigenvectors of the eigenvalue indices `range: [lo, hi]` of a reduced matrix
+ * ({@link eighReduce}): ?stemr (MRRR) on the kept tridiagonal T, or bisection and inverse
+ * iteration (?stebz + ?stein) where ?stemr fails on tight clusters, then ?ormtr back to A's
+ * basis. Result k x n (k = hi − lo + 1, possibly 0): row j is the eigenvector of
+ * `reduction.values[lo + j]`, its largest-magnitude entry positive; for the same range, the
+ * same vectors as `eigh(a, { range, allValues: true })`.
+ *
+ * @throws TypeError for a reduction that is not eighReduce's or a missing or malformed range;
+ *   RangeError for indices outside 0 ≤ lo ≤ n, lo − 1 ≤ hi ≤ n − 1; LapackError if LAPACK fails.
+ */
+export async function eighVectors(reduction: EighReduction, options: EighVectorsOptions): Promise<Mat<Float64Array>> {
+  return eighVectorsOp.async(handleOf(reduction), options);
+}
+
+/** Synchronous {@link eighVectors}. */
+export function eighVectorsSync(reduction: EighReduction, options: EighVectorsOptions): Mat<Float64Array> {
+  return eighVectorsOp.sync(handleOf(reduction), options);
+}
+
 const svdvalsOp = twins('svdvals', SVDVALS_KEYS, (b) => b.svdvals);
 /**
  * Singular values of w (rows x cols), descending, min(rows, cols) of them, via LAPACK ?gesdd.
  * (The Gram route, sqrt(eig(W Wᵀ)), is faster but loses relative accuracy for small singular
- * values; specdyn always uses ?gesdd.) The eigenvalues of W Wᵀ are their squares.
+ * values; svdvals always uses ?gesdd, and weightSpectrum takes the Gram route only when asked,
+ * `solver: 'gram'`.) The eigenvalues of W Wᵀ are their squares.
  */
 export const svdvals: (w: Mat, options?: { precision?: Precision }) => Promise<Float64Array> = svdvalsOp.async;
 /** Synchronous {@link svdvals}. */

@@ -7,7 +7,16 @@
  */
 import type { Mat } from '../matrix.js';
 import { checkMat } from '../matrix.js';
-import { distanceMatrix, distanceMatrixSync, eigh, eighSync, eigsh, eigshSync } from '../linalg/index.js';
+import {
+  distanceMatrix,
+  distanceMatrixSync,
+  eighReduce,
+  eighReduceSync,
+  eighVectors,
+  eighVectorsSync,
+  eigsh,
+  eigshSync,
+} from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { expected } from '../errors.js';
 import { nullTopSteps, type NullTop } from './significance.js';
@@ -51,7 +60,8 @@ export function observableMatrixSync(reps: Mat, options?: ObservableOptions): Ma
 /**
  * Analyses one snapshot: builds M from representations (or checks a given distance matrix, see
  * {@link AnalyzeOptions.input}), computes the full spectrum and the eigenvectors it needs
- * (bottom-k and band) from one tridiagonal reduction (`eigh` with `allValues`), and returns
+ * (bottom-k and band) from one tridiagonal reduction ({@link eighReduce}, then
+ * {@link eighVectors} for the indices the values call for), and returns
  * every per-snapshot figure of {@link ObservableSnapshot}. Runs on the libuv pool; reads its input
  * as every async call does (docs/api.md: in place when on a SharedArrayBuffer or returned by
  * specdyn, else copied once); do not mutate it while the call is pending. A distance-matrix input
@@ -132,17 +142,11 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined):
   const k = classes && classes.names.length >= 2 ? classes.names.length : 0;
   const route = chooseRoute(o, n);
   if (route === 'partial') return yield* partialSteps(matrix, mean, o, nul, classes, k);
-  // One tridiagonal reduction for every eigenvalue and the eigenvectors the figures read: the
-  // bottom-k and the candidate band, which for a BBS-proper M (one positive eigenvalue) are
-  // indices 0 … max(bottomK, maxBand) − 1. An M whose band reaches above that (positive
-  // non-Perron eigenvalues of large |λ|) gets a second, range-only solve for its vectors.
-  const guess = Math.min(n - 1, Math.max(o.bottomK, o.maxBand) - 1);
-  const allOpts = { range: [0, guess] as [number, number], allValues: true, precision: o.precision };
-  const eig = yield* call(eigh, eighSync, matrix, allOpts);
-  const p = spectralFigures(eig.values, mean, o, nul, k);
-  const range = neededRange(p);
-  let vectors = eig.vectors;
-  if (range[1] > guess) vectors = (yield* call(eigh, eighSync, matrix, { range, precision: o.precision })).vectors;
+  // One tridiagonal reduction, values first: every eigenvalue, then the eigenvectors the
+  // figures read (the bottom-k and the candidate band, neededRange) and no others.
+  const red = yield* call(eighReduce, eighReduceSync, matrix, { precision: o.precision });
+  const p = spectralFigures(red.values, mean, o, nul, k);
+  const vectors = yield* call(eighVectors, eighVectorsSync, red, { range: neededRange(p) });
   return finish(
     p,
     matrix,
