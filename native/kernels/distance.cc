@@ -422,13 +422,13 @@ Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double c
     });
     status = CheckNorms<T>(sq.data(), n, metric, name, inv.data());
     if (!status.ok()) return;
-    EachBlock<T>(int64_t(units.size()), split.threads(), buffers.get(), bufferSize, [&](int64_t k, T* g, double* tile,
-                                                                                         double* col) {
-      const Unit& u = units[size_t(k)];
-      const int64_t i0 = u.i0, i1 = std::min(n, i0 + block);
-      CrossGram(a + i0 * d, a + u.j0 * d, i1 - i0, u.j1 - u.j0, d, g);
-      store(i0, i1, u.j0, u.j1, false, g, tile, col);
-    });
+    EachBlock<T>(int64_t(units.size()), split.threads(), buffers.get(), bufferSize,
+                 [&](int64_t k, T* g, double* tile, double* col) {
+                   const Unit& u = units[size_t(k)];
+                   const int64_t i0 = u.i0, i1 = std::min(n, i0 + block);
+                   CrossGram(a + i0 * d, a + u.j0 * d, i1 - i0, u.j1 - u.j0, d, g);
+                   store(i0, i1, u.j0, u.j1, false, g, tile, col);
+                 });
   });
   return status;
 }
@@ -491,7 +491,6 @@ Status Unscale(double* out, int64_t n, int e, const std::string& what, const std
   for (int64_t i = 0; i < n * n; ++i) out[i] = std::ldexp(out[i], e);
   return s;
 }
-
 
 // Both triangles of out from the upper triangle of the Gram matrix g (widened to double).
 template <typename G>
