@@ -249,7 +249,7 @@ describe('distanceMatrix: the blocked Gram beside concurrent callers (the BLAS g
       Promise.all([...big, ...small, ...big].map((x) => distanceMatrix(x, { metric: 'cosine' }))),
       eigvalsh(sym),
     ]);
-    results.forEach((r, k) => expect(firstDifference(r.data, alone[k % 4]!)).toBe(-1));
+    for (const [k, r] of results.entries()) expect(firstDifference(r.data, alone[k % 4]!)).toBe(-1);
     expect(Array.from(values)).toEqual(Array.from(valuesAlone));
     expect(nativeInfo().blasThreads).toBe(before);
   });

@@ -537,13 +537,13 @@ Status BlockedDistance(const T* a, int64_t n, int64_t d, Metric metric, double c
     });
     status = CheckNorms<T>(sq.data(), n, metric, name, inv.data());
     if (!status.ok()) return;
-    EachBlock<T>(int64_t(units.size()), split.threads(), buffers.get(), bufferSize, [&](int64_t k, T* g, double* tile,
-                                                                                         double* col) {
-      const Unit& u = units[size_t(k)];
-      const int64_t i0 = u.i0, i1 = std::min(n, i0 + block);
-      CrossGram(a + i0 * d, a + u.j0 * d, i1 - i0, u.j1 - u.j0, d, g);
-      store(i0, i1, u.j0, u.j1, false, g, tile, col);
-    });
+    EachBlock<T>(int64_t(units.size()), split.threads(), buffers.get(), bufferSize,
+                 [&](int64_t k, T* g, double* tile, double* col) {
+                   const Unit& u = units[size_t(k)];
+                   const int64_t i0 = u.i0, i1 = std::min(n, i0 + block);
+                   CrossGram(a + i0 * d, a + u.j0 * d, i1 - i0, u.j1 - u.j0, d, g);
+                   store(i0, i1, u.j0, u.j1, false, g, tile, col);
+                 });
   });
   return status;
 }
@@ -563,15 +563,18 @@ std::atomic<int>& ForcedWidth() {
   return v;
 }
 
-Layout DistanceLayout(int64_t n, int64_t d) {
+Layout DistanceLayout(int64_t n, int64_t d, Precision p) {
   const int block = ForcedBlock().load(), width = ForcedWidth().load();
   if (block >= 0) return {block, width > 0 ? width : n};
   // Measured (docs/performance.md, "Distances: the Gram matrix block by block"): the blocked
   // Gram is at least as fast from a few hundred rows on, for every D measured (64-784); whole row
-  // panels of 128 rows below 1024 rows (enough panels for two threads), of 256 above.
+  // panels of 128 rows below 1024 rows (enough panels for two threads), of 256 above. Each
+  // thread's buffer is capped at 8 MiB (panels of 4096 columns and more come in chunks), so the
+  // temporary memory stays bounded whatever N.
   (void)d;
   if (n < 384) return {0, 0};
-  return {n < 1024 ? 128 : 256, n};
+  const int64_t b = n < 1024 ? 128 : 256, cap = (int64_t(8) << 20) / (b * (p == Precision::F64 ? 8 : 4));
+  return {b, std::min(n, cap)};
 }
 
 // Copies x into T storage, scaling row i by 2^-exps[i] when exps is given (exact: a power of
@@ -617,7 +620,6 @@ Status Unscale(double* out, int64_t n, int e, const std::string& what, const std
   for (int64_t i = 0; i < n * n; ++i) out[i] = std::ldexp(out[i], e);
   return s;
 }
-
 
 // Both triangles of out from the upper triangle of the Gram matrix g (widened to double).
 template <typename G>
@@ -721,7 +723,7 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     PooledArray<double> copy;
     const double* a =
         (x.f32 || centre || ex) ? Working<double>(x, centre, copy, ex) : static_cast<const double*>(x.data);
-    if (const Layout l = DistanceLayout(n, d); l.block > 0) {
+    if (const Layout l = DistanceLayout(n, d, p); l.block > 0) {
       s = BlockedDistance(a, n, d, metric, tol, x.name, l.block, l.width, out);
     } else {
       UpperGram(a, n, d, out);
@@ -733,7 +735,7 @@ Status Distance(const MatView& x, Metric metric, Precision p, double* out) {
     PooledArray<float> copy;
     const float* a =
         (x.f32 && !centre && !ex) ? static_cast<const float*>(x.data) : Working<float>(x, centre, copy, ex);
-    if (const Layout l = DistanceLayout(n, d); l.block > 0) {
+    if (const Layout l = DistanceLayout(n, d, p); l.block > 0) {
       s = BlockedDistance(a, n, d, metric, tol, x.name, l.block, l.width, out);
     } else {
       PooledArray<float> g(size_t(n) * size_t(n));
@@ -761,7 +763,7 @@ double DistanceWorkBytes(const MatView& x, Metric metric, Precision p) {
     bytes += 4.0 * n * n + 4.0 * n * d;  // the float32 Gram matrix of the one-?syrk path (and of Gram)
   }
   // The blocked Gram: one panel chunk per thread.
-  const Layout l = DistanceLayout(x.rows, x.cols);
+  const Layout l = DistanceLayout(x.rows, x.cols, p);
   if (l.block > 0)
     bytes += (p == Precision::F64 ? 8.0 : 4.0) * double(HardwareThreads()) * double(l.block) *
              double(std::max(l.block, std::min(l.width, x.rows)));
