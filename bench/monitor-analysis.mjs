@@ -170,8 +170,9 @@ function compareResults(ra, rb) {
   const categorical = [];
   const walk = (a, b, key) => {
     if (ArrayBuffer.isView(a) || Array.isArray(a)) {
-      if (!b || a.length !== b.length) return void categorical.push(`${key}: length ${a.length} vs ${b?.length}`);
-      for (let i = 0; i < a.length; i++) walk(a[i], b[i], ArrayBuffer.isView(a) ? `${key}[]` : `${key}[${i}]`);
+      const xs = /** @type {ArrayLike<unknown>} */ (a);
+      if (!b || xs.length !== b.length) return void categorical.push(`${key}: length ${xs.length} vs ${b?.length}`);
+      for (let i = 0; i < xs.length; i++) walk(xs[i], b[i], ArrayBuffer.isView(a) ? `${key}[]` : `${key}[${i}]`);
     } else if (a && typeof a === 'object') {
       const ka = Object.keys(a).sort().join(','),
         kb = b && typeof b === 'object' ? Object.keys(b).sort().join(',') : '';

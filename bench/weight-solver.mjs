@@ -47,7 +47,9 @@ for (const { kernels } of snaps) {
     if (ra.warning !== rb.warning) warningsSame = false;
     for (const [k, va] of Object.entries(ra)) {
       const vb = rb[k];
-      const pairs = ArrayBuffer.isView(va) ? Array.from(va, (x, j) => [x, vb[j]]) : [[va, vb]];
+      const pairs = ArrayBuffer.isView(va)
+        ? Array.from(/** @type {ArrayLike<number>} */ (/** @type {unknown} */ (va)), (x, j) => [x, vb[j]])
+        : [[va, vb]];
       for (const [x, y] of pairs) {
         if (typeof x !== 'number') continue;
         if (Number.isInteger(x) && Number.isInteger(y) && !ArrayBuffer.isView(va) && x !== y) integersSame = false;

@@ -128,11 +128,11 @@ Napi::Value SetErrorClassesFn(const Napi::CallbackInfo& info) {
 // 'stemr': the next ?stemr of eighVectors counts as failed (its fallback runs; no exception).
 Napi::Value InjectFaultFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const FaultSite site = ParseChoice<FaultSite>(
-      env, info[0], "site", {{"none", FaultSite::None},
-                          {"kernel", FaultSite::Kernel},
-                          {"result", FaultSite::Result},
-                          {"stemr", FaultSite::Stemr}});
+  const FaultSite site = ParseChoice<FaultSite>(env, info[0], "site",
+                                                {{"none", FaultSite::None},
+                                                 {"kernel", FaultSite::Kernel},
+                                                 {"result", FaultSite::Result},
+                                                 {"stemr", FaultSite::Stemr}});
   const FaultKind kind = info[1].IsUndefined() ? FaultKind::LengthError
                                                : ParseChoice<FaultKind>(env, info[1], "kind",
                                                                         {{"length_error", FaultKind::LengthError},

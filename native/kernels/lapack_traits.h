@@ -38,8 +38,8 @@ struct Lapack<double> {
     return LAPACKE_dstebz_work('I', 'B', n, 0.0, 0.0, il, iu, 0.0, d, e, m, nsplit, w, iblock, isplit, work, iwork);
   }
   static lapack_int Stein(lapack_int n, const double* d, const double* e, lapack_int m, const double* w,
-                          const lapack_int* iblock, const lapack_int* isplit, double* z, double* work, lapack_int* iwork,
-                          lapack_int* ifail) {
+                          const lapack_int* iblock, const lapack_int* isplit, double* z, double* work,
+                          lapack_int* iwork, lapack_int* ifail) {
     return LAPACKE_dstein_work(LAPACK_COL_MAJOR, n, d, e, m, w, iblock, isplit, z, n, work, iwork, ifail);
   }
   static lapack_int Sytrd(lapack_int n, double* a, double* d, double* e, double* tau, double* work, lapack_int lwork) {
