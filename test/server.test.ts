@@ -1070,78 +1070,18 @@ describe('embedding', () => {
 describe('specdyn serve', () => {
   const BIN = resolve('dist/cli/main.js');
 
-  it('starts on a free port, answers, and on Ctrl-C stops admitting, finishes and exits 0', async () => {
-    expect(existsSync(BIN), 'dist/cli/main.js is missing: run node scripts/bootstrap.mjs').toBe(true);
-    const child = spawn(
-      process.execPath,
-      [BIN, 'serve', '--port', '0', '--max-concurrent', '1', '--queue', '3', '--json'],
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const doc = await new Promise<{ url: string; limits: Record<string, number> }>((resolveDoc, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d;
-        try {
-          resolveDoc(JSON.parse(stdout));
-        } catch {
-          // not all of it yet
-        }
-      });
-      child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
-    });
-    expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-    expect(doc.limits).toMatchObject({ maxConcurrent: 1, queueLength: 3, workers: 1 });
-    const r = await send(`${doc.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) });
-    expect(r.status).toBe(200);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stderr).toContain('closed; served 1');
-  });
-
-  it('SIGTERM drains and exits 0 as Ctrl-C does', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--workers', '1'], {
+  /** `node [nodeFlags] specdyn serve --port 0 --json [flags]`: its start-up document, exit code and stderr. */
+  const startServe = async (flags: string[], nodeFlags: string[] = []) => {
+    const child = spawn(process.execPath, [...nodeFlags, BIN, 'serve', '--port', '0', '--json', ...flags], {
+      env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const out = { stderr: '' };
+    child.stderr.on('data', (d: Buffer) => (out.stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const url = await new Promise<string>((resolveUrl) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d;
-        try {
-          resolveUrl(JSON.parse(stdout).url);
-        } catch {
-          // not all of it yet
-        }
-      });
-    });
-    expect((await send(`${url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) })).status).toBe(200);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stderr).toContain('closed; served 1');
-  });
-
-  it("runs its workers under node's own V8 flags, sets the heap growth unless node has one, and reports the event loop's collections", async () => {
-    const start = async (nodeFlags: string[], flags: string[]) => {
-      const child = spawn(
-        process.execPath,
-        [...nodeFlags, BIN, 'serve', '--port', '0', '--json', '--workers', '1', ...flags],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const doc = await new Promise<{ url: string; heapGrowth: string }>((resolveDoc, reject) => {
+    const doc = await new Promise<{ url: string; limits: Record<string, number>; heapGrowth: string }>(
+      (resolveDoc, reject) => {
         child.stdout.on('data', (d: Buffer) => {
           stdout += d;
           try {
@@ -1150,10 +1090,35 @@ describe('specdyn serve', () => {
             // not all of it yet
           }
         });
-        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
-      });
-      return { child, exited, doc };
-    };
+        child.on('exit', () => reject(new Error(`serve exited early: ${out.stderr}`)));
+      },
+    );
+    return { child, exited, doc, out };
+  };
+
+  it('starts on a free port, answers, and on Ctrl-C stops admitting, finishes and exits 0', async () => {
+    expect(existsSync(BIN), 'dist/cli/main.js is missing: run node scripts/bootstrap.mjs').toBe(true);
+    const { child, exited, doc, out } = await startServe(['--max-concurrent', '1', '--queue', '3']);
+    expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect(doc.limits).toMatchObject({ maxConcurrent: 1, queueLength: 3, workers: 1 });
+    const r = await send(`${doc.url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) });
+    expect(r.status).toBe(200);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out.stderr).toContain('closed; served 1');
+  });
+
+  it('SIGTERM drains and exits 0 as Ctrl-C does', async () => {
+    const { child, exited, doc, out } = await startServe(['--workers', '1']);
+    const url = doc.url;
+    expect((await send(`${url}/weights?shape=120x60&dtype=float64`, { body: bytesOf(W.data) })).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out.stderr).toContain('closed; served 1');
+  });
+
+  it("runs its workers under node's own V8 flags, sets the heap growth unless node has one, and reports the event loop's collections", async () => {
+    const start = (nodeFlags: string[], flags: string[]) => startServe(['--workers', '1', ...flags], nodeFlags);
     // --max-old-space-size is one of the process-wide flags a worker_thread refuses in its execArgv.
     const a = await start(['--max-old-space-size=512'], []);
     expect(a.doc.heapGrowth).toBe('300%');
