@@ -145,7 +145,8 @@ class EigshOp : public IterativeOp {
     int64_t b, m;
     EigshSizes(a_.n, o_, &b, &m);
     const double entries = a_.kind == OpKind::Dense ? double(a_.n) * double(a_.n) : double(a_.mat.view.size());
-    if (b == 1 && entries < kThreadedOperatorEntries) return std::min(kThreadedMinFlops / 2, std::max(1e6, 4 * entries));
+    if (b == 1 && entries < kThreadedOperatorEntries)
+      return std::min(kThreadedMinFlops / 2, std::max(1e6, 4 * entries));
     return IterativeOp::Flops();
   }
   Status Run() override {
