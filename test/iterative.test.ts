@@ -570,3 +570,40 @@ describe('eigsh, single-vector Lanczos', () => {
     }
   });
 });
+
+describe('the Gram operator copy (one pass: finiteness, largest magnitude, conversion)', () => {
+  it('a non-finite entry is refused with its index, row and column, in either precision and storage', () => {
+    for (const [bad, word] of [
+      [NaN, 'NaN'],
+      [Infinity, 'Infinity'],
+      [-Infinity, '-Infinity'],
+    ] as const) {
+      for (const f32 of [false, true]) {
+        const x = randn(300, 50, 51);
+        // Past the first blocks of four and not on a lane boundary: the pass must see every lane.
+        const data = f32 ? Float32Array.from(x.data) : x.data;
+        data[1234 + 3] = bad;
+        for (const precision of ['float64', 'float32'] as const) {
+          const op = gramOperator({ data, rows: 300, cols: 50 });
+          const msg = `Expected finite values for a.w.data but received ${word} at index 1237 (row 24, column 37)`;
+          expect(() => eigshSync(op, { k: 2, precision })).toThrow(RangeError);
+          expect(() => eigshSync(op, { k: 2, precision })).toThrow(msg);
+        }
+        expect(() => svdsSync({ data, rows: 300, cols: 50 }, { k: 2 })).toThrow(
+          `Expected finite values for w.data but received ${word} at index 1237`,
+        );
+      }
+    }
+  });
+
+  it('Float32Array storage widened by the copy: the top values of W Wᵀ and Wᵀ W match eigvalsh', () => {
+    const x = randn(203, 41, 52); // sizes not multiples of four: the pass's tail
+    const w32 = Float32Array.from(x.data);
+    const w64 = { data: Float64Array.from(w32), rows: 203, cols: 41 };
+    const outer = wanted(eigvalshSync(gramSync(w64)), 5, 'largest');
+    const res = eigshSync(gramOperator({ data: w32, rows: 203, cols: 41 }), { k: 5 });
+    for (let j = 0; j < 5; j++) expect(Math.abs(res.values[j]! - outer[j]!)).toBeLessThan(1e-10 * outer[0]!);
+    const inner = eigshSync(gramOperator({ data: w32, rows: 203, cols: 41 }, 'inner'), { k: 5 });
+    for (let j = 0; j < 5; j++) expect(Math.abs(inner.values[j]! - outer[j]!)).toBeLessThan(1e-10 * outer[0]!);
+  });
+});

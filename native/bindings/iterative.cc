@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "../kernels/blas_gate.h"
 #include "../kernels/checks.h"
 #include "../kernels/eigsh.h"
 #include "../kernels/scale.h"
@@ -74,6 +75,7 @@ double OperatorBytes(const OperatorArg& a, Precision p) {
 }
 
 Status BuildOperator(const OperatorArg& a, Precision p, double symTol, std::unique_ptr<SymOperator>* out) {
+  if (a.kind == OpKind::Gram) return GramOperator(a.mat.view, a.outer, p, out);  // checks finiteness as it copies
   Status s = CheckFinite(a.mat.view);
   if (!s.ok()) return s;
   switch (a.kind) {
@@ -83,7 +85,7 @@ Status BuildOperator(const OperatorArg& a, Precision p, double symTol, std::uniq
       if (!s.ok()) return s;
       *out = DenseOperator(a.mat.view, p);
       return Status::Ok();
-    case OpKind::Gram: *out = GramOperator(a.mat.view, a.outer, p); return Status::Ok();
+    case OpKind::Gram: break;  // above
     case OpKind::Distance: return MakeDistanceOperator(a.mat.view, a.metric, p, out);
   }
   return Status::Ok();
@@ -125,10 +127,28 @@ class IterativeOp : public Op {
 
 // ------------------------------------------------------------------------------ eigsh / svds
 
+// Operators of fewer entries than this (32 MiB in float64) run single-vector Lanczos on one
+// BLAS thread (EigshOp::Flops).
+constexpr double kThreadedOperatorEntries = double(1 << 22);
+
 class EigshOp : public IterativeOp {
  public:
   EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd)
       : IterativeOp(std::move(a), p, symTol), o_(o), wantVectors_(vectors), svd_(svd) {}
+  // For the BLAS gate: single-vector Lanczos makes only BLAS-2 calls (the product's two ?gemv,
+  // the Gram–Schmidt ?gemv on n x cols), and below kThreadedOperatorEntries handing each to a
+  // second OpenBLAS thread costs more than it saves: X Xᵀ with X 3000 x 200, k = 10 took 40 ms
+  // of CPU threaded against 31 single (8000 x 200: 147 against 117; 20 000 x 200: even), with the
+  // same products. Such a solve counts as small (single-threaded, beside other small calls);
+  // block Lanczos and larger operators run threaded, alone.
+  double Flops() const override {
+    int64_t b, m;
+    EigshSizes(a_.n, o_, &b, &m);
+    const double entries = a_.kind == OpKind::Dense ? double(a_.n) * double(a_.n) : double(a_.mat.view.size());
+    if (b == 1 && entries < kThreadedOperatorEntries)
+      return std::min(kThreadedMinFlops / 2, std::max(1e6, 4 * entries));
+    return IterativeOp::Flops();
+  }
   Status Run() override {
     std::unique_ptr<SymOperator> op;
     Status s = Build(&op);

@@ -215,8 +215,7 @@ Status MakeOperator(Reader& r, Mat* m, Precision p, std::unique_ptr<SymOperator>
     return s;
   }
   if (kind == 1) {
-    *op = GramOperator(m->view, r.Bool(), p);
-    return Status::Ok();
+    return GramOperator(m->view, r.Bool(), p, op);
   }
   const Metric metrics[] = {Metric::SqEuclidean, Metric::Cosine, Metric::Correlation};
   return MakeDistanceOperator(m->view, metrics[r.Int(0, 2)], p, op);

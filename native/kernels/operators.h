@@ -60,8 +60,9 @@ std::unique_ptr<SymOperator> DenseOperator(const MatView& a, Precision p);
 Status CheckDenseOperatorRange(const MatView& a, Precision p);
 // W Wᵀ (outer: order rows) or Wᵀ W (inner: order cols) of the row-major W, never formed. W is
 // scaled by a power of two 2^-e when its entries would underflow or overflow when squared
-// (ScaleExp() = 2e).
-std::unique_ptr<SymOperator> GramOperator(const MatView& w, bool outer, Precision p);
+// (ScaleExp() = 2e). Non-finite entries of w: RangeError naming the first (CheckFinite), found
+// by the same pass that copies w.
+Status GramOperator(const MatView& w, bool outer, Precision p, std::unique_ptr<SymOperator>* out);
 // The N x N distance matrix of the rows of x in its Gram form (sqeuclidean: s1ᵀ + 1sᵀ − 2XXᵀ on
 // centred rows; cosine: 11ᵀ − X̂X̂ᵀ; correlation: cosine of the mean-centred rows), never
 // formed. Other metrics have no Gram form: RangeError. Zero (constant) rows: RangeError. Rows

@@ -11,21 +11,22 @@ namespace {
 template <typename T>
 double MaxAbsOf(const T* p, int64_t n, double* bad = nullptr) {
   // a > m ? a : m skips NaN exactly as fmax(m, a) does, without fmax's library call; four
-  // running maxima keep the loop from waiting on one dependency chain.
-  double m[4] = {0, 0, 0, 0}, b = 0;
+  // running maxima and four sums of a − a keep the loop from waiting on one dependency chain
+  // (one sum was a chain of n additions: 11 % of the samples of a 3000 x 200, k = 1 eigsh call).
+  double m[4] = {0, 0, 0, 0}, b[4] = {0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 4 <= n; i += 4)
     for (int k = 0; k < 4; ++k) {
       const double a = std::fabs(double(p[i + k]));
       m[k] = a > m[k] ? a : m[k];
-      b += a - a;
+      b[k] += a - a;
     }
   for (; i < n; ++i) {
     const double a = std::fabs(double(p[i]));
     m[0] = a > m[0] ? a : m[0];
-    b += a - a;
+    b[0] += a - a;
   }
-  if (bad) *bad += b;
+  if (bad) *bad += (b[0] + b[1]) + (b[2] + b[3]);
   const double m01 = m[1] > m[0] ? m[1] : m[0], m23 = m[3] > m[2] ? m[3] : m[2];
   return m23 > m01 ? m23 : m01;
 }
