@@ -3,7 +3,7 @@
 // 1 + 10·0.93^j), called as that bench calls it (eigshSync, a fresh gramOperator, vectors).
 // CPU per solve is the figure that holds on a shared machine; wall minima are printed beside it.
 //
-//   npx tsc -p tsconfig.json && flock /tmp/specdyn-bench.lock node bench/eigsh-cpu.mjs [--size 3000] [--k 1,10] [--repeat 40]
+//   npx tsc -p tsconfig.json && node bench/eigsh-cpu.mjs [--size 3000] [--k 1,10] [--repeat 40]
 import { eigshSync, gramOperator } from '../dist/index.js';
 import { flag, gaussian } from './lib.mjs';
 

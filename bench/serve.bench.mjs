@@ -410,7 +410,6 @@ function pairStats(cells64, cells8) {
   const n = Math.min(cells64.length, cells8.length);
   const rate = (c) => c.inWindow / (SECONDS - WARMUP_SECONDS);
   const cpuPerOk = (c) => c.cpu.server / Math.max(1, c.statuses[200] ?? 0);
-  const geo = geometricMean;
   const thr = [],
     eff = [];
   for (let i = 0; i < n; i++) {
@@ -420,7 +419,7 @@ function pairStats(cells64, cells8) {
   return {
     ratios: thr,
     cpuRatios: eff,
-    text: `${n} adjacent pairs: throughput ratios ${thr.map((x) => x.toFixed(3)).join(', ')}, geometric mean ${geo(thr)}; server CPU per answer at 8 / at 64 ${geo(eff)}`,
+    text: `${n} adjacent pairs: throughput ratios ${thr.map((x) => x.toFixed(3)).join(', ')}, geometric mean ${geometricMean(thr)}; server CPU per answer at 8 / at 64 ${geometricMean(eff)}`,
   };
 }
 
