@@ -387,15 +387,12 @@ function perOk(cells) {
   };
 }
 
-/** Two-sided 97.5 % quantiles of Student's t for 1…10 degrees of freedom (beyond: the normal's). */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+/** Two-sided 97.5 % quantiles of Student's t for 1…30 degrees of freedom (beyond: the normal's). */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
-/**
- * The 64-client cells against the 8-client cells run next to them (the i-th of each, adjacent in
- * the symmetric order): per pair, the throughput ratio and the ratio of server CPU per answered
- * request (8 over 64: above 1 when a request costs the server less at 64 clients); their geometric
- * means with a 95 % interval (t on the logs) when there are at least two pairs.
- */
 /** The geometric mean of positive ratios, with a 95 % interval (t on the logs) from two on. */
 function geometricMean(xs) {
   const logs = xs.map(Math.log);
@@ -406,6 +403,12 @@ function geometricMean(xs) {
   return `${Math.exp(m).toFixed(3)} (95 % interval ${Math.exp(m - h).toFixed(3)}–${Math.exp(m + h).toFixed(3)})`;
 }
 
+/**
+ * The 64-client cells against the 8-client cells run next to them (the i-th of each, adjacent in
+ * the symmetric order): per pair, the throughput ratio and the ratio of server CPU per answered
+ * request (8 over 64: above 1 when a request costs the server less at 64 clients); their geometric
+ * means with a 95 % interval (t on the logs) when there are at least two pairs.
+ */
 function pairStats(cells64, cells8) {
   const n = Math.min(cells64.length, cells8.length);
   const rate = (c) => c.inWindow / (SECONDS - WARMUP_SECONDS);
