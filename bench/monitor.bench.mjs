@@ -33,6 +33,10 @@ const EXTRA = JSON.parse(process.env.SPECDYN_MONITOR_OPTIONS ?? '{}');
 // SPECDYN_MONITOR_VARIANT='<json>': also monitored (worker) blocks with these options on top, e.g.
 // '{"analysisScheduling":"nice"}', interleaved with the others (an A/B in one process).
 const VARIANT = process.env.SPECDYN_MONITOR_VARIANT ? JSON.parse(process.env.SPECDYN_MONITOR_VARIANT) : undefined;
+// SPECDYN_MONITOR_AB='<json>': SpecdynNativeBackend settings (e.g. '{"productSplit":false}') under
+// which extra plain and monitored blocks run, interleaved with the others (the training backend's
+// A/B in one process; the slowdown of those blocks is against their own plain blocks).
+const AB = process.env.SPECDYN_MONITOR_AB ? JSON.parse(process.env.SPECDYN_MONITOR_AB) : undefined;
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 /**
@@ -125,6 +129,8 @@ export async function run() {
   if (process.env.SPECDYN_MONITOR_THREADS) setThreads(Number(process.env.SPECDYN_MONITOR_THREADS));
   const { tf, backend, reason } = await loadTf();
   // SPECDYN_PRODUCT_THREADS=auto|threaded|single: SpecdynNativeBackend.productThreads for every block.
+  // SPECDYN_PRODUCT_SPLIT=0|1: SpecdynNativeBackend.productSplit for every block.
+  if (process.env.SPECDYN_PRODUCT_SPLIT) SpecdynNativeBackend.productSplit = process.env.SPECDYN_PRODUCT_SPLIT === '1';
   if (process.env.SPECDYN_PRODUCT_THREADS)
     SpecdynNativeBackend.productThreads = /** @type {'auto' | 'threaded' | 'single'} */ (
       process.env.SPECDYN_PRODUCT_THREADS
@@ -148,13 +154,29 @@ export async function run() {
     watched = [],
     inline = [],
     compared = [],
-    variant = [];
+    variant = [],
+    abPlain = [],
+    abWatched = [];
+  /** Runs f with the SpecdynNativeBackend statics of AB set, restoring them after. */
+  const underAb = async (f) => {
+    const saved = Object.fromEntries(Object.keys(AB).map((k) => [k, SpecdynNativeBackend[k]]));
+    Object.assign(SpecdynNativeBackend, AB);
+    try {
+      return await f();
+    } finally {
+      Object.assign(SpecdynNativeBackend, saved);
+    }
+  };
   for (let r = 0; r < REPEAT; r++) {
     plain.push(await block(tf, data, probes, false));
     watched.push(await block(tf, data, probes, true, 'worker'));
     if (WITH_INLINE) inline.push(await block(tf, data, probes, true, 'inline'));
     if (other) compared.push(await block(tf, data, probes, true, 'worker', other));
     if (VARIANT) variant.push(await block(tf, data, probes, true, 'worker', SpectralMonitor, { ...EXTRA, ...VARIANT }));
+    if (AB) {
+      abPlain.push(await underAb(() => block(tf, data, probes, false)));
+      abWatched.push(await underAb(() => block(tf, data, probes, true, 'worker')));
+    }
   }
   const p = median(plain.map((b) => b.seconds)),
     w = median(watched.map((b) => b.seconds));
@@ -163,13 +185,13 @@ export async function run() {
   const more = (blocks) => `${((cpu(blocks) / cpu(plain) - 1) * 100).toFixed(1)} %`;
   const last = watched[watched.length - 1];
   const info = nativeInfo();
-  const row = (run, blocks) => {
+  const row = (run, blocks, base = p) => {
     const t = median(blocks.map((b) => b.seconds));
     return {
       run,
       'steps/s': STEPS / t,
       seconds: t,
-      slowdown: t / p,
+      slowdown: t / base,
       'training-thread CPU s': cpu(blocks),
       'training-thread wait s': median(blocks.map((b) => b.waitSeconds)),
       'CPU in capture() s': median(blocks.map((b) => b.captureCpuSeconds)),
@@ -185,6 +207,16 @@ export async function run() {
       ...(WITH_INLINE ? [row('monitored (analysis inline)', inline)] : []),
       ...(other ? [row(`monitored by ${process.env.SPECDYN_MONITOR_COMPARE} (worker)`, compared)] : []),
       ...(VARIANT ? [row(`monitored, ${JSON.stringify(VARIANT)} (worker)`, variant)] : []),
+      ...(AB
+        ? [
+            row(`plain, backend ${JSON.stringify(AB)}`, abPlain),
+            row(
+              `monitored, backend ${JSON.stringify(AB)} (slowdown against its own plain)`,
+              abWatched,
+              median(abPlain.map((b) => b.seconds)),
+            ),
+          ]
+        : []),
     ],
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
@@ -197,5 +229,7 @@ export async function run() {
     inline,
     compared,
     variant,
+    abPlain,
+    abWatched,
   };
 }

@@ -140,18 +140,27 @@ const VARIANTS = [
   },
   { label: 'fused Adam kernel, products 1 thread', set: { fuseAdam: true, productThreads: 'single' } },
   {
-    label: "fused Adam, products threaded while other processes leave the cores free ('auto', the default)",
-    set: { fuseAdam: true, productThreads: 'auto' },
+    label:
+      "fused Adam, products split on specdyn's helper thread while other processes leave the cores free ('auto', the default)",
+    set: { fuseAdam: true, productThreads: 'auto', productSplit: true },
   },
   {
-    label: 'fused Adam, products >= 1e7 flops threaded (when the gate is idle)',
-    set: { fuseAdam: true, productThreads: 'threaded' },
+    label: "fused Adam, 'auto' on OpenBLAS's threads (productSplit false)",
+    set: { fuseAdam: true, productThreads: 'auto', productSplit: false },
+  },
+  {
+    label: 'fused Adam, products >= 1e7 flops on OpenBLAS threads (when the gate is idle)',
+    set: { fuseAdam: true, productThreads: 'threaded', productSplit: false },
   },
 ];
 
 /** Interleaved A/B of VARIANTS on one model: every round times each variant once. */
 async function variants(tf) {
-  const saved = { fuseAdam: SpecdynNativeBackend.fuseAdam, productThreads: SpecdynNativeBackend.productThreads };
+  const saved = {
+    fuseAdam: SpecdynNativeBackend.fuseAdam,
+    productThreads: SpecdynNativeBackend.productThreads,
+    productSplit: SpecdynNativeBackend.productSplit,
+  };
   const model = buildModel(tf, 1);
   const { x, y } = data(tf, BATCH, 3);
   const steps = STEPS['specdyn-native'];
@@ -292,7 +301,7 @@ export async function run() {
   const notes = [
     `BLAS: ${info.blas} (core ${info.core}, ${info.staticBlas ? 'static prebuild' : 'system library'}), ${threads} threads by default; ${info.hardwareThreads} hardware threads; load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end`,
     `loadTf() here: ${auto.reason}`,
-    `one training step is ${(FLOPS_PER_STEP / 1e6).toFixed(1)} MFLOP of products; the largest product is ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8: single-threaded by the BLAS gate's rule; productThreads 'auto' threads it while other processes leave the cores free)`,
+    `one training step is ${(FLOPS_PER_STEP / 1e6).toFixed(1)} MFLOP of products; the largest product is ${((2 * BATCH * SIZES[0] * SIZES[1]) / 1e6).toFixed(1)} MFLOP (< 1e8: single-threaded by the BLAS gate's rule; productThreads 'auto' splits it in two halves, the JavaScript thread's and specdyn's helper thread's, while other processes leave the cores free)`,
     `targets: native >= 5x wasm and >= 20x cpu for training steps/s; medians of ${REPEAT} timed blocks after one warm-up block`,
     `final losses (same seed, different step counts): ${Object.values(results)
       .map((r) => `${r.backend} ${r.loss.toFixed(4)}`)

@@ -91,6 +91,12 @@ export interface NativeBinding {
    * default): chosen by size.
    */
   _setDistanceBlock(block: number, width?: number): void;
+  /**
+   * Test and benchmark hook (not public API): since the addon loaded, process-wide, how many split
+   * products (sgemmF32's `split`) ran in two halves on the calling thread and specdyn's helper
+   * thread, and how many ran whole on the caller because the helper was taken.
+   */
+  _pairThreadCounts(): { split: number; alone: number };
   /** Benchmark probe: seconds for one bare LAPACK eigensolver call on float64 a (not public API). */
   _eigSeconds(a: Mat, driver: 'syevd' | 'syevr' | 'syev' | 'syevd_2stage', vectors: boolean): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */
@@ -118,6 +124,8 @@ export interface NativeBinding {
    * buffers. bias/preluWeights broadcast by length: 1, n, m*n or batch*m*n. threadedMinFlops
    * (> 0): products of at least this many flops use the BLAS threads when the BLAS gate is idle
    * and run single-threaded at once otherwise; 0 or absent: the gate's default (1e8, waiting).
+   * split: two halves, on the calling thread and specdyn's helper thread, each single-threaded
+   * (a small gate operation; nothing when the configured threads or the thread limit are 1).
    */
   sgemmF32(
     a: Float32Array,
@@ -136,6 +144,7 @@ export interface NativeBinding {
     leakyreluAlpha: number | null,
     preluWeights: Float32Array | null,
     threadedMinFlops?: number,
+    split?: boolean,
   ): void;
   /** out = a op b (tfjs kernel name), flat (strides null) or broadcast by per-dim strides. */
   binaryF32(

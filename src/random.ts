@@ -113,6 +113,23 @@ export class Rng {
     return arr;
   }
 
+  /**
+   * Fills perm with a uniform random permutation of 0 … length − 1: the identity shuffled by
+   * {@link shuffle} (the same draws and the same result), in a loop of its own over one array
+   * type (shuffle's loads see every array type the program shuffles).
+   */
+  permutation(perm: Int32Array): Int32Array {
+    const n = perm.length;
+    for (let i = 0; i < n; i++) perm[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(this.uniform() * (i + 1));
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    return perm;
+  }
+
   /** A unit vector uniform on the sphere S^(n−1), as a Float64Array of length n. */
   unitVector(n: number): Float64Array {
     const v = this.fillNormal(new Float64Array(n));

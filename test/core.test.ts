@@ -68,6 +68,22 @@ describe('Rng', () => {
     }
   });
 
+  it('permutation fills the identity shuffled by shuffle: the same result and the same draws (any previous content)', () => {
+    for (const [seed, stream, n] of [
+      [3, 0, 0],
+      [3, 0, 1],
+      [11, 4, 500],
+      [-7, 2, 1037],
+    ] as const) {
+      const a = new Rng(seed, stream),
+        b = new Rng(seed, stream);
+      const got = a.permutation(new Int32Array(n).fill(-5));
+      const ref = b.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+      expect(Array.from(got)).toEqual(Array.from(ref));
+      expect([a.nextUint32(), a.uniform()]).toEqual([b.nextUint32(), b.uniform()]);
+    }
+  });
+
   it('rejects a non-integer seed', () => {
     expect(() => new Rng(1.5)).toThrow(RangeError);
     expect(() => new Rng(NaN)).toThrow(/Expected an integer for seed but received NaN/);

@@ -20,6 +20,7 @@ import {
   sphereTemplate,
   type ObservableSnapshot,
 } from '../src/omd/index.js';
+import { shuffleColumns } from '../src/omd/significance.js';
 
 /** Every figure flagged valid is finite and in range (the validity contract). */
 function expectValidFiguresSound(s: ObservableSnapshot): void {
@@ -324,5 +325,45 @@ describe('trajectory input defects', () => {
       expect(f).toThrow(/does not read 'correlation'.*coordinate basis.*'cosine'.*'angular'/);
       expect(f).toThrow(/for metric but received 'correlation'/);
     }
+  });
+});
+
+describe('shuffleColumns (the column-shuffle replica)', () => {
+  /** The definition: column j gathered through the j-th permutation Rng(seed, stream) draws. */
+  function reference(reps: Mat, seed: number, stream: number): Float64Array {
+    const { rows: n, cols: d, data: src } = reps;
+    const rng = new Rng(seed, stream);
+    const out = new Float64Array(n * d);
+    for (let j = 0; j < d; j++) {
+      const perm = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+      for (let i = 0; i < n; i++) out[i * d + j] = src[perm[i]! * d + j]!;
+    }
+    return out;
+  }
+
+  it('equals the definition for float32 and float64 input, on a first call, a cached one and after the cache has turned over', () => {
+    const r = new Rng(77);
+    const f32: Mat = { data: r.fillNormal(new Float32Array(37 * 11)), rows: 37, cols: 11 };
+    const f64: Mat = { data: r.fillNormal(new Float64Array(37 * 11)), rows: 37, cols: 11 };
+    for (const reps of [f32, f64]) {
+      for (const [seed, stream] of [
+        [1, 0],
+        [1, 1],
+        [-9, 3],
+      ] as const) {
+        const want = reference(reps, seed, stream);
+        expect(Array.from(shuffleColumns(reps, seed, stream).data)).toEqual(Array.from(want));
+        // Again (the cached permutations), into a caller's buffer.
+        const out = new Float64Array(37 * 11).fill(Number.NaN);
+        expect(shuffleColumns(reps, seed, stream, out).data).toBe(out);
+        expect(Array.from(out)).toEqual(Array.from(want));
+      }
+      // Twelve other streams push the first ones out of the cache; the result is the same.
+      for (let stream = 10; stream < 22; stream++) shuffleColumns(reps, 1, stream);
+      expect(Array.from(shuffleColumns(reps, 1, 0).data)).toEqual(Array.from(reference(reps, 1, 0)));
+    }
+    // Another shape with the same seeds: its own permutations.
+    const other: Mat = { data: r.fillNormal(new Float64Array(11 * 37)), rows: 11, cols: 37 };
+    expect(Array.from(shuffleColumns(other, 1, 0).data)).toEqual(Array.from(reference(other, 1, 0)));
   });
 });

@@ -19,7 +19,7 @@ import {
   ringCollapseTrajectory,
   sphereTemplate,
 } from '../src/omd/index.js';
-import { checkDistance } from '../src/omd/input.js';
+import { checkDistance, markMadeHere } from '../src/omd/input.js';
 
 /** Composite Simpson rule on [a, b] with n (even) intervals. */
 function simpson(f: (x: number) => number, a: number, b: number, n = 20000): number {
@@ -503,6 +503,25 @@ describe('bad input', () => {
       ),
     ).toThrow(/Expected a symmetric matrix \(M\[88\]\[10\] = .*\) for M\[10\]\[88\]/);
     expect(() => checkDistance(bad([[60, 60, 0.5]]))).toThrow(/Expected a zero diagonal for M\[60\]\[60\]/);
+  });
+
+  it('markMadeHere: the next check of that buffer returns the same ⟨d⟩ without the scan, once; then the full check again', () => {
+    const M = observableMatrixSync(sphereTemplate({ n: 90, dim: 3, seed: 4 }).reps);
+    const n = M.rows;
+    const want = checkDistance(M);
+    markMadeHere(M.data);
+    expect(checkDistance(M)).toBe(want); // the same bits as the full check
+    // The mark is spent: an asymmetry written after it is caught by the full check.
+    const kept = M.data[3 * n + 7]!;
+    M.data[3 * n + 7] = kept + 1;
+    expect(() => checkDistance(M)).toThrow(/Expected a symmetric matrix/);
+    // Marked while broken (a misuse the marker's contract rules out): ⟨d⟩ only, so the mark must
+    // never outlive the kernel's write; a copy of the buffer is not marked.
+    markMadeHere(M.data);
+    expect(() => checkDistance({ data: Float64Array.from(M.data), rows: n, cols: n })).toThrow(
+      /Expected a symmetric matrix/,
+    );
+    M.data[3 * n + 7] = kept;
   });
 
   it('all-identical probes (⟨d⟩ = 0) raise a RangeError, not NaN figures', async () => {

@@ -19,6 +19,7 @@
 #include "../kernels/fault.h"
 #include "../kernels/harness.h"
 #include "../kernels/memory.h"
+#include "../kernels/pair_thread.h"
 #include "../kernels/threads.h"
 #include "args.h"
 #include "bindings.h"
@@ -267,7 +268,19 @@ Napi::Value SetDistanceBlockFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// _pairThreadCounts() -> { split, alone }: products (and other pairs) run on the calling thread and
+// specdyn's helper thread side by side, and those run on the caller alone because the helper was
+// taken, since the addon loaded (process-wide). Test and benchmark hook.
+Napi::Value PairThreadCountsFn(const Napi::CallbackInfo& info) {
+  const PairCounts c = PairThreadCounts();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("split", c.split);
+  o.Set("alone", c.alone);
+  return o;
+}
+
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "_pairThreadCounts", PairThreadCountsFn);
   Export(env, exports, "setThreads", SetThreadsFn);
   Export(env, exports, "getThreads", GetThreadsFn);
   Export(env, exports, "setThreadLimit", SetThreadLimitFn);

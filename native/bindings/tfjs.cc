@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "../kernels/blas_gate.h"
@@ -48,8 +49,8 @@ bool BoolArg(Napi::Env env, Napi::Value v, const char* name) {
 }
 
 // sgemmF32(a, b, out, batch, m, n, k, transA, transB, aIndex, bIndex, bias, activation,
-//          leakyreluAlpha, preluWeights, threadedMinFlops?) -> undefined. Shapes and semantics:
-//          see gemm.h.
+//          leakyreluAlpha, preluWeights, threadedMinFlops?, split?) -> undefined. Shapes and
+//          semantics: see gemm.h.
 Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GemmBatch g;
@@ -102,6 +103,16 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
     if (!(threadedMin >= 0))
       ThrowRange(env, "a non-negative number", fn + " argument 'threadedMinFlops'", Describe(info[15]));
   }
+  // split (optional boolean): the product in two halves, the calling thread's and specdyn's helper
+  // thread's, each single-threaded, inside a small gate scope (never waiting for other work and
+  // never changing the BLAS thread count); only while the configured threads and the caller's
+  // thread limit allow two.
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (!info[16].IsUndefined() && !info[16].IsNull()) {
+    g.split =
+        BoolArg(env, info[16], "split") && ConfiguredThreads() > 1 && (data->threadLimit <= 0 || data->threadLimit > 1);
+    if (g.split) threadedMin = std::numeric_limits<double>::infinity();
+  }
   Status s;
   {
     // Through the BLAS gate like every other native operation: by default a product of >= 1e8
@@ -109,8 +120,8 @@ Napi::Value SgemmF32Fn(const Napi::CallbackInfo& info) {
     // smaller ones run single-threaded beside small analysis calls. This can block the JS thread
     // while a large analysis call holds the gate (tfjs kernels are synchronous). The caller's
     // thread limit (setThreadLimit) caps either way.
-    BlasScope scope(2.0 * double(g.batch) * double(g.m) * double(g.n) * double(g.k), nullptr,
-                    env.GetInstanceData<AddonData>()->threadLimit, threadedMin);
+    BlasScope scope(2.0 * double(g.batch) * double(g.m) * double(g.n) * double(g.k), nullptr, data->threadLimit,
+                    threadedMin);
     s = SgemmBatch(g);
   }
   if (!s.ok()) throw Napi::Error(env, MakeError(env, s));

@@ -1,6 +1,8 @@
 // Batched sgemm + fused epilogue for the tfjs backend (see gemm.h).
 #include "gemm.h"
 
+#include "pair_thread.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -164,17 +166,51 @@ Status SgemmBatch(const GemmBatch& g) {
   const int m = int(g.m), n = int(g.n), k = int(g.k);
   const int lda = std::max(1, g.transA ? m : k);
   const int ldb = std::max(1, g.transB ? k : n);
-  for (int64_t i = 0; i < g.batch; ++i) {
+  // Rows [r0, r1) and columns [c0, c1) of output matrix i (bias and activation not applied).
+  auto product = [&](int64_t i, int r0, int r1, int c0, int c1) {
     const int64_t ai = g.aIndex ? g.aIndex[i] : (aSlices == 1 ? 0 : i);
     const int64_t bj = g.bIndex ? g.bIndex[i] : (bSlices == 1 ? 0 : i);
-    float* c = g.out + i * cSize;
+    float* c = g.out + i * cSize + int64_t(r0) * n + c0;
     if (k == 0) {
-      std::fill(c, c + cSize, 0.f);  // an empty sum; BLAS may not touch C when k = 0
-    } else {
-      cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans, m, n, k,
-                  1.0f, g.a + ai * aSize, lda, g.b + bj * bSize, ldb, 0.0f, c, n);
+      for (int r = r0; r < r1; ++r) std::fill(c + int64_t(r - r0) * n, c + int64_t(r - r0) * n + (c1 - c0), 0.f);
+      return;  // an empty sum; BLAS may not touch C when k = 0
     }
-    Epilogue(c, i, g, bias, prelu);
+    // op(A) rows r0.. start at row r0 of A (column r0 when A is stored transposed); op(B)
+    // columns c0.. at column c0 of B (row c0 when B is stored transposed).
+    const float* a = g.a + ai * aSize + (g.transA ? int64_t(r0) : int64_t(r0) * k);
+    const float* b = g.b + bj * bSize + (g.transB ? int64_t(c0) * k : int64_t(c0));
+    cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans, r1 - r0,
+                c1 - c0, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
+  };
+  auto whole = [&](int64_t i) {
+    product(i, 0, m, 0, n);
+    Epilogue(g.out + i * cSize, i, g, bias, prelu);
+  };
+  if (g.split && g.batch > 1) {
+    // Output matrices shared out: the first half here, the rest beside.
+    const int64_t half = (g.batch + 1) / 2;
+    RunPair(
+        [&] {
+          for (int64_t i = 0; i < half; ++i) whole(i);
+        },
+        [&] {
+          for (int64_t i = half; i < g.batch; ++i) whole(i);
+        });
+    return Status::Ok();
+  }
+  for (int64_t i = 0; i < g.batch; ++i) {
+    const bool rows = g.m >= g.n;  // cut the longer side, at a multiple of 16
+    const int64_t extent = rows ? g.m : g.n;
+    if (!g.split || extent < 2 * kSplitMinExtent || std::min(g.m, g.n) == 0) {
+      whole(i);
+      continue;
+    }
+    const int cut = int(((extent / 2 + 8) / 16) * 16);
+    if (rows)
+      RunPair([&] { product(i, 0, cut, 0, n); }, [&] { product(i, cut, m, 0, n); });
+    else
+      RunPair([&] { product(i, 0, m, 0, cut); }, [&] { product(i, 0, m, cut, n); });
+    Epilogue(g.out + i * cSize, i, g, bias, prelu);
   }
   return Status::Ok();
 }

@@ -39,11 +39,22 @@ struct GemmBatch {
   float alpha = 0.2f;
   const float* prelu = nullptr;
   int64_t preluLen = 0;
+  // Split each product in two halves, one on specdyn's helper thread (pair_thread.h) and one on
+  // the calling thread, each a single-threaded BLAS call (the caller passes the gate as a small
+  // operation). Products too small to split (either side below kSplitMinExtent) run whole.
+  bool split = false;
 };
+
+// The smallest extent (m or n) a split product cuts in two.
+constexpr int64_t kSplitMinExtent = 64;
 
 // Checks every size and index first (RangeError Status, nothing written), then computes: one
 // cblas_sgemm per output matrix, at whatever BLAS thread count is in force (the caller passes the
 // BLAS gate, blas_gate.h, which decides it), then the epilogue on that matrix while it is hot.
+// With `split`, the output matrices (batch > 1) or the rows or columns of the one output matrix
+// are shared between the calling thread and the helper thread; every output element is the same
+// single-threaded BLAS computation either way up to the order of the k-sum inside the kernel
+// (the halves' blocking differs), and the epilogue is the same.
 Status SgemmBatch(const GemmBatch& g);
 
 }  // namespace specdyn

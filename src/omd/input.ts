@@ -119,6 +119,20 @@ export function checkReps(reps: unknown, name = 'reps'): asserts reps is Mat {
   // off the main thread for async calls: no second scan here.
 }
 
+/** Buffers of distance matrices specdyn's own kernel just wrote (see {@link markMadeHere}). */
+const madeHere = new WeakSet<Float64Array>();
+
+/**
+ * Marks `data` as a distance matrix just written by specdyn's distance kernel (distanceMatrix's
+ * output: finite, exactly symmetric, non-negative, zero diagonal), so that the next
+ * {@link checkDistance} of it computes only its mean. One-shot: that check clears the mark. For
+ * callers that hand a matrix they made straight to the analysis (the SpectralMonitor's
+ * analyser), never for a buffer anyone else can write in between.
+ */
+export function markMadeHere(data: Float64Array): void {
+  madeHere.add(data);
+}
+
 /**
  * Checks an N x N distance matrix: square, N ≥ 4, finite, symmetric (|m_ij − m_ji| ≤ 1e-10·max),
  * non-negative (≥ −1e-12·max) with a zero diagonal (|m_ii| ≤ 1e-12·max); returns ⟨d⟩ > 0.
@@ -127,6 +141,13 @@ export function checkReps(reps: unknown, name = 'reps'): asserts reps is Mat {
 export function checkDistance(m: unknown, name = 'M'): number {
   checkMat(m, name);
   const n = m.rows;
+  if (m.cols === n && n >= 4 && m.data instanceof Float64Array && madeHere.delete(m.data)) {
+    // specdyn's own distance kernel made it (markMadeHere) and nothing ran since: finite,
+    // symmetric, non-negative and zero on the diagonal by construction; only ⟨d⟩ to compute,
+    // summed as the full check below sums it (the same bits).
+    const mean = (2 * upperSum(m.data, n)) / (n * (n - 1));
+    if (mean > 0) return mean;
+  }
   if (m.cols !== n) throw new RangeError(expected('a square N x N distance matrix', name, `${m.rows} x ${m.cols}`));
   if (n < 4) throw new RangeError(expected('at least 4 probes', `${name}.rows`, n));
   const a = m.data;
@@ -167,6 +188,13 @@ export function checkDistance(m: unknown, name = 'M'): number {
     );
   }
   return mean;
+}
+
+/** Σ_{i<j} a_ij in row order. */
+function upperSum(a: Float64Array, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) sum += a[i * n + j]!;
+  return sum;
 }
 
 /**

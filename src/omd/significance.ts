@@ -30,18 +30,58 @@ export interface NullTop {
  */
 export function shuffleColumns(reps: Mat, seed: number, stream: number, out?: Float64Array): Mat<Float64Array> {
   const n = reps.rows,
-    d = reps.cols,
-    src = reps.data;
-  const rng = new Rng(seed, stream);
+    d = reps.cols;
+  const from = shuffleSources(seed, stream, n, d);
   const data = out && out.length === n * d ? out : new Float64Array(n * d);
-  const perm = new Int32Array(n);
-  for (let j = 0; j < d; j++) {
-    for (let i = 0; i < n; i++) perm[i] = i;
-    rng.shuffle(perm);
-    for (let i = 0; i < n; i++) data[i * d + j] = src[perm[i]! * d + j]!;
-  }
+  gather(reps.data, data, from);
   return { data, rows: n, cols: d };
 }
+
+/** data[e] = src[from[e]] for every entry e, in order. */
+function gather(src: ArrayLike<number>, data: Float64Array, from: Int32Array): void {
+  for (let e = 0; e < from.length; e++) data[e] = src[from[e]!]!;
+}
+
+/**
+ * Where each entry of the replica comes from: from[i·D + j] = π_j(i)·D + j, with π_j the j-th
+ * permutation of 0 … N − 1 that Rng(seed, stream) draws (one per column, in column order). A
+ * snapshot's null replicas use the same seeds at every snapshot, so the maps of the last few
+ * (seed, stream, N, D) are kept (PERMUTATION_CACHE_ENTRIES of at most PERMUTATION_CACHE_MAX
+ * entries each): the draws, most of a replica's shuffle, are made once per monitor rather than
+ * once per snapshot, and the gather reads its map and writes the replica in order.
+ */
+function shuffleSources(seed: number, stream: number, n: number, d: number): Int32Array {
+  const key = `${seed}:${stream}:${n}:${d}`;
+  const hit = permutationCache.get(key);
+  if (hit) {
+    permutationCache.delete(key); // most recently used last
+    permutationCache.set(key, hit);
+    return hit;
+  }
+  const rng = new Rng(seed, stream);
+  const from = new Int32Array(n * d);
+  const perm = new Int32Array(n);
+  for (let j = 0; j < d; j++) {
+    rng.permutation(perm);
+    scatterColumn(from, perm, j, d);
+  }
+  if (n * d <= PERMUTATION_CACHE_MAX) {
+    permutationCache.set(key, from);
+    if (permutationCache.size > PERMUTATION_CACHE_ENTRIES)
+      permutationCache.delete(permutationCache.keys().next().value!);
+  }
+  return from;
+}
+
+/** from[i·D + j] = perm[i]·D + j for every row i. */
+function scatterColumn(from: Int32Array, perm: Int32Array, j: number, d: number): void {
+  for (let i = 0; i < perm.length; i++) from[i * d + j] = perm[i]! * d + j;
+}
+
+const PERMUTATION_CACHE_ENTRIES = 8;
+/** Entries of one cached map (16 MB of Int32): N·D up to e.g. 4096 x 1024. */
+const PERMUTATION_CACHE_MAX = 4 * 1024 * 1024;
+const permutationCache = new Map<string, Int32Array>();
 
 /**
  * Σ of every entry, in index order. The long loops of the null live in plain functions like this

@@ -108,6 +108,15 @@ export class SpecdynNativeBackend extends MathBackendCPU {
    * setThreadLimit caps every product.
    */
   static productThreads: 'auto' | 'threaded' | 'single' = 'auto';
+  /**
+   * How a threaded product below 1e8 flops (see {@link productThreads}) uses a second core.
+   * true (default): in two halves, one on the JavaScript thread and one on specdyn's own helper
+   * thread, each a single-threaded BLAS call; it passes the BLAS gate as a small operation, so it
+   * runs split even beside analysis calls (a SpectralMonitor's worker), and the helper sleeps
+   * between steps instead of spinning. false: OpenBLAS's own threads, taken only while the gate
+   * is idle (the rule before 2 December 2026). Products whose longer side is below 128 run whole.
+   */
+  static productSplit = true;
   /** The smallest product (flops) that {@link productThreads} may thread. */
   static threadedMinFlops = 1e7;
 
@@ -442,6 +451,7 @@ function runProduct(
     // Threaded: opportunistic below the gate's 1e8 (0 = the gate's own rule from there on);
     // single: a threshold no product reaches.
     threaded ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
+    threaded && flops < GATE_THREADED_MIN_FLOPS && SpecdynNativeBackend.productSplit,
   );
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }

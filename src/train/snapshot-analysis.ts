@@ -28,6 +28,7 @@ import { call, runSteps, runStepsSync, type Steps } from '../linalg/route.js';
 import { OmdTrajectory, type TrajectoryOptions, type TrajectoryPoint } from '../omd/trajectory.js';
 import type { ObservableMetric } from '../omd/types.js';
 import { omdPointToRow } from '../omd/columns.js';
+import { markMadeHere } from '../omd/input.js';
 import { weightRowToRow } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { createRun } from '../store/run.js';
@@ -122,6 +123,8 @@ function* layerDistance(
     zeros.length > 0
       ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine', buf)
       : yield* call(distanceMatrix, distanceMatrixSync, x, buf ? { metric, out: buf } : { metric });
+  // Straight from the distance kernel into the trajectory's push: its check computes only ⟨d⟩.
+  if (zeros.length === 0) markMadeHere(d.data);
   return { d, zeros };
 }
 

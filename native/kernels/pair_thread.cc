@@ -1,0 +1,152 @@
+#include "pair_thread.h"
+
+#ifdef __linux__
+#include <pthread.h>
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SPECDYN_PAUSE() _mm_pause()
+#else
+#define SPECDYN_PAUSE() std::this_thread::yield()
+#endif
+
+namespace specdyn {
+namespace {
+
+// How long each side spins for the other before it sleeps. The helper's spin covers the gap
+// between two products of one training step (element-wise kernels in between take 10–100 µs); the
+// caller's covers the usual difference between the two halves' times.
+constexpr auto kHelperSpin = std::chrono::microseconds(50);
+constexpr auto kCallerSpin = std::chrono::microseconds(2000);
+
+// Spins until ready() or `span` has passed (the clock read once per 32 pauses); true if ready.
+template <typename Ready>
+bool SpinFor(std::chrono::microseconds span, Ready ready) {
+  const auto until = std::chrono::steady_clock::now() + span;
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      if (ready()) return true;
+      SPECDYN_PAUSE();
+    }
+    if (std::chrono::steady_clock::now() >= until) return ready();
+  }
+}
+
+struct Helper {
+  std::mutex m;
+  std::condition_variable posted_cv, done_cv;
+  std::atomic<uint64_t> posted{0}, done{0};
+  const std::function<void()>* task = nullptr;  // written by the owner before `posted` moves on
+  std::exception_ptr error;                     // the task's, read by the owner after `done`
+  std::atomic<bool> owned{false};               // a caller has the helper for one pair
+  bool started = false, failed = false;         // under m
+  std::atomic<double> split{0}, alone{0};
+
+  void Loop() {
+#ifdef __linux__
+    pthread_setname_np(pthread_self(), "specdyn-pair");  // what top -H and perf show
+#endif
+    uint64_t seen = 0;
+    for (;;) {
+      if (!SpinFor(kHelperSpin, [&] { return posted.load(std::memory_order_acquire) != seen; })) {
+        std::unique_lock<std::mutex> l(m);
+        posted_cv.wait(l, [&] { return posted.load(std::memory_order_acquire) != seen; });
+      }
+      seen = posted.load(std::memory_order_acquire);
+      try {
+        (*task)();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> l(m);
+        done.store(seen, std::memory_order_release);
+      }
+      done_cv.notify_one();
+    }
+  }
+
+  // Starts the thread on first use (false if it cannot be had). Called by the owner only.
+  bool Ready() {
+    std::lock_guard<std::mutex> l(m);
+    if (!started && !failed) {
+      try {
+        // Never joined: the thread sleeps on posted_cv when there is no work and ends with the
+        // process (the Helper is never destroyed, so no static destructor can meet it running).
+        std::thread([this] { Loop(); }).detach();
+        started = true;
+      } catch (const std::system_error&) {
+        failed = true;
+      }
+    }
+    return started;
+  }
+};
+
+Helper& TheHelper() {
+  static Helper* h = new Helper();  // intentionally never deleted (see Ready)
+  return *h;
+}
+
+void AddCount(std::atomic<double>& c) {
+  double v = c.load(std::memory_order_relaxed);
+  while (!c.compare_exchange_weak(v, v + 1, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+void RunPair(const std::function<void()>& here, const std::function<void()>& beside) {
+  Helper& h = TheHelper();
+  const bool taken = h.owned.exchange(true, std::memory_order_acquire);
+  if (taken || !h.Ready()) {
+    // Taken by another caller, or no thread to be had: both halves on this thread.
+    if (!taken) h.owned.store(false, std::memory_order_release);
+    AddCount(h.alone);
+    here();
+    beside();
+    return;
+  }
+  h.error = nullptr;
+  h.task = &beside;
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> l(h.m);
+    ticket = h.posted.load(std::memory_order_relaxed) + 1;
+    h.posted.store(ticket, std::memory_order_release);
+  }
+  h.posted_cv.notify_one();
+  std::exception_ptr mine;
+  try {
+    here();
+  } catch (...) {
+    mine = std::current_exception();
+  }
+  if (!SpinFor(kCallerSpin, [&] { return h.done.load(std::memory_order_acquire) == ticket; })) {
+    std::unique_lock<std::mutex> l(h.m);
+    h.done_cv.wait(l, [&] { return h.done.load(std::memory_order_acquire) == ticket; });
+  }
+  std::exception_ptr theirs = h.error;
+  h.task = nullptr;
+  AddCount(h.split);
+  h.owned.store(false, std::memory_order_release);
+  if (mine) std::rethrow_exception(mine);
+  if (theirs) std::rethrow_exception(theirs);
+}
+
+PairCounts PairThreadCounts() {
+  Helper& h = TheHelper();
+  return {h.split.load(std::memory_order_relaxed), h.alone.load(std::memory_order_relaxed)};
+}
+
+}  // namespace specdyn

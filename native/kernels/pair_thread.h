@@ -1,0 +1,26 @@
+// One persistent helper thread of specdyn's own, for running two halves of a short operation side
+// by side (the tfjs backend's training products, gemm.h). Unlike OpenBLAS's threads it holds no
+// process-wide thread count: each half is an ordinary single-threaded BLAS call, so a split
+// product can run beside single-threaded analysis calls (a small BLAS gate scope) without turning
+// their inner BLAS calls threaded. Between tasks the helper spins briefly, then sleeps on a
+// condition variable (it does not keep a core busy the way OpenBLAS's waiting threads do).
+#pragma once
+
+#include <functional>
+
+namespace specdyn {
+
+// Runs `beside` on the helper thread and `here` on the calling thread, and returns when both have
+// finished. When the helper is taken (another thread's pair is running, or the thread could not
+// be started) both run here, `here` first: the result is the same, only slower. An exception from
+// either is rethrown here once both have finished (the first of `here`'s, then `beside`'s).
+void RunPair(const std::function<void()>& here, const std::function<void()>& beside);
+
+// How many pairs ran split across the two threads and how many ran on the caller alone since the
+// addon loaded (for tests and benches).
+struct PairCounts {
+  double split = 0, alone = 0;
+};
+PairCounts PairThreadCounts();
+
+}  // namespace specdyn

@@ -1,0 +1,214 @@
+// Split training products (sgemmF32's `split`): two halves, one on the calling thread and one on
+// specdyn's helper thread, each a single-threaded BLAS call. Checked against a float64 product
+// computed here and against the same product unsplit, for every way a product is cut (rows,
+// columns, output matrices), with the fused epilogue; when it must not split (small extents, one
+// configured thread, a thread limit of 1); and from several threads at once (the helper is taken:
+// the product runs whole on the caller, with the same result).
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { workerExecArgv } from '../src/concurrency.js';
+import { getThreads, setThreadLimit, setThreads } from '../src/linalg/index.js';
+import { native } from '../src/native.js';
+import { Rng } from '../src/random.js';
+
+const rng = new Rng(20261202);
+const rand = (n: number): Float32Array => rng.fillUniform(new Float32Array(n), -1, 1);
+
+interface Product {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  ta: boolean;
+  tb: boolean;
+  a: Float32Array;
+  b: Float32Array;
+  bias: Float32Array | null;
+  act: string | null;
+}
+
+function product(batch: number, m: number, n: number, k: number, ta = false, tb = false, epilogue = false): Product {
+  return {
+    batch,
+    m,
+    n,
+    k,
+    ta,
+    tb,
+    a: rand(batch * m * k),
+    b: rand(batch * k * n),
+    bias: epilogue ? rand(n) : null,
+    act: epilogue ? 'relu' : null,
+  };
+}
+
+/** op(A)·op(B) (+ bias, relu) in float64, row-major, slice by slice. */
+function reference(p: Product): Float64Array {
+  const { batch, m, n, k, ta, tb, a, b } = p;
+  const out = new Float64Array(batch * m * n);
+  for (let s = 0; s < batch; s++) {
+    const ao = s * m * k,
+      bo = s * k * n;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let l = 0; l < k; l++)
+          sum += a[ao + (ta ? l * m + i : i * k + l)]! * b[bo + (tb ? j * k + l : l * n + j)]!;
+        if (p.bias) sum = Math.max(0, sum + p.bias[j]!);
+        out[s * m * n + i * n + j] = sum;
+      }
+  }
+  return out;
+}
+
+function run(p: Product, split: boolean): Float32Array {
+  const out = new Float32Array(p.batch * p.m * p.n).fill(Number.NaN);
+  native().sgemmF32(p.a, p.b, out, p.batch, p.m, p.n, p.k, p.ta, p.tb, null, null, p.bias, p.act, null, null, 0, split);
+  return out;
+}
+
+/** max |got − want| / max |want| (NaN in got counts as infinite). */
+function relErr(got: Float32Array, want: Float64Array): number {
+  let err = 0,
+    scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  return scale > 0 ? err / scale : err;
+}
+
+const counts = () => native()._pairThreadCounts();
+
+describe('split products on the helper thread', () => {
+  const threads = getThreads();
+  afterEach(() => {
+    setThreads(threads);
+    setThreadLimit(0);
+  });
+
+  it('cut by rows, by columns and by output matrices, every transpose, with the epilogue: the float64 product within float32 rounding', () => {
+    setThreads(2);
+    // 4 rows ≥ 128 (cut by rows), n ≥ 128 > m (by columns), odd extents, a batch of 3 (by matrix).
+    const shapes: Array<[number, number, number, number]> = [
+      [1, 200, 60, 70],
+      [1, 64, 300, 50],
+      [1, 131, 129, 33],
+      [1, 128, 784, 256],
+      [3, 40, 50, 20],
+    ];
+    for (const [batch, m, n, k] of shapes)
+      for (const ta of [false, true])
+        for (const tb of [false, true])
+          for (const epilogue of [false, true]) {
+            const p = product(batch, m, n, k, ta, tb, epilogue);
+            const before = counts().split + counts().alone;
+            const split = run(p, true);
+            expect(counts().split + counts().alone).toBe(before + 1); // one pair per product
+            const whole = run(p, false);
+            const want = reference(p);
+            // k float32 products summed: a few ulps of the largest entry, split or not.
+            expect(relErr(split, want)).toBeLessThan(1e-5);
+            expect(relErr(whole, want)).toBeLessThan(1e-5);
+          }
+  });
+
+  it('an empty sum (k = 0) gives zeros (with the bias and relu applied) when split', () => {
+    setThreads(2);
+    const p = product(1, 256, 64, 0, false, false, true);
+    const got = run(p, true);
+    expect(relErr(got, reference(p))).toBe(0);
+  });
+
+  it('runs whole when the extents are below two halves of 64, with one configured thread, or under a thread limit of 1', () => {
+    setThreads(2);
+    const small = product(1, 127, 127, 300);
+    let c = counts();
+    expect(relErr(run(small, true), reference(small))).toBeLessThan(1e-5);
+    expect(counts()).toEqual(c);
+    const big = product(1, 256, 256, 100);
+    setThreads(1);
+    c = counts();
+    expect(relErr(run(big, true), reference(big))).toBeLessThan(1e-5);
+    expect(counts()).toEqual(c);
+    setThreads(2);
+    setThreadLimit(1);
+    expect(relErr(run(big, true), reference(big))).toBeLessThan(1e-5);
+    expect(counts()).toEqual(c);
+    setThreadLimit(0);
+    run(big, true);
+    expect(counts().split + counts().alone).toBe(c.split + c.alone + 1);
+  });
+
+  it('from three threads at once: every product right, each one split or whole on its caller', async () => {
+    setThreads(2);
+    const p = product(1, 256, 200, 120);
+    const want = reference(p);
+    const url = new URL('../dist/native.js', import.meta.url).href;
+    const rounds = 60;
+    // Each worker runs the same product `rounds` times and answers with its largest error.
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(${JSON.stringify(url)}).then(({ native }) => {
+        const { a, b, m, n, k, want, rounds } = workerData;
+        let worst = 0;
+        for (let r = 0; r < rounds; r++) {
+          const out = new Float32Array(m * n).fill(NaN);
+          native().sgemmF32(a, b, out, 1, m, n, k, false, false, null, null, null, null, null, null, 0, true);
+          let e = 0, s = 0;
+          for (let i = 0; i < want.length; i++) { const d = Math.abs(out[i] - want[i]); e = d !== d ? Infinity : Math.max(e, d); s = Math.max(s, Math.abs(want[i])); }
+          worst = Math.max(worst, e / s);
+        }
+        parentPort.postMessage(worst);
+      });`;
+    const before = counts();
+    const workers = [0, 1].map(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = new Worker(code, {
+            eval: true,
+            execArgv: workerExecArgv(),
+            workerData: { a: p.a, b: p.b, m: p.m, n: p.n, k: p.k, want, rounds },
+          });
+          w.once('message', (e: number) => {
+            void w.terminate();
+            resolve(e);
+          });
+          w.once('error', reject);
+        }),
+    );
+    let mine = 0;
+    for (let r = 0; r < rounds; r++) mine = Math.max(mine, relErr(run(p, true), want));
+    const errors = [mine, ...(await Promise.all(workers))];
+    for (const e of errors) expect(e).toBeLessThan(1e-5);
+    const after = counts();
+    expect(after.split + after.alone - (before.split + before.alone)).toBe(3 * rounds);
+    expect(after.split).toBeGreaterThan(before.split);
+  });
+
+  it('rejects a split flag that is not a boolean', () => {
+    const p = product(1, 4, 4, 4);
+    expect(() =>
+      native().sgemmF32(
+        p.a,
+        p.b,
+        new Float32Array(16),
+        1,
+        4,
+        4,
+        4,
+        false,
+        false,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        0,
+        1 as never,
+      ),
+    ).toThrow(new TypeError("Expected a boolean for sgemmF32 argument 'split' but received 1"));
+  });
+});
