@@ -9,6 +9,8 @@
 // SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks;
 // SPECDYN_PRODUCT_THREADS=auto|threaded|single: the training products' threads (default auto).
 // SPECDYN_MONITOR_COMPARE=<dir>: also blocks of the monitor of the build in <dir> (see run()).
+// SPECDYN_MONITOR_AB='<json>': also plain and monitored blocks under other SpecdynNativeBackend settings;
+// SPECDYN_PRODUCT_SPLIT=0|1: SpecdynNativeBackend.productSplit for every block.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

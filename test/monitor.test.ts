@@ -406,6 +406,11 @@ describe('SpectralMonitor run directory', () => {
     expect(run.meta.error).toBe('the optimizer diverged');
     expect(run.steps).toEqual([0]);
     expect(() => new SpectralMonitor(model, { probes, meta: [1] as never, tf })).toThrow(TypeError);
+    // A misspelt or misplaced option is refused, not ignored (trajectory options go under `omd`).
+    expect(() => new SpectralMonitor(model, { probes, tf, trajectory: { nullRotation: false } } as never)).toThrow(
+      /^Unknown option 'trajectory' for SpectralMonitor; valid options: .*'omd'/,
+    );
+    expect(() => new SpectralMonitor(model, { probes, tf, qeueu: 4 } as never)).toThrow(TypeError);
     // A directory holding something else: refused at the first capture, before any analysis.
     const busy = fresh();
     fs.mkdirSync(busy, { recursive: true });

@@ -3,7 +3,7 @@
 // the correlation metric). Expected values come from independent computations in this file
 // (iidResampleNull's full analyses of the same shuffles, class means computed directly).
 import { describe, expect, it } from 'vitest';
-import { distanceMatrixSync } from '../src/linalg/index.js';
+import { distanceMatrixSync, eigshSync } from '../src/linalg/index.js';
 import type { Mat } from '../src/matrix.js';
 import { Rng } from '../src/random.js';
 import {
@@ -20,7 +20,7 @@ import {
   sphereTemplate,
   type ObservableSnapshot,
 } from '../src/omd/index.js';
-import { shuffleColumns } from '../src/omd/significance.js';
+import { NULL_CARRY_TOLERANCE, shuffleColumns } from '../src/omd/significance.js';
 
 /** Every figure flagged valid is finite and in range (the validity contract). */
 function expectValidFiguresSound(s: ObservableSnapshot): void {
@@ -365,5 +365,97 @@ describe('shuffleColumns (the column-shuffle replica)', () => {
     // Another shape with the same seeds: its own permutations.
     const other: Mat = { data: r.fillNormal(new Float64Array(11 * 37)), rows: 11, cols: 37 };
     expect(Array.from(shuffleColumns(other, 1, 0).data)).toEqual(Array.from(reference(other, 1, 0)));
+  });
+});
+
+describe("a trajectory's null in rotation", () => {
+  /** Replica `stream`'s top by the definition (shuffle, angular M, strongest non-Perron |λ|/(N⟨d⟩)). */
+  function replicaTop(reps: Mat, stream: number, seed = 1): number {
+    const m = distanceMatrixSync(shuffleColumns(reps, seed, stream), { metric: 'angular' });
+    const n = m.rows;
+    let sum = 0;
+    for (const v of m.data) sum += v;
+    const e = eigshSync(m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false });
+    const v = Array.from(e.values).sort((a, b) => Math.abs(b) - Math.abs(a));
+    return Math.abs(v[1]!) / (n * (sum / (n * (n - 1))));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+  /**
+   * A slowly drifting layer: the same clusters, coordinates scaled by 1 + 0.002·t·(1, 2 or 3).
+   * N = 400: two replicas' tops then differ by ~1–2 %, well inside the 5 % tolerance (at N ≈ 100
+   * they differ by up to ~10 %, and the rotation seldom carries).
+   */
+  function drifting(t: number): Mat {
+    const { reps } = clusterTemplate({ n: 400, dim: 24, spread: 1.5, seed: 9 });
+    return { ...reps, data: Float64Array.from(reps.data, (v, i) => v * (1 + 0.002 * t * (1 + (i % 3)))) };
+  }
+
+  it('carries the other stream over from the previous snapshot: one fresh replica per snapshot, mean and sd over both', () => {
+    const tr = new OmdTrajectory({ metric: 'angular' });
+    const snaps = [0, 1, 2, 3].map(drifting);
+    for (const [t, x] of snaps.entries()) tr.pushSync(t * 50, x);
+    const tops = snaps.map((x) => [replicaTop(x, 0), replicaTop(x, 1)]);
+    const first = tr.points[0]!.figures.band;
+    expect(first.nullCarried).toBe(0);
+    expect(first.nullTop).toBeCloseTo(mean(tops[0]!), 12);
+    for (let t = 1; t < 4; t++) {
+      const b = tr.points[t]!.figures.band;
+      const fresh = t % 2;
+      // The premise: the drift keeps the carried top within the tolerance of the fresh one.
+      expect(Math.abs(tops[t - 1]![1 - fresh]! - tops[t]![fresh]!)).toBeLessThan(
+        NULL_CARRY_TOLERANCE * tops[t]![fresh]!,
+      );
+      expect(b.nullCarried).toBe(1);
+      const pair = [tops[t]![fresh]!, tops[t - 1]![1 - fresh]!];
+      expect(b.nullTop).toBeCloseTo(mean(pair), 12);
+      expect(b.nullSd).toBeCloseTo(sd(pair), 12);
+    }
+  });
+
+  it('computes every replica afresh when the null has moved more than the tolerance, and with nullRotation false', () => {
+    const tr = new OmdTrajectory({ metric: 'angular' });
+    const a = drifting(0);
+    // Another layer entirely: two tight clusters (a strong null) after ten wide ones.
+    const b = clusterTemplate({ n: 400, dim: 24, k: 2, spread: 0.2, seed: 4 }).reps;
+    tr.pushSync(0, a);
+    tr.pushSync(50, b);
+    const tb = [replicaTop(b, 0), replicaTop(b, 1)];
+    expect(Math.abs(replicaTop(a, 0) - tb[1]!)).toBeGreaterThan(NULL_CARRY_TOLERANCE * tb[1]!); // the premise
+    const band = tr.points[1]!.figures.band;
+    expect(band.nullCarried).toBe(0);
+    expect(band.nullTop).toBeCloseTo(mean(tb), 12);
+
+    const off = new OmdTrajectory({ metric: 'angular', nullRotation: false });
+    for (const t of [0, 1, 2]) off.pushSync(t * 50, drifting(t));
+    for (const [t, p] of off.points.entries()) {
+      expect(p.figures.band.nullCarried).toBe(0);
+      expect(p.figures.band.nullTop).toBe(analyzeObservableSync(drifting(t), { metric: 'angular' }).band.nullTop);
+    }
+    expect(() => new OmdTrajectory({ nullRotation: 'yes' as never })).toThrow(
+      new TypeError("Expected a boolean for nullRotation but received 'yes'"),
+    );
+  });
+
+  it('the pipelined push (not awaited one by one) gives the figures of pushSync, and a failed push leaves the next to compute every replica', async () => {
+    const sync = new OmdTrajectory({ metric: 'angular' });
+    const piped = new OmdTrajectory({ metric: 'angular', concurrency: 3 });
+    const snaps = [0, 1, 2, 3, 4].map(drifting);
+    for (const [t, x] of snaps.entries()) sync.pushSync(t * 50, x);
+    await Promise.all(snaps.map((x, t) => piped.push(t * 50, x)));
+    for (let t = 0; t < 5; t++) {
+      const [x, y] = [sync.points[t]!.figures.band, piped.points[t]!.figures.band];
+      expect([y.nullTop, y.nullSd, y.nullCarried]).toEqual([x.nullTop, x.nullSd, x.nullCarried]);
+    }
+    expect(piped.points.map((p) => p.figures.band.nullCarried)).toEqual([0, 1, 1, 1, 1]);
+
+    // A push whose analysis fails after admission (all-identical probes: ⟨d⟩ = 0).
+    const tr = new OmdTrajectory({ metric: 'euclidean' });
+    tr.pushSync(0, drifting(0));
+    const same = { data: new Float64Array(400 * 24).fill(1), rows: 400, cols: 24 };
+    expect(() => tr.pushSync(50, same)).toThrow(/mean off-diagonal distance > 0/);
+    tr.pushSync(100, drifting(2));
+    expect(tr.points.at(-1)!.figures.band.nullCarried).toBe(0);
   });
 });

@@ -105,6 +105,7 @@ export function bandFigures(values: Float64Array, o: Resolved, scale = NaN, nul?
     ratioMaximizer,
     nullTop: hasNull ? nul.mean : NaN,
     nullSd: hasNull ? nul.sd : NaN,
+    nullCarried: hasNull ? nul.carried : 0,
     nullThreshold,
     significantCount,
     z,

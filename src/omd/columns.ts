@@ -85,6 +85,15 @@ const snapshotDefs: readonly ColumnDef<SnapshotFigures>[] = [
   ],
   [col('band_null_sd', '', 'f64', 'Standard deviation of the null top over the replicas'), (s) => s.band.nullSd],
   [
+    col(
+      'band_null_carried',
+      'count',
+      'i32',
+      "Null replicas carried over from the previous snapshot (a trajectory's null rotation); 0 if none",
+    ),
+    (s) => s.band.nullCarried,
+  ],
+  [
     col('band_null_threshold', '', 'f64', 'Significance threshold on |λ|/(N⟨d⟩); NaN without a null'),
     (s) => s.band.nullThreshold,
   ],

@@ -19,7 +19,7 @@ import {
 } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { expected } from '../errors.js';
-import { nullTopSteps, type NullTop } from './significance.js';
+import { nullTopSteps, type NullRotation, type NullTop } from './significance.js';
 import {
   ANALYZE_KEYS,
   OBSERVABLE_KEYS,
@@ -94,7 +94,11 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
  * on the partial route eigsh and the SLQ pseudo-spectrum) and resumes with its
  * result, so the two drivers differ only in how they run a solve.
  */
-export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined): Steps<ObservableSnapshot> {
+export function* analysisSteps(
+  input: Mat,
+  options: AnalyzeOptions | undefined,
+  rotation?: NullRotation,
+): Steps<ObservableSnapshot> {
   checkOptions('analyzeObservable', options, ANALYZE_KEYS);
   const o = resolveOptions(options);
   checkMat(input, 'input');
@@ -136,7 +140,7 @@ export function* analysisSteps(input: Mat, options: AnalyzeOptions | undefined):
   // The shuffle null of this snapshot (its own N and D), when the representations are at hand.
   const nul =
     reps !== undefined && o.significance !== 'gap'
-      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed)
+      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed, rotation)
       : undefined;
   const n = matrix.rows;
   const k = classes && classes.names.length >= 2 ? classes.names.length : 0;

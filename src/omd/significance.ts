@@ -19,7 +19,10 @@ import type { LabelFigures, ObservableMetric } from './types.js';
 export interface NullTop {
   mean: number;
   sd: number;
+  /** Replicas the mean and sd are over (skipped ones left out). */
   replicas: number;
+  /** Of those, how many were carried over from the previous snapshot (see {@link NullRotation}; 0 without one). */
+  carried: number;
 }
 
 /**
@@ -112,37 +115,118 @@ function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
 /**
  * Solves of the shuffle null: `replicas` column-shuffled copies of reps, each one's distance
  * matrix (same metric) and its two eigenvalues of largest |λ| (Perron and the strongest other),
- * normalised by the replica's own N⟨d⟩.
+ * normalised by the replica's own N⟨d⟩. With `rotation` (a trajectory's snapshot), see
+ * {@link NullRotation}: one replica computed fresh, the others carried over from the previous
+ * snapshot while they agree with it.
  */
-export function* nullTopSteps(reps: Mat, metric: ObservableMetric, replicas: number, seed: number): Steps<NullTop> {
-  const tops: number[] = [];
-  // The replicas run one after another: each writes its shuffled copy and its distance matrix
-  // into the previous one's buffers (no fresh pages per replica).
-  let shuffled: Float64Array | undefined;
-  let distances: Float64Array | undefined;
-  for (let r = 0; r < replicas; r++) {
-    // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero
-    // rows, so such rows are dropped from the replica (N shrinks by their number).
-    const full = shuffleColumns(reps, seed, r, shuffled);
-    shuffled = full.data;
-    const x = dropZeroRows(full);
-    if (x.rows < 4) continue;
-    const out = distances && distances.length === x.rows * x.rows ? distances : undefined;
-    const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, out } : { metric });
-    distances = m.data;
-    const n = m.rows;
-    const mean = sumAll(m.data) / (n * (n - 1));
-    if (!(mean > 0)) continue;
-    // Values only; tol 1e-4 (relative to the Perron value) puts the strongest other value within
-    // ≈ 0.05 % at N = 500–2000, far below the significance margin, at a quarter of the default cost.
-    const e = yield* call(eigsh, eigshSync, m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false });
-    const vals = Array.from(e.values).sort((a, b) => Math.abs(b) - Math.abs(a));
-    tops.push(Math.abs(vals[1]!) / (n * mean));
+export function* nullTopSteps(
+  reps: Mat,
+  metric: ObservableMetric,
+  replicas: number,
+  seed: number,
+  rotation?: NullRotation,
+): Steps<NullTop> {
+  const key = { n: reps.rows, d: reps.cols, metric, replicas, seed };
+  const prev = rotation ? yield* rotation.previous() : undefined;
+  const scratch: ReplicaScratch = {};
+  const tops: (number | undefined)[] = new Array(replicas).fill(undefined);
+  let carried = 0;
+  const same =
+    prev !== undefined &&
+    prev.n === key.n &&
+    prev.d === key.d &&
+    prev.metric === metric &&
+    prev.replicas === replicas &&
+    prev.seed === seed;
+  if (rotation && same && replicas > 1) {
+    const fresh = rotation.index % replicas;
+    const top = yield* replicaTopSteps(reps, metric, seed, fresh, scratch);
+    tops[fresh] = top;
+    const others = prev.tops.filter((_, r) => r !== fresh);
+    if (top !== undefined && others.every((t) => t !== undefined && Math.abs(t - top) <= NULL_CARRY_TOLERANCE * top)) {
+      for (let r = 0; r < replicas; r++) if (r !== fresh) tops[r] = prev.tops[r];
+      carried = replicas - 1;
+    } else {
+      for (let r = 0; r < replicas; r++)
+        if (r !== fresh) tops[r] = yield* replicaTopSteps(reps, metric, seed, r, scratch);
+    }
+  } else {
+    for (let r = 0; r < replicas; r++) tops[r] = yield* replicaTopSteps(reps, metric, seed, r, scratch);
   }
-  const k = tops.length;
-  const mean = tops.reduce((a, b) => a + b, 0) / Math.max(1, k);
-  const sd = k > 1 ? Math.sqrt(tops.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1)) : NaN;
-  return { mean: k > 0 ? mean : NaN, sd, replicas: k };
+  rotation?.publish({ ...key, tops });
+  const got = tops.filter((t): t is number => t !== undefined);
+  const k = got.length;
+  const mean = got.reduce((a, b) => a + b, 0) / Math.max(1, k);
+  const sd = k > 1 ? Math.sqrt(got.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1)) : NaN;
+  return { mean: k > 0 ? mean : NaN, sd, replicas: k, carried };
+}
+
+/**
+ * How far (relative) a replica carried over from the previous snapshot may sit from this
+ * snapshot's fresh replica: 5 %, a fifth of the significance margin (nullMargin 0.25, which the
+ * null top's threshold is set by while sd/mean ≈ 1–3 %), so a carried replica moves the threshold
+ * by at most ≈ 2.5 % of the null top; beyond it the null has drifted and every replica is
+ * computed afresh.
+ */
+export const NULL_CARRY_TOLERANCE = 0.05;
+
+/** One snapshot's replica tops by stream (index r: Rng stream r; undefined: the replica was skipped). */
+export interface NullStreams {
+  n: number;
+  d: number;
+  metric: ObservableMetric;
+  replicas: number;
+  seed: number;
+  tops: (number | undefined)[];
+}
+
+/**
+ * A trajectory's null rotation (OmdTrajectory's `nullRotation`): snapshot `index` computes the
+ * replica of stream index mod replicas fresh and takes the others' tops from the previous
+ * snapshot (`previous`, which the asynchronous pipeline awaits), if that snapshot had a null of
+ * the same N, D, metric, replicas and seed and every carried top is within
+ * {@link NULL_CARRY_TOLERANCE} of the fresh one; otherwise it computes every replica. Each
+ * stream is computed fresh at least once every `replicas` snapshots, so a carried top is at most
+ * replicas − 1 snapshots old. `publish` receives this snapshot's tops for the next one.
+ */
+export interface NullRotation {
+  index: number;
+  previous(): Steps<NullStreams | undefined>;
+  publish(streams: NullStreams): void;
+}
+
+/** Buffers one snapshot's replicas share (each writes into the previous one's: no fresh pages). */
+interface ReplicaScratch {
+  shuffled?: Float64Array;
+  distances?: Float64Array;
+}
+
+/** The strongest non-Perron |λ̃| of replica `stream`, or undefined when it is skipped (fewer than 4 non-zero rows, ⟨d⟩ = 0). */
+function* replicaTopSteps(
+  reps: Mat,
+  metric: ObservableMetric,
+  seed: number,
+  stream: number,
+  scratch: ReplicaScratch,
+): Steps<number | undefined> {
+  // A shuffled row can come out all zero (sparse ReLU codes); cosine-type metrics reject zero
+  // rows, so such rows are dropped from the replica (N shrinks by their number).
+  const full = shuffleColumns(reps, seed, stream, scratch.shuffled);
+  scratch.shuffled = full.data;
+  const x = dropZeroRows(full);
+  if (x.rows < 4) return undefined;
+  const d = scratch.distances;
+  const out = d && d.length === x.rows * x.rows ? d : undefined;
+  const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, out } : { metric });
+  scratch.distances = m.data;
+  const n = m.rows;
+  const mean = sumAll(m.data) / (n * (n - 1));
+  if (!(mean > 0)) return undefined;
+  // Values only; tol 1e-4 (relative to the Perron value) puts the strongest other value within
+  // ≈ 0.05 % at N = 500–2000, far below the significance margin, at a quarter of the default cost.
+  const e = yield* call(eigsh, eigshSync, m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false });
+  const vals = Array.from(e.values).sort((a, b) => Math.abs(b) - Math.abs(a));
+  return Math.abs(vals[1]!) / (n * mean);
 }
 
 /** η² pooled over `rows` vectors (rows of vecs, length N each): between-class over total variance. */

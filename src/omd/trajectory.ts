@@ -12,7 +12,9 @@ import { checkMat } from '../matrix.js';
 import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
 import { checkInteger, checkNumber, checkOptions } from '../validate.js';
-import { analyzeObservable, analyzeObservableSync } from './observable.js';
+import { analysisSteps } from './observable.js';
+import type { NullRotation, NullStreams } from './significance.js';
+import { runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { ANALYZE_KEYS, isDistanceInput, resolveOptions } from './input.js';
 import { optionKeys } from '../rmt/options.js';
 import type { AnalyzeOptions, Fingerprint, ObservableSnapshot, Resolved } from './types.js';
@@ -24,6 +26,7 @@ const TRAJECTORY_KEYS = [
     velocityCount: true,
     concurrency: true,
     returnVectors: true,
+    nullRotation: true,
   }),
 ];
 const REGIME_KEYS = optionKeys<RegimeOptions>({ minOverlap: true, minGapRatio: true, minWindow: true });
@@ -58,6 +61,18 @@ export interface TrajectoryOptions extends AnalyzeOptions {
    * (not retained in `points`, so memory stays O(N) per point). Default false.
    */
   returnVectors?: boolean;
+  /**
+   * The shuffle null in rotation (default true): each snapshot computes one of its
+   * `nullReplicas` replicas fresh (stream index mod nullReplicas) and carries the others' tops
+   * over from the previous snapshot, as long as they lie within 5 % of the fresh one
+   * (NULL_CARRY_TOLERANCE, a fifth of the significance margin); otherwise, and at the first
+   * snapshot, it computes all of them. At the default 2 replicas that halves the null's cost per
+   * snapshot; every stream is fresh at least every `nullReplicas` snapshots, and
+   * `band.nullCarried` says how many were carried. The pipelined `push` waits for the previous
+   * snapshot's null where it needs it, so `push` and `pushSync` give the same figures. false: each
+   * snapshot computes every replica, exactly as analyzeObservable does on its own.
+   */
+  nullRotation?: boolean;
 }
 
 /**
@@ -209,6 +224,11 @@ export class OmdTrajectory {
   private n: number | undefined;
   private lastStep = -Infinity;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly nullRotation: boolean;
+  /** Snapshots admitted so far (the null rotation's index). */
+  private admitted = 0;
+  /** The last admitted snapshot's null tops, once its analysis has them (or has ended without). */
+  private nullPrev: NullCell = settledCell(undefined);
 
   constructor(options: TrajectoryOptions = {}) {
     checkOptions('OmdTrajectory', options, TRAJECTORY_KEYS);
@@ -218,9 +238,12 @@ export class OmdTrajectory {
       throw new TypeError(
         expected('representations given per push (push(step, M, { reps }))', 'OmdTrajectory options.reps', 'a Mat'),
       );
-    const { persistenceWindow, velocityCount, concurrency, returnVectors, ...rest } = options;
+    const { persistenceWindow, velocityCount, concurrency, returnVectors, nullRotation, ...rest } = options;
     this.options = rest;
     this.returnVectors = returnVectors === true;
+    if (nullRotation !== undefined && typeof nullRotation !== 'boolean')
+      throw new TypeError(expected('a boolean', 'nullRotation', nullRotation));
+    this.nullRotation = nullRotation !== false;
     this.persistenceWindow = checkInteger(persistenceWindow ?? 5, 'persistenceWindow', { min: 1 });
     this.velocityCount = checkInteger(velocityCount ?? 8, 'velocityCount', { min: 0 });
     this.limiter = new Limiter(concurrency ?? 2);
@@ -276,7 +299,9 @@ export class OmdTrajectory {
    */
   async push(step: number, input: Mat, pushOptions?: PushOptions): Promise<TrajectoryPoint> {
     const opts = this.admit(step, input, pushOptions);
-    const analysis = this.limiter.run(() => analyzeObservable(input, opts));
+    const rot = this.rotation();
+    const analysis = this.limiter.run(() => runSteps(analysisSteps(input, opts, rot?.rotation)));
+    if (rot) analysis.then(rot.end, rot.end);
     const linked = this.tail.then(() => analysis).then((snap) => this.link(step, snap));
     this.tail = linked.catch(() => undefined);
     return linked;
@@ -285,7 +310,31 @@ export class OmdTrajectory {
   /** Synchronous {@link push} (no pipelining). */
   pushSync(step: number, input: Mat, pushOptions?: PushOptions): TrajectoryPoint {
     const opts = this.admit(step, input, pushOptions);
-    return this.link(step, analyzeObservableSync(input, opts));
+    const rot = this.rotation();
+    try {
+      return this.link(step, runStepsSync(analysisSteps(input, opts, rot?.rotation)));
+    } finally {
+      rot?.end();
+    }
+  }
+
+  /**
+   * The null rotation of the snapshot just admitted (undefined when off): its index, the previous
+   * snapshot's tops (awaited in the asynchronous pipeline; a synchronous push finds them
+   * settled), and `end`, which settles this snapshot's cell without tops if its analysis ended
+   * before publishing them (no null, or an error), so the next snapshot computes every replica.
+   */
+  private rotation(): { rotation: NullRotation; end: () => void } | undefined {
+    if (!this.nullRotation) return undefined;
+    const prev = this.nullPrev;
+    const cell = pendingCell();
+    this.nullPrev = cell;
+    const rotation: NullRotation = {
+      index: this.admitted++,
+      previous: () => previousTops(prev),
+      publish: (streams) => cell.settle(streams),
+    };
+    return { rotation, end: () => cell.settle(undefined) };
   }
 
   /** Waits for every pending push. */
@@ -573,4 +622,44 @@ function procrustes(x: Mat<Float64Array>, y: Mat<Float64Array>): Mat<Float64Arra
     }
   }
   return { data: out, rows: n, cols: c };
+}
+
+/** A snapshot's null tops for the next one: settled once (later settles are ignored). */
+interface NullCell {
+  settled: boolean;
+  value: NullStreams | undefined;
+  promise: Promise<NullStreams | undefined>;
+  settle(value: NullStreams | undefined): void;
+}
+
+function settledCell(value: NullStreams | undefined): NullCell {
+  return { settled: true, value, promise: Promise.resolve(value), settle: () => undefined };
+}
+
+function pendingCell(): NullCell {
+  let resolve!: (v: NullStreams | undefined) => void;
+  const cell: NullCell = {
+    settled: false,
+    value: undefined,
+    promise: new Promise((r) => {
+      resolve = r;
+    }),
+    settle(value) {
+      if (cell.settled) return;
+      cell.settled = true;
+      cell.value = value;
+      resolve(value);
+    },
+  };
+  return cell;
+}
+
+/**
+ * The previous snapshot's tops: at once when settled, else awaited (a solve whose async run is
+ * the cell's promise; run synchronously, an unsettled cell, which only a pipelined push still in
+ * flight can leave, reads as no tops).
+ */
+function* previousTops(prev: NullCell): Steps<NullStreams | undefined> {
+  if (prev.settled) return prev.value;
+  return yield* solve({ run: () => prev.promise, runSync: () => (prev.settled ? prev.value : undefined) });
 }

@@ -209,6 +209,13 @@ export interface BandFigures {
   nullTop: number;
   /** Standard deviation of the null top over the replicas (NaN without a null or with one replica). */
   nullSd: number;
+  /**
+   * Of the null's replicas, how many were carried over from the previous snapshot of an
+   * {@link OmdTrajectory} (its `nullRotation`, default on: one replica computed per snapshot, the
+   * others taken from the previous snapshot while within 5 % of it); 0 for a snapshot analysed on
+   * its own, the first of a trajectory, one where the null drifted, or without a null.
+   */
+  nullCarried: number;
   /** Significance threshold on |λ̃| (see AnalyzeOptions.nullMargin); NaN without a null. */
   nullThreshold: number;
   /** Number of ranked non-Perron eigenvalues above nullThreshold (among the first maxBand + 1); 0 without a null. */

@@ -31,7 +31,8 @@ import { OMD_POINT_COLUMNS } from '../omd/columns.js';
 import type { Column } from '../rmt/columns.js';
 import { WEIGHT_ROW_COLUMNS } from '../rmt/columns.js';
 import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
-import { checkInteger, checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
+import { checkInteger, checkObject, checkOneOf, checkOptions, checkOptionsObject } from '../validate.js';
+import { optionKeys } from '../rmt/options.js';
 import { layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
 import { getThreadLimit, setThreadLimit } from '../linalg/index.js';
 import type { ColumnMeta, CreateRunOptions } from '../store/index.js';
@@ -157,6 +158,29 @@ export interface MonitorSnapshot {
   timings: { captureMs: number; analysisMs: number };
 }
 
+const MONITOR_KEYS = optionKeys<MonitorOptions>({
+  probes: true,
+  probeLabels: true,
+  layers: true,
+  kernels: true,
+  schedule: true,
+  metric: true,
+  eigenvectors: true,
+  omd: true,
+  weights: true,
+  queue: true,
+  analysis: true,
+  analysisThreads: true,
+  analysisNice: true,
+  analysisScheduling: true,
+  run: true,
+  config: true,
+  seed: true,
+  meta: true,
+  keep: true,
+  tf: true,
+});
+
 /** Options of {@link SpectralMonitor.capture}. */
 export interface CaptureOptions {
   /**
@@ -279,6 +303,8 @@ export class SpectralMonitor {
   constructor(model: LayersModel, options: MonitorOptions) {
     checkObject(model, 'model', 'a tfjs LayersModel');
     checkOptionsObject(options);
+    // An unknown key (a misspelt option) is a TypeError naming the nearest known one, never ignored.
+    checkOptions('SpectralMonitor', options, MONITOR_KEYS);
     this.model = model;
     this.opts = options;
     const walk = walkLayers(model as unknown as { layers: LayerLike[] });
