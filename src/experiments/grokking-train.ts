@@ -52,19 +52,6 @@ function subset(a: Int32Array, b: Int32Array, p: number, idx: ArrayLike<number>)
   return out;
 }
 
-/** Fisher–Yates permutation of 0..n−1 from an Rng. */
-function permutation(n: number, rng: Rng): Int32Array {
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
-  return perm;
-}
-
 /**
  * Splits the p² ordered pairs (a, b), 0 ≤ a, b < p, with a seeded permutation: the first
  * round(trainFraction·p²) pairs train, the rest test; the held set is the first `probeCount`
@@ -81,7 +68,7 @@ export function splitPairs(p: number, trainFraction: number, probeCount: number,
     b[i] = i % p;
   }
   const rng = new Rng(seed, 7001);
-  const perm = permutation(n, rng);
+  const perm = rng.permutation(new Int32Array(n));
   const nTrain = Math.round(trainFraction * n);
   if (nTrain < 1 || nTrain >= n)
     throw new SpecdynError(
@@ -92,7 +79,7 @@ export function splitPairs(p: number, trainFraction: number, probeCount: number,
       `Expected at most ${n - nTrain} held-set pairs (the test set of p = ${p} at trainFraction ${trainFraction}) for probes but received ${probeCount}`,
     );
   const testIdx = perm.subarray(nTrain);
-  const pick = permutation(testIdx.length, rng).subarray(0, probeCount);
+  const pick = rng.permutation(new Int32Array(testIdx.length)).subarray(0, probeCount);
   const probeIdx = Int32Array.from(pick, (k) => testIdx[k]!);
   return {
     p,
