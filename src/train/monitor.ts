@@ -181,6 +181,9 @@ const MONITOR_KEYS = optionKeys<MonitorOptions>({
   tf: true,
 });
 
+/** The share of the time since the first snapshot that training may be held before the monitor warns. */
+const HELD_WARN_FRACTION = 0.1;
+
 /** Options of {@link SpectralMonitor.capture}. */
 export interface CaptureOptions {
   /**
@@ -211,6 +214,11 @@ export interface MonitorStats {
   pending: number;
   /** The most ever pending at once (never above `queue`). */
   maxPending: number;
+  /**
+   * Milliseconds capture() waited for room in the queue: the time training was held because the
+   * analysis took longer than the steps between snapshots (see {@link SpectralMonitor.warnings}).
+   */
+  heldMs: number;
 }
 
 interface Job extends SnapshotJob {
@@ -298,7 +306,9 @@ export class SpectralMonitor {
   private lastStep = -1;
   private step = 0;
   private closed = false;
-  private readonly counts: MonitorStats = { captured: 0, analysed: 0, pending: 0, maxPending: 0 };
+  private readonly counts: MonitorStats = { captured: 0, analysed: 0, pending: 0, maxPending: 0, heldMs: 0 };
+  /** When the first snapshot was captured (performance.now()), for the held-training warning. */
+  private firstCaptureAt: number | undefined;
 
   constructor(model: LayersModel, options: MonitorOptions) {
     checkObject(model, 'model', 'a tfjs LayersModel');
@@ -483,11 +493,16 @@ export class SpectralMonitor {
       this.warn(`initialisation not captured: the first snapshot is at step ${step} (capture(0) before training)`);
     this.lastStep = step;
     this.step = Math.max(this.step, step);
-    while (this.counts.pending >= this.bound) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-      if (this.failure) throw this.failure;
+    if (this.counts.pending >= this.bound) {
+      const heldFrom = performance.now();
+      while (this.counts.pending >= this.bound) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        if (this.failure) throw this.failure;
+      }
+      this.noteHeld(performance.now() - heldFrom);
     }
     const t0 = performance.now();
+    this.firstCaptureAt ??= t0;
     const reps = await this.evaluateProbes();
     const kernels = this.copyKernels();
     const job: Job = { step, logs: cleanLogs(logs), reps, kernels, captureMs: performance.now() - t0 };
@@ -526,6 +541,19 @@ export class SpectralMonitor {
       }
     }
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Adds a wait for queue room to stats.heldMs and warns once when, after at least 4 snapshots,
+   * training has been held for more than a tenth of the time since the first one.
+   */
+  private noteHeld(ms: number): void {
+    this.counts.heldMs += ms;
+    const since = this.firstCaptureAt === undefined ? 0 : performance.now() - this.firstCaptureAt;
+    if (this.counts.captured >= 4 && since > 0 && this.counts.heldMs > HELD_WARN_FRACTION * since)
+      this.warn(
+        `training held ${(this.counts.heldMs / 1000).toFixed(1)} s of ${(since / 1000).toFixed(1)} s waiting for the analysis: a snapshot's analysis takes longer than the steps between snapshots (snapshot less often with schedule.every, or use fewer probes or layers, or omd.significance 'gap'; docs/training.md "Cost")`,
+      );
   }
 
   private warn(message: string): void {
