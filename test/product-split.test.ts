@@ -188,27 +188,9 @@ describe('split products on the helper thread', () => {
   });
 
   it('rejects a split flag that is not a boolean', () => {
-    const p = product(1, 4, 4, 4);
-    expect(() =>
-      native().sgemmF32(
-        p.a,
-        p.b,
-        new Float32Array(16),
-        1,
-        4,
-        4,
-        4,
-        false,
-        false,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        0,
-        1 as never,
-      ),
-    ).toThrow(new TypeError("Expected a boolean for sgemmF32 argument 'split' but received 1"));
+    const p = { ...product(1, 4, 4, 4), split: 1 as never };
+    expect(() => run(p, p.split)).toThrow(
+      new TypeError("Expected a boolean for sgemmF32 argument 'split' but received 1"),
+    );
   });
 });
