@@ -4,6 +4,7 @@
 // columns, output matrices), with the fused epilogue; when it must not split (small extents, one
 // configured thread, a thread limit of 1); and from several threads at once (the helper is taken:
 // the product runs whole on the caller, with the same result).
+import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { workerExecArgv } from '../src/concurrency.js';
@@ -185,6 +186,41 @@ describe('split products on the helper thread', () => {
     const after = counts();
     expect(after.split + after.alone - (before.split + before.alone)).toBe(3 * rounds);
     expect(after.split).toBeGreaterThan(before.split);
+  });
+
+  it('the helper runs in normal scheduling even when the thread that starts it is in the idle class (a fresh process)', () => {
+    const nativeUrl = new URL('../dist/native.js', import.meta.url).href;
+    const linalgUrl = new URL('../dist/linalg/index.js', import.meta.url).href;
+    // Linux /proc/<pid>/task/<tid>/stat: field 41 is the scheduling policy (0 SCHED_OTHER, 5 SCHED_IDLE).
+    const code = `
+      import fs from 'node:fs';
+      const { native } = await import(${JSON.stringify(nativeUrl)});
+      const { setThreadIdle, setThreads } = await import(${JSON.stringify(linalgUrl)});
+      const policy = (tid) => Number(fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8').split(') ')[1].split(' ')[38]);
+      setThreads(2);
+      const idle = setThreadIdle();
+      const f = (n) => new Float32Array(n).fill(1);
+      native().sgemmF32(f(256 * 64), f(64 * 256), new Float32Array(256 * 256), 1, 256, 256, 64, false, false, null, null, null, null, null, null, 0, true);
+      const tids = fs.readdirSync('/proc/self/task');
+      const helper = tids.find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'specdyn-pair');
+      // Leaving SCHED_IDLE needs root or an RLIMIT_NICE that allows nice 0 (sched(7)).
+      const nice = fs.readFileSync('/proc/self/limits', 'utf8').split('\\n').find((l) => l.startsWith('Max nice priority'));
+      const allowed = process.getuid() === 0 || Number(nice.split(/\\s+/)[3]) >= 20;
+      console.log(JSON.stringify({ idle, allowed, self: policy(process.pid), helper: helper === undefined ? null : policy(helper) }));`;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
+    if (process.platform !== 'linux') {
+      expect(out.idle).toBe(false);
+      return;
+    }
+    // The premise: the starting thread is in the idle class.
+    expect(out).toMatchObject({ idle: true, self: 5 });
+    // Normal scheduling where the process may leave the idle class; else the inherited class.
+    expect(out.helper).toBe(out.allowed ? 0 : 5);
   });
 
   it('rejects a split flag that is not a boolean', () => {

@@ -2,6 +2,7 @@
 
 #ifdef __linux__
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 #include <atomic>
@@ -55,6 +56,13 @@ struct Helper {
   void Loop() {
 #ifdef __linux__
     pthread_setname_np(pthread_self(), "specdyn-pair");  // what top -H and perf show
+    // Normal scheduling, whatever the starting thread had: a thread in the idle class (an
+    // analysis worker's, setThreadIdle) would otherwise hand it on, and training's halves would
+    // wait behind every other thread. Leaving SCHED_IDLE is allowed unprivileged; if refused,
+    // the helper keeps the inherited class.
+    sched_param normal{};
+    normal.sched_priority = 0;
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
 #endif
     uint64_t seen = 0;
     for (;;) {

@@ -3,7 +3,9 @@
 // process-wide thread count: each half is an ordinary single-threaded BLAS call, so a split
 // product can run beside single-threaded analysis calls (a small BLAS gate scope) without turning
 // their inner BLAS calls threaded. Between tasks the helper spins briefly, then sleeps on a
-// condition variable (it does not keep a core busy the way OpenBLAS's waiting threads do).
+// condition variable (it does not keep a core busy the way OpenBLAS's waiting threads do). It
+// starts at the first pair, in normal scheduling (SCHED_OTHER) even if the thread that started
+// it was in the idle class; a nice value is inherited.
 #pragma once
 
 #include <functional>
