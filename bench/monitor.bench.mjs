@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gaussian, median } from './lib.mjs';
-import { buildModel } from './train.bench.mjs';
+import { buildModel, cycledBatches } from './train.bench.mjs';
 import { loadTf, SpecdynNativeBackend } from '../dist/tfjs/index.js';
 import { SpectralMonitor } from '../dist/train/index.js';
 import { getThreads, nativeInfo, setThreads } from '../dist/index.js';
@@ -66,16 +66,6 @@ function mainThreadSched() {
   } catch {
     return { run: Number.NaN, wait: Number.NaN };
   }
-}
-
-function batches(tf, count) {
-  const out = [];
-  for (let b = 0; b < count; b++) {
-    const x = tf.tensor2d(gaussian(BATCH, SIZES[0], 10 + b, Float32Array).data, [BATCH, SIZES[0]]);
-    const labels = new Int32Array(BATCH).map((_, i) => (i * 7 + b) % 10);
-    out.push({ x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() });
-  }
-  return out;
 }
 
 /**
@@ -137,7 +127,7 @@ export async function run() {
     SpecdynNativeBackend.productThreads = /** @type {'auto' | 'threaded' | 'single'} */ (
       process.env.SPECDYN_PRODUCT_THREADS
     );
-  const data = batches(tf, 8);
+  const data = cycledBatches(tf, 8, BATCH);
   const probeData = /** @type {Float32Array} */ (gaussian(PROBES, SIZES[0], 99, Float32Array).data);
   const probes = tf.tensor2d(probeData, [PROBES, SIZES[0]]);
   const loadBefore = os.loadavg()[0];

@@ -51,15 +51,15 @@ struct Helper {
   std::exception_ptr error;                     // the task's, read by the owner after `done`
   std::atomic<bool> owned{false};               // a caller has the helper for one pair
   bool started = false, failed = false;         // under m
-  std::atomic<double> split{0}, alone{0};
+  std::atomic<uint64_t> split{0}, alone{0};
 
   void Loop() {
 #ifdef __linux__
     pthread_setname_np(pthread_self(), "specdyn-pair");  // what top -H and perf show
     // Normal scheduling, whatever the starting thread had: a thread in the idle class (an
     // analysis worker's, setThreadIdle) would otherwise hand it on, and training's halves would
-    // wait behind every other thread. Leaving SCHED_IDLE is allowed unprivileged; if refused,
-    // the helper keeps the inherited class.
+    // wait behind every other thread. Leaving SCHED_IDLE needs root or an RLIMIT_NICE that
+    // allows nice 0 (sched(7)); where refused, the helper keeps the inherited class.
     sched_param normal{};
     normal.sched_priority = 0;
     pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
@@ -106,12 +106,6 @@ Helper& TheHelper() {
   return *h;
 }
 
-void AddCount(std::atomic<double>& c) {
-  double v = c.load(std::memory_order_relaxed);
-  while (!c.compare_exchange_weak(v, v + 1, std::memory_order_relaxed)) {
-  }
-}
-
 }  // namespace
 
 void RunPair(const std::function<void()>& here, const std::function<void()>& beside) {
@@ -120,7 +114,7 @@ void RunPair(const std::function<void()>& here, const std::function<void()>& bes
   if (taken || !h.Ready()) {
     // Taken by another caller, or no thread to be had: both halves on this thread.
     if (!taken) h.owned.store(false, std::memory_order_release);
-    AddCount(h.alone);
+    h.alone.fetch_add(1, std::memory_order_relaxed);
     here();
     beside();
     return;
@@ -146,7 +140,7 @@ void RunPair(const std::function<void()>& here, const std::function<void()>& bes
   }
   std::exception_ptr theirs = h.error;
   h.task = nullptr;
-  AddCount(h.split);
+  h.split.fetch_add(1, std::memory_order_relaxed);
   h.owned.store(false, std::memory_order_release);
   if (mine) std::rethrow_exception(mine);
   if (theirs) std::rethrow_exception(theirs);
@@ -154,7 +148,7 @@ void RunPair(const std::function<void()>& here, const std::function<void()>& bes
 
 PairCounts PairThreadCounts() {
   Helper& h = TheHelper();
-  return {h.split.load(std::memory_order_relaxed), h.alone.load(std::memory_order_relaxed)};
+  return {double(h.split.load(std::memory_order_relaxed)), double(h.alone.load(std::memory_order_relaxed))};
 }
 
 }  // namespace specdyn
