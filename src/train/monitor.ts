@@ -309,6 +309,8 @@ export class SpectralMonitor {
   private readonly counts: MonitorStats = { captured: 0, analysed: 0, pending: 0, maxPending: 0, heldMs: 0 };
   /** When the first snapshot was captured (performance.now()), for the held-training warning. */
   private firstCaptureAt: number | undefined;
+  /** Whether the held-training warning was given (its text carries figures, so warn() cannot tell). */
+  private heldWarned = false;
 
   constructor(model: LayersModel, options: MonitorOptions) {
     checkObject(model, 'model', 'a tfjs LayersModel');
@@ -550,10 +552,12 @@ export class SpectralMonitor {
   private noteHeld(ms: number): void {
     this.counts.heldMs += ms;
     const since = this.firstCaptureAt === undefined ? 0 : performance.now() - this.firstCaptureAt;
-    if (this.counts.captured >= 4 && since > 0 && this.counts.heldMs > HELD_WARN_FRACTION * since)
+    if (!this.heldWarned && this.counts.captured >= 4 && since > 0 && this.counts.heldMs > HELD_WARN_FRACTION * since) {
+      this.heldWarned = true;
       this.warn(
         `training held ${(this.counts.heldMs / 1000).toFixed(1)} s of ${(since / 1000).toFixed(1)} s waiting for the analysis: a snapshot's analysis takes longer than the steps between snapshots (snapshot less often with schedule.every, or use fewer probes or layers, or omd.significance 'gap'; docs/training.md "Cost")`,
       );
+    }
   }
 
   private warn(message: string): void {
