@@ -181,8 +181,10 @@ const MONITOR_KEYS = optionKeys<MonitorOptions>({
   tf: true,
 });
 
-/** The share of the time since the first snapshot that training may be held before the monitor warns. */
+/** The share of the time since the warm-up that training may be held before the monitor warns. */
 const HELD_WARN_FRACTION = 0.1;
+/** Snapshots of warm-up left out of the held-training warning (the analysis worker starting). */
+const HELD_WARMUP = 4;
 
 /** Options of {@link SpectralMonitor.capture}. */
 export interface CaptureOptions {
@@ -307,8 +309,12 @@ export class SpectralMonitor {
   private step = 0;
   private closed = false;
   private readonly counts: MonitorStats = { captured: 0, analysed: 0, pending: 0, maxPending: 0, heldMs: 0 };
-  /** When the first snapshot was captured (performance.now()), for the held-training warning. */
-  private firstCaptureAt: number | undefined;
+  /**
+   * For the held-training warning: when the warm-up ended (the HELD_WARMUP-th capture, by
+   * performance.now()) and the time training was held since.
+   */
+  private warmAt: number | undefined;
+  private heldSinceWarm = 0;
   /** Whether the held-training warning was given (its text carries figures, so warn() cannot tell). */
   private heldWarned = false;
 
@@ -504,7 +510,7 @@ export class SpectralMonitor {
       this.noteHeld(performance.now() - heldFrom);
     }
     const t0 = performance.now();
-    this.firstCaptureAt ??= t0;
+    if (this.counts.captured === HELD_WARMUP) this.warmAt = t0;
     const reps = await this.evaluateProbes();
     const kernels = this.copyKernels();
     const job: Job = { step, logs: cleanLogs(logs), reps, kernels, captureMs: performance.now() - t0 };
@@ -546,16 +552,25 @@ export class SpectralMonitor {
   }
 
   /**
-   * Adds a wait for queue room to stats.heldMs and warns once when, after at least 4 snapshots,
-   * training has been held for more than a tenth of the time since the first one.
+   * Adds a wait for queue room to stats.heldMs and warns once when, after the warm-up (the first
+   * HELD_WARMUP snapshots, which include the analysis worker's start and its code's first
+   * compilation) and HELD_WARMUP more snapshots, training has been held for more than a tenth of
+   * the time since the warm-up.
    */
   private noteHeld(ms: number): void {
     this.counts.heldMs += ms;
-    const since = this.firstCaptureAt === undefined ? 0 : performance.now() - this.firstCaptureAt;
-    if (!this.heldWarned && this.counts.captured >= 4 && since > 0 && this.counts.heldMs > HELD_WARN_FRACTION * since) {
+    if (this.warmAt === undefined) return;
+    this.heldSinceWarm += ms;
+    const since = performance.now() - this.warmAt;
+    if (
+      !this.heldWarned &&
+      this.counts.captured >= 2 * HELD_WARMUP &&
+      since > 0 &&
+      this.heldSinceWarm > HELD_WARN_FRACTION * since
+    ) {
       this.heldWarned = true;
       this.warn(
-        `training held ${(this.counts.heldMs / 1000).toFixed(1)} s of ${(since / 1000).toFixed(1)} s waiting for the analysis: a snapshot's analysis takes longer than the steps between snapshots (snapshot less often with schedule.every, or use fewer probes or layers, or omd.significance 'gap'; docs/training.md "Cost")`,
+        `training held ${(this.heldSinceWarm / 1000).toFixed(1)} s of ${(since / 1000).toFixed(1)} s waiting for the analysis: a snapshot's analysis takes longer than the steps between snapshots (snapshot less often with schedule.every, or use fewer probes or layers, or omd.significance 'gap'; docs/training.md "Cost")`,
       );
     }
   }
