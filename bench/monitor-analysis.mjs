@@ -3,7 +3,7 @@
 // captured from the bench's model (bench/monitor.bench.mjs: 784-256-256-10 ReLU MLP, Adam, batch
 // 128, N = 500 Gaussian probes): the two hidden layers' representations and the three kernels at
 // steps 0, 50, …, 50·(SNAPS − 1) of one training run.
-//   node bench/monitor-analysis.mjs [--repeat n] [--snaps n] [--compare <package root>] [--profile]
+//   node bench/monitor-analysis.mjs [--repeat n] [--snaps n] [--compare <package root>] [--variant <json>] [--profile]
 // Per repetition every build analyses the whole captured sequence with a fresh analyzer (one
 // trajectory per layer, as a monitored run), builds interleaved so that load drifts hit all; the
 // figures are compared between builds bit for bit (a hash of every analysed snapshot, the timing
@@ -14,6 +14,9 @@
 // booleans, integers such as band sizes, array lengths) is identical, and the largest relative
 // and absolute difference of each numeric figure. Each build gets the monitor's config as it
 // accepts it (a build without the weight spectra's `solver` option runs its ?gesdd default).
+// --variant '<json>': instead of another build, this build with these options merged into the
+// monitor's config (`trajectory` and `weights` merged key by key), measured and compared the
+// same way, e.g. '{"trajectory":{"precision":"float32"}}'.
 // Parts (mean CPU ms per snapshot, each timed alone on the same inputs): distance (the angular
 // distance matrix, both layers), eigh (all values and the needed vectors, both layers: eighReduce +
 // eighVectors where the build has them, else eigh with range [0, guess] + all values), null (the
@@ -219,7 +222,7 @@ function analysePass(lib, snaps) {
 
 /** The parts of one snapshot, each timed alone (CPU ms). */
 async function partsPass(lib, snaps, runDir) {
-  const o = lib.resolveOptions(CONFIG.trajectory);
+  const o = lib.resolveOptions(lib.config.trajectory);
   const guess = Math.min(PROBES - 1, Math.max(o.bottomK, o.maxBand) - 1);
   const out = { distance: [], eigh: [], null: [], weights: [], commit: [] };
   const analyzer = new lib.SnapshotAnalyzer(structuredClone(lib.config));
@@ -234,7 +237,7 @@ async function partsPass(lib, snaps, runDir) {
   const run = recorder.run;
   for (const [i, s] of snaps.entries()) {
     let t = cpuMs();
-    const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular' }));
+    const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular', precision: o.precision }));
     out.distance.push(cpuMs() - t);
     t = cpuMs();
     const nuls = s.reps.map((x) => lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed)));
@@ -271,6 +274,21 @@ async function main() {
   const other = flag('compare');
   if (other && !PROFILE) libs.push(await load(path.resolve(other)));
   for (const lib of libs) lib.config = configOf(lib);
+  const variant = flag('variant');
+  if (variant && !other && !PROFILE) {
+    const v = JSON.parse(variant);
+    const c = libs[0].config;
+    libs.push({
+      ...libs[0],
+      label: 'variant   ',
+      config: {
+        ...c,
+        ...v,
+        trajectory: { ...c.trajectory, ...(v.trajectory ?? {}) },
+        weights: { ...c.weights, ...(v.weights ?? {}) },
+      },
+    });
+  }
   libs[0].setThreadLimit(1);
   const snaps = await capture(libs[0]);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'specdyn-monitor-analysis-'));
@@ -308,7 +326,7 @@ async function main() {
     const rest = total - parts.distance - parts.eigh - parts.null - parts.weights;
     const f = (x) => x.toFixed(1).padStart(6);
     console.log(
-      `${i === 0 ? 'this build' : 'compared  '}  cold ${f(cold[i])}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
+      `${i === 0 ? 'this build' : (libs[i].label ?? 'compared  ')}  cold ${f(cold[i])}  analyseSync ${f(total)}  distance ${f(parts.distance)}  eigh ${f(parts.eigh)}  null ${f(parts.null)}  weights ${f(parts.weights)}  rest ${f(rest)}  | commit ${f(parts.commit)}  figures ${[...q.hashes].join(',')}`,
     );
   }
   // Before the values-first path the one-reduction eigh computed max(bottomK, maxBand) vectors.
@@ -317,7 +335,7 @@ async function main() {
   for (const [i, lib] of libs.entries())
     if (lib.vectorCounts)
       console.log(
-        `${i === 0 ? 'this build' : 'compared  '}: eigenvectors computed per layer and snapshot ${Math.min(...lib.vectorCounts)}–${Math.max(...lib.vectorCounts)} (mean ${mean(lib.vectorCounts).toFixed(1)}; before eighReduce, ${before})`,
+        `${i === 0 ? 'this build' : (lib.label ?? 'compared  ')}: eigenvectors computed per layer and snapshot ${Math.min(...lib.vectorCounts)}–${Math.max(...lib.vectorCounts)} (mean ${mean(lib.vectorCounts).toFixed(1)}; before eighReduce, ${before})`,
       );
   if (libs.length > 1) {
     const same =

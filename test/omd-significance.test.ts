@@ -131,6 +131,27 @@ describe('shuffle-null significance', () => {
     expect(s.band.dimensionValid).toBe(false);
   });
 
+  it("the null runs in the snapshot's precision: float32 replicas equal their float32 definition, within 1e-4 of float64", () => {
+    const { reps } = clusterTemplate({ n: 300, dim: 24, spread: 1.5, seed: 8 });
+    /** Replica `stream`'s top by the definition, in `precision` (distance products and eigensolve). */
+    const top = (stream: number, precision: 'float32' | 'float64') => {
+      const m = distanceMatrixSync(shuffleColumns(reps, 2, stream), { metric: 'angular', precision });
+      let sum = 0;
+      for (const v of m.data) sum += v;
+      const e = eigshSync(m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false, precision });
+      const v = Array.from(e.values).sort((a, b) => Math.abs(b) - Math.abs(a));
+      return Math.abs(v[1]!) / (m.rows * (sum / (m.rows * (m.rows - 1))));
+    };
+    const opts = { metric: 'angular' as const, nullReplicas: 2, nullSeed: 2 };
+    const s32 = analyzeObservableSync(reps, { ...opts, precision: 'float32' });
+    const s64 = analyzeObservableSync(reps, opts);
+    expect(s32.band.nullTop).toBe((top(0, 'float32') + top(1, 'float32')) / 2);
+    expect(s64.band.nullTop).toBe((top(0, 'float64') + top(1, 'float64')) / 2);
+    expect(s32.band.nullTop).not.toBe(s64.band.nullTop); // the float32 path was taken
+    expect(Math.abs(s32.band.nullTop - s64.band.nullTop)).toBeLessThan(1e-4 * s64.band.nullTop);
+    expect(s32.band.significant).toBe(s64.band.significant);
+  });
+
   it('async and Sync give the same figures with the null and labels', async () => {
     const c = clusterTemplate({ n: 300, spread: 1.5, seed: 6 });
     const a = await analyzeObservable(c.reps, { labels: c.labels });

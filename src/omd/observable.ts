@@ -140,7 +140,7 @@ export function* analysisSteps(
   // The shuffle null of this snapshot (its own N and D), when the representations are at hand.
   const nul =
     reps !== undefined && o.significance !== 'gap'
-      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed, rotation)
+      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed, rotation, o.precision)
       : undefined;
   const n = matrix.rows;
   const k = classes && classes.names.length >= 2 ? classes.names.length : 0;

@@ -13,6 +13,7 @@ import type { Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import { distanceMatrix, distanceMatrixSync, eigsh, eigshSync } from '../linalg/index.js';
 import { call, type Steps } from '../linalg/route.js';
+import type { Precision } from '../linalg/index.js';
 import type { LabelFigures, ObservableMetric } from './types.js';
 
 /** The null top of one snapshot: mean and sd over the replicas of the strongest non-Perron |λ̃|. */
@@ -115,7 +116,8 @@ function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
 /**
  * Solves of the shuffle null: `replicas` column-shuffled copies of reps, each one's distance
  * matrix (same metric) and its two eigenvalues of largest |λ| (Perron and the strongest other),
- * normalised by the replica's own N⟨d⟩. With `rotation` (a trajectory's snapshot), see
+ * normalised by the replica's own N⟨d⟩, in the snapshot's `precision` (its distance products and
+ * eigensolve, as for M itself). With `rotation` (a trajectory's snapshot), see
  * {@link NullRotation}: one replica computed fresh, the others carried over from the previous
  * snapshot while they agree with it.
  */
@@ -125,8 +127,9 @@ export function* nullTopSteps(
   replicas: number,
   seed: number,
   rotation?: NullRotation,
+  precision: Precision = 'float64',
 ): Steps<NullTop> {
-  const key = { n: reps.rows, d: reps.cols, metric, replicas, seed };
+  const key = { n: reps.rows, d: reps.cols, metric, precision, replicas, seed };
   const prev = rotation ? yield* rotation.previous() : undefined;
   const scratch: ReplicaScratch = {};
   const tops: (number | undefined)[] = new Array(replicas).fill(undefined);
@@ -136,11 +139,12 @@ export function* nullTopSteps(
     prev.n === key.n &&
     prev.d === key.d &&
     prev.metric === metric &&
+    prev.precision === precision &&
     prev.replicas === replicas &&
     prev.seed === seed;
   if (rotation && same && replicas > 1) {
     const fresh = rotation.index % replicas;
-    const top = yield* replicaTopSteps(reps, metric, seed, fresh, scratch);
+    const top = yield* replicaTopSteps(reps, metric, precision, seed, fresh, scratch);
     tops[fresh] = top;
     const others = prev.tops.filter((_, r) => r !== fresh);
     if (top !== undefined && others.every((t) => t !== undefined && Math.abs(t - top) <= NULL_CARRY_TOLERANCE * top)) {
@@ -148,10 +152,10 @@ export function* nullTopSteps(
       carried = replicas - 1;
     } else {
       for (let r = 0; r < replicas; r++)
-        if (r !== fresh) tops[r] = yield* replicaTopSteps(reps, metric, seed, r, scratch);
+        if (r !== fresh) tops[r] = yield* replicaTopSteps(reps, metric, precision, seed, r, scratch);
     }
   } else {
-    for (let r = 0; r < replicas; r++) tops[r] = yield* replicaTopSteps(reps, metric, seed, r, scratch);
+    for (let r = 0; r < replicas; r++) tops[r] = yield* replicaTopSteps(reps, metric, precision, seed, r, scratch);
   }
   rotation?.publish({ ...key, tops });
   const got = tops.filter((t): t is number => t !== undefined);
@@ -175,6 +179,7 @@ export interface NullStreams {
   n: number;
   d: number;
   metric: ObservableMetric;
+  precision: Precision;
   replicas: number;
   seed: number;
   tops: (number | undefined)[];
@@ -184,7 +189,7 @@ export interface NullStreams {
  * A trajectory's null rotation (OmdTrajectory's `nullRotation`): snapshot `index` computes the
  * replica of stream index mod replicas fresh and takes the others' tops from the previous
  * snapshot (`previous`, which the asynchronous pipeline awaits), if that snapshot had a null of
- * the same N, D, metric, replicas and seed and every carried top is within
+ * the same N, D, metric, precision, replicas and seed and every carried top is within
  * {@link NULL_CARRY_TOLERANCE} of the fresh one; otherwise it computes every replica. Each
  * stream is computed fresh at least once every `replicas` snapshots, so a carried top is at most
  * replicas − 1 snapshots old. `publish` receives this snapshot's tops for the next one.
@@ -205,6 +210,7 @@ interface ReplicaScratch {
 function* replicaTopSteps(
   reps: Mat,
   metric: ObservableMetric,
+  precision: Precision,
   seed: number,
   stream: number,
   scratch: ReplicaScratch,
@@ -217,14 +223,14 @@ function* replicaTopSteps(
   if (x.rows < 4) return undefined;
   const d = scratch.distances;
   const out = d && d.length === x.rows * x.rows ? d : undefined;
-  const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, out } : { metric });
+  const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, precision, out } : { metric, precision });
   scratch.distances = m.data;
   const n = m.rows;
   const mean = sumAll(m.data) / (n * (n - 1));
   if (!(mean > 0)) return undefined;
   // Values only; tol 1e-4 (relative to the Perron value) puts the strongest other value within
   // ≈ 0.05 % at N = 500–2000, far below the significance margin, at a quarter of the default cost.
-  const e = yield* call(eigsh, eigshSync, m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false });
+  const e = yield* call(eigsh, eigshSync, m, { k: 2, which: 'magnitude', tol: 1e-4, vectors: false, precision });
   const vals = Array.from(e.values).sort((a, b) => Math.abs(b) - Math.abs(a));
   return Math.abs(vals[1]!) / (n * mean);
 }
