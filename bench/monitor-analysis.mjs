@@ -71,12 +71,12 @@ async function load(dir) {
   };
 }
 
-/** The monitor's analyzer config (monitor.ts defaults: angular, 3 eigenvectors, weights bootstrap 0, Gram solver). */
+/** The monitor's analyzer config (monitor.ts defaults: float32, angular, 3 eigenvectors, weights bootstrap 0, Gram solver). */
 const CONFIG = {
   layers: ['dense_1', 'dense_2'],
   metric: 'angular',
   keepVectors: 3,
-  trajectory: { metric: 'angular', bottomK: 3, input: 'distance', returnVectors: true },
+  trajectory: { precision: 'float32', metric: 'angular', bottomK: 3, input: 'distance', returnVectors: true },
   weights: { bootstrap: 0, solver: 'gram' },
 };
 
@@ -240,7 +240,7 @@ async function partsPass(lib, snaps, runDir) {
     const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular', precision: o.precision }));
     out.distance.push(cpuMs() - t);
     t = cpuMs();
-    const nuls = s.reps.map((x) => lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed)));
+    const nuls = s.reps.map((x) => lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed, undefined, o.precision)));
     out.null.push(cpuMs() - t);
     t = cpuMs();
     if (lib.eighReduceSync) {

@@ -104,10 +104,11 @@ describe('SpectralMonitor', () => {
       ]);
       if (s.step > 0) expect(Object.keys(s.logs).sort()).toEqual(['loss', 'mse']);
     }
-    // The last snapshot (step 12) is the trained model: its figures equal direct calls.
+    // The last snapshot (step 12) is the trained model: its figures equal direct calls (in the
+    // monitor's default precision, float32; a float64 monitor is compared with float64 below).
     const last = monitor.snapshots[3]!;
     for (const layer of ['h1', 'h2']) {
-      const direct = await analyzeObservable(repsOf(model, layer, probes), { metric: 'angular' });
+      const direct = await analyzeObservable(repsOf(model, layer, probes), { metric: 'angular', precision: 'float32' });
       expect(Array.from(last.omd[layer]!.figures.values)).toEqual(Array.from(direct.values));
       expect(last.omd[layer]!.figures.band.candidateSize).toBe(direct.band.candidateSize);
       // the kept bottom eigenvectors (default 3) are the snapshot's own
@@ -218,7 +219,15 @@ describe('SpectralMonitor', () => {
     expect(zero.length).toBeGreaterThan(0);
     expect(zero.length).toBeLessThan(N - 3);
     await expect(distanceMatrix(reps, { metric: 'angular' })).rejects.toThrow(RangeError); // what would kill a run
-    const monitor = new SpectralMonitor(model, { probes, layers: ['h1'], kernels: [], schedule: { every: 1 }, tf });
+    // float64, to compare M's spectrum with a float64 reference at 1e-7 below
+    const monitor = new SpectralMonitor(model, {
+      probes,
+      layers: ['h1'],
+      kernels: [],
+      schedule: { every: 1 },
+      omd: { precision: 'float64' },
+      tf,
+    });
     await monitor.capture(0);
     await monitor.capture(1); // the same dead rows again: still one warning, naming the first step
     await monitor.close();
@@ -335,6 +344,7 @@ describe('SpectralMonitor run directory', () => {
     expect(run.meta.tfBackend).toBe(tf.getBackend());
     expect(run.meta.seed).toBe(6);
     expect((run.meta.meta.monitor as { probes: number }).probes).toBe(N);
+    expect((run.meta.meta.monitor as { precision: string }).precision).toBe('float32'); // the monitor's default
     expect(run.steps).toEqual([0, 2, 4]);
     expect(run.observables('omd')).toEqual(['h1', 'h2']);
     expect(run.observables('weights')).toEqual(['h1', 'h2', 'out']);
@@ -380,7 +390,8 @@ describe('SpectralMonitor run directory', () => {
     expect(run.problems).toEqual([]);
     expect(run.meta.error).toBeNull();
     expect(run.meta.meta.command).toBe('test');
-    expect((run.meta.meta.monitor as { probes: number }).probes).toBe(N); // the monitor's own entry wins
+    expect((run.meta.meta.monitor as { probes: number }).probes).toBe(N);
+    expect((run.meta.meta.monitor as { precision: string }).precision).toBe('float32'); // the monitor's default // the monitor's own entry wins
     expect(run.steps).toEqual([0, 3, 5]);
     for (const s of monitor.snapshots) {
       expect(run.rows({ family: 'logs', step: s.step })[0]?.loss ?? null).toBe(s.step === 0 ? null : s.logs.loss);

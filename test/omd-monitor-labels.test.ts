@@ -58,7 +58,7 @@ describe('SpectralMonitor with probeLabels', () => {
     const t = sub.predict(probes) as import('@tensorflow/tfjs').Tensor;
     const reps = { data: Float32Array.from(t.dataSync()), rows: N, cols: 20 };
     t.dispose();
-    const direct = await analyzeObservable(reps, { labels });
+    const direct = await analyzeObservable(reps, { labels, precision: 'float32' }); // the monitor's default
     // Same figures (⟨d⟩ summed in another order on the monitor's distance-matrix path: 1e-10).
     const a = omdSnapshotToRow(fig),
       b = omdSnapshotToRow(direct);

@@ -21,7 +21,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../concurrency.js';
 import { AbortError, InternalError, SpecdynError } from '../errors.js';
 import type { Mat } from '../matrix.js';
-import { distanceMatrix, distanceMatrixSync, gram, gramSync } from '../linalg/index.js';
+import { distanceMatrix, distanceMatrixSync, gram, gramSync, type Precision } from '../linalg/index.js';
 import { call, runSteps, runStepsSync, type Steps } from '../linalg/route.js';
 // The modules themselves, not the omd/ and store/ index files: the worker thread loads only what
 // it runs (templates, the null, array readers, … are not loaded into every monitor's worker).
@@ -110,11 +110,14 @@ function* zeroSafeDistance(x: Mat, metric: 'angular' | 'cosine', out?: Float64Ar
 /**
  * One layer's distance matrix and the dead-row bookkeeping, as steps (one body for the
  * asynchronous and the synchronous analysis). `out`: an N x N buffer to write the matrix into
- * (the previous snapshot's, so that no fresh pages are faulted in per snapshot).
+ * (the previous snapshot's, so that no fresh pages are faulted in per snapshot). `precision`:
+ * the trajectory's, for the distance kernel's products (which recomputes nearly coincident pairs
+ * in float64); the zero-row path's Gram stays float64, as its arccos has no such recomputation.
  */
 function* layerDistance(
   x: Mat,
   metric: ObservableMetric,
+  precision: Precision,
   out?: Float64Array,
 ): Steps<{ d: Mat<Float64Array>; zeros: number[] }> {
   const zeros = metric === 'angular' || metric === 'cosine' ? zeroRowsOf(x) : [];
@@ -122,7 +125,7 @@ function* layerDistance(
   const d =
     zeros.length > 0
       ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine', buf)
-      : yield* call(distanceMatrix, distanceMatrixSync, x, buf ? { metric, out: buf } : { metric });
+      : yield* call(distanceMatrix, distanceMatrixSync, x, buf ? { metric, precision, out: buf } : { metric, precision });
   // Straight from the distance kernel into the trajectory's push: its check computes only ⟨d⟩.
   if (zeros.length === 0) markMadeHere(d.data);
   return { d, zeros };
@@ -141,8 +144,12 @@ export class SnapshotAnalyzer {
    */
   private readonly distanceBuffers = new Map<string, Float64Array>();
 
+  /** The trajectories' precision, which the layers' distance matrices are computed in too. */
+  private readonly precision: Precision;
+
   constructor(config: AnalyzerConfig) {
     this.config = config;
+    this.precision = config.trajectory.precision ?? 'float64';
     for (const n of config.layers) this.trajectories.set(n, new OmdTrajectory(config.trajectory));
   }
 
@@ -152,7 +159,7 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omdEntries = this.config.layers.map(async (name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric, this.distanceBuffers.get(name)));
+      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric, this.precision, this.distanceBuffers.get(name)));
       const point = await this.trajectories.get(name)!.push(step, d, { reps: x });
       this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
@@ -168,7 +175,7 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omd = this.config.layers.map((name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric, this.distanceBuffers.get(name)));
+      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric, this.precision, this.distanceBuffers.get(name)));
       const point = this.trajectories.get(name)!.pushSync(step, d, { reps: x });
       this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
