@@ -240,7 +240,9 @@ async function partsPass(lib, snaps, runDir) {
     const ds = s.reps.map((x) => lib.distanceMatrixSync(x, { metric: 'angular', precision: o.precision }));
     out.distance.push(cpuMs() - t);
     t = cpuMs();
-    const nuls = s.reps.map((x) => lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed, undefined, o.precision)));
+    const nuls = s.reps.map((x) =>
+      lib.runStepsSync(lib.nullTopSteps(x, 'angular', o.nullReplicas, o.nullSeed, undefined, o.precision)),
+    );
     out.null.push(cpuMs() - t);
     t = cpuMs();
     if (lib.eighReduceSync) {

@@ -223,7 +223,12 @@ function* replicaTopSteps(
   if (x.rows < 4) return undefined;
   const d = scratch.distances;
   const out = d && d.length === x.rows * x.rows ? d : undefined;
-  const m = yield* call(distanceMatrix, distanceMatrixSync, x, out ? { metric, precision, out } : { metric, precision });
+  const m = yield* call(
+    distanceMatrix,
+    distanceMatrixSync,
+    x,
+    out ? { metric, precision, out } : { metric, precision },
+  );
   scratch.distances = m.data;
   const n = m.rows;
   const mean = sumAll(m.data) / (n * (n - 1));

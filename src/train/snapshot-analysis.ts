@@ -125,7 +125,12 @@ function* layerDistance(
   const d =
     zeros.length > 0
       ? yield* zeroSafeDistance(x, metric as 'angular' | 'cosine', buf)
-      : yield* call(distanceMatrix, distanceMatrixSync, x, buf ? { metric, precision, out: buf } : { metric, precision });
+      : yield* call(
+          distanceMatrix,
+          distanceMatrixSync,
+          x,
+          buf ? { metric, precision, out: buf } : { metric, precision },
+        );
   // Straight from the distance kernel into the trajectory's push: its check computes only ⟨d⟩.
   if (zeros.length === 0) markMadeHere(d.data);
   return { d, zeros };
@@ -159,7 +164,9 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omdEntries = this.config.layers.map(async (name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = await runSteps(layerDistance(x, this.config.metric, this.precision, this.distanceBuffers.get(name)));
+      const { d, zeros } = await runSteps(
+        layerDistance(x, this.config.metric, this.precision, this.distanceBuffers.get(name)),
+      );
       const point = await this.trajectories.get(name)!.push(step, d, { reps: x });
       this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
@@ -175,7 +182,9 @@ export class SnapshotAnalyzer {
     const warnings: string[] = [];
     const omd = this.config.layers.map((name, i) => {
       const x = reps[i]!;
-      const { d, zeros } = runStepsSync(layerDistance(x, this.config.metric, this.precision, this.distanceBuffers.get(name)));
+      const { d, zeros } = runStepsSync(
+        layerDistance(x, this.config.metric, this.precision, this.distanceBuffers.get(name)),
+      );
       const point = this.trajectories.get(name)!.pushSync(step, d, { reps: x });
       this.distanceBuffers.set(name, d.data);
       return this.point(name, step, x, zeros, point, warnings);
