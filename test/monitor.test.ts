@@ -128,6 +128,16 @@ describe('SpectralMonitor', () => {
       expect(row.stable_rank).toBe(direct.stable_rank);
     }
     expect(monitor.warnings).toEqual([]);
+    // omd precision float64: the library's default, bit for bit (and not the float32 reading)
+    const m64 = new SpectralMonitor(model, { probes, kernels: [], omd: { precision: 'float64' }, tf });
+    await m64.capture(0);
+    await m64.close();
+    for (const layer of ['h1', 'h2']) {
+      const direct = await analyzeObservable(repsOf(model, layer, probes), { metric: 'angular' });
+      const got = m64.snapshots[0]!.omd[layer]!.figures.values;
+      expect(Array.from(got)).toEqual(Array.from(direct.values));
+      expect(Array.from(got)).not.toEqual(Array.from(last.omd[layer]!.figures.values));
+    }
   });
 
   it('fit callback and manual capture give identical runs from one seed', async () => {
