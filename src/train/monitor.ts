@@ -666,7 +666,7 @@ export class SpectralMonitor {
           layers: this.layers,
           kernels: this.kernelLayers,
           metric: this.metric,
-          precision: this.analyzer.config.trajectory.precision ?? 'float64',
+          precision: this.analyzer.precision,
           queue: this.bound,
           ...(this.opts.probeLabels
             ? { probeLabels: Array.from(this.opts.probeLabels as ArrayLike<number | string>) }

@@ -150,7 +150,7 @@ export class SnapshotAnalyzer {
   private readonly distanceBuffers = new Map<string, Float64Array>();
 
   /** The trajectories' precision, which the layers' distance matrices are computed in too. */
-  private readonly precision: Precision;
+  readonly precision: Precision;
 
   constructor(config: AnalyzerConfig) {
     this.config = config;
