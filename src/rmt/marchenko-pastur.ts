@@ -62,6 +62,54 @@ export interface MarchenkoPastur {
 }
 
 /**
+ * The constants of one law, in units of σ²: λ = σ²(c + d cos θ), θ ∈ [0, π] from λ₊ down to λ₋.
+ * The law's functions below take them as an argument instead of closing over them, so that
+ * every law shares one compiled copy of each (a fit builds a law per candidate; closures made
+ * per law would each be compiled again once hot, and again after every major collection).
+ */
+interface Shape {
+  r: number;
+  s2: number;
+  lower: number;
+  upper: number;
+  contMass: number;
+  c: number;
+  d: number;
+  g: number;
+  k: number;
+}
+
+// Continuous mass below λ(θ): (1/(2πr))[d sin θ − cθ + 2g·atan(k tan(θ/2)) + π(c − g)] − ...
+// derived from ∫ sin²θ / (c + d cos θ) dθ; it is contMass at θ = 0 and 0 at θ = π.
+function massBelowTheta(q: Shape, theta: number): number {
+  const phi = Math.atan2(q.k * Math.sin(theta / 2), Math.cos(theta / 2));
+  const v = (q.d * Math.sin(theta) - q.c * theta + 2 * q.g * phi + Math.PI * (q.c - q.g)) / (2 * Math.PI * q.r);
+  return Math.min(q.contMass, Math.max(0, v));
+}
+
+function contCdf(q: Shape, x: number): number {
+  if (x <= q.lower) return 0;
+  if (x >= q.upper) return q.contMass;
+  const theta = Math.acos(Math.max(-1, Math.min(1, (x / q.s2 - q.c) / q.d)));
+  return massBelowTheta(q, theta);
+}
+
+/** q is continuous mass in [0, contMass]; massBelowTheta decreases in θ. */
+function contQuantile(q: Shape, mass: number): number {
+  if (mass <= 0) return q.lower;
+  if (mass >= q.contMass) return q.upper;
+  let lo = 0,
+    hi = Math.PI;
+  for (let it = 0; it < 200 && hi - lo > 1e-15; it++) {
+    const mid = 0.5 * (lo + hi);
+    if (massBelowTheta(q, mid) >= mass) lo = mid;
+    else hi = mid;
+  }
+  const theta = 0.5 * (lo + hi);
+  return Math.min(q.upper, Math.max(q.lower, q.s2 * (q.c + q.d * Math.cos(theta))));
+}
+
+/**
  * The Marchenko–Pastur law for X = W Wᵀ with r = N/M and W_ij ~ (0, σ²/M); see the module doc.
  * Throws TypeError for non-numbers and RangeError for ratio ≤ 0 or variance ≤ 0 (or non-finite).
  */
@@ -75,37 +123,16 @@ export function marchenkoPastur(params: MarchenkoPasturParams): MarchenkoPastur 
   const upper = s2 * (1 + sr) ** 2;
   const atom = r > 1 ? 1 - 1 / r : 0;
   const contMass = r > 1 ? 1 / r : 1;
-  // In units of σ²: λ = σ²(c + d cos θ), θ ∈ [0, π] from λ₊ down to λ₋.
-  const c = 1 + r,
-    d = 2 * sr,
-    g = Math.abs(1 - r),
-    k = Math.abs(1 - sr) / (1 + sr);
-  // Continuous mass below λ(θ): (1/(2πr))[d sin θ − cθ + 2g·atan(k tan(θ/2)) + π(c − g)] − ...
-  // derived from ∫ sin²θ / (c + d cos θ) dθ; it is contMass at θ = 0 and 0 at θ = π.
-  const massBelowTheta = (theta: number): number => {
-    const phi = Math.atan2(k * Math.sin(theta / 2), Math.cos(theta / 2));
-    const v = (d * Math.sin(theta) - c * theta + 2 * g * phi + Math.PI * (c - g)) / (2 * Math.PI * r);
-    return Math.min(contMass, Math.max(0, v));
-  };
-  const thetaOf = (x: number): number => Math.acos(Math.max(-1, Math.min(1, (x / s2 - c) / d)));
-  const contCdf = (x: number): number => {
-    if (x <= lower) return 0;
-    if (x >= upper) return contMass;
-    return massBelowTheta(thetaOf(x));
-  };
-  const contQuantile = (q: number): number => {
-    // q is continuous mass in [0, contMass]; massBelowTheta decreases in θ.
-    if (q <= 0) return lower;
-    if (q >= contMass) return upper;
-    let lo = 0,
-      hi = Math.PI;
-    for (let it = 0; it < 200 && hi - lo > 1e-15; it++) {
-      const mid = 0.5 * (lo + hi);
-      if (massBelowTheta(mid) >= q) lo = mid;
-      else hi = mid;
-    }
-    const theta = 0.5 * (lo + hi);
-    return Math.min(upper, Math.max(lower, s2 * (c + d * Math.cos(theta))));
+  const q: Shape = {
+    r,
+    s2,
+    lower,
+    upper,
+    contMass,
+    c: 1 + r,
+    d: 2 * sr,
+    g: Math.abs(1 - r),
+    k: Math.abs(1 - sr) / (1 + sr),
   };
   const checkP = (p: number): number => checkNumber(p, 'p', { min: 0, max: 1 });
   return {
@@ -121,20 +148,20 @@ export function marchenkoPastur(params: MarchenkoPasturParams): MarchenkoPastur 
     cdf(x: number): number {
       if (Number.isNaN(x)) return NaN;
       if (x < 0) return 0;
-      return atom + contCdf(x);
+      return atom + contCdf(q, x);
     },
     quantile(p: number): number {
       checkP(p);
       if (atom > 0 && p <= atom) return 0;
-      return contQuantile(p - atom);
+      return contQuantile(q, p - atom);
     },
     bulkQuantile(p: number): number {
       checkP(p);
-      return contQuantile(p * contMass);
+      return contQuantile(q, p * contMass);
     },
     bulkCdf(x: number): number {
       if (Number.isNaN(x)) return NaN;
-      return contCdf(x) / contMass;
+      return contCdf(q, x) / contMass;
     },
   };
 }
