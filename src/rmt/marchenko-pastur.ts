@@ -94,7 +94,7 @@ function contCdf(q: Shape, x: number): number {
   return massBelowTheta(q, theta);
 }
 
-/** q is continuous mass in [0, contMass]; massBelowTheta decreases in θ. */
+/** The θ-bisection for `mass`, a continuous mass in [0, contMass] (massBelowTheta decreases in θ). */
 function contQuantile(q: Shape, mass: number): number {
   if (mass <= 0) return q.lower;
   if (mass >= q.contMass) return q.upper;
