@@ -96,7 +96,9 @@ export interface NativeBinding {
    * products (sgemmF32's `split`) ran in two halves on the calling thread and specdyn's helper
    * thread, and how many ran whole on the caller because the helper was taken.
    */
-  _pairThreadCounts(): { split: number; alone: number };
+  _pairThreadCounts(): { split: number; alone: number; stolen: number };
+  _holdPairThread(on: boolean): void;
+  _setPairSteal(on: boolean): void;
   /** Benchmark probe: seconds for one bare LAPACK eigensolver call on float64 a (not public API). */
   _eigSeconds(a: Mat, driver: 'syevd' | 'syevr' | 'syev' | 'syevd_2stage', vectors: boolean): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */

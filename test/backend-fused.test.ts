@@ -13,6 +13,8 @@ import {
   othersCores,
   SpecdynNativeBackend,
 } from '../src/tfjs/native-kernels.js';
+import { inSplitScope, withSplitProducts } from '../src/tfjs/product-scope.js';
+import { getThreads, setThreads } from '../src/linalg/index.js';
 import { expectSameError, relErr } from './tfjs-compare.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
@@ -391,6 +393,41 @@ describe('threads of training-sized products', () => {
         expect(relErr(on(NATIVE_BACKEND_NAME, prod).values, ref.values)).toBeLessThanOrEqual(1e-5);
     } finally {
       SpecdynNativeBackend.productThreads = saved;
+    }
+  });
+
+  it("in a split-products scope (a monitor's probe pass) a product from the gate's 1e8 runs as one split pair, same values", () => {
+    // 2·512·400·256 = 105 MFLOP: outside the scope the gate's threaded rule, never the pair.
+    const big = [randData(512 * 400), randData(400 * 256)] as const;
+    const prod = () => tf.matMul(tf.tensor(big[0], [512, 400]), tf.tensor(big[1], [400, 256]));
+    const pairs = () => {
+      const c = native()._pairThreadCounts();
+      return c.split + c.alone + c.stolen;
+    };
+    const threads = getThreads();
+    const saved = SpecdynNativeBackend.productSplit;
+    setThreads(2);
+    try {
+      const want = on('cpu', prod);
+      let before = pairs();
+      const outside = on(NATIVE_BACKEND_NAME, prod);
+      expect(pairs()).toBe(before);
+      before = pairs();
+      const inside = withSplitProducts(() => on(NATIVE_BACKEND_NAME, prod));
+      expect(pairs()).toBe(before + 1);
+      expect(relErr(inside.values, want.values)).toBeLessThanOrEqual(1e-5);
+      expect(relErr(outside.values, want.values)).toBeLessThanOrEqual(1e-5);
+      // productSplit off: single-threaded in the scope, not through the pair either.
+      SpecdynNativeBackend.productSplit = false;
+      before = pairs();
+      expect(relErr(withSplitProducts(() => on(NATIVE_BACKEND_NAME, prod)).values, want.values)).toBeLessThanOrEqual(
+        1e-5,
+      );
+      expect(pairs()).toBe(before);
+      expect(inSplitScope()).toBe(false);
+    } finally {
+      SpecdynNativeBackend.productSplit = saved;
+      setThreads(threads);
     }
   });
 

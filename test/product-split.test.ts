@@ -81,6 +81,14 @@ function relErr(got: Float32Array, want: Float64Array): number {
 }
 
 const counts = () => native()._pairThreadCounts();
+/** Whether two float32 arrays hold the same bits (a byte comparison: toEqual walks 500k entries slowly). */
+const sameBits = (a: Float32Array, b: Float32Array): boolean =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+/** Pairs of every kind so far: split, alone, stolen. */
+const pairs = () => {
+  const c = counts();
+  return c.split + c.alone + c.stolen;
+};
 
 describe('split products on the helper thread', () => {
   const threads = getThreads();
@@ -104,15 +112,39 @@ describe('split products on the helper thread', () => {
         for (const tb of [false, true])
           for (const epilogue of [false, true]) {
             const p = product(batch, m, n, k, ta, tb, epilogue);
-            const before = counts().split + counts().alone;
+            const before = pairs();
             const split = run(p, true);
-            expect(counts().split + counts().alone).toBe(before + 1); // one pair per product
+            expect(pairs()).toBe(before + 1); // one pair per product
             const whole = run(p, false);
             const want = reference(p);
             // k float32 products summed: a few ulps of the largest entry, split or not.
             expect(relErr(split, want)).toBeLessThan(1e-5);
             expect(relErr(whole, want)).toBeLessThan(1e-5);
           }
+  });
+
+  it('a half the helper has not started is run by the caller (stolen): the same bits as split, no wait', () => {
+    setThreads(2);
+    // Halves of a few milliseconds each: long enough for a released helper to wake and take its own.
+    const p = product(1, 1024, 512, 256, true, false, true);
+    const split = run(p, true); // the helper started, and a split reference
+    // Against the product in one call (the float64 reference of this size costs seconds in JS).
+    expect(relErr(split, Float64Array.from(run(p, false)))).toBeLessThan(1e-5);
+    native()._holdPairThread(true);
+    try {
+      const c = counts();
+      // The same two single-threaded calls on the same halves, both on the caller: the same bits.
+      for (let r = 0; r < 3; r++) expect(sameBits(run(p, true), split)).toBe(true);
+      const d = counts();
+      expect([d.stolen - c.stolen, d.split - c.split, d.alone - c.alone]).toEqual([3, 0, 0]);
+    } finally {
+      native()._holdPairThread(false);
+    }
+    const c = counts();
+    for (let r = 0; r < 5; r++) expect(sameBits(run(p, true), split)).toBe(true);
+    const d = counts();
+    expect(d.split + d.stolen - (c.split + c.stolen)).toBe(5);
+    expect(d.split).toBeGreaterThan(c.split); // released: the helper takes its halves again
   });
 
   it('an empty sum (k = 0) gives zeros (with the bias and relu applied) when split', () => {
@@ -139,7 +171,7 @@ describe('split products on the helper thread', () => {
     expect(counts()).toEqual(c);
     setThreadLimit(0);
     run(big, true);
-    expect(counts().split + counts().alone).toBe(c.split + c.alone + 1);
+    expect(pairs()).toBe(c.split + c.alone + c.stolen + 1);
   });
 
   it('from three threads at once: every product right, each one split or whole on its caller', async () => {
@@ -184,7 +216,7 @@ describe('split products on the helper thread', () => {
     const errors = [mine, ...(await Promise.all(workers))];
     for (const e of errors) expect(e).toBeLessThan(1e-5);
     const after = counts();
-    expect(after.split + after.alone - (before.split + before.alone)).toBe(3 * rounds);
+    expect(after.split + after.alone + after.stolen - (before.split + before.alone + before.stolen)).toBe(3 * rounds);
     expect(after.split).toBeGreaterThan(before.split);
   });
 

@@ -268,19 +268,35 @@ Napi::Value SetDistanceBlockFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// _pairThreadCounts() -> { split, alone }: products (and other pairs) run on the calling thread and
-// specdyn's helper thread side by side, and those run on the caller alone because the helper was
-// taken, since the addon loaded (process-wide). Test and benchmark hook.
+// _pairThreadCounts() -> { split, alone, stolen }: products (and other pairs) run on the calling
+// thread and specdyn's helper thread side by side, those run on the caller alone because the
+// helper was taken, and those the caller finished alone because the helper had not started its
+// half, since the addon loaded (process-wide). Test and benchmark hook.
 Napi::Value PairThreadCountsFn(const Napi::CallbackInfo& info) {
   const PairCounts c = PairThreadCounts();
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("split", c.split);
   o.Set("alone", c.alone);
+  o.Set("stolen", c.stolen);
   return o;
+}
+
+// _holdPairThread(on): while on, the helper takes no half (every pair's caller runs both). Test hook.
+Napi::Value HoldPairThreadFn(const Napi::CallbackInfo& info) {
+  HoldPairThread(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+// _setPairSteal(on): off, a pair's caller always waits for the helper's half. Bench hook (A/B).
+Napi::Value SetPairStealFn(const Napi::CallbackInfo& info) {
+  SetPairSteal(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
 }
 
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "_pairThreadCounts", PairThreadCountsFn);
+  Export(env, exports, "_holdPairThread", HoldPairThreadFn);
+  Export(env, exports, "_setPairSteal", SetPairStealFn);
   Export(env, exports, "setThreads", SetThreadsFn);
   Export(env, exports, "getThreads", GetThreadsFn);
   Export(env, exports, "setThreadLimit", SetThreadLimitFn);

@@ -50,8 +50,13 @@ struct Helper {
   const std::function<void()>* task = nullptr;  // written by the owner before `posted` moves on
   std::exception_ptr error;                     // the task's, read by the owner after `done`
   std::atomic<bool> owned{false};               // a caller has the helper for one pair
-  bool started = false, failed = false;         // under m
-  std::atomic<uint64_t> split{0}, alone{0};
+  // The last ticket taken, by the helper or (stolen) by its caller: whoever moves it from
+  // ticket − 1 to ticket runs `task` for that ticket, the other leaves it alone.
+  std::atomic<uint64_t> claimed{0};
+  std::atomic<bool> hold{false};         // test hook: the helper takes no ticket
+  std::atomic<bool> steal{true};         // bench hook: false, the caller always waits
+  bool started = false, failed = false;  // under m
+  std::atomic<uint64_t> split{0}, alone{0}, stolen{0};
 
   void Loop() {
 #ifdef __linux__
@@ -71,6 +76,12 @@ struct Helper {
         posted_cv.wait(l, [&] { return posted.load(std::memory_order_acquire) != seen; });
       }
       seen = posted.load(std::memory_order_acquire);
+      // The caller may have taken this ticket already (it finished its half before this thread
+      // got a core): then there is nothing to do, and `task` may no longer be this ticket's.
+      uint64_t expect = seen - 1;
+      if (hold.load(std::memory_order_relaxed) ||
+          !claimed.compare_exchange_strong(expect, seen, std::memory_order_acq_rel))
+        continue;
       try {
         (*task)();
       } catch (...) {
@@ -134,13 +145,27 @@ void RunPair(const std::function<void()>& here, const std::function<void()>& bes
   } catch (...) {
     mine = std::current_exception();
   }
-  if (!SpinFor(kCallerSpin, [&] { return h.done.load(std::memory_order_acquire) == ticket; })) {
-    std::unique_lock<std::mutex> l(h.m);
-    h.done_cv.wait(l, [&] { return h.done.load(std::memory_order_acquire) == ticket; });
+  std::exception_ptr theirs;
+  uint64_t expect = ticket - 1;
+  if (h.steal.load(std::memory_order_relaxed) &&
+      h.claimed.compare_exchange_strong(expect, ticket, std::memory_order_acq_rel)) {
+    // The helper has not started the other half (asleep, or its core taken by another thread):
+    // waiting for it could only be slower than running the half here now.
+    try {
+      beside();
+    } catch (...) {
+      theirs = std::current_exception();
+    }
+    h.stolen.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    if (!SpinFor(kCallerSpin, [&] { return h.done.load(std::memory_order_acquire) == ticket; })) {
+      std::unique_lock<std::mutex> l(h.m);
+      h.done_cv.wait(l, [&] { return h.done.load(std::memory_order_acquire) == ticket; });
+    }
+    theirs = h.error;
+    h.split.fetch_add(1, std::memory_order_relaxed);
   }
-  std::exception_ptr theirs = h.error;
   h.task = nullptr;
-  h.split.fetch_add(1, std::memory_order_relaxed);
   h.owned.store(false, std::memory_order_release);
   if (mine) std::rethrow_exception(mine);
   if (theirs) std::rethrow_exception(theirs);
@@ -148,7 +173,12 @@ void RunPair(const std::function<void()>& here, const std::function<void()>& bes
 
 PairCounts PairThreadCounts() {
   Helper& h = TheHelper();
-  return {double(h.split.load(std::memory_order_relaxed)), double(h.alone.load(std::memory_order_relaxed))};
+  return {double(h.split.load(std::memory_order_relaxed)), double(h.alone.load(std::memory_order_relaxed)),
+          double(h.stolen.load(std::memory_order_relaxed))};
 }
+
+void HoldPairThread(bool on) { TheHelper().hold.store(on, std::memory_order_relaxed); }
+
+void SetPairSteal(bool on) { TheHelper().steal.store(on, std::memory_order_relaxed); }
 
 }  // namespace specdyn

@@ -14,15 +14,25 @@ namespace specdyn {
 
 // Runs `beside` on the helper thread and `here` on the calling thread, and returns when both have
 // finished. When the helper is taken (another thread's pair is running, or the thread could not
-// be started) both run here, `here` first: the result is the same, only slower. An exception from
-// either is rethrown here once both have finished (the first of `here`'s, then `beside`'s).
+// be started) both run here, `here` first: the result is the same, only slower. When the caller
+// finishes `here` before the helper has started `beside` (the helper asleep and slow to wake, or
+// its core busy with another thread), the caller runs `beside` itself instead of waiting
+// ("stolen"). An exception from either is rethrown here once both have finished (the first of
+// `here`'s, then `beside`'s).
 void RunPair(const std::function<void()>& here, const std::function<void()>& beside);
 
-// How many pairs ran split across the two threads and how many ran on the caller alone since the
-// addon loaded (for tests and benches).
+// How many pairs ran split across the two threads, how many on the caller alone because the
+// helper was taken, and how many the caller finished alone because the helper had not started its
+// half, since the addon loaded (for tests and benches).
 struct PairCounts {
-  double split = 0, alone = 0;
+  double split = 0, alone = 0, stolen = 0;
 };
 PairCounts PairThreadCounts();
+
+// Test hook: while on, the helper takes no half, so every pair's caller runs both (stolen).
+void HoldPairThread(bool on);
+
+// Bench hook: off, the caller always waits for the helper's half (the rule before stealing).
+void SetPairSteal(bool on);
 
 }  // namespace specdyn

@@ -16,6 +16,7 @@ import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';
+import { inSplitScope } from './product-scope.js';
 
 /** The name under which the backend is registered with tfjs. */
 export const NATIVE_BACKEND_NAME = 'specdyn-native';
@@ -431,7 +432,10 @@ function runProduct(
 ): TensorInfo {
   const out = (backend as SpecdynNativeBackend).allocF32(p.batch * p.m * p.n);
   const flops = 2 * p.batch * p.m * p.n * p.k;
-  const threaded = chooseThreaded(flops);
+  // In a split scope (a monitor's probe pass) products from threadedMinFlops run split, or
+  // single-threaded where split is off, never threaded at the BLAS gate.
+  const scoped = inSplitScope() && flops >= SpecdynNativeBackend.threadedMinFlops;
+  const threaded = scoped ? SpecdynNativeBackend.productSplit : chooseThreaded(flops);
   native().sgemmF32(
     f32Values(backend, a),
     f32Values(backend, b),
@@ -450,8 +454,8 @@ function runProduct(
     prelu ? f32Values(backend, prelu) : null,
     // Threaded: opportunistic below the gate's 1e8 (0 = the gate's own rule from there on);
     // single: a threshold no product reaches.
-    threaded ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
-    threaded && flops < GATE_THREADED_MIN_FLOPS && SpecdynNativeBackend.productSplit,
+    threaded && !scoped ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
+    threaded && (scoped || flops < GATE_THREADED_MIN_FLOPS) && SpecdynNativeBackend.productSplit,
   );
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }

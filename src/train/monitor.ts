@@ -34,7 +34,6 @@ import type { AnalyzeWeightsOptions, WeightRow } from '../rmt/weights.js';
 import { checkInteger, checkObject, checkOneOf, checkOptions, checkOptionsObject } from '../validate.js';
 import { optionKeys } from '../rmt/options.js';
 import { layerKernel, walkLayers, weightLayerNames, type LayerLike, type ModelKernel } from './analyze-model.js';
-import { getThreadLimit, setThreadLimit } from '../linalg/index.js';
 import type { ColumnMeta, CreateRunOptions } from '../store/index.js';
 import {
   ANALYSIS_NICE,
@@ -46,6 +45,7 @@ import {
   type SnapshotJob,
 } from './snapshot-analysis.js';
 import type { Tf } from '../tfjs/index.js';
+import { withSplitProducts } from '../tfjs/product-scope.js';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -604,19 +604,12 @@ export class SpectralMonitor {
     }
     // One pass in batches of up to 1024 probes: predict's default of 32 spends the capture in
     // per-batch op overhead (16 passes for 500 probes). With the analysis in its worker, the
-    // pass is capped at one BLAS thread: a product of ≥ 1e8 flops would otherwise wait at the
-    // BLAS gate for the worker's running solve to end (the training thread idle meanwhile).
-    const cap = this.analysisMode === 'worker';
-    const limit = getThreadLimit();
-    if (cap) setThreadLimit(1);
-    let out: Tensor | Tensor[];
-    try {
-      out = this.subModel.predict(this.probeTensor!, { batchSize: Math.min(this.probeCount, 1024) }) as
-        | Tensor
-        | Tensor[];
-    } finally {
-      if (cap) setThreadLimit(limit);
-    }
+    // pass runs in a split-products scope (specdyn's backend; product-scope.ts): a product of
+    // ≥ 1e8 flops would otherwise wait at the BLAS gate for the worker's running solve to end
+    // (the training thread idle meanwhile); split, its halves are single-threaded calls beside it.
+    const predict = () =>
+      this.subModel!.predict(this.probeTensor!, { batchSize: Math.min(this.probeCount, 1024) }) as Tensor | Tensor[];
+    const out = this.analysisMode === 'worker' ? withSplitProducts(predict) : predict();
     const list = Array.isArray(out) ? out : [out];
     const n = this.probeCount;
     // One copy into a buffer of the monitor's own (the tensor's may be shared with another
