@@ -113,6 +113,7 @@ async function block(tf, data, probes, monitored, analysis = 'worker', Monitor =
     analysisMs: snaps.length ? median(snaps.map((s) => s.timings.analysisMs)) : NaN,
     captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
     maxPending: monitor?.stats.maxPending ?? 0,
+    heldSeconds: (monitor?.stats.heldMs ?? 0) / 1000,
   };
 }
 
@@ -187,6 +188,8 @@ export async function run() {
       'training-thread CPU s': cpu(blocks),
       'training-thread wait s': median(blocks.map((b) => b.waitSeconds)),
       'CPU in capture() s': median(blocks.map((b) => b.captureCpuSeconds)),
+      // training held for room in the queue (the analysis behind): monitor.stats.heldMs
+      'held s': median(blocks.map((b) => b.heldSeconds)),
       'process CPU s': median(blocks.map((b) => b.processCpuSeconds)),
     };
   };

@@ -114,8 +114,10 @@ export class SpecdynNativeBackend extends MathBackendCPU {
    * true (default): in two halves, one on the JavaScript thread and one on specdyn's own helper
    * thread, each a single-threaded BLAS call; it passes the BLAS gate as a small operation, so it
    * runs split even beside analysis calls (a SpectralMonitor's worker), and the helper sleeps
-   * between steps instead of spinning. false: OpenBLAS's own threads, taken only while the gate
-   * is idle (the rule before 2 December 2026). Products whose longer side is below 128 run whole.
+   * between steps instead of spinning; a half the helper has not started by the time the
+   * JavaScript thread has finished its own is computed there too. false: OpenBLAS's own
+   * threads, taken only while the gate is idle (the rule before 2 December 2026). Products whose
+   * longer side is below 128 run whole.
    */
   static productSplit = true;
   /** The smallest product (flops) that {@link productThreads} may thread. */
