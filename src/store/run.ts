@@ -650,10 +650,12 @@ function makeDir(dir: string): void {
 
 /** What a new session on `dir` would be: a restart (run.json present) and its session number. */
 function survey(dir: string): { exists: boolean; session: number } {
-  const runFile = path.join(dir, RUN_FILE);
-  const exists = fs.existsSync(runFile);
+  // One listing for every question: run.json looked up apart from the listing could appear in
+  // between (another writer finishing its first flush) and read as a stranger's file.
+  const names = fs.readdirSync(dir);
+  const exists = names.includes(RUN_FILE);
   if (!exists) {
-    const others = fs.readdirSync(dir).filter((n) => n !== LOCK_FILE && !n.startsWith('.'));
+    const others = names.filter((n) => n !== LOCK_FILE && !n.startsWith('.'));
     if (others.length > 0) {
       throw new SpecdynError(
         expectedPath(`an empty directory or a specdyn run directory (with ${RUN_FILE})`, 'dir', dir) +
@@ -662,8 +664,7 @@ function survey(dir: string): { exists: boolean; session: number } {
     }
   }
   const meta = exists ? readMeta(dir) : undefined;
-  const shardIds = fs
-    .readdirSync(dir)
+  const shardIds = names
     .map((n) => SHARD_RE.exec(n))
     .filter((m) => m)
     .map((m) => Number(m![1]));
