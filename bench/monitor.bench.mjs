@@ -9,7 +9,8 @@
 // SPECDYN_MONITOR_REPEAT=n: blocks of each kind (default 3); SPECDYN_MONITOR_INLINE=0: no inline blocks;
 // SPECDYN_PRODUCT_THREADS=auto|threaded|single: the training products' threads (default auto).
 // SPECDYN_MONITOR_COMPARE=<dir>: also blocks of the monitor of the build in <dir> (see run()).
-// SPECDYN_MONITOR_AB='<json>': also plain and monitored blocks under other SpecdynNativeBackend settings;
+// SPECDYN_MONITOR_AB='<json>': also plain and monitored blocks under other SpecdynNativeBackend settings
+// (and '{"pairSteal":false}': split products whose caller always waits for the helper's half);
 // SPECDYN_PRODUCT_SPLIT=0|1: SpecdynNativeBackend.productSplit for every block.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import { buildModel, cycledBatches } from './train.bench.mjs';
 import { loadTf, SpecdynNativeBackend } from '../dist/tfjs/index.js';
 import { SpectralMonitor } from '../dist/train/index.js';
 import { getThreads, nativeInfo, setThreads } from '../dist/index.js';
+import { native } from '../dist/native.js';
 
 const QUICK = process.env.SPECDYN_BENCH_QUICK === '1';
 const BATCH = 128,
@@ -151,13 +153,17 @@ export async function run() {
     abPlain = [],
     abWatched = [];
   /** Runs f with the SpecdynNativeBackend statics of AB set, restoring them after. */
+  // `pairSteal: false` (the native split's bench hook): the caller always waits for the helper's half.
+  const { pairSteal, ...statics } = AB ?? {};
   const underAb = async (f) => {
-    const saved = Object.fromEntries(Object.keys(AB).map((k) => [k, SpecdynNativeBackend[k]]));
-    Object.assign(SpecdynNativeBackend, AB);
+    const saved = Object.fromEntries(Object.keys(statics).map((k) => [k, SpecdynNativeBackend[k]]));
+    Object.assign(SpecdynNativeBackend, statics);
+    if (pairSteal !== undefined) native()._setPairSteal(pairSteal);
     try {
       return await f();
     } finally {
       Object.assign(SpecdynNativeBackend, saved);
+      if (pairSteal !== undefined) native()._setPairSteal(true);
     }
   };
   for (let r = 0; r < REPEAT; r++) {

@@ -437,7 +437,8 @@ function runProduct(
   // In a split scope (a monitor's probe pass) products from threadedMinFlops run split, or
   // single-threaded where split is off, never threaded at the BLAS gate.
   const scoped = inSplitScope() && flops >= SpecdynNativeBackend.threadedMinFlops;
-  const threaded = scoped ? SpecdynNativeBackend.productSplit : chooseThreaded(flops);
+  const threaded = !scoped && chooseThreaded(flops);
+  const split = SpecdynNativeBackend.productSplit && (scoped || (threaded && flops < GATE_THREADED_MIN_FLOPS));
   native().sgemmF32(
     f32Values(backend, a),
     f32Values(backend, b),
@@ -455,9 +456,9 @@ function runProduct(
     leakyreluAlpha,
     prelu ? f32Values(backend, prelu) : null,
     // Threaded: opportunistic below the gate's 1e8 (0 = the gate's own rule from there on);
-    // single: a threshold no product reaches.
-    threaded && !scoped ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
-    threaded && (scoped || flops < GATE_THREADED_MIN_FLOPS) && SpecdynNativeBackend.productSplit,
+    // single: a threshold no product reaches (split products ignore it: two single-threaded halves).
+    threaded ? (flops < GATE_THREADED_MIN_FLOPS ? flops : 0) : Number.POSITIVE_INFINITY,
+    split,
   );
   return backend.makeTensorInfo(p.outShape, 'float32', out);
 }
