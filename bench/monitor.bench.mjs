@@ -12,6 +12,8 @@
 // SPECDYN_MONITOR_AB='<json>': also plain and monitored blocks under other SpecdynNativeBackend settings
 // (and '{"pairSteal":false}': split products whose caller always waits for the helper's half);
 // SPECDYN_PRODUCT_SPLIT=0|1: SpecdynNativeBackend.productSplit for every block.
+// SPECDYN_MONITOR_SEGMENT=n: also the wall time of every n steps of each block, and the slowdown of
+// the segments after the first (the steady state, without the worker's start and its code's warm-up).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +43,8 @@ const VARIANT = process.env.SPECDYN_MONITOR_VARIANT ? JSON.parse(process.env.SPE
 // which extra plain and monitored blocks run, interleaved with the others (the training backend's
 // A/B in one process; the slowdown of those blocks is against their own plain blocks).
 const AB = process.env.SPECDYN_MONITOR_AB ? JSON.parse(process.env.SPECDYN_MONITOR_AB) : undefined;
+// SPECDYN_MONITOR_SEGMENT: steps per timed segment of a block (0: none).
+const SEGMENT = Number(process.env.SPECDYN_MONITOR_SEGMENT ?? 0);
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 /**
@@ -90,10 +94,17 @@ async function block(tf, data, probes, monitored, analysis = 'worker', Monitor =
     if (await monitor.capture(step, logs)) captureCpuSeconds += mainThreadSched().run - a;
   };
   if (monitor) await capture(0);
+  const segments = []; // wall seconds of each SEGMENT steps
+  let segmentStart = t0;
   for (let s = 1; s <= STEPS; s++) {
     const { x, y } = data[s % data.length];
     const loss = await model.trainOnBatch(x, y);
     if (monitor) await capture(s, { loss });
+    if (SEGMENT > 0 && s % SEGMENT === 0) {
+      const now = process.hrtime.bigint();
+      segments.push(Number(now - segmentStart) / 1e9);
+      segmentStart = now;
+    }
   }
   if (monitor) await monitor.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -116,7 +127,20 @@ async function block(tf, data, probes, monitored, analysis = 'worker', Monitor =
     captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
     maxPending: monitor?.stats.maxPending ?? 0,
     heldSeconds: (monitor?.stats.heldMs ?? 0) / 1000,
+    segments,
   };
+}
+
+/**
+ * The steady-state slowdown: median wall time of the SEGMENT-step segments after each block's first
+ * (the first holds the worker's start and the warm-up of its code), monitored over plain.
+ */
+function steadyNote(plain, watched) {
+  const later = (blocks) => blocks.flatMap((b) => b.segments.slice(1));
+  const first = (blocks) => median(blocks.map((b) => b.segments[0]));
+  const p = median(later(plain)),
+    w = median(later(watched));
+  return `steady state (segments of ${SEGMENT} steps after each block's first, medians of ${later(plain).length}): monitored ${w.toFixed(3)} s ÷ plain ${p.toFixed(3)} s = ${(w / p).toFixed(3)}; first segment ${(first(watched) / first(plain)).toFixed(3)}`;
 }
 
 export async function run() {
@@ -223,6 +247,7 @@ export async function run() {
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
       `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches); process CPU (every thread: training, analysis worker, GC, libuv) in the table`,
       `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker${li ? ` (${li.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps)` : ''}, capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
+      ...(SEGMENT > 0 ? [steadyNote(plain, watched)] : []),
       `tfjs backend: ${backend} (${reason}); BLAS ${info.blas}, ${getThreads()} threads, ${info.hardwareThreads} hardware threads`,
     ],
     plain,
