@@ -45,6 +45,10 @@ const VARIANT = process.env.SPECDYN_MONITOR_VARIANT ? JSON.parse(process.env.SPE
 const AB = process.env.SPECDYN_MONITOR_AB ? JSON.parse(process.env.SPECDYN_MONITOR_AB) : undefined;
 // SPECDYN_MONITOR_SEGMENT: steps per timed segment of a block (0: none).
 const SEGMENT = Number(process.env.SPECDYN_MONITOR_SEGMENT ?? 0);
+if (!Number.isInteger(SEGMENT) || SEGMENT < 0 || (SEGMENT > 0 && 2 * SEGMENT > STEPS))
+  throw new RangeError(
+    `SPECDYN_MONITOR_SEGMENT must be 0 or a whole number of steps at most half of ${STEPS} (the block), got ${process.env.SPECDYN_MONITOR_SEGMENT}`,
+  );
 const SIZES = [784, 256, 256, 10]; // as in train.bench.mjs's buildModel
 
 /**
