@@ -7,6 +7,7 @@ import { SpecdynError } from '../src/errors.js';
 import { native } from '../src/native.js';
 import { eigvalsh } from '../src/linalg/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
+import { copyValues } from '../src/tfjs/copy-read.js';
 import { NATIVE_BACKEND_NAME, NATIVE_KERNELS, type SpecdynNativeBackend } from '../src/tfjs/native-kernels.js';
 import { expectSameError as expectSameErrorOn, relErr } from './tfjs-compare.js';
 
@@ -397,6 +398,44 @@ describe('buffer pool', () => {
     });
     expect(Array.from(view)).toEqual(Array.from(copy));
     tf.dispose([a, b]);
+  });
+
+  it('copyValues gives the reader a copy and leaves the buffer pooled (dataSync takes it out)', () => {
+    tf.setBackend(NATIVE_BACKEND_NAME);
+    const backend = tf.backend() as unknown as SpecdynNativeBackend;
+    const a = tf.tensor(randData(4096), [64, 64]);
+    const b = tf.tensor(randData(4096), [64, 64]);
+    const [av, bv] = [a.dataSync(), b.dataSync()];
+    const expected = Float32Array.from(av, (x, i) => x + bv[i]!);
+    const read = tf.add(a, b);
+    const copied = copyValues(read);
+    expect(copied).toBeInstanceOf(Float32Array);
+    expect(Array.from(copied)).toEqual(Array.from(expected));
+    copied[0] = Number.NaN; // the caller's own: writing it leaves the tensor as it was
+    expect(Array.from(copyValues(read))).toEqual(Array.from(expected));
+    const before = backend.pooledElementCount();
+    read.dispose();
+    expect(backend.pooledElementCount()).toBe(before + 4096);
+    const escaped = tf.add(a, b);
+    escaped.dataSync();
+    const after = backend.pooledElementCount();
+    escaped.dispose();
+    expect(backend.pooledElementCount()).toBe(after);
+    tf.dispose([a, b]);
+  });
+
+  it('copyValues copies on a backend without a pool too', () => {
+    tf.setBackend('cpu');
+    try {
+      const t = tf.tensor([1, 2, 3, 4], [2, 2]);
+      const c = copyValues(t);
+      c[0] = 9;
+      expect(Array.from(t.dataSync())).toEqual([1, 2, 3, 4]);
+      expect(Array.from(c)).toEqual([9, 2, 3, 4]);
+      t.dispose();
+    } finally {
+      tf.setBackend(NATIVE_BACKEND_NAME);
+    }
   });
 });
 

@@ -16,6 +16,7 @@ import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
 import { native } from '../native.js';
+import { copyRequested, noteCopied } from './copy-read.js';
 import { inSplitScope } from './product-scope.js';
 
 /** The name under which the backend is registered with tfjs. */
@@ -80,8 +81,9 @@ type DataId = object;
  * MLP benchmark that was 10x the cost of the element-wise op itself. tfjs tells the backend
  * exactly when data dies (disposeData), so buffers that only ever lived inside this backend are
  * reused. A buffer is never reused if it was handed out of the backend (readSync/read, which
- * dataSync(), data(), arraySync() and moving to another backend go through), or while any
- * other tensor still stores it (write/move are counted).
+ * dataSync(), data(), arraySync() and moving to another backend go through; a read through
+ * copyValues, copy-read.ts, gets a copy and leaves the buffer pooled), or while any other tensor
+ * still stores it (write/move are counted).
  */
 export class SpecdynNativeBackend extends MathBackendCPU {
   /** Most float32 elements kept in the pool (64 MiB). */
@@ -195,6 +197,14 @@ export class SpecdynNativeBackend extends MathBackendCPU {
   }
 
   override readSync(dataId: DataId): tfc.backend_util.BackendValues {
+    if (copyRequested()) {
+      // copyValues (copy-read.ts): the reader copies at once, so the buffer stays in the pool's care.
+      const d = this.data.has(dataId) ? this.data.get(dataId) : undefined;
+      if (d?.dtype === 'float32' && d.values instanceof Float32Array) {
+        noteCopied();
+        return d.values.slice();
+      }
+    }
     this.escape(dataId);
     return super.readSync(dataId);
   }

@@ -18,6 +18,7 @@ import type { Mat } from '../matrix.js';
 import { weightRow, type AnalyzeWeightsOptions, type WeightLayerType, type WeightRow } from '../rmt/weights.js';
 import { weightSpectrumSlices, weightSpectrumSlicesSync } from '../rmt/weight-spectrum.js';
 import { checkObject, checkOneOf, checkOptionsObject } from '../validate.js';
+import { copyValues } from '../tfjs/copy-read.js';
 
 /** The parts of a tfjs tensor the analysis reads. */
 export interface TensorLike {
@@ -75,12 +76,6 @@ export function walkLayers(model: ModelLike): Array<{ layerId: number; layer: La
 }
 
 /** Copies a tensor once into a Float32Array (a typed array of the right kind is still copied: tfjs may reuse its buffer). */
-function copyData(t: TensorLike): Float32Array {
-  const d = t.dataSync();
-  // slice: one memcpy (Float32Array.from walks the source element by element)
-  return d instanceof Float32Array ? d.slice() : Float32Array.from(d as ArrayLike<number>);
-}
-
 /**
  * The kernel of one weight layer as matrices (see module doc), copied once from tfjs, or
  * undefined for a layer analyzeModel skips.
@@ -93,7 +88,7 @@ export function layerKernel(layer: LayerLike, layerId: number): ModelKernel | un
   const k = weights[0];
   if (!k) return undefined; // not built yet
   const shape = [...k.shape];
-  const data = copyData(k);
+  const data = copyValues(k);
   if (type === 'conv2d') {
     const [kh, kw, cin, cout] = shape as [number, number, number, number];
     const size = cin * cout;

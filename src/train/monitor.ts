@@ -45,6 +45,7 @@ import {
   type SnapshotJob,
 } from './snapshot-analysis.js';
 import type { Tf } from '../tfjs/index.js';
+import { copyValues } from '../tfjs/copy-read.js';
 import { withSplitProducts } from '../tfjs/product-scope.js';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -613,10 +614,10 @@ export class SpectralMonitor {
     const list = Array.isArray(out) ? out : [out];
     const n = this.probeCount;
     // One copy into a buffer of the monitor's own (the tensor's may be shared with another
-    // tensor or be a backend's), which then moves to the analysis worker without another copy.
+    // tensor or be a backend's), which then moves to the analysis worker without another copy;
+    // copyValues leaves the tensor's buffer in specdyn's backend's pool (copy-read.ts).
     const mats = list.map((t) => {
-      const raw = t.dataSync();
-      const data = raw instanceof Float32Array ? new Float32Array(raw) : Float32Array.from(raw);
+      const data = copyValues(t);
       return { data, rows: n, cols: data.length / n };
     });
     for (const t of list) t.dispose();

@@ -1,0 +1,42 @@
+/**
+ * Copying a tensor's values without taking its buffer from specdyn's backend.
+ *
+ * `dataSync()` hands out the buffer a backend stores, and specdyn's backend (SpecdynNativeBackend)
+ * then never returns that buffer to its pool: the caller may keep it. A reader that copies at once
+ * (a SpectralMonitor's capture: the kernels and the probe pass's outputs, every snapshot) would
+ * so make the backend allocate fresh buffers in place of pooled ones that had long since been
+ * promoted; the escaped old ones are freed only by a mark-compact, and V8 counts the fresh ones
+ * against the old generation's limit, so on the monitor benchmark they started a mark-compact of
+ * the training thread every few snapshots (docs/performance.md, "Buffers the capture took from the
+ * backend's pool"). Read through {@link copyValues} instead: on specdyn's backend the copy is
+ * made there and the buffer stays pooled; elsewhere it is a copy of what `dataSync()` returns.
+ * No tfjs import: the monitor uses it without loading a backend.
+ */
+
+let reading = false;
+let copied = false;
+
+/** Whether a {@link copyValues} read is asking the backend for a private copy. @internal */
+export function copyRequested(): boolean {
+  return reading;
+}
+
+/** Called by a backend that answered a {@link copyValues} read with a copy of its own. @internal */
+export function noteCopied(): void {
+  copied = true;
+}
+
+/** A Float32Array copy of a tensor's values, owned by the caller (see the module doc). @internal */
+export function copyValues(t: { dataSync(): ArrayLike<number> }): Float32Array {
+  reading = true;
+  copied = false;
+  try {
+    const d = t.dataSync();
+    if (copied && d instanceof Float32Array) return d;
+    // slice: one memcpy (Float32Array.from walks the source element by element)
+    return d instanceof Float32Array ? d.slice() : Float32Array.from(d);
+  } finally {
+    reading = false;
+    copied = false;
+  }
+}
