@@ -2,7 +2,11 @@
 // measured in this same run: SciPy/NumPy of both Python builds (Debian's on the same OpenBLAS and
 // the newer wheels on PATH, bench/lib.mjs pythonRivals), scikit-learn, ml-matrix (pure JS) and
 // tfjs (distances via matMul). `--size` sets the eigensolver sizes (default 1000,2000),
-// `--repeat` the timed runs per figure.
+// `--repeat` the timed runs per figure, `--rounds` (default 3) how many times specdyn and each
+// Python build take turns on the eigensolver and Gram-product figures: each round times specdyn,
+// then each Python build, and a figure's ratio is the median of its rounds' ratios (this
+// machine's speed drifts by up to 1.5x within minutes, so a ratio of two times taken minutes
+// apart means little; its seconds are the medians over the rounds).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import * as sd from '../dist/index.js';
@@ -11,6 +15,7 @@ import {
   benchDir,
   benchRepeat,
   benchSizes,
+  flag,
   gaussian,
   median,
   pythonAvailable,
@@ -85,38 +90,63 @@ export async function run() {
   const rivals = pythonRivals();
   const sizes = benchSizes([1000, 2000]);
   const repeat = benchRepeat(5);
-  // eigvalsh vs SciPy and eigh vs NumPy, for each Python build; N = 1000 vs ml-matrix.
-  const pyEig = rivals.map((p) => ({
-    label: p.label,
-    t: runPython(
+  const rounds = Number(flag('rounds', '3'));
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new RangeError(`--rounds must be a whole number ≥ 1, got ${flag('rounds')}`);
+  /**
+   * One figure per Python build from `rounds` turns (see the module doc): `mine()` times specdyn,
+   * `theirs[i]()` the i-th build; the ratio is the median of the rounds' ratios.
+   */
+  const interleaved = async (mine, theirs) => {
+    const own = [],
+      other = theirs.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      own.push(await mine());
+      for (const [i, f] of theirs.entries()) other[i].push(f());
+    }
+    return other.map((o) => ({
+      specdyn: median(own),
+      rival: median(o),
+      ratio: median(o.map((t, r) => own[r] / t)),
+    }));
+  };
+  const addInterleaved = (figure, m, rivalName, target, limit) =>
+    rows.push({
+      figure: `${figure} (${rounds} rounds)`,
+      'specdyn s': m.specdyn,
+      'rival s': m.rival,
+      rival: rivalName,
+      ratio: m.ratio,
+      target,
+      pass: m.ratio <= limit,
+    });
+  // eigvalsh vs SciPy and eigh vs NumPy, for each Python build, interleaved; N = 1000 vs ml-matrix.
+  const pyEig = (p, n, what) =>
+    runPython(
       `import numpy as np, scipy.linalg as sl
-out={}
-for n in (${sizes.join(', ')},):
-    g=np.random.default_rng(n).standard_normal((n,n)); a=(g+g.T)/2
-    out[f'eigvalsh{n}']=timeit(lambda: sl.eigh(a, eigvals_only=True), repeat=${repeat})
-    out[f'eigh{n}']=timeit(lambda: np.linalg.eigh(a), repeat=${repeat})
-print(json.dumps(out))`,
+g=np.random.default_rng(${n}).standard_normal((${n},${n})); a=(g+g.T)/2
+print(json.dumps({'t': timeit(lambda: ${what === 'eigvalsh' ? 'sl.eigh(a, eigvals_only=True)' : 'np.linalg.eigh(a)'}, repeat=${repeat})}))`,
       { python: p.exe },
-    ),
-  }));
+    ).t;
   if (rivals.length === 0)
     notes.push(
       'NumPy/SciPy not importable from /usr/bin/python3 or python3: Python rivals skipped (install python3-numpy python3-scipy python3-sklearn).',
     );
   for (const n of sizes) {
     const a = symmetric(n, n);
-    const t = (await timeit(() => sd.eigvalsh(a), { repeat })).median;
-    for (const p of pyEig) {
-      const r = p.t[`eigvalsh${n}`];
-      add(
+    const ev = await interleaved(
+      async () => (await timeit(() => sd.eigvalsh(a), { repeat })).median,
+      rivals.map((p) => () => pyEig(p, n, 'eigvalsh')),
+    );
+    for (const [i, p] of rivals.entries())
+      addInterleaved(
         `eigvalsh N=${n} vs SciPy eigh(eigvals_only), ${p.label}`,
-        t,
-        r,
+        ev[i],
         `scipy (${p.label})`,
         '≤ 1.10',
-        t / r <= 1.1,
+        1.1,
       );
-    }
+    const t = ev[0]?.specdyn ?? (await timeit(() => sd.eigvalsh(a), { repeat })).median;
     if (n === 1000) {
       const { Matrix, EigenvalueDecomposition } = await import('ml-matrix');
       const m = new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.data.subarray(i * n, (i + 1) * n))));
@@ -133,18 +163,18 @@ print(json.dumps(out))`,
         pass: tm / t >= 100,
       });
     }
-    const te = (await timeit(() => sd.eigh(a), { repeat })).median;
-    for (const p of pyEig) {
-      const re = p.t[`eigh${n}`];
-      add(
+    const eh = await interleaved(
+      async () => (await timeit(() => sd.eigh(a), { repeat })).median,
+      rivals.map((p) => () => pyEig(p, n, 'eigh')),
+    );
+    for (const [i, p] of rivals.entries())
+      addInterleaved(
         `eigh (vectors) N=${n} vs numpy.linalg.eigh, ${p.label}`,
-        te,
-        re,
+        eh[i],
         `numpy (${p.label})`,
         '≤ 1.10',
-        te / re <= 1.1,
+        1.1,
       );
-    }
     // What the async call adds over the bare LAPACK driver (probe: copy not timed), interleaved.
     const bare = [],
       asy = [];
@@ -210,22 +240,32 @@ print(json.dumps({'t': timeit(lambda: pairwise_distances(x, metric='euclidean'),
       '≤ 1.10',
       mdist / ms <= 1.1,
     );
-    for (const p of rivals) {
-      const npy = runPython(
-        `import numpy as np
+    // NumPy's y @ y.T against distanceMatrixSync (out reused), interleaved.
+    const distOnce = () => {
+      const t0 = process.hrtime.bigint();
+      sd.distanceMatrixSync(xs, { ...opts, out });
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    const gram = await interleaved(
+      async () => median(Array.from({ length: 7 }, distOnce)),
+      rivals.map(
+        (p) => () =>
+          runPython(
+            `import numpy as np
 y=np.random.default_rng(5).standard_normal((${N},${D})).astype(np.${type === 'f32' ? 'float32' : 'float64'})
 print(json.dumps({'t': timeit(lambda: y @ y.T, repeat=7)}))`,
-        { python: p.exe },
-      ).t;
-      add(
+            { python: p.exe },
+          ).t,
+      ),
+    );
+    for (const [i, p] of rivals.entries())
+      addInterleaved(
         `distanceMatrixSync euclidean N=${N} D=${D} ${type} vs NumPy y @ y.T, ${p.label}`,
-        mdist,
-        npy,
+        gram[i],
         `numpy (${p.label})`,
         '≤ 1.10',
-        mdist / npy <= 1.1,
+        1.1,
       );
-    }
   }
 
   const gemmN = 2000;
