@@ -2,7 +2,8 @@
 # LOBPCG (scipy.sparse.linalg.lobpcg) on the same operators, applied through a LinearOperator
 # that counts operator-vector products. Reads a JSON job on stdin:
 #   { "cases": [{ "id", "file", "rows", "cols", "kind": "gram" | "distance", "k", "which": "LA" | "LM",
-#                 "tol", "norm" }], "methods": ["arpack", "lobpcg"], "lobpcgMaxiter": 300 }
+#                 "tol", "norm", "seed" }], "methods": ["arpack", "lobpcg"], "lobpcgMaxiter": 300 }
+# ("seed", optional: ARPACK's v0 and LOBPCG's X0 come from NumPy's default_rng(seed), else 0)
 # where `file` holds the rows x cols float64 matrix X row-major; "gram" is X Xᵀ, "distance"
 # the squared Euclidean distance matrix of the rows of X in its Gram form. Prints one JSON
 # object: { "numpy", "scipy", "results": [{ "id", "method", "seconds", "matvecs", "values",
@@ -40,7 +41,7 @@ def operator(case):
 
 def run_arpack(case, op):
     n = case["rows"]
-    v0 = np.random.default_rng(0).standard_normal(n)
+    v0 = np.random.default_rng(case.get("seed", 0)).standard_normal(n)
     t0 = time.perf_counter()
     vals = sla.eigsh(op, k=case["k"], which=case["which"], tol=case["tol"], v0=v0, return_eigenvectors=True)[0]
     secs = time.perf_counter() - t0
@@ -50,7 +51,7 @@ def run_arpack(case, op):
 
 def run_lobpcg(case, op, maxiter):
     n, k = case["rows"], case["k"]
-    x0 = np.random.default_rng(0).standard_normal((n, k))
+    x0 = np.random.default_rng(case.get("seed", 0)).standard_normal((n, k))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()

@@ -5,7 +5,11 @@
 //
 //   npx tsc -p tsconfig.json && node bench/run.mjs iterative [--size 3000,8000] [--k 1,10,50]
 //     [--repeat 3] [--sections rivals,scale] [--spectra separated,clustered,bulk,distance]
-//     [--lobpcg yes|no] [--lobpcg-maxiter 300]
+//     [--lobpcg yes|no] [--lobpcg-maxiter 300] [--start fixed|rounds]
+// --start rounds: round r of the rivals section starts every solver from the random vector of seed
+// r (specdyn's `seed`, ARPACK's v0 from NumPy's default_rng(r)), so that the medians over rounds
+// (times and products) average over start vectors instead of comparing one draw of each; fixed
+// (default): specdyn's default start and ARPACK's v0 of seed 0 in every round.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +28,7 @@ import {
   spectralDensity,
 } from '../dist/index.js';
 import { benchDir, benchRepeat, benchSizes, flag, gaussian, median, PYTHON } from './lib.mjs';
+import { othersKeepACore } from '../dist/machine-load.js';
 
 const N = Number(process.env.SPECDYN_BENCH_N ?? 8000);
 const N_OMD = Number(process.env.SPECDYN_BENCH_OMD_N ?? 20000);
@@ -193,6 +198,10 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
   const rows = [];
   const spectra = flag('spectra', 'separated,clustered,bulk,distance').split(',');
   const lobpcgMaxiter = Number(flag('lobpcg-maxiter', '300'));
+  const startMode = flag('start', 'fixed');
+  let busyRounds = 0;
+  if (startMode !== 'fixed' && startMode !== 'rounds')
+    throw new RangeError(`--start must be 'fixed' or 'rounds', got '${startMode}'`);
   const py = pythons();
   const tol = 1e-10;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'specdyn-eigsh-'));
@@ -213,6 +222,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
             /** @type {any} */ res: undefined,
             /** @type {number | undefined} */ delta: undefined,
             times: [],
+            /** @type {number[]} */ products: [],
             py: py.map(() => ({ arpack: [], lobpcg: [] })),
             spec: {
               id: `${ci}-${k}`,
@@ -230,16 +240,30 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
       }
       // Interleaved: each round times every case once in specdyn, then in each Python build.
       for (let r = 0; r < repeat; r++) {
+        const seed = startMode === 'rounds' ? r : undefined;
+        // The rivals of the round before ran in other processes: let the machine-load reading
+        // that decides whether small single-vector solves thread (src/machine-load.ts) see a
+        // second without them, as a user's solve would.
+        othersKeepACore();
+        await new Promise((res) => setTimeout(res, 1100));
+        if (othersKeepACore()) busyRounds++;
         for (const j of jobs) {
           const t0 = process.hrtime.bigint();
-          const res = eigshSync(asOperator(j.c), { k: j.k, which: j.c.which, tol, vectors: true });
+          const res = eigshSync(asOperator(j.c), {
+            k: j.k,
+            which: j.c.which,
+            tol,
+            vectors: true,
+            ...(seed === undefined ? {} : { seed }),
+          });
           j.times.push(secs(t0));
+          j.products.push(res.matvecs);
           j.res = res;
         }
         for (const [pi, p] of py.entries()) {
           const out = spawnSync(p.exe, [path.join(benchDir, 'eigsh-rivals.py')], {
             input: JSON.stringify({
-              cases: jobs.map((j) => j.spec),
+              cases: jobs.map((j) => (seed === undefined ? j.spec : { ...j.spec, seed })),
               // LOBPCG needs 3-20x ARPACK's products here: timed in the first round only.
               methods: withLobpcg && r === 0 ? ['arpack', 'lobpcg'] : ['arpack'],
               lobpcgMaxiter,
@@ -262,7 +286,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
           spectrum: j.c.name,
           N: String(n),
           k: String(j.k),
-          'specdyn products': String(j.res.matvecs),
+          'specdyn products': String(startMode === 'rounds' ? median(j.products) : j.res.matvecs),
           'ARPACK products': '—',
           'LOBPCG products': withLobpcg && j.c.which === 'largest' ? '—' : 'n/a',
           'specdyn s': t,
@@ -277,7 +301,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
           bestArpackMin = Math.min(bestArpackMin, ...a.map((x) => x.seconds));
           row[`ARPACK s (${p.label})`] = ta;
           if (pi === 0) {
-            row['ARPACK products'] = String(a[0].matvecs);
+            row['ARPACK products'] = String(startMode === 'rounds' ? median(a.map((x) => x.matvecs)) : a[0].matvecs);
             // Largest eigenvalue difference against ARPACK, relative to ‖A‖.
             let d = 0;
             for (let i = 0; i < j.k; i++)
@@ -306,7 +330,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
     `Rivals: ${py.map((p) => `${p.label} ${p.where} (NumPy ${p.numpy}, SciPy ${p.scipy})`).join('; ') || 'no Python with NumPy and SciPy: rivals skipped'}; OPENBLAS_NUM_THREADS=${getThreads()} for all.`,
   );
   notes.push(
-    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Times: median of ${repeat} interleaved rounds ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
+    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Rounds in which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${repeat * sizes.length}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. Times: median of ${repeat} interleaved rounds ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}.`,

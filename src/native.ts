@@ -99,6 +99,10 @@ export interface NativeBinding {
   _pairThreadCounts(): { split: number; alone: number; stolen: number };
   _holdPairThread(on: boolean): void;
   _setPairSteal(on: boolean): void;
+  /** The machine's busy CPU seconds from /proc/stat (NaN where unreadable); src/machine-load.ts. @internal */
+  machineBusySeconds(): number;
+  /** Test hook: whether the last operation to pass the BLAS gate ran threaded (process-wide). */
+  _lastOpThreaded(): boolean;
   /** Benchmark probe: seconds for one bare LAPACK eigensolver call on float64 a (not public API). */
   _eigSeconds(a: Mat, driver: 'syevd' | 'syevr' | 'syev' | 'syevd_2stage', vectors: boolean): number;
   /** Registers the classes native failures are made of (called once by {@link native}). */

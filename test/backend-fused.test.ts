@@ -10,9 +10,9 @@ import {
   NATIVE_BACKEND_NAME,
   NATIVE_KERNELS,
   productThreadState,
-  othersCores,
   SpecdynNativeBackend,
 } from '../src/tfjs/native-kernels.js';
+import { othersCores } from '../src/machine-load.js';
 import { inSplitScope, withSplitProducts } from '../src/tfjs/product-scope.js';
 import { getThreads, setThreads } from '../src/linalg/index.js';
 import { expectSameError, relErr } from './tfjs-compare.js';

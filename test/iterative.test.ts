@@ -14,6 +14,9 @@ import {
   eigvalshSync,
   gramOperator,
   gramSync,
+  getThreads,
+  setThreadLimit,
+  setThreads,
   spectralDensity,
   spectralDensitySync,
   svdSync,
@@ -21,6 +24,7 @@ import {
   type Mat,
   type Which,
 } from '../src/index.js';
+import { native } from '../src/native.js';
 import { Rng } from '../src/random.js';
 import { dot, matVec, randSym, randn } from './helpers.js';
 
@@ -605,5 +609,47 @@ describe('the Gram operator copy (one pass: finiteness, largest magnitude, conve
     for (let j = 0; j < 5; j++) expect(Math.abs(res.values[j]! - outer[j]!)).toBeLessThan(1e-10 * outer[0]!);
     const inner = eigshSync(gramOperator({ data: w32, rows: 203, cols: 41 }, 'inner'), { k: 5 });
     for (let j = 0; j < 5; j++) expect(Math.abs(inner.values[j]! - outer[j]!)).toBeLessThan(1e-10 * outer[0]!);
+  });
+});
+
+describe('small single-vector solves and the BLAS threads', () => {
+  // eigsh and svds pass `_threadedIfIdle` (true while no other process keeps a core busy,
+  // src/machine-load.ts); here it is set directly, so the test does not depend on the load.
+  it('take the BLAS threads while the gate is idle when asked, one thread otherwise, with the same results', () => {
+    const saved = getThreads();
+    setThreads(2);
+    try {
+      const op = gramOperator(randn(600, 50, 4)); // 30 000 entries: a small single-vector solve
+      type Raw = { values: Float64Array };
+      const solve = (flag: unknown) =>
+        (native().eigsh as unknown as (a: unknown, o: object, c: undefined, async: boolean) => Raw)(
+          op,
+          { k: 4, _threadedIfIdle: flag },
+          undefined,
+          false,
+        );
+      const threaded = solve(true);
+      expect(native()._lastOpThreaded()).toBe(true);
+      const single = solve(false);
+      expect(native()._lastOpThreaded()).toBe(false);
+      for (let i = 0; i < 4; i++)
+        expect(Math.abs(threaded.values[i]! - single.values[i]!)).toBeLessThanOrEqual(1e-10 * threaded.values[0]!);
+      // Under a thread limit of 1 (an analysis worker's) the solve stays single-threaded.
+      setThreadLimit(1);
+      try {
+        solve(true);
+        expect(native()._lastOpThreaded()).toBe(false);
+      } finally {
+        setThreadLimit(0);
+      }
+      expect(() => solve('yes')).toThrow(TypeError);
+      expect(() => solve('yes')).toThrow(/_threadedIfIdle/);
+      // The public call adds the flag itself and gives the same values.
+      const pub = eigshSync(op, { k: 4 });
+      for (let i = 0; i < 4; i++)
+        expect(Math.abs(pub.values[i]! - single.values[i]!)).toBeLessThanOrEqual(1e-10 * single.values[0]!);
+    } finally {
+      setThreads(saved);
+    }
   });
 });

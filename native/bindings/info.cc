@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <limits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #ifdef __linux__
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 #endif
 
 #include "../kernels/blas_gate.h"
@@ -23,6 +26,7 @@
 #include "../kernels/threads.h"
 #include "args.h"
 #include "bindings.h"
+#include "op.h"
 
 #ifndef SPECDYN_STATIC_BLAS
 #define SPECDYN_STATIC_BLAS 0
@@ -293,7 +297,32 @@ Napi::Value SetPairStealFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// machineBusySeconds(): the machine's busy CPU time in seconds from the aggregate line of
+// /proc/stat (user, nice, system, irq, softirq and steal; idle and iowait left out), or NaN
+// where it cannot be read. For src/machine-load.ts (which may not touch the file system).
+Napi::Value MachineBusySecondsFn(const Napi::CallbackInfo& info) {
+  double busy = std::numeric_limits<double>::quiet_NaN();
+#ifdef __linux__
+  if (FILE* f = std::fopen("/proc/stat", "r")) {
+    unsigned long long v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                                &v[5], &v[6], &v[7]);
+    std::fclose(f);
+    const long hz = sysconf(_SC_CLK_TCK);
+    if (got >= 4 && hz > 0) busy = double(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / double(hz);
+  }
+#endif
+  return Napi::Number::New(info.Env(), busy);
+}
+
+// _lastOpThreaded(): whether the last operation through Dispatch ran threaded at the BLAS gate. Test hook.
+Napi::Value LastOpThreadedFn(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), LastOpThreadedFlag().load(std::memory_order_relaxed));
+}
+
 void RegisterInfo(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "_lastOpThreaded", LastOpThreadedFn);
+  Export(env, exports, "machineBusySeconds", MachineBusySecondsFn);
   Export(env, exports, "_pairThreadCounts", PairThreadCountsFn);
   Export(env, exports, "_holdPairThread", HoldPairThreadFn);
   Export(env, exports, "_setPairSteal", SetPairStealFn);

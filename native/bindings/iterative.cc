@@ -128,27 +128,35 @@ class IterativeOp : public Op {
 // ------------------------------------------------------------------------------ eigsh / svds
 
 // Operators of fewer entries than this (32 MiB in float64) run single-vector Lanczos on one
-// BLAS thread (EigshOp::Flops).
+// BLAS thread beside other work, or, when the caller asks for it (`_threadedIfIdle`, which
+// eigsh and svds set while no other process keeps a core busy: src/machine-load.ts), threaded
+// while the gate is idle (EigshOp::Flops, ThreadedMin).
 constexpr double kThreadedOperatorEntries = double(1 << 22);
 
 class EigshOp : public IterativeOp {
  public:
-  EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd)
-      : IterativeOp(std::move(a), p, symTol), o_(o), wantVectors_(vectors), svd_(svd) {}
+  EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd, bool threadedIfIdle)
+      : IterativeOp(std::move(a), p, symTol), o_(o), wantVectors_(vectors), svd_(svd), threadedIfIdle_(threadedIfIdle) {}
   // For the BLAS gate: single-vector Lanczos makes only BLAS-2 calls (the product's two ?gemv,
   // the Gram–Schmidt ?gemv on n x cols), and below kThreadedOperatorEntries handing each to a
-  // second OpenBLAS thread costs more than it saves: X Xᵀ with X 3000 x 200, k = 10 took 40 ms
+  // second OpenBLAS thread costs more CPU than it saves: X Xᵀ with X 3000 x 200, k = 10 took 40 ms
   // of CPU threaded against 31 single (8000 x 200: 147 against 117; 20 000 x 200: even), with the
-  // same products. Such a solve counts as small (single-threaded, beside other small calls);
-  // block Lanczos and larger operators run threaded, alone.
-  double Flops() const override {
+  // same products. Such a solve counts as small (single-threaded, beside other small calls)
+  // unless threadedIfIdle_: the threads then cut its wall time (X Xᵀ with X 3000 x 750 on an
+  // idle 2-core EPYC: 1.9–2.7x; docs/performance.md), so it takes them opportunistically, only
+  // while no other BLAS work runs or waits, and never waits for them. Block Lanczos and larger
+  // operators run threaded, alone.
+  double Entries() const { return a_.kind == OpKind::Dense ? double(a_.n) * double(a_.n) : double(a_.mat.view.size()); }
+  bool SmallSingleVector() const {
     int64_t b, m;
     EigshSizes(a_.n, o_, &b, &m);
-    const double entries = a_.kind == OpKind::Dense ? double(a_.n) * double(a_.n) : double(a_.mat.view.size());
-    if (b == 1 && entries < kThreadedOperatorEntries)
-      return std::min(kThreadedMinFlops / 2, std::max(1e6, 4 * entries));
-    return IterativeOp::Flops();
+    return b == 1 && Entries() < kThreadedOperatorEntries;
   }
+  double Flops() const override {
+    if (!SmallSingleVector()) return IterativeOp::Flops();
+    return std::min(kThreadedMinFlops / 2, std::max(1e6, 4 * Entries()));
+  }
+  double ThreadedMin() const override { return threadedIfIdle_ && SmallSingleVector() ? 1e6 : 0; }
   Status Run() override {
     std::unique_ptr<SymOperator> op;
     Status s = Build(&op);
@@ -276,7 +284,7 @@ class EigshOp : public IterativeOp {
     return a;
   }
   EigshOptions o_;
-  bool wantVectors_, svd_;
+  bool wantVectors_, svd_, threadedIfIdle_;
   int64_t count_ = 0;
   std::vector<double> values_, residuals_, vectors_, other_;
   EigshStats stats_;
@@ -331,7 +339,9 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
                                                          (a.mat.view.f32 ? 8.0 * double(a.mat.view.size()) : 0.0)
                                                    : 0.0);
   CheckFits(env, out + EigshWorkBytes(n, o) + OperatorBytes(a, p), 0, a.mat);
-  auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd);
+  // Internal (set by src/linalg/iterative.ts, not a documented option): see kThreadedOperatorEntries.
+  const bool threadedIfIdle = ParseBool(env, opts, "_threadedIfIdle", fn, false);
+  auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd, threadedIfIdle);
   op->SetControl(ParseControl(env, info[2], op.get()));
   return Dispatch(env, std::move(op), IsAsync(info, 3), svd ? "svds" : "eigsh");
 }

@@ -1,5 +1,6 @@
 #include "op.h"
 
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -8,6 +9,11 @@
 #include "args.h"
 
 namespace specdyn {
+
+std::atomic<bool>& LastOpThreadedFlag() {
+  static std::atomic<bool> v{false};
+  return v;
+}
 
 Op::~Op() {
   for (void* b : pinned_) UnpinExternal(b);
@@ -57,8 +63,9 @@ Status SafeRun(Op& op) {
   try {
     const int32_t* cancel = op.CancelFlag();
     if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED) != 0) return Status::Aborted();
-    BlasScope scope(op.Flops(), cancel, op.threadLimit);
+    BlasScope scope(op.Flops(), cancel, op.threadLimit, op.ThreadedMin());
     if (!scope.entered()) return Status::Aborted();
+    LastOpThreadedFlag().store(scope.threaded(), std::memory_order_relaxed);
     return op.Run();
   } catch (...) {
     return StatusOfException(op.name, std::current_exception());

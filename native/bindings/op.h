@@ -11,8 +11,10 @@
 //     transfer (postMessage, structuredClone) or a resize could otherwise free it mid-call.
 // Outputs are fresh arrays no one else can reach until the Promise resolves.
 #pragma once
+
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -25,6 +27,9 @@ namespace specdyn {
 
 struct MatArg;
 
+// Whether the last operation to pass the BLAS gate ran threaded (its scope), process-wide. Test hook.
+std::atomic<bool>& LastOpThreadedFlag();
+
 class Op {
  public:
   virtual ~Op();
@@ -33,6 +38,10 @@ class Op {
   // Approximate floating-point work, for the BLAS gate (kernels/blas_gate.h). The default
   // treats an operation as large: it runs alone with all the configured BLAS threads.
   virtual double Flops() const { return 1e300; }
+  // > 0: the operation is threaded opportunistically from this many flops (BlasScope's
+  // `threadedMin`: threaded only while the gate is idle, else at once single-threaded); 0: the
+  // gate's own rule.
+  virtual double ThreadedMin() const { return 0; }
   virtual Napi::Value Result(Napi::Env env) = 0;
   // The JavaScript error for a failed Run() (main thread). The default is MakeError(status);
   // an op whose failure carries partial results (NoConvergence) attaches them here.

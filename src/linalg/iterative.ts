@@ -21,6 +21,7 @@
 import { AbortError, expected, optionName, withCallSite } from '../errors.js';
 import type { Mat } from '../matrix.js';
 import { type Control, native, type NativeBinding, type NativeOp, type RawDensity } from '../native.js';
+import { othersKeepACore } from '../machine-load.js';
 import { checkOptions } from '../validate.js';
 import type { Precision } from './index.js';
 import type { Twins } from './twins.js';
@@ -261,12 +262,22 @@ function checkRun(options: IterativeOptions | undefined, fn: string, allowed: re
   }
 }
 
-/** The options the native solver reads (the run controls stay in JavaScript). */
-function nativeOptions<O extends IterativeOptions>(options: O | undefined): O | undefined {
-  if (options === undefined || options === null) return options;
+/**
+ * The options the native solver reads (the run controls stay in JavaScript), plus `extra` (the
+ * internal ones a solver adds).
+ */
+function nativeOptions<O extends IterativeOptions>(options: O | undefined, extra?: () => object): O | undefined {
+  if (options === undefined || options === null) return extra ? ({ ...extra() } as O) : options;
   const { signal: _s, onProgress: _p, progressInterval: _i, ...rest } = options;
-  return rest as O;
+  return (extra ? { ...rest, ...extra() } : rest) as O;
 }
+
+/**
+ * eigsh's and svds's internal option: single-vector solves on small operators take the BLAS
+ * threads (while the BLAS gate is idle) unless other processes keep a core busy
+ * (native/bindings/iterative.cc, kThreadedOperatorEntries).
+ */
+const threadedIfIdle = () => ({ _threadedIfIdle: !othersKeepACore() });
 
 /**
  * The async/Sync pair of an iterative solver. Both check the options alike (the sync form then
@@ -279,6 +290,7 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
   fn: string,
   keys: readonly string[],
   pick: (b: NativeBinding) => NativeOp<[M, O | undefined, Control], R>,
+  extra?: () => object,
 ): Twins<M, O, R> {
   return {
     async async(input: M, options?: O): Promise<R> {
@@ -309,7 +321,7 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         if (onProgress) timer = setInterval(report, options?.progressInterval ?? 200);
-        const pending = pick(native())(input, nativeOptions(options), control, true);
+        const pending = pick(native())(input, nativeOptions(options, extra), control, true);
         pending.catch(() => {}); // settled by the abort first, its own rejection is expected
         const result = await (signal ? Promise.race([pending, aborted]) : pending);
         report();
@@ -324,13 +336,13 @@ function iterativeTwins<M, O extends IterativeOptions, R>(
     },
     sync(input: M, options?: O): R {
       checkRun(options, fn, keys);
-      return pick(native())(input, nativeOptions(options), undefined, false);
+      return pick(native())(input, nativeOptions(options, extra), undefined, false);
     },
   };
 }
 
-const eigshOp = iterativeTwins('eigsh', EIGSH_KEYS, (b) => b.eigsh);
-const svdsOp = iterativeTwins('svds', SVDS_KEYS, (b) => b.svds);
+const eigshOp = iterativeTwins('eigsh', EIGSH_KEYS, (b) => b.eigsh, threadedIfIdle);
+const svdsOp = iterativeTwins('svds', SVDS_KEYS, (b) => b.svds, threadedIfIdle);
 const densityOp = iterativeTwins('spectralDensity', DENSITY_KEYS, (b) => b.spectralDensity);
 
 /**

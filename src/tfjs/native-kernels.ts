@@ -10,11 +10,10 @@
  * weights that broadcast in an unusual way) is handed to the cpu kernels, so results and error
  * messages stay those of the cpu backend.
  */
-import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
+import { machineLoadState, othersKeepACore, type CpuSample } from '../machine-load.js';
 import { native } from '../native.js';
 import { copyRequested, noteCopied } from './copy-read.js';
 import { inSplitScope } from './product-scope.js';
@@ -347,74 +346,6 @@ function epilogueFits(shape: readonly number[], outShape: readonly number[]): bo
 
 /** The gate's own threshold: from here on products are threaded by its default rule. */
 const GATE_THREADED_MIN_FLOPS = 1e8;
-/**
- * In 'auto', the share of a core that other processes may take (measured over the last second)
- * with training's products still threaded: from there on a second BLAS thread would wait for a
- * core and lose by far (9.0 against 0.7 ms per product on a loaded 2-core machine).
- */
-const OTHERS_BUSY_CORES = 0.5;
-/** How often 'auto' samples the machine's CPU time, in milliseconds. */
-const SAMPLE_MS = 1000;
-
-/** One sample: wall time (ms), the machine's busy CPU seconds (/proc/stat), this process's (s). */
-export interface CpuSample {
-  wall: number;
-  machine: number;
-  self: number;
-}
-
-/**
- * The machine's busy CPU time in seconds from the aggregate line of /proc/stat (user, nice,
- * system, irq, softirq and steal ticks; idle and iowait left out; USER_HZ = 100), or undefined
- * where there is no /proc/stat.
- */
-function machineBusySeconds(): number | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
-    return Number.isFinite(busy) ? busy / 100 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Cores' worth of CPU that other processes used between two samples: the machine's busy time
- * less this process's (every thread of it: training, BLAS threads, an analysis worker), over the
- * wall time between them. @internal exported for tests.
- */
-export function othersCores(a: CpuSample, b: CpuSample): number {
-  const wall = (b.wall - a.wall) / 1000;
-  if (!(wall > 0)) return 0;
-  return Math.max(0, (b.machine - a.machine - (b.self - a.self)) / wall);
-}
-
-let lastSample: CpuSample | undefined;
-let othersBusy = false;
-
-/**
- * Whether other processes keep a core's share of at least OTHERS_BUSY_CORES busy, sampled at most
- * once per SAMPLE_MS (before the first full window: no). Where /proc/stat cannot be read, the
- * 1-minute load average against the cores this process may use.
- */
-function othersKeepACore(): boolean {
-  const now = performance.now();
-  if (lastSample !== undefined && now - lastSample.wall < SAMPLE_MS) return othersBusy;
-  const machine = machineBusySeconds();
-  if (machine === undefined) {
-    othersBusy = (loadavg()[0] ?? 0) >= availableParallelism();
-    lastSample = { wall: now, machine: Number.NaN, self: Number.NaN };
-    return othersBusy;
-  }
-  const u = process.cpuUsage();
-  const sample = { wall: now, machine, self: (u.user + u.system) / 1e6 };
-  if (lastSample !== undefined && Number.isFinite(lastSample.machine))
-    othersBusy = othersCores(lastSample, sample) >= OTHERS_BUSY_CORES;
-  lastSample = sample;
-  return othersBusy;
-}
-
 /** Whether this product runs threaded (opportunistically), by {@link SpecdynNativeBackend.productThreads}. */
 function chooseThreaded(flops: number): boolean {
   const mode = SpecdynNativeBackend.productThreads;
@@ -427,7 +358,7 @@ function chooseThreaded(flops: number): boolean {
 
 /** Test hook: what 'auto' reads now (whether other processes keep a core busy) and the last sample. @internal */
 export function productThreadState(): { othersBusy: boolean; sample: CpuSample | undefined } {
-  return { othersBusy, sample: lastSample && { ...lastSample } };
+  return machineLoadState();
 }
 
 function runProduct(
