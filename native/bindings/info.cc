@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 

@@ -136,7 +136,11 @@ constexpr double kThreadedOperatorEntries = double(1 << 22);
 class EigshOp : public IterativeOp {
  public:
   EigshOp(OperatorArg a, Precision p, double symTol, EigshOptions o, bool vectors, bool svd, bool threadedIfIdle)
-      : IterativeOp(std::move(a), p, symTol), o_(o), wantVectors_(vectors), svd_(svd), threadedIfIdle_(threadedIfIdle) {}
+      : IterativeOp(std::move(a), p, symTol),
+        o_(o),
+        wantVectors_(vectors),
+        svd_(svd),
+        threadedIfIdle_(threadedIfIdle) {}
   // For the BLAS gate: single-vector Lanczos makes only BLAS-2 calls (the product's two ?gemv,
   // the Gram–Schmidt ?gemv on n x cols), and below kThreadedOperatorEntries handing each to a
   // second OpenBLAS thread costs more CPU than it saves: X Xᵀ with X 3000 x 200, k = 10 took 40 ms
