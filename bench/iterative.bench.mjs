@@ -316,6 +316,11 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
         }
         row['LOBPCG s (best)'] = bestLobpcg;
         row['specdyn / best ARPACK'] = t / bestArpack;
+        // The same ratio round by round (each round's specdyn time over that round's faster ARPACK
+        // build), then the median: what a drift of the machine between rounds moves least.
+        row['median of rounds'] = median(
+          j.times.map((ts, r) => ts / Math.min(...py.map((_, pi) => j.py[pi].arpack[r]?.seconds ?? Infinity))),
+        );
         // Minima are the least disturbed by other load on a shared machine.
         row['same, fastest runs'] = Math.min(...j.times) / bestArpackMin;
         row['specdyn / LOBPCG'] = Number.isFinite(bestLobpcg) ? t / bestLobpcg : NaN;
