@@ -56,6 +56,11 @@ struct Helper {
   std::atomic<bool> hold{false};         // test hook: the helper takes no ticket
   std::atomic<bool> steal{true};         // bench hook: false, the caller always waits
   bool started = false, failed = false;  // under m
+  // Set by the helper once it has its name and scheduling class (under m): Ready() waits for it,
+  // so the first pair already meets the helper as it will stay (and a test reading the thread's
+  // class right after the first split product sees it set).
+  bool running = false;
+  std::condition_variable running_cv;
   std::atomic<uint64_t> split{0}, alone{0}, stolen{0};
 
   void Loop() {
@@ -69,6 +74,11 @@ struct Helper {
     normal.sched_priority = 0;
     pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
 #endif
+    {
+      std::lock_guard<std::mutex> l(m);
+      running = true;
+    }
+    running_cv.notify_all();
     uint64_t seen = 0;
     for (;;) {
       if (!SpinFor(kHelperSpin, [&] { return posted.load(std::memory_order_acquire) != seen; })) {
@@ -97,7 +107,7 @@ struct Helper {
 
   // Starts the thread on first use (false if it cannot be had). Called by the owner only.
   bool Ready() {
-    std::lock_guard<std::mutex> l(m);
+    std::unique_lock<std::mutex> l(m);
     if (!started && !failed) {
       try {
         // Never joined: the thread sleeps on posted_cv when there is no work and ends with the
@@ -107,6 +117,7 @@ struct Helper {
       } catch (const std::system_error&) {
         failed = true;
       }
+      if (started) running_cv.wait(l, [&] { return running; });  // once, at first use
     }
     return started;
   }
