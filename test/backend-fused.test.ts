@@ -9,10 +9,9 @@ import {
   ADAM_UPDATE_KERNEL,
   NATIVE_BACKEND_NAME,
   NATIVE_KERNELS,
-  productThreadState,
   SpecdynNativeBackend,
 } from '../src/tfjs/native-kernels.js';
-import { othersCores } from '../src/machine-load.js';
+import { machineLoadState, othersCores } from '../src/machine-load.js';
 import { inSplitScope, withSplitProducts } from '../src/tfjs/product-scope.js';
 import { getThreads, setThreads } from '../src/linalg/index.js';
 import { expectSameError, relErr } from './tfjs-compare.js';
@@ -380,7 +379,7 @@ describe('threads of training-sized products', () => {
         }
       }
       // 'auto' has read the machine's CPU time (Linux: /proc/stat) for its choice.
-      const st = productThreadState();
+      const st = machineLoadState();
       expect(st.sample).toBeDefined();
       if (process.platform === 'linux') expect(st.sample!.machine).toBeGreaterThan(0);
       // From the gate's 1e8 on (2·512·256·400 = 105 MFLOP) the products agree too.

@@ -13,7 +13,7 @@
 import * as tfc from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
-import { machineLoadState, othersKeepACore, type CpuSample } from '../machine-load.js';
+import { othersKeepACore } from '../machine-load.js';
 import { native } from '../native.js';
 import { copyRequested, noteCopied } from './copy-read.js';
 import { inSplitScope } from './product-scope.js';
@@ -354,11 +354,6 @@ function chooseThreaded(flops: number): boolean {
     return flops >= GATE_THREADED_MIN_FLOPS;
   if (mode !== 'auto') return mode === 'threaded';
   return !othersKeepACore();
-}
-
-/** Test hook: what 'auto' reads now (whether other processes keep a core busy) and the last sample. @internal */
-export function productThreadState(): { othersBusy: boolean; sample: CpuSample | undefined } {
-  return machineLoadState();
 }
 
 function runProduct(

@@ -75,7 +75,6 @@ export function walkLayers(model: ModelLike): Array<{ layerId: number; layer: La
   return out;
 }
 
-/** Copies a tensor once into a Float32Array (a typed array of the right kind is still copied: tfjs may reuse its buffer). */
 /**
  * The kernel of one weight layer as matrices (see module doc), copied once from tfjs, or
  * undefined for a layer analyzeModel skips.
