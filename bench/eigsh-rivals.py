@@ -8,6 +8,9 @@
 # the squared Euclidean distance matrix of the rows of X in its Gram form. Prints one JSON
 # object: { "numpy", "scipy", "results": [{ "id", "method", "seconds", "matvecs", "values",
 # "converged" }] } (one timed run per case, the solve alone: the caller repeats and takes medians).
+# --serve: the same for one job per line of stdin, one answer per line of stdout, until stdin
+# closes; each case's X is read once (by file) and kept, so that the caller can alternate its own
+# solves with these one case at a time (bench/iterative.bench.mjs --interleave pairs).
 import json
 import sys
 import time
@@ -18,8 +21,14 @@ import scipy
 import scipy.sparse.linalg as sla
 
 
+_matrices = {}
+
+
 def operator(case):
-    x = np.fromfile(case["file"], dtype=np.float64).reshape(case["rows"], case["cols"])
+    key = (case["file"], case["rows"], case["cols"])
+    if key not in _matrices:
+        _matrices[key] = np.fromfile(case["file"], dtype=np.float64).reshape(case["rows"], case["cols"])
+    x = _matrices[key]
     count = [0]
     if case["kind"] == "gram":
         def mv(v):
@@ -65,8 +74,7 @@ def run_lobpcg(case, op, maxiter):
     return vals, secs, converged
 
 
-def main():
-    job = json.load(sys.stdin)
+def answer(job):
     out = []
     for case in job["cases"]:
         for method in job["methods"]:
@@ -85,7 +93,16 @@ def main():
                 matvecs -= case["k"]  # the residual check above is not part of the solve
             out.append({"id": case["id"], "method": method, "seconds": secs, "matvecs": matvecs,
                         "values": [float(v) for v in vals], "converged": ok})
-    print(json.dumps({"numpy": np.__version__, "scipy": scipy.__version__, "results": out}))
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "results": out}
+
+
+def main():
+    if "--serve" in sys.argv[1:]:
+        for line in sys.stdin:
+            if line.strip():
+                print(json.dumps(answer(json.loads(line))), flush=True)
+    else:
+        print(json.dumps(answer(json.load(sys.stdin))))
 
 
 main()

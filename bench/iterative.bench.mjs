@@ -5,12 +5,19 @@
 //
 //   npx tsc -p tsconfig.json && node bench/run.mjs iterative [--size 3000,8000] [--k 1,10,50]
 //     [--repeat 3] [--sections rivals,scale] [--spectra separated,clustered,bulk,distance]
-//     [--lobpcg yes|no] [--lobpcg-maxiter 300] [--start fixed|rounds]
+//     [--lobpcg yes|no] [--lobpcg-maxiter 300] [--start fixed|rounds] [--interleave pairs|rounds]
+// --interleave pairs (default): each solve of specdyn is followed at once by the same case's
+// solve in each Python build (kept running: bench/eigsh-rivals.py --serve), one case at a time,
+// after a settle of 1.1 s, so that each ratio compares solves seconds apart and a drift of the
+// machine's speed (up to 1.4x within a minute on shared machines) cancels within the pair;
+// rounds: each round times every case in specdyn, then every case in each Python build (a fresh
+// process per build and round).
 // --start rounds: round r of the rivals section starts every solver from the random vector of seed
 // r (specdyn's `seed`, ARPACK's v0 from NumPy's default_rng(r)), so that the medians over rounds
 // (times and products) average over start vectors instead of comparing one draw of each; fixed
 // (default): specdyn's default start and ARPACK's v0 of seed 0 in every round.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -194,12 +201,46 @@ function rivalCases(n, spectra) {
 
 const asOperator = (c) => (c.kind === 'gram' ? gramOperator(c.x) : distanceOperator(c.x));
 
+/**
+ * One Python build's rivals kept running (eigsh-rivals.py --serve): `ask(job)` sends one job
+ * line and resolves with its answer; `close()` ends the process.
+ */
+function rivalServer(p, env) {
+  const child = spawn(p.exe, [path.join(benchDir, 'eigsh-rivals.py'), '--serve'], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b) => {
+    stderr += b;
+  });
+  const waiting = [];
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
+  child.on('exit', (code) => {
+    for (const w of waiting.splice(0))
+      w.reject(new Error(`${p.exe} eigsh-rivals.py --serve exited (${code}): ${stderr}`));
+  });
+  return {
+    ask: (job) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${JSON.stringify(job)}\n`);
+      }),
+    close: () => child.stdin.end(),
+  };
+}
+
 async function rivals(sizes, ks, repeat, withLobpcg, notes) {
   const rows = [];
   const spectra = flag('spectra', 'separated,clustered,bulk,distance').split(',');
   const lobpcgMaxiter = Number(flag('lobpcg-maxiter', '300'));
   const startMode = flag('start', 'fixed');
-  let busyRounds = 0;
+  const interleave = flag('interleave', 'pairs');
+  if (interleave !== 'pairs' && interleave !== 'rounds')
+    throw new RangeError(`--interleave must be 'pairs' or 'rounds', got '${interleave}'`);
+  let busyRounds = 0,
+    settles = 0;
   if (startMode !== 'fixed' && startMode !== 'rounds')
     throw new RangeError(`--start must be 'fixed' or 'rounds', got '${startMode}'`);
   const py = pythons();
@@ -238,45 +279,77 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
           });
         }
       }
-      // Interleaved: each round times every case once in specdyn, then in each Python build.
-      for (let r = 0; r < repeat; r++) {
-        const seed = startMode === 'rounds' ? r : undefined;
-        // The rivals of the round before ran in other processes: let the machine-load reading
-        // that decides whether small single-vector solves thread (src/machine-load.ts) see a
-        // second without them, as a user's solve would.
+      const env = { ...process.env, OPENBLAS_NUM_THREADS: String(getThreads()), OMP_NUM_THREADS: String(getThreads()) };
+      const methodsOf = (r) => (withLobpcg && r === 0 ? ['arpack', 'lobpcg'] : ['arpack']);
+      /** Files the answers of one Python build's job under its jobs. */
+      const file = (pi, parsed) => {
+        for (const res of parsed.results) jobs.find((x) => x.spec.id === res.id).py[pi][res.method].push(res);
+      };
+      /** One specdyn solve of job j, timed. */
+      const solve = (j, seed) => {
+        const t0 = process.hrtime.bigint();
+        const res = eigshSync(asOperator(j.c), {
+          k: j.k,
+          which: j.c.which,
+          tol,
+          vectors: true,
+          ...(seed === undefined ? {} : { seed }),
+        });
+        j.times.push(secs(t0));
+        j.products.push(res.matvecs);
+        j.res = res;
+      };
+      /**
+       * The rivals of the solve before ran in other processes: let the machine-load reading that
+       * decides whether small single-vector solves thread (src/machine-load.ts) see a second
+       * without them, as a user's solve would.
+       */
+      const settle = async () => {
         othersKeepACore();
         await new Promise((res) => setTimeout(res, 1100));
+        settles++;
         if (othersKeepACore()) busyRounds++;
-        for (const j of jobs) {
-          const t0 = process.hrtime.bigint();
-          const res = eigshSync(asOperator(j.c), {
-            k: j.k,
-            which: j.c.which,
-            tol,
-            vectors: true,
-            ...(seed === undefined ? {} : { seed }),
-          });
-          j.times.push(secs(t0));
-          j.products.push(res.matvecs);
-          j.res = res;
+      };
+      if (interleave === 'pairs') {
+        // Pairs: one case at a time, specdyn's solve and then each Python build's, seconds apart.
+        const servers = py.map((p) => rivalServer(p, env));
+        try {
+          // A warm-up solve of every case in each build (specdyn's was `first`), not timed.
+          for (const server of servers)
+            for (const j of jobs) await server.ask({ cases: [j.spec], methods: ['arpack'], lobpcgMaxiter });
+          for (let r = 0; r < repeat; r++) {
+            const seed = startMode === 'rounds' ? r : undefined;
+            for (const j of jobs) {
+              await settle();
+              solve(j, seed);
+              const spec = seed === undefined ? j.spec : { ...j.spec, seed };
+              for (const [pi, server] of servers.entries())
+                file(pi, await server.ask({ cases: [spec], methods: methodsOf(r), lobpcgMaxiter }));
+            }
+          }
+        } finally {
+          for (const server of servers) server.close();
         }
-        for (const [pi, p] of py.entries()) {
-          const out = spawnSync(p.exe, [path.join(benchDir, 'eigsh-rivals.py')], {
-            input: JSON.stringify({
-              cases: jobs.map((j) => (seed === undefined ? j.spec : { ...j.spec, seed })),
-              // LOBPCG needs 3-20x ARPACK's products here: timed in the first round only.
-              methods: withLobpcg && r === 0 ? ['arpack', 'lobpcg'] : ['arpack'],
-              lobpcgMaxiter,
-            }),
-            encoding: 'utf8',
-            env: { ...process.env, OPENBLAS_NUM_THREADS: String(getThreads()), OMP_NUM_THREADS: String(getThreads()) },
-            maxBuffer: 64 << 20,
-          });
-          if (out.status !== 0) throw new Error(`${p.exe} eigsh-rivals.py failed: ${out.stderr}`);
-          const parsed = JSON.parse(out.stdout.trim().split('\n').pop());
-          for (const res of parsed.results) {
-            const j = jobs.find((x) => x.spec.id === res.id);
-            j.py[pi][res.method].push(res);
+      } else {
+        // Rounds: each round times every case once in specdyn, then in each Python build.
+        for (let r = 0; r < repeat; r++) {
+          const seed = startMode === 'rounds' ? r : undefined;
+          await settle();
+          for (const j of jobs) solve(j, seed);
+          for (const [pi, p] of py.entries()) {
+            const out = spawnSync(p.exe, [path.join(benchDir, 'eigsh-rivals.py')], {
+              input: JSON.stringify({
+                cases: jobs.map((j) => (seed === undefined ? j.spec : { ...j.spec, seed })),
+                // LOBPCG needs 3-20x ARPACK's products here: timed in the first round only.
+                methods: methodsOf(r),
+                lobpcgMaxiter,
+              }),
+              encoding: 'utf8',
+              env,
+              maxBuffer: 64 << 20,
+            });
+            if (out.status !== 0) throw new Error(`${p.exe} eigsh-rivals.py failed: ${out.stderr}`);
+            file(pi, JSON.parse(out.stdout.trim().split('\n').pop()));
           }
         }
       }
@@ -335,7 +408,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
     `Rivals: ${py.map((p) => `${p.label} ${p.where} (NumPy ${p.numpy}, SciPy ${p.scipy})`).join('; ') || 'no Python with NumPy and SciPy: rivals skipped'}; OPENBLAS_NUM_THREADS=${getThreads()} for all.`,
   );
   notes.push(
-    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Rounds in which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${repeat * sizes.length}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. Times: median of ${repeat} interleaved rounds ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
+    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Interleaved by ${interleave === 'pairs' ? 'pairs (each specdyn solve, then the same case in each Python build, after a 1.1 s settle)' : 'rounds (every case in specdyn, then every case in each Python build)'}. Settles after which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${settles}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. Times: median of ${repeat} interleaved ${interleave === 'pairs' ? 'pairs' : 'rounds'} ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}.`,

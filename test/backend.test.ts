@@ -400,6 +400,25 @@ describe('buffer pool', () => {
     tf.dispose([a, b]);
   });
 
+  it("copyValues writes into the reader's buffer when it has the tensor's size (both backends), else a fresh one", () => {
+    for (const backend of [NATIVE_BACKEND_NAME, 'cpu']) {
+      tf.setBackend(backend);
+      const a = tf.tensor(randData(256), [16, 16]);
+      const t = tf.mul(a, 2);
+      const want = Array.from(t.dataSync());
+      const into = new Float32Array(256).fill(Number.NaN);
+      const got = copyValues(t, into);
+      expect([backend, got === into]).toEqual([backend, true]);
+      expect(Array.from(into)).toEqual(want);
+      const wrong = new Float32Array(255);
+      const fresh = copyValues(t, wrong);
+      expect([backend, fresh === wrong, fresh.length]).toEqual([backend, false, 256]);
+      expect(Array.from(fresh)).toEqual(want);
+      tf.dispose([a, t]);
+    }
+    tf.setBackend(NATIVE_BACKEND_NAME);
+  });
+
   it('copyValues gives the reader a copy and leaves the buffer pooled (dataSync takes it out)', () => {
     tf.setBackend(NATIVE_BACKEND_NAME);
     const backend = tf.backend() as unknown as SpecdynNativeBackend;

@@ -12,6 +12,7 @@ import { packageRoot } from '../src/native.js';
 import { openRun, SpecdynError } from '../src/store/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { SpectralMonitor } from '../src/train/monitor.js';
+import { dropKeptAnalysisWorkers, KEPT_WORKERS, keptAnalysisWorkers } from '../src/train/snapshot-analysis.js';
 import { refusedExecArgv, startWorker, workerExecArgv } from '../src/concurrency.js';
 import { randSym, transpileSources } from './helpers.js';
 
@@ -118,6 +119,32 @@ describe('SpectralMonitor analysis modes', () => {
     expect(ra.meta.meta).toEqual(rb.meta.meta);
   });
 
+  it("the worker hands each snapshot's buffers back and the next capture copies into them, the figures unchanged", async () => {
+    const run = async (analysis: 'worker' | 'inline') => {
+      const model = mlp();
+      const { x, y } = batch();
+      // queue 1: each capture waits for the snapshot before it, so its buffers are back by then.
+      const monitor = new SpectralMonitor(model, { probes: x, schedule: { every: 1 }, queue: 1, analysis, tf });
+      await monitor.capture(0);
+      for (let s = 1; s <= 4; s++) await monitor.capture(s, { loss: (await model.trainOnBatch(x, y)) as number });
+      await monitor.close();
+      return monitor;
+    };
+    const w = await run('worker');
+    const i = await run('inline');
+    // Per capture 2 representations and 3 kernels; captures 1–4 copy into the buffers of the one before.
+    expect(w.stats.reusedBuffers).toBe(4 * 5);
+    expect(i.stats.reusedBuffers).toBe(0);
+    for (const [k, a] of w.snapshots.entries()) {
+      const b = i.snapshots[k]!;
+      for (const layer of ['h1', 'h2']) {
+        expect(Array.from(a.omd[layer]!.figures.values)).toEqual(Array.from(b.omd[layer]!.figures.values));
+        expect(Array.from(a.omd[layer]!.cloud.data)).toEqual(Array.from(b.omd[layer]!.cloud.data));
+      }
+      expect(a.weights.map((r) => Array.from(r.evals))).toEqual(b.weights.map((r) => Array.from(r.evals)));
+    }
+  });
+
   it('the run opened in the worker refuses what createRun refuses inline, with the same class and message', async () => {
     const failures: Error[] = [];
     for (const analysis of ['worker', 'inline'] as const) {
@@ -213,12 +240,15 @@ describe('SpectralMonitor analysis modes', () => {
       "Expected 'idle' or 'nice' for analysisScheduling but received 'low'",
     );
     if (process.platform !== 'linux') return;
+    await dropKeptAnalysisWorkers(); // the workers earlier tests' monitors left for reuse
     const before = idleThreads();
     const idle = new SpectralMonitor(model, { probes: x, run: path.join(tmp, 'idle'), tf });
     await idle.capture(0); // the run is opened by the worker after its init message
     expect(idleThreads()).toBe(before + 1);
     expect(policy(String(process.pid))).toBe(0);
     await idle.close();
+    // Its worker is kept (still idle class); a 'nice' monitor does not take it but starts its own.
+    expect(keptAnalysisWorkers()).toBe(1);
     const nice = new SpectralMonitor(model, {
       probes: x,
       analysisScheduling: 'nice',
@@ -226,8 +256,40 @@ describe('SpectralMonitor analysis modes', () => {
       tf,
     });
     await nice.capture(0);
-    expect(idleThreads()).toBe(before);
+    expect(idleThreads()).toBe(before + 1);
+    expect(keptAnalysisWorkers()).toBe(1);
     await nice.close();
+    await dropKeptAnalysisWorkers();
+    expect(idleThreads()).toBe(before);
+  });
+
+  it('a closed monitor leaves its worker to the next one: same thread, a fresh analyzer, the same figures; at most KEPT_WORKERS kept', async () => {
+    await dropKeptAnalysisWorkers();
+    const threads = () => fs.readdirSync('/proc/self/task').length;
+    const first = await train('worker', path.join(tmp, 'kept-1'));
+    expect(keptAnalysisWorkers()).toBe(1);
+    const linux = process.platform === 'linux';
+    const before = linux ? threads() : 0;
+    const second = await train('worker', path.join(tmp, 'kept-2'));
+    // The second monitor ran in the kept worker (no thread more) and gave it back.
+    if (linux) expect(threads()).toBe(before);
+    expect(keptAnalysisWorkers()).toBe(1);
+    // A fresh analyzer per monitor: the second run's trajectories start over (its figures equal the first's).
+    expect(second.snapshots.length).toBe(first.snapshots.length);
+    for (const [i, s] of second.snapshots.entries()) expectNear(s.omd, first.snapshots[i]!.omd, `snapshot ${i}`);
+    expect(Number.isNaN(second.snapshots[0]!.omd.h1!.overlap)).toBe(true);
+    const run = await openRun(path.join(tmp, 'kept-2'));
+    expect(run.status).toBe('finished');
+    expect(run.steps).toEqual([0, 3, 6, 9]);
+    // Monitors open at once take a worker each; closed, at most KEPT_WORKERS stay.
+    const model = mlp();
+    const { x } = batch();
+    const open = Array.from({ length: KEPT_WORKERS + 1 }, () => new SpectralMonitor(model, { probes: x, tf }));
+    for (const m of open) await m.capture(0);
+    expect(keptAnalysisWorkers()).toBe(0);
+    for (const m of open) await m.close();
+    expect(keptAnalysisWorkers()).toBe(KEPT_WORKERS);
+    await dropKeptAnalysisWorkers();
   });
 
   it('an analysis that fails in the worker fails close() with the same error class and message as inline', async () => {

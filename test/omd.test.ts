@@ -290,6 +290,9 @@ describe('OmdTrajectory', () => {
         b = par.points[t]!;
       expect(b.figures.values).toEqual(a.figures.values);
       if (t > 0) expect(b.overlap).toBeCloseTo(a.overlap, 12);
+      // pushSync writes each M into the one its link released (two pushes back): the same figures.
+      if (t > 0) expect(b.matrixVelocity).toBe(a.matrixVelocity);
+      expect(Array.from(b.displacement)).toEqual(Array.from(a.displacement));
     }
     // Matrix velocity from its definition.
     const m0 = analyzeObservableSync(traj.snapshots[0]!.reps, { metric: 'euclidean' }).matrix.data;

@@ -257,8 +257,15 @@ export function meanOffDiagonal(m: Mat<Float64Array>): number {
   return mean;
 }
 
-/** A float64 copy (the snapshot, and trajectories after it, keep M; the caller may reuse its buffer). */
-export function toF64(m: Mat): Mat<Float64Array> {
+/**
+ * A float64 copy (the snapshot, and trajectories after it, keep M; the caller may reuse its
+ * buffer), written into `out` when it has the size (a buffer nothing else holds), else fresh.
+ */
+export function toF64(m: Mat, out?: Float64Array): Mat<Float64Array> {
+  if (out && out.length === m.data.length && out !== m.data) {
+    out.set(m.data);
+    return { data: out, rows: m.rows, cols: m.cols };
+  }
   // The typed-array constructor: one native copy (or conversion), where `from` walks the source.
   return { data: new Float64Array(m.data), rows: m.rows, cols: m.cols };
 }

@@ -19,7 +19,7 @@ import {
 } from '../linalg/index.js';
 import { call, chooseRoute, pseudoSpectrum, runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { expected } from '../errors.js';
-import { nullTopSteps, type NullRotation, type NullTop } from './significance.js';
+import { nullTopSteps, type NullRotation, type NullTop, type ReplicaScratch } from './significance.js';
 import {
   ANALYZE_KEYS,
   OBSERVABLE_KEYS,
@@ -89,15 +89,29 @@ export function analyzeObservableSync(input: Mat, options?: AnalyzeOptions): Obs
 }
 
 /**
+ * Buffers a caller that analyses one snapshot after another hands to the next analysis (e.g.
+ * OmdTrajectory.pushSync), so that a snapshot allocates none of its large arrays afresh:
+ * `matrix`, an N x N buffer nothing holds any more, becomes this snapshot's M (the copy of a
+ * distance-matrix input, or the representations' distance matrix); `replica`, the shuffle
+ * null's buffers. @internal
+ */
+export interface AnalysisBuffers {
+  matrix?: Float64Array;
+  replica?: ReplicaScratch;
+}
+
+/**
  * The one body of {@link analyzeObservable} and its Sync twin: checks, then yields each native
  * solve (the distance matrix; on the full route one eigh for all values and the needed vectors;
  * on the partial route eigsh and the SLQ pseudo-spectrum) and resumes with its
- * result, so the two drivers differ only in how they run a solve.
+ * result, so the two drivers differ only in how they run a solve. `buffers`: see
+ * {@link AnalysisBuffers}.
  */
 export function* analysisSteps(
   input: Mat,
   options: AnalyzeOptions | undefined,
   rotation?: NullRotation,
+  buffers?: AnalysisBuffers,
 ): Steps<ObservableSnapshot> {
   checkOptions('analyzeObservable', options, ANALYZE_KEYS);
   const o = resolveOptions(options);
@@ -106,7 +120,7 @@ export function* analysisSteps(
   let reps: Mat | undefined;
   if (isDistanceInput(input, o)) {
     const mean = checkDistance(input, 'M');
-    given = { matrix: toF64(input), mean };
+    given = { matrix: toF64(input, buffers?.matrix), mean };
     if (options?.reps !== undefined) {
       checkReps(options.reps, 'options.reps');
       if (options.reps.rows !== input.rows)
@@ -133,14 +147,15 @@ export function* analysisSteps(
   if (given) ({ matrix, mean } = given);
   else {
     // Not a distance input, so reps is the input (checked above).
-    const opts = { metric: o.metric, precision: o.precision };
+    const out = buffers?.matrix?.length === input.rows * input.rows ? buffers.matrix : undefined;
+    const opts = { metric: o.metric, precision: o.precision, ...(out ? { out } : {}) };
     matrix = yield* call(distanceMatrix, distanceMatrixSync, input, opts);
     mean = meanOffDiagonal(matrix);
   }
   // The shuffle null of this snapshot (its own N and D), when the representations are at hand.
   const nul =
     reps !== undefined && o.significance !== 'gap'
-      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed, rotation, o.precision)
+      ? yield* nullTopSteps(reps, o.metric, o.nullReplicas, o.nullSeed, rotation, o.precision, buffers?.replica)
       : undefined;
   const n = matrix.rows;
   const k = classes && classes.names.length >= 2 ? classes.names.length : 0;

@@ -119,7 +119,9 @@ function dropZeroRows(x: Mat<Float64Array>): Mat<Float64Array> {
  * normalised by the replica's own N⟨d⟩, in the snapshot's `precision` (its distance products and
  * eigensolve, as for M itself). With `rotation` (a trajectory's snapshot), see
  * {@link NullRotation}: one replica computed fresh, the others carried over from the previous
- * snapshot while they agree with it.
+ * snapshot while they agree with it. `scratch`: the replicas' buffers, carried from one call to
+ * the next by a caller that runs them one after another (OmdTrajectory.pushSync), so that no
+ * snapshot allocates them afresh; each replica writes into the previous one's.
  */
 export function* nullTopSteps(
   reps: Mat,
@@ -128,10 +130,10 @@ export function* nullTopSteps(
   seed: number,
   rotation?: NullRotation,
   precision: Precision = 'float64',
+  scratch: ReplicaScratch = {},
 ): Steps<NullTop> {
   const key = { n: reps.rows, d: reps.cols, metric, precision, replicas, seed };
   const prev = rotation ? yield* rotation.previous() : undefined;
-  const scratch: ReplicaScratch = {};
   const tops: (number | undefined)[] = new Array(replicas).fill(undefined);
   let carried = 0;
   const same =
@@ -200,8 +202,11 @@ export interface NullRotation {
   publish(streams: NullStreams): void;
 }
 
-/** Buffers one snapshot's replicas share (each writes into the previous one's: no fresh pages). */
-interface ReplicaScratch {
+/**
+ * Buffers the replicas share (each writes into the previous one's: no fresh pages): one
+ * snapshot's, or a whole synchronous trajectory's. @internal
+ */
+export interface ReplicaScratch {
   shuffled?: Float64Array;
   distances?: Float64Array;
 }

@@ -13,7 +13,7 @@ import { Limiter } from '../concurrency.js';
 import { svdSync } from '../linalg/index.js';
 import { checkInteger, checkNumber, checkOptions } from '../validate.js';
 import { analysisSteps } from './observable.js';
-import type { NullRotation, NullStreams } from './significance.js';
+import type { NullRotation, NullStreams, ReplicaScratch } from './significance.js';
 import { runSteps, runStepsSync, solve, type Steps } from '../linalg/route.js';
 import { ANALYZE_KEYS, isDistanceInput, resolveOptions } from './input.js';
 import { optionKeys } from '../rmt/options.js';
@@ -227,6 +227,12 @@ export class OmdTrajectory {
   private readonly nullRotation: boolean;
   /** Snapshots admitted so far (the null rotation's index). */
   private admitted = 0;
+  /**
+   * pushSync's buffers for the next snapshot: the M that the last link released (the one before
+   * `prev`'s) and the null replicas' (AnalysisBuffers). Pipelined pushes, which may run at once,
+   * allocate their own.
+   */
+  private readonly syncBuffers: { matrix?: Float64Array; replica: ReplicaScratch } = { replica: {} };
   /** The last admitted snapshot's null tops, once its analysis has them (or has ended without). */
   private nullPrev: NullCell = settledCell(undefined);
 
@@ -312,7 +318,11 @@ export class OmdTrajectory {
     const opts = this.admit(step, input, pushOptions);
     const rot = this.rotation();
     try {
-      return this.link(step, runStepsSync(analysisSteps(input, opts, rot?.rotation)));
+      const released = this.prev?.matrix.data;
+      const point = this.link(step, runStepsSync(analysisSteps(input, opts, rot?.rotation, this.syncBuffers)));
+      // The matrix before this one is no longer held (prev is this snapshot's now): the next M's buffer.
+      this.syncBuffers.matrix = released !== input.data ? released : undefined;
+      return point;
     } finally {
       rot?.end();
     }

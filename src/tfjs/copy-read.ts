@@ -15,10 +15,23 @@
 
 let reading = false;
 let copied = false;
+let target: Float32Array | undefined;
 
 /** Whether a {@link copyValues} read is asking the backend for a private copy. @internal */
 export function copyRequested(): boolean {
   return reading;
+}
+
+/**
+ * Where a backend answering a {@link copyValues} read puts its copy: the reader's buffer, when it
+ * gave one of `length` elements, else a fresh one. @internal
+ */
+export function copyTarget(values: Float32Array): Float32Array {
+  if (target && target.length === values.length) {
+    target.set(values);
+    return target;
+  }
+  return values.slice();
 }
 
 /** Called by a backend that answered a {@link copyValues} read with a copy of its own. @internal */
@@ -26,17 +39,27 @@ export function noteCopied(): void {
   copied = true;
 }
 
-/** A Float32Array copy of a tensor's values, owned by the caller (see the module doc). @internal */
-export function copyValues(t: { dataSync(): ArrayLike<number> }): Float32Array {
+/**
+ * A Float32Array copy of a tensor's values, owned by the caller (see the module doc), written into
+ * `into` when it has the tensor's size (a buffer of the caller's that nothing else holds, e.g.
+ * one the analysis worker gave back), else fresh. @internal
+ */
+export function copyValues(t: { dataSync(): ArrayLike<number> }, into?: Float32Array): Float32Array {
   reading = true;
   copied = false;
+  target = into;
   try {
     const d = t.dataSync();
     if (copied && d instanceof Float32Array) return d;
+    if (into && into.length === d.length) {
+      into.set(d);
+      return into;
+    }
     // slice: one memcpy (Float32Array.from walks the source element by element)
     return d instanceof Float32Array ? d.slice() : Float32Array.from(d);
   } finally {
     reading = false;
     copied = false;
+    target = undefined;
   }
 }

@@ -15,7 +15,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SpecdynError } from '../errors.js';
 import { othersKeepACore } from '../machine-load.js';
 import { native } from '../native.js';
-import { copyRequested, noteCopied } from './copy-read.js';
+import { copyRequested, copyTarget, noteCopied } from './copy-read.js';
 import { inSplitScope } from './product-scope.js';
 
 /** The name under which the backend is registered with tfjs. */
@@ -201,7 +201,7 @@ export class SpecdynNativeBackend extends MathBackendCPU {
       const d = this.data.has(dataId) ? this.data.get(dataId) : undefined;
       if (d?.dtype === 'float32' && d.values instanceof Float32Array) {
         noteCopied();
-        return d.values.slice();
+        return copyTarget(d.values);
       }
     }
     this.escape(dataId);

@@ -4,13 +4,16 @@
  * the run writer here (createRun); each `analyse` message is analysed synchronously, committed
  * to the run (appended and flushed) and answered with `{ id, result }` (the figures, copied
  * back) or `{ id, error }`; `closeRun` closes the run. Requests are handled one at a time, in
- * arrival order, so the snapshots reach the run in the order they were captured.
+ * arrival order, so the snapshots reach the run in the order they were captured. A worker kept
+ * for the next monitor (snapshot-analysis.ts) gets that monitor's `init` in turn, after every
+ * request of the one before: a new analyzer, its trajectories empty, no run open.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { setThreadIdle, setThreadLimit } from '../linalg/index.js';
 import {
+  jobBuffers,
   postError,
   SnapshotAnalyzer,
   SnapshotRecorder,
@@ -39,35 +42,51 @@ if (port) {
   let initError: unknown;
   let chain: Promise<void> = Promise.resolve();
 
-  const handle = async (m: Exclude<WorkerRequest, { type: 'init' }>): Promise<WorkerReply> => {
+  /** The reply to one request, and the buffers it hands back (an analysed job's inputs, for the next capture). */
+  const handle = async (m: Exclude<WorkerRequest, { type: 'init' }>): Promise<[WorkerReply, ArrayBuffer[]]> => {
     try {
       if (!recorder) throw initError;
       let result: AnalyzedSnapshot | null = null;
+      let recycled: ArrayBuffer[] = [];
       if (m.type === 'open') await recorder.openRun(m.dir, m.options);
       else if (m.type === 'closeRun') await recorder.closeRun(m.end);
       else {
         const r = await recorder.record(m.job, true);
         result = m.figures ? r : { ...r, omd: {}, weights: [] };
+        // Nothing here keeps the job's buffers once it is analysed and committed.
+        recycled = jobBuffers(m.job);
       }
-      return { id: m.id, result };
+      return [{ id: m.id, result, recycled }, recycled];
     } catch (err) {
-      return { id: m.id, error: postError(err) };
+      return [{ id: m.id, error: postError(err) }, []];
+    }
+  };
+
+  let prioritySet = false;
+  const init = (m: Extract<WorkerRequest, { type: 'init' }>): void => {
+    recorder = undefined;
+    initError = undefined;
+    try {
+      // Once per worker: a kept worker serves only monitors of the same priority.
+      if (!prioritySet) {
+        prioritySet = true;
+        if (m.priority.nice > 0) lowerPriority(m.priority.nice);
+        // The idle class (a no-op where unsupported: the nice value above then applies).
+        if (m.priority.idle) setThreadIdle();
+      }
+      setThreadLimit(m.threadLimit);
+      recorder = new SnapshotRecorder(new SnapshotAnalyzer(m.config));
+    } catch (err) {
+      initError = err; // answered at every request
     }
   };
 
   port.on('message', (m: WorkerRequest) => {
-    if (m.type === 'init') {
-      if (m.priority.nice > 0) lowerPriority(m.priority.nice);
-      try {
-        // The idle class (a no-op where unsupported: the nice value above then applies).
-        if (m.priority.idle) setThreadIdle();
-        setThreadLimit(m.threadLimit);
-        recorder = new SnapshotRecorder(new SnapshotAnalyzer(m.config));
-      } catch (err) {
-        initError = err; // answered at every request
-      }
-      return;
-    }
-    chain = chain.then(async () => port.postMessage(await handle(m)));
+    if (m.type === 'init') chain = chain.then(() => init(m));
+    else
+      chain = chain.then(async () => {
+        const [reply, transfer] = await handle(m);
+        port.postMessage(reply, transfer);
+      });
   });
 }

@@ -76,10 +76,15 @@ export function walkLayers(model: ModelLike): Array<{ layerId: number; layer: La
 }
 
 /**
- * The kernel of one weight layer as matrices (see module doc), copied once from tfjs, or
- * undefined for a layer analyzeModel skips.
+ * The kernel of one weight layer as matrices (see module doc), copied once from tfjs (into a
+ * buffer `spare` gives for its element count, when it gives one), or undefined for a layer
+ * analyzeModel skips.
  */
-export function layerKernel(layer: LayerLike, layerId: number): ModelKernel | undefined {
+export function layerKernel(
+  layer: LayerLike,
+  layerId: number,
+  spare?: (length: number) => Float32Array | undefined,
+): ModelKernel | undefined {
   const className = layer.getClassName();
   const type = TYPES[className];
   if (!type) return undefined;
@@ -87,7 +92,7 @@ export function layerKernel(layer: LayerLike, layerId: number): ModelKernel | un
   const k = weights[0];
   if (!k) return undefined; // not built yet
   const shape = [...k.shape];
-  const data = copyValues(k);
+  const data = copyValues(k, spare?.(shape.reduce((a, b) => a * b, 1)));
   if (type === 'conv2d') {
     const [kh, kw, cin, cout] = shape as [number, number, number, number];
     const size = cin * cout;

@@ -228,6 +228,11 @@ export interface MonitorStats {
    * analysis took longer than the steps between snapshots (see {@link SpectralMonitor.warnings}).
    */
   heldMs: number;
+  /**
+   * Capture copies (representations, kernels) written into a buffer the analysis worker gave back
+   * after an earlier snapshot, instead of a fresh one (worker mode; 0 inline).
+   */
+  reusedBuffers: number;
 }
 
 interface Job extends SnapshotJob {
@@ -315,7 +320,14 @@ export class SpectralMonitor {
   private lastStep = -1;
   private step = 0;
   private closed = false;
-  private readonly counts: MonitorStats = { captured: 0, analysed: 0, pending: 0, maxPending: 0, heldMs: 0 };
+  private readonly counts: MonitorStats = {
+    captured: 0,
+    analysed: 0,
+    pending: 0,
+    maxPending: 0,
+    heldMs: 0,
+    reusedBuffers: 0,
+  };
   /**
    * For the held-training warning: when the warm-up ended (the HELD_WARMUP-th capture, by
    * performance.now()) and the time training was held since.
@@ -617,7 +629,7 @@ export class SpectralMonitor {
     // tensor or be a backend's), which then moves to the analysis worker without another copy;
     // copyValues leaves the tensor's buffer in specdyn's backend's pool (copy-read.ts).
     const mats = list.map((t) => {
-      const data = copyValues(t);
+      const data = copyValues(t, this.spare(t.size));
       return { data, rows: n, cols: data.length / n };
     });
     for (const t of list) t.dispose();
@@ -630,10 +642,21 @@ export class SpectralMonitor {
     if (this.kernelSet.size === 0) return out;
     for (const { layerId, layer } of walkLayers(this.model as unknown as { layers: LayerLike[] })) {
       if (!this.kernelSet.has(layer.name)) continue;
-      const k = layerKernel(layer, layerId);
+      const k = layerKernel(layer, layerId, (length) => this.spare(length));
       if (k) out.push(k);
     }
     return out;
+  }
+
+  /**
+   * A buffer of `length` float32 elements the analysis gave back (SnapshotAnalysis.takeSpare), for
+   * a capture's copy: fresh pages per snapshot are what a monitor's capture would otherwise cost
+   * the training thread's allocator and collector.
+   */
+  private spare(length: number): Float32Array | undefined {
+    const b = this.analysis?.takeSpare(length);
+    if (b) this.counts.reusedBuffers++;
+    return b;
   }
 
   /** The analysis, started at the first capture (in worker mode: the worker). */

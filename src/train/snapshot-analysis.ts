@@ -323,6 +323,12 @@ export interface SnapshotAnalysis {
   analyse(job: SnapshotJob, figures: boolean): Promise<AnalyzedSnapshot>;
   /** Closes the run, if one was opened, after every snapshot in flight. */
   closeRun(end: RunEnd): Promise<void>;
+  /**
+   * A buffer of `length` float32 elements that an analysed snapshot's inputs left free (worker
+   * mode: the worker hands its job's buffers back), for the next capture's copies; undefined
+   * when there is none (inline: the caller allocates).
+   */
+  takeSpare(length: number): Float32Array | undefined;
   /** Ends the worker (after the analyses in flight); idempotent. */
   close(): Promise<void>;
 }
@@ -336,8 +342,21 @@ export interface PostedError {
   cause?: PostedError;
 }
 
-/** A message from the analysis worker. @internal */
-export type WorkerReply = { id: number; result: AnalyzedSnapshot | null } | { id: number; error: PostedError };
+/**
+ * A message from the analysis worker; `recycled`: the analysed job's input buffers, handed back
+ * for the next capture's copies. @internal
+ */
+export type WorkerReply =
+  | { id: number; result: AnalyzedSnapshot | null; recycled?: ArrayBuffer[] }
+  | { id: number; error: PostedError };
+
+/** The distinct buffers of a job's representations and kernels (what moves to the worker and back). @internal */
+export function jobBuffers(job: SnapshotJob): ArrayBuffer[] {
+  const moved = new Set<ArrayBuffer>();
+  for (const k of job.kernels) for (const m of k.slices) moved.add(m.data.buffer as ArrayBuffer);
+  for (const r of job.reps) moved.add(r.data.buffer as ArrayBuffer);
+  return [...moved];
+}
 
 /** A message to the analysis worker. @internal */
 export type WorkerRequest =
@@ -404,6 +423,9 @@ class InlineAnalysis implements SnapshotAnalysis {
   closeRun(end: RunEnd): Promise<void> {
     return this.recorder.closeRun(end);
   }
+  takeSpare(): undefined {
+    return undefined;
+  }
   async close(): Promise<void> {}
 }
 
@@ -422,9 +444,65 @@ export interface AnalysisPriority {
   idle: boolean;
 }
 
+/**
+ * Analysis workers kept after their monitor closed, for the next monitor of the same thread limit
+ * and priority (at most {@link KEPT_WORKERS}; unreferenced, so they never keep the process alive).
+ * A kept worker has loaded and compiled the analysis already: the next monitor neither waits
+ * for a worker to start (training was held for it at the first snapshots) nor pays V8 for
+ * compiling the analysis again (about 1 s of compiler time per fresh worker, on V8's threads at
+ * normal priority, beside training).
+ */
+const keptWorkers: { key: string; worker: Worker; drop: () => void }[] = [];
+
+/** Buffers handed back by the worker that a monitor keeps for its next captures (a few snapshots' worth). */
+const MAX_SPARES = 16;
+
+/** How many idle analysis workers a process keeps (one per monitor that may run at once on 2 cores). */
+export const KEPT_WORKERS = 2;
+
+/** Kept workers (test hook). @internal */
+export function keptAnalysisWorkers(): number {
+  return keptWorkers.length;
+}
+
+/** Ends every kept worker (test hook). @internal */
+export async function dropKeptAnalysisWorkers(): Promise<void> {
+  const all = keptWorkers.splice(0);
+  await Promise.all(all.map((w) => w.worker.terminate()));
+}
+
+/** A kept worker of this key, or a fresh one. */
+function takeWorker(key: string): Worker {
+  const i = keptWorkers.findIndex((w) => w.key === key);
+  if (i < 0) return startWorker(workerUrl());
+  const { worker, drop } = keptWorkers.splice(i, 1)[0]!;
+  worker.off('error', drop).off('exit', drop);
+  return worker;
+}
+
+/**
+ * Keeps an idle worker for the next monitor of this key, or ends it when enough are kept. A kept
+ * worker that errors or exits leaves the list.
+ */
+async function keepWorker(key: string, worker: Worker): Promise<void> {
+  if (keptWorkers.length >= KEPT_WORKERS) {
+    await worker.terminate();
+    return;
+  }
+  worker.unref();
+  const drop = () => {
+    const i = keptWorkers.indexOf(entry);
+    if (i >= 0) keptWorkers.splice(i, 1);
+  };
+  const entry = { key, worker, drop };
+  worker.on('error', drop).on('exit', drop);
+  keptWorkers.push(entry);
+}
+
 class WorkerAnalysis implements SnapshotAnalysis {
   readonly mode = 'worker' as const;
   private readonly worker: Worker;
+  private readonly key: string;
   private readonly pending = new Map<
     number,
     { resolve: (r: AnalyzedSnapshot | null) => void; reject: (e: Error) => void }
@@ -432,29 +510,40 @@ class WorkerAnalysis implements SnapshotAnalysis {
   private nextId = 1;
   private failure: Error | undefined;
   private closed = false;
+  /** Buffers the worker handed back, for takeSpare. */
+  private readonly spares: Float32Array[] = [];
+  private readonly onMessage: (m: WorkerReply) => void;
+  private readonly onError: (err: Error) => void;
+  private readonly onExit: (code: number) => void;
 
   constructor(config: AnalyzerConfig, threadLimit: number, priority: AnalysisPriority) {
-    this.worker = startWorker(workerUrl());
+    this.key = JSON.stringify({ threadLimit, nice: priority.nice, idle: priority.idle });
+    this.worker = takeWorker(this.key);
     // Referenced only while requests are in flight: an idle monitor never keeps the process alive.
     this.worker.unref();
-    this.worker.on('message', (m: WorkerReply) => {
+    this.onMessage = (m: WorkerReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (this.pending.size === 0) this.worker.unref();
       if ('error' in m) p.reject(revive(m.error));
-      else p.resolve(m.result);
-    });
-    const fail = (err: Error) => {
+      else {
+        for (const b of m.recycled ?? [])
+          if (this.spares.length < MAX_SPARES && b.byteLength % 4 === 0) this.spares.push(new Float32Array(b));
+        p.resolve(m.result);
+      }
+    };
+    this.onError = (err: Error) => {
       this.failure ??= new SpecdynError(`The monitor's analysis worker failed: ${err.message}`, { cause: err });
       for (const p of this.pending.values()) p.reject(this.failure);
       this.pending.clear();
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => {
-      if (!this.closed) fail(new Error(`it exited with code ${code}`));
-    });
-    // A DataCloneError here (an option that cannot be posted) is the caller's to handle.
+    this.onExit = (code: number) => {
+      if (!this.closed) this.onError(new Error(`it exited with code ${code}`));
+    };
+    this.worker.on('message', this.onMessage).on('error', this.onError).on('exit', this.onExit);
+    // A DataCloneError here (an option that cannot be posted) is the caller's to handle. A kept
+    // worker takes it as a new session: a fresh analyzer (trajectories) and no open run.
     this.worker.postMessage({ type: 'init', config, threadLimit, priority } satisfies WorkerRequest);
   }
 
@@ -481,12 +570,15 @@ class WorkerAnalysis implements SnapshotAnalysis {
     await this.request({ type: 'open', id: this.nextId++, dir, options });
   }
 
+  takeSpare(length: number): Float32Array | undefined {
+    const i = this.spares.findIndex((b) => b.length === length);
+    return i < 0 ? undefined : this.spares.splice(i, 1)[0];
+  }
+
   async analyse(job: SnapshotJob, figures: boolean): Promise<AnalyzedSnapshot> {
-    // The kernels and representations are the monitor's own copies: their buffers move to the worker.
-    const moved = new Set<ArrayBuffer>();
-    for (const k of job.kernels) for (const m of k.slices) moved.add(m.data.buffer as ArrayBuffer);
-    for (const r of job.reps) moved.add(r.data.buffer as ArrayBuffer);
-    const r = await this.request({ type: 'analyse', id: this.nextId++, job, figures }, [...moved]);
+    // The kernels and representations are the monitor's own copies: their buffers move to the
+    // worker, and come back (WorkerReply.recycled) for the copies of a later capture.
+    const r = await this.request({ type: 'analyse', id: this.nextId++, job, figures }, jobBuffers(job));
     return r!;
   }
 
@@ -494,10 +586,19 @@ class WorkerAnalysis implements SnapshotAnalysis {
     await this.request({ type: 'closeRun', id: this.nextId++, end });
   }
 
+  /**
+   * Ends this monitor's use of the worker: kept for the next monitor when nothing is in flight
+   * and it never failed (its run closed by then, see SnapshotAnalysis.closeRun), else terminated.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
+    if (this.failure || this.pending.size > 0) {
+      await this.worker.terminate();
+      return;
+    }
+    this.worker.off('message', this.onMessage).off('error', this.onError).off('exit', this.onExit);
+    await keepWorker(this.key, this.worker);
   }
 }
 
