@@ -6,9 +6,10 @@
 //   npx tsc -p tsconfig.json && node bench/run.mjs iterative [--size 3000,8000] [--k 1,10,50]
 //     [--repeat 3] [--sections rivals,scale] [--spectra separated,clustered,bulk,distance]
 //     [--lobpcg yes|no] [--lobpcg-maxiter 300] [--start fixed|rounds] [--interleave pairs|rounds]
-// --interleave pairs (default): each solve of specdyn is followed at once by the same case's
-// solve in each Python build (kept running: bench/eigsh-rivals.py --serve), one case at a time,
-// after a settle of 1.1 s, so that each ratio compares solves seconds apart and a drift of the
+// --interleave pairs (default): each solve of specdyn is paired with the same case's solve in
+// each Python build (kept running: bench/eigsh-rivals.py --serve), right after it (even rounds)
+// or right before it (odd rounds), one case at a time, after a settle of 1.1 s, so that each
+// ratio compares solves seconds apart and a drift of the
 // machine's speed (up to 1.4x within a minute on shared machines) cancels within the pair;
 // rounds: each round times every case in specdyn, then every case in each Python build (a fresh
 // process per build and round).
@@ -321,10 +322,16 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
             const seed = startMode === 'rounds' ? r : undefined;
             for (const j of jobs) {
               await settle();
-              solve(j, seed);
               const spec = seed === undefined ? j.spec : { ...j.spec, seed };
-              for (const [pi, server] of servers.entries())
-                file(pi, await server.ask({ cases: [spec], methods: methodsOf(r), lobpcgMaxiter }));
+              const rivals = async () => {
+                for (const [pi, server] of servers.entries())
+                  file(pi, await server.ask({ cases: [spec], methods: methodsOf(r), lobpcgMaxiter }));
+              };
+              // Odd rounds: the rivals first, so that neither side always runs on the cores the
+              // other has just woken (specdyn's thread choice still reads the settle's idle second).
+              if (r % 2 === 1) await rivals();
+              solve(j, seed);
+              if (r % 2 === 0) await rivals();
             }
           }
         } finally {
@@ -391,9 +398,15 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
         row['specdyn / best ARPACK'] = t / bestArpack;
         // The same ratio round by round (each round's specdyn time over that round's faster ARPACK
         // build), then the median: what a drift of the machine between rounds moves least.
-        row['median of rounds'] = median(
-          j.times.map((ts, r) => ts / Math.min(...py.map((_, pi) => j.py[pi].arpack[r]?.seconds ?? Infinity))),
+        const perRound = j.times.map(
+          (ts, r) => ts / Math.min(...py.map((_, pi) => j.py[pi].arpack[r]?.seconds ?? Infinity)),
         );
+        row['median of rounds'] = median(perRound);
+        if (interleave === 'pairs' && repeat > 1) {
+          // The order within a pair, apart: specdyn first (even rounds) and last (odd rounds).
+          row['specdyn first'] = median(perRound.filter((_, r) => r % 2 === 0));
+          row['specdyn last'] = median(perRound.filter((_, r) => r % 2 === 1));
+        }
         // Minima are the least disturbed by other load on a shared machine.
         row['same, fastest runs'] = Math.min(...j.times) / bestArpackMin;
         row['specdyn / LOBPCG'] = Number.isFinite(bestLobpcg) ? t / bestLobpcg : NaN;
@@ -408,7 +421,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
     `Rivals: ${py.map((p) => `${p.label} ${p.where} (NumPy ${p.numpy}, SciPy ${p.scipy})`).join('; ') || 'no Python with NumPy and SciPy: rivals skipped'}; OPENBLAS_NUM_THREADS=${getThreads()} for all.`,
   );
   notes.push(
-    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Interleaved by ${interleave === 'pairs' ? 'pairs (each specdyn solve, then the same case in each Python build, after a 1.1 s settle)' : 'rounds (every case in specdyn, then every case in each Python build)'}. Settles after which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${settles}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. Times: median of ${repeat} interleaved ${interleave === 'pairs' ? 'pairs' : 'rounds'} ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
+    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Interleaved by ${interleave === 'pairs' ? 'pairs (each specdyn solve and the same case in each Python build back to back, specdyn first in even rounds and last in odd ones, after a 1.1 s settle)' : 'rounds (every case in specdyn, then every case in each Python build)'}. Settles after which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${settles}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. Times: median of ${repeat} interleaved ${interleave === 'pairs' ? 'pairs' : 'rounds'} ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}.`,
