@@ -183,7 +183,11 @@ describe('SpectralMonitor analysis modes', () => {
       await monitor.capture(1, {}, { force: true });
       while (monitor.stats.pending > 0) await new Promise((r) => setTimeout(r, 5));
       const capture = (await monitor.capture(2, {}, { force: true }).catch((e: unknown) => e)) as Error;
+      const kept = keptAnalysisWorkers();
       const close = (await monitor.close().catch((e: unknown) => e)) as Error;
+      // Its run could not be closed (run.json is a directory): a worker whose writer may still hold
+      // the run's lock is ended, not kept for the next monitor.
+      expect(keptAnalysisWorkers()).toBe(kept);
       seen.push({ capture, close });
       expect(monitor.snapshots.map((s) => s.step)).toEqual([0]);
     }

@@ -512,6 +512,8 @@ class WorkerAnalysis implements SnapshotAnalysis {
   private closed = false;
   /** Buffers the worker handed back, for takeSpare. */
   private readonly spares: Float32Array[] = [];
+  /** A run opened in the worker and not closed yet (such a worker is not kept: its writer holds the run's lock). */
+  private runOpen = false;
   private readonly onMessage: (m: WorkerReply) => void;
   private readonly onError: (err: Error) => void;
   private readonly onExit: (code: number) => void;
@@ -568,6 +570,7 @@ class WorkerAnalysis implements SnapshotAnalysis {
 
   async openRun(dir: string, options: CreateRunOptions): Promise<void> {
     await this.request({ type: 'open', id: this.nextId++, dir, options });
+    this.runOpen = true;
   }
 
   takeSpare(length: number): Float32Array | undefined {
@@ -584,16 +587,17 @@ class WorkerAnalysis implements SnapshotAnalysis {
 
   async closeRun(end: RunEnd): Promise<void> {
     await this.request({ type: 'closeRun', id: this.nextId++, end });
+    this.runOpen = false;
   }
 
   /**
-   * Ends this monitor's use of the worker: kept for the next monitor when nothing is in flight
-   * and it never failed (its run closed by then, see SnapshotAnalysis.closeRun), else terminated.
+   * Ends this monitor's use of the worker: kept for the next monitor when nothing is in flight,
+   * it never failed and no run is left open in it (a closeRun that failed), else terminated.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.failure || this.pending.size > 0) {
+    if (this.failure || this.pending.size > 0 || this.runOpen) {
       await this.worker.terminate();
       return;
     }
