@@ -9,8 +9,8 @@
 // --interleave pairs (default): each solve of specdyn is paired with the same case's solve in
 // each Python build (kept running: bench/eigsh-rivals.py --serve), right after it (even rounds)
 // or right before it (odd rounds), one case at a time, after a settle of 1.1 s, so that each
-// ratio compares solves seconds apart and a drift of the
-// machine's speed (up to 1.4x within a minute on shared machines) cancels within the pair;
+// ratio compares solves seconds apart and a drift of the machine's speed (up to 1.4x within a
+// minute on shared machines) cancels within the pair;
 // rounds: each round times every case in specdyn, then every case in each Python build (a fresh
 // process per build and round).
 // --start rounds: round r of the rivals section starts every solver from the random vector of seed

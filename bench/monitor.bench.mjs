@@ -212,6 +212,10 @@ export async function run() {
   const pairedWith = (blocks) =>
     blocks.map((b, r) => b.seconds / ((plain[r].seconds + (plain[r + 1] ?? trailing).seconds) / 2));
   const pairs = pairedWith(watched);
+  const pairedNote = (label, blocks) => {
+    const r = pairedWith(blocks);
+    return `paired, ${label}: median ${median(r).toFixed(3)} (${r.map((x) => x.toFixed(3)).join(', ')})`;
+  };
   const p = median(plain.map((b) => b.seconds)),
     w = median(watched.map((b) => b.seconds));
   // schedstat's nanosecond run time where there is one, else /proc stat's 10 ms ticks
@@ -257,22 +261,8 @@ export async function run() {
     notes: [
       `goal: monitored ≤ 1.10 x plain; measured ${(w / p).toFixed(3)} x (medians of ${REPEAT} alternating blocks${QUICK ? ', QUICK smoke run' : ''}); load average ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
       `paired: each monitored block ÷ the mean of the plain blocks before and after it: median ${median(pairs).toFixed(3)} (${pairs.map((x) => x.toFixed(3)).join(', ')}; the first monitored block of the process starts the analysis worker, which later monitors reuse)`,
-      ...(other
-        ? [
-            `paired, the monitor of ${process.env.SPECDYN_MONITOR_COMPARE}: median ${median(pairedWith(compared)).toFixed(3)} (${pairedWith(
-              compared,
-            )
-              .map((x) => x.toFixed(3))
-              .join(', ')})`,
-          ]
-        : []),
-      ...(VARIANT
-        ? [
-            `paired, ${JSON.stringify(VARIANT)}: median ${median(pairedWith(variant)).toFixed(3)} (${pairedWith(variant)
-              .map((x) => x.toFixed(3))
-              .join(', ')})`,
-          ]
-        : []),
+      ...(other ? [pairedNote(`the monitor of ${process.env.SPECDYN_MONITOR_COMPARE}`, compared)] : []),
+      ...(VARIANT ? [pairedNote(JSON.stringify(VARIANT), variant)] : []),
       `training-thread CPU: ${more(watched)} more with the worker${WITH_INLINE ? `, ${more(inline)} more inline` : ''} (the monitor's cost to the training thread alone; the wall-time slowdown adds what the two threads cost each other on shared cores and caches); process CPU (every thread: training, analysis worker, GC, libuv) in the table`,
       `per snapshot (last block, ${last.snapshots} snapshots): analysis ${last.analysisMs.toFixed(0)} ms median in the worker${li ? ` (${li.analysisMs.toFixed(0)} ms inline: wall time on the event loop, between training steps)` : ''}, capture ${last.captureMs.toFixed(1)} ms on the training thread (probe evaluation + kernel copies); queue high-water mark ${last.maxPending}`,
       ...(SEGMENT > 0 ? [steadyNote(plain, watched)] : []),

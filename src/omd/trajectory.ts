@@ -321,7 +321,7 @@ export class OmdTrajectory {
       const released = this.prev?.matrix.data;
       const point = this.link(step, runStepsSync(analysisSteps(input, opts, rot?.rotation, this.syncBuffers)));
       // The matrix before this one is no longer held (prev is this snapshot's now): the next M's buffer.
-      this.syncBuffers.matrix = released !== input.data ? released : undefined;
+      this.syncBuffers.matrix = released;
       return point;
     } finally {
       rot?.end();

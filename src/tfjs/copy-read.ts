@@ -27,11 +27,17 @@ export function copyRequested(): boolean {
  * gave one of `length` elements, else a fresh one. @internal
  */
 export function copyTarget(values: Float32Array): Float32Array {
-  if (target && target.length === values.length) {
-    target.set(values);
-    return target;
+  return copyInto(values, target);
+}
+
+/** values copied into `into` when it has their length, else into a fresh Float32Array. */
+function copyInto(values: ArrayLike<number>, into: Float32Array | undefined): Float32Array {
+  if (into && into.length === values.length) {
+    into.set(values);
+    return into;
   }
-  return values.slice();
+  // slice: one memcpy (Float32Array.from walks the source element by element)
+  return values instanceof Float32Array ? values.slice() : Float32Array.from(values);
 }
 
 /** Called by a backend that answered a {@link copyValues} read with a copy of its own. @internal */
@@ -51,12 +57,7 @@ export function copyValues(t: { dataSync(): ArrayLike<number> }, into?: Float32A
   try {
     const d = t.dataSync();
     if (copied && d instanceof Float32Array) return d;
-    if (into && into.length === d.length) {
-      into.set(d);
-      return into;
-    }
-    // slice: one memcpy (Float32Array.from walks the source element by element)
-    return d instanceof Float32Array ? d.slice() : Float32Array.from(d);
+    return copyInto(d, into);
   } finally {
     reading = false;
     copied = false;
