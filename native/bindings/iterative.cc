@@ -278,6 +278,10 @@ class EigshOp : public IterativeOp {
     o.Set("blockSize", Napi::Number::New(env, double(stats_.block)));
     o.Set("basisSize", Napi::Number::New(env, double(stats_.basis)));
     o.Set("normEstimate", Napi::Number::New(env, stats_.normEstimate));
+    if (!svd_) {
+      o.Set("method", Napi::String::New(env, stats_.gram ? "gram" : "lanczos"));
+      o.Set("gramMatvecs", Napi::Number::New(env, double(stats_.gramMatvecs)));
+    }
     return o;
   }
 
@@ -335,6 +339,21 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
     o.maxRestarts = ParseInteger(env, opts.Get("maxRestarts"), fn + " option 'maxRestarts'", 1, INT32_MAX);
   o.seed = ParseSeed(env, opts, fn);
   o.preferBlocks = a.kind == OpKind::Dense;
+  // The small-Gram route (kernels/eigsh.cc) of a float64 Gram operator of its larger side.
+  const int64_t rank = a.outer ? a.mat.view.cols : a.mat.view.rows;
+  const bool gramRoute = !svd && a.kind == OpKind::Gram && p == Precision::F64 && GramRouteApplies(n, rank, o);
+  if (!svd && !opts.Get("method").IsUndefined()) {
+    o.route = ParseChoice<Route>(env, opts.Get("method"), OptionName(fn, "method"),
+                                 {{"auto", Route::Auto}, {"lanczos", Route::Lanczos}, {"gram", Route::Gram}});
+    if (o.route == Route::Gram && !gramRoute)
+      ThrowRange(env,
+                 "'auto' or 'lanczos' (the 'gram' route needs a float64 gramOperator whose smaller side is below "
+                 "its order, k below that side, which 'largest' or 'magnitude' and blockSize at most 1; here " +
+                     (a.kind == OpKind::Gram ? "the sides are " + std::to_string(rank) + " and " + std::to_string(n)
+                                             : std::string("the operator is not a gramOperator")) +
+                     ", k " + std::to_string(o.k) + ")",
+                 OptionName(fn, "method"), "'gram'");
+  }
   const bool vectors = svd || ParseBool(env, opts, "vectors", fn, true);
   const double symTol =
       a.kind == OpKind::Dense ? ParseNonNegative(env, opts, "symmetryTolerance", fn, DefaultSymTol(a.mat.view)) : 0.0;
@@ -342,7 +361,10 @@ Napi::Value EigshLike(const Napi::CallbackInfo& info, bool svd) {
       8.0 * double(o.k) * (double(n) + 2.0) + (svd ? 16.0 * double(o.k) * double(a.mat.view.rows + a.mat.view.cols) +
                                                          (a.mat.view.f32 ? 8.0 * double(a.mat.view.size()) : 0.0)
                                                    : 0.0);
-  CheckFits(env, out + EigshWorkBytes(n, o) + OperatorBytes(a, p), 0, a.mat);
+  CheckFits(env,
+            out + EigshWorkBytes(n, o) + OperatorBytes(a, p) +
+                (gramRoute && o.route != Route::Lanczos ? GramRouteBytes(n, rank, o) : 0.0),
+            0, a.mat);
   // Internal (set by src/linalg/iterative.ts, not a documented option): see kThreadedOperatorEntries.
   const bool threadedIfIdle = ParseBool(env, opts, "_threadedIfIdle", fn, false);
   auto op = std::make_unique<EigshOp>(a, p, symTol, o, vectors, svd, threadedIfIdle);

@@ -153,6 +153,44 @@ bool EstimatesPass(const double* H, int64_t ld, int64_t cols, double beta, const
   return true;
 }
 
+// Whether single-vector Lanczos should hand its solve to a cheaper route (the small-Gram route
+// of Eigsh) that costs `cost` operator products plus `perProduct` of one for each Lanczos step
+// the route itself takes. At every restart from the second on, the slowest unconverged wanted
+// residual's decline per product since the restart before predicts the products still to come;
+// Lanczos hands off once they exceed 1.25 times the route's cost. (The prediction is linear in
+// log residual, and Lanczos usually converges faster than that: the margin keeps it from
+// handing off a solve about to finish.)
+struct HandOff {
+  double cost = 0, perProduct = 0;
+  bool taken = false;
+  int64_t matvecs = 0, restarts = 0;  // spent before the hand-off
+  double lastLog = 0;
+  int64_t lastMatvecs = 0;
+  bool Wants(int64_t restart, int64_t mv, const std::vector<double>& rn, int64_t k, double bound, double anorm,
+             double tol) {
+    double worst = 0;
+    for (int64_t j = 0; j < k; ++j)
+      if (!(rn[j] <= bound)) worst = std::max(worst, anorm > 0 ? rn[j] / anorm : rn[j]);
+    if (!(worst > 0 && std::isfinite(worst))) return false;
+    const double lw = std::log(worst);
+    bool want = false;
+    if (restart >= 1 && mv > lastMatvecs) {
+      const double rate = (lw - lastLog) / double(mv - lastMatvecs);  // < 0 while converging
+      const double left = rate < 0 ? std::log(tol / worst) / rate : INFINITY;
+      const double route = cost + (std::isfinite(left) ? double(mv) + left : 0.0) * perProduct;
+      want = left > 1.25 * route;
+    }
+    lastLog = lw;
+    lastMatvecs = mv;
+    if (want) {
+      taken = true;
+      matvecs = mv;
+      restarts = restart + 1;
+    }
+    return want;
+  }
+};
+
 // Thick-restart Lanczos with one vector (Wu & Simon; in exact arithmetic what ARPACK's
 // implicitly restarted Lanczos computes). Each step is one operator product on a single
 // vector, then classical Gram–Schmidt against the whole basis (two ?gemv), repeated when it
@@ -161,8 +199,9 @@ bool EstimatesPass(const double* H, int64_t ld, int64_t cols, double beta, const
 // matrix H = Vᵀ A V is kept dense from the Gram–Schmidt coefficients (an arrowhead after each
 // restart, tridiagonal otherwise), and the products A V are stored, so the residuals tested are
 // ‖A x − θ x‖ formed from vectors, not the |β s| estimate, and stay honest at round-off.
+// With handOff, it may stop at a restart and return Ok with handOff->taken set and no outputs.
 Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, int64_t m, double* values,
-                  double* vectors, double* residuals, EigshStats* stats) {
+                  double* vectors, double* residuals, EigshStats* stats, HandOff* handOff = nullptr) {
   const int64_t n = op.Size(), k = o.k;
   const int64_t maxRestarts = o.maxRestarts > 0 ? o.maxRestarts : 1000;
   // V (n x (m + 1)), W = A V, and the kept Ritz vectors and their products (n x m each) share one
@@ -281,6 +320,7 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
                      &done))
       return done;
     if (ctl.Cancelled()) return Status::Aborted();
+    if (handOff && handOff->Wants(restart, matvecs, rn, k, bound, anorm, o.tol)) return Status::Ok();
     // Thick restart: the kept Ritz vectors (H = diag(θ)) and the continuation vector v_m, whose
     // products with them are the arrowhead the next step computes.
     std::copy(Xr, Xr + n * keep, V);
@@ -291,7 +331,149 @@ Status LanczosOne(SymOperator& op, const EigshOptions& o, const Control& ctl, in
     cur = keep;
   }
 }
+// ----------------------------------------------------------------------- the small-Gram route
+//
+// A = B Bᵀ with B n x p, p < n (a Gram operator of its larger side): A's nonzero eigenvalues are
+// those of G = Bᵀ B (p x p), and for G w = θ w, u = B w / √θ is A's unit eigenvector. G costs one
+// ?syrk over B, BLAS-3, where each Lanczos product on A streams B twice at memory speed; once
+// formed, a product with G reads p² numbers instead of 2np. So the route pays when Lanczos would
+// need more products than the ?syrk is worth. The route then runs single-vector Lanczos on G at a
+// tenth of tol, maps the k vectors back (one GEMM), and checks them on A itself: the values are
+// A's Rayleigh quotients uᵀ A u and the residuals ‖A u − θ u‖ are formed from k products with A
+// (one block product), so the answer meets eigsh's own test or is not returned. (G's rounding,
+// ~√n·2^-52·‖A‖ per entry, is of the size of the products' own.)
+
+// The ?syrk forming G, in operator products (two ?gemv over B): measured with OpenBLAS 0.3.21 on
+// a 2-core AMD EPYC (docs/performance.md "The small-Gram route"), 18–21 products for p = 200 and
+// 19–38 for p = 750–1000 at n = 3000 (B in cache; when it is not, the products slow down more than
+// the ?syrk: 5–6 at n = 20 000, p = 200). The larger of 20 and p / 20 over-states it on purpose.
+double SyrkProducts(int64_t p) { return std::max(20.0, 0.05 * double(p)); }
+
+// G = Bᵀ B (p x p, column-major, both triangles) from the factor, in slabs of about 10⁹ flops
+// between cancel checks.
+Status FormGram(const GramFactor& f, const Control& ctl, double* g) {
+  const int64_t p = f.Rank(), kdim = f.Order();
+  const int64_t slab = std::max<int64_t>(256, int64_t(1e9 / double(std::max<int64_t>(p * p, 1))));
+  for (int64_t k0 = 0; k0 < kdim; k0 += slab) {
+    if (ctl.Cancelled()) return Status::Aborted();
+    const int64_t kc = std::min(slab, kdim - k0);
+    const double beta = k0 == 0 ? 0.0 : 1.0;
+    // W row-major is Wᵀ column-major (cols x rows, leading dimension cols).
+    if (f.outer)  // G = Wᵀ W: rows k0.. of W are columns of its column-major transpose
+      cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, I(p), I(kc), 1.0, f.x + k0 * f.cols, I(f.cols), beta, g,
+                  I(p));
+    else  // G = W Wᵀ: columns k0.. of W
+      cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, I(p), I(kc), 1.0, f.x + k0, I(f.cols), beta, g, I(p));
+  }
+  for (int64_t j = 0; j < p; ++j)
+    for (int64_t i = 0; i < j; ++i) g[j + i * p] = g[i + j * p];
+  return Status::Ok();
+}
+
+// The inner solve's options: single-vector Lanczos on G at a tenth of tol (the vectors' error
+// grows by up to √(θ₁/θ) when mapped back; the check on A decides).
+EigshOptions InnerOptions(const EigshOptions& o, int64_t p) {
+  EigshOptions io = o;
+  io.which = Which::Largest;  // G is positive semidefinite: largest = magnitude
+  io.block = 1;
+  io.basis = o.basis > 0 ? std::min(o.basis, p) : 0;
+  io.preferBlocks = false;
+  io.tol = std::max(0.1 * o.tol, 4 * o.roundoff);
+  io.route = Route::Lanczos;
+  return io;
+}
+
+// The route; Ok with the outputs written, Aborted, or a status saying it did not deliver (the
+// caller then runs Lanczos on A). spent / spentRestarts: Lanczos products and restarts on A
+// before a hand-off, counted in the statistics.
+Status SmallGram(SymOperator& op, const GramFactor& f, const EigshOptions& o, const Control& ctl, double* values,
+                 double* vectors, double* residuals, EigshStats* stats, int64_t spent, int64_t spentRestarts) {
+  const int64_t n = f.Order(), p = f.Rank(), k = o.k;
+  const size_t pp = static_cast<size_t>(p * p), nk = static_cast<size_t>(n * k);
+  PooledArray<double> buf(std::max(pp + 2 * nk, kPoolMinBytes / sizeof(double)));
+  double* const g = buf.get();
+  double* const U = g + pp;
+  double* const AU = U + nk;
+  Status s = FormGram(f, ctl, g);
+  if (!s.ok()) return s;
+  MatView gv;
+  gv.data = g;
+  gv.rows = gv.cols = p;
+  gv.name = "the Gram matrix";
+  std::unique_ptr<SymOperator> gop = DenseOperator(gv, Precision::F64);
+  Control quiet = ctl;
+  quiet.reports = false;
+  EigshOptions io = InnerOptions(o, p);
+  std::vector<double> w(static_cast<size_t>(k * p)), wval(static_cast<size_t>(k)), wres(static_cast<size_t>(k));
+  std::vector<double> theta(static_cast<size_t>(k)), rn(static_cast<size_t>(k)), r(static_cast<size_t>(n));
+  int64_t gramMatvecs = 0, restarts = spentRestarts, checks = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    EigshStats is;
+    s = Eigsh(*gop, io, quiet, wval.data(), w.data(), wres.data(), &is);
+    gramMatvecs += is.matvecs;
+    restarts += is.restarts + 1;
+    if (s.kind == ErrKind::Aborted) return s;
+    if (!s.ok()) return s;  // not converged on G: Lanczos on A
+    const double anormG = is.normEstimate;
+    for (int64_t j = 0; j < k; ++j)
+      if (!(wval[j] > o.tol * anormG)) return Status::Make(ErrKind::Internal, "a zero eigenvalue");  // u undefined
+    // U = B W (n x k): W (k x p row-major) is column-major p x k.
+    if (f.outer)
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, I(n), I(k), I(p), 1.0, f.x, I(f.cols), w.data(), I(p), 0.0,
+                  U, I(n));
+    else
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, I(n), I(k), I(p), 1.0, f.x, I(f.cols), w.data(), I(p), 0.0,
+                  U, I(n));
+    for (int64_t j = 0; j < k; ++j) cblas_dscal(I(n), 1.0 / Nrm2(U + j * n, n), U + j * n, 1);
+    if (ctl.Cancelled()) return Status::Aborted();
+    op.Apply(U, AU, k);
+    checks += k;
+    double anorm = anormG;
+    for (int64_t j = 0; j < k; ++j) {
+      theta[j] = cblas_ddot(I(n), U + j * n, 1, AU + j * n, 1);
+      anorm = std::max(anorm, std::fabs(theta[j]));
+    }
+    int64_t conv = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      const double* u = U + j * n;
+      const double* au = AU + j * n;
+      for (int64_t i = 0; i < n; ++i) r[i] = au[i] - theta[j] * u[i];
+      rn[j] = Nrm2(r.data(), n);
+      if (rn[j] <= o.tol * anorm) ++conv;
+    }
+    if (conv == k) {
+      const std::vector<int64_t> idx = WantedOrder(theta, k, o.which);
+      for (int64_t j = 0; j < k; ++j)
+        PutPair(j, theta[idx[j]], U + idx[j] * n, rn[idx[j]], n, values, vectors, residuals);
+      ctl.Report(spent + checks, 0, k);
+      if (stats) {
+        stats->restarts = restarts;
+        stats->matvecs = spent + checks;
+        stats->block = 1;
+        stats->basis = is.basis;
+        stats->normEstimate = anorm;
+        stats->gram = true;
+        stats->gramMatvecs = gramMatvecs;
+      }
+      return Status::Ok();
+    }
+    // Once more, as tight as the mapping back needs for the smallest θ found (if attainable).
+    const double tighter = 0.5 * o.tol * std::sqrt(wval[k - 1] / anormG);
+    if (tighter < 4 * o.roundoff || tighter >= io.tol) break;
+    io.tol = tighter;
+  }
+  return Status::Make(ErrKind::NoConvergence, "the small-Gram route missed tol on A");
+}
 }  // namespace
+
+bool GramRouteApplies(int64_t n, int64_t p, const EigshOptions& o) {
+  return p < n && o.k < p && o.which != Which::Smallest && o.block <= 1;
+}
+
+double GramRouteBytes(int64_t n, int64_t p, const EigshOptions& o) {
+  return 8.0 * (double(p) * double(p) + 2.0 * double(n) * double(o.k) + 2.0 * double(o.k) * double(p)) +
+         EigshWorkBytes(p, InnerOptions(o, p));
+}
 
 void EigshSizes(int64_t n, const EigshOptions& o, int64_t* block, int64_t* basis) {
   // Defaults chosen by operator products and time to convergence (bench/iterative.bench.mjs,
@@ -326,6 +508,29 @@ Status Eigsh(SymOperator& op, const EigshOptions& o, const Control& ctl, double*
   int64_t b, m;
   EigshSizes(n, o, &b, &m);
   op.SetControl(&ctl);
+  const GramFactor* f = o.route == Route::Lanczos ? nullptr : op.Factor();
+  if (b == 1 && f && GramRouteApplies(n, f->Rank(), o)) {
+    // The small-Gram route (above): at once when the ?syrk costs less than one basis of
+    // products (or Route::Gram), else when Lanczos predicts it would need more than the route.
+    int64_t spent = 0, spentRestarts = 0;
+    const double cost = SyrkProducts(f->Rank());
+    if (o.route == Route::Auto && cost > double(m)) {
+      HandOff h;
+      h.cost = cost;
+      h.perProduct = double(f->Rank()) / (2.0 * double(n));
+      Status s = LanczosOne(op, o, ctl, m, values, vectors, residuals, stats, &h);
+      if (!h.taken) return s;
+      spent = h.matvecs;
+      spentRestarts = h.restarts;
+    }
+    Status s = SmallGram(op, *f, o, ctl, values, vectors, residuals, stats, spent, spentRestarts);
+    if (s.ok() || s.kind == ErrKind::Aborted) return s;
+    // The route did not deliver (G's solve did not converge, a zero eigenvalue among the k, or
+    // the check on A failed twice): Lanczos on A, from the start.
+    s = LanczosOne(op, o, ctl, m, values, vectors, residuals, stats);
+    if (stats) stats->matvecs += spent;
+    return s;
+  }
   if (b == 1) return LanczosOne(op, o, ctl, m, values, vectors, residuals, stats);
   const int64_t maxRestarts = o.maxRestarts > 0 ? o.maxRestarts : 1000;
   std::vector<double> V(static_cast<size_t>(n * m)), AV(static_cast<size_t>(n * m)), H(static_cast<size_t>(m * m), 0.0);

@@ -210,16 +210,24 @@ class GramOp : public SymOperator {
     if (!s.ok()) return s;
     scaleExp_ = 2 * e;
     core_ = GramCore<T>(owned_.get(), w.rows, w.cols);
+    factor_.x = reinterpret_cast<const double*>(owned_.get());  // read only when T is double (Factor)
+    factor_.rows = w.rows;
+    factor_.cols = w.cols;
+    factor_.outer = outer_;
     return Status::Ok();
   }
   int64_t Size() const override { return n_; }
   void Apply(const double* x, double* y, int64_t b) override { core_.Apply(x, y, b, outer_, 1.0); }
+  const GramFactor* Factor() const override {
+    return std::is_same<T, double>::value && factor_.Rank() < factor_.Order() ? &factor_ : nullptr;
+  }
 
  private:
   PooledArray<T> owned_;
   bool outer_;
   int64_t n_;
   GramCore<T> core_;
+  GramFactor factor_;
 };
 
 template <typename T>

@@ -17,15 +17,28 @@ namespace specdyn {
 // converged pairs). A null pointer disables both.
 struct Control {
   int32_t* slots = nullptr;
+  bool reports = true;  // false: Report writes nothing (a solve inside another's, which reports for both)
   bool Cancelled() const { return slots && __atomic_load_n(slots, __ATOMIC_RELAXED) != 0; }
   void Report(int64_t done, int64_t planned, int64_t converged) const {
-    if (!slots) return;
+    if (!slots || !reports) return;
     __atomic_store_n(slots + 1, int32_t(done), __ATOMIC_RELAXED);
     __atomic_store_n(slots + 2, int32_t(planned), __ATOMIC_RELAXED);
     __atomic_store_n(slots + 3, int32_t(converged), __ATOMIC_RELAXED);
   }
 };
 constexpr int kControlSlots = 4;
+
+// A = B Bᵀ for a B of n x p with p < n, as the products apply it (the operator's own, possibly
+// scaled, float64 copy of W): a solver may find the top eigenpairs of A from the p x p matrix
+// Bᵀ B instead (eigsh.cc, the small-Gram route). x is W row-major, rows x cols; B = W when
+// outer (A = W Wᵀ), Wᵀ otherwise (A = Wᵀ W).
+struct GramFactor {
+  const double* x = nullptr;
+  int64_t rows = 0, cols = 0;
+  bool outer = true;
+  int64_t Order() const { return outer ? rows : cols; }  // n
+  int64_t Rank() const { return outer ? cols : rows; }   // p
+};
 
 // A symmetric linear operator of order Size(): Y = A X for column-major blocks X, Y (n x b,
 // leading dimension n). Apply may be called from one thread at a time.
@@ -41,6 +54,8 @@ class SymOperator {
   // and spectral edges the solvers find are multiplied by 2^ScaleExp() by the caller. Non-zero
   // only for Gram-type products of entries that would underflow or overflow when squared.
   int ScaleExp() const { return scaleExp_; }
+  // The factor of a float64 Gram operator whose smaller side is smaller than its order; null otherwise.
+  virtual const GramFactor* Factor() const { return nullptr; }
 
  protected:
   bool Stopped() const { return ctl_ && ctl_->Cancelled(); }

@@ -38,6 +38,7 @@ const EIGSH_KEYS = [
   'maxRestarts',
   'seed',
   'symmetryTolerance',
+  'method',
 ] as const;
 const SVDS_KEYS = [...RUN_KEYS, 'k', 'tol', 'blockSize', 'basisSize', 'maxRestarts', 'seed'] as const;
 const DENSITY_KEYS = [...RUN_KEYS, 'bins', 'grid', 'probes', 'steps', 'seed', 'symmetryTolerance'] as const;
@@ -152,6 +153,22 @@ export interface EigshOptions extends IterativeOptions {
   seed?: number;
   /** Dense input only: accepted relative asymmetry (default 1e-10, float32 input 1e-5). */
   symmetryTolerance?: number;
+  /**
+   * How a float64 {@link gramOperator} of its larger side (W Wᵀ with W rows x cols, cols < rows,
+   * or Wᵀ W with rows < cols) is solved when which is 'largest' or 'magnitude', k is below the
+   * smaller side p and no blockSize above 1 is set:
+   * - 'auto' (default): the small-Gram route when it is predicted cheaper: G = Wᵀ W (or W Wᵀ),
+   *   p x p, formed by one ?syrk, Lanczos on G, and the k vectors mapped back (u = W w / √θ)
+   *   and checked on the operator itself, so values, vectors and residuals meet `tol` exactly
+   *   as Lanczos' do. At once when the ?syrk costs less than one basis of products (small p),
+   *   else once Lanczos' own convergence predicts it would need more products than the route
+   *   costs (its products so far are counted in `matvecs`).
+   * - 'lanczos': Lanczos on the operator only.
+   * - 'gram': the route always (RangeError where it does not apply).
+   * Any other operator, and every case the route does not apply to, is solved by Lanczos
+   * whatever this says. The result's `method` says which answered.
+   */
+  method?: 'auto' | 'lanczos' | 'gram';
 }
 
 /** Eigenpairs from {@link eigsh}. */
@@ -169,6 +186,14 @@ export interface EigshResult {
   basisSize: number;
   /** max |Ritz value| seen: a lower bound of ‖A‖₂, used by the convergence test. */
   normEstimate: number;
+  /**
+   * Which solve answered: 'lanczos' on the operator, or 'gram', the small-Gram route of
+   * {@link EigshOptions.method} (then `matvecs` counts the operator products: Lanczos' before
+   * the route took over, plus k to check the mapped vectors).
+   */
+  method: 'lanczos' | 'gram';
+  /** Products with the small Gram matrix on the 'gram' route (0 on 'lanczos'). */
+  gramMatvecs: number;
 }
 
 /** Options of {@link svds}. */
