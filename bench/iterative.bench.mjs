@@ -6,6 +6,9 @@
 //   npx tsc -p tsconfig.json && node bench/run.mjs iterative [--size 3000,8000] [--k 1,10,50]
 //     [--repeat 3] [--sections rivals,scale] [--spectra separated,clustered,bulk,distance]
 //     [--lobpcg yes|no] [--lobpcg-maxiter 300] [--start fixed|rounds] [--interleave pairs|rounds]
+//     [--method auto|lanczos]
+// --method: eigsh's method in the rivals section (auto, the default, takes the small-Gram route on
+// the Gram spectra where it is predicted cheaper; lanczos: Lanczos on the operator, as ARPACK).
 // --interleave pairs (default): each solve of specdyn is paired with the same case's solve in
 // each Python build (kept running: bench/eigsh-rivals.py --serve), right after it (even rounds)
 // or right before it (odd rounds), one case at a time, after a settle of 1.1 s, so that each
@@ -238,6 +241,10 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
   const lobpcgMaxiter = Number(flag('lobpcg-maxiter', '300'));
   const startMode = flag('start', 'fixed');
   const interleave = flag('interleave', 'pairs');
+  // eigsh's method: 'auto' (the default: the small-Gram route where predicted cheaper), 'lanczos'.
+  const method = /** @type {'auto' | 'lanczos'} */ (flag('method', 'auto'));
+  if (method !== 'auto' && method !== 'lanczos')
+    throw new RangeError(`--method must be 'auto' or 'lanczos', got '${method}'`);
   if (interleave !== 'pairs' && interleave !== 'rounds')
     throw new RangeError(`--interleave must be 'pairs' or 'rounds', got '${interleave}'`);
   let busyRounds = 0,
@@ -265,6 +272,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
             /** @type {number | undefined} */ delta: undefined,
             times: [],
             /** @type {number[]} */ products: [],
+            /** @type {number[]} */ gramProducts: [],
             py: py.map(() => ({ arpack: [], lobpcg: [] })),
             spec: {
               id: `${ci}-${k}`,
@@ -294,10 +302,12 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
           which: j.c.which,
           tol,
           vectors: true,
+          method,
           ...(seed === undefined ? {} : { seed }),
         });
         j.times.push(secs(t0));
         j.products.push(res.matvecs);
+        j.gramProducts.push(res.gramMatvecs);
         j.res = res;
       };
       /**
@@ -366,7 +376,12 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
           spectrum: j.c.name,
           N: String(n),
           k: String(j.k),
-          'specdyn products': String(startMode === 'rounds' ? median(j.products) : j.res.matvecs),
+          // On the small-Gram route: products with the operator + with the p x p Gram matrix.
+          'specdyn products':
+            String(startMode === 'rounds' ? median(j.products) : j.res.matvecs) +
+            (j.res.method === 'gram'
+              ? ` + ${startMode === 'rounds' ? median(j.gramProducts) : j.res.gramMatvecs} on G`
+              : ''),
           'ARPACK products': '—',
           'LOBPCG products': withLobpcg && j.c.which === 'largest' ? '—' : 'n/a',
           'specdyn s': t,
@@ -421,7 +436,7 @@ async function rivals(sizes, ks, repeat, withLobpcg, notes) {
     `Rivals: ${py.map((p) => `${p.label} ${p.where} (NumPy ${p.numpy}, SciPy ${p.scipy})`).join('; ') || 'no Python with NumPy and SciPy: rivals skipped'}; OPENBLAS_NUM_THREADS=${getThreads()} for all.`,
   );
   notes.push(
-    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Interleaved by ${interleave === 'pairs' ? 'pairs (each specdyn solve and the same case in each Python build back to back, specdyn first in even rounds and last in odd ones, after a 1.1 s settle)' : 'rounds (every case in specdyn, then every case in each Python build)'}. Settles after which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${settles}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. Times: median of ${repeat} interleaved ${interleave === 'pairs' ? 'pairs' : 'rounds'} ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
+    `tol 1e-10 everywhere: eigsh stops when every ‖A x − θ x‖ ≤ tol·max|θ|, ARPACK when ≤ tol·|θ_i| (a little stricter), LOBPCG (largest=True; no magnitude mode) at the absolute tol·‖A‖, maxiter ${lobpcgMaxiter}, timed in the first round only. Interleaved by ${interleave === 'pairs' ? 'pairs (each specdyn solve and the same case in each Python build back to back, specdyn first in even rounds and last in odd ones, after a 1.1 s settle)' : 'rounds (every case in specdyn, then every case in each Python build)'}. Settles after which other processes kept a core busy (small single-vector solves then single-threaded): ${busyRounds} of ${settles}. Start vectors: ${startMode === 'rounds' ? 'seed r in round r for every solver (products: medians over the rounds)' : "specdyn's default, ARPACK's v0 of seed 0, in every round"}. eigsh method '${method}' (on the small-Gram route the products read "A + G": Lanczos' and the check's products with the operator, then those with the p x p Gram matrix). Times: median of ${repeat} interleaved ${interleave === 'pairs' ? 'pairs' : 'rounds'} ("same, fastest runs": the ratio of the fastest run of each), solve only (eigshSync; ARPACK/LOBPCG on a LinearOperator computing X(Xᵀv), counted). "best ARPACK": the faster Python build; LOBPCG: the faster build among converged runs (NaN: none converged or not run). load average at the start: ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}.`,

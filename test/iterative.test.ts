@@ -475,17 +475,22 @@ describe('eigsh, single-vector Lanczos', () => {
   for (const [name, x, kind, whichs] of cases) {
     const op = kind === 'gram' ? gramOperator(x) : distanceOperator(x);
     const dense = kind === 'gram' ? gramSync(x) : distanceMatrixSync(x, { metric: 'sqeuclidean' });
+    // Gram operators of their larger side: Lanczos on the operator, and the default (which takes
+    // the small-Gram route on these).
+    const methods = kind === 'gram' ? (['lanczos', 'auto'] as const) : (['auto'] as const);
     for (const which of whichs)
-      for (const k of [1, 10, 50]) {
-        // 'largest' on a distance matrix: one positive eigenvalue, then the zeros of its rank
-        // deficiency (any vector of that null space is an eigenvector): only k = 1 is a fair ask.
-        if (kind === 'distance' && which === 'largest' && k > 1) continue;
-        it(`${name}, ${which}, k = ${k}`, () => {
-          const res = eigshSync(op, { k, which });
-          expect(res.blockSize).toBe(1);
-          checkAgainstDense(dense, res, which);
-        });
-      }
+      for (const k of [1, 10, 50])
+        for (const method of methods) {
+          // 'largest' on a distance matrix: one positive eigenvalue, then the zeros of its rank
+          // deficiency (any vector of that null space is an eigenvector): only k = 1 is a fair ask.
+          if (kind === 'distance' && which === 'largest' && k > 1) continue;
+          it(`${name}, ${which}, k = ${k}, method ${method}`, () => {
+            const res = eigshSync(op, { k, which, method });
+            expect(res.blockSize).toBe(1);
+            expect(res.method).toBe(method === 'auto' && kind === 'gram' ? 'gram' : 'lanczos');
+            checkAgainstDense(dense, res, which);
+          });
+        }
   }
 
   it('dense input with blockSize: 1 takes the same path', () => {
@@ -548,7 +553,7 @@ describe('eigsh, single-vector Lanczos', () => {
   it('fewer products than the block method on a Wishart edge (counts, not time)', () => {
     const op = gramOperator(randn(600, 100, 42));
     for (const k of [1, 10]) {
-      const one = eigshSync(op, { k, vectors: false });
+      const one = eigshSync(op, { k, vectors: false, method: 'lanczos' });
       const block = eigshSync(op, { k, vectors: false, blockSize: Math.max(2, Math.ceil(k / 4)) });
       expect(one.matvecs).toBeLessThan(block.matvecs);
       for (let j = 0; j < k; j++)
@@ -572,6 +577,148 @@ describe('eigsh, single-vector Lanczos', () => {
       const v = e!.vectors!.data.subarray(j * 500, (j + 1) * 500);
       expect(residualNorm(dense, v, e!.values[j]!)).toBeLessThanOrEqual(1e-10 * norm * 1.0001);
     }
+  });
+});
+
+describe('eigsh, the small-Gram route (method)', () => {
+  /** The transpose of a row-major matrix. */
+  function transpose(x: Mat<Float64Array>): Mat<Float64Array> {
+    const t = new Float64Array(x.rows * x.cols);
+    for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) t[j * x.rows + i] = x.data[i * x.cols + j]!;
+    return { data: t, rows: x.cols, cols: x.rows };
+  }
+  /** Residuals and values checked on the dense Gram matrix, independently of the solver's own. */
+  function checkOnDense(dense: Mat, res: EigshResultLike, k: number, tol: number) {
+    const n = dense.rows;
+    const exact = eigvalshSync(dense);
+    const norm = exact[n - 1]!;
+    const want = wanted(exact, k, 'largest');
+    for (let j = 0; j < k; j++) {
+      expect(Math.abs(res.values[j]! - want[j]!)).toBeLessThanOrEqual(tol * norm);
+      const x = res.vectors!.data.subarray(j * n, (j + 1) * n);
+      const ax = matVec(dense, x);
+      let r = 0;
+      for (let i = 0; i < n; i++) r += (ax[i]! - res.values[j]! * x[i]!) ** 2;
+      // The reported residual is the true one (formed from products with the operator).
+      expect(Math.abs(Math.sqrt(r) - res.residuals[j]!)).toBeLessThanOrEqual(1e-12 * norm);
+      expect(res.residuals[j]!).toBeLessThanOrEqual(tol * res.normEstimate);
+      for (let l = 0; l <= j; l++) {
+        const y = res.vectors!.data.subarray(l * n, (l + 1) * n);
+        expect(Math.abs(dot(x, y) - (l === j ? 1 : 0))).toBeLessThan(1e-9);
+      }
+    }
+  }
+  type EigshResultLike = {
+    values: Float64Array;
+    vectors?: Mat<Float64Array>;
+    residuals: Float64Array;
+    normEstimate: number;
+  };
+
+  it('W Wᵀ (W tall) and Wᵀ W (W wide): the route answers with true pairs, as Lanczos does', () => {
+    const w = randn(700, 90, 61);
+    const wide = transpose(w);
+    for (const [op, dense] of [
+      [gramOperator(w), gramSync(w)],
+      [gramOperator(wide, 'inner'), gramSync(w)],
+    ] as const)
+      for (const k of [1, 8]) {
+        const route = eigshSync(op, { k });
+        expect(route.method).toBe('gram');
+        expect(route.gramMatvecs).toBeGreaterThan(k);
+        // the ?syrk costs less than a basis of products for 90 columns: no Lanczos product on
+        // the operator, only the k that check the mapped vectors
+        expect(route.matvecs).toBe(k);
+        checkOnDense(dense, route, k, 1e-10);
+        const lanczos = eigshSync(op, { k, method: 'lanczos' });
+        expect(lanczos.method).toBe('lanczos');
+        expect(lanczos.gramMatvecs).toBe(0);
+        for (let j = 0; j < k; j++)
+          expect(Math.abs(route.values[j]! - lanczos.values[j]!)).toBeLessThanOrEqual(1e-10 * lanczos.values[0]!);
+        expect(eigshSync(op, { k, method: 'gram' }).values).toEqual(route.values);
+      }
+  });
+
+  it('a wide smaller side: Lanczos first, handing off once its convergence predicts more products than the route', () => {
+    // 1500 x 500: the ?syrk is reckoned at 25 products, above k = 5's basis of 20, so the route
+    // does not start at once; the top 5 of a Wishart edge converge slowly enough to hand off.
+    const w = randn(1500, 500, 62);
+    const dense = gramSync(w);
+    const res = eigshSync(gramOperator(w), { k: 5 });
+    expect(res.method).toBe('gram');
+    expect(res.matvecs).toBeGreaterThanOrEqual(20 + 5); // Lanczos' products before the hand-off, and the check's
+    checkOnDense(dense, res, 5, 1e-10);
+    const lanczos = eigshSync(gramOperator(w), { k: 5, method: 'lanczos' });
+    expect(res.matvecs).toBeLessThan(lanczos.matvecs / 2);
+    // A well separated top eigenvalue converges within the first basis: Lanczos keeps it.
+    const sep = randn(1500, 500, 63);
+    for (let i = 0; i < 1500; i++) sep.data[i * 500]! *= 10;
+    const fast = eigshSync(gramOperator(sep), { k: 1 });
+    expect(fast.method).toBe('lanczos');
+    expect(fast.matvecs).toBeLessThanOrEqual(20);
+    checkOnDense(gramSync(sep), fast, 1, 1e-10);
+  });
+
+  it('zero eigenvalues among the k wanted: the route declines and Lanczos answers', () => {
+    // rank 4: the 5th and 6th eigenvalues of W Wᵀ are 0, whose vectors B w / √θ cannot give
+    const a = randn(400, 4, 64);
+    const b = randn(4, 60, 65);
+    const w: Mat<Float64Array> = { data: new Float64Array(400 * 60), rows: 400, cols: 60 };
+    for (let i = 0; i < 400; i++)
+      for (let j = 0; j < 60; j++) {
+        let t = 0;
+        for (let l = 0; l < 4; l++) t += a.data[i * 4 + l]! * b.data[l * 60 + j]!;
+        w.data[i * 60 + j] = t;
+      }
+    const res = eigshSync(gramOperator(w), { k: 6 });
+    expect(res.method).toBe('lanczos');
+    const exact = wanted(eigvalshSync(gramSync(w)), 6, 'largest');
+    for (let j = 0; j < 6; j++) expect(Math.abs(res.values[j]! - exact[j]!)).toBeLessThanOrEqual(1e-10 * exact[0]!);
+  });
+
+  it('entries that need scaling: the route returns the unscaled values', () => {
+    const w = randn(500, 40, 66);
+    const big: Mat<Float64Array> = { data: w.data.map((v) => v * 2 ** 500), rows: 500, cols: 40 };
+    const plain = eigshSync(gramOperator(w), { k: 3 });
+    const scaled = eigshSync(gramOperator(big), { k: 3 });
+    expect(scaled.method).toBe('gram');
+    for (let j = 0; j < 3; j++)
+      expect(Math.abs(scaled.values[j]! / 2 ** 1000 - plain.values[j]!)).toBeLessThanOrEqual(1e-12 * plain.values[0]!);
+  });
+
+  it('cases the route does not cover run Lanczos; method: gram there is a RangeError naming the option', () => {
+    const w = randn(300, 30, 67);
+    const op = gramOperator(w);
+    expect(eigshSync(op, { k: 3, which: 'smallest' }).method).toBe('lanczos');
+    expect(eigshSync(op, { k: 3, precision: 'float32' }).method).toBe('lanczos');
+    expect(eigshSync(op, { k: 3, blockSize: 2 }).method).toBe('lanczos');
+    expect(eigshSync(gramOperator(w, 'inner'), { k: 3 }).method).toBe('lanczos'); // 30 x 30: the smaller side
+    expect(eigshSync(randSym(50, 68), { k: 3 }).method).toBe('lanczos');
+    const msg =
+      /^Expected 'auto' or 'lanczos' \(the 'gram' route needs .*\) for eigsh option 'method' but received 'gram'$/;
+    for (const [a, o] of [
+      [op, { which: 'smallest' }],
+      [op, { precision: 'float32' }],
+      [op, { k: 30 }],
+      [gramOperator(w, 'inner'), {}],
+      [randSym(50, 68), {}],
+      [distanceOperator(w), {}],
+    ] as const) {
+      expect(() => eigshSync(a, { k: 3, ...o, method: 'gram' })).toThrow(RangeError);
+      expect(() => eigshSync(a, { k: 3, ...o, method: 'gram' })).toThrow(msg);
+    }
+    expect(() => eigshSync(op, { method: 'arpack' as never })).toThrow(RangeError);
+    expect(() => eigshSync(op, { method: 'arpack' as never })).toThrow(/eigsh option 'method'/);
+  });
+
+  it('an AbortSignal stops the route, and the next solve is sound', async () => {
+    const w = randn(3000, 1500, 69); // the ?syrk alone is several slabs of 10⁹ flops
+    const controller = new AbortController();
+    const p = eigsh(gramOperator(w), { k: 50, method: 'gram', signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await expect(p).rejects.toBeInstanceOf(AbortError);
+    const small = randn(200, 20, 70);
+    checkOnDense(gramSync(small), await eigsh(gramOperator(small), { k: 2 }), 2, 1e-10);
   });
 });
 

@@ -174,7 +174,7 @@ struct HandOff {
     if (!(worst > 0 && std::isfinite(worst))) return false;
     const double lw = std::log(worst);
     bool want = false;
-    if (restart >= 1 && mv > lastMatvecs) {
+    if (mv > lastMatvecs) {
       const double rate = (lw - lastLog) / double(mv - lastMatvecs);  // < 0 while converging
       const double left = rate < 0 ? std::log(tol / worst) / rate : INFINITY;
       const double route = cost + (std::isfinite(left) ? double(mv) + left : 0.0) * perProduct;
