@@ -270,6 +270,22 @@ describe('the native memory pool', () => {
     setPoolLimit(512 * 2 ** 20);
   });
 
+  it('a temporary takes any larger kept block; a result only one at most 1.25x its size', () => {
+    trimPool();
+    // A float32 input at float64 precision is widened into a pooled temporary (2000 x 1000: 16 MiB).
+    const big = distanceMatrixSync({ data: new Float32Array(2000 * 1000).fill(0.5), rows: 2000, cols: 1000 });
+    const kept = nativeInfo().pool;
+    expect(kept.bytes).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    // A 2 MiB temporary (512 x 512 widened): served by a kept block (none is within 2x of it),
+    // so the pool neither grows nor loses a block; its 2 MiB result is fresh (held below).
+    const small = distanceMatrixSync({ data: new Float32Array(512 * 512).fill(0.5), rows: 512, cols: 512 });
+    expect(nativeInfo().pool).toMatchObject({ bytes: kept.bytes, blocks: kept.blocks });
+    // A 5.1 MB result (800 x 800) held by JavaScript takes no kept block of 8 MiB or more.
+    const result = distanceMatrixSync(randn(800, 10, 5));
+    expect(nativeInfo().pool).toMatchObject({ bytes: kept.bytes, blocks: kept.blocks });
+    expect([big.rows, small.rows, result.rows]).toEqual([2000, 512, 800]);
+  });
+
   it('bad limits: TypeError and RangeError naming the argument', () => {
     expect(() => setPoolLimit(-1)).toThrow(
       new RangeError('Expected an integer in [0, 9007199254740991] for bytes but received -1'),

@@ -141,10 +141,11 @@ template <typename T>
 Status EigenReduction::ReduceT(const MatView& a, double* values) {
   using L = Lapack<T>;
   const lapack_int n = static_cast<lapack_int>(a.rows);
-  q_.reset(size_t(n) * size_t(n) * sizeof(T));
-  tau_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T));
-  d_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T));
-  e_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T));
+  // Kept by the reduction (and so maybe by JavaScript) beyond this call: Fit::Close.
+  q_.reset(size_t(n) * size_t(n) * sizeof(T), Fit::Close);
+  tau_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T), Fit::Close);
+  d_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T), Fit::Close);
+  e_.reset(size_t(std::max<lapack_int>(n, 1)) * sizeof(T), Fit::Close);
   T* q = reinterpret_cast<T*>(q_.get());
   T* tau = reinterpret_cast<T*>(tau_.get());
   T* d = reinterpret_cast<T*>(d_.get());

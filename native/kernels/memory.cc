@@ -124,7 +124,7 @@ double AvailableMemoryBytes(const char** source) {
   return limit;
 }
 
-void* AcquireBlock(size_t bytes, size_t* capacity) {
+void* AcquireBlock(size_t bytes, size_t* capacity, Fit fit) {
   if (bytes < kPoolMinBytes) {
     *capacity = bytes;
     void* p = std::malloc(bytes == 0 ? 1 : bytes);
@@ -134,12 +134,14 @@ void* AcquireBlock(size_t bytes, size_t* capacity) {
   const size_t rounded = (bytes + kPoolMinBytes - 1) / kPoolMinBytes * kPoolMinBytes;
   Pool& pool = ThePool();
   {
-    // Best fit among blocks no more than twice the request.
+    // Best fit among blocks at most a quarter above the request (Close) or of any larger size (Any).
     std::lock_guard<std::mutex> l(pool.m);
     size_t best = pool.blocks.size();
     for (size_t i = 0; i < pool.blocks.size(); ++i) {
       const size_t c = pool.blocks[i].first;
-      if (c >= rounded && c <= 2 * rounded && (best == pool.blocks.size() || c < pool.blocks[best].first)) best = i;
+      if (c >= rounded && (fit == Fit::Any || c <= rounded + rounded / 4) &&
+          (best == pool.blocks.size() || c < pool.blocks[best].first))
+        best = i;
     }
     if (best < pool.blocks.size()) {
       auto b = pool.blocks[best];

@@ -32,9 +32,19 @@ size_t TrimPool();
 // the new limit now; returns the bytes freed.
 size_t SetPoolLimit(size_t bytes);
 
+// Which kept block may serve a request. Close: the smallest of at most 1.25 times the request,
+// for blocks JavaScript may hold for long (results, kept reductions): until their ArrayBuffers
+// are collected they are lost to the pool, and a result in a larger block would take it from the
+// temporaries of the next call (an eigsh result of 4 MiB in the 6 MiB block of the next solve's
+// basis made that solve fault in a fresh one: 3–5x its time at N = 8000, k = 1). Any: the
+// smallest that holds it, for temporaries released when their operation ends: fresh memory is
+// what the pool exists to avoid (~3 ms per 2 MiB page on these VMs), and a block of another size
+// is back before the next operation.
+enum class Fit { Close, Any };
+
 // A block of at least `bytes`; *capacity receives its real size (pass it back to ReleaseBlock).
 // Throws std::bad_alloc on failure.
-void* AcquireBlock(size_t bytes, size_t* capacity);
+void* AcquireBlock(size_t bytes, size_t* capacity, Fit fit = Fit::Close);
 void ReleaseBlock(void* data, size_t capacity);
 
 // Blocks handed to JavaScript as results. While a native call reads one in place it is pinned:
@@ -47,18 +57,19 @@ void ReleaseExternal(void* data);
 void* PinExternal(const void* ptr, size_t bytes);
 void UnpinExternal(void* block);
 
-// RAII array of n elements from the pool (or the heap when small).
+// RAII array of n elements from the pool (or the heap when small); a temporary by default
+// (Fit::Any), Fit::Close for arrays kept beyond their operation.
 template <typename T>
 class PooledArray {
  public:
   PooledArray() = default;
-  explicit PooledArray(size_t n) { reset(n); }
+  explicit PooledArray(size_t n, Fit fit = Fit::Any) { reset(n, fit); }
   ~PooledArray() { release(); }
   PooledArray(const PooledArray&) = delete;
   PooledArray& operator=(const PooledArray&) = delete;
-  void reset(size_t n) {
+  void reset(size_t n, Fit fit = Fit::Any) {
     release();
-    data_ = static_cast<T*>(AcquireBlock(n * sizeof(T), &capacity_));
+    data_ = static_cast<T*>(AcquireBlock(n * sizeof(T), &capacity_, fit));
   }
   T* get() const { return data_; }
   T& operator[](size_t i) const { return data_[i]; }
