@@ -155,9 +155,10 @@ bool EstimatesPass(const double* H, int64_t ld, int64_t cols, double beta, const
 
 // Whether single-vector Lanczos should hand its solve to a cheaper route (the small-Gram route
 // of Eigsh) that costs `cost` operator products plus `perProduct` of one for each Lanczos step
-// the route itself takes. At every restart from the second on, the slowest unconverged wanted
-// residual's decline per product since the restart before predicts the products still to come;
-// Lanczos hands off once they exceed 1.25 times the route's cost. (The prediction is linear in
+// the route itself takes. At every restart, the slowest unconverged wanted residual's decline
+// per product since the restart before (at the first: since the start, its residual taken as
+// ‖A‖) predicts the products still to come; Lanczos hands off once they exceed 1.25 times the
+// route's cost. (The prediction is linear in
 // log residual, and Lanczos usually converges faster than that: the margin keeps it from
 // handing off a solve about to finish.)
 struct HandOff {
@@ -412,8 +413,7 @@ Status SmallGram(SymOperator& op, const GramFactor& f, const EigshOptions& o, co
     s = Eigsh(*gop, io, quiet, wval.data(), w.data(), wres.data(), &is);
     gramMatvecs += is.matvecs;
     restarts += is.restarts + 1;
-    if (s.kind == ErrKind::Aborted) return s;
-    if (!s.ok()) return s;  // not converged on G: Lanczos on A
+    if (!s.ok()) return s;  // aborted, or not converged on G (the caller then runs Lanczos on A)
     const double anormG = is.normEstimate;
     for (int64_t j = 0; j < k; ++j)
       if (!(wval[j] > o.tol * anormG)) return Status::Make(ErrKind::Internal, "a zero eigenvalue");  // u undefined
