@@ -15,7 +15,7 @@ import type { BatchOptions, DistanceOptions, EighOptions, EighResult, EigOptions
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { EighReduceOptions, EighVectorsOptions } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
-import type { GramOptions, NativeInfo, Precision, SvdOptions, SvdResult } from './linalg/index.js';
+import type { GramEigvalshOptions, GramOptions, NativeInfo, Precision, SvdOptions, SvdResult } from './linalg/index.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
 import type { DensityOptions, EigshOptions, EigshResult, SvdsOptions, SvdsResult } from './linalg/iterative.js';
 // biome-ignore lint/style/noRestrictedImports: type-only (see above)
@@ -56,6 +56,7 @@ export interface NativeBinding {
   gram: NativeOp<[x: Mat, options: GramOptions | undefined], Mat<Float64Array>>;
   distanceMatrix: NativeOp<[x: Mat, options: DistanceOptions | undefined], Mat<Float64Array>>;
   eigvalsh: NativeOp<[a: Mat, options: EigOptions | undefined], Float64Array>;
+  gramEigvalsh: NativeOp<[x: Mat, options: GramEigvalshOptions | undefined], Float64Array>;
   eigh: NativeOp<[a: Mat, options: EighOptions | undefined], EighResult>;
   eighReduce: NativeOp<[a: Mat, options: EighReduceOptions | undefined], { values: Float64Array; handle: object }>;
   eighVectors: NativeOp<[handle: object, options: EighVectorsOptions | undefined], Mat<Float64Array>>;

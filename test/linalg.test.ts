@@ -15,6 +15,8 @@ import {
   eigvalshBatchSync,
   eigvalshSync,
   getThreads,
+  gramEigvalsh,
+  gramEigvalshSync,
   gramSync,
   nativeInfo,
   setThreads,
@@ -242,6 +244,72 @@ describe('eigh { range, allValues }: every eigenvalue and a few eigenvectors fro
         "Unknown option 'allValues' for eigvalsh; valid options: 'range', 'precision', 'symmetryTolerance'",
       ),
     );
+  });
+});
+
+describe('gramEigvalsh: the spectrum of a Gram matrix formed in the core', () => {
+  const transposed = (m: Mat): Mat<Float64Array> => {
+    const out = new Float64Array(m.rows * m.cols);
+    for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out[j * m.rows + i] = m.data[i * m.cols + j]!;
+    return { data: out, rows: m.cols, cols: m.rows };
+  };
+  const f32 = (m: Mat): Mat<Float32Array> => ({ data: Float32Array.from(m.data), rows: m.rows, cols: m.cols });
+  const same = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+  it("the values of eigvalsh(gram(x)) ('rows') and of the transpose ('columns'), bit for bit at one BLAS thread; 'smaller' by default", async () => {
+    const threads = getThreads();
+    setThreads(1);
+    try {
+      for (const x of [
+        randn(40, 90, 3),
+        randn(90, 40, 4),
+        randn(50, 50, 5),
+        f32(randn(120, 30, 6)),
+        f32(randn(30, 70, 7)),
+      ]) {
+        const rows = gramEigvalshSync(x, { of: 'rows' });
+        const cols = gramEigvalshSync(x, { of: 'columns' });
+        expect(rows.length).toBe(x.rows);
+        expect(cols.length).toBe(x.cols);
+        expect(same(rows, eigvalshSync(gramSync(x)))).toBe(true);
+        expect(same(cols, eigvalshSync(gramSync(transposed(x))))).toBe(true);
+        expect(same(gramEigvalshSync(x), x.rows <= x.cols ? rows : cols)).toBe(true);
+        expect(same(await gramEigvalsh(x, { of: 'columns' }), cols)).toBe(true);
+      }
+    } finally {
+      setThreads(threads);
+    }
+  });
+
+  it('shares its nonzero eigenvalues between the two sides: the squared singular values (1e-12 of the largest)', () => {
+    const x = randn(70, 25, 8);
+    const s = svdvalsSync(x);
+    const cols = gramEigvalshSync(x, { of: 'columns' });
+    const rows = gramEigvalshSync(x, { of: 'rows' });
+    const top = s[0]! ** 2;
+    for (let i = 0; i < 25; i++) {
+      expect(Math.abs(cols[24 - i]! - s[i]! ** 2)).toBeLessThan(1e-12 * top);
+      expect(Math.abs(rows[69 - i]! - s[i]! ** 2)).toBeLessThan(1e-12 * top);
+    }
+    for (let i = 0; i < 45; i++) expect(Math.abs(rows[i]!)).toBeLessThan(1e-12 * top); // rank 25 of 70
+  });
+
+  it('bad input: the option, the value, NaN with its index, a Gram matrix beyond float64', async () => {
+    const x = randn(4, 6, 9);
+    expect(() => gramEigvalshSync(x, { of: 'diag' as 'rows' })).toThrow(
+      new RangeError("Expected 'smaller', 'rows' or 'columns' for gramEigvalsh option 'of' but received 'diag'"),
+    );
+    expect(() => gramEigvalshSync(x, { side: 'rows' } as never)).toThrow(TypeError);
+    expect(() => gramEigvalshSync(x, { side: 'rows' } as never)).toThrow(/Unknown option 'side' for gramEigvalsh/);
+    const bad = { ...x, data: x.data.slice() };
+    bad.data[13] = Number.NaN;
+    for (const of of ['rows', 'columns'] as const) {
+      expect(() => gramEigvalshSync(bad, { of })).toThrow(RangeError);
+      expect(() => gramEigvalshSync(bad, { of })).toThrow(/NaN/);
+    }
+    const huge = { ...x, data: x.data.map((v) => v * 1e200) };
+    expect(() => gramEigvalshSync(huge, { of: 'columns' })).toThrow(RangeError);
+    await expect(gramEigvalsh(huge)).rejects.toThrow(RangeError);
   });
 });
 

@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { randn } from './helpers.js';
 import { Rng } from '../src/random.js';
 import type { Mat } from '../src/matrix.js';
-import { eighSync, eigvalshBatchSync, eigvalshSync, gramSync, svdvalsSync } from '../src/linalg/index.js';
+import {
+  eighSync,
+  eigvalshBatchSync,
+  eigvalshSync,
+  getThreads,
+  gramSync,
+  setThreads,
+  svdvalsSync,
+} from '../src/linalg/index.js';
 import {
   GAP_RATIO,
   bbpOutlier,
@@ -25,6 +33,7 @@ import {
 } from '../src/rmt/index.js';
 import { erf, jackknife } from '../src/stats.js';
 import { weightedMedianScale } from '../src/rmt/fit.js';
+import { weightSpectrumSlicesSync } from '../src/rmt/weight-spectrum.js';
 
 /** W = θ u vᵀ + Z, Z_ij ~ N(0, s²/M), θ² = τ s² (τ = 0: pure noise). */
 function spiked(
@@ -551,6 +560,33 @@ describe('weightSpectrum', () => {
 });
 
 describe("weightSpectrum solver 'gram'", () => {
+  it('reads a kernel ([in, out] = Wᵀ) without transposing it: the row of W itself, bit for bit at one BLAS thread (tall, wide, square, slices)', () => {
+    const threads = getThreads();
+    setThreads(1);
+    try {
+      for (const [n, m] of [
+        [60, 140],
+        [140, 60],
+        [80, 80],
+      ] as const) {
+        const slices = [1, 2].map((k) => spiked(n, m, { snr: 3, seed: 10 + k }).w);
+        const kernels = slices.map((w) => {
+          const t = new Float32Array(n * m);
+          for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) t[j * n + i] = w.data[i * m + j]!;
+          return { data: t, rows: m, cols: n };
+        });
+        const asW = slices.map((w) => ({ ...w, data: Float64Array.from(Float32Array.from(w.data)) }));
+        const a = weightSpectrumSlicesSync(asW, { bootstrap: 0, solver: 'gram' });
+        const b = weightSpectrumSlicesSync(kernels, { bootstrap: 0, solver: 'gram', kernel: true });
+        expect([b.N, b.M, b.rf]).toEqual([n, m, 2]);
+        expect(b).toEqual(a);
+        expect(Array.from(b.evals)).toEqual(Array.from(a.evals));
+      }
+    } finally {
+      setThreads(threads);
+    }
+  });
+
   // Relative difference of two numbers (NaN = NaN).
   const rel = (a: number, b: number) =>
     (Number.isNaN(a) && Number.isNaN(b)) || a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
@@ -590,7 +626,6 @@ describe("weightSpectrum solver 'gram'", () => {
         expect(rel(b[k] as number, a[k] as number)).toBeLessThan(1e-9);
       for (let i = 0; i < a.snr.length; i++) expect(rel(b.snr[i]!, a.snr[i]!)).toBeLessThan(1e-9);
     }
-    const { weightSpectrumSlicesSync } = await import('../src/rmt/weight-spectrum.js');
     const slices = [randn(40, 70, 1), randn(40, 70, 2), randn(40, 70, 3)];
     const sa = weightSpectrumSlicesSync(slices, { bootstrap: 0 });
     const sb = weightSpectrumSlicesSync(slices, { bootstrap: 0, solver: 'gram' });

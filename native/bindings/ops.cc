@@ -225,6 +225,52 @@ Napi::Value EigenLike(const Napi::CallbackInfo& info, bool vectors) {
 
 Napi::Value EigvalshFn(const Napi::CallbackInfo& info) { return EigenLike(info, false); }
 
+// gramEigvalsh(x, { of, precision }, async) -> Float64Array: every eigenvalue of X Xᵀ ('rows')
+// or Xᵀ X ('columns'), ascending (GramValues: the Gram matrix never becomes a result).
+class GramValuesOp : public Op {
+ public:
+  GramValuesOp(const MatArg& x, bool columns, Precision p, Napi::Float64Array values)
+      : x_(x.view), columns_(columns), p_(p) {
+    Input(x, &x_);
+    values_ = Napi::Persistent(values);
+    valuesPtr_ = values.Data();
+  }
+  Status Run() override { return GramValues(x_, columns_, p_, valuesPtr_); }
+  // The ?syrk, plus the reduction counted as eigvalsh's (EigenOp::Flops).
+  double Flops() const override {
+    const double n = double(columns_ ? x_.cols : x_.rows), d = double(columns_ ? x_.rows : x_.cols);
+    return n * n * d + 0.1 * 4.0 / 3.0 * n * n * n;
+  }
+  Napi::Value Result(Napi::Env) override { return values_.Value(); }
+
+ private:
+  MatView x_;
+  bool columns_;
+  Precision p_;
+  Napi::Reference<Napi::Float64Array> values_;
+  double* valuesPtr_;
+};
+
+Napi::Value GramEigvalshFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "gramEigvalsh";
+  Napi::Object opts = ParseOptions(env, info[1], fn + " options");
+  Precision p = ParsePrecision(env, opts, fn);
+  Napi::Value of = opts.Get("of");
+  MatArg x = ParseMat(env, info[0], "x");
+  enum class Side { Smaller, Rows, Columns };
+  const Side side =
+      of.IsUndefined()
+          ? Side::Smaller
+          : ParseChoice<Side>(env, of, OptionName(fn, "of"),
+                              {{"smaller", Side::Smaller}, {"rows", Side::Rows}, {"columns", Side::Columns}});
+  const bool columns = side == Side::Columns || (side == Side::Smaller && x.view.cols < x.view.rows);
+  const int64_t n = columns ? x.view.cols : x.view.rows;
+  CheckFits(env, 8.0 * double(n) + GramValuesWorkBytes(x.view, columns, p), EigenLworkElems(n, false, false), x);
+  Napi::Float64Array values = NewResult(env, n);
+  return Dispatch(env, std::make_unique<GramValuesOp>(x, columns, p, values), IsAsync(info, 2), "gramEigvalsh");
+}
+
 // The tag of the handles eighReduce returns, so that eighVectors accepts nothing else.
 const napi_type_tag kReductionTag = {0x7a3c1f0e5b8d4a21ULL, 0x9e6b2d47c1f03a85ULL};
 
@@ -493,6 +539,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "gram", GramFn);
   Export(env, exports, "distanceMatrix", DistanceFn);
   Export(env, exports, "eigvalsh", EigvalshFn);
+  Export(env, exports, "gramEigvalsh", GramEigvalshFn);
   Export(env, exports, "eigh", EighFn);
   Export(env, exports, "eighReduce", EighReduceFn);
   Export(env, exports, "eighVectors", EighVectorsFn);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "distance.h"
 #include "eigen.h"
 #include "fault.h"
 #include "lapack_traits.h"
@@ -285,6 +286,48 @@ Status Eigen(const MatView& a, Precision p, int64_t lo, int64_t hi, double* valu
   if (s.ok()) s = CheckFiniteResult(values, k, "eigenvalues", a.name);
   if (s.ok() && vectors) s = CheckFiniteResult(vectors, k * a.rows, "eigenvectors", a.name);
   return s;
+}
+
+Status GramValues(const MatView& x, bool columns, Precision p, double* values) {
+  MatView src = x;
+  PooledArray<double> t;
+  if (columns) {
+    // Xᵀ X is the Gram matrix of the columns: of a transposed copy, in float64 as gram() reads a
+    // transposed matrix (an exact widening of float32 input).
+    const int64_t r = x.rows, c = x.cols;
+    t.reset(size_t(r) * size_t(c));
+    double* d = t.get();
+    constexpr int64_t kTile = 32;  // a tile of both matrices stays in cache
+    for (int64_t i0 = 0; i0 < r; i0 += kTile)
+      for (int64_t j0 = 0; j0 < c; j0 += kTile)
+        for (int64_t i = i0, ie = std::min(r, i0 + kTile); i < ie; ++i)
+          for (int64_t j = j0, je = std::min(c, j0 + kTile); j < je; ++j) d[j * r + i] = x.at(i, j);
+    src.data = d;
+    src.f32 = false;
+    src.rows = c;
+    src.cols = r;
+  }
+  const int64_t n = src.rows;
+  PooledArray<double> g(size_t(n) * size_t(n));
+  Status s = Gram(src, p, g.get());
+  if (!s.ok()) return s;
+  MatView gv;
+  gv.data = g.get();
+  gv.rows = gv.cols = n;
+  gv.name = "the Gram matrix of " + x.name;
+  return Eigen(gv, p, -1, -1, values, nullptr, g.get());
+}
+
+double GramValuesWorkBytes(const MatView& x, bool columns, Precision p) {
+  const int64_t n = columns ? x.cols : x.rows;
+  MatView src = x;
+  if (columns) {
+    src.f32 = false;
+    src.rows = x.cols;
+    src.cols = x.rows;
+  }
+  return (columns ? 8.0 * double(x.size()) : 0.0) + 8.0 * double(n) * double(n) +
+         DistanceWorkBytes(src, Metric::Euclidean, p) + EigenWorkBytes(n, p, false, false);
 }
 
 double EigenLworkElems(int64_t n, bool ranged, bool vectors) {

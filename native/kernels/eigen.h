@@ -59,6 +59,13 @@ class EigenReduction {
 Status EigenAllValues(const MatView& a, Precision p, int64_t lo, int64_t hi, double* values, double* vectors);
 double EigenAllValuesWorkBytes(int64_t n, int64_t k, Precision p);
 
+// Every eigenvalue (ascending, into values) of a Gram matrix of x: X Xᵀ (rows x rows) or, with
+// columns, Xᵀ X (cols x cols), formed in pooled memory (Gram, ?syrk; for Xᵀ X of a transposed
+// float64 copy) and solved in place (?syevd). The same values, bit for bit, as eigvalsh of the
+// Gram matrix gram() returns of x or of its transpose; no n x n result leaves the core.
+Status GramValues(const MatView& x, bool columns, Precision p, double* values);
+double GramValuesWorkBytes(const MatView& x, bool columns, Precision p);
+
 // Bytes of temporary memory Eigen allocates (excluding outputs), and the largest workspace (in
 // elements) LAPACK would be asked for, which must fit a 32-bit lapack_int.
 double EigenWorkBytes(int64_t n, Precision p, bool ranged, bool vectors);

@@ -23,6 +23,7 @@ import { twins } from './twins.js';
 /** The option keys each function accepts (unknown keys are a TypeError, {@link checkOptions}). */
 const GRAM_KEYS = ['precision', 'out'] as const;
 const DISTANCE_KEYS = ['precision', 'out', 'metric'] as const;
+const GRAM_EIGVALSH_KEYS = ['precision', 'of'] as const;
 const EIG_KEYS = ['range', 'precision', 'symmetryTolerance'] as const;
 const EIGH_KEYS = [...EIG_KEYS, 'allValues'] as const;
 const EIGH_REDUCE_KEYS = ['precision', 'symmetryTolerance'] as const;
@@ -190,6 +191,39 @@ const eigvalshOp = twins('eigvalsh', EIG_KEYS, (b) => b.eigvalsh);
 export const eigvalsh: (a: Mat, options?: EigOptions) => Promise<Float64Array> = eigvalshOp.async;
 /** Synchronous {@link eigvalsh}. */
 export const eigvalshSync: (a: Mat, options?: EigOptions) => Float64Array = eigvalshOp.sync;
+
+/** Options of {@link gramEigvalsh}. */
+export interface GramEigvalshOptions {
+  /** Accumulation precision of the ?syrk and the solve; default float64. */
+  precision?: Precision;
+  /**
+   * Whose Gram matrix: `'rows'` X Xᵀ (rows x rows), `'columns'` Xᵀ X (cols x cols), `'smaller'`
+   * (the default) the smaller of the two (rows when rows ≤ cols). Both share their nonzero
+   * eigenvalues, the squared singular values of X.
+   */
+  of?: 'rows' | 'columns' | 'smaller';
+}
+
+const gramEigvalshOp = twins('gramEigvalsh', GRAM_EIGVALSH_KEYS, (b) => b.gramEigvalsh);
+/**
+ * Every eigenvalue, ascending, of a Gram matrix of x (X Xᵀ or Xᵀ X, {@link GramEigvalshOptions.of}):
+ * the values of `eigvalsh(gram(x))` (of the transpose for `'columns'`; bit for bit at one BLAS
+ * thread, where a larger call may otherwise take more threads for the solve), with the Gram
+ * matrix formed and solved inside the native core, so no n x n result (nor, for `'columns'`,
+ * a transposed copy) is allocated in JavaScript. For the spectra of many weight matrices in a loop
+ * (a tfjs kernel [in, out] is Wᵀ: the Gram matrix of its columns is W Wᵀ). The same checks and
+ * scaling as {@link gram}.
+ *
+ * @throws TypeError for a wrong kind or an unknown option; RangeError for a bad `of`, NaN/Inf
+ *   (with its index), a Gram matrix beyond float64, or a problem too large for memory;
+ *   LapackError if LAPACK fails.
+ * @example
+ * // the squared singular values of a 784 x 256 tfjs kernel, without transposing it
+ * const evals = gramEigvalshSync(kernel, { of: 'columns' }); // 256 values
+ */
+export const gramEigvalsh: (x: Mat, options?: GramEigvalshOptions) => Promise<Float64Array> = gramEigvalshOp.async;
+/** Synchronous {@link gramEigvalsh}. */
+export const gramEigvalshSync: (x: Mat, options?: GramEigvalshOptions) => Float64Array = gramEigvalshOp.sync;
 
 const eighOp = twins('eigh', EIGH_KEYS, (b) => b.eigh);
 /**

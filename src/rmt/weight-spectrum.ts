@@ -8,11 +8,11 @@ import { expected } from '../errors.js';
 import { checkMat, transpose, type Mat } from '../matrix.js';
 import { Rng } from '../random.js';
 import {
-  eigvalsh,
   eigvalshBatch,
   eigvalshBatchSync,
-  eigvalshSync,
   gram,
+  gramEigvalsh,
+  gramEigvalshSync,
   gramOperator,
   gramSync,
   svds,
@@ -201,12 +201,35 @@ export function weightSpectrumSync(w: Mat, options: WeightSpectrumOptions = {}):
   return runStepsSync(weightSpectrumSteps(...oneMatrix(w, options, 'weightSpectrum')));
 }
 
-/** Checks one matrix and the options, and transposes a kernel. */
-function oneMatrix(w: Mat, options: WeightSpectrumOptions, fn: string): [Mat[], WeightSpectrumOptions] {
+/**
+ * The slices of one layer as given, and W (N x M) itself where a solve needs its orientation:
+ * a kernel ([in, out] = Wᵀ) is transposed only then, once (the smaller-side Gram spectrum of the
+ * full route is read off the kernel as it is).
+ */
+class Slices {
+  readonly N: number;
+  readonly M: number;
+  private ws: Mat[] | undefined;
+  constructor(
+    readonly given: Mat[],
+    readonly kernel: boolean,
+  ) {
+    this.N = kernel ? given[0]!.cols : given[0]!.rows;
+    this.M = kernel ? given[0]!.rows : given[0]!.cols;
+  }
+  /** The slices as W, N x M. */
+  W(): Mat[] {
+    this.ws ??= this.kernel ? this.given.map((s) => transpose(s)) : this.given;
+    return this.ws;
+  }
+}
+
+/** Checks one matrix and the options. */
+function oneMatrix(w: Mat, options: WeightSpectrumOptions, fn: string): [Slices, WeightSpectrumOptions] {
   checkMat(w, 'w');
   checkOptions(fn, options, WEIGHT_SPECTRUM_KEYS);
   options ??= {};
-  return [[options.kernel ? transpose(w) : w], { ...options, kernel: false }];
+  return [new Slices([w], !!options.kernel), options];
 }
 
 /**
@@ -234,32 +257,28 @@ export function weightSpectrumSlicesSync(slices: Mat[], options: WeightSpectrumO
   return runStepsSync(weightSpectrumSteps(...manySlices(slices, options, 'weightSpectrumSlicesSync')));
 }
 
-/** Checks the slices (one shape) and the options, and transposes kernels. */
-function manySlices(slices: Mat[], options: WeightSpectrumOptions, fn: string): [Mat[], WeightSpectrumOptions] {
+/** Checks the slices (one shape; a kernel's shape as given) and the options. */
+function manySlices(slices: Mat[], options: WeightSpectrumOptions, fn: string): [Slices, WeightSpectrumOptions] {
   if (!Array.isArray(slices)) throw new TypeError(expected('an array of matrices', 'slices', slices));
   if (slices.length === 0) throw new RangeError(expected('at least one matrix', 'slices', slices));
   checkOptions(fn, options, WEIGHT_SPECTRUM_KEYS);
   options ??= {};
-  const Ws = slices.map((s, i) => {
-    checkMat(s, `slices[${i}]`);
-    return options.kernel ? transpose(s) : s;
+  for (const [i, s] of slices.entries()) checkMat(s, `slices[${i}]`);
+  const kernel = !!options.kernel;
+  const [r0, c0] = kernel ? [slices[0]!.cols, slices[0]!.rows] : [slices[0]!.rows, slices[0]!.cols];
+  slices.forEach((s, i) => {
+    const [r, c] = kernel ? [s.cols, s.rows] : [s.rows, s.cols];
+    if (r !== r0 || c !== c0)
+      throw new RangeError(expected(`a ${r0} x ${c0} matrix like slices[0]`, `slices[${i}]`, `${r} x ${c}`));
   });
-  Ws.forEach((s, i) => {
-    if (s.rows !== Ws[0]!.rows || s.cols !== Ws[0]!.cols) {
-      throw new RangeError(
-        expected(`a ${Ws[0]!.rows} x ${Ws[0]!.cols} matrix like slices[0]`, `slices[${i}]`, `${s.rows} x ${s.cols}`),
-      );
-    }
-  });
-  return [Ws, { ...options, kernel: false }];
+  return [new Slices(slices, kernel), options];
 }
 
-/** The one body of weightSpectrum, weightSpectrumSlices and a Sync twin (yields each native solve; see linalg/route.ts). Ws are checked, untransposed, of one shape. */
-function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
-  const N = Ws[0]!.rows,
-    M = Ws[0]!.cols,
+/** The one body of weightSpectrum, weightSpectrumSlices and a Sync twin (yields each native solve; see linalg/route.ts). The slices are checked, of one shape. */
+function* weightSpectrumSteps(slices: Slices, options: WeightSpectrumOptions): Steps<WeightSpectrumRow> {
+  const { N, M } = slices,
     ratio = N / M,
-    rf = Ws.length;
+    rf = slices.given.length;
   const margin = checkNumber(options.margin ?? TRACY_WIDOM_1.q99, 'margin');
   const minEvals = checkInteger(options.minEvals ?? 10, 'minEvals', { min: 2 });
   const routeOptions = resolveRoute(options);
@@ -279,7 +298,9 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
     );
   }
   const { evals, norm } =
-    route === 'full' ? yield* fullSpectrum(Ws, solver) : yield* partialSpectrum(Ws[0]!, Math.min(topK, small));
+    route === 'full'
+      ? yield* fullSpectrum(slices, solver)
+      : yield* partialSpectrum(slices.W()[0]!, Math.min(topK, small));
   const k = evals.length;
   const lambdaMax = evals[k - 1]!;
   let entropy = NaN;
@@ -307,7 +328,7 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
     spectral_norm: lambdaMax,
     norm,
     // An all-zero W has rank 0 and no spike: both defined as 0 (see `warning`).
-    stable_rank: lambdaMax > 0 ? norm / lambdaMax : allZero(Ws) ? 0 : NaN,
+    stable_rank: lambdaMax > 0 ? norm / lambdaMax : allZero(slices.given) ? 0 : NaN,
     entropy,
     sigma_mp: NaN,
     variance_mp: NaN,
@@ -331,7 +352,7 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
   for (const v of evals) if (v > 1e-10 * lambdaMax) positive++;
   const exactLevels = route === 'full';
   if (positive >= 3 && exactLevels) row.gap_ratio = gapRatio(evals.subarray(k - positive));
-  if (positive === 0 && allZero(Ws)) {
+  if (positive === 0 && allZero(slices.given)) {
     row.num_spikes = 0;
     warnings.push(
       'all-zero matrix: every eigenvalue is 0; stable_rank and num_spikes are 0, the MP, power-law and entropy columns NaN',
@@ -387,7 +408,7 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
       const grams: Mat<Float64Array>[] = [];
       for (let rep = 0; rep < replicas; rep++) {
         const data = new Float64Array(size * rf);
-        for (const [i, s] of Ws.entries()) data.set(s.data, i * size);
+        for (const [i, s] of slices.W().entries()) data.set(s.data, i * size);
         new Rng(seed, rep).shuffle(data);
         for (let i = 0; i < rf; i++) {
           const shuffled: Mat<Float64Array> = { data: data.subarray(i * size, (i + 1) * size), rows: N, cols: M };
@@ -447,18 +468,21 @@ function* weightSpectrumSteps(Ws: Mat[], options: WeightSpectrumOptions): Steps<
 
 /**
  * Full route: every eigenvalue of each slice's W Wᵀ, pooled ascending; norm = Σλ. `svd`: as
- * squared singular values; `gram`: of the smaller-side Gram matrix (see WeightSpectrumOptions.solver).
+ * squared singular values; `gram`: of the smaller-side Gram matrix (see WeightSpectrumOptions.solver),
+ * formed and solved in the native core from the slice as given (W Wᵀ of a kernel Wᵀ is the Gram
+ * matrix of its columns).
  */
-function* fullSpectrum(Ws: Mat[], solver: 'svd' | 'gram'): Steps<{ evals: Float64Array; norm: number }> {
+function* fullSpectrum(slices: Slices, solver: 'svd' | 'gram'): Steps<{ evals: Float64Array; norm: number }> {
   const parts: Float64Array[] = [];
-  for (const W of Ws) {
+  // W Wᵀ when N ≤ M, else Wᵀ W: of a kernel (= Wᵀ) the columns' and the rows' Gram matrix.
+  const of = slices.N <= slices.M !== slices.kernel ? 'rows' : 'columns';
+  for (const [i, given] of slices.given.entries()) {
     if (solver === 'svd') {
-      const sv = yield* call(svdvals, svdvalsSync, W);
-      for (let i = 0; i < sv.length; i++) sv[i] = sv[i]! ** 2;
+      const sv = yield* call(svdvals, svdvalsSync, slices.W()[i]!);
+      for (let j = 0; j < sv.length; j++) sv[j] = sv[j]! ** 2;
       parts.push(sv);
     } else {
-      const g = yield* call(gram, gramSync, W.rows <= W.cols ? W : transpose(W));
-      const ev = yield* call(eigvalsh, eigvalshSync, g);
+      const ev = yield* call(gramEigvalsh, gramEigvalshSync, given, { of });
       for (let i = 0; i < ev.length; i++) if (ev[i]! < 0) ev[i] = 0;
       parts.push(ev);
     }
