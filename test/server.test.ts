@@ -696,9 +696,13 @@ describe('overload and disconnects', () => {
       a.req.write(body.subarray(0, 100));
       b.req.write(body.subarray(0, 100));
       await until(s.url, (h) => h.queue.uploading === 2);
-      // c sends its body with the headers, d waits for 100 Continue: both wait for a place.
+      // c sends (part of) its body with the headers, d waits for 100 Continue: both wait for a
+      // place. c's body stays unfinished until the checks below are made, so c keeps the place
+      // it is given (had c finished, its place would go to d at once and the state would pass).
       const order: string[] = [];
-      const c = send(path, { body }).then((r) => (order.push('c'), r));
+      const cOpen = open(path, { 'content-length': body.length });
+      cOpen.req.write(body.subarray(0, 1000));
+      const c = cOpen.response.then((r) => (order.push('c'), r));
       await until(s.url, (h) => h.queue.held === 1);
       const d = sendExpecting(path, { 'content-length': body.length }, body, sockets).then((r) => (order.push('d'), r));
       await until(s.url, (h) => h.queue.held === 2);
@@ -716,8 +720,13 @@ describe('overload and disconnects', () => {
       expect((await a.response).status).toBe(200);
       // a's place went to c, the first in line; d still waits and has not been sent 100 Continue.
       h = await until(s.url, (x) => x.queue.held === 1);
+      expect(h.queue).toMatchObject({ admitted: 2, held: 1, uploading: 2 });
+      expect(order).toEqual([]);
+      // c finishes first: its place goes to d (100 Continue), then b finishes.
+      cOpen.req.end(body.subarray(1000));
+      const rc = await c;
       b.req.end(body.subarray(100));
-      const [rb, rc, rd] = await Promise.all([b.response, c, d]);
+      const [rb, rd] = await Promise.all([b.response, d]);
       expect([rb.status, rc.status, rd.status, rd.continued]).toEqual([200, 200, 200, true]);
       expect(order).toEqual(['c', 'd']);
       expectSameRow(rowOf(rd), weightSpectrumToRow(await weightSpectrum(W)));
