@@ -110,7 +110,9 @@ async function block(tf, data, probes, monitored, analysis = 'worker', Monitor =
       segmentStart = now;
     }
   }
+  const closing = process.hrtime.bigint();
   if (monitor) await monitor.close();
+  const closeSeconds = Number(process.hrtime.bigint() - closing) / 1e9;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const mainCpuSeconds = (mainThreadCpuMs() - c0) / 1000;
   const pu = process.cpuUsage(p0);
@@ -131,6 +133,8 @@ async function block(tf, data, probes, monitored, analysis = 'worker', Monitor =
     captureMs: snaps.length ? median(snaps.map((s) => s.timings.captureMs)) : NaN,
     maxPending: monitor?.stats.maxPending ?? 0,
     heldSeconds: (monitor?.stats.heldMs ?? 0) / 1000,
+    // close(): the analyses still queued when training ends (the last snapshot's at least), the run closed
+    closeSeconds,
     segments,
   };
 }
@@ -235,6 +239,7 @@ export async function run() {
       'CPU in capture() s': median(blocks.map((b) => b.captureCpuSeconds)),
       // training held for room in the queue (the analysis behind): monitor.stats.heldMs
       'held s': median(blocks.map((b) => b.heldSeconds)),
+      'close() s': median(blocks.map((b) => b.closeSeconds)),
       'process CPU s': median(blocks.map((b) => b.processCpuSeconds)),
     };
   };

@@ -12,7 +12,14 @@ import { packageRoot } from '../src/native.js';
 import { openRun, SpecdynError } from '../src/store/index.js';
 import { loadTf, type Tf } from '../src/tfjs/index.js';
 import { SpectralMonitor } from '../src/train/monitor.js';
-import { dropKeptAnalysisWorkers, KEPT_WORKERS, keptAnalysisWorkers } from '../src/train/snapshot-analysis.js';
+import {
+  createSnapshotAnalysis,
+  dropKeptAnalysisWorkers,
+  KEPT_WORKERS,
+  keptAnalysisWorkers,
+  SnapshotAnalyzer,
+  type SnapshotJob,
+} from '../src/train/snapshot-analysis.js';
 import { refusedExecArgv, startWorker, workerExecArgv } from '../src/concurrency.js';
 import { randSym, transpileSources } from './helpers.js';
 
@@ -315,6 +322,45 @@ describe('SpectralMonitor analysis modes', () => {
     expect(w).toBeInstanceOf(RangeError);
     expect(i).toBeInstanceOf(RangeError);
     expect(w!.message).toBe(i!.message);
+  });
+
+  it('snapshots posted after one that fails are answered with its error, neither analysed nor committed', async () => {
+    // The monitor posts each snapshot to its worker at capture; here three are posted back to
+    // back, the middle one with NaN representations (which the OMD analysis refuses).
+    const analyzer = new SnapshotAnalyzer({
+      layers: ['h'],
+      metric: 'euclidean',
+      keepVectors: 0,
+      trajectory: { metric: 'euclidean', bottomK: 3, input: 'distance' },
+      weights: {},
+    });
+    const analysis = createSnapshotAnalysis(analyzer, 'worker', 1);
+    expect(analysis.mode).toBe('worker');
+    const dir = path.join(tmp, 'posted-after-failure');
+    await analysis.openRun(dir, {});
+    const job = (step: number, fill?: number): SnapshotJob => ({
+      step,
+      logs: {},
+      reps: [
+        { data: Float32Array.from({ length: N * D }, (_, i) => fill ?? Math.sin(0.37 * i + step)), rows: N, cols: D },
+      ],
+      kernels: [],
+    });
+    const replies = await Promise.allSettled([
+      analysis.analyse(job(0), true),
+      analysis.analyse(job(1, Number.NaN), true),
+      analysis.analyse(job(2), true),
+    ]);
+    expect(replies.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    const [, failed, skipped] = replies as [unknown, PromiseRejectedResult, PromiseRejectedResult];
+    expect(failed.reason).toBeInstanceOf(RangeError);
+    expect(skipped.reason).toBeInstanceOf(RangeError);
+    expect((skipped.reason as Error).message).toBe((failed.reason as Error).message);
+    await analysis.closeRun({ status: 'failed', error: (failed.reason as Error).message });
+    await analysis.close();
+    const run = await openRun(dir);
+    expect(run.status).toBe('failed');
+    expect(run.steps).toEqual([0]);
   });
 
   it('a loop that ends without close(): the process still exits and every captured snapshot is committed', async () => {

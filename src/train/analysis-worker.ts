@@ -40,6 +40,12 @@ const port = parentPort;
 if (port) {
   let recorder: SnapshotRecorder | undefined;
   let initError: unknown;
+  /**
+   * The first analysis of this session that failed: the monitor posts snapshots ahead and stops
+   * at a failure, so the ones posted after it are answered with its error, neither analysed nor
+   * committed (the run holds what it would hold had they never been posted).
+   */
+  let failed: unknown;
   let chain: Promise<void> = Promise.resolve();
 
   /** The reply to one request, and the buffers it hands back (an analysed job's inputs, for the next capture). */
@@ -51,6 +57,7 @@ if (port) {
       if (m.type === 'open') await recorder.openRun(m.dir, m.options);
       else if (m.type === 'closeRun') await recorder.closeRun(m.end);
       else {
+        if (failed !== undefined) throw failed;
         const r = await recorder.record(m.job, true);
         result = m.figures ? r : { ...r, omd: {}, weights: [] };
         // Nothing here keeps the job's buffers once it is analysed and committed.
@@ -58,6 +65,7 @@ if (port) {
       }
       return [{ id: m.id, result, recycled }, recycled];
     } catch (err) {
+      if (m.type === 'analyse') failed ??= err;
       return [{ id: m.id, error: postError(err) }, []];
     }
   };
@@ -66,6 +74,7 @@ if (port) {
   const init = (m: Extract<WorkerRequest, { type: 'init' }>): void => {
     recorder = undefined;
     initError = undefined;
+    failed = undefined;
     try {
       // Once per worker: a kept worker serves only monitors of the same priority.
       if (!prioritySet) {

@@ -39,6 +39,7 @@ import {
   ANALYSIS_NICE,
   createSnapshotAnalysis,
   SnapshotAnalyzer,
+  type AnalyzedSnapshot,
   type AnalyzerConfig,
   type MonitorPoint,
   type SnapshotAnalysis,
@@ -237,6 +238,12 @@ export interface MonitorStats {
 
 interface Job extends SnapshotJob {
   captureMs: number;
+  /**
+   * The analysis, when it was posted at capture (worker mode: the worker takes requests in
+   * order and starts this one as soon as the one before is committed, without waiting for the
+   * training thread to read that one's reply).
+   */
+  posted?: Promise<AnalyzedSnapshot>;
 }
 
 const META_DTYPE = { f64: 'float64', i32: 'int', str: 'string', bool: 'bool' } as const;
@@ -534,6 +541,10 @@ export class SpectralMonitor {
     const reps = await this.evaluateProbes();
     const kernels = this.copyKernels();
     const job: Job = { step, logs: cleanLogs(logs), reps, kernels, captureMs: performance.now() - t0 };
+    // In a worker the analysis is posted now: the training thread reads replies only between
+    // its steps' tasks, so a job posted when the previous reply is read would start a whole
+    // snapshot interval late, and close() would find two snapshots still to analyse.
+    if (this.analysisFor().mode === 'worker') job.posted = this.post(job);
     this.queue.push(job);
     this.counts.captured++;
     this.counts.pending++;
@@ -733,10 +744,21 @@ export class SpectralMonitor {
     }
   }
 
-  /** Analyses (and, with a run, commits) one job; its buffers are not used again here. */
+  /**
+   * Hands one job to the analysis (which, with a run, commits it); its buffers are not used
+   * again here. The rejection of a job posted ahead is read in order by drain.
+   */
+  private post(job: Job): Promise<AnalyzedSnapshot> {
+    const { captureMs: _c, posted: _p, ...request } = job;
+    const r = this.analysisFor().analyse(request, this.opts.keep ?? true);
+    r.catch(() => {});
+    return r;
+  }
+
+  /** The analysis of one job, posted ahead or now, as the monitor keeps it. */
   private async analyse(job: Job): Promise<MonitorSnapshot> {
-    const { captureMs, ...posted } = job;
-    const r = await this.analysisFor().analyse(posted, this.opts.keep ?? true);
+    const r = await (job.posted ?? this.post(job));
+    const { captureMs } = job;
     for (const w of r.warnings) this.warn(w);
     return {
       step: job.step,
